@@ -17,7 +17,10 @@ export type ReasonCode =
   | 'unknown-framework'
   | 'app-yaml'
   | 'unreadable-file'
-  | 'io-error';
+  | 'io-error'
+  // Added by the engine (E1): overlapping edits from two rules, and output that is not a fixpoint.
+  | 'edit-conflict'
+  | 'not-idempotent';
 
 export type Severity = 'error' | 'warning' | 'note';
 

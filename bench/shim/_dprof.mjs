@@ -1,0 +1,16 @@
+import express from 'express';
+const { configure, defer, getRuntime, register, wrapApp } = await import('/tmp/dm-dist/esm/shim/index.js');
+import fs from 'node:fs';
+const TASKS = 3000; let ran = 0; let allRan;
+const f = register(function recordOrder(i) { if (++ran === TASKS) allRan(); }, 'recordOrder');
+fs.rmSync('/tmp/dprof', { recursive: true, force: true });
+configure({ backend: process.argv[2], dataDir: '/tmp/dprof', logger: { debug() {}, info() {}, warn: console.warn, error: console.error } });
+for (let i = 0; i < TASKS; i++) await defer(f, i);
+const done = new Promise((r) => (allRan = r));
+const app = express();
+const c0 = process.cpuUsage(); const t = performance.now();
+wrapApp(app, { useDeferred: true });
+await done;
+const cu = process.cpuUsage(c0);
+console.log(process.argv[2], 'tasks/s', Math.round(TASKS / ((performance.now() - t) / 1000)), 'cpu µs/task', ((cu.user + cu.system) / TASKS).toFixed(0));
+await getRuntime().close();

@@ -1,0 +1,63 @@
+// Helpers shared by the runtime benchmarks: loading the built shim, a quiet
+// logger, temp directories and one uniform result line per measurement.
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/**
+ * Imports a module of the ESM build, e.g. `shim/index.js`, from dist/ (or from
+ * BENCH_DIST, another build tree with the same layout); tells the reader to
+ * build when it is missing.
+ */
+export async function importDist(relativePath) {
+  const file = join(process.env.BENCH_DIST ?? join(ROOT, 'dist'), 'esm', relativePath);
+  if (!existsSync(file)) throw new Error(`${file} is missing: run \`npm run build\` (npm run bench does) first`);
+  return import(pathToFileURL(file).href);
+}
+
+/** Drops info/debug; the benchmarks must not measure console output. */
+export const quietLogger = {
+  debug() {},
+  info() {},
+  warn(message, fields) {
+    console.warn(`warn: ${message}`, fields ?? '');
+  },
+  error(message, fields) {
+    console.error(`error: ${message}`, fields ?? '');
+  },
+};
+
+/** A temp directory removed at exit. */
+export function tempDir(prefix) {
+  const dir = mkdtempSync(join(tmpdir(), `dm-bench-${prefix}-`));
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/**
+ * Prints the figure, its baseline measured in the same run, their ratio and
+ * the target. `target` is either `{ atLeast }` (on the figure) or
+ * `{ ratioAtLeast }` (on figure / baseline). Returns whether the target was met.
+ */
+export function report({ name, unit, figure, baselineName, baseline, target }) {
+  const ratio = figure / baseline;
+  const met = 'atLeast' in target ? figure >= target.atLeast : ratio >= target.ratioAtLeast;
+  const targetText = 'atLeast' in target ? `>= ${fmt(target.atLeast)} ${unit}` : `ratio >= ${target.ratioAtLeast}`;
+  console.log(
+    `${name}: ${fmt(figure)} ${unit} | baseline (${baselineName}): ${fmt(baseline)} ${unit} | ratio ${ratio.toFixed(3)} | target ${targetText}: ${met ? 'met' : 'MISSED'}`,
+  );
+  return met;
+}
+
+function fmt(value) {
+  return Math.round(value).toLocaleString('en-US');
+}
+
+export function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}

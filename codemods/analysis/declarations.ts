@@ -1,0 +1,132 @@
+// Follows a name to the declaration that gives it a value, across project files:
+// module-level functions, classes and variables, through ESM imports/re-exports
+// and CommonJS `require`/`module.exports`.
+import { Node, SyntaxKind, type Identifier } from 'ts-morph';
+import { requireSpecifier } from './legacy-symbols.js';
+import type { ProjectIndex, SourceRecord } from './project.js';
+import { isShadowed } from './scope.js';
+
+export type DeclarationNode = import('ts-morph').FunctionDeclaration | import('ts-morph').ClassDeclaration | import('ts-morph').VariableDeclaration;
+
+export type Resolution =
+  | { kind: 'module'; record: SourceRecord; node: DeclarationNode; name: string }
+  /** Declared inside a function or block: a closure, not reachable by name. */
+  | { kind: 'nested' }
+  /** From a package or a file outside the run. */
+  | { kind: 'external'; specifier: string }
+  | { kind: 'unknown' };
+
+function moduleLevel(record: SourceRecord, name: string): DeclarationNode | undefined {
+  const sf = record.sourceFile;
+  return sf.getFunction(name) ?? sf.getClass(name) ?? sf.getVariableDeclaration(name);
+}
+
+export function resolveIdentifier(index: ProjectIndex, record: SourceRecord, identifier: Identifier): Resolution {
+  const name = identifier.getText();
+  if (isShadowed(identifier)) return { kind: 'nested' };
+  return resolveName(index, record, name, 0);
+}
+
+export function resolveName(index: ProjectIndex, record: SourceRecord, name: string, depth: number): Resolution {
+  if (depth > 16) return { kind: 'unknown' };
+  const sf = record.sourceFile;
+  for (const declaration of sf.getImportDeclarations()) {
+    const specifier = declaration.getModuleSpecifierValue();
+    let imported: string | undefined;
+    if (declaration.getDefaultImport()?.getText() === name) imported = 'default';
+    for (const named of declaration.getNamedImports()) {
+      if ((named.getAliasNode()?.getText() ?? named.getName()) === name) imported = named.getName();
+    }
+    if (imported === undefined) continue;
+    return followImport(index, record, specifier, imported, depth);
+  }
+  const local = moduleLevel(record, name);
+  if (local && Node.isVariableDeclaration(local) && Node.isObjectBindingPattern(local.getNameNode())) {
+    const initializer = local.getInitializer();
+    const literal = initializer && requireSpecifier(initializer);
+    const element = (local.getNameNode() as import('ts-morph').ObjectBindingPattern).getElements().find((e) => e.getName() === name);
+    if (literal && element) return followImport(index, record, literal.getLiteralValue(), element.getPropertyNameNode()?.getText() ?? name, depth);
+    return { kind: 'unknown' };
+  }
+  if (local && Node.isVariableDeclaration(local)) {
+    const initializer = local.getInitializer();
+    const nameNode = local.getNameNode();
+    // const { fn } = require('./jobs') / const fn = require('./jobs').fn
+    if (initializer) {
+      const literal = requireSpecifier(initializer);
+      if (literal && Node.isIdentifier(nameNode)) return followImport(index, record, literal.getLiteralValue(), 'default', depth);
+      if (Node.isPropertyAccessExpression(initializer)) {
+        const inner = requireSpecifier(initializer.getExpression());
+        if (inner) return followImport(index, record, inner.getLiteralValue(), initializer.getName(), depth);
+      }
+    }
+    return { kind: 'module', record, node: local, name };
+  }
+  if (local) return { kind: 'module', record, node: local, name };
+  return { kind: 'unknown' };
+}
+
+function followImport(index: ProjectIndex, record: SourceRecord, specifier: string, exported: string, depth: number): Resolution {
+  const target = index.resolve(record.absPath, specifier);
+  if (!target) return { kind: 'external', specifier };
+  const targetRecord = index.load(target);
+  if (!targetRecord || targetRecord.parseProblem) return { kind: 'unknown' };
+  return findExport(index, targetRecord, exported, depth + 1);
+}
+
+export function findExport(index: ProjectIndex, record: SourceRecord, exported: string, depth: number): Resolution {
+  if (depth > 16) return { kind: 'unknown' };
+  const sf = record.sourceFile;
+  if (exported === 'default') {
+    const assignment = sf.getExportAssignment((e) => !e.isExportEquals());
+    const expression = assignment?.getExpression();
+    if (expression && Node.isIdentifier(expression)) return resolveName(index, record, expression.getText(), depth + 1);
+    const defaultFunction = sf.getFunctions().find((f) => f.hasDefaultKeyword()) ?? sf.getClasses().find((c) => c.hasDefaultKeyword());
+    if (defaultFunction && defaultFunction.getName()) return { kind: 'module', record, node: defaultFunction, name: defaultFunction.getName()! };
+  }
+  const direct = moduleLevel(record, exported);
+  if (direct && (Node.isVariableDeclaration(direct) ? direct.getVariableStatement()?.hasExportKeyword() : direct.hasExportKeyword())) {
+    return { kind: 'module', record, node: direct, name: exported };
+  }
+  for (const declaration of sf.getExportDeclarations()) {
+    const specifier = declaration.getModuleSpecifierValue();
+    const named = declaration.getNamedExports();
+    if (named.length === 0 && specifier && !declaration.getNamespaceExport()) {
+      const found = followImport(index, record, specifier, exported, depth);
+      if (found.kind === 'module') return found;
+      continue;
+    }
+    for (const exportSpecifier of named) {
+      if ((exportSpecifier.getAliasNode()?.getText() ?? exportSpecifier.getName()) !== exported) continue;
+      if (specifier) return followImport(index, record, specifier, exportSpecifier.getName(), depth);
+      return resolveName(index, record, exportSpecifier.getName(), depth + 1);
+    }
+  }
+  // CommonJS: exports.fn = fn, module.exports.fn = fn, module.exports = { fn }
+  for (const statement of sf.getStatements()) {
+    if (!Node.isExpressionStatement(statement)) continue;
+    const expression = statement.getExpression();
+    if (!Node.isBinaryExpression(expression) || expression.getOperatorToken().getKind() !== SyntaxKind.EqualsToken) continue;
+    const left = expression.getLeft().getText();
+    const right = expression.getRight();
+    if (left === `exports.${exported}` || left === `module.exports.${exported}`) {
+      if (Node.isIdentifier(right)) return resolveName(index, record, right.getText(), depth + 1);
+      if (Node.isFunctionExpression(right) || Node.isArrowFunction(right)) return { kind: 'unknown' };
+    }
+    if (left === 'module.exports' && Node.isObjectLiteralExpression(right)) {
+      for (const property of right.getProperties()) {
+        if (Node.isShorthandPropertyAssignment(property) && property.getName() === exported) {
+          return resolveName(index, record, exported, depth + 1);
+        }
+        if (Node.isPropertyAssignment(property) && property.getName() === exported) {
+          const value = property.getInitializer();
+          if (value && Node.isIdentifier(value)) return resolveName(index, record, value.getText(), depth + 1);
+        }
+      }
+    }
+    if (left === 'module.exports' && Node.isIdentifier(right) && exported === 'default') {
+      return resolveName(index, record, right.getText(), depth + 1);
+    }
+  }
+  return { kind: 'unknown' };
+}

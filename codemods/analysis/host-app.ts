@@ -1,0 +1,136 @@
+// Host apps: where the application object is created (express(), new Koa(),
+// Fastify(), new Hono(), http.createServer(listener)), found by resolving the
+// creating call to its module, and whether it is already wrapped.
+import { Node, SyntaxKind, type CallExpression, type NewExpression, type VariableDeclaration } from 'ts-morph';
+import { requireSpecifier } from './legacy-symbols.js';
+import type { SourceRecord } from './project.js';
+import { isShadowed } from './scope.js';
+
+export type Framework = 'express' | 'connect' | 'koa' | 'fastify' | 'hono' | 'node';
+
+export interface HostApp {
+  record: SourceRecord;
+  framework: Framework;
+  /** The creating expression: `express()`, `new Koa()`, `http.createServer(listener)`... */
+  create: CallExpression | NewExpression;
+  /** `const app = express()`. */
+  variable?: VariableDeclaration;
+  /** Already inside `wrapApp(...)`. */
+  wrapped: boolean;
+  /** node: the listener argument of createServer. */
+  listener?: Node;
+}
+
+const MODULE_FRAMEWORKS: Record<string, Framework> = {
+  express: 'express',
+  express4: 'express',
+  connect: 'connect',
+  koa: 'koa',
+  fastify: 'fastify',
+  hono: 'hono',
+  http: 'node',
+  'node:http': 'node',
+  https: 'node',
+  'node:https': 'node',
+};
+
+/** Local names bound to a framework module (default, namespace, named or required). */
+export function frameworkBindings(record: SourceRecord): Map<string, { framework: Framework; member?: string }> {
+  const names = new Map<string, { framework: Framework; member?: string }>();
+  const sf = record.sourceFile;
+  for (const declaration of sf.getImportDeclarations()) {
+    const framework = MODULE_FRAMEWORKS[declaration.getModuleSpecifierValue()];
+    if (!framework) continue;
+    const defaultImport = declaration.getDefaultImport();
+    if (defaultImport) names.set(defaultImport.getText(), { framework });
+    const namespaceImport = declaration.getNamespaceImport();
+    if (namespaceImport) names.set(namespaceImport.getText(), { framework });
+    for (const named of declaration.getNamedImports()) {
+      names.set(named.getAliasNode()?.getText() ?? named.getName(), { framework, member: named.getName() });
+    }
+  }
+  for (const statement of sf.getVariableStatements()) {
+    for (const declaration of statement.getDeclarations()) {
+      const initializer = declaration.getInitializer();
+      if (!initializer) continue;
+      const literal = requireSpecifier(initializer);
+      const framework = literal && MODULE_FRAMEWORKS[literal.getLiteralValue()];
+      if (!framework) continue;
+      const nameNode = declaration.getNameNode();
+      if (Node.isIdentifier(nameNode)) names.set(nameNode.getText(), { framework });
+      else if (Node.isObjectBindingPattern(nameNode)) {
+        for (const element of nameNode.getElements()) {
+          names.set(element.getName(), { framework, member: element.getPropertyNameNode()?.getText() ?? element.getName() });
+        }
+      }
+    }
+  }
+  return names;
+}
+
+function frameworkOfCreate(record: SourceRecord, node: CallExpression | NewExpression, bindings: ReturnType<typeof frameworkBindings>): Framework | undefined {
+  const callee = node.getExpression();
+  const isNew = Node.isNewExpression(node);
+  if (Node.isIdentifier(callee)) {
+    if (isShadowed(callee)) return undefined;
+    const binding = bindings.get(callee.getText());
+    if (!binding) return undefined;
+    const { framework, member } = binding;
+    if (framework === 'node') return member === 'createServer' && !isNew ? 'node' : undefined;
+    if (framework === 'koa') return isNew ? 'koa' : undefined;
+    if (framework === 'hono') return isNew && (member === 'Hono' || member === undefined) ? 'hono' : undefined;
+    if (framework === 'fastify') return !isNew && (member === undefined || member === 'fastify' || member === 'default') ? 'fastify' : undefined;
+    if (framework === 'express' || framework === 'connect') return !isNew && member === undefined ? framework : undefined;
+    return undefined;
+  }
+  if (Node.isPropertyAccessExpression(callee) && !isNew) {
+    const object = callee.getExpression();
+    if (!Node.isIdentifier(object)) return undefined;
+    const binding = bindings.get(object.getText());
+    if (binding?.framework === 'node' && binding.member === undefined && callee.getName() === 'createServer') return 'node';
+  }
+  return undefined;
+}
+
+function isWrapAppCall(node: Node | undefined): boolean {
+  if (!node || !Node.isCallExpression(node)) return false;
+  const callee = node.getExpression();
+  return (Node.isIdentifier(callee) && callee.getText() === 'wrapApp') || (Node.isPropertyAccessExpression(callee) && callee.getName() === 'wrapApp');
+}
+
+export function findHostApps(records: SourceRecord[]): HostApp[] {
+  const hosts: HostApp[] = [];
+  for (const record of records) {
+    const bindings = frameworkBindings(record);
+    if (bindings.size === 0) continue;
+    const creates = [
+      ...record.sourceFile.getDescendantsOfKind(SyntaxKind.CallExpression),
+      ...record.sourceFile.getDescendantsOfKind(SyntaxKind.NewExpression),
+    ].sort((a, b) => a.getStart() - b.getStart());
+    const frameworkVariables = new Set<string>();
+    for (const create of creates) {
+      const framework = frameworkOfCreate(record, create, bindings);
+      if (!framework) continue;
+      let container: Node | undefined = create.getParent();
+      while (container && (Node.isParenthesizedExpression(container) || Node.isAsExpression(container))) container = container.getParent();
+      const wrapped = isWrapAppCall(container);
+      const holder = wrapped ? container?.getParent() : container;
+      const variable = holder && Node.isVariableDeclaration(holder) ? holder : undefined;
+      const host: HostApp = { record, framework, create, wrapped };
+      if (variable) host.variable = variable;
+      if (framework === 'node') {
+        const args = create.getArguments();
+        const listener = args[args.length - 1];
+        if (!listener || Node.isObjectLiteralExpression(listener)) continue;
+        // http.createServer(app) of a framework app is that app's consumer, not another host.
+        if (Node.isIdentifier(listener) && frameworkVariables.has(listener.getText())) continue;
+        host.listener = listener;
+        host.wrapped = isWrapAppCall(listener);
+      } else if (variable) {
+        frameworkVariables.add(variable.getName());
+      }
+      hosts.push(host);
+    }
+  }
+  return hosts;
+}

@@ -1,0 +1,122 @@
+// One analysis of a run: discovery, prefilter, loading of candidates and their
+// import neighbours (iterated: barrels and handler bases make their importers
+// candidates), then the cross-file facts the rules need.
+import type { Discovery } from './discover.js';
+import { analyzeAppYamls, type AppYamlFile } from './app-yaml.js';
+import { findHandlerClasses, type HandlerClasses } from './handlers.js';
+import { findHostApps, type HostApp } from './host-app.js';
+import { SymbolTable } from './legacy-symbols.js';
+import { containsAny, HOST_APP_NEEDLES, importNeedlesFor } from './prefilter.js';
+import { ProjectIndex, readUtf8, type SourceRecord, type TextSource } from './project.js';
+import { findRouteTables, type RouteTable } from './route-tables.js';
+import { prefilterNeedles, type ModuleMatchers } from './specifiers.js';
+
+export interface Analysis {
+  root: string;
+  matchers: ModuleMatchers;
+  index: ProjectIndex;
+  symbols: SymbolTable;
+  /** Parsed candidate files without parse errors, in path order. */
+  candidates: SourceRecord[];
+  parseFailures: SourceRecord[];
+  appYamls: AppYamlFile[];
+  unreadable: Array<{ absPath: string; rel: string; error: string }>;
+  scanned: number;
+  handlers: HandlerClasses;
+  tables: RouteTable[];
+  /** Host apps found in candidates and, when one must be wrapped, in the rest of the tree. */
+  hosts: HostApp[];
+  /** Whether the files' text was only loaded for one-file use (jscodeshift transforms). */
+  singleFile: boolean;
+}
+
+export interface AnalyzeOptions {
+  root: string;
+  discovery: Discovery;
+  matchers: ModuleMatchers;
+  readText?: TextSource;
+  singleFile?: boolean;
+}
+
+function byRel(a: SourceRecord, b: SourceRecord): number {
+  return a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0;
+}
+
+export function analyze(options: AnalyzeOptions): Analysis {
+  const { discovery, matchers } = options;
+  const index = new ProjectIndex(discovery.files, options.readText ?? readUtf8);
+  const symbols = new SymbolTable(index, matchers);
+  const needles = prefilterNeedles(matchers);
+  const texts = new Map<string, string>();
+  const sources = discovery.files.filter((f) => f.kind === 'source');
+  for (const file of sources) {
+    const text = index.text(file.absPath);
+    if (text !== undefined) texts.set(file.absPath, text);
+  }
+
+  let frontier: SourceRecord[] = [];
+  for (const [absPath, text] of texts) {
+    if (!containsAny(text, needles)) continue;
+    const record = index.load(absPath);
+    if (record) frontier.push(record);
+  }
+  // Importers of loaded files that export something (barrels, handler bases, route
+  // tables, task functions) may use legacy symbols without naming them.
+  const expanded = new Set<string>();
+  while (frontier.length > 0) {
+    const next: SourceRecord[] = [];
+    for (const record of frontier) {
+      if (expanded.has(record.absPath) || record.parseProblem) continue;
+      expanded.add(record.absPath);
+      if (!/\bexport\b|module\.exports|exports\./.test(record.text)) continue;
+      const importNeedles = importNeedlesFor(record.absPath);
+      for (const [absPath, text] of texts) {
+        if (index.isLoaded(absPath) || !containsAny(text, importNeedles)) continue;
+        const importer = index.load(absPath);
+        if (importer) {
+          const imports = importer.sourceFile
+            .getImportDeclarations()
+            .map((d) => d.getModuleSpecifierValue())
+            .concat([...importer.text.matchAll(/require\(\s*['"`]([^'"`]+)['"`]\s*\)/g)].map((m) => m[1]!))
+            .concat(importer.sourceFile.getExportDeclarations().map((d) => d.getModuleSpecifierValue() ?? ''));
+          if (imports.some((spec) => index.resolve(absPath, spec) === record.absPath)) next.push(importer);
+        }
+      }
+    }
+    frontier = next;
+  }
+
+  const loaded = index.loaded().sort(byRel);
+  const candidates = loaded.filter((r) => !r.parseProblem);
+  const parseFailures = loaded.filter((r) => r.parseProblem);
+  const handlers = findHandlerClasses(index, symbols, candidates);
+  const tables = findRouteTables(index, symbols, handlers, candidates);
+  const hostCandidates = [...candidates];
+  // Host apps live in files that may never mention the legacy API (app.ts creating express()).
+  for (const [absPath, text] of texts) {
+    if (index.isLoaded(absPath) || !containsAny(text, HOST_APP_NEEDLES)) continue;
+    const record = index.load(absPath);
+    if (record && !record.parseProblem) hostCandidates.push(record);
+  }
+  const hosts = findHostApps(hostCandidates.sort(byRel));
+  const appYamls = analyzeAppYamls(discovery.files.filter((f) => f.kind === 'app-yaml'), index);
+  const unreadable = [
+    ...discovery.unreadable,
+    ...[...index.unreadable].map(([absPath, error]) => ({ absPath, rel: discovery.files.find((f) => f.absPath === absPath)?.rel ?? absPath, error })),
+  ];
+  return {
+    root: options.root,
+    matchers,
+    index,
+    symbols,
+    candidates,
+    parseFailures,
+    appYamls,
+    unreadable,
+    scanned: discovery.files.length,
+    handlers,
+    tables,
+    hosts,
+    singleFile: options.singleFile ?? false,
+  };
+}

@@ -1,0 +1,129 @@
+// The ts-morph project of one run: only the files the analysis asks for (prefilter
+// candidates and their import neighbours) are read and parsed, each once.
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { Project, ts, type SourceFile } from 'ts-morph';
+import type { DiscoveredFile } from './discover.js';
+import { detectStyle, type CodeStyle } from './style.js';
+
+export interface ParseProblem {
+  line: number;
+  column: number;
+  message: string;
+}
+
+export interface SourceRecord {
+  absPath: string;
+  rel: string;
+  text: string;
+  /** TypeScript (types may be written) rather than JavaScript. */
+  isTypeScript: boolean;
+  sourceFile: SourceFile;
+  parseProblem?: ParseProblem;
+  style: CodeStyle;
+}
+
+export type TextSource = (absPath: string) => string;
+
+export const readUtf8: TextSource = (absPath) => readFileSync(absPath, 'utf8');
+
+const RESOLUTION_EXTENSIONS = ['.ts', '.tsx', '.mts', '.cts', '.js', '.jsx', '.mjs', '.cjs'];
+const JS_TO_TS: Record<string, string[]> = {
+  '.js': ['.ts', '.tsx', '.js', '.jsx'],
+  '.jsx': ['.tsx', '.jsx'],
+  '.mjs': ['.mts', '.mjs'],
+  '.cjs': ['.cts', '.cjs'],
+};
+
+export class ProjectIndex {
+  readonly project = new Project({
+    useInMemoryFileSystem: false,
+    skipAddingFilesFromTsConfig: true,
+    skipFileDependencyResolution: true,
+    skipLoadingLibFiles: true,
+    compilerOptions: { allowJs: true, noLib: true, jsx: ts.JsxEmit.Preserve, target: ts.ScriptTarget.ES2022 },
+  });
+  private readonly records = new Map<string, SourceRecord | null>();
+  private readonly known = new Map<string, DiscoveredFile>();
+  readonly unreadable = new Map<string, string>();
+
+  constructor(files: DiscoveredFile[], private readonly readText: TextSource = readUtf8) {
+    for (const file of files) this.known.set(file.absPath, file);
+  }
+
+  isKnown(absPath: string): boolean {
+    return this.known.has(absPath);
+  }
+
+  knownFiles(): DiscoveredFile[] {
+    return [...this.known.values()];
+  }
+
+  /** Reads the text of a known file; undefined (and recorded) when unreadable. */
+  text(absPath: string): string | undefined {
+    const loaded = this.records.get(absPath);
+    if (loaded) return loaded.text;
+    try {
+      return this.readText(absPath);
+    } catch (error) {
+      this.unreadable.set(absPath, (error as Error).message);
+      return undefined;
+    }
+  }
+
+  loaded(): SourceRecord[] {
+    return [...this.records.values()].filter((r): r is SourceRecord => r !== null);
+  }
+
+  isLoaded(absPath: string): boolean {
+    return this.records.has(absPath);
+  }
+
+  /** Parses a known source file (once); undefined if unknown or unreadable. */
+  load(absPath: string): SourceRecord | undefined {
+    const cached = this.records.get(absPath);
+    if (cached !== undefined) return cached ?? undefined;
+    const known = this.known.get(absPath);
+    if (!known || known.kind !== 'source') return undefined;
+    const text = this.text(absPath);
+    if (text === undefined) {
+      this.records.set(absPath, null);
+      return undefined;
+    }
+    const sourceFile = this.project.createSourceFile(absPath, text, { overwrite: true });
+    const record: SourceRecord = {
+      absPath,
+      rel: known.rel,
+      text,
+      isTypeScript: /\.(m|c)?tsx?$/.test(absPath),
+      sourceFile,
+      style: detectStyle(text, sourceFile),
+    };
+    const problem = firstParseProblem(sourceFile);
+    if (problem) record.parseProblem = problem;
+    this.records.set(absPath, record);
+    return record;
+  }
+
+  /** Resolves a relative specifier to a known project file. */
+  resolve(fromAbsPath: string, specifier: string): string | undefined {
+    if (!specifier.startsWith('.')) return undefined;
+    const base = path.resolve(path.dirname(fromAbsPath), specifier);
+    const candidates: string[] = [];
+    const ext = path.extname(base);
+    const mapped = JS_TO_TS[ext];
+    if (mapped) candidates.push(...mapped.map((e) => base.slice(0, -ext.length) + e));
+    candidates.push(base);
+    for (const e of RESOLUTION_EXTENSIONS) candidates.push(base + e);
+    for (const e of RESOLUTION_EXTENSIONS) candidates.push(path.join(base, 'index' + e));
+    return candidates.find((c) => this.known.get(c)?.kind === 'source');
+  }
+}
+
+function firstParseProblem(sourceFile: SourceFile): ParseProblem | undefined {
+  const diagnostics = (sourceFile.compilerNode as unknown as { parseDiagnostics?: ts.DiagnosticWithLocation[] }).parseDiagnostics;
+  const first = diagnostics?.[0];
+  if (!first) return undefined;
+  const { line, character } = ts.getLineAndCharacterOfPosition(sourceFile.compilerNode, first.start);
+  return { line: line + 1, column: character + 1, message: ts.flattenDiagnosticMessageText(first.messageText, '\n') };
+}

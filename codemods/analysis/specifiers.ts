@@ -1,0 +1,47 @@
+// Which module specifiers denote the legacy deferred module, the legacy webapp
+// module and the shim: suffix matches, tolerant of `.js`, `/index` and friends.
+
+export type ModuleRole = 'deferred' | 'webapp' | 'shim';
+
+export const DEFAULT_SHIM_MODULE = 'deferred-migrate/shim';
+export const LEGACY_DEFERRED_SUFFIX = 'appengine/ext/deferred';
+export const LEGACY_WEBAPP_SUFFIX = 'appengine/ext/webapp';
+
+export interface ModuleMatchers {
+  deferred: string[];
+  webapp: string[];
+  shim: string;
+}
+
+export function createMatchers(legacyModules: string[] = [], webappModules: string[] = [], shim = DEFAULT_SHIM_MODULE): ModuleMatchers {
+  return {
+    deferred: [LEGACY_DEFERRED_SUFFIX, ...legacyModules.map(normalize)],
+    webapp: [LEGACY_WEBAPP_SUFFIX, ...webappModules.map(normalize)],
+    shim,
+  };
+}
+
+function normalize(specifier: string): string {
+  let s = specifier.replace(/\\/g, '/');
+  s = s.replace(/\.(m|c)?(j|t)sx?$/, '');
+  s = s.replace(/\/index$/, '');
+  return s.replace(/\/+$/, '');
+}
+
+function endsWithSegment(specifier: string, suffix: string): boolean {
+  if (specifier === suffix) return true;
+  return specifier.endsWith('/' + suffix) || (suffix.startsWith('@') && specifier.endsWith(suffix));
+}
+
+export function roleOfSpecifier(specifier: string, matchers: ModuleMatchers): ModuleRole | undefined {
+  if (specifier === matchers.shim) return 'shim';
+  const s = normalize(specifier);
+  if (matchers.deferred.some((suffix) => endsWithSegment(s, suffix))) return 'deferred';
+  if (matchers.webapp.some((suffix) => endsWithSegment(s, suffix))) return 'webapp';
+  return undefined;
+}
+
+/** Text fragments whose presence makes a file worth parsing. */
+export function prefilterNeedles(matchers: ModuleMatchers): string[] {
+  return [...matchers.deferred, ...matchers.webapp, matchers.shim, 'TaskHandler', 'WSGIApplication'];
+}

@@ -1,0 +1,63 @@
+// The file's own conventions (quotes, semicolons, indentation, newline), so that
+// generated code reads like the code around it.
+import { Node, type SourceFile } from 'ts-morph';
+
+export interface CodeStyle {
+  quote: "'" | '"';
+  semi: boolean;
+  indent: string;
+  newline: '\n' | '\r\n';
+}
+
+export function detectStyle(text: string, sourceFile?: SourceFile): CodeStyle {
+  const newline = text.includes('\r\n') ? '\r\n' : '\n';
+  const single = (text.match(/(?:from\s+|require\(\s*|import\(\s*)'/g) ?? []).length;
+  const double = (text.match(/(?:from\s+|require\(\s*|import\(\s*)"/g) ?? []).length;
+  let quote: CodeStyle['quote'] = "'";
+  if (double > single) quote = '"';
+  else if (single === 0 && double === 0) {
+    const s = (text.match(/'/g) ?? []).length;
+    const d = (text.match(/"/g) ?? []).length;
+    if (d > s) quote = '"';
+  }
+  let withSemi = 0;
+  let withoutSemi = 0;
+  if (sourceFile) {
+    for (const statement of sourceFile.getStatements()) {
+      if (
+        Node.isImportDeclaration(statement) ||
+        Node.isVariableStatement(statement) ||
+        Node.isExpressionStatement(statement) ||
+        Node.isExportDeclaration(statement)
+      ) {
+        if (statement.getText().trimEnd().endsWith(';')) withSemi++;
+        else withoutSemi++;
+      }
+    }
+  }
+  const semi = withSemi >= withoutSemi;
+  let indent = '  ';
+  let smallest = Infinity;
+  for (const line of text.split(/\r?\n/)) {
+    const match = /^([ \t]+)\S/.exec(line);
+    if (!match) continue;
+    const lead = match[1]!;
+    if (lead.startsWith('\t')) {
+      indent = '\t';
+      smallest = 0;
+      break;
+    }
+    if (lead.length >= 2 && lead.length < smallest) smallest = lead.length;
+  }
+  if (indent !== '\t' && Number.isFinite(smallest)) indent = ' '.repeat(Math.min(smallest, 8));
+  return { quote, semi, indent, newline };
+}
+
+export function quoted(style: CodeStyle, value: string): string {
+  const escaped = value.replace(/\\/g, '\\\\').split(style.quote).join('\\' + style.quote);
+  return style.quote + escaped + style.quote;
+}
+
+export function semi(style: CodeStyle): string {
+  return style.semi ? ';' : '';
+}

@@ -1,0 +1,210 @@
+// migrate(): one analysis, every rule's edits collected, applied once per file,
+// then the output analysed again in memory: a file that would change again is a
+// failure, not a result. Nothing is written here; the CLI writes.
+import { existsSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { analyze, type Analysis } from './analysis/index.js';
+import { discover } from './analysis/discover.js';
+import { createMatchers, type ModuleMatchers } from './analysis/specifiers.js';
+import { applyEdits } from './rewrite/apply.js';
+import { docsUrl, RuleOutput, type FileRef, type PlannedEdit } from './rewrite/context.js';
+import { RULES } from './rewrite/index.js';
+import type { FileResult, FileStatus, MigrateOptions, MigrationResult, ReportItem } from './types.js';
+
+export function findGitRoot(start: string): string | undefined {
+  let current = path.resolve(start);
+  for (;;) {
+    if (existsSync(path.join(current, '.git'))) return current;
+    const parent = path.dirname(current);
+    if (parent === current) return undefined;
+    current = parent;
+  }
+}
+
+/** Runs every rule over one analysis; the result holds all edits and items. */
+export function runRules(analysis: Analysis): RuleOutput {
+  const shared = new RuleOutput('engine');
+  for (const rule of RULES) {
+    const out = new RuleOutput(rule.meta.id);
+    rule.run(analysis, out, shared);
+    shared.absorb(out);
+  }
+  return shared;
+}
+
+function lineOf(text: string, offset: number): number {
+  let line = 1;
+  for (let i = 0; i < offset && i < text.length; i++) if (text.charCodeAt(i) === 10) line++;
+  return line;
+}
+
+function engineItem(file: string, line: number, column: number, code: ReportItem['code'], message: string): ReportItem {
+  return { file, line, column, code, severity: 'error', message, rule: 'engine', docsUrl: docsUrl(code) };
+}
+
+/** Items a human must act on (notes describe what was done). */
+export function isManual(item: ReportItem): boolean {
+  return item.severity !== 'note';
+}
+
+function statusOf(result: Omit<FileResult, 'status'>, failed: boolean): FileStatus {
+  if (failed) return 'failed';
+  if (result.items.some(isManual)) return 'manual';
+  return result.updated !== undefined ? 'migrated' : 'unchanged';
+}
+
+interface Planned {
+  file: FileRef;
+  edits: PlannedEdit[];
+  items: ReportItem[];
+  updated?: string;
+  failure?: ReportItem;
+}
+
+function plan(analysis: Analysis, output: RuleOutput): Map<string, Planned> {
+  const files = new Map<string, Planned>();
+  const ensure = (file: FileRef): Planned => {
+    let entry = files.get(file.absPath);
+    if (!entry) {
+      entry = { file, edits: [], items: [] };
+      files.set(file.absPath, entry);
+    }
+    return entry;
+  };
+  for (const record of analysis.candidates) ensure(record);
+  for (const yaml of analysis.appYamls) ensure(yaml);
+  for (const file of output.files.values()) ensure(file);
+  for (const record of analysis.parseFailures) {
+    const problem = record.parseProblem!;
+    ensure(record).failure = {
+      file: record.rel,
+      line: problem.line,
+      column: problem.column,
+      code: 'parse-error',
+      severity: 'error',
+      message: `The file does not parse (${problem.message}); it was left untouched. Fix the syntax error and run the migration again.`,
+      rule: 'engine',
+      docsUrl: docsUrl('parse-error'),
+    };
+  }
+  for (const entry of analysis.unreadable) {
+    const planned = ensure({ absPath: entry.absPath, rel: entry.rel, text: '' });
+    planned.failure = {
+      file: entry.rel,
+      line: 1,
+      column: 1,
+      code: 'unreadable-file',
+      severity: 'error',
+      message: `Could not read the file (${entry.error}); it was skipped.`,
+      rule: 'engine',
+      docsUrl: docsUrl('unreadable-file'),
+    };
+  }
+  for (const [absPath, edits] of output.edits) {
+    const entry = files.get(absPath);
+    if (entry) entry.edits.push(...edits);
+  }
+  for (const [absPath, items] of output.items) {
+    const entry = files.get(absPath);
+    if (entry) entry.items.push(...items);
+  }
+  for (const entry of files.values()) {
+    if (entry.failure || entry.edits.length === 0) continue;
+    const applied = applyEdits(entry.file.text, entry.edits);
+    if (!applied.ok) {
+      const { first, second } = applied.conflict;
+      entry.failure = engineItem(
+        entry.file.rel,
+        lineOf(entry.file.text, second.start),
+        1,
+        'edit-conflict',
+        `Rules ${first.rule} and ${second.rule} both edit this span; the file was left untouched. Migrate this site by hand (see the rules' descriptions) and run again.`,
+      );
+      continue;
+    }
+    if (applied.text !== entry.file.text) entry.updated = applied.text;
+  }
+  return files;
+}
+
+/** Reads a file as the migration would leave it (for the idempotency pass). */
+function migratedReader(planned: Map<string, Planned>): (absPath: string) => string {
+  return (absPath) => {
+    const entry = planned.get(absPath);
+    if (entry?.updated !== undefined) return entry.updated;
+    if (entry && !entry.failure) return entry.file.text;
+    return readFileSync(absPath, 'utf8');
+  };
+}
+
+export async function migrate(options: MigrateOptions): Promise<MigrationResult> {
+  const started = performance.now();
+  const firstPath = path.resolve(options.paths[0] ?? '.');
+  const root = path.resolve(options.root ?? findGitRoot(existsSync(firstPath) ? firstPath : process.cwd()) ?? process.cwd());
+  const matchers: ModuleMatchers = createMatchers(options.legacyModules, options.legacyWebappModules, options.shimModule);
+  const discovery = await discover(options.paths.length > 0 ? options.paths : [root], root);
+  const analysis = analyze({ root, discovery, matchers });
+  const planned = plan(analysis, runRules(analysis));
+
+  // Idempotency: the output, analysed again, must need no further edit.
+  const changed = [...planned.values()].filter((p) => p.updated !== undefined);
+  if (changed.length > 0) {
+    const read = migratedReader(planned);
+    const second = analyze({ root, discovery, matchers, readText: read });
+    const secondOutput = runRules(second);
+    for (const [absPath, edits] of secondOutput.edits) {
+      const entry = planned.get(absPath);
+      if (!entry || entry.failure || edits.length === 0) continue;
+      const first = edits[0]!;
+      entry.failure = engineItem(
+        entry.file.rel,
+        lineOf(read(absPath), first.start),
+        1,
+        'not-idempotent',
+        `The migrated text would change again (rule ${first.rule}: ${first.description}); the file was left untouched. Please report this with the file.`,
+      );
+    }
+    for (const record of second.parseFailures) {
+      const entry = planned.get(record.absPath);
+      if (entry && entry.updated !== undefined && !entry.failure) {
+        entry.failure = engineItem(entry.file.rel, record.parseProblem!.line, record.parseProblem!.column, 'not-idempotent', `The migrated text does not parse (${record.parseProblem!.message}); the file was left untouched.`);
+      }
+    }
+  }
+
+  const files: FileResult[] = [];
+  const entries = [...planned.values()].sort((a, b) => (a.file.rel < b.file.rel ? -1 : a.file.rel > b.file.rel ? 1 : 0));
+  let done = 0;
+  for (const entry of entries) {
+    const failed = entry.failure !== undefined;
+    const items = failed ? [entry.failure!, ...entry.items] : entry.items;
+    items.sort((a, b) => a.line - b.line || a.column - b.column || a.code.localeCompare(b.code));
+    const base: Omit<FileResult, 'status'> = {
+      file: entry.file.rel,
+      absPath: entry.file.absPath,
+      original: entry.file.text,
+      edits: failed
+        ? []
+        : entry.edits.map((e) => ({ rule: e.rule, line: lineOf(entry.file.text, e.start), description: e.description })).sort((a, b) => a.line - b.line),
+      items,
+    };
+    if (!failed && entry.updated !== undefined) base.updated = entry.updated;
+    files.push({ ...base, status: statusOf(base, failed) });
+    options.onProgress?.(++done, entries.length);
+  }
+  const count = (status: FileStatus): number => files.filter((f) => f.status === status).length;
+  return {
+    root,
+    files,
+    summary: {
+      scanned: analysis.scanned,
+      candidates: analysis.candidates.length + analysis.parseFailures.length + analysis.appYamls.length,
+      migrated: count('migrated'),
+      unchanged: count('unchanged'),
+      manual: count('manual'),
+      failed: count('failed'),
+    },
+    durationMs: performance.now() - started,
+  };
+}

@@ -1,0 +1,322 @@
+// Rule `imports`: legacy imports, requires and re-exports become imports of the
+// shim with the local names still working; `TaskHandler` references are renamed;
+// imports nothing uses any more are removed; names other rules' code needs
+// (wrapApp, register, environFrom...) are added.
+import { Node, type ExportDeclaration, type ImportDeclaration, type VariableStatement } from 'ts-morph';
+import type { Analysis } from '../analysis/index.js';
+import type { Binding, ImportSite } from '../analysis/legacy-symbols.js';
+import type { SourceRecord } from '../analysis/project.js';
+import { quoted, semi } from '../analysis/style.js';
+import { RuleOutput, type Rule, type RuleMeta, type ShimName } from './context.js';
+import { legacyNameUses, migratedLocal, RENAMED_MEMBERS } from './names.js';
+import { makeTransform } from './single-file.js';
+import { listRemovalSpans, statementRemovalSpan } from './text.js';
+
+export const meta: RuleMeta = {
+  id: 'imports',
+  description: 'Rewrites imports, requires and re-exports of the legacy deferred module to deferred-migrate/shim, renaming TaskHandler to Handler.',
+  reasonCodes: ['dynamic-import'],
+  docs: 'docs/manual-steps.md#dynamic-import',
+};
+
+function renamedMember(name: string): string {
+  return RENAMED_MEMBERS[name] ?? name;
+}
+
+interface FileState {
+  record: SourceRecord;
+  otherSpans: Array<[number, number]>;
+  used: Set<string>;
+  live: Set<string>;
+}
+
+function inSpans(spans: Array<[number, number]>, start: number, end: number): boolean {
+  return spans.some(([s, e]) => s < e && start >= s && end <= e);
+}
+
+function isCommonJs(record: SourceRecord): boolean {
+  if (/\.c[jt]s$/.test(record.absPath)) return true;
+  if (/\.m[jt]s$/.test(record.absPath)) return false;
+  const sf = record.sourceFile;
+  if (sf.getImportDeclarations().length > 0 || sf.getExportDeclarations().length > 0 || sf.getExportAssignments().length > 0) return false;
+  return /\brequire\s*\(|module\.exports|\bexports\./.test(record.text);
+}
+
+function namedList(entries: string[]): string {
+  return `{ ${entries.join(', ')} }`;
+}
+
+/** Import specifier text for a binding of the legacy module (ESM). */
+function esmSpecifier(binding: Binding): string {
+  if (binding.ref.kind === 'namespace') return binding.local === 'deferred' ? 'deferred' : `deferred as ${binding.local}`;
+  if (binding.ref.kind !== 'member') return binding.local;
+  const imported = renamedMember(binding.ref.name);
+  const local = migratedLocal(binding);
+  return local === imported ? imported : `${imported} as ${local}`;
+}
+
+function cjsElement(binding: Binding): string {
+  if (binding.ref.kind === 'namespace') return binding.local === 'deferred' ? 'deferred' : `deferred: ${binding.local}`;
+  if (binding.ref.kind !== 'member') return binding.local;
+  const imported = renamedMember(binding.ref.name);
+  const local = migratedLocal(binding);
+  return local === imported ? imported : `${imported}: ${local}`;
+}
+
+function neededSpecifiers(names: Iterable<ShimName>): string[] {
+  return [...names];
+}
+
+function runImports(analysis: Analysis, out: RuleOutput, shared: RuleOutput, rewriteLegacy: boolean): void {
+  const records = new Map<string, SourceRecord>();
+  for (const record of analysis.candidates) records.set(record.absPath, record);
+  for (const absPath of shared.neededImports.keys()) {
+    const record = analysis.index.load(absPath);
+    if (record && !record.parseProblem) records.set(absPath, record);
+  }
+  const shim = analysis.matchers.shim;
+  for (const record of records.values()) {
+    const symbols = analysis.symbols.of(record);
+    const otherSpans: Array<[number, number]> = [
+      ...(shared.edits.get(record.absPath) ?? []).map((e): [number, number] => [e.start, e.end]),
+      ...(shared.removedSpans.get(record.absPath) ?? []),
+    ];
+    const state: FileState = { record, otherSpans, used: shared.usedNames.get(record.absPath) ?? new Set(), live: new Set() };
+    const uses = legacyNameUses(analysis, record).filter((u) => !inSpans(otherSpans, u.start, u.end));
+    for (const use of uses) if (use.binding) state.live.add(use.binding);
+    for (const name of state.used) state.live.add(name);
+    const isLive = (binding: Binding): boolean => state.live.has(binding.local);
+
+    // Names other rules need, minus those the file binds already (or will, after migration).
+    const boundAfter = new Set<string>();
+    for (const binding of symbols.bindings.values()) {
+      if (binding.site?.role === 'shim' || (rewriteLegacy && binding.site?.role === 'deferred' && isLive(binding))) boundAfter.add(migratedLocal(binding));
+    }
+    const needed = new Set<ShimName>();
+    for (const name of shared.neededImports.get(record.absPath) ?? []) {
+      const local = name.replace(/^type /, '');
+      if (!boundAfter.has(local)) needed.add(name);
+    }
+
+    const style = record.style;
+    const q = (value: string): string => quoted(style, value);
+    const end = semi(style);
+    let neededPlaced = needed.size === 0;
+
+    if (rewriteLegacy) {
+      for (const node of symbols.dynamic) {
+        out.report(
+          record,
+          node,
+          'dynamic-import',
+          'warning',
+          `This loads the legacy deferred module dynamically, which the codemod does not rewrite. Load ${shim} instead (its \`deferred\` export is the namespace; TaskHandler is Handler) or import it statically.`,
+        );
+      }
+    }
+
+    const legacySites = rewriteLegacy ? symbols.sites.filter((s) => s.role === 'deferred' || s.role === 'webapp') : [];
+    for (const site of legacySites) {
+      if (inSpans(otherSpans, site.node.getStart(), site.node.getEnd())) continue;
+      const siteBindings = [...symbols.bindings.values()].filter((b) => b.site === site);
+      const liveBindings = siteBindings.filter(isLive);
+      if (site.kind === 'cjs-inline' || site.kind === 'import-equals') {
+        if (site.role === 'deferred' && !site.viaBarrel) {
+          out.edit(record, site.specifier.getStart(), site.specifier.getEnd(), q(shim), 'require of the legacy module now loads the shim');
+        }
+        continue;
+      }
+      if (site.kind === 'reexport') {
+        rewriteReexport(out, record, site, shim);
+        continue;
+      }
+      if (site.role === 'webapp' || site.viaBarrel) {
+        // Keep the specifier; drop unused names, rename TaskHandler imported through a barrel.
+        if (liveBindings.length === 0 && siteBindings.length > 0) {
+          const [start, stop] = statementRemovalSpan(record.text, site.node);
+          out.edit(record, start, stop, '', `removed the unused import of ${site.specifier.getLiteralValue()}`);
+        } else {
+          renameBarrelImport(out, record, site, siteBindings, isLive);
+        }
+        continue;
+      }
+      // The legacy deferred module itself.
+      const typeOnlySite = site.kind === 'esm-import' && (site.node as ImportDeclaration).isTypeOnly();
+      let entries: string[];
+      if (site.kind === 'esm-import') {
+        entries = liveBindings.map((b) => {
+          const declaration = b.nameNode.getParentWhile((n) => !Node.isImportDeclaration(n));
+          const typeOnlySpecifier = !!declaration && Node.isImportSpecifier(declaration) && declaration.isTypeOnly();
+          return (typeOnlySpecifier ? 'type ' : '') + esmSpecifier(b);
+        });
+        if (!neededPlaced && !typeOnlySite) {
+          entries.push(...neededSpecifiers(needed));
+          neededPlaced = true;
+        }
+        if (entries.length === 0) {
+          const [start, stop] = statementRemovalSpan(record.text, site.node);
+          out.edit(record, start, stop, '', 'removed the unused legacy import');
+        } else {
+          const keyword = typeOnlySite ? 'import type' : 'import';
+          out.edit(record, site.node.getStart(), site.node.getEnd(), `${keyword} ${namedList(entries)} from ${q(shim)}${end}`, 'legacy import → deferred-migrate/shim');
+        }
+        continue;
+      }
+      // cjs-variable
+      const statement = site.node as VariableStatement;
+      const declaration = statement.getDeclarations()[0]!;
+      const kind = statement.getDeclarationKind();
+      const initializer = declaration.getInitializer()!;
+      const nameNode = declaration.getNameNode();
+      if (Node.isPropertyAccessExpression(initializer)) {
+        // const T = require(X).TaskHandler
+        if (liveBindings.length === 0) {
+          const [start, stop] = statementRemovalSpan(record.text, statement);
+          out.edit(record, start, stop, '', 'removed the unused legacy require');
+        } else {
+          out.edit(record, site.specifier.getStart(), site.specifier.getEnd(), q(shim), 'legacy require → deferred-migrate/shim');
+          out.edit(record, initializer.getNameNode().getStart(), initializer.getNameNode().getEnd(), renamedMember(initializer.getName()), 'TaskHandler → Handler');
+        }
+        continue;
+      }
+      entries = liveBindings.map(cjsElement);
+      if (!neededPlaced) {
+        entries.push(...[...needed].map((n) => n.replace(/^type /, '')).filter((n) => n !== 'Environ'));
+        neededPlaced = true;
+      }
+      if (entries.length === 0) {
+        const [start, stop] = statementRemovalSpan(record.text, statement);
+        out.edit(record, start, stop, '', 'removed the unused legacy require');
+      } else if (Node.isIdentifier(nameNode) || Node.isObjectBindingPattern(nameNode)) {
+        out.edit(record, statement.getStart(), statement.getEnd(), `${kind} ${namedList(entries)} = require(${q(shim)})${end}`, 'legacy require → deferred-migrate/shim');
+      }
+    }
+
+    // Renamed references (TaskHandler → Handler, deferred.TaskHandler → deferred.Handler).
+    if (rewriteLegacy) {
+      for (const use of uses) {
+        if (use.text === record.text.slice(use.start, use.end)) continue;
+        out.edit(record, use.start, use.end, use.text, 'TaskHandler → Handler');
+      }
+    }
+
+    if (!neededPlaced) addImport(analysis, out, record, needed);
+  }
+}
+
+function rewriteReexport(out: RuleOutput, record: SourceRecord, site: ImportSite, shim: string): void {
+  const declaration = site.node as ExportDeclaration;
+  const q = (value: string): string => quoted(record.style, value);
+  const end = semi(record.style);
+  const typePrefix = declaration.isTypeOnly() ? 'export type' : 'export';
+  if (site.viaBarrel) {
+    for (const specifier of declaration.getNamedExports()) {
+      const renamed = RENAMED_MEMBERS[specifier.getName()];
+      if (!renamed) continue;
+      const nameNode = specifier.getNameNode();
+      out.edit(record, nameNode.getStart(), nameNode.getEnd(), specifier.getAliasNode() ? renamed : `${renamed}`, 'TaskHandler → Handler');
+    }
+    return;
+  }
+  if (site.role !== 'deferred') return;
+  const namespaceExport = declaration.getNamespaceExport();
+  let text: string;
+  if (namespaceExport) {
+    const name = namespaceExport.getName();
+    text = `${typePrefix} { ${name === 'deferred' ? 'deferred' : `deferred as ${name}`} } from ${q(shim)}${end}`;
+  } else if (declaration.getNamedExports().length === 0) {
+    text = `${typePrefix} * from ${q(shim)}${end}`;
+  } else {
+    const entries = declaration.getNamedExports().map((specifier) => {
+      const imported = renamedMember(specifier.getName());
+      const alias = specifier.getAliasNode()?.getText();
+      const exported = alias ?? imported;
+      return (specifier.isTypeOnly() ? 'type ' : '') + (exported === imported ? imported : `${imported} as ${exported}`);
+    });
+    text = `${typePrefix} ${namedList(entries)} from ${q(shim)}${end}`;
+  }
+  out.edit(record, declaration.getStart(), declaration.getEnd(), text, 'legacy re-export → deferred-migrate/shim');
+}
+
+function renameBarrelImport(out: RuleOutput, record: SourceRecord, site: ImportSite, bindings: Binding[], isLive: (b: Binding) => boolean): void {
+  const node = site.node;
+  if (Node.isImportDeclaration(node)) {
+    const specifiers = node.getNamedImports();
+    const dead = specifiers.filter((s) => bindings.some((b) => b.nameNode === (s.getAliasNode() ?? s.getNameNode()) && !isLive(b)));
+    if (dead.length > 0 && dead.length === specifiers.length && !node.getDefaultImport() && !node.getNamespaceImport()) {
+      const [start, stop] = statementRemovalSpan(record.text, node);
+      out.edit(record, start, stop, '', 'removed the unused import');
+      return;
+    }
+    const removed = new Set(dead.map((d) => specifiers.indexOf(d)));
+    for (const [start, stop] of listRemovalSpans(specifiers, removed)) out.edit(record, start, stop, '', 'removed an unused import specifier');
+    for (const specifier of specifiers) {
+      if (dead.includes(specifier)) continue;
+      const renamed = RENAMED_MEMBERS[specifier.getName()];
+      if (!renamed || site.role !== 'deferred') continue;
+      const nameNode = specifier.getNameNode();
+      out.edit(record, nameNode.getStart(), nameNode.getEnd(), renamed, 'TaskHandler → Handler');
+    }
+    return;
+  }
+  if (Node.isVariableStatement(node)) {
+    const pattern = node.getDeclarations()[0]?.getNameNode();
+    if (!pattern || !Node.isObjectBindingPattern(pattern)) return;
+    for (const element of pattern.getElements()) {
+      const property = element.getPropertyNameNode();
+      const renamed = RENAMED_MEMBERS[(property ?? element.getNameNode()).getText()];
+      if (!renamed) continue;
+      if (property) out.edit(record, property.getStart(), property.getEnd(), renamed, 'TaskHandler → Handler');
+      else out.edit(record, element.getNameNode().getStart(), element.getNameNode().getEnd(), renamed, 'TaskHandler → Handler');
+    }
+  }
+}
+
+/** Adds the shim names a file needs: merged into an existing shim import, or a new statement. */
+function addImport(analysis: Analysis, out: RuleOutput, record: SourceRecord, needed: Set<ShimName>): void {
+  const shim = analysis.matchers.shim;
+  const style = record.style;
+  const end = semi(style);
+  const sf = record.sourceFile;
+  const existing = sf.getImportDeclarations().find((d) => d.getModuleSpecifierValue() === shim && !d.isTypeOnly() && !d.getNamespaceImport());
+  if (existing) {
+    const named = existing.getNamedImports();
+    const last = named[named.length - 1];
+    if (last) {
+      out.edit(record, last.getEnd(), last.getEnd(), `, ${[...needed].join(', ')}`, 'added shim imports');
+      return;
+    }
+  }
+  const cjs = isCommonJs(record);
+  const names = [...needed];
+  const text = cjs
+    ? `const ${namedList(names.map((n) => n.replace(/^type /, '')).filter((n) => n !== 'Environ'))} = require(${quoted(style, shim)})${end}`
+    : `import ${namedList(names)} from ${quoted(style, shim)}${end}`;
+  const statements = sf.getStatements();
+  const imports = cjs
+    ? statements.filter((s) => Node.isVariableStatement(s) && /\brequire\s*\(/.test(s.getText()))
+    : sf.getImportDeclarations();
+  const lastImport = imports[imports.length - 1];
+  if (lastImport) {
+    out.edit(record, lastImport.getEnd(), lastImport.getEnd(), style.newline + text, 'added shim import');
+    return;
+  }
+  const first = statements.find((s) => !(Node.isExpressionStatement(s) && Node.isStringLiteral(s.getExpression())));
+  if (first) {
+    out.edit(record, first.getStart(), first.getStart(), text + style.newline + style.newline, 'added shim import');
+  } else {
+    out.edit(record, record.text.length, record.text.length, (record.text.endsWith('\n') || record.text === '' ? '' : style.newline) + text + style.newline, 'added shim import');
+  }
+}
+
+export const rule: Rule = {
+  meta,
+  run: (analysis, out, shared) => runImports(analysis, out, shared, true),
+};
+
+/** Only adds the imports other rules' code needs (used when a single rule runs alone). */
+export function addNeededImports(analysis: Analysis, out: RuleOutput, shared: RuleOutput): void {
+  runImports(analysis, out, shared, false);
+}
+
+export default makeTransform(rule);

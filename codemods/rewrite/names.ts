@@ -1,0 +1,113 @@
+// How legacy names read after the migration: `TaskHandler` becomes `Handler`
+// (bare imports renamed at every reference, `deferred.TaskHandler` member
+// accesses renamed), aliases keep their local names. Rules that generate code
+// from existing expressions translate them through here.
+import { Node, SyntaxKind } from 'ts-morph';
+import type { Analysis } from '../analysis/index.js';
+import type { Binding } from '../analysis/legacy-symbols.js';
+import type { SourceRecord } from '../analysis/project.js';
+import type { RuleOutput } from './context.js';
+
+export const RENAMED_MEMBERS: Record<string, string> = { TaskHandler: 'Handler' };
+
+export interface NameUse {
+  start: number;
+  end: number;
+  /** Replacement text (equal to the original when nothing changes). */
+  text: string;
+  /** Local name of the binding the use refers to. */
+  binding: string;
+}
+
+/** The local name a binding has after the migration. */
+export function migratedLocal(binding: Binding): string {
+  if (!binding.site || binding.site.role !== 'deferred') return binding.local;
+  const ref = binding.ref;
+  if (ref.kind === 'member' && binding.local === ref.name && RENAMED_MEMBERS[ref.name]) return RENAMED_MEMBERS[ref.name]!;
+  return binding.local;
+}
+
+const usesCache = new WeakMap<SourceRecord, NameUse[]>();
+
+/** Every use of a legacy binding in the file, with its migrated text. */
+export function legacyNameUses(analysis: Analysis, record: SourceRecord): NameUse[] {
+  const cached = usesCache.get(record);
+  if (cached) return cached;
+  const symbols = analysis.symbols.of(record);
+  const uses: NameUse[] = [];
+  for (const binding of symbols.bindings.values()) {
+    const local = migratedLocal(binding);
+    for (const identifier of analysis.symbols.references(record, binding)) {
+      const parent = identifier.getParent();
+      let text = local;
+      if (parent && Node.isShorthandPropertyAssignment(parent) && local !== binding.local) text = `${binding.local}: ${local}`;
+      uses.push({ start: identifier.getStart(), end: identifier.getEnd(), text, binding: binding.local });
+    }
+  }
+  // deferred.TaskHandler → deferred.Handler (namespace members, require(...).TaskHandler, type names).
+  const members = [
+    ...record.sourceFile.getDescendantsOfKind(SyntaxKind.PropertyAccessExpression).map((n) => ({ node: n, base: n.getExpression(), name: n.getNameNode() })),
+    ...record.sourceFile.getDescendantsOfKind(SyntaxKind.QualifiedName).map((n) => ({ node: n, base: n.getLeft(), name: n.getRight() })),
+  ];
+  for (const { base, name } of members) {
+    const renamed = RENAMED_MEMBERS[name.getText()];
+    if (!renamed) continue;
+    const baseRef = analysis.symbols.resolve(record, base);
+    const isLegacyNamespace =
+      (baseRef?.kind === 'namespace' && baseRef.role === 'deferred') || (baseRef?.kind === 'barrel-namespace' && baseRef.exports.star.includes('deferred'));
+    if (!isLegacyNamespace) continue;
+    uses.push({ start: name.getStart(), end: name.getEnd(), text: renamed, binding: '' });
+  }
+  uses.sort((a, b) => a.start - b.start);
+  usesCache.set(record, uses);
+  return uses;
+}
+
+/** The node's text as it reads after the migration; the bindings it uses are kept imported. */
+export function translate(analysis: Analysis, out: RuleOutput, record: SourceRecord, node: Node): string {
+  const start = node.getStart();
+  const end = node.getEnd();
+  let text = record.text.slice(start, end);
+  const inside = legacyNameUses(analysis, record).filter((u) => u.start >= start && u.end <= end);
+  for (const use of [...inside].reverse()) {
+    text = text.slice(0, use.start - start) + use.text + text.slice(use.end - start);
+  }
+  out.use(record, inside.map((u) => u.binding).filter(Boolean));
+  return text;
+}
+
+export interface NamespaceAccess {
+  /** Local name of the deferred namespace object. */
+  local: string;
+  /** The binding is the module object itself (`import d = require()`, inline), not `{ deferred }`. */
+  flat: boolean;
+}
+
+/** The deferred namespace object the file has (legacy, to be migrated, or the shim's). */
+export function namespaceAccess(analysis: Analysis, record: SourceRecord): NamespaceAccess | undefined {
+  for (const binding of analysis.symbols.of(record).bindings.values()) {
+    if (binding.ref.kind !== 'namespace' || binding.typeOnly || !binding.site || binding.site.viaBarrel) continue;
+    if (binding.ref.role !== 'deferred' && binding.ref.role !== 'shim') continue;
+    const wholeShimModule =
+      binding.ref.role === 'shim' &&
+      ((binding.site.kind === 'esm-import' && Node.isNamespaceImport(binding.nameNode.getParent())) ||
+        (binding.site.kind === 'cjs-variable' && isWholeModuleRequire(binding)));
+    const flat = binding.site.kind === 'import-equals' || wholeShimModule;
+    return { local: binding.local, flat };
+  }
+  return undefined;
+}
+
+function isWholeModuleRequire(binding: Binding): boolean {
+  // `const shim = require('deferred-migrate/shim')` binds the flat module, not its `deferred` namespace.
+  const declaration = binding.nameNode.getParent();
+  return !!declaration && Node.isVariableDeclaration(declaration) && declaration.getNameNode() === binding.nameNode;
+}
+
+/** Local binding names in the file, to avoid generating colliding names. */
+export function hasLocalName(record: SourceRecord, name: string): boolean {
+  const sf = record.sourceFile;
+  return !!(sf.getVariableDeclaration(name) ?? sf.getFunction(name) ?? sf.getClass(name) ?? sf.getImportDeclarations().find((d) =>
+    d.getDefaultImport()?.getText() === name || d.getNamespaceImport()?.getText() === name || d.getNamedImports().some((n) => (n.getAliasNode()?.getText() ?? n.getName()) === name),
+  ));
+}

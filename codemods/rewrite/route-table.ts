@@ -1,0 +1,329 @@
+// Rule `route-table`: webapp route tables lose their TaskHandler rows. The
+// built-in row goes (wrapApp serves that path); custom-URL rows become routes of
+// the host framework, in its idiom, answering with `new H().post(environ)`; for
+// plain node:http the table becomes a listener routing paths to Handler
+// instances. Tables left empty disappear with their mounts.
+import { Node, type CallExpression } from 'ts-morph';
+import { resolveName } from '../analysis/declarations.js';
+import type { Framework, HostApp } from '../analysis/host-app.js';
+import type { Analysis } from '../analysis/index.js';
+import type { SourceRecord } from '../analysis/project.js';
+import type { Mount, RouteRow, RouteTable } from '../analysis/route-tables.js';
+import { quoted, semi, type CodeStyle } from '../analysis/style.js';
+import type { Rule, RuleMeta, RuleOutput } from './context.js';
+import { addNeededImports } from './imports.js';
+import { namespaceAccess, translate } from './names.js';
+import { makeTransform } from './single-file.js';
+import { indentAt, listRemovalSpans, statementRemovalSpan, statementsRemovalSpans } from './text.js';
+
+export const meta: RuleMeta = {
+  id: 'route-table',
+  description: 'Removes TaskHandler rows from webapp route tables and serves custom task URLs with routes of the host framework.',
+  reasonCodes: ['regex-route', 'mount-not-found', 'handler-as-value', 'webapp-router-kept', 'unknown-framework'],
+  docs: 'docs/manual-steps.md#mount-not-found',
+};
+
+interface Route {
+  path: string;
+  handler: string;
+}
+
+function expressionStatementOf(call: CallExpression): Node | undefined {
+  let node: Node = call;
+  for (;;) {
+    const parent = node.getParent();
+    if (!parent) return undefined;
+    if (Node.isExpressionStatement(parent)) return parent;
+    if (!(Node.isAwaitExpression(parent) || Node.isParenthesizedExpression(parent))) return undefined;
+    node = parent;
+  }
+}
+
+function hostOfMount(analysis: Analysis, mount: Mount): HostApp | undefined {
+  const app = mount.app;
+  if (!app || !Node.isIdentifier(app)) return undefined;
+  const local = analysis.hosts.find((h) => h.record === mount.record && h.variable?.getName() === app.getText());
+  if (local) return local;
+  const resolution = resolveName(analysis.index, mount.record, app.getText(), 0);
+  if (resolution.kind !== 'module') return undefined;
+  return analysis.hosts.find((h) => h.variable === resolution.node);
+}
+
+/** How generated code builds an environ from the framework's request object. */
+function environCall(analysis: Analysis, out: RuleOutput, record: SourceRecord, request: string): string {
+  const namespace = namespaceAccess(analysis, record);
+  if (namespace) {
+    out.use(record, [namespace.local]);
+    return `${namespace.local}.${namespace.flat ? 'environFrom' : 'environ'}(${request})`;
+  }
+  out.needImport(record, 'environFrom');
+  return `environFrom(${request})`;
+}
+
+function frameworkRoutes(framework: Framework, app: string, routes: Route[], environ: (request: string) => string, style: CodeStyle, indent: string): string {
+  const i1 = indent + style.indent;
+  const s = semi(style);
+  const nl = style.newline;
+  const q = (v: string): string => quoted(style, v);
+  return routes
+    .map(({ path, handler }) => {
+      switch (framework) {
+        case 'koa':
+          return [
+            `${app}.use(async (ctx, next) => {`,
+            `${i1}if (ctx.method !== ${q('POST')} || ctx.path !== ${q(path)}) return next()${s}`,
+            `${i1}const [body, status, headers] = await new ${handler}().post(${environ('ctx')})${s}`,
+            `${i1}ctx.status = status${s}`,
+            `${i1}ctx.set(headers)${s}`,
+            `${i1}ctx.body = body${s}`,
+            `${indent}})${s}`,
+          ].join(nl);
+        case 'fastify':
+          return [
+            `${app}.post(${q(path)}, async (request, reply) => {`,
+            `${i1}const [body, status, headers] = await new ${handler}().post(${environ('request')})${s}`,
+            `${i1}return reply.code(status).headers(headers).send(body)${s}`,
+            `${indent}})${s}`,
+          ].join(nl);
+        case 'hono':
+          return [
+            `${app}.post(${q(path)}, async (c) => {`,
+            `${i1}const [body, status, headers] = await new ${handler}().post(${environ('c.req.raw')})${s}`,
+            `${i1}return new Response(body, { status, headers })${s}`,
+            `${indent}})${s}`,
+          ].join(nl);
+        default:
+          return [
+            `${app}.post(${q(path)}, async (req, res) => {`,
+            `${i1}const [body, status, headers] = await new ${handler}().post(${environ('req')})${s}`,
+            `${i1}res.status(status).set(headers).send(body)${s}`,
+            `${indent}})${s}`,
+          ].join(nl);
+      }
+    })
+    .join(nl + indent);
+}
+
+/** A node:http listener that routes task paths to Handler instances (a Handler instance is a listener). */
+function nodeListener(record: SourceRecord, name: string, routes: Route[], fallback: string | undefined, indent: string, declarationKind: string): string {
+  const style = record.style;
+  const i1 = indent + style.indent;
+  const i2 = i1 + style.indent;
+  const s = semi(style);
+  const nl = style.newline;
+  const q = (v: string): string => quoted(style, v);
+  const params = record.isTypeScript ? `req: import(${q('node:http')}).IncomingMessage, res: import(${q('node:http')}).ServerResponse` : 'req, res';
+  const lines = [`${declarationKind} ${name} = (${params}) => {`, `${i1}const path = (req.url ?? ${q('/')}).split(${q('?')})[0]${s}`];
+  routes.forEach(({ path, handler }, index) => {
+    lines.push(`${i1}${index === 0 ? 'if' : 'else if'} (path === ${q(path)}) new ${handler}()(req, res)${s}`);
+  });
+  const open = routes.length > 0 ? `${i1}else ` : i1;
+  if (fallback) lines.push(`${open}${fallback}(req, res)${s}`);
+  else if (routes.length > 0) lines.push(`${open}{`, `${i2}res.statusCode = 404${s}`, `${i2}res.end(${q('Not found')})${s}`, `${i1}}`);
+  else lines.push(`${i1}res.statusCode = 404${s}`, `${i1}res.end(${q('Not found')})${s}`);
+  lines.push(`${indent}}${s}`);
+  return lines.join(nl);
+}
+
+function reportEmptyTable(out: RuleOutput, record: SourceRecord, table: RouteTable): void {
+  out.report(
+    record,
+    table.create,
+    'mount-not-found',
+    'warning',
+    'This route table only served deferred tasks (wrapApp serves them now) but is used in ways the codemod does not follow; it is left empty. Remove it and its uses.',
+  );
+}
+
+function reportWebappKept(out: RuleOutput, record: SourceRecord, table: RouteTable, webappRows: RouteRow[]): void {
+  if (webappRows.length === 0) return;
+  out.report(
+    record,
+    table.create,
+    'webapp-router-kept',
+    'warning',
+    `The webapp router stays for ${webappRows.map(rowLabel).join(', ')}: those handlers are not deferred tasks. Port them to the host framework when you retire webapp.`,
+  );
+}
+
+function rowLabel(row: RouteRow): string {
+  return row.path ?? row.pattern.getText();
+}
+
+function migrateTable(analysis: Analysis, out: RuleOutput, table: RouteTable): void {
+  const { record } = table;
+  if (!table.rowsArray) return;
+  const builtin = table.rows.filter((r) => r.kind === 'builtin');
+  const custom = table.rows.filter((r) => r.kind === 'custom');
+  if (builtin.length === 0 && custom.length === 0) {
+    reportWebappKept(out, record, table, table.rows);
+    if (table.rowsArray.getElements().length === 0) reportEmptyTable(out, record, table);
+    return;
+  }
+  for (const row of custom.filter((r) => r.regex)) {
+    out.report(
+      record,
+      row.pattern,
+      'regex-route',
+      'warning',
+      `The task route ${rowLabel(row)} is a regular expression the host framework's router cannot take as is; it stays in the webapp table. Give it a plain path (and _url in defer), or route it by hand to new Handler().post(environ).`,
+    );
+  }
+  const primary = table.mounts[0];
+  let framework: Framework | undefined;
+  let prefix = '';
+  if (primary) {
+    if (primary.kind === 'create-server' || primary.kind === 'listener-call') framework = 'node';
+    else {
+      framework = hostOfMount(analysis, primary)?.framework ?? (primary.kind === 'adapter-use' ? 'koa' : undefined);
+      const args = primary.call.getArguments();
+      if (args.length > 1) {
+        const first = args[0]!;
+        if (Node.isStringLiteral(first)) prefix = first.getLiteralValue().replace(/\/$/, '');
+        else framework = undefined;
+      }
+    }
+  }
+  const plain = custom.filter((r) => !r.regex);
+  let converted: RouteRow[] = [];
+  if (plain.length > 0) {
+    if (!primary) {
+      out.report(
+        record,
+        table.create,
+        'mount-not-found',
+        'warning',
+        'The codemod could not find where this route table is mounted (app.use, http.createServer...), so its custom task routes stay here. Serve each with new Handler().post(environ) in the host app.',
+      );
+    } else if (!framework) {
+      out.report(record, primary.call, 'unknown-framework', 'warning', 'The app this route table is mounted on was not recognised (Express, Koa, Fastify, Hono, node:http); its custom task routes stay in the table. Serve each with new Handler().post(environ).');
+    } else if (primary.record !== record && framework !== 'node') {
+      out.report(
+        record,
+        table.create,
+        'mount-not-found',
+        'warning',
+        `This table is mounted in ${primary.record.rel}; custom task routes are only moved into a host app in the same file. Move the rows ${plain.map(rowLabel).join(', ')} to routes calling new Handler().post(environ) there.`,
+      );
+    } else converted = plain;
+  }
+  const removedRows = new Set([...builtin, ...converted]);
+  const remaining = table.rows.filter((r) => !removedRows.has(r));
+  const routes: Route[] = converted.map((row) => ({ path: prefix + row.path!, handler: translate(analysis, out, record, row.handler) }));
+  reportWebappKept(out, record, table, remaining.filter((r) => r.kind === 'webapp'));
+
+  if (framework === 'node') {
+    migrateNodeTable(analysis, out, table, routes, remaining);
+    return;
+  }
+
+  if (remaining.length > 0) {
+    const elements = table.rowsArray.getElements();
+    const removed = new Set(table.rows.filter((r) => removedRows.has(r)).map((r) => elements.indexOf(r.node)));
+    for (const [start, end] of listRemovalSpans(elements, removed)) out.remove(record, start, end, 'removed task rows from the route table');
+    if (routes.length > 0 && primary) {
+      const statement = expressionStatementOf(primary.call);
+      if (statement) {
+        const indent = indentAt(record.text, statement.getStart());
+        const text = frameworkRoutes(framework!, primary.app!.getText(), routes, (r) => environCall(analysis, out, record, r), record.style, indent);
+        out.edit(record, statement.getStart(), statement.getStart(), text + record.style.newline + indent, 'custom task routes served by the host framework');
+      }
+    }
+    return;
+  }
+
+  // The table disappears: with it its declaration and every mount.
+  if (table.mounts.length === 0 || table.otherUses.length > 0) {
+    if (table.otherUses.length > 0 || !table.variable) {
+      out.remove(record, table.rowsArray.getStart() + 1, table.rowsArray.getEnd() - 1, 'removed task rows from the route table');
+      reportEmptyTable(out, record, table);
+      return;
+    }
+  }
+  const removals = new Map<SourceRecord, Node[]>();
+  const removeStatement = (owner: SourceRecord, statement: Node): void => {
+    removals.set(owner, [...(removals.get(owner) ?? []), statement]);
+  };
+  if (table.statement) removeStatement(record, table.statement);
+  table.mounts.forEach((mount, index) => {
+    const statement = expressionStatementOf(mount.call);
+    if (!statement) {
+      out.report(mount.record, mount.call, 'handler-as-value', 'warning', 'The task route table is used as a value here; it no longer exists. Remove this use.');
+      return;
+    }
+    if (index === 0 && routes.length > 0) {
+      const indent = indentAt(mount.record.text, statement.getStart());
+      const text = frameworkRoutes(framework!, mount.app!.getText(), routes, (r) => environCall(analysis, out, mount.record, r), mount.record.style, indent);
+      out.edit(mount.record, statement.getStart(), statement.getEnd(), text, 'custom task routes served by the host framework');
+      out.markRemoved(mount.record, statement.getStart(), statement.getEnd());
+    } else {
+      removeStatement(mount.record, statement);
+    }
+    if (mount.record !== record && Node.isIdentifier(mount.reference)) removeImportOf(out, mount.record, mount.reference.getText());
+  });
+  for (const [owner, statements] of removals) {
+    for (const [start, end] of statementsRemovalSpans(owner.text, statements)) out.remove(owner, start, end, 'removed the task route table and its mount');
+  }
+}
+
+function removeImportOf(out: RuleOutput, record: SourceRecord, name: string): void {
+  for (const declaration of record.sourceFile.getImportDeclarations()) {
+    const specifiers = declaration.getNamedImports();
+    const index = specifiers.findIndex((s) => (s.getAliasNode()?.getText() ?? s.getName()) === name);
+    if (index === -1) continue;
+    if (specifiers.length === 1 && !declaration.getDefaultImport() && !declaration.getNamespaceImport()) {
+      const [start, end] = statementRemovalSpan(record.text, declaration);
+      out.remove(record, start, end, 'removed the import of the task route table');
+    } else {
+      for (const [start, end] of listRemovalSpans(specifiers, new Set([index]))) out.remove(record, start, end, 'removed the import of the task route table');
+    }
+  }
+}
+
+function migrateNodeTable(analysis: Analysis, out: RuleOutput, table: RouteTable, routes: Route[], remaining: RouteRow[]): void {
+  const { record } = table;
+  const style = record.style;
+  const s = semi(style);
+  if (remaining.length > 0 && routes.length === 0) {
+    const elements = table.rowsArray!.getElements();
+    const removed = new Set(table.rows.filter((r) => !remaining.includes(r)).map((r) => elements.indexOf(r.node)));
+    for (const [start, end] of listRemovalSpans(elements, removed)) out.remove(record, start, end, 'removed task rows from the route table');
+    return;
+  }
+  const name = table.variable?.getName();
+  if (!table.statement || !name) {
+    // Inline `http.createServer(new WSGIApplication([...]))`: the listener takes the table's place.
+    if (remaining.length > 0) {
+      out.report(record, table.create, 'mount-not-found', 'warning', 'Give this route table a name (const tasks = ...) so the codemod can split task routes from webapp routes.');
+      return;
+    }
+    const indent = indentAt(record.text, table.create.getStart());
+    const listener = nodeListener(record, 'listener', routes, undefined, indent, 'const').replace(/^const listener = /, '').replace(/;?$/, '');
+    out.edit(record, table.create.getStart(), table.create.getEnd(), listener, 'the route table becomes a node:http listener');
+    out.markRemoved(record, table.create.getStart(), table.create.getEnd());
+    return;
+  }
+  const statement = table.statement;
+  const indent = indentAt(record.text, statement.getStart());
+  const kind = statement.getDeclarationKind();
+  const exported = statement.hasExportKeyword() ? 'export ' : '';
+  const parts: string[] = [];
+  let fallback: string | undefined;
+  if (remaining.length > 0) {
+    fallback = `${name}Webapp`;
+    const rows = remaining.map((r) => translate(analysis, out, record, r.node)).join(', ');
+    parts.push(`const ${fallback} = new ${translate(analysis, out, record, table.create.getExpression())}([${rows}])${s}`);
+  }
+  parts.push(exported + nodeListener(record, name, routes, fallback, indent, kind));
+  out.edit(record, statement.getStart(), statement.getEnd(), parts.join(style.newline + indent), 'the route table becomes a node:http listener');
+  out.markRemoved(record, statement.getStart(), statement.getEnd());
+}
+
+export const rule: Rule = {
+  meta,
+  run(analysis, out) {
+    for (const table of analysis.tables) migrateTable(analysis, out, table);
+  },
+};
+
+export default makeTransform(rule, addNeededImports);

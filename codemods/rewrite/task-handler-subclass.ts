@@ -1,0 +1,192 @@
+// Rule `task-handler-subclass`: TaskHandler subclasses (any alias, chain depth,
+// file) become Handler subclasses. `post()`/`runFromRequest()` take `environ`,
+// pass it to `super`, return its result; `this.request` reads with an environ
+// equivalent are rewritten, the rest is reported.
+import { Node, SyntaxKind, type CallExpression, type MethodDeclaration, type PropertyAccessExpression } from 'ts-morph';
+import type { Analysis } from '../analysis/index.js';
+import type { HandlerClass } from '../analysis/handlers.js';
+import type { SourceRecord } from '../analysis/project.js';
+import { semi } from '../analysis/style.js';
+import type { Rule, RuleMeta, RuleOutput } from './context.js';
+import { addNeededImports } from './imports.js';
+import { namespaceAccess } from './names.js';
+import { makeTransform } from './single-file.js';
+import { indentAt } from './text.js';
+
+export const meta: RuleMeta = {
+  id: 'task-handler-subclass',
+  description: 'Turns TaskHandler subclasses into Handler subclasses whose post/runFromRequest take and pass environ.',
+  reasonCodes: ['request-access', 'response-access'],
+  docs: 'docs/manual-steps.md#request-access',
+};
+
+const ENTRY_METHODS = new Set(['post', 'runFromRequest']);
+
+function headerKey(header: string): string {
+  return 'HTTP_' + header.toUpperCase().replace(/-/g, '_');
+}
+
+function environMember(environ: string, key: string): string {
+  return /^[A-Za-z_$][\w$]*$/.test(key) ? `${environ}.${key}` : `${environ}[${JSON.stringify(key).replace(/"/g, "'")}]`;
+}
+
+/** The environ expression replacing a `this.request...` read, with the node it replaces. */
+function requestReplacement(access: PropertyAccessExpression, environ: string, quote: string): { node: Node; text: string } | undefined {
+  const parent = access.getParent();
+  if (!parent) return undefined;
+  if (Node.isPropertyAccessExpression(parent) && parent.getExpression() === access) {
+    const name = parent.getName();
+    if (name === 'body') return { node: parent, text: `${environ}[${quote}wsgi.input${quote}]` };
+    if (name === 'path') return { node: parent, text: `${environ}.PATH_INFO` };
+    if (name === 'method') return { node: parent, text: `${environ}.REQUEST_METHOD` };
+    if (name === 'headers') {
+      const outer = parent.getParent();
+      if (outer && Node.isElementAccessExpression(outer) && outer.getExpression() === parent) {
+        const key = outer.getArgumentExpression();
+        if (key && (Node.isStringLiteral(key) || Node.isNoSubstitutionTemplateLiteral(key))) {
+          return { node: outer, text: environMember(environ, headerKey(key.getLiteralValue())) };
+        }
+      }
+      if (outer && Node.isPropertyAccessExpression(outer) && outer.getExpression() === parent) {
+        return { node: outer, text: environMember(environ, headerKey(outer.getName())) };
+      }
+      return undefined;
+    }
+    if (name === 'get') {
+      const call = parent.getParent();
+      if (call && Node.isCallExpression(call) && call.getExpression() === parent) {
+        const [key] = call.getArguments();
+        if (key && call.getArguments().length === 1 && (Node.isStringLiteral(key) || Node.isNoSubstitutionTemplateLiteral(key))) {
+          return { node: call, text: environMember(environ, headerKey(key.getLiteralValue())) };
+        }
+      }
+    }
+  }
+  return undefined;
+}
+
+function thisMember(node: Node, name: string): node is PropertyAccessExpression {
+  return Node.isPropertyAccessExpression(node) && node.getExpression().getKind() === SyntaxKind.ThisKeyword && node.getName() === name;
+}
+
+/** `super.post()` / `super.runFromRequest()` / `this.runFromRequest()` calls without arguments. */
+function chainedCalls(method: MethodDeclaration): CallExpression[] {
+  return method.getDescendantsOfKind(SyntaxKind.CallExpression).filter((call) => {
+    const callee = call.getExpression();
+    if (!Node.isPropertyAccessExpression(callee)) return false;
+    const object = callee.getExpression().getKind();
+    const name = callee.getName();
+    if (object === SyntaxKind.SuperKeyword) return ENTRY_METHODS.has(name);
+    return object === SyntaxKind.ThisKeyword && name === 'runFromRequest';
+  });
+}
+
+function migrateEntryMethod(analysis: Analysis, out: RuleOutput, record: SourceRecord, method: MethodDeclaration): string {
+  const parameters = method.getParameters();
+  const environ = parameters[0]?.getName() ?? 'environ';
+  if (parameters.length === 0) {
+    let parameter = environ;
+    if (record.isTypeScript) {
+      const namespace = namespaceAccess(analysis, record);
+      if (namespace) {
+        parameter += `: ${namespace.local}.Environ`;
+        out.use(record, [namespace.local]);
+      } else {
+        parameter += ': Environ';
+        out.needImport(record, 'type Environ');
+      }
+    }
+    const open = method.getFirstChildByKindOrThrow(SyntaxKind.OpenParenToken);
+    out.edit(record, open.getEnd(), open.getEnd(), parameter, `${method.getName()}() takes environ`);
+  }
+  const body = method.getBody();
+  if (!body || !Node.isBlock(body)) return environ;
+  const name = method.getName();
+  for (const call of chainedCalls(method)) {
+    if (call.getArguments().length > 0) continue;
+    const open = call.getFirstChildByKindOrThrow(SyntaxKind.OpenParenToken);
+    out.edit(record, open.getEnd(), open.getEnd(), environ, 'environ passed on');
+    // The method answers with the result of the chained call it delegates to.
+    const callee = call.getExpression() as PropertyAccessExpression;
+    if (callee.getName() !== name && !(name === 'post' && callee.getName() === 'runFromRequest')) continue;
+    let statement: Node = call;
+    while (statement.getParent() && !Node.isExpressionStatement(statement)) {
+      const parent = statement.getParent()!;
+      if (!(Node.isAwaitExpression(parent) || Node.isParenthesizedExpression(parent) || Node.isExpressionStatement(parent))) break;
+      statement = parent;
+    }
+    if (!Node.isExpressionStatement(statement) || statement.getParent() !== body) continue;
+    if (body.getDescendantsOfKind(SyntaxKind.ReturnStatement).some((r) => r.getExpression())) continue;
+    const statements = body.getStatements();
+    const isLast = statements[statements.length - 1] === statement;
+    const returnType = method.getReturnTypeNode();
+    if (returnType && /\bvoid\b/.test(returnType.getText())) {
+      const close = method.getFirstChildByKindOrThrow(SyntaxKind.CloseParenToken);
+      out.edit(record, close.getEnd(), returnType.getEnd(), '', 'return type now comes from Handler');
+    }
+    if (isLast) {
+      out.edit(record, statement.getStart(), statement.getStart(), 'return ', `${name}() returns the response triple`);
+    } else {
+      const last = statements[statements.length - 1]!;
+      out.edit(record, statement.getStart(), statement.getStart(), 'const result = ', `${name}() keeps the response triple`);
+      out.edit(record, last.getEnd(), last.getEnd(), `${record.style.newline}${indentAt(record.text, last.getStart())}return result${semi(record.style)}`, `${name}() returns the response triple`);
+    }
+  }
+  return environ;
+}
+
+function migrateClass(analysis: Analysis, out: RuleOutput, handler: HandlerClass): void {
+  const { record, node } = handler;
+  const quote = record.style.quote;
+  const environs = new Map<Node, string>();
+  for (const member of node.getMembers()) {
+    if (Node.isMethodDeclaration(member) && !member.isStatic() && ENTRY_METHODS.has(member.getName())) {
+      environs.set(member, migrateEntryMethod(analysis, out, record, member));
+    }
+  }
+  for (const access of node.getDescendantsOfKind(SyntaxKind.PropertyAccessExpression)) {
+    const isRequest = thisMember(access, 'request');
+    const isResponse = thisMember(access, 'response');
+    if (!isRequest && !isResponse) continue;
+    // Only accesses whose `this` is this class (not a nested class).
+    const owner = access.getFirstAncestor((a) => Node.isClassDeclaration(a) || Node.isClassExpression(a));
+    if (owner !== node) continue;
+    const method = access.getFirstAncestorByKind(SyntaxKind.MethodDeclaration);
+    const environ = method ? environs.get(method) : undefined;
+    if (isRequest && environ) {
+      const replacement = requestReplacement(access, environ, quote);
+      if (replacement) {
+        out.edit(record, replacement.node.getStart(), replacement.node.getEnd(), replacement.text, 'this.request read → environ');
+        continue;
+      }
+    }
+    if (isRequest) {
+      out.report(
+        record,
+        access,
+        'request-access',
+        'warning',
+        environ
+          ? `\`${access.getParent()?.getText() ?? 'this.request'}\` has no environ equivalent the codemod knows. Read it from \`${environ}\` (PEP 333 keys: PATH_INFO, QUERY_STRING, HTTP_*, wsgi.input).`
+          : 'this.request is not available outside post()/runFromRequest(): pass the environ those methods receive to this method and read it from there.',
+      );
+    } else {
+      out.report(
+        record,
+        access,
+        'response-access',
+        'warning',
+        'Handler methods do not write a response object: post() resolves to [body, status, headers]. Return that triple instead of writing this.response.',
+      );
+    }
+  }
+}
+
+export const rule: Rule = {
+  meta,
+  run(analysis, out) {
+    for (const handler of analysis.handlers.classes) migrateClass(analysis, out, handler);
+  },
+};
+
+export default makeTransform(rule, addNeededImports);

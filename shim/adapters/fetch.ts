@@ -1,0 +1,55 @@
+// Fetch-style apps: a handler `(request: Request, ...rest) => Response` (returned
+// as a Proxy of the same function), or an object with such a `fetch` method, e.g.
+// a Hono app or a Bun/Deno-style `{ fetch }` export (the same object is returned
+// with its own `fetch` replaced: Hono keeps state in private fields, which a
+// Proxy would break).
+import { isDeferredUrl, pathOfAbsoluteUrl, type DeferredEndpoint } from './endpoint.js';
+import { remoteAddrFromEnv } from './environ.js';
+import { WRAPPED } from './node.js';
+
+export type FetchHandler = (request: Request, ...rest: never[]) => Response | Promise<Response>;
+
+export interface FetchObjectApp {
+  fetch: FetchHandler;
+}
+
+export function isFetchObjectApp(app: unknown): app is FetchObjectApp {
+  return typeof app === 'object' && app !== null && typeof (app as Record<string, unknown>).fetch === 'function';
+}
+
+function isDeferredRequest(request: unknown): request is Request {
+  return request instanceof Request && isDeferredUrl(pathOfAbsoluteUrl(request.url));
+}
+
+/** The wrapped call: `rest[0]` is the `env` of Hono/@hono/node-server (client address). */
+function interceptFetch(original: FetchHandler, endpoint: DeferredEndpoint, thisArg: unknown, args: unknown[]) {
+  const request = args[0];
+  if (isDeferredRequest(request)) {
+    const remoteAddr = remoteAddrFromEnv(args[1]);
+    return endpoint.serveFetch(request, remoteAddr === undefined ? {} : { remoteAddr });
+  }
+  return Reflect.apply(original, thisArg, args);
+}
+
+export function wrapFetchHandler<T extends FetchHandler>(handler: T, endpoint: DeferredEndpoint): T {
+  return new Proxy(handler, {
+    apply: (target, thisArg, args: unknown[]) => interceptFetch(target, endpoint, thisArg, args),
+    get: (target, property, receiver) => (property === WRAPPED ? endpoint : Reflect.get(target, property, receiver)),
+  });
+}
+
+export function wrapFetchObject<T extends FetchObjectApp>(app: T, endpoint: DeferredEndpoint): T {
+  const original = app.fetch;
+  const fetch = function (this: unknown, ...args: unknown[]) {
+    return interceptFetch(original, endpoint, this, args);
+  };
+  try {
+    Object.defineProperty(app, 'fetch', { value: fetch, writable: true, configurable: true, enumerable: true });
+    Object.defineProperty(app, WRAPPED, { value: endpoint, configurable: true });
+  } catch (error) {
+    throw new Error('wrapApp: cannot replace fetch on this object (frozen or non-configurable fetch property)', {
+      cause: error,
+    });
+  }
+  return app;
+}

@@ -1,0 +1,69 @@
+// `defer(fn, ...args, options?)`: everything that can be wrong with the call
+// (unregistered function, bad options, unserializable argument) throws
+// synchronously at the call site; only the enqueue itself is asynchronous.
+import { getRuntime } from '../runtime/runtime.js';
+import { encodeCall, encodeOverflow, MAX_PAYLOAD_BYTES } from '../serialization/envelope.js';
+import { TaskTooLargeError } from './errors.js';
+import { resolveOptions, splitDeferArgs } from './options.js';
+import { requireName } from './registry.js';
+import type { Backend, EnqueuedTask, Logger, TaskSpec } from './types.js';
+
+/** Task size as App Engine counts it: method + payload + URL + (name + value + 4) per header. */
+export function taskSize(task: Pick<TaskSpec, 'body' | 'url' | 'headers'>): number {
+  let size = 'POST'.length + task.body.byteLength + task.url.length;
+  for (const [name, value] of Object.entries(task.headers)) size += name.length + value.length + 4;
+  return size;
+}
+
+/**
+ * Enqueues a call of the registered function `fn` with `args`. The last argument
+ * is the options object when it is a plain object whose own keys all begin
+ * with `_`. The returned promise rejects when the enqueue fails; that failure is
+ * also logged at error level, so an un-awaited call neither loses the task
+ * silently nor crashes the process.
+ */
+export function defer<F extends (...args: never[]) => unknown>(fn: F, ...rest: unknown[]): Promise<EnqueuedTask> {
+  const name = requireName(fn);
+  const { args, options } = splitDeferArgs(rest);
+  const runtime = getRuntime();
+  const resolved = resolveOptions(options, runtime.clock.now());
+  const body = encodeCall(name, args);
+  if (body.byteLength > MAX_PAYLOAD_BYTES) {
+    throw new TaskTooLargeError(`The arguments of ${name} encode to ${body.byteLength} bytes; the limit is ${MAX_PAYLOAD_BYTES}.`);
+  }
+  const spec: TaskSpec = { ...resolved, body };
+  const backend = runtime.backend;
+  const enqueued = taskSize(spec) > backend.maxTaskSizeBytes ? enqueueOverflowing(backend, spec) : backend.enqueue(spec);
+  runtime.track(enqueued);
+  enqueued.catch((error: unknown) => logEnqueueFailure(runtime.logger, name, spec, error));
+  return enqueued;
+}
+
+/** The payload goes to the overflow store and the task carries its key; the blob is deleted if the enqueue fails. */
+async function enqueueOverflowing(backend: Backend, spec: TaskSpec): Promise<EnqueuedTask> {
+  const key = await backend.overflow.put(spec.body, { queue: spec.queue, ...(spec.name !== undefined && { taskName: spec.name }) });
+  const small: TaskSpec = { ...spec, body: encodeOverflow(key), overflowKey: key };
+  try {
+    const size = taskSize(small);
+    if (size > backend.maxTaskSizeBytes) {
+      throw new TaskTooLargeError(
+        `The task is ${size} bytes even with its payload in the overflow store (limit ${backend.maxTaskSizeBytes}); shorten its headers or URL.`,
+      );
+    }
+    return await backend.enqueue(small);
+  } catch (error) {
+    await backend.overflow.delete(key).catch((cleanupError: unknown) =>
+      getRuntime().logger.warn('could not delete the overflow payload of a task that was not enqueued', { key, error: cleanupError }),
+    );
+    throw error;
+  }
+}
+
+function logEnqueueFailure(logger: Logger, fn: string, spec: TaskSpec, error: unknown): void {
+  logger.error('deferring a task failed: the task was not enqueued', {
+    function: fn,
+    queue: spec.queue,
+    ...(spec.name !== undefined && { task: spec.name }),
+    error,
+  });
+}

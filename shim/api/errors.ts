@@ -1,0 +1,62 @@
+// Errors of the deferred API. The ESM and CommonJS builds each define these
+// classes, and user code may load one build while the Handler comes from the
+// other: `instanceof` therefore also accepts an error branded by the twin class
+// of the other build (same class name, same brand symbol).
+
+const BRAND = Symbol.for('deferred-migrate.error-classes');
+
+type Branded = { [BRAND]?: readonly string[] };
+
+export class DeferredError extends Error {
+  declare readonly [BRAND]: readonly string[];
+
+  constructor(message?: string, options?: { cause?: unknown }) {
+    super(message, options);
+    const chain: string[] = [];
+    for (let cls: unknown = new.target; typeof cls === 'function' && cls !== Error; cls = Object.getPrototypeOf(cls)) {
+      chain.push((cls as { name: string }).name);
+    }
+    Object.defineProperty(this, BRAND, { value: chain, enumerable: false });
+    this.name = new.target.name;
+  }
+
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (Function.prototype[Symbol.hasInstance].call(this, value)) return true;
+    const chain = (value as Branded | null | undefined)?.[BRAND];
+    return Array.isArray(chain) && chain.includes(this.name);
+  }
+}
+
+/** The task will never succeed: answered 200 so the queue drops it, logged at error level. */
+export class PermanentTaskFailure extends DeferredError {}
+
+/** This attempt failed, retry quietly: answered 408, logged at debug level. */
+export class SingularTaskFailure extends DeferredError {}
+
+/** A task with this name is queued, or was in the recent past (tombstone). */
+export class TaskAlreadyExistsError extends DeferredError {
+  constructor(
+    readonly taskName: string,
+    readonly queue: string,
+  ) {
+    super(`A task named "${taskName}" already exists (or existed recently) in queue "${queue}"; task names are unique per queue.`);
+  }
+}
+
+/** Bad `_` options (countdown with eta, bad name, URL, eta too far out, unknown key...). */
+export class InvalidTaskError extends DeferredError {}
+
+/** `defer`/`serialize` got a function that was never registered, or a payload names an unknown function. */
+export class NotRegisteredError extends DeferredError {}
+
+/** An argument cannot be carried across the queue (function, symbol, class instance, cycle...). */
+export class UnserializableArgumentError extends DeferredError {}
+
+/** A payload could not be decoded (not an envelope, corrupt, too deep, too large). */
+export class PayloadDecodeError extends DeferredError {}
+
+/** `_transactional: true` on a backend that has no transactions. */
+export class TransactionalNotSupportedError extends DeferredError {}
+
+/** The task does not fit even after its payload moved to the overflow store (e.g. huge headers). */
+export class TaskTooLargeError extends DeferredError {}

@@ -1,0 +1,153 @@
+// The task endpoint. `new Handler().post(environ)` answers one task request with
+// `[body, status, headers]` exactly as Python 3's `deferred.Handler`, and a
+// Handler instance is itself a Node request listener `(req, res)`, as the Python
+// instance is a WSGI app. It runs a function only when the request proves it
+// comes from the queue: the task-name header always, and in production mode
+// (SERVER_SOFTWARE not starting with "Devel") the backend's signature too.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { DeferredEndpoint } from '../adapters/endpoint.js';
+import { runWithTaskContext, taskContextFromEnviron } from '../runtime/context.js';
+import { getRuntime } from '../runtime/runtime.js';
+import { run } from '../serialization/envelope.js';
+import { PermanentTaskFailure, SingularTaskFailure } from './errors.js';
+import type { Environ, HandlerResult } from './types.js';
+
+const TEXT_PLAIN = 'text/plain';
+export const XSRF_NO_TASKNAME = "Detected an attempted XSRF attack. The header 'X-AppEngine-Taskname' was not set.";
+export const XSRF_NOT_FROM_QUEUE = 'Detected an attempted XSRF attack. This request did not originate from Task Queue.';
+
+function respond(body: string, status: number): HandlerResult {
+  return [body, status, { 'Content-Type': TEXT_PLAIN }];
+}
+
+// Instances are callable: a class cannot declare a call signature, an interface merged with it can.
+export interface Handler {
+  (req: IncomingMessage, res: ServerResponse): void;
+}
+
+export class Handler {
+  constructor() {
+    // The instance is a function whose prototype is the (sub)class prototype, so
+    // overrides, `super.post(environ)` and subclass fields all work on it.
+    const listener = function handler(req: IncomingMessage, res: ServerResponse): void {
+      void new DeferredEndpoint(listener as unknown as Handler).serveNode(req, res);
+    };
+    Object.setPrototypeOf(listener, new.target.prototype);
+    return listener as unknown as Handler;
+  }
+
+  /** Runs the task and maps the outcome to the Task Queue status codes (see docs/shim-api.md). */
+  async post(environ: Environ): Promise<HandlerResult> {
+    const { logger } = getRuntime();
+    try {
+      return await this.runFromRequest(environ);
+    } catch (error) {
+      if (error instanceof SingularTaskFailure) {
+        logger.debug('Failure executing task, task retry forced', { task: taskName(environ), error: error.message });
+        return respond('SingularTaskFailure', 408);
+      }
+      if (error instanceof PermanentTaskFailure) {
+        logger.error('Permanent failure attempting to execute task', { task: taskName(environ), error });
+        return respond('PermanentTaskFailure', 200);
+      }
+      logger.error('Task failed with an error; it will be retried', { task: taskName(environ), error: asError(error) });
+      return respond('Internal Server Error', 500);
+    }
+  }
+
+  /** Checks the request, then runs the payload; throws what the function throws. */
+  async runFromRequest(environ: Environ): Promise<HandlerResult> {
+    const runtime = getRuntime();
+    const { logger } = runtime;
+    if (typeof environ.HTTP_X_APPENGINE_TASKNAME !== 'string') {
+      logger.error(XSRF_NO_TASKNAME);
+      return respond(XSRF_NO_TASKNAME, 403);
+    }
+    const body = await readBody(environ, runtime.maxBodyBytes);
+    if (body === 'too-large') {
+      logger.error('Task request body is larger than maxBodyBytes; refusing it', { task: taskName(environ), maxBodyBytes: runtime.maxBodyBytes });
+      return respond(`Request body exceeds ${runtime.maxBodyBytes} bytes`, 413);
+    }
+    if (isProduction(environ)) {
+      const verification = await runtime.backend.verify(environ, body);
+      if (!verification.ok) {
+        logger.error(XSRF_NOT_FROM_QUEUE, { task: taskName(environ), reason: verification.reason });
+        return respond(XSRF_NOT_FROM_QUEUE, 403);
+      }
+    }
+    logger[runtime.logLevel](appEngineHeaderLine(environ));
+    await runWithTaskContext(taskContextFromEnviron(environ), () => run(body));
+    return respond('Success', 200);
+  }
+}
+
+// Instances are functions: keep call/apply/bind (light-my-request, http.createServer use them).
+Object.setPrototypeOf(Handler.prototype, Function.prototype);
+
+/** As in Python: production unless SERVER_SOFTWARE starts with "Devel" (a missing value is production, not a crash). */
+export function isProduction(environ: Environ): boolean {
+  const software = environ.SERVER_SOFTWARE;
+  return !(typeof software === 'string' && software.startsWith('Devel'));
+}
+
+/** `X_APPENGINE_QUEUENAME:default, X_APPENGINE_TASKNAME:task1, ...`, Python's header log line. */
+function appEngineHeaderLine(environ: Environ): string {
+  return Object.keys(environ)
+    .filter((key) => key.toUpperCase().startsWith('HTTP_X_APPENGINE_'))
+    .map((key) => `${key.slice(5)}:${String(environ[key])}`)
+    .join(', ');
+}
+
+function taskName(environ: Environ): string | undefined {
+  const name = environ.HTTP_X_APPENGINE_TASKNAME;
+  return typeof name === 'string' ? name : undefined;
+}
+
+function asError(value: unknown): Error {
+  return value instanceof Error ? value : new Error(`non-Error thrown: ${String(value)}`);
+}
+
+/**
+ * The request body: CONTENT_LENGTH bytes when it is given, else the whole input
+ * (Python read 0 bytes then and silently dropped the task). 'too-large' when it
+ * exceeds `maxBytes`; an input that ends early is an error (500, retried).
+ */
+export async function readBody(environ: Environ, maxBytes: number): Promise<Uint8Array | 'too-large'> {
+  const declared = parseContentLength(environ.CONTENT_LENGTH);
+  if (declared !== undefined && declared > maxBytes) return 'too-large';
+  const input = environ['wsgi.input'];
+  if (input === undefined || input === null) {
+    if (declared) throw new Error(`CONTENT_LENGTH is ${declared} but the request has no wsgi.input`);
+    return new Uint8Array(0);
+  }
+  const limit = declared ?? maxBytes;
+  if (input instanceof Uint8Array) {
+    if (declared === undefined && input.byteLength > maxBytes) return 'too-large';
+    if (input.byteLength < limit && declared !== undefined) {
+      throw new Error(`the request body has ${input.byteLength} bytes, CONTENT_LENGTH says ${declared}`);
+    }
+    return input.subarray(0, limit);
+  }
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  // Iterated by hand and left unfinished on purpose: returning the iterator
+  // would destroy a Node request, and with it the socket the answer goes out on.
+  const iterator = (input as AsyncIterable<Uint8Array | string>)[Symbol.asyncIterator]();
+  while (size < limit || declared === undefined) {
+    const step = await iterator.next();
+    if (step.done) break;
+    const chunk = typeof step.value === 'string' ? Buffer.from(step.value) : step.value;
+    chunks.push(chunk);
+    size += chunk.byteLength;
+    if (declared === undefined && size > maxBytes) return 'too-large';
+  }
+  if (declared !== undefined && size < declared) {
+    throw new Error(`the request body ended after ${size} bytes, CONTENT_LENGTH says ${declared}`);
+  }
+  return Buffer.concat(chunks).subarray(0, limit);
+}
+
+function parseContentLength(value: unknown): number | undefined {
+  if (typeof value !== 'string' || !/^\d+$/.test(value.trim())) return undefined;
+  return Number(value.trim());
+}

@@ -1,0 +1,136 @@
+// The local backends (embedded SQLite, in-memory): one implementation over any
+// QueueStore, with an in-process Dispatcher delivering due tasks to the app.
+import { randomBytes, randomUUID } from 'node:crypto';
+import { TaskAlreadyExistsError, TransactionalNotSupportedError } from '../../api/errors.js';
+import type {
+  Backend,
+  Clock,
+  DeliveryTarget,
+  EnqueuedTask,
+  Environ,
+  Logger,
+  OverflowStore,
+  TaskSpec,
+  Verification,
+} from '../../api/types.js';
+import { SIGNATURE_ENVIRON_KEY, verifyTaskSignature } from '../../runtime/signing.js';
+import { Dispatcher } from './dispatcher.js';
+import type { QueueStore } from './store.js';
+
+/** App Engine's MAX_PUSH_TASK_SIZE_BYTES. */
+export const MAX_TASK_SIZE_BYTES = 100 * 1024;
+/** Tombstones and unreferenced overflow blobs are kept this long (names of finished tasks stay taken meanwhile). */
+const RETENTION_MS = 7 * 24 * 3600 * 1000;
+const SWEEP_INTERVAL_MS = 3600 * 1000;
+
+export interface LocalBackendOptions {
+  kind: 'embedded' | 'memory';
+  clock: Clock;
+  logger: Logger;
+  signingSecret: string;
+  /** Prefix of generated task names (default: "task" for memory, "task" plus a random tag for embedded so names stay unique across restarts). */
+  autoNamePrefix?: string;
+  concurrency?: number;
+  leaseMs?: number;
+}
+
+export class LocalBackend implements Backend {
+  readonly kind: 'embedded' | 'memory';
+  readonly maxTaskSizeBytes = MAX_TASK_SIZE_BYTES;
+  readonly overflow: OverflowStore;
+  private readonly dispatcher: Dispatcher;
+  private readonly autoNamePrefix: string;
+  private nameCounter = 0;
+  private readonly sweepTimer: NodeJS.Timeout;
+  private closed = false;
+
+  constructor(
+    readonly store: QueueStore,
+    private readonly options: LocalBackendOptions,
+  ) {
+    this.kind = options.kind;
+    this.autoNamePrefix = options.autoNamePrefix ?? (options.kind === 'memory' ? 'task' : `task${randomBytes(4).toString('hex')}-`);
+    this.dispatcher = new Dispatcher(store, options);
+    this.overflow = {
+      put: async (data) => {
+        const key = `overflow-${randomUUID()}`;
+        store.putBlob(key, data, options.clock.now());
+        return key;
+      },
+      get: async (key) => store.getBlob(key),
+      delete: async (key) => store.deleteBlob(key),
+    };
+    this.sweep();
+    this.sweepTimer = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS);
+    this.sweepTimer.unref();
+  }
+
+  async enqueue(task: TaskSpec): Promise<EnqueuedTask> {
+    if (this.closed) throw new Error(`The ${this.kind} backend is closed; configure() a new one before deferring.`);
+    if (task.transactional) {
+      throw new TransactionalNotSupportedError(
+        `The ${this.kind} backend has no transactions, so _transactional: true cannot be honoured. ` +
+          'Enqueue after your transaction commits (and drop _transactional), or use a backend that supports it.',
+      );
+    }
+    const createdMs = this.options.clock.now();
+    const base = {
+      queue: task.queue,
+      url: task.url,
+      headers: task.headers,
+      body: task.body,
+      etaMs: task.etaMs,
+      createdMs,
+      ...(task.retry !== undefined && { retry: task.retry }),
+      ...(task.overflowKey !== undefined && { overflowKey: task.overflowKey }),
+    };
+    let stored;
+    if (task.name !== undefined) {
+      stored = this.store.insert({ ...base, name: task.name });
+      if (stored === 'duplicate') throw new TaskAlreadyExistsError(task.name, task.queue);
+    } else {
+      // A generated name can only collide with a tombstone of an earlier run: take the next one.
+      do stored = this.store.insert({ ...base, name: `${this.autoNamePrefix}${++this.nameCounter}` });
+      while (stored === 'duplicate');
+    }
+    this.dispatcher.wake();
+    return { name: stored.name, queue: stored.queue, eta: new Date(stored.etaMs), url: stored.url, headers: { ...stored.headers } };
+  }
+
+  async verify(environ: Environ, body: Uint8Array): Promise<Verification> {
+    const signature = environ[SIGNATURE_ENVIRON_KEY];
+    const queue = environ.HTTP_X_APPENGINE_QUEUENAME;
+    const taskName = environ.HTTP_X_APPENGINE_TASKNAME;
+    if (typeof signature !== 'string') return { ok: false, reason: 'the X-Deferred-Signature header is missing' };
+    if (typeof queue !== 'string' || typeof taskName !== 'string') {
+      return { ok: false, reason: 'the X-AppEngine-QueueName or X-AppEngine-TaskName header is missing' };
+    }
+    return verifyTaskSignature(this.options.signingSecret, { queue, taskName, body }, signature)
+      ? { ok: true }
+      : { ok: false, reason: 'the X-Deferred-Signature header does not match the request' };
+  }
+
+  attach(target: DeliveryTarget): void {
+    this.dispatcher.attach(target);
+  }
+
+  drain(): Promise<number> {
+    return this.dispatcher.drain();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.sweepTimer);
+    await this.dispatcher.close();
+    this.store.close();
+  }
+
+  private sweep(): void {
+    try {
+      this.store.sweep(this.options.clock.now() - RETENTION_MS);
+    } catch (error) {
+      this.options.logger.warn('sweeping old tombstones and overflow blobs failed', { error });
+    }
+  }
+}

@@ -1,0 +1,178 @@
+// Delivers due tasks of a QueueStore to the app. Wakes at the next due time
+// (an unref'd timer, so an idle queue never keeps the process alive) and
+// whenever the clock jumps; claims due tasks under a lease, so a task whose
+// delivery dies with the process is delivered again after the lease
+// (at least once). 2xx completes a task; anything else reschedules it with
+// backoff until the retry options give up.
+import type { Clock, DeliveryTarget, Logger } from '../../api/types.js';
+import { SIGNATURE_HEADER, signTask } from '../../runtime/signing.js';
+import { backoffSeconds, retriesExhausted } from './retry.js';
+import type { QueueStore, StoredTask } from './store.js';
+
+export interface DispatcherOptions {
+  clock: Clock;
+  logger: Logger;
+  signingSecret: string;
+  /** Deliveries in flight at once (default 10). */
+  concurrency?: number;
+  /** How long a claimed task stays invisible to other claims (default 10 minutes, App Engine's push-task deadline). */
+  leaseMs?: number;
+}
+
+/** setTimeout's ceiling; longer waits are re-armed. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+export class Dispatcher {
+  private target: DeliveryTarget | undefined;
+  private readonly inFlight = new Set<Promise<void>>();
+  private timer: NodeJS.Timeout | undefined;
+  private timerDueMs: number | undefined;
+  private readonly unsubscribeClock: (() => void) | undefined;
+  private delivered = 0;
+  private closed = false;
+  private readonly concurrency: number;
+  private readonly leaseMs: number;
+
+  constructor(
+    private readonly store: QueueStore,
+    private readonly options: DispatcherOptions,
+  ) {
+    this.concurrency = options.concurrency ?? 10;
+    this.leaseMs = options.leaseMs ?? 10 * 60 * 1000;
+    this.unsubscribeClock = options.clock.onAdvance?.(() => this.wake());
+  }
+
+  attach(target: DeliveryTarget): void {
+    this.target = target;
+    this.wake();
+  }
+
+  /** Something changed (a new task, the clock moved): deliver what is due and re-arm the timer. */
+  wake(): void {
+    if (this.closed || !this.target) return;
+    this.pump();
+    this.armTimer();
+  }
+
+  /** Delivers everything due now, again and again, until nothing due is left; resolves to the number delivered meanwhile. */
+  async drain(): Promise<number> {
+    const before = this.delivered;
+    if (!this.target) return 0;
+    const seen = new Set<string>();
+    for (;;) {
+      const started = this.pump(seen);
+      // A round that only re-delivers tasks this drain already delivered (a task
+      // failing with zero backoff) is the last one, instead of looping forever.
+      if (started.length > 0 && !started.includes(true)) {
+        await Promise.allSettled([...this.inFlight]);
+        break;
+      }
+      if (this.inFlight.size === 0) break;
+      await Promise.race(this.inFlight);
+    }
+    this.armTimer();
+    return this.delivered - before;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.unsubscribeClock?.();
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    await Promise.allSettled([...this.inFlight]);
+  }
+
+  /** Claims as many due tasks as free slots allow and starts their deliveries; returns, per task, whether it is new to `seen`. */
+  private pump(seen?: Set<string>): boolean[] {
+    const target = this.target;
+    const free = this.concurrency - this.inFlight.size;
+    if (this.closed || !target || free <= 0) return [];
+    const tasks = this.store.claimDue(this.options.clock.now(), free, this.leaseMs);
+    return tasks.map((task) => {
+      const fresh = seen === undefined || !seen.has(task.id);
+      seen?.add(task.id);
+      const delivery = this.deliver(task, target).finally(() => {
+        this.inFlight.delete(delivery);
+        this.delivered += 1;
+        if (!seen) this.wake();
+      });
+      this.inFlight.add(delivery);
+      return fresh;
+    });
+  }
+
+  private async deliver(task: StoredTask, target: DeliveryTarget): Promise<void> {
+    const { clock, logger } = this.options;
+    let status: number;
+    let executed = true;
+    try {
+      const response = await target({ method: 'POST', url: task.url, headers: this.headersFor(task), body: task.body });
+      status = response.status;
+    } catch (error) {
+      logger.error('task delivery failed before reaching the app', { task: task.name, queue: task.queue, error });
+      status = 500;
+      executed = false;
+    }
+    const nowMs = clock.now();
+    try {
+      if (status >= 200 && status < 300) {
+        this.store.complete(task.id, nowMs);
+        return;
+      }
+      const retryCount = task.retryCount + 1;
+      if (retriesExhausted(retryCount, nowMs - task.createdMs, task.retry)) {
+        logger.error('task failed and its retries are exhausted: dropping it', {
+          task: task.name,
+          queue: task.queue,
+          status,
+          retryCount,
+        });
+        this.store.complete(task.id, nowMs);
+        return;
+      }
+      // At least 1 ms: a retry never lands in the same instant, which on a
+      // ManualClock would redeliver a failing task forever without time moving.
+      const delayMs = Math.max(1, Math.round(backoffSeconds(retryCount, task.retry) * 1000));
+      logger.debug('task failed; retrying later', { task: task.name, queue: task.queue, status, retryCount, delayMs });
+      this.store.reschedule(task.id, nowMs + delayMs, status, executed);
+    } catch (error) {
+      // The store failed: the lease will expire and the task will be delivered again.
+      logger.error('recording the outcome of a task failed; it will be delivered again', { task: task.name, error });
+    }
+  }
+
+  private headersFor(task: StoredTask): Record<string, string> {
+    const headers: Record<string, string> = {
+      ...task.headers,
+      'X-AppEngine-QueueName': task.queue,
+      'X-AppEngine-TaskName': task.name,
+      'X-AppEngine-TaskRetryCount': String(task.retryCount),
+      'X-AppEngine-TaskExecutionCount': String(task.executionCount),
+      'X-AppEngine-TaskETA': (task.etaMs / 1000).toFixed(6),
+      [SIGNATURE_HEADER]: signTask(this.options.signingSecret, { queue: task.queue, taskName: task.name, body: task.body }),
+    };
+    if (task.previousResponse !== undefined) headers['X-AppEngine-TaskPreviousResponse'] = String(task.previousResponse);
+    return headers;
+  }
+
+  private armTimer(): void {
+    if (this.closed || !this.target) return;
+    const next = this.store.nextDueMs(this.options.clock.now());
+    if (next === undefined) {
+      if (this.timer) clearTimeout(this.timer);
+      this.timer = undefined;
+      this.timerDueMs = undefined;
+      return;
+    }
+    if (this.timer && this.timerDueMs === next) return;
+    if (this.timer) clearTimeout(this.timer);
+    const delay = Math.min(MAX_TIMER_MS, Math.max(0, next - this.options.clock.now()));
+    this.timerDueMs = next;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.timerDueMs = undefined;
+      this.wake();
+    }, delay);
+    this.timer.unref();
+  }
+}

@@ -1,0 +1,14 @@
+// deferred-migrate/shim: the Node.js counterpart of App Engine's Python 3
+// Deferred API. See docs/shim-api.md.
+export * as deferred from './deferred.js';
+export { wrapApp } from './adapters/wrap-app.js';
+export { environFrom } from './adapters/environ.js';
+export { defer } from './api/defer.js';
+export { PermanentTaskFailure, SingularTaskFailure, TaskAlreadyExistsError } from './api/errors.js';
+export { Handler } from './api/handler.js';
+export { register } from './api/registry.js';
+export { configure, getRuntime } from './runtime/runtime.js';
+export { ManualClock } from './runtime/clock.js';
+export { getTaskContext } from './runtime/context.js';
+export { run, serialize } from './serialization/envelope.js';
+export type * from './api/types.js';

@@ -1,0 +1,3 @@
+import { describeCounterSequence } from './counter-suite.js';
+
+describeCounterSequence('koa', async () => (await import('../../../fixtures/examples/koa/app.js')).createApp());

@@ -1,0 +1,479 @@
+// A Cloud Tasks server for the tests: gRPC service `google.cloud.tasks.v2.CloudTasks`
+// loaded from the very `.proto` files that `@google-cloud/tasks` ships, on a loopback
+// port, so the real client talks to it unchanged (apiEndpoint, port, insecure
+// channel credentials). It is not Google's service and not an emulator Google
+// publishes: it implements what the shim relies on (CreateTask, GetTask, ListTasks,
+// DeleteTask, GetQueue, ListQueues) with the service's documented rules, plus a
+// dispatcher that POSTs due tasks over real HTTP with the headers Cloud Tasks sends,
+// retries non-2xx with the queue's backoff, and runs on a controllable clock.
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { randomBytes } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { SteppingClock } from './clock.js';
+import type { IdTokenClaims } from './oidc-issuer.js';
+
+const require = createRequire(import.meta.url);
+const tasksEntry = require.resolve('@google-cloud/tasks');
+// build/cjs/src/index.cjs -> package root
+const tasksRoot = join(dirname(tasksEntry), '..', '..', '..');
+const gaxRoot = join(dirname(createRequire(tasksEntry).resolve('google-gax')), '..', '..');
+export const PROTO_DIRS = [join(tasksRoot, 'build', 'protos'), join(gaxRoot, 'build', 'protos')];
+
+const QUEUE_PATH = /^projects\/([A-Za-z0-9:.-]+)\/locations\/([A-Za-z0-9-]+)\/queues\/([A-Za-z0-9-]{1,100})$/;
+const TASK_ID = /^[A-Za-z0-9_-]{1,500}$/;
+const MAX_SCHEDULE_AHEAD_MS = 30 * 24 * 3600 * 1000;
+
+/** Queue-level retry settings (`RetryConfig`); Cloud Tasks has no per-task retry options. */
+export interface QueueRetryConfig {
+  /** -1: unlimited (the service default is 100). */
+  maxAttempts: number;
+  minBackoffMs: number;
+  maxBackoffMs: number;
+  maxDoublings: number;
+}
+
+export const DEFAULT_RETRY: QueueRetryConfig = { maxAttempts: 100, minBackoffMs: 100, maxBackoffMs: 3600_000, maxDoublings: 16 };
+
+export interface ServerOptions {
+  project: string;
+  location: string;
+  /** Queue ids that exist; others answer NOT_FOUND. */
+  queues: string[] | Record<string, Partial<QueueRetryConfig>>;
+  clock?: SteppingClock;
+  /** Protobuf-encoded size limit of one Task (the service documents 1 MB). */
+  maxTaskSizeBytes?: number;
+  /** How long a deleted or finished task's name stays taken (~1 h on Cloud Tasks, up to 9 days for queue.yaml queues). */
+  tombstoneMs?: number;
+  /** Where App Engine targets live: service name -> base URL (`default` is used when routing names none). */
+  appEngineServices?: Record<string, string>;
+  /** Signs the OIDC token of HTTP targets (the test's issuer). */
+  signIdToken?: (claims: IdTokenClaims) => string;
+  /** Per-attempt HTTP deadline (Cloud Tasks: dispatch_deadline, default 10 min). */
+  dispatchDeadlineMs?: number;
+}
+
+export interface Delivery {
+  task: string;
+  queue: string;
+  url: string;
+  headers: Record<string, string>;
+  body: Buffer;
+  /** 0 when no response came back. */
+  status: number;
+  responseBody: string;
+  routing?: { service?: string; version?: string; instance?: string };
+}
+
+interface Timestamp {
+  seconds?: string | number;
+  nanos?: number;
+}
+
+interface WireTask {
+  name?: string;
+  appEngineHttpRequest?: {
+    httpMethod?: string;
+    appEngineRouting?: { service?: string; version?: string; instance?: string; host?: string };
+    relativeUri?: string;
+    headers?: Record<string, string>;
+    body?: Buffer;
+  };
+  httpRequest?: {
+    url?: string;
+    httpMethod?: string;
+    headers?: Record<string, string>;
+    body?: Buffer;
+    oidcToken?: { serviceAccountEmail?: string; audience?: string };
+    oauthToken?: { serviceAccountEmail?: string; scope?: string };
+  };
+  scheduleTime?: Timestamp;
+  messageType?: string;
+  [key: string]: unknown;
+}
+
+interface StoredTask {
+  name: string;
+  queueId: string;
+  wire: WireTask;
+  scheduleMs: number;
+  createMs: number;
+  firstScheduleMs: number;
+  dispatchCount: number;
+  responseCount: number;
+  previousResponse?: number;
+  inFlight: boolean;
+}
+
+type Handler<Req, Res> = grpc.handleUnaryCall<Req, Res>;
+
+export class CloudTasksTestServer {
+  readonly clock: SteppingClock;
+  readonly deliveries: Delivery[] = [];
+  /** Raw CreateTask requests as received (tests assert what the backend sent). */
+  readonly created: WireTask[] = [];
+  port = 0;
+
+  private readonly server = new grpc.Server();
+  private readonly queues = new Map<string, QueueRetryConfig>();
+  private readonly tasks = new Map<string, StoredTask>();
+  private readonly tombstones = new Map<string, number>();
+  private readonly maxTaskSizeBytes: number;
+  private readonly tombstoneMs: number;
+  private encodeTask: (task: WireTask) => Buffer = () => Buffer.alloc(0);
+  private readonly inFlight = new Set<Promise<void>>();
+
+  constructor(private readonly options: ServerOptions) {
+    this.clock = options.clock ?? new SteppingClock();
+    this.maxTaskSizeBytes = options.maxTaskSizeBytes ?? 1_000_000;
+    this.tombstoneMs = options.tombstoneMs ?? 3600_000;
+    const queueEntries = Array.isArray(options.queues)
+      ? options.queues.map((id) => [id, {}] as const)
+      : Object.entries(options.queues);
+    for (const [id, retry] of queueEntries) this.queues.set(id, { ...DEFAULT_RETRY, ...retry });
+  }
+
+  get endpoint(): { apiEndpoint: string; port: number } {
+    return { apiEndpoint: '127.0.0.1', port: this.port };
+  }
+
+  queuePath(queueId: string): string {
+    return `projects/${this.options.project}/locations/${this.options.location}/queues/${queueId}`;
+  }
+
+  async start(): Promise<this> {
+    const service = (loadDefinition()['google.cloud.tasks.v2.CloudTasks'] ?? {}) as grpc.ServiceDefinition;
+    const createTask = service.CreateTask as grpc.MethodDefinition<unknown, WireTask>;
+    this.encodeTask = (task) => createTask.responseSerialize(task);
+    this.server.addService(service, {
+      CreateTask: this.unary((req: { parent: string; task?: WireTask; responseView?: string }) => this.createTask(req)),
+      GetTask: this.unary((req: { name: string; responseView?: string }) => this.view(this.requireTask(req.name), req.responseView)),
+      DeleteTask: this.unary((req: { name: string }) => this.deleteTask(req.name)),
+      ListTasks: this.unary((req: { parent: string; pageSize?: number; pageToken?: string; responseView?: string }) =>
+        this.listTasks(req),
+      ),
+      GetQueue: this.unary((req: { name: string }) => this.queueMessage(this.requireQueue(req.name))),
+      ListQueues: this.unary(() => ({ queues: [...this.queues.keys()].map((id) => this.queueMessage(id)) })),
+    });
+    this.port = await new Promise<number>((resolve, reject) =>
+      this.server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, port) =>
+        error ? reject(error) : resolve(port),
+      ),
+    );
+    return this;
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.inFlight]);
+    await new Promise<void>((resolve) => this.server.tryShutdown(() => resolve()));
+  }
+
+  /** Tasks still queued (not yet succeeded, deleted or given up), full names. */
+  queued(queueId?: string): string[] {
+    return [...this.tasks.values()].filter((t) => !queueId || t.queueId === queueId).map((t) => t.name);
+  }
+
+  /** Move the clock forward, then deliver everything that became due (retries included) and wait for it. */
+  async advance(ms: number): Promise<number> {
+    this.clock.advance(ms);
+    return this.dispatchDue();
+  }
+
+  /** Deliver every task due now; tasks that fail are rescheduled into the future, so this terminates. */
+  async dispatchDue(): Promise<number> {
+    let delivered = 0;
+    for (;;) {
+      const now = this.clock.now();
+      const due = [...this.tasks.values()].filter((t) => !t.inFlight && t.scheduleMs <= now);
+      if (due.length === 0) return delivered;
+      delivered += due.length;
+      await Promise.all(due.map((task) => this.track(this.dispatch(task))));
+    }
+  }
+
+  // --- RPCs -----------------------------------------------------------------
+
+  private createTask(req: { parent: string; task?: WireTask; responseView?: string }): WireTask {
+    const queueId = this.requireQueue(req.parent);
+    const task = req.task;
+    if (!task) throw rpcError(grpc.status.INVALID_ARGUMENT, 'Task is required.');
+    this.created.push(task);
+    if (!task.appEngineHttpRequest === !task.httpRequest) {
+      throw rpcError(grpc.status.INVALID_ARGUMENT, 'Exactly one of app_engine_http_request or http_request must be set.');
+    }
+    if (task.appEngineHttpRequest) {
+      const uri = task.appEngineHttpRequest.relativeUri ?? '/';
+      if (!uri.startsWith('/')) throw rpcError(grpc.status.INVALID_ARGUMENT, `relative_uri must begin with "/": ${uri}`);
+    }
+    if (task.httpRequest) {
+      const url = task.httpRequest.url ?? '';
+      if (!/^https?:\/\/[^/]/.test(url)) throw rpcError(grpc.status.INVALID_ARGUMENT, `HttpRequest.url must be an absolute http(s) URL: "${url}"`);
+      const oidc = task.httpRequest.oidcToken;
+      if (oidc && !oidc.serviceAccountEmail) throw rpcError(grpc.status.INVALID_ARGUMENT, 'OidcToken.service_account_email is required.');
+      if (oidc && !this.options.signIdToken) throw rpcError(grpc.status.FAILED_PRECONDITION, 'This test server has no OIDC signer.');
+    }
+    const now = this.clock.now();
+    let name: string;
+    if (task.name) {
+      const prefix = `${req.parent}/tasks/`;
+      const id = task.name.startsWith(prefix) ? task.name.slice(prefix.length) : '';
+      if (!TASK_ID.test(id)) {
+        throw rpcError(grpc.status.INVALID_ARGUMENT, `Task name must be "${prefix}TASK_ID" with TASK_ID matching [A-Za-z0-9_-]{1,500}: "${task.name}"`);
+      }
+      name = task.name;
+      const tombstone = this.tombstones.get(name);
+      if (this.tasks.has(name) || (tombstone !== undefined && now - tombstone < this.tombstoneMs)) {
+        throw rpcError(grpc.status.ALREADY_EXISTS, 'Requested entity already exists');
+      }
+    } else {
+      name = `${req.parent}/tasks/${randomBytes(16).readBigUInt64BE().toString()}`;
+    }
+    const scheduleMs = task.scheduleTime ? timestampMs(task.scheduleTime) : now;
+    if (scheduleMs > now + MAX_SCHEDULE_AHEAD_MS) {
+      throw rpcError(grpc.status.INVALID_ARGUMENT, 'The task cannot be scheduled more than 30 days in the future.');
+    }
+    const stored: WireTask = { ...task, name, scheduleTime: msTimestamp(scheduleMs), createTime: msTimestamp(now), view: 'FULL' };
+    const size = this.encodeTask(stored).length;
+    if (size > this.maxTaskSizeBytes) {
+      throw rpcError(grpc.status.INVALID_ARGUMENT, `Task size ${size} bytes exceeds the maximum of ${this.maxTaskSizeBytes} bytes.`);
+    }
+    this.tasks.set(name, {
+      name,
+      queueId,
+      wire: stored,
+      scheduleMs,
+      firstScheduleMs: scheduleMs,
+      createMs: now,
+      dispatchCount: 0,
+      responseCount: 0,
+      inFlight: false,
+    });
+    return this.view(this.tasks.get(name)!, req.responseView);
+  }
+
+  private deleteTask(name: string): Record<string, never> {
+    this.requireTask(name);
+    this.finish(name);
+    return {};
+  }
+
+  private listTasks(req: { parent: string; pageSize?: number; pageToken?: string; responseView?: string }) {
+    const queueId = this.requireQueue(req.parent);
+    const all = [...this.tasks.values()].filter((t) => t.queueId === queueId);
+    const start = req.pageToken ? Number(req.pageToken) : 0;
+    if (!Number.isInteger(start) || start < 0) throw rpcError(grpc.status.INVALID_ARGUMENT, 'Invalid page token.');
+    const size = Math.min(req.pageSize || 1000, 1000);
+    const page = all.slice(start, start + size);
+    return {
+      tasks: page.map((t) => this.view(t, req.responseView)),
+      nextPageToken: start + size < all.length ? String(start + size) : '',
+    };
+  }
+
+  // --- dispatch ---------------------------------------------------------------
+
+  private async dispatch(task: StoredTask): Promise<void> {
+    task.inFlight = true;
+    const retryCount = task.dispatchCount;
+    const request = this.buildRequest(task, retryCount);
+    task.dispatchCount++;
+    const { status, body } = await post(request.url, request.headers, request.body, this.options.dispatchDeadlineMs ?? 30_000);
+    task.inFlight = false;
+    if (status !== 0) task.responseCount++;
+    this.deliveries.push({ task: task.name, queue: task.queueId, status, responseBody: body, ...request });
+    if (status >= 200 && status < 300) {
+      this.finish(task.name);
+      return;
+    }
+    const retry = this.queues.get(task.queueId) ?? DEFAULT_RETRY;
+    if (retry.maxAttempts !== -1 && task.dispatchCount >= retry.maxAttempts) {
+      this.finish(task.name);
+      return;
+    }
+    task.previousResponse = status;
+    task.scheduleMs = this.clock.now() + backoffMs(retry, task.dispatchCount);
+  }
+
+  private buildRequest(task: StoredTask, retryCount: number) {
+    const id = task.name.slice(task.name.lastIndexOf('/') + 1);
+    const etaSeconds = (task.scheduleMs / 1000).toFixed(6);
+    const system: Record<string, string> = {};
+    let url: string;
+    let userHeaders: Record<string, string>;
+    let body: Buffer;
+    let routing: Delivery['routing'];
+    if (task.wire.appEngineHttpRequest) {
+      const ae = task.wire.appEngineHttpRequest;
+      routing = ae.appEngineRouting;
+      const services = this.options.appEngineServices ?? {};
+      const base = services[routing?.service || 'default'] ?? services.default;
+      if (!base) throw new Error(`The test server has no URL for App Engine service "${routing?.service || 'default'}"`);
+      url = base.replace(/\/$/, '') + (ae.relativeUri ?? '/');
+      userHeaders = ae.headers ?? {};
+      body = Buffer.from(ae.body ?? []);
+      system['X-AppEngine-QueueName'] = task.queueId;
+      system['X-AppEngine-TaskName'] = id;
+      system['X-AppEngine-TaskRetryCount'] = String(retryCount);
+      system['X-AppEngine-TaskExecutionCount'] = String(task.responseCount);
+      system['X-AppEngine-TaskETA'] = etaSeconds;
+      if (task.previousResponse !== undefined) system['X-AppEngine-TaskPreviousResponse'] = String(task.previousResponse);
+      system['User-Agent'] = 'AppEngine-Google; (+http://code.google.com/appengine)';
+      if (body.length > 0 && !hasHeader(userHeaders, 'content-type')) system['Content-Type'] = 'application/octet-stream';
+    } else {
+      const http = task.wire.httpRequest!;
+      url = http.url!;
+      userHeaders = http.headers ?? {};
+      body = Buffer.from(http.body ?? []);
+      system['X-CloudTasks-QueueName'] = task.queueId;
+      system['X-CloudTasks-TaskName'] = id;
+      system['X-CloudTasks-TaskRetryCount'] = String(retryCount);
+      system['X-CloudTasks-TaskExecutionCount'] = String(task.responseCount);
+      system['X-CloudTasks-TaskETA'] = etaSeconds;
+      if (task.previousResponse !== undefined) system['X-CloudTasks-TaskPreviousResponse'] = String(task.previousResponse);
+      system['User-Agent'] = 'Google-Cloud-Tasks';
+      if (http.oidcToken) {
+        const token = this.options.signIdToken!({
+          aud: http.oidcToken.audience || url,
+          email: http.oidcToken.serviceAccountEmail!,
+          email_verified: true,
+          azp: '100000000000000000001',
+        });
+        system.Authorization = `Bearer ${token}`;
+      }
+    }
+    // Cloud Tasks drops user-supplied Host, X-Google-* and X-AppEngine-* headers and sets its own.
+    const headers: Record<string, string> = {};
+    for (const [key, value] of Object.entries(userHeaders)) {
+      if (!/^(host|content-length|user-agent|x-google-.*|x-appengine-.*|x-cloudtasks-.*)$/i.test(key)) headers[key] = value;
+    }
+    Object.assign(headers, system);
+    return { url, headers, body, routing };
+  }
+
+  private finish(name: string): void {
+    this.tasks.delete(name);
+    this.tombstones.set(name, this.clock.now());
+  }
+
+  private track(work: Promise<void>): Promise<void> {
+    this.inFlight.add(work);
+    return work.finally(() => this.inFlight.delete(work));
+  }
+
+  // --- helpers ---------------------------------------------------------------
+
+  private requireQueue(path: string): string {
+    const match = QUEUE_PATH.exec(path ?? '');
+    if (!match) throw rpcError(grpc.status.INVALID_ARGUMENT, `Invalid queue name "${path}": want projects/PROJECT_ID/locations/LOCATION_ID/queues/QUEUE_ID`);
+    const [, project, location, queueId] = match as unknown as [string, string, string, string];
+    if (project !== this.options.project || location !== this.options.location || !this.queues.has(queueId)) {
+      throw rpcError(grpc.status.NOT_FOUND, `Queue does not exist: ${path}`);
+    }
+    return queueId;
+  }
+
+  private requireTask(name: string): StoredTask {
+    const task = this.tasks.get(name);
+    if (!task) throw rpcError(grpc.status.NOT_FOUND, `Task does not exist: ${name}`);
+    return task;
+  }
+
+  private view(task: StoredTask, responseView?: string): WireTask {
+    const wire: WireTask = {
+      ...task.wire,
+      scheduleTime: msTimestamp(task.scheduleMs),
+      dispatchCount: task.dispatchCount,
+      responseCount: task.responseCount,
+      view: responseView === 'FULL' ? 'FULL' : 'BASIC',
+    };
+    // The BASIC view leaves the payload out, as the service does.
+    if (responseView !== 'FULL') {
+      if (wire.appEngineHttpRequest) wire.appEngineHttpRequest = { ...wire.appEngineHttpRequest, body: Buffer.alloc(0) };
+      if (wire.httpRequest) wire.httpRequest = { ...wire.httpRequest, body: Buffer.alloc(0) };
+    }
+    return wire;
+  }
+
+  private queueMessage(queueId: string) {
+    const retry = this.queues.get(queueId)!;
+    return {
+      name: this.queuePath(queueId),
+      state: 'RUNNING',
+      retryConfig: {
+        maxAttempts: retry.maxAttempts,
+        minBackoff: msDuration(retry.minBackoffMs),
+        maxBackoff: msDuration(retry.maxBackoffMs),
+        maxDoublings: retry.maxDoublings,
+      },
+    };
+  }
+
+  private unary<Req, Res>(fn: (request: Req) => Res): Handler<Req, Res> {
+    return (call, callback) => {
+      try {
+        callback(null, fn(call.request));
+      } catch (error) {
+        callback(error as grpc.ServiceError);
+      }
+    };
+  }
+}
+
+let definition: protoLoader.PackageDefinition | undefined;
+
+/** The service definition, parsed from the .proto files once per process. */
+function loadDefinition(): protoLoader.PackageDefinition {
+  return (definition ??= protoLoader.loadSync('google/cloud/tasks/v2/cloudtasks.proto', {
+    includeDirs: PROTO_DIRS,
+    keepCase: false,
+    longs: String,
+    enums: String,
+    defaults: false,
+    oneofs: true,
+  }));
+}
+
+/** Cloud Tasks' backoff: min_backoff doubled max_doublings times, then growing linearly, capped at max_backoff. */
+export function backoffMs(retry: QueueRetryConfig, attempts: number): number {
+  const n = Math.max(attempts - 1, 0);
+  const doublings = Math.min(n, retry.maxDoublings);
+  const linear = n - doublings;
+  const atDoublingCap = retry.minBackoffMs * 2 ** doublings;
+  return Math.min(atDoublingCap + linear * atDoublingCap, retry.maxBackoffMs);
+}
+
+function rpcError(code: grpc.status, details: string): Partial<grpc.ServiceError> {
+  return { code, details, message: details };
+}
+
+function hasHeader(headers: Record<string, string>, name: string): boolean {
+  return Object.keys(headers).some((key) => key.toLowerCase() === name);
+}
+
+function timestampMs(ts: Timestamp): number {
+  return Number(ts.seconds ?? 0) * 1000 + Math.floor((ts.nanos ?? 0) / 1e6);
+}
+
+function msTimestamp(ms: number): Timestamp {
+  return { seconds: String(Math.floor(ms / 1000)), nanos: (ms % 1000) * 1e6 };
+}
+
+function msDuration(ms: number) {
+  return { seconds: String(Math.floor(ms / 1000)), nanos: (ms % 1000) * 1e6 };
+}
+
+function post(url: string, headers: Record<string, string>, body: Buffer, timeoutMs: number): Promise<{ status: number; body: string }> {
+  return new Promise((resolve) => {
+    const req = httpRequest(url, { method: 'POST', headers: { ...headers, 'Content-Length': String(body.length) }, timeout: timeoutMs }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', () => resolve({ status: 0, body: '' }));
+    });
+    req.on('timeout', () => req.destroy(new Error('dispatch deadline exceeded')));
+    req.on('error', () => resolve({ status: 0, body: '' }));
+    req.end(body);
+  });
+}

@@ -1,0 +1,240 @@
+// defer(): option splitting and validation, synchronous errors, names,
+// overflow, enqueue failures and their logging.
+import { beforeEach, describe, expect, it } from 'vitest';
+import { defer, taskSize } from '../../../shim/api/defer.js';
+import {
+  InvalidTaskError,
+  NotRegisteredError,
+  TaskAlreadyExistsError,
+  TaskTooLargeError,
+  TransactionalNotSupportedError,
+  UnserializableArgumentError,
+} from '../../../shim/api/errors.js';
+import { register } from '../../../shim/api/registry.js';
+import type { LocalBackend } from '../../../shim/backends/local/backend.js';
+import { configure, drain } from '../../../shim/runtime/runtime.js';
+import { decodeEnvelope } from '../../../shim/serialization/envelope.js';
+import { deliverTo, freshRuntime, recordingBackend, type TestRuntime } from './helpers.js';
+
+let rt: TestRuntime;
+let calls: unknown[][];
+
+function work(...args: unknown[]): void {
+  calls.push(args);
+}
+
+beforeEach(async () => {
+  rt = await freshRuntime();
+  calls = [];
+  register(work);
+});
+
+describe('options', () => {
+  it('takes the last argument as options only when all its own keys start with _', async () => {
+    const backend = recordingBackend();
+    await freshRuntime({ backend });
+    register(work);
+    await defer(work, { a: 1 });
+    await defer(work, { _queue: 'mail' });
+    await defer(work, { _x: 1 }, { _queue: 'mail' });
+    await defer(work, {});
+    // Not a plain object: an argument (and refused as one, since its prototype would be lost).
+    expect(() => defer(work, Object.assign(Object.create({ inherited: 1 }), { _queue: 'x' }))).toThrow(/argument 1 is an object with a custom prototype/);
+    const argsOf = (i: number) => (decodeEnvelope(backend.enqueued[i]!.body) as { args: unknown[] }).args;
+    expect(argsOf(0)).toEqual([{ a: 1 }]);
+    expect([argsOf(1), backend.enqueued[1]!.queue]).toEqual([[], 'mail']);
+    expect([argsOf(2), backend.enqueued[2]!.queue]).toEqual([[{ _x: 1 }], 'mail']);
+    expect(argsOf(3)).toEqual([{}]);
+    expect(backend.enqueued).toHaveLength(4);
+  });
+
+  it('throws synchronously for invalid options, enqueuing nothing', () => {
+    const cases: Array<[Record<string, unknown>, RegExp]> = [
+      [{ _countdown: 1, _eta: new Date() }, /countdown and ETA together/],
+      [{ _name: 'has space' }, /_name must match/],
+      [{ _name: 'x'.repeat(501) }, /_name must match/],
+      [{ _eta: new Date(rt.clock.now() + 31 * 24 * 3600 * 1000) }, /30 days/],
+      [{ _countdown: 31 * 24 * 3600 }, /30 days/],
+      [{ _countdown: Number.NaN }, /_countdown/],
+      [{ _eta: 'tomorrow' }, /_eta/],
+      [{ _bogus: 1 }, /Unknown defer option _bogus/],
+      [{ _url: 'http://evil.example/x' }, /relative URL/],
+      [{ _url: '//evil.example/x' }, /relative URL/],
+      [{ _url: '/x?a=1' }, /query string/],
+      [{ _url: '/x#frag' }, /fragment/],
+      [{ _queue: 'bad queue' }, /_queue/],
+      [{ _headers: { A: 1 } }, /must be a string/],
+      [{ _headers: { A: 'x\r\nInjected: 1' } }, /line break/],
+      [{ _target: 'svc', _headers: { host: 'h' } }, /_target together with a Host/],
+      [{ _transactional: true, _name: 'n' }, /cannot be named/],
+      [{ _retry_options: { task_retry_limit: -1 } }, /non-negative/],
+      [{ _retry_options: { retries: 1 } }, /Unknown _retry_options key retries/],
+      [{ _retry_options: { min_backoff_seconds: 5, max_backoff_seconds: 1 } }, /cannot exceed/],
+    ];
+    for (const [options, message] of cases) {
+      expect(() => defer(work, options), JSON.stringify(options)).toThrow(InvalidTaskError);
+      expect(() => defer(work, options), JSON.stringify(options)).toThrow(message);
+    }
+    expect((rt.backend as LocalBackend).store.size()).toBe(0);
+  });
+
+  it('computes eta from countdown and from _eta as a Date or epoch seconds', async () => {
+    const now = rt.clock.now();
+    expect((await defer(work, { _countdown: 1.5 })).eta.getTime()).toBe(now + 1500);
+    expect((await defer(work, { _eta: new Date(now + 5000) })).eta.getTime()).toBe(now + 5000);
+    expect((await defer(work, { _eta: now / 1000 + 7 })).eta.getTime()).toBe(now + 7000);
+    expect((await defer(work)).eta.getTime()).toBe(now);
+  });
+
+  it('_url: null means the queue URL; a custom URL is kept', async () => {
+    expect((await defer(work, { _url: null, _queue: 'mail' })).url).toBe('/_ah/queue/mail');
+    expect((await defer(work, { _url: null })).url).toBe('/_ah/queue/default');
+    expect((await defer(work, { _url: '/custom/path' })).url).toBe('/custom/path');
+    expect((await defer(work, { _url: undefined })).url).toBe('/_ah/queue/deferred');
+  });
+});
+
+describe('synchronous errors', () => {
+  it('refuses unregistered functions and non-functions', () => {
+    expect(() => defer(function notRegistered() {})).toThrow(NotRegisteredError);
+    expect(() => defer('work' as never)).toThrow(/needs a registered function/);
+  });
+
+  it('refuses unserializable arguments naming the argument', () => {
+    expect(() => defer(work, 1, { nested: [Symbol('s')] })).toThrow(UnserializableArgumentError);
+    expect(() => defer(work, 1, { nested: [Symbol('s')] })).toThrow(/argument 2\.nested\[0\] is a symbol/);
+  });
+});
+
+describe('names', () => {
+  it('refuses a duplicate name, also after the task ran (tombstone)', async () => {
+    deliverTo();
+    await defer(work, { _name: 'once' });
+    await expect(defer(work, { _name: 'once' })).rejects.toThrow(TaskAlreadyExistsError);
+    await drain();
+    expect(calls).toHaveLength(1);
+    await expect(defer(work, { _name: 'once' })).rejects.toThrow(/already exists/);
+    expect((await defer(work, { _name: 'once', _queue: 'other' })).name).toBe('once');
+  });
+
+  it('generates distinct names', async () => {
+    const names = await Promise.all(Array.from({ length: 5 }, () => defer(work).then((t) => t.name)));
+    expect(names).toEqual(['task1', 'task2', 'task3', 'task4', 'task5']);
+  });
+});
+
+describe('enqueue failures', () => {
+  it('refuses _transactional on the memory backend, logging and rejecting', async () => {
+    const promise = defer(work, { _transactional: true });
+    await expect(promise).rejects.toThrow(TransactionalNotSupportedError);
+    expect(rt.logger.at('error')[0]).toMatchObject({ message: 'deferring a task failed: the task was not enqueued', fields: { function: 'work' } });
+  });
+
+  it('passes _transactional to a backend that may support it', async () => {
+    const backend = recordingBackend();
+    await freshRuntime({ backend });
+    register(work);
+    await defer(work, { _transactional: true });
+    expect(backend.enqueued[0]!.transactional).toBe(true);
+  });
+
+  it('an un-awaited failing defer is logged, and neither crashes nor leaves an unhandled rejection', async () => {
+    const unhandled: unknown[] = [];
+    const listener = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', listener);
+    try {
+      await defer(work, { _name: 'dup' });
+      void defer(work, { _name: 'dup' });
+      await drain();
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(unhandled).toEqual([]);
+      expect(rt.logger.at('error')[0]!.fields!.error).toBeInstanceOf(TaskAlreadyExistsError);
+    } finally {
+      process.off('unhandledRejection', listener);
+    }
+  });
+
+  it('drain() waits for enqueues still in flight', async () => {
+    let release!: () => void;
+    const backend = recordingBackend({
+      enqueue: async (task) => {
+        await new Promise<void>((resolve) => (release = resolve));
+        backend.enqueued.push(task);
+        return { name: 'n', queue: task.queue, eta: new Date(task.etaMs), url: task.url, headers: task.headers };
+      },
+    });
+    await freshRuntime({ backend });
+    register(work);
+    void defer(work);
+    const drained = drain();
+    expect(backend.enqueued).toHaveLength(0);
+    release();
+    await drained;
+    expect(backend.enqueued).toHaveLength(1);
+  });
+});
+
+describe('task size and the overflow store', () => {
+  it('counts size as App Engine: method + payload + URL + headers (name + value + 4)', () => {
+    expect(taskSize({ body: new Uint8Array(10), url: '/abc', headers: { Ab: 'cde' } })).toBe(4 + 10 + 4 + 2 + 3 + 4);
+  });
+
+  it('keeps a task at the limit inline and moves one byte more to the overflow store', async () => {
+    const backend = recordingBackend({ maxTaskSizeBytes: 300 });
+    await freshRuntime({ backend });
+    register(work);
+    const fixed = taskSize({ body: Buffer.from('{"v":1,"fn":"work","args":[""]}'), url: '/_ah/queue/deferred', headers: { 'Content-Type': 'application/octet-stream' } });
+    await defer(work, 'a'.repeat(300 - fixed));
+    await defer(work, 'a'.repeat(301 - fixed));
+    expect(backend.enqueued[0]!.overflowKey).toBeUndefined();
+    expect(taskSize(backend.enqueued[0]!)).toBe(300);
+    expect(backend.enqueued[1]!.overflowKey).toBe('blob1');
+    expect(decodeEnvelope(backend.enqueued[1]!.body)).toEqual({ kind: 'overflow', key: 'blob1' });
+  });
+
+  it('deletes the blob when the enqueue of an overflowing task fails (no orphan)', async () => {
+    deliverTo();
+    await defer(work, { _name: 'big' });
+    const deleted: string[] = [];
+    const original = rt.backend.overflow.delete;
+    rt.backend.overflow.delete = async (key) => {
+      deleted.push(key);
+      await original(key);
+    };
+    await expect(defer(work, 'b'.repeat(200 * 1024), { _name: 'big' })).rejects.toThrow(TaskAlreadyExistsError);
+    expect(deleted).toHaveLength(1);
+    expect(await rt.backend.overflow.get(deleted[0]!)).toBeUndefined();
+  });
+
+  it('refuses a task whose headers alone exceed the limit, deleting the blob', async () => {
+    const backend = recordingBackend({ maxTaskSizeBytes: 200 });
+    await freshRuntime({ backend });
+    register(work);
+    await expect(defer(work, { _headers: { 'X-Big': 'h'.repeat(300) } })).rejects.toThrow(TaskTooLargeError);
+    expect(await backend.overflow.get('blob1')).toBeUndefined();
+    expect(backend.enqueued).toEqual([]);
+  });
+});
+
+describe('arguments', () => {
+  it('a __proto__ key in the arguments reaches the function as data and pollutes nothing', async () => {
+    deliverTo();
+    const payload = JSON.parse('{"__proto__":{"isAdmin":true},"name":"x"}');
+    await defer(work, payload);
+    await drain();
+    const received = calls[0]![0] as Record<string, unknown>;
+    expect(Object.getPrototypeOf(received)).toBe(Object.prototype);
+    expect(received.isAdmin).toBeUndefined();
+    expect(Object.getOwnPropertyDescriptor(received, '__proto__')!.value).toEqual({ isAdmin: true });
+    expect(({} as Record<string, unknown>).isAdmin).toBeUndefined();
+  });
+
+  it('delivers typed arguments through the whole queue', async () => {
+    configure({ mode: 'production' });
+    deliverTo();
+    const args = [new Date(5), 10n ** 30n, new Map([['k', new Set([1])]]), Buffer.from([1, 2]), Number.NaN, undefined];
+    await defer(work, ...args);
+    await drain();
+    expect(calls).toEqual([args]);
+  });
+});

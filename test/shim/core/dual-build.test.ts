@@ -1,0 +1,49 @@
+// The ESM and CommonJS builds loaded into one process share one registry and one
+// runtime, and recognise each other's error classes. Uses dist/ (npm test builds it).
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { expect, it } from 'vitest';
+
+it('shares the registry, the runtime and the error classes between the ESM and CJS builds', async () => {
+  const script = fileURLToPath(new URL('./fixtures/dual-build.mjs', import.meta.url));
+  const { stdout } = await promisify(execFile)(process.execPath, [script]);
+  const report = JSON.parse(stdout);
+  expect(report.sameRuntime).toBe(true);
+  expect(report.results).toEqual(['Success', 'PermanentTaskFailure', 'SingularTaskFailure']);
+  expect(report.seen).toEqual([1, 2, 3]);
+  expect(report.enqueued).toBe('task1');
+  expect(report.instanceofAcrossBuilds).toBe(true);
+  expect(report.notConfused).toBe(false);
+  const expected = [
+    'Handler',
+    'ManualClock',
+    'PermanentTaskFailure',
+    'SingularTaskFailure',
+    'TaskAlreadyExistsError',
+    'configure',
+    'defer',
+    'deferred',
+    'environFrom',
+    'getRuntime',
+    'getTaskContext',
+    'register',
+    'run',
+    'serialize',
+    'wrapApp',
+  ];
+  expect(report.esmExports).toEqual(expected);
+  expect(report.cjsExports).toEqual(expected);
+  expect(report.namespace).toEqual([
+    'Handler',
+    'PermanentTaskFailure',
+    'SingularTaskFailure',
+    'defer',
+    'environ',
+    'getTaskContext',
+    'register',
+    'registerModule',
+    'run',
+    'serialize',
+  ]);
+});

@@ -1,0 +1,142 @@
+// configure()/getRuntime(): options, DEFERRED_* variables, the lazily created
+// backend, the signing secret, and the embedded backend across a restart.
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { defer } from '../../../shim/api/defer.js';
+import { register } from '../../../shim/api/registry.js';
+import { CloudTasksBackend } from '../../../shim/backends/cloud-tasks/backend.js';
+import { LocalBackend } from '../../../shim/backends/local/backend.js';
+import { SqliteStore } from '../../../shim/backends/local/sqlite-store.js';
+import { ManualClock, systemClock } from '../../../shim/runtime/clock.js';
+import { configure, drain, getRuntime, resetRuntime } from '../../../shim/runtime/runtime.js';
+import { deliverTo, freshRuntime, recordingBackend, recordingLogger } from './helpers.js';
+
+let dir: string;
+beforeEach(async () => {
+  await freshRuntime();
+  await resetRuntime();
+  dir = mkdtempSync(join(tmpdir(), 'deferred-runtime-'));
+});
+afterEach(async () => {
+  vi.unstubAllEnvs();
+  await resetRuntime();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('defaults and environment variables', () => {
+  it('defaults to the embedded backend in production mode with the system clock', () => {
+    vi.stubEnv('DEFERRED_DATA_DIR', dir);
+    const runtime = getRuntime();
+    expect([runtime.mode, runtime.clock, runtime.logLevel, runtime.maxBodyBytes]).toEqual(['production', systemClock, 'info', 10 * 1024 * 1024]);
+    expect(runtime.backend.kind).toBe('embedded');
+    expect((runtime.backend as LocalBackend).store).toBeInstanceOf(SqliteStore);
+  });
+
+  it('reads DEFERRED_BACKEND and DEFERRED_MODE; options win over them', () => {
+    vi.stubEnv('DEFERRED_BACKEND', 'memory');
+    vi.stubEnv('DEFERRED_MODE', 'development');
+    expect([getRuntime().backend.kind, getRuntime().mode]).toEqual(['memory', 'development']);
+    configure({ mode: 'production' });
+    expect(getRuntime().mode).toBe('production');
+  });
+
+  it('refuses bad values with a clear error', () => {
+    vi.stubEnv('DEFERRED_BACKEND', 'redis');
+    expect(() => getRuntime()).toThrow(/DEFERRED_BACKEND must be "embedded", "memory" or "cloud-tasks", got "redis"/);
+    vi.stubEnv('DEFERRED_BACKEND', '');
+    vi.stubEnv('DEFERRED_MODE', 'prod');
+    expect(() => getRuntime()).toThrow(/DEFERRED_MODE/);
+    vi.stubEnv('DEFERRED_MODE', '');
+    expect(() => configure({ maxBodyBytes: 0 })).toThrow(/maxBodyBytes/);
+    expect(() => configure({ maxBodyBytes: 1, logLevel: 'loud' as never })).toThrow(/logLevel/);
+  });
+
+  it('creates the cloud-tasks backend with its configuration, without contacting Google', () => {
+    configure({ backend: 'cloud-tasks', cloudTasks: { project: 'p', location: 'l' } });
+    const backend = getRuntime().backend;
+    expect(backend).toBeInstanceOf(CloudTasksBackend);
+    expect((backend as CloudTasksBackend).config).toMatchObject({ project: 'p', location: 'l' });
+  });
+});
+
+describe('the backend', () => {
+  it('is created lazily, once, and kept when unrelated options change', () => {
+    configure({ backend: 'memory' });
+    const first = getRuntime().backend;
+    expect(getRuntime().backend).toBe(first);
+    configure({ logLevel: 'debug', mode: 'development', maxBodyBytes: 5 });
+    expect(getRuntime().backend).toBe(first);
+  });
+
+  it('is replaced (and the old one closed) when a backend option changes; the delivery target carries over', async () => {
+    const logger = recordingLogger();
+    configure({ backend: 'memory', logger, mode: 'development' });
+    const job = register(function job() {});
+    const calls: string[] = [];
+    getRuntime().attach(async (request) => {
+      calls.push(request.headers['X-AppEngine-TaskName']!);
+      return { status: 200, body: 'Success' };
+    });
+    const old = getRuntime().backend;
+    const clock = new ManualClock();
+    configure({ clock });
+    expect(getRuntime().backend).not.toBe(old);
+    await expect(old.enqueue({ queue: 'default', url: '/', etaMs: 0, headers: {}, body: new Uint8Array(1) })).rejects.toThrow(/closed/);
+    await defer(job);
+    await drain();
+    expect(calls).toEqual(['task1']);
+  });
+
+  it('uses a Backend instance as given', async () => {
+    const backend = recordingBackend();
+    configure({ backend });
+    expect(getRuntime().backend).toBe(backend);
+  });
+});
+
+describe('the signing secret', () => {
+  it('uses DEFERRED_SIGNING_SECRET when set', async () => {
+    vi.stubEnv('DEFERRED_SIGNING_SECRET', 'from-env');
+    configure({ backend: 'memory' });
+    const { signTask } = await import('../../../shim/runtime/signing.js');
+    const body = Buffer.from('x');
+    const environ = { REQUEST_METHOD: 'POST', PATH_INFO: '/', HTTP_X_APPENGINE_QUEUENAME: 'q', HTTP_X_APPENGINE_TASKNAME: 't' };
+    const signature = signTask('from-env', { queue: 'q', taskName: 't', body });
+    expect(await getRuntime().backend.verify({ ...environ, HTTP_X_DEFERRED_SIGNATURE: signature }, body)).toEqual({ ok: true });
+  });
+
+  it('embedded: generated once, stored 0600 in the data dir, reused after a restart', async () => {
+    configure({ dataDir: dir, mode: 'production', logger: recordingLogger(), clock: new ManualClock() });
+    const calls: number[] = [];
+    const job = register(function persisted(n: number) {
+      calls.push(n);
+    });
+    await defer(job, 1);
+    const secretFile = join(dir, 'signing-secret');
+    const secret = readFileSync(secretFile, 'utf8');
+    expect(secret.trim()).toMatch(/^[\w-]{43}$/);
+    expect(statSync(secretFile).mode & 0o777).toBe(0o600);
+    // Restart: a new runtime on the same directory still holds and verifies the task.
+    await resetRuntime();
+    const logger = recordingLogger();
+    configure({ dataDir: dir, mode: 'production', logger, clock: new ManualClock() });
+    deliverTo();
+    expect(await drain()).toBe(1);
+    expect(calls).toEqual([1]);
+    expect(logger.at('error')).toEqual([]);
+    expect(readFileSync(secretFile, 'utf8')).toBe(secret);
+  });
+
+  it('embedded: generated names stay unique across restarts', async () => {
+    configure({ dataDir: dir, clock: new ManualClock(), mode: 'development' });
+    const job = register(function named() {});
+    const first = await defer(job);
+    await resetRuntime();
+    configure({ dataDir: dir, clock: new ManualClock(), mode: 'development' });
+    const second = await defer(job);
+    expect(second.name).not.toBe(first.name);
+    expect(first.name).toMatch(/^task[0-9a-f]{8}-1$/);
+  });
+});

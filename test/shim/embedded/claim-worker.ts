@@ -1,0 +1,26 @@
+// Child process for the two-process claim test: opens the shared queue file,
+// says "ready", waits for "go" on stdin (so that both processes start claiming
+// together), claims and completes tasks until the queue is empty, then prints
+// the names it claimed as JSON.
+import { once } from 'node:events';
+import { SqliteStore } from '../../../shim/backends/local/sqlite-store.js';
+
+const [path] = process.argv.slice(2);
+if (!path) throw new Error('usage: claim-worker.ts <queue file>');
+
+const store = new SqliteStore({ path, busyTimeoutMs: 10_000 });
+process.stdout.write('ready\n');
+await once(process.stdin, 'data');
+process.stdin.pause();
+
+const claimed: string[] = [];
+for (;;) {
+  const batch = store.claimDue(Date.now(), 5, 600_000);
+  if (batch.length === 0 && store.size() === 0) break;
+  for (const task of batch) {
+    claimed.push(task.name);
+    store.complete(task.id, Date.now());
+  }
+}
+store.close();
+process.stdout.write(`${JSON.stringify(claimed)}\n`);
