@@ -40,10 +40,11 @@ export function tempDir(prefix) {
 /**
  * Prints the figure, its baseline measured in the same run, their ratio and
  * the target. `target` is either `{ atLeast }` (on the figure) or
- * `{ ratioAtLeast }` (on figure / baseline). Returns whether the target was met.
+ * `{ ratioAtLeast }` (on the ratio). `ratio` defaults to figure / baseline
+ * (pass it when it is estimated otherwise, e.g. the median of paired rounds).
+ * Returns whether the target was met.
  */
-export function report({ name, unit, figure, baselineName, baseline, target }) {
-  const ratio = figure / baseline;
+export function report({ name, unit, figure, baselineName, baseline, target, ratio = figure / baseline }) {
   const met = 'atLeast' in target ? figure >= target.atLeast : ratio >= target.ratioAtLeast;
   const targetText = 'atLeast' in target ? `>= ${fmt(target.atLeast)} ${unit}` : `ratio >= ${target.ratioAtLeast}`;
   console.log(
@@ -60,4 +61,14 @@ export function median(values) {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/** Runs `fn` and returns its result with the wall-clock and CPU (user + system) seconds it took. */
+export async function measure(fn) {
+  const cpuBefore = process.cpuUsage();
+  const start = process.hrtime.bigint();
+  const result = await fn();
+  const wallSeconds = Number(process.hrtime.bigint() - start) / 1e9;
+  const cpu = process.cpuUsage(cpuBefore);
+  return { result, wallSeconds, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
 }

@@ -168,7 +168,7 @@ export async function discover(paths: string[], root: string): Promise<Discovery
       continue;
     }
     if (stat.isDirectory()) await walk(absPath);
-    else addFile(absPath); // an explicitly named file is processed even if ignored
+    else if (stat.isFile()) addFile(absPath); // an explicitly named file is processed even if ignored
   }
   return { files, unreadable };
 }

@@ -2,7 +2,7 @@
 // shim with the local names still working; `TaskHandler` references are renamed;
 // imports nothing uses any more are removed; names other rules' code needs
 // (wrapApp, register, environFrom...) are added.
-import { Node, type ExportDeclaration, type ImportDeclaration, type VariableStatement } from 'ts-morph';
+import { Node, ts, type ExportDeclaration, type ImportDeclaration, type VariableStatement } from 'ts-morph';
 import type { Analysis } from '../analysis/index.js';
 import type { Binding, ImportSite } from '../analysis/legacy-symbols.js';
 import type { SourceRecord } from '../analysis/project.js';
@@ -303,10 +303,26 @@ function addImport(analysis: Analysis, out: RuleOutput, record: SourceRecord, ne
   }
   const first = statements.find((s) => !(Node.isExpressionStatement(s) && Node.isStringLiteral(s.getExpression())));
   if (first) {
-    out.edit(record, first.getStart(), first.getStart(), text + style.newline + style.newline, 'added shim import');
+    const at = attachedCommentsStart(record.text, first.getFullStart(), first.getStart());
+    out.edit(record, at, at, text + style.newline + style.newline, 'added shim import');
   } else {
     out.edit(record, record.text.length, record.text.length, (record.text.endsWith('\n') || record.text === '' ? '' : style.newline) + text + style.newline, 'added shim import');
   }
+}
+
+/**
+ * Where the comments attached to a statement begin: its leading comments not
+ * separated from it (or from each other) by a blank line. A file header stays
+ * above an added import; a comment that belongs to the statement stays on it.
+ */
+function attachedCommentsStart(text: string, fullStart: number, start: number): number {
+  const comments = ts.getLeadingCommentRanges(text, fullStart) ?? [];
+  let at = start;
+  for (let i = comments.length - 1; i >= 0; i--) {
+    if (/\n[ \t]*\r?\n/.test(text.slice(comments[i]!.end, at))) break;
+    at = comments[i]!.pos;
+  }
+  return at;
 }
 
 export const rule: Rule = {

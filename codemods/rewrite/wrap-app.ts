@@ -27,14 +27,15 @@ export const rule: Rule = {
       out.edit(host.record, target.getEnd(), target.getEnd(), `, ${WRAP_OPTIONS})`, `wrapApp around the ${host.framework} app`);
       out.needImport(host.record, 'wrapApp');
     }
-    if (plan.toWrap.length === 0 && plan.wrapped.length === 0 && !analysis.singleFile && plan.reason && 'record' in plan.reason) {
-      out.report(
-        plan.reason.record,
-        plan.reason.node,
-        'unknown-framework',
-        'warning',
-        'Tasks are sent to /_ah/queue/deferred, but no host app (express(), new Koa(), Fastify(), new Hono(), http.createServer(listener)) was found to serve it. Wrap your app with wrapApp(app, { useDeferred: true }) where it is created.',
-      );
+    if (plan.toWrap.length > 0 || plan.wrapped.length > 0 || analysis.singleFile || !plan.reason) return;
+    const message =
+      'Tasks are sent to /_ah/queue/deferred, but no host app (express(), new Koa(), Fastify(), new Hono(), http.createServer(listener)) was found to serve it. Wrap your app with wrapApp(app, { useDeferred: true }) where it is created.';
+    if ('record' in plan.reason) {
+      out.report(plan.reason.record, plan.reason.node, 'unknown-framework', 'warning', message);
+    } else {
+      const yamlRel = plan.reason.yaml;
+      const yaml = analysis.appYamls.find((y) => y.rel === yamlRel);
+      if (yaml) out.reportAt(yaml, 1, 1, 'unknown-framework', 'warning', message);
     }
   },
 };

@@ -59,7 +59,8 @@ export class Handler {
   async runFromRequest(environ: Environ): Promise<HandlerResult> {
     const runtime = getRuntime();
     const { logger } = runtime;
-    if (typeof environ.HTTP_X_APPENGINE_TASKNAME !== 'string') {
+    // App Engine targets carry X-AppEngine-TaskName; Cloud Tasks HTTP targets X-CloudTasks-TaskName.
+    if (taskName(environ) === undefined) {
       logger.error(XSRF_NO_TASKNAME);
       return respond(XSRF_NO_TASKNAME, 403);
     }
@@ -99,7 +100,7 @@ function appEngineHeaderLine(environ: Environ): string {
 }
 
 function taskName(environ: Environ): string | undefined {
-  const name = environ.HTTP_X_APPENGINE_TASKNAME;
+  const name = environ.HTTP_X_APPENGINE_TASKNAME ?? environ.HTTP_X_CLOUDTASKS_TASKNAME;
   return typeof name === 'string' ? name : undefined;
 }
 

@@ -17,8 +17,9 @@ export function runWithTaskContext<T>(context: TaskContext, fn: () => T): T {
 
 /** Builds the context from the `HTTP_X_APPENGINE_*` keys of a task request. */
 export function taskContextFromEnviron(environ: Environ): TaskContext {
+  // App Engine targets send X-AppEngine-*; Cloud Tasks HTTP targets the same facts as X-CloudTasks-*.
   const header = (name: string): string | undefined => {
-    const value = environ[`HTTP_${name}`];
+    const value = environ[`HTTP_${name}`] ?? environ[`HTTP_${name.replace('X_APPENGINE_', 'X_CLOUDTASKS_')}`];
     return typeof value === 'string' ? value : undefined;
   };
   const headers: Record<string, string> = {};

@@ -53,130 +53,162 @@ export interface Runtime {
 
 export const DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024;
 
-interface RuntimeState {
-  options: RuntimeOptions;
-  runtime: Runtime | undefined;
+/** Options the backend is built from: changing one replaces the backend. */
+const BACKEND_OPTIONS = ['backend', 'dataDir', 'signingSecret', 'cloudTasks', 'clock', 'logger'] as const;
+
+/** The options resolved against the environment and defaults, validated. */
+interface Settings {
+  clock: Clock;
+  logger: Logger;
+  logLevel: LogLevel;
+  mode: Mode;
+  maxBodyBytes: number;
+  kindOrBackend: BackendKind | Backend;
+  dataDir: string;
+  signingSecret: string | undefined;
+  cloudTasks: CloudTasksOptions | undefined;
 }
 
-const state = sharedSlot<RuntimeState>('runtime', () => ({ options: {}, runtime: undefined }));
+interface RuntimeState {
+  options: RuntimeOptions;
+  settings: Settings | undefined;
+  backend: Backend | undefined;
+  target: DeliveryTarget | undefined;
+  pending: Set<Promise<unknown>>;
+}
 
-/** Sets options (merged over earlier calls). Changing the backend closes the one already created. */
+const state = sharedSlot<RuntimeState>('runtimeState', () => ({
+  options: {},
+  settings: undefined,
+  backend: undefined,
+  target: undefined,
+  pending: new Set(),
+}));
+
+function current(): Settings {
+  return (state.settings ??= resolveSettings(state.options));
+}
+
+// One runtime object per process (shared by the ESM and CJS builds); its
+// properties always reflect the latest configure().
+const runtime: Runtime = sharedSlot<Runtime>('runtimeObject', () => ({
+  get clock() {
+    return current().clock;
+  },
+  get logger() {
+    return current().logger;
+  },
+  get logLevel() {
+    return current().logLevel;
+  },
+  get mode() {
+    return current().mode;
+  },
+  get maxBodyBytes() {
+    return current().maxBodyBytes;
+  },
+  get backend(): Backend {
+    if (state.backend === undefined) {
+      const settings = current();
+      const { kindOrBackend } = settings;
+      const backend =
+        typeof kindOrBackend === 'object'
+          ? kindOrBackend
+          : createBackend(kindOrBackend, {
+              clock: settings.clock,
+              logger: settings.logger,
+              dataDir: settings.dataDir,
+              signingSecret: settings.signingSecret ?? defaultSecret(kindOrBackend, settings.dataDir),
+              cloudTasks: settings.cloudTasks,
+            });
+      if (state.target) backend.attach(state.target);
+      state.backend = backend;
+    }
+    return state.backend;
+  },
+  attach(target: DeliveryTarget) {
+    state.target = target;
+    state.backend?.attach(target);
+  },
+  track(promise: Promise<unknown>) {
+    state.pending.add(promise);
+    const forget = () => state.pending.delete(promise);
+    promise.then(forget, forget);
+  },
+  async drain() {
+    await settlePending();
+    return getRuntime().backend.drain();
+  },
+  async close() {
+    await settlePending();
+    const backend = state.backend;
+    state.backend = undefined;
+    await backend?.close();
+  },
+}));
+
+async function settlePending(): Promise<void> {
+  while (state.pending.size > 0) await Promise.allSettled([...state.pending]);
+}
+
+/**
+ * Sets options (merged over earlier calls; invalid ones throw and change
+ * nothing). Changing a backend option closes the backend already created; the
+ * next use creates the new one, attached to the same delivery target.
+ */
 export function configure(options: RuntimeOptions = {}): Runtime {
-  const backendChanged = BACKEND_OPTIONS.some((key) => key in options && options[key] !== state.options[key]);
   const merged = { ...state.options, ...options };
-  // Built before anything is committed: invalid options leave the old configuration in place.
-  const runtime = createRuntime(merged, state.runtime, !backendChanged);
+  const settings = resolveSettings(merged);
+  const backendChanged = BACKEND_OPTIONS.some((key) => key in options && options[key] !== state.options[key]);
   state.options = merged;
-  state.runtime = runtime;
+  state.settings = settings;
+  if (backendChanged && state.backend) {
+    const previous = state.backend;
+    state.backend = undefined;
+    if (previous !== settings.kindOrBackend) {
+      previous.close().catch((error: unknown) => settings.logger.error('closing the previous backend failed', { error }));
+    }
+  }
   if ('taskModules' in options) setTaskModules(options.taskModules);
   return runtime;
 }
 
-/** Options the backend is built from: changing one replaces the backend. */
-const BACKEND_OPTIONS = ['backend', 'dataDir', 'signingSecret', 'cloudTasks', 'clock', 'logger'] as const;
-
 export function getRuntime(): Runtime {
-  return (state.runtime ??= createRuntime(state.options, undefined, false));
-}
-
-/** Closes the backend and forgets every option (tests). The registry is kept. */
-export async function resetRuntime(): Promise<void> {
-  const runtime = state.runtime;
-  state.runtime = undefined;
-  state.options = {};
-  setTaskModules(undefined);
-  await runtime?.close();
-}
-
-export function drain(): Promise<number> {
-  return getRuntime().drain();
-}
-
-function createRuntime(options: RuntimeOptions, previous: Runtime | undefined, keepBackend: boolean): Runtime {
-  const env = process.env;
-  const logLevel = options.logLevel ?? 'info';
-  if (!isLogLevel(logLevel)) throw new TypeError(`configure(): logLevel must be debug, info, warn or error, got ${String(logLevel)}`);
-  const mode = options.mode ?? parseMode(env.DEFERRED_MODE);
-  const clock = options.clock ?? systemClock;
-  const logger = options.logger ?? consoleLogger();
-  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
-  if (!Number.isSafeInteger(maxBodyBytes) || maxBodyBytes <= 0) throw new TypeError(`configure(): maxBodyBytes must be a positive integer, got ${maxBodyBytes}`);
-  const kindOrBackend = options.backend ?? parseBackendKind(env.DEFERRED_BACKEND);
-  const dataDir = resolve(options.dataDir ?? env.DEFERRED_DATA_DIR ?? '.deferred');
-
-  let backend: Backend | undefined;
-  let target: DeliveryTarget | undefined;
-  // A previous runtime hands over its delivery target, its enqueues in flight,
-  // and its backend unless a backend option changed (then that one is closed).
-  const inherited = previous as RuntimeInternals | undefined;
-  const pending = inherited?.pending ?? new Set<Promise<unknown>>();
-  if (inherited) {
-    target = inherited.currentTarget;
-    const previousBackend = inherited.createdBackend;
-    if (keepBackend) backend = previousBackend;
-    else if (previousBackend && previousBackend !== kindOrBackend) {
-      previousBackend.close().catch((error: unknown) => logger.error('closing the previous backend failed', { error }));
-    }
-  }
-
-  const settlePending = async () => {
-    while (pending.size > 0) await Promise.allSettled([...pending]);
-  };
-
-  const runtime: RuntimeInternals = {
-    clock,
-    logger,
-    logLevel,
-    mode,
-    maxBodyBytes,
-    get backend(): Backend {
-      if (backend === undefined) {
-        backend =
-          typeof kindOrBackend === 'object'
-            ? kindOrBackend
-            : createBackend(kindOrBackend, {
-                clock,
-                logger,
-                dataDir,
-                signingSecret: options.signingSecret ?? env.DEFERRED_SIGNING_SECRET ?? defaultSecret(kindOrBackend, dataDir),
-                cloudTasks: options.cloudTasks,
-              });
-        if (target) backend.attach(target);
-      }
-      return backend;
-    },
-    get currentTarget() {
-      return target;
-    },
-    get createdBackend() {
-      return backend;
-    },
-    pending,
-    attach(next: DeliveryTarget) {
-      target = next;
-      backend?.attach(next);
-    },
-    track(promise: Promise<unknown>) {
-      pending.add(promise);
-      const forget = () => pending.delete(promise);
-      promise.then(forget, forget);
-    },
-    async drain() {
-      await settlePending();
-      return runtime.backend.drain();
-    },
-    async close() {
-      await settlePending();
-      await backend?.close();
-    },
-  };
   return runtime;
 }
 
-interface RuntimeInternals extends Runtime {
-  readonly currentTarget: DeliveryTarget | undefined;
-  readonly createdBackend: Backend | undefined;
-  readonly pending: Set<Promise<unknown>>;
+/** Closes the backend and forgets every option and the delivery target (tests). The registry is kept. */
+export async function resetRuntime(): Promise<void> {
+  await runtime.close();
+  state.options = {};
+  state.settings = undefined;
+  state.target = undefined;
+  setTaskModules(undefined);
+}
+
+export function drain(): Promise<number> {
+  return runtime.drain();
+}
+
+function resolveSettings(options: RuntimeOptions): Settings {
+  const env = process.env;
+  const logLevel = options.logLevel ?? 'info';
+  if (!isLogLevel(logLevel)) throw new TypeError(`configure(): logLevel must be debug, info, warn or error, got ${String(logLevel)}`);
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  if (!Number.isSafeInteger(maxBodyBytes) || maxBodyBytes <= 0) {
+    throw new TypeError(`configure(): maxBodyBytes must be a positive integer, got ${maxBodyBytes}`);
+  }
+  return {
+    clock: options.clock ?? systemClock,
+    logger: options.logger ?? consoleLogger(),
+    logLevel,
+    mode: options.mode ?? parseMode(env.DEFERRED_MODE),
+    maxBodyBytes,
+    kindOrBackend: options.backend ?? parseBackendKind(env.DEFERRED_BACKEND),
+    dataDir: resolve(options.dataDir ?? env.DEFERRED_DATA_DIR ?? '.deferred'),
+    signingSecret: options.signingSecret ?? (env.DEFERRED_SIGNING_SECRET || undefined),
+    cloudTasks: options.cloudTasks,
+  };
 }
 
 function parseMode(value: string | undefined): Mode {

@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { defer } from '../../shim/api/defer.js';
 import { InvalidTaskError, TaskAlreadyExistsError, TransactionalNotSupportedError } from '../../shim/api/errors.js';
 import { register } from '../../shim/api/registry.js';
+import { wrapApp } from '../../shim/adapters/wrap-app.js';
 import type { TaskSpec } from '../../shim/api/types.js';
 import {
   CloudTasksBackend,
@@ -218,6 +219,23 @@ describe('configuration', () => {
     await backend.close();
     expect(error).toBeInstanceOf(CloudTasksConfigError);
     expect((error as Error).message).toMatch(/credentials.*GOOGLE_APPLICATION_CREDENTIALS/);
+  });
+});
+
+describe("the REST transport (fallback: 'rest')", () => {
+  it('creates the same task, maps ALREADY_EXISTS and NOT_FOUND, and the task is delivered', async () => {
+    world = await startWorld(() => wrapApp(okApp, { useDeferred: true }), { target: 'appengine', transport: 'rest' });
+    const enqueued = await world.backend.enqueue(spec({ name: 'over-rest', target: 'v1.worker', etaMs: Date.UTC(2026, 0, 1, 0, 0, 30, 250) }));
+    expect(enqueued.name).toBe('over-rest');
+    const sent = world.server.created[0]!;
+    expect(sent.appEngineHttpRequest).toMatchObject({ relativeUri: '/_ah/queue/deferred', appEngineRouting: { service: 'worker', version: 'v1' } });
+    expect([...sent.appEngineHttpRequest!.body!]).toEqual([1, 2, 3]);
+    expect(sent.scheduleTime).toMatchObject({ seconds: String(Date.UTC(2026, 0, 1, 0, 0, 30) / 1000), nanos: 250_000_000 });
+    await expect(world.backend.enqueue(spec({ name: 'over-rest' }))).rejects.toBeInstanceOf(TaskAlreadyExistsError);
+    await expect(world.backend.enqueue(spec({ queue: 'missing' }))).rejects.toBeInstanceOf(CloudTasksConfigError);
+    await defer(recordCall, 'rest');
+    await world.advance(30_000);
+    expect(calls).toEqual([['rest']]);
   });
 });
 

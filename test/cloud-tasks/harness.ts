@@ -32,6 +32,8 @@ export interface WorldOptions {
   /** Extra backend options (merged over the defaults below). */
   backend?: Partial<CloudTasksConfig>;
   serverMaxTaskSizeBytes?: number;
+  /** How the client talks to the server: gRPC (default) or the REST fallback. */
+  transport?: 'grpc' | 'rest';
 }
 
 export interface World {
@@ -79,7 +81,7 @@ export async function startWorld(createApp: () => Servable | Promise<Servable>, 
       target: options.target,
       ...(options.target === 'http' ? { baseUrl: appUrl, serviceAccountEmail: SERVICE_ACCOUNT } : {}),
       apiEndpoint: '127.0.0.1',
-      port: server.port,
+      ...(options.transport === 'rest' ? { port: server.restPort, fallback: 'rest' as const } : { port: server.port }),
       insecure: true,
       timeoutMs: 5000,
       oidcCertsUrls: { pem: issuer.pemCertsUrl, jwk: issuer.jwkCertsUrl },

@@ -111,6 +111,7 @@ describe('defer', () => {
     expect(() => deferred.defer(record, { _transactional: true })).toThrow(BadTransactionStateError);
     expect(() => deferred.defer(record, { _target: 'b', _headers: { host: 'x' } })).toThrow(InvalidTaskError);
     expect(() => deferred.defer(record, { _countdonw: 60 })).toThrow(/Unknown defer\(\) option\(s\) _countdonw/);
+    expect(() => deferred.defer(record, { _headers: { 'X-Count': 1 as never } })).toThrow(InvalidTaskError);
     expect(() => deferred.defer(record, 'x'.repeat(200 * 1024))).toThrow(TaskTooLargeError);
     expect(legacyQueue.queued()).toEqual([]);
   });
@@ -260,6 +261,7 @@ describe('WSGIApplication', () => {
     const answer = await inject(app as http.RequestListener, { url: '/echo/12/ab?q=x' });
     expect([answer.statusCode, answer.body]).toEqual([200, '12,ab|x']);
     expect((await inject(app as http.RequestListener, { url: '/echo/12/ab/more' })).statusCode).toBe(404);
+    expect((await inject(app as http.RequestListener, { url: '/echo/%E0%A4%A/x' })).statusCode).toBe(400);
   });
 
   it('answers 405 with Allow for a verb the handler lacks, 500 for a handler error', async () => {

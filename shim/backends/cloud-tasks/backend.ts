@@ -235,12 +235,19 @@ export class CloudTasksBackend implements Backend {
     if (c.keyFilename) options.keyFilename = c.keyFilename;
     if (c.fallback !== undefined) options.fallback = c.fallback;
     if (c.project) options.projectId = c.project;
-    if (c.sslCreds) options.sslCreds = c.sslCreds;
-    else if (c.insecure) options.sslCreds = await insecureChannelCredentials();
-    // With explicit channel credentials no Google credentials are used: skip the
-    // universe-domain lookup, which would otherwise probe the metadata server.
-    if (options.sslCreds && options.universeDomain === undefined) options.universeDomain = 'googleapis.com';
-    if (!options.sslCreds && options.auth === undefined) options.auth = await loadGoogleCredentials(options);
+    if (c.sslCreds) {
+      options.sslCreds = c.sslCreds;
+    } else if (c.insecure && c.fallback) {
+      options.protocol ??= 'http';
+      options.authClient ??= anonymousRestAuth();
+    } else if (c.insecure) {
+      options.sslCreds = await insecureChannelCredentials();
+    }
+    const credentialsGiven = options.sslCreds !== undefined || options.auth !== undefined || options.authClient !== undefined;
+    // Explicit channel credentials or auth client: skip the universe-domain lookup,
+    // which would otherwise probe the metadata server.
+    if ((options.sslCreds || options.authClient) && options.universeDomain === undefined) options.universeDomain = 'googleapis.com';
+    if (!credentialsGiven) options.auth = await loadGoogleCredentials(options);
     let module: { CloudTasksClient: new (options: Record<string, unknown>) => CreateTaskClient };
     try {
       module = (await import('@google-cloud/tasks')) as unknown as typeof module;
@@ -360,6 +367,15 @@ async function loadGoogleCredentials(options: Record<string, unknown>): Promise<
     );
   }
   return auth;
+}
+
+/** The REST transport's auth client for `insecure`: no credentials, plain `fetch`. */
+function anonymousRestAuth() {
+  return {
+    universeDomain: 'googleapis.com',
+    getRequestHeaders: async () => new Headers(),
+    fetch: (url: string, init: RequestInit) => fetch(url, { method: init.method, headers: init.headers, body: init.body, signal: init.signal }),
+  };
 }
 
 async function insecureChannelCredentials(): Promise<unknown> {

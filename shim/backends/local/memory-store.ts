@@ -28,10 +28,17 @@ export class MemoryStore implements QueueStore {
 
   claimDue(nowMs: number, limit: number, leaseMs: number): StoredTask[] {
     if (limit <= 0) return [];
-    const due = [...this.rows.values()]
-      .filter((row) => availableAt(row) <= nowMs)
-      .sort((a, b) => availableAt(a) - availableAt(b) || a.seq - b.seq)
-      .slice(0, limit);
+    // The `limit` earliest due rows in one pass (no full sort: the dispatcher
+    // claims a few at a time from a possibly long queue).
+    const due: Row[] = [];
+    for (const row of this.rows.values()) {
+      if (availableAt(row) > nowMs) continue;
+      if (due.length === limit && !claimsBefore(row, due[limit - 1]!)) continue;
+      let i = due.length;
+      while (i > 0 && claimsBefore(row, due[i - 1]!)) i -= 1;
+      due.splice(i, 0, row);
+      if (due.length > limit) due.pop();
+    }
     for (const row of due) row.leaseUntilMs = nowMs + leaseMs;
     return due.sort((a, b) => a.task.etaMs - b.task.etaMs || a.seq - b.seq).map((row) => copy(row.task));
   }
@@ -107,6 +114,12 @@ export class MemoryStore implements QueueStore {
 /** When the row can next be claimed: its eta, or its lease expiry while leased. */
 function availableAt(row: Row): number {
   return row.leaseUntilMs ?? row.task.etaMs;
+}
+
+function claimsBefore(a: Row, b: Row): boolean {
+  const at = availableAt(a);
+  const bt = availableAt(b);
+  return at < bt || (at === bt && a.seq < b.seq);
 }
 
 function keyOf(queue: string, name: string): string {

@@ -15,12 +15,12 @@ export interface SqliteStoreOptions {
   busyTimeoutMs?: number;
 }
 
-/** The queue file cannot be used as it is; the file was left untouched. */
-export class QueueStoreOpenError extends Error {
+/** The queue file is not a usable queue (not SQLite, damaged, foreign, too new); it was left untouched. */
+export class QueueFileError extends Error {
   readonly path: string;
   constructor(path: string, problem: string, remedy: string, options?: { cause?: unknown }) {
     super(`deferred-migrate: the embedded queue file ${path} ${problem}. It was left untouched. ${remedy}`, options);
-    this.name = 'QueueStoreOpenError';
+    this.name = 'QueueFileError';
     this.path = path;
   }
 }
@@ -98,7 +98,10 @@ interface TaskRow {
 const TASK_COLUMNS =
   'id, queue, name, url, headers, body, eta_ms, created_ms, retry_count, execution_count, retry, previous_response, overflow_key';
 
-const CORRUPTION_CODES = new Set(['SQLITE_NOTADB', 'SQLITE_CORRUPT']);
+/** SQLITE_NOTADB, SQLITE_CORRUPT and its extended codes (SQLITE_CORRUPT_INDEX, ...). */
+function isCorruption(code: string): boolean {
+  return code === 'SQLITE_NOTADB' || code.startsWith('SQLITE_CORRUPT');
+}
 
 export class SqliteStore implements QueueStore {
   readonly path: string;
@@ -122,7 +125,7 @@ export class SqliteStore implements QueueStore {
       if (!inMemory) {
         const mode = db.pragma('journal_mode = WAL', { simple: true });
         if (String(mode).toLowerCase() !== 'wal') {
-          throw new QueueStoreOpenError(this.path, `could not be switched to WAL mode (journal_mode is ${String(mode)})`, 'Put the queue on a local file system.');
+          throw new QueueFileError(this.path, `could not be switched to WAL mode (journal_mode is ${String(mode)})`, 'Put the queue on a local file system.');
         }
       }
       // NORMAL in WAL mode: a commit is in the OS page cache when it returns,
@@ -178,7 +181,11 @@ export class SqliteStore implements QueueStore {
 
   claimDue(nowMs: number, limit: number, leaseMs: number): StoredTask[] {
     if (limit <= 0) return [];
-    return this.guard(() => this.claimTx(nowMs, limit, leaseMs));
+    return this.guard(() => {
+      // The dispatcher asks on every wake; a read answers "nothing due" without taking the write lock.
+      if (this.statements.anyDue.get(nowMs) === undefined) return [];
+      return this.claimTx(nowMs, limit, leaseMs);
+    });
   }
 
   complete(id: string, nowMs: number): void {
@@ -229,10 +236,10 @@ export class SqliteStore implements QueueStore {
   }
 
   private explain(error: unknown): unknown {
-    if (error instanceof QueueStoreOpenError) return error;
+    if (error instanceof QueueFileError) return error;
     const code = (error as { code?: unknown } | null)?.code;
-    if (typeof code === 'string' && CORRUPTION_CODES.has(code)) {
-      return new QueueStoreOpenError(
+    if (typeof code === 'string' && isCorruption(code)) {
+      return new QueueFileError(
         this.path,
         `is not a readable SQLite database (${code}: ${(error as Error).message})`,
         MOVE_ASIDE,
@@ -251,6 +258,7 @@ function prepareStatements(db: Database.Database) {
        ON CONFLICT (queue, name) DO NOTHING
        RETURNING id`,
     ),
+    anyDue: db.prepare('SELECT 1 FROM tasks WHERE available_ms <= ? LIMIT 1').pluck(),
     dueIds: db.prepare('SELECT id FROM tasks WHERE available_ms <= ? ORDER BY available_ms, id LIMIT ?').pluck(),
     lease: db.prepare(`UPDATE tasks SET lease_until_ms = ?, available_ms = ? WHERE id = ? RETURNING ${TASK_COLUMNS}`),
     complete: db.prepare(
@@ -293,7 +301,7 @@ function assertSqliteHeader(path: string): void {
     const read = readSync(fd, header, 0, header.length, 0);
     if (read === 0) return;
     if (read < header.length || header.toString('latin1') !== SQLITE_HEADER) {
-      throw new QueueStoreOpenError(path, 'is not an SQLite database (its header is not "SQLite format 3")', MOVE_ASIDE);
+      throw new QueueFileError(path, 'is not an SQLite database (its header is not "SQLite format 3")', MOVE_ASIDE);
     }
   } finally {
     closeSync(fd);
@@ -308,12 +316,12 @@ function migrate(db: Database.Database, path: string): void {
     if (applicationId !== APPLICATION_ID) {
       const foreignTables = db.prepare("SELECT COUNT(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'").pluck().get() as number;
       if (applicationId !== 0 || version !== 0 || foreignTables > 0) {
-        throw new QueueStoreOpenError(path, 'is an SQLite database of another application, not a deferred-migrate queue', MOVE_ASIDE);
+        throw new QueueFileError(path, 'is an SQLite database of another application, not a deferred-migrate queue', MOVE_ASIDE);
       }
       db.pragma(`application_id = ${APPLICATION_ID}`);
     }
     if (version > MIGRATIONS.length) {
-      throw new QueueStoreOpenError(
+      throw new QueueFileError(
         path,
         `has schema version ${version}, written by a newer release of deferred-migrate (this one knows up to ${MIGRATIONS.length})`,
         'Upgrade deferred-migrate, or configure another path for the embedded queue.',

@@ -3,14 +3,19 @@
 // port, so the real client talks to it unchanged (apiEndpoint, port, insecure
 // channel credentials). It is not Google's service and not an emulator Google
 // publishes: it implements what the shim relies on (CreateTask, GetTask, ListTasks,
-// DeleteTask, GetQueue, ListQueues) with the service's documented rules, plus a
+// DeleteTask, GetQueue, ListQueues; also on their REST mapping for the client's
+// `fallback: 'rest'`) with the service's documented rules, plus a
 // dispatcher that POSTs due tasks over real HTTP with the headers Cloud Tasks sends,
 // retries non-2xx with the queue's backoff, and runs on a controllable clock.
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import { fromProto3JSON, toProto3JSON, type JSONObject } from 'proto3-json-serializer';
+import protobuf from 'protobufjs';
 import { randomBytes } from 'node:crypto';
-import { request as httpRequest } from 'node:http';
+import { createServer, request as httpRequest, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { SteppingClock } from './clock.js';
 import type { IdTokenClaims } from './oidc-issuer.js';
@@ -115,6 +120,9 @@ export class CloudTasksTestServer {
   /** Raw CreateTask requests as received (tests assert what the backend sent). */
   readonly created: WireTask[] = [];
   port = 0;
+  /** Port of the REST (HTTP/1.1 JSON) face, what the client's `fallback: 'rest'` speaks; 0 until `start()`. */
+  restPort = 0;
+  private rest: HttpServer | undefined;
 
   private readonly server = new grpc.Server();
   private readonly queues = new Map<string, QueueRetryConfig>();
@@ -162,12 +170,62 @@ export class CloudTasksTestServer {
         error ? reject(error) : resolve(port),
       ),
     );
+    const rest = createServer((req, res) => void this.serveRest(req, res));
+    this.rest = rest;
+    await new Promise<void>((resolve) => rest.listen(0, '127.0.0.1', resolve));
+    this.restPort = (rest.address() as AddressInfo).port;
     return this;
   }
 
   async close(): Promise<void> {
     await Promise.allSettled([...this.inFlight]);
     await new Promise<void>((resolve) => this.server.tryShutdown(() => resolve()));
+    const rest = this.rest;
+    if (rest) {
+      rest.closeAllConnections();
+      await new Promise<void>((resolve) => rest.close(() => resolve()));
+    }
+  }
+
+  /**
+   * The REST mapping of the same RPCs (the `google.api.http` rules of cloudtasks.proto),
+   * with proto3 JSON bodies converted by the serializer google-gax itself uses.
+   */
+  private async serveRest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const path = decodeURIComponent(url.pathname).replace(/^\/v2\//, '');
+    const query = Object.fromEntries(url.searchParams);
+    const body = chunks.length > 0 ? (JSON.parse(Buffer.concat(chunks).toString('utf8')) as JSONObject) : {};
+    const answer = (status: number, json: unknown) => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(json));
+    };
+    try {
+      const isTask = /\/tasks\/[^/]+$/.test(path);
+      const isTasks = /\/tasks$/.test(path);
+      let result: { type: string; value: object };
+      if (req.method === 'POST' && isTasks) {
+        const request = decodeJson('CreateTaskRequest', { ...body, parent: path.slice(0, -'/tasks'.length) });
+        result = { type: 'Task', value: this.createTask(request as Parameters<CloudTasksTestServer['createTask']>[0]) };
+      } else if (req.method === 'GET' && isTask) {
+        result = { type: 'Task', value: this.view(this.requireTask(path), query.responseView) };
+      } else if (req.method === 'DELETE' && isTask) {
+        result = { type: 'google.protobuf.Empty', value: this.deleteTask(path) };
+      } else if (req.method === 'GET' && isTasks) {
+        const request = { parent: path.slice(0, -'/tasks'.length), pageSize: Number(query.pageSize ?? 0), pageToken: query.pageToken, responseView: query.responseView };
+        result = { type: 'ListTasksResponse', value: this.listTasks(request) };
+      } else if (req.method === 'GET' && /\/queues\/[^/]+$/.test(path)) {
+        result = { type: 'Queue', value: this.queueMessage(this.requireQueue(path)) };
+      } else {
+        throw rpcError(grpc.status.UNIMPLEMENTED, `${req.method} ${url.pathname} is not served by the test server`);
+      }
+      answer(200, encodeJson(result.type, result.value));
+    } catch (error) {
+      const { code = grpc.status.INTERNAL, details = String(error) } = error as Partial<grpc.ServiceError>;
+      answer(HTTP_STATUS_OF[code] ?? 500, { error: { code: HTTP_STATUS_OF[code] ?? 500, message: details, status: grpc.status[code] } });
+    }
   }
 
   /** Tasks still queued (not yet succeeded, deleted or given up), full names. */
@@ -419,6 +477,46 @@ export class CloudTasksTestServer {
       }
     };
   }
+}
+
+// google.rpc.Code -> HTTP status, as https://cloud.google.com/apis/design/errors maps them.
+const HTTP_STATUS_OF: Partial<Record<number, number>> = {
+  [grpc.status.INVALID_ARGUMENT]: 400,
+  [grpc.status.FAILED_PRECONDITION]: 400,
+  [grpc.status.NOT_FOUND]: 404,
+  [grpc.status.ALREADY_EXISTS]: 409,
+  [grpc.status.PERMISSION_DENIED]: 403,
+  [grpc.status.UNIMPLEMENTED]: 501,
+};
+
+let root: protobuf.Root | undefined;
+
+/** The same .proto files as a protobufjs root, for the REST face's JSON conversion. */
+function messageType(name: string): protobuf.Type {
+  if (!root) {
+    root = new protobuf.Root();
+    root.resolvePath = (_origin, target) => {
+      for (const dir of PROTO_DIRS) {
+        const candidate = join(dir, target);
+        if (existsSync(candidate)) return candidate;
+      }
+      return target;
+    };
+    root.loadSync('google/cloud/tasks/v2/cloudtasks.proto', { keepCase: false });
+    root.loadSync('google/protobuf/empty.proto', { keepCase: false });
+  }
+  return root.lookupType(name.includes('.') ? name : `google.cloud.tasks.v2.${name}`);
+}
+
+/** proto3 JSON -> the plain-object form the gRPC face works with (Buffers, {seconds, nanos}, enum names). */
+function decodeJson(type: string, json: JSONObject): object {
+  const t = messageType(type);
+  return t.toObject(fromProto3JSON(t, json)!, { longs: String, enums: String, oneofs: true });
+}
+
+function encodeJson(type: string, value: object): unknown {
+  const t = messageType(type);
+  return toProto3JSON(t.fromObject(value));
 }
 
 let definition: protoLoader.PackageDefinition | undefined;

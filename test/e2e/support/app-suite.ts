@@ -92,6 +92,10 @@ export function describeLegacyApp(spec: LegacyAppSpec): void {
         expect(again.files.filter((file) => file.updated !== undefined && file.updated !== file.original).map((file) => file.file)).toEqual([]);
       });
 
+      it('type-checks cleanly before migration (so the comparison below means something)', () => {
+        expect(legacyDiagnostics, formatDiagnostics(legacyDiagnostics)).toEqual([]);
+      });
+
       it('type-checks against the shim with no new errors', () => {
         const after = typeCheck(join(workspace.appDir, 'tsconfig.json'), workspace.appDir);
         const added = newDiagnostics(legacyDiagnostics, after);

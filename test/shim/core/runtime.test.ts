@@ -44,13 +44,15 @@ describe('defaults and environment variables', () => {
 
   it('refuses bad values with a clear error', () => {
     vi.stubEnv('DEFERRED_BACKEND', 'redis');
-    expect(() => getRuntime()).toThrow(/DEFERRED_BACKEND must be "embedded", "memory" or "cloud-tasks", got "redis"/);
+    expect(() => getRuntime().backend).toThrow(/DEFERRED_BACKEND must be "embedded", "memory" or "cloud-tasks", got "redis"/);
     vi.stubEnv('DEFERRED_BACKEND', '');
     vi.stubEnv('DEFERRED_MODE', 'prod');
-    expect(() => getRuntime()).toThrow(/DEFERRED_MODE/);
+    expect(() => getRuntime().mode).toThrow(/DEFERRED_MODE/);
     vi.stubEnv('DEFERRED_MODE', '');
     expect(() => configure({ maxBodyBytes: 0 })).toThrow(/maxBodyBytes/);
     expect(() => configure({ maxBodyBytes: 1, logLevel: 'loud' as never })).toThrow(/logLevel/);
+    // Refused options changed nothing.
+    expect([getRuntime().maxBodyBytes, getRuntime().logLevel]).toEqual([10 * 1024 * 1024, 'info']);
   });
 
   it('creates the cloud-tasks backend with its configuration, without contacting Google', () => {

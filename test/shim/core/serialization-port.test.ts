@@ -53,6 +53,23 @@ describe('SerializationTest', () => {
     expect(calls).toEqual([['constructed', 'hello'], ['called', 'ann']]);
   });
 
+  it('testClass: a static factory stands for the class; its constructor runs at run time, not at serialize time', async () => {
+    class Account {
+      constructor(readonly id: number) {
+        calls.push(['constructed', id]);
+      }
+      static open(id: number): Account {
+        return new Account(id);
+      }
+    }
+    registerModule(Account, 'Account');
+    const data = serialize(Account.open, 9);
+    expect(calls).toEqual([]);
+    const account = await run(data);
+    expect(account).toBeInstanceOf(Account);
+    expect(calls).toEqual([['constructed', 9]]);
+  });
+
   it('testStaticMethod / testClassMethod: a static method registered as Class.method runs with its class', async () => {
     registerModule(Counter, 'Counter');
     Counter.value = 1;

@@ -11,7 +11,7 @@
 // selfKillAfterRuns = k the process SIGKILLs itself inside its k-th task, after
 // the task's work is on disk and before the dispatcher records it as done: the
 // window between execution and acknowledgement.
-import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs';
+import { appendFileSync, closeSync, fsyncSync, openSync } from 'node:fs';
 import type { Logger } from '../../../shim/api/types.js';
 import type { LocalBackend } from '../../../shim/backends/local/backend.js';
 import { configure, defer, getRuntime, register, TaskAlreadyExistsError, wrapApp } from '../../../shim/index.js';
@@ -42,7 +42,7 @@ let runs = 0;
 const recordRun = register(function recordRun(id: number): void {
   const fd = openSync(resultsFile, 'a');
   try {
-    writeSync(fd, `${id}\n`);
+    appendFileSync(fd, `${id}\n`);
     fsyncSync(fd);
   } finally {
     closeSync(fd);

@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { QueueStoreOpenError, SqliteStore } from '../../../shim/backends/local/sqlite-store.js';
+import { QueueFileError, SqliteStore } from '../../../shim/backends/local/sqlite-store.js';
 import type { NewTask } from '../../../shim/backends/local/store.js';
 import { describeQueueStore } from '../core/store-conformance.js';
 
@@ -152,7 +152,7 @@ describe('SqliteStore on disk', () => {
     } catch (caught) {
       error = caught;
     }
-    expect(error).toBeInstanceOf(QueueStoreOpenError);
+    expect(error).toBeInstanceOf(QueueFileError);
     expect((error as Error).message).toContain(file);
     expect((error as Error).message).toMatch(/not an SQLite database/);
     expect((error as Error).message).toMatch(/Move it aside/);
@@ -173,7 +173,7 @@ describe('SqliteStore on disk', () => {
     expect(() => {
       const reopened = open();
       reopened.claimDue(2_000, 1_000, 1_000);
-    }).toThrow(QueueStoreOpenError);
+    }).toThrow(QueueFileError);
     expect(readFileSync(path).equals(damaged)).toBe(true);
   });
 

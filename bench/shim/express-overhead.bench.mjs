@@ -1,0 +1,66 @@
+// Requests per second of an Express app wrapped with wrapApp(app, {useDeferred: true})
+// against the same app unwrapped, both under autocannon in one run, on a
+// route that is not the deferred path (the traffic wrapApp must pass through).
+// Each app runs in its own process; rounds alternate between them so that drift
+// in the machine's load hits both alike. Target: the wrapped app within 3%
+// (ratio >= 0.97).
+import autocannon from 'autocannon';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { median, report } from './support.mjs';
+
+const ROUNDS = Number(process.env.BENCH_EXPRESS_ROUNDS ?? 5);
+const SECONDS = Number(process.env.BENCH_EXPRESS_SECONDS ?? 3);
+const SERVER = fileURLToPath(new URL('./express-app.mjs', import.meta.url));
+
+async function startServer(variant) {
+  const child = spawn(process.execPath, [SERVER, variant], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const [chunk] = await once(child.stdout, 'data');
+  const port = Number(String(chunk).trim());
+  if (!Number.isInteger(port)) throw new Error(`${variant} server did not report a port: ${chunk}`);
+  return { child, url: `http://127.0.0.1:${port}` };
+}
+
+async function requestsPerSecond(url, seconds) {
+  const result = await autocannon({ url: `${url}/api/items/42`, connections: 50, pipelining: 1, duration: seconds });
+  if (result.errors > 0 || result.non2xx > 0) throw new Error(`${url}: ${result.errors} errors, ${result.non2xx} non-2xx responses`);
+  return result.requests.mean;
+}
+
+/** The comparison is only meaningful if the wrapped app really serves the deferred path and the plain one does not. */
+async function deferredPathStatus(url) {
+  const response = await fetch(`${url}/_ah/queue/deferred`, { method: 'POST', body: 'x' });
+  await response.arrayBuffer();
+  return response.status;
+}
+
+const servers = { plain: await startServer('plain'), wrapped: await startServer('wrapped') };
+try {
+  const statuses = { plain: await deferredPathStatus(servers.plain.url), wrapped: await deferredPathStatus(servers.wrapped.url) };
+  if (statuses.plain !== 404 || statuses.wrapped !== 403) {
+    throw new Error(`expected the deferred path to answer 404 unwrapped and 403 wrapped, got ${JSON.stringify(statuses)}`);
+  }
+  // Warm both (JIT, connection setup) before measuring.
+  for (const { url } of Object.values(servers)) await requestsPerSecond(url, 1);
+  const rates = { plain: [], wrapped: [] };
+  for (let round = 0; round < ROUNDS; round += 1) {
+    const order = round % 2 === 0 ? ['plain', 'wrapped'] : ['wrapped', 'plain'];
+    for (const variant of order) rates[variant].push(await requestsPerSecond(servers[variant].url, SECONDS));
+  }
+  // Each round measures both apps back to back; the median of the per-round
+  // ratios is less sensitive to load drift than the ratio of the medians.
+  const ratios = rates.wrapped.map((wrapped, round) => wrapped / rates.plain[round]);
+  report({
+    name: `wrapped Express app, GET passing through (autocannon, 50 connections, ${ROUNDS} alternating rounds of ${SECONDS}s, median)`,
+    unit: 'req/s',
+    figure: median(rates.wrapped),
+    baselineName: 'same app unwrapped',
+    baseline: median(rates.plain),
+    ratio: median(ratios),
+    target: { ratioAtLeast: 0.97 },
+  });
+  console.log(`  per round, plain: ${rates.plain.map(Math.round).join(', ')} | wrapped: ${rates.wrapped.map(Math.round).join(', ')} | ratio: ${ratios.map((r) => r.toFixed(3)).join(', ')}`);
+} finally {
+  for (const { child } of Object.values(servers)) child.kill('SIGTERM');
+}

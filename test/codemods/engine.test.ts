@@ -1,0 +1,77 @@
+import { mkdirSync, readFileSync } from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { migrate } from '../../codemods/engine.js';
+import { makeTree, type TempTree } from './helpers.js';
+
+let tree: TempTree | undefined;
+afterEach(() => tree?.cleanup());
+
+const LEGACY = "import * as deferred from 'google/appengine/ext/deferred';\n\nexport function job(n: number) {\n  return n;\n}\n\nexport function go() {\n  deferred.defer(job, 1, { _url: '/tasks/job' });\n}\n";
+
+describe('migrate', () => {
+  it('migrates what it can, fails unparseable files without stopping, and writes nothing', async () => {
+    tree = makeTree({
+      '.gitignore': 'generated/\n',
+      'src/good.ts': LEGACY,
+      'src/broken.ts': "import { defer } from 'google/appengine/ext/deferred';\nconst = ;\n",
+      'src/plain.ts': 'export const unrelated = 1;\n',
+      'generated/legacy.ts': LEGACY,
+    });
+    mkdirSync(tree.path('.git'));
+    const progress: Array<[number, number]> = [];
+    const result = await migrate({ paths: [tree.path('src'), tree.path('generated')], onProgress: (done, total) => progress.push([done, total]) });
+    expect(result.root).toBe(tree.root);
+    const byFile = Object.fromEntries(result.files.map((f) => [f.file, f]));
+    expect(Object.keys(byFile).sort()).toEqual(['src/broken.ts', 'src/good.ts']);
+    expect(byFile['src/good.ts']!.status).toBe('migrated');
+    expect(byFile['src/good.ts']!.updated).toContain("import { deferred } from 'deferred-migrate/shim';");
+    expect(byFile['src/good.ts']!.updated).toContain('deferred.register(job);');
+    expect(byFile['src/good.ts']!.edits.map((e) => e.rule).sort()).toEqual(['defer-registration', 'imports']);
+    const broken = byFile['src/broken.ts']!;
+    expect(broken.status).toBe('failed');
+    expect(broken.updated).toBeUndefined();
+    expect(broken.items).toEqual([
+      expect.objectContaining({
+        file: 'src/broken.ts',
+        line: 2,
+        column: 7,
+        code: 'parse-error',
+        severity: 'error',
+        docsUrl: 'https://github.com/deferred-migrate/deferred-migrate/blob/main/docs/manual-steps.md#parse-error',
+      }),
+    ]);
+    expect(result.summary).toEqual({ scanned: 3, candidates: 2, migrated: 1, unchanged: 0, manual: 0, failed: 1 });
+    expect(result.durationMs).toBeGreaterThan(0);
+    expect(progress).toEqual([
+      [1, 2],
+      [2, 2],
+    ]);
+    expect(readFileSync(tree.path('src/good.ts'), 'utf8')).toBe(LEGACY);
+  });
+
+  it('recognises extra legacy module specifiers and writes the configured shim specifier', async () => {
+    tree = makeTree({
+      'tasks.ts': "import { defer, TaskHandler } from '@corp/task-queue';\nexport class H extends TaskHandler {}\nexport function f() {}\ndefer(f, { _url: '/x' });\n",
+    });
+    const result = await migrate({ paths: [tree.root], root: tree.root, legacyModules: ['@corp/task-queue'], shimModule: '#shim' });
+    expect(result.files[0]!.updated).toBe("import { defer, Handler, register } from '#shim';\nexport class H extends Handler {}\nexport function f() {}\nregister(f);\ndefer(f, { _url: '/x' });\n");
+  });
+
+  it('keeps CRLF line endings, double quotes and semicolon-free style in generated code', async () => {
+    const source = 'import { defer } from "google/appengine/ext/deferred"\r\n\r\nfunction f() {\r\n  return 1\r\n}\r\n\r\nexport const go = () => defer(f, { _url: "/f" })\r\n';
+    tree = makeTree({ 'crlf.ts': source });
+    const result = await migrate({ paths: [tree.root], root: tree.root });
+    expect(result.files[0]!.updated).toBe(
+      'import { defer, register } from "deferred-migrate/shim"\r\n\r\nfunction f() {\r\n  return 1\r\n}\r\nregister(f)\r\n\r\nexport const go = () => defer(f, { _url: "/f" })\r\n',
+    );
+  });
+
+  it('reports a file whose migrated items need a human as manual', async () => {
+    tree = makeTree({ 'a.ts': "import { defer } from 'google/appengine/ext/deferred';\nexport const go = () => defer(() => 1, { _url: '/x' });\n" });
+    const result = await migrate({ paths: [tree.root], root: tree.root });
+    expect(result.files.map((f) => [f.file, f.status, f.items.map((i) => `${i.line}:${i.column} ${i.code}`)])).toEqual([
+      ['a.ts', 'manual', ['2:31 non-registrable-callable']],
+    ]);
+    expect(result.summary.manual).toBe(1);
+  });
+});

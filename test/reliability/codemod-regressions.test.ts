@@ -1,0 +1,78 @@
+// Minimal programs the codemod property tests (codemod-properties.test.ts) once
+// failed on, kept as fixed cases so that each bug stays fixed whatever the
+// generator's seed. Each states the property it broke.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { migrate } from '../../codemods/engine.js';
+import type { MigrationResult } from '../../codemods/types.js';
+
+const base = mkdtempSync(join(tmpdir(), 'dm-codemod-regressions-'));
+afterAll(() => rmSync(base, { recursive: true, force: true }));
+let counter = 0;
+
+async function migrateFiles(files: Record<string, string>): Promise<MigrationResult> {
+  const dir = join(base, `case-${++counter}`);
+  for (const [path, text] of Object.entries(files)) {
+    mkdirSync(dirname(join(dir, path)), { recursive: true });
+    writeFileSync(join(dir, path), text);
+  }
+  return migrate({ paths: [dir], root: dir });
+}
+
+function output(result: MigrationResult, file: string): string {
+  const found = result.files.find((f) => f.file === file);
+  if (!found) throw new Error(`${file} is not in the result`);
+  return found.updated ?? found.original;
+}
+
+describe('codemod regressions found by the property tests', () => {
+  it('an import added to a file without imports goes above the comment attached to the first statement, not between them', async () => {
+    const tasks = [
+      '/* istanbul ignore next */ const quoted = "not code";',
+      'void quoted;',
+      '',
+      '// Attached to the function below.',
+      'export function bumpCounter(key: string, amount: number): void {',
+      '  console.log(key, amount);',
+      '}',
+      '',
+    ].join('\n');
+    const app = [
+      "import { defer } from 'google/appengine/ext/deferred';",
+      "import { bumpCounter } from './tasks';",
+      '',
+      "export function kick(): void {\n  defer(bumpCounter, 'k', 1);\n}",
+      '',
+    ].join('\n');
+    const result = await migrateFiles({ 'tasks.ts': tasks, 'app.ts': app });
+    const migrated = output(result, 'tasks.ts');
+    expect(migrated).toContain('/* istanbul ignore next */ const quoted = "not code";');
+    expect(migrated).toContain('// Attached to the function below.\nexport function bumpCounter');
+    expect(migrated).toMatch(/^import \{ register \} from ['"]deferred-migrate\/shim['"];\n\n\/\* istanbul ignore next \*\/ const quoted/);
+  });
+
+  it('a file header separated by a blank line stays above an added import', async () => {
+    const tasks = ['// Copyright (c) The Example Authors.', '', 'export function warm(): void {}', ''].join('\n');
+    const app = ["import { defer } from 'google/appengine/ext/deferred';", "import { warm } from './tasks';", 'export const go = () => defer(warm);', ''].join('\n');
+    const result = await migrateFiles({ 'tasks.ts': tasks, 'app.ts': app });
+    expect(output(result, 'tasks.ts')).toMatch(/^\/\/ Copyright \(c\) The Example Authors\.\n\nimport \{ register \} from ['"]deferred-migrate\/shim['"];/);
+  });
+
+  it('a task function deferred through a namespace import of its module (jobs.sendEmail) is registered, not reported', async () => {
+    const tasks = 'export function sendEmail(key: string, amount: number): void {\n  console.log(key, amount);\n}\n';
+    const app = [
+      "import express from 'express';",
+      "import { defer } from 'google/appengine/ext/deferred';",
+      "import * as jobs from './tasks';",
+      '',
+      'export const app = express();',
+      "app.get('/kick', (_req, res) => {\n  defer(jobs.sendEmail, 'key', 1);\n  res.send('ok');\n});",
+      '',
+    ].join('\n');
+    const result = await migrateFiles({ 'tasks.ts': tasks, 'app.ts': app });
+    expect(result.files.flatMap((f) => f.items.filter((i) => i.severity !== 'note').map((i) => `${i.file}:${i.line} ${i.code}`))).toEqual([]);
+    expect(output(result, 'tasks.ts')).toContain('register(sendEmail');
+  });
+});

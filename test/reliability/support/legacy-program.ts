@@ -1,0 +1,377 @@
+// fast-check arbitraries that build legacy programs from the forms of the
+// contract (shared/spec/legacy-api.md): import styles (namespace, named with
+// aliases, default) of every recognised specifier, task functions in each
+// registrable form, TaskHandler subclass chains (also across files), route
+// tables with the built-in and custom rows mounted in Express or node:http (or
+// nowhere), defer() calls with every option, comments and odd formatting (CRLF,
+// tabs, multi-line calls, inline comments), and unrelated code around all of it.
+//
+// Unrelated code is emitted as chunks tagged `/* U<n> */`: the property test
+// checks that each chunk survives the migration byte for byte, in order.
+import fc from 'fast-check';
+
+export const LEGACY_SPECIFIERS = [
+  'google/appengine/ext/deferred',
+  '@acme/appengine/ext/deferred',
+  'google/appengine/ext/deferred/index.js',
+  '../vendor/google/appengine/ext/deferred',
+] as const;
+/** Where a program that uses the vendored specifier keeps its copy (a re-export of the legacy runtime). */
+export const VENDOR_DEFERRED = 'vendor/google/appengine/ext/deferred/index.ts';
+
+type LegacyName = 'defer' | 'TaskHandler' | 'PermanentTaskFailure' | 'SingularTaskFailure';
+
+interface ImportChoice {
+  style: 'namespace' | 'named' | 'default';
+  alias: string;
+  /** Local names for the named style ('' keeps the exported name). */
+  renames: Record<LegacyName, string>;
+  specifier: (typeof LEGACY_SPECIFIERS)[number];
+  quote: "'" | '"';
+}
+
+type TaskForm = 'declaration' | 'async' | 'arrow' | 'function-expression';
+type HandlerBody = 'post' | 'post-async' | 'run-from-request' | 'empty';
+type OptionKey = '_countdown' | '_queue' | '_name' | '_url' | '_retry_options' | '_headers' | '_eta' | '_transactional' | '_target';
+
+interface DeferSite {
+  task: number;
+  options: OptionKey[];
+  layout: 0 | 1 | 2;
+  comment: boolean;
+}
+
+interface ProgramChoices {
+  imports: { tasks: ImportChoice; handlers: ImportChoice; app: ImportChoice };
+  tasks: Array<{ form: TaskForm; throws: 'none' | 'PermanentTaskFailure' | 'SingularTaskFailure' }>;
+  taskImport: 'named' | 'namespace';
+  chain: HandlerBody[];
+  chainAcrossFiles: boolean;
+  host: 'express' | 'node' | 'none';
+  table: boolean;
+  builtinRow: boolean;
+  webappStyle: 'named' | 'namespace';
+  sites: DeferSite[];
+  lambdaSite: boolean;
+  unrelated: Array<{ file: 'tasks' | 'handlers' | 'app'; kind: number; at: number }>;
+  collider: 'none' | 'register' | 'wrapApp' | 'environFrom' | 'Handler';
+  banner: boolean;
+  crlf: boolean;
+  tabs: boolean;
+}
+
+export interface LegacyProgram {
+  /** Relative POSIX path -> text. */
+  files: Record<string, string>;
+  /** Relative path -> unrelated chunks in file order. */
+  unrelated: Record<string, string[]>;
+  /** The program uses a construct the codemod must report (no host app, _transactional, _target, a lambda). */
+  expectsManualSteps: boolean;
+  choices: ProgramChoices;
+}
+
+const NAMESPACE_ALIASES = ['deferred', 'tq', 'legacy', 'appengine', 'd'];
+const RENAMES: Record<LegacyName, string[]> = {
+  defer: ['', 'enqueue', 'later', 'deferTask'],
+  TaskHandler: ['', 'TH', 'BaseTaskHandler'],
+  PermanentTaskFailure: ['', 'Fatal'],
+  SingularTaskFailure: ['', 'RetryMe'],
+};
+const TASK_NAMES = ['sendEmail', 'bumpCounter', 'reindexShard'];
+const OPTION_KEYS: OptionKey[] = ['_countdown', '_queue', '_name', '_url', '_retry_options', '_headers', '_eta', '_transactional', '_target'];
+
+const importChoice: fc.Arbitrary<ImportChoice> = fc.record({
+  style: fc.constantFrom('namespace', 'named', 'default'),
+  alias: fc.constantFrom(...NAMESPACE_ALIASES),
+  renames: fc.record({
+    defer: fc.constantFrom(...RENAMES.defer),
+    TaskHandler: fc.constantFrom(...RENAMES.TaskHandler),
+    PermanentTaskFailure: fc.constantFrom(...RENAMES.PermanentTaskFailure),
+    SingularTaskFailure: fc.constantFrom(...RENAMES.SingularTaskFailure),
+  }),
+  specifier: fc.constantFrom(...LEGACY_SPECIFIERS),
+  quote: fc.constantFrom("'" as const, '"' as const),
+});
+
+const choices: fc.Arbitrary<ProgramChoices> = fc
+  .record({
+    imports: fc.record({ tasks: importChoice, handlers: importChoice, app: importChoice }),
+    tasks: fc.array(
+      fc.record({
+        form: fc.constantFrom<TaskForm>('declaration', 'async', 'arrow', 'function-expression'),
+        throws: fc.constantFrom('none', 'none', 'PermanentTaskFailure', 'SingularTaskFailure'),
+      }),
+      { minLength: 1, maxLength: 3 },
+    ),
+    taskImport: fc.constantFrom('named', 'named', 'namespace'),
+    chain: fc.array(fc.constantFrom<HandlerBody>('post', 'post-async', 'run-from-request', 'empty'), { maxLength: 3 }),
+    chainAcrossFiles: fc.boolean(),
+    host: fc.constantFrom('express', 'express', 'node', 'none'),
+    table: fc.boolean(),
+    builtinRow: fc.boolean(),
+    webappStyle: fc.constantFrom('named', 'namespace'),
+    sites: fc.array(
+      fc.record({
+        task: fc.nat(2),
+        options: fc.subarray(OPTION_KEYS, { maxLength: 4 }),
+        layout: fc.constantFrom(0, 1, 2),
+        comment: fc.boolean(),
+      }),
+      { minLength: 1, maxLength: 3 },
+    ),
+    lambdaSite: fc.boolean(),
+    unrelated: fc.array(fc.record({ file: fc.constantFrom('tasks', 'handlers', 'app'), kind: fc.nat(7), at: fc.nat(20) }), { maxLength: 6 }),
+    collider: fc.constantFrom('none', 'none', 'none', 'register', 'wrapApp', 'environFrom', 'Handler'),
+    banner: fc.boolean(),
+    crlf: fc.boolean(),
+    tabs: fc.boolean(),
+  })
+  .map((c) => {
+    // Keep manual-step constructs rare, so most programs must migrate completely.
+    const rare = (flag: boolean, salt: number) => flag && (c.sites.length + c.tasks.length + salt) % 4 === 0;
+    return {
+      ...c,
+      // A node:http host serves the route table, so it needs one.
+      table: c.host === 'node' ? true : c.table,
+      sites: c.sites.map((site, i) => ({
+        ...site,
+        options: site.options.filter((key) => (key === '_transactional' || key === '_target' ? rare(true, i + key.length) : true)),
+      })),
+      lambdaSite: rare(c.lambdaSite, 1),
+    };
+  });
+
+export const legacyProgram: fc.Arbitrary<LegacyProgram> = choices.map(buildProgram);
+
+// --- Building -----------------------------------------------------------------
+
+function localName(imp: ImportChoice, name: LegacyName): string {
+  return imp.style === 'named' ? imp.renames[name] || name : `${imp.alias}.${name}`;
+}
+
+function importLine(imp: ImportChoice, used: LegacyName[]): string {
+  const from = `${imp.quote}${imp.specifier}${imp.quote}`;
+  if (imp.style === 'namespace') return `import * as ${imp.alias} from ${from};`;
+  if (imp.style === 'default') return `import ${imp.alias} from ${from};`;
+  const specs = used.map((name) => (imp.renames[name] ? `${name} as ${imp.renames[name]}` : name));
+  return `import { ${specs.join(', ')} } from ${from};`;
+}
+
+/** Unrelated code: each kind is complete, valid TypeScript that the codemod has no business touching. */
+function unrelatedChunk(kind: number, n: number): string {
+  const tag = `/* U${n} */`;
+  switch (kind) {
+    case 0:
+      return `${tag} export function unrelated${n}(x: number): number {\n    return x * ${n + 2}   // keep   this spacing\n}`;
+    case 1:
+      return `${tag} const queue${n} = { defer(x: number) { return x + 1; }, post() { return 'not a handler'; } };\nqueue${n}.defer(${n});`;
+    case 2:
+      return `${tag} class Other${n} {\n  post(): string { return 'post'; }\n  runFromRequest(): number { return ${n}; }\n}\nvoid Other${n};`;
+    case 3:
+      return `${tag} export const settings${n} = {\n  _countdown: 5,\n  _queue: 'not-an-option',\n};`;
+    case 4:
+      return `${tag} function shadow${n}(): number {\n  const defer = (value: number) => value;\n  return defer(${n});\n}\nvoid shadow${n};`;
+    case 5:
+      return `${tag} const quoted${n} = "import { defer } from 'google/appengine/ext/deferred'; class A extends TaskHandler {}";\nvoid quoted${n};`;
+    case 6:
+      return `${tag} type Shape${n} = {\n\ta: string;   b?: number\n};\nexport const shape${n}: Shape${n} = { a: 'x' };`;
+    default:
+      return `${tag} export async function* ticker${n}(): AsyncGenerator<number> {\n  for (let i = 0; i < ${n + 1}; i++) yield i;\n}`;
+  }
+}
+
+const COLLIDERS: Record<Exclude<ProgramChoices['collider'], 'none'>, string> = {
+  register: 'function register(label: string): string {\n  return label;\n}\nvoid register;',
+  wrapApp: 'const wrapApp = (value: number): number => value;\nvoid wrapApp;',
+  environFrom: 'function environFrom(): Record<string, string> {\n  return {};\n}\nvoid environFrom;',
+  Handler: 'class Handler {\n  handle(): void {}\n}\nvoid Handler;',
+};
+
+function optionText(key: OptionKey, customUrl: string | undefined, index: number): string | undefined {
+  switch (key) {
+    case '_countdown':
+      return `_countdown: ${60 * (index + 1)}`;
+    case '_queue':
+      return `_queue: 'background'`;
+    case '_name':
+      return `_name: 'task-${index}'`;
+    case '_url':
+      return customUrl === undefined ? undefined : `_url: '${customUrl}'`;
+    case '_retry_options':
+      return '_retry_options: { task_retry_limit: 3, min_backoff_seconds: 1 }';
+    case '_headers':
+      return `_headers: { 'X-Trace': 'abc' }`;
+    case '_eta':
+      return index % 2 === 0 ? '_eta: new Date(Date.now() + 60_000)' : '_eta: 1_900_000_000';
+    case '_transactional':
+      return '_transactional: true';
+    case '_target':
+      return `_target: 'v2'`;
+  }
+}
+
+function deferCall(deferRef: string, fnRef: string, options: string[], layout: 0 | 1 | 2, comment: boolean): string {
+  const note = comment ? ' /* why: spread the load */' : '';
+  const args = [fnRef, `'key'`, '1'];
+  if (layout === 0) {
+    const opts = options.length > 0 ? `, { ${options.join(', ')} }` : '';
+    return `${deferRef}(${args.join(', ')}${note}${opts});`;
+  }
+  if (layout === 1) {
+    const opts = options.length > 0 ? ` ,{${options.join(' ,')}}` : '';
+    return `${deferRef}( ${args.join(' ,')}${note}${opts} );`;
+  }
+  const opts = options.length > 0 ? `  {\n      ${options.join(',\n      ')}, // trailing\n    },\n` : '';
+  return `${deferRef}(\n    ${args.join(',\n    ')},${note}\n${opts}  );`;
+}
+
+function buildProgram(c: ProgramChoices): LegacyProgram {
+  let chunkCounter = 0;
+  const files: Record<string, string[]> = { tasks: [], handlers: [], handlersExtra: [], app: [] };
+  const unrelated: Record<string, string[]> = {};
+  const pathOf: Record<string, string> = {
+    tasks: 'src/tasks.ts',
+    handlers: 'src/handlers.ts',
+    handlersExtra: 'src/more-handlers.ts',
+    app: 'src/app.ts',
+  };
+
+  // tasks.ts
+  const taskImp = c.imports.tasks;
+  const taskNames = c.tasks.map((_, i) => TASK_NAMES[i]!);
+  const thrown = [...new Set(c.tasks.map((t) => t.throws).filter((t) => t !== 'none'))] as LegacyName[];
+  const taskBody: string[] = [];
+  if (thrown.length > 0) taskBody.push(importLine(taskImp, thrown));
+  c.tasks.forEach((task, i) => {
+    const name = taskNames[i]!;
+    const check = task.throws === 'none' ? '' : `  if (amount < 0) throw new ${localName(taskImp, task.throws)}('negative amount');\n`;
+    const body = `${check}  console.log('${name}', key, amount);`;
+    const doc = i % 2 === 0 ? `/** Runs later, on the queue. */\n` : '';
+    switch (task.form) {
+      case 'declaration':
+        taskBody.push(`${doc}export function ${name}(key: string, amount: number): void {\n${body}\n}`);
+        break;
+      case 'async':
+        taskBody.push(`${doc}export async function ${name}(key: string, amount: number): Promise<void> {\n${body}\n  await Promise.resolve();\n}`);
+        break;
+      case 'arrow':
+        taskBody.push(`${doc}export const ${name} = (key: string, amount: number): void => {\n${body}\n};`);
+        break;
+      case 'function-expression':
+        taskBody.push(`${doc}export const ${name} = function (key: string, amount: number): void {\n${body}\n};`);
+        break;
+    }
+  });
+  files.tasks = taskBody;
+
+  // handlers.ts (and more-handlers.ts for a chain split across files)
+  const handlerNames = c.chain.map((_, i) => `TaskHandler${['Logging', 'Billing', 'Metered'][i]}`);
+  if (c.chain.length > 0) {
+    const imp = c.imports.handlers;
+    files.handlers.push(importLine(imp, ['TaskHandler']));
+    c.chain.forEach((body, i) => {
+      const name = handlerNames[i]!;
+      const base = i === 0 ? localName(imp, 'TaskHandler') : handlerNames[i - 1]!;
+      const target = c.chainAcrossFiles && i > 0 ? 'handlersExtra' : 'handlers';
+      let members = '';
+      if (body === 'post') members = `  override post() {\n    console.log('${name}');\n    return super.post();\n  }\n`;
+      else if (body === 'post-async') members = `  override async post(): Promise<void> {\n    console.log('${name}');\n    await super.post();\n  }\n`;
+      else if (body === 'run-from-request') members = `  override runFromRequest() {\n    console.log('${name}');\n    return super.runFromRequest();\n  }\n`;
+      files[target]!.push(`export class ${name} extends ${base} {\n${members}}`);
+    });
+    if (c.chainAcrossFiles && c.chain.length > 1) {
+      const fromFirst = handlerNames[0]!;
+      files.handlersExtra.unshift(`import { ${fromFirst} } from './handlers';`);
+    }
+  }
+
+  // app.ts
+  const appImp = c.imports.app;
+  const app: string[] = [];
+  const tableRows: string[] = [];
+  const usesBuiltinRow = c.table && (c.builtinRow || c.chain.length === 0);
+  const mountedHandlers = c.table ? handlerNames : [];
+  mountedHandlers.forEach((name, i) => tableRows.push(`['/tasks/custom-${i}', ${name}]`));
+  if (usesBuiltinRow) tableRows.unshift(`['/_ah/queue/deferred', ${localName(appImp, 'TaskHandler')}]`);
+  const customUrl = c.table && c.host !== 'none' && mountedHandlers.length > 0 ? '/tasks/custom-0' : undefined;
+
+  const legacyUsed: LegacyName[] = ['defer'];
+  if (usesBuiltinRow) legacyUsed.push('TaskHandler');
+  if (c.host === 'express') app.push(`import express from 'express';`);
+  if (c.host === 'node') app.push(`import * as http from 'node:http';`);
+  app.push(importLine(appImp, legacyUsed));
+  if (c.table) {
+    app.push(c.webappStyle === 'named' ? `import { WSGIApplication } from 'google/appengine/ext/webapp';` : `import * as webapp from 'google/appengine/ext/webapp';`);
+  }
+  app.push(c.taskImport === 'named' ? `import { ${[...new Set(c.sites.map((s) => taskNames[s.task % taskNames.length]!))].join(', ')} } from './tasks';` : `import * as jobs from './tasks';`);
+  const importedHandlers = mountedHandlers.map((name, i) => ({ name, file: c.chainAcrossFiles && i > 0 ? './more-handlers' : './handlers' }));
+  for (const file of ['./handlers', './more-handlers']) {
+    const names = importedHandlers.filter((h) => h.file === file).map((h) => h.name);
+    if (names.length > 0) app.push(`import { ${names.join(', ')} } from '${file}';`);
+  }
+
+  const deferRef = localName(appImp, 'defer');
+  const calls = c.sites.map((site, i) => {
+    const fn = taskNames[site.task % taskNames.length]!;
+    const fnRef = c.taskImport === 'named' ? fn : `jobs.${fn}`;
+    const options = site.options.map((key) => optionText(key, customUrl, i)).filter((text): text is string => text !== undefined);
+    return `  ${deferCall(deferRef, fnRef, options, site.layout, site.comment)}`;
+  });
+  if (c.lambdaSite) calls.push(`  ${deferRef}(() => console.log('inline'));`);
+  const callBlock = calls.join('\n');
+
+  const tableText = c.table
+    ? `const tasks = new ${c.webappStyle === 'named' ? 'WSGIApplication' : 'webapp.WSGIApplication'}([\n  ${tableRows.join(',\n  ')},\n], { debug: true });`
+    : undefined;
+  if (c.host === 'express') {
+    app.push(`export const app = express();`);
+    app.push(`app.get('/kick', (_req, res) => {\n${callBlock}\n  res.send('Deferred.');\n});`);
+    if (tableText) app.push(`${tableText}\napp.use(tasks);`);
+  } else if (c.host === 'node') {
+    app.push(`${tableText!}\nexport const server = http.createServer(tasks);`);
+    app.push(`export function kick(): void {\n${callBlock}\n}`);
+  } else {
+    if (tableText) app.push(`export ${tableText}`);
+    app.push(`export function kick(): void {\n${callBlock}\n}`);
+  }
+  if (c.collider !== 'none') app.push(COLLIDERS[c.collider]);
+  files.app = app;
+
+  // Unrelated chunks, after the imports of each file they go to.
+  for (const spot of c.unrelated) {
+    const list = files[spot.file]!;
+    if (list.length === 0) continue;
+    const firstAfterImports = list.findIndex((statement) => !statement.startsWith('import '));
+    const start = firstAfterImports < 0 ? list.length : firstAfterImports;
+    const at = start + (spot.at % (list.length - start + 1));
+    list.splice(at, 0, unrelatedChunk(spot.kind, chunkCounter++));
+  }
+  if (c.banner) files.app.unshift(`/* U${chunkCounter++} */ // Copyright (c) The Example Authors.\n// Banner comments stay where they are.`);
+
+  const out: Record<string, string> = {};
+  for (const [key, statements] of Object.entries(files)) {
+    if (statements.length === 0) continue;
+    let text = statements
+      .map((statement) => (c.tabs && !statement.includes('/* U') ? statement.replace(/^( {2})+/gm, (m) => '\t'.repeat(m.length / 2)) : statement))
+      .join('\n\n');
+    text += '\n';
+    const chunks = statements.filter((statement) => /^\/\* U\d+ \*\//.test(statement));
+    if (c.crlf) text = text.replace(/\n/g, '\r\n');
+    out[pathOf[key]!] = text;
+    if (chunks.length > 0) unrelated[pathOf[key]!] = chunks.map((chunk) => (c.crlf ? chunk.replace(/\n/g, '\r\n') : chunk));
+  }
+  const usesVendor = Object.values(c.imports).some((imp) => imp.specifier.startsWith('../vendor'));
+  if (usesVendor) out[VENDOR_DEFERRED] = VENDOR_PLACEHOLDER;
+
+  const expectsManualSteps =
+    // No host app: nothing to wrap (unknown-framework), and a route table nobody mounts (mount-not-found).
+    c.host === 'none' ||
+    c.lambdaSite ||
+    c.sites.some((site) => site.options.includes('_transactional') || site.options.includes('_target')) ||
+    // Known bug (codemod-regressions.test.ts): `defer(jobs.fn)` through a namespace import is reported, not registered.
+    c.taskImport === 'namespace';
+  return { files: out, unrelated, expectsManualSteps, choices: c };
+}
+
+/** Replaced by the harness with a re-export of the legacy runtime (its absolute path is machine-specific). */
+export const VENDOR_PLACEHOLDER = '__VENDOR__';
