@@ -5,7 +5,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { analyze, type Analysis } from './analysis/index.js';
-import { discover } from './analysis/discover.js';
+import { discover, isSourcePath } from './analysis/discover.js';
+import { detectStyle } from './analysis/style.js';
 import { createMatchers, type ModuleMatchers } from './analysis/specifiers.js';
 import { applyEdits } from './rewrite/apply.js';
 import { docsUrl, RuleOutput, type FileRef, type PlannedEdit } from './rewrite/context.js';
@@ -123,9 +124,21 @@ function plan(analysis: Analysis, output: RuleOutput): Map<string, Planned> {
       );
       continue;
     }
-    if (applied.text !== entry.file.text) entry.updated = applied.text;
+    if (applied.text !== entry.file.text) entry.updated = keepModule(entry.file, applied.text);
   }
   return files;
+}
+
+/**
+ * A module whose every statement was removed (a file that only held a route
+ * table) stays a module: `export {}` keeps `isolatedModules` builds happy.
+ */
+function keepModule(file: FileRef, updated: string): string {
+  if (!isSourcePath(file.absPath) || !/^\s*(import|export)\b/m.test(file.text)) return updated;
+  const code = updated.replace(/\/\*[\s\S]*?\*\//g, '').replace(/\/\/.*$/gm, '').trim();
+  if (code !== '') return updated;
+  const style = detectStyle(file.text);
+  return updated.replace(/\s*$/, '') + (updated.trim() === '' ? '' : style.newline) + `export {}${style.semi ? ';' : ''}` + style.newline;
 }
 
 /** Reads a file as the migration would leave it (for the idempotency pass). */

@@ -55,6 +55,20 @@ export interface RouteTable {
   mounts: Mount[];
   /** Other uses of the table variable (exports, assignments...). */
   otherUses: Node[];
+  /** The named function that returns the table (`function createApp() { return new WSGIApplication(...) }`). */
+  provider?: Node;
+}
+
+/** `function f() { return <create> }` / `const f = () => <create>`: the declaration of f. */
+function providerOf(create: Node): Node | undefined {
+  const parent = unwrapParent(create);
+  let fn: Node | undefined;
+  if (parent && Node.isReturnStatement(parent)) fn = parent.getFirstAncestor((a) => Node.isFunctionDeclaration(a) || Node.isFunctionExpression(a) || Node.isArrowFunction(a));
+  else if (parent && Node.isArrowFunction(parent)) fn = parent;
+  if (!fn) return undefined;
+  if (Node.isFunctionDeclaration(fn)) return fn.getName() && Node.isSourceFile(fn.getParent()) ? fn : undefined;
+  const holder = fn.getParent();
+  return holder && Node.isVariableDeclaration(holder) && Node.isVariableStatement(holder.getVariableStatement()) && Node.isSourceFile(holder.getVariableStatement()!.getParent()) ? holder : undefined;
 }
 
 const PLAIN_PATH = /^\/[A-Za-z0-9_\-/.~%]*$/;
@@ -127,6 +141,8 @@ export function findRouteTables(index: ProjectIndex, symbols: SymbolTable, handl
       } else {
         const mount = mountOf(record, create);
         if (mount) table.mounts.push(mount);
+        const provider = providerOf(create);
+        if (provider) table.provider = provider;
       }
       tables.push(table);
     }
@@ -134,27 +150,54 @@ export function findRouteTables(index: ProjectIndex, symbols: SymbolTable, handl
   // Uses of each table variable, in its own file and in files importing it.
   const byDeclaration = new Map<Node, RouteTable>();
   for (const table of tables) if (table.variable) byDeclaration.set(table.variable, table);
-  if (byDeclaration.size === 0) return tables;
+  // Calls of a provider function denote its table: `http.createServer(createApp())`.
+  const byProvider = new Map<Node, RouteTable>();
+  for (const table of tables) if (table.provider) byProvider.set(table.provider, table);
+  if (byDeclaration.size === 0 && byProvider.size === 0) return tables;
+  const names = new Set([...byDeclaration.keys(), ...byProvider.keys()].map((d) => (d as unknown as { getName(): string }).getName()));
   for (const record of records) {
+    const imported = importedNames(record);
     for (const identifier of record.sourceFile.getDescendantsOfKind(SyntaxKind.Identifier)) {
       const parent = identifier.getParent();
       if (!parent || Node.isImportSpecifier(parent) || Node.isImportClause(parent) || Node.isVariableDeclaration(parent) && parent.getNameNode() === identifier) continue;
       if (Node.isPropertyAccessExpression(parent) && parent.getNameNode() === identifier) continue;
       if (Node.isExportSpecifier(parent) || Node.isBindingElement(parent)) continue;
-      if (isShadowed(identifier)) continue;
+      if (Node.isFunctionDeclaration(parent) && parent.getNameNode() === identifier) continue;
       const name = identifier.getText();
-      let table: RouteTable | undefined;
-      const local = record.sourceFile.getVariableDeclaration(name);
-      if (local && byDeclaration.has(local)) table = byDeclaration.get(local);
-      else if (!local) {
-        const resolution = resolveName(index, record, name, 0);
-        if (resolution.kind === 'module' && byDeclaration.has(resolution.node)) table = byDeclaration.get(resolution.node);
+      if (!names.has(name) && !imported.has(name)) continue;
+      if (isShadowed(identifier)) continue;
+      const resolution = resolveName(index, record, name, 0);
+      if (resolution.kind !== 'module') continue;
+      let table = byDeclaration.get(resolution.node);
+      let reference: Node = identifier;
+      if (!table) {
+        table = byProvider.get(resolution.node);
+        const call = identifier.getParent();
+        if (!table || !call || !Node.isCallExpression(call) || call.getExpression() !== identifier) continue;
+        reference = call;
       }
-      if (!table) continue;
-      const mount = mountOf(record, identifier);
+      const mount = mountOf(record, reference);
       if (mount) table.mounts.push(mount);
-      else table.otherUses.push(identifier);
+      else table.otherUses.push(reference);
     }
   }
   return tables;
+}
+
+/** Local names the file imports by name (ESM named imports, CommonJS destructured requires). */
+function importedNames(record: SourceRecord): Set<string> {
+  const names = new Set<string>();
+  for (const declaration of record.sourceFile.getImportDeclarations()) {
+    for (const named of declaration.getNamedImports()) names.add(named.getAliasNode()?.getText() ?? named.getName());
+  }
+  for (const statement of record.sourceFile.getVariableStatements()) {
+    for (const declaration of statement.getDeclarations()) {
+      const initializer = declaration.getInitializer();
+      if (!initializer || !/\brequire\s*\(/.test(initializer.getText())) continue;
+      const nameNode = declaration.getNameNode();
+      if (Node.isObjectBindingPattern(nameNode)) for (const element of nameNode.getElements()) names.add(element.getName());
+      else names.add(nameNode.getText());
+    }
+  }
+  return names;
 }

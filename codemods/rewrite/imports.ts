@@ -2,13 +2,14 @@
 // shim with the local names still working; `TaskHandler` references are renamed;
 // imports nothing uses any more are removed; names other rules' code needs
 // (wrapApp, register, environFrom...) are added.
-import { Node, ts, type ExportDeclaration, type ImportDeclaration, type VariableStatement } from 'ts-morph';
+import { Node, type ExportDeclaration, type ImportDeclaration, type VariableStatement } from 'ts-morph';
 import type { Analysis } from '../analysis/index.js';
 import type { Binding, ImportSite } from '../analysis/legacy-symbols.js';
 import type { SourceRecord } from '../analysis/project.js';
 import { quoted, semi } from '../analysis/style.js';
 import { RuleOutput, type Rule, type RuleMeta, type ShimName } from './context.js';
 import { legacyNameUses, migratedLocal, RENAMED_MEMBERS } from './names.js';
+import { importStatement, insertImportStatement, isCommonJs } from './import-placement.js';
 import { makeTransform } from './single-file.js';
 import { listRemovalSpans, statementRemovalSpan } from './text.js';
 
@@ -32,14 +33,6 @@ interface FileState {
 
 function inSpans(spans: Array<[number, number]>, start: number, end: number): boolean {
   return spans.some(([s, e]) => s < e && start >= s && end <= e);
-}
-
-function isCommonJs(record: SourceRecord): boolean {
-  if (/\.c[jt]s$/.test(record.absPath)) return true;
-  if (/\.m[jt]s$/.test(record.absPath)) return false;
-  const sf = record.sourceFile;
-  if (sf.getImportDeclarations().length > 0 || sf.getExportDeclarations().length > 0 || sf.getExportAssignments().length > 0) return false;
-  return /\brequire\s*\(|module\.exports|\bexports\./.test(record.text);
 }
 
 function namedList(entries: string[]): string {
@@ -275,10 +268,7 @@ function renameBarrelImport(out: RuleOutput, record: SourceRecord, site: ImportS
 /** Adds the shim names a file needs: merged into an existing shim import, or a new statement. */
 function addImport(analysis: Analysis, out: RuleOutput, record: SourceRecord, needed: Set<ShimName>): void {
   const shim = analysis.matchers.shim;
-  const style = record.style;
-  const end = semi(style);
-  const sf = record.sourceFile;
-  const existing = sf.getImportDeclarations().find((d) => d.getModuleSpecifierValue() === shim && !d.isTypeOnly() && !d.getNamespaceImport());
+  const existing = record.sourceFile.getImportDeclarations().find((d) => d.getModuleSpecifierValue() === shim && !d.isTypeOnly() && !d.getNamespaceImport());
   if (existing) {
     const named = existing.getNamedImports();
     const last = named[named.length - 1];
@@ -287,42 +277,15 @@ function addImport(analysis: Analysis, out: RuleOutput, record: SourceRecord, ne
       return;
     }
   }
+  // CommonJS has no type imports (its files are JavaScript, where no type is written).
   const cjs = isCommonJs(record);
-  const names = [...needed];
-  const text = cjs
-    ? `const ${namedList(names.map((n) => n.replace(/^type /, '')).filter((n) => n !== 'Environ'))} = require(${quoted(style, shim)})${end}`
-    : `import ${namedList(names)} from ${quoted(style, shim)}${end}`;
-  const statements = sf.getStatements();
-  const imports = cjs
-    ? statements.filter((s) => Node.isVariableStatement(s) && /\brequire\s*\(/.test(s.getText()))
-    : sf.getImportDeclarations();
-  const lastImport = imports[imports.length - 1];
-  if (lastImport) {
-    out.edit(record, lastImport.getEnd(), lastImport.getEnd(), style.newline + text, 'added shim import');
+  const names = [...needed].filter((n) => !(cjs && n === 'type Environ'));
+  if (!cjs && names.length > 0 && names.every((n) => n.startsWith('type '))) {
+    const statement = importStatement(record, names.map((n) => n.slice('type '.length)), shim).replace(/^import /, 'import type ');
+    insertImportStatement(out, record, statement, 'added shim type import');
     return;
   }
-  const first = statements.find((s) => !(Node.isExpressionStatement(s) && Node.isStringLiteral(s.getExpression())));
-  if (first) {
-    const at = attachedCommentsStart(record.text, first.getFullStart(), first.getStart());
-    out.edit(record, at, at, text + style.newline + style.newline, 'added shim import');
-  } else {
-    out.edit(record, record.text.length, record.text.length, (record.text.endsWith('\n') || record.text === '' ? '' : style.newline) + text + style.newline, 'added shim import');
-  }
-}
-
-/**
- * Where the comments attached to a statement begin: its leading comments not
- * separated from it (or from each other) by a blank line. A file header stays
- * above an added import; a comment that belongs to the statement stays on it.
- */
-function attachedCommentsStart(text: string, fullStart: number, start: number): number {
-  const comments = ts.getLeadingCommentRanges(text, fullStart) ?? [];
-  let at = start;
-  for (let i = comments.length - 1; i >= 0; i--) {
-    if (/\n[ \t]*\r?\n/.test(text.slice(comments[i]!.end, at))) break;
-    at = comments[i]!.pos;
-  }
-  return at;
+  insertImportStatement(out, record, importStatement(record, names, shim), 'added shim import');
 }
 
 export const rule: Rule = {

@@ -3,7 +3,7 @@
 // the host framework, in its idiom, answering with `new H().post(environ)`; for
 // plain node:http the table becomes a listener routing paths to Handler
 // instances. Tables left empty disappear with their mounts.
-import { Node, type CallExpression } from 'ts-morph';
+import { Node, SyntaxKind, type CallExpression } from 'ts-morph';
 import { resolveName } from '../analysis/declarations.js';
 import type { Framework, HostApp } from '../analysis/host-app.js';
 import type { Analysis } from '../analysis/index.js';
@@ -12,7 +12,10 @@ import type { Mount, RouteRow, RouteTable } from '../analysis/route-tables.js';
 import { quoted, semi, type CodeStyle } from '../analysis/style.js';
 import type { Rule, RuleMeta, RuleOutput } from './context.js';
 import { addNeededImports } from './imports.js';
-import { namespaceAccess, translate } from './names.js';
+import { hasLocalName, namespaceAccess, translate } from './names.js';
+import { importStatement, insertImportStatement, relativeSpecifier } from './import-placement.js';
+import { isHandlerRef } from '../analysis/legacy-symbols.js';
+import { roleOfSpecifier } from '../analysis/specifiers.js';
 import { makeTransform } from './single-file.js';
 import { indentAt, listRemovalSpans, statementRemovalSpan, statementsRemovalSpans } from './text.js';
 
@@ -186,6 +189,7 @@ function migrateTable(analysis: Analysis, out: RuleOutput, table: RouteTable): v
   }
   const plain = custom.filter((r) => !r.regex);
   let converted: RouteRow[] = [];
+  let crossFile: Map<RouteRow, string> | undefined;
   if (plain.length > 0) {
     if (!primary) {
       out.report(
@@ -198,18 +202,25 @@ function migrateTable(analysis: Analysis, out: RuleOutput, table: RouteTable): v
     } else if (!framework) {
       out.report(record, primary.call, 'unknown-framework', 'warning', 'The app this route table is mounted on was not recognised (Express, Koa, Fastify, Hono, node:http); its custom task routes stay in the table. Serve each with new Handler().post(environ).');
     } else if (primary.record !== record && framework !== 'node') {
-      out.report(
-        record,
-        table.create,
-        'mount-not-found',
-        'warning',
-        `This table is mounted in ${primary.record.rel}; custom task routes are only moved into a host app in the same file. Move the rows ${plain.map(rowLabel).join(', ')} to routes calling new Handler().post(environ) there.`,
-      );
+      crossFile = handlersForOtherFile(analysis, out, record, primary.record, plain);
+      if (crossFile) converted = plain;
+      else {
+        out.report(
+          record,
+          table.create,
+          'mount-not-found',
+          'warning',
+          `This table is mounted in ${primary.record.rel}, and its task handlers cannot be imported there (not exported classes). Move the rows ${plain.map(rowLabel).join(', ')} to routes calling new Handler().post(environ) in ${primary.record.rel}.`,
+        );
+      }
     } else converted = plain;
   }
   const removedRows = new Set([...builtin, ...converted]);
   const remaining = table.rows.filter((r) => !removedRows.has(r));
-  const routes: Route[] = converted.map((row) => ({ path: prefix + row.path!, handler: translate(analysis, out, record, row.handler) }));
+  const routes: Route[] = converted.map((row) => ({
+    path: prefix + row.path!,
+    handler: crossFile ? crossFile.get(row)! : translate(analysis, out, record, row.handler),
+  }));
   reportWebappKept(out, record, table, remaining.filter((r) => r.kind === 'webapp'));
 
   if (framework === 'node') {
@@ -240,6 +251,12 @@ function migrateTable(analysis: Analysis, out: RuleOutput, table: RouteTable): v
       return;
     }
   }
+  if (table.statement) {
+    // Handlers only the table referred to lose their imports, unless routes generated in this file use them.
+    const generatedHere = primary?.record === record ? new Set(routes.map((r) => r.handler)) : new Set<string>();
+    const handlerNames = table.rows.map((r) => r.handler).filter(Node.isIdentifier).map((h) => h.getText()).filter((n) => !generatedHere.has(n));
+    removeImportsIfUnused(analysis, out, record, handlerNames, [[table.statement.getStart(), table.statement.getEnd()]]);
+  }
   const removals = new Map<SourceRecord, Node[]>();
   const removeStatement = (owner: SourceRecord, statement: Node): void => {
     removals.set(owner, [...(removals.get(owner) ?? []), statement]);
@@ -264,10 +281,74 @@ function migrateTable(analysis: Analysis, out: RuleOutput, table: RouteTable): v
   for (const [owner, statements] of removals) {
     for (const [start, end] of statementsRemovalSpans(owner.text, statements)) out.remove(owner, start, end, 'removed the task route table and its mount');
   }
+  // The connect-style adapter of a removed Koa mount (koaConnect(tasks)) may be unused now.
+  for (const mount of table.mounts) {
+    if (mount.kind !== 'adapter-use') continue;
+    const adapterCall = mount.reference.getParent();
+    const adapter = adapterCall && Node.isCallExpression(adapterCall) ? adapterCall.getExpression() : undefined;
+    const statement = expressionStatementOf(mount.call);
+    if (adapter && Node.isIdentifier(adapter) && statement) removeImportsIfUnused(analysis, out, mount.record, [adapter.getText()], [[statement.getStart(), statement.getEnd()]]);
+  }
+}
+
+/**
+ * The names under which the rows' handler classes can be used in the mount's
+ * file, adding the imports that needs; undefined when one cannot be imported.
+ */
+function handlersForOtherFile(analysis: Analysis, out: RuleOutput, tableRecord: SourceRecord, mountRecord: SourceRecord, rows: RouteRow[]): Map<RouteRow, string> | undefined {
+  const names = new Map<RouteRow, string>();
+  const imports = new Map<string, string[]>();
+  for (const row of rows) {
+    const handler = row.handler;
+    if (isHandlerRef(analysis.symbols.resolve(tableRecord, handler))) {
+      const namespace = namespaceAccess(analysis, mountRecord);
+      if (namespace) out.use(mountRecord, [namespace.local]);
+      else out.needImport(mountRecord, 'Handler');
+      names.set(row, namespace ? `${namespace.local}.Handler` : 'Handler');
+      continue;
+    }
+    if (!Node.isIdentifier(handler)) return undefined;
+    const resolution = resolveName(analysis.index, tableRecord, handler.getText(), 0);
+    if (resolution.kind !== 'module' || !Node.isClassDeclaration(resolution.node)) return undefined;
+    const name = resolution.name;
+    if (resolution.record !== mountRecord) {
+      const seen = resolveName(analysis.index, mountRecord, name, 0);
+      if (seen.kind === 'module' && seen.node === resolution.node) {
+        // Already bound in the mount's file.
+      } else if (hasLocalName(mountRecord, name) || !resolution.node.hasExportKeyword()) {
+        return undefined;
+      } else {
+        const specifier = relativeSpecifier(mountRecord, resolution.record.absPath);
+        imports.set(specifier, [...new Set([...(imports.get(specifier) ?? []), name])]);
+      }
+    }
+    names.set(row, name);
+  }
+  for (const [specifier, list] of imports) {
+    insertImportStatement(out, mountRecord, importStatement(mountRecord, list, specifier), 'imported the task handlers its routes use');
+  }
+  return names;
+}
+
+/** Removes the project (non-legacy) imports of `names` when nothing outside `spans` uses them any more. */
+function removeImportsIfUnused(analysis: Analysis, out: RuleOutput, record: SourceRecord, names: Iterable<string>, spans: Array<[number, number]>): void {
+  for (const name of new Set(names)) {
+    const declaration = record.sourceFile.getImportDeclarations().find((d) => d.getNamedImports().some((n) => (n.getAliasNode()?.getText() ?? n.getName()) === name) || d.getDefaultImport()?.getText() === name);
+    if (!declaration || roleOfSpecifier(declaration.getModuleSpecifierValue(), analysis.matchers)) continue;
+    const usedElsewhere = record.sourceFile
+      .getDescendantsOfKind(SyntaxKind.Identifier)
+      .some((id) => id.getText() === name && !spans.some(([s, e]) => id.getStart() >= s && id.getStart() < e) && !id.getFirstAncestorByKind(SyntaxKind.ImportDeclaration));
+    if (!usedElsewhere) removeImportOf(out, record, name);
+  }
 }
 
 function removeImportOf(out: RuleOutput, record: SourceRecord, name: string): void {
   for (const declaration of record.sourceFile.getImportDeclarations()) {
+    if (declaration.getDefaultImport()?.getText() === name && declaration.getNamedImports().length === 0 && !declaration.getNamespaceImport()) {
+      const [start, end] = statementRemovalSpan(record.text, declaration);
+      out.remove(record, start, end, `removed the import of ${name}`);
+      continue;
+    }
     const specifiers = declaration.getNamedImports();
     const index = specifiers.findIndex((s) => (s.getAliasNode()?.getText() ?? s.getName()) === name);
     if (index === -1) continue;
@@ -280,6 +361,24 @@ function removeImportOf(out: RuleOutput, record: SourceRecord, name: string): vo
   }
 }
 
+/** The table expression's text with some rows removed, layout kept; the names it uses stay imported. */
+function tableTextWithout(analysis: Analysis, out: RuleOutput, table: RouteTable, removedRows: RouteRow[]): string {
+  const { record } = table;
+  const start = table.create.getStart();
+  const elements = table.rowsArray!.getElements();
+  const removed = new Set(removedRows.map((r) => elements.indexOf(r.node)));
+  let text = record.text.slice(start, table.create.getEnd());
+  for (const [s, e] of listRemovalSpans(elements, removed).reverse()) text = text.slice(0, s - start) + text.slice(e - start);
+  translate(analysis, out, record, table.create.getExpression());
+  return text;
+}
+
+function uniqueName(record: SourceRecord, base: string): string {
+  let name = base;
+  for (let i = 2; new RegExp(`\\b${name}\\b`).test(record.text); i++) name = `${base}${i}`;
+  return name;
+}
+
 function migrateNodeTable(analysis: Analysis, out: RuleOutput, table: RouteTable, routes: Route[], remaining: RouteRow[]): void {
   const { record } = table;
   const style = record.style;
@@ -290,33 +389,43 @@ function migrateNodeTable(analysis: Analysis, out: RuleOutput, table: RouteTable
     for (const [start, end] of listRemovalSpans(elements, removed)) out.remove(record, start, end, 'removed task rows from the route table');
     return;
   }
+  const removedRows = table.rows.filter((r) => !remaining.includes(r));
   const name = table.variable?.getName();
-  if (!table.statement || !name) {
-    // Inline `http.createServer(new WSGIApplication([...]))`: the listener takes the table's place.
+  if (table.statement && name) {
+    const statement = table.statement;
+    const indent = indentAt(record.text, statement.getStart());
+    const exported = statement.hasExportKeyword() ? 'export ' : '';
+    const parts: string[] = [];
+    let fallback: string | undefined;
     if (remaining.length > 0) {
+      fallback = uniqueName(record, `${name}Webapp`);
+      parts.push(`const ${fallback} = ${tableTextWithout(analysis, out, table, removedRows)}${s}`);
+    }
+    parts.push(exported + nodeListener(record, name, routes, fallback, indent, statement.getDeclarationKind()));
+    out.edit(record, statement.getStart(), statement.getEnd(), parts.join(style.newline + indent), 'the route table becomes a node:http listener');
+    out.markRemoved(record, statement.getStart(), statement.getEnd());
+    return;
+  }
+  // The table is an expression (returned by a function, passed inline): a listener takes its place,
+  // and a table kept for webapp routes is declared just before the statement.
+  let container: Node = table.create;
+  while (container.getParent() && !Node.isBlock(container.getParent()!) && !Node.isSourceFile(container.getParent()!)) container = container.getParent()!;
+  const indent = indentAt(record.text, container.getStart());
+  let fallback: string | undefined;
+  if (remaining.length > 0) {
+    if (Node.isArrowFunction(table.create.getParent())) {
       out.report(record, table.create, 'mount-not-found', 'warning', 'Give this route table a name (const tasks = ...) so the codemod can split task routes from webapp routes.');
       return;
     }
-    const indent = indentAt(record.text, table.create.getStart());
-    const listener = nodeListener(record, 'listener', routes, undefined, indent, 'const').replace(/^const listener = /, '').replace(/;?$/, '');
-    out.edit(record, table.create.getStart(), table.create.getEnd(), listener, 'the route table becomes a node:http listener');
-    out.markRemoved(record, table.create.getStart(), table.create.getEnd());
-    return;
+    fallback = uniqueName(record, 'webappRoutes');
+    const declaration = `const ${fallback} = ${tableTextWithout(analysis, out, table, removedRows)}${s}`;
+    out.edit(record, container.getStart(), container.getStart(), declaration + style.newline + indent, 'webapp routes stay in a table of their own');
   }
-  const statement = table.statement;
-  const indent = indentAt(record.text, statement.getStart());
-  const kind = statement.getDeclarationKind();
-  const exported = statement.hasExportKeyword() ? 'export ' : '';
-  const parts: string[] = [];
-  let fallback: string | undefined;
-  if (remaining.length > 0) {
-    fallback = `${name}Webapp`;
-    const rows = remaining.map((r) => translate(analysis, out, record, r.node)).join(', ');
-    parts.push(`const ${fallback} = new ${translate(analysis, out, record, table.create.getExpression())}([${rows}])${s}`);
-  }
-  parts.push(exported + nodeListener(record, name, routes, fallback, indent, kind));
-  out.edit(record, statement.getStart(), statement.getEnd(), parts.join(style.newline + indent), 'the route table becomes a node:http listener');
-  out.markRemoved(record, statement.getStart(), statement.getEnd());
+  const listener = nodeListener(record, 'listener', routes, fallback, indent, 'const')
+    .replace(/^const listener = /, '')
+    .replace(/;$/, '');
+  out.edit(record, table.create.getStart(), table.create.getEnd(), listener, 'the route table becomes a node:http listener');
+  out.markRemoved(record, table.create.getStart(), table.create.getEnd());
 }
 
 export const rule: Rule = {

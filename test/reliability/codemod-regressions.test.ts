@@ -7,6 +7,7 @@ import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { migrate } from '../../codemods/engine.js';
 import type { MigrationResult } from '../../codemods/types.js';
+import { typeCheckFiles } from './support/typecheck.js';
 
 const base = mkdtempSync(join(tmpdir(), 'dm-codemod-regressions-'));
 afterAll(() => rmSync(base, { recursive: true, force: true }));
@@ -74,5 +75,42 @@ describe('codemod regressions found by the property tests', () => {
     const result = await migrateFiles({ 'tasks.ts': tasks, 'app.ts': app });
     expect(result.files.flatMap((f) => f.items.filter((i) => i.severity !== 'note').map((i) => `${i.file}:${i.line} ${i.code}`))).toEqual([]);
     expect(output(result, 'tasks.ts')).toContain('register(sendEmail');
+  });
+
+  it('a module that declares its own register, environFrom, Handler or wrapApp still type-checks after the shim names are added', async () => {
+    const colliders: Record<string, string> = {
+      register: 'function register(label: string): string {\n  return label;\n}',
+      environFrom: 'function environFrom(): Record<string, string> {\n  return {};\n}',
+      Handler: 'class Handler {\n  handle(): void {}\n}',
+      wrapApp: 'const wrapApp = (value: number): number => value;',
+    };
+    const outputs = new Map<string, string>();
+    for (const [name, declaration] of Object.entries(colliders)) {
+      const app = [
+        "import express from 'express';",
+        "import { defer, TaskHandler } from 'google/appengine/ext/deferred';",
+        "import { WSGIApplication } from 'google/appengine/ext/webapp';",
+        '',
+        'export function warm(): void {}',
+        '',
+        'class Custom extends TaskHandler {}',
+        '',
+        'export const app = express();',
+        "app.use(new WSGIApplication([['/_ah/queue/deferred', TaskHandler], ['/custom', Custom]]));",
+        "app.get('/go', (_req, res) => {\n  defer(warm);\n  defer(warm, { _url: '/custom' });\n  res.send('ok');\n});",
+        '',
+        declaration,
+        `void ${name};`,
+        '',
+      ].join('\n');
+      const result = await migrateFiles({ 'app.ts': app });
+      const file = result.files.find((f) => f.file === 'app.ts')!;
+      expect(file.status, name).toBe('migrated');
+      writeFileSync(file.absPath, file.updated!);
+      outputs.set(file.absPath, name);
+    }
+    const diagnostics = typeCheckFiles([...outputs.keys()]);
+    const errors = [...outputs].flatMap(([file, name]) => diagnostics.get(file)!.map((d) => `${name}: line ${d.line} ${d.message}`));
+    expect(errors).toEqual([]);
   });
 });

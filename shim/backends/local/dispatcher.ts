@@ -21,6 +21,8 @@ export interface DispatcherOptions {
 
 /** setTimeout's ceiling; longer waits are re-armed. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
+/** Pause before looking at the store again after it failed. */
+const STORE_RETRY_MS = 1000;
 
 export class Dispatcher {
   private target: DeliveryTarget | undefined;
@@ -50,8 +52,15 @@ export class Dispatcher {
   /** Something changed (a new task, the clock moved): deliver what is due and re-arm the timer. */
   wake(): void {
     if (this.closed || !this.target) return;
-    this.pump();
-    this.armTimer();
+    try {
+      this.pump();
+      this.armTimer();
+    } catch (error) {
+      // The store failed (e.g. the queue file is locked): never throw into an
+      // enqueue or a timer callback; look again shortly.
+      this.options.logger.error('the dispatcher could not read the queue; retrying in 1 s', { error });
+      this.setWakeTimer(STORE_RETRY_MS);
+    }
   }
 
   /** Delivers everything due now, again and again, until nothing due is left; resolves to the number delivered meanwhile. */
@@ -165,14 +174,17 @@ export class Dispatcher {
       return;
     }
     if (this.timer && this.timerDueMs === next) return;
+    this.setWakeTimer(Math.min(MAX_TIMER_MS, Math.max(0, next - this.options.clock.now())), next);
+  }
+
+  private setWakeTimer(delayMs: number, dueMs?: number): void {
     if (this.timer) clearTimeout(this.timer);
-    const delay = Math.min(MAX_TIMER_MS, Math.max(0, next - this.options.clock.now()));
-    this.timerDueMs = next;
+    this.timerDueMs = dueMs;
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.timerDueMs = undefined;
       this.wake();
-    }, delay);
+    }, delayMs);
     this.timer.unref();
   }
 }

@@ -154,8 +154,11 @@ export class SqliteStore implements QueueStore {
 
   insert(task: NewTask): StoredTask | 'duplicate' {
     // The unique (queue, name) constraint covers live tasks and tombstones alike.
-    const row = this.guard(() =>
-      this.statements.insertTask.get({
+    // all(), not get(): SQLite runs the WAL auto-checkpoint only when a statement
+    // steps to its end, and get() resets an INSERT ... RETURNING after its first
+    // row, which left the WAL growing without bound.
+    const [row] = this.guard(() =>
+      this.statements.insertTask.all({
         queue: task.queue,
         name: task.name,
         url: task.url,
@@ -166,7 +169,7 @@ export class SqliteStore implements QueueStore {
         retry: task.retry === undefined ? null : JSON.stringify(task.retry),
         overflowKey: task.overflowKey ?? null,
       }),
-    ) as { id: number } | undefined;
+    ) as Array<{ id: number }>;
     if (!row) return 'duplicate';
     const stored: StoredTask = {
       ...task,

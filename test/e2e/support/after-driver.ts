@@ -33,6 +33,13 @@ async function startApp(config: DriverConfig): Promise<string> {
 }
 
 async function drive(config: DriverConfig): Promise<DriverResult> {
+  // The apps' custom task handler announces itself with console.info.
+  const customHandlerRuns = { count: 0 };
+  const info = console.info.bind(console);
+  console.info = (...args: unknown[]) => {
+    if (args[0] === 'Executing deferred task.') customHandlerRuns.count += 1;
+    info(...args);
+  };
   const shim = await loadShim(config);
   const clock = new shim.ManualClock(Date.UTC(2026, 0, 1));
   const errorLogs: string[] = [];
@@ -60,7 +67,8 @@ async function drive(config: DriverConfig): Promise<DriverResult> {
     queue.setTarget({ baseUrl });
     await queue.advance(24 * 3600 * 1000);
     counters.push(await counter());
-    return { counters, deliveries: queue.deliveries.map(({ url, status }) => ({ url, status })), errorLogs };
+    const deliveries = queue.deliveries.map(({ url, status }) => ({ url, status }));
+    return { counters, deliveries, customHandlerRuns: customHandlerRuns.count, errorLogs };
   }
 
   const increment = await request(baseUrl, '/counter/increment');
@@ -72,7 +80,12 @@ async function drive(config: DriverConfig): Promise<DriverResult> {
     counters.push(await counter());
   }
   await runtime.close();
-  return { counters, increment: { status: increment.status, body: increment.body }, errorLogs };
+  return {
+    counters,
+    increment: { status: increment.status, body: increment.body },
+    customHandlerRuns: customHandlerRuns.count,
+    errorLogs,
+  };
 }
 
 const config = JSON.parse(process.argv[2] ?? '{}') as DriverConfig;

@@ -117,6 +117,7 @@ export function describeLegacyApp(spec: LegacyAppSpec): void {
         const run = await counterRun('memory');
         expect(run.increment).toEqual({ status: 200, body: 'Deferred counter increment.' });
         expect(run.counters).toEqual(['0', '10', '20', '30', '30']);
+        expect(run.customHandlerRuns).toBe(1);
         expect(run.errorLogs).toEqual([]);
       });
 
@@ -126,6 +127,7 @@ export function describeLegacyApp(spec: LegacyAppSpec): void {
           const run = await counterRun('embedded', dataDir);
           expect(run.increment).toEqual({ status: 200, body: 'Deferred counter increment.' });
           expect(run.counters).toEqual(['0', '10', '20', '30', '30']);
+          expect(run.customHandlerRuns).toBe(1);
           expect(run.errorLogs).toEqual([]);
         } finally {
           rmSync(dataDir, { recursive: true, force: true });
@@ -168,6 +170,7 @@ export function describeLegacyApp(spec: LegacyAppSpec): void {
           { url: '/custom/path', status: 200 },
         ]);
         expect(run.counters).toEqual(['0', '30']);
+        expect(run.customHandlerRuns).toBe(1);
         expect(run.errorLogs).toEqual([]);
       });
 

@@ -20,6 +20,8 @@ export interface DriverResult {
   counters: string[];
   increment?: { status: number; body: string };
   deliveries?: Array<{ url: string; status: number }>;
+  /** How often the app's custom TaskHandler subclass ran (it logs `Executing deferred task.`). */
+  customHandlerRuns: number;
   /** What the shim logged at error level. */
   errorLogs: string[];
 }

@@ -210,3 +210,30 @@ describe('delivery failures outside the app', () => {
     expect(rt.logger.at('error')[0]!.message).toBe('task delivery failed before reaching the app');
   });
 });
+
+describe('store failures', () => {
+  it('an enqueue succeeds even when the dispatcher cannot read the queue; delivery resumes on the next wake', async () => {
+    const { LocalBackend } = await import('../../../shim/backends/local/backend.js');
+    const { MemoryStore } = await import('../../../shim/backends/local/memory-store.js');
+    class FlakyStore extends MemoryStore {
+      failures = 0;
+      override claimDue(nowMs: number, limit: number, leaseMs: number) {
+        if (this.failures-- > 0) throw new Error('database is locked');
+        return super.claimDue(nowMs, limit, leaseMs);
+      }
+    }
+    const store = new FlakyStore();
+    const { clock, logger } = rt;
+    const backend = new LocalBackend(store, { kind: 'memory', clock, logger, signingSecret: 's' });
+    await freshRuntime({ backend, clock, logger });
+    register(task);
+    deliverTo();
+    store.failures = 1;
+    await expect(defer(task, 'x')).resolves.toMatchObject({ name: 'task1' });
+    expect(logger.at('error')[0]).toMatchObject({ message: 'the dispatcher could not read the queue; retrying in 1 s' });
+    expect(contexts).toHaveLength(0);
+    clock.advance(0);
+    await drain();
+    expect(contexts).toHaveLength(1);
+  });
+});

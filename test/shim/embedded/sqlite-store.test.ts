@@ -197,6 +197,19 @@ describe('SqliteStore on disk', () => {
     expect(() => open()).toThrow(/schema version 99.*newer release/);
   });
 
+  it('checkpoints as it goes, so the WAL file stays bounded while tasks come and go', () => {
+    const store = open();
+    const body = new Uint8Array(1_000);
+    // About 3 dirty pages per insert: several times SQLite's 1000-page auto-checkpoint threshold.
+    for (let i = 0; i < 2_500; i += 1) store.insert(newTask(`t${i}`, { body }));
+    for (let batch = store.claimDue(2_000, 50, 60_000); batch.length > 0; batch = store.claimDue(2_000, 50, 60_000)) {
+      for (const task of batch) store.complete(task.id, 3_000);
+    }
+    const walBytes = statSync(`${path}-wal`).size;
+    expect(walBytes).toBeLessThan(8 * 1024 * 1024);
+    expect(statSync(path).size).toBeGreaterThan(1024 * 1024);
+  });
+
   it('keeps a task name unique per queue, not across queues', () => {
     const store = open();
     expect(store.insert(newTask('same', { queue: 'a' }))).not.toBe('duplicate');
