@@ -107,6 +107,7 @@ async function run(options: CliOptions, deps: CliDeps): Promise<number> {
   } finally {
     progress?.finish();
   }
+  result = countUnlistedAsUnchanged(result);
 
   let written: string[] = [];
   if (settings.mode === 'write') {
@@ -169,6 +170,16 @@ async function run(options: CliOptions, deps: CliDeps): Promise<number> {
   if (result.summary.failed > 0 || reportFailed) return ExitCode.FileFailures;
   if (settings.mode === 'check' && remaining) return ExitCode.LegacyUsagesRemain;
   return ExitCode.Success;
+}
+
+/**
+ * The engine lists candidate files only; every other scanned file is unchanged too, and
+ * the summary line must add up to the files scanned.
+ */
+function countUnlistedAsUnchanged(result: MigrationResult): MigrationResult {
+  const s = result.summary;
+  const unchanged = Math.max(s.unchanged, s.scanned - s.migrated - s.manual - s.failed);
+  return unchanged === s.unchanged ? result : { ...result, summary: { ...s, unchanged } };
 }
 
 function resolveSettings(options: CliOptions, config: FileConfig, cwd: string, root: string): Settings {

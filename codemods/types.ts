@@ -20,7 +20,9 @@ export type ReasonCode =
   | 'io-error'
   // Added by the engine (E1): overlapping edits from two rules, and output that is not a fixpoint.
   | 'edit-conflict'
-  | 'not-idempotent';
+  | 'not-idempotent'
+  // Added by E1: the result of defer() (now a Promise of the task) used where it cannot be awaited.
+  | 'defer-result';
 
 export type Severity = 'error' | 'warning' | 'note';
 

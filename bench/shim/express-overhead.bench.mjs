@@ -16,7 +16,11 @@ const SERVER = fileURLToPath(new URL('./express-app.mjs', import.meta.url));
 
 async function startServer(variant) {
   const child = spawn(process.execPath, [SERVER, variant], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const [chunk] = await once(child.stdout, 'data');
+  const exited = once(child, 'exit').then(([code, signal]) => {
+    throw new Error(`the ${variant} server exited (${signal ?? `code ${code}`}) before listening`);
+  });
+  const [chunk] = await Promise.race([once(child.stdout, 'data'), exited]);
+  exited.catch(() => {}); // exits after the measurements are expected
   const port = Number(String(chunk).trim());
   if (!Number.isInteger(port)) throw new Error(`${variant} server did not report a port: ${chunk}`);
   return { child, url: `http://127.0.0.1:${port}` };

@@ -130,3 +130,18 @@ export function findExport(index: ProjectIndex, record: SourceRecord, exported: 
   }
   return { kind: 'unknown' };
 }
+
+/** `jobs.sendEmail` where `jobs` is a project module's namespace (`import * as jobs`, `const jobs = require()`). */
+export function resolveModuleMember(index: ProjectIndex, record: SourceRecord, object: Identifier, member: string): Resolution {
+  if (isShadowed(object)) return { kind: 'nested' };
+  const name = object.getText();
+  const sf = record.sourceFile;
+  for (const declaration of sf.getImportDeclarations()) {
+    if (declaration.getNamespaceImport()?.getText() !== name) continue;
+    return followImport(index, record, declaration.getModuleSpecifierValue(), member, 0);
+  }
+  const variable = sf.getVariableDeclaration(name);
+  const literal = variable?.getInitializer() && requireSpecifier(variable.getInitializer()!);
+  if (variable && literal && Node.isIdentifier(variable.getNameNode())) return followImport(index, record, literal.getLiteralValue(), member, 0);
+  return { kind: 'unknown' };
+}

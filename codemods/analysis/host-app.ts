@@ -92,17 +92,36 @@ function frameworkOfCreate(record: SourceRecord, node: CallExpression | NewExpre
   return undefined;
 }
 
-function isWrapAppCall(node: Node | undefined): boolean {
-  if (!node || !Node.isCallExpression(node)) return false;
-  const callee = node.getExpression();
-  return (Node.isIdentifier(callee) && callee.getText() === 'wrapApp') || (Node.isPropertyAccessExpression(callee) && callee.getName() === 'wrapApp');
+/** Local names of the shim's wrapApp in a file (aliased when the file has a wrapApp of its own). */
+function wrapAppNames(record: SourceRecord, shimModule: string): Set<string> {
+  const names = new Set<string>();
+  for (const declaration of record.sourceFile.getImportDeclarations()) {
+    if (declaration.getModuleSpecifierValue() !== shimModule) continue;
+    for (const named of declaration.getNamedImports()) if (named.getName() === 'wrapApp') names.add(named.getAliasNode()?.getText() ?? 'wrapApp');
+  }
+  for (const statement of record.sourceFile.getVariableStatements()) {
+    for (const declaration of statement.getDeclarations()) {
+      const nameNode = declaration.getNameNode();
+      const literal = declaration.getInitializer() && requireSpecifier(declaration.getInitializer()!);
+      if (!literal || literal.getLiteralValue() !== shimModule || !Node.isObjectBindingPattern(nameNode)) continue;
+      for (const element of nameNode.getElements()) if ((element.getPropertyNameNode()?.getText() ?? element.getName()) === 'wrapApp') names.add(element.getName());
+    }
+  }
+  return names;
 }
 
-export function findHostApps(records: SourceRecord[]): HostApp[] {
+function isWrapAppCall(node: Node | undefined, names: Set<string>): boolean {
+  if (!node || !Node.isCallExpression(node)) return false;
+  const callee = node.getExpression();
+  return (Node.isIdentifier(callee) && names.has(callee.getText())) || (Node.isPropertyAccessExpression(callee) && callee.getName() === 'wrapApp');
+}
+
+export function findHostApps(records: SourceRecord[], shimModule: string): HostApp[] {
   const hosts: HostApp[] = [];
   for (const record of records) {
     const bindings = frameworkBindings(record);
     if (bindings.size === 0) continue;
+    const wrapNames = wrapAppNames(record, shimModule);
     const creates = [
       ...record.sourceFile.getDescendantsOfKind(SyntaxKind.CallExpression),
       ...record.sourceFile.getDescendantsOfKind(SyntaxKind.NewExpression),
@@ -113,7 +132,7 @@ export function findHostApps(records: SourceRecord[]): HostApp[] {
       if (!framework) continue;
       let container: Node | undefined = create.getParent();
       while (container && (Node.isParenthesizedExpression(container) || Node.isAsExpression(container))) container = container.getParent();
-      const wrapped = isWrapAppCall(container);
+      const wrapped = isWrapAppCall(container, wrapNames);
       const holder = wrapped ? container?.getParent() : container;
       const variable = holder && Node.isVariableDeclaration(holder) ? holder : undefined;
       const host: HostApp = { record, framework, create, wrapped };
@@ -125,7 +144,7 @@ export function findHostApps(records: SourceRecord[]): HostApp[] {
         // http.createServer(app) of a framework app is that app's consumer, not another host.
         if (Node.isIdentifier(listener) && frameworkVariables.has(listener.getText())) continue;
         host.listener = listener;
-        host.wrapped = isWrapAppCall(listener);
+        host.wrapped = isWrapAppCall(listener, wrapNames);
       } else if (variable) {
         frameworkVariables.add(variable.getName());
       }

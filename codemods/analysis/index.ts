@@ -98,7 +98,7 @@ export function analyze(options: AnalyzeOptions): Analysis {
     const record = index.load(absPath);
     if (record && !record.parseProblem) hostCandidates.push(record);
   }
-  const hosts = findHostApps(hostCandidates.sort(byRel));
+  const hosts = findHostApps(hostCandidates.sort(byRel), matchers.shim);
   const appYamls = analyzeAppYamls(discovery.files.filter((f) => f.kind === 'app-yaml'), index);
   const unreadable = [
     ...discovery.unreadable,

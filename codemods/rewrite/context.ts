@@ -36,8 +36,8 @@ export interface FileRef {
 export class RuleOutput {
   readonly edits = new Map<string, PlannedEdit[]>();
   readonly items = new Map<string, ReportItem[]>();
-  /** absPath → shim names to import. */
-  readonly neededImports = new Map<string, Set<ShimName>>();
+  /** absPath → shim names to import → the local name code uses for each. */
+  readonly neededImports = new Map<string, Map<ShimName, string>>();
   /** absPath → spans removed by an edit (references inside them no longer count). */
   readonly removedSpans = new Map<string, Array<[number, number]>>();
   /** absPath → local names that generated code refers to (their imports must stay). */
@@ -65,10 +65,11 @@ export class RuleOutput {
     this.removedSpans.set(record.absPath, spans);
   }
 
-  needImport(record: SourceRecord, name: ShimName): void {
+  /** Records that `record` needs the shim export `name` under the local name `local`. */
+  needImport(record: SourceRecord, name: ShimName, local: string): void {
     this.files.set(record.absPath, record);
-    const names = this.neededImports.get(record.absPath) ?? new Set<ShimName>();
-    names.add(name);
+    const names = this.neededImports.get(record.absPath) ?? new Map<ShimName, string>();
+    names.set(name, local);
     this.neededImports.set(record.absPath, names);
   }
 
@@ -96,8 +97,8 @@ export class RuleOutput {
     for (const [file, list] of other.edits) this.edits.set(file, [...(this.edits.get(file) ?? []), ...list]);
     for (const [file, list] of other.items) this.items.set(file, [...(this.items.get(file) ?? []), ...list]);
     for (const [file, names] of other.neededImports) {
-      const merged = this.neededImports.get(file) ?? new Set<ShimName>();
-      for (const name of names) merged.add(name);
+      const merged = this.neededImports.get(file) ?? new Map<ShimName, string>();
+      for (const [name, local] of names) merged.set(name, local);
       this.neededImports.set(file, merged);
     }
     for (const [file, spans] of other.removedSpans) this.removedSpans.set(file, [...(this.removedSpans.get(file) ?? []), ...spans]);

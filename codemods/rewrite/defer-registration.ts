@@ -4,13 +4,13 @@
 import { Node, SyntaxKind, type Identifier } from 'ts-morph';
 import type { Analysis } from '../analysis/index.js';
 import { findDeferCalls } from '../analysis/defer-calls.js';
-import { resolveIdentifier, type DeclarationNode } from '../analysis/declarations.js';
+import { resolveIdentifier, resolveModuleMember, type DeclarationNode, type Resolution } from '../analysis/declarations.js';
 import { isMember } from '../analysis/legacy-symbols.js';
 import type { SourceRecord } from '../analysis/project.js';
 import { quoted, semi } from '../analysis/style.js';
 import type { Rule, RuleMeta, RuleOutput } from './context.js';
 import { addNeededImports } from './imports.js';
-import { namespaceAccess } from './names.js';
+import { namespaceAccess, useShimName } from './names.js';
 import { makeTransform } from './single-file.js';
 import { indentAt } from './text.js';
 
@@ -79,11 +79,19 @@ export const rule: Rule = {
     for (const call of findDeferCalls(analysis.symbols, analysis.candidates)) {
       if (!call.fn) continue;
       const fn = unwrapFn(call.fn);
-      if (!Node.isIdentifier(fn)) {
+      let resolution: Resolution;
+      if (Node.isIdentifier(fn)) resolution = resolveIdentifier(analysis.index, call.record, fn as Identifier);
+      else if (Node.isPropertyAccessExpression(fn) && Node.isIdentifier(fn.getExpression())) {
+        // jobs.sendEmail through a namespace import of the module that declares it.
+        resolution = resolveModuleMember(analysis.index, call.record, fn.getExpression() as Identifier, fn.getName());
+        if (resolution.kind !== 'module') {
+          nonRegistrable(out, call.record, fn, describe(fn));
+          continue;
+        }
+      } else {
         nonRegistrable(out, call.record, fn, describe(fn));
         continue;
       }
-      const resolution = resolveIdentifier(analysis.index, call.record, fn as Identifier);
       if (resolution.kind === 'module') {
         if (isFunctionDeclaration(resolution.node)) {
           targets.set(resolution.node, { record: resolution.record, node: resolution.node, name: resolution.name });
@@ -115,9 +123,8 @@ export const rule: Rule = {
       const statement = Node.isVariableDeclaration(node) ? node.getVariableStatement() : node;
       if (!statement || statement.getParent()?.getKind() !== SyntaxKind.SourceFile) continue;
       const namespace = namespaceAccess(analysis, record);
-      const callee = namespace ? `${namespace.local}.register` : 'register';
+      const callee = namespace ? `${namespace.local}.register` : useShimName(analysis, out, record, 'register');
       if (namespace) out.use(record, [namespace.local]);
-      else out.needImport(record, 'register');
       const indent = indentAt(record.text, statement.getStart());
       out.edit(
         record,

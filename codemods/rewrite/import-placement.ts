@@ -2,7 +2,7 @@
 // after the last import (or top-level require), else above the first statement
 // and the comments attached to it (a file header stays on top).
 import * as path from 'node:path';
-import { Node, ts } from 'ts-morph';
+import { Node, ts, type Statement } from 'ts-morph';
 import type { SourceRecord } from '../analysis/project.js';
 import { quoted, semi } from '../analysis/style.js';
 import type { RuleOutput } from './context.js';
@@ -36,9 +36,7 @@ export function insertImportStatement(out: RuleOutput, record: SourceRecord, sta
   const style = record.style;
   const sf = record.sourceFile;
   const statements = sf.getStatements();
-  const imports = isCommonJs(record)
-    ? statements.filter((s) => Node.isVariableStatement(s) && /\brequire\s*\(/.test(s.getText()))
-    : sf.getImportDeclarations();
+  const imports = isCommonJs(record) ? leadingRequires(statements) : sf.getImportDeclarations();
   const lastImport = imports[imports.length - 1];
   if (lastImport) {
     out.edit(record, lastImport.getEnd(), lastImport.getEnd(), style.newline + statement, description);
@@ -52,6 +50,29 @@ export function insertImportStatement(out: RuleOutput, record: SourceRecord, sta
     const lead = record.text.endsWith('\n') || record.text === '' ? '' : style.newline;
     out.edit(record, record.text.length, record.text.length, lead + statement + style.newline, description);
   }
+}
+
+/**
+ * The `const x = require('y')` statements that open a CommonJS file ('use strict'
+ * aside). A require added after them precedes every use of its names; one added
+ * after a later statement that merely mentions require( (a string, a lazy
+ * `() => require(...)`) would not: `const` is not hoisted.
+ */
+function leadingRequires(statements: Statement[]): Statement[] {
+  const found: Statement[] = [];
+  for (const statement of statements) {
+    if (Node.isExpressionStatement(statement) && Node.isStringLiteral(statement.getExpression())) continue;
+    if (!Node.isVariableStatement(statement) || !statement.getDeclarations().every((d) => isRequireCall(d.getInitializer()))) break;
+    found.push(statement);
+  }
+  return found;
+}
+
+/** `require('x')`, also with member accesses (`require('x').y`). */
+function isRequireCall(node: Node | undefined): boolean {
+  let current = node;
+  while (current && Node.isPropertyAccessExpression(current)) current = current.getExpression();
+  return current !== undefined && Node.isCallExpression(current) && current.getExpression().getText() === 'require';
 }
 
 /** `import { a, b } from 'x';` or `const { a, b } = require('x');` in the file's style. */

@@ -56,8 +56,19 @@ function cjsElement(binding: Binding): string {
   return local === imported ? imported : `${imported}: ${local}`;
 }
 
-function neededSpecifiers(names: Iterable<ShimName>): string[] {
-  return [...names];
+/** Import specifiers (ESM) or destructuring elements (CommonJS) for shim names and their locals. */
+function neededSpecifiers(needed: Map<ShimName, string>, cjs: boolean): string[] {
+  const entries: string[] = [];
+  for (const [name, local] of needed) {
+    const imported = name.replace(/^type /, '');
+    if (cjs) {
+      // CommonJS files are JavaScript: no type is ever written there.
+      if (name !== 'type Environ') entries.push(imported === local ? imported : `${imported}: ${local}`);
+    } else {
+      entries.push((name.startsWith('type ') ? 'type ' : '') + (imported === local ? imported : `${imported} as ${local}`));
+    }
+  }
+  return entries;
 }
 
 function runImports(analysis: Analysis, out: RuleOutput, shared: RuleOutput, rewriteLegacy: boolean): void {
@@ -85,10 +96,9 @@ function runImports(analysis: Analysis, out: RuleOutput, shared: RuleOutput, rew
     for (const binding of symbols.bindings.values()) {
       if (binding.site?.role === 'shim' || (rewriteLegacy && binding.site?.role === 'deferred' && isLive(binding))) boundAfter.add(migratedLocal(binding));
     }
-    const needed = new Set<ShimName>();
-    for (const name of shared.neededImports.get(record.absPath) ?? []) {
-      const local = name.replace(/^type /, '');
-      if (!boundAfter.has(local)) needed.add(name);
+    const needed = new Map<ShimName, string>();
+    for (const [name, local] of shared.neededImports.get(record.absPath) ?? []) {
+      if (!boundAfter.has(local)) needed.set(name, local);
     }
 
     const style = record.style;
@@ -143,7 +153,7 @@ function runImports(analysis: Analysis, out: RuleOutput, shared: RuleOutput, rew
           return (typeOnlySpecifier ? 'type ' : '') + esmSpecifier(b);
         });
         if (!neededPlaced && !typeOnlySite) {
-          entries.push(...neededSpecifiers(needed));
+          entries.push(...neededSpecifiers(needed, false));
           neededPlaced = true;
         }
         if (entries.length === 0) {
@@ -174,7 +184,7 @@ function runImports(analysis: Analysis, out: RuleOutput, shared: RuleOutput, rew
       }
       entries = liveBindings.map(cjsElement);
       if (!neededPlaced) {
-        entries.push(...[...needed].map((n) => n.replace(/^type /, '')).filter((n) => n !== 'Environ'));
+        entries.push(...neededSpecifiers(needed, true));
         neededPlaced = true;
       }
       if (entries.length === 0) {
@@ -266,26 +276,23 @@ function renameBarrelImport(out: RuleOutput, record: SourceRecord, site: ImportS
 }
 
 /** Adds the shim names a file needs: merged into an existing shim import, or a new statement. */
-function addImport(analysis: Analysis, out: RuleOutput, record: SourceRecord, needed: Set<ShimName>): void {
+function addImport(analysis: Analysis, out: RuleOutput, record: SourceRecord, needed: Map<ShimName, string>): void {
   const shim = analysis.matchers.shim;
-  const existing = record.sourceFile.getImportDeclarations().find((d) => d.getModuleSpecifierValue() === shim && !d.isTypeOnly() && !d.getNamespaceImport());
-  if (existing) {
-    const named = existing.getNamedImports();
-    const last = named[named.length - 1];
-    if (last) {
-      out.edit(record, last.getEnd(), last.getEnd(), `, ${[...needed].join(', ')}`, 'added shim imports');
-      return;
-    }
-  }
-  // CommonJS has no type imports (its files are JavaScript, where no type is written).
   const cjs = isCommonJs(record);
-  const names = [...needed].filter((n) => !(cjs && n === 'type Environ'));
-  if (!cjs && names.length > 0 && names.every((n) => n.startsWith('type '))) {
-    const statement = importStatement(record, names.map((n) => n.slice('type '.length)), shim).replace(/^import /, 'import type ');
+  const entries = neededSpecifiers(needed, cjs);
+  if (entries.length === 0) return;
+  const existing = record.sourceFile.getImportDeclarations().find((d) => d.getModuleSpecifierValue() === shim && !d.isTypeOnly() && !d.getNamespaceImport());
+  const last = existing?.getNamedImports().at(-1);
+  if (last) {
+    out.edit(record, last.getEnd(), last.getEnd(), `, ${entries.join(', ')}`, 'added shim imports');
+    return;
+  }
+  if (!cjs && entries.every((e) => e.startsWith('type '))) {
+    const statement = importStatement(record, entries.map((e) => e.slice('type '.length)), shim).replace(/^import /, 'import type ');
     insertImportStatement(out, record, statement, 'added shim type import');
     return;
   }
-  insertImportStatement(out, record, importStatement(record, names, shim), 'added shim import');
+  insertImportStatement(out, record, importStatement(record, entries, shim), 'added shim import');
 }
 
 export const rule: Rule = {

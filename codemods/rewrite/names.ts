@@ -2,11 +2,11 @@
 // (bare imports renamed at every reference, `deferred.TaskHandler` member
 // accesses renamed), aliases keep their local names. Rules that generate code
 // from existing expressions translate them through here.
-import { Node, SyntaxKind } from 'ts-morph';
+import { Node, SyntaxKind, type SourceFile } from 'ts-morph';
 import type { Analysis } from '../analysis/index.js';
 import type { Binding } from '../analysis/legacy-symbols.js';
 import type { SourceRecord } from '../analysis/project.js';
-import type { RuleOutput } from './context.js';
+import type { RuleOutput, ShimName } from './context.js';
 
 export const RENAMED_MEMBERS: Record<string, string> = { TaskHandler: 'Handler' };
 
@@ -19,12 +19,62 @@ export interface NameUse {
   binding: string;
 }
 
-/** The local name a binding has after the migration. */
+/**
+ * The local name a binding has after the migration: a bare `TaskHandler` becomes
+ * `Handler`, unless the file declares a `Handler` of its own (then the import
+ * is aliased and the references keep their name).
+ */
 export function migratedLocal(binding: Binding): string {
   if (!binding.site || binding.site.role !== 'deferred') return binding.local;
   const ref = binding.ref;
-  if (ref.kind === 'member' && binding.local === ref.name && RENAMED_MEMBERS[ref.name]) return RENAMED_MEMBERS[ref.name]!;
+  const renamed = ref.kind === 'member' && binding.local === ref.name ? RENAMED_MEMBERS[ref.name] : undefined;
+  if (renamed && !declaresLocally(binding.nameNode.getSourceFile(), renamed)) return renamed;
   return binding.local;
+}
+
+/** A module-level declaration (not an import) of `name` in the file. */
+function declaresLocally(sf: SourceFile, name: string): boolean {
+  return !!(sf.getVariableDeclaration(name) ?? sf.getFunction(name) ?? sf.getClass(name) ?? sf.getInterface(name) ?? sf.getTypeAlias(name) ?? sf.getEnum(name));
+}
+
+const SHIM_ALIASES: Record<string, string> = {
+  register: 'registerDeferred',
+  environFrom: 'deferredEnviron',
+  Handler: 'DeferredHandler',
+  wrapApp: 'wrapDeferredApp',
+  Environ: 'DeferredEnviron',
+  deferred: 'deferredShim',
+};
+
+/**
+ * The local name under which generated code can use the shim export `name` in
+ * this file: the file's existing shim import of it, else `name`, else (when the
+ * file declares `name` itself) an alias. Records the import.
+ */
+export function useShimName(analysis: Analysis, out: RuleOutput, record: SourceRecord, shimName: ShimName): string {
+  const name = shimName.replace(/^type /, '');
+  for (const binding of analysis.symbols.of(record).bindings.values()) {
+    if (binding.site?.role === 'shim' && binding.ref.kind === 'member' && binding.ref.name === name) return binding.local;
+  }
+  const taken = (candidate: string): boolean => declaresLocally(record.sourceFile, candidate) || importsName(record.sourceFile, candidate);
+  let local = name;
+  if (taken(local) && !(name === 'Handler' && legacyRenamesTo(analysis, record, 'Handler'))) {
+    local = SHIM_ALIASES[name] ?? `${name}FromShim`;
+    for (let i = 2; taken(local); i++) local = `${SHIM_ALIASES[name] ?? name}${i}`;
+  }
+  out.needImport(record, shimName, local);
+  return local;
+}
+
+function importsName(sf: SourceFile, name: string): boolean {
+  return sf.getImportDeclarations().some(
+    (d) => d.getDefaultImport()?.getText() === name || d.getNamespaceImport()?.getText() === name || d.getNamedImports().some((n) => (n.getAliasNode()?.getText() ?? n.getName()) === name),
+  );
+}
+
+/** The file's legacy imports will bind `name` after migration (TaskHandler → Handler). */
+function legacyRenamesTo(analysis: Analysis, record: SourceRecord, name: string): boolean {
+  return [...analysis.symbols.of(record).bindings.values()].some((b) => migratedLocal(b) === name && b.local !== name);
 }
 
 const usesCache = new WeakMap<SourceRecord, NameUse[]>();

@@ -12,7 +12,7 @@ import type { Mount, RouteRow, RouteTable } from '../analysis/route-tables.js';
 import { quoted, semi, type CodeStyle } from '../analysis/style.js';
 import type { Rule, RuleMeta, RuleOutput } from './context.js';
 import { addNeededImports } from './imports.js';
-import { hasLocalName, namespaceAccess, translate } from './names.js';
+import { hasLocalName, namespaceAccess, translate, useShimName } from './names.js';
 import { importStatement, insertImportStatement, relativeSpecifier } from './import-placement.js';
 import { isHandlerRef } from '../analysis/legacy-symbols.js';
 import { roleOfSpecifier } from '../analysis/specifiers.js';
@@ -59,8 +59,7 @@ function environCall(analysis: Analysis, out: RuleOutput, record: SourceRecord, 
     out.use(record, [namespace.local]);
     return `${namespace.local}.${namespace.flat ? 'environFrom' : 'environ'}(${request})`;
   }
-  out.needImport(record, 'environFrom');
-  return `environFrom(${request})`;
+  return `${useShimName(analysis, out, record, 'environFrom')}(${request})`;
 }
 
 function frameworkRoutes(framework: Framework, app: string, routes: Route[], environ: (request: string) => string, style: CodeStyle, indent: string): string {
@@ -115,7 +114,10 @@ function nodeListener(record: SourceRecord, name: string, routes: Route[], fallb
   const s = semi(style);
   const nl = style.newline;
   const q = (v: string): string => quoted(style, v);
-  const params = record.isTypeScript ? `req: import(${q('node:http')}).IncomingMessage, res: import(${q('node:http')}).ServerResponse` : 'req, res';
+  // Typed for TypeScript, and for JavaScript that is type-checked through JSDoc.
+  const params = record.isTypeScript
+    ? `req: import(${q('node:http')}).IncomingMessage, res: import(${q('node:http')}).ServerResponse`
+    : `/** @type {import(${q('node:http')}).IncomingMessage} */ req, /** @type {import(${q('node:http')}).ServerResponse} */ res`;
   const lines = [`${declarationKind} ${name} = (${params}) => {`, `${i1}const path = (req.url ?? ${q('/')}).split(${q('?')})[0]${s}`];
   routes.forEach(({ path, handler }, index) => {
     lines.push(`${i1}${index === 0 ? 'if' : 'else if'} (path === ${q(path)}) new ${handler}()(req, res)${s}`);
@@ -303,8 +305,7 @@ function handlersForOtherFile(analysis: Analysis, out: RuleOutput, tableRecord: 
     if (isHandlerRef(analysis.symbols.resolve(tableRecord, handler))) {
       const namespace = namespaceAccess(analysis, mountRecord);
       if (namespace) out.use(mountRecord, [namespace.local]);
-      else out.needImport(mountRecord, 'Handler');
-      names.set(row, namespace ? `${namespace.local}.Handler` : 'Handler');
+      names.set(row, namespace ? `${namespace.local}.Handler` : useShimName(analysis, out, mountRecord, 'Handler'));
       continue;
     }
     if (!Node.isIdentifier(handler)) return undefined;

@@ -9,7 +9,7 @@ import type { SourceRecord } from '../analysis/project.js';
 import { semi } from '../analysis/style.js';
 import type { Rule, RuleMeta, RuleOutput } from './context.js';
 import { addNeededImports } from './imports.js';
-import { namespaceAccess } from './names.js';
+import { namespaceAccess, useShimName } from './names.js';
 import { makeTransform } from './single-file.js';
 import { indentAt } from './text.js';
 
@@ -92,12 +92,17 @@ function migrateEntryMethod(analysis: Analysis, out: RuleOutput, record: SourceR
         parameter += `: ${namespace.local}.Environ`;
         out.use(record, [namespace.local]);
       } else {
-        parameter += ': Environ';
-        out.needImport(record, 'type Environ');
+        parameter += `: ${useShimName(analysis, out, record, 'type Environ')}`;
       }
     }
     const open = method.getFirstChildByKindOrThrow(SyntaxKind.OpenParenToken);
     out.edit(record, open.getEnd(), open.getEnd(), parameter, `${method.getName()}() takes environ`);
+  }
+  // The legacy return type (void, unknown, Promise<void>) does not describe the response triple: Handler's does.
+  const returnType = method.getReturnTypeNode();
+  if (returnType && parameters.length === 0) {
+    const close = method.getFirstChildByKindOrThrow(SyntaxKind.CloseParenToken);
+    out.edit(record, close.getEnd(), returnType.getEnd(), '', 'return type now comes from Handler');
   }
   const body = method.getBody();
   if (!body || !Node.isBlock(body)) return environ;
@@ -119,11 +124,6 @@ function migrateEntryMethod(analysis: Analysis, out: RuleOutput, record: SourceR
     if (body.getDescendantsOfKind(SyntaxKind.ReturnStatement).some((r) => r.getExpression())) continue;
     const statements = body.getStatements();
     const isLast = statements[statements.length - 1] === statement;
-    const returnType = method.getReturnTypeNode();
-    if (returnType && /\bvoid\b/.test(returnType.getText())) {
-      const close = method.getFirstChildByKindOrThrow(SyntaxKind.CloseParenToken);
-      out.edit(record, close.getEnd(), returnType.getEnd(), '', 'return type now comes from Handler');
-    }
     if (isLast) {
       out.edit(record, statement.getStart(), statement.getStart(), 'return ', `${name}() returns the response triple`);
     } else {

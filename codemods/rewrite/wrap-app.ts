@@ -4,6 +4,7 @@
 import { wrapPlan } from '../analysis/wrap-plan.js';
 import type { Rule, RuleMeta } from './context.js';
 import { addNeededImports } from './imports.js';
+import { useShimName } from './names.js';
 import { makeTransform } from './single-file.js';
 
 export const meta: RuleMeta = {
@@ -23,9 +24,9 @@ export const rule: Rule = {
     for (const host of plan.toWrap) {
       const target = host.framework === 'node' ? host.listener : host.create;
       if (!target) continue;
-      out.edit(host.record, target.getStart(), target.getStart(), 'wrapApp(', `wrapApp around the ${host.framework} app`);
+      const wrapApp = useShimName(analysis, out, host.record, 'wrapApp');
+      out.edit(host.record, target.getStart(), target.getStart(), `${wrapApp}(`, `wrapApp around the ${host.framework} app`);
       out.edit(host.record, target.getEnd(), target.getEnd(), `, ${WRAP_OPTIONS})`, `wrapApp around the ${host.framework} app`);
-      out.needImport(host.record, 'wrapApp');
     }
     if (plan.toWrap.length > 0 || plan.wrapped.length > 0 || analysis.singleFile || !plan.reason) return;
     const message =

@@ -132,11 +132,10 @@ describe('deferred-migrate on the express-ts fixture app', () => {
     expect(md).not.toContain('+++ b/');
   });
 
-  it('colour: plain when piped, FORCE_COLOR and --color turn it on, NO_COLOR turns it off on a TTY', async () => {
+  // Plain when piped is asserted above; the flag precedence is covered in process (run-cli.test.ts).
+  it('colour: FORCE_COLOR turns it on when piped; on a TTY it is on unless NO_COLOR', async () => {
     const dir = appRepo('express-ts');
-    expect((await run(dir, ['--dry-run'])).stdout).not.toContain('\u001b[');
     expect((await run(dir, ['--dry-run'], { FORCE_COLOR: '1' })).stdout).toContain('\u001b[32m+');
-    expect((await run(dir, ['--dry-run', '--color'])).stdout).toContain('\u001b[31m-');
     // A real pseudo-terminal via util-linux `script`.
     const tty = (env: Record<string, string>) =>
       new Promise<string>((resolve, reject) =>

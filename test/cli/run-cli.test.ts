@@ -233,6 +233,18 @@ describe('reports and streams', () => {
     expect(run.stderr).toBe('deferred-migrate: bad.ts:1:1 parse-error: Unexpected token\n');
   });
 
+  it('counts scanned files the engine does not list as unchanged, so the summary adds up', async () => {
+    const dir = makeTree(LEGACY);
+    const candidatesOnly = async (o: MigrateOptions): Promise<MigrationResult> => {
+      const result = await fakeMigrate(o);
+      const files = result.files.filter((f) => f.status !== 'unchanged');
+      return { ...result, files, summary: { ...result.summary, scanned: 40, unchanged: 0 } };
+    };
+    const run = await cli(['--dry-run', '--report', 'json'], dir, { migrate: candidatesOnly });
+    expect(run.stderr).toMatch(/1 migrated, 38 unchanged, 1 manual, 0 failed \(40 files scanned/);
+    expect(JSON.parse(run.stdout).summary).toMatchObject({ scanned: 40, unchanged: 38 });
+  });
+
   it('--verbose lists unchanged files too', async () => {
     const dir = makeTree(LEGACY);
     const run = await cli(['--dry-run', '--verbose'], dir);

@@ -113,4 +113,30 @@ describe('codemod regressions found by the property tests', () => {
     const errors = [...outputs].flatMap(([file, name]) => diagnostics.get(file)!.map((d) => `${name}: line ${d.line} ${d.message}`));
     expect(errors).toEqual([]);
   });
+
+  it.each([
+    ['a string that mentions require(', `const note = "require('google/appengine/ext/deferred').defer(x)";`],
+    ['a lazy require in a later top-level statement', `const loadLater = () => require('./tasks.cjs');`],
+  ])('a require added to a CommonJS file goes above the first use of its names, whatever %s follows', async (_label, laterStatement) => {
+    const tasks = "'use strict';\nfunction warm() {}\nmodule.exports = { warm };\n";
+    const app = [
+      "'use strict';",
+      "const express = require('express');",
+      "const { warm } = require('./tasks.cjs');",
+      '',
+      'const app = express();',
+      "app.get('/go', (req, res) => {\n  require('google/appengine/ext/deferred').defer(warm);\n  res.send('ok');\n});",
+      '',
+      laterStatement,
+      'module.exports = app;',
+      '',
+    ].join('\n');
+    const result = await migrateFiles({ 'tasks.cjs': tasks, 'app.cjs': app });
+    const migrated = output(result, 'app.cjs');
+    // `const { wrapApp } = require(...)` after `wrapApp(express())` throws "Cannot access 'wrapApp' before initialization".
+    const declared = migrated.search(/const \{[^}]*\bwrapApp\b[^}]*\} = require\(/);
+    expect(declared, migrated).toBeGreaterThanOrEqual(0);
+    expect(declared, migrated).toBeLessThan(migrated.indexOf('wrapApp(express()'));
+    expect(migrated, migrated).toContain(`\n\n${laterStatement}\nmodule.exports = app;`);
+  });
 });

@@ -161,7 +161,7 @@ describe.each(ENDPOINTS)('$label', (endpoint) => {
     const chunked = await target.raw(endpoint.port(), [
       head('POST', endpoint.path, { ...taskHeaders(body), 'Transfer-Encoding': 'chunked', Connection: 'close' }),
       ...Array.from({ length: (MAX_BODY / chunk.length) * 2 }, () => Buffer.concat([Buffer.from(`${chunk.length.toString(16)}\r\n`), chunk, Buffer.from('\r\n')])),
-    ]);
+    ], { pause: () => new Promise((resolve) => setTimeout(resolve, 5)) });
     expect(rawStatus(chunked)).toBe('413');
   });
 

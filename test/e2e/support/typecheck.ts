@@ -18,7 +18,8 @@ export function typeCheck(tsconfigPath: string, relativeTo: string): Diagnostic[
   if (parsed.errors.length > 0) {
     throw new Error(parsed.errors.map((error) => ts.flattenDiagnosticMessageText(error.messageText, '\n')).join('\n'));
   }
-  const program = ts.createProgram({ rootNames: parsed.fileNames, options: { ...parsed.options, noEmit: true } });
+  const options = { ...parsed.options, noEmit: true };
+  const program = ts.createProgram({ rootNames: parsed.fileNames, options, host: cachingHost(options) });
   return ts.getPreEmitDiagnostics(program).map((diagnostic) => {
     const file = diagnostic.file;
     const line = file && diagnostic.start !== undefined ? file.getLineAndCharacterOfPosition(diagnostic.start).line + 1 : 0;
@@ -29,6 +30,28 @@ export function typeCheck(tsconfigPath: string, relativeTo: string): Diagnostic[
       message: ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n'),
     };
   });
+}
+
+/**
+ * Declaration files of packages and of the standard library do not change
+ * between the before and after checks: parse them once per process.
+ */
+const parsedLibraries = new Map<string, ts.SourceFile>();
+
+function cachingHost(options: ts.CompilerOptions): ts.CompilerHost {
+  const host = ts.createCompilerHost(options);
+  const getSourceFile = host.getSourceFile.bind(host);
+  host.getSourceFile = (fileName, languageVersion, onError, shouldCreate) => {
+    if (!fileName.includes('/node_modules/')) return getSourceFile(fileName, languageVersion, onError, shouldCreate);
+    const key = `${typeof languageVersion === 'object' ? JSON.stringify(languageVersion) : languageVersion}\u0000${fileName}`;
+    let file = parsedLibraries.get(key);
+    if (!file) {
+      file = getSourceFile(fileName, languageVersion, onError, shouldCreate);
+      if (file) parsedLibraries.set(key, file);
+    }
+    return file;
+  };
+  return host;
 }
 
 /** Diagnostics of `after` that `before` did not have (matched by file, code and message: lines move). */

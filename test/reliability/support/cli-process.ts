@@ -2,7 +2,7 @@
 // process, optionally as an unprivileged user (permission tests are meaningless
 // as root) or under a file-size limit (writes fail with EFBIG: a full disk).
 import { spawn } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, statSync, watch } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -25,8 +25,8 @@ export interface CliProcessOptions {
   uid?: number;
   /** RLIMIT_FSIZE in KiB: writes past it fail with EFBIG (SIGXFSZ ignored). */
   fileSizeLimitKb?: number;
-  /** SIGKILL the CLI this many ms after it starts. */
-  killAfterMs?: number;
+  /** SIGKILL the CLI `afterMs` after the first change it makes in `dir` (the write phase has begun). */
+  killOnFirstWrite?: { dir: string; afterMs: number };
 }
 
 export function runCliProcess(args: string[], options: CliProcessOptions): Promise<CliRun> {
@@ -50,11 +50,20 @@ export function runCliProcess(args: string[], options: CliProcessOptions): Promi
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  const timer = options.killAfterMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), options.killAfterMs);
+  let timer: NodeJS.Timeout | undefined;
+  const watcher = options.killOnFirstWrite && watch(options.killOnFirstWrite.dir);
+  if (watcher && options.killOnFirstWrite) {
+    const { afterMs } = options.killOnFirstWrite;
+    watcher.once('change', () => {
+      timer = setTimeout(() => child.kill('SIGKILL'), afterMs);
+      watcher.close();
+    });
+  }
   return new Promise((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (code, signal) => {
       if (timer) clearTimeout(timer);
+      if (watcher) watcher.close();
       resolve({ code, signal, stdout, stderr });
     });
   });

@@ -67,7 +67,11 @@ export interface LegacyProgram {
   unrelated: Record<string, string[]>;
   /** The program uses a construct the codemod must report (no host app, _transactional, _target, a lambda). */
   expectsManualSteps: boolean;
-  choices: ProgramChoices;
+  /** TypeScript programs are type-checked (input against the legacy types, output against the shim). */
+  typeChecked: boolean;
+  /** The program declares its own register/wrapApp/environFrom/Handler, names the migration imports. */
+  declaresShimName: boolean;
+  choices: ProgramChoices | CommonJsChoices;
 }
 
 const NAMESPACE_ALIASES = ['deferred', 'tq', 'legacy', 'appengine', 'd'];
@@ -227,7 +231,7 @@ function deferCall(deferRef: string, fnRef: string, options: string[], layout: 0
 
 function buildProgram(c: ProgramChoices): LegacyProgram {
   let chunkCounter = 0;
-  const files: Record<string, string[]> = { tasks: [], handlers: [], handlersExtra: [], app: [] };
+  const files: Record<'tasks' | 'handlers' | 'handlersExtra' | 'app', string[]> = { tasks: [], handlers: [], handlersExtra: [], app: [] };
   const unrelated: Record<string, string[]> = {};
   const pathOf: Record<string, string> = {
     tasks: 'src/tasks.ts',
@@ -277,7 +281,7 @@ function buildProgram(c: ProgramChoices): LegacyProgram {
       if (body === 'post') members = `  override post() {\n    console.log('${name}');\n    return super.post();\n  }\n`;
       else if (body === 'post-async') members = `  override async post(): Promise<void> {\n    console.log('${name}');\n    await super.post();\n  }\n`;
       else if (body === 'run-from-request') members = `  override runFromRequest() {\n    console.log('${name}');\n    return super.runFromRequest();\n  }\n`;
-      files[target]!.push(`export class ${name} extends ${base} {\n${members}}`);
+      files[target].push(`export class ${name} extends ${base} {\n${members}}`);
     });
     if (c.chainAcrossFiles && c.chain.length > 1) {
       const fromFirst = handlerNames[0]!;
@@ -339,7 +343,7 @@ function buildProgram(c: ProgramChoices): LegacyProgram {
 
   // Unrelated chunks, after the imports of each file they go to.
   for (const spot of c.unrelated) {
-    const list = files[spot.file]!;
+    const list = files[spot.file];
     if (list.length === 0) continue;
     const firstAfterImports = list.findIndex((statement) => !statement.startsWith('import '));
     const start = firstAfterImports < 0 ? list.length : firstAfterImports;
@@ -367,11 +371,176 @@ function buildProgram(c: ProgramChoices): LegacyProgram {
     // No host app: nothing to wrap (unknown-framework), and a route table nobody mounts (mount-not-found).
     c.host === 'none' ||
     c.lambdaSite ||
-    c.sites.some((site) => site.options.includes('_transactional') || site.options.includes('_target')) ||
-    // Known bug (codemod-regressions.test.ts): `defer(jobs.fn)` through a namespace import is reported, not registered.
-    c.taskImport === 'namespace';
-  return { files: out, unrelated, expectsManualSteps, choices: c };
+    c.sites.some((site) => site.options.includes('_transactional') || site.options.includes('_target'));
+  return { files: out, unrelated, expectsManualSteps, typeChecked: true, declaresShimName: c.collider !== 'none', choices: c };
 }
 
 /** Replaced by the harness with a re-export of the legacy runtime (its absolute path is machine-specific). */
 export const VENDOR_PLACEHOLDER = '__VENDOR__';
+
+// --- CommonJS programs ------------------------------------------------------------
+// The require() forms of the contract: `const deferred = require(...)`, a
+// destructuring require with renames, and `require(...).defer(...)` inline, in
+// .js or .cjs files exporting through `module.exports` or `exports.x`.
+
+interface CommonJsChoices {
+  requireStyle: 'namespace' | 'destructure' | 'inline';
+  alias: string;
+  deferRename: string;
+  specifier: (typeof LEGACY_SPECIFIERS)[number];
+  extension: '.js' | '.cjs';
+  exportStyle: 'object' | 'properties';
+  tasks: TaskForm[];
+  chain: HandlerBody[];
+  host: 'express' | 'node' | 'none';
+  table: boolean;
+  sites: DeferSite[];
+  unrelated: Array<{ file: 'tasks' | 'app'; kind: number; at: number }>;
+  crlf: boolean;
+}
+
+const commonJsChoices: fc.Arbitrary<CommonJsChoices> = fc
+  .record({
+    requireStyle: fc.constantFrom('namespace', 'destructure', 'inline'),
+    alias: fc.constantFrom(...NAMESPACE_ALIASES),
+    deferRename: fc.constantFrom(...RENAMES.defer),
+    specifier: fc.constantFrom(...LEGACY_SPECIFIERS),
+    extension: fc.constantFrom('.js', '.cjs'),
+    exportStyle: fc.constantFrom('object', 'properties'),
+    tasks: fc.array(fc.constantFrom<TaskForm>('declaration', 'async', 'arrow', 'function-expression'), { minLength: 1, maxLength: 3 }),
+    chain: fc.array(fc.constantFrom<HandlerBody>('post', 'run-from-request', 'empty'), { maxLength: 2 }),
+    host: fc.constantFrom('express', 'express', 'node', 'none'),
+    table: fc.boolean(),
+    sites: fc.array(
+      fc.record({
+        task: fc.nat(2),
+        options: fc.subarray(OPTION_KEYS.filter((key) => key !== '_transactional' && key !== '_target'), { maxLength: 3 }),
+        layout: fc.constantFrom(0, 1, 2),
+        comment: fc.boolean(),
+      }),
+      { minLength: 1, maxLength: 3 },
+    ),
+    unrelated: fc.array(fc.record({ file: fc.constantFrom('tasks', 'app'), kind: fc.nat(5), at: fc.nat(20) }), { maxLength: 4 }),
+    crlf: fc.boolean(),
+  })
+  .map((c) => ({ ...c, table: c.host === 'node' ? true : c.table }));
+
+function unrelatedChunkJs(kind: number, n: number): string {
+  const tag = `/* U${n} */`;
+  switch (kind) {
+    case 0:
+      return `${tag} function unrelated${n}(x) {\n    return x * ${n + 2}   // keep   this spacing\n}\nvoid unrelated${n};`;
+    case 1:
+      return `${tag} const queue${n} = { defer(x) { return x + 1; }, post() { return 'not a handler'; } };\nqueue${n}.defer(${n});`;
+    case 2:
+      return `${tag} class Other${n} {\n  post() { return 'post'; }\n  runFromRequest() { return ${n}; }\n}\nvoid Other${n};`;
+    case 3:
+      return `${tag} const settings${n} = {\n  _countdown: 5,\n  _queue: 'not-an-option',\n};\nvoid settings${n};`;
+    case 4:
+      return `${tag} function shadow${n}() {\n  const defer = (value) => value;\n  return defer(${n});\n}\nvoid shadow${n};`;
+    default:
+      return `${tag} const quoted${n} = "require('google/appengine/ext/deferred').defer(x)";\nvoid quoted${n};`;
+  }
+}
+
+function buildCommonJsProgram(c: CommonJsChoices): LegacyProgram {
+  const req = `require('${c.specifier}')`;
+  const taskNames = c.tasks.map((_, i) => TASK_NAMES[i]!);
+  const tasks: string[] = ["'use strict';"];
+  c.tasks.forEach((form, i) => {
+    const name = taskNames[i]!;
+    const body = `  console.log('${name}', key, amount);`;
+    if (form === 'declaration') tasks.push(`function ${name}(key, amount) {\n${body}\n}`);
+    else if (form === 'async') tasks.push(`async function ${name}(key, amount) {\n${body}\n  await Promise.resolve();\n}`);
+    else if (form === 'arrow') tasks.push(`const ${name} = (key, amount) => {\n${body}\n};`);
+    else tasks.push(`const ${name} = function (key, amount) {\n${body}\n};`);
+  });
+  if (c.exportStyle === 'object') tasks.push(`module.exports = { ${taskNames.join(', ')} };`);
+  else tasks.push(taskNames.map((name) => `exports.${name} = ${name};`).join('\n'));
+
+  const app: string[] = ["'use strict';"];
+  if (c.host === 'express') app.push(`const express = require('express');`);
+  if (c.host === 'node') app.push(`const http = require('node:http');`);
+  const usesBuiltinRow = c.table && c.chain.length === 0;
+  const needsTaskHandler = c.chain.length > 0 || usesBuiltinRow;
+  let deferRef: string;
+  let taskHandlerRef = 'TaskHandler';
+  if (c.requireStyle === 'namespace') {
+    app.push(`const ${c.alias} = ${req};`);
+    deferRef = `${c.alias}.defer`;
+    taskHandlerRef = `${c.alias}.TaskHandler`;
+  } else if (c.requireStyle === 'destructure') {
+    const deferLocal = c.deferRename || 'defer';
+    app.push(`const { ${c.deferRename ? `defer: ${c.deferRename}` : 'defer'}${needsTaskHandler ? ', TaskHandler' : ''} } = ${req};`);
+    deferRef = deferLocal;
+  } else {
+    if (needsTaskHandler) app.push(`const { TaskHandler } = ${req};`);
+    deferRef = `${req}.defer`;
+  }
+  if (c.table) app.push(`const webapp = require('google/appengine/ext/webapp');`);
+  app.push(`const { ${[...new Set(c.sites.map((s) => taskNames[s.task % taskNames.length]!))].join(', ')} } = require('./tasks${c.extension}');`);
+  const handlerNames = c.chain.map((_, i) => `Handler${['Logging', 'Billing'][i]}Task`);
+  c.chain.forEach((body, i) => {
+    const name = handlerNames[i]!;
+    const base = i === 0 ? taskHandlerRef : handlerNames[i - 1]!;
+    let members = '';
+    if (body === 'post') members = `  post() {\n    console.log('${name}');\n    return super.post();\n  }\n`;
+    else if (body === 'run-from-request') members = `  runFromRequest() {\n    console.log('${name}');\n    return super.runFromRequest();\n  }\n`;
+    app.push(`class ${name} extends ${base} {\n${members}}`);
+  });
+  const rows = c.table ? handlerNames.map((name, i) => `['/tasks/custom-${i}', ${name}]`) : [];
+  if (usesBuiltinRow) rows.unshift(`['/_ah/queue/deferred', ${taskHandlerRef}]`);
+  const customUrl = c.table && c.host !== 'none' && handlerNames.length > 0 ? '/tasks/custom-0' : undefined;
+  const calls = c.sites
+    .map((site, i) => {
+      const options = site.options.map((key) => optionText(key, customUrl, i)).filter((text): text is string => text !== undefined);
+      return `  ${deferCall(deferRef, taskNames[site.task % taskNames.length]!, options, site.layout, site.comment)}`;
+    })
+    .join('\n');
+  const table = c.table ? `const tasks = new webapp.WSGIApplication([\n  ${rows.join(',\n  ')},\n]);` : undefined;
+  if (c.host === 'express') {
+    app.push('const app = express();');
+    app.push(`app.get('/kick', (req, res) => {\n${calls}\n  res.send('Deferred.');\n});`);
+    if (table) app.push(`${table}\napp.use(tasks);`);
+    app.push('module.exports = app;');
+  } else if (c.host === 'node') {
+    app.push(`${table!}\nconst server = http.createServer(tasks);`);
+    app.push(`function kick() {\n${calls}\n}`);
+    app.push('module.exports = { server, kick };');
+  } else {
+    if (table) app.push(table);
+    app.push(`function kick() {\n${calls}\n}`);
+    app.push(`module.exports = { kick${table ? ', tasks' : ''} };`);
+  }
+
+  let counter = 0;
+  const files = { tasks, app };
+  for (const spot of c.unrelated) {
+    const list = files[spot.file];
+    // After 'use strict' and the requires, before the exports line.
+    const start = list.findIndex((s, i) => i > 0 && !/^const .*require\(/.test(s));
+    const from = start < 0 ? list.length - 1 : start;
+    const at = from + (spot.at % Math.max(1, list.length - 1 - from + 1));
+    list.splice(Math.min(at, list.length - 1), 0, unrelatedChunkJs(spot.kind, counter++));
+  }
+  const out: Record<string, string> = {};
+  const unrelated: Record<string, string[]> = {};
+  for (const [key, statements] of Object.entries(files)) {
+    const path = `src/${key}${c.extension}`;
+    let text = `${statements.join('\n\n')}\n`;
+    if (c.crlf) text = text.replace(/\n/g, '\r\n');
+    out[path] = text;
+    const chunks = statements.filter((s) => /^\/\* U\d+ \*\//.test(s)).map((chunk) => (c.crlf ? chunk.replace(/\n/g, '\r\n') : chunk));
+    if (chunks.length > 0) unrelated[path] = chunks;
+  }
+  return {
+    files: out,
+    unrelated,
+    expectsManualSteps: c.host === 'none',
+    typeChecked: false,
+    declaresShimName: false,
+    choices: c,
+  };
+}
+
+export const legacyCommonJsProgram: fc.Arbitrary<LegacyProgram> = commonJsChoices.map(buildCommonJsProgram);

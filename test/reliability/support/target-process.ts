@@ -75,7 +75,8 @@ export async function startTarget(config: TargetAppConfig, nodeFlags: string[] =
       });
       socket.once('connect', async () => {
         for (const [index, chunk] of chunks.entries()) {
-          if (socket.destroyed) return;
+          // Stop once the server has answered: writing on would make its close a reset, which can swallow the answer.
+          if (socket.destroyed || received.length > 0) return;
           socket.write(chunk);
           if (options.pause) await options.pause(index);
         }
