@@ -10,7 +10,7 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { median, report } from './support.mjs';
 
-const ROUNDS = Number(process.env.BENCH_EXPRESS_ROUNDS ?? 5);
+const ROUNDS = Number(process.env.BENCH_EXPRESS_ROUNDS ?? 7);
 const SECONDS = Number(process.env.BENCH_EXPRESS_SECONDS ?? 3);
 const SERVER = fileURLToPath(new URL('./express-app.mjs', import.meta.url));
 
@@ -22,7 +22,10 @@ async function startServer(variant) {
   const [chunk] = await Promise.race([once(child.stdout, 'data'), exited]);
   exited.catch(() => {}); // exits after the measurements are expected
   const port = Number(String(chunk).trim());
-  if (!Number.isInteger(port)) throw new Error(`${variant} server did not report a port: ${chunk}`);
+  if (!Number.isInteger(port)) {
+    child.kill('SIGTERM');
+    throw new Error(`${variant} server did not report a port: ${chunk}`);
+  }
   return { child, url: `http://127.0.0.1:${port}` };
 }
 
@@ -39,8 +42,15 @@ async function deferredPathStatus(url) {
   return response.status;
 }
 
-const servers = { plain: await startServer('plain'), wrapped: await startServer('wrapped') };
+const children = [];
+async function startServerKept(variant) {
+  const server = await startServer(variant);
+  children.push(server.child);
+  return server;
+}
+
 try {
+  const servers = { plain: await startServerKept('plain'), wrapped: await startServerKept('wrapped') };
   const statuses = { plain: await deferredPathStatus(servers.plain.url), wrapped: await deferredPathStatus(servers.wrapped.url) };
   if (statuses.plain !== 404 || statuses.wrapped !== 403) {
     throw new Error(`expected the deferred path to answer 404 unwrapped and 403 wrapped, got ${JSON.stringify(statuses)}`);
@@ -66,5 +76,5 @@ try {
   });
   console.log(`  per round, plain: ${rates.plain.map(Math.round).join(', ')} | wrapped: ${rates.wrapped.map(Math.round).join(', ')} | ratio: ${ratios.map((r) => r.toFixed(3)).join(', ')}`);
 } finally {
-  for (const { child } of Object.values(servers)) child.kill('SIGTERM');
+  for (const child of children) child.kill('SIGTERM');
 }

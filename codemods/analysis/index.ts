@@ -28,6 +28,8 @@ export interface Analysis {
   hosts: HostApp[];
   /** Whether the files' text was only loaded for one-file use (jscodeshift transforms). */
   singleFile: boolean;
+  /** The JavaScript files carry JSDoc types (checkJs code bases): generated JS gets JSDoc types too. */
+  jsdocTyped: boolean;
 }
 
 export interface AnalyzeOptions {
@@ -118,5 +120,6 @@ export function analyze(options: AnalyzeOptions): Analysis {
     tables,
     hosts,
     singleFile: options.singleFile ?? false,
+    jsdocTyped: candidates.some((r) => !r.isTypeScript && /@(type|param|returns?)\s*\{/.test(r.text)),
   };
 }

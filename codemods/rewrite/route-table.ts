@@ -107,7 +107,7 @@ function frameworkRoutes(framework: Framework, app: string, routes: Route[], env
 }
 
 /** A node:http listener that routes task paths to Handler instances (a Handler instance is a listener). */
-function nodeListener(record: SourceRecord, name: string, routes: Route[], fallback: string | undefined, indent: string, declarationKind: string): string {
+function nodeListener(record: SourceRecord, name: string, routes: Route[], fallback: string | undefined, indent: string, declarationKind: string, jsdoc: boolean): string {
   const style = record.style;
   const i1 = indent + style.indent;
   const i2 = i1 + style.indent;
@@ -117,7 +117,9 @@ function nodeListener(record: SourceRecord, name: string, routes: Route[], fallb
   // Typed for TypeScript, and for JavaScript that is type-checked through JSDoc.
   const params = record.isTypeScript
     ? `req: import(${q('node:http')}).IncomingMessage, res: import(${q('node:http')}).ServerResponse`
-    : `/** @type {import(${q('node:http')}).IncomingMessage} */ req, /** @type {import(${q('node:http')}).ServerResponse} */ res`;
+    : jsdoc
+      ? `/** @type {import(${q('node:http')}).IncomingMessage} */ req, /** @type {import(${q('node:http')}).ServerResponse} */ res`
+      : 'req, res';
   const lines = [`${declarationKind} ${name} = (${params}) => {`, `${i1}const path = (req.url ?? ${q('/')}).split(${q('?')})[0]${s}`];
   routes.forEach(({ path, handler }, index) => {
     lines.push(`${i1}${index === 0 ? 'if' : 'else if'} (path === ${q(path)}) new ${handler}()(req, res)${s}`);
@@ -402,7 +404,7 @@ function migrateNodeTable(analysis: Analysis, out: RuleOutput, table: RouteTable
       fallback = uniqueName(record, `${name}Webapp`);
       parts.push(`const ${fallback} = ${tableTextWithout(analysis, out, table, removedRows)}${s}`);
     }
-    parts.push(exported + nodeListener(record, name, routes, fallback, indent, statement.getDeclarationKind()));
+    parts.push(exported + nodeListener(record, name, routes, fallback, indent, statement.getDeclarationKind(), analysis.jsdocTyped));
     out.edit(record, statement.getStart(), statement.getEnd(), parts.join(style.newline + indent), 'the route table becomes a node:http listener');
     out.markRemoved(record, statement.getStart(), statement.getEnd());
     return;
@@ -422,7 +424,7 @@ function migrateNodeTable(analysis: Analysis, out: RuleOutput, table: RouteTable
     const declaration = `const ${fallback} = ${tableTextWithout(analysis, out, table, removedRows)}${s}`;
     out.edit(record, container.getStart(), container.getStart(), declaration + style.newline + indent, 'webapp routes stay in a table of their own');
   }
-  const listener = nodeListener(record, 'listener', routes, fallback, indent, 'const')
+  const listener = nodeListener(record, 'listener', routes, fallback, indent, 'const', analysis.jsdocTyped)
     .replace(/^const listener = /, '')
     .replace(/;$/, '');
   out.edit(record, table.create.getStart(), table.create.getEnd(), listener, 'the route table becomes a node:http listener');

@@ -6,7 +6,7 @@ import { Node, SyntaxKind, type CallExpression, type MethodDeclaration, type Pro
 import type { Analysis } from '../analysis/index.js';
 import type { HandlerClass } from '../analysis/handlers.js';
 import type { SourceRecord } from '../analysis/project.js';
-import { semi } from '../analysis/style.js';
+import { quoted, semi } from '../analysis/style.js';
 import type { Rule, RuleMeta, RuleOutput } from './context.js';
 import { addNeededImports } from './imports.js';
 import { namespaceAccess, useShimName } from './names.js';
@@ -94,6 +94,8 @@ function migrateEntryMethod(analysis: Analysis, out: RuleOutput, record: SourceR
       } else {
         parameter += `: ${useShimName(analysis, out, record, 'type Environ')}`;
       }
+    } else if (analysis.jsdocTyped) {
+      parameter = `/** @type {import(${quoted(record.style, analysis.matchers.shim)}).Environ} */ ${parameter}`;
     }
     const open = method.getFirstChildByKindOrThrow(SyntaxKind.OpenParenToken);
     out.edit(record, open.getEnd(), open.getEnd(), parameter, `${method.getName()}() takes environ`);

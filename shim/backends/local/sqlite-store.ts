@@ -15,13 +15,17 @@ export interface SqliteStoreOptions {
   busyTimeoutMs?: number;
 }
 
-/** The queue file is not a usable queue (not SQLite, damaged, foreign, too new); it was left untouched. */
+export type QueueFileProblem = 'not-sqlite' | 'damaged' | 'foreign' | 'newer-schema' | 'no-wal' | 'locked';
+
+/** The queue file cannot be used (not SQLite, damaged, foreign, too new, locked); nothing was written to it. */
 export class QueueFileError extends Error {
   readonly path: string;
-  constructor(path: string, problem: string, remedy: string, options?: { cause?: unknown }) {
-    super(`deferred-migrate: the embedded queue file ${path} ${problem}. It was left untouched. ${remedy}`, options);
+  readonly problem: QueueFileProblem;
+  constructor(path: string, problem: QueueFileProblem, what: string, remedy: string, options?: { cause?: unknown }) {
+    super(`deferred-migrate: the embedded queue file ${path} ${what}. It was left untouched. ${remedy}`, options);
     this.name = 'QueueFileError';
     this.path = path;
+    this.problem = problem;
   }
 }
 
@@ -105,6 +109,7 @@ function isCorruption(code: string): boolean {
 
 export class SqliteStore implements QueueStore {
   readonly path: string;
+  private readonly busyTimeoutMs: number;
   private readonly db: Database.Database;
   private readonly statements: ReturnType<typeof prepareStatements>;
   private readonly claimTx: (nowMs: number, limit: number, leaseMs: number) => StoredTask[];
@@ -117,7 +122,7 @@ export class SqliteStore implements QueueStore {
       mkdirSync(dirname(this.path), { recursive: true });
       assertSqliteHeader(this.path);
     }
-    const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
+    const busyTimeoutMs = (this.busyTimeoutMs = options.busyTimeoutMs ?? 5000);
     let db: Database.Database | undefined;
     try {
       db = new Database(this.path, { timeout: busyTimeoutMs });
@@ -125,7 +130,7 @@ export class SqliteStore implements QueueStore {
       if (!inMemory) {
         const mode = db.pragma('journal_mode = WAL', { simple: true });
         if (String(mode).toLowerCase() !== 'wal') {
-          throw new QueueFileError(this.path, `could not be switched to WAL mode (journal_mode is ${String(mode)})`, 'Put the queue on a local file system.');
+          throw new QueueFileError(this.path, 'no-wal', `could not be switched to WAL mode (journal_mode is ${String(mode)})`, 'Put the queue on a local file system.');
         }
       }
       // NORMAL in WAL mode: a commit is in the OS page cache when it returns,
@@ -241,11 +246,18 @@ export class SqliteStore implements QueueStore {
   private explain(error: unknown): unknown {
     if (error instanceof QueueFileError) return error;
     const code = (error as { code?: unknown } | null)?.code;
-    if (typeof code === 'string' && isCorruption(code)) {
+    if (typeof code !== 'string') return error;
+    if (isCorruption(code)) {
+      return new QueueFileError(this.path, 'damaged', `is not a readable SQLite database (${code}: ${(error as Error).message})`, MOVE_ASIDE, {
+        cause: error,
+      });
+    }
+    if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
       return new QueueFileError(
         this.path,
-        `is not a readable SQLite database (${code}: ${(error as Error).message})`,
-        MOVE_ASIDE,
+        'locked',
+        `is locked by another process: waited ${this.busyTimeoutMs} ms (busyTimeoutMs) for its lock (${code})`,
+        'Retry later, or stop the process that holds the lock (another app instance, an sqlite3 shell in a transaction).',
         { cause: error },
       );
     }
@@ -304,7 +316,7 @@ function assertSqliteHeader(path: string): void {
     const read = readSync(fd, header, 0, header.length, 0);
     if (read === 0) return;
     if (read < header.length || header.toString('latin1') !== SQLITE_HEADER) {
-      throw new QueueFileError(path, 'is not an SQLite database (its header is not "SQLite format 3")', MOVE_ASIDE);
+      throw new QueueFileError(path, 'not-sqlite', 'is not an SQLite database (its header is not "SQLite format 3")', MOVE_ASIDE);
     }
   } finally {
     closeSync(fd);
@@ -319,13 +331,14 @@ function migrate(db: Database.Database, path: string): void {
     if (applicationId !== APPLICATION_ID) {
       const foreignTables = db.prepare("SELECT COUNT(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'").pluck().get() as number;
       if (applicationId !== 0 || version !== 0 || foreignTables > 0) {
-        throw new QueueFileError(path, 'is an SQLite database of another application, not a deferred-migrate queue', MOVE_ASIDE);
+        throw new QueueFileError(path, 'foreign', 'is an SQLite database of another application, not a deferred-migrate queue', MOVE_ASIDE);
       }
       db.pragma(`application_id = ${APPLICATION_ID}`);
     }
     if (version > MIGRATIONS.length) {
       throw new QueueFileError(
         path,
+        'newer-schema',
         `has schema version ${version}, written by a newer release of deferred-migrate (this one knows up to ${MIGRATIONS.length})`,
         'Upgrade deferred-migrate, or configure another path for the embedded queue.',
       );

@@ -74,7 +74,7 @@ export function describeLegacyApp(spec: LegacyAppSpec): void {
         legacyDiagnostics = typeCheck(join(workspace.appDir, 'tsconfig.json'), workspace.appDir);
         result = await migrateApp(workspace.appDir);
         await writeMigration(result);
-      });
+      }, 180_000); // a compiler program over Express/Fastify types plus the migration: slow on a loaded machine
 
       afterAll(() => workspace?.dispose());
 
@@ -149,12 +149,11 @@ export function describeLegacyApp(spec: LegacyAppSpec): void {
           queueName: task.queueName,
           payloadBase64: Buffer.from(task.payload).toString('base64'),
         }));
-        expect(legacyTasks.map((task) => JSON.parse(Buffer.from(task.payloadBase64, 'base64').toString()))).toEqual([
-          { fn: 'doSomethingLater', args: ['Missing', 10] },
-          { fn: 'doSomethingLater', args: ['Missing', 10] },
-          { fn: 'doSomethingLater', args: ['Missing', 10] },
-        ]);
-        // ...and delivers them to the migrated app, a fresh process on the shim.
+        const v0 = { fn: 'doSomethingLater', args: [process.env.GAE_VERSION ?? 'Missing', 10] };
+        expect(legacyTasks.map((task) => JSON.parse(Buffer.from(task.payloadBase64, 'base64').toString()))).toEqual([v0, v0, v0]);
+        // ...and delivers them to the migrated app, a fresh process on the shim. The
+        // legacy queue cannot sign its requests, so the shim runs in development
+        // mode, where the task-name header suffices (as on the dev server).
         const run = await runDriver({
           workspace: workspace.root,
           appDir: workspace.appDir,

@@ -24,7 +24,7 @@ export interface Workspace {
 
 /** `npm test` builds dist/ first; a bare `vitest run` needs `npm run build` once. */
 export function assertShimBuilt(): void {
-  for (const file of ['dist/esm/shim/index.js', 'dist/esm/shim/index.d.ts', 'dist/cjs/shim/index.js']) {
+  for (const file of ['dist/esm/shim/index.js', 'dist/esm/shim/index.d.ts', 'dist/cjs/shim/index.js', 'dist/esm/cli/index.js']) {
     if (!existsSync(join(PACKAGE_ROOT, file))) {
       throw new Error(`${join(PACKAGE_ROOT, file)} is missing: run \`npm run build\` (npm test does) before the e2e tests`);
     }
