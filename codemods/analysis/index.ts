@@ -6,7 +6,8 @@ import { analyzeAppYamls, type AppYamlFile } from './app-yaml.js';
 import { findHandlerClasses, type HandlerClasses } from './handlers.js';
 import { findHostApps, type HostApp } from './host-app.js';
 import { SymbolTable } from './legacy-symbols.js';
-import { containsAny, HOST_APP_NEEDLES, importNeedlesFor } from './prefilter.js';
+import * as path from 'node:path';
+import { containsAny, HOST_APP_NEEDLES } from './prefilter.js';
 import { ProjectIndex, readUtf8, type SourceRecord, type TextSource } from './project.js';
 import { findRouteTables, type RouteTable } from './route-tables.js';
 import { prefilterNeedles, type ModuleMatchers } from './specifiers.js';
@@ -40,6 +41,31 @@ export interface AnalyzeOptions {
   singleFile?: boolean;
 }
 
+const RELATIVE_SPECIFIER = /(?:\bfrom\s*|\brequire\(\s*|\bimport\(\s*|^\s*import\s+)['"`](\.{1,2}\/[^'"`]*|\.{1,2})['"`]/gm;
+
+/** Last path segment of a specifier or file, without extension: `./lib/tasks.js` → `tasks`. */
+function segmentKey(specifierOrPath: string): string {
+  const last = specifierOrPath.replace(/\/+$/, '').split('/').pop() ?? '';
+  return last.replace(/\.(m|c)?(j|t)sx?$/, '');
+}
+
+function indexRelativeImports(texts: Map<string, string>): Map<string, string[]> {
+  const byKey = new Map<string, string[]>();
+  for (const [absPath, text] of texts) {
+    const keys = new Set([...text.matchAll(RELATIVE_SPECIFIER)].map((m) => segmentKey(m[1]!)));
+    for (const key of keys) byKey.set(key, [...(byKey.get(key) ?? []), absPath]);
+  }
+  return byKey;
+}
+
+function importerCandidates(byKey: Map<string, string[]>, absPath: string): Set<string> {
+  const base = segmentKey(path.basename(absPath));
+  const keys = [base];
+  // An index file is imported through its directory (`./lib`, `./lib/`, `..`).
+  if (base === 'index') keys.push(path.basename(path.dirname(absPath)), '.', '..');
+  return new Set(keys.flatMap((key) => byKey.get(key) ?? []));
+}
+
 function byRel(a: SourceRecord, b: SourceRecord): number {
   return a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0;
 }
@@ -63,7 +89,10 @@ export function analyze(options: AnalyzeOptions): Analysis {
     if (record) frontier.push(record);
   }
   // Importers of loaded files that export something (barrels, handler bases, route
-  // tables, task functions) may use legacy symbols without naming them.
+  // tables, task functions) may use legacy symbols without naming them. Relative
+  // specifiers are indexed once by their last path segment, so finding importers
+  // costs a lookup, not a scan of the tree per exporter.
+  const importersByName = indexRelativeImports(texts);
   const expanded = new Set<string>();
   while (frontier.length > 0) {
     const next: SourceRecord[] = [];
@@ -71,18 +100,13 @@ export function analyze(options: AnalyzeOptions): Analysis {
       if (expanded.has(record.absPath) || record.parseProblem) continue;
       expanded.add(record.absPath);
       if (!/\bexport\b|module\.exports|exports\./.test(record.text)) continue;
-      const importNeedles = importNeedlesFor(record.absPath);
-      for (const [absPath, text] of texts) {
-        if (index.isLoaded(absPath) || !containsAny(text, importNeedles)) continue;
+      for (const absPath of importerCandidates(importersByName, record.absPath)) {
+        if (index.isLoaded(absPath)) continue;
+        const text = texts.get(absPath)!;
+        const specifiers = [...text.matchAll(RELATIVE_SPECIFIER)].map((m) => m[1]!);
+        if (!specifiers.some((spec) => index.resolve(absPath, spec) === record.absPath)) continue;
         const importer = index.load(absPath);
-        if (importer) {
-          const imports = importer.sourceFile
-            .getImportDeclarations()
-            .map((d) => d.getModuleSpecifierValue())
-            .concat([...importer.text.matchAll(/require\(\s*['"`]([^'"`]+)['"`]\s*\)/g)].map((m) => m[1]!))
-            .concat(importer.sourceFile.getExportDeclarations().map((d) => d.getModuleSpecifierValue() ?? ''));
-          if (imports.some((spec) => index.resolve(absPath, spec) === record.absPath)) next.push(importer);
-        }
+        if (importer) next.push(importer);
       }
     }
     frontier = next;

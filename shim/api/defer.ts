@@ -18,9 +18,9 @@ export function taskSize(task: Pick<TaskSpec, 'body' | 'url' | 'headers'>): numb
 /**
  * Enqueues a call of the registered function `fn` with `args`. The last argument
  * is the options object when it is a plain object whose own keys all begin
- * with `_`. The returned promise rejects when the enqueue fails; that failure is
- * also logged at error level, so an un-awaited call neither loses the task
- * silently nor crashes the process.
+ * with `_`. The returned promise rejects when the enqueue fails; when nobody
+ * awaits or catches it, the failure is logged at error level instead, so an
+ * un-awaited call neither loses the task silently nor crashes the process.
  */
 export function defer<F extends (...args: never[]) => unknown>(fn: F, ...rest: unknown[]): Promise<EnqueuedTask> {
   const name = requireName(fn);
@@ -35,8 +35,31 @@ export function defer<F extends (...args: never[]) => unknown>(fn: F, ...rest: u
   const backend = runtime.backend;
   const enqueued = taskSize(spec) > backend.maxTaskSizeBytes ? enqueueOverflowing(backend, spec) : backend.enqueue(spec);
   runtime.track(enqueued);
-  enqueued.catch((error: unknown) => logEnqueueFailure(runtime.logger, name, spec, error));
-  return enqueued;
+  const result = new ObservedPromise<EnqueuedTask>((resolve, reject) => {
+    enqueued.then(resolve, reject);
+  });
+  // Our own handler keeps an unobserved rejection from crashing the process; the
+  // failure is logged only when no caller awaited or caught the promise by the
+  // next turn of the event loop (a caller who handles the error gets no noise).
+  Promise.prototype.then.call(result, undefined, (error: unknown) => {
+    setImmediate(() => {
+      if (!result.observed) logEnqueueFailure(runtime.logger, name, spec, error);
+    });
+  });
+  return result;
+}
+
+/** A promise that knows whether anyone called `then` (which `await`, `catch` and `finally` do). */
+class ObservedPromise<T> extends Promise<T> {
+  observed = false;
+
+  override then<R1 = T, R2 = never>(
+    onFulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
+    onRejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
+  ): Promise<R1 | R2> {
+    this.observed = true;
+    return super.then(onFulfilled, onRejected);
+  }
 }
 
 /** The payload goes to the overflow store and the task carries its key; the blob is deleted if the enqueue fails. */

@@ -22,6 +22,7 @@ export interface BackendConfig {
 }
 
 export const EMBEDDED_QUEUE_FILE = 'queue.sqlite';
+const EMBEDDED_POLL_MS = 1000;
 
 export function createBackend(kind: BackendKind, config: BackendConfig): Backend {
   switch (kind) {
@@ -29,7 +30,14 @@ export function createBackend(kind: BackendKind, config: BackendConfig): Backend
     case 'embedded': {
       if (!config.signingSecret) throw new TypeError(`the ${kind} backend needs a signing secret`);
       const store = kind === 'memory' ? new MemoryStore() : new SqliteStore({ path: join(config.dataDir, EMBEDDED_QUEUE_FILE) });
-      return new LocalBackend(store, { kind, clock: config.clock, logger: config.logger, signingSecret: config.signingSecret });
+      return new LocalBackend(store, {
+        kind,
+        clock: config.clock,
+        logger: config.logger,
+        signingSecret: config.signingSecret,
+        // Other processes may enqueue into the same queue file: look at it once a second.
+        ...(kind === 'embedded' && { pollMs: EMBEDDED_POLL_MS }),
+      });
     }
     case 'cloud-tasks':
       return new CloudTasksBackend(config.cloudTasks ?? {}, { clock: config.clock, logger: config.logger });

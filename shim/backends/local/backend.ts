@@ -32,6 +32,8 @@ export interface LocalBackendOptions {
   autoNamePrefix?: string;
   concurrency?: number;
   leaseMs?: number;
+  /** See DispatcherOptions.pollMs: set for the embedded queue, whose file other processes may share. */
+  pollMs?: number;
 }
 
 export class LocalBackend implements Backend {

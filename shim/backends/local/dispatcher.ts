@@ -17,6 +17,12 @@ export interface DispatcherOptions {
   concurrency?: number;
   /** How long a claimed task stays invisible to other claims (default 10 minutes, App Engine's push-task deadline). */
   leaseMs?: number;
+  /**
+   * Look at the store at least this often (real milliseconds), even when it seems
+   * empty: another process sharing the queue file may have added tasks. Unset: only
+   * this process's own enqueues and clock jumps wake the dispatcher.
+   */
+  pollMs?: number;
 }
 
 /** setTimeout's ceiling; longer waits are re-armed. */
@@ -103,7 +109,8 @@ export class Dispatcher {
       const delivery = this.deliver(task, target).finally(() => {
         this.inFlight.delete(delivery);
         this.delivered += 1;
-        if (!seen) this.wake();
+        // Refill in batches (one claim transaction for many tasks), not one claim per finished delivery.
+        if (!seen && this.inFlight.size <= this.concurrency / 2) this.wake();
       });
       this.inFlight.add(delivery);
       return fresh;
@@ -166,15 +173,19 @@ export class Dispatcher {
 
   private armTimer(): void {
     if (this.closed || !this.target) return;
-    const next = this.store.nextDueMs(this.options.clock.now());
-    if (next === undefined) {
+    const now = this.options.clock.now();
+    const next = this.store.nextDueMs(now);
+    const { pollMs } = this.options;
+    if (next === undefined && pollMs === undefined) {
       if (this.timer) clearTimeout(this.timer);
       this.timer = undefined;
       this.timerDueMs = undefined;
       return;
     }
-    if (this.timer && this.timerDueMs === next) return;
-    this.setWakeTimer(Math.min(MAX_TIMER_MS, Math.max(0, next - this.options.clock.now())), next);
+    const wait = Math.min(MAX_TIMER_MS, pollMs ?? MAX_TIMER_MS, next === undefined ? MAX_TIMER_MS : Math.max(0, next - now));
+    const dueMs = now + wait;
+    if (this.timer && this.timerDueMs !== undefined && this.timerDueMs <= dueMs) return;
+    this.setWakeTimer(wait, dueMs);
   }
 
   private setWakeTimer(delayMs: number, dueMs?: number): void {

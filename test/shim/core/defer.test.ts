@@ -124,9 +124,17 @@ describe('names', () => {
 });
 
 describe('enqueue failures', () => {
-  it('refuses _transactional on the memory backend, logging and rejecting', async () => {
+  it('refuses _transactional on the memory backend: the awaiting caller gets the error, nothing else is logged', async () => {
     const promise = defer(work, { _transactional: true });
     await expect(promise).rejects.toThrow(TransactionalNotSupportedError);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(rt.logger.at('error')).toEqual([]);
+  });
+
+  it('logs a failed enqueue that nobody awaits', async () => {
+    void defer(work, { _transactional: true });
+    await drain();
+    await new Promise((resolve) => setImmediate(resolve));
     expect(rt.logger.at('error')[0]).toMatchObject({ message: 'deferring a task failed: the task was not enqueued', fields: { function: 'work' } });
   });
 

@@ -153,6 +153,7 @@ describe('SqliteStore on disk', () => {
       error = caught;
     }
     expect(error).toBeInstanceOf(QueueFileError);
+    expect(error).toMatchObject({ problem: 'not-sqlite', path: file });
     expect((error as Error).message).toContain(file);
     expect((error as Error).message).toMatch(/not an SQLite database/);
     expect((error as Error).message).toMatch(/Move it aside/);
@@ -173,7 +174,7 @@ describe('SqliteStore on disk', () => {
     expect(() => {
       const reopened = open();
       reopened.claimDue(2_000, 1_000, 1_000);
-    }).toThrow(QueueFileError);
+    }).toThrow(expect.objectContaining({ name: 'QueueFileError', problem: 'damaged', path }));
     expect(readFileSync(path).equals(damaged)).toBe(true);
   });
 
@@ -208,6 +209,27 @@ describe('SqliteStore on disk', () => {
     const walBytes = statSync(`${path}-wal`).size;
     expect(walBytes).toBeLessThan(8 * 1024 * 1024);
     expect(statSync(path).size).toBeGreaterThan(1024 * 1024);
+  });
+
+  it('reports a lock held past the busy timeout as a clear error naming the file, and works once it is released', () => {
+    const store = open({ busyTimeoutMs: 50 });
+    store.insert(newTask('before'));
+    const other = new Database(path);
+    other.exec('BEGIN IMMEDIATE');
+    let error: unknown;
+    try {
+      store.insert(newTask('during'));
+    } catch (caught) {
+      error = caught;
+    } finally {
+      other.exec('ROLLBACK');
+      other.close();
+    }
+    expect(error).toBeInstanceOf(QueueFileError);
+    expect(error).toMatchObject({ problem: 'locked', path });
+    expect((error as Error).message).toMatch(new RegExp(`${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is locked by another process: waited 50 ms`));
+    expect(store.insert(newTask('during'))).not.toBe('duplicate');
+    expect(store.claimDue(2_000, 10, 1_000).map((t) => t.name)).toEqual(['before', 'during']);
   });
 
   it('keeps a task name unique per queue, not across queues', () => {
