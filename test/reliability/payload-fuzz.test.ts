@@ -172,6 +172,20 @@ const payload: fc.Arbitrary<{ label: string; bytes: Uint8Array }> = fc.oneof(
   fc.integer({ min: 300, max: 20_000 }).map((depth) => ({ label: `raw nesting ${depth}`, bytes: Buffer.from(`{"v":1,"fn":"probe","args":[${'['.repeat(depth)}${']'.repeat(depth)}]}`) })),
 );
 
+/** Runs `RUNS` inputs in chunks of different seeds, yielding to the event loop between them (the test runner talks to its worker meanwhile). */
+async function assertInChunks<T>(arbitrary: fc.Arbitrary<T>, predicate: (value: T) => Promise<void> | void): Promise<void> {
+  const chunk = Math.min(RUNS, 5_000);
+  for (let done = 0, round = 0; done < RUNS; done += chunk, round += 1) {
+    await fc.assert(
+      fc.asyncProperty(arbitrary, async (value) => predicate(value)),
+      { numRuns: Math.min(chunk, RUNS - done), seed: seed + round },
+    );
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+const TIMEOUT_MS = scaled(60_000, 60 * 60_000);
+
 const describeInput = (label: string, bytes: Uint8Array) => `${label}: ${Buffer.from(bytes).subarray(0, 200).toString('utf8')} (seed ${seed})`;
 
 describe('payload decoder fuzz', () => {
@@ -189,59 +203,50 @@ describe('payload decoder fuzz', () => {
     console.log(`payload fuzz (seed ${seed}): ${RUNS} inputs per property; decoder ${outcomes.decoded} decoded / ${outcomes.refused} refused; handler ran the probe ${outcomes.ran} times`);
   });
 
-  it('decodeEnvelope returns an envelope or throws PayloadDecodeError, nothing else', () => {
-    fc.assert(
-      fc.property(payload, ({ label, bytes }) => {
-        try {
-          decodeEnvelope(bytes);
-          outcomes.decoded += 1;
-        } catch (error) {
-          outcomes.refused += 1;
-          if (!(error instanceof PayloadDecodeError)) throw new Error(`${describeInput(label, bytes)} threw ${String(error)}`);
-        }
-        expectNoPollution(label);
-      }),
-      { numRuns: RUNS, seed },
-    );
+  it('decodeEnvelope returns an envelope or throws PayloadDecodeError, nothing else', async () => {
+    await assertInChunks(payload, ({ label, bytes }) => {
+      try {
+        decodeEnvelope(bytes);
+        outcomes.decoded += 1;
+      } catch (error) {
+        outcomes.refused += 1;
+        if (!(error instanceof PayloadDecodeError)) throw new Error(`${describeInput(label, bytes)} threw ${String(error)}`);
+      }
+      expectNoPollution(label);
+    });
     // The generator must reach both sides of the decoder, or it tests nothing.
     expect(outcomes.decoded).toBeGreaterThan(0);
     expect(outcomes.refused).toBeGreaterThan(0);
-  });
+  }, TIMEOUT_MS);
 
   it('run() runs the registered probe or rejects with PermanentTaskFailure, nothing else', async () => {
-    await fc.assert(
-      fc.asyncProperty(payload, async ({ label, bytes }) => {
-        const before = probeCalls.length;
-        try {
-          await run(bytes);
-          expect(probeCalls.length, describeInput(label, bytes)).toBe(before + 1);
-        } catch (error) {
-          if (!(error instanceof PermanentTaskFailure)) throw new Error(`${describeInput(label, bytes)} rejected with ${String(error)}`);
-          expect(probeCalls.length, describeInput(label, bytes)).toBe(before);
-        }
-        expectNoPollution(label);
-      }),
-      { numRuns: RUNS, seed },
-    );
-  });
+    await assertInChunks(payload, async ({ label, bytes }) => {
+      const before = probeCalls.length;
+      try {
+        await run(bytes);
+        expect(probeCalls.length, describeInput(label, bytes)).toBe(before + 1);
+      } catch (error) {
+        if (!(error instanceof PermanentTaskFailure)) throw new Error(`${describeInput(label, bytes)} rejected with ${String(error)}`);
+        expect(probeCalls.length, describeInput(label, bytes)).toBe(before);
+      }
+      expectNoPollution(label);
+    });
+  }, TIMEOUT_MS);
 
   it('Handler.post answers 200 Success (probe ran once) or 200 PermanentTaskFailure (nothing ran)', async () => {
-    await fc.assert(
-      fc.asyncProperty(payload, async ({ label, bytes }) => {
-        const before = probeCalls.length;
-        const [body, status] = await handler.post(taskEnviron(bytes));
-        const where = describeInput(label, bytes);
-        expect(status, where).toBe(200);
-        expect(['Success', 'PermanentTaskFailure'], where).toContain(body);
-        expect(probeCalls.length - before, where).toBe(body === 'Success' ? 1 : 0);
-        if (body === 'Success') outcomes.ran += 1;
-        for (const arg of probeCalls.at(-1) ?? []) expect(hasOnlyPlainPrototypes(arg), where).toBe(true);
-        expectNoPollution(label);
-      }),
-      { numRuns: RUNS, seed },
-    );
+    await assertInChunks(payload, async ({ label, bytes }) => {
+      const before = probeCalls.length;
+      const [body, status] = await handler.post(taskEnviron(bytes));
+      const where = describeInput(label, bytes);
+      expect(status, where).toBe(200);
+      expect(['Success', 'PermanentTaskFailure'], where).toContain(body);
+      expect(probeCalls.length - before, where).toBe(body === 'Success' ? 1 : 0);
+      if (body === 'Success') outcomes.ran += 1;
+      for (const arg of probeCalls.at(-1) ?? []) expect(hasOnlyPlainPrototypes(arg), where).toBe(true);
+      expectNoPollution(label);
+    });
     expect(outcomes.ran).toBeGreaterThan(0);
-  });
+  }, TIMEOUT_MS);
 });
 
 /** Decoded arguments are built from plain prototypes only: no `__proto__` key became a real prototype. */
