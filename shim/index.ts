@@ -11,4 +11,5 @@ export { configure, getRuntime } from './runtime/runtime.js';
 export { ManualClock } from './runtime/clock.js';
 export { getTaskContext } from './runtime/context.js';
 export { run, serialize } from './serialization/envelope.js';
+export { QueueFileError } from './backends/local/sqlite-store.js';
 export type * from './api/types.js';

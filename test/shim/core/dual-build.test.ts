@@ -19,6 +19,7 @@ it('shares the registry, the runtime and the error classes between the ESM and C
     'Handler',
     'ManualClock',
     'PermanentTaskFailure',
+    'QueueFileError',
     'SingularTaskFailure',
     'TaskAlreadyExistsError',
     'configure',
