@@ -9,6 +9,12 @@ if (variant !== 'plain' && variant !== 'wrapped') throw new Error('usage: expres
 
 const app = express();
 app.use(express.json());
+// The server's own CPU time, read by the bench between rounds: CPU per request
+// is the steady measure of what wrapApp adds, where req/s on 2 shared cores is noisy.
+app.get('/__cpu', (_req, res) => {
+  const { user, system } = process.cpuUsage();
+  res.json({ micros: user + system });
+});
 app.get('/api/items/:id', (req, res) => {
   res.json({ id: req.params.id, name: `item ${req.params.id}`, tags: ['a', 'b'], price: 12.5 });
 });

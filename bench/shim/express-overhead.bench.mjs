@@ -29,10 +29,18 @@ async function startServer(variant) {
   return { child, url: `http://127.0.0.1:${port}` };
 }
 
-async function requestsPerSecond(url, seconds) {
+async function serverCpuMicros(url) {
+  const response = await fetch(`${url}/__cpu`);
+  return (await response.json()).micros;
+}
+
+/** One round of load: requests/s as the client saw it, and the server's CPU microseconds per request. */
+async function loadRound(url, seconds) {
+  const cpuBefore = await serverCpuMicros(url);
   const result = await autocannon({ url: `${url}/api/items/42`, connections: 50, pipelining: 1, duration: seconds });
   if (result.errors > 0 || result.non2xx > 0) throw new Error(`${url}: ${result.errors} errors, ${result.non2xx} non-2xx responses`);
-  return result.requests.mean;
+  const cpuMicros = (await serverCpuMicros(url)) - cpuBefore;
+  return { rate: result.requests.mean, cpuPerRequest: cpuMicros / result.requests.total };
 }
 
 /** The comparison is only meaningful if the wrapped app really serves the deferred path and the plain one does not. */
@@ -56,11 +64,16 @@ try {
     throw new Error(`expected the deferred path to answer 404 unwrapped and 403 wrapped, got ${JSON.stringify(statuses)}`);
   }
   // Warm both (JIT, connection setup) before measuring.
-  for (const { url } of Object.values(servers)) await requestsPerSecond(url, 1);
+  for (const { url } of Object.values(servers)) await loadRound(url, 1);
   const rates = { plain: [], wrapped: [] };
+  const cpu = { plain: [], wrapped: [] };
   for (let round = 0; round < ROUNDS; round += 1) {
     const order = round % 2 === 0 ? ['plain', 'wrapped'] : ['wrapped', 'plain'];
-    for (const variant of order) rates[variant].push(await requestsPerSecond(servers[variant].url, SECONDS));
+    for (const variant of order) {
+      const { rate, cpuPerRequest } = await loadRound(servers[variant].url, SECONDS);
+      rates[variant].push(rate);
+      cpu[variant].push(cpuPerRequest);
+    }
   }
   // Each round measures both apps back to back; the median of the per-round
   // ratios is less sensitive to load drift than the ratio of the medians.
@@ -74,6 +87,20 @@ try {
     ratio: median(ratios),
     target: { ratioAtLeast: 0.97 },
   });
+  // Server CPU per request: what wrapApp adds, without the noise of two processes
+  // and the load generator sharing 2 cores. Inverted (plain / wrapped) so that, as
+  // with req/s, 1 means equal and lower means the wrapped app costs more.
+  const cpuRatios = cpu.wrapped.map((wrapped, round) => cpu.plain[round] / wrapped);
+  report({
+    name: `wrapped Express app, server CPU per request passing through (same rounds, median)`,
+    unit: 'requests per CPU-second',
+    figure: 1e6 / median(cpu.wrapped),
+    baselineName: 'same app unwrapped',
+    baseline: 1e6 / median(cpu.plain),
+    ratio: median(cpuRatios),
+    target: { ratioAtLeast: 0.97 },
+  });
+  console.log(`  CPU µs per request, plain: ${cpu.plain.map((v) => v.toFixed(1)).join(', ')} | wrapped: ${cpu.wrapped.map((v) => v.toFixed(1)).join(', ')}`);
   console.log(`  per round, plain: ${rates.plain.map(Math.round).join(', ')} | wrapped: ${rates.wrapped.map(Math.round).join(', ')} | ratio: ${ratios.map((r) => r.toFixed(3)).join(', ')}`);
 } finally {
   for (const child of children) child.kill('SIGTERM');

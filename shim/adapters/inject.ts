@@ -18,14 +18,19 @@ function asBuffer(body: Uint8Array): Buffer {
   return Buffer.from(body.buffer, body.byteOffset, body.byteLength);
 }
 
-async function injectInto(listener: RequestListener, request: DeliveryRequest): Promise<DeliveryResponse> {
-  const response = await inject(listener, {
+/** The injection options light-my-request and Fastify's `inject` both take. */
+function injectOptions(request: DeliveryRequest) {
+  return {
     method: request.method,
     url: request.url,
     headers: request.headers,
     payload: asBuffer(request.body),
     remoteAddress: TASK_QUEUE_REMOTE_ADDR,
-  });
+  };
+}
+
+async function injectInto(listener: RequestListener, request: DeliveryRequest): Promise<DeliveryResponse> {
+  const response = await inject(listener, injectOptions(request));
   return { status: response.statusCode, body: response.payload };
 }
 
@@ -43,13 +48,7 @@ export function koaTarget(app: KoaLikeApp): DeliveryTarget {
 export function fastifyTarget(app: FastifyLikeApp, ready: Promise<void>): DeliveryTarget {
   return async (request) => {
     await ready;
-    const response = await app.inject({
-      method: request.method,
-      url: request.url,
-      headers: request.headers,
-      payload: asBuffer(request.body),
-      remoteAddress: TASK_QUEUE_REMOTE_ADDR,
-    });
+    const response = await app.inject(injectOptions(request));
     return { status: response.statusCode, body: response.payload };
   };
 }

@@ -1,27 +1,11 @@
 // Real HTTP on loopback: serve a request listener on an ephemeral port and talk to it.
 import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listen, type Listening } from '../../support/listen.js';
 
-export interface Served {
-  baseUrl: string;
-  close(): Promise<void>;
-}
+export type Served = Listening;
 
 export async function serve(listener: http.RequestListener | http.Server): Promise<Served> {
-  const server = listener instanceof http.Server ? listener : http.createServer(listener);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-  return {
-    baseUrl: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.closeAllConnections();
-        server.close((error) => (error ? reject(error) : resolve()));
-      }),
-  };
+  return listen(listener);
 }
 
 export interface HttpAnswer {

@@ -1,8 +1,6 @@
 // Shared by the adapter tests: a runtime on the memory backend with a manual
 // clock and a recording logger, registered task functions that record their
 // calls, hand-made task requests, and loopback servers.
-import { createServer, type RequestListener, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach } from 'vitest';
 import { ManualClock, register, serialize } from '../../../shim/index.js';
 import type { Logger, LogLevel } from '../../../shim/api/types.js';
@@ -59,26 +57,4 @@ export function devTaskRequest(label: string, amount: number, taskName = 'task-b
   };
 }
 
-export interface Listening {
-  baseUrl: string;
-  close(): Promise<void>;
-}
-
-/** Starts `server` (or a server for `listener`) on a free loopback port. */
-export async function listen(serverOrListener: Server | RequestListener): Promise<Listening> {
-  const server = typeof serverOrListener === 'function' ? createServer(serverOrListener) : serverOrListener;
-  if (!server.listening) await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return serverHandle(server);
-}
-
-export function serverHandle(server: Server): Listening {
-  const { port } = server.address() as AddressInfo;
-  return {
-    baseUrl: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.closeAllConnections();
-        server.close((error) => (error ? reject(error) : resolve()));
-      }),
-  };
-}
+export { listen, serverHandle, type Listening } from '../../support/listen.js';
