@@ -1,7 +1,8 @@
 // Write phase: the engine's updated texts go to disk one atomic write per file.
 // A file that cannot be written (or changed on disk since the engine read it) is
 // left as it was and becomes a failed file with an `io-error` item; the others go on.
-import { writeFileAtomic, type WriteFs } from '../codemods/io.js';
+import * as path from 'node:path';
+import { sweepStaleTempFiles, writeFileAtomic, type WriteFs } from '../codemods/io.js';
 import { hasChanges } from '../codemods/report/run-report.js';
 import type { FileResult, MigrationResult, ReportItem } from '../codemods/types.js';
 
@@ -21,6 +22,8 @@ export interface ApplyOutcome {
 
 export async function applyChanges(result: MigrationResult, options: ApplyOptions): Promise<ApplyOutcome> {
   const pending = result.files.filter((f) => f.status !== 'failed' && hasChanges(f));
+  // A run killed mid-write may have left temp files beside the files it was writing.
+  await Promise.all([...new Set(pending.map((f) => path.dirname(f.absPath)))].map((dir) => sweepStaleTempFiles(dir)));
   const failures = new Map<FileResult, ReportItem>();
   const written: string[] = [];
   let next = 0;

@@ -37,6 +37,29 @@ export type WriteOutcome =
   | { ok: true; path: string }
   | { ok: false; path: string; reason: 'modified-on-disk' | 'io-error'; message: string };
 
+const TEMP_SUFFIX = '.deferred-migrate.tmp';
+const TEMP_FILE = /^\..+\.[0-9a-f]{12}\.deferred-migrate\.tmp$/;
+/** A temp file this old belongs to no live write: a run that was killed left it. */
+export const STALE_TEMP_MS = 60_000;
+
+/**
+ * Removes the temp files a killed run left in `dir` (only names this writer
+ * makes, only older than STALE_TEMP_MS so a concurrent run's write is not
+ * disturbed); returns the paths removed. Errors are ignored: it is cleanup.
+ */
+export async function sweepStaleTempFiles(dir: string, nowMs = Date.now()): Promise<string[]> {
+  const entries = await fsp.readdir(dir).catch(() => [] as string[]);
+  const removed: string[] = [];
+  for (const entry of entries) {
+    if (!TEMP_FILE.test(entry)) continue;
+    const full = path.join(dir, entry);
+    const stat = await fsp.lstat(full).catch(() => undefined);
+    if (!stat?.isFile() || nowMs - stat.mtimeMs < STALE_TEMP_MS) continue;
+    if (await fsp.unlink(full).then(() => true, () => false)) removed.push(full);
+  }
+  return removed;
+}
+
 export interface AtomicWriteOptions {
   /** Text the caller read; when given, the write is skipped if the file now holds anything else. */
   expectedOriginal?: string;
@@ -66,7 +89,7 @@ export async function writeFileAtomic(filePath: string, text: string, options: A
         };
       }
     }
-    tempPath = path.join(path.dirname(target), `.${path.basename(target)}.${randomBytes(6).toString('hex')}.deferred-migrate.tmp`);
+    tempPath = path.join(path.dirname(target), `.${path.basename(target)}.${randomBytes(6).toString('hex')}${TEMP_SUFFIX}`);
     // 'wx': never reuse a path someone else created between our name choice and the open.
     const handle = await fs.open(tempPath, 'wx', mode ?? 0o666);
     try {

@@ -1,8 +1,8 @@
 // Atomic writes under injected failures, and the git dirty-tree check on real repositories.
-import { chmodSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, symlinkSync, lstatSync, writeFileSync } from 'node:fs';
+import { chmodSync, utimesSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, symlinkSync, lstatSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { gitTreeState, nodeWriteFs, parsePorcelainZ, writeFileAtomic, type WriteFs } from '../../codemods/io.js';
+import { gitTreeState, nodeWriteFs, parsePorcelainZ, STALE_TEMP_MS, sweepStaleTempFiles, writeFileAtomic, type WriteFs } from '../../codemods/io.js';
 import { git, initRepo, makeTree, removeTrees } from './helpers/tree.js';
 
 afterEach(removeTrees);
@@ -97,6 +97,21 @@ describe('writeFileAtomic', () => {
     const outcome = await writeFileAtomic(path.join(dir, 'a.ts'), 'new\n', { expectedOriginal: 'x\n' });
     expect(outcome).toMatchObject({ ok: false, reason: 'modified-on-disk', message: expect.stringContaining('disappeared') });
     expect(entries(dir)).toEqual(['b.ts']);
+  });
+});
+
+describe('sweepStaleTempFiles', () => {
+  it('removes the temp files a killed run left, keeps recent ones and everything else', async () => {
+    const stale = '.a.ts.0123456789ab.deferred-migrate.tmp';
+    const recent = '.b.ts.ba9876543210.deferred-migrate.tmp';
+    const lookalike = 'a.deferred-migrate.tmp';
+    const dir = makeTree({ 'a.ts': 'x\n', [stale]: 'half', [recent]: 'half', [lookalike]: 'mine' });
+    const now = Date.now();
+    const old = new Date(now - STALE_TEMP_MS - 1000);
+    utimesSync(path.join(dir, stale), old, old);
+    utimesSync(path.join(dir, lookalike), old, old);
+    expect(await sweepStaleTempFiles(dir, now)).toEqual([path.join(dir, stale)]);
+    expect(entries(dir)).toEqual([recent, 'a.deferred-migrate.tmp', 'a.ts'].sort());
   });
 });
 
