@@ -51,13 +51,7 @@ export class DeferredEndpoint {
 
   /** Answers a Node request; a failure to even build the environ is a 500 (the task is retried). */
   async serveNode(req: IncomingMessage, res: ServerResponse, options?: EnvironOptions): Promise<void> {
-    let result: HandlerResult;
-    try {
-      result = await this.answer(environFromNode(req, options));
-    } catch (error) {
-      result = internalError(error, req.method, req.url);
-    }
-    const [body, status, headers] = result;
+    const [body, status, headers] = await this.answerOrFail(() => environFromNode(req, options), req.method, req.url);
     if (res.headersSent) return;
     res.writeHead(status, { ...headers, 'Content-Length': Buffer.byteLength(body) });
     res.end(body);
@@ -65,14 +59,17 @@ export class DeferredEndpoint {
 
   /** Answers a fetch `Request` with a `Response`. */
   async serveFetch(request: Request, options?: EnvironOptions): Promise<Response> {
-    let result: HandlerResult;
-    try {
-      result = await this.answer(environFromFetch(request, options));
-    } catch (error) {
-      result = internalError(error, request.method, request.url);
-    }
-    const [body, status, headers] = result;
+    const [body, status, headers] = await this.answerOrFail(() => environFromFetch(request, options), request.method, request.url);
     return new Response(body, { status, headers });
+  }
+
+  /** `answer` for the environ `build` makes; a failure to build it or to answer is a logged 500 (the task is retried). */
+  private async answerOrFail(build: () => Environ, method: string | undefined, url: string | undefined): Promise<HandlerResult> {
+    try {
+      return await this.answer(build());
+    } catch (error) {
+      return internalError(error, method, url);
+    }
   }
 }
 

@@ -5,11 +5,9 @@
 // test/shim/embedded/crash-app.ts (defers t0..t{N-1} by name, runs them to an
 // empty queue, each run appended to a results file). Nothing may be lost;
 // duplicates only where at-least-once delivery allows, and they are counted.
-import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { Handler } from '../../shim/api/handler.js';
@@ -22,8 +20,8 @@ import { ManualClock } from '../../shim/runtime/clock.js';
 import { configure, getRuntime, resetRuntime } from '../../shim/runtime/runtime.js';
 import { recordingLogger } from '../shim/core/helpers.js';
 import { scaled } from './support/scale.js';
+import { runCrashApp, type CrashAppRun } from '../shim/embedded/crash-app-process.js';
 
-const CRASH_APP = fileURLToPath(new URL('../shim/embedded/crash-app.ts', import.meta.url));
 const TASKS = scaled(80, 2_000);
 /** SqliteStore's default busy timeout: a writer waits this long for a lock before failing. */
 const BUSY_TIMEOUT_MS = 5_000;
@@ -36,35 +34,11 @@ function freshCase(): { dataDir: string; results: string; queueFile: string } {
   return { dataDir: join(dir, 'data'), results: join(dir, 'results.txt'), queueFile: join(dir, 'data', EMBEDDED_QUEUE_FILE) };
 }
 
-interface Run {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string[];
-  stderr: string;
-}
+type Run = CrashAppRun;
 
-/** One crash-app process; `onLine` sees each stdout line (and may kill it through the returned child). */
+/** One crash-app process; `onLine` sees each stdout line (and may kill it). */
 function runApp(dataDir: string, results: string, clockOffsetMs: number, onLine: (line: string, kill: () => void) => void = () => {}): Promise<Run> {
-  const child = spawn(process.execPath, ['--import', 'tsx', CRASH_APP, dataDir, results, String(TASKS), String(clockOffsetMs)], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const stdout: string[] = [];
-  let stderr = '';
-  let pending = '';
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-    pending += chunk;
-    const lines = pending.split('\n');
-    pending = lines.pop()!;
-    for (const line of lines) {
-      stdout.push(line);
-      onLine(line, () => child.kill('SIGKILL'));
-    }
-  });
-  return new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
-  });
+  return runCrashApp({ dataDir, results, tasks: TASKS, clockOffsetMs }, onLine);
 }
 
 /** Run counts per task id from the results file. */

@@ -4,12 +4,11 @@
 // the end every task ran at least once. Duplicates are allowed (at-least-once)
 // and reported. LONG=1 runs thousands of tasks and more kills.
 // CRASH_SEED=<n> replays the kill points of an earlier run.
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { runCrashApp } from './crash-app-process.js';
 
 const LONG = process.env.LONG === '1';
 const TASKS = LONG ? 3_000 : 200;
@@ -18,7 +17,6 @@ const KILLS = LONG ? 30 : 5;
 const MAX_IN_FLIGHT = 10;
 /** Further than the dispatcher's 10-minute lease, so each incarnation finds its predecessor's leases expired. */
 const CLOCK_STEP_MS = 11 * 60 * 1000;
-const APP = fileURLToPath(new URL('./crash-app.ts', import.meta.url));
 
 type KillPoint = 'enqueue' | 'dispatch' | 'ack';
 
@@ -45,33 +43,20 @@ function randomFrom(seed: number): (below: number) => number {
  * SIGKILL the process right then; `selfKillAfterRuns` makes the app kill itself
  * inside that task.
  */
-function runIncarnation(
+async function runIncarnation(
   dataDir: string,
   results: string,
   clockOffsetMs: number,
   killWhen: (line: string) => boolean,
   selfKillAfterRuns?: number,
 ): Promise<Incarnation> {
-  const args = ['--import', 'tsx', APP, dataDir, results, String(TASKS), String(clockOffsetMs)];
-  if (selfKillAfterRuns !== undefined) args.push(String(selfKillAfterRuns));
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let ran = 0;
-  let stderr = '';
-  let pending = '';
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-    pending += chunk;
-    const lines = pending.split('\n');
-    pending = lines.pop()!;
-    for (const line of lines) {
-      if (line.startsWith('ran ')) ran += 1;
-      if (child.exitCode === null && child.signalCode === null && killWhen(line)) child.kill('SIGKILL');
-    }
-  });
-  return new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ exit: { code, signal }, ran, stderr }));
-  });
+  const run = await runCrashApp(
+    { dataDir, results, tasks: TASKS, clockOffsetMs, ...(selfKillAfterRuns !== undefined && { selfKillAfterRuns }) },
+    (line, kill) => {
+      if (killWhen(line)) kill();
+    },
+  );
+  return { exit: { code: run.code, signal: run.signal }, ran: run.stdout.filter((line) => line.startsWith('ran ')).length, stderr: run.stderr };
 }
 
 function readRuns(results: string): number[] {
