@@ -2,11 +2,13 @@
 // dispatcher calls the `DeliveryTarget` built here instead of opening a socket,
 // so custom `_url` routes are the app's own routes and no port is configured.
 // Requests come from the Task Queue's source address, 0.1.0.2, as on App Engine.
+// Node listeners (Express, Connect, Koa's callback) get real Node request and
+// response objects (in-process-http.ts); Fastify its own `inject`.
 import type { RequestListener } from 'node:http';
-import inject from 'light-my-request';
 import type { DeliveryRequest, DeliveryResponse, DeliveryTarget } from '../api/types.js';
 import type { FastifyLikeApp } from './fastify.js';
 import type { FetchHandler } from './fetch.js';
+import { requestInProcess } from './in-process-http.js';
 import type { KoaLikeApp } from './koa.js';
 
 export const TASK_QUEUE_REMOTE_ADDR = '0.1.0.2';
@@ -18,7 +20,7 @@ function asBuffer(body: Uint8Array): Buffer {
   return Buffer.from(body.buffer, body.byteOffset, body.byteLength);
 }
 
-/** The injection options light-my-request and Fastify's `inject` both take. */
+/** The injection options Fastify's `inject` takes. */
 function injectOptions(request: DeliveryRequest) {
   return {
     method: request.method,
@@ -29,9 +31,8 @@ function injectOptions(request: DeliveryRequest) {
   };
 }
 
-async function injectInto(listener: RequestListener, request: DeliveryRequest): Promise<DeliveryResponse> {
-  const response = await inject(listener, injectOptions(request));
-  return { status: response.statusCode, body: response.payload };
+function injectInto(listener: RequestListener, request: DeliveryRequest): Promise<DeliveryResponse> {
+  return requestInProcess(listener, { ...request, remoteAddress: TASK_QUEUE_REMOTE_ADDR });
 }
 
 /** A Node listener, an Express/Connect app (the wrapped Proxy, so the deferred path is intercepted). */

@@ -3,14 +3,14 @@
 import { createServer } from 'node:http';
 import { Readable } from 'node:stream';
 import inject from 'light-my-request';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { defer } from '../../../shim/api/defer.js';
 import { PermanentTaskFailure, SingularTaskFailure } from '../../../shim/api/errors.js';
 import { Handler } from '../../../shim/api/handler.js';
 import { register } from '../../../shim/api/registry.js';
 import type { Environ, HandlerResult, TaskContext } from '../../../shim/api/types.js';
 import type { LocalBackend } from '../../../shim/backends/local/backend.js';
-import { getTaskContext } from '../../../shim/runtime/context.js';
+import { getTaskContext, taskContextStorage } from '../../../shim/runtime/context.js';
 import { configure, drain } from '../../../shim/runtime/runtime.js';
 import { encodeCall, encodeOverflow, serialize } from '../../../shim/serialization/envelope.js';
 import { deliverTo, freshRuntime, taskEnviron, type TestRuntime } from './helpers.js';
@@ -126,6 +126,40 @@ describe('status table', () => {
       headers: expect.objectContaining({ 'x-appengine-queuename': 'mail' }),
     });
     expect(getTaskContext()).toBeUndefined();
+  });
+
+  it('keeps each of two overlapping tasks in its own context, whichever finishes first', async () => {
+    const seen: Record<string, (string | undefined)[]> = { first: [], second: [] };
+    const gates: Record<string, () => void> = {};
+    behaviour = async (label: unknown) => {
+      const key = label as string;
+      seen[key]!.push(getTaskContext()?.name);
+      await new Promise<void>((resolve) => (gates[key] = resolve));
+      seen[key]!.push(getTaskContext()?.name);
+    };
+    const first = post(serialize(work, 'first'), { HTTP_X_APPENGINE_TASKNAME: 'task-1' });
+    const second = post(serialize(work, 'second'), { HTTP_X_APPENGINE_TASKNAME: 'task-2' });
+    await vi.waitFor(() => expect(Object.keys(gates)).toHaveLength(2));
+    gates.first!();
+    expect(await first).toEqual(['Success', 200, TEXT]);
+    gates.second!();
+    expect(await second).toEqual(['Success', 200, TEXT]);
+    expect(seen).toEqual({ first: ['task-1', 'task-1'], second: ['task-2', 'task-2'] });
+  });
+
+  // Node 20's AsyncLocalStorage, once run, tags every async resource of the process
+  // (every ordinary request's sockets and promises) until it is disabled.
+  it('switches the context storage off once no task is running', async () => {
+    const storage = taskContextStorage as unknown as { enabled?: boolean };
+    if (!('enabled' in storage)) return expect(process.versions.node.split('.')[0]).not.toBe('20');
+    let during: boolean | undefined;
+    behaviour = async () => {
+      await Promise.resolve();
+      during = storage.enabled;
+    };
+    await post(serialize(work));
+    expect(during).toBe(true);
+    expect(storage.enabled).toBe(false);
   });
 });
 
