@@ -9,6 +9,7 @@
 // app itself. Here the app gets a real `http.IncomingMessage` and
 // `http.ServerResponse`, parsed and written by Node as on the wire.
 import { createServer, request as httpRequest, type IncomingMessage, type RequestListener } from 'node:http';
+import type { Socket } from 'node:net';
 import { Duplex } from 'node:stream';
 
 export interface InProcessRequest {
@@ -105,23 +106,30 @@ export function requestInProcess(listener: RequestListener, request: InProcessRe
     server.emit('connection', ends.server);
 
     const body = Buffer.from(request.body.buffer, request.body.byteOffset, request.body.byteLength);
-    const outgoing = httpRequest(
-      {
-        method: request.method,
-        path: request.url,
-        headers: { ...request.headers, 'content-length': String(body.byteLength), connection: 'close' },
-        createConnection: () => ends.client as unknown as import('node:net').Socket,
-      },
-      (response: IncomingMessage) => {
-        const chunks: Buffer[] = [];
-        response.on('data', (chunk: Buffer) => chunks.push(chunk));
-        response.on('error', fail);
-        response.on('end', () => {
-          resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') });
-          ends.client.destroy();
-        });
-      },
-    );
+    let outgoing: ReturnType<typeof httpRequest>;
+    try {
+      outgoing = httpRequest(
+        {
+          method: request.method,
+          path: request.url,
+          headers: { ...request.headers, 'content-length': String(body.byteLength), connection: 'close' },
+          createConnection: () => ends.client as unknown as Socket,
+        },
+        (response: IncomingMessage) => {
+          const chunks: Buffer[] = [];
+          response.on('data', (chunk: Buffer) => chunks.push(chunk));
+          response.on('error', fail);
+          response.on('end', () => {
+            resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') });
+            ends.client.destroy();
+          });
+        },
+      );
+    } catch (error) {
+      // A header value or path Node refuses to send (e.g. a newline in a task header).
+      fail(error);
+      return;
+    }
     outgoing.on('error', fail);
     outgoing.end(body);
   });

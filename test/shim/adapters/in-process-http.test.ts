@@ -58,6 +58,16 @@ describe('requestInProcess', () => {
     await expect(requestInProcess(rejecting, postTo('/', ''))).rejects.toThrow('listener rejected');
   });
 
+  it('rejects a request Node refuses to send (a newline in a header) without calling the listener', async () => {
+    let called = false;
+    const listener: RequestListener = (_req, res) => {
+      called = true;
+      res.end();
+    };
+    await expect(requestInProcess(listener, postTo('/', '', { 'X-Bad': 'a\r\nInjected: yes' }))).rejects.toThrow(/Invalid character/);
+    expect(called).toBe(false);
+  });
+
   it('rejects when the app destroys the response before it ends', async () => {
     const listener: RequestListener = (_req, res) => {
       res.write('partial');
