@@ -36,12 +36,9 @@ if (variant !== 'plain') {
   const { configure, defer, getRuntime, register, wrapApp } = await importDist('shim/index.js');
   // Silent: the bench's deferred-path requests are a warm-up task and a forged one (403).
   const silent = { debug() {}, info() {}, warn() {}, error() {} };
-  if (variant === 'configured') {
-    configure({ backend: 'embedded', dataDir: tempDir('express-app'), logger: silent });
-    await getRuntime().backend;
-  }
+  if (variant !== 'imported') configure({ backend: 'embedded', dataDir: tempDir('express-app'), logger: silent });
+  if (variant === 'configured') await getRuntime().backend;
   if (variant === 'wrapped') {
-    configure({ backend: 'embedded', dataDir: tempDir('express-app'), logger: silent });
     served = wrapApp(app, { useDeferred: true });
     let ran;
     const taskRan = new Promise((resolve) => (ran = resolve));

@@ -105,7 +105,7 @@ export function requestInProcess(listener: RequestListener, request: InProcessRe
     server.on('clientError', (error: Error) => fail(error));
     server.emit('connection', ends.server);
 
-    const body = Buffer.from(request.body.buffer, request.body.byteOffset, request.body.byteLength);
+    const { body } = request;
     let outgoing: ReturnType<typeof httpRequest>;
     try {
       outgoing = httpRequest(

@@ -1,8 +1,11 @@
 // Child process for the two-process claim test: opens the shared queue file,
 // says "ready", waits for "go" on stdin (so that both processes start claiming
 // together), claims and completes tasks until the queue is empty, then prints
-// the names it claimed as JSON.
+// the names it claimed as JSON. It pauses a millisecond between batches, as the
+// dispatcher yields to the event loop between claims; without the pause one
+// process can win every lock on a loaded machine and the other never claims.
 import { once } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { SqliteStore } from '../../../shim/backends/local/sqlite-store.js';
 
 const [path] = process.argv.slice(2);
@@ -21,6 +24,7 @@ for (;;) {
     claimed.push(task.name);
     store.complete(task.id, Date.now());
   }
+  await sleep(1);
 }
 store.close();
 process.stdout.write(`${JSON.stringify(claimed)}\n`);
