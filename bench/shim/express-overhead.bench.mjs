@@ -15,6 +15,8 @@
 //   the method lands when there is nothing to find.
 // BENCH_EXPRESS_CANDIDATE=imported|configured compares a step of the wrapped app's
 // setup with the plain app instead (see express-app.mjs); the target is the wrapped app's.
+// BENCH_EXPRESS_BASELINE=imported|configured compares against a later step instead of
+// the plain app: e.g. configured vs wrapped is what the wrapApp call alone costs.
 import autocannon from 'autocannon';
 import { spawn, spawnSync } from 'node:child_process';
 import os from 'node:os';
@@ -26,6 +28,8 @@ const PAIRS = Number(process.env.BENCH_EXPRESS_PAIRS ?? 12);
 const ROUNDS = Number(process.env.BENCH_EXPRESS_ROUNDS ?? 2);
 const SECONDS = Number(process.env.BENCH_EXPRESS_SECONDS ?? 2);
 const CANDIDATE = process.env.BENCH_EXPRESS_CANDIDATE ?? 'wrapped';
+const BASELINE = process.env.BENCH_EXPRESS_BASELINE ?? 'plain';
+const STEPS = ['plain', 'imported', 'configured', 'wrapped'];
 const CONNECTIONS = 25; // per server
 const SERVER = fileURLToPath(new URL('./express-app.mjs', import.meta.url));
 
@@ -126,21 +130,25 @@ async function compare(baseline, candidate) {
 }
 
 if (PAIRS < 2) throw new Error('BENCH_EXPRESS_PAIRS must be at least 2');
-if (!['imported', 'configured', 'wrapped'].includes(CANDIDATE)) throw new Error('BENCH_EXPRESS_CANDIDATE must be imported, configured or wrapped');
+if (!STEPS.includes(BASELINE) || !STEPS.includes(CANDIDATE) || STEPS.indexOf(BASELINE) >= STEPS.indexOf(CANDIDATE)) {
+  throw new Error(`BENCH_EXPRESS_BASELINE and BENCH_EXPRESS_CANDIDATE must be two of ${STEPS.join(', ')}, the baseline the earlier step`);
+}
 const setup = `${PAIRS} fresh process pairs, both servers loaded at once (autocannon, ${CONNECTIONS} connections each), ${ROUNDS} rounds of ${SECONDS}s per pair, ${PIN ? 'servers pinned to CPU 1 and the load generator to CPU 0' : 'unpinned (no taskset)'}`;
-const control = await compare('plain', 'plain');
-const result = await compare('plain', CANDIDATE);
-const candidateName = CANDIDATE === 'wrapped' ? 'wrapped Express app' : `Express app with the shim ${CANDIDATE}, not wrapped`;
+const control = await compare(BASELINE, BASELINE);
+const result = await compare(BASELINE, CANDIDATE);
+const describeStep = (step) =>
+  step === 'wrapped' ? 'wrapped Express app' : step === 'plain' ? 'same app unwrapped' : `same app with the shim ${step}, not wrapped`;
+const candidateName = describeStep(CANDIDATE).replace(/^same app/, 'Express app');
 const ci = (r) => `mean ${r.mean.toFixed(3)}, 95% CI ${r.low.toFixed(3)} to ${r.high.toFixed(3)}`;
 report({
   name: `${candidateName}, server CPU per request passing through (${setup}; mean of per-pair ratios)`,
   unit: 'requests per CPU-second',
   figure: 1e6 / median(result.pairs.map((p) => p.candidateCpu)),
-  baselineName: 'same app unwrapped',
+  baselineName: describeStep(BASELINE),
   baseline: 1e6 / median(result.pairs.map((p) => p.baselineCpu)),
   ratio: result.mean,
   target: { ratioAtLeast: 0.97 },
 });
-console.log(`  ${CANDIDATE} / plain, per pair: ${result.pairs.map((p) => p.ratio.toFixed(3)).join(', ')} (${ci(result)})`);
-console.log(`  CPU µs per request, median of pairs: plain ${median(result.pairs.map((p) => p.baselineCpu)).toFixed(1)}, ${CANDIDATE} ${median(result.pairs.map((p) => p.candidateCpu)).toFixed(1)}; both servers together served ${Math.round(median(result.pairs.map((p) => p.requestsPerSecond)))} req/s`);
-console.log(`  A/A control, plain / plain, per pair: ${control.pairs.map((p) => p.ratio.toFixed(3)).join(', ')} (${ci(control)})`);
+console.log(`  ${CANDIDATE} / ${BASELINE}, per pair: ${result.pairs.map((p) => p.ratio.toFixed(3)).join(', ')} (${ci(result)})`);
+console.log(`  CPU µs per request, median of pairs: ${BASELINE} ${median(result.pairs.map((p) => p.baselineCpu)).toFixed(1)}, ${CANDIDATE} ${median(result.pairs.map((p) => p.candidateCpu)).toFixed(1)}; both servers together served ${Math.round(median(result.pairs.map((p) => p.requestsPerSecond)))} req/s`);
+console.log(`  A/A control, ${BASELINE} / ${BASELINE}, per pair: ${control.pairs.map((p) => p.ratio.toFixed(3)).join(', ')} (${ci(control)})`);

@@ -5,7 +5,7 @@
 // Proxy would break).
 import { isDeferredUrl, pathOfAbsoluteUrl, type DeferredEndpoint } from './endpoint.js';
 import { remoteAddrFromEnv } from './environ.js';
-import { WRAPPED } from './node.js';
+import { replaceAppMethod, WRAPPED } from './node.js';
 
 export type FetchHandler = (request: Request, ...rest: never[]) => Response | Promise<Response>;
 
@@ -43,13 +43,6 @@ export function wrapFetchObject<T extends FetchObjectApp>(app: T, endpoint: Defe
   const fetch = function (this: unknown, ...args: unknown[]) {
     return interceptFetch(original, endpoint, this, args);
   };
-  try {
-    Object.defineProperty(app, 'fetch', { value: fetch, writable: true, configurable: true, enumerable: true });
-    Object.defineProperty(app, WRAPPED, { value: endpoint, configurable: true });
-  } catch (error) {
-    throw new Error('wrapApp: cannot replace fetch on this object (frozen or non-configurable fetch property)', {
-      cause: error,
-    });
-  }
+  replaceAppMethod(app, 'fetch', fetch, endpoint);
   return app;
 }

@@ -35,7 +35,7 @@ function injectInto(listener: RequestListener, request: DeliveryRequest): Promis
   return requestInProcess(listener, { ...request, remoteAddress: TASK_QUEUE_REMOTE_ADDR });
 }
 
-/** A Node listener, an Express/Connect app (the wrapped Proxy, so the deferred path is intercepted). */
+/** A wrapped Node listener or Express/Connect app (so the deferred path is intercepted). */
 export function nodeListenerTarget(listener: RequestListener): DeliveryTarget {
   return (request) => injectInto(listener, request);
 }

@@ -1,5 +1,5 @@
-// Node request listeners `(req, res)`, and the function-shaped apps built on
-// them (Express, Connect; see express.ts). The wrapped app is a Proxy of the
+// Node request listeners `(req, res)` (Express and Connect apps are wrapped in
+// place instead; see express.ts). The wrapped app is a Proxy of the
 // original: calling it (as `http.createServer(app)` and `app.listen()` do) goes
 // through the `apply` trap, which answers the deferred path and forwards
 // everything else untouched; every property read, write and method call reaches
@@ -18,33 +18,45 @@ const SLASH = 47;
 type AnyFunction = (...args: never[]) => unknown;
 
 /**
- * Wraps a function-shaped app. `overrides` are properties read from the wrapper instead
- * of the app: Express uses it to intercept `app.handle`
- * (the entry point a parent Express app calls on a mounted sub-app).
+ * Wraps an app in place: replaces its method `key` (keeping the property enumerable
+ * or not, as it was) and marks the app as wrapped with its endpoint.
  */
-export function wrapNodeListener<T extends AnyFunction>(
-  app: T,
-  endpoint: DeferredEndpoint,
-  overrides: Partial<Record<string | symbol, unknown>> = {},
-): T {
+export function replaceAppMethod(app: object, key: string, method: unknown, endpoint: DeferredEndpoint): void {
+  const enumerable = Object.getOwnPropertyDescriptor(app, key)?.enumerable ?? true;
+  try {
+    Object.defineProperty(app, key, { value: method, writable: true, configurable: true, enumerable });
+    Object.defineProperty(app, WRAPPED, { value: endpoint, configurable: true });
+  } catch (error) {
+    throw new Error(`wrapApp: cannot replace ${key} on this app (frozen or non-configurable ${key} property)`, {
+      cause: error,
+    });
+  }
+}
+
+/** A fetch `Request` given to an app wrapped as a Node listener: say how to wrap it instead. */
+export function refuseFetchRequest(req: IncomingMessage): void {
+  // Node request targets start with '/'; only then is the (slower) fetch check worth making.
+  if (req.url?.charCodeAt(0) !== SLASH && isFetchRequest(req)) {
+    throw new TypeError(
+      'wrapApp: this app was wrapped as a Node request listener (req, res) but was called with a fetch ' +
+        "Request; wrap fetch-style handlers with wrapApp(app, { useDeferred: true, kind: 'fetch' })",
+    );
+  }
+}
+
+/** Wraps a Node request listener in a Proxy that answers the deferred path. */
+export function wrapNodeListener<T extends AnyFunction>(app: T, endpoint: DeferredEndpoint): T {
   return new Proxy(app, {
     apply(target, thisArg, args: unknown[]) {
       const req = args[0] as IncomingMessage | undefined;
       if (req !== undefined && isDeferredUrl(req.url)) {
         return endpoint.serveNode(req, args[1] as ServerResponse);
       }
-      // Node request targets start with '/'; only then is the (slower) fetch check worth making.
-      if (req !== undefined && req.url?.charCodeAt(0) !== SLASH && isFetchRequest(req)) {
-        throw new TypeError(
-          'wrapApp: this app was wrapped as a Node request listener (req, res) but was called with a fetch ' +
-            "Request; wrap fetch-style handlers with wrapApp(app, { useDeferred: true, kind: 'fetch' })",
-        );
-      }
+      if (req !== undefined) refuseFetchRequest(req);
       return Reflect.apply(target, thisArg, args);
     },
     get(target, property, receiver) {
       if (property === WRAPPED) return endpoint;
-      if (Object.prototype.hasOwnProperty.call(overrides, property)) return overrides[property];
       return Reflect.get(target, property, receiver);
     },
   });

@@ -6,7 +6,7 @@
 // Kinds, detected in this order (or named with the `kind` option):
 //   'fastify'      an object with addHook, addContentTypeParser, inject, ready, route -> the same instance (hooks)
 //   'koa'          an object with a `middleware` array, use, callback, context -> the same app (first middleware)
-//   'connect'      a function with `use` and `handle` (Express 4/5, Connect) -> a Proxy of it
+//   'connect'      a function with `use` and `handle` (Express 4/5, Connect) -> the same app (`handle` replaced)
 //   'fetch-object' an object with a `fetch` method (Hono, `{ fetch }` exports) -> the same object, `fetch` wrapped
 //   'fetch'        a function of one parameter `(request) => Response` -> a Proxy of it
 //   'node'         any other function: a Node listener `(req, res)` -> a Proxy of it

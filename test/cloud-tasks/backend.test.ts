@@ -262,13 +262,14 @@ describe('wiring', () => {
 describe('an unreachable Cloud Tasks', () => {
   it('a refused connection fails fast with CloudTasksUnavailableError', async () => {
     const port = await closedPort();
-    const backend = new CloudTasksBackend({ project: 'p', location: 'l', apiEndpoint: '127.0.0.1', port, insecure: true, timeoutMs: 2000 }, { env: {} });
+    // A deadline far above what a refusal takes: failing well before it shows the refusal is not waited out.
+    const backend = new CloudTasksBackend({ project: 'p', location: 'l', apiEndpoint: '127.0.0.1', port, insecure: true, timeoutMs: 30_000 }, { env: {} });
     const started = Date.now();
     const error = await backend.enqueue(spec()).catch((e: unknown) => e);
     await backend.close();
     expect(error).toBeInstanceOf(CloudTasksUnavailableError);
     expect((error as Error).message).toMatch(new RegExp(`127\\.0\\.0\\.1:${port} is unreachable.*not enqueued`));
-    expect(Date.now() - started).toBeLessThan(2000 + 1500);
+    expect(Date.now() - started).toBeLessThan(15_000);
   });
 
   it('a server that accepts but never answers hits the deadline instead of hanging', async () => {
@@ -285,7 +286,8 @@ describe('an unreachable Cloud Tasks', () => {
     await new Promise<void>((resolve) => silent.close(() => resolve()));
     expect(error).toBeInstanceOf(CloudTasksUnavailableError);
     expect(elapsed).toBeGreaterThanOrEqual(700);
-    expect(elapsed).toBeLessThan(800 + 1500);
+    // Not hanging: the deadline ends it (the upper bound leaves room for a loaded CI machine).
+    expect(elapsed).toBeLessThan(800 + 10_000);
   });
 });
 

@@ -230,7 +230,7 @@ describe('slow-loris uploads', () => {
       const headerBlock = head('POST', DEFERRED, { ...taskHeaders(body), 'Content-Length': String(body.length), Connection: 'close' });
       // Header block, the first half of the body, then nothing until the gate opens, then the rest.
       const half = Math.floor(body.length / 2);
-      trickles.push(target.raw(port, [headerBlock, body.subarray(0, half), body.subarray(half)], { pause: (index) => (index === 1 ? gate : Promise.resolve()) }));
+      trickles.push(target.raw(port, [headerBlock, body.subarray(0, half), body.subarray(half)], { pause: (index) => (index === 1 ? gate : Promise.resolve()), timeoutMs: 60_000 }));
     }
     // Half-sent connections that never finish: closed by the client at the end, they must run nothing.
     const abandoned = Array.from({ length: 5 }, () => {

@@ -218,15 +218,14 @@ export class CloudTasksBackend implements Backend {
   /** The client, created once; a failed creation (credentials, package) is not cached so a later enqueue retries. */
   private getClient(timeoutMs: number): Promise<CreateTaskClient> {
     if (!this.client) {
-      this.client = withDeadline(this.createClient(), timeoutMs, () =>
-        new CloudTasksConfigError(`Loading Google credentials for Cloud Tasks took longer than ${timeoutMs} ms (metadata server unreachable?).`),
-      );
+      this.client = this.createClient(timeoutMs);
       this.client.catch(() => (this.client = undefined));
     }
     return this.client;
   }
 
-  private async createClient(): Promise<CreateTaskClient> {
+  /** Only the credentials lookup, which may wait on the network, has `timeoutMs`; loading the packages has none. */
+  private async createClient(timeoutMs: number): Promise<CreateTaskClient> {
     const options: Record<string, unknown> = { ...this.config.clientOptions };
     const c = this.config;
     if (c.apiEndpoint) options.apiEndpoint = c.apiEndpoint;
@@ -247,7 +246,7 @@ export class CloudTasksBackend implements Backend {
     // Explicit channel credentials or auth client: skip the universe-domain lookup,
     // which would otherwise probe the metadata server.
     if ((options.sslCreds || options.authClient) && options.universeDomain === undefined) options.universeDomain = 'googleapis.com';
-    if (!credentialsGiven) options.auth = await loadGoogleCredentials(options);
+    if (!credentialsGiven) options.auth = await loadGoogleCredentials(options, timeoutMs);
     let module: { CloudTasksClient: new (options: Record<string, unknown>) => CreateTaskClient };
     try {
       module = (await import('@google-cloud/tasks')) as unknown as typeof module;
@@ -344,7 +343,7 @@ function environKey(header: string): string {
  * exists: a missing key file or ADC is a clear error here, instead of a raw ENOENT
  * from inside the client and a rejected promise nobody handles.
  */
-async function loadGoogleCredentials(options: Record<string, unknown>): Promise<unknown> {
+async function loadGoogleCredentials(options: Record<string, unknown>, timeoutMs: number): Promise<unknown> {
   const { GoogleAuth } = await import('google-auth-library');
   const auth = new GoogleAuth({
     scopes: ['https://www.googleapis.com/auth/cloud-platform'],
@@ -352,9 +351,16 @@ async function loadGoogleCredentials(options: Record<string, unknown>): Promise<
     ...(options.keyFilename ? { keyFilename: options.keyFilename as string } : {}),
     ...(options.projectId ? { projectId: options.projectId as string } : {}),
   });
+  const lookup = auth.getClient();
   try {
-    await auth.getClient();
+    await withDeadline(lookup, timeoutMs, () =>
+      new CloudTasksConfigError(`Loading Google credentials for Cloud Tasks took longer than ${timeoutMs} ms (metadata server unreachable?).`),
+    );
   } catch (error) {
+    if (error instanceof CloudTasksConfigError) {
+      lookup.catch(() => {}); // it may still fail later; nobody waits for it any more
+      throw error;
+    }
     const source = options.keyFilename
       ? `keyFilename ${JSON.stringify(options.keyFilename)}`
       : options.credentials

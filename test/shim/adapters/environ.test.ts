@@ -17,6 +17,7 @@ import {
 } from '../../../shim/adapters/environ.js';
 import { configure } from '../../../shim/runtime/runtime.js';
 import { wrapApp } from '../../../shim/index.js';
+import { send } from '../../support/send.js';
 import { useMemoryRuntime } from './support.js';
 
 async function readInput(input: Environ['wsgi.input']): Promise<string> {
@@ -208,7 +209,7 @@ describe('environFrom recognises each framework request object', () => {
       res.end();
     });
     app.use('/tasks', router);
-    await inject(app, { method: 'POST', url: '/tasks/e?q=1', headers: taskHeaders, payload: '{"k":[1,2]}' });
+    await send(app, { method: 'POST', url: '/tasks/e?q=1', headers: taskHeaders, payload: '{"k":[1,2]}' });
     // The whole path, as the client sent it, not the rest after the router's mount point.
     expect(environ).toMatchObject({ SCRIPT_NAME: '', PATH_INFO: '/tasks/e', QUERY_STRING: 'q=1', HTTP_X_APPENGINE_TASKNAME: 'tn' });
     expect(await readInput(environ!['wsgi.input'])).toBe('{"k":[1,2]}');

@@ -5,11 +5,11 @@ import express from 'express';
 import fastify from 'fastify';
 import { Hono } from 'hono';
 import Koa from 'koa';
-import inject from 'light-my-request';
 import { describe, expect, it } from 'vitest';
 import { defer, environFrom, getRuntime, Handler, wrapApp, type Environ, type HandlerResult } from '../../../shim/index.js';
 import { detectAppKind } from '../../../shim/adapters/wrap-app.js';
 import { configure, resetRuntime } from '../../../shim/runtime/runtime.js';
+import { send } from '../../support/send.js';
 import { calls, devTaskRequest, logs, recordingLogger, recordTask, useMemoryRuntime } from './support.js';
 
 const DEFERRED = '/_ah/queue/deferred';
@@ -66,7 +66,7 @@ describe('useDeferred: false', () => {
     expect(wrapApp(app, { useDeferred: false })).toBe(app);
     expect(wrapApp(app)).toBe(app);
     const task = devTaskRequest('x', 1);
-    const response = await inject(app, { method: 'POST', url: DEFERRED, headers: task.headers, payload: task.body });
+    const response = await send(app, { method: 'POST', url: DEFERRED, headers: task.headers, payload: task.body });
     expect(response.payload).toBe('the app route');
     expect(calls).toEqual([]);
   });
@@ -87,7 +87,7 @@ describe('wrapping', () => {
     expect(koa.middleware).toHaveLength(1);
 
     const task = devTaskRequest('once', 1);
-    await inject(wrapped, { method: 'POST', url: DEFERRED, headers: task.headers, payload: task.body });
+    await send(wrapped, { method: 'POST', url: DEFERRED, headers: task.headers, payload: task.body });
     expect(handler.environs).toHaveLength(1);
     expect(calls).toEqual([['recordTask', 'once', 1]]);
   });
@@ -103,7 +103,7 @@ describe('wrapping', () => {
     const handler = new CountingHandler();
     const wrapped = wrapApp(freshListener(), { useDeferred: true, handler });
     const task = devTaskRequest('custom handler', 2);
-    const response = await inject(wrapped, { method: 'POST', url: DEFERRED, headers: task.headers, payload: task.body });
+    const response = await send(wrapped, { method: 'POST', url: DEFERRED, headers: task.headers, payload: task.body });
     expect(response.payload).toBe('Success');
     expect(handler.environs.map((environ) => environ.PATH_INFO)).toEqual([DEFERRED]);
   });
@@ -112,7 +112,7 @@ describe('wrapping', () => {
     const failing = { post: async (): Promise<HandlerResult> => Promise.reject(new Error('handler exploded')) };
     const wrapped = wrapApp(freshListener(), { useDeferred: true, handler: failing, deliver: false });
     const task = devTaskRequest('never', 1);
-    const response = await inject(wrapped, { method: 'POST', url: DEFERRED, headers: task.headers, payload: task.body });
+    const response = await send(wrapped, { method: 'POST', url: DEFERRED, headers: task.headers, payload: task.body });
     expect(response.statusCode).toBe(500);
     expect(response.payload).toBe('Internal Server Error');
     expect(response.payload).not.toMatch(/exploded/);
@@ -121,31 +121,43 @@ describe('wrapping', () => {
     ]);
   });
 
-  it('keeps a Proxy-wrapped Express app transparent: properties, settings, listen', async () => {
+  it('wraps an Express app in place: the same app, its settings and routes, listen() serving the deferred path', async () => {
     const app = express();
+    const ownKeys = Object.keys(app).sort();
     const wrapped = wrapApp(app, { useDeferred: true });
-    expect(typeof wrapped).toBe('function');
+    expect(wrapped).toBe(app);
+    // `handle` is replaced, not added to or reordered among the app's enumerable keys.
+    expect(Object.keys(app).sort()).toEqual(ownKeys);
     wrapped.set('answer', 42);
     expect(app.get('answer')).toBe(42);
-    wrapped.locals.title = 'shared';
-    expect(app.locals.title).toBe('shared');
     wrapped.get('/x', (_req, res) => void res.send('x'));
-    expect((await inject(wrapped, { url: '/x' })).payload).toBe('x');
     const server = wrapped.listen(0);
     await new Promise((resolve) => server.once('listening', resolve));
     const { port } = server.address() as { port: number };
+    expect(await (await fetch(`http://127.0.0.1:${port}/x`)).text()).toBe('x');
+    expect((await fetch(`http://127.0.0.1:${port}/missing`)).status).toBe(404);
     const response = await fetch(`http://127.0.0.1:${port}${DEFERRED}`);
     expect(response.status).toBe(405);
+    expect(response.headers.get('allow')).toBe('POST');
     server.close();
+  });
+
+  it('refuses a frozen Express app or fetch object, saying which method it could not replace, and leaves it unwrapped', () => {
+    const app = Object.freeze(express());
+    expect(() => wrapApp(app, { useDeferred: true, deliver: false })).toThrow(/cannot replace handle on this app \(frozen/);
+    const object = Object.freeze({ fetch: (_request: Request) => new Response('own') });
+    expect(() => wrapApp(object, { useDeferred: true, deliver: false })).toThrow(/cannot replace fetch on this app \(frozen/);
+    // Nothing half-done: not marked as wrapped, so a later attempt is not answered from a stale wrapping.
+    expect(() => wrapApp(app, { useDeferred: true, deliver: false })).toThrow(/cannot replace handle/);
   });
 
   it('serves the deferred path of a wrapped Express app mounted in a parent app, relative to the mount', async () => {
     const parent = express();
     parent.use('/tasks', wrapApp(express(), { useDeferred: true }));
     const task = devTaskRequest('mounted', 5);
-    const mounted = await inject(parent, { method: 'POST', url: `/tasks${DEFERRED}`, headers: task.headers, payload: task.body });
+    const mounted = await send(parent, { method: 'POST', url: `/tasks${DEFERRED}`, headers: task.headers, payload: task.body });
     expect(mounted.payload).toBe('Success');
-    const unmounted = await inject(parent, { method: 'POST', url: DEFERRED, headers: task.headers, payload: task.body });
+    const unmounted = await send(parent, { method: 'POST', url: DEFERRED, headers: task.headers, payload: task.body });
     expect(unmounted.statusCode).toBe(404);
     expect(calls).toEqual([['recordTask', 'mounted', 5]]);
   });

@@ -130,7 +130,7 @@ describe('SqliteStore on disk', () => {
     for (let i = 0; i < total; i += 1) seed.insert(newTask(`t${i}`, { etaMs: 0 }));
     seed.close();
     const worker = fileURLToPath(new URL('./claim-worker.ts', import.meta.url));
-    const children = [0, 1].map(() => spawn(process.execPath, ['--import', 'tsx', worker, path], { stdio: ['pipe', 'pipe', 'inherit'] }));
+    const children = [0, 1].map(() => spawn(process.execPath, ['--import', 'tsx', worker, path, String(total)], { stdio: ['pipe', 'pipe', 'inherit'] }));
     const outputs = children.map((child) => collectStdout(child));
     await Promise.all(outputs.map((output) => output.ready));
     for (const child of children) child.stdin!.write('go\n');
