@@ -17,6 +17,8 @@
 // setup with the plain app instead (see express-app.mjs); the target is the wrapped app's.
 // BENCH_EXPRESS_BASELINE=imported|configured compares against a later step instead of
 // the plain app: e.g. configured vs wrapped is what the wrapApp call alone costs.
+// BENCH_EXPRESS_METHOD=alone loads one server of a pair at a time instead (1 s slices
+// in ABBA order): a check that sharing a CPU is not what makes the difference.
 import autocannon from 'autocannon';
 import { spawn, spawnSync } from 'node:child_process';
 import os from 'node:os';
@@ -26,6 +28,10 @@ import { median, report } from './support.mjs';
 
 const PAIRS = Number(process.env.BENCH_EXPRESS_PAIRS ?? 12);
 const ROUNDS = Number(process.env.BENCH_EXPRESS_ROUNDS ?? 2);
+/** together: both servers loaded at once on one CPU; alone: one at a time, ABBA order, 1 s slices. */
+const METHOD = process.env.BENCH_EXPRESS_METHOD ?? 'together';
+if (!['together', 'alone'].includes(METHOD)) throw new Error('BENCH_EXPRESS_METHOD must be together or alone');
+const SLICES = Number(process.env.BENCH_EXPRESS_SLICES ?? 8);
 const SECONDS = Number(process.env.BENCH_EXPRESS_SECONDS ?? 2);
 const CANDIDATE = process.env.BENCH_EXPRESS_CANDIDATE ?? 'wrapped';
 const BASELINE = process.env.BENCH_EXPRESS_BASELINE ?? 'plain';
@@ -87,6 +93,20 @@ async function loadTogether(servers, seconds) {
   });
 }
 
+/** Loads one server at a time for 1 s, `slices` times each in ABBA order (drift cancels); per server: totals. */
+async function loadInTurn(servers, slices) {
+  const totals = servers.map(() => ({ requests: 0, cpu: 0 }));
+  for (let slice = 0; slice < slices; slice += 1) {
+    const order = slice % 2 === 0 ? [0, 1] : [1, 0];
+    for (const index of order) {
+      const [{ requests, cpuPerRequest }] = await loadTogether([servers[index]], 1);
+      totals[index].requests += requests;
+      totals[index].cpu += cpuPerRequest * requests;
+    }
+  }
+  return totals.map(({ requests, cpu }) => ({ requests: requests / slices, cpuPerRequest: cpu / requests }));
+}
+
 /**
  * One pair of fresh processes, `baseline` and `candidate`, started in the given order.
  * Returns baseline CPU per request / candidate CPU per request (1: equal; lower:
@@ -100,12 +120,14 @@ async function measurePair(baseline, candidate, candidateFirst) {
     for (const server of servers) await checkDeferredPath(server);
     await loadTogether(servers, 1); // warm-up: JIT, connections
     const rounds = [];
-    for (let round = 0; round < ROUNDS; round += 1) rounds.push(await loadTogether(servers, SECONDS));
+    if (METHOD === 'alone') rounds.push(await loadInTurn(servers, SLICES));
+    else for (let round = 0; round < ROUNDS; round += 1) rounds.push(await loadTogether(servers, SECONDS));
     return {
       ratio: median(rounds.map(([base, cand]) => base.cpuPerRequest / cand.cpuPerRequest)),
       baselineCpu: median(rounds.map(([base]) => base.cpuPerRequest)),
       candidateCpu: median(rounds.map(([, cand]) => cand.cpuPerRequest)),
-      requestsPerSecond: median(rounds.map(([base, cand]) => (base.requests + cand.requests) / SECONDS)),
+      // together: both servers' requests per second at once; alone: the mean of each one's own rate.
+      requestsPerSecond: median(rounds.map(([base, cand]) => (METHOD === 'alone' ? (base.requests + cand.requests) / 2 : (base.requests + cand.requests) / SECONDS))),
     };
   } finally {
     await Promise.all(started.map(stopServer));
@@ -133,7 +155,11 @@ if (PAIRS < 2) throw new Error('BENCH_EXPRESS_PAIRS must be at least 2');
 if (!STEPS.includes(BASELINE) || !STEPS.includes(CANDIDATE) || STEPS.indexOf(BASELINE) >= STEPS.indexOf(CANDIDATE)) {
   throw new Error(`BENCH_EXPRESS_BASELINE and BENCH_EXPRESS_CANDIDATE must be two of ${STEPS.join(', ')}, the baseline the earlier step`);
 }
-const setup = `${PAIRS} fresh process pairs, both servers loaded at once (autocannon, ${CONNECTIONS} connections each), ${ROUNDS} rounds of ${SECONDS}s per pair, ${PIN ? 'servers pinned to CPU 1 and the load generator to CPU 0' : 'unpinned (no taskset)'}`;
+const load =
+  METHOD === 'alone'
+    ? `each server loaded alone (autocannon, ${CONNECTIONS} connections), ${SLICES} one-second slices each in ABBA order per pair`
+    : `both servers loaded at once (autocannon, ${CONNECTIONS} connections each), ${ROUNDS} rounds of ${SECONDS}s per pair`;
+const setup = `${PAIRS} fresh process pairs, ${load}, ${PIN ? 'servers pinned to CPU 1 and the load generator to CPU 0' : 'unpinned (no taskset)'}`;
 const control = await compare(BASELINE, BASELINE);
 const result = await compare(BASELINE, CANDIDATE);
 const describeStep = (step) =>
@@ -150,5 +176,5 @@ report({
   target: { ratioAtLeast: 0.97 },
 });
 console.log(`  ${CANDIDATE} / ${BASELINE}, per pair: ${result.pairs.map((p) => p.ratio.toFixed(3)).join(', ')} (${ci(result)})`);
-console.log(`  CPU µs per request, median of pairs: ${BASELINE} ${median(result.pairs.map((p) => p.baselineCpu)).toFixed(1)}, ${CANDIDATE} ${median(result.pairs.map((p) => p.candidateCpu)).toFixed(1)}; both servers together served ${Math.round(median(result.pairs.map((p) => p.requestsPerSecond)))} req/s`);
+console.log(`  CPU µs per request, median of pairs: ${BASELINE} ${median(result.pairs.map((p) => p.baselineCpu)).toFixed(1)}, ${CANDIDATE} ${median(result.pairs.map((p) => p.candidateCpu)).toFixed(1)}; ${METHOD === 'alone' ? 'one server alone served' : 'both servers together served'} ${Math.round(median(result.pairs.map((p) => p.requestsPerSecond)))} req/s`);
 console.log(`  A/A control, ${BASELINE} / ${BASELINE}, per pair: ${control.pairs.map((p) => p.ratio.toFixed(3)).join(', ')} (${ci(control)})`);

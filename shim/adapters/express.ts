@@ -27,7 +27,7 @@ export function wrapConnectApp<T extends ConnectLikeApp>(app: T, endpoint: Defer
   const handle = function (this: unknown, req: IncomingMessage, res: ServerResponse, next?: (err?: unknown) => void) {
     if (isDeferredUrl(req.url)) return endpoint.serveNode(req, res);
     refuseFetchRequest(req);
-    return Reflect.apply(originalHandle, this === undefined ? app : this, [req, res, next]);
+    return originalHandle.call(this ?? app, req, res, next);
   };
   replaceAppMethod(app, 'handle', handle, endpoint);
   return app;
