@@ -17,8 +17,9 @@
 // setup with the plain app instead (see express-app.mjs); the target is the wrapped app's.
 // BENCH_EXPRESS_BASELINE=imported|configured compares against a later step instead of
 // the plain app: e.g. configured vs wrapped is what the wrapApp call alone costs.
-// BENCH_EXPRESS_METHOD=alone loads one server of a pair at a time instead (1 s slices
-// in ABBA order): a check that sharing a CPU is not what makes the difference.
+// BENCH_EXPRESS_METHOD=alone loads one server of a pair at a time instead
+// (BENCH_EXPRESS_SLICES one-second slices each, default 8, in ABBA order): a check
+// that sharing a CPU is not what makes the difference.
 import autocannon from 'autocannon';
 import { spawn, spawnSync } from 'node:child_process';
 import os from 'node:os';

@@ -15,7 +15,7 @@ import { Transform, type TransformCallback } from 'node:stream';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isDeferredUrl, type DeferredEndpoint } from './endpoint.js';
 import { RAW_BODY } from './environ.js';
-import { WRAPPED } from './node.js';
+import { wrapInPlace } from './node.js';
 
 interface FastifyRequestLike {
   raw: IncomingMessage;
@@ -95,27 +95,28 @@ export function wrapFastifyApp<T extends FastifyLikeApp>(app: T, endpoint: Defer
     payload.on('error', (error) => recorder.destroy(error));
     done(null, payload.pipe(recorder));
   };
-  try {
-    app.addHook('onRequest', onRequest as never);
-    app.addHook('preParsing', preParsing as never);
-    app.addHook('onReady', ((done: Done) => {
-      markReady();
-      done();
-    }) as never);
-    if (!app.hasContentTypeParser('application/octet-stream') && !app.hasContentTypeParser('*')) {
-      app.addContentTypeParser(
-        'application/octet-stream' as never,
-        { parseAs: 'buffer' } as never,
-        ((_request: unknown, body: Buffer, parsed: Done) => parsed(null, body)) as never,
+  wrapInPlace(app, endpoint, () => {
+    try {
+      app.addHook('onRequest', onRequest as never);
+      app.addHook('preParsing', preParsing as never);
+      app.addHook('onReady', ((done: Done) => {
+        markReady();
+        done();
+      }) as never);
+      if (!app.hasContentTypeParser('application/octet-stream') && !app.hasContentTypeParser('*')) {
+        app.addContentTypeParser(
+          'application/octet-stream' as never,
+          { parseAs: 'buffer' } as never,
+          ((_request: unknown, body: Buffer, parsed: Done) => parsed(null, body)) as never,
+        );
+      }
+    } catch (error) {
+      throw new Error(
+        'wrapApp: cannot add hooks to this Fastify instance, most likely because it is already ready or ' +
+          'listening. Call wrapApp(fastify(), { useDeferred: true }) before ready(), listen() or inject()',
+        { cause: error },
       );
     }
-  } catch (error) {
-    throw new Error(
-      'wrapApp: cannot add hooks to this Fastify instance, most likely because it is already ready or ' +
-        'listening. Call wrapApp(fastify(), { useDeferred: true }) before ready(), listen() or inject()',
-      { cause: error },
-    );
-  }
-  Object.defineProperty(app, WRAPPED, { value: endpoint, configurable: true });
+  });
   return { app, ready };
 }

@@ -4,7 +4,7 @@
 // before `listen()`/`callback()`. The same app object is returned.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isDeferredUrl, type DeferredEndpoint } from './endpoint.js';
-import { WRAPPED } from './node.js';
+import { wrapInPlace } from './node.js';
 
 interface KoaContextLike {
   req: IncomingMessage;
@@ -37,7 +37,6 @@ export function wrapKoaApp<T extends KoaLikeApp>(app: T, endpoint: DeferredEndpo
     ctx.respond = false;
     return endpoint.serveNode(ctx.req, ctx.res);
   };
-  app.middleware.unshift(deferredMiddleware);
-  Object.defineProperty(app, WRAPPED, { value: endpoint, configurable: true });
+  wrapInPlace(app, endpoint, () => app.middleware.unshift(deferredMiddleware));
   return app;
 }

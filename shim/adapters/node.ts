@@ -18,19 +18,40 @@ const SLASH = 47;
 type AnyFunction = (...args: never[]) => unknown;
 
 /**
- * Wraps an app in place: replaces its method `key` (keeping the property enumerable
- * or not, as it was) and marks the app as wrapped with its endpoint.
+ * Marks `app` as wrapped with its endpoint, then makes `change` to it. All or nothing:
+ * if the app refuses the marker (frozen, not extensible) nothing is changed, and if
+ * `change` throws the marker is taken back, so a failed wrapApp leaves the app as it was.
  */
-export function replaceAppMethod(app: object, key: string, method: unknown, endpoint: DeferredEndpoint): void {
-  const enumerable = Object.getOwnPropertyDescriptor(app, key)?.enumerable ?? true;
+export function wrapInPlace<T>(app: object, endpoint: DeferredEndpoint, change: () => T): T {
   try {
-    Object.defineProperty(app, key, { value: method, writable: true, configurable: true, enumerable });
     Object.defineProperty(app, WRAPPED, { value: endpoint, configurable: true });
   } catch (error) {
-    throw new Error(`wrapApp: cannot replace ${key} on this app (frozen or non-configurable ${key} property)`, {
-      cause: error,
-    });
+    throw new Error('wrapApp: cannot wrap this app in place (frozen or not extensible); it is left unwrapped', { cause: error });
   }
+  try {
+    return change();
+  } catch (error) {
+    delete (app as Record<symbol, unknown>)[WRAPPED];
+    throw error;
+  }
+}
+
+/**
+ * Wraps an app in place by replacing its method `key` (an own property stays as
+ * enumerable as it was; an inherited one becomes a non-enumerable own one, so
+ * `Object.keys` is unchanged).
+ */
+export function replaceAppMethod(app: object, key: string, method: unknown, endpoint: DeferredEndpoint): void {
+  const enumerable = Object.getOwnPropertyDescriptor(app, key)?.enumerable ?? false;
+  wrapInPlace(app, endpoint, () => {
+    try {
+      Object.defineProperty(app, key, { value: method, writable: true, configurable: true, enumerable });
+    } catch (error) {
+      throw new Error(`wrapApp: cannot replace ${key} on this app (frozen or non-configurable ${key} property); it is left unwrapped`, {
+        cause: error,
+      });
+    }
+  });
 }
 
 /** A fetch `Request` given to an app wrapped as a Node listener: say how to wrap it instead. */

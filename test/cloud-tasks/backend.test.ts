@@ -1,7 +1,12 @@
 // CloudTasksBackend against the test Cloud Tasks server through the real client:
 // what CreateTask carries for each target, names and tombstones, the options Cloud
 // Tasks cannot honour, configuration errors and an unreachable service.
-import { readdir, readFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { createServer as createTcpServer, type Server as TcpServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { defer } from '../../shim/api/defer.js';
@@ -26,6 +31,8 @@ function recordCall(...args: unknown[]): void {
 register(recordCall, 'cloudTasksBackendTest.recordCall');
 
 const okApp = (_req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => void res.end('ok');
+
+const execFileAsync = promisify(execFile);
 
 function spec(overrides: Partial<TaskSpec> = {}): TaskSpec {
   return { queue: 'default', url: '/_ah/queue/deferred', etaMs: Date.UTC(2026, 0, 1, 0, 0, 30), headers: { 'Content-Type': 'application/octet-stream' }, body: new Uint8Array([1, 2, 3]), ...overrides };
@@ -288,6 +295,34 @@ describe('an unreachable Cloud Tasks', () => {
     expect(elapsed).toBeGreaterThanOrEqual(700);
     // Not hanging: the deadline ends it (the upper bound leaves room for a loaded CI machine).
     expect(elapsed).toBeLessThan(800 + 10_000);
+  });
+});
+
+describe('no credentials and a metadata server that never answers', () => {
+  it('fails the enqueue after the timeout with an error that names the credentials lookup', async () => {
+    const sockets = new Set<import('node:net').Socket>();
+    const silent: TcpServer = createTcpServer((socket) => void sockets.add(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const port = (silent.address() as import('node:net').AddressInfo).port;
+    const home = await mkdtemp(join(tmpdir(), 'dm-no-adc-'));
+    const env: NodeJS.ProcessEnv = { ...process.env, HOME: home, CLOUDSDK_CONFIG: home, GCE_METADATA_HOST: `127.0.0.1:${port}` };
+    delete env.GOOGLE_APPLICATION_CREDENTIALS;
+    delete env.GCE_METADATA_IP;
+    delete env.METADATA_SERVER_DETECTION;
+    const child = fileURLToPath(new URL('./credential-deadline-child.ts', import.meta.url));
+    try {
+      const { stdout } = await execFileAsync(process.execPath, ['--import', 'tsx', child, '700'], { env, timeout: 60_000 });
+      const outcome = JSON.parse(stdout.trim().split('\n').pop()!) as { name?: string; message?: string; elapsedMs: number };
+      expect(outcome.name).toBe('CloudTasksConfigError');
+      expect(outcome.message).toBe('Loading Google credentials for Cloud Tasks took longer than 700 ms (metadata server unreachable?).');
+      expect(outcome.elapsedMs).toBeGreaterThanOrEqual(650);
+      // Not hanging: the deadline ends it (room left for a loaded CI machine).
+      expect(outcome.elapsedMs).toBeLessThan(700 + 10_000);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+      await rm(home, { recursive: true, force: true });
+    }
   });
 });
 

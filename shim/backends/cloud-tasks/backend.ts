@@ -357,10 +357,7 @@ async function loadGoogleCredentials(options: Record<string, unknown>, timeoutMs
       new CloudTasksConfigError(`Loading Google credentials for Cloud Tasks took longer than ${timeoutMs} ms (metadata server unreachable?).`),
     );
   } catch (error) {
-    if (error instanceof CloudTasksConfigError) {
-      lookup.catch(() => {}); // it may still fail later; nobody waits for it any more
-      throw error;
-    }
+    if (error instanceof CloudTasksConfigError) throw error; // the deadline
     const source = options.keyFilename
       ? `keyFilename ${JSON.stringify(options.keyFilename)}`
       : options.credentials

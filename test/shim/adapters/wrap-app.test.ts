@@ -1,7 +1,8 @@
 // wrapApp itself: kind detection and its errors, useDeferred: false, wrapping twice,
 // the transparency of the returned app, mounting, and the delivery target it attaches.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import express from 'express';
+import express, { type Express } from 'express';
+import express4 from 'express4';
 import fastify from 'fastify';
 import { Hono } from 'hono';
 import Koa from 'koa';
@@ -123,11 +124,11 @@ describe('wrapping', () => {
 
   it('wraps an Express app in place: the same app, its settings and routes, listen() serving the deferred path', async () => {
     const app = express();
-    const ownKeys = Object.keys(app).sort();
+    const ownKeys = Object.keys(app);
     const wrapped = wrapApp(app, { useDeferred: true });
     expect(wrapped).toBe(app);
     // `handle` is replaced, not added to or reordered among the app's enumerable keys.
-    expect(Object.keys(app).sort()).toEqual(ownKeys);
+    expect(Object.keys(app)).toEqual(ownKeys);
     wrapped.set('answer', 42);
     expect(app.get('answer')).toBe(42);
     wrapped.get('/x', (_req, res) => void res.send('x'));
@@ -142,25 +143,57 @@ describe('wrapping', () => {
     server.close();
   });
 
-  it('refuses a frozen Express app or fetch object, saying which method it could not replace, and leaves it unwrapped', () => {
-    const app = Object.freeze(express());
-    expect(() => wrapApp(app, { useDeferred: true, deliver: false })).toThrow(/cannot replace handle on this app \(frozen/);
-    const object = Object.freeze({ fetch: (_request: Request) => new Response('own') });
-    expect(() => wrapApp(object, { useDeferred: true, deliver: false })).toThrow(/cannot replace fetch on this app \(frozen/);
-    // Nothing half-done: not marked as wrapped, so a later attempt is not answered from a stale wrapping.
-    expect(() => wrapApp(app, { useDeferred: true, deliver: false })).toThrow(/cannot replace handle/);
+  it('refuses an app it cannot change in place with a clear error, leaving it exactly as it was', async () => {
+    const frozen = Object.freeze(express());
+    expect(() => wrapApp(frozen, { useDeferred: true, deliver: false })).toThrow(/cannot wrap this app in place \(frozen or not extensible\)/);
+    const frozenObject = Object.freeze({ fetch: (_request: Request) => new Response('own') });
+    expect(() => wrapApp(frozenObject, { useDeferred: true, deliver: false })).toThrow(/cannot wrap this app in place/);
+    // A frozen Koa app's middleware array is not frozen: it must not get the deferred middleware either.
+    const frozenKoa = Object.freeze(new Koa());
+    expect(() => wrapApp(frozenKoa, { useDeferred: true, deliver: false })).toThrow(/cannot wrap this app in place/);
+    expect(frozenKoa.middleware).toEqual([]);
+
+    // Not extensible, but `handle` itself could be replaced: nothing may be half done.
+    const closed = Object.preventExtensions(express()) as Express & { handle: unknown };
+    const closedHandle = closed.handle;
+    expect(() => wrapApp(closed, { useDeferred: true, deliver: false })).toThrow(/cannot wrap this app in place/);
+    expect(closed.handle).toBe(closedHandle);
+
+    // Extensible, but `handle` cannot be redefined: the marker set first is taken back.
+    const pinned = express() as Express & { handle: unknown };
+    const pinnedHandle = pinned.handle;
+    Object.defineProperty(pinned, 'handle', { value: pinnedHandle, writable: true, configurable: false });
+    expect(() => wrapApp(pinned, { useDeferred: true, deliver: false })).toThrow(/cannot replace handle on this app \(frozen or non-configurable handle property\); it is left unwrapped/);
+    expect(pinned.handle).toBe(pinnedHandle);
+    expect(Object.getOwnPropertySymbols(pinned)).toEqual([]);
+    for (const app of [closed, pinned]) {
+      const task = devTaskRequest('never', 1);
+      expect((await send(app, { method: 'POST', url: DEFERRED, headers: task.headers, payload: task.body })).statusCode).toBe(404);
+    }
+    expect(calls).toEqual([]);
   });
 
-  it('serves the deferred path of a wrapped Express app mounted in a parent app, relative to the mount', async () => {
-    const parent = express();
-    parent.use('/tasks', wrapApp(express(), { useDeferred: true }));
-    const task = devTaskRequest('mounted', 5);
-    const mounted = await send(parent, { method: 'POST', url: `/tasks${DEFERRED}`, headers: task.headers, payload: task.body });
-    expect(mounted.payload).toBe('Success');
-    const unmounted = await send(parent, { method: 'POST', url: DEFERRED, headers: task.headers, payload: task.body });
-    expect(unmounted.statusCode).toBe(404);
-    expect(calls).toEqual([['recordTask', 'mounted', 5]]);
+  it('replaces an inherited handle (an Express Router) with an own non-enumerable one: Object.keys unchanged', () => {
+    const router = express.Router();
+    const keys = Object.keys(router);
+    expect(Object.getOwnPropertyDescriptor(router, 'handle')).toBeUndefined();
+    wrapApp(router, { useDeferred: true, kind: 'connect', deliver: false });
+    expect(Object.keys(router)).toEqual(keys);
+    expect(Object.getOwnPropertyDescriptor(router, 'handle')?.enumerable).toBe(false);
   });
+
+  for (const [version, makeExpress] of [['5', express], ['4', express4]] as const) {
+    it(`serves the deferred path of a wrapped Express ${version} app mounted in a parent app, relative to the mount`, async () => {
+      const parent = makeExpress();
+      parent.use('/tasks', wrapApp(makeExpress(), { useDeferred: true }));
+      const task = devTaskRequest('mounted', 5);
+      const mounted = await send(parent, { method: 'POST', url: `/tasks${DEFERRED}`, headers: task.headers, payload: task.body });
+      expect(mounted.payload).toBe('Success');
+      const unmounted = await send(parent, { method: 'POST', url: DEFERRED, headers: task.headers, payload: task.body });
+      expect(unmounted.statusCode).toBe(404);
+      expect(calls).toEqual([['recordTask', 'mounted', 5]]);
+    });
+  }
 
   it('explains that a Fastify instance must be wrapped before ready()', async () => {
     const app = fastify();

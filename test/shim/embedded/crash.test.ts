@@ -9,10 +9,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { seedFrom } from '../../reliability/support/scale.js';
+import { LONG, seedFrom } from '../../reliability/support/scale.js';
 import { runCrashApp } from './crash-app-process.js';
 
-const LONG = process.env.LONG === '1';
 const TASKS = LONG ? 3_000 : 200;
 const KILLS = LONG ? 30 : 5;
 /** The dispatcher's default concurrency: at most this many tasks are mid-flight when a process dies. */
