@@ -20,8 +20,9 @@ export function suiteSeed(): number {
 }
 
 export function seedFrom(given: string | undefined): number {
-  if (given === 'random' || ((given === undefined || given === '') && LONG)) return Date.now() % 2 ** 31;
-  if (given === undefined || given === '') return FIXED_SEED;
+  const unset = given === undefined || given === '';
+  if (given === 'random' || (unset && LONG)) return Date.now() % 2 ** 31;
+  if (unset) return FIXED_SEED;
   const seed = Number(given);
   if (!Number.isInteger(seed)) throw new Error(`seed must be an integer or "random", got ${JSON.stringify(given)}`);
   return seed;
