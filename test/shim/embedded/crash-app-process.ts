@@ -20,12 +20,16 @@ export interface CrashAppArgs {
   clockOffsetMs: number;
   /** The app SIGKILLs itself inside that task run. */
   selfKillAfterRuns?: number;
+  /** The app SIGKILLs itself once the task of that index is enqueued. */
+  selfKillAfterEnqueued?: number;
 }
 
 /** One crash-app process; `onLine` sees each stdout line as it arrives and may SIGKILL the process through `kill`. */
 export function runCrashApp(args: CrashAppArgs, onLine: (line: string, kill: () => void) => void = () => {}): Promise<CrashAppRun> {
   const argv = ['--import', 'tsx', CRASH_APP, args.dataDir, args.results, String(args.tasks), String(args.clockOffsetMs)];
-  if (args.selfKillAfterRuns !== undefined) argv.push(String(args.selfKillAfterRuns));
+  if (args.selfKillAfterRuns !== undefined || args.selfKillAfterEnqueued !== undefined) {
+    argv.push(String(args.selfKillAfterRuns ?? 0), String(args.selfKillAfterEnqueued ?? -1));
+  }
   const child = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
   const kill = () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');

@@ -5,24 +5,30 @@
 // then prints "done". Each task appends its id to the results file and fsyncs.
 //
 // Protocol on stdout, one line each: "enqueued <i>", "ran <i>", "done".
-// argv: <dataDir> <resultsFile> <taskCount> <clockOffsetMs> [selfKillAfterRuns]
+// argv: <dataDir> <resultsFile> <taskCount> <clockOffsetMs> [selfKillAfterRuns [selfKillAfterEnqueued]]
 // A restarted incarnation gets a clock further ahead than the lease length, so
 // the leases its killed predecessor held have expired (no sleeping). With
-// selfKillAfterRuns = k the process SIGKILLs itself inside its k-th task, after
-// the task's work is on disk and before the dispatcher records it as done: the
-// window between execution and acknowledgement.
+// selfKillAfterRuns = k (0: never) the process SIGKILLs itself inside its k-th
+// task, after the task's work is on disk and before the dispatcher records it as
+// done: the window between execution and acknowledgement. With
+// selfKillAfterEnqueued = i (-1: never) it SIGKILLs itself once t<i> is enqueued,
+// mid-way through its enqueue loop. That kill is the app's own, not the parent's,
+// because the loop does not yield to the event loop: with a full stdout pipe the
+// parent could see "enqueued <i>" only after the loop, and the app could run every
+// task before the parent's kill arrived (docs/reliability.md).
 import { appendFileSync, closeSync, fsyncSync, openSync } from 'node:fs';
 import type { Logger } from '../../../shim/api/types.js';
 import type { LocalBackend } from '../../../shim/backends/local/backend.js';
 import { configure, defer, getRuntime, register, TaskAlreadyExistsError, wrapApp } from '../../../shim/index.js';
 
-const [dataDir, resultsFile, countArg, offsetArg, selfKillArg] = process.argv.slice(2);
+const [dataDir, resultsFile, countArg, offsetArg, afterRunsArg, afterEnqueuedArg] = process.argv.slice(2);
 if (!dataDir || !resultsFile || !countArg || !offsetArg) {
-  throw new Error('usage: crash-app.ts <dataDir> <resultsFile> <taskCount> <clockOffsetMs> [selfKillAfterRuns]');
+  throw new Error('usage: crash-app.ts <dataDir> <resultsFile> <taskCount> <clockOffsetMs> [selfKillAfterRuns [selfKillAfterEnqueued]]');
 }
 const taskCount = Number(countArg);
 const clockOffsetMs = Number(offsetArg);
-const selfKillAfterRuns = selfKillArg === undefined ? 0 : Number(selfKillArg);
+const selfKillAfterRuns = afterRunsArg === undefined ? 0 : Number(afterRunsArg);
+const selfKillAfterEnqueued = afterEnqueuedArg === undefined ? -1 : Number(afterEnqueuedArg);
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
 const toStderr = (level: string) => (message: string, fields?: Record<string, unknown>) =>
@@ -67,6 +73,7 @@ for (let id = 0; id < taskCount; id += 1) {
     if (!(error instanceof TaskAlreadyExistsError)) throw error;
   }
   say(`enqueued ${id}`);
+  if (id === selfKillAfterEnqueued) process.kill(process.pid, 'SIGKILL');
 }
 
 const runtime = getRuntime();

@@ -25,6 +25,15 @@ interface Incarnation {
   exit: { code: number | null; signal: NodeJS.Signals | null };
   ran: number;
   stderr: string;
+  /** The last stdout lines, for failure messages. */
+  tail: string[];
+}
+
+/** How an incarnation is to die: the parent's SIGKILL on a stdout line, or the app's own (see crash-app.ts). */
+interface KillPlan {
+  onLine?: (line: string) => boolean;
+  selfKillAfterRuns?: number;
+  selfKillAfterEnqueued?: number;
 }
 
 /** mulberry32: small, seedable, good enough to pick kill points. */
@@ -39,25 +48,28 @@ function randomFrom(seed: number): (below: number) => number {
   };
 }
 
-/**
- * Runs crash-app once. `killWhen` sees each stdout line and returns true to
- * SIGKILL the process right then; `selfKillAfterRuns` makes the app kill itself
- * inside that task.
- */
-async function runIncarnation(
-  dataDir: string,
-  results: string,
-  clockOffsetMs: number,
-  killWhen: (line: string) => boolean,
-  selfKillAfterRuns?: number,
-): Promise<Incarnation> {
+/** Runs crash-app once, killed as `plan` says (an empty plan: it runs to the end). */
+async function runIncarnation(dataDir: string, results: string, clockOffsetMs: number, plan: KillPlan): Promise<Incarnation> {
+  const { onLine, selfKillAfterRuns, selfKillAfterEnqueued } = plan;
   const run = await runCrashApp(
-    { dataDir, results, tasks: TASKS, clockOffsetMs, ...(selfKillAfterRuns !== undefined && { selfKillAfterRuns }) },
+    {
+      dataDir,
+      results,
+      tasks: TASKS,
+      clockOffsetMs,
+      ...(selfKillAfterRuns !== undefined && { selfKillAfterRuns }),
+      ...(selfKillAfterEnqueued !== undefined && { selfKillAfterEnqueued }),
+    },
     (line, kill) => {
-      if (killWhen(line)) kill();
+      if (onLine?.(line)) kill();
     },
   );
-  return { exit: { code: run.code, signal: run.signal }, ran: run.stdout.filter((line) => line.startsWith('ran ')).length, stderr: run.stderr };
+  return {
+    exit: { code: run.code, signal: run.signal },
+    ran: run.stdout.filter((line) => line.startsWith('ran ')).length,
+    stderr: run.stderr,
+    tail: run.stdout.slice(-3),
+  };
 }
 
 function readRuns(results: string): number[] {
@@ -97,25 +109,34 @@ describe('embedded backend under SIGKILL', () => {
       let incarnation: Incarnation;
       if (point === 'enqueue') {
         const at = random(TASKS);
-        incarnation = await runIncarnation(dataDir, results, offset, (line) => line === `enqueued ${at}`);
+        incarnation = await runIncarnation(dataDir, results, offset, { selfKillAfterEnqueued: at });
         log.push(`enqueue@${at}`);
       } else if (point === 'dispatch') {
+        // The parent's kill lands wherever the app is (mid-transaction included). The
+        // app's own kill after `share` more runs is a backstop: should the parent see
+        // the line late (a full stdout pipe), the app still cannot run every task.
         const after = 1 + random(share);
         let seen = 0;
-        incarnation = await runIncarnation(dataDir, results, offset, (line) => line.startsWith('ran ') && ++seen === after);
+        const onLine = (line: string) => line.startsWith('ran ') && ++seen === after;
+        incarnation = await runIncarnation(dataDir, results, offset, { onLine, selfKillAfterRuns: after + share });
         log.push(`dispatch@run${after}`);
       } else {
         const after = 1 + random(share);
-        incarnation = await runIncarnation(dataDir, results, offset, () => false, after);
+        incarnation = await runIncarnation(dataDir, results, offset, { selfKillAfterRuns: after });
         log.push(`ack@run${after}`);
       }
-      expect(incarnation.exit, `incarnation ${index} (${point}) should die by SIGKILL ${context}\n${incarnation.stderr}`).toEqual({
+      log[log.length - 1] += ` (ran ${incarnation.ran})`;
+      expect(
+        incarnation.exit,
+        `incarnation ${index} (${point}) should die by SIGKILL ${context}; so far [${log.join(', ')}], ` +
+          `last lines ${JSON.stringify(incarnation.tail)}\n${incarnation.stderr}`,
+      ).toEqual({
         code: null,
         signal: 'SIGKILL',
       });
     }
 
-    const last = await runIncarnation(dataDir, results, plan.length * CLOCK_STEP_MS, () => false);
+    const last = await runIncarnation(dataDir, results, plan.length * CLOCK_STEP_MS, {});
     expect(last.exit, `the final incarnation should finish ${context}\n${last.stderr}`).toEqual({ code: 0, signal: null });
 
     const runs = readRuns(results);
