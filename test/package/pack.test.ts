@@ -4,7 +4,7 @@
 // nothing of the repository's tests, fixtures or sources, and must load from
 // CommonJS and ESM, type-check in both, and run its bin.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -54,7 +54,7 @@ beforeAll(() => {
 
   mkdirSync(join(consumer, 'node_modules'), { recursive: true });
   execFileSync('tar', ['-xzf', join(work, result!.filename), '-C', work]);
-  execFileSync('mv', [join(work, 'package'), installed]);
+  renameSync(join(work, 'package'), installed);
   const repoModules = join(REPO_ROOT, 'node_modules');
   for (const entry of readdirSync(repoModules)) {
     if (entry.startsWith('.') || entry === 'deferred-migrate') continue;
