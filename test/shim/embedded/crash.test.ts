@@ -50,20 +50,10 @@ function randomFrom(seed: number): (below: number) => number {
 
 /** Runs crash-app once, killed as `plan` says (an empty plan: it runs to the end). */
 async function runIncarnation(dataDir: string, results: string, clockOffsetMs: number, plan: KillPlan): Promise<Incarnation> {
-  const { onLine, selfKillAfterRuns, selfKillAfterEnqueued } = plan;
-  const run = await runCrashApp(
-    {
-      dataDir,
-      results,
-      tasks: TASKS,
-      clockOffsetMs,
-      ...(selfKillAfterRuns !== undefined && { selfKillAfterRuns }),
-      ...(selfKillAfterEnqueued !== undefined && { selfKillAfterEnqueued }),
-    },
-    (line, kill) => {
-      if (onLine?.(line)) kill();
-    },
-  );
+  const { onLine, ...selfKills } = plan;
+  const run = await runCrashApp({ dataDir, results, tasks: TASKS, clockOffsetMs, ...selfKills }, (line, kill) => {
+    if (onLine?.(line)) kill();
+  });
   return {
     exit: { code: run.code, signal: run.signal },
     ran: run.stdout.filter((line) => line.startsWith('ran ')).length,
