@@ -1,14 +1,15 @@
 // The package as npm publishes it: `npm pack` of the built tree, unpacked into a
-// throw-away consumer project (its other dependencies are the repository's own).
+// throw-away consumer project (its other dependencies linked from the repository's,
+// as the e2e workspaces do).
 // What a user installs must hold every file that package.json points at and
 // nothing of the repository's tests, fixtures or sources, and must load from
 // CommonJS and ESM, type-check in both, and run its bin.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { assertShimBuilt, REPO_ROOT } from '../e2e/support/workspace.js';
+import { assertShimBuilt, linkRepoDependencies, REPO_ROOT } from '../e2e/support/workspace.js';
 
 interface PackResult {
   filename: string;
@@ -52,15 +53,9 @@ beforeAll(() => {
   const [result] = JSON.parse(output) as PackResult[];
   packed = new Set(result!.files.map((file) => file.path));
 
-  mkdirSync(join(consumer, 'node_modules'), { recursive: true });
+  linkRepoDependencies(join(consumer, 'node_modules'));
   execFileSync('tar', ['-xzf', join(work, result!.filename), '-C', work]);
   renameSync(join(work, 'package'), installed);
-  const repoModules = join(REPO_ROOT, 'node_modules');
-  for (const entry of readdirSync(repoModules)) {
-    if (entry.startsWith('.') || entry === 'deferred-migrate') continue;
-    const source = join(repoModules, entry);
-    symlinkSync(source, join(consumer, 'node_modules', entry), statSync(source).isDirectory() ? 'dir' : 'file');
-  }
   writeFileSync(join(consumer, 'package.json'), '{ "name": "consumer", "private": true }\n');
 }, 120_000);
 

@@ -43,13 +43,18 @@ export function createWorkspace(app: string): Workspace {
 }
 
 function linkNodeModules(target: string): void {
-  mkdirSync(target);
+  linkRepoDependencies(target);
+  symlinkSync(PACKAGE_ROOT, join(target, 'deferred-migrate'), 'dir');
+}
+
+/** Creates `target` as a node_modules linking every package of the repository's own, except deferred-migrate. */
+export function linkRepoDependencies(target: string): void {
+  mkdirSync(target, { recursive: true });
   const source = join(REPO_ROOT, 'node_modules');
   for (const entry of readdirSync(source)) {
     if (entry === '.bin' || entry === '.package-lock.json' || entry === 'deferred-migrate') continue;
     symlinkSync(join(source, entry), join(target, entry), statSync(join(source, entry)).isDirectory() ? 'dir' : 'file');
   }
-  symlinkSync(PACKAGE_ROOT, join(target, 'deferred-migrate'), 'dir');
 }
 
 /** Every file of a directory tree (node_modules excluded), relative POSIX path -> text. */
