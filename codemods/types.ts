@@ -22,7 +22,9 @@ export type ReasonCode =
   | 'edit-conflict'
   | 'not-idempotent'
   // Added by E1: the result of defer() (now a Promise of the task) used where it cannot be awaited.
-  | 'defer-result';
+  | 'defer-result'
+  // A defer() whose synchronous throw was handled (try/catch/finally) and that could not be awaited.
+  | 'sync-error-handling';
 
 export type Severity = 'error' | 'warning' | 'note';
 

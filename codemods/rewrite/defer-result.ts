@@ -1,50 +1,46 @@
 // Rule `defer-result`: the legacy defer() returned the task; the shim's returns a
-// Promise of it. Where the result is used inside an async function the call is
-// awaited; elsewhere the use is reported. Discarded, returned and awaited
-// results need nothing.
-import { Node, type ArrowFunction, type FunctionDeclaration, type FunctionExpression, type MethodDeclaration } from 'ts-morph';
+// Promise of it. Where the result is used, the call is awaited (async-plan.ts
+// decides whether its function can become async, with its callers); where it
+// cannot, the use is reported. Discarded, returned and awaited results need nothing
+// here (`sync-error-handling` awaits discarded calls whose throw was handled).
+import { Node, type CallExpression } from 'ts-morph';
 import { findDeferCalls } from '../analysis/defer-calls.js';
+import { AsyncPlanner, emitPlan } from './async-plan.js';
 import type { Rule, RuleMeta } from './context.js';
 import { addNeededImports } from './imports.js';
 import { makeTransform } from './single-file.js';
 
 export const meta: RuleMeta = {
   id: 'defer-result',
-  description: 'Awaits defer() where its result (now a Promise of the task) is used in an async function; reports other uses.',
+  description: 'Awaits defer() where its result (now a Promise of the task) is used, making the function and its known callers async; reports uses it cannot await.',
   reasonCodes: ['defer-result'],
   docs: 'docs/manual-steps.md#defer-result',
 };
 
-type FunctionLike = FunctionDeclaration | FunctionExpression | ArrowFunction | MethodDeclaration;
-
-function enclosingFunction(node: Node): FunctionLike | undefined {
-  return node.getFirstAncestor(
-    (a): a is FunctionLike => Node.isFunctionDeclaration(a) || Node.isFunctionExpression(a) || Node.isArrowFunction(a) || Node.isMethodDeclaration(a),
+/** The call's result is used as a value (not discarded, awaited, returned or voided). */
+export function isResultUsed(call: CallExpression): boolean {
+  let outer: Node = call;
+  while (Node.isParenthesizedExpression(outer.getParent())) outer = outer.getParent()!;
+  const parent = outer.getParent();
+  return !(
+    !parent ||
+    Node.isExpressionStatement(parent) ||
+    Node.isAwaitExpression(parent) ||
+    Node.isReturnStatement(parent) ||
+    Node.isVoidExpression(parent) ||
+    (Node.isArrowFunction(parent) && parent.getBody() === outer)
   );
 }
 
 export const rule: Rule = {
   meta,
-  run(analysis, out) {
+  run(analysis, out, shared) {
+    const planner = AsyncPlanner.of(analysis);
     for (const { record, call } of findDeferCalls(analysis.symbols, analysis.candidates)) {
-      let outer: Node = call;
-      while (Node.isParenthesizedExpression(outer.getParent())) outer = outer.getParent()!;
-      const parent = outer.getParent();
-      if (
-        !parent ||
-        Node.isExpressionStatement(parent) ||
-        Node.isAwaitExpression(parent) ||
-        Node.isReturnStatement(parent) ||
-        Node.isVoidExpression(parent) ||
-        (Node.isArrowFunction(parent) && parent.getBody() === outer)
-      ) {
-        continue;
-      }
-      const fn = enclosingFunction(call);
-      if (fn?.isAsync()) {
-        const operand = Node.isPropertyAccessExpression(parent) || Node.isElementAccessExpression(parent) || Node.isCallExpression(parent);
-        out.edit(record, call.getStart(), call.getStart(), operand ? '(await ' : 'await ', 'await the task defer() now returns as a Promise');
-        if (operand) out.edit(record, call.getEnd(), call.getEnd(), ')', 'await the task defer() now returns as a Promise');
+      if (!isResultUsed(call)) continue;
+      const plan = planner.planAwait(call);
+      if (plan.ok) {
+        emitPlan(plan.edits, out, shared);
         continue;
       }
       out.report(
@@ -52,7 +48,7 @@ export const rule: Rule = {
         call,
         'defer-result',
         'warning',
-        'defer() now returns a Promise of the task (name, queue, eta). This code uses the result synchronously: await it (make the function async) or use .then().',
+        `defer() now returns a Promise of the task (name, queue, eta). This code uses the result synchronously and the call could not be awaited: ${plan.reason}. Await it in an async function, or use .then().`,
       );
     }
   },

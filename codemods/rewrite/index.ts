@@ -7,9 +7,10 @@ import { rule as deferRegistration } from './defer-registration.js';
 import { rule as deferResult } from './defer-result.js';
 import { rule as imports } from './imports.js';
 import { rule as routeTable } from './route-table.js';
+import { rule as syncErrorHandling } from './sync-error-handling.js';
 import { rule as taskHandlerSubclass } from './task-handler-subclass.js';
 import { rule as wrapApp } from './wrap-app.js';
 
-export const RULES: readonly Rule[] = [appYaml, deferOptions, deferResult, deferRegistration, taskHandlerSubclass, routeTable, wrapApp, imports];
+export const RULES: readonly Rule[] = [appYaml, deferOptions, deferResult, syncErrorHandling, deferRegistration, taskHandlerSubclass, routeTable, wrapApp, imports];
 
 export { RuleOutput, docsUrl, type Rule, type RuleMeta } from './context.js';

@@ -1,0 +1,401 @@
+// The one place that decides whether a call that now returns a Promise (the
+// shim's defer(), or a function this plan made async) can be awaited where it
+// stands, and what that takes: the enclosing function made async (TypeScript
+// return type `T` → `Promise<T>`), then every call of that function that relied
+// on its throw or its value awaited in turn, transitively, as long as every
+// caller is known. Both `defer-result` and `sync-error-handling` ask it, so a
+// function is made async by one rule of logic and the edits of the two rules
+// are identical where they meet (identical edits are emitted once).
+import { existsSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import {
+  Node,
+  SyntaxKind,
+  type ArrowFunction,
+  type CallExpression,
+  type ConstructorDeclaration,
+  type FunctionDeclaration,
+  type FunctionExpression,
+  type GetAccessorDeclaration,
+  type Identifier,
+  type MethodDeclaration,
+  type SetAccessorDeclaration,
+} from 'ts-morph';
+import type { Analysis } from '../analysis/index.js';
+import type { SourceRecord } from '../analysis/project.js';
+import type { RuleOutput } from './context.js';
+
+export type FunctionLike =
+  | FunctionDeclaration
+  | FunctionExpression
+  | ArrowFunction
+  | MethodDeclaration
+  | ConstructorDeclaration
+  | GetAccessorDeclaration
+  | SetAccessorDeclaration;
+
+function isFunctionLike(node: Node): node is FunctionLike {
+  return (
+    Node.isFunctionDeclaration(node) ||
+    Node.isFunctionExpression(node) ||
+    Node.isArrowFunction(node) ||
+    Node.isMethodDeclaration(node) ||
+    Node.isConstructorDeclaration(node) ||
+    Node.isGetAccessorDeclaration(node) ||
+    Node.isSetAccessorDeclaration(node)
+  );
+}
+
+/** Array methods that call their callback synchronously and ignore a returned promise. */
+const SYNC_CALLBACK_METHODS = new Set(['forEach', 'map', 'filter', 'some', 'every', 'find', 'findIndex', 'findLast', 'findLastIndex', 'flatMap', 'reduce', 'reduceRight', 'sort']);
+
+/** The function whose body holds `node`; undefined at module level (class field initialisers count as module level: they cannot await either). */
+export function enclosingFunction(node: Node): FunctionLike | undefined {
+  return node.getFirstAncestor(isFunctionLike);
+}
+
+function outermost(node: Node): Node {
+  let outer = node;
+  while (Node.isParenthesizedExpression(outer.getParent())) outer = outer.getParent()!;
+  return outer;
+}
+
+export function isAwaited(call: Node): boolean {
+  return Node.isAwaitExpression(outermost(call).getParent());
+}
+
+/**
+ * The call's throw is meant to be handled in its own function: it sits in a
+ * `try` block (catch or finally), or in the `catch` block of a try that has a
+ * `finally`, without a function boundary in between.
+ */
+export function isGuarded(node: Node): boolean {
+  let child: Node = node;
+  for (let parent = node.getParent(); parent && !isFunctionLike(parent) && !Node.isSourceFile(parent); parent = parent.getParent()) {
+    if (Node.isTryStatement(parent)) {
+      if (parent.getTryBlock() === child) return true;
+      if (parent.getCatchClause() === child && parent.getFinallyBlock()) return true;
+    }
+    child = parent;
+  }
+  return false;
+}
+
+/** The call's value is used (not a discarded statement, `void`, or already awaited). */
+function isValueUsed(call: CallExpression): boolean {
+  const parent = outermost(call).getParent();
+  return !!parent && !Node.isExpressionStatement(parent) && !Node.isVoidExpression(parent) && !Node.isAwaitExpression(parent);
+}
+
+function returnsValue(fn: FunctionLike): boolean {
+  const typeNode = fn.getReturnTypeNode();
+  if (typeNode) return !['void', 'undefined'].includes(typeNode.getText());
+  if (Node.isArrowFunction(fn) && !Node.isBlock(fn.getBody())) return true;
+  return fn.getDescendantsOfKind(SyntaxKind.ReturnStatement).some((r) => r.getExpression() && enclosingFunction(r) === fn);
+}
+
+function where(node: Node): string {
+  const { line, column } = node.getSourceFile().getLineAndColumnAtPos(node.getStart());
+  return `${node.getSourceFile().getBaseName()}:${line}:${column}`;
+}
+
+function nameOf(fn: FunctionLike): string {
+  if (Node.isConstructorDeclaration(fn)) return 'the constructor';
+  if (Node.isFunctionDeclaration(fn) || Node.isMethodDeclaration(fn) || Node.isGetAccessorDeclaration(fn) || Node.isSetAccessorDeclaration(fn)) {
+    return `\`${fn.getName() ?? 'default'}\``;
+  }
+  const parent = fn.getParent();
+  if (parent && Node.isVariableDeclaration(parent)) return `\`${parent.getName()}\``;
+  return 'the function';
+}
+
+/** The sync array method (`ids.forEach`) that `fn` is a callback of, if any. */
+function syncCallbackHost(fn: FunctionLike): CallExpression | undefined {
+  const parent = outermost(fn).getParent();
+  if (!parent || !Node.isCallExpression(parent) || !parent.getArguments().includes(outermost(fn))) return undefined;
+  const callee = parent.getExpression();
+  return Node.isPropertyAccessExpression(callee) && SYNC_CALLBACK_METHODS.has(callee.getName()) ? parent : undefined;
+}
+
+export interface PlannedAsyncEdit {
+  record: SourceRecord;
+  start: number;
+  end: number;
+  text: string;
+  description: string;
+}
+
+export type AwaitPlan = { ok: true; edits: PlannedAsyncEdit[] } | { ok: false; reason: string };
+
+type Callers = { ok: true; calls: CallExpression[] } | { ok: false; reason: string };
+
+export class AsyncPlanner {
+  private static readonly planners = new WeakMap<Analysis, AsyncPlanner>();
+  private readonly observed = new Map<FunctionLike, boolean>();
+  private readonly callers = new Map<FunctionLike, Callers>();
+  private packageEntries: Set<string> | null | undefined;
+
+  private constructor(private readonly analysis: Analysis) {}
+
+  static of(analysis: Analysis): AsyncPlanner {
+    let planner = AsyncPlanner.planners.get(analysis);
+    if (!planner) {
+      planner = new AsyncPlanner(analysis);
+      AsyncPlanner.planners.set(analysis, planner);
+    }
+    return planner;
+  }
+
+  private record(node: Node): SourceRecord | undefined {
+    return this.analysis.index.load(node.getSourceFile().getFilePath());
+  }
+
+  /**
+   * A synchronous throw from a call at `node` reaches code meant to handle it:
+   * a try in its own function, or (through callers that do not catch it) a try
+   * of a known caller, including through a sync array callback.
+   */
+  throwReachesHandler(node: Node): boolean {
+    if (isGuarded(node)) return true;
+    const fn = enclosingFunction(node);
+    return !!fn && this.isThrowObserved(fn);
+  }
+
+  private isThrowObserved(fn: FunctionLike): boolean {
+    const known = this.observed.get(fn);
+    if (known !== undefined) return known;
+    this.observed.set(fn, false); // recursion: a cycle adds nothing
+    let result = false;
+    if (!(Node.isFunctionDeclaration(fn) || Node.isFunctionExpression(fn) || Node.isArrowFunction(fn) || Node.isMethodDeclaration(fn)) || !fn.isAsync()) {
+      const host = syncCallbackHost(fn);
+      if (host) result = this.throwReachesHandler(host);
+      else {
+        // Only callers the analysis can see: a throw into unknown code is not judged.
+        const callers = this.findCallers(fn);
+        const calls = callers.ok ? callers.calls : this.visibleCalls(fn);
+        result = calls.some((call) => !isAwaited(call) && this.throwReachesHandler(call));
+      }
+    }
+    this.observed.set(fn, result);
+    return result;
+  }
+
+  /** Whether a file may use top-level await: it is an ES module by extension or by its package's `type`. */
+  private isEsm(record: SourceRecord): boolean {
+    if (/\.m[jt]s$/.test(record.absPath)) return true;
+    if (/\.c[jt]s$/.test(record.absPath)) return false;
+    const hasEsmSyntax = record.sourceFile.getImportDeclarations().length > 0 || record.sourceFile.getExportDeclarations().length > 0 || /^\s*export\s/m.test(record.text);
+    return hasEsmSyntax && this.packageJson()?.type === 'module';
+  }
+
+  private packageJson(): { type?: unknown; main?: unknown; module?: unknown; bin?: unknown; exports?: unknown } | undefined {
+    const file = path.join(this.analysis.root, 'package.json');
+    if (!existsSync(file)) return undefined;
+    try {
+      return JSON.parse(readFileSync(file, 'utf8')) as { type?: unknown };
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * Exports are called only from the analysed files when the run covers a whole
+   * package (package.json at the run's root) and the file is none of its entry
+   * points (`main`, `module`, `bin`, `exports`): compared without extension.
+   */
+  private exportsStayInProject(record: SourceRecord): boolean {
+    if (this.analysis.singleFile) return false;
+    if (this.packageEntries === undefined) {
+      const pkg = this.packageJson();
+      if (!pkg) this.packageEntries = null;
+      else {
+        const entries = new Set<string>();
+        const collect = (value: unknown): void => {
+          if (typeof value === 'string') entries.add(path.resolve(this.analysis.root, value).replace(/\.(m|c)?(j|t)sx?$/, ''));
+          else if (value && typeof value === 'object') for (const inner of Object.values(value)) collect(inner);
+        };
+        collect(pkg.main ?? 'index.js');
+        collect(pkg.module);
+        collect(pkg.bin);
+        collect(pkg.exports);
+        this.packageEntries = entries;
+      }
+    }
+    return this.packageEntries !== null && !this.packageEntries.has(record.absPath.replace(/\.(m|c)?(j|t)sx?$/, ''));
+  }
+
+  private nameNode(fn: FunctionLike): Identifier | undefined {
+    if (Node.isFunctionDeclaration(fn)) return fn.getNameNode();
+    if (Node.isArrowFunction(fn) || Node.isFunctionExpression(fn)) {
+      const parent = outermost(fn).getParent();
+      if (parent && Node.isVariableDeclaration(parent) && parent.getInitializer() === outermost(fn)) {
+        const name = parent.getNameNode();
+        const list = parent.getParent();
+        if (Node.isIdentifier(name) && Node.isVariableDeclarationList(list) && list.getDeclarationKind() === 'const') return name;
+      }
+    }
+    return undefined;
+  }
+
+  /** Call sites of `fn` found by the language service, whether or not they are all of them. */
+  private visibleCalls(fn: FunctionLike): CallExpression[] {
+    const name = this.nameNode(fn);
+    if (!name) return [];
+    return name.findReferencesAsNodes().flatMap((ref) => {
+      const call = calleeCall(ref);
+      return call ? [call] : [];
+    });
+  }
+
+  /** Every call of `fn`, or why not every caller is known. */
+  findCallers(fn: FunctionLike): Callers {
+    const cached = this.callers.get(fn);
+    if (cached) return cached;
+    const result = this.computeCallers(fn);
+    this.callers.set(fn, result);
+    return result;
+  }
+
+  private computeCallers(fn: FunctionLike): Callers {
+    if (Node.isMethodDeclaration(fn)) return { ok: false, reason: `${nameOf(fn)} is a method: it may be overridden or called dynamically, so not every caller is known` };
+    const name = this.nameNode(fn);
+    if (!name) {
+      const parent = outermost(fn).getParent();
+      if (parent && Node.isCallExpression(parent)) return { ok: false, reason: `the function is a callback passed to \`${parent.getExpression().getText()}()\`, which does not wait for a promise` };
+      return { ok: false, reason: 'the function is used as a value, so its callers are not known' };
+    }
+    const record = this.record(fn)!;
+    let exported = Node.isFunctionDeclaration(fn) ? fn.isExported() : (name.getFirstAncestorByKind(SyntaxKind.VariableStatement)?.isExported() ?? false);
+    const calls: CallExpression[] = [];
+    for (const ref of name.findReferencesAsNodes()) {
+      if (ref === name) continue;
+      const call = calleeCall(ref);
+      if (call) {
+        calls.push(call);
+        continue;
+      }
+      const parent = ref.getParent();
+      if (!parent) continue;
+      if (Node.isImportSpecifier(parent) || Node.isImportClause(parent) || Node.isTypeQuery(parent)) continue;
+      if (Node.isExportSpecifier(parent) || Node.isExportAssignment(parent)) {
+        exported = true;
+        continue;
+      }
+      if (!record.isTypeScript && isCommonJsExport(ref)) {
+        return { ok: false, reason: `${nameOf(fn)} is exported with module.exports, and callers through require() are not followed` };
+      }
+      return { ok: false, reason: `${nameOf(fn)} is used as a value at ${where(ref)}, so not every caller is known` };
+    }
+    if (exported && !this.exportsStayInProject(record)) {
+      return {
+        ok: false,
+        reason: this.analysis.singleFile
+          ? `${nameOf(fn)} is exported and this run sees one file only`
+          : `${nameOf(fn)} is exported and may be called from outside the analysed files (no package.json at the run's root, or the file is a package entry point)`,
+      };
+    }
+    return { ok: true, calls };
+  }
+
+  /** Why `fn` cannot become async, if it cannot. */
+  private blocker(fn: FunctionLike): string | undefined {
+    if (Node.isConstructorDeclaration(fn)) return 'it is in a constructor, which cannot be async';
+    if (Node.isGetAccessorDeclaration(fn) || Node.isSetAccessorDeclaration(fn)) return `it is in a ${Node.isGetAccessorDeclaration(fn) ? 'getter' : 'setter'}, which cannot be async`;
+    if (!Node.isArrowFunction(fn) && fn.isGenerator()) return `it is in the generator ${nameOf(fn)}`;
+    const host = syncCallbackHost(fn);
+    if (host) return `it is in a callback of \`${host.getExpression().getText()}\`, which runs its callback synchronously and ignores a promise`;
+    return undefined;
+  }
+
+  /**
+   * What awaiting `call` takes. Either all of it is possible (every function on
+   * the way can become async and every caller is known) or nothing is done.
+   */
+  planAwait(call: CallExpression): AwaitPlan {
+    const edits: PlannedAsyncEdit[] = [];
+    const awaited = new Set<CallExpression>();
+    const madeAsync = new Set<FunctionLike>();
+    const work: CallExpression[] = [call];
+    while (work.length > 0) {
+      const current = work.pop()!;
+      if (awaited.has(current)) continue;
+      awaited.add(current);
+      const record = this.record(current);
+      if (!record) return { ok: false, reason: `a caller at ${where(current)} is outside the analysed files` };
+      edits.push(...awaitEdits(record, current));
+      const fn = enclosingFunction(current);
+      if (!fn) {
+        if (this.isEsm(record)) continue;
+        return {
+          ok: false,
+          reason: current === call ? 'it runs at the top level of a module that is not an ES module (no top-level await)' : `the call at ${where(current)} runs at the top level of a module that is not an ES module (no top-level await)`,
+        };
+      }
+      if ((Node.isFunctionDeclaration(fn) || Node.isFunctionExpression(fn) || Node.isArrowFunction(fn) || Node.isMethodDeclaration(fn)) && fn.isAsync()) continue;
+      if (madeAsync.has(fn)) continue;
+      const blocker = this.blocker(fn);
+      if (blocker) return { ok: false, reason: current === call ? blocker : `the call at ${where(current)}: ${blocker}` };
+      const callers = this.findCallers(fn);
+      if (!callers.ok) return { ok: false, reason: callers.reason };
+      madeAsync.add(fn);
+      edits.push(...asyncEdits(this.record(fn)!, fn));
+      const valued = returnsValue(fn);
+      for (const caller of callers.calls) {
+        if (isAwaited(caller)) continue;
+        if (this.throwReachesHandler(caller) || (valued && isValueUsed(caller))) work.push(caller);
+      }
+    }
+    return { ok: true, edits };
+  }
+}
+
+/** The call that `ref` is the callee of (`f(...)`, `ns.f(...)`), if any. */
+function calleeCall(ref: Node): CallExpression | undefined {
+  let callee: Node = ref;
+  const parent = ref.getParent();
+  if (parent && Node.isPropertyAccessExpression(parent) && parent.getNameNode() === ref) callee = parent;
+  const outer = outermost(callee);
+  const call = outer.getParent();
+  return call && Node.isCallExpression(call) && call.getExpression() === outer ? call : undefined;
+}
+
+function isCommonJsExport(ref: Node): boolean {
+  const assignment = ref.getFirstAncestorByKind(SyntaxKind.BinaryExpression);
+  return !!assignment && /^(module\.)?exports\b/.test(assignment.getLeft().getText());
+}
+
+/** `await call`, parenthesised where the call is the object of a member access or the callee of a call. */
+export function awaitEdits(record: SourceRecord, call: CallExpression): PlannedAsyncEdit[] {
+  const outer = outermost(call);
+  const parent = outer.getParent();
+  const operand =
+    (Node.isPropertyAccessExpression(parent) || Node.isElementAccessExpression(parent) || Node.isCallExpression(parent) || Node.isTaggedTemplateExpression(parent)) &&
+    (Node.isTaggedTemplateExpression(parent) ? parent.getTag() : parent.getExpression()) === outer;
+  const description = 'await the call (it now returns a Promise)';
+  const edits: PlannedAsyncEdit[] = [{ record, start: call.getStart(), end: call.getStart(), text: operand ? '(await ' : 'await ', description }];
+  if (operand) edits.push({ record, start: call.getEnd(), end: call.getEnd(), text: ')', description });
+  return edits;
+}
+
+function asyncEdits(record: SourceRecord, fn: FunctionLike): PlannedAsyncEdit[] {
+  let at: number;
+  if (Node.isFunctionDeclaration(fn) || Node.isFunctionExpression(fn)) at = fn.getFirstChildByKindOrThrow(SyntaxKind.FunctionKeyword).getStart();
+  else if (Node.isMethodDeclaration(fn)) at = fn.getNameNode().getStart();
+  else at = fn.getStart();
+  const edits: PlannedAsyncEdit[] = [{ record, start: at, end: at, text: 'async ', description: `${nameOf(fn)} made async so it can await` }];
+  const typeNode = fn.getReturnTypeNode();
+  if (typeNode && !/^Promise\s*</.test(typeNode.getText())) {
+    edits.push({ record, start: typeNode.getStart(), end: typeNode.getEnd(), text: `Promise<${typeNode.getText()}>`, description: `${nameOf(fn)} returns a Promise` });
+  }
+  return edits;
+}
+
+/** Emits a plan's edits into `out`, skipping edits an earlier rule (or this one) already made. */
+export function emitPlan(plan: PlannedAsyncEdit[], out: RuleOutput, shared: RuleOutput): void {
+  for (const edit of plan) {
+    const same = (list: Array<{ start: number; end: number; text: string }> | undefined): boolean =>
+      !!list?.some((e) => e.start === edit.start && e.end === edit.end && e.text === edit.text);
+    if (same(shared.edits.get(edit.record.absPath)) || same(out.edits.get(edit.record.absPath))) continue;
+    out.edit(edit.record, edit.start, edit.end, edit.text, edit.description);
+  }
+}

@@ -1,0 +1,43 @@
+// Rule `sync-error-handling`: the legacy defer() threw synchronously (a duplicate
+// `_name`, a bad option); the shim's rejects. A call whose throw was handled (a
+// try/catch/finally around it, in its function or in a known caller) is awaited,
+// with its function made async and callers updated (async-plan.ts decides); where
+// that is impossible the call is reported. Calls whose result is used are
+// `defer-result`'s: awaiting them restores the error path too.
+import { findDeferCalls } from '../analysis/defer-calls.js';
+import { AsyncPlanner, emitPlan, isAwaited } from './async-plan.js';
+import type { Rule, RuleMeta } from './context.js';
+import { isResultUsed } from './defer-result.js';
+import { addNeededImports } from './imports.js';
+import { makeTransform } from './single-file.js';
+
+export const meta: RuleMeta = {
+  id: 'sync-error-handling',
+  description: 'Awaits defer() calls whose synchronous throw a try/catch/finally handled (making functions and known callers async); reports the calls it cannot.',
+  reasonCodes: ['sync-error-handling'],
+  docs: 'docs/manual-steps.md#sync-error-handling',
+};
+
+export const rule: Rule = {
+  meta,
+  run(analysis, out, shared) {
+    const planner = AsyncPlanner.of(analysis);
+    for (const { record, call } of findDeferCalls(analysis.symbols, analysis.candidates)) {
+      if (isAwaited(call) || isResultUsed(call) || !planner.throwReachesHandler(call)) continue;
+      const plan = planner.planAwait(call);
+      if (plan.ok) {
+        emitPlan(plan.edits, out, shared);
+        continue;
+      }
+      out.report(
+        record,
+        call,
+        'sync-error-handling',
+        'warning',
+        `defer() now returns a Promise and rejects where it used to throw, so the try/catch/finally meant to handle its error no longer sees it. It could not be awaited here: ${plan.reason}. Await the call in an async function whose callers await it in turn, or handle the rejection with .catch() where the error was handled.`,
+      );
+    }
+  },
+};
+
+export default makeTransform(rule, addNeededImports);
