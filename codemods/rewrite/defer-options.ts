@@ -1,14 +1,14 @@
 // Rule `defer-options`: options that behave differently on the new backends are
 // reported (the call itself stays as it is).
 import { Node } from 'ts-morph';
-import { findDeferCalls, optionProperty } from '../analysis/defer-calls.js';
+import { findDeferCalls, optionProperty, type DeferCall } from '../analysis/defer-calls.js';
 import type { Rule, RuleMeta } from './context.js';
 import { addNeededImports } from './imports.js';
 import { makeTransform } from './single-file.js';
 
 export const meta: RuleMeta = {
   id: 'defer-options',
-  description: 'Reports defer() options whose behaviour differs on Cloud Tasks: _transactional and _target.',
+  description: 'Reports defer() options whose behaviour differs on the new backends: _transactional and _target.',
   reasonCodes: ['transactional-enqueue', 'target-routing'],
   docs: 'docs/manual-steps.md#transactional-enqueue',
 };
@@ -19,21 +19,29 @@ function isFalse(node: Node): boolean {
   return !!value && (value.getText() === 'false' || value.getText() === 'undefined' || value.getText() === 'null');
 }
 
+/**
+ * The `_transactional` option of a call, unless it is literally off. Such a call
+ * is never awaited by the codemod: inside `deferred.transactional(work)` its
+ * promise settles only after work resolves, so awaiting it there is refused.
+ */
+export function transactionalOption(call: DeferCall): Node | undefined {
+  const option = call.options && optionProperty(call.options, '_transactional');
+  return option && !isFalse(option) ? option : undefined;
+}
+
+export const TRANSACTIONAL_MESSAGE =
+  'After migration, defer() with _transactional: true rejects at run time (TransactionalNotSupportedError) unless it runs inside deferred.transactional(work): no backend enqueues inside your database transaction. ' +
+  'Either (1) run the transaction and this call inside `await deferred.transactional(async () => { ...commit...; defer(fn, ..., { _transactional: true }); })`: the task is enqueued once work resolves and dropped if work throws ' +
+  '(do not await this defer inside work; errors surface from deferred.transactional; a crash between commit and enqueue loses the task), ' +
+  'or (2) drop _transactional and defer after the commit succeeds, with a task that is idempotent.';
+
 export const rule: Rule = {
   meta,
   run(analysis, out) {
     for (const call of findDeferCalls(analysis.symbols, analysis.candidates)) {
       if (!call.options) continue;
-      const transactional = optionProperty(call.options, '_transactional');
-      if (transactional && !isFalse(transactional)) {
-        out.report(
-          call.record,
-          transactional,
-          'transactional-enqueue',
-          'warning',
-          'Transactional enqueue (_transactional) has no equivalent on Cloud Tasks: the task is enqueued even if the surrounding transaction rolls back. Enqueue after the commit, or make the task idempotent.',
-        );
-      }
+      const transactional = transactionalOption(call);
+      if (transactional) out.report(call.record, transactional, 'transactional-enqueue', 'warning', TRANSACTIONAL_MESSAGE);
       const target = optionProperty(call.options, '_target');
       if (target) {
         out.report(

@@ -7,6 +7,7 @@ import { Node, type CallExpression } from 'ts-morph';
 import { findDeferCalls } from '../analysis/defer-calls.js';
 import { AsyncPlanner, emitPlan } from './async-plan.js';
 import type { Rule, RuleMeta } from './context.js';
+import { transactionalOption } from './defer-options.js';
 import { addNeededImports } from './imports.js';
 import { makeTransform } from './single-file.js';
 
@@ -36,8 +37,19 @@ export const rule: Rule = {
   meta,
   run(analysis, out, shared) {
     const planner = AsyncPlanner.of(analysis);
-    for (const { record, call } of findDeferCalls(analysis.symbols, analysis.candidates)) {
+    for (const deferCall of findDeferCalls(analysis.symbols, analysis.candidates)) {
+      const { record, call } = deferCall;
       if (!isResultUsed(call)) continue;
+      if (transactionalOption(deferCall)) {
+        out.report(
+          record,
+          call,
+          'defer-result',
+          'warning',
+          'defer() now returns a Promise of the task, and a _transactional one settles only after its deferred.transactional(work) resolves: awaiting it inside work is refused. Use the result after deferred.transactional(...) resolves, or with .then().',
+        );
+        continue;
+      }
       const plan = planner.planAwait(call);
       if (plan.ok) {
         emitPlan(plan.edits, out, shared);

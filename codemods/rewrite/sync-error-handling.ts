@@ -1,12 +1,14 @@
 // Rule `sync-error-handling`: the legacy defer() threw synchronously (a duplicate
-// `_name`, a bad option); the shim's rejects. A call whose throw was handled (a
+// `_name`, a failed enqueue); the shim's rejects. A call whose throw was handled (a
 // try/catch/finally around it, in its function or in a known caller) is awaited,
 // with its function made async and callers updated (async-plan.ts decides); where
 // that is impossible the call is reported. Calls whose result is used are
-// `defer-result`'s: awaiting them restores the error path too.
+// `defer-result`'s: awaiting them restores the error path too. `_transactional`
+// calls are `defer-options`' (they must not be awaited inside their scope).
 import { findDeferCalls } from '../analysis/defer-calls.js';
 import { AsyncPlanner, emitPlan, isAwaited } from './async-plan.js';
 import type { Rule, RuleMeta } from './context.js';
+import { transactionalOption } from './defer-options.js';
 import { isResultUsed } from './defer-result.js';
 import { addNeededImports } from './imports.js';
 import { makeTransform } from './single-file.js';
@@ -22,8 +24,9 @@ export const rule: Rule = {
   meta,
   run(analysis, out, shared) {
     const planner = AsyncPlanner.of(analysis);
-    for (const { record, call } of findDeferCalls(analysis.symbols, analysis.candidates)) {
-      if (isAwaited(call) || isResultUsed(call) || !planner.throwReachesHandler(call)) continue;
+    for (const deferCall of findDeferCalls(analysis.symbols, analysis.candidates)) {
+      const { record, call } = deferCall;
+      if (isAwaited(call) || isResultUsed(call) || transactionalOption(deferCall) || !planner.throwReachesHandler(call)) continue;
       const plan = planner.planAwait(call);
       if (plan.ok) {
         emitPlan(plan.edits, out, shared);
