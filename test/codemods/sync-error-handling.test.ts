@@ -1,0 +1,137 @@
+// What the sync-error-handling fixtures cannot show by text alone. At run time:
+// a legacy program whose catch handled the TaskAlreadyExistsError of a duplicate
+// `_name` is migrated, loaded on the shim (memory backend) and run, and its catch
+// block runs; without the awaits the codemod adds, the same program loses that
+// error path (the control case). Types: the migrated TypeScript fixtures
+// (async functions, `Promise<T>` return types, awaited callers) type-check.
+import { readdirSync, statSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import ts from 'typescript';
+import { afterEach, describe, expect, it } from 'vitest';
+import { migrate } from '../../codemods/engine.js';
+import { resetRuntime } from '../../shim/runtime/runtime.js';
+import { freshRuntime } from '../shim/core/helpers.js';
+import { makeTree, type TempTree } from './helpers.js';
+
+const LEGACY_PROGRAM = `import * as deferred from 'google/appengine/ext/deferred';
+
+export const outcomes: string[] = [];
+
+export function sendWelcome(userId: string) {
+  console.log('welcome', userId);
+}
+
+function queueWelcome(userId: string): boolean {
+  try {
+    deferred.defer(sendWelcome, userId, { _name: \`welcome-\${userId}\`, _url: '/tasks/welcome' });
+    outcomes.push('queued');
+    return true;
+  } catch (error) {
+    outcomes.push(error instanceof Error ? error.name : String(error));
+    return false;
+  }
+}
+
+export async function signup(userId: string) {
+  return queueWelcome(userId);
+}
+`;
+
+interface Program {
+  outcomes: string[];
+  signup(userId: string): Promise<boolean>;
+}
+
+let tree: TempTree | undefined;
+afterEach(async () => {
+  tree?.cleanup();
+  tree = undefined;
+  await resetRuntime();
+});
+
+async function migrated(): Promise<string> {
+  tree = makeTree({ 'signup.ts': LEGACY_PROGRAM });
+  const result = await migrate({ paths: [tree.root], root: tree.root });
+  const file = result.files.find((f) => f.file === 'signup.ts')!;
+  expect(file.items.filter((i) => i.severity !== 'note')).toEqual([]);
+  expect(file.updated).toBeDefined();
+  return file.updated!;
+}
+
+async function load(text: string, name: string): Promise<Program> {
+  const file = tree!.path(name);
+  writeFileSync(file, text);
+  return (await import(pathToFileURL(file).href)) as Program;
+}
+
+describe('sync-error-handling at run time', () => {
+  it('the migrated catch block handles the duplicate-name rejection', async () => {
+    const text = await migrated();
+    expect(text).toContain('async function queueWelcome(userId: string): Promise<boolean>');
+    expect(text).toContain('await deferred.defer(sendWelcome');
+    expect(text).toContain('return await queueWelcome(userId)');
+    await freshRuntime();
+    const program = await load(text, 'migrated.ts');
+    expect(await program.signup('ada')).toBe(true);
+    expect(await program.signup('ada')).toBe(false);
+    expect(program.outcomes).toEqual(['queued', 'TaskAlreadyExistsError']);
+  });
+
+  it('without the awaits the same catch never runs (what the rule prevents)', async () => {
+    const text = await migrated();
+    const unawaited = text
+      .replace('await deferred.defer(', 'deferred.defer(')
+      .replace('async function queueWelcome(userId: string): Promise<boolean>', 'function queueWelcome(userId: string): boolean')
+      .replace('return await queueWelcome(userId)', 'return queueWelcome(userId)');
+    expect(unawaited).not.toContain('await');
+    const { logger } = await freshRuntime();
+    const program = await load(unawaited, 'unawaited.ts');
+    expect(await program.signup('ada')).toBe(true);
+    expect(await program.signup('ada')).toBe(true);
+    expect(program.outcomes).toEqual(['queued', 'queued']);
+    // The rejection went past the catch: only the shim's log of the unobserved failure saw it.
+    await new Promise((resolve) => setImmediate(resolve));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(logger.at('error').length).toBe(1);
+  });
+});
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const FIXTURES = path.join(REPO, 'fixtures/codemods/sync-error-handling/__testfixtures__');
+
+function migratedTypeScript(): string[] {
+  const files: string[] = [];
+  const walk = (dir: string, inOutput: boolean): void => {
+    for (const entry of readdirSync(dir)) {
+      const full = path.join(dir, entry);
+      if (statSync(full).isDirectory()) walk(full, inOutput || entry === 'output');
+      else if ((inOutput && full.endsWith('.ts')) || entry.endsWith('.output.ts')) files.push(full);
+    }
+  };
+  walk(FIXTURES, false);
+  return files.sort();
+}
+
+describe('sync-error-handling output types', () => {
+  it('the migrated TypeScript fixtures type-check against the shim', () => {
+    const files = migratedTypeScript();
+    expect(files.length).toBeGreaterThanOrEqual(8);
+    const read = ts.readConfigFile(path.join(REPO, 'tsconfig.json'), ts.sys.readFile);
+    const parsed = ts.parseJsonConfigFileContent(read.config, ts.sys, REPO);
+    const options: ts.CompilerOptions = {
+      ...parsed.options,
+      noEmit: true,
+      rootDir: REPO,
+      noUnusedLocals: false,
+      noUnusedParameters: false,
+      paths: { 'deferred-migrate/shim': [path.join(REPO, 'shim/index.ts')] },
+    };
+    const program = ts.createProgram({ rootNames: files, options });
+    const diagnostics = ts.getPreEmitDiagnostics(program).map((d) => {
+      const where = d.file && d.start !== undefined ? `${path.relative(REPO, d.file.fileName)}:${d.file.getLineAndCharacterOfPosition(d.start).line + 1}` : '';
+      return `${where} ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`;
+    });
+    expect(diagnostics).toEqual([]);
+  });
+});
