@@ -390,8 +390,19 @@ function asyncEdits(record: SourceRecord, fn: FunctionLike): PlannedAsyncEdit[] 
   return edits;
 }
 
+/**
+ * Awaits `call` if it can be (see planAwait), emitting the edits into `out`;
+ * returns why it could not, if it could not (nothing is emitted then).
+ */
+export function awaitCall(analysis: Analysis, call: CallExpression, out: RuleOutput, shared: RuleOutput): string | undefined {
+  const plan = AsyncPlanner.of(analysis).planAwait(call);
+  if (!plan.ok) return plan.reason;
+  emitPlan(plan.edits, out, shared);
+  return undefined;
+}
+
 /** Emits a plan's edits into `out`, skipping edits an earlier rule (or this one) already made. */
-export function emitPlan(plan: PlannedAsyncEdit[], out: RuleOutput, shared: RuleOutput): void {
+function emitPlan(plan: PlannedAsyncEdit[], out: RuleOutput, shared: RuleOutput): void {
   for (const edit of plan) {
     const same = (list: Array<{ start: number; end: number; text: string }> | undefined): boolean =>
       !!list?.some((e) => e.start === edit.start && e.end === edit.end && e.text === edit.text);

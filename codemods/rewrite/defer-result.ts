@@ -5,7 +5,7 @@
 // here (`sync-error-handling` awaits discarded calls whose throw was handled).
 import { Node, type CallExpression } from 'ts-morph';
 import { findDeferCalls } from '../analysis/defer-calls.js';
-import { AsyncPlanner, emitPlan } from './async-plan.js';
+import { awaitCall } from './async-plan.js';
 import type { Rule, RuleMeta } from './context.js';
 import { transactionalOption } from './defer-options.js';
 import { addNeededImports } from './imports.js';
@@ -36,7 +36,6 @@ export function isResultUsed(call: CallExpression): boolean {
 export const rule: Rule = {
   meta,
   run(analysis, out, shared) {
-    const planner = AsyncPlanner.of(analysis);
     for (const deferCall of findDeferCalls(analysis.symbols, analysis.candidates)) {
       const { record, call } = deferCall;
       if (!isResultUsed(call)) continue;
@@ -50,17 +49,14 @@ export const rule: Rule = {
         );
         continue;
       }
-      const plan = planner.planAwait(call);
-      if (plan.ok) {
-        emitPlan(plan.edits, out, shared);
-        continue;
-      }
+      const reason = awaitCall(analysis, call, out, shared);
+      if (reason === undefined) continue;
       out.report(
         record,
         call,
         'defer-result',
         'warning',
-        `defer() now returns a Promise of the task (name, queue, eta). This code uses the result synchronously and the call could not be awaited: ${plan.reason}. Await it in an async function, or use .then().`,
+        `defer() now returns a Promise of the task (name, queue, eta). This code uses the result synchronously and the call could not be awaited: ${reason}. Await it in an async function, or use .then().`,
       );
     }
   },

@@ -6,7 +6,7 @@
 // `defer-result`'s: awaiting them restores the error path too. `_transactional`
 // calls are `defer-options`' (they must not be awaited inside their scope).
 import { findDeferCalls } from '../analysis/defer-calls.js';
-import { AsyncPlanner, emitPlan, isAwaited } from './async-plan.js';
+import { AsyncPlanner, awaitCall, isAwaited } from './async-plan.js';
 import type { Rule, RuleMeta } from './context.js';
 import { transactionalOption } from './defer-options.js';
 import { isResultUsed } from './defer-result.js';
@@ -27,17 +27,14 @@ export const rule: Rule = {
     for (const deferCall of findDeferCalls(analysis.symbols, analysis.candidates)) {
       const { record, call } = deferCall;
       if (isAwaited(call) || isResultUsed(call) || transactionalOption(deferCall) || !planner.throwReachesHandler(call)) continue;
-      const plan = planner.planAwait(call);
-      if (plan.ok) {
-        emitPlan(plan.edits, out, shared);
-        continue;
-      }
+      const reason = awaitCall(analysis, call, out, shared);
+      if (reason === undefined) continue;
       out.report(
         record,
         call,
         'sync-error-handling',
         'warning',
-        `defer() now returns a Promise and rejects where it used to throw, so the try/catch/finally meant to handle its error no longer sees it. It could not be awaited here: ${plan.reason}. Await the call in an async function whose callers await it in turn, or handle the rejection with .catch() where the error was handled.`,
+        `defer() now returns a Promise and rejects where it used to throw, so the try/catch/finally meant to handle its error no longer sees it. It could not be awaited here: ${reason}. Await the call in an async function whose callers await it in turn, or handle the rejection with .catch() where the error was handled.`,
       );
     }
   },

@@ -135,3 +135,47 @@ describe('sync-error-handling output types', () => {
     expect(diagnostics).toEqual([]);
   });
 });
+
+describe('sync-error-handling and transactional-enqueue messages', () => {
+  it('say why a call could not be awaited and what to do', async () => {
+    tree = makeTree({
+      'a.ts': `import { defer } from 'google/appengine/ext/deferred';
+export function work(id: string) {
+  console.log(id);
+}
+export class Cache {
+  constructor(id: string) {
+    try {
+      defer(work, id, { _url: '/tasks/work' });
+    } catch {
+      console.log('queued already');
+    }
+  }
+}
+export function exported(ids: string[]) {
+  ids.forEach((id) => {
+    try {
+      defer(work, id, { _url: '/tasks/work' });
+    } catch {}
+  });
+}
+export function inTransaction(id: string) {
+  defer(work, id, { _transactional: true, _url: '/tasks/work' });
+}
+`,
+    });
+    const result = await migrate({ paths: [tree.root], root: tree.root });
+    const items = result.files.flatMap((f) => f.items);
+    const messages = (code: string): string[] => items.filter((i) => i.code === code).map((i) => i.message);
+    const sync = messages('sync-error-handling');
+    expect(sync).toHaveLength(2);
+    expect(sync[0]).toContain('it is in a constructor, which cannot be async');
+    expect(sync[1]).toContain('callback of `ids.forEach`');
+    for (const message of sync) expect(message).toContain('.catch()');
+    const [transactional] = messages('transactional-enqueue');
+    expect(transactional).toContain('deferred.transactional(async () =>');
+    expect(transactional).toContain('drop _transactional and defer after the commit');
+    expect(transactional).toContain('a crash between commit and enqueue loses the task');
+    expect(items.every((i) => i.severity === 'warning' || i.severity === 'note')).toBe(true);
+  });
+});
