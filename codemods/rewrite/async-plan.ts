@@ -302,6 +302,7 @@ export class AsyncPlanner {
     if (Node.isConstructorDeclaration(fn)) return 'it is in a constructor, which cannot be async';
     if (Node.isGetAccessorDeclaration(fn) || Node.isSetAccessorDeclaration(fn)) return `it is in a ${Node.isGetAccessorDeclaration(fn) ? 'getter' : 'setter'}, which cannot be async`;
     if (!Node.isArrowFunction(fn) && fn.isGenerator()) return `it is in the generator ${nameOf(fn)}`;
+    if ((Node.isFunctionDeclaration(fn) || Node.isMethodDeclaration(fn)) && fn.getOverloads().length > 0) return `${nameOf(fn)} has overload signatures`;
     const host = syncCallbackHost(fn);
     if (host) return `it is in a callback of \`${host.getExpression().getText()}\`, which runs its callback synchronously and ignores a promise`;
     return undefined;
@@ -383,11 +384,23 @@ function asyncEdits(record: SourceRecord, fn: FunctionLike): PlannedAsyncEdit[] 
   else if (Node.isMethodDeclaration(fn)) at = fn.getNameNode().getStart();
   else at = fn.getStart();
   const edits: PlannedAsyncEdit[] = [{ record, start: at, end: at, text: 'async ', description: `${nameOf(fn)} made async so it can await` }];
-  const typeNode = fn.getReturnTypeNode();
+  const typeNode = fn.getReturnTypeNode() ?? (record.isTypeScript ? undefined : jsDocReturnType(fn));
   if (typeNode && !/^Promise\s*</.test(typeNode.getText())) {
     edits.push({ record, start: typeNode.getStart(), end: typeNode.getEnd(), text: `Promise<${typeNode.getText()}>`, description: `${nameOf(fn)} returns a Promise` });
   }
   return edits;
+}
+
+/** The type of a JSDoc `@returns {T}` (checkJs code bases) on the function or on its `const` statement. */
+function jsDocReturnType(fn: FunctionLike): Node | undefined {
+  const holder = Node.isFunctionDeclaration(fn) || Node.isMethodDeclaration(fn) ? fn : fn.getFirstAncestorByKind(SyntaxKind.VariableStatement);
+  if (!holder || !Node.isJSDocable(holder)) return undefined;
+  for (const doc of holder.getJsDocs()) {
+    for (const tag of doc.getTags()) {
+      if (Node.isJSDocReturnTag(tag)) return tag.getTypeExpression()?.getTypeNode();
+    }
+  }
+  return undefined;
 }
 
 /**

@@ -3,7 +3,8 @@
 // `_name` is migrated, loaded on the shim (memory backend) and run, and its catch
 // block runs; without the awaits the codemod adds, the same program loses that
 // error path (the control case). Types: the migrated TypeScript fixtures
-// (async functions, `Promise<T>` return types, awaited callers) type-check.
+// and checkJs fixtures (async functions, `Promise<T>` return types, JSDoc
+// `@returns`, awaited callers) type-check.
 import { readdirSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -106,7 +107,7 @@ function migratedTypeScript(): string[] {
     for (const entry of readdirSync(dir)) {
       const full = path.join(dir, entry);
       if (statSync(full).isDirectory()) walk(full, inOutput || entry === 'output');
-      else if ((inOutput && full.endsWith('.ts')) || entry.endsWith('.output.ts')) files.push(full);
+      else if ((inOutput && /\.(ts|js)$/.test(full)) || /\.output\.(ts|js)$/.test(entry)) files.push(full);
     }
   };
   walk(FIXTURES, false);
@@ -114,7 +115,7 @@ function migratedTypeScript(): string[] {
 }
 
 describe('sync-error-handling output types', () => {
-  it('the migrated TypeScript fixtures type-check against the shim', () => {
+  it('the migrated TypeScript and checkJs fixtures type-check against the shim', () => {
     const files = migratedTypeScript();
     expect(files.length).toBeGreaterThanOrEqual(8);
     const read = ts.readConfigFile(path.join(REPO, 'tsconfig.json'), ts.sys.readFile);
@@ -122,6 +123,7 @@ describe('sync-error-handling output types', () => {
     const options: ts.CompilerOptions = {
       ...parsed.options,
       noEmit: true,
+      allowJs: true, // JavaScript outputs with `// @ts-check` are checked too (JSDoc `@returns {Promise<T>}`)
       rootDir: REPO,
       noUnusedLocals: false,
       noUnusedParameters: false,
