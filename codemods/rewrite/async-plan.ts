@@ -323,6 +323,8 @@ export class AsyncPlanner {
       awaited.add(current);
       const record = this.record(current);
       if (!record) return { ok: false, reason: `a caller at ${where(current)} is outside the analysed files` };
+      // Such a file is left untouched, so a chain through it would be half-migrated.
+      if (record.parseProblem) return { ok: false, reason: `a caller at ${where(current)} is in a file that does not parse` };
       edits.push(...awaitEdits(record, current));
       const fn = enclosingFunction(current);
       if (!fn) {
