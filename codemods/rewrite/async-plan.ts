@@ -172,7 +172,7 @@ export class AsyncPlanner {
       else {
         // Only callers the analysis can see: a throw into unknown code is not judged.
         const callers = this.findCallers(fn);
-        const calls = callers.ok ? callers.calls : this.visibleCalls(fn);
+        const calls: Node[] = callers.ok ? callers.calls : this.visibleCalls(fn);
         result = calls.some((call) => !isAwaited(call) && this.throwReachesHandler(call));
       }
     }
@@ -238,8 +238,18 @@ export class AsyncPlanner {
   }
 
   /** Call sites of `fn` found by the language service, whether or not they are all of them. */
-  private visibleCalls(fn: FunctionLike): CallExpression[] {
-    const name = this.nameNode(fn);
+  private visibleCalls(fn: FunctionLike): Node[] {
+    if (Node.isConstructorDeclaration(fn)) {
+      // `new C(...)`: the constructor's throw reaches the code around it.
+      const name = fn.getParent().getNameNode();
+      if (!name) return [];
+      return name.findReferencesAsNodes().flatMap((ref) => {
+        const parent = ref.getParent();
+        return parent && Node.isNewExpression(parent) && parent.getExpression() === ref ? [parent] : [];
+      });
+    }
+    const methodName = Node.isMethodDeclaration(fn) ? fn.getNameNode() : undefined;
+    const name = methodName ? (Node.isIdentifier(methodName) ? methodName : undefined) : this.nameNode(fn);
     if (!name) return [];
     return name.findReferencesAsNodes().flatMap((ref) => {
       const call = calleeCall(ref);
