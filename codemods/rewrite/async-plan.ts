@@ -19,6 +19,7 @@ import {
   type GetAccessorDeclaration,
   type Identifier,
   type MethodDeclaration,
+  type NewExpression,
   type SetAccessorDeclaration,
 } from 'ts-morph';
 import type { Analysis } from '../analysis/index.js';
@@ -131,7 +132,7 @@ type Callers = { ok: true; calls: CallExpression[] } | { ok: false; reason: stri
 
 export class AsyncPlanner {
   private static readonly planners = new WeakMap<Analysis, AsyncPlanner>();
-  private readonly observed = new Map<FunctionLike, boolean>();
+  private observed: Set<FunctionLike> | undefined;
   private readonly callers = new Map<FunctionLike, Callers>();
   private packageEntries: Set<string> | null | undefined;
 
@@ -158,26 +159,57 @@ export class AsyncPlanner {
   throwReachesHandler(node: Node): boolean {
     if (isGuarded(node)) return true;
     const fn = enclosingFunction(node);
-    return !!fn && this.isThrowObserved(fn);
+    return !!fn && this.observedFunctions().has(fn);
   }
 
-  private isThrowObserved(fn: FunctionLike): boolean {
-    const known = this.observed.get(fn);
-    if (known !== undefined) return known;
-    this.observed.set(fn, false); // recursion: a cycle adds nothing
-    let result = false;
-    if (!(Node.isFunctionDeclaration(fn) || Node.isFunctionExpression(fn) || Node.isArrowFunction(fn) || Node.isMethodDeclaration(fn)) || !fn.isAsync()) {
-      const host = syncCallbackHost(fn);
-      if (host) result = this.throwReachesHandler(host);
-      else {
-        // Only callers the analysis can see: a throw into unknown code is not judged.
-        const callers = this.findCallers(fn);
-        const calls: Node[] = callers.ok ? callers.calls : this.visibleCalls(fn);
-        result = calls.some((call) => !isAwaited(call) && this.throwReachesHandler(call));
+  /**
+   * The functions whose synchronous throw some `try` handles, computed forward
+   * from every try block of the loaded files: the functions called there, the
+   * functions those call outside a try of their own, and so on (sync array
+   * callbacks included). Asking the language service for every caller of every
+   * function that holds a defer() instead cost seconds on a large tree; this
+   * resolves only the callees of calls inside try blocks and inside what they
+   * reach.
+   */
+  private observedFunctions(): Set<FunctionLike> {
+    if (this.observed) return this.observed;
+    const observed = new Set<FunctionLike>();
+    const regions: Node[] = [];
+    for (const record of this.analysis.index.loaded()) {
+      if (record.parseProblem || !/\btry\b/.test(record.text)) continue;
+      for (const statement of record.sourceFile.getDescendantsOfKind(SyntaxKind.TryStatement)) {
+        regions.push(statement.getTryBlock());
+        const catchClause = statement.getCatchClause();
+        if (catchClause && statement.getFinallyBlock()) regions.push(catchClause.getBlock());
       }
     }
-    this.observed.set(fn, result);
-    return result;
+    const reach = (fn: FunctionLike): void => {
+      if (observed.has(fn) || isAsync(fn)) return;
+      observed.add(fn);
+      const body = fn.getBody();
+      if (body) regions.push(body);
+    };
+    const visit = (node: Node): boolean => {
+      if (isFunctionLike(node)) {
+        // A throw escapes a nested function only through a sync array method calling it.
+        if (syncCallbackHost(node)) reach(node);
+        return false;
+      }
+      if ((Node.isCallExpression(node) || Node.isNewExpression(node)) && !isAwaited(node)) {
+        for (const callee of calleeFunctions(node)) reach(callee);
+      }
+      return true;
+    };
+    while (regions.length > 0) {
+      const region = regions.pop()!;
+      // An arrow's expression body is itself the region.
+      if (!visit(region)) continue;
+      region.forEachDescendant((node, traversal) => {
+        if (!visit(node)) traversal.skip();
+      });
+    }
+    this.observed = observed;
+    return observed;
   }
 
   /** Whether a file may use top-level await: it is an ES module by extension or by its package's `type`. */
@@ -235,26 +267,6 @@ export class AsyncPlanner {
       }
     }
     return undefined;
-  }
-
-  /** Call sites of `fn` found by the language service, whether or not they are all of them. */
-  private visibleCalls(fn: FunctionLike): Node[] {
-    if (Node.isConstructorDeclaration(fn)) {
-      // `new C(...)`: the constructor's throw reaches the code around it.
-      const name = fn.getParent().getNameNode();
-      if (!name) return [];
-      return name.findReferencesAsNodes().flatMap((ref) => {
-        const parent = ref.getParent();
-        return parent && Node.isNewExpression(parent) && parent.getExpression() === ref ? [parent] : [];
-      });
-    }
-    const methodName = Node.isMethodDeclaration(fn) ? fn.getNameNode() : undefined;
-    const name = methodName ? (Node.isIdentifier(methodName) ? methodName : undefined) : this.nameNode(fn);
-    if (!name) return [];
-    return name.findReferencesAsNodes().flatMap((ref) => {
-      const call = calleeCall(ref);
-      return call ? [call] : [];
-    });
   }
 
   /** Every call of `fn`, or why not every caller is known. */
@@ -344,7 +356,7 @@ export class AsyncPlanner {
           reason: current === call ? 'it runs at the top level of a module that is not an ES module (no top-level await)' : `the call at ${where(current)} runs at the top level of a module that is not an ES module (no top-level await)`,
         };
       }
-      if ((Node.isFunctionDeclaration(fn) || Node.isFunctionExpression(fn) || Node.isArrowFunction(fn) || Node.isMethodDeclaration(fn)) && fn.isAsync()) continue;
+      if (isAsync(fn)) continue;
       if (madeAsync.has(fn)) continue;
       const blocker = this.blocker(fn);
       if (blocker) return { ok: false, reason: current === call ? blocker : `the call at ${where(current)}: ${blocker}` };
@@ -360,6 +372,35 @@ export class AsyncPlanner {
     }
     return { ok: true, edits };
   }
+}
+
+function isAsync(fn: FunctionLike): boolean {
+  return (Node.isFunctionDeclaration(fn) || Node.isFunctionExpression(fn) || Node.isArrowFunction(fn) || Node.isMethodDeclaration(fn)) && fn.isAsync();
+}
+
+/** The functions (with a body) a call or `new` runs, as the checker resolves its callee. */
+function calleeFunctions(call: CallExpression | NewExpression): FunctionLike[] {
+  let callee: Node | undefined = call.getExpression();
+  while (callee && Node.isParenthesizedExpression(callee)) callee = callee.getExpression();
+  if (!callee || !(Node.isIdentifier(callee) || Node.isPropertyAccessExpression(callee))) return [];
+  let symbol = callee.getSymbol();
+  if (symbol?.isAlias()) symbol = symbol.getAliasedSymbol() ?? symbol;
+  const found: FunctionLike[] = [];
+  for (const declaration of symbol?.getDeclarations() ?? []) {
+    if (Node.isNewExpression(call)) {
+      if (Node.isClassDeclaration(declaration) || Node.isClassExpression(declaration)) {
+        found.push(...declaration.getConstructors().filter((c) => c.getBody()));
+      }
+      continue;
+    }
+    if ((Node.isFunctionDeclaration(declaration) || Node.isMethodDeclaration(declaration)) && declaration.getBody()) found.push(declaration);
+    else if (Node.isVariableDeclaration(declaration) || Node.isPropertyAssignment(declaration)) {
+      let initializer = declaration.getInitializer();
+      while (initializer && Node.isParenthesizedExpression(initializer)) initializer = initializer.getExpression();
+      if (initializer && (Node.isArrowFunction(initializer) || Node.isFunctionExpression(initializer))) found.push(initializer);
+    }
+  }
+  return found;
 }
 
 /** The call that `ref` is the callee of (`f(...)`, `ns.f(...)`), if any. */
