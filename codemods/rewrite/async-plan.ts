@@ -270,7 +270,7 @@ export class AsyncPlanner {
   }
 
   /** Every call of `fn`, or why not every caller is known. */
-  findCallers(fn: FunctionLike): Callers {
+  private findCallers(fn: FunctionLike): Callers {
     const cached = this.callers.get(fn);
     if (cached) return cached;
     const result = this.computeCallers(fn);
@@ -283,7 +283,7 @@ export class AsyncPlanner {
     const name = this.nameNode(fn);
     if (!name) {
       const parent = outermost(fn).getParent();
-      if (parent && Node.isCallExpression(parent)) return { ok: false, reason: `the function is a callback passed to \`${parent.getExpression().getText()}()\`, which does not wait for a promise` };
+      if (parent && Node.isCallExpression(parent)) return { ok: false, reason: `the function is a callback passed to \`${parent.getExpression().getText()}()\`, whose calls of it the codemod cannot see (it may ignore a promise)` };
       return { ok: false, reason: 'the function is used as a value, so its callers are not known' };
     }
     const record = this.record(fn)!;
@@ -306,7 +306,7 @@ export class AsyncPlanner {
       if (!record.isTypeScript && isCommonJsExport(ref)) {
         return { ok: false, reason: `${nameOf(fn)} is exported with module.exports, and callers through require() are not followed` };
       }
-      return { ok: false, reason: `${nameOf(fn)} is used as a value at ${where(ref)}, so not every caller is known` };
+      return { ok: false, reason: `${nameOf(fn)} is used as a value at ${where(ref)} (passed as a callback or stored), so not every caller is known` };
     }
     if (exported && !this.exportsStayInProject(record)) {
       return {
