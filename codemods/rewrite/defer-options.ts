@@ -30,7 +30,7 @@ export function transactionalOption(call: DeferCall): Node | undefined {
 }
 
 export const TRANSACTIONAL_MESSAGE =
-  'After migration, defer() with _transactional: true rejects at run time (TransactionalNotSupportedError) unless it runs inside deferred.transactional(work): no backend enqueues inside your database transaction. ' +
+  '_transactional: true rejects after migration unless the call runs inside deferred.transactional(work) (TransactionalNotSupportedError): no backend enqueues inside your database transaction. ' +
   'Either (1) run the transaction and this call inside `await deferred.transactional(async () => { ...commit...; defer(fn, ..., { _transactional: true }); })`: the task is enqueued once work resolves and dropped if work throws ' +
   '(do not await this defer inside work; errors surface from deferred.transactional; a crash between commit and enqueue loses the task), ' +
   'or (2) drop _transactional and defer after the commit succeeds, with a task that is idempotent.';

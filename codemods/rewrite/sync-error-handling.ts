@@ -34,7 +34,7 @@ export const rule: Rule = {
         call,
         'sync-error-handling',
         'warning',
-        `defer() now returns a Promise and rejects where it used to throw, so the try/catch/finally meant to handle its error no longer sees it. It could not be awaited here: ${reason}. Await the call in an async function whose callers await it in turn, or handle the rejection with .catch() where the error was handled.`,
+        `defer() now rejects where it used to throw, so the try/catch/finally meant to handle its error (here or in a caller) misses it, and the call could not be awaited: ${reason}. Await the call in an async function whose callers await it in turn, or handle the rejection with .catch() where the error was handled.`,
       );
     }
   },
