@@ -325,6 +325,7 @@ export class AsyncPlanner {
     if (Node.isGetAccessorDeclaration(fn) || Node.isSetAccessorDeclaration(fn)) return `it is in a ${Node.isGetAccessorDeclaration(fn) ? 'getter' : 'setter'}, which cannot be async`;
     if (!Node.isArrowFunction(fn) && fn.isGenerator()) return `it is in the generator ${nameOf(fn)}`;
     if ((Node.isFunctionDeclaration(fn) || Node.isMethodDeclaration(fn)) && fn.getOverloads().length > 0) return `${nameOf(fn)} has overload signatures`;
+    if (hasDeclaredFunctionType(fn)) return `${nameOf(fn)} has a declared function type that an async function would not match`;
     const host = syncCallbackHost(fn);
     if (host) return `it is in a callback of \`${host.getExpression().getText()}\`, which runs its callback synchronously and ignores a promise`;
     return undefined;
@@ -442,6 +443,16 @@ function asyncEdits(record: SourceRecord, fn: FunctionLike): PlannedAsyncEdit[] 
     edits.push({ record, start: typeNode.getStart(), end: typeNode.getEnd(), text: `Promise<${typeNode.getText()}>`, description: `${nameOf(fn)} returns a Promise` });
   }
   return edits;
+}
+
+/** `const f: (id: string) => boolean = ...` or a JSDoc `@type` on its statement: the declared type would not fit. */
+function hasDeclaredFunctionType(fn: FunctionLike): boolean {
+  if (!Node.isArrowFunction(fn) && !Node.isFunctionExpression(fn)) return false;
+  const declaration = outermost(fn).getParent();
+  if (!declaration || !Node.isVariableDeclaration(declaration)) return false;
+  if (declaration.getTypeNode()) return true;
+  const statement = declaration.getFirstAncestorByKind(SyntaxKind.VariableStatement);
+  return !!statement?.getJsDocs().some((doc) => doc.getTags().some((tag) => Node.isJSDocTypeTag(tag)));
 }
 
 /** The type of a JSDoc `@returns {T}` (checkJs code bases) on the function or on its `const` statement. */
