@@ -279,7 +279,7 @@ export class AsyncPlanner {
   }
 
   private computeCallers(fn: FunctionLike): Callers {
-    if (Node.isMethodDeclaration(fn)) return { ok: false, reason: `${nameOf(fn)} is a method: it may be overridden or called dynamically, so not every caller is known` };
+    if (Node.isMethodDeclaration(fn)) return this.privateMethodCallers(fn);
     const name = this.nameNode(fn);
     if (!name) {
       const parent = outermost(fn).getParent();
@@ -315,6 +315,27 @@ export class AsyncPlanner {
           ? `${nameOf(fn)} is exported and this run sees one file only`
           : `${nameOf(fn)} is exported and may be called from outside the analysed files (no package.json at the run's root, or the file is a package entry point)`,
       };
+    }
+    return { ok: true, calls };
+  }
+
+  /**
+   * A private method (`private m()` or `#m()`) of a class can be neither
+   * overridden nor called from outside it, so its references are all its
+   * callers; any other method may be.
+   */
+  private privateMethodCallers(fn: MethodDeclaration): Callers {
+    const name = fn.getNameNode();
+    const isPrivate = Node.isPrivateIdentifier(name) || (Node.isIdentifier(name) && fn.hasModifier(SyntaxKind.PrivateKeyword));
+    if (!isPrivate || !(Node.isIdentifier(name) || Node.isPrivateIdentifier(name)) || !(Node.isClassDeclaration(fn.getParent()) || Node.isClassExpression(fn.getParent()))) {
+      return { ok: false, reason: `${nameOf(fn)} is a method: it may be overridden or called dynamically, so not every caller is known` };
+    }
+    const calls: CallExpression[] = [];
+    for (const ref of name.findReferencesAsNodes()) {
+      if (ref === name) continue;
+      const call = calleeCall(ref);
+      if (!call) return { ok: false, reason: `${nameOf(fn)} is used as a value at ${where(ref)}, so not every caller is known` };
+      calls.push(call);
     }
     return { ok: true, calls };
   }
