@@ -256,6 +256,20 @@ export class AsyncPlanner {
     return this.packageEntries !== null && !this.packageEntries.has(record.absPath.replace(/\.(m|c)?(j|t)sx?$/, ''));
   }
 
+  /**
+   * A source file of the run that the analysis did not load (so the language
+   * service cannot see its calls) yet names `name`: its relative path.
+   */
+  private unloadedMention(name: string): string | undefined {
+    const word = new RegExp(`(?<![\\w$])${name.replace(/\$/g, '\\$')}(?![\\w$])`);
+    for (const file of this.analysis.index.knownFiles()) {
+      if (file.kind !== 'source' || this.analysis.index.isLoaded(file.absPath)) continue;
+      const text = this.analysis.index.text(file.absPath);
+      if (text !== undefined && word.test(text)) return file.rel;
+    }
+    return undefined;
+  }
+
   private nameNode(fn: FunctionLike): Identifier | undefined {
     if (Node.isFunctionDeclaration(fn)) return fn.getNameNode();
     if (Node.isArrowFunction(fn) || Node.isFunctionExpression(fn)) {
@@ -315,6 +329,10 @@ export class AsyncPlanner {
           ? `${nameOf(fn)} is exported and this run sees one file only`
           : `${nameOf(fn)} is exported and may be called from outside the analysed files (no package.json at the run's root, or the file is a package entry point)`,
       };
+    }
+    if (exported) {
+      const unseen = this.unloadedMention(name.getText());
+      if (unseen) return { ok: false, reason: `${nameOf(fn)} is exported and named in ${unseen}, which imports it in a way the codemod does not follow (a path alias, a package name)` };
     }
     return { ok: true, calls };
   }
