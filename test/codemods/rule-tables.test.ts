@@ -105,6 +105,37 @@ const tables: Record<string, { valid: Case[]; invalid: Case[] }> = {
       },
     ],
   },
+  'sync-error-handling': {
+    valid: [
+      {
+        name: 'a try without a defer in reach',
+        code: `import { defer, register } from ${SHIM};\nfunction f() {}\nregister(f);\nfunction g() {\n  try {\n    JSON.parse('1');\n  } catch {}\n  defer(f, { _url: '/f' });\n}\ng();\n`,
+      },
+      {
+        name: 'a catch-only try around a callback that is not called synchronously',
+        code: `import { defer, register } from ${SHIM};\nfunction f() {}\nregister(f);\ntry {\n  setTimeout(() => defer(f, { _url: '/f' }), 1);\n} catch {}\n`,
+      },
+    ],
+    invalid: [
+      {
+        name: 'a made-async function used as an object is parenthesised',
+        code: `import { defer } from ${LEGACY};\nfunction f() {}\nfunction q() {\n  try {\n    defer(f, { _url: '/f' });\n  } catch {}\n  return { ok: true };\n}\nexport async function main() {\n  return q().ok;\n}\n`,
+        output: `import { defer, register } from ${SHIM};\nfunction f() {}\nregister(f);\nasync function q() {\n  try {\n    await defer(f, { _url: '/f' });\n  } catch {}\n  return { ok: true };\n}\nexport async function main() {\n  return (await q()).ok;\n}\n`,
+      },
+      {
+        name: 'a const arrow with an expression body, called in a try',
+        code: `import { defer } from ${LEGACY};\nfunction f() {}\nconst q = () => defer(f, { _url: '/f' });\nexport async function main() {\n  try {\n    q();\n  } catch {}\n}\n`,
+        output: `import { defer, register } from ${SHIM};\nfunction f() {}\nregister(f);\nconst q = async () => await defer(f, { _url: '/f' });\nexport async function main() {\n  try {\n    await q();\n  } catch {}\n}\n`,
+      },
+      {
+        name: 'a module-level try in a script that is not an ES module',
+        file: 'a.js',
+        code: `const { defer } = require(${LEGACY});\nfunction f() {}\ntry {\n  defer(f, { _url: '/f' });\n} catch {}\n`,
+        output: `const { defer, register } = require(${SHIM});\nfunction f() {}\nregister(f);\ntry {\n  defer(f, { _url: '/f' });\n} catch {}\n`,
+        items: ['sync-error-handling@4:3'],
+      },
+    ],
+  },
 };
 
 for (const [rule, { valid, invalid }] of Object.entries(tables)) {
