@@ -48,7 +48,9 @@ describe('write mode', () => {
     expect(first.code).toBe(ExitCode.Success);
     expect(readFileSync(path.join(dir, 'src/a.ts'), 'utf8')).toBe("import { legacyDefer } from 'x';\ndefer(work, 1);\n");
     expect(statSync(path.join(dir, 'src/a.ts')).mode & 0o777).toBe(0o640);
-    expect(first.stdout).toMatch(/^migrated\s+src\/a\.ts \(1 edit, written\)$/m);
+    // The note: `.deferred/` was added to the repository's .gitignore (no package.json here).
+    expect(first.stdout).toMatch(/^migrated\s+src\/a\.ts \(1 edit, written; 1 note\)$/m);
+    expect(readFileSync(path.join(dir, '.gitignore'), 'utf8')).toBe('.deferred/\n');
     expect(first.stdout).toMatch(/^manual\s+src\/b\.ts \(1 edit, written; 1 manual item\)$/m);
     expect(first.stdout).toContain(`src/b.ts:1:22  warning  transactional-enqueue  transactional enqueue is not available on Cloud Tasks  ${FAKE_DOCS}transactional-enqueue`);
     expect(first.stdout).toMatch(/1 migrated, 1 unchanged, 1 manual, 0 failed \(3 files scanned in \d+\.\d\d s, \d+ files\/s\)/);
