@@ -27,6 +27,7 @@ export type ReasonCode =
   | 'unresolved-legacy-reference'
   | 'new-type-error'
   | 'shim-unresolved'
+  | 'verify-incomplete'
   // Added by the CLI's write phase: `.deferred/` (the shim's data directory) added to a .gitignore.
   | 'data-dir-gitignore';
 

@@ -4,6 +4,8 @@
 // the changed files against their tsconfig before and after. Items are located in
 // the migrated text; the engine maps them back to the original for the report.
 import type { Analysis } from '../analysis/index.js';
+import * as path from 'node:path';
+import { roleOfSpecifier } from '../analysis/specifiers.js';
 import type { ReasonCode, Severity } from '../types.js';
 import { findLegacyReferences, type LegacyReferenceFinder } from './legacy-references.js';
 import { lineIndexAt, lineStarts } from './offset-map.js';
@@ -75,7 +77,29 @@ export function verifyMigration(input: VerifyInput): VerifyOutput {
   const wanted = input.typeCheck === true || (input.typeCheck === 'auto' && input.changed.size > 0 && hasTypeConfig(input.changed.keys(), input.root));
   if (!wanted || input.changed.size === 0) return { findings };
   input.onPhase?.(`verifying: type-checking ${input.changed.size} changed file${input.changed.size === 1 ? '' : 's'} and their importers, before and after`);
-  const typeCheck = typeCheckMigration({ root: input.root, changed: input.changed, shimModule: input.shimModule, ...(input.shimTypes ? { shimTypes: input.shimTypes } : {}) });
+  const matchers = input.analysis.matchers;
+  const typeCheck = typeCheckMigration({
+    root: input.root,
+    changed: input.changed,
+    shimModule: input.shimModule,
+    ...(input.shimTypes ? { shimTypes: input.shimTypes } : {}),
+    isLegacySpecifier: (specifier) => {
+      const role = roleOfSpecifier(specifier, matchers);
+      return role === 'deferred' || role === 'webapp';
+    },
+  });
+  if (typeCheck.unverified.length > 0) {
+    const first = typeCheck.unverified[0]!;
+    const modules = [...new Set(typeCheck.unverified.flatMap((u) => u.modules))];
+    const rel = (absPath: string) => path.relative(input.root, absPath).split(path.sep).join('/');
+    findings.push({
+      absPath: first.absPath,
+      offset: 0,
+      code: 'verify-incomplete',
+      severity: 'note',
+      message: `Not type-checked: ${typeCheck.unverified.map((u) => rel(u.absPath)).join(', ')} import${typeCheck.unverified.length === 1 ? 's' : ''} modules that do not resolve (${modules.slice(0, 5).join(', ')}${modules.length > 5 ? ', …' : ''}). Install the project's dependencies and run the migration on a fresh checkout for the type check to cover ${typeCheck.unverified.length === 1 ? 'it' : 'them'}.`,
+    });
+  }
   for (const diagnostic of typeCheck.diagnostics) {
     findings.push({
       absPath: diagnostic.absPath,
@@ -91,7 +115,7 @@ export function verifyMigration(input: VerifyInput): VerifyOutput {
       absPath: shim.absPath,
       offset: shim.offset,
       code: 'shim-unresolved',
-      severity: shim.unresolved ? 'error' : 'warning',
+      severity: shim.unresolved ? 'error' : 'note',
       message: shim.unresolved
         ? `${input.shimModule} does not resolve from this project, so the migrated code cannot be type-checked against it: install it (npm install deferred-migrate) and run the migration again.`
         : `${input.shimModule} does not resolve from this project yet; the type check used the shim types of the running deferred-migrate. Install it (npm install deferred-migrate) before running the app.`,

@@ -31,7 +31,23 @@ export const SHIM_EXPORTS: ReadonlySet<string> = new Set([
   'run',
   'serialize',
   'QueueFileError',
+  // types
   'Environ',
+  'HandlerResult',
+  'RetryOptions',
+  'DeferOptions',
+  'TaskSpec',
+  'EnqueuedTask',
+  'OverflowStore',
+  'DeliveryRequest',
+  'DeliveryResponse',
+  'DeliveryTarget',
+  'Verification',
+  'TaskContext',
+  'Backend',
+  'Clock',
+  'LogLevel',
+  'Logger',
 ]);
 
 export interface LegacyReference {

@@ -34,6 +34,12 @@ export interface TypeCheckResult {
   compared: number;
   diagnostics: NewDiagnostic[];
   shim?: ShimResolution;
+  /**
+   * Compared files whose own imports did not resolve before the migration (the
+   * project's dependencies are not installed): their new diagnostics are left
+   * out, because an unresolved import turns types to `any` differently before and after.
+   */
+  unverified: Array<{ absPath: string; modules: string[] }>;
 }
 
 export interface TypeCheckInput {
@@ -43,6 +49,8 @@ export interface TypeCheckInput {
   shimModule: string;
   /** Declaration (or source) file standing in for the shim module when the project cannot resolve it. */
   shimTypes?: string;
+  /** Whether a specifier denotes the legacy modules (which need not resolve: the migration removes them). */
+  isLegacySpecifier?: (specifier: string) => boolean;
 }
 
 /** The nearest tsconfig.json / jsconfig.json from the file's directory up to `root`. */
@@ -138,7 +146,7 @@ export function typeCheckMigration(input: TypeCheckInput): TypeCheckResult {
     const config = findConfigFor(absPath, input.root);
     if (config) byConfig.set(config, [...(byConfig.get(config) ?? []), absPath]);
   }
-  const result: TypeCheckResult = { configs: [...byConfig.keys()].sort(), compared: 0, diagnostics: [] };
+  const result: TypeCheckResult = { configs: [...byConfig.keys()].sort(), compared: 0, diagnostics: [], unverified: [] };
   for (const [configPath, files] of byConfig) {
     const { project, fallback } = createProject(configPath, files[0]!, input);
     const inProgram = files.filter((f) => project.getSourceFile(f) !== undefined);
@@ -147,10 +155,24 @@ export function typeCheckMigration(input: TypeCheckInput): TypeCheckResult {
     const compared = [...inProgram, ...importersOf(project, targets)];
     result.compared += compared.length;
     const before = project.getProgram().compilerObject;
-    const beforeDiagnostics = new Map(compared.map((f) => [f, diagnosticsOf(before, before.getSourceFile(f)).map(identity)]));
+    const beforeRaw = new Map(compared.map((f) => [f, diagnosticsOf(before, before.getSourceFile(f))]));
+    const beforeDiagnostics = new Map([...beforeRaw].map(([f, list]) => [f, list.map(identity)]));
+    const unresolvedBefore = new Map<string, string[]>();
+    for (const [absPath, list] of beforeRaw) {
+      const modules = list
+        .filter((d) => MISSING_MODULE_CODES.has(d.code))
+        .map((d) => /'([^']+)'/.exec(ts.flattenDiagnosticMessageText(d.messageText, '\n'))?.[1] ?? '?')
+        .filter((m) => m !== input.shimModule && !(input.isLegacySpecifier?.(m) ?? false));
+      if (modules.length > 0) unresolvedBefore.set(absPath, [...new Set(modules)]);
+    }
     for (const absPath of inProgram) project.getSourceFileOrThrow(absPath).replaceWithText(input.changed.get(absPath)!);
     const after = project.getProgram().compilerObject;
     for (const absPath of compared) {
+      const unresolved = unresolvedBefore.get(absPath);
+      if (unresolved) {
+        result.unverified.push({ absPath, modules: unresolved });
+        continue;
+      }
       const remaining = beforeDiagnostics.get(absPath) ?? [];
       for (const diagnostic of diagnosticsOf(after, after.getSourceFile(absPath))) {
         const key = identity(diagnostic);
