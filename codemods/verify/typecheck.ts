@@ -74,35 +74,101 @@ export function hasTypeConfig(absPaths: Iterable<string>, root: string): boolean
   return false;
 }
 
+function readConfig(configPath: string): ts.ParsedCommandLine | undefined {
+  const read = ts.readConfigFile(configPath, ts.sys.readFile);
+  if (read.error) return undefined;
+  const parsed = ts.parseJsonConfigFileContent(read.config, ts.sys, path.dirname(configPath), undefined, configPath);
+  // As editors read a jsconfig.json: it is about JavaScript.
+  if (path.basename(configPath) === 'jsconfig.json') parsed.options.allowJs = true;
+  return parsed;
+}
+
 /**
- * The project of one config, through ts-morph (which also supplies the standard
- * library's declarations). When the project cannot resolve the shim module (not
- * installed yet) and `shimTypes` is given, the shim module resolves to it.
+ * The standard library's declarations for these options. The TypeScript bundled
+ * with ts-morph has no lib files on disk (ts-morph serves them from memory), so
+ * they are taken, parsed, from an in-memory ts-morph program with the same
+ * options, and cached: every run of a process checks against the same libs.
  */
-function createProject(configPath: string, anyFile: string, input: TypeCheckInput): { project: Project; fallback: boolean } {
-  const probe = new Project({ tsConfigFilePath: configPath, skipAddingFilesFromTsConfig: true, skipFileDependencyResolution: true });
-  const options = probe.getCompilerOptions();
-  if (path.basename(configPath) === 'jsconfig.json') options.allowJs = true; // as editors read a jsconfig
-  const resolvesShim = ts.resolveModuleName(input.shimModule, anyFile, options, ts.sys).resolvedModule !== undefined;
-  const fallback = !resolvesShim && input.shimTypes !== undefined;
-  const shimTypes = input.shimTypes;
-  const project = new Project({
-    tsConfigFilePath: configPath,
-    compilerOptions: { ...options, noEmit: true },
-    ...(fallback && shimTypes
-      ? {
-          resolutionHost: (host: ts.ModuleResolutionHost, getOptions: () => ts.CompilerOptions) => ({
-            resolveModuleNames: (names: string[], containingFile: string) =>
-              names.map((name) => {
-                const resolved = ts.resolveModuleName(name, containingFile, getOptions(), host).resolvedModule;
-                if (resolved || name !== input.shimModule) return resolved;
-                return { resolvedFileName: shimTypes, extension: /\.d\.[cm]?ts$/.test(shimTypes) ? ts.Extension.Dts : ts.Extension.Ts, isExternalLibraryImport: true };
-              }),
-          }),
-        }
-      : {}),
-  });
-  return { project, fallback };
+const LIB_DIR = '/node_modules/typescript/lib';
+const libCache = new Map<string, Map<string, ts.SourceFile>>();
+
+function libFilesFor(options: ts.CompilerOptions): Map<string, ts.SourceFile> {
+  const key = JSON.stringify([options.lib ?? null, options.target ?? null, options.noLib ?? false, options.jsx ?? null]);
+  let files = libCache.get(key);
+  if (!files) {
+    const memory = new Project({
+      useInMemoryFileSystem: true,
+      compilerOptions: { ...(options.lib ? { lib: options.lib } : {}), ...(options.target !== undefined ? { target: options.target } : {}), noLib: options.noLib ?? false, types: [] },
+    });
+    memory.createSourceFile('/empty.ts', 'export {};');
+    files = new Map(
+      memory
+        .getProgram()
+        .compilerObject.getSourceFiles()
+        .filter((f) => f.fileName.startsWith(`${LIB_DIR}/`))
+        .map((f) => [path.posix.basename(f.fileName), f]),
+    );
+    libCache.set(key, files);
+  }
+  return files;
+}
+
+/** Declarations under node_modules do not change between the two programs (nor between runs): parse them once. */
+const packageCache = new Map<string, ts.SourceFile>();
+
+/**
+ * A compiler host over the real files, with `overrides` standing in for the
+ * migrated ones. `parsed` is shared by the before and after hosts: the after
+ * program then reuses every unchanged file as it is (TypeScript's structure reuse).
+ */
+function createHost(
+  options: ts.CompilerOptions,
+  overrides: ReadonlyMap<string, string>,
+  input: TypeCheckInput,
+  fallback: boolean,
+  parsed: Map<string, ts.SourceFile>,
+): ts.CompilerHost {
+  const host = ts.createCompilerHost(options, true);
+  const libs = libFilesFor(options);
+  const libPath = (fileName: string) => (fileName.startsWith(`${LIB_DIR}/`) ? path.posix.basename(fileName) : undefined);
+  const getSourceFile = host.getSourceFile.bind(host);
+  const fileExists = host.fileExists.bind(host);
+  const readFile = host.readFile.bind(host);
+  host.getDefaultLibLocation = () => LIB_DIR;
+  host.getDefaultLibFileName = (o) => `${LIB_DIR}/${ts.getDefaultLibFileName(o)}`;
+  host.fileExists = (fileName) => (libPath(fileName) !== undefined ? libs.has(libPath(fileName)!) : overrides.has(path.resolve(fileName)) || fileExists(fileName));
+  host.readFile = (fileName) => {
+    const lib = libPath(fileName);
+    if (lib !== undefined) return libs.get(lib)?.text;
+    return overrides.get(path.resolve(fileName)) ?? readFile(fileName);
+  };
+  host.getSourceFile = (fileName, languageVersion, onError, shouldCreate) => {
+    const lib = libPath(fileName);
+    if (lib !== undefined) return libs.get(lib);
+    const override = overrides.get(path.resolve(fileName));
+    if (override !== undefined) return ts.createSourceFile(fileName, override, languageVersion, true);
+    const cache = fileName.includes('/node_modules/') ? packageCache : parsed;
+    const key = `${typeof languageVersion === 'object' ? JSON.stringify(languageVersion) : languageVersion}\u0000${fileName}`;
+    let file = cache.get(key);
+    if (!file) {
+      file = getSourceFile(fileName, languageVersion, onError, shouldCreate);
+      if (file) cache.set(key, file);
+    }
+    return file;
+  };
+  if (fallback && input.shimTypes) {
+    const shimTypes = input.shimTypes;
+    const cache = ts.createModuleResolutionCache(host.getCurrentDirectory(), (f) => host.getCanonicalFileName(f), options);
+    host.resolveModuleNameLiterals = (literals, containingFile, redirected, compilerOptions, containingSourceFile) =>
+      literals.map((literal) => {
+        const mode = ts.getModeForUsageLocation(containingSourceFile, literal, compilerOptions);
+        const resolved = ts.resolveModuleName(literal.text, containingFile, compilerOptions, host, cache, redirected, mode);
+        if (resolved.resolvedModule || literal.text !== input.shimModule) return resolved;
+        const extension = /\.d\.[cm]?ts$/.test(shimTypes) ? ts.Extension.Dts : ts.Extension.Ts;
+        return { resolvedModule: { resolvedFileName: shimTypes, extension, isExternalLibraryImport: true } };
+      });
+  }
+  return host;
 }
 
 function diagnosticsOf(program: ts.Program, sourceFile: ts.SourceFile | undefined): ts.Diagnostic[] {
@@ -116,23 +182,28 @@ function identity(d: ts.Diagnostic): string {
 
 const MISSING_MODULE_CODES = new Set([2307, 2792, 7016]);
 
-/** Files of the project (outside node_modules) that import one of `targets`. */
-function importersOf(project: Project, targets: ReadonlySet<string>): string[] {
+/**
+ * Files of the program (outside node_modules) that import one of `targets`. Only
+ * files whose text names a target's file stem are resolved (on the compiler's
+ * nodes, not ts-morph wrappers: this runs over the whole project).
+ */
+function importersOf(program: ts.Program, targets: ReadonlySet<string>): string[] {
+  const stems = [...new Set([...targets].map((t) => path.basename(t).replace(/\.(d\.)?[cm]?[jt]sx?$/, '')))];
+  const dirNames = [...new Set([...targets].filter((t) => stems.includes('index')).map((t) => path.basename(path.dirname(t))))];
+  const options = program.getCompilerOptions();
+  const cache = ts.createModuleResolutionCache(program.getCurrentDirectory(), (f) => f, options);
   const importers: string[] = [];
-  for (const sourceFile of project.getSourceFiles()) {
-    const file = path.resolve(sourceFile.getFilePath());
-    if (sourceFile.isDeclarationFile() || sourceFile.isInNodeModules() || targets.has(file)) continue;
-    const imports = [...sourceFile.getImportDeclarations(), ...sourceFile.getExportDeclarations()].map((d) => d.getModuleSpecifierSourceFile());
-    if (imports.some((target) => target && targets.has(path.resolve(target.getFilePath())))) importers.push(file);
-    else if (/\brequire\s*\(/.test(sourceFile.getFullText())) {
-      // CommonJS: `require('./x')` resolved like an import.
-      const program = project.getProgram().compilerObject;
-      for (const imported of ts.preProcessFile(sourceFile.getFullText(), true, true).importedFiles) {
-        const resolved = ts.resolveModuleName(imported.fileName, file, program.getCompilerOptions(), ts.sys).resolvedModule;
-        if (resolved && targets.has(path.resolve(resolved.resolvedFileName))) {
-          importers.push(file);
-          break;
-        }
+  for (const sourceFile of program.getSourceFiles()) {
+    const file = path.resolve(sourceFile.fileName);
+    if (sourceFile.isDeclarationFile || program.isSourceFileFromExternalLibrary(sourceFile) || targets.has(file)) continue;
+    const text = sourceFile.text;
+    if (!stems.some((stem) => text.includes(stem)) && !dirNames.some((dir) => text.includes(dir))) continue;
+    for (const imported of ts.preProcessFile(text, true, true).importedFiles) {
+      if (!imported.fileName.startsWith('.')) continue;
+      const resolved = ts.resolveModuleName(imported.fileName, sourceFile.fileName, options, ts.sys, cache).resolvedModule;
+      if (resolved && targets.has(path.resolve(resolved.resolvedFileName))) {
+        importers.push(file);
+        break;
       }
     }
   }
@@ -148,13 +219,20 @@ export function typeCheckMigration(input: TypeCheckInput): TypeCheckResult {
   }
   const result: TypeCheckResult = { configs: [...byConfig.keys()].sort(), compared: 0, diagnostics: [], unverified: [] };
   for (const [configPath, files] of byConfig) {
-    const { project, fallback } = createProject(configPath, files[0]!, input);
-    const inProgram = files.filter((f) => project.getSourceFile(f) !== undefined);
+    const parsed = readConfig(configPath);
+    if (!parsed) continue;
+    const options: ts.CompilerOptions = { ...parsed.options, noEmit: true };
+    const rootNames = parsed.fileNames.map((f) => path.resolve(f));
+    const roots = new Set(rootNames);
+    const inProgram = files.filter((f) => roots.has(f));
     if (inProgram.length === 0) continue;
+    // The project resolves the shim itself once deferred-migrate is installed; before that, the given types stand in.
+    const fallback = input.shimTypes !== undefined && ts.resolveModuleName(input.shimModule, inProgram[0]!, options, ts.sys).resolvedModule === undefined;
     const targets = new Set(inProgram);
-    const compared = [...inProgram, ...importersOf(project, targets)];
+    const parsedFiles = new Map<string, ts.SourceFile>();
+    const before = ts.createProgram({ rootNames, options, host: createHost(options, new Map(), input, fallback, parsedFiles) });
+    const compared = [...inProgram, ...importersOf(before, targets)];
     result.compared += compared.length;
-    const before = project.getProgram().compilerObject;
     const beforeRaw = new Map(compared.map((f) => [f, diagnosticsOf(before, before.getSourceFile(f))]));
     const beforeDiagnostics = new Map([...beforeRaw].map(([f, list]) => [f, list.map(identity)]));
     const unresolvedBefore = new Map<string, string[]>();
@@ -165,8 +243,7 @@ export function typeCheckMigration(input: TypeCheckInput): TypeCheckResult {
         .filter((m) => m !== input.shimModule && !(input.isLegacySpecifier?.(m) ?? false));
       if (modules.length > 0) unresolvedBefore.set(absPath, [...new Set(modules)]);
     }
-    for (const absPath of inProgram) project.getSourceFileOrThrow(absPath).replaceWithText(input.changed.get(absPath)!);
-    const after = project.getProgram().compilerObject;
+    const after = ts.createProgram({ rootNames, options, host: createHost(options, input.changed, input, fallback, parsedFiles), oldProgram: before });
     for (const absPath of compared) {
       const unresolved = unresolvedBefore.get(absPath);
       if (unresolved) {

@@ -274,6 +274,18 @@ describe('options and configuration', () => {
     expect(fromConfig.seen[0]).toMatchObject({ shimModule: '@acme/shim' });
   });
 
+  it('passes verification, marker and docs-link settings; flags win over the config; the docs link reaches io-error items', async () => {
+    const dir = makeTree({ ...LEGACY, 'deferred-migrate.config.json': JSON.stringify({ verify: false, markers: false, strict: true, docsBase: 'https://docs.example/m.md' }) });
+    const fromConfig = await cli(['--dry-run'], dir, { docsBase: 'node_modules/x.md', shimTypes: '/pkg/shim.d.ts' });
+    expect(fromConfig.seen[0]).toMatchObject({ verify: false, markers: false, strict: true, docsBase: 'https://docs.example/m.md', shimTypes: '/pkg/shim.d.ts' });
+    const flags = await cli(['--dry-run', '--verify', '--markers', '--no-strict', '--docs-base', 'https://other.example/d.md'], dir);
+    expect(flags.seen[0]).toMatchObject({ verify: true, markers: true, strict: false, docsBase: 'https://other.example/d.md' });
+    const defaults = await cli(['--dry-run'], makeTree(LEGACY), { docsBase: 'node_modules/x.md' });
+    expect(defaults.seen[0]).toMatchObject({ docsBase: 'node_modules/x.md' });
+    expect(defaults.seen[0]).not.toHaveProperty('verify');
+    expect(defaults.seen[0]).not.toHaveProperty('markers');
+  });
+
   it('reads the "deferred-migrate" key of package.json and an explicit --config', async () => {
     const dir = makeTree({ ...LEGACY, 'package.json': JSON.stringify({ name: 'app', 'deferred-migrate': { legacyModules: ['pkg/deferred'] } }), 'cfg/x.json': '{"shimModule":"cfg-shim"}' });
     expect((await cli(['--dry-run'], dir)).seen[0]?.legacyModules).toEqual(['pkg/deferred']);
@@ -328,7 +340,7 @@ describe('options and configuration', () => {
     const dir = makeTree({});
     const help = await cli(['--help'], dir);
     expect(help.code).toBe(ExitCode.Success);
-    for (const flag of ['--dry-run', '--allow-dirty', '--report', '--report-file', '--link-base', '--legacy-module', '--legacy-webapp-module', '--shim-module', '--config', '--color', '--progress', '--quiet', '--verbose', '--help', '--version']) {
+    for (const flag of ['--dry-run', '--allow-dirty', '--report', '--report-file', '--link-base', '--docs-base', '--verify', '--strict', '--markers', '--legacy-module', '--legacy-webapp-module', '--shim-module', '--config', '--color', '--progress', '--quiet', '--verbose', '--help', '--version']) {
       expect(help.stdout).toContain(flag);
     }
     expect(help.stdout).toContain('check [paths..]');
