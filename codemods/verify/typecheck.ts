@@ -183,24 +183,21 @@ function identity(d: ts.Diagnostic): string {
 const MISSING_MODULE_CODES = new Set([2307, 2792, 7016]);
 
 /**
- * Files of the program (outside node_modules) that import one of `targets`. Only
- * files whose text names a target's file stem are resolved (on the compiler's
- * nodes, not ts-morph wrappers: this runs over the whole project).
+ * Files of the project that import one of `targets`, found without parsing the
+ * project: only texts that name a target's file stem are scanned for imports.
  */
-function importersOf(program: ts.Program, targets: ReadonlySet<string>): string[] {
+function importersOf(fileNames: readonly string[], options: ts.CompilerOptions, targets: ReadonlySet<string>): string[] {
   const stems = [...new Set([...targets].map((t) => path.basename(t).replace(/\.(d\.)?[cm]?[jt]sx?$/, '')))];
-  const dirNames = [...new Set([...targets].filter((t) => stems.includes('index')).map((t) => path.basename(path.dirname(t))))];
-  const options = program.getCompilerOptions();
-  const cache = ts.createModuleResolutionCache(program.getCurrentDirectory(), (f) => f, options);
+  const dirNames = [...new Set([...targets].filter((t) => /^index\./.test(path.basename(t))).map((t) => path.basename(path.dirname(t))))];
+  const cache = ts.createModuleResolutionCache(process.cwd(), (f) => f, options);
   const importers: string[] = [];
-  for (const sourceFile of program.getSourceFiles()) {
-    const file = path.resolve(sourceFile.fileName);
-    if (sourceFile.isDeclarationFile || program.isSourceFileFromExternalLibrary(sourceFile) || targets.has(file)) continue;
-    const text = sourceFile.text;
-    if (!stems.some((stem) => text.includes(stem)) && !dirNames.some((dir) => text.includes(dir))) continue;
+  for (const file of fileNames) {
+    if (targets.has(file) || DECLARATION_FILE.test(file)) continue;
+    const text = ts.sys.readFile(file);
+    if (text === undefined || (!stems.some((stem) => text.includes(stem)) && !dirNames.some((dir) => text.includes(dir)))) continue;
     for (const imported of ts.preProcessFile(text, true, true).importedFiles) {
       if (!imported.fileName.startsWith('.')) continue;
-      const resolved = ts.resolveModuleName(imported.fileName, sourceFile.fileName, options, ts.sys, cache).resolvedModule;
+      const resolved = ts.resolveModuleName(imported.fileName, file, options, ts.sys, cache).resolvedModule;
       if (resolved && targets.has(path.resolve(resolved.resolvedFileName))) {
         importers.push(file);
         break;
@@ -209,6 +206,8 @@ function importersOf(program: ts.Program, targets: ReadonlySet<string>): string[
   }
   return importers;
 }
+
+const DECLARATION_FILE = /\.d\.[cm]?ts$/;
 
 export function typeCheckMigration(input: TypeCheckInput): TypeCheckResult {
   const byConfig = new Map<string, string[]>();
@@ -229,10 +228,15 @@ export function typeCheckMigration(input: TypeCheckInput): TypeCheckResult {
     // The project resolves the shim itself once deferred-migrate is installed; before that, the given types stand in.
     const fallback = input.shimTypes !== undefined && ts.resolveModuleName(input.shimModule, inProgram[0]!, options, ts.sys).resolvedModule === undefined;
     const targets = new Set(inProgram);
-    const parsedFiles = new Map<string, ts.SourceFile>();
-    const before = ts.createProgram({ rootNames, options, host: createHost(options, new Map(), input, fallback, parsedFiles) });
-    const compared = [...inProgram, ...importersOf(before, targets)];
+    const compared = [...inProgram, ...importersOf(rootNames, options, targets)];
     result.compared += compared.length;
+    // Only what the compared files need: themselves, the project's declaration files
+    // (ambient modules, globals) and whatever they import. Not the whole project:
+    // its other files cannot change these files' diagnostics, and parsing them all
+    // would cost the time and memory of a full build.
+    const programRoots = [...new Set([...compared, ...rootNames.filter((f) => DECLARATION_FILE.test(f))])];
+    const parsedFiles = new Map<string, ts.SourceFile>();
+    const before = ts.createProgram({ rootNames: programRoots, options, host: createHost(options, new Map(), input, fallback, parsedFiles) });
     const beforeRaw = new Map(compared.map((f) => [f, diagnosticsOf(before, before.getSourceFile(f))]));
     const beforeDiagnostics = new Map([...beforeRaw].map(([f, list]) => [f, list.map(identity)]));
     const unresolvedBefore = new Map<string, string[]>();
@@ -243,7 +247,7 @@ export function typeCheckMigration(input: TypeCheckInput): TypeCheckResult {
         .filter((m) => m !== input.shimModule && !(input.isLegacySpecifier?.(m) ?? false));
       if (modules.length > 0) unresolvedBefore.set(absPath, [...new Set(modules)]);
     }
-    const after = ts.createProgram({ rootNames, options, host: createHost(options, input.changed, input, fallback, parsedFiles), oldProgram: before });
+    const after = ts.createProgram({ rootNames: programRoots, options, host: createHost(options, input.changed, input, fallback, parsedFiles), oldProgram: before });
     for (const absPath of compared) {
       const unresolved = unresolvedBefore.get(absPath);
       if (unresolved) {
