@@ -6,7 +6,7 @@ export const ExitCode = {
   LegacyUsagesRemain: 1,
   /** Bad flags, bad paths, invalid configuration. */
   UsageError: 2,
-  /** At least one file failed (does not parse, unreadable, could not be written); the others were processed. */
+  /** At least one file failed (does not parse, unreadable, could not be written, or --strict and a new type error); the others were processed. */
   FileFailures: 3,
   /** Dirty git tree refused (pass --allow-dirty). */
   DirtyTree: 4,
@@ -20,8 +20,8 @@ export const EXIT_CODE_HELP = `Exit codes:
       manual items may remain and are listed
   1   check: legacy usages remain (a file would change or a manual item is reported)
   2   usage or configuration error
-  3   at least one file failed (does not parse, unreadable, could not be written);
-      the others were processed
+  3   at least one file failed (does not parse, unreadable, could not be written,
+      or with --strict its migration adds a type error); the others were processed
   4   dirty git tree refused (commit or stash first, or pass --allow-dirty)
   70  internal error`;
 

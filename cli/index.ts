@@ -5,6 +5,7 @@ import { migrate } from '../codemods/engine.js';
 import { docsUrl } from '../codemods/rewrite/context.js';
 import { ExitCode } from './exit-codes.js';
 import { runCli } from './main.js';
+import { defaultDocsBase, ownShimTypes } from './package-files.js';
 import { toolInfo } from './version.js';
 
 // `deferred-migrate --dry-run | head` closes the pipe early: stop quietly, keep the exit code.
@@ -23,6 +24,8 @@ runCli(process.argv.slice(2), {
   migrate,
   tool: toolInfo(),
   docsUrl,
+  docsBase: defaultDocsBase(),
+  shimTypes: ownShimTypes(),
 }).then(
   (code) => {
     // exitCode, not exit(): pending stdout writes to a pipe must flush first.

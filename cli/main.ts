@@ -13,8 +13,10 @@ import { renderMarkdown } from '../codemods/report/markdown.js';
 import { allItems, hasChanges, isManual, notableFiles, type RunMode, type RunReport } from '../codemods/report/run-report.js';
 import { renderSarif } from '../codemods/report/sarif.js';
 import { itemLines, remainingUsageLines, statusLines, summaryLine } from '../codemods/report/summary.js';
-import type { MigrateOptions, MigrationResult, ReasonCode } from '../codemods/types.js';
-import { applyChanges } from './apply.js';
+import { docsUrl } from '../codemods/rewrite/context.js';
+import type { MigrateOptions, MigrationResult, ReasonCode, ReportItem } from '../codemods/types.js';
+import { applyChanges, WRITE_RULE } from './apply.js';
+import { appDirectoryOf, DATA_DIR_ENTRY, ignoreDataDirectories } from './gitignore.js';
 import { ExitCode, UsageError } from './exit-codes.js';
 import { parseArgs, type CliOptions } from './options.js';
 import { createProgress } from './progress.js';
@@ -33,6 +35,10 @@ export interface CliDeps {
   migrate: (options: MigrateOptions) => Promise<MigrationResult>;
   tool: ToolInfo;
   docsUrl: (code: ReasonCode) => string;
+  /** Default prefix of docs links (`--docs-base` overrides); the engine's default without it. */
+  docsBase?: string;
+  /** The running package's shim types, for projects that do not resolve `deferred-migrate/shim` yet. */
+  shimTypes?: string;
   /** File-system operations of the write phase (tests inject failures). */
   writeFs?: WriteFs;
 }
@@ -77,11 +83,12 @@ async function run(options: CliOptions, deps: CliDeps): Promise<number> {
     if (!options.quiet) deps.stderr.write(`deferred-migrate: warning: ${text}\n`);
   };
   const cwd = path.resolve(deps.cwd);
-  const root = (await gitTopLevel(cwd)) ?? cwd;
+  const gitRoot = await gitTopLevel(cwd);
+  const root = gitRoot ?? cwd;
   const loaded = options.config ? await loadConfigFile(path.resolve(cwd, options.config)) : await findConfig(cwd, root);
   loaded.warnings.forEach(warn);
   if (options.verbose && loaded.source) deps.stderr.write(`deferred-migrate: config from ${loaded.source}\n`);
-  const settings = resolveSettings(options, loaded.config, cwd, root);
+  const settings = resolveSettings(options, loaded.config, cwd, root, deps.docsBase);
 
   const reportToStdout = settings.report !== undefined && settings.reportFile === undefined;
   // stdout stays machine-readable when it carries the report.
@@ -103,18 +110,25 @@ async function run(options: CliOptions, deps: CliDeps): Promise<number> {
   const started = performance.now();
   let result: MigrationResult;
   try {
-    result = await deps.migrate({ ...settings.migrateOptions, onProgress: progress ? (done, total) => progress.update(done, total) : undefined });
+    result = await deps.migrate({
+      ...settings.migrateOptions,
+      ...(deps.shimTypes ? { shimTypes: deps.shimTypes } : {}),
+      onProgress: progress ? (done, total) => progress.update(done, total) : undefined,
+      ...(progress ? { onPhase: (text: string) => progress.phase(text) } : {}),
+    });
   } finally {
     progress?.finish();
   }
   result = countUnlistedAsUnchanged(result);
 
   let written: string[] = [];
+  const docsUrlOf = settings.migrateOptions.docsBase !== undefined ? (code: ReasonCode) => docsUrl(code, settings.migrateOptions.docsBase) : deps.docsUrl;
   if (settings.mode === 'write') {
-    const applied = await applyChanges(result, { fs: deps.writeFs, docsUrl: deps.docsUrl });
+    const applied = await applyChanges(result, { fs: deps.writeFs, docsUrl: docsUrlOf });
     result = applied.result;
     written = applied.written;
     warnUntrackedWrites(written, untracked, warn);
+    if (written.length > 0 && gitRoot !== undefined) result = await keepDataDirOutOfGit(result, written, gitRoot, deps, docsUrlOf, warn);
   }
   // The summary's speed covers the whole run as the user waited for it.
   result = { ...result, durationMs: Math.max(result.durationMs, performance.now() - started) };
@@ -182,7 +196,7 @@ function countUnlistedAsUnchanged(result: MigrationResult): MigrationResult {
   return unchanged === s.unchanged ? result : { ...result, summary: { ...s, unchanged } };
 }
 
-function resolveSettings(options: CliOptions, config: FileConfig, cwd: string, root: string): Settings {
+function resolveSettings(options: CliOptions, config: FileConfig, cwd: string, root: string, defaultDocsBase: string | undefined): Settings {
   const paths = options.paths.length > 0 ? options.paths.map((p) => path.resolve(cwd, p)) : (config.paths ?? [cwd]);
   const missing = paths.filter((p) => !existsSync(p));
   if (missing.length > 0) throw new UsageError(`path${missing.length > 1 ? 's' : ''} not found: ${missing.map((p) => path.relative(cwd, p) || p).join(', ')}`);
@@ -198,6 +212,10 @@ function resolveSettings(options: CliOptions, config: FileConfig, cwd: string, r
   const legacyModules = [...(config.legacyModules ?? []), ...options.legacyModules];
   const legacyWebappModules = [...(config.legacyWebappModules ?? []), ...options.legacyWebappModules];
   const shimModule = options.shimModule ?? config.shimModule;
+  const verify = options.verify ?? config.verify;
+  const strict = options.strict ?? config.strict;
+  const markers = options.markers ?? config.markers;
+  const docsBase = options.docsBase ?? config.docsBase ?? defaultDocsBase;
   return {
     mode,
     paths,
@@ -210,6 +228,10 @@ function resolveSettings(options: CliOptions, config: FileConfig, cwd: string, r
       ...(legacyModules.length > 0 ? { legacyModules } : {}),
       ...(legacyWebappModules.length > 0 ? { legacyWebappModules } : {}),
       ...(shimModule !== undefined ? { shimModule } : {}),
+      ...(verify !== undefined ? { verify } : {}),
+      ...(strict !== undefined ? { strict } : {}),
+      ...(markers !== undefined ? { markers } : {}),
+      ...(docsBase !== undefined ? { docsBase } : {}),
     },
   };
 }
@@ -265,6 +287,39 @@ async function guardGitTree(
     ].join('\n'),
   );
   return { exitCode: ExitCode.DirtyTree, untracked: state.untracked };
+}
+
+/** `.deferred/` into the app's .gitignore; a note item on the .gitignore says so. */
+async function keepDataDirOutOfGit(
+  result: MigrationResult,
+  written: string[],
+  gitRoot: string,
+  deps: CliDeps,
+  docsUrlOf: (code: ReasonCode) => string,
+  warn: (text: string) => void,
+): Promise<MigrationResult> {
+  const { updates, errors } = await ignoreDataDirectories(written, gitRoot, deps.writeFs);
+  errors.forEach((e) => warn(`could not add ${DATA_DIR_ENTRY} to a .gitignore: ${e}`));
+  if (updates.length === 0) return result;
+  const files = [...result.files];
+  for (const update of updates) {
+    const rel = path.relative(result.root, update.file).split(path.sep).join('/');
+    const item: ReportItem = {
+      file: rel,
+      line: update.line,
+      column: 1,
+      code: 'data-dir-gitignore',
+      severity: 'note',
+      message: `${update.created ? 'Created this .gitignore with' : 'Added'} ${DATA_DIR_ENTRY}: the migrated app keeps its task queue there when it runs, which must not be committed.`,
+      rule: WRITE_RULE,
+      docsUrl: docsUrlOf('data-dir-gitignore'),
+    };
+    // The note rides on the first written file of that app (reports list items per file).
+    const owner = files.findIndex((f) => written.includes(f.absPath) && appDirectoryOf(f.absPath, gitRoot) === path.dirname(update.file));
+    const index = owner >= 0 ? owner : files.findIndex((f) => written.includes(f.absPath));
+    if (index >= 0) files[index] = { ...files[index]!, items: [...files[index]!.items, item] };
+  }
+  return { ...result, files };
 }
 
 /** A write to an untracked file cannot be undone with git: say so. */

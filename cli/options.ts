@@ -20,6 +20,11 @@ export interface CliOptions {
   quiet: boolean;
   verbose: boolean;
   linkBase?: string;
+  docsBase?: string;
+  /** undefined: type-check when a tsconfig/jsconfig is found (config `verify`, else auto). */
+  verify?: boolean;
+  strict?: boolean;
+  markers?: boolean;
 }
 
 export type ParseOutcome = { kind: 'run'; options: CliOptions } | { kind: 'print'; text: string };
@@ -28,7 +33,7 @@ const CONFIG_NOTE = `Configuration: --config <file>, else the nearest deferred-m
 .deferred-migraterc.json or "deferred-migrate" key of package.json between the
 working directory and the repository root. Same settings as the flags
 (paths, legacyModules, legacyWebappModules, shimModule, allowDirty, report,
-reportFile); flags win.`;
+reportFile, verify, strict, markers, docsBase); flags win.`;
 
 const COLOR_NOTE = `Colour: --color/--no-color, else FORCE_COLOR (0 disables), else NO_COLOR, else only on a TTY.`;
 
@@ -38,6 +43,10 @@ function sharedOptions(y: Argv): Argv {
     .option('report', { choices: REPORT_FORMATS as unknown as string[], describe: 'Print a report to stdout (human output goes to stderr, no diff)', group: 'Reports:' })
     .option('report-file', { type: 'string', describe: 'Write the report to a file instead (format: --report, or .json/.md/.sarif)', group: 'Reports:' })
     .option('link-base', { type: 'string', describe: 'URL prefix of file links in the Markdown report (e.g. a GitHub blob URL)', group: 'Reports:' })
+    .option('docs-base', { type: 'string', describe: 'Prefix of the docs links in items and markers, up to "#<code>" (default: the repository URL of the package, else node_modules/deferred-migrate/docs/manual-steps.md)', group: 'Reports:' })
+    .option('verify', { type: 'boolean', describe: 'Type-check changed files and their importers before and after, in memory (default: on when a tsconfig.json/jsconfig.json is found); --no-verify skips it', group: 'Verification:' })
+    .option('strict', { type: 'boolean', describe: 'Do not write a file whose migration adds a type error (it counts as failed: exit 3)', group: 'Verification:' })
+    .option('markers', { type: 'boolean', describe: 'Leave a "// deferred-migrate(<code>)" comment at every manual item (default on); --no-markers turns it off', group: 'Verification:' })
     .option('legacy-module', { type: 'string', describe: 'Also treat this specifier as the legacy deferred module (repeatable)', group: 'Detection:' })
     .option('legacy-webapp-module', { type: 'string', describe: 'Also treat this specifier as the legacy webapp module (repeatable)', group: 'Detection:' })
     .option('shim-module', { type: 'string', describe: 'Specifier the rewritten code imports (default: deferred-migrate/shim)', group: 'Detection:' })
@@ -102,6 +111,10 @@ function normalise(a: Record<string, unknown>): CliOptions {
     quiet: a.quiet === true,
     verbose: a.verbose === true,
     linkBase: single(a.linkBase, '--link-base'),
+    docsBase: single(a.docsBase, '--docs-base'),
+    verify: typeof a.verify === 'boolean' ? a.verify : undefined,
+    strict: typeof a.strict === 'boolean' ? a.strict : undefined,
+    markers: typeof a.markers === 'boolean' ? a.markers : undefined,
   };
 }
 

@@ -17,6 +17,8 @@ export interface ProgressOptions {
 
 export interface Progress {
   update(done: number, total: number): void;
+  /** Says a slow phase started (the type-check verification), once, without a counter. */
+  phase(description: string): void;
   /** Clears the in-place line so the next output starts clean. */
   finish(): void;
 }
@@ -41,6 +43,13 @@ export function createProgress(options: ProgressOptions): Progress {
       } else {
         options.stream.write(`${line}\n`);
       }
+    },
+    phase(description) {
+      const line = `deferred-migrate: ${description}…`;
+      if (options.inPlace) {
+        options.stream.write(`\r\u001b[2K${line}`);
+        drawn = true;
+      } else options.stream.write(`${line}\n`);
     },
     finish() {
       if (drawn) options.stream.write('\r\u001b[2K');

@@ -20,6 +20,10 @@ export interface FileConfig {
   allowDirty?: boolean;
   report?: ReportFormat;
   reportFile?: string;
+  verify?: boolean;
+  strict?: boolean;
+  markers?: boolean;
+  docsBase?: string;
 }
 
 export interface LoadedConfig {
@@ -49,6 +53,10 @@ const FIELDS: Record<keyof FileConfig, FieldKind> = {
   allowDirty: 'boolean',
   report: 'report',
   reportFile: 'string',
+  verify: 'boolean',
+  strict: 'boolean',
+  markers: 'boolean',
+  docsBase: 'string',
 };
 /** Keys accepted and ignored: editors use `$schema`. */
 const IGNORED_KEYS = new Set(['$schema']);

@@ -9,9 +9,10 @@ import { discover, isSourcePath } from './analysis/discover.js';
 import { detectStyle } from './analysis/style.js';
 import { createMatchers, type ModuleMatchers } from './analysis/specifiers.js';
 import { applyEdits } from './rewrite/apply.js';
-import { docsUrl, RuleOutput, type FileRef, type PlannedEdit } from './rewrite/context.js';
+import { DOCS_BASE, docsUrl, RuleOutput, type FileRef, type PlannedEdit } from './rewrite/context.js';
 import { RULES } from './rewrite/index.js';
 import type { FileResult, FileStatus, MigrateOptions, MigrationResult, ReportItem } from './types.js';
+import { finishFiles } from './verify/finish.js';
 
 export function findGitRoot(start: string): string | undefined {
   let current = path.resolve(start);
@@ -44,9 +45,9 @@ function engineItem(file: string, line: number, column: number, code: ReportItem
   return { file, line, column, code, severity: 'error', message, rule: 'engine', docsUrl: docsUrl(code) };
 }
 
-/** Items a human must act on (notes describe what was done). */
-export function isManual(item: ReportItem): boolean {
-  return item.severity !== 'note';
+/** Items a human must act on (notes describe what was done; acknowledged items were reviewed). */
+export function isManual(item: Pick<ReportItem, 'severity' | 'acknowledged'>): boolean {
+  return item.severity !== 'note' && item.acknowledged === undefined;
 }
 
 function statusOf(result: Omit<FileResult, 'status'>, failed: boolean): FileStatus {
@@ -55,12 +56,16 @@ function statusOf(result: Omit<FileResult, 'status'>, failed: boolean): FileStat
   return result.updated !== undefined ? 'migrated' : 'unchanged';
 }
 
-interface Planned {
+export interface Planned {
   file: FileRef;
   edits: PlannedEdit[];
   items: ReportItem[];
   updated?: string;
   failure?: ReportItem;
+  /** --strict: the migration adds a type error here; the file is not written. */
+  refused?: boolean;
+  /** Marker comments added to the text (listed with the edits). */
+  markers?: Array<{ line: number; code: string }>;
 }
 
 function plan(analysis: Analysis, output: RuleOutput): Map<string, Planned> {
@@ -158,14 +163,17 @@ export async function migrate(options: MigrateOptions): Promise<MigrationResult>
   const matchers: ModuleMatchers = createMatchers(options.legacyModules, options.legacyWebappModules, options.shimModule);
   const discovery = await discover(options.paths.length > 0 ? options.paths : [root], root);
   const analysis = analyze({ root, discovery, matchers });
-  const planned = plan(analysis, runRules(analysis));
+  const firstOutput = runRules(analysis);
+  const planned = plan(analysis, firstOutput);
 
   // Idempotency: the output, analysed again, must need no further edit.
   const changed = [...planned.values()].filter((p) => p.updated !== undefined);
+  let final: { analysis: Analysis; output: RuleOutput } = { analysis, output: firstOutput };
   if (changed.length > 0) {
     const read = migratedReader(planned);
     const second = analyze({ root, discovery, matchers, readText: read });
     const secondOutput = runRules(second);
+    final = { analysis: second, output: secondOutput };
     for (const [absPath, edits] of secondOutput.edits) {
       const entry = planned.get(absPath);
       if (!entry || entry.failure || edits.length === 0) continue;
@@ -186,12 +194,24 @@ export async function migrate(options: MigrateOptions): Promise<MigrationResult>
     }
   }
 
+  // Verification, then markers: both on the migrated texts, before anything is written.
+  finishFiles(planned, final, {
+    root,
+    shimModule: matchers.shim,
+    ...(options.shimTypes ? { shimTypes: options.shimTypes } : {}),
+    typeCheck: options.verify ?? 'auto',
+    markers: options.markers ?? true,
+    strict: options.strict ?? false,
+    docsBase: options.docsBase ?? DOCS_BASE,
+    ...(options.onPhase ? { onPhase: options.onPhase } : {}),
+  });
+
   const files: FileResult[] = [];
   const entries = [...planned.values()].sort((a, b) => (a.file.rel < b.file.rel ? -1 : a.file.rel > b.file.rel ? 1 : 0));
   let done = 0;
   for (const entry of entries) {
-    const failed = entry.failure !== undefined;
-    const items = failed ? [entry.failure!, ...entry.items] : entry.items;
+    const failed = entry.failure !== undefined || entry.refused === true;
+    const items = entry.failure ? [entry.failure, ...entry.items] : entry.items;
     items.sort((a, b) => a.line - b.line || a.column - b.column || a.code.localeCompare(b.code));
     const base: Omit<FileResult, 'status'> = {
       file: entry.file.rel,
@@ -199,7 +219,10 @@ export async function migrate(options: MigrateOptions): Promise<MigrationResult>
       original: entry.file.text,
       edits: failed
         ? []
-        : entry.edits.map((e) => ({ rule: e.rule, line: lineOf(entry.file.text, e.start), description: e.description })).sort((a, b) => a.line - b.line),
+        : [
+            ...entry.edits.map((e) => ({ rule: e.rule, line: lineOf(entry.file.text, e.start), description: e.description })),
+            ...(entry.markers ?? []).map((m) => ({ rule: 'markers', line: m.line, description: `marker comment for ${m.code}` })),
+          ].sort((a, b) => a.line - b.line),
       items,
     };
     if (!failed && entry.updated !== undefined) base.updated = entry.updated;

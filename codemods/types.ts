@@ -24,7 +24,14 @@ export type ReasonCode =
   // Added by E1: the result of defer() (now a Promise of the task) used where it cannot be awaited.
   | 'defer-result'
   // A defer() whose synchronous throw was handled (try/catch/finally) and that could not be awaited.
-  | 'sync-error-handling';
+  | 'sync-error-handling'
+  // Added by the verification pass: the output still reaches a legacy-only symbol, or type-checks worse than the input.
+  | 'unresolved-legacy-reference'
+  | 'new-type-error'
+  | 'shim-unresolved'
+  | 'verify-incomplete'
+  // Added by the CLI's write phase: `.deferred/` (the shim's data directory) added to a .gitignore.
+  | 'data-dir-gitignore';
 
 export type Severity = 'error' | 'warning' | 'note';
 
@@ -38,6 +45,12 @@ export interface ReportItem {
   message: string;
   rule: string; // id of the rule that produced it
   docsUrl: string;
+  /**
+   * Present when a `// deferred-migrate-ignore <code>: <why>` comment at the site
+   * acknowledges the item: the text after the colon ('' when none). An acknowledged
+   * item is listed, but is not a manual step (check passes for it).
+   */
+  acknowledged?: string;
 }
 
 /** One text replacement in the *original* text of a file. */
@@ -83,4 +96,23 @@ export interface MigrateOptions {
   shimModule?: string; // default 'deferred-migrate/shim'
   /** Progress callback (files done, total). */
   onProgress?: (done: number, total: number) => void;
+  /** Called when a slow phase starts (the type-check verification), with a one-line description. */
+  onPhase?: (description: string) => void;
+  /** Leave a `// deferred-migrate(<code>)` comment at the site of every manual item (default true). */
+  markers?: boolean;
+  /**
+   * Type-check the changed files and their importers before and after (in memory):
+   * 'auto' (default) when the project has a tsconfig.json / jsconfig.json, true to
+   * require it, false to skip. The legacy-reference check always runs.
+   */
+  verify?: boolean | 'auto';
+  /** A file whose migration adds a type error is not changed (it fails instead). */
+  strict?: boolean;
+  /** Prefix of the docs links in items and markers, up to the `#` (default: DOCS_BASE). */
+  docsBase?: string;
+  /**
+   * Declaration file of `deferred-migrate/shim` to type-check against when the
+   * project cannot resolve the shim module itself (not installed yet).
+   */
+  shimTypes?: string;
 }

@@ -5,6 +5,9 @@
 //     floor  TypeScript createSourceFile over the legacy files only
 //     targets: ours >= 10x faster than jscs; ours peak RSS < 400 MB
 //   dense corpus: 10,000 files, a third use the API: ours no slower than jscs.
+//   verify rows: ours as users run it (the corpus has a tsconfig.json, so the
+//     before/after type check runs) against `--no-verify`; the targets above
+//     compare `--no-verify` (jscodeshift's no-op transform checks no types either).
 // Every tool runs as its own child process, timed wall-clock from spawn to exit.
 // Env: BENCH_FILES (default 10000), BENCH_REPEAT (runs per tool, median, default 1),
 //      BENCH_STRICT=1 (exit 1 when a target is missed), BENCH_CLI (path of the CLI to measure).
@@ -60,8 +63,8 @@ function repeat(run) {
   return { ...best, ms: median(runs.map((r) => r.ms)), rssMb: Math.max(...runs.map((r) => r.rssMb ?? 0)) || undefined };
 }
 
-function runOurs(dir) {
-  const r = repeat(() => timeNode([cli, '--dry-run', '--report', 'json', '--allow-dirty', '.'], { cwd: dir, measureRss: true }));
+function runOurs(dir, extra = []) {
+  const r = repeat(() => timeNode([cli, '--dry-run', '--report', 'json', '--allow-dirty', ...extra, '.'], { cwd: dir, measureRss: true }));
   // Exit 3 is allowed (a generated file the engine cannot handle is still a measured run); anything else is a broken run.
   if (r.status !== 0 && r.status !== 3) throw new Error(`deferred-migrate exited ${r.status}:\n${r.stderr.slice(-3000)}`);
   const report = JSON.parse(r.stdout);
@@ -95,12 +98,15 @@ function corpus(name, legacyShare) {
     console.log(`\n### ${name}: ${generated.files.length} files, ${generated.legacy.length} use the legacy API (${(legacyShare * 100).toFixed(1)}%)`);
     const floor = legacyShare <= 0.05 ? runFloor(dir, generated.legacy) : undefined;
     const jscs = runJscodeshift(dir);
-    const ours = runOurs(dir);
+    const ours = runOurs(dir, ['--no-verify']);
+    const verified = runOurs(dir);
     const s = ours.summary;
-    console.log(`ours        ${fmt(ours.ms).padStart(9)}  ${rate(generated.files.length, ours.ms).padStart(14)}  peak RSS ${ours.rssMb?.toFixed(0)} MB  (${s.migrated} migrated, ${s.manual} manual, ${s.failed} failed, ${s.unchanged} unchanged, ${s.candidates} candidates)`);
+    console.log(`ours        ${fmt(ours.ms).padStart(9)}  ${rate(generated.files.length, ours.ms).padStart(14)}  peak RSS ${ours.rssMb?.toFixed(0)} MB  (--no-verify; ${s.migrated} migrated, ${s.manual} manual, ${s.failed} failed, ${s.unchanged} unchanged, ${s.candidates} candidates)`);
+    const v = verified.summary;
+    console.log(`ours+verify ${fmt(verified.ms).padStart(9)}  ${rate(generated.files.length, verified.ms).padStart(14)}  peak RSS ${verified.rssMb?.toFixed(0)} MB  (default: type check on; verify cost ${fmt(verified.ms - ours.ms)}, ${(verified.ms / ours.ms).toFixed(2)}x; ${v.migrated} migrated, ${v.manual} manual, ${v.failed} failed)`);
     console.log(`jscodeshift ${fmt(jscs.ms).padStart(9)}  ${rate(generated.files.length, jscs.ms).padStart(14)}  peak RSS ${jscs.rssMb?.toFixed(0)} MB (parent only)  (${jscs.result.nochange} unmodified, ${jscs.result.error} errors)`);
     if (floor) console.log(`floor       ${fmt(floor.ms).padStart(9)}  ${rate(generated.legacy.length, floor.ms).padStart(14)}  (TypeScript createSourceFile of the ${generated.legacy.length} legacy files only)`);
-    return { name, files: generated.files.length, legacy: generated.legacy.length, ours, jscs, floor };
+    return { name, files: generated.files.length, legacy: generated.legacy.length, ours, verified, jscs, floor };
   } finally {
     rmSync(parent, { recursive: true, force: true });
   }
@@ -117,6 +123,7 @@ const checks = [
   [`sparse: ours peak RSS ${sparse.ours.rssMb.toFixed(0)} MB (target < ${TARGET_RSS_MB} MB)`, sparse.ours.rssMb < TARGET_RSS_MB],
   [`sparse: ours / floor = ${(sparse.ours.ms / sparse.floor.ms).toFixed(1)}x the cost of only parsing the legacy files`, true],
   [`dense: ours ${denseRatio.toFixed(2)}x jscodeshift's speed, peak RSS ${dense.ours.rssMb.toFixed(0)} MB (target >= 1x)`, denseRatio >= 1],
+  [`verify: sparse ${(sparse.verified.ms / sparse.ours.ms).toFixed(2)}x, dense ${(dense.verified.ms / dense.ours.ms).toFixed(2)}x the time of --no-verify (recorded, no target)`, true],
 ];
 console.log('\n### targets');
 for (const [text, ok] of checks) console.log(`${ok ? 'ok    ' : 'MISSED'} ${text}`);
@@ -126,7 +133,7 @@ const out = join(root, 'bench/results', `codemod-${new Date().toISOString().repl
 const strip = (r) => r && { ms: Math.round(r.ms), rssMb: r.rssMb && Math.round(r.rssMb) };
 writeFileSync(
   out,
-  JSON.stringify({ date: new Date().toISOString(), node: process.version, cpus: cpus().length, files: FILES, corpora: [sparse, dense].map((c) => ({ name: c.name, files: c.files, legacy: c.legacy, ours: strip(c.ours), jscodeshift: strip(c.jscs), floor: strip(c.floor) })) }, null, 2),
+  JSON.stringify({ date: new Date().toISOString(), node: process.version, cpus: cpus().length, files: FILES, corpora: [sparse, dense].map((c) => ({ name: c.name, files: c.files, legacy: c.legacy, ours: strip(c.ours), oursVerified: strip(c.verified), jscodeshift: strip(c.jscs), floor: strip(c.floor) })) }, null, 2),
 );
 console.log(`\nresults: ${out}`);
 if (process.env.BENCH_STRICT === '1' && checks.some(([, ok]) => !ok)) process.exit(1);

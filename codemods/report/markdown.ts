@@ -46,7 +46,10 @@ export function renderMarkdown(report: RunReport, options: MarkdownOptions = {})
 
   if (notes.length > 0) {
     out.push(`### Notes (${notes.length})`, '');
-    for (const note of notes) out.push(`- ${locationLink(note, options)} \`${note.code}\`: ${escapeText(note.message)}`);
+    for (const note of notes) {
+      const acknowledged = note.acknowledged === undefined ? '' : `acknowledged${note.acknowledged ? ` (${escapeText(note.acknowledged)})` : ''}: `;
+      out.push(`- ${locationLink(note, options)} \`${note.code}\`: ${acknowledged}${escapeText(note.message)}`);
+    }
     out.push('');
   }
 

@@ -14,6 +14,7 @@ interface SarifRule {
   name: string;
   shortDescription: { text: string };
   helpUri?: string;
+  help?: { text: string };
   defaultConfiguration: { level: SarifLevel };
 }
 type SarifLevel = 'error' | 'warning' | 'note';
@@ -31,6 +32,7 @@ interface SarifResult {
     };
   }>;
   properties?: Record<string, unknown>;
+  suppressions?: Array<{ kind: 'inSource'; justification: string }>;
 }
 
 export function toSarif(report: RunReport): Record<string, unknown> {
@@ -51,7 +53,8 @@ export function toSarif(report: RunReport): Record<string, unknown> {
       id: item.code,
       name: camelName(item.code),
       shortDescription: { text: `deferred-migrate: ${item.code}` },
-      helpUri: item.docsUrl,
+      // helpUri must be an absolute URI; the default links are paths into the installed package.
+      ...(/^[a-z][a-z0-9+.-]*:/i.test(item.docsUrl) ? { helpUri: item.docsUrl } : { help: { text: `See ${item.docsUrl}` } }),
       defaultConfiguration: { level: level(item.severity) },
     });
     results.push({
@@ -62,6 +65,8 @@ export function toSarif(report: RunReport): Record<string, unknown> {
       message: { text: item.message },
       locations: [location(item.file, item.line, item.column)],
       properties: { producedBy: item.rule },
+      // `// deferred-migrate-ignore <code>: <why>` at the site.
+      ...(item.acknowledged !== undefined ? { suppressions: [{ kind: 'inSource', justification: item.acknowledged }] } : {}),
     });
   }
   for (const f of notableFiles(result)) {

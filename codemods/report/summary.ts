@@ -58,7 +58,10 @@ export function itemLines(items: ReportItem[], options: HumanOutputOptions = {})
   const paint = painter(options.color ?? false);
   const severityStyle: Record<ReportItem['severity'], Style> = { error: 'red', warning: 'yellow', note: 'cyan' };
   return items.map(
-    (i) => `${i.file}:${i.line}:${i.column}  ${paint(severityStyle[i.severity], i.severity)}  ${paint('bold', i.code)}  ${i.message}  ${paint('dim', i.docsUrl)}`,
+    (i) =>
+      `${i.file}:${i.line}:${i.column}  ${paint(severityStyle[i.severity], i.severity)}  ${paint('bold', i.code)}  ${
+        i.acknowledged !== undefined ? `acknowledged${i.acknowledged ? ` (${i.acknowledged})` : ''}: ` : ''
+      }${i.message}  ${paint('dim', i.docsUrl)}`,
   );
 }
 

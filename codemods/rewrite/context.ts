@@ -6,10 +6,16 @@ import type { Analysis } from '../analysis/index.js';
 import type { SourceRecord } from '../analysis/project.js';
 import type { ReasonCode, ReportItem, Severity, TextEdit } from '../types.js';
 
-export const DOCS_BASE = 'https://github.com/deferred-migrate/deferred-migrate/blob/main/docs/manual-steps.md';
+/**
+ * Where the manual steps are documented: the copy of docs/manual-steps.md that
+ * ships in the installed package, as a path from the project that installed it
+ * (the package has no public repository to link to; the CLI links the
+ * `repository` of package.json once it has one, and `--docs-base` overrides).
+ */
+export const DOCS_BASE = 'node_modules/deferred-migrate/docs/manual-steps.md';
 
-export function docsUrl(code: ReasonCode): string {
-  return `${DOCS_BASE}#${code}`;
+export function docsUrl(code: ReasonCode, base: string = DOCS_BASE): string {
+  return `${base}#${code}`;
 }
 
 export interface RuleMeta {

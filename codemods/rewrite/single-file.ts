@@ -14,8 +14,8 @@ export interface FileInfo {
 }
 
 export interface TransformOptions {
-  legacyModules?: string[];
-  legacyWebappModules?: string[];
+  legacyModules?: string[] | string;
+  legacyWebappModules?: string[] | string;
   shimModule?: string;
   [key: string]: unknown;
 }
@@ -25,6 +25,11 @@ export type Transform = (fileInfo: FileInfo, api?: unknown, options?: TransformO
 
 export type Finisher = (analysis: Analysis, out: RuleOutput, shared: RuleOutput) => void;
 
+/** jscodeshift passes command-line options as strings: `--legacyModules=a,b`. */
+function list(value: string[] | string | undefined): string[] | undefined {
+  return typeof value === 'string' ? value.split(',').filter((v) => v !== '') : value;
+}
+
 export function makeTransform(rule: Rule, finish?: Finisher): Transform {
   return (fileInfo, _api, options = {}) => {
     const absPath = path.resolve(fileInfo.path);
@@ -32,7 +37,7 @@ export function makeTransform(rule: Rule, finish?: Finisher): Transform {
     const analysis = analyze({
       root: path.dirname(absPath),
       discovery: { files: [{ absPath, rel: path.basename(absPath), kind }], unreadable: [] },
-      matchers: createMatchers(options.legacyModules, options.legacyWebappModules, options.shimModule),
+      matchers: createMatchers(list(options.legacyModules), list(options.legacyWebappModules), options.shimModule),
       readText: () => fileInfo.source,
       singleFile: true,
     });

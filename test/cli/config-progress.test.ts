@@ -83,6 +83,17 @@ describe('progress', () => {
     expect(out).toEqual(['\r\u001b[2Kdeferred-migrate: 10/10 files (100%), 5 files/s', '\r\u001b[2K']);
   });
 
+  it('announces the verification phase: a line when piped, in place (cleared at the end) on a TTY', () => {
+    const piped: string[] = [];
+    createProgress({ stream: { write: (t) => piped.push(t) }, inPlace: false }).phase('verifying: type-checking 3 changed files');
+    expect(piped).toEqual(['deferred-migrate: verifying: type-checking 3 changed files…\n']);
+    const tty: string[] = [];
+    const progress = createProgress({ stream: { write: (t) => tty.push(t) }, inPlace: true });
+    progress.phase('verifying');
+    progress.finish();
+    expect(tty).toEqual(['\r\u001b[2Kdeferred-migrate: verifying…', '\r\u001b[2K']);
+  });
+
   it('formats the line', () => {
     expect(progressLine(0, 0, 0)).toBe('deferred-migrate: 0/0 files (100%), 0 files/s');
     expect(progressLine(2500, 10000, 2000)).toBe('deferred-migrate: 2500/10000 files (25%), 1250 files/s, ETA 6 s');

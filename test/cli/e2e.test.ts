@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { listCases, type TreeCase } from '../codemods/fixture-harness.js';
 import { assertSarif210 } from '../report/sarif-shape.js';
-import { copyTree, git, initRepo, readTree, removeTrees } from './helpers/tree.js';
+import { copyTree, git, initRepo, makeTree, readTree, removeTrees } from './helpers/tree.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const CLI = path.join(ROOT, 'dist/esm/cli/index.js');
@@ -52,7 +52,8 @@ describe('deferred-migrate on the express-ts fixture app', () => {
     expect(readTree(dir)).toEqual(before);
     expect(dry.stdout).toContain('--- a/src/app.ts\n+++ b/src/app.ts\n');
     expect(dry.stdout).toContain('+  const app = wrapApp(express(), { useDeferred: true });');
-    expect(dry.stdout).toMatch(/^migrated\s+src\/app\.ts \(\d+ edits?, would change\)$/m);
+    // Notes: this copy has no node_modules, so the shim types are the CLI's own and express does not resolve (verify-incomplete).
+    expect(dry.stdout).toMatch(/^migrated\s+src\/app\.ts \(\d+ edits?, would change(; \d+ notes?)?\)$/m);
     expect(dry.stdout).toMatch(/\d+ migrated, \d+ unchanged, \d+ manual, 0 failed \(\d+ files scanned in \d+\.\d\d s, \d+ files\/s\)/);
     expect(dry.stdout).toContain('Dry run: nothing was written.');
     expect(dry.stdout).not.toContain('\u001b[');
@@ -65,7 +66,9 @@ describe('deferred-migrate on the express-ts fixture app', () => {
     expect(write.code).toBe(0);
     expect(write.stdout).toContain(`Wrote ${changing.length} files.`);
     const changedOnDisk = git(dir, 'status', '--porcelain').split('\n').filter(Boolean).map((l) => l.slice(3)).sort();
-    expect(changedOnDisk).toEqual(changing);
+    // Plus the app's new .gitignore, keeping the shim's data directory out of commits.
+    expect(changedOnDisk).toEqual([...changing, '.gitignore'].sort());
+    expect(readFileSync(path.join(dir, '.gitignore'), 'utf8')).toBe('.deferred/\n');
     // What was written is exactly what the dry run showed: its diff applied to the committed text.
     for (const file of changing) {
       const shown = planned.files.find((f) => f.file === file)!.diff!;
@@ -159,6 +162,74 @@ describe('check', () => {
     const after = await run(dir, ['check']);
     expect(after.stdout).toContain('No legacy usages remain.');
     expect(after.code).toBe(0);
+  });
+});
+
+describe('markers and acknowledgements', () => {
+  it('a kept _transactional option: marked, check exits 1 until the site is acknowledged, then 0', async () => {
+    const dir = makeTree({
+      'package.json': '{ "name": "shop", "private": true }\n',
+      'src/app.ts': [
+        "import express from 'express';",
+        "import * as deferred from 'google/appengine/ext/deferred';",
+        '',
+        'export function settle(orderId: string) {',
+        '  console.log(orderId);',
+        '}',
+        '',
+        'export function checkout(orderId: string) {',
+        '  deferred.defer(settle, orderId, { _transactional: true });',
+        '}',
+        '',
+        'const app = express();',
+        'app.listen(8080);',
+        '',
+      ].join('\n'),
+    });
+    initRepo(dir);
+    const migrated = await run(dir, []);
+    expect(migrated.code).toBe(0);
+    const text = readFileSync(path.join(dir, 'src/app.ts'), 'utf8');
+    expect(text).toMatch(/\n {2}\/\/ deferred-migrate\(transactional-enqueue\): .*; see node_modules\/deferred-migrate\/docs\/manual-steps\.md#transactional-enqueue\n {2}deferred\.defer\(settle/);
+    // .deferred/ goes beside the app's package.json, and the report says so.
+    expect(readFileSync(path.join(dir, '.gitignore'), 'utf8')).toBe('.deferred/\n');
+    git(dir, 'add', '-A');
+    git(dir, 'commit', '-qm', 'migrated');
+
+    const before = await run(dir, ['check', '--report', 'json']);
+    expect(before.code).toBe(1);
+    expect(JSON.parse(before.stdout).files.flatMap((f: { items: Array<{ code: string }> }) => f.items).map((i: { code: string }) => i.code)).toEqual(['transactional-enqueue']);
+
+    writeFileSync(path.join(dir, 'src/app.ts'), text.replace(/\/\/ deferred-migrate\(transactional-enqueue\).*/, '// deferred-migrate-ignore transactional-enqueue: settle() is idempotent'));
+    const after = await run(dir, ['check', '--report', 'json']);
+    expect(after.code).toBe(0);
+    const items = JSON.parse(after.stdout).files.flatMap((f: { items: unknown[] }) => f.items);
+    expect(items).toEqual([expect.objectContaining({ code: 'transactional-enqueue', acknowledged: 'settle() is idempotent' })]);
+    // A migration run on the acknowledged code adds nothing either.
+    git(dir, 'commit', '-qam', 'acknowledged');
+    const again = await run(dir, []);
+    expect(again.code).toBe(0);
+    expect(git(dir, 'status', '--porcelain')).toBe('');
+  });
+
+  it('--strict does not write a file whose migration adds a type error (exit 3); the item names the TypeScript error', async () => {
+    // The tsconfig's path to the shim does not resolve in this copy: the CLI type-checks against its own shim types.
+    const dir = copyTree(path.join(ROOT, 'fixtures/codemods/engine/__testfixtures__/type-break/input'));
+    initRepo(dir);
+    const original = readFileSync(path.join(dir, 'src/orders.ts'), 'utf8');
+    const strict = await run(dir, ['--strict', '--report', 'json']);
+    expect(strict.code).toBe(3);
+    expect(readFileSync(path.join(dir, 'src/orders.ts'), 'utf8')).toBe(original);
+    const report = JSON.parse(strict.stdout) as { files: Array<{ file: string; status: string; items: Array<{ code: string; severity: string; message: string; line: number }> }> };
+    const orders = report.files.find((f) => f.file === 'src/orders.ts')!;
+    expect(orders.status).toBe('failed');
+    expect(orders.items.find((i) => i.code === 'new-type-error')).toMatchObject({ line: 11, message: expect.stringContaining("TS2339: Property 'name' does not exist on type 'Promise<") });
+    expect(orders.items.find((i) => i.code === 'shim-unresolved')).toMatchObject({ severity: 'note' });
+
+    // Without --strict the file is written, with the marker at the error.
+    const written = await run(dir, ['--allow-dirty']);
+    expect(written.code).toBe(0);
+    expect(readFileSync(path.join(dir, 'src/orders.ts'), 'utf8')).toMatch(/\/\/ deferred-migrate\(new-type-error\): TS2339: .*\n {2}return task\.name;/);
   });
 });
 

@@ -48,7 +48,9 @@ describe('write mode', () => {
     expect(first.code).toBe(ExitCode.Success);
     expect(readFileSync(path.join(dir, 'src/a.ts'), 'utf8')).toBe("import { legacyDefer } from 'x';\ndefer(work, 1);\n");
     expect(statSync(path.join(dir, 'src/a.ts')).mode & 0o777).toBe(0o640);
-    expect(first.stdout).toMatch(/^migrated\s+src\/a\.ts \(1 edit, written\)$/m);
+    // The note: `.deferred/` was added to the repository's .gitignore (no package.json here).
+    expect(first.stdout).toMatch(/^migrated\s+src\/a\.ts \(1 edit, written; 1 note\)$/m);
+    expect(readFileSync(path.join(dir, '.gitignore'), 'utf8')).toBe('.deferred/\n');
     expect(first.stdout).toMatch(/^manual\s+src\/b\.ts \(1 edit, written; 1 manual item\)$/m);
     expect(first.stdout).toContain(`src/b.ts:1:22  warning  transactional-enqueue  transactional enqueue is not available on Cloud Tasks  ${FAKE_DOCS}transactional-enqueue`);
     expect(first.stdout).toMatch(/1 migrated, 1 unchanged, 1 manual, 0 failed \(3 files scanned in \d+\.\d\d s, \d+ files\/s\)/);
@@ -272,6 +274,18 @@ describe('options and configuration', () => {
     expect(fromConfig.seen[0]).toMatchObject({ shimModule: '@acme/shim' });
   });
 
+  it('passes verification, marker and docs-link settings; flags win over the config; the docs link reaches io-error items', async () => {
+    const dir = makeTree({ ...LEGACY, 'deferred-migrate.config.json': JSON.stringify({ verify: false, markers: false, strict: true, docsBase: 'https://docs.example/m.md' }) });
+    const fromConfig = await cli(['--dry-run'], dir, { docsBase: 'node_modules/x.md', shimTypes: '/pkg/shim.d.ts' });
+    expect(fromConfig.seen[0]).toMatchObject({ verify: false, markers: false, strict: true, docsBase: 'https://docs.example/m.md', shimTypes: '/pkg/shim.d.ts' });
+    const flags = await cli(['--dry-run', '--verify', '--markers', '--no-strict', '--docs-base', 'https://other.example/d.md'], dir);
+    expect(flags.seen[0]).toMatchObject({ verify: true, markers: true, strict: false, docsBase: 'https://other.example/d.md' });
+    const defaults = await cli(['--dry-run'], makeTree(LEGACY), { docsBase: 'node_modules/x.md' });
+    expect(defaults.seen[0]).toMatchObject({ docsBase: 'node_modules/x.md' });
+    expect(defaults.seen[0]).not.toHaveProperty('verify');
+    expect(defaults.seen[0]).not.toHaveProperty('markers');
+  });
+
   it('reads the "deferred-migrate" key of package.json and an explicit --config', async () => {
     const dir = makeTree({ ...LEGACY, 'package.json': JSON.stringify({ name: 'app', 'deferred-migrate': { legacyModules: ['pkg/deferred'] } }), 'cfg/x.json': '{"shimModule":"cfg-shim"}' });
     expect((await cli(['--dry-run'], dir)).seen[0]?.legacyModules).toEqual(['pkg/deferred']);
@@ -326,7 +340,7 @@ describe('options and configuration', () => {
     const dir = makeTree({});
     const help = await cli(['--help'], dir);
     expect(help.code).toBe(ExitCode.Success);
-    for (const flag of ['--dry-run', '--allow-dirty', '--report', '--report-file', '--link-base', '--legacy-module', '--legacy-webapp-module', '--shim-module', '--config', '--color', '--progress', '--quiet', '--verbose', '--help', '--version']) {
+    for (const flag of ['--dry-run', '--allow-dirty', '--report', '--report-file', '--link-base', '--docs-base', '--verify', '--strict', '--markers', '--legacy-module', '--legacy-webapp-module', '--shim-module', '--config', '--color', '--progress', '--quiet', '--verbose', '--help', '--version']) {
       expect(help.stdout).toContain(flag);
     }
     expect(help.stdout).toContain('check [paths..]');

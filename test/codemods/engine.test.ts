@@ -37,7 +37,7 @@ describe('migrate', () => {
         column: 7,
         code: 'parse-error',
         severity: 'error',
-        docsUrl: 'https://github.com/deferred-migrate/deferred-migrate/blob/main/docs/manual-steps.md#parse-error',
+        docsUrl: 'node_modules/deferred-migrate/docs/manual-steps.md#parse-error',
       }),
     ]);
     expect(result.summary).toEqual({ scanned: 3, candidates: 2, migrated: 1, unchanged: 0, manual: 0, failed: 1 });

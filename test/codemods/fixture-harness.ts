@@ -17,6 +17,8 @@ export interface ExpectedItem {
   column: number;
   code: string;
   rule: string;
+  /** The `<why>` of the `deferred-migrate-ignore` comment that acknowledges the item. */
+  acknowledged?: string;
 }
 
 export interface SingleFileCase {
@@ -85,7 +87,7 @@ export function listTree(root: string): string[] {
 export function itemsOf(result: MigrationResult, withFile: boolean): ExpectedItem[] {
   const items: ReportItem[] = result.files.flatMap((f) => f.items);
   return items
-    .map((i) => ({ ...(withFile ? { file: i.file } : {}), line: i.line, column: i.column, code: i.code, rule: i.rule }))
+    .map((i) => ({ ...(withFile ? { file: i.file } : {}), line: i.line, column: i.column, code: i.code, rule: i.rule, ...(i.acknowledged !== undefined ? { acknowledged: i.acknowledged } : {}) }))
     .sort((a, b) => (a.file ?? '').localeCompare(b.file ?? '') || a.line - b.line || a.column - b.column || a.code.localeCompare(b.code));
 }
 

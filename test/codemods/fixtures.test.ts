@@ -23,8 +23,12 @@ for (const rule of RULES) {
   transforms.set(rule.meta.id, module.default);
 }
 
+// The type check compares before and after: on a second run the error is already
+// "before" (the marker in the expected output is what stays), so it is reported once.
+const ONCE_PER_MIGRATION = new Set(['new-type-error', 'shim-unresolved']);
+
 function manualCodes(items: Array<{ code: string; rule: string; severity: string }>): string[] {
-  return items.filter((i) => isManual(i as never)).map((i) => `${i.rule}:${i.code}`).sort();
+  return items.filter((i) => isManual(i as never) && !ONCE_PER_MIGRATION.has(i.code)).map((i) => `${i.rule}:${i.code}`).sort();
 }
 
 async function runCase(fixture: FixtureCase): Promise<void> {

@@ -1,0 +1,144 @@
+// Verification (a): in the migrated text, every reference that still reaches a
+// legacy-only symbol. Each one is a runtime failure waiting to happen (the
+// legacy module is gone, or the shim has no such member), so each becomes an
+// `unresolved-legacy-reference` item unless a rule already reported that line.
+import { Node, SyntaxKind } from 'ts-morph';
+import type { Analysis } from '../analysis/index.js';
+import type { SourceRecord } from '../analysis/project.js';
+import type { SymbolRef } from '../analysis/legacy-symbols.js';
+
+/**
+ * What the shim exports, top level and on its `deferred` namespace (values and
+ * types); a member of the shim outside this list is a legacy-only name such as
+ * `TaskHandler`. test/codemods/verify.test.ts keeps it equal to the shim's exports.
+ */
+export const SHIM_EXPORTS: ReadonlySet<string> = new Set([
+  'deferred',
+  'wrapApp',
+  'environFrom',
+  'environ',
+  'defer',
+  'PermanentTaskFailure',
+  'SingularTaskFailure',
+  'TaskAlreadyExistsError',
+  'Handler',
+  'register',
+  'registerModule',
+  'configure',
+  'getRuntime',
+  'ManualClock',
+  'getTaskContext',
+  'run',
+  'serialize',
+  'QueueFileError',
+  // types
+  'Environ',
+  'HandlerResult',
+  'RetryOptions',
+  'DeferOptions',
+  'TaskSpec',
+  'EnqueuedTask',
+  'OverflowStore',
+  'DeliveryRequest',
+  'DeliveryResponse',
+  'DeliveryTarget',
+  'Verification',
+  'TaskContext',
+  'Backend',
+  'Clock',
+  'LogLevel',
+  'Logger',
+]);
+
+export interface LegacyReference {
+  node: Node;
+  /** What the reference reaches, for the item's message: `deferred.TaskHandler`, `this.request`... */
+  what: string;
+  /** Why it fails after the migration. */
+  why: string;
+  /** No item when a rule already reported a line of this node (the table a row belongs to). */
+  span?: Node;
+}
+
+/**
+ * Lists the references of one file that reach a legacy-only symbol. The
+ * resolver's own listing (when it has one) can take this one's place: the pass
+ * only needs this signature.
+ */
+export type LegacyReferenceFinder = (analysis: Analysis, record: SourceRecord) => LegacyReference[];
+
+function describeRef(ref: SymbolRef): string {
+  if (ref.kind === 'member') return `${ref.role === 'shim' ? 'deferred-migrate/shim' : `the legacy ${ref.role} module`}'s ${ref.name}`;
+  if (ref.kind === 'namespace') return `the legacy ${ref.role} module`;
+  return 'a barrel of the legacy module';
+}
+
+function isLegacyOnly(ref: SymbolRef | undefined): ref is SymbolRef {
+  if (!ref) return false;
+  if (ref.kind === 'member') return ref.role === 'deferred' || (ref.role === 'shim' && !SHIM_EXPORTS.has(ref.name));
+  if (ref.kind === 'namespace') return ref.role === 'deferred';
+  return ref.exports.star.includes('deferred') || [...ref.exports.named.values()].some((r) => isLegacyOnly(r));
+}
+
+function whyOf(ref: SymbolRef): string {
+  return ref.kind === 'member' && ref.role === 'shim'
+    ? `deferred-migrate/shim has no export "${ref.name}"`
+    : 'the legacy deferred module is gone after the migration';
+}
+
+export const findLegacyReferences: LegacyReferenceFinder = (analysis, record) => {
+  const found: LegacyReference[] = [];
+  const symbols = analysis.symbols.of(record);
+
+  // Imports of the legacy deferred module, and imports of names the shim lacks.
+  for (const site of symbols.sites) {
+    // (A barrel import is judged by what the barrel now exports: see the bindings below.)
+    if (site.role === 'deferred' && !site.viaBarrel) found.push({ node: site.node, what: `an import of ${site.specifier.getLiteralValue()}`, why: 'the legacy deferred module is gone after the migration' });
+  }
+  for (const binding of symbols.bindings.values()) {
+    if (binding.site && binding.site.role === 'deferred' && !binding.site.viaBarrel) continue; // the import itself is listed above
+    if (binding.site && isLegacyOnly(binding.ref) && (binding.site.viaBarrel || binding.ref.kind === 'member')) {
+      found.push({ node: binding.nameNode, what: binding.local, why: whyOf(binding.ref) });
+      continue;
+    }
+    // Derived bindings (destructuring, aliases) of legacy symbols: every use.
+    if (!binding.site && isLegacyOnly(binding.ref)) {
+      for (const use of analysis.symbols.references(record, binding)) found.push({ node: use, what: `${binding.local} (${describeRef(binding.ref)})`, why: whyOf(binding.ref) });
+    }
+  }
+
+  // Member chains: `deferred.TaskHandler` on the shim namespace, `legacy.defer` through a kept binding.
+  for (const access of record.sourceFile.getDescendantsOfKind(SyntaxKind.PropertyAccessExpression)) {
+    const chainRef = analysis.symbols.resolve(record, access);
+    if (chainRef && chainRef.kind === 'member' && isLegacyOnly(chainRef)) {
+      found.push({ node: access, what: access.getText(), why: whyOf(chainRef) });
+      continue;
+    }
+    const expression = access.getExpression();
+    if (expression.getKind() === SyntaxKind.ThisKeyword && (access.getName() === 'request' || access.getName() === 'response')) {
+      const owner = access.getFirstAncestor((n) => Node.isClassDeclaration(n) || Node.isClassExpression(n));
+      if (owner && (Node.isClassDeclaration(owner) || Node.isClassExpression(owner)) && analysis.handlers.of(owner)) {
+        found.push({
+          node: access,
+          what: access.getText(),
+          why: `a deferred.Handler has no ${access.getName()} object: its methods receive \`environ\``,
+        });
+      }
+    }
+  }
+
+  // A webapp router that still routes task handlers: those rows never reach the shim.
+  for (const table of analysis.tables) {
+    if (table.record.absPath !== record.absPath) continue;
+    const taskRows = table.rows.filter((row) => row.kind !== 'webapp');
+    if (taskRows.length === 0) continue;
+    // One item per table, and none when a rule already reported something inside it.
+    found.push({
+      node: taskRows[0]!.node,
+      what: `the route ${taskRows.map((row) => row.pattern.getText()).join(', ')}`,
+      why: 'a task handler is still mounted on the legacy WSGIApplication router',
+      span: table.statement ?? table.create,
+    });
+  }
+  return found;
+};
