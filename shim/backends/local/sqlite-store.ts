@@ -283,7 +283,10 @@ export class SqliteStore implements QueueStore {
   }
 
   nextDueMs(_nowMs: number, excludeQueues: readonly string[] = []): number | undefined {
-    const next = this.guard(() => this.statements.nextAvailable.get(JSON.stringify(excludeQueues))) as number | undefined;
+    // The dispatcher asks after every wake; most of the time no queue is excluded.
+    const next = this.guard(() =>
+      excludeQueues.length === 0 ? this.statements.nextAvailableAll.get() : this.statements.nextAvailable.get(JSON.stringify(excludeQueues)),
+    ) as number | undefined;
     return next ?? undefined;
   }
 
@@ -439,6 +442,9 @@ function prepareStatements(db: Database.Database) {
       `UPDATE tasks SET lease_until_ms = NULL, available_ms = eta_ms
        WHERE id IN (SELECT value FROM json_each(?)) AND completed_ms IS NULL AND failed_ms IS NULL`,
     ),
+    nextAvailableAll: db
+      .prepare(`SELECT available_ms FROM tasks WHERE available_ms IS NOT NULL AND ${NOT_PAUSED} ORDER BY available_ms LIMIT 1`)
+      .pluck(),
     nextAvailable: db
       .prepare(
         `SELECT available_ms FROM tasks WHERE available_ms IS NOT NULL AND ${NOT_PAUSED}
