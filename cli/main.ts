@@ -18,6 +18,7 @@ import type { MigrateOptions, MigrationResult, ReasonCode, ReportItem } from '..
 import { applyChanges, WRITE_RULE } from './apply.js';
 import { appDirectoryOf, DATA_DIR_ENTRY, ignoreDataDirectories } from './gitignore.js';
 import { ExitCode, UsageError } from './exit-codes.js';
+import { OPS_COMMANDS, runOpsCli } from './ops/command.js';
 import { parseArgs, type CliOptions } from './options.js';
 import { createProgress } from './progress.js';
 import type { ToolInfo } from './version.js';
@@ -41,11 +42,17 @@ export interface CliDeps {
   shimTypes?: string;
   /** File-system operations of the write phase (tests inject failures). */
   writeFs?: WriteFs;
+  /** `queues purge`: whether stdin is a terminal, and how to ask on it. */
+  stdinIsTTY?: boolean;
+  confirm?: (question: string) => Promise<boolean>;
 }
 
 const MAX_LISTED_GIT_ENTRIES = 20;
 
 export async function runCli(argv: string[], deps: CliDeps): Promise<number> {
+  if ((OPS_COMMANDS as readonly string[]).includes(argv[0] ?? '')) {
+    return runOpsCli(argv, { ...deps, stdinIsTTY: deps.stdinIsTTY === true, confirm: deps.confirm ?? (async () => false) }, deps.tool.version);
+  }
   const err = (text: string) => deps.stderr.write(`${text}\n`);
   let verbose = argv.includes('--verbose');
   try {
