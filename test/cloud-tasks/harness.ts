@@ -34,6 +34,8 @@ export interface WorldOptions {
   serverMaxTaskSizeBytes?: number;
   /** How the client talks to the server: gRPC (default) or the REST fallback. */
   transport?: 'grpc' | 'rest';
+  /** The environment the backend reads (default: none, so the test machine's variables play no part). */
+  env?: Record<string, string>;
 }
 
 export interface World {
@@ -87,7 +89,7 @@ export async function startWorld(createApp: () => Servable | Promise<Servable>, 
       oidcCertsUrls: { pem: issuer.pemCertsUrl, jwk: issuer.jwkCertsUrl },
       ...options.backend,
     },
-    { logger, env: {} },
+    { logger, env: options.env ?? {} },
   );
   configure({ backend, clock: server.clock, mode: 'production', logger });
   const app = await createApp();
