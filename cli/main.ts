@@ -18,6 +18,7 @@ import { applyChanges } from './apply.js';
 import { ExitCode, UsageError } from './exit-codes.js';
 import { parseArgs, type CliOptions } from './options.js';
 import { createProgress } from './progress.js';
+import { runQueueSync } from './queues-sync.js';
 import type { ToolInfo } from './version.js';
 
 export interface CliStream {
@@ -41,6 +42,8 @@ const MAX_LISTED_GIT_ENTRIES = 20;
 
 export async function runCli(argv: string[], deps: CliDeps): Promise<number> {
   const err = (text: string) => deps.stderr.write(`${text}\n`);
+  // queue.yaml onto Cloud Tasks: its own flags and exit codes (cli/queues-sync.ts).
+  if (argv[0] === 'queues' && (argv[1] === 'plan' || argv[1] === 'apply')) return runQueueSync(argv.slice(1), deps);
   let verbose = argv.includes('--verbose');
   try {
     const parsed = await parseArgs(argv, deps.tool.version);

@@ -35,6 +35,7 @@ import {
 } from './config.js';
 import { detectPlatform, platformName, type PlatformInfo } from '../../runtime/platform.js';
 import { DEFAULT_METADATA_TIMEOUT_MS, MetadataServer } from './metadata.js';
+import { createCloudTasksClient, withDeadline } from './client.js';
 import { IdTokenVerifier } from './oidc.js';
 import { DirectoryOverflowStore, UnconfiguredOverflowStore } from './overflow.js';
 
@@ -293,42 +294,10 @@ export class CloudTasksBackend implements Backend {
   /** The client, created once; a failed creation (credentials, package) is not cached so a later enqueue retries. */
   private getClient(timeoutMs: number, project: string): Promise<CreateTaskClient> {
     if (!this.client) {
-      this.client = this.createClient(timeoutMs, project);
+      this.client = createCloudTasksClient<CreateTaskClient>(this.config, project, timeoutMs);
       this.client.catch(() => (this.client = undefined));
     }
     return this.client;
-  }
-
-  /** Only the credentials lookup, which may wait on the network, has `timeoutMs`; loading the packages has none. */
-  private async createClient(timeoutMs: number, project: string): Promise<CreateTaskClient> {
-    const options: Record<string, unknown> = { ...this.config.clientOptions };
-    const c = this.config;
-    if (c.apiEndpoint) options.apiEndpoint = c.apiEndpoint;
-    if (c.port) options.port = c.port;
-    if (c.credentials) options.credentials = c.credentials;
-    if (c.keyFilename) options.keyFilename = c.keyFilename;
-    if (c.fallback !== undefined) options.fallback = c.fallback;
-    options.projectId = project;
-    if (c.sslCreds) {
-      options.sslCreds = c.sslCreds;
-    } else if (c.insecure && c.fallback) {
-      options.protocol ??= 'http';
-      options.authClient ??= anonymousRestAuth();
-    } else if (c.insecure) {
-      options.sslCreds = await insecureChannelCredentials();
-    }
-    const credentialsGiven = options.sslCreds !== undefined || options.auth !== undefined || options.authClient !== undefined;
-    // Explicit channel credentials or auth client: skip the universe-domain lookup,
-    // which would otherwise probe the metadata server.
-    if ((options.sslCreds || options.authClient) && options.universeDomain === undefined) options.universeDomain = 'googleapis.com';
-    if (!credentialsGiven) options.auth = await loadGoogleCredentials(options, timeoutMs);
-    let module: { CloudTasksClient: new (options: Record<string, unknown>) => CreateTaskClient };
-    try {
-      module = (await import('@google-cloud/tasks')) as unknown as typeof module;
-    } catch (error) {
-      throw new CloudTasksConfigError('The Cloud Tasks backend needs the @google-cloud/tasks package: npm install @google-cloud/tasks@6', { cause: error });
-    }
-    return new module.CloudTasksClient(options);
   }
 
   private translate(error: unknown, task: TaskSpec, parent: string, queueId: string, location: string): Error {
@@ -411,69 +380,4 @@ export function parseAppEngineTarget(target: string): AppEngineRouting {
 
 function environKey(header: string): string {
   return `HTTP_${header.toUpperCase().replace(/-/g, '_')}`;
-}
-
-/**
- * Application Default Credentials (or the configured key), loaded before the client
- * exists: a missing key file or ADC is a clear error here, instead of a raw ENOENT
- * from inside the client and a rejected promise nobody handles.
- */
-async function loadGoogleCredentials(options: Record<string, unknown>, timeoutMs: number): Promise<unknown> {
-  const { GoogleAuth } = await import('google-auth-library');
-  const auth = new GoogleAuth({
-    scopes: ['https://www.googleapis.com/auth/cloud-platform'],
-    ...(options.credentials ? { credentials: options.credentials as Record<string, string> } : {}),
-    ...(options.keyFilename ? { keyFilename: options.keyFilename as string } : {}),
-    ...(options.projectId ? { projectId: options.projectId as string } : {}),
-  });
-  const lookup = auth.getClient();
-  try {
-    await withDeadline(lookup, timeoutMs, () =>
-      new CloudTasksConfigError(`Loading Google credentials for Cloud Tasks took longer than ${timeoutMs} ms (metadata server unreachable?).`),
-    );
-  } catch (error) {
-    if (error instanceof CloudTasksConfigError) throw error; // the deadline
-    const source = options.keyFilename
-      ? `keyFilename ${JSON.stringify(options.keyFilename)}`
-      : options.credentials
-        ? 'the credentials option'
-        : 'Application Default Credentials (GOOGLE_APPLICATION_CREDENTIALS, gcloud auth application-default login, or the metadata server)';
-    throw new CloudTasksConfigError(
-      `No usable Google credentials for Cloud Tasks from ${source}: ${(error as Error)?.message ?? String(error)}. ` +
-        'Set credentials or keyFilename, GOOGLE_APPLICATION_CREDENTIALS, or run where Application Default Credentials exist.',
-      { cause: error },
-    );
-  }
-  return auth;
-}
-
-/** The REST transport's auth client for `insecure`: no credentials, plain `fetch`. */
-function anonymousRestAuth() {
-  return {
-    universeDomain: 'googleapis.com',
-    getRequestHeaders: async () => new Headers(),
-    fetch: (url: string, init: RequestInit) => fetch(url, { method: init.method, headers: init.headers, body: init.body, signal: init.signal }),
-  };
-}
-
-async function insecureChannelCredentials(): Promise<unknown> {
-  for (const name of ['@grpc/grpc-js', 'google-gax']) {
-    try {
-      const mod = (await import(name)) as { credentials?: { createInsecure(): unknown }; grpc?: { credentials: { createInsecure(): unknown } } };
-      const credentials = mod.credentials ?? mod.grpc?.credentials;
-      if (credentials) return credentials.createInsecure();
-    } catch {
-      // try the next package
-    }
-  }
-  throw new CloudTasksConfigError('insecure (DEFERRED_CLOUD_TASKS_INSECURE) needs @grpc/grpc-js to be resolvable; or pass sslCreds.');
-}
-
-function withDeadline<T>(work: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(onTimeout()), ms);
-    timer.unref?.();
-  });
-  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
 }
