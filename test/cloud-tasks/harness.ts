@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { CloudTasksBackend, type CloudTasksConfig } from '../../shim/backends/cloud-tasks/backend.js';
 import type { Logger } from '../../shim/api/types.js';
 import { configure, getRuntime, resetRuntime } from '../../shim/runtime/runtime.js';
-import { CloudTasksTestServer, type QueueRetryConfig } from './server/cloud-tasks-server.js';
+import { CloudTasksTestServer, type QueueSeed } from './server/cloud-tasks-server.js';
 import { TestOidcIssuer } from './server/oidc-issuer.js';
 
 export const PROJECT = 'test-project';
@@ -28,7 +28,7 @@ export function recordingLogger(): Logger & { entries: LogEntry[] } {
 
 export interface WorldOptions {
   target: 'appengine' | 'http';
-  queues?: string[] | Record<string, Partial<QueueRetryConfig>>;
+  queues?: string[] | Record<string, QueueSeed>;
   /** Extra backend options (merged over the defaults below). */
   backend?: Partial<CloudTasksConfig>;
   serverMaxTaskSizeBytes?: number;
