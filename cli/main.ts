@@ -16,6 +16,7 @@ import { itemLines, remainingUsageLines, statusLines, summaryLine } from '../cod
 import type { MigrateOptions, MigrationResult, ReasonCode } from '../codemods/types.js';
 import { applyChanges } from './apply.js';
 import { ExitCode, UsageError } from './exit-codes.js';
+import { OPS_COMMANDS, runOpsCli } from './ops/command.js';
 import { parseArgs, type CliOptions } from './options.js';
 import { createProgress } from './progress.js';
 import { runQueueSync } from './queues-sync.js';
@@ -36,11 +37,17 @@ export interface CliDeps {
   docsUrl: (code: ReasonCode) => string;
   /** File-system operations of the write phase (tests inject failures). */
   writeFs?: WriteFs;
+  /** `queues purge`: whether stdin is a terminal, and how to ask on it. */
+  stdinIsTTY?: boolean;
+  confirm?: (question: string) => Promise<boolean>;
 }
 
 const MAX_LISTED_GIT_ENTRIES = 20;
 
 export async function runCli(argv: string[], deps: CliDeps): Promise<number> {
+  if ((OPS_COMMANDS as readonly string[]).includes(argv[0] ?? '')) {
+    return runOpsCli(argv, { ...deps, stdinIsTTY: deps.stdinIsTTY === true, confirm: deps.confirm ?? (async () => false) }, deps.tool.version);
+  }
   const err = (text: string) => deps.stderr.write(`${text}\n`);
   // queue.yaml onto Cloud Tasks: its own flags and exit codes (cli/queues-sync.ts).
   if (argv[0] === 'queues' && (argv[1] === 'plan' || argv[1] === 'apply')) return runQueueSync(argv.slice(1), deps);
