@@ -45,12 +45,12 @@ export interface CliDeps {
 const MAX_LISTED_GIT_ENTRIES = 20;
 
 export async function runCli(argv: string[], deps: CliDeps): Promise<number> {
+  // queue.yaml onto Cloud Tasks: its own flags and exit codes (cli/queues-sync.ts).
+  if (argv[0] === 'queues' && (argv[1] === 'plan' || argv[1] === 'apply')) return runQueueSync(argv.slice(1), deps);
   if ((OPS_COMMANDS as readonly string[]).includes(argv[0] ?? '')) {
     return runOpsCli(argv, { ...deps, stdinIsTTY: deps.stdinIsTTY === true, confirm: deps.confirm ?? (async () => false) }, deps.tool.version);
   }
   const err = (text: string) => deps.stderr.write(`${text}\n`);
-  // queue.yaml onto Cloud Tasks: its own flags and exit codes (cli/queues-sync.ts).
-  if (argv[0] === 'queues' && (argv[1] === 'plan' || argv[1] === 'apply')) return runQueueSync(argv.slice(1), deps);
   let verbose = argv.includes('--verbose');
   try {
     const parsed = await parseArgs(argv, deps.tool.version);

@@ -28,7 +28,7 @@ export const QueueSyncExit = {
   /** Bad flags, missing project/location, unreadable or malformed queue.yaml, or a value Cloud Tasks refuses (rate above 500/s...): nothing applied. */
   UsageError: 2,
   /** Cloud Tasks could not be reached or refused a call; `apply` lists what it did before. */
-  CloudTasksError: 5,
+  CloudTasksError: 7,
   InternalError: 70,
 } as const;
 
@@ -41,7 +41,7 @@ Exit codes:
   0   plan printed; apply: every change made (or nothing to change)
   2   usage or configuration error, malformed queue.yaml, or a value Cloud Tasks
       refuses (rate above 500/s, max_concurrent_requests above 5000): nothing applied
-  5   Cloud Tasks unreachable or refused a call (apply lists what it did before)
+  7   Cloud Tasks unreachable or refused a call (apply lists what it did before)
   70  internal error`;
 
 export interface QueueSyncDeps {

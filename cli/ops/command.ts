@@ -4,6 +4,8 @@
 import { resolve } from 'node:path';
 import yargs, { type Argv } from 'yargs';
 import { painter, useColor } from '../../codemods/report/color.js';
+import { CloudTasksUnavailableError } from '../../shim/backends/cloud-tasks/backend.js';
+import { CloudTasksConfigError } from '../../shim/backends/cloud-tasks/config.js';
 import { QueueFileError } from '../../shim/backends/local/sqlite-store.js';
 import { TASK_STATES, TaskNotFoundError, TaskStateError, type QueueOperations, type TaskState } from '../../shim/operations/types.js';
 import { loadQueueYaml, QueueYamlError } from '../../shim/queues/queue-yaml.js';
@@ -194,7 +196,12 @@ export async function runOpsCli(argv: string[], deps: OpsDeps, version: string):
       err(error.message);
       return ExitCode.WrongState;
     }
-    if (error instanceof QueueFileError) {
+    // Cloud Tasks: an unknown queue, or settings/credentials missing (5); the service unreachable or refusing (7).
+    if (error instanceof CloudTasksConfigError) {
+      err(error.message);
+      return ExitCode.NotFound;
+    }
+    if (error instanceof QueueFileError || error instanceof CloudTasksUnavailableError) {
       err(error.message);
       return ExitCode.QueueUnavailable;
     }

@@ -10,6 +10,7 @@ import { defer } from '../../shim/api/defer.js';
 import { register } from '../../shim/api/registry.js';
 import { CloudTasksQueueOperations } from '../../shim/backends/cloud-tasks/operations.js';
 import { TaskNotFoundError } from '../../shim/operations/types.js';
+import { runOpsCli } from '../../cli/ops/command.js';
 import { LOCATION, PROJECT, startWorld, type World } from './harness.js';
 
 let failuresLeft = 0;
@@ -158,4 +159,74 @@ it('needs a project and a location, named with their variables', () => {
     'The Cloud Tasks operations need project (DEFERRED_CLOUD_TASKS_PROJECT or GOOGLE_CLOUD_PROJECT) and location (DEFERRED_CLOUD_TASKS_LOCATION).',
   );
   expect(new CloudTasksQueueOperations({}, { env: { GOOGLE_CLOUD_PROJECT: 'p', DEFERRED_CLOUD_TASKS_LOCATION: 'l' } }).config).toMatchObject({ project: 'p', location: 'l' });
+});
+
+describe('the queues / tasks CLI with --backend cloud-tasks', () => {
+  async function cli(args: string[], env: Record<string, string>) {
+    let stdout = '';
+    let stderr = '';
+    const code = await runOpsCli(
+      args,
+      {
+        cwd: process.cwd(),
+        env,
+        stdout: { write: (t: string) => (stdout += t) },
+        stderr: { write: (t: string) => (stderr += t) },
+        stdinIsTTY: false,
+        confirm: async () => false,
+      },
+      '0.0.0-test',
+    );
+    return { code, stdout, stderr };
+  }
+
+  it('lists, shows, retries, pauses, purges and deletes through the admin API; exit codes for missing things', async () => {
+    const { world } = await setUp();
+    const env = {
+      DEFERRED_CLOUD_TASKS_PROJECT: PROJECT,
+      DEFERRED_CLOUD_TASKS_LOCATION: LOCATION,
+      DEFERRED_CLOUD_TASKS_ENDPOINT: `127.0.0.1:${world.server.port}`,
+      DEFERRED_CLOUD_TASKS_INSECURE: '1',
+    };
+    const task = await defer(opsTask, ...args('cli'), { _countdown: 3600 });
+    await defer(opsTask, ...args('other'), { _queue: 'mail', _countdown: 3600 });
+
+    const queues = await cli(['queues', 'ls', '--backend', 'cloud-tasks', '--json'], env);
+    expect(queues.code).toBe(0);
+    expect(JSON.parse(queues.stdout).map((q: { name: string; counts: { pending: number } }) => [q.name, q.counts.pending])).toEqual([['default', 1], ['mail', 1]]);
+
+    const listed = await cli(['tasks', 'ls', '--json'], { ...env, DEFERRED_BACKEND: 'cloud-tasks' });
+    expect(JSON.parse(listed.stdout).tasks.map((t: { function: string }) => t.function)).toEqual(['cloudOps.opsTask', 'cloudOps.opsTask']);
+
+    const shown = await cli(['tasks', 'show', task.name, '--backend', 'cloud-tasks'], env);
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toContain('cloudOps.opsTask');
+
+    expect((await cli(['queues', 'pause', 'mail', '--backend', 'cloud-tasks'], env)).code).toBe(0);
+    expect(world.server.queues.stored('mail')!.state).toBe('PAUSED');
+    expect((await cli(['queues', 'resume', 'mail', '--backend', 'cloud-tasks'], env)).code).toBe(0);
+    expect(world.server.queues.stored('mail')!.state).toBe('RUNNING');
+
+    expect((await cli(['tasks', 'retry', task.name, '--backend', 'cloud-tasks'], env)).code).toBe(0);
+    await world.server.settled();
+    expect(ran).toEqual(['cli']);
+
+    const purged = await cli(['queues', 'purge', 'mail', '--yes', '--backend', 'cloud-tasks', '--json'], env);
+    expect(JSON.parse(purged.stdout)).toEqual({ queue: 'mail', purged: 1 });
+
+    const missing = await cli(['tasks', 'delete', 'gone', '--backend', 'cloud-tasks'], env);
+    expect(missing.code).toBe(5);
+    expect(missing.stderr).toContain('no task named "gone"');
+    const noQueue = await cli(['queues', 'pause', 'nope', '--backend', 'cloud-tasks'], env);
+    expect(noQueue.code).toBe(5);
+    expect(noQueue.stderr).toContain('Cloud Tasks has no queue "nope"');
+    const unconfigured = await cli(['queues', 'ls', '--backend', 'cloud-tasks'], {});
+    expect(unconfigured.code).toBe(5);
+    expect(unconfigured.stderr).toContain('need project (DEFERRED_CLOUD_TASKS_PROJECT or GOOGLE_CLOUD_PROJECT) and location (DEFERRED_CLOUD_TASKS_LOCATION)');
+    const port = world.server.port;
+    await world.server.close();
+    const unreachable = await cli(['queues', 'ls', '--backend', 'cloud-tasks'], { ...env, DEFERRED_CLOUD_TASKS_ENDPOINT: `127.0.0.1:${port}`, DEFERRED_CLOUD_TASKS_TIMEOUT_MS: '1000' });
+    expect(unreachable.code).toBe(7);
+    expect(unreachable.stderr).toContain('refused or did not answer');
+  });
 });

@@ -214,7 +214,7 @@ describe('bad input and an unreachable service', () => {
     expect((await sync(['plan', 'queue.yaml', '--bogus'])).code).toBe(2);
   });
 
-  it('an unreachable Cloud Tasks is exit 5 and nothing applied', async () => {
+  it('an unreachable Cloud Tasks is exit 7 and nothing applied', async () => {
     writeYaml(QUEUE_YAML);
     const closed = server.port;
     await client.close();

@@ -23,6 +23,7 @@ import {
   type ThroughputBucket,
 } from '../../operations/types.js';
 import { decodeEnvelope } from '../../serialization/envelope.js';
+import { CloudTasksUnavailableError } from './backend.js';
 import { createCloudTasksClient } from './client.js';
 import { CloudTasksConfigError, DEFAULT_OVERFLOW_TTL_MS, DEFAULT_TIMEOUT_MS, mergeWithEnv, queueIdFor, requireSettings, type CloudTasksConfig } from './config.js';
 import type { CloudTasksQueue } from './queue-plan.js';
@@ -365,8 +366,9 @@ export class CloudTasksQueueOperations implements QueueOperations {
   private translate(error: unknown, what?: string): Error {
     if (codeOf(error) === RPC.NOT_FOUND && what?.startsWith('task ')) return new TaskNotFoundError(`no ${what} (Cloud Tasks keeps only tasks still to run)`);
     if (codeOf(error) === RPC.NOT_FOUND && what) return new CloudTasksConfigError(`Cloud Tasks has no ${what} in ${this.parent}`, { cause: error });
+    if (error instanceof CloudTasksConfigError) return error; // credentials, package
     const details = (error as { details?: string })?.details || (error as Error)?.message || String(error);
-    return new Error(`Cloud Tasks (${this.parent}): ${details}`, { cause: error });
+    return new CloudTasksUnavailableError(`Cloud Tasks (${this.parent}) refused or did not answer${what ? ` for ${what}` : ''}: ${details}`, { cause: error });
   }
 }
 
