@@ -86,6 +86,9 @@ function buildParser(version: string): Argv {
             .positional('queue', { type: 'string', demandOption: true })
             .option('yes', { alias: 'y', type: 'boolean', describe: 'Do not ask for confirmation (needed when stdin is not a terminal)' }),
         )
+        // Listed for --help only: runCli hands these to cli/queues-sync.ts before this parser runs.
+        .command('plan <file>', 'Print what applying queue.yaml would change on Cloud Tasks (see queues plan --help)', (c) => c)
+        .command('apply <file>', 'Create and update Cloud Tasks queues to match queue.yaml (see queues apply --help)', (c) => c)
         .demandCommand(1, 'Name a queues command: ls, pause, resume or purge'),
     )
     .command('tasks', 'See and act on tasks', (y) =>
