@@ -22,7 +22,9 @@ export type ReasonCode =
   | 'edit-conflict'
   | 'not-idempotent'
   // Added by E1: the result of defer() (now a Promise of the task) used where it cannot be awaited.
-  | 'defer-result';
+  | 'defer-result'
+  // queue.yaml fields with no Cloud Tasks equivalent (pull queues, acl, total_storage_limit).
+  | 'queue-yaml-unsupported';
 
 export type Severity = 'error' | 'warning' | 'note';
 
