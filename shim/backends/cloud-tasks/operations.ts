@@ -26,7 +26,7 @@ import { decodeEnvelope } from '../../serialization/envelope.js';
 import { CloudTasksUnavailableError } from './backend.js';
 import { createCloudTasksClient } from './client.js';
 import { CloudTasksConfigError, DEFAULT_OVERFLOW_TTL_MS, DEFAULT_TIMEOUT_MS, mergeWithEnv, queueIdFor, requireSettings, type CloudTasksConfig } from './config.js';
-import type { CloudTasksQueue } from './queue-plan.js';
+import { durationSeconds, stateName, type CloudTasksQueue } from './queue-plan.js';
 
 type Timestamp = { seconds?: number | string | { toString(): string } | null; nanos?: number | null } | null | undefined;
 
@@ -447,10 +447,6 @@ function toBytes(body: Uint8Array | string | null | undefined): Uint8Array {
   return typeof body === 'string' ? Buffer.from(body, 'base64') : body;
 }
 
-function stateName(state: CloudTasksQueue['state']): string {
-  if (typeof state === 'string') return state;
-  return ['STATE_UNSPECIFIED', 'RUNNING', 'PAUSED', 'DISABLED'][state ?? 0] ?? String(state);
-}
 
 function lastSegment(name: string | null | undefined): string {
   const text = name ?? '';
@@ -462,10 +458,6 @@ function timestampMs(ts: Timestamp): number {
   return Number(String(ts.seconds ?? 0)) * 1000 + Math.floor((ts.nanos ?? 0) / 1e6);
 }
 
-function durationSeconds(value: { seconds?: unknown; nanos?: number | null } | null | undefined): number {
-  if (!value) return 0;
-  return Number(String(value.seconds ?? 0)) + (value.nanos ?? 0) / 1e9;
-}
 
 function codeOf(error: unknown): number | undefined {
   const code = (error as { code?: unknown })?.code;

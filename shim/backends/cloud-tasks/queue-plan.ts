@@ -293,7 +293,8 @@ function safeQueueId(config: CloudTasksConfig, name: string): string {
   }
 }
 
-function stateName(state: CloudTasksQueue['state']): string {
+/** A queue's state by name (the client gives enum names, or numbers with `enums: Number`). */
+export function stateName(state: CloudTasksQueue['state']): string {
   if (typeof state === 'string') return state;
   return ['STATE_UNSPECIFIED', 'RUNNING', 'PAUSED', 'DISABLED'][state ?? 0] ?? String(state);
 }
@@ -307,7 +308,8 @@ function duration(totalSeconds: number): { seconds: number; nanos: number } {
   return { seconds: whole, nanos: Math.round((totalSeconds - whole) * 1e9) };
 }
 
-function durationSeconds(value: ProtoDuration | null | undefined): number {
+/** A protobuf Duration in seconds. */
+export function durationSeconds(value: ProtoDuration | null | undefined): number {
   if (!value) return 0;
   return Number(String(value.seconds ?? 0)) + (value.nanos ?? 0) / 1e9;
 }
