@@ -191,3 +191,40 @@ it('retrying stops when both max_attempts and max_retry_duration are reached', (
   expect(givesUp({ ...retry, maxAttempts: -1 }, 1000, 60_000)).toBe(true);
   expect(givesUp({ ...retry, maxAttempts: -1, maxRetryDurationMs: 0 }, 1000, 1e9)).toBe(false);
 });
+
+describe('the REST mapping (the client with fallback: rest)', () => {
+  it('serves the queue admin RPCs and RunTask as HTTP/1.1 JSON, update masks in their JSON form', async () => {
+    const rest = new CloudTasksClient({
+      apiEndpoint: '127.0.0.1',
+      port: server.restPort,
+      fallback: 'rest',
+      protocol: 'http',
+      universeDomain: 'googleapis.com',
+      authClient: { universeDomain: 'googleapis.com', getRequestHeaders: async () => new Headers(), fetch: (url: string, init: RequestInit) => fetch(url, init) },
+    } as ConstructorParameters<typeof CloudTasksClient>[0]);
+    try {
+      const [created] = await rest.createQueue({ parent: parent(), queue: { name: queueName('viarest'), rateLimits: { maxDispatchesPerSecond: 3 }, retryConfig: { minBackoff: { seconds: 4 } } } });
+      expect(created).toMatchObject({ name: queueName('viarest'), rateLimits: { maxDispatchesPerSecond: 3 }, state: 'RUNNING' });
+      const [updated] = await rest.updateQueue({
+        queue: { name: queueName('viarest'), rateLimits: { maxDispatchesPerSecond: 7, maxConcurrentDispatches: 2 }, retryConfig: { maxDoublings: 1 } },
+        updateMask: { paths: ['rate_limits.max_dispatches_per_second', 'retry_config.max_doublings'] },
+      });
+      expect(updated).toMatchObject({ rateLimits: { maxDispatchesPerSecond: 7, maxConcurrentDispatches: 1000 }, retryConfig: { maxDoublings: 1, minBackoff: { seconds: '4' } } });
+      expect((await rest.pauseQueue({ name: queueName('viarest') }))[0].state).toBe('PAUSED');
+      const [queues] = await rest.listQueues({ parent: parent(), filter: 'state: PAUSED' });
+      expect(queues.map((q) => q.name)).toEqual([queueName('viarest')]);
+      expect((await rest.resumeQueue({ name: queueName('viarest') }))[0].state).toBe('RUNNING');
+      const [made] = await rest.createTask({ parent: queueName('viarest'), task: task() });
+      const [ran] = await rest.runTask({ name: made.name! });
+      expect(ran.dispatchCount).toBe(1);
+      await server.settled();
+      expect(server.deliveries.map((d) => d.status)).toEqual([200]);
+      await rest.createTask({ parent: queueName('viarest'), task: task() });
+      await rest.purgeQueue({ name: queueName('viarest') });
+      expect(server.queued('viarest')).toEqual([]);
+      await expect(rest.createQueue({ parent: parent(), queue: { name: queueName('viarest') } })).rejects.toMatchObject({ code: grpc.status.ALREADY_EXISTS });
+    } finally {
+      await rest.close();
+    }
+  });
+});

@@ -4,10 +4,9 @@
 // channel credentials). It is not Google's service and not an emulator Google
 // publishes: it implements what the shim and the CLI rely on (CreateTask, GetTask,
 // ListTasks, DeleteTask, RunTask, and the queue admin RPCs of queues.ts: GetQueue,
-// ListQueues, CreateQueue, UpdateQueue, PauseQueue, ResumeQueue, PurgeQueue; the
-// task RPCs and GetQueue also on their REST mapping for the client's
-// `fallback: 'rest'`) with the service's documented rules, plus a
-// dispatcher that POSTs due tasks over real HTTP with the headers Cloud Tasks sends,
+// ListQueues, CreateQueue, UpdateQueue, PauseQueue, ResumeQueue, PurgeQueue; all
+// also on their REST mapping for the client's `fallback: 'rest'`) with the
+// service's documented rules, plus a dispatcher that POSTs due tasks over real HTTP with the headers Cloud Tasks sends,
 // retries non-2xx with the queue's backoff, skips paused queues, and runs on a
 // controllable clock.
 import * as grpc from '@grpc/grpc-js';
@@ -211,10 +210,32 @@ export class CloudTasksTestServer {
       res.end(JSON.stringify(json));
     };
     try {
-      const isTask = /\/tasks\/[^/]+$/.test(path);
-      const isTasks = /\/tasks$/.test(path);
+      // Custom verbs (`name:pause`); a project id may itself contain ':', so only these suffixes count.
+      const verb = /:(run|pause|resume|purge)$/.exec(path)?.[1];
+      const resource = verb ? path.slice(0, -verb.length - 1) : path;
+      const isTask = /\/tasks\/[^/]+$/.test(resource);
+      const isTasks = /\/tasks$/.test(resource);
+      const isQueue = /\/queues\/[^/]+$/.test(resource);
+      const isQueues = /\/queues$/.test(resource);
+      const queue = () => decodeJson('Queue', body) as WireQueue;
       let result: { type: string; value: object };
-      if (req.method === 'POST' && isTasks) {
+      if (req.method === 'POST' && verb === 'run' && isTask) {
+        result = { type: 'Task', value: this.runTask({ name: resource, responseView: body.responseView as string | undefined }) };
+      } else if (req.method === 'POST' && verb && verb !== 'run' && isQueue) {
+        const value = verb === 'purge' ? this.purgeQueue(resource) : this.queues.setState(resource, verb === 'pause' ? 'PAUSED' : 'RUNNING');
+        result = { type: 'Queue', value };
+      } else if (verb) {
+        throw rpcError(grpc.status.UNIMPLEMENTED, `${req.method} ${url.pathname} is not served by the test server`);
+      } else if (req.method === 'GET' && isQueues) {
+        const request = { parent: resource.slice(0, -'/queues'.length), filter: query.filter, pageSize: Number(query.pageSize ?? 0), pageToken: query.pageToken };
+        result = { type: 'ListQueuesResponse', value: this.queues.list(request) };
+      } else if (req.method === 'POST' && isQueues) {
+        result = { type: 'Queue', value: this.queues.create({ parent: resource.slice(0, -'/queues'.length), queue: queue() }) };
+      } else if (req.method === 'PATCH' && isQueue) {
+        // The JSON form of a FieldMask: comma-separated camelCase paths.
+        const paths = query.updateMask ? query.updateMask.split(',') : [];
+        result = { type: 'Queue', value: this.queues.update({ queue: { ...queue(), name: resource }, updateMask: { paths } }) };
+      } else if (req.method === 'POST' && isTasks) {
         const request = decodeJson('CreateTaskRequest', { ...body, parent: path.slice(0, -'/tasks'.length) });
         result = { type: 'Task', value: this.createTask(request as Parameters<CloudTasksTestServer['createTask']>[0]) };
       } else if (req.method === 'GET' && isTask) {
@@ -224,8 +245,8 @@ export class CloudTasksTestServer {
       } else if (req.method === 'GET' && isTasks) {
         const request = { parent: path.slice(0, -'/tasks'.length), pageSize: Number(query.pageSize ?? 0), pageToken: query.pageToken, responseView: query.responseView };
         result = { type: 'ListTasksResponse', value: this.listTasks(request) };
-      } else if (req.method === 'GET' && /\/queues\/[^/]+$/.test(path)) {
-        result = { type: 'Queue', value: this.queues.get(path) };
+      } else if (req.method === 'GET' && isQueue) {
+        result = { type: 'Queue', value: this.queues.get(resource) };
       } else {
         throw rpcError(grpc.status.UNIMPLEMENTED, `${req.method} ${url.pathname} is not served by the test server`);
       }
