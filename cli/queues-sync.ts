@@ -130,7 +130,12 @@ export async function runQueueSync(argv: string[], deps: QueueSyncDeps): Promise
       error.problems.forEach((problem) => deps.stderr.write(`  ${problem}\n`));
       return QueueSyncExit.UsageError;
     }
-    if (error instanceof CloudTasksCallError || error instanceof CloudTasksConfigError) {
+    if (error instanceof CloudTasksConfigError) {
+      // Credentials or the client package: configuration, before any call.
+      err(error.message);
+      return QueueSyncExit.UsageError;
+    }
+    if (error instanceof CloudTasksCallError) {
       if (options.json && plan) deps.stdout.write(`${JSON.stringify({ ...plan, applied, error: error.message }, null, 2)}\n`);
       err(error.message);
       if (options.command === 'apply' && plan) err(applied.length > 0 ? `Applied before the failure: ${applied.join(', ')}.` : 'Nothing was applied.');

@@ -187,6 +187,14 @@ describe('queues apply', () => {
     await expect(client.getQueue({ name: server.queuePath('firehose') })).rejects.toMatchObject({ code: grpc.status.NOT_FOUND });
   });
 
+  it('a target or queue id Cloud Tasks cannot take is exit 2 naming the queue', async () => {
+    writeYaml('queue:\n- name: default\n  rate: 5/s\n  target: a.b.c.d\n- name: mail\n  rate: 1/s\n');
+    const { code, stderr } = await sync(['plan', 'queue.yaml', '--project', 'p', '--location', 'us-central1'], env({ DEFERRED_CLOUD_TASKS_QUEUES: 'mail=bad_id' }));
+    expect(code).toBe(QueueSyncExit.UsageError);
+    expect(stderr).toContain('queue "default": target must be "service", "version.service" or "instance.version.service", got "a.b.c.d".');
+    expect(stderr).toContain('queue "mail": Queue "mail" maps to the Cloud Tasks queue id "bad_id"');
+  });
+
   it('maps queue.yaml names through the shim\'s queuePrefix', async () => {
     writeYaml('queue:\n- name: mail\n  rate: 1/s\n');
     const { code } = await sync(['apply', 'queue.yaml', '--project', 'p', '--location', 'us-central1'], env({ DEFERRED_CLOUD_TASKS_QUEUE_PREFIX: 'app-' }));

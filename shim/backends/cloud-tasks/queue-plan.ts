@@ -103,7 +103,12 @@ interface Desired {
  * App Engine default (5/s) is far from Cloud Tasks' (500/s).
  */
 function desiredQueue(queue: QueueDefinition, config: CloudTasksConfig, problems: string[]): Desired {
-  const queueId = queueIdFor(config, queue.name);
+  let queueId = queue.name;
+  try {
+    queueId = queueIdFor(config, queue.name);
+  } catch (error) {
+    problems.push(`queue "${queue.name}": ${(error as Error).message}`);
+  }
   const fields: DesiredField[] = [];
   const notes: string[] = [];
   let pause = false;
@@ -152,8 +157,12 @@ function desiredQueue(queue: QueueDefinition, config: CloudTasksConfig, problems
     if (retry.max_doublings !== undefined) field('retry_config.max_doublings', String(retry.max_doublings), 'retryConfig', 'maxDoublings', retry.max_doublings);
   }
   if (queue.target !== undefined) {
-    const routing = parseAppEngineTarget(queue.target);
-    fields.push({ path: 'app_engine_routing_override', display: routingText(routing), set: (q) => void (q.appEngineRoutingOverride = { ...routing }) });
+    try {
+      const routing = parseAppEngineTarget(queue.target);
+      fields.push({ path: 'app_engine_routing_override', display: routingText(routing), set: (q) => void (q.appEngineRoutingOverride = { ...routing }) });
+    } catch (error) {
+      problems.push(`queue "${queue.name}": target ${(error as Error).message.replace(/^_target /, '')}`);
+    }
   }
   if (queue.acl !== undefined) notes.push('acl is not applied: Cloud Tasks has no queue ACLs; grant roles/cloudtasks.enqueuer (or viewer) on the queue with IAM instead');
   return { queueId, fields, pause, notes };
