@@ -165,7 +165,10 @@ const runtime: Runtime = sharedSlot<Runtime>('runtimeObject', () => ({
       if (state.target && !state.stopped) backend.attach(state.target);
       state.backend = backend;
       if (settings.handleSignals && backend.shutdown && !state.uninstallSignals && !state.stopped) {
-        state.uninstallSignals = installSignalHandlers(() => runtime.shutdown());
+        state.uninstallSignals = installSignalHandlers((signal) => {
+          settings.logger.info(`${signal} received: delivering no more tasks, letting running ones finish (up to ${settings.shutdownDeadlineMs} ms)`);
+          return runtime.shutdown();
+        });
       }
     }
     return state.backend;

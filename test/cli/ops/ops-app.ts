@@ -20,7 +20,7 @@ configure({
   backend: 'embedded',
   dataDir,
   mode: 'production',
-  logger: { debug: quiet, info: quiet, warn: (m) => process.stderr.write(`warn ${m}\n`), error: quiet },
+  logger: { debug: quiet, info: (m) => m.includes('received') && say(`log ${m}`), warn: (m) => process.stderr.write(`warn ${m}\n`), error: quiet },
   queues: {
     queue: [
       { name: 'work', rate: '50/s', bucket_size: 10, retry_parameters: { task_retry_limit: 1, min_backoff_seconds: 0.1 } },
