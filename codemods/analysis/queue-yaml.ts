@@ -3,7 +3,7 @@
 // `total_storage_limit`). The codemod reports them and changes nothing: the rest
 // of the file keeps working (the shim enforces it on the embedded queue, and
 // `deferred-migrate queues apply` maps it onto Cloud Tasks).
-import path from 'node:path';
+import * as path from 'node:path';
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Pair, type YAMLMap } from 'yaml';
 import type { DiscoveredFile } from './discover.js';
 import type { ProjectIndex } from './project.js';
