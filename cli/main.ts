@@ -21,6 +21,7 @@ import { ExitCode, UsageError } from './exit-codes.js';
 import { OPS_COMMANDS, runOpsCli } from './ops/command.js';
 import { parseArgs, type CliOptions } from './options.js';
 import { createProgress } from './progress.js';
+import { runQueueSync } from './queues-sync.js';
 import type { ToolInfo } from './version.js';
 
 export interface CliStream {
@@ -50,6 +51,8 @@ export interface CliDeps {
 const MAX_LISTED_GIT_ENTRIES = 20;
 
 export async function runCli(argv: string[], deps: CliDeps): Promise<number> {
+  // queue.yaml onto Cloud Tasks: its own flags and exit codes (cli/queues-sync.ts).
+  if (argv[0] === 'queues' && (argv[1] === 'plan' || argv[1] === 'apply')) return runQueueSync(argv.slice(1), deps);
   if ((OPS_COMMANDS as readonly string[]).includes(argv[0] ?? '')) {
     return runOpsCli(argv, { ...deps, stdinIsTTY: deps.stdinIsTTY === true, confirm: deps.confirm ?? (async () => false) }, deps.tool.version);
   }

@@ -31,7 +31,9 @@ export type ReasonCode =
   | 'shim-unresolved'
   | 'verify-incomplete'
   // Added by the CLI's write phase: `.deferred/` (the shim's data directory) added to a .gitignore.
-  | 'data-dir-gitignore';
+  | 'data-dir-gitignore'
+  // queue.yaml fields with no Cloud Tasks equivalent (pull queues, acl, total_storage_limit).
+  | 'queue-yaml-unsupported';
 
 export type Severity = 'error' | 'warning' | 'note';
 

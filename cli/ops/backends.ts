@@ -10,6 +10,8 @@ import { LocalQueueOperations } from '../../shim/operations/local-operations.js'
 import type { QueueOperations } from '../../shim/operations/types.js';
 import type { QueueConfig } from '../../shim/queues/queue-yaml.js';
 import { systemClock } from '../../shim/runtime/clock.js';
+import { CloudTasksConfigError } from '../../shim/backends/cloud-tasks/config.js';
+import { CloudTasksQueueOperations } from '../../shim/backends/cloud-tasks/operations.js';
 
 export interface OperationsSettings {
   cwd: string;
@@ -37,5 +39,14 @@ export const OPERATIONS_BACKENDS: Record<string, OperationsOpener> = {
     // The app may be running: WAL lets both read, and the busy timeout waits for its short write transactions.
     const store = new SqliteStore({ path: file, busyTimeoutMs: 5000 });
     return new LocalQueueOperations(store, { kind: 'embedded', clock: systemClock, queueLimits: queueLimitsFrom(settings.queues), ownsStore: true });
+  },
+  /** The admin API, with the shim's Cloud Tasks settings (DEFERRED_CLOUD_TASKS_*). */
+  async 'cloud-tasks'(settings) {
+    try {
+      return new CloudTasksQueueOperations({}, { env: settings.env });
+    } catch (error) {
+      if (error instanceof CloudTasksConfigError) throw new OperationsTargetMissing(error.message);
+      throw error;
+    }
   },
 };

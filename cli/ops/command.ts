@@ -4,6 +4,8 @@
 import { resolve } from 'node:path';
 import yargs, { type Argv } from 'yargs';
 import { painter, useColor } from '../../codemods/report/color.js';
+import { CloudTasksUnavailableError } from '../../shim/backends/cloud-tasks/backend.js';
+import { CloudTasksConfigError } from '../../shim/backends/cloud-tasks/config.js';
 import { QueueFileError } from '../../shim/backends/local/sqlite-store.js';
 import { TASK_STATES, TaskNotFoundError, TaskStateError, type QueueOperations, type TaskState } from '../../shim/operations/types.js';
 import { loadQueueYaml, QueueYamlError } from '../../shim/queues/queue-yaml.js';
@@ -84,6 +86,9 @@ function buildParser(version: string): Argv {
             .positional('queue', { type: 'string', demandOption: true })
             .option('yes', { alias: 'y', type: 'boolean', describe: 'Do not ask for confirmation (needed when stdin is not a terminal)' }),
         )
+        // Listed for --help only: runCli hands these to cli/queues-sync.ts before this parser runs.
+        .command('plan <file>', 'Print what applying queue.yaml would change on Cloud Tasks (see queues plan --help)', (c) => c)
+        .command('apply <file>', 'Create and update Cloud Tasks queues to match queue.yaml (see queues apply --help)', (c) => c)
         .demandCommand(1, 'Name a queues command: ls, pause, resume or purge'),
     )
     .command('tasks', 'See and act on tasks', (y) =>
@@ -194,7 +199,12 @@ export async function runOpsCli(argv: string[], deps: OpsDeps, version: string):
       err(error.message);
       return ExitCode.WrongState;
     }
-    if (error instanceof QueueFileError) {
+    // Cloud Tasks: an unknown queue, or settings/credentials missing (5); the service unreachable or refusing (7).
+    if (error instanceof CloudTasksConfigError) {
+      err(error.message);
+      return ExitCode.NotFound;
+    }
+    if (error instanceof QueueFileError || error instanceof CloudTasksUnavailableError) {
       err(error.message);
       return ExitCode.QueueUnavailable;
     }

@@ -3,6 +3,7 @@
 // candidates), then the cross-file facts the rules need.
 import type { Discovery } from './discover.js';
 import { analyzeAppYamls, type AppYamlFile } from './app-yaml.js';
+import { analyzeQueueYamls, type QueueYamlFile } from './queue-yaml.js';
 import { findHandlerClasses, type HandlerClasses } from './handlers.js';
 import { findHostApps, type HostApp } from './host-app.js';
 import { SymbolTable } from './legacy-symbols.js';
@@ -21,6 +22,8 @@ export interface Analysis {
   candidates: SourceRecord[];
   parseFailures: SourceRecord[];
   appYamls: AppYamlFile[];
+  /** queue.yaml files, for the fields Cloud Tasks cannot take. */
+  queueYamls: QueueYamlFile[];
   unreadable: Array<{ absPath: string; rel: string; error: string }>;
   scanned: number;
   handlers: HandlerClasses;
@@ -126,6 +129,7 @@ export function analyze(options: AnalyzeOptions): Analysis {
   }
   const hosts = findHostApps(hostCandidates.sort(byRel), matchers.shim);
   const appYamls = analyzeAppYamls(discovery.files.filter((f) => f.kind === 'app-yaml'), index);
+  const queueYamls = analyzeQueueYamls(discovery.files.filter((f) => f.kind === 'app-yaml'), index);
   const unreadable = [
     ...discovery.unreadable,
     ...[...index.unreadable].map(([absPath, error]) => ({ absPath, rel: discovery.files.find((f) => f.absPath === absPath)?.rel ?? absPath, error })),
@@ -138,6 +142,7 @@ export function analyze(options: AnalyzeOptions): Analysis {
     candidates,
     parseFailures,
     appYamls,
+    queueYamls,
     unreadable,
     scanned: discovery.files.length,
     handlers,

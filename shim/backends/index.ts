@@ -21,6 +21,8 @@ export interface BackendConfig {
   /** Local backends: HMAC key of the dispatcher's signatures. */
   signingSecret?: string;
   cloudTasks?: CloudTasksOptions;
+  /** Cloud Tasks was picked because no backend is configured and the platform is serverless (its errors say so). */
+  chosenByDefault?: boolean;
   /** queue.yaml: the local backends enforce its limits. */
   queues?: QueueConfig;
   /** Local backends: how long failed tasks are kept. */
@@ -48,7 +50,11 @@ export function createBackend(kind: BackendKind, config: BackendConfig): Backend
       });
     }
     case 'cloud-tasks':
-      return new CloudTasksBackend(config.cloudTasks ?? {}, { clock: config.clock, logger: config.logger });
+      return new CloudTasksBackend(config.cloudTasks ?? {}, {
+        clock: config.clock,
+        logger: config.logger,
+        chosenByDefault: config.chosenByDefault,
+      });
     default:
       throw new TypeError(`Unknown backend kind ${JSON.stringify(kind)}; use "embedded", "memory" or "cloud-tasks".`);
   }

@@ -11,12 +11,16 @@ import { loadQueueYaml, queueConfigFromObject, type QueueConfig } from '../queue
 import { systemClock } from './clock.js';
 import { sharedSlot } from './global-state.js';
 import { consoleLogger, isLogLevel } from './logger.js';
+import { detectPlatform } from './platform.js';
 import { installSignalHandlers } from './shutdown.js';
 
 export type Mode = 'production' | 'development';
 
 export interface RuntimeOptions {
-  /** 'embedded' (default, env DEFERRED_BACKEND), 'memory', 'cloud-tasks', or a Backend instance. */
+  /**
+   * 'embedded', 'memory', 'cloud-tasks', or a Backend instance (env DEFERRED_BACKEND). Default 'embedded',
+   * except on App Engine and Cloud Run, where it is 'cloud-tasks' (see docs/cloud-tasks.md).
+   */
   backend?: BackendKind | Backend;
   /** Directory of the embedded queue and its signing secret (env DEFERRED_DATA_DIR, default `.deferred` under the cwd). */
   dataDir?: string;
@@ -83,6 +87,8 @@ interface Settings {
   mode: Mode;
   maxBodyBytes: number;
   kindOrBackend: BackendKind | Backend;
+  /** No backend was configured and the platform's default (Cloud Tasks on App Engine and Cloud Run) applies. */
+  chosenByDefault: boolean;
   dataDir: string;
   signingSecret: string | undefined;
   cloudTasks: CloudTasksOptions | undefined;
@@ -152,6 +158,7 @@ const runtime: Runtime = sharedSlot<Runtime>('runtimeObject', () => ({
               dataDir: settings.dataDir,
               signingSecret: settings.signingSecret ?? defaultSecret(kindOrBackend, settings.dataDir),
               cloudTasks: settings.cloudTasks,
+              chosenByDefault: settings.chosenByDefault,
               ...(settings.queues !== undefined && { queues: settings.queues }),
               ...(settings.failedTaskRetentionMs !== undefined && { failedRetentionMs: settings.failedTaskRetentionMs }),
             });
@@ -262,13 +269,15 @@ function resolveSettings(options: RuntimeOptions): Settings {
   if (!Number.isSafeInteger(maxBodyBytes) || maxBodyBytes <= 0) {
     throw new TypeError(`configure(): maxBodyBytes must be a positive integer, got ${maxBodyBytes}`);
   }
+  const configured = options.backend ?? parseBackendKind(env.DEFERRED_BACKEND);
   return {
     clock: options.clock ?? systemClock,
     logger: options.logger ?? consoleLogger(),
     logLevel,
     mode: options.mode ?? parseMode(env.DEFERRED_MODE),
     maxBodyBytes,
-    kindOrBackend: options.backend ?? parseBackendKind(env.DEFERRED_BACKEND),
+    kindOrBackend: configured ?? defaultBackendKind(env),
+    chosenByDefault: configured === undefined,
     dataDir: resolve(options.dataDir ?? env.DEFERRED_DATA_DIR ?? '.deferred'),
     signingSecret: options.signingSecret ?? (env.DEFERRED_SIGNING_SECRET || undefined),
     cloudTasks: options.cloudTasks,
@@ -293,10 +302,20 @@ function parseMode(value: string | undefined): Mode {
   throw new TypeError(`DEFERRED_MODE must be "production" or "development", got ${JSON.stringify(value)}`);
 }
 
-function parseBackendKind(value: string | undefined): BackendKind {
-  if (value === undefined || value === '') return 'embedded';
+function parseBackendKind(value: string | undefined): BackendKind | undefined {
+  if (value === undefined || value === '') return undefined;
   if (value === 'embedded' || value === 'memory' || value === 'cloud-tasks') return value;
   throw new TypeError(`DEFERRED_BACKEND must be "embedded", "memory" or "cloud-tasks", got ${JSON.stringify(value)}`);
+}
+
+/**
+ * The embedded queue, except on App Engine and Cloud Run: there instances are
+ * ephemeral and many and /tmp is memory, so a task queued on one instance's disk
+ * is lost with it. Cloud Tasks then, which fails at first use, naming
+ * DEFERRED_BACKEND, when its settings cannot be derived (never a silent local queue).
+ */
+function defaultBackendKind(env: NodeJS.ProcessEnv): BackendKind {
+  return detectPlatform(env) ? 'cloud-tasks' : 'embedded';
 }
 
 /**

@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { CloudTasksBackend, type CloudTasksConfig } from '../../shim/backends/cloud-tasks/backend.js';
 import type { Logger } from '../../shim/api/types.js';
 import { configure, getRuntime, resetRuntime } from '../../shim/runtime/runtime.js';
-import { CloudTasksTestServer, type QueueRetryConfig } from './server/cloud-tasks-server.js';
+import { CloudTasksTestServer, type QueueSeed } from './server/cloud-tasks-server.js';
 import { TestOidcIssuer } from './server/oidc-issuer.js';
 
 export const PROJECT = 'test-project';
@@ -28,12 +28,14 @@ export function recordingLogger(): Logger & { entries: LogEntry[] } {
 
 export interface WorldOptions {
   target: 'appengine' | 'http';
-  queues?: string[] | Record<string, Partial<QueueRetryConfig>>;
+  queues?: string[] | Record<string, QueueSeed>;
   /** Extra backend options (merged over the defaults below). */
   backend?: Partial<CloudTasksConfig>;
   serverMaxTaskSizeBytes?: number;
   /** How the client talks to the server: gRPC (default) or the REST fallback. */
   transport?: 'grpc' | 'rest';
+  /** The environment the backend reads (default: none, so the test machine's variables play no part). */
+  env?: Record<string, string>;
 }
 
 export interface World {
@@ -87,7 +89,7 @@ export async function startWorld(createApp: () => Servable | Promise<Servable>, 
       oidcCertsUrls: { pem: issuer.pemCertsUrl, jwk: issuer.jwkCertsUrl },
       ...options.backend,
     },
-    { logger, env: {} },
+    { logger, env: options.env ?? {} },
   );
   configure({ backend, clock: server.clock, mode: 'production', logger });
   const app = await createApp();

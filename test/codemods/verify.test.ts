@@ -213,6 +213,7 @@ describe('docs', () => {
     'not-idempotent': true,
     'defer-result': true,
     'sync-error-handling': true,
+    'queue-yaml-unsupported': true,
     'unresolved-legacy-reference': true,
     'new-type-error': true,
     'shim-unresolved': true,

@@ -27,15 +27,19 @@ import {
   DEFAULT_OVERFLOW_TTL_MS,
   DEFAULT_TIMEOUT_MS,
   mergeWithEnv,
+  missingSettings,
   queueIdFor,
   requireSettings,
   type AppEngineRouting,
   type CloudTasksConfig,
 } from './config.js';
+import { detectPlatform, platformName, type PlatformInfo } from '../../runtime/platform.js';
+import { DEFAULT_METADATA_TIMEOUT_MS, MetadataServer } from './metadata.js';
+import { createCloudTasksClient, withDeadline } from './client.js';
 import { IdTokenVerifier } from './oidc.js';
 import { DirectoryOverflowStore, UnconfiguredOverflowStore } from './overflow.js';
 
-export { CloudTasksConfigError, type CloudTasksConfig, type AppEngineRouting } from './config.js';
+export { CloudTasksConfigError, type CloudTasksConfig, type AppEngineRouting, type RoutingPolicy } from './config.js';
 export { DirectoryOverflowStore, GcsOverflowStore, UnconfiguredOverflowStore } from './overflow.js';
 /** The name backends/index.ts and the runtime options use. */
 export type CloudTasksOptions = CloudTasksConfig;
@@ -71,6 +75,12 @@ export interface CloudTasksBackendDeps {
   clock?: Clock;
   logger?: Logger;
   env?: Record<string, string | undefined>;
+  /**
+   * The runtime chose this backend because no backend was configured and the
+   * process runs on App Engine or Cloud Run: a missing setting then also says so
+   * and names DEFERRED_BACKEND.
+   */
+  chosenByDefault?: boolean;
 }
 
 export class CloudTasksBackend implements Backend {
@@ -83,9 +93,16 @@ export class CloudTasksBackend implements Backend {
   private verifier: IdTokenVerifier | undefined;
   private readonly warnedRetryQueues = new Set<string>();
   private readonly logger: Logger | undefined;
+  private readonly env: Record<string, string | undefined>;
+  private readonly platform: PlatformInfo | undefined;
+  private readonly chosenByDefault: boolean;
+  private settings: Promise<{ project: string; location: string }> | undefined;
 
   constructor(options?: CloudTasksConfig, deps: CloudTasksBackendDeps = {}) {
-    this.config = mergeWithEnv(options, deps.env ?? process.env);
+    this.env = deps.env ?? process.env;
+    this.config = mergeWithEnv(options, this.env);
+    this.platform = detectPlatform(this.env);
+    this.chosenByDefault = deps.chosenByDefault ?? false;
     this.logger = deps.logger;
     this.maxTaskSizeBytes = this.config.maxTaskSizeBytes ?? DEFAULT_MAX_TASK_SIZE_BYTES;
     this.overflow =
@@ -102,7 +119,7 @@ export class CloudTasksBackend implements Backend {
       );
     }
     this.checkRetryOptions(task);
-    const { project, location } = requireSettings(this.config);
+    const { project, location } = await this.resolveSettings();
     const queueId = queueIdFor(this.config, task.queue);
     const parent = `projects/${project}/locations/${location}/queues/${queueId}`;
     const seconds = Math.floor(task.etaMs / 1000);
@@ -112,7 +129,7 @@ export class CloudTasksBackend implements Backend {
     };
     if (task.name !== undefined) message.name = `${parent}/tasks/${task.name}`;
     const timeoutMs = this.config.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    const client = await this.getClient(timeoutMs);
+    const client = await this.getClient(timeoutMs, project);
     let created: { name?: string | null };
     try {
       [created] = await withDeadline(client.createTask({ parent, task: message }, { timeout: timeoutMs }), timeoutMs + 1000, () =>
@@ -170,10 +187,57 @@ export class CloudTasksBackend implements Backend {
 
   // --- enqueue helpers -------------------------------------------------------
 
+  /**
+   * Project and location, from the configuration, else (on App Engine and Cloud
+   * Run) from the metadata server; resolved once. A failure is not kept, so a
+   * later enqueue asks again.
+   */
+  private resolveSettings(): Promise<{ project: string; location: string }> {
+    if (!this.settings) {
+      this.settings = this.lookUpSettings();
+      this.settings.catch(() => (this.settings = undefined));
+    }
+    return this.settings;
+  }
+
+  private async lookUpSettings(): Promise<{ project: string; location: string }> {
+    const config = this.config;
+    let metadataFailure: string | undefined;
+    if (this.platform && (!config.project || !config.location)) {
+      const metadata = new MetadataServer({ timeoutMs: Math.min(config.timeoutMs ?? DEFAULT_TIMEOUT_MS, DEFAULT_METADATA_TIMEOUT_MS) }, this.env);
+      const failures: string[] = [];
+      const ask = (lookup: () => Promise<string>) => lookup().catch((error: unknown) => void failures.push((error as Error).message));
+      const [project, location] = await Promise.all([
+        config.project ? undefined : ask(() => metadata.projectId()),
+        config.location ? undefined : ask(() => metadata.region()),
+      ]);
+      // Kept on the config, so the client (and anyone reading `config`) sees what was derived.
+      if (project) config.project = project;
+      if (location) config.location = location;
+      if (failures.length > 0) metadataFailure = `the metadata server did not tell (${[...new Set(failures)].join('; ')})`;
+    }
+    const missing = missingSettings(config);
+    if (missing.length > 0 && (this.chosenByDefault || metadataFailure)) {
+      throw new CloudTasksConfigError(this.missingMessage(missing, metadataFailure));
+    }
+    return requireSettings(config);
+  }
+
+  private missingMessage(missing: string[], metadataFailure: string | undefined): string {
+    const where = this.platform ? `${platformName(this.platform.platform)} (${this.platform.evidence} is set)` : 'this platform';
+    const lacks = `missing ${missing.join(', ')}${metadataFailure ? `; ${metadataFailure}` : ''}`;
+    if (!this.chosenByDefault) return `The Cloud Tasks backend is ${lacks}.`;
+    return (
+      `No backend is configured (DEFERRED_BACKEND is unset) and this is ${where}, where the embedded queue would keep tasks ` +
+      `in one instance's memory-backed /tmp, lost when the instance stops; so the shim uses Cloud Tasks, but it is ${lacks}. ` +
+      'Set those, or choose the backend with DEFERRED_BACKEND (DEFERRED_BACKEND=embedded keeps tasks on this instance only).'
+    );
+  }
+
   private requestFor(task: TaskSpec): Record<string, unknown> {
     const body = Buffer.from(task.body.buffer, task.body.byteOffset, task.body.byteLength);
     if (this.config.target === 'appengine') {
-      const routing = task.target !== undefined ? parseAppEngineTarget(task.target) : this.config.appEngineRouting;
+      const routing = task.target !== undefined ? parseAppEngineTarget(task.target) : (this.config.appEngineRouting ?? this.enqueuingVersion());
       return {
         appEngineHttpRequest: {
           httpMethod: 'POST',
@@ -189,6 +253,18 @@ export class CloudTasksBackend implements Backend {
     const oidcToken: Record<string, string> = { serviceAccountEmail: this.config.serviceAccountEmail! };
     if (this.config.audience) oidcToken.audience = this.config.audience;
     return { httpRequest: { httpMethod: 'POST', url, headers: task.headers, body, oidcToken } };
+  }
+
+  /**
+   * App Engine task queues ran a task without a target on the version that
+   * enqueued it; Cloud Tasks sends it to the default serving version, which after a
+   * deploy may be code that no longer registers the function. So, unless `routing`
+   * is `default`, pin it to this instance's service and version (set by App Engine).
+   */
+  private enqueuingVersion(): AppEngineRouting | undefined {
+    if ((this.config.routing ?? 'enqueuing-version') === 'default') return undefined;
+    const { GAE_SERVICE: service, GAE_VERSION: version } = this.env;
+    return service && version ? { service, version } : undefined;
   }
 
   private httpBaseUrl(target: string | undefined): string {
@@ -216,44 +292,12 @@ export class CloudTasksBackend implements Backend {
   }
 
   /** The client, created once; a failed creation (credentials, package) is not cached so a later enqueue retries. */
-  private getClient(timeoutMs: number): Promise<CreateTaskClient> {
+  private getClient(timeoutMs: number, project: string): Promise<CreateTaskClient> {
     if (!this.client) {
-      this.client = this.createClient(timeoutMs);
+      this.client = createCloudTasksClient<CreateTaskClient>(this.config, project, timeoutMs);
       this.client.catch(() => (this.client = undefined));
     }
     return this.client;
-  }
-
-  /** Only the credentials lookup, which may wait on the network, has `timeoutMs`; loading the packages has none. */
-  private async createClient(timeoutMs: number): Promise<CreateTaskClient> {
-    const options: Record<string, unknown> = { ...this.config.clientOptions };
-    const c = this.config;
-    if (c.apiEndpoint) options.apiEndpoint = c.apiEndpoint;
-    if (c.port) options.port = c.port;
-    if (c.credentials) options.credentials = c.credentials;
-    if (c.keyFilename) options.keyFilename = c.keyFilename;
-    if (c.fallback !== undefined) options.fallback = c.fallback;
-    if (c.project) options.projectId = c.project;
-    if (c.sslCreds) {
-      options.sslCreds = c.sslCreds;
-    } else if (c.insecure && c.fallback) {
-      options.protocol ??= 'http';
-      options.authClient ??= anonymousRestAuth();
-    } else if (c.insecure) {
-      options.sslCreds = await insecureChannelCredentials();
-    }
-    const credentialsGiven = options.sslCreds !== undefined || options.auth !== undefined || options.authClient !== undefined;
-    // Explicit channel credentials or auth client: skip the universe-domain lookup,
-    // which would otherwise probe the metadata server.
-    if ((options.sslCreds || options.authClient) && options.universeDomain === undefined) options.universeDomain = 'googleapis.com';
-    if (!credentialsGiven) options.auth = await loadGoogleCredentials(options, timeoutMs);
-    let module: { CloudTasksClient: new (options: Record<string, unknown>) => CreateTaskClient };
-    try {
-      module = (await import('@google-cloud/tasks')) as unknown as typeof module;
-    } catch (error) {
-      throw new CloudTasksConfigError('The Cloud Tasks backend needs the @google-cloud/tasks package: npm install @google-cloud/tasks@6', { cause: error });
-    }
-    return new module.CloudTasksClient(options);
   }
 
   private translate(error: unknown, task: TaskSpec, parent: string, queueId: string, location: string): Error {
@@ -336,69 +380,4 @@ export function parseAppEngineTarget(target: string): AppEngineRouting {
 
 function environKey(header: string): string {
   return `HTTP_${header.toUpperCase().replace(/-/g, '_')}`;
-}
-
-/**
- * Application Default Credentials (or the configured key), loaded before the client
- * exists: a missing key file or ADC is a clear error here, instead of a raw ENOENT
- * from inside the client and a rejected promise nobody handles.
- */
-async function loadGoogleCredentials(options: Record<string, unknown>, timeoutMs: number): Promise<unknown> {
-  const { GoogleAuth } = await import('google-auth-library');
-  const auth = new GoogleAuth({
-    scopes: ['https://www.googleapis.com/auth/cloud-platform'],
-    ...(options.credentials ? { credentials: options.credentials as Record<string, string> } : {}),
-    ...(options.keyFilename ? { keyFilename: options.keyFilename as string } : {}),
-    ...(options.projectId ? { projectId: options.projectId as string } : {}),
-  });
-  const lookup = auth.getClient();
-  try {
-    await withDeadline(lookup, timeoutMs, () =>
-      new CloudTasksConfigError(`Loading Google credentials for Cloud Tasks took longer than ${timeoutMs} ms (metadata server unreachable?).`),
-    );
-  } catch (error) {
-    if (error instanceof CloudTasksConfigError) throw error; // the deadline
-    const source = options.keyFilename
-      ? `keyFilename ${JSON.stringify(options.keyFilename)}`
-      : options.credentials
-        ? 'the credentials option'
-        : 'Application Default Credentials (GOOGLE_APPLICATION_CREDENTIALS, gcloud auth application-default login, or the metadata server)';
-    throw new CloudTasksConfigError(
-      `No usable Google credentials for Cloud Tasks from ${source}: ${(error as Error)?.message ?? String(error)}. ` +
-        'Set credentials or keyFilename, GOOGLE_APPLICATION_CREDENTIALS, or run where Application Default Credentials exist.',
-      { cause: error },
-    );
-  }
-  return auth;
-}
-
-/** The REST transport's auth client for `insecure`: no credentials, plain `fetch`. */
-function anonymousRestAuth() {
-  return {
-    universeDomain: 'googleapis.com',
-    getRequestHeaders: async () => new Headers(),
-    fetch: (url: string, init: RequestInit) => fetch(url, { method: init.method, headers: init.headers, body: init.body, signal: init.signal }),
-  };
-}
-
-async function insecureChannelCredentials(): Promise<unknown> {
-  for (const name of ['@grpc/grpc-js', 'google-gax']) {
-    try {
-      const mod = (await import(name)) as { credentials?: { createInsecure(): unknown }; grpc?: { credentials: { createInsecure(): unknown } } };
-      const credentials = mod.credentials ?? mod.grpc?.credentials;
-      if (credentials) return credentials.createInsecure();
-    } catch {
-      // try the next package
-    }
-  }
-  throw new CloudTasksConfigError('insecure (DEFERRED_CLOUD_TASKS_INSECURE) needs @grpc/grpc-js to be resolvable; or pass sslCreds.');
-}
-
-function withDeadline<T>(work: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(onTimeout()), ms);
-    timer.unref?.();
-  });
-  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
 }

@@ -4,6 +4,7 @@
 // variable that would set it.
 import { DeferredError } from '../../api/errors.js';
 import type { OverflowStore } from '../../api/types.js';
+import { detectPlatform, projectFromAppId } from '../../runtime/platform.js';
 
 export type CloudTasksTarget = 'appengine' | 'http';
 
@@ -13,6 +14,14 @@ export interface AppEngineRouting {
   version?: string;
   instance?: string;
 }
+
+/**
+ * Where an App Engine task without `_target` (and no `appEngineRouting`) goes:
+ * `enqueuing-version`, the service and version that enqueued it (GAE_SERVICE,
+ * GAE_VERSION), as App Engine task queues did; or `default`, no routing, so Cloud
+ * Tasks sends it to the default service's serving version.
+ */
+export type RoutingPolicy = 'enqueuing-version' | 'default';
 
 /** What to do with `_retry_options`, which Cloud Tasks only supports per queue. */
 export type RetryOptionsPolicy = 'warn' | 'error' | 'ignore';
@@ -40,8 +49,10 @@ export interface CloudTasksConfig {
   requireServiceAccountEmail?: boolean;
   /** Where to fetch the token-signing keys (tests); default Google's. Env DEFERRED_CLOUD_TASKS_OIDC_PEM_CERTS_URL / _JWK_CERTS_URL. */
   oidcCertsUrls?: { pem?: string; jwk?: string };
-  /** App Engine targets: routing when `_target` is absent (env DEFERRED_CLOUD_TASKS_APPENGINE_SERVICE, _APPENGINE_VERSION). */
+  /** App Engine targets: routing when `_target` is absent (env DEFERRED_CLOUD_TASKS_APPENGINE_SERVICE, _APPENGINE_VERSION); wins over `routing`. */
   appEngineRouting?: AppEngineRouting;
+  /** App Engine targets: routing of tasks with neither `_target` nor `appEngineRouting` (env DEFERRED_CLOUD_TASKS_ROUTING, default `enqueuing-version`). */
+  routing?: RoutingPolicy;
   /** Client: API host (env DEFERRED_CLOUD_TASKS_ENDPOINT=`host` or `host:port`). */
   apiEndpoint?: string;
   port?: number;
@@ -88,6 +99,7 @@ type Env = Record<string, string | undefined>;
 
 /** Options merged over the environment; every field still optional (validated by `requireSettings`). */
 export function mergeWithEnv(options: CloudTasksConfig = {}, env: Env = process.env): CloudTasksConfig {
+  const platform = detectPlatform(env);
   const endpoint = splitEndpoint(env.DEFERRED_CLOUD_TASKS_ENDPOINT);
   const routing: AppEngineRouting = {};
   if (env.DEFERRED_CLOUD_TASKS_APPENGINE_SERVICE) routing.service = env.DEFERRED_CLOUD_TASKS_APPENGINE_SERVICE;
@@ -97,7 +109,11 @@ export function mergeWithEnv(options: CloudTasksConfig = {}, env: Env = process.
     ...(env.DEFERRED_CLOUD_TASKS_OIDC_JWK_CERTS_URL ? { jwk: env.DEFERRED_CLOUD_TASKS_OIDC_JWK_CERTS_URL } : {}),
   };
   const fromEnv: CloudTasksConfig = {
-    project: env.DEFERRED_CLOUD_TASKS_PROJECT || env.GOOGLE_CLOUD_PROJECT || env.GCLOUD_PROJECT || undefined,
+    project:
+      env.DEFERRED_CLOUD_TASKS_PROJECT ||
+      env.GOOGLE_CLOUD_PROJECT ||
+      env.GCLOUD_PROJECT ||
+      (platform?.platform === 'app-engine' ? projectFromAppId(env.GAE_APPLICATION) : undefined),
     location: env.DEFERRED_CLOUD_TASKS_LOCATION || undefined,
     queuePrefix: env.DEFERRED_CLOUD_TASKS_QUEUE_PREFIX || undefined,
     queues: parseQueueMap(env.DEFERRED_CLOUD_TASKS_QUEUES),
@@ -107,6 +123,7 @@ export function mergeWithEnv(options: CloudTasksConfig = {}, env: Env = process.
     audience: env.DEFERRED_CLOUD_TASKS_AUDIENCE || undefined,
     oidcCertsUrls: Object.keys(certs).length > 0 ? certs : undefined,
     appEngineRouting: Object.keys(routing).length > 0 ? routing : undefined,
+    routing: parseRoutingPolicy(env.DEFERRED_CLOUD_TASKS_ROUTING, 'DEFERRED_CLOUD_TASKS_ROUTING'),
     apiEndpoint: endpoint?.host,
     port: endpoint?.port,
     insecure: parseFlag(env.DEFERRED_CLOUD_TASKS_INSECURE, 'DEFERRED_CLOUD_TASKS_INSECURE'),
@@ -116,16 +133,16 @@ export function mergeWithEnv(options: CloudTasksConfig = {}, env: Env = process.
     overflowTtlMs: secondsToMs(parsePositive(env.DEFERRED_CLOUD_TASKS_OVERFLOW_TTL_SECONDS, 'DEFERRED_CLOUD_TASKS_OVERFLOW_TTL_SECONDS')),
     retryOptions: parseRetryPolicy(env.DEFERRED_CLOUD_TASKS_RETRY_OPTIONS, 'DEFERRED_CLOUD_TASKS_RETRY_OPTIONS'),
   };
-  // Cloud Run sets K_SERVICE; App Engine sets GAE_APPLICATION.
-  const defaultTarget: CloudTasksTarget = env.K_SERVICE && !env.GAE_APPLICATION ? 'http' : 'appengine';
+  const defaultTarget: CloudTasksTarget = platform?.platform === 'cloud-run' ? 'http' : 'appengine';
   const merged: CloudTasksConfig = { ...dropUndefined(fromEnv), ...dropUndefined(options) };
   merged.target = parseTarget(merged.target, 'target') ?? defaultTarget;
   if (merged.retryOptions !== undefined) parseRetryPolicy(merged.retryOptions, 'retryOptions');
+  if (merged.routing !== undefined) parseRoutingPolicy(merged.routing, 'routing');
   return merged;
 }
 
-/** The settings every enqueue needs, or a CloudTasksConfigError naming what is missing. */
-export function requireSettings(config: CloudTasksConfig): { project: string; location: string } {
+/** The settings every enqueue needs that `config` lacks, each as `option (VARIABLE)`. */
+export function missingSettings(config: CloudTasksConfig): string[] {
   const missing: string[] = [];
   if (!config.project) missing.push('project (DEFERRED_CLOUD_TASKS_PROJECT or GOOGLE_CLOUD_PROJECT)');
   if (!config.location) missing.push('location (DEFERRED_CLOUD_TASKS_LOCATION)');
@@ -133,6 +150,12 @@ export function requireSettings(config: CloudTasksConfig): { project: string; lo
     if (!config.baseUrl) missing.push('baseUrl (DEFERRED_CLOUD_TASKS_BASE_URL)');
     if (!config.serviceAccountEmail) missing.push('serviceAccountEmail (DEFERRED_CLOUD_TASKS_SERVICE_ACCOUNT)');
   }
+  return missing;
+}
+
+/** The settings every enqueue needs, or a CloudTasksConfigError naming what is missing. */
+export function requireSettings(config: CloudTasksConfig): { project: string; location: string } {
+  const missing = missingSettings(config);
   if (missing.length > 0) {
     throw new CloudTasksConfigError(`The Cloud Tasks backend is missing ${missing.join(', ')}.`);
   }
@@ -177,6 +200,12 @@ function parseTarget(value: string | undefined, key: string): CloudTasksTarget |
   if (value === undefined || value === '') return undefined;
   if (value === 'appengine' || value === 'http') return value;
   throw new CloudTasksConfigError(`${key} must be "appengine" or "http", got ${JSON.stringify(value)}.`);
+}
+
+function parseRoutingPolicy(value: string | undefined, key: string): RoutingPolicy | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (value === 'enqueuing-version' || value === 'default') return value;
+  throw new CloudTasksConfigError(`${key} must be "enqueuing-version" or "default", got ${JSON.stringify(value)}.`);
 }
 
 function parseRetryPolicy(value: string | undefined, key: string): RetryOptionsPolicy | undefined {

@@ -2,11 +2,13 @@
 // loaded from the very `.proto` files that `@google-cloud/tasks` ships, on a loopback
 // port, so the real client talks to it unchanged (apiEndpoint, port, insecure
 // channel credentials). It is not Google's service and not an emulator Google
-// publishes: it implements what the shim relies on (CreateTask, GetTask, ListTasks,
-// DeleteTask, GetQueue, ListQueues; also on their REST mapping for the client's
-// `fallback: 'rest'`) with the service's documented rules, plus a
-// dispatcher that POSTs due tasks over real HTTP with the headers Cloud Tasks sends,
-// retries non-2xx with the queue's backoff, and runs on a controllable clock.
+// publishes: it implements what the shim and the CLI rely on (CreateTask, GetTask,
+// ListTasks, DeleteTask, RunTask, and the queue admin RPCs of queues.ts: GetQueue,
+// ListQueues, CreateQueue, UpdateQueue, PauseQueue, ResumeQueue, PurgeQueue; all
+// also on their REST mapping for the client's `fallback: 'rest'`) with the
+// service's documented rules, plus a dispatcher that POSTs due tasks over real HTTP with the headers Cloud Tasks sends,
+// retries non-2xx with the queue's backoff, skips paused queues, and runs on a
+// controllable clock.
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { fromProto3JSON, toProto3JSON, type JSONObject } from 'proto3-json-serializer';
@@ -19,6 +21,9 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { SteppingClock } from './clock.js';
 import type { IdTokenClaims } from './oidc-issuer.js';
+import { DEFAULT_RETRY, QueueRegistry, rpcError, type QueueRetryConfig, type QueueSeed, type WireQueue } from './queues.js';
+
+export { DEFAULT_RETRY, type QueueRetryConfig, type QueueSeed } from './queues.js';
 
 const require = createRequire(import.meta.url);
 const tasksEntry = require.resolve('@google-cloud/tasks');
@@ -27,26 +32,14 @@ const tasksRoot = join(dirname(tasksEntry), '..', '..', '..');
 const gaxRoot = join(dirname(createRequire(tasksEntry).resolve('google-gax')), '..', '..');
 export const PROTO_DIRS = [join(tasksRoot, 'build', 'protos'), join(gaxRoot, 'build', 'protos')];
 
-const QUEUE_PATH = /^projects\/([A-Za-z0-9:.-]+)\/locations\/([A-Za-z0-9-]+)\/queues\/([A-Za-z0-9-]{1,100})$/;
 const TASK_ID = /^[A-Za-z0-9_-]{1,500}$/;
 const MAX_SCHEDULE_AHEAD_MS = 30 * 24 * 3600 * 1000;
-
-/** Queue-level retry settings (`RetryConfig`); Cloud Tasks has no per-task retry options. */
-export interface QueueRetryConfig {
-  /** -1: unlimited (the service default is 100). */
-  maxAttempts: number;
-  minBackoffMs: number;
-  maxBackoffMs: number;
-  maxDoublings: number;
-}
-
-export const DEFAULT_RETRY: QueueRetryConfig = { maxAttempts: 100, minBackoffMs: 100, maxBackoffMs: 3600_000, maxDoublings: 16 };
 
 export interface ServerOptions {
   project: string;
   location: string;
-  /** Queue ids that exist; others answer NOT_FOUND. */
-  queues: string[] | Record<string, Partial<QueueRetryConfig>>;
+  /** Queue ids that exist, with their settings; others answer NOT_FOUND until CreateQueue/UpdateQueue makes them. */
+  queues: string[] | Record<string, QueueSeed>;
   clock?: SteppingClock;
   /** Protobuf-encoded size limit of one Task (the service documents 1 MB). */
   maxTaskSizeBytes?: number;
@@ -110,6 +103,9 @@ interface StoredTask {
   responseCount: number;
   previousResponse?: number;
   inFlight: boolean;
+  /** Dispatch time of the first attempt (all Cloud Tasks keeps of it). */
+  firstDispatchMs?: number;
+  lastAttempt?: { scheduleMs: number; dispatchMs: number; responseMs?: number; status?: number };
 }
 
 type Handler<Req, Res> = grpc.handleUnaryCall<Req, Res>;
@@ -125,7 +121,8 @@ export class CloudTasksTestServer {
   private rest: HttpServer | undefined;
 
   private readonly server = new grpc.Server();
-  private readonly queues = new Map<string, QueueRetryConfig>();
+  /** The queues and their admin RPCs; tests may also read a queue's settings (`queues.stored(id)`). */
+  readonly queues: QueueRegistry;
   private readonly tasks = new Map<string, StoredTask>();
   private readonly tombstones = new Map<string, number>();
   private readonly maxTaskSizeBytes: number;
@@ -137,10 +134,9 @@ export class CloudTasksTestServer {
     this.clock = options.clock ?? new SteppingClock();
     this.maxTaskSizeBytes = options.maxTaskSizeBytes ?? 1_000_000;
     this.tombstoneMs = options.tombstoneMs ?? 3600_000;
-    const queueEntries = Array.isArray(options.queues)
-      ? options.queues.map((id) => [id, {}] as const)
-      : Object.entries(options.queues);
-    for (const [id, retry] of queueEntries) this.queues.set(id, { ...DEFAULT_RETRY, ...retry });
+    this.queues = new QueueRegistry(options.project, options.location);
+    const queueEntries = Array.isArray(options.queues) ? options.queues.map((id) => [id, {}] as const) : Object.entries(options.queues);
+    for (const [id, seed] of queueEntries) this.queues.seed(id, seed);
   }
 
   get endpoint(): { apiEndpoint: string; port: number } {
@@ -148,7 +144,12 @@ export class CloudTasksTestServer {
   }
 
   queuePath(queueId: string): string {
-    return `projects/${this.options.project}/locations/${this.options.location}/queues/${queueId}`;
+    return this.queues.path(queueId);
+  }
+
+  /** `projects/P/locations/L`, the parent of the queues. */
+  get locationPath(): string {
+    return this.queues.locationPath;
   }
 
   async start(): Promise<this> {
@@ -162,8 +163,14 @@ export class CloudTasksTestServer {
       ListTasks: this.unary((req: { parent: string; pageSize?: number; pageToken?: string; responseView?: string }) =>
         this.listTasks(req),
       ),
-      GetQueue: this.unary((req: { name: string }) => this.queueMessage(this.requireQueue(req.name))),
-      ListQueues: this.unary(() => ({ queues: [...this.queues.keys()].map((id) => this.queueMessage(id)) })),
+      RunTask: this.unary((req: { name: string; responseView?: string }) => this.runTask(req)),
+      GetQueue: this.unary((req: { name: string }) => this.queues.get(req.name)),
+      ListQueues: this.unary((req: { parent: string; filter?: string; pageSize?: number; pageToken?: string }) => this.queues.list(req)),
+      CreateQueue: this.unary((req: { parent: string; queue?: WireQueue }) => this.queues.create(req)),
+      UpdateQueue: this.unary((req: { queue?: WireQueue; updateMask?: { paths?: string[] } }) => this.queues.update(req)),
+      PauseQueue: this.unary((req: { name: string }) => this.queues.setState(req.name, 'PAUSED')),
+      ResumeQueue: this.unary((req: { name: string }) => this.queues.setState(req.name, 'RUNNING')),
+      PurgeQueue: this.unary((req: { name: string }) => this.purgeQueue(req.name)),
     });
     this.port = await new Promise<number>((resolve, reject) =>
       this.server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, port) =>
@@ -203,10 +210,32 @@ export class CloudTasksTestServer {
       res.end(JSON.stringify(json));
     };
     try {
-      const isTask = /\/tasks\/[^/]+$/.test(path);
-      const isTasks = /\/tasks$/.test(path);
+      // Custom verbs (`name:pause`); a project id may itself contain ':', so only these suffixes count.
+      const verb = /:(run|pause|resume|purge)$/.exec(path)?.[1];
+      const resource = verb ? path.slice(0, -verb.length - 1) : path;
+      const isTask = /\/tasks\/[^/]+$/.test(resource);
+      const isTasks = /\/tasks$/.test(resource);
+      const isQueue = /\/queues\/[^/]+$/.test(resource);
+      const isQueues = /\/queues$/.test(resource);
+      const queue = () => decodeJson('Queue', body) as WireQueue;
       let result: { type: string; value: object };
-      if (req.method === 'POST' && isTasks) {
+      if (req.method === 'POST' && verb === 'run' && isTask) {
+        result = { type: 'Task', value: this.runTask({ name: resource, responseView: body.responseView as string | undefined }) };
+      } else if (req.method === 'POST' && verb && verb !== 'run' && isQueue) {
+        const value = verb === 'purge' ? this.purgeQueue(resource) : this.queues.setState(resource, verb === 'pause' ? 'PAUSED' : 'RUNNING');
+        result = { type: 'Queue', value };
+      } else if (verb) {
+        throw rpcError(grpc.status.UNIMPLEMENTED, `${req.method} ${url.pathname} is not served by the test server`);
+      } else if (req.method === 'GET' && isQueues) {
+        const request = { parent: resource.slice(0, -'/queues'.length), filter: query.filter, pageSize: Number(query.pageSize ?? 0), pageToken: query.pageToken };
+        result = { type: 'ListQueuesResponse', value: this.queues.list(request) };
+      } else if (req.method === 'POST' && isQueues) {
+        result = { type: 'Queue', value: this.queues.create({ parent: resource.slice(0, -'/queues'.length), queue: queue() }) };
+      } else if (req.method === 'PATCH' && isQueue) {
+        // The JSON form of a FieldMask: comma-separated camelCase paths.
+        const paths = query.updateMask ? query.updateMask.split(',') : [];
+        result = { type: 'Queue', value: this.queues.update({ queue: { ...queue(), name: resource }, updateMask: { paths } }) };
+      } else if (req.method === 'POST' && isTasks) {
         const request = decodeJson('CreateTaskRequest', { ...body, parent: path.slice(0, -'/tasks'.length) });
         result = { type: 'Task', value: this.createTask(request as Parameters<CloudTasksTestServer['createTask']>[0]) };
       } else if (req.method === 'GET' && isTask) {
@@ -216,8 +245,8 @@ export class CloudTasksTestServer {
       } else if (req.method === 'GET' && isTasks) {
         const request = { parent: path.slice(0, -'/tasks'.length), pageSize: Number(query.pageSize ?? 0), pageToken: query.pageToken, responseView: query.responseView };
         result = { type: 'ListTasksResponse', value: this.listTasks(request) };
-      } else if (req.method === 'GET' && /\/queues\/[^/]+$/.test(path)) {
-        result = { type: 'Queue', value: this.queueMessage(this.requireQueue(path)) };
+      } else if (req.method === 'GET' && isQueue) {
+        result = { type: 'Queue', value: this.queues.get(resource) };
       } else {
         throw rpcError(grpc.status.UNIMPLEMENTED, `${req.method} ${url.pathname} is not served by the test server`);
       }
@@ -244,7 +273,8 @@ export class CloudTasksTestServer {
     let delivered = 0;
     for (;;) {
       const now = this.clock.now();
-      const due = [...this.tasks.values()].filter((t) => !t.inFlight && t.scheduleMs <= now);
+      // A paused (or disabled) queue keeps its tasks and dispatches none of them.
+      const due = [...this.tasks.values()].filter((t) => !t.inFlight && t.scheduleMs <= now && this.queues.stored(t.queueId)?.state === 'RUNNING');
       if (due.length === 0) return delivered;
       delivered += due.length;
       await Promise.all(due.map((task) => this.track(this.dispatch(task))));
@@ -254,7 +284,7 @@ export class CloudTasksTestServer {
   // --- RPCs -----------------------------------------------------------------
 
   private createTask(req: { parent: string; task?: WireTask; responseView?: string }): WireTask {
-    const queueId = this.requireQueue(req.parent);
+    const queueId = this.queues.require(req.parent);
     const task = req.task;
     if (!task) throw rpcError(grpc.status.INVALID_ARGUMENT, 'Task is required.');
     this.created.push(task);
@@ -317,8 +347,35 @@ export class CloudTasksTestServer {
     return {};
   }
 
+  /**
+   * Dispatches the task now, even when its queue is paused or it is already
+   * running, and answers with the task as dispatched (before the response), as
+   * RunTask does; the attempt's outcome is handled as any other (success deletes
+   * the task, failure reschedules it with the queue's backoff).
+   */
+  private runTask(req: { name: string; responseView?: string }): WireTask {
+    const task = this.requireTask(req.name);
+    void this.track(this.dispatch(task));
+    return this.view(task, req.responseView);
+  }
+
+  /** Deletes every task created before now (names stay taken, as for any deleted task) and records the purge time. */
+  private purgeQueue(name: string): object {
+    const now = this.clock.now();
+    const queueId = this.queues.markPurged(name, now);
+    for (const task of [...this.tasks.values()]) {
+      if (task.queueId === queueId && task.createMs <= now) this.finish(task.name);
+    }
+    return this.queues.get(name);
+  }
+
+  /** Waits for dispatches in flight (RunTask starts one without waiting for it). */
+  async settled(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+  }
+
   private listTasks(req: { parent: string; pageSize?: number; pageToken?: string; responseView?: string }) {
-    const queueId = this.requireQueue(req.parent);
+    const queueId = this.queues.require(req.parent);
     const all = [...this.tasks.values()].filter((t) => t.queueId === queueId);
     const start = req.pageToken ? Number(req.pageToken) : 0;
     if (!Number.isInteger(start) || start < 0) throw rpcError(grpc.status.INVALID_ARGUMENT, 'Invalid page token.');
@@ -337,16 +394,22 @@ export class CloudTasksTestServer {
     const retryCount = task.dispatchCount;
     const request = this.buildRequest(task, retryCount);
     task.dispatchCount++;
+    const dispatchMs = this.clock.now();
+    task.firstDispatchMs ??= dispatchMs;
+    task.lastAttempt = { scheduleMs: task.scheduleMs, dispatchMs };
     const { status, body } = await post(request.url, request.headers, request.body, this.options.dispatchDeadlineMs ?? 30_000);
     task.inFlight = false;
-    if (status !== 0) task.responseCount++;
+    if (status !== 0) {
+      task.responseCount++;
+      task.lastAttempt = { ...task.lastAttempt, responseMs: this.clock.now(), status };
+    }
     this.deliveries.push({ task: task.name, queue: task.queueId, status, responseBody: body, ...request });
     if (status >= 200 && status < 300) {
       this.finish(task.name);
       return;
     }
-    const retry = this.queues.get(task.queueId) ?? DEFAULT_RETRY;
-    if (retry.maxAttempts !== -1 && task.dispatchCount >= retry.maxAttempts) {
+    const retry = this.queues.stored(task.queueId)?.retry ?? DEFAULT_RETRY;
+    if (givesUp(retry, task.dispatchCount, this.clock.now() - task.firstDispatchMs)) {
       this.finish(task.name);
       return;
     }
@@ -364,7 +427,8 @@ export class CloudTasksTestServer {
     let routing: Delivery['routing'];
     if (task.wire.appEngineHttpRequest) {
       const ae = task.wire.appEngineHttpRequest;
-      routing = ae.appEngineRouting;
+      // A queue's override applies to all its App Engine tasks, whatever their own routing.
+      routing = this.queues.stored(task.queueId)?.routingOverride ?? ae.appEngineRouting;
       const services = this.options.appEngineServices ?? {};
       const base = services[routing?.service || 'default'] ?? services.default;
       if (!base) throw new Error(`The test server has no URL for App Engine service "${routing?.service || 'default'}"`);
@@ -422,16 +486,6 @@ export class CloudTasksTestServer {
 
   // --- helpers ---------------------------------------------------------------
 
-  private requireQueue(path: string): string {
-    const match = QUEUE_PATH.exec(path ?? '');
-    if (!match) throw rpcError(grpc.status.INVALID_ARGUMENT, `Invalid queue name "${path}": want projects/PROJECT_ID/locations/LOCATION_ID/queues/QUEUE_ID`);
-    const [, project, location, queueId] = match as unknown as [string, string, string, string];
-    if (project !== this.options.project || location !== this.options.location || !this.queues.has(queueId)) {
-      throw rpcError(grpc.status.NOT_FOUND, `Queue does not exist: ${path}`);
-    }
-    return queueId;
-  }
-
   private requireTask(name: string): StoredTask {
     const task = this.tasks.get(name);
     if (!task) throw rpcError(grpc.status.NOT_FOUND, `Task does not exist: ${name}`);
@@ -439,11 +493,24 @@ export class CloudTasksTestServer {
   }
 
   private view(task: StoredTask, responseView?: string): WireTask {
+    const last = task.lastAttempt;
     const wire: WireTask = {
       ...task.wire,
       scheduleTime: msTimestamp(task.scheduleMs),
       dispatchCount: task.dispatchCount,
       responseCount: task.responseCount,
+      // Of the first attempt Cloud Tasks keeps only the dispatch time.
+      ...(task.firstDispatchMs !== undefined ? { firstAttempt: { dispatchTime: msTimestamp(task.firstDispatchMs) } } : {}),
+      ...(last
+        ? {
+            lastAttempt: {
+              scheduleTime: msTimestamp(last.scheduleMs),
+              dispatchTime: msTimestamp(last.dispatchMs),
+              ...(last.responseMs !== undefined ? { responseTime: msTimestamp(last.responseMs) } : {}),
+              ...(last.status !== undefined ? { responseStatus: httpStatusAsRpcStatus(last.status) } : {}),
+            },
+          }
+        : {}),
       view: responseView === 'FULL' ? 'FULL' : 'BASIC',
     };
     // The BASIC view leaves the payload out, as the service does.
@@ -452,20 +519,6 @@ export class CloudTasksTestServer {
       if (wire.httpRequest) wire.httpRequest = { ...wire.httpRequest, body: Buffer.alloc(0) };
     }
     return wire;
-  }
-
-  private queueMessage(queueId: string) {
-    const retry = this.queues.get(queueId)!;
-    return {
-      name: this.queuePath(queueId),
-      state: 'RUNNING',
-      retryConfig: {
-        maxAttempts: retry.maxAttempts,
-        minBackoff: msDuration(retry.minBackoffMs),
-        maxBackoff: msDuration(retry.maxBackoffMs),
-        maxDoublings: retry.maxDoublings,
-      },
-    };
   }
 
   private unary<Req, Res>(fn: (request: Req) => Res): Handler<Req, Res> {
@@ -533,6 +586,35 @@ function loadDefinition(): protoLoader.PackageDefinition {
   }));
 }
 
+/**
+ * Retrying stops once the task was attempted max_attempts times *and*
+ * max_retry_duration has passed since its first attempt (queue.proto); -1
+ * attempts or a zero duration is no limit on that side.
+ */
+export function givesUp(retry: QueueRetryConfig, attempts: number, sinceFirstAttemptMs: number): boolean {
+  const durationPassed = retry.maxRetryDurationMs > 0 && sinceFirstAttemptMs >= retry.maxRetryDurationMs;
+  if (retry.maxAttempts === -1) return durationPassed;
+  return attempts >= retry.maxAttempts && (retry.maxRetryDurationMs === 0 || durationPassed);
+}
+
+/** The `google.rpc.Status` Cloud Tasks records for an HTTP answer (https://cloud.google.com/apis/design/errors mapping). */
+function httpStatusAsRpcStatus(status: number): { code: number; message: string } {
+  const code =
+    status >= 200 && status < 300 ? grpc.status.OK
+    : status === 400 ? grpc.status.INVALID_ARGUMENT
+    : status === 401 ? grpc.status.UNAUTHENTICATED
+    : status === 403 ? grpc.status.PERMISSION_DENIED
+    : status === 404 ? grpc.status.NOT_FOUND
+    : status === 409 ? grpc.status.ABORTED
+    : status === 429 ? grpc.status.RESOURCE_EXHAUSTED
+    : status === 501 ? grpc.status.UNIMPLEMENTED
+    : status === 503 ? grpc.status.UNAVAILABLE
+    : status === 504 ? grpc.status.DEADLINE_EXCEEDED
+    : status >= 500 ? grpc.status.INTERNAL
+    : grpc.status.UNKNOWN;
+  return { code, message: `HTTP status code ${status}` };
+}
+
 /** Cloud Tasks' backoff: min_backoff doubled max_doublings times, then growing linearly, capped at max_backoff. */
 export function backoffMs(retry: QueueRetryConfig, attempts: number): number {
   const n = Math.max(attempts - 1, 0);
@@ -540,10 +622,6 @@ export function backoffMs(retry: QueueRetryConfig, attempts: number): number {
   const linear = n - doublings;
   const atDoublingCap = retry.minBackoffMs * 2 ** doublings;
   return Math.min(atDoublingCap + linear * atDoublingCap, retry.maxBackoffMs);
-}
-
-function rpcError(code: grpc.status, details: string): Partial<grpc.ServiceError> {
-  return { code, details, message: details };
 }
 
 function hasHeader(headers: Record<string, string>, name: string): boolean {
@@ -555,10 +633,6 @@ function timestampMs(ts: Timestamp): number {
 }
 
 function msTimestamp(ms: number): Timestamp {
-  return { seconds: String(Math.floor(ms / 1000)), nanos: (ms % 1000) * 1e6 };
-}
-
-function msDuration(ms: number) {
   return { seconds: String(Math.floor(ms / 1000)), nanos: (ms % 1000) * 1e6 };
 }
 
