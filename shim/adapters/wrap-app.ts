@@ -20,10 +20,15 @@
 // delivered even before this process defers anything: call `configure()` first.
 // With `useDeferred: false` (the default, as in Python) nothing is intercepted and
 // the app is returned as it is.
+//
+// `dashboard: true | { path, auth, token }` also serves the task dashboard under
+// its path (default /_ah/deferred/dashboard) through the same interception; see
+// docs/dashboard.md.
 import type { RequestListener } from 'node:http';
 import { Handler } from '../api/handler.js';
 import type { DeliveryTarget } from '../api/types.js';
 import { getRuntime } from '../runtime/runtime.js';
+import { dashboardFromOption, type DashboardOptions } from '../dashboard/mount.js';
 import { DeferredEndpoint, type TaskPoster } from './endpoint.js';
 import { isConnectLikeApp, wrapConnectApp, type ConnectLikeApp } from './express.js';
 import { isFastifyLikeApp, wrapFastifyApp } from './fastify.js';
@@ -45,6 +50,8 @@ export interface WrapAppOptions {
   handler?: TaskPoster;
   /** Make this app the runtime's delivery target (default true). False: serve the path only. */
   deliver?: boolean;
+  /** Serve the task dashboard (needs useDeferred). `true`: at /_ah/deferred/dashboard, open in development mode on loopback only. */
+  dashboard?: boolean | DashboardOptions;
 }
 
 interface Wrapping {
@@ -84,7 +91,7 @@ export function isWrappedApp(app: unknown): boolean {
 }
 
 export function wrapApp<T>(app: T, options: WrapAppOptions = {}): T {
-  const { useDeferred = false, kind, handler, deliver = true } = options;
+  const { useDeferred = false, kind, handler, deliver = true, dashboard } = options;
   if (typeof useDeferred !== 'boolean') {
     throw new TypeError(`wrapApp: useDeferred must be true or false, got ${JSON.stringify(useDeferred)}`);
   }
@@ -105,9 +112,12 @@ export function wrapApp<T>(app: T, options: WrapAppOptions = {}): T {
   }
   if (isWrappedApp(app)) return app;
   const appKind = kind ?? detectAppKind(app);
-  if (!useDeferred) return app;
+  if (!useDeferred) {
+    if (dashboard !== undefined && dashboard !== false) throw new TypeError('wrapApp: the dashboard is served with useDeferred: true only');
+    return app;
+  }
 
-  const endpoint = new DeferredEndpoint(handler ?? new Handler());
+  const endpoint = new DeferredEndpoint(handler ?? new Handler(), dashboardFromOption(dashboard));
   const { wrapped, target } = wrapByKind(app, appKind, endpoint);
   const wrapping: Wrapping = { wrapped: wrapped as object, target, kind: appKind, handler: endpoint.handler };
   wrappings.set(app as object, wrapping);
