@@ -1,0 +1,125 @@
+// `deferred-migrate dashboard [--port] [--host] [--data-dir]`: the task dashboard
+// served standalone for the embedded queue file, for a developer or an operator
+// on the machine. It binds to loopback by default, where it is open to this
+// machine's clients (socket address checked, Host checked against rebinding);
+// another --host needs DEFERRED_DASHBOARD_TOKEN (never a flag: flags show in `ps`).
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { resolve } from 'node:path';
+import yargs from 'yargs';
+import { Dashboard, DEFAULT_DASHBOARD_PATH } from '../shim/dashboard/dashboard.js';
+import { serveDashboardNode } from '../shim/dashboard/http.js';
+import { DASHBOARD_TOKEN_ENV } from '../shim/dashboard/mount.js';
+import { isLoopbackAddress } from '../shim/dashboard/security.js';
+import type { QueueOperations } from '../shim/operations/types.js';
+import { ExitCode, UsageError } from './exit-codes.js';
+import type { CliDeps } from './main.js';
+
+export interface DashboardCommandOptions {
+  port: number;
+  host: string;
+  dataDir: string;
+  token?: string;
+}
+
+export interface RunningDashboard {
+  url: string;
+  server: Server;
+  close(): Promise<void>;
+}
+
+/** Opens the queue file's operations: the same ones the `queues`/`tasks` commands use. */
+export type OpenOperations = (dataDir: string) => QueueOperations | Promise<QueueOperations>;
+
+const DASHBOARD_HELP = `Serves the task dashboard for the embedded queue file (the app may be running).
+Open to this machine only unless ${DASHBOARD_TOKEN_ENV} is set; a --host other than
+loopback requires it. Stop it with Ctrl-C. See docs/dashboard.md.`;
+
+export async function parseDashboardArgs(argv: string[], env: Record<string, string | undefined>, cwd: string, version: string): Promise<DashboardCommandOptions | { print: string }> {
+  const parser = yargs()
+    .scriptName('deferred-migrate dashboard')
+    .usage(`$0 [--port N] [--host H] [--data-dir DIR]\n\n${DASHBOARD_HELP}`)
+    .option('port', { type: 'number', default: 8089, describe: 'Port to listen on (0: any free port)' })
+    .option('host', { type: 'string', default: '127.0.0.1', describe: 'Address to bind; not loopback: needs DEFERRED_DASHBOARD_TOKEN' })
+    .option('data-dir', { type: 'string', describe: 'Directory of the embedded queue (default: DEFERRED_DATA_DIR, else .deferred)' })
+    .strict()
+    .exitProcess(false)
+    .version(version)
+    .help()
+    .alias('h', 'help');
+  const parsed = await new Promise<{ args: Record<string, unknown>; output: string }>((done, fail) =>
+    parser.parse(argv, {}, (error: Error | undefined, args: Record<string, unknown>, output: string) => (error ? fail(new UsageError(error.message)) : done({ args, output }))),
+  );
+  if (parsed.args.help || parsed.args.version) return { print: parsed.output };
+  const port = parsed.args.port as number;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be an integer from 0 to 65535, got ${String(parsed.args.port)}`);
+  const host = String(parsed.args.host);
+  const token = env[DASHBOARD_TOKEN_ENV] || undefined;
+  const loopback = isLoopbackAddress(host) || host === 'localhost';
+  if (!loopback && token === undefined) {
+    throw new UsageError(`--host ${host} would open the dashboard to the network: set ${DASHBOARD_TOKEN_ENV} (16 characters or more) first`);
+  }
+  if (token !== undefined && token.length < 16) throw new UsageError(`${DASHBOARD_TOKEN_ENV} must be at least 16 characters`);
+  const dataDir = resolve(cwd, (parsed.args.dataDir as string | undefined) ?? env.DEFERRED_DATA_DIR ?? '.deferred');
+  return { port, host, dataDir, ...(token !== undefined && { token }) };
+}
+
+export async function startDashboardServer(options: DashboardCommandOptions, openOperations: OpenOperations): Promise<RunningDashboard> {
+  const operations = await openOperations(options.dataDir);
+  const dashboard = new Dashboard({
+    path: DEFAULT_DASHBOARD_PATH,
+    policy: { ...(options.token !== undefined && { token: options.token }), openOnLoopback: true },
+    operations: () => operations,
+    now: Date.now,
+  });
+  const server = createServer((req, res) => {
+    if (dashboard.isUnderPath(req.url)) return void serveDashboardNode(dashboard, req, res);
+    res.writeHead(302, { Location: `${DEFAULT_DASHBOARD_PATH}/` }).end();
+  });
+  await new Promise<void>((done, fail) => {
+    server.once('error', fail);
+    server.listen(options.port, options.host, () => done());
+  });
+  const { port } = server.address() as AddressInfo;
+  const host = options.host.includes(':') ? `[${options.host}]` : options.host;
+  return {
+    url: `http://${host}:${port}${DEFAULT_DASHBOARD_PATH}/`,
+    server,
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((done) => server.close(() => done()));
+      await operations.close();
+    },
+  };
+}
+
+/** The subcommand: serves until SIGINT/SIGTERM, then closes the queue file. */
+export async function runDashboardCommand(argv: string[], deps: CliDeps, openOperations: OpenOperations): Promise<number> {
+  const options = await parseDashboardArgs(argv, deps.env, deps.cwd, deps.tool.version);
+  if ('print' in options) {
+    deps.stdout.write(`${options.print}\n`);
+    return ExitCode.Success;
+  }
+  let running: RunningDashboard;
+  try {
+    running = await startDashboardServer(options, openOperations);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
+      throw new UsageError(`cannot listen on ${options.host}:${options.port} (${code})`);
+    }
+    throw error;
+  }
+  deps.stdout.write(`Dashboard for ${options.dataDir}: ${running.url}\n`);
+  await new Promise<void>((done) => {
+    const stop = () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      done();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+  await running.close();
+  return ExitCode.Success;
+}
