@@ -122,7 +122,7 @@ ${
     ? html`<p>No queues yet: a queue appears when a task is deferred to it or when queue.yaml names it.</p>`
     : html`<table>
 <caption>Tasks by state per queue, as of ${formatTime(ctx.nowMs)}</caption>
-<thead><tr><th scope="col">Queue</th><th scope="col">State</th>${TASK_STATES.map((s) => html`<th scope="col" class="num">${STATE_LABELS[s]}</th>`)}<th scope="col" class="num">Oldest due</th><th scope="col">Throughput</th><th scope="col">Limits</th><th scope="col">Actions</th></tr></thead>
+<thead><tr><th scope="col">Queue</th><th scope="col">State</th>${TASK_STATES.map((s) => html`<th scope="col" class="num">${STATE_LABELS[s]}</th>`)}<th scope="col" class="num">Oldest due</th><th scope="col">Throughput (15 min)</th><th scope="col">Limits</th><th scope="col">Actions</th></tr></thead>
 <tbody>${rows}</tbody>
 </table>`
 }
@@ -224,15 +224,17 @@ ${task.finishedMs !== undefined ? html`<dt>Finished</dt><dd>${formatTime(task.fi
 ${task.lastStatus !== undefined ? html`<dt>Last status</dt><dd>HTTP ${task.lastStatus}</dd>` : ''}
 ${task.lastError ? html`<dt>Last error</dt><dd class="last-error">${oneLine(task.lastError, 400)}</dd>` : ''}
 </dl>
-<h2>Attempts</h2>
-${attempts}
 </div>
 <div class="actions">
 ${task.state === 'failed' || task.state === 'retry' || task.state === 'pending' ? action(ctx, `${t}/retry`, task.state === 'pending' ? 'Run now' : 'Retry') : ''}
 ${task.state !== 'leased' ? action(ctx, `${t}/delete`, 'Delete', { danger: true }) : ''}
 </div>
 <h2>Arguments</h2>
-${args}`;
+${args}
+<h2>Attempts</h2>
+<div id="attempts-live" data-live>
+${attempts}
+</div>`;
   return layout(
     ctx,
     `Task ${task.name}`,
