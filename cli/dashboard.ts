@@ -31,6 +31,10 @@ export interface RunningDashboard {
 /** Opens the queue file's operations: the same ones the `queues`/`tasks` commands use. */
 export type OpenOperations = (dataDir: string) => QueueOperations | Promise<QueueOperations>;
 
+export const openEmbeddedOperations: OpenOperations = (dataDir) => {
+  throw new UsageError(`no queue operations for ${dataDir} yet`);
+};
+
 const DASHBOARD_HELP = `Serves the task dashboard for the embedded queue file (the app may be running).
 Open to this machine only unless ${DASHBOARD_TOKEN_ENV} is set; a --host other than
 loopback requires it. Stop it with Ctrl-C. See docs/dashboard.md.`;

@@ -15,6 +15,7 @@ import { renderSarif } from '../codemods/report/sarif.js';
 import { itemLines, remainingUsageLines, statusLines, summaryLine } from '../codemods/report/summary.js';
 import type { MigrateOptions, MigrationResult, ReasonCode } from '../codemods/types.js';
 import { applyChanges } from './apply.js';
+import { openEmbeddedOperations, runDashboardCommand, type OpenOperations } from './dashboard.js';
 import { ExitCode, UsageError } from './exit-codes.js';
 import { parseArgs, type CliOptions } from './options.js';
 import { createProgress } from './progress.js';
@@ -35,6 +36,8 @@ export interface CliDeps {
   docsUrl: (code: ReasonCode) => string;
   /** File-system operations of the write phase (tests inject failures). */
   writeFs?: WriteFs;
+  /** Opens the queue operations of an embedded queue directory (`dashboard`; tests inject them). */
+  openQueueOperations?: OpenOperations;
 }
 
 const MAX_LISTED_GIT_ENTRIES = 20;
@@ -43,6 +46,7 @@ export async function runCli(argv: string[], deps: CliDeps): Promise<number> {
   const err = (text: string) => deps.stderr.write(`${text}\n`);
   let verbose = argv.includes('--verbose');
   try {
+    if (argv[0] === 'dashboard') return await runDashboardCommand(argv.slice(1), deps, deps.openQueueOperations ?? openEmbeddedOperations);
     const parsed = await parseArgs(argv, deps.tool.version);
     if (parsed.kind === 'print') {
       deps.stdout.write(`${parsed.text}\n`);

@@ -61,6 +61,8 @@ function buildParser(version: string): Argv {
     .command('check [paths..]', 'Write nothing; exit 1 while legacy usages remain, 0 when clean', (y) =>
       sharedOptions(y),
     )
+    // Parsed by cli/dashboard.ts (runCli hands it over first); listed here for --help.
+    .command('dashboard', 'Serve the task dashboard for the embedded queue on localhost (dashboard --help)')
     .strict()
     .exitProcess(false)
     .version(version)
