@@ -3,7 +3,8 @@
 // synchronously at the call site; only the enqueue itself is asynchronous.
 import { getRuntime } from '../runtime/runtime.js';
 import { encodeCall, encodeOverflow, MAX_PAYLOAD_BYTES } from '../serialization/envelope.js';
-import { TaskTooLargeError } from './errors.js';
+import { findQueue, type QueueConfig } from '../queues/queue-yaml.js';
+import { TaskTooLargeError, UnknownQueueError } from './errors.js';
 import { resolveOptions, splitDeferArgs } from './options.js';
 import { requireName } from './registry.js';
 import type { Backend, EnqueuedTask, Logger, TaskSpec } from './types.js';
@@ -27,6 +28,7 @@ export function defer<F extends (...args: never[]) => unknown>(fn: F, ...rest: u
   const { args, options } = splitDeferArgs(rest);
   const runtime = getRuntime();
   const resolved = resolveOptions(options, runtime.clock.now());
+  requireKnownQueue(runtime.queues, resolved.queue);
   const body = encodeCall(name, args);
   if (body.byteLength > MAX_PAYLOAD_BYTES) {
     throw new TaskTooLargeError(`The arguments of ${name} encode to ${body.byteLength} bytes; the limit is ${MAX_PAYLOAD_BYTES}.`);
@@ -47,6 +49,21 @@ export function defer<F extends (...args: never[]) => unknown>(fn: F, ...rest: u
     });
   });
   return result;
+}
+
+/** With queues defined, only those (and App Engine's implicit `default`) take tasks, as on App Engine. */
+function requireKnownQueue(config: QueueConfig | undefined, queue: string): void {
+  if (!config) return;
+  const definition = findQueue(config, queue);
+  if (definition?.mode === 'pull') {
+    throw new UnknownQueueError(queue, `Queue "${queue}" is a pull queue (mode: pull); deferred tasks need a push queue.`);
+  }
+  if (definition || queue === 'default') return;
+  const names = config.queues.filter((q) => q.mode === 'push').map((q) => q.name);
+  throw new UnknownQueueError(
+    queue,
+    `Unknown queue "${queue}": it is not defined in ${config.source ?? 'the queue configuration'} (defined: ${names.join(', ') || 'none'}).`,
+  );
 }
 
 /** A promise that knows whether anyone called `then` (which `await`, `catch` and `finally` do). */

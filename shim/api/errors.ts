@@ -60,3 +60,13 @@ export class TransactionalNotSupportedError extends DeferredError {}
 
 /** The task does not fit even after its payload moved to the overflow store (e.g. huge headers). */
 export class TaskTooLargeError extends DeferredError {}
+
+/** Queues are defined (queue.yaml) and this one is not among them, or it is a pull queue. */
+export class UnknownQueueError extends DeferredError {
+  constructor(
+    readonly queue: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}

@@ -6,6 +6,7 @@
 // (SERVER_SOFTWARE not starting with "Devel") the backend's signature too.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { DeferredEndpoint } from '../adapters/endpoint.js';
+import { reportAttemptFailure } from '../operations/attempt-outcome.js';
 import { runWithTaskContext, taskContextFromEnviron } from '../runtime/context.js';
 import { getRuntime } from '../runtime/runtime.js';
 import { run } from '../serialization/envelope.js';
@@ -44,13 +45,16 @@ export class Handler {
     } catch (error) {
       if (error instanceof SingularTaskFailure) {
         logger.debug('Failure executing task, task retry forced', { task: taskName(environ), error: error.message });
+        reportFailure(environ, error, false);
         return respond('SingularTaskFailure', 408);
       }
       if (error instanceof PermanentTaskFailure) {
         logger.error('Permanent failure attempting to execute task', { task: taskName(environ), error });
+        reportFailure(environ, error, true);
         return respond('PermanentTaskFailure', 200);
       }
       logger.error('Task failed with an error; it will be retried', { task: taskName(environ), error: asError(error) });
+      reportFailure(environ, asError(error), false);
       return respond('Internal Server Error', 500);
     }
   }
@@ -102,6 +106,13 @@ function appEngineHeaderLine(environ: Environ): string {
 function taskName(environ: Environ): string | undefined {
   const name = environ.HTTP_X_APPENGINE_TASKNAME ?? environ.HTTP_X_CLOUDTASKS_TASKNAME;
   return typeof name === 'string' ? name : undefined;
+}
+
+/** Leaves the error for the local dispatcher, which records it with the attempt (see attempt-outcome.ts). */
+function reportFailure(environ: Environ, error: unknown, permanent: boolean): void {
+  const queue = environ.HTTP_X_APPENGINE_QUEUENAME;
+  const name = environ.HTTP_X_APPENGINE_TASKNAME;
+  if (typeof queue === 'string' && typeof name === 'string') reportAttemptFailure(queue, name, error, permanent);
 }
 
 function asError(value: unknown): Error {

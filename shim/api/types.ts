@@ -1,6 +1,7 @@
 // Shared contracts of the runtime shim. Every part of shim/ (API, serialization,
 // backends, adapters) codes against these types, never against another part's
 // internals. See ../../../shared/spec/shim-api.md (copied into docs/shim-api.md).
+import type { QueueOperations } from '../operations/types.js';
 
 /** The PEP 333-shaped record of one request (`environ` in the Python API). */
 export interface Environ {
@@ -128,6 +129,14 @@ export interface Backend {
   /** Deliver every task due now and wait for the deliveries (tests, shutdown). Resolves to the number delivered. */
   drain(): Promise<number>;
   close(): Promise<void>;
+  /**
+   * Graceful shutdown (SIGTERM): stop claiming, let deliveries in flight finish for
+   * up to `deadlineMs`, hand the rest back to the queue, close. Backends without
+   * local deliveries need not have it (close() is used).
+   */
+  shutdown?(deadlineMs: number): Promise<void>;
+  /** The operations surface (queues ls, tasks retry...), where the backend has one. See shim/operations/types.ts. */
+  readonly operations?: QueueOperations;
 }
 
 /** Where the runtime gets time from; tests use `ManualClock` to skip countdowns. */

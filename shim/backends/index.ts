@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import type { Backend, Clock, Logger } from '../api/types.js';
 import { CloudTasksBackend, type CloudTasksConfig } from './cloud-tasks/backend.js';
 import { LocalBackend } from './local/backend.js';
+import type { QueueConfig } from '../queues/queue-yaml.js';
+import { queueLimitsFrom } from './local/queue-limits.js';
 import { MemoryStore } from './local/memory-store.js';
 import { SqliteStore } from './local/sqlite-store.js';
 
@@ -19,6 +21,10 @@ export interface BackendConfig {
   /** Local backends: HMAC key of the dispatcher's signatures. */
   signingSecret?: string;
   cloudTasks?: CloudTasksOptions;
+  /** queue.yaml: the local backends enforce its limits. */
+  queues?: QueueConfig;
+  /** Local backends: how long failed tasks are kept. */
+  failedRetentionMs?: number;
 }
 
 export const EMBEDDED_QUEUE_FILE = 'queue.sqlite';
@@ -35,6 +41,8 @@ export function createBackend(kind: BackendKind, config: BackendConfig): Backend
         clock: config.clock,
         logger: config.logger,
         signingSecret: config.signingSecret,
+        queueLimits: queueLimitsFrom(config.queues),
+        ...(config.failedRetentionMs !== undefined && { failedRetentionMs: config.failedRetentionMs }),
         // Other processes may enqueue into the same queue file: look at it once a second.
         ...(kind === 'embedded' && { pollMs: EMBEDDED_POLL_MS }),
       });

@@ -96,7 +96,9 @@ export function parseQueueYaml(text: string, source?: string): QueueConfig {
 
 /** Validates a queue.yaml-shaped object (`{ queue: [...] }`), e.g. from `configure({ queues })`. */
 export function queueConfigFromObject(value: unknown, source?: string): QueueConfig {
-  return normalize(value, () => undefined, source);
+  const config = normalize(value, () => undefined, source);
+  if (source !== undefined) config.source = source;
+  return config;
 }
 
 /** Looks a queue up by name. */

@@ -2,14 +2,16 @@
 // called any time before the first use; options win over DEFERRED_* env vars,
 // which win over the defaults.
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setTaskModules, type TaskModule } from '../api/registry.js';
 import type { Backend, Clock, DeliveryTarget, Logger, LogLevel } from '../api/types.js';
 import { createBackend, type BackendKind, type CloudTasksOptions } from '../backends/index.js';
+import { loadQueueYaml, queueConfigFromObject, type QueueConfig } from '../queues/queue-yaml.js';
 import { systemClock } from './clock.js';
 import { sharedSlot } from './global-state.js';
 import { consoleLogger, isLogLevel } from './logger.js';
+import { installSignalHandlers } from './shutdown.js';
 
 export type Mode = 'production' | 'development';
 
@@ -32,6 +34,18 @@ export interface RuntimeOptions {
   cloudTasks?: CloudTasksOptions;
   /** Modules imported before a task name is declared unknown (env DEFERRED_TASK_MODULES, comma-separated). */
   taskModules?: TaskModule[];
+  /**
+   * Queue definitions: a queue.yaml path, or the same content as an object (`{ queue: [...] }`).
+   * Default: env DEFERRED_QUEUES (a path), else `queue.yaml` when it sits beside `app.yaml` in the
+   * working directory, else none (every queue name accepted, no limits).
+   */
+  queues?: string | Record<string, unknown>;
+  /** How long the local backends keep failed tasks (default 7 days). */
+  failedTaskRetentionMs?: number;
+  /** On SIGTERM/SIGINT, how long deliveries in flight may take to finish before they are handed back (default 10 s). */
+  shutdownDeadlineMs?: number;
+  /** Drain on SIGTERM/SIGINT (default true; see docs/operations.md). */
+  handleSignals?: boolean;
 }
 
 export interface Runtime {
@@ -42,6 +56,10 @@ export interface Runtime {
   readonly maxBodyBytes: number;
   /** The backend, created on first access. */
   readonly backend: Backend;
+  /** The queue definitions in force (queue.yaml), or undefined: every queue accepted with defaults. */
+  readonly queues: QueueConfig | undefined;
+  /** Graceful shutdown: stop claiming, let deliveries finish up to the deadline, hand back the rest, close. */
+  shutdown(deadlineMs?: number): Promise<void>;
   /** Where the local backends deliver due tasks (set by `wrapApp`); kept across backend re-creation. */
   attach(target: DeliveryTarget): void;
   /** Keeps an enqueue in flight visible to `drain()`/`close()` so no task is lost at shutdown. */
@@ -52,9 +70,10 @@ export interface Runtime {
 }
 
 export const DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024;
+export const DEFAULT_SHUTDOWN_DEADLINE_MS = 10_000;
 
 /** Options the backend is built from: changing one replaces the backend. */
-const BACKEND_OPTIONS = ['backend', 'dataDir', 'signingSecret', 'cloudTasks', 'clock', 'logger'] as const;
+const BACKEND_OPTIONS = ['backend', 'dataDir', 'signingSecret', 'cloudTasks', 'clock', 'logger', 'queues', 'failedTaskRetentionMs'] as const;
 
 /** The options resolved against the environment and defaults, validated. */
 interface Settings {
@@ -67,6 +86,10 @@ interface Settings {
   dataDir: string;
   signingSecret: string | undefined;
   cloudTasks: CloudTasksOptions | undefined;
+  queues: QueueConfig | undefined;
+  failedTaskRetentionMs: number | undefined;
+  shutdownDeadlineMs: number;
+  handleSignals: boolean;
 }
 
 interface RuntimeState {
@@ -75,6 +98,10 @@ interface RuntimeState {
   backend: Backend | undefined;
   target: DeliveryTarget | undefined;
   pending: Set<Promise<unknown>>;
+  /** Removes the SIGTERM/SIGINT listeners, while they are installed. */
+  uninstallSignals: (() => void) | undefined;
+  /** Set by shutdown(): a backend created afterwards (a late defer) enqueues but delivers nothing. */
+  stopped: boolean;
 }
 
 const state = sharedSlot<RuntimeState>('runtimeState', () => ({
@@ -83,6 +110,8 @@ const state = sharedSlot<RuntimeState>('runtimeState', () => ({
   backend: undefined,
   target: undefined,
   pending: new Set(),
+  uninstallSignals: undefined,
+  stopped: false,
 }));
 
 function current(): Settings {
@@ -120,11 +149,30 @@ const runtime: Runtime = sharedSlot<Runtime>('runtimeObject', () => ({
               dataDir: settings.dataDir,
               signingSecret: settings.signingSecret ?? defaultSecret(kindOrBackend, settings.dataDir),
               cloudTasks: settings.cloudTasks,
+              ...(settings.queues !== undefined && { queues: settings.queues }),
+              ...(settings.failedTaskRetentionMs !== undefined && { failedRetentionMs: settings.failedTaskRetentionMs }),
             });
-      if (state.target) backend.attach(state.target);
+      if (state.target && !state.stopped) backend.attach(state.target);
       state.backend = backend;
+      if (settings.handleSignals && backend.shutdown && !state.uninstallSignals && !state.stopped) {
+        state.uninstallSignals = installSignalHandlers(() => runtime.shutdown());
+      }
     }
     return state.backend;
+  },
+  get queues() {
+    return current().queues;
+  },
+  async shutdown(deadlineMs?: number) {
+    state.stopped = true;
+    state.uninstallSignals?.();
+    state.uninstallSignals = undefined;
+    await settlePending();
+    const backend = state.backend;
+    state.backend = undefined;
+    if (!backend) return;
+    const deadline = deadlineMs ?? current().shutdownDeadlineMs;
+    await (backend.shutdown ? backend.shutdown(deadline) : backend.close());
   },
   attach(target: DeliveryTarget) {
     state.target = target;
@@ -140,6 +188,8 @@ const runtime: Runtime = sharedSlot<Runtime>('runtimeObject', () => ({
     return getRuntime().backend.drain();
   },
   async close() {
+    state.uninstallSignals?.();
+    state.uninstallSignals = undefined;
     await settlePending();
     const backend = state.backend;
     state.backend = undefined;
@@ -183,6 +233,7 @@ export async function resetRuntime(): Promise<void> {
   state.options = {};
   state.settings = undefined;
   state.target = undefined;
+  state.stopped = false;
   setTaskModules(undefined);
 }
 
@@ -195,6 +246,10 @@ function resolveSettings(options: RuntimeOptions): Settings {
   const logLevel = options.logLevel ?? 'info';
   if (!isLogLevel(logLevel)) throw new TypeError(`configure(): logLevel must be debug, info, warn or error, got ${String(logLevel)}`);
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const shutdownDeadlineMs = options.shutdownDeadlineMs ?? DEFAULT_SHUTDOWN_DEADLINE_MS;
+  for (const [key, value] of [['shutdownDeadlineMs', shutdownDeadlineMs], ['failedTaskRetentionMs', options.failedTaskRetentionMs]] as const) {
+    if (value !== undefined && (!Number.isFinite(value) || value < 0)) throw new TypeError(`configure(): ${key} must be a non-negative number of milliseconds, got ${value}`);
+  }
   if (!Number.isSafeInteger(maxBodyBytes) || maxBodyBytes <= 0) {
     throw new TypeError(`configure(): maxBodyBytes must be a positive integer, got ${maxBodyBytes}`);
   }
@@ -208,7 +263,19 @@ function resolveSettings(options: RuntimeOptions): Settings {
     dataDir: resolve(options.dataDir ?? env.DEFERRED_DATA_DIR ?? '.deferred'),
     signingSecret: options.signingSecret ?? (env.DEFERRED_SIGNING_SECRET || undefined),
     cloudTasks: options.cloudTasks,
+    queues: resolveQueues(options.queues ?? (env.DEFERRED_QUEUES || undefined)),
+    failedTaskRetentionMs: options.failedTaskRetentionMs,
+    shutdownDeadlineMs,
+    handleSignals: options.handleSignals ?? true,
   };
+}
+
+/** A path or an object as given; else queue.yaml beside app.yaml in the working directory, as App Engine deployed them. */
+export function resolveQueues(queues: string | Record<string, unknown> | undefined, cwd = process.cwd()): QueueConfig | undefined {
+  if (typeof queues === 'string') return loadQueueYaml(resolve(cwd, queues));
+  if (queues !== undefined) return queueConfigFromObject(queues, 'configure({ queues })');
+  const found = join(cwd, 'queue.yaml');
+  return existsSync(join(cwd, 'app.yaml')) && existsSync(found) ? loadQueueYaml(found) : undefined;
 }
 
 function parseMode(value: string | undefined): Mode {

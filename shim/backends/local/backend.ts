@@ -13,6 +13,8 @@ import type {
   TaskSpec,
   Verification,
 } from '../../api/types.js';
+import { LocalQueueOperations } from '../../operations/local-operations.js';
+import type { QueueLimits } from '../../operations/types.js';
 import { SIGNATURE_ENVIRON_KEY, verifyTaskSignature } from '../../runtime/signing.js';
 import { Dispatcher } from './dispatcher.js';
 import type { QueueStore } from './store.js';
@@ -21,6 +23,8 @@ import type { QueueStore } from './store.js';
 export const MAX_TASK_SIZE_BYTES = 100 * 1024;
 /** Tombstones and unreferenced overflow blobs are kept this long (names of finished tasks stay taken meanwhile). */
 const RETENTION_MS = 7 * 24 * 3600 * 1000;
+/** Failed tasks are kept this long by default, for an operator to look at and retry. */
+export const DEFAULT_FAILED_RETENTION_MS = 7 * 24 * 3600 * 1000;
 const SWEEP_INTERVAL_MS = 3600 * 1000;
 
 export interface LocalBackendOptions {
@@ -34,12 +38,17 @@ export interface LocalBackendOptions {
   leaseMs?: number;
   /** See DispatcherOptions.pollMs: set for the embedded queue, whose file other processes may share. */
   pollMs?: number;
+  /** Per-queue limits (queue.yaml); empty or unset: every queue unlimited. */
+  queueLimits?: ReadonlyMap<string, QueueLimits>;
+  /** How long failed tasks are kept (default 7 days). */
+  failedRetentionMs?: number;
 }
 
 export class LocalBackend implements Backend {
   readonly kind: 'embedded' | 'memory';
   readonly maxTaskSizeBytes = MAX_TASK_SIZE_BYTES;
   readonly overflow: OverflowStore;
+  readonly operations: LocalQueueOperations;
   private readonly dispatcher: Dispatcher;
   private readonly autoNamePrefix: string;
   private nameCounter = 0;
@@ -53,6 +62,7 @@ export class LocalBackend implements Backend {
     this.kind = options.kind;
     this.autoNamePrefix = options.autoNamePrefix ?? (options.kind === 'memory' ? 'task' : `task${randomBytes(4).toString('hex')}-`);
     this.dispatcher = new Dispatcher(store, options);
+    this.operations = new LocalQueueOperations(store, { kind: options.kind, clock: options.clock, queueLimits: options.queueLimits ?? new Map() });
     this.overflow = {
       put: async (data) => {
         const key = `overflow-${randomUUID()}`;
@@ -128,9 +138,22 @@ export class LocalBackend implements Backend {
     this.store.close();
   }
 
+  /**
+   * Stops claiming, lets deliveries in flight finish for up to `deadlineMs`,
+   * releases the leases of the rest (another process claims them at once), closes.
+   */
+  async shutdown(deadlineMs: number): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.sweepTimer);
+    await this.dispatcher.shutdown(deadlineMs);
+    this.store.close();
+  }
+
   private sweep(): void {
     try {
-      this.store.sweep(this.options.clock.now() - RETENTION_MS);
+      const now = this.options.clock.now();
+      this.store.sweep(now - RETENTION_MS, now - (this.options.failedRetentionMs ?? DEFAULT_FAILED_RETENTION_MS));
     } catch (error) {
       this.options.logger.warn('sweeping old tombstones and overflow blobs failed', { error });
     }

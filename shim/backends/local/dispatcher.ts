@@ -3,11 +3,15 @@
 // whenever the clock jumps; claims due tasks under a lease, so a task whose
 // delivery dies with the process is delivered again after the lease
 // (at least once). 2xx completes a task; anything else reschedules it with
-// backoff until the retry options give up.
+// backoff until the retry options give up, and the task is then kept as failed.
+// queue.yaml limits (rate, concurrency per queue) shape what each claim may take.
 import type { Clock, DeliveryTarget, Logger } from '../../api/types.js';
+import { takeAttemptFailure } from '../../operations/attempt-outcome.js';
+import type { QueueLimits, TaskAttempt } from '../../operations/types.js';
 import { SIGNATURE_HEADER, signTask } from '../../runtime/signing.js';
+import { effectiveRetry, TokenBucket } from './queue-limits.js';
 import { backoffSeconds, retriesExhausted } from './retry.js';
-import type { QueueStore, StoredTask } from './store.js';
+import type { ClaimPolicy, QueueStore, StoredTask } from './store.js';
 
 export interface DispatcherOptions {
   clock: Clock;
@@ -23,6 +27,8 @@ export interface DispatcherOptions {
    * this process's own enqueues and clock jumps wake the dispatcher.
    */
   pollMs?: number;
+  /** Per-queue limits (queue.yaml); queues not in the map are not limited. */
+  queueLimits?: ReadonlyMap<string, QueueLimits>;
 }
 
 /** setTimeout's ceiling; longer waits are re-armed. */
@@ -33,6 +39,13 @@ const STORE_RETRY_MS = 1000;
 export class Dispatcher {
   private target: DeliveryTarget | undefined;
   private readonly inFlight = new Set<Promise<void>>();
+  /** The task of each delivery in flight (shutdown releases the ones that do not finish). */
+  private readonly inFlightTasks = new Map<Promise<void>, StoredTask>();
+  private readonly inFlightByQueue = new Map<string, number>();
+  private readonly buckets = new Map<string, TokenBucket>();
+  /** Queues that could take nothing at the last claim, and when a rate-limited one gets a token back. */
+  private blocked: string[] = [];
+  private nextTokenMs: number | undefined;
   private timer: NodeJS.Timeout | undefined;
   private timerDueMs: number | undefined;
   private readonly unsubscribeClock: (() => void) | undefined;
@@ -90,11 +103,44 @@ export class Dispatcher {
   }
 
   async close(): Promise<void> {
+    this.stopClaiming();
+    await Promise.allSettled([...this.inFlight]);
+  }
+
+  /**
+   * Graceful shutdown: claims nothing more, waits up to `deadlineMs` (real time)
+   * for the deliveries in flight, then releases the leases of those still
+   * running so another process claims them at once. Resolves to how many it released.
+   */
+  async shutdown(deadlineMs: number): Promise<number> {
+    this.stopClaiming();
+    if (this.inFlight.size > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, deadlineMs)));
+      await Promise.race([Promise.allSettled([...this.inFlight]), deadline]);
+      clearTimeout(timer);
+    }
+    const unfinished = [...this.inFlightTasks.values()];
+    if (unfinished.length === 0) return 0;
+    try {
+      this.store.release(
+        unfinished.map((task) => task.id),
+        this.options.clock.now(),
+      );
+      this.options.logger.warn('shutdown: released tasks still running at the deadline; another process will run them', {
+        tasks: unfinished.map((task) => task.name),
+      });
+    } catch (error) {
+      this.options.logger.error('shutdown: could not release the running tasks; they run again when their lease ends', { error });
+    }
+    return unfinished.length;
+  }
+
+  private stopClaiming(): void {
     this.closed = true;
     this.unsubscribeClock?.();
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    await Promise.allSettled([...this.inFlight]);
   }
 
   /** Claims as many due tasks as free slots allow and starts their deliveries; returns, per task, whether it is new to `seen`. */
@@ -102,25 +148,68 @@ export class Dispatcher {
     const target = this.target;
     const free = this.concurrency - this.inFlight.size;
     if (this.closed || !target || free <= 0) return [];
-    const tasks = this.store.claimDue(this.options.clock.now(), free, this.leaseMs);
+    const nowMs = this.options.clock.now();
+    const policy = this.claimPolicy(nowMs);
+    const tasks = this.store.claimDue(nowMs, free, this.leaseMs, policy);
     return tasks.map((task) => {
       const fresh = seen === undefined || !seen.has(task.id);
       seen?.add(task.id);
+      const limited = this.options.queueLimits?.get(task.queue);
+      if (limited) {
+        this.buckets.get(task.queue)?.take(1, nowMs);
+        this.inFlightByQueue.set(task.queue, (this.inFlightByQueue.get(task.queue) ?? 0) + 1);
+      }
       const delivery = this.deliver(task, target).finally(() => {
         this.inFlight.delete(delivery);
+        this.inFlightTasks.delete(delivery);
+        if (limited) this.inFlightByQueue.set(task.queue, this.inFlightByQueue.get(task.queue)! - 1);
         this.delivered += 1;
-        // Refill in batches (one claim transaction for many tasks), not one claim per finished delivery.
-        if (!seen && this.inFlight.size <= this.concurrency / 2) this.wake();
+        // Refill in batches (one claim transaction for many tasks), not one claim per finished delivery;
+        // a queue at its concurrency cap refills as soon as one of its deliveries ends.
+        const capped = limited?.maxConcurrentRequests !== undefined;
+        if (!seen && (this.inFlight.size <= this.concurrency / 2 || capped)) this.wake();
       });
       this.inFlight.add(delivery);
+      this.inFlightTasks.set(delivery, task);
       return fresh;
     });
   }
 
+  /** How many tasks each limited queue may start now (tokens, free concurrency); undefined when no queue is limited. */
+  private claimPolicy(nowMs: number): ClaimPolicy | undefined {
+    const limits = this.options.queueLimits;
+    this.blocked = [];
+    this.nextTokenMs = undefined;
+    if (!limits || limits.size === 0) return undefined;
+    const caps: Record<string, number> = {};
+    for (const [queue, limit] of limits) {
+      let cap = Number.POSITIVE_INFINITY;
+      let starvedOfTokens = false;
+      if (limit.ratePerSecond !== undefined) {
+        let bucket = this.buckets.get(queue);
+        if (!bucket) this.buckets.set(queue, (bucket = new TokenBucket(limit.ratePerSecond, limit.bucketSize ?? 1, nowMs)));
+        const tokens = bucket.available(nowMs);
+        starvedOfTokens = tokens === 0;
+        cap = Math.min(cap, tokens);
+        if (starvedOfTokens) {
+          const next = bucket.nextTokenMs(nowMs);
+          if (next !== undefined) this.nextTokenMs = Math.min(this.nextTokenMs ?? next, next);
+        }
+      }
+      if (limit.maxConcurrentRequests !== undefined) cap = Math.min(cap, limit.maxConcurrentRequests - (this.inFlightByQueue.get(queue) ?? 0));
+      if (cap === Number.POSITIVE_INFINITY) continue;
+      caps[queue] = Math.max(0, cap);
+      if (cap <= 0) this.blocked.push(queue);
+    }
+    return { caps };
+  }
+
   private async deliver(task: StoredTask, target: DeliveryTarget): Promise<void> {
     const { clock, logger } = this.options;
+    const startedMs = clock.now();
     let status: number;
     let executed = true;
+    let deliveryError: unknown;
     try {
       const response = await target({ method: 'POST', url: task.url, headers: this.headersFor(task), body: task.body });
       status = response.status;
@@ -128,29 +217,43 @@ export class Dispatcher {
       logger.error('task delivery failed before reaching the app', { task: task.name, queue: task.queue, error });
       status = 500;
       executed = false;
+      deliveryError = error;
     }
     const nowMs = clock.now();
+    // What the task endpoint of this process logged about the attempt, if it ran here.
+    const failure = takeAttemptFailure(task.queue, task.name);
     try {
-      if (status >= 200 && status < 300) {
+      const succeeded = status >= 200 && status < 300;
+      if (succeeded && !failure?.permanent) {
         this.store.complete(task.id, nowMs);
         return;
       }
+      const attempt: TaskAttempt = { number: task.retryCount + 1, startedMs, finishedMs: nowMs };
+      if (executed) attempt.status = status;
+      if (failure) attempt.error = { message: failure.message, ...(failure.stack !== undefined && { stack: failure.stack }) };
+      else if (deliveryError !== undefined) attempt.error = describe(deliveryError);
+      else attempt.error = { message: `the task endpoint answered HTTP ${status}` };
+      if (failure?.permanent) {
+        this.store.fail(task.id, nowMs, attempt, executed);
+        return;
+      }
       const retryCount = task.retryCount + 1;
-      if (retriesExhausted(retryCount, nowMs - task.createdMs, task.retry)) {
-        logger.error('task failed and its retries are exhausted: dropping it', {
+      const retry = effectiveRetry(this.options.queueLimits?.get(task.queue)?.retry, task.retry);
+      if (retriesExhausted(retryCount, nowMs - task.createdMs, retry)) {
+        logger.error('task failed and its retries are exhausted: keeping it as failed', {
           task: task.name,
           queue: task.queue,
           status,
           retryCount,
         });
-        this.store.complete(task.id, nowMs);
+        this.store.fail(task.id, nowMs, attempt, executed);
         return;
       }
       // At least 1 ms: a retry never lands in the same instant, which on a
       // ManualClock would redeliver a failing task forever without time moving.
-      const delayMs = Math.max(1, Math.round(backoffSeconds(retryCount, task.retry) * 1000));
+      const delayMs = Math.max(1, Math.round(backoffSeconds(retryCount, retry) * 1000));
       logger.debug('task failed; retrying later', { task: task.name, queue: task.queue, status, retryCount, delayMs });
-      this.store.reschedule(task.id, nowMs + delayMs, status, executed);
+      this.store.reschedule(task.id, nowMs + delayMs, status, executed, attempt);
     } catch (error) {
       // The store failed: the lease will expire and the task will be delivered again.
       logger.error('recording the outcome of a task failed; it will be delivered again', { task: task.name, error });
@@ -174,7 +277,10 @@ export class Dispatcher {
   private armTimer(): void {
     if (this.closed || !this.target) return;
     const now = this.options.clock.now();
-    const next = this.store.nextDueMs(now);
+    // Queues that can take nothing now are left out, or a due task of a paused or
+    // starved queue would spin the timer; a rate-limited queue wakes it with its next token.
+    const due = this.store.nextDueMs(now, this.blocked);
+    const next = due === undefined ? this.nextTokenMs : this.nextTokenMs === undefined ? due : Math.min(due, this.nextTokenMs);
     const { pollMs } = this.options;
     if (next === undefined && pollMs === undefined) {
       if (this.timer) clearTimeout(this.timer);
@@ -198,4 +304,9 @@ export class Dispatcher {
     }, delayMs);
     this.timer.unref();
   }
+}
+
+function describe(error: unknown): { message: string; stack?: string } {
+  if (!(error instanceof Error)) return { message: String(error) };
+  return { message: `${error.name}: ${error.message}`, ...(error.stack !== undefined && { stack: error.stack }) };
 }

@@ -6,7 +6,17 @@ import Database from 'better-sqlite3';
 import { closeSync, mkdirSync, openSync, readSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { RetryOptions } from '../../api/types.js';
-import type { NewTask, QueueStore, StoredTask } from './store.js';
+import type { TaskAttempt, TaskState } from '../../operations/types.js';
+import {
+  MAX_RECORDED_ATTEMPTS,
+  type ClaimPolicy,
+  type NewTask,
+  type QueueStateCounts,
+  type QueueStore,
+  type StoredTask,
+  type TaskFilter,
+  type TaskRecord,
+} from './store.js';
 
 export interface SqliteStoreOptions {
   /** Database file; its directory is created. `:memory:` gives a private, non-durable store. */
@@ -35,7 +45,7 @@ const SQLITE_HEADER = 'SQLite format 3\u0000';
 const MOVE_ASIDE = 'Move it aside (keep it if it may hold tasks) or configure another path for the embedded queue.';
 
 /** Migration i takes the schema from user_version i to i + 1; append, never edit. */
-const MIGRATIONS: readonly string[] = [
+export const MIGRATIONS: readonly string[] = [
   `
   -- One row per task name. A finished task stays as a tombstone (completed_ms
   -- set, payload dropped) so that the unique (queue, name) constraint alone
@@ -81,7 +91,33 @@ const MIGRATIONS: readonly string[] = [
     DELETE FROM blobs WHERE key = OLD.overflow_key;
   END;
   `,
+  `
+  -- Failed tasks are kept (failed_ms set, available_ms NULL, payload kept) until
+  -- the failed-task retention ends; attempts holds the recent failed attempts
+  -- (JSON array of TaskAttempt). queue_state holds what an operator set on a
+  -- queue (paused), shared by every process using the file.
+  ALTER TABLE tasks ADD COLUMN failed_ms INTEGER;
+  ALTER TABLE tasks ADD COLUMN attempts TEXT;
+  CREATE INDEX failed_by_age ON tasks (failed_ms) WHERE failed_ms IS NOT NULL;
+  CREATE TABLE queue_state (
+    name TEXT PRIMARY KEY,
+    paused INTEGER NOT NULL DEFAULT 0
+  ) WITHOUT ROWID;
+  `,
 ];
+
+/** The state of a row, as TaskState; `@now` decides whether a lease still holds. */
+const STATE_SQL = `CASE WHEN completed_ms IS NOT NULL THEN 'done'
+  WHEN failed_ms IS NOT NULL THEN 'failed'
+  WHEN lease_until_ms IS NOT NULL AND lease_until_ms > @now THEN 'leased'
+  WHEN retry_count > 0 THEN 'retry'
+  ELSE 'pending' END`;
+const NOT_PAUSED = 'queue NOT IN (SELECT name FROM queue_state WHERE paused = 1)';
+/** Appends @attempt (JSON) to the attempts column, keeping the latest MAX_RECORDED_ATTEMPTS. */
+const APPEND_ATTEMPT = `attempts = CASE WHEN @attempt IS NULL THEN attempts
+  WHEN json_array_length(COALESCE(attempts, '[]')) >= ${MAX_RECORDED_ATTEMPTS}
+    THEN json_insert(json_remove(attempts, '$[0]'), '$[#]', json(@attempt))
+  ELSE json_insert(COALESCE(attempts, '[]'), '$[#]', json(@attempt)) END`;
 
 interface TaskRow {
   id: number;
@@ -101,6 +137,15 @@ interface TaskRow {
 
 const TASK_COLUMNS =
   'id, queue, name, url, headers, body, eta_ms, created_ms, retry_count, execution_count, retry, previous_response, overflow_key';
+const RECORD_COLUMNS = `${TASK_COLUMNS}, lease_until_ms, completed_ms, failed_ms, attempts, ${STATE_SQL} AS state`;
+
+interface RecordRow extends TaskRow {
+  lease_until_ms: number | null;
+  completed_ms: number | null;
+  failed_ms: number | null;
+  attempts: string | null;
+  state: TaskState;
+}
 
 /** SQLITE_NOTADB, SQLITE_CORRUPT and its extended codes (SQLITE_CORRUPT_INDEX, ...). */
 function isCorruption(code: string): boolean {
@@ -112,8 +157,9 @@ export class SqliteStore implements QueueStore {
   private readonly busyTimeoutMs: number;
   private readonly db: Database.Database;
   private readonly statements: ReturnType<typeof prepareStatements>;
-  private readonly claimTx: (nowMs: number, limit: number, leaseMs: number) => StoredTask[];
-  private readonly sweepTx: (olderThanMs: number) => number;
+  private readonly claimTx: (nowMs: number, limit: number, leaseMs: number, policy?: ClaimPolicy) => StoredTask[];
+  private readonly sweepTx: (olderThanMs: number, failedBeforeMs: number) => number;
+  private readonly deleteTx: (sql: 'deleteTask' | 'purge', key: string | number, nowMs: number) => number;
 
   constructor(options: SqliteStoreOptions) {
     const inMemory = options.path === ':memory:';
@@ -145,15 +191,21 @@ export class SqliteStore implements QueueStore {
     }
 
     const s = this.statements;
-    this.claimTx = db.transaction((nowMs: number, limit: number, leaseMs: number): StoredTask[] => {
+    this.claimTx = db.transaction((nowMs: number, limit: number, leaseMs: number, policy?: ClaimPolicy): StoredTask[] => {
       const leaseUntil = nowMs + leaseMs;
       // Row by row: one `UPDATE ... WHERE id IN (subquery) RETURNING` measured six times slower.
-      const ids = s.dueIds.all(nowMs, limit) as number[];
+      const ids = policy ? dueIdsUnder(s, policy, nowMs, limit) : (s.dueIds.all(nowMs, limit) as number[]);
       const rows = ids.map((id) => s.lease.get(leaseUntil, leaseUntil, id) as TaskRow);
       return rows.sort((a, b) => a.eta_ms - b.eta_ms || a.id - b.id).map(toStoredTask);
     }).immediate;
-    this.sweepTx = db.transaction((olderThanMs: number): number => {
-      return s.sweepBlobs.run(olderThanMs).changes + s.sweepTombstones.run(olderThanMs).changes;
+    this.sweepTx = db.transaction((olderThanMs: number, failedBeforeMs: number): number => {
+      const failed = s.sweepFailed.run(failedBeforeMs).changes;
+      return s.sweepBlobs.run(olderThanMs).changes + s.sweepTombstones.run(olderThanMs).changes + failed;
+    }).immediate;
+    this.deleteTx = db.transaction((which: 'deleteTask' | 'purge', key: string | number, nowMs: number): number => {
+      const rows = s[which].all({ key, now: nowMs }) as Array<{ overflow_key: string | null }>;
+      for (const row of rows) if (row.overflow_key !== null) s.deleteBlob.run(row.overflow_key);
+      return rows.length;
     }).immediate;
   }
 
@@ -187,12 +239,12 @@ export class SqliteStore implements QueueStore {
     return stored;
   }
 
-  claimDue(nowMs: number, limit: number, leaseMs: number): StoredTask[] {
+  claimDue(nowMs: number, limit: number, leaseMs: number, policy?: ClaimPolicy): StoredTask[] {
     if (limit <= 0) return [];
     return this.guard(() => {
       // The dispatcher asks on every wake; a read answers "nothing due" without taking the write lock.
       if (this.statements.anyDue.get(nowMs) === undefined) return [];
-      return this.claimTx(nowMs, limit, leaseMs);
+      return this.claimTx(nowMs, limit, leaseMs, policy);
     });
   }
 
@@ -200,13 +252,38 @@ export class SqliteStore implements QueueStore {
     this.guard(() => this.statements.complete.run(nowMs, Number(id)));
   }
 
-  reschedule(id: string, etaMs: number, lastStatus: number, executed: boolean): void {
-    this.guard(() => this.statements.reschedule.run(etaMs, etaMs, executed ? 1 : 0, lastStatus, Number(id)));
+  reschedule(id: string, etaMs: number, lastStatus: number, executed: boolean, attempt?: TaskAttempt): void {
+    this.guard(() =>
+      this.statements.reschedule.run({
+        eta: etaMs,
+        executed: executed ? 1 : 0,
+        status: lastStatus,
+        id: Number(id),
+        attempt: attempt === undefined ? null : JSON.stringify(attempt),
+      }),
+    );
   }
 
-  nextDueMs(_nowMs: number): number | undefined {
-    const row = this.guard(() => this.statements.nextAvailable.get()) as { next: number | null };
-    return row.next ?? undefined;
+  fail(id: string, nowMs: number, attempt: TaskAttempt, executed: boolean): void {
+    this.guard(() =>
+      this.statements.fail.run({
+        now: nowMs,
+        executed: executed ? 1 : 0,
+        status: attempt.status ?? null,
+        id: Number(id),
+        attempt: JSON.stringify(attempt),
+      }),
+    );
+  }
+
+  release(ids: readonly string[], _nowMs: number): void {
+    if (ids.length === 0) return;
+    this.guard(() => this.statements.release.run(JSON.stringify(ids.map(Number))));
+  }
+
+  nextDueMs(_nowMs: number, excludeQueues: readonly string[] = []): number | undefined {
+    const next = this.guard(() => this.statements.nextAvailable.get(JSON.stringify(excludeQueues))) as number | undefined;
+    return next ?? undefined;
   }
 
   size(): number {
@@ -226,8 +303,63 @@ export class SqliteStore implements QueueStore {
     this.guard(() => this.statements.deleteBlob.run(key));
   }
 
-  sweep(olderThanMs: number): number {
-    return this.guard(() => this.sweepTx(olderThanMs));
+  sweep(olderThanMs: number, failedBeforeMs = olderThanMs): number {
+    return this.guard(() => this.sweepTx(olderThanMs, failedBeforeMs));
+  }
+
+  countByState(nowMs: number): QueueStateCounts[] {
+    return this.guard(() => this.statements.countByState.all({ now: nowMs })) as QueueStateCounts[];
+  }
+
+  oldestDueEta(nowMs: number): Map<string, number> {
+    const rows = this.guard(() => this.statements.oldestDue.all({ now: nowMs })) as Array<{ queue: string; eta: number }>;
+    return new Map(rows.map((row) => [row.queue, row.eta]));
+  }
+
+  pausedQueues(): string[] {
+    return this.guard(() => this.statements.paused.all()) as string[];
+  }
+
+  setPaused(queue: string, paused: boolean): void {
+    this.guard(() => this.statements.setPaused.run(queue, paused ? 1 : 0));
+  }
+
+  listTasks(filter: TaskFilter, nowMs: number): TaskRecord[] {
+    const rows = this.guard(() =>
+      this.statements.listTasks.all({
+        now: nowMs,
+        queue: filter.queue ?? null,
+        state: filter.state ?? null,
+        limit: filter.limit,
+        offset: filter.offset,
+      }),
+    ) as RecordRow[];
+    return rows.map(toTaskRecord);
+  }
+
+  findTasks(name: string, queue: string | undefined, nowMs: number): TaskRecord[] {
+    const rows = this.guard(() => this.statements.findTasks.all({ now: nowMs, name, queue: queue ?? null })) as RecordRow[];
+    return rows.map(toTaskRecord);
+  }
+
+  retryNow(id: string, nowMs: number): boolean {
+    return this.guard(() => this.statements.retryNow.run({ now: nowMs, id: Number(id) }).changes) === 1;
+  }
+
+  deleteTask(id: string, nowMs: number): boolean {
+    return this.guard(() => this.deleteTx('deleteTask', Number(id), nowMs)) === 1;
+  }
+
+  purge(queue: string, nowMs: number): number {
+    return this.guard(() => this.deleteTx('purge', queue, nowMs));
+  }
+
+  finishedPerMinute(sinceMs: number, queue?: string): Array<{ minute: number; done: number; failed: number }> {
+    return this.guard(() => this.statements.finishedPerMinute.all({ since: sinceMs, queue: queue ?? null })) as Array<{
+      minute: number;
+      done: number;
+      failed: number;
+    }>;
   }
 
   close(): void {
@@ -273,8 +405,17 @@ function prepareStatements(db: Database.Database) {
        ON CONFLICT (queue, name) DO NOTHING
        RETURNING id`,
     ),
-    anyDue: db.prepare('SELECT 1 FROM tasks WHERE available_ms <= ? LIMIT 1').pluck(),
-    dueIds: db.prepare('SELECT id FROM tasks WHERE available_ms <= ? ORDER BY available_ms, id LIMIT ?').pluck(),
+    anyDue: db.prepare(`SELECT 1 FROM tasks WHERE available_ms <= ? AND ${NOT_PAUSED} LIMIT 1`).pluck(),
+    dueIds: db.prepare(`SELECT id FROM tasks WHERE available_ms <= ? AND ${NOT_PAUSED} ORDER BY available_ms, id LIMIT ?`).pluck(),
+    // Claims under a policy: uncapped queues in one query, each capped queue in its own.
+    dueUncapped: db.prepare(
+      `SELECT id, available_ms AS at FROM tasks WHERE available_ms <= ? AND ${NOT_PAUSED}
+         AND queue NOT IN (SELECT value FROM json_each(?)) ORDER BY available_ms, id LIMIT ?`,
+    ),
+    dueInQueue: db.prepare(
+      `SELECT id, available_ms AS at FROM tasks WHERE available_ms <= ? AND queue = ? AND ${NOT_PAUSED}
+         ORDER BY available_ms, id LIMIT ?`,
+    ),
     lease: db.prepare(`UPDATE tasks SET lease_until_ms = ?, available_ms = ? WHERE id = ? RETURNING ${TASK_COLUMNS}`),
     complete: db.prepare(
       `UPDATE tasks SET completed_ms = ?, available_ms = NULL, lease_until_ms = NULL,
@@ -282,11 +423,27 @@ function prepareStatements(db: Database.Database) {
        WHERE id = ? AND completed_ms IS NULL`,
     ),
     reschedule: db.prepare(
-      `UPDATE tasks SET eta_ms = ?, available_ms = ?, lease_until_ms = NULL,
-         retry_count = retry_count + 1, execution_count = execution_count + ?, previous_response = ?
-       WHERE id = ? AND completed_ms IS NULL`,
+      `UPDATE tasks SET eta_ms = @eta, available_ms = @eta, lease_until_ms = NULL,
+         retry_count = retry_count + 1, execution_count = execution_count + @executed, previous_response = @status,
+         ${APPEND_ATTEMPT}
+       WHERE id = @id AND completed_ms IS NULL`,
     ),
-    nextAvailable: db.prepare('SELECT MIN(available_ms) AS next FROM tasks WHERE available_ms IS NOT NULL'),
+    fail: db.prepare(
+      `UPDATE tasks SET failed_ms = @now, available_ms = NULL, lease_until_ms = NULL,
+         retry_count = retry_count + 1, execution_count = execution_count + @executed,
+         previous_response = COALESCE(@status, previous_response), ${APPEND_ATTEMPT}
+       WHERE id = @id AND completed_ms IS NULL AND failed_ms IS NULL`,
+    ),
+    release: db.prepare(
+      `UPDATE tasks SET lease_until_ms = NULL, available_ms = eta_ms
+       WHERE id IN (SELECT value FROM json_each(?)) AND completed_ms IS NULL AND failed_ms IS NULL`,
+    ),
+    nextAvailable: db
+      .prepare(
+        `SELECT available_ms FROM tasks WHERE available_ms IS NOT NULL AND ${NOT_PAUSED}
+           AND queue NOT IN (SELECT value FROM json_each(?)) ORDER BY available_ms LIMIT 1`,
+      )
+      .pluck(),
     count: db.prepare('SELECT COUNT(*) AS n FROM tasks WHERE available_ms IS NOT NULL'),
     putBlob: db.prepare(
       `INSERT INTO blobs (key, data, created_ms) VALUES (?, ?, ?)
@@ -299,7 +456,59 @@ function prepareStatements(db: Database.Database) {
        AND NOT EXISTS (SELECT 1 FROM tasks WHERE tasks.overflow_key = blobs.key)`,
     ),
     sweepTombstones: db.prepare('DELETE FROM tasks WHERE completed_ms < ?'),
+    sweepFailed: db.prepare('DELETE FROM tasks WHERE failed_ms < ?'),
+    countByState: db.prepare(`SELECT queue, ${STATE_SQL} AS state, COUNT(*) AS count FROM tasks GROUP BY queue, state`),
+    oldestDue: db.prepare(
+      `SELECT queue, MIN(eta_ms) AS eta FROM tasks
+       WHERE available_ms <= @now AND (lease_until_ms IS NULL OR lease_until_ms <= @now) GROUP BY queue`,
+    ),
+    paused: db.prepare('SELECT name FROM queue_state WHERE paused = 1 ORDER BY name').pluck(),
+    setPaused: db.prepare('INSERT INTO queue_state (name, paused) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET paused = excluded.paused'),
+    listTasks: db.prepare(
+      `SELECT ${RECORD_COLUMNS} FROM tasks
+       WHERE (@queue IS NULL OR queue = @queue) AND (@state IS NULL OR (${STATE_SQL}) = @state)
+       ORDER BY CASE WHEN @state IN ('done', 'failed') THEN -COALESCE(completed_ms, failed_ms) ELSE eta_ms END, id
+       LIMIT @limit OFFSET @offset`,
+    ),
+    findTasks: db.prepare(`SELECT ${RECORD_COLUMNS} FROM tasks WHERE name = @name AND (@queue IS NULL OR queue = @queue) ORDER BY queue`),
+    retryNow: db.prepare(
+      `UPDATE tasks SET failed_ms = NULL, eta_ms = @now, available_ms = @now, lease_until_ms = NULL
+       WHERE id = @id AND completed_ms IS NULL AND (lease_until_ms IS NULL OR lease_until_ms <= @now)`,
+    ),
+    deleteTask: db.prepare(
+      `DELETE FROM tasks WHERE id = @key AND (lease_until_ms IS NULL OR lease_until_ms <= @now OR completed_ms IS NOT NULL)
+       RETURNING overflow_key`,
+    ),
+    purge: db.prepare(
+      `DELETE FROM tasks WHERE queue = @key AND completed_ms IS NULL AND (lease_until_ms IS NULL OR lease_until_ms <= @now)
+       RETURNING overflow_key`,
+    ),
+    finishedPerMinute: db.prepare(
+      `SELECT minute, SUM(done) AS done, SUM(failed) AS failed FROM (
+         SELECT completed_ms / 60000 * 60000 AS minute, 1 AS done, 0 AS failed FROM tasks
+           WHERE completed_ms >= @since AND (@queue IS NULL OR queue = @queue)
+         UNION ALL
+         SELECT failed_ms / 60000 * 60000, 0, 1 FROM tasks
+           WHERE failed_ms >= @since AND (@queue IS NULL OR queue = @queue)
+       ) GROUP BY minute ORDER BY minute`,
+    ),
   };
+}
+
+type Statements = ReturnType<typeof prepareStatements>;
+
+/** Due ids under a claim policy, earliest first: uncapped queues together, each capped queue up to its cap. */
+function dueIdsUnder(s: Statements, policy: ClaimPolicy, nowMs: number, limit: number): number[] {
+  const capped = Object.keys(policy.caps);
+  const rows = s.dueUncapped.all(nowMs, JSON.stringify(capped), limit) as Array<{ id: number; at: number }>;
+  for (const queue of capped) {
+    const cap = Math.min(limit, policy.caps[queue]!);
+    if (cap > 0) rows.push(...(s.dueInQueue.all(nowMs, queue, cap) as Array<{ id: number; at: number }>));
+  }
+  return rows
+    .sort((a, b) => a.at - b.at || a.id - b.id)
+    .slice(0, limit)
+    .map((row) => row.id);
 }
 
 /** Refuses anything that is neither empty nor an SQLite file before SQLite touches it. */
@@ -367,6 +576,18 @@ function toStoredTask(row: TaskRow): StoredTask {
   if (row.previous_response !== null) task.previousResponse = row.previous_response;
   if (row.overflow_key !== null) task.overflowKey = row.overflow_key;
   return task;
+}
+
+function toTaskRecord(row: RecordRow): TaskRecord {
+  const record: TaskRecord = {
+    ...toStoredTask(row),
+    state: row.state,
+    attempts: row.attempts === null ? [] : (JSON.parse(row.attempts) as TaskAttempt[]),
+  };
+  if (row.lease_until_ms !== null) record.leaseUntilMs = row.lease_until_ms;
+  if (row.completed_ms !== null) record.completedMs = row.completed_ms;
+  if (row.failed_ms !== null) record.failedMs = row.failed_ms;
+  return record;
 }
 
 function toBuffer(bytes: Uint8Array): Buffer {

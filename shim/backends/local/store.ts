@@ -3,6 +3,7 @@
 // Synchronous on purpose: better-sqlite3 is synchronous, and a synchronous
 // claim/complete keeps every state change a single atomic step.
 import type { RetryOptions } from '../../api/types.js';
+import type { TaskAttempt, TaskState } from '../../operations/types.js';
 
 export interface StoredTask {
   /** Store-internal id (stable across restarts). */
@@ -25,6 +26,41 @@ export interface StoredTask {
 
 export type NewTask = Omit<StoredTask, 'id' | 'retryCount' | 'executionCount' | 'previousResponse'>;
 
+/**
+ * Which due tasks a claim may take, beyond "due and not leased" (paused queues
+ * are always skipped, by the store). `caps[queue]` is the most tasks of that
+ * queue the claim may take (0: none); queues not named are not capped.
+ */
+export interface ClaimPolicy {
+  caps: Record<string, number>;
+}
+
+/** A task as the operations surface sees it, in any state. */
+export interface TaskRecord extends StoredTask {
+  state: TaskState;
+  leaseUntilMs?: number;
+  completedMs?: number;
+  failedMs?: number;
+  /** Recorded failed attempts, oldest first (at most MAX_RECORDED_ATTEMPTS, the latest). */
+  attempts: TaskAttempt[];
+}
+
+/** Failed attempts kept per task: enough to see a pattern, bounded for a task that retries forever. */
+export const MAX_RECORDED_ATTEMPTS = 20;
+
+export interface TaskFilter {
+  queue?: string;
+  state?: TaskState;
+  limit: number;
+  offset: number;
+}
+
+export interface QueueStateCounts {
+  queue: string;
+  state: TaskState;
+  count: number;
+}
+
 export interface QueueStore {
   /** Insert a task; 'duplicate' when the (queue, name) pair is queued or tombstoned. */
   insert(task: NewTask): StoredTask | 'duplicate';
@@ -34,19 +70,45 @@ export interface QueueStore {
    * or rescheduled (the process died) becomes due again when its lease ends:
    * that is what makes delivery at-least-once across a crash.
    */
-  claimDue(nowMs: number, limit: number, leaseMs: number): StoredTask[];
-  /** Remove a task for good (success, permanent failure, retries exhausted) and its overflow blob; keep its name as a tombstone. */
+  claimDue(nowMs: number, limit: number, leaseMs: number, policy?: ClaimPolicy): StoredTask[];
+  /** Remove a task for good (success) and its overflow blob; keep its name as a tombstone. */
   complete(id: string, nowMs: number): void;
-  /** Release the lease after a failed attempt and make it due again at `etaMs`. */
-  reschedule(id: string, etaMs: number, lastStatus: number, executed: boolean): void;
-  /** Earliest eta among tasks not currently leased (or the earliest lease expiry), for the dispatcher's timer. */
-  nextDueMs(nowMs: number): number | undefined;
-  /** Tasks in the store, leased or not. */
+  /** Release the lease after a failed attempt and make it due again at `etaMs`; `attempt` is recorded for the operations surface. */
+  reschedule(id: string, etaMs: number, lastStatus: number, executed: boolean, attempt?: TaskAttempt): void;
+  /** The task failed for good (retries exhausted, permanent failure): keep it, payload and attempts included, in the failed state. */
+  fail(id: string, nowMs: number, attempt: TaskAttempt, executed: boolean): void;
+  /** Drop the leases of these tasks (shutdown): another process may claim them at once. */
+  release(ids: readonly string[], nowMs: number): void;
+  /** Earliest time a task of a queue not excluded (nor paused) can be claimed, for the dispatcher's timer. */
+  nextDueMs(nowMs: number, excludeQueues?: readonly string[]): number | undefined;
+  /** Tasks in the store, leased or not (failed tasks and tombstones are not counted). */
   size(): number;
   putBlob(key: string, data: Uint8Array, nowMs: number): void;
   getBlob(key: string): Uint8Array | undefined;
   deleteBlob(key: string): void;
-  /** Drop blobs no task references that are older than `olderThanMs` and tombstones older than that; returns how many rows went. */
-  sweep(olderThanMs: number): number;
+  /**
+   * Drop blobs no task references that are older than `olderThanMs` and tombstones older than that, and failed
+   * tasks that failed before `failedBeforeMs` (default: `olderThanMs`); returns how many rows went.
+   */
+  sweep(olderThanMs: number, failedBeforeMs?: number): number;
+
+  // The operations surface (CLI, dashboard). Not on the delivery path.
+  /** Task counts per queue and state. */
+  countByState(nowMs: number): QueueStateCounts[];
+  /** Per queue, the smallest eta among tasks due at `nowMs` and not leased. */
+  oldestDueEta(nowMs: number): Map<string, number>;
+  pausedQueues(): string[];
+  setPaused(queue: string, paused: boolean): void;
+  listTasks(filter: TaskFilter, nowMs: number): TaskRecord[];
+  /** Tasks (any state) with this name, in one queue or all. */
+  findTasks(name: string, queue: string | undefined, nowMs: number): TaskRecord[];
+  /** Make a task that is not leased (nor done) due at `nowMs`, out of the failed state; false when it is not in such a state. */
+  retryNow(id: string, nowMs: number): boolean;
+  /** Delete a task that is not leased, with its overflow blob; false when it is leased or gone. */
+  deleteTask(id: string, nowMs: number): boolean;
+  /** Delete the queue's tasks that are not leased nor done; returns how many. */
+  purge(queue: string, nowMs: number): number;
+  /** Tasks that reached done / failed at or after `sinceMs`, per minute. */
+  finishedPerMinute(sinceMs: number, queue?: string): Array<{ minute: number; done: number; failed: number }>;
   close(): void;
 }

@@ -5,6 +5,7 @@ import { defer } from '../../../shim/api/defer.js';
 import { PermanentTaskFailure, SingularTaskFailure } from '../../../shim/api/errors.js';
 import { register } from '../../../shim/api/registry.js';
 import type { DeliveryRequest, TaskContext } from '../../../shim/api/types.js';
+import type { LocalBackend } from '../../../shim/backends/local/backend.js';
 import { getTaskContext } from '../../../shim/runtime/context.js';
 import { drain, getRuntime } from '../../../shim/runtime/runtime.js';
 import { deliverTo, freshRuntime, type TestRuntime } from './helpers.js';
@@ -154,7 +155,7 @@ describe('retries', () => {
     expect(contexts).toHaveLength(2);
   });
 
-  it('drops a task once task_retry_limit is exceeded, logging it', async () => {
+  it('stops retrying a task once task_retry_limit is exceeded, logging it and keeping it as failed', async () => {
     script.push(fail, fail, fail, fail);
     await defer(task, 'x', { _retry_options: { task_retry_limit: 2, min_backoff_seconds: 1 } });
     for (let i = 0; i < 5; i++) {
@@ -163,9 +164,12 @@ describe('retries', () => {
     }
     expect(contexts).toHaveLength(3);
     expect(rt.logger.at('error').at(-1)).toMatchObject({
-      message: 'task failed and its retries are exhausted: dropping it',
+      message: 'task failed and its retries are exhausted: keeping it as failed',
       fields: { task: 'task1', status: 500, retryCount: 3 },
     });
+    expect((rt.backend as LocalBackend).store.size()).toBe(0);
+    const [kept] = await rt.backend.operations!.listTasks({ state: 'failed' }).then((page) => page.tasks);
+    expect(kept).toMatchObject({ name: 'task1', state: 'failed', attempts: 3, lastStatus: 500 });
   });
 
   it('with both limits, keeps retrying until the age limit is exceeded too', async () => {

@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { QueueFileError, SqliteStore } from '../../../shim/backends/local/sqlite-store.js';
+import { MIGRATIONS, QueueFileError, SqliteStore } from '../../../shim/backends/local/sqlite-store.js';
 import type { NewTask } from '../../../shim/backends/local/store.js';
 import { describeQueueStore } from '../core/store-conformance.js';
 
@@ -53,7 +53,7 @@ describe('SqliteStore on disk', () => {
     const db = new Database(path, { readonly: true });
     try {
       expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
-      expect(db.pragma('user_version', { simple: true })).toBe(1);
+      expect(db.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
       const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all();
       expect(tables).toEqual(expect.arrayContaining(['blobs', 'tasks']));
     } finally {
