@@ -199,12 +199,22 @@ describe.skipIf(noBrowserReason !== undefined)('the dashboard in Chromium', () =
     expect(await page.$eval('h1', (h) => h.textContent)).toBe('Queues');
   });
 
-  it('confirms a purge on a page of its own', async () => {
-    await page.goto(`${base}/queues/default`);
-    await Promise.all([page.waitForNavigation(), page.click(`a[href="${BASE}/queues/default/purge"]`)]);
-    await screenshot('purge');
-    await submit('.confirm button.danger');
-    expect(await page.$eval('.flash', (e) => e.textContent)).toMatch(/^Queue purged: 1 task\(s\) deleted/);
-    expect(await stateOf('hostile')).toBeUndefined();
+  it('works without JavaScript and by keyboard: purge, confirmed on a page of its own', async () => {
+    await page.setJavaScriptEnabled(false);
+    try {
+      await page.goto(`${base}/queues/default`);
+      await page.keyboard.press('Tab');
+      expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Skip to content');
+      expect(await page.$eval('#queue-live', (e) => e.textContent)).toMatch(/Failed:\s*1/);
+      await page.focus(`a[href="${BASE}/queues/default/purge"]`);
+      await Promise.all([page.waitForNavigation(), page.keyboard.press('Enter')]);
+      await screenshot('purge');
+      await page.focus('.confirm button.danger');
+      await Promise.all([page.waitForNavigation(), page.keyboard.press('Enter')]);
+      expect(await page.$eval('.flash', (e) => e.textContent)).toMatch(/^Queue purged: 1 task\(s\) deleted/);
+      expect(await stateOf('hostile')).toBeUndefined();
+    } finally {
+      await page.setJavaScriptEnabled(true);
+    }
   });
 });
