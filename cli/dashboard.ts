@@ -68,13 +68,18 @@ export async function parseDashboardArgs(argv: string[], env: Record<string, str
   return { port, host, dataDir, ...(token !== undefined && { token }) };
 }
 
-export async function startDashboardServer(options: DashboardCommandOptions, openOperations: OpenOperations): Promise<RunningDashboard> {
+export async function startDashboardServer(
+  options: DashboardCommandOptions,
+  openOperations: OpenOperations,
+  report: (text: string) => void = (text) => process.stderr.write(`${text}\n`),
+): Promise<RunningDashboard> {
   const operations = await openOperations(options.dataDir);
   const dashboard = new Dashboard({
     path: DEFAULT_DASHBOARD_PATH,
     policy: { ...(options.token !== undefined && { token: options.token }), openOnLoopback: true },
     operations: () => operations,
     now: Date.now,
+    onError: (error) => report(`deferred-migrate dashboard: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`),
   });
   const server = createServer((req, res) => {
     if (dashboard.isUnderPath(req.url)) return void serveDashboardNode(dashboard, req, res);
@@ -106,7 +111,7 @@ export async function runDashboardCommand(argv: string[], deps: CliDeps, openOpe
   }
   let running: RunningDashboard;
   try {
-    running = await startDashboardServer(options, openOperations);
+    running = await startDashboardServer(options, openOperations, (text) => deps.stderr.write(`${text}\n`));
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {

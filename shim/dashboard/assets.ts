@@ -70,7 +70,7 @@ export const DASHBOARD_JS = `
   function refresh() {
     if (busy || document.hidden) return;
     busy = true;
-    fetch(location.href, { credentials: 'same-origin', headers: { 'X-Dashboard-Live': '1' } })
+    fetch(location.href, { credentials: 'same-origin' })
       .then(function (response) { return response.ok ? response.text() : null; })
       .then(function (text) {
         if (text === null) return;

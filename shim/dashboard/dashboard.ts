@@ -68,6 +68,8 @@ export interface DashboardSettings {
   /** The operations surface of the queue to show (resolved per request: the runtime's backend may change). */
   operations: () => QueueOperations;
   now: () => number;
+  /** Where an unexpected failure is reported (the page only says that it happened: it may be an unauthenticated visitor's). */
+  onError: (error: unknown) => void;
 }
 
 /** A form body larger than the limit. */
@@ -109,8 +111,8 @@ export class Dashboard {
       return await this.route(request);
     } catch (error) {
       if (error instanceof BodyTooLarge) return plain(413, 'Form too large');
-      const message = error instanceof Error ? error.message : String(error);
-      return respond(500, messagePage(this.context('', false), 'Error', `The dashboard could not answer: ${message}`));
+      this.settings.onError(error);
+      return respond(500, messagePage(this.context('', false), 'Error', 'The dashboard could not answer this request; the error is in the server\u2019s log.'));
     }
   }
 

@@ -41,5 +41,11 @@ export function dashboardFromOption(option: boolean | DashboardOptions | undefin
       openOnLoopback: getRuntime().mode === 'development',
     };
   };
-  return new Dashboard({ path, policy, operations: operations ?? runtimeOperations, now: () => getRuntime().clock.now() });
+  return new Dashboard({
+    path,
+    policy,
+    operations: operations ?? runtimeOperations,
+    now: () => getRuntime().clock.now(),
+    onError: (error) => getRuntime().logger.error('dashboard: cannot answer a request', { error: error instanceof Error ? (error.stack ?? error.message) : String(error) }),
+  });
 }

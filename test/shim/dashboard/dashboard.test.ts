@@ -22,8 +22,10 @@ afterEach(async () => {
   server = undefined;
 });
 
+const errors: unknown[] = [];
+
 function dashboardWith(policy: AccessPolicy): Dashboard {
-  return new Dashboard({ path: BASE, policy, operations: () => ops, now: () => 61_000 });
+  return new Dashboard({ path: BASE, policy, operations: () => ops, now: () => 61_000, onError: (error) => errors.push(error) });
 }
 
 async function serve(policy: AccessPolicy): Promise<string> {
@@ -160,6 +162,17 @@ describe('pages', () => {
     }
     const css = await new Client().get(`${base}/assets/dashboard.css`);
     expect(css.response.headers.get('content-type')).toBe('text/css; charset=utf-8');
+  });
+
+  it('answers 500 without details when the operations fail, and reports the error', async () => {
+    ops.listQueues = async () => {
+      throw new Error('database is locked at /secret/path');
+    };
+    const base = await serve({ openOnLoopback: true });
+    const { status, text } = await new Client().get(`${base}/`);
+    expect(status).toBe(500);
+    expect(text).not.toContain('/secret/path');
+    expect(errors.splice(0)).toEqual([new Error('database is locked at /secret/path')]);
   });
 
   it('answers 404 for unknown pages, queues and tasks, 405 for other methods', async () => {
