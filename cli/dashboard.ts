@@ -11,14 +11,20 @@ import { Dashboard, DEFAULT_DASHBOARD_PATH } from '../shim/dashboard/dashboard.j
 import { serveDashboardNode } from '../shim/dashboard/http.js';
 import { DASHBOARD_TOKEN_ENV } from '../shim/dashboard/mount.js';
 import { isLoopbackAddress } from '../shim/dashboard/security.js';
+import { QueueFileError } from '../shim/backends/local/sqlite-store.js';
 import type { QueueOperations } from '../shim/operations/types.js';
+import { loadQueueYaml, QueueYamlError } from '../shim/queues/queue-yaml.js';
+import { resolveQueues } from '../shim/runtime/runtime.js';
 import { ExitCode, UsageError } from './exit-codes.js';
 import type { CliDeps } from './main.js';
+import { OPERATIONS_BACKENDS, OperationsTargetMissing } from './ops/backends.js';
 
 export interface DashboardCommandOptions {
   port: number;
   host: string;
   dataDir: string;
+  /** --queue-yaml, as given (else DEFERRED_QUEUES, else queue.yaml beside app.yaml). */
+  queueYaml?: string;
   token?: string;
 }
 
@@ -31,9 +37,16 @@ export interface RunningDashboard {
 /** Opens the queue file's operations: the same ones the `queues`/`tasks` commands use. */
 export type OpenOperations = (dataDir: string) => QueueOperations | Promise<QueueOperations>;
 
-export const openEmbeddedOperations: OpenOperations = (dataDir) => {
-  throw new UsageError(`no queue operations for ${dataDir} yet`);
-};
+/** The embedded queue file's operations, opened as the `queues` / `tasks` commands open them. */
+function embeddedOperations(options: DashboardCommandOptions, deps: CliDeps): OpenOperations {
+  return (dataDir) =>
+    OPERATIONS_BACKENDS.embedded!({
+      cwd: deps.cwd,
+      env: deps.env,
+      dataDir,
+      queues: options.queueYaml !== undefined ? loadQueueYaml(resolve(deps.cwd, options.queueYaml)) : resolveQueues(deps.env.DEFERRED_QUEUES || undefined, deps.cwd),
+    });
+}
 
 const DASHBOARD_HELP = `Serves the task dashboard for the embedded queue file (the app may be running).
 Open to this machine only unless ${DASHBOARD_TOKEN_ENV} is set; a --host other than
@@ -46,6 +59,7 @@ export async function parseDashboardArgs(argv: string[], env: Record<string, str
     .option('port', { type: 'number', default: 8089, describe: 'Port to listen on (0: any free port)' })
     .option('host', { type: 'string', default: '127.0.0.1', describe: 'Address to bind; not loopback: needs DEFERRED_DASHBOARD_TOKEN' })
     .option('data-dir', { type: 'string', describe: 'Directory of the embedded queue (default: DEFERRED_DATA_DIR, else .deferred)' })
+    .option('queue-yaml', { type: 'string', describe: 'queue.yaml whose limits to show (default: DEFERRED_QUEUES, else queue.yaml beside app.yaml)' })
     .strict()
     .exitProcess(false)
     .version(version)
@@ -65,7 +79,8 @@ export async function parseDashboardArgs(argv: string[], env: Record<string, str
   }
   if (token !== undefined && token.length < 16) throw new UsageError(`${DASHBOARD_TOKEN_ENV} must be at least 16 characters`);
   const dataDir = resolve(cwd, (parsed.args.dataDir as string | undefined) ?? env.DEFERRED_DATA_DIR ?? '.deferred');
-  return { port, host, dataDir, ...(token !== undefined && { token }) };
+  const queueYaml = parsed.args.queueYaml as string | undefined;
+  return { port, host, dataDir, ...(queueYaml !== undefined && { queueYaml }), ...(token !== undefined && { token }) };
 }
 
 export async function startDashboardServer(
@@ -85,10 +100,15 @@ export async function startDashboardServer(
     if (dashboard.isUnderPath(req.url)) return void serveDashboardNode(dashboard, req, res);
     res.writeHead(302, { Location: `${DEFAULT_DASHBOARD_PATH}/` }).end();
   });
-  await new Promise<void>((done, fail) => {
-    server.once('error', fail);
-    server.listen(options.port, options.host, () => done());
-  });
+  try {
+    await new Promise<void>((done, fail) => {
+      server.once('error', fail);
+      server.listen(options.port, options.host, () => done());
+    });
+  } catch (error) {
+    await operations.close();
+    throw error;
+  }
   const { port } = server.address() as AddressInfo;
   const host = options.host.includes(':') ? `[${options.host}]` : options.host;
   return {
@@ -103,7 +123,7 @@ export async function startDashboardServer(
 }
 
 /** The subcommand: serves until SIGINT/SIGTERM, then closes the queue file. */
-export async function runDashboardCommand(argv: string[], deps: CliDeps, openOperations: OpenOperations): Promise<number> {
+export async function runDashboardCommand(argv: string[], deps: CliDeps): Promise<number> {
   const options = await parseDashboardArgs(argv, deps.env, deps.cwd, deps.tool.version);
   if ('print' in options) {
     deps.stdout.write(`${options.print}\n`);
@@ -111,11 +131,17 @@ export async function runDashboardCommand(argv: string[], deps: CliDeps, openOpe
   }
   let running: RunningDashboard;
   try {
-    running = await startDashboardServer(options, openOperations, (text) => deps.stderr.write(`${text}\n`));
+    running = await startDashboardServer(options, embeddedOperations(options, deps), (text) => deps.stderr.write(`${text}\n`));
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
       throw new UsageError(`cannot listen on ${options.host}:${options.port} (${code})`);
+    }
+    if (error instanceof QueueYamlError) throw new UsageError(error.message);
+    // The same exit codes as `queues` / `tasks`.
+    if (error instanceof OperationsTargetMissing || error instanceof QueueFileError) {
+      deps.stderr.write(`deferred-migrate: ${error.message}\n`);
+      return error instanceof OperationsTargetMissing ? ExitCode.NotFound : ExitCode.QueueUnavailable;
     }
     throw error;
   }

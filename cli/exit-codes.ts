@@ -10,6 +10,14 @@ export const ExitCode = {
   FileFailures: 3,
   /** Dirty git tree refused (pass --allow-dirty). */
   DirtyTree: 4,
+  /** `queues purge`: the operator answered no at the prompt. */
+  Declined: 1,
+  /** `queues` / `tasks`: no such task, or no queue file at --data-dir. */
+  NotFound: 5,
+  /** `queues` / `tasks`: the task's state does not allow it (e.g. it is running now). */
+  WrongState: 6,
+  /** `queues` / `tasks`: the queue file cannot be used (locked longer than the busy timeout, damaged, newer schema). */
+  QueueUnavailable: 7,
   /** A bug: internal error (EX_SOFTWARE). */
   InternalError: 70,
 } as const;
@@ -23,6 +31,15 @@ export const EXIT_CODE_HELP = `Exit codes:
   3   at least one file failed (does not parse, unreadable, could not be written);
       the others were processed
   4   dirty git tree refused (commit or stash first, or pass --allow-dirty)
+  70  internal error`;
+
+export const OPS_EXIT_CODE_HELP = `Exit codes:
+  0   success
+  1   queues purge: declined at the confirmation prompt
+  2   usage error (bad flag or argument; queues purge with no --yes and no terminal to ask)
+  5   no such task (or queue file at --data-dir)
+  6   the task's state does not allow it (e.g. it is running now)
+  7   the queue file cannot be used (locked beyond the busy timeout, damaged, newer schema)
   70  internal error`;
 
 /** Thrown for bad flags, paths or configuration: exit 2 with the message, no stack. */

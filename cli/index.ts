@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Entry point of the `deferred-migrate` binary: wires the real engine, streams and
 // environment into runCli and turns its result into the process exit code.
+import { createInterface } from 'node:readline/promises';
 import { migrate } from '../codemods/engine.js';
 import { docsUrl } from '../codemods/rewrite/context.js';
 import { ExitCode } from './exit-codes.js';
@@ -23,6 +24,15 @@ runCli(process.argv.slice(2), {
   migrate,
   tool: toolInfo(),
   docsUrl,
+  stdinIsTTY: process.stdin.isTTY === true,
+  async confirm(question) {
+    const rl = createInterface({ input: process.stdin, output: process.stderr });
+    try {
+      return /^y(es)?$/i.test((await rl.question(question)).trim());
+    } finally {
+      rl.close();
+    }
+  },
 }).then(
   (code) => {
     // exitCode, not exit(): pending stdout writes to a pipe must flush first.

@@ -15,8 +15,9 @@ import { renderSarif } from '../codemods/report/sarif.js';
 import { itemLines, remainingUsageLines, statusLines, summaryLine } from '../codemods/report/summary.js';
 import type { MigrateOptions, MigrationResult, ReasonCode } from '../codemods/types.js';
 import { applyChanges } from './apply.js';
-import { openEmbeddedOperations, runDashboardCommand, type OpenOperations } from './dashboard.js';
+import { runDashboardCommand } from './dashboard.js';
 import { ExitCode, UsageError } from './exit-codes.js';
+import { OPS_COMMANDS, runOpsCli } from './ops/command.js';
 import { parseArgs, type CliOptions } from './options.js';
 import { createProgress } from './progress.js';
 import type { ToolInfo } from './version.js';
@@ -36,17 +37,21 @@ export interface CliDeps {
   docsUrl: (code: ReasonCode) => string;
   /** File-system operations of the write phase (tests inject failures). */
   writeFs?: WriteFs;
-  /** Opens the queue operations of an embedded queue directory (`dashboard`; tests inject them). */
-  openQueueOperations?: OpenOperations;
+  /** `queues purge`: whether stdin is a terminal, and how to ask on it. */
+  stdinIsTTY?: boolean;
+  confirm?: (question: string) => Promise<boolean>;
 }
 
 const MAX_LISTED_GIT_ENTRIES = 20;
 
 export async function runCli(argv: string[], deps: CliDeps): Promise<number> {
+  if ((OPS_COMMANDS as readonly string[]).includes(argv[0] ?? '')) {
+    return runOpsCli(argv, { ...deps, stdinIsTTY: deps.stdinIsTTY === true, confirm: deps.confirm ?? (async () => false) }, deps.tool.version);
+  }
   const err = (text: string) => deps.stderr.write(`${text}\n`);
   let verbose = argv.includes('--verbose');
   try {
-    if (argv[0] === 'dashboard') return await runDashboardCommand(argv.slice(1), deps, deps.openQueueOperations ?? openEmbeddedOperations);
+    if (argv[0] === 'dashboard') return await runDashboardCommand(argv.slice(1), deps);
     const parsed = await parseArgs(argv, deps.tool.version);
     if (parsed.kind === 'print') {
       deps.stdout.write(`${parsed.text}\n`);

@@ -199,6 +199,7 @@ export class SqliteStore implements QueueStore {
       return rows.sort((a, b) => a.eta_ms - b.eta_ms || a.id - b.id).map(toStoredTask);
     }).immediate;
     this.sweepTx = db.transaction((olderThanMs: number, failedBeforeMs: number): number => {
+      s.sweepFailedBlobs.run(failedBeforeMs);
       const failed = s.sweepFailed.run(failedBeforeMs).changes;
       return s.sweepBlobs.run(olderThanMs).changes + s.sweepTombstones.run(olderThanMs).changes + failed;
     }).immediate;
@@ -456,6 +457,7 @@ function prepareStatements(db: Database.Database) {
        AND NOT EXISTS (SELECT 1 FROM tasks WHERE tasks.overflow_key = blobs.key)`,
     ),
     sweepTombstones: db.prepare('DELETE FROM tasks WHERE completed_ms < ?'),
+    sweepFailedBlobs: db.prepare('DELETE FROM blobs WHERE key IN (SELECT overflow_key FROM tasks WHERE failed_ms < ? AND overflow_key IS NOT NULL)'),
     sweepFailed: db.prepare('DELETE FROM tasks WHERE failed_ms < ?'),
     countByState: db.prepare(`SELECT queue, ${STATE_SQL} AS state, COUNT(*) AS count FROM tasks GROUP BY queue, state`),
     oldestDue: db.prepare(

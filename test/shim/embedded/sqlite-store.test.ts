@@ -61,6 +61,40 @@ describe('SqliteStore on disk', () => {
     }
   });
 
+  it('upgrades a queue file written by the previous release (schema 1): its tasks survive and gain the failed state', () => {
+    mkdirSync(dirname(path), { recursive: true });
+    const old = new Database(path);
+    old.pragma('journal_mode = WAL');
+    old.exec(MIGRATIONS[0]!);
+    old.pragma(`application_id = ${0x44664d67}`);
+    old.pragma('user_version = 1');
+    // Rows exactly as release 1 wrote them: a due task, one leased by a dead process, a tombstone, a retrying one.
+    const insert = old.prepare(
+      `INSERT INTO tasks (queue, name, url, headers, body, eta_ms, created_ms, retry_count, execution_count, retry, previous_response, lease_until_ms, available_ms, completed_ms)
+       VALUES (?, ?, '/_ah/queue/deferred', '{"Content-Type":"application/octet-stream"}', ?, ?, 1000, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    const body = Buffer.from('{"v":1,"fn":"f","args":[1]}');
+    insert.run('default', 'due', body, 1_000, 0, 0, null, null, null, 1_000, null);
+    insert.run('default', 'orphaned', body, 1_000, 0, 0, null, null, 9_000, 9_000, null);
+    insert.run('default', 'finished', Buffer.alloc(0), 1_000, 0, 1, null, null, null, null, 1_500);
+    insert.run('mail', 'retrying', body, 3_000, 2, 2, '{"task_retry_limit":2}', 500, null, 3_000, null);
+    old.close();
+
+    const store = open();
+    const db = new Database(path, { readonly: true });
+    expect(db.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
+    db.close();
+    expect(store.size()).toBe(3);
+    const states = Object.fromEntries(store.listTasks({ limit: 10, offset: 0 }, 2_000).map((t) => [t.name, t.state]));
+    expect(states).toEqual({ due: 'pending', orphaned: 'leased', finished: 'done', retrying: 'retry' });
+    expect(store.claimDue(10_000, 10, 60_000).map((t) => t.name)).toEqual(['due', 'orphaned', 'retrying']);
+    const retrying = store.findTasks('retrying', 'mail', 10_000)[0]!;
+    expect(retrying).toMatchObject({ retryCount: 2, previousResponse: 500, retry: { task_retry_limit: 2 }, attempts: [] });
+    store.fail(retrying.id, 11_000, { number: 3, finishedMs: 11_000, status: 500, error: { message: 'boom' } }, true);
+    expect(store.findTasks('retrying', 'mail', 11_000)[0]).toMatchObject({ state: 'failed', retryCount: 3, attempts: [{ number: 3, error: { message: 'boom' } }] });
+    expect(store.insert(newTask('finished'))).toBe('duplicate');
+  });
+
   it('keeps tasks, their fields, leases and tombstones across close and reopen', () => {
     const first = open();
     const body = new Uint8Array([0, 255, 1, 254]);
