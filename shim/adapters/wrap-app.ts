@@ -59,6 +59,7 @@ interface Wrapping {
   target: DeliveryTarget;
   kind: AppKind;
   handler: TaskPoster;
+  hasDashboard: boolean;
 }
 
 /** Originals and wrapped apps -> their wrapping (a Proxy cannot be found from its original otherwise). */
@@ -106,6 +107,9 @@ export function wrapApp<T>(app: T, options: WrapAppOptions = {}): T {
           'wrap the original app once, with the kind and handler it needs',
       );
     }
+    if (dashboard !== undefined && dashboard !== false && !known.hasDashboard) {
+      throw new TypeError('wrapApp: this app is already wrapped without a dashboard; pass the dashboard option to the first wrapApp');
+    }
     // Wrapping again serves nothing twice; it only makes the app the delivery target again.
     if (useDeferred && deliver) attachDelivery(known.target);
     return known.wrapped as T;
@@ -119,7 +123,7 @@ export function wrapApp<T>(app: T, options: WrapAppOptions = {}): T {
 
   const endpoint = new DeferredEndpoint(handler ?? new Handler(), dashboardFromOption(dashboard));
   const { wrapped, target } = wrapByKind(app, appKind, endpoint);
-  const wrapping: Wrapping = { wrapped: wrapped as object, target, kind: appKind, handler: endpoint.handler };
+  const wrapping: Wrapping = { wrapped: wrapped as object, target, kind: appKind, handler: endpoint.handler, hasDashboard: endpoint.dashboard !== undefined };
   wrappings.set(app as object, wrapping);
   wrappings.set(wrapped as object, wrapping);
   if (deliver) attachDelivery(target);

@@ -150,5 +150,7 @@ describe('wrapApp dashboard option', () => {
     expect(() => wrapApp((_req: IncomingMessage, _res: ServerResponse) => {}, { dashboard: true })).toThrow(/useDeferred: true/);
     expect(() => wrapApp((_req: IncomingMessage, _res: ServerResponse) => {}, { useDeferred: true, dashboard: { token: 'short' } })).toThrow(/at least 16/);
     expect(() => wrapApp((_req: IncomingMessage, _res: ServerResponse) => {}, { useDeferred: true, dashboard: { path: 'relative' } })).toThrow(/absolute path/);
+    const app = wrapApp((_req: IncomingMessage, _res: ServerResponse) => {}, { useDeferred: true, deliver: false });
+    expect(() => wrapApp(app, { useDeferred: true, dashboard: true })).toThrow(/already wrapped without a dashboard/);
   });
 });
