@@ -75,6 +75,11 @@ export interface DashboardSettings {
 /** A form body larger than the limit. */
 class BodyTooLarge extends Error {}
 
+/** The queue has no operations surface to show (a backend without one): said on the page, not logged as a failure. */
+export class OperationsUnavailableError extends Error {
+  override name = 'OperationsUnavailableError';
+}
+
 export class Dashboard {
   readonly path: string;
   private readonly csrfGuards = new Map<string | undefined, CsrfGuard>();
@@ -111,6 +116,7 @@ export class Dashboard {
       return await this.route(request);
     } catch (error) {
       if (error instanceof BodyTooLarge) return plain(413, 'Form too large');
+      if (error instanceof OperationsUnavailableError) return respond(501, messagePage(this.context('', false), 'Not available', error.message));
       this.settings.onError(error);
       return respond(500, messagePage(this.context('', false), 'Error', 'The dashboard could not answer this request; the error is in the server\u2019s log.'));
     }

@@ -13,9 +13,10 @@ export interface DashboardOptions {
   path?: string;
   /**
    * Decides who may use it: gets the request as the server received it (Node's
-   * IncomingMessage, or the fetch Request), before any of the app's middleware.
+   * IncomingMessage, or the fetch Request), before any of the app's middleware,
+   * and `info` to read headers, cookies and the client address whatever the framework.
    */
-  auth?: (request: never) => boolean | Promise<boolean>;
+  auth?: AuthHook;
   /** A bearer token (else env DEFERRED_DASHBOARD_TOKEN): `Authorization: Bearer <token>`, or the sign-in form. */
   token?: string;
 }
@@ -36,7 +37,7 @@ export function dashboardFromOption(option: boolean | DashboardOptions | undefin
   const policy = (): AccessPolicy => {
     const configuredToken = token ?? (process.env[DASHBOARD_TOKEN_ENV] || undefined);
     return {
-      ...(auth !== undefined && { auth: auth as AuthHook }),
+      ...(auth !== undefined && { auth }),
       ...(configuredToken !== undefined && { token: configuredToken }),
       openOnLoopback: getRuntime().mode === 'development',
     };

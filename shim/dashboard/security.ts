@@ -9,8 +9,23 @@
 // - every action is a POST carrying a CSRF token bound to a per-browser cookie, from
 //   a same-origin page (Sec-Fetch-Site / Origin, when the browser sends them).
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 
-export type AuthHook = (request: never) => boolean | Promise<boolean>;
+/** What the auth hook gets besides the request: the same facts for every framework. */
+export interface AuthInfo {
+  /** A request header (lower or any case); repeated headers joined with ", ". */
+  header(name: string): string | undefined;
+  cookie(name: string): string | undefined;
+  /** The socket's peer address. */
+  remoteAddress: string | undefined;
+}
+
+/**
+ * The app's decision: `request` is what the server received (Node's IncomingMessage
+ * for Node, Express, Koa and Fastify apps; the fetch Request for fetch-style apps),
+ * before any of the app's middleware ran.
+ */
+export type AuthHook = (request: IncomingMessage | Request, info: AuthInfo) => boolean | Promise<boolean>;
 
 export interface AccessPolicy {
   auth?: AuthHook;
@@ -47,7 +62,12 @@ export function isConfigured(policy: AccessPolicy): boolean {
 export async function decideAccess(policy: AccessPolicy, request: RequestFacts): Promise<Access> {
   if (policy.token !== undefined && hasValidToken(policy.token, request)) return { allowed: true };
   if (policy.auth !== undefined) {
-    const verdict = await (policy.auth as (request: unknown) => boolean | Promise<boolean>)(request.native);
+    const info: AuthInfo = {
+      header: (name) => request.header(name.toLowerCase()),
+      cookie: (name) => readCookie(request.header('cookie'), name),
+      remoteAddress: request.remoteAddress,
+    };
+    const verdict = await policy.auth(request.native as IncomingMessage | Request, info);
     if (verdict === true) return { allowed: true };
     return { allowed: false, status: 403, reason: 'The dashboard\u2019s auth hook refused this request.' };
   }

@@ -240,10 +240,10 @@ describe('access', () => {
   it('auth hook: its verdict decides (403 when false), given the server\u2019s request object', async () => {
     const seen: unknown[] = [];
     const base = await serve({
-      auth: ((req: { headers: Record<string, string> }) => {
+      auth: (req, info) => {
         seen.push(req);
-        return req.headers['x-role'] === 'admin';
-      }) as never,
+        return info.header('X-Role') === 'admin' && info.remoteAddress === '127.0.0.1';
+      },
       openOnLoopback: true,
     });
     expect((await new Client().get(`${base}/`)).status).toBe(403);

@@ -111,6 +111,8 @@ describe.each(Object.entries(kinds))('%s', (_name, start) => {
     expect(refused.status).toBe(401);
     expect(await refused.text()).toContain('Dashboard token');
     expect(refused.headers.get('content-security-policy')).toContain("default-src 'none'");
+    const bearer = await fetch(`${server.baseUrl}${BASE}/`, { headers: { Authorization: `Bearer ${TOKEN}` } });
+    expect([bearer.status, (await bearer.text()).includes('<h1>Queues</h1>')]).toEqual([200, true]);
     const css = await fetch(`${server.baseUrl}${BASE}/assets/dashboard.css`);
     expect([css.status, css.headers.get('content-type')]).toEqual([200, 'text/css; charset=utf-8']);
     expect(await (await fetch(`${server.baseUrl}/hello`)).text()).toBe('hello');
@@ -122,10 +124,13 @@ describe.each(Object.entries(kinds))('%s', (_name, start) => {
     expect(post.status).toBe(403);
   });
 
-  it('with an auth hook that refuses: 403', async () => {
+  it('with an auth hook: its verdict, from the headers and cookies of any framework’s request (403 when it refuses)', async () => {
     runtime('production');
-    server = await start({ auth: () => false });
+    server = await start({ auth: async (_req, info) => info.cookie('role') === 'admin' });
     expect((await fetch(`${server.baseUrl}${BASE}/`)).status).toBe(403);
+    const allowed = await fetch(`${server.baseUrl}${BASE}/`, { headers: { Cookie: 'role=admin' } });
+    expect(allowed.status).toBe(200);
+    expect(await allowed.text()).toContain('<h1>Queues</h1>');
   });
 
   it('in production with neither: the app answers the path (no dashboard)', async () => {
@@ -138,14 +143,24 @@ describe.each(Object.entries(kinds))('%s', (_name, start) => {
   it('in development: a loopback client gets in without credentials', async () => {
     runtime('development');
     server = await start(true);
-    const css = await fetch(`${server.baseUrl}${BASE}/assets/dashboard.js`);
-    expect(css.status).toBe(200);
+    const page = await fetch(`${server.baseUrl}${BASE}/`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('<h1>Queues</h1>');
     // Any request of another host name is a rebinding page, even on loopback.
     expect(await statusWithHost(`${server.baseUrl}${BASE}/`, 'attacker.example')).toBe(403);
   });
 });
 
 describe('wrapApp dashboard option', () => {
+  it('says so (501) when the backend has no operations surface', async () => {
+    const backend = { kind: 'custom', maxTaskSizeBytes: 1, overflow: {}, enqueue: async () => {}, verify: async () => ({ ok: true }), attach() {}, drain: async () => 0, close: async () => {} };
+    configure({ backend: backend as never, mode: 'development', logger: quiet });
+    server = await listen(wrapApp((_req: IncomingMessage, res: ServerResponse) => void res.end('app'), { useDeferred: true, dashboard: true }));
+    const response = await fetch(`${server.baseUrl}${BASE}/`);
+    expect(response.status).toBe(501);
+    expect(await response.text()).toContain('The custom backend offers no queue operations');
+  });
+
   it('is refused without useDeferred, and checked', () => {
     expect(() => wrapApp((_req: IncomingMessage, _res: ServerResponse) => {}, { dashboard: true })).toThrow(/useDeferred: true/);
     expect(() => wrapApp((_req: IncomingMessage, _res: ServerResponse) => {}, { useDeferred: true, dashboard: { token: 'short' } })).toThrow(/at least 16/);
