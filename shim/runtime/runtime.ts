@@ -102,6 +102,8 @@ interface RuntimeState {
   uninstallSignals: (() => void) | undefined;
   /** Set by shutdown(): a backend created afterwards (a late defer) enqueues but delivers nothing. */
   stopped: boolean;
+  /** The shutdown in progress: a second call (the app's own signal handler) waits for the same one. */
+  shuttingDown: Promise<void> | undefined;
 }
 
 const state = sharedSlot<RuntimeState>('runtimeState', () => ({
@@ -112,6 +114,7 @@ const state = sharedSlot<RuntimeState>('runtimeState', () => ({
   pending: new Set(),
   uninstallSignals: undefined,
   stopped: false,
+  shuttingDown: undefined,
 }));
 
 function current(): Settings {
@@ -155,7 +158,10 @@ const runtime: Runtime = sharedSlot<Runtime>('runtimeObject', () => ({
       if (state.target && !state.stopped) backend.attach(state.target);
       state.backend = backend;
       if (settings.handleSignals && backend.shutdown && !state.uninstallSignals && !state.stopped) {
-        state.uninstallSignals = installSignalHandlers(() => runtime.shutdown());
+        state.uninstallSignals = installSignalHandlers((signal) => {
+          settings.logger.info(`${signal} received: delivering no more tasks, letting running ones finish (up to ${settings.shutdownDeadlineMs} ms)`);
+          return runtime.shutdown();
+        });
       }
     }
     return state.backend;
@@ -163,16 +169,18 @@ const runtime: Runtime = sharedSlot<Runtime>('runtimeObject', () => ({
   get queues() {
     return current().queues;
   },
-  async shutdown(deadlineMs?: number) {
+  shutdown(deadlineMs?: number) {
     state.stopped = true;
     state.uninstallSignals?.();
     state.uninstallSignals = undefined;
-    await settlePending();
-    const backend = state.backend;
-    state.backend = undefined;
-    if (!backend) return;
-    const deadline = deadlineMs ?? current().shutdownDeadlineMs;
-    await (backend.shutdown ? backend.shutdown(deadline) : backend.close());
+    return (state.shuttingDown ??= (async () => {
+      await settlePending();
+      const backend = state.backend;
+      state.backend = undefined;
+      if (!backend) return;
+      const deadline = deadlineMs ?? current().shutdownDeadlineMs;
+      await (backend.shutdown ? backend.shutdown(deadline) : backend.close());
+    })());
   },
   attach(target: DeliveryTarget) {
     state.target = target;
@@ -234,6 +242,7 @@ export async function resetRuntime(): Promise<void> {
   state.settings = undefined;
   state.target = undefined;
   state.stopped = false;
+  state.shuttingDown = undefined;
   setTaskModules(undefined);
 }
 

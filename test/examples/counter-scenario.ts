@@ -8,15 +8,18 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ManualClock } from '../../shim/index.js';
 import type { Logger } from '../../shim/api/types.js';
-import { configure, drain, resetRuntime } from '../../shim/runtime/runtime.js';
+import { configure, drain, getRuntime, resetRuntime } from '../../shim/runtime/runtime.js';
 import { Counter } from '../../fixtures/examples/shared/counter.js';
 
 const BACKENDS = ['memory', 'embedded'] as const;
 
-export function describeCounterScenario(appName: string, main: (port: number) => Server): void {
+/** `folder` is the app's folder under fixtures/examples, whose queue.yaml is put in force. */
+export function describeCounterScenario(appName: string, main: (port: number) => Server, folder: string): void {
+  const queueYaml = fileURLToPath(new URL(`../../fixtures/examples/${folder}/queue.yaml`, import.meta.url));
   describe.each(BACKENDS)(`${appName} example on the %s backend`, (backend) => {
     let clock: ManualClock;
     let dataDir: string;
@@ -37,7 +40,7 @@ export function describeCounterScenario(appName: string, main: (port: number) =>
       clock = new ManualClock();
       dataDir = mkdtempSync(join(tmpdir(), 'deferred-example-'));
       // Production mode: every delivery must carry the queue's signature.
-      configure({ backend, dataDir, clock, logger, mode: 'production' });
+      configure({ backend, dataDir, clock, logger, mode: 'production', queues: queueYaml });
       vi.spyOn(console, 'log').mockImplementation(() => {});
       server = main(0);
       if (!server.listening) await new Promise((resolve) => server.once('listening', resolve));
@@ -79,6 +82,9 @@ export function describeCounterScenario(appName: string, main: (port: number) =>
       expect(await drain()).toBe(0);
       expect(await get('/counter/get')).toBe('30');
       expect(errors).toEqual([]);
+      // The sample's queue.yaml was in force.
+      const [queue] = await getRuntime().backend.operations!.listQueues();
+      expect(queue).toMatchObject({ name: 'default', defined: true, counts: { done: 3, failed: 0 }, limits: { ratePerSecond: 5, bucketSize: 5, maxConcurrentRequests: 10 } });
     });
   });
 }

@@ -1,4 +1,4 @@
 import { main } from '../../fixtures/examples/node-http/app.js';
 import { describeCounterScenario } from './counter-scenario.js';
 
-describeCounterScenario('node:http (the no-framework sample)', main);
+describeCounterScenario('node:http (the no-framework sample)', main, 'node-http');
