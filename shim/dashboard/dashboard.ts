@@ -142,8 +142,9 @@ export class Dashboard {
       if (setCookies.length > 0) response.headers['Set-Cookie'] = [...setCookies, ...asList(response.headers['Set-Cookie'])];
       return response;
     };
-    const signedIn = policy.token !== undefined && readCookie(request.header('cookie'), SESSION_COOKIE) !== undefined;
-    const ctx = this.context(guard.tokenFor(csrfCookie), signedIn);
+    const session = readCookie(request.header('cookie'), SESSION_COOKIE);
+    const signedIn = policy.token !== undefined && session !== undefined;
+    const ctx = this.context(guard.tokenFor(csrfCookie, session), signedIn);
 
     if (rest === '/login' && policy.token !== undefined) return withCookies(await this.login(request, method, policy.token, guard, ctx));
 
@@ -161,7 +162,7 @@ export class Dashboard {
       const origin = sameOriginRequest(request);
       if (!origin.ok) return withCookies(respond(403, messagePage(ctx, 'Forbidden', `Refused ${origin.reason}: actions come from the dashboard's own pages.`)));
       const form = new URLSearchParams(await readForm(request));
-      if (!guard.check(readCookie(request.header('cookie'), CSRF_COOKIE), form.get('csrf') ?? undefined)) {
+      if (!guard.check(readCookie(request.header('cookie'), CSRF_COOKIE), session, form.get('csrf') ?? undefined)) {
         return withCookies(respond(403, messagePage(ctx, 'Forbidden', 'The form is missing its CSRF token or it has expired: reload the page and try again.')));
       }
       return withCookies(await this.act(rest, form, ctx, request));
@@ -174,7 +175,7 @@ export class Dashboard {
     if (method !== 'POST') return respond(200, loginPage(ctx));
     const origin = sameOriginRequest(request);
     const form = new URLSearchParams(await readForm(request));
-    if (!origin.ok || !guard.check(readCookie(request.header('cookie'), CSRF_COOKIE), form.get('csrf') ?? undefined)) {
+    if (!origin.ok || !guard.check(readCookie(request.header('cookie'), CSRF_COOKIE), readCookie(request.header('cookie'), SESSION_COOKIE), form.get('csrf') ?? undefined)) {
       return respond(403, loginPage(ctx, 'The sign-in form expired or came from another site: try again.'));
     }
     if (!constantTimeEqual(form.get('token') ?? '', token)) return respond(401, loginPage(ctx, 'That is not the dashboard token.'));

@@ -134,9 +134,10 @@ export function cookie(name: string, value: string, options: { path: string; sec
 
 /**
  * CSRF tokens: an HMAC of the browser's CSRF cookie (random, HttpOnly, SameSite=Strict)
- * under a key of this dashboard. A page from another site can neither read the cookie
- * nor compute the token. The key comes from the token when there is one (every
- * instance behind a load balancer agrees), else it is random per process.
+ * and of its sign-in session cookie, if any, under a key of this dashboard. A page
+ * from another site can neither read the cookies nor compute the token, and signing
+ * out voids the forms of the session. The key comes from the token when there is one
+ * (every instance behind a load balancer agrees), else it is random per process.
  */
 export class CsrfGuard {
   private readonly key: Buffer;
@@ -149,13 +150,13 @@ export class CsrfGuard {
     return randomBytes(18).toString('base64url');
   }
 
-  tokenFor(cookieValue: string): string {
-    return createHmac('sha256', this.key).update(cookieValue).digest('base64url');
+  tokenFor(cookieValue: string, session: string | undefined): string {
+    return createHmac('sha256', this.key).update(`${cookieValue}\n${session ?? ''}`).digest('base64url');
   }
 
-  check(cookieValue: string | undefined, given: string | undefined): boolean {
+  check(cookieValue: string | undefined, session: string | undefined, given: string | undefined): boolean {
     if (cookieValue === undefined || given === undefined || cookieValue === '') return false;
-    return constantTimeEqual(this.tokenFor(cookieValue), given);
+    return constantTimeEqual(this.tokenFor(cookieValue, session), given);
   }
 }
 

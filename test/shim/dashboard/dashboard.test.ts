@@ -235,6 +235,15 @@ describe('access', () => {
     expect(anonymous.cookies.get('dmdash_session')).toBeDefined();
     expect(anonymous.cookies.get('dmdash_session')).not.toContain(TOKEN);
     expect((await anonymous.get(`${base}/`)).status).toBe(200);
+
+    // The forms of a session die with it: a token read before signing out no longer works.
+    const formToken = anonymous.csrf;
+    expect((await anonymous.post(`${base}/logout`, { csrf: formToken })).status).toBe(303);
+    expect(anonymous.cookies.get('dmdash_session')).toBe('');
+    const stale = new Client({ Authorization: `Bearer ${TOKEN}` });
+    stale.cookies = new Map(anonymous.cookies);
+    expect((await stale.post(`${base}/queues/default/pause`, { csrf: formToken })).status).toBe(403);
+    expect(ops.calls).toEqual([]);
   });
 
   it('auth hook: its verdict decides (403 when false), given the server\u2019s request object', async () => {
