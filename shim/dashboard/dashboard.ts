@@ -4,7 +4,7 @@
 //
 // Routes, under the base path (default /_ah/deferred/dashboard):
 //   GET  /                                   queues
-//   GET  /queues/:queue[?state=&offset=]     a queue's tasks
+//   GET  /queues/:queue[?state=&cursor=]     a queue's tasks
 //   GET  /queues/:queue/tasks/:task          one task
 //   GET  /queues/:queue/purge                purge confirmation
 //   POST /queues/:queue/{pause,resume,purge,retry-failed}
@@ -204,9 +204,16 @@ export class Dashboard {
       const state = (TASK_STATES as readonly string[]).includes(stateParam) ? (stateParam as TaskState) : undefined;
       const cursor = query.get('cursor') || undefined;
       const [page, throughput] = await Promise.all([
-        ops.listTasks({ queue: queueName, ...(state && { state }), ...(cursor !== undefined && { cursor }), limit: PAGE_SIZE }),
+        ops.listTasks({ queue: queueName, ...(state && { state }), ...(cursor !== undefined && { cursor }), limit: PAGE_SIZE }).catch((error: unknown) => {
+          // A cursor is opaque and only valid for the listing it came from: a hand-edited or stale one is the visitor's mistake.
+          if (cursor !== undefined && error instanceof TypeError) return undefined;
+          throw error;
+        }),
         ops.throughput({ queue: queueName, minutes: THROUGHPUT_MINUTES }),
       ]);
+      if (page === undefined) {
+        return respond(400, messagePage(ctx, 'Bad page link', 'That page link is not valid for this listing; start again from its first page.'));
+      }
       return respond(200, queuePage(ctx, { queue, state, page, cursor, throughput }, flash));
     }
     if (parts.length === 4 && parts[2] === 'tasks') {

@@ -102,6 +102,10 @@ describe('pages', () => {
     const second = await client.get(`http://${new URL(base).host}${next}`);
     expect(second.text.match(/<tr>\n<th scope="row">/g)).toHaveLength(10);
     expect(second.text).toContain('rel="first"');
+    ops.listTasks = async () => {
+      throw new TypeError('not a cursor of this backend');
+    };
+    expect((await client.get(`${base}/queues/default?cursor=bogus`)).status).toBe(400);
   });
 
   it('shows one task: function, decoded arguments, attempts with status and stack', async () => {
