@@ -199,6 +199,19 @@ describe.skipIf(noBrowserReason !== undefined)('the dashboard in Chromium', () =
     expect(await page.$eval('h1', (h) => h.textContent)).toBe('Queues');
   });
 
+  it('exposes landmarks and a name for every control to assistive technology', async () => {
+    type AxNode = { role: string; name?: string; children?: AxNode[] };
+    const flatten = (node: AxNode | null): AxNode[] => (node ? [node, ...(node.children ?? []).flatMap(flatten)] : []);
+    for (const path of ['/', '/queues/default', '/queues/default/tasks/hostile']) {
+      await page.goto(`${base}${path}`);
+      const nodes = flatten((await page.accessibility.snapshot({ interestingOnly: true })) as AxNode | null);
+      const roles = new Set(nodes.map((n) => n.role));
+      for (const landmark of ['banner', 'navigation', 'main', 'heading']) expect(roles, `${path}: ${landmark}`).toContain(landmark);
+      const unnamed = nodes.filter((n) => ['button', 'link', 'combobox', 'textbox', 'image'].includes(n.role) && !n.name?.trim());
+      expect(unnamed, path).toEqual([]);
+    }
+  });
+
   it('works without JavaScript and by keyboard: purge, confirmed on a page of its own', async () => {
     await page.setJavaScriptEnabled(false);
     try {
