@@ -17,6 +17,7 @@ import { docsUrl } from '../codemods/rewrite/context.js';
 import type { MigrateOptions, MigrationResult, ReasonCode, ReportItem } from '../codemods/types.js';
 import { applyChanges, WRITE_RULE } from './apply.js';
 import { appDirectoryOf, DATA_DIR_ENTRY, ignoreDataDirectories } from './gitignore.js';
+import { runDashboardCommand } from './dashboard.js';
 import { ExitCode, UsageError } from './exit-codes.js';
 import { OPS_COMMANDS, runOpsCli } from './ops/command.js';
 import { parseArgs, type CliOptions } from './options.js';
@@ -59,6 +60,7 @@ export async function runCli(argv: string[], deps: CliDeps): Promise<number> {
   const err = (text: string) => deps.stderr.write(`${text}\n`);
   let verbose = argv.includes('--verbose');
   try {
+    if (argv[0] === 'dashboard') return await runDashboardCommand(argv.slice(1), deps);
     const parsed = await parseArgs(argv, deps.tool.version);
     if (parsed.kind === 'print') {
       deps.stdout.write(`${parsed.text}\n`);

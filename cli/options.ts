@@ -70,9 +70,10 @@ function buildParser(version: string): Argv {
     .command('check [paths..]', 'Write nothing; exit 1 while legacy usages remain, 0 when clean', (y) =>
       sharedOptions(y),
     )
-    // Listed for --help only: runCli hands these to cli/ops/command.ts before this parser runs.
+    // Listed for --help only: runCli hands these to cli/ops/command.ts and cli/dashboard.ts before this parser runs.
     .command('queues <command>', 'Queues of a running app: ls, pause, resume, purge (deferred-migrate queues --help)')
     .command('tasks <command>', 'Tasks of a running app: ls, show, retry, delete (deferred-migrate tasks --help)')
+    .command('dashboard', 'Serve the task dashboard for the embedded queue on localhost (dashboard --help)')
     .strict()
     .exitProcess(false)
     .version(version)

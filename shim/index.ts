@@ -2,6 +2,8 @@
 // Deferred API. See docs/shim-api.md.
 export * as deferred from './deferred.js';
 export { wrapApp } from './adapters/wrap-app.js';
+export type { DashboardOptions } from './dashboard/mount.js';
+export type { AuthHook, AuthInfo } from './dashboard/security.js';
 export { environFrom } from './adapters/environ.js';
 export { defer } from './api/defer.js';
 export { PermanentTaskFailure, SingularTaskFailure, TaskAlreadyExistsError, UnknownQueueError } from './api/errors.js';

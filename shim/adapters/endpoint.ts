@@ -2,9 +2,13 @@
 // front of an app: requests whose path is exactly `/_ah/queue/deferred` (query
 // ignored, every method, as Python's `AddDeferredMiddleware`) are answered here and
 // never reach the framework. One endpoint per wrapped app; every adapter uses it.
+// With `dashboard` set, requests under the dashboard's path are answered here too
+// (while it is on: see shim/dashboard/security.ts).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Environ, HandlerResult } from '../api/types.js';
 import { getRuntime } from '../runtime/runtime.js';
+import type { Dashboard } from '../dashboard/dashboard.js';
+import { serveDashboardFetch, serveDashboardNode } from '../dashboard/http.js';
 import { environFromFetch, environFromNode, type EnvironOptions } from './environ.js';
 
 export const DEFERRED_PATH = '/_ah/queue/deferred';
@@ -41,7 +45,15 @@ export interface TaskPoster {
 const METHOD_NOT_ALLOWED: HandlerResult = ['', 405, { Allow: 'POST', 'Content-Type': 'text/plain' }];
 
 export class DeferredEndpoint {
-  constructor(readonly handler: TaskPoster) {}
+  constructor(
+    readonly handler: TaskPoster,
+    readonly dashboard?: Dashboard,
+  ) {}
+
+  /** Whether a request for `url` (path, query allowed) is answered here rather than by the app. */
+  claims(url: string | undefined): boolean {
+    return isDeferredUrl(url) || (this.dashboard !== undefined && this.dashboard.serves(url));
+  }
 
   /** 405 with `Allow: POST` for other methods; otherwise the Handler's answer. */
   async answer(environ: Environ): Promise<HandlerResult> {
@@ -51,6 +63,7 @@ export class DeferredEndpoint {
 
   /** Answers a Node request; a failure to even build the environ is a 500 (the task is retried). */
   async serveNode(req: IncomingMessage, res: ServerResponse, options?: EnvironOptions): Promise<void> {
+    if (this.dashboard !== undefined && !isDeferredUrl(req.url)) return serveDashboardNode(this.dashboard, req, res);
     const [body, status, headers] = await this.answerOrFail(() => environFromNode(req, options), req.method, req.url);
     if (res.headersSent) return;
     res.writeHead(status, { ...headers, 'Content-Length': Buffer.byteLength(body) });
@@ -59,6 +72,9 @@ export class DeferredEndpoint {
 
   /** Answers a fetch `Request` with a `Response`. */
   async serveFetch(request: Request, options?: EnvironOptions): Promise<Response> {
+    if (this.dashboard !== undefined && !isDeferredUrl(pathOfAbsoluteUrl(request.url))) {
+      return serveDashboardFetch(this.dashboard, request, options?.remoteAddr);
+    }
     const [body, status, headers] = await this.answerOrFail(() => environFromFetch(request, options), request.method, request.url);
     return new Response(body, { status, headers });
   }

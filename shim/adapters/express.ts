@@ -7,7 +7,7 @@
 // request (measured: a bare apply-only Proxy cost about 2% of an Express app's
 // CPU per request; docs/performance.md).
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { isDeferredUrl, type DeferredEndpoint } from './endpoint.js';
+import type { DeferredEndpoint } from './endpoint.js';
 import { refuseFetchRequest, replaceAppMethod } from './node.js';
 
 export interface ConnectLikeApp {
@@ -25,7 +25,7 @@ export function isConnectLikeApp(app: unknown): app is ConnectLikeApp {
 export function wrapConnectApp<T extends ConnectLikeApp>(app: T, endpoint: DeferredEndpoint): T {
   const originalHandle = app.handle;
   const handle = function (this: unknown, req: IncomingMessage, res: ServerResponse, next?: (err?: unknown) => void) {
-    if (isDeferredUrl(req.url)) return endpoint.serveNode(req, res);
+    if (endpoint.claims(req.url)) return endpoint.serveNode(req, res);
     refuseFetchRequest(req);
     return originalHandle.call(this ?? app, req, res, next);
   };

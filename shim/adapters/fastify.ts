@@ -13,7 +13,7 @@
 // registered its routes.
 import { Transform, type TransformCallback } from 'node:stream';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { isDeferredUrl, type DeferredEndpoint } from './endpoint.js';
+import type { DeferredEndpoint } from './endpoint.js';
 import { RAW_BODY } from './environ.js';
 import { wrapInPlace } from './node.js';
 
@@ -83,7 +83,7 @@ export function wrapFastifyApp<T extends FastifyLikeApp>(app: T, endpoint: Defer
   let markReady!: () => void;
   const ready = new Promise<void>((resolve) => (markReady = resolve));
   const onRequest = (request: FastifyRequestLike, reply: FastifyReplyLike, done: Done) => {
-    if (!isDeferredUrl(request.raw.url)) return done();
+    if (!endpoint.claims(request.raw.url)) return done();
     // The endpoint writes the Node response; Fastify must not send one too.
     reply.hijack();
     void endpoint.serveNode(request.raw, reply.raw);

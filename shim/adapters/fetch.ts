@@ -3,7 +3,7 @@
 // a Hono app or a Bun/Deno-style `{ fetch }` export (the same object is returned
 // with its own `fetch` replaced: Hono keeps state in private fields, which a
 // Proxy would break).
-import { isDeferredUrl, pathOfAbsoluteUrl, type DeferredEndpoint } from './endpoint.js';
+import { pathOfAbsoluteUrl, type DeferredEndpoint } from './endpoint.js';
 import { remoteAddrFromEnv } from './environ.js';
 import { replaceAppMethod, WRAPPED } from './node.js';
 
@@ -17,14 +17,14 @@ export function isFetchObjectApp(app: unknown): app is FetchObjectApp {
   return typeof app === 'object' && app !== null && typeof (app as Record<string, unknown>).fetch === 'function';
 }
 
-function isDeferredRequest(request: unknown): request is Request {
-  return request instanceof Request && isDeferredUrl(pathOfAbsoluteUrl(request.url));
+function isClaimedRequest(endpoint: DeferredEndpoint, request: unknown): request is Request {
+  return request instanceof Request && endpoint.claims(pathOfAbsoluteUrl(request.url));
 }
 
 /** The wrapped call: `rest[0]` is the `env` of Hono/@hono/node-server (client address). */
 function interceptFetch(original: FetchHandler, endpoint: DeferredEndpoint, thisArg: unknown, args: unknown[]) {
   const request = args[0];
-  if (isDeferredRequest(request)) {
+  if (isClaimedRequest(endpoint, request)) {
     const remoteAddr = remoteAddrFromEnv(args[1]);
     return endpoint.serveFetch(request, remoteAddr === undefined ? {} : { remoteAddr });
   }

@@ -3,7 +3,7 @@
 // middleware list when `app.callback()` runs (`app.listen()` calls it), so wrap
 // before `listen()`/`callback()`. The same app object is returned.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { isDeferredUrl, type DeferredEndpoint } from './endpoint.js';
+import type { DeferredEndpoint } from './endpoint.js';
 import { wrapInPlace } from './node.js';
 
 interface KoaContextLike {
@@ -32,7 +32,7 @@ export function isKoaLikeApp(app: unknown): app is KoaLikeApp {
 
 export function wrapKoaApp<T extends KoaLikeApp>(app: T, endpoint: DeferredEndpoint): T {
   const deferredMiddleware = function deferredMiddleware(ctx: KoaContextLike, next: () => Promise<unknown>) {
-    if (!isDeferredUrl(ctx.req.url)) return next();
+    if (!endpoint.claims(ctx.req.url)) return next();
     // The endpoint writes the Node response itself; Koa must leave it alone.
     ctx.respond = false;
     return endpoint.serveNode(ctx.req, ctx.res);

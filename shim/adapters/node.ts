@@ -5,7 +5,7 @@
 // everything else untouched; every property read, write and method call reaches
 // the original app.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { isDeferredUrl, type DeferredEndpoint } from './endpoint.js';
+import type { DeferredEndpoint } from './endpoint.js';
 import { isFetchRequest } from './environ.js';
 
 /** Read through a wrapped app: its endpoint (also marks the app as wrapped). */
@@ -70,7 +70,7 @@ export function wrapNodeListener<T extends AnyFunction>(app: T, endpoint: Deferr
   return new Proxy(app, {
     apply(target, thisArg, args: unknown[]) {
       const req = args[0] as IncomingMessage | undefined;
-      if (req !== undefined && isDeferredUrl(req.url)) {
+      if (req !== undefined && endpoint.claims(req.url)) {
         return endpoint.serveNode(req, args[1] as ServerResponse);
       }
       if (req !== undefined) refuseFetchRequest(req);

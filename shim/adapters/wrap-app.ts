@@ -20,10 +20,15 @@
 // delivered even before this process defers anything: call `configure()` first.
 // With `useDeferred: false` (the default, as in Python) nothing is intercepted and
 // the app is returned as it is.
+//
+// `dashboard: true | { path, auth, token }` also serves the task dashboard under
+// its path (default /_ah/deferred/dashboard) through the same interception; see
+// docs/dashboard.md.
 import type { RequestListener } from 'node:http';
 import { Handler } from '../api/handler.js';
 import type { DeliveryTarget } from '../api/types.js';
 import { getRuntime } from '../runtime/runtime.js';
+import { dashboardFromOption, type DashboardOptions } from '../dashboard/mount.js';
 import { DeferredEndpoint, type TaskPoster } from './endpoint.js';
 import { isConnectLikeApp, wrapConnectApp, type ConnectLikeApp } from './express.js';
 import { isFastifyLikeApp, wrapFastifyApp } from './fastify.js';
@@ -45,6 +50,8 @@ export interface WrapAppOptions {
   handler?: TaskPoster;
   /** Make this app the runtime's delivery target (default true). False: serve the path only. */
   deliver?: boolean;
+  /** Serve the task dashboard (needs useDeferred). `true`: at /_ah/deferred/dashboard, open in development mode on loopback only. */
+  dashboard?: boolean | DashboardOptions;
 }
 
 interface Wrapping {
@@ -52,6 +59,7 @@ interface Wrapping {
   target: DeliveryTarget;
   kind: AppKind;
   handler: TaskPoster;
+  hasDashboard: boolean;
 }
 
 /** Originals and wrapped apps -> their wrapping (a Proxy cannot be found from its original otherwise). */
@@ -84,7 +92,7 @@ export function isWrappedApp(app: unknown): boolean {
 }
 
 export function wrapApp<T>(app: T, options: WrapAppOptions = {}): T {
-  const { useDeferred = false, kind, handler, deliver = true } = options;
+  const { useDeferred = false, kind, handler, deliver = true, dashboard } = options;
   if (typeof useDeferred !== 'boolean') {
     throw new TypeError(`wrapApp: useDeferred must be true or false, got ${JSON.stringify(useDeferred)}`);
   }
@@ -99,17 +107,23 @@ export function wrapApp<T>(app: T, options: WrapAppOptions = {}): T {
           'wrap the original app once, with the kind and handler it needs',
       );
     }
+    if (dashboard !== undefined && dashboard !== false && !known.hasDashboard) {
+      throw new TypeError('wrapApp: this app is already wrapped without a dashboard; pass the dashboard option to the first wrapApp');
+    }
     // Wrapping again serves nothing twice; it only makes the app the delivery target again.
     if (useDeferred && deliver) attachDelivery(known.target);
     return known.wrapped as T;
   }
   if (isWrappedApp(app)) return app;
   const appKind = kind ?? detectAppKind(app);
-  if (!useDeferred) return app;
+  if (!useDeferred) {
+    if (dashboard !== undefined && dashboard !== false) throw new TypeError('wrapApp: the dashboard is served with useDeferred: true only');
+    return app;
+  }
 
-  const endpoint = new DeferredEndpoint(handler ?? new Handler());
+  const endpoint = new DeferredEndpoint(handler ?? new Handler(), dashboardFromOption(dashboard));
   const { wrapped, target } = wrapByKind(app, appKind, endpoint);
-  const wrapping: Wrapping = { wrapped: wrapped as object, target, kind: appKind, handler: endpoint.handler };
+  const wrapping: Wrapping = { wrapped: wrapped as object, target, kind: appKind, handler: endpoint.handler, hasDashboard: endpoint.dashboard !== undefined };
   wrappings.set(app as object, wrapping);
   wrappings.set(wrapped as object, wrapping);
   if (deliver) attachDelivery(target);

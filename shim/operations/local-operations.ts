@@ -27,6 +27,8 @@ export interface LocalOperationsOptions {
   queueLimits: ReadonlyMap<string, QueueLimits>;
   /** Close the store in close() (the CLI's own handle), not when the backend owns it. */
   ownsStore?: boolean;
+  /** Called after a change that makes tasks due (resume, retry): the in-process dispatcher looks at once. */
+  onDue?: () => void;
 }
 
 const DEFAULT_PAGE = 50;
@@ -69,6 +71,7 @@ export class LocalQueueOperations implements QueueOperations {
 
   async resumeQueue(queue: string): Promise<void> {
     this.store.setPaused(queue, false);
+    this.options.onDue?.();
   }
 
   async purgeQueue(queue: string): Promise<number> {
@@ -106,6 +109,7 @@ export class LocalQueueOperations implements QueueOperations {
     if (!this.store.retryNow(record.id, this.options.clock.now())) {
       throw new TaskStateError(`task ${record.queue}/${record.name} changed state meanwhile; look at it again`);
     }
+    this.options.onDue?.();
   }
 
   async retryAllFailed(queue?: string): Promise<number> {
@@ -114,7 +118,7 @@ export class LocalQueueOperations implements QueueOperations {
     // Page by page: a retried task leaves the failed state, so the next page starts at 0 again.
     for (;;) {
       const failed = this.store.listTasks({ state: 'failed', limit: 500, offset: 0, ...(queue !== undefined && { queue }) }, now);
-      if (failed.length === 0) return retried;
+      if (failed.length === 0) break;
       let progressed = false;
       for (const record of failed) {
         if (this.store.retryNow(record.id, now)) {
@@ -122,8 +126,10 @@ export class LocalQueueOperations implements QueueOperations {
           progressed = true;
         }
       }
-      if (!progressed) return retried;
+      if (!progressed) break;
     }
+    if (retried > 0) this.options.onDue?.();
+    return retried;
   }
 
   async deleteTask(name: string, queue?: string): Promise<void> {

@@ -62,7 +62,12 @@ export class LocalBackend implements Backend {
     this.kind = options.kind;
     this.autoNamePrefix = options.autoNamePrefix ?? (options.kind === 'memory' ? 'task' : `task${randomBytes(4).toString('hex')}-`);
     this.dispatcher = new Dispatcher(store, options);
-    this.operations = new LocalQueueOperations(store, { kind: options.kind, clock: options.clock, queueLimits: options.queueLimits ?? new Map() });
+    this.operations = new LocalQueueOperations(store, {
+      kind: options.kind,
+      clock: options.clock,
+      queueLimits: options.queueLimits ?? new Map(),
+      onDue: () => this.dispatcher.wake(),
+    });
     this.overflow = {
       put: async (data) => {
         const key = `overflow-${randomUUID()}`;
