@@ -150,7 +150,8 @@ export function finishFiles(planned: Map<string, Planned>, final: { analysis: An
       entry.refused = true;
       continue;
     }
-    if (!options.markers || state.sites.length === 0) continue;
+    // A file that does not parse (e.g. a YAML file a rule could not read) is never touched, markers included.
+    if (!options.markers || state.sites.length === 0 || entry.items.some((i) => i.code === 'parse-error')) continue;
     const insertions = state.inMigrated().plan(state.sites);
     if (insertions.length === 0) continue;
     const applied = applyEdits(state.migrated, insertions.map((i) => ({ ...i, rule: 'markers' })));

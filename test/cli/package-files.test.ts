@@ -18,7 +18,7 @@ describe('package files', () => {
 
   it('links the installed docs while package.json names no repository, and finds the shim types', () => {
     const pkg = JSON.parse(readFileSync(path.resolve('package.json'), 'utf8')) as { repository?: unknown; files?: string[] };
-    expect(pkg.files).toContain('docs'); // the linked file ships in the package
+    expect(pkg.files).toContain('docs/*.md'); // the linked file ships in the package
     expect(defaultDocsBase()).toBe(pkg.repository === undefined ? DOCS_BASE : expect.stringMatching(/^https:\/\/.*\/docs\/manual-steps\.md$/));
     const shim = ownShimTypes();
     expect(shim && existsSync(shim)).toBe(true);
