@@ -100,6 +100,15 @@ function isNamespaceLike(ref: SymbolRef): boolean {
   return ref.kind === 'namespace' ? isLegacyRole(ref.role) : ref.kind === 'barrel-namespace';
 }
 
+/**
+ * Module objects whose flow the tracker must follow: the legacy ones, and the
+ * shim's (what a legacy namespace becomes), so that a second run reports the
+ * same escapes as the first.
+ */
+function isTrackedNamespace(ref: SymbolRef): boolean {
+  return isNamespaceLike(ref) || (ref.kind === 'namespace' && ref.role === 'shim');
+}
+
 export function isLegacyRole(role: ModuleRole): boolean {
   return role === 'deferred' || role === 'webapp';
 }
@@ -425,7 +434,7 @@ export class SymbolTable {
       if (arg && (Node.isStringLiteral(arg) || Node.isNoSubstitutionTemplateLiteral(arg))) name = arg.getLiteralValue();
       else {
         const baseRef = this.resolveIn(symbols, base);
-        return baseRef && isNamespaceLike(baseRef) ? { kind: 'unresolved', reason: 'a computed member of the legacy module' } : undefined;
+        return baseRef && isTrackedNamespace(baseRef) ? { kind: 'unresolved', reason: 'a computed member of the deferred module' } : undefined;
       }
     } else if (Node.isQualifiedName(current)) {
       base = current.getLeft();
@@ -470,7 +479,7 @@ export class SymbolTable {
         return;
       }
       if (Node.isArrayBindingPattern(nameNode)) {
-        if (isNamespaceLike(ref)) symbols.unresolved.push({ node: nameNode, reason: 'array destructuring of the legacy module' });
+        if (isTrackedNamespace(ref)) symbols.unresolved.push({ node: nameNode, reason: 'array destructuring of the deferred module' });
         return;
       }
       if (!Node.isObjectBindingPattern(nameNode)) return;
@@ -478,7 +487,7 @@ export class SymbolTable {
         const local = child.getNameNode();
         if (child.getDotDotDotToken()) {
           // `...rest` holds the other members: still the module, for member reads.
-          if (Node.isIdentifier(local)) bind(local, isNamespaceLike(ref) ? ref : { kind: 'unresolved', reason: 'the rest of a destructured legacy value' }, child);
+          if (Node.isIdentifier(local)) bind(local, isTrackedNamespace(ref) ? ref : { kind: 'unresolved', reason: 'the rest of a destructured legacy value' }, child);
           continue;
         }
         const property = child.getPropertyNameNode();
@@ -490,8 +499,9 @@ export class SymbolTable {
           const key = property.getExpression();
           if (Node.isStringLiteral(key) || Node.isNoSubstitutionTemplateLiteral(key)) member = key.getLiteralValue();
         }
-        const memberRefOf = member === undefined ? (isNamespaceLike(ref) ? ({ kind: 'unresolved', reason: 'a computed key destructured from the legacy module' } as const) : undefined) : memberOf(ref, member);
+        const memberRefOf = member === undefined ? (isTrackedNamespace(ref) ? ({ kind: 'unresolved', reason: 'a computed key destructured from the deferred module' } as const) : undefined) : memberOf(ref, member);
         if (!memberRefOf) continue;
+        if (memberRefOf.kind === 'unresolved' && member === undefined) symbols.unresolved.push({ node: child, reason: memberRefOf.reason });
         bindName(local, memberRefOf, child);
       }
     };
@@ -530,7 +540,7 @@ export class SymbolTable {
     const list = declaration.getParent();
     const reassignable = Node.isVariableDeclarationList(list) && list.getDeclarationKind() !== 'const';
     if (reassignable && Node.isIdentifier(nameNode) && isReassigned(nameNode)) {
-      const legacy = ref.kind === 'unresolved' || isNamespaceLike(ref) || (ref.kind === 'member' && isLegacyRole(ref.role));
+      const legacy = ref.kind === 'unresolved' || isTrackedNamespace(ref) || ref.kind === 'member';
       if (legacy) symbols.unresolved.push({ node: nameNode, reason: `\`${nameNode.getText()}\` is reassigned, so what it holds is not known` });
       bindName(nameNode, { kind: 'unresolved', reason: 'reassigned' });
       return;
@@ -612,7 +622,7 @@ export class SymbolTable {
     const result: UnresolvedReference[] = [...symbols.unresolved];
     const all = [...symbols.bindings.values(), ...[...symbols.scoped.values()].flatMap((m) => [...m.values()])];
     for (const binding of all) {
-      if (!isNamespaceLike(binding.ref)) continue;
+      if (!isTrackedNamespace(binding.ref)) continue;
       for (const identifier of this.references(record, binding)) {
         const reason = escapeReason(identifier);
         if (reason) result.push({ node: identifier, reason });
@@ -634,19 +644,23 @@ function escapeReason(identifier: Identifier): string | undefined {
     if (parent.getExpression() === node) return undefined;
     const callee = unwrap(parent.getExpression());
     if (Node.isArrowFunction(callee) || Node.isFunctionExpression(callee)) return undefined; // followed into the IIFE
-    return 'the legacy module is passed to a function the codemod does not follow';
+    return 'the deferred module is passed to a function the codemod does not follow';
   }
-  if (Node.isSpreadElement(parent) || Node.isSpreadAssignment(parent)) return 'the legacy module is spread into another value';
-  if (Node.isArrayLiteralExpression(parent)) return 'the legacy module is stored in an array';
+  if (Node.isElementAccessExpression(parent) && parent.getExpression() === node) {
+    const arg = parent.getArgumentExpression();
+    return arg && (Node.isStringLiteral(arg) || Node.isNoSubstitutionTemplateLiteral(arg)) ? undefined : 'a member of the deferred module is read with a computed key';
+  }
+  if (Node.isSpreadElement(parent) || Node.isSpreadAssignment(parent)) return 'the deferred module is spread into another value';
+  if (Node.isArrayLiteralExpression(parent)) return 'the deferred module is stored in an array';
   if (Node.isShorthandPropertyAssignment(parent) || (Node.isPropertyAssignment(parent) && parent.getInitializer() === node)) {
     const holder = parent.getParent()?.getParent();
     const exported = holder && Node.isBinaryExpression(holder) && holder.getLeft().getText().replace(/\s+/g, '') === 'module.exports';
-    return exported ? undefined : 'the legacy module is stored in an object';
+    return exported ? undefined : 'the deferred module is stored in an object';
   }
   if (Node.isBinaryExpression(parent) && parent.getOperatorToken().getKind() === SyntaxKind.EqualsToken && parent.getRight() === node) {
     const left = parent.getLeft().getText().replace(/\s+/g, '');
     if (left === 'module.exports' || /^(?:module\.)?exports\.[A-Za-z_$][\w$]*$/.test(left)) return undefined;
-    return 'the legacy module is assigned where the codemod does not follow it';
+    return 'the deferred module is assigned where the codemod does not follow it';
   }
   return undefined;
 }

@@ -18,7 +18,8 @@ import { isShadowed } from './scope.js';
 
 export const BUILTIN_URL = '/_ah/queue/deferred';
 
-export type RowKind = 'builtin' | 'custom' | 'webapp';
+/** `unknown`: the handler's class could not be followed (neither a task handler nor known ordinary). */
+export type RowKind = 'builtin' | 'custom' | 'webapp' | 'unknown';
 
 export interface RouteRow {
   node: ArrayLiteralExpression;
@@ -85,8 +86,8 @@ function rowOf(node: Node, record: SourceRecord, handlers: HandlerClasses): Rout
     path = stripped;
     regex = !PLAIN_PATH.test(stripped);
   }
-  const isHandler = handlers.isHandlerExpression(record, handler);
-  const kind: RowKind = !isHandler ? 'webapp' : path === BUILTIN_URL ? 'builtin' : 'custom';
+  const status = handlers.statusOf(record, handler).kind;
+  const kind: RowKind = status === 'unknown' ? 'unknown' : status === 'other' ? 'webapp' : path === BUILTIN_URL ? 'builtin' : 'custom';
   return { node, pattern, path, regex, handler, kind };
 }
 

@@ -108,12 +108,19 @@ export function legacyNameUses(analysis: Analysis, record: SourceRecord): NameUs
     }
   }
   // deferred.TaskHandler → deferred.Handler (namespace members, require(...).TaskHandler, type names).
-  const members = [
-    ...record.sourceFile.getDescendantsOfKind(SyntaxKind.PropertyAccessExpression).map((n) => ({ node: n, base: n.getExpression(), name: n.getNameNode() })),
-    ...record.sourceFile.getDescendantsOfKind(SyntaxKind.QualifiedName).map((n) => ({ node: n, base: n.getLeft(), name: n.getRight() })),
+  const members: Array<{ base: Node; name: Node; text?: string }> = [
+    ...record.sourceFile.getDescendantsOfKind(SyntaxKind.PropertyAccessExpression).map((n) => ({ base: n.getExpression(), name: n.getNameNode() })),
+    ...record.sourceFile.getDescendantsOfKind(SyntaxKind.QualifiedName).map((n) => ({ base: n.getLeft(), name: n.getRight() })),
   ];
-  for (const { base, name } of members) {
-    const renamed = RENAMED_MEMBERS[name.getText()];
+  // deferred['TaskHandler'] → deferred['Handler'] (the quotes kept).
+  for (const access of record.sourceFile.getDescendantsOfKind(SyntaxKind.ElementAccessExpression)) {
+    const arg = access.getArgumentExpression();
+    if (!arg || !(Node.isStringLiteral(arg) || Node.isNoSubstitutionTemplateLiteral(arg))) continue;
+    const renamed = RENAMED_MEMBERS[arg.getLiteralValue()];
+    if (renamed) members.push({ base: access.getExpression(), name: arg, text: arg.getText().replace(arg.getLiteralValue(), renamed) });
+  }
+  for (const { base, name, text } of members) {
+    const renamed = text ?? RENAMED_MEMBERS[name.getText()];
     if (!renamed) continue;
     const baseRef = analysis.symbols.resolve(record, base);
     const isLegacyNamespace =

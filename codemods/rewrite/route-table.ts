@@ -22,7 +22,7 @@ import { indentAt, listRemovalSpans, statementRemovalSpan, statementsRemovalSpan
 export const meta: RuleMeta = {
   id: 'route-table',
   description: 'Removes TaskHandler rows from webapp route tables and serves custom task URLs with routes of the host framework.',
-  reasonCodes: ['regex-route', 'mount-not-found', 'handler-as-value', 'webapp-router-kept', 'unknown-framework'],
+  reasonCodes: ['regex-route', 'mount-not-found', 'handler-as-value', 'webapp-router-kept', 'unknown-framework', 'unknown-handler-base'],
   docs: 'docs/manual-steps.md#mount-not-found',
 };
 
@@ -162,8 +162,17 @@ function migrateTable(analysis: Analysis, out: RuleOutput, table: RouteTable): v
   if (!table.rowsArray) return;
   const builtin = table.rows.filter((r) => r.kind === 'builtin');
   const custom = table.rows.filter((r) => r.kind === 'custom');
+  for (const row of table.rows.filter((r) => r.kind === 'unknown')) {
+    out.report(
+      record,
+      row.handler,
+      'unknown-handler-base',
+      'warning',
+      `The codemod could not tell whether ${row.handler.getText()} (route ${rowLabel(row)}) is a deferred task handler: its class or base is not something it can follow. The row stays in the webapp table; if it is a TaskHandler subclass, migrate it by hand (docs/manual-steps.md#unknown-handler-base).`,
+    );
+  }
   if (builtin.length === 0 && custom.length === 0) {
-    reportWebappKept(out, record, table, table.rows);
+    reportWebappKept(out, record, table, table.rows.filter((r) => r.kind === 'webapp'));
     if (table.rowsArray.getElements().length === 0) reportEmptyTable(out, record, table);
     return;
   }
