@@ -235,3 +235,16 @@ function returnedExpressions(fn: FunctionLike): Node[] {
   });
   return bare ? [] : result;
 }
+
+/**
+ * `this.request` / `this.response` reads in a handler class's own methods (not
+ * nested classes): legacy-only members, which a migrated Handler does not have.
+ */
+export function legacyAccesses(node: ClassNode): Array<import('ts-morph').PropertyAccessExpression> {
+  return node.getDescendantsOfKind(SyntaxKind.PropertyAccessExpression).filter((access) => {
+    if (access.getExpression().getKind() !== SyntaxKind.ThisKeyword) return false;
+    const name = access.getName();
+    if (name !== 'request' && name !== 'response') return false;
+    return access.getFirstAncestor((a) => Node.isClassDeclaration(a) || Node.isClassExpression(a)) === node;
+  });
+}
