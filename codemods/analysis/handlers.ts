@@ -6,7 +6,7 @@
 import { Node, SyntaxKind, type ClassDeclaration, type ClassExpression } from 'ts-morph';
 import type { CheckerResolver } from './checker.js';
 import { declaredInModule, resolveModuleMember, resolveName } from './declarations.js';
-import { isHandlerRef, isLegacyRole, type SymbolTable } from './legacy-symbols.js';
+import { isHandlerRef, isLegacyRole, unwrap, type SymbolTable } from './legacy-symbols.js';
 import type { ProjectIndex, SourceRecord } from './project.js';
 import { declaringScope } from './scope.js';
 
@@ -46,12 +46,6 @@ export interface HandlerClasses {
 }
 
 const OTHER: BaseStatus = { kind: 'other' };
-
-function unwrap(node: Node): Node {
-  let current = node;
-  while (Node.isParenthesizedExpression(current) || Node.isAsExpression(current) || Node.isNonNullExpression(current)) current = current.getExpression();
-  return current;
-}
 
 /** A file that imports or requires the legacy modules (directly or through a barrel), or the shim they become. */
 function usesDeferredApi(symbols: SymbolTable, record: SourceRecord): boolean {

@@ -150,9 +150,10 @@ function lookupExport(exports: BarrelExports, name: string): SymbolRef | undefin
   return exports.whole ? memberOf(exports.whole, name) : undefined;
 }
 
-function unwrap(node: Node): Node {
+/** The expression inside parentheses, `as`, `satisfies` and `!`. */
+export function unwrap(node: Node): Node {
   let current = node;
-  while (Node.isParenthesizedExpression(current) || Node.isAsExpression(current) || Node.isNonNullExpression(current)) {
+  while (Node.isParenthesizedExpression(current) || Node.isAsExpression(current) || Node.isSatisfiesExpression(current) || Node.isNonNullExpression(current)) {
     current = current.getExpression();
   }
   return current;
@@ -364,10 +365,8 @@ export class SymbolTable {
         for (const property of right.getProperties()) {
           const value = Node.isShorthandPropertyAssignment(property) ? property.getNameNode() : Node.isPropertyAssignment(property) ? property.getInitializer() : undefined;
           const ref = value && this.resolveIn(symbols, value);
+          // (A spread of the module into the exported object is one of escapes().)
           if (ref && (Node.isShorthandPropertyAssignment(property) || Node.isPropertyAssignment(property))) exports.named.set(property.getName(), ref);
-          else if (Node.isSpreadAssignment(property) && this.resolveIn(symbols, property.getExpression())) {
-            unresolved.push({ node: property, reason: 'spread into the exported object' });
-          }
         }
         continue;
       }
