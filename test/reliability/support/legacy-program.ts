@@ -46,7 +46,7 @@ interface DeferSite {
 }
 
 /** How handlers.ts gets the TaskHandler its chain extends. */
-type BaseDerivation = 'direct' | 'destructure' | 'alias-chain' | 'element-access' | 'exported-alias';
+type BaseDerivation = 'direct' | 'destructure' | 'alias-chain' | 'element-access' | 'exported-alias' | 'reassigned-let';
 /** How the route table's rows are written (express hosts). */
 type TableForm = 'literal' | 'spread' | 'push';
 
@@ -112,7 +112,11 @@ const importChoice: fc.Arbitrary<ImportChoice> = fc.record({
 const choices: fc.Arbitrary<ProgramChoices> = fc
   .record({
     imports: fc.record({ tasks: importChoice, handlers: importChoice, app: importChoice }),
-    derive: fc.constantFrom<BaseDerivation>('direct', 'direct', 'destructure', 'alias-chain', 'element-access', 'exported-alias'),
+    derive: fc.oneof(
+      { weight: 12, arbitrary: fc.constantFrom<BaseDerivation>('direct', 'direct', 'destructure', 'alias-chain', 'element-access', 'exported-alias') },
+      // A base the resolver cannot follow: it must be reported, never judged.
+      { weight: 1, arbitrary: fc.constant<BaseDerivation>('reassigned-let') },
+    ),
     classExpression: fc.boolean(),
     tableForm: fc.constantFrom<TableForm>('literal', 'literal', 'spread', 'push'),
     tasks: fc.array(
@@ -300,6 +304,7 @@ function buildProgram(c: ProgramChoices): LegacyProgram {
       files.handlers.push(importLine(moduleImp, []));
       if (c.derive === 'destructure') files.handlers.push(`const { TaskHandler: DerivedBase } = ${moduleImp.alias};`);
       else if (c.derive === 'alias-chain') files.handlers.push(`const moduleAlias = ${moduleImp.alias};\nconst DerivedBase = moduleAlias.TaskHandler;`);
+      else if (c.derive === 'reassigned-let') files.handlers.push(`let DerivedBase = ${moduleImp.alias}.TaskHandler;\nif (process.env.OTHER_BASE) DerivedBase = ${moduleImp.alias}.TaskHandler;`);
       else files.handlers.push(`const DerivedBase = ${moduleImp.alias}['TaskHandler'];`);
       rootBase = 'DerivedBase';
     }
@@ -410,6 +415,7 @@ function buildProgram(c: ProgramChoices): LegacyProgram {
   const expectsManualSteps =
     // No host app: nothing to wrap (unknown-framework), and a route table nobody mounts (mount-not-found).
     c.host === 'none' ||
+    (c.derive === 'reassigned-let' && c.chain.length > 0) ||
     c.lambdaSite ||
     c.sites.some((site) => site.options.includes('_transactional') || site.options.includes('_target'));
   return { files: out, unrelated, expectsManualSteps, typeChecked: true, declaresShimName: c.collider !== 'none', choices: c };
