@@ -507,14 +507,29 @@ export class SymbolTable {
         bindName(local, memberRefOf, child);
       }
     };
+    // Names bound so far: a value can only derive from one of them or a require().
+    const known = (): Set<string> => new Set([...symbols.bindings.keys(), ...[...symbols.scoped.values()].flatMap((m) => [...m.keys()])]);
+    let names = known();
+    const mayDerive = (expression: ts.Expression | undefined): boolean => {
+      let current = expression;
+      while (current) {
+        if (ts.isParenthesizedExpression(current) || ts.isAsExpression(current) || ts.isNonNullExpression(current) || ts.isSatisfiesExpression(current)) current = current.expression;
+        else if (ts.isPropertyAccessExpression(current) || ts.isElementAccessExpression(current)) current = current.expression;
+        else break;
+      }
+      if (!current) return false;
+      if (ts.isIdentifier(current)) return names.has(current.text);
+      return ts.isCallExpression(current) && ts.isIdentifier(current.expression) && current.expression.text === 'require';
+    };
     const visit = (compilerNode: ts.Node): void => {
-      if (compilerNode.kind === ts.SyntaxKind.VariableDeclaration) {
+      if (compilerNode.kind === ts.SyntaxKind.VariableDeclaration && mayDerive((compilerNode as ts.VariableDeclaration).initializer)) {
         const declaration = wrap(sf, compilerNode);
         if (Node.isVariableDeclaration(declaration)) this.deriveFromDeclaration(symbols, declaration, bindName);
+        names = known();
       } else if (compilerNode.kind === ts.SyntaxKind.CallExpression) {
         let callee: ts.Expression = (compilerNode as ts.CallExpression).expression;
         while (ts.isParenthesizedExpression(callee)) callee = callee.expression;
-        if (ts.isArrowFunction(callee) || ts.isFunctionExpression(callee)) {
+        if ((ts.isArrowFunction(callee) || ts.isFunctionExpression(callee)) && (compilerNode as ts.CallExpression).arguments.some(mayDerive)) {
           const call = wrap(sf, compilerNode) as CallExpression;
           const fn = wrap(sf, callee) as import('ts-morph').ArrowFunction;
           fn.getParameters().forEach((parameter, i) => {
@@ -522,6 +537,7 @@ export class SymbolTable {
             const ref = arg && this.resolveIn(symbols, arg);
             if (ref) bindName(parameter.getNameNode(), ref);
           });
+          names = known();
         }
       }
       ts.forEachChild(compilerNode, visit);
