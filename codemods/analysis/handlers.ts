@@ -170,11 +170,11 @@ export function findHandlerClasses(index: ProjectIndex, symbols: SymbolTable, re
   const classes: HandlerClass[] = [];
   const unknownBases: UnknownBaseClass[] = [];
   for (const record of records) {
-    const legacy = usesDeferredApi(symbols, record);
+    let legacy: boolean | undefined; // computed only for a class whose base is unknown
     for (const node of [...record.sourceFile.getDescendantsOfKind(SyntaxKind.ClassDeclaration), ...record.sourceFile.getDescendantsOfKind(SyntaxKind.ClassExpression)]) {
       const status = classify(node);
       if (status.kind === 'handler') classes.push({ record, node, name: classNameOf(node), direct: status.depth === 1, depth: status.depth });
-      else if (status.kind === 'unknown' && node.getExtends() && (legacy || inheritsLegacyUnknown(status.at))) {
+      else if (status.kind === 'unknown' && node.getExtends() && ((legacy ??= usesDeferredApi(symbols, record)) || inheritsLegacyUnknown(status.at))) {
         unknownBases.push({ record, node, base: node.getExtends()!.getExpression() });
       }
     }
