@@ -182,7 +182,7 @@ function migrateTable(analysis: Analysis, out: RuleOutput, table: RouteTable): v
   }
   if (builtin.length === 0 && custom.length === 0) {
     reportWebappKept(out, record, table, table.rows.filter((r) => r.kind === 'webapp'));
-    if (table.rowsArray?.getElements().length === 0) reportEmptyTable(out, record, table);
+    if (table.rows.length === 0 && !table.rowsUnknown) reportEmptyTable(out, record, table);
     return;
   }
   for (const row of custom.filter((r) => r.regex)) {
@@ -222,13 +222,16 @@ function migrateTable(analysis: Analysis, out: RuleOutput, table: RouteTable): v
         'The codemod could not find where this route table is mounted (app.use, http.createServer...), so its custom task routes stay here. Serve each with new Handler().post(environ) in the host app.',
       );
     } else if (table.composed && (framework === 'node' || primary.record !== record)) {
+      // Nothing is removed (not even the built-in row), so that a second run sees the same table.
       out.report(
         record,
         table.create,
         'mount-not-found',
         'warning',
-        `The rows of this table are assembled from several arrays and it is ${framework === 'node' ? 'served by node:http' : `mounted in ${primary.record.rel}`}: its custom task routes ${plain.map(rowLabel).join(', ')} stay. Serve each with new Handler().post(environ) in the host app, or write the table as one array literal.`,
+        `The rows of this table are assembled from several arrays and it is ${framework === 'node' ? 'served by node:http' : `mounted in ${primary.record.rel}`}: its task rows ${[...builtin, ...plain].map(rowLabel).join(', ')} stay. Serve each custom one with new Handler().post(environ) in the host app and drop the built-in one (wrapApp serves it), or write the table as one array literal.`,
       );
+      reportWebappKept(out, record, table, table.rows.filter((r) => r.kind === 'webapp'));
+      return;
     } else if (!framework) {
       out.report(record, primary.call, 'unknown-framework', 'warning', 'The app this route table is mounted on was not recognised (Express, Koa, Fastify, Hono, node:http); its custom task routes stay in the table. Serve each with new Handler().post(environ).');
     } else if (primary.record !== record && framework !== 'node') {
@@ -256,6 +259,7 @@ function migrateTable(analysis: Analysis, out: RuleOutput, table: RouteTable): v
   if (table.composed) {
     // Rows live in several lists: each loses its task rows, the table stays (an empty one passes requests on).
     removeRows(out, record, [...removedRows]);
+    if (remaining.length === 0) reportEmptyTable(out, record, table);
     const statement = primary && routes.length > 0 ? expressionStatementOf(primary.call) : undefined;
     if (primary && statement) {
       const indent = indentAt(record.text, statement.getStart());
