@@ -256,7 +256,9 @@ function migrateTable(analysis: Analysis, out: RuleOutput, table: RouteTable): v
   }));
   reportWebappKept(out, record, table, remaining.filter((r) => r.kind === 'webapp'));
 
-  if (table.composed) {
+  // A composed table left without rows goes like a literal one, with the arrays only it used.
+  const rowSources = table.composed && remaining.length === 0 && framework !== 'node' ? disposableRowSources(record, table) : undefined;
+  if (table.composed && !rowSources) {
     // Rows live in several lists: each loses its task rows, the table stays (an empty one passes requests on).
     removeRows(out, record, [...removedRows]);
     if (remaining.length === 0) reportEmptyTable(out, record, table);
@@ -308,6 +310,7 @@ function migrateTable(analysis: Analysis, out: RuleOutput, table: RouteTable): v
     removals.set(owner, [...(removals.get(owner) ?? []), statement]);
   };
   if (table.statement) removeStatement(record, table.statement);
+  for (const statement of rowSources ?? []) removeStatement(record, statement);
   table.mounts.forEach((mount, index) => {
     const statement = expressionStatementOf(mount.call);
     if (!statement) {
@@ -335,6 +338,43 @@ function migrateTable(analysis: Analysis, out: RuleOutput, table: RouteTable): v
     const statement = expressionStatementOf(mount.call);
     if (adapter && Node.isIdentifier(adapter) && statement) removeImportsIfUnused(analysis, out, mount.record, [adapter.getText()], [[statement.getStart(), statement.getEnd()]]);
   }
+}
+
+/**
+ * The statements that only fed rows to a composed table which disappears (its
+ * const arrays, `push` calls onto them); undefined when the table cannot go as a
+ * whole (not a variable, other uses, a mount that is not a statement) or an
+ * array is used elsewhere.
+ */
+function disposableRowSources(record: SourceRecord, table: RouteTable): Node[] | undefined {
+  const statement = table.statement;
+  if (!statement || table.rowsUnknown || table.otherUses.length > 0 || table.mounts.length === 0) return undefined;
+  if (table.mounts.some((m) => m.record !== record || !expressionStatementOf(m.call))) return undefined;
+  const inside = (node: Node, outer: Node): boolean => node.getStart() >= outer.getStart() && node.getEnd() <= outer.getEnd();
+  const statements = new Set<Node>();
+  for (const row of table.rows) {
+    const container = row.container;
+    if (inside(container, statement)) continue;
+    if (Node.isCallExpression(container)) {
+      const pushStatement = container.getParent();
+      if (!pushStatement || !Node.isExpressionStatement(pushStatement)) return undefined;
+      statements.add(pushStatement);
+      continue;
+    }
+    const declaration = container.getParent();
+    const variableStatement = declaration && Node.isVariableDeclaration(declaration) ? declaration.getVariableStatement() : undefined;
+    if (!declaration || !Node.isVariableDeclaration(declaration) || !variableStatement || variableStatement.getDeclarations().length !== 1) return undefined;
+    statements.add(variableStatement);
+  }
+  // Each array must be used only by the table and its pushes.
+  const removed = [statement, ...statements];
+  for (const source of statements) {
+    if (!Node.isVariableStatement(source)) continue;
+    const declaration = source.getDeclarations()[0]!;
+    const uses = record.sourceFile.getDescendantsOfKind(SyntaxKind.Identifier).filter((id) => id.getText() === declaration.getName() && id !== declaration.getNameNode());
+    if (uses.some((id) => !removed.some((r) => inside(id, r)))) return undefined;
+  }
+  return [...statements];
 }
 
 /**

@@ -416,8 +416,6 @@ function buildProgram(c: ProgramChoices): LegacyProgram {
     // No host app: nothing to wrap (unknown-framework), and a route table nobody mounts (mount-not-found).
     c.host === 'none' ||
     (c.derive === 'reassigned-let' && c.chain.length > 0) ||
-    // Rows in a variable: the task rows move out, the emptied table stays mounted and is reported.
-    (tableForm !== 'literal' && tableRows.length > 0) ||
     c.lambdaSite ||
     c.sites.some((site) => site.options.includes('_transactional') || site.options.includes('_target'));
   return { files: out, unrelated, expectsManualSteps, typeChecked: true, declaresShimName: c.collider !== 'none', choices: c };
