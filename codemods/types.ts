@@ -33,7 +33,9 @@ export type ReasonCode =
   // Added by the CLI's write phase: `.deferred/` (the shim's data directory) added to a .gitignore.
   | 'data-dir-gitignore'
   // queue.yaml fields with no Cloud Tasks equivalent (pull queues, acl, total_storage_limit).
-  | 'queue-yaml-unsupported';
+  | 'queue-yaml-unsupported'
+  // Added by the resolver (issue 12): a class whose base could not be followed (a legacy value the tracker lost is unresolved-legacy-reference).
+  | 'unknown-handler-base';
 
 export type Severity = 'error' | 'warning' | 'note';
 

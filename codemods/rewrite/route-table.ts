@@ -22,7 +22,7 @@ import { indentAt, listRemovalSpans, statementRemovalSpan, statementsRemovalSpan
 export const meta: RuleMeta = {
   id: 'route-table',
   description: 'Removes TaskHandler rows from webapp route tables and serves custom task URLs with routes of the host framework.',
-  reasonCodes: ['regex-route', 'mount-not-found', 'handler-as-value', 'webapp-router-kept', 'unknown-framework'],
+  reasonCodes: ['regex-route', 'mount-not-found', 'handler-as-value', 'webapp-router-kept', 'unknown-framework', 'unknown-handler-base'],
   docs: 'docs/manual-steps.md#mount-not-found',
 };
 
@@ -159,12 +159,30 @@ function rowLabel(row: RouteRow): string {
 
 function migrateTable(analysis: Analysis, out: RuleOutput, table: RouteTable): void {
   const { record } = table;
-  if (!table.rowsArray) return;
+  if (table.rowsUnknown) {
+    out.report(
+      record,
+      table.rowsUnknown,
+      'unresolved-legacy-reference',
+      'warning',
+      'The rows of this route table come from something the codemod does not follow (a call, an import, an array changed in place...): TaskHandler rows among them are not migrated. Build the rows as an array literal (or const arrays spread into it), or serve task URLs with new Handler().post(environ) by hand.',
+    );
+  }
+  if (!table.rowsArray && !table.composed) return;
   const builtin = table.rows.filter((r) => r.kind === 'builtin');
   const custom = table.rows.filter((r) => r.kind === 'custom');
+  for (const row of table.rows.filter((r) => r.kind === 'unknown')) {
+    out.report(
+      record,
+      row.handler,
+      'unknown-handler-base',
+      'warning',
+      `The codemod could not tell whether ${row.handler.getText()} (route ${rowLabel(row)}) is a deferred task handler: its class or base is not something it can follow. The row stays in the webapp table; if it is a TaskHandler subclass, migrate it by hand (docs/manual-steps.md#unknown-handler-base).`,
+    );
+  }
   if (builtin.length === 0 && custom.length === 0) {
-    reportWebappKept(out, record, table, table.rows);
-    if (table.rowsArray.getElements().length === 0) reportEmptyTable(out, record, table);
+    reportWebappKept(out, record, table, table.rows.filter((r) => r.kind === 'webapp'));
+    if (table.rows.length === 0 && !table.rowsUnknown) reportEmptyTable(out, record, table);
     return;
   }
   for (const row of custom.filter((r) => r.regex)) {
@@ -203,6 +221,17 @@ function migrateTable(analysis: Analysis, out: RuleOutput, table: RouteTable): v
         'warning',
         'The codemod could not find where this route table is mounted (app.use, http.createServer...), so its custom task routes stay here. Serve each with new Handler().post(environ) in the host app.',
       );
+    } else if (table.composed && (framework === 'node' || primary.record !== record)) {
+      // Nothing is removed (not even the built-in row), so that a second run sees the same table.
+      out.report(
+        record,
+        table.create,
+        'mount-not-found',
+        'warning',
+        `The rows of this table are assembled from several arrays and it is ${framework === 'node' ? 'served by node:http' : `mounted in ${primary.record.rel}`}: its task rows ${[...builtin, ...plain].map(rowLabel).join(', ')} stay. Serve each custom one with new Handler().post(environ) in the host app and drop the built-in one (wrapApp serves it), or write the table as one array literal.`,
+      );
+      reportWebappKept(out, record, table, table.rows.filter((r) => r.kind === 'webapp'));
+      return;
     } else if (!framework) {
       out.report(record, primary.call, 'unknown-framework', 'warning', 'The app this route table is mounted on was not recognised (Express, Koa, Fastify, Hono, node:http); its custom task routes stay in the table. Serve each with new Handler().post(environ).');
     } else if (primary.record !== record && framework !== 'node') {
@@ -227,12 +256,27 @@ function migrateTable(analysis: Analysis, out: RuleOutput, table: RouteTable): v
   }));
   reportWebappKept(out, record, table, remaining.filter((r) => r.kind === 'webapp'));
 
+  // A composed table left without rows goes like a literal one, with the arrays only it used.
+  const rowSources = table.composed && remaining.length === 0 && framework !== 'node' ? disposableRowSources(record, table) : undefined;
+  if (table.composed && !rowSources) {
+    // Rows live in several lists: each loses its task rows, the table stays (an empty one passes requests on).
+    removeRows(out, record, [...removedRows]);
+    if (remaining.length === 0) reportEmptyTable(out, record, table);
+    const statement = primary && routes.length > 0 ? expressionStatementOf(primary.call) : undefined;
+    if (primary && statement) {
+      const indent = indentAt(record.text, statement.getStart());
+      const text = frameworkRoutes(framework!, primary.app!.getText(), routes, (r) => environCall(analysis, out, record, r), record.style, indent);
+      out.edit(record, statement.getStart(), statement.getStart(), text + record.style.newline + indent, 'custom task routes served by the host framework');
+    }
+    return;
+  }
+
   if (framework === 'node') {
     migrateNodeTable(analysis, out, table, routes, remaining);
     return;
   }
 
-  if (remaining.length > 0) {
+  if (remaining.length > 0 && table.rowsArray) {
     const elements = table.rowsArray.getElements();
     const removed = new Set(table.rows.filter((r) => removedRows.has(r)).map((r) => elements.indexOf(r.node)));
     for (const [start, end] of listRemovalSpans(elements, removed)) out.remove(record, start, end, 'removed task rows from the route table');
@@ -249,7 +293,7 @@ function migrateTable(analysis: Analysis, out: RuleOutput, table: RouteTable): v
 
   // The table disappears: with it its declaration and every mount.
   if (table.mounts.length === 0 || table.otherUses.length > 0) {
-    if (table.otherUses.length > 0 || !table.variable) {
+    if ((table.otherUses.length > 0 || !table.variable) && table.rowsArray) {
       out.remove(record, table.rowsArray.getStart() + 1, table.rowsArray.getEnd() - 1, 'removed task rows from the route table');
       reportEmptyTable(out, record, table);
       return;
@@ -266,6 +310,7 @@ function migrateTable(analysis: Analysis, out: RuleOutput, table: RouteTable): v
     removals.set(owner, [...(removals.get(owner) ?? []), statement]);
   };
   if (table.statement) removeStatement(record, table.statement);
+  for (const statement of rowSources ?? []) removeStatement(record, statement);
   table.mounts.forEach((mount, index) => {
     const statement = expressionStatementOf(mount.call);
     if (!statement) {
@@ -292,6 +337,85 @@ function migrateTable(analysis: Analysis, out: RuleOutput, table: RouteTable): v
     const adapter = adapterCall && Node.isCallExpression(adapterCall) ? adapterCall.getExpression() : undefined;
     const statement = expressionStatementOf(mount.call);
     if (adapter && Node.isIdentifier(adapter) && statement) removeImportsIfUnused(analysis, out, mount.record, [adapter.getText()], [[statement.getStart(), statement.getEnd()]]);
+  }
+}
+
+/**
+ * The statements that only fed rows to a composed table which disappears (its
+ * const arrays, `push` calls onto them); undefined when the table cannot go as a
+ * whole (not a variable, other uses, a mount that is not a statement) or an
+ * array is used elsewhere.
+ */
+function disposableRowSources(record: SourceRecord, table: RouteTable): Node[] | undefined {
+  const statement = table.statement;
+  if (!statement || table.rowsUnknown || table.otherUses.length > 0 || table.mounts.length === 0) return undefined;
+  if (table.mounts.some((m) => m.record !== record || !expressionStatementOf(m.call))) return undefined;
+  const inside = (node: Node, outer: Node): boolean => node.getStart() >= outer.getStart() && node.getEnd() <= outer.getEnd();
+  const statements = new Set<Node>();
+  for (const row of table.rows) {
+    const container = row.container;
+    if (inside(container, statement)) continue;
+    if (Node.isCallExpression(container)) {
+      const pushStatement = container.getParent();
+      if (!pushStatement || !Node.isExpressionStatement(pushStatement)) return undefined;
+      statements.add(pushStatement);
+      continue;
+    }
+    const declaration = container.getParent();
+    const variableStatement = declaration && Node.isVariableDeclaration(declaration) ? declaration.getVariableStatement() : undefined;
+    if (!declaration || !Node.isVariableDeclaration(declaration) || !variableStatement || variableStatement.getDeclarations().length !== 1) return undefined;
+    statements.add(variableStatement);
+  }
+  // Each array must be used only by the table and its pushes.
+  const removed = [statement, ...statements];
+  for (const source of statements) {
+    if (!Node.isVariableStatement(source)) continue;
+    const declaration = source.getDeclarations()[0]!;
+    const uses = record.sourceFile.getDescendantsOfKind(SyntaxKind.Identifier).filter((id) => id.getText() === declaration.getName() && id !== declaration.getNameNode());
+    if (uses.some((id) => !removed.some((r) => inside(id, r)))) return undefined;
+  }
+  return [...statements];
+}
+
+/**
+ * Removes rows from the lists that hold them. A `rows.push(...)` left without
+ * arguments goes entirely; a const array left empty whose only use was a
+ * spread into the table goes with its spread.
+ */
+function removeRows(out: RuleOutput, record: SourceRecord, rows: RouteRow[]): void {
+  const elementsOf = (container: Node): Node[] => (Node.isArrayLiteralExpression(container) ? container.getElements() : Node.isCallExpression(container) ? container.getArguments() : []);
+  const byContainer = new Map<Node, Set<Node>>();
+  const add = (container: Node, element: Node): void => {
+    byContainer.set(container, (byContainer.get(container) ?? new Set()).add(element));
+  };
+  for (const row of rows) add(row.container, row.node);
+  const statements: Node[] = [];
+  for (const [container, removed] of [...byContainer]) {
+    const spread = rows.find((r) => r.container === container)?.spread;
+    const declaration = container.getParent();
+    if (!spread || removed.size !== elementsOf(container).length || !declaration || !Node.isVariableDeclaration(declaration)) continue;
+    const uses = record.sourceFile.getDescendantsOfKind(SyntaxKind.Identifier).filter((id) => id.getText() === declaration.getName() && id !== declaration.getNameNode());
+    const statement = declaration.getVariableStatement();
+    if (uses.length !== 1 || !statement || statement.getDeclarations().length !== 1) continue;
+    byContainer.delete(container);
+    statements.push(statement);
+    add(spread.getParentOrThrow(), spread);
+  }
+  for (const [start, end] of statementsRemovalSpans(record.text, statements)) out.remove(record, start, end, 'removed the emptied task rows array');
+  for (const [container, removed] of byContainer) {
+    const elements = elementsOf(container);
+    const statement = Node.isCallExpression(container) ? container.getParent() : undefined;
+    if (statement && Node.isExpressionStatement(statement) && removed.size === elements.length) {
+      const [start, end] = statementRemovalSpan(record.text, statement);
+      out.remove(record, start, end, 'removed task rows pushed onto the route table');
+      continue;
+    }
+    if (removed.size === elements.length && Node.isArrayLiteralExpression(container)) {
+      out.remove(record, container.getStart() + 1, container.getEnd() - 1, 'removed task rows from the route table');
+      continue;
+    }
+    const indexes = new Set([...removed].map((node) => elements.indexOf(node)));
+    for (const [start, end] of listRemovalSpans(elements, indexes)) out.remove(record, start, end, 'removed task rows from the route table');
   }
 }
 

@@ -91,6 +91,7 @@ export type LegacyReferenceFinder = (analysis: Analysis, record: SourceRecord) =
 function describeRef(ref: SymbolRef): string {
   if (ref.kind === 'member') return `${ref.role === 'shim' ? 'deferred-migrate/shim' : `the legacy ${ref.role} module`}'s ${ref.name}`;
   if (ref.kind === 'namespace') return `the legacy ${ref.role} module`;
+  if (ref.kind === 'unresolved') return `a value of the deferred module the codemod could not follow: ${ref.reason}`;
   return 'a barrel of the legacy module';
 }
 
@@ -98,10 +99,12 @@ function isLegacyOnly(ref: SymbolRef | undefined): ref is SymbolRef {
   if (!ref) return false;
   if (ref.kind === 'member') return ref.role === 'deferred' || (ref.role === 'shim' && !SHIM_EXPORTS.has(ref.name));
   if (ref.kind === 'namespace') return ref.role === 'deferred';
+  if (ref.kind === 'unresolved') return true;
   return ref.exports.star.includes('deferred') || [...ref.exports.named.values()].some((r) => isLegacyOnly(r));
 }
 
 function whyOf(ref: SymbolRef): string {
+  if (ref.kind === 'unresolved') return `the codemod could not follow this value (${ref.reason}), so what it reads was not migrated`;
   return ref.kind === 'member' && ref.role === 'shim'
     ? `deferred-migrate/shim has no export "${ref.name}"`
     : 'the legacy deferred module is gone after the migration';
@@ -146,6 +149,15 @@ export const findLegacyReferences: LegacyReferenceFinder = (analysis, record) =>
         });
       }
     }
+  }
+
+  // What the resolver itself lists as legacy-only: TaskHandler read through any
+  // derived binding, and values it lost (escapes, computed keys, reassigned lets).
+  const listed = new Set(found.map((f) => f.node));
+  for (const reference of analysis.symbols.legacyReferences(record)) {
+    if (!reference.legacyOnly || listed.has(reference.node)) continue;
+    listed.add(reference.node);
+    found.push({ node: reference.node, what: reference.node.getText(), why: whyOf(reference.ref) });
   }
 
   // A webapp router that still routes task handlers: those rows never reach the shim.

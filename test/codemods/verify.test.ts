@@ -214,6 +214,7 @@ describe('docs', () => {
     'defer-result': true,
     'sync-error-handling': true,
     'queue-yaml-unsupported': true,
+    'unknown-handler-base': true,
     'unresolved-legacy-reference': true,
     'new-type-error': true,
     'shim-unresolved': true,
