@@ -4,9 +4,16 @@ export * as deferred from './deferred.js';
 export { wrapApp } from './adapters/wrap-app.js';
 export { environFrom } from './adapters/environ.js';
 export { defer } from './api/defer.js';
-export { PermanentTaskFailure, SingularTaskFailure, TaskAlreadyExistsError } from './api/errors.js';
+export {
+  PermanentTaskFailure,
+  SingularTaskFailure,
+  TaskAlreadyExistsError,
+  TransactionalEnqueueError,
+  TransactionalTaskDroppedError,
+} from './api/errors.js';
 export { Handler } from './api/handler.js';
 export { register } from './api/registry.js';
+export { transactional } from './api/transactional.js';
 export { configure, getRuntime } from './runtime/runtime.js';
 export { ManualClock } from './runtime/clock.js';
 export { getTaskContext } from './runtime/context.js';

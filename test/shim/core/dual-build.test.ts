@@ -13,6 +13,8 @@ it('shares the registry, the runtime and the error classes between the ESM and C
   expect(report.results).toEqual(['Success', 'PermanentTaskFailure', 'SingularTaskFailure']);
   expect(report.seen).toEqual([1, 2, 3]);
   expect(report.enqueued).toBe('task1');
+  expect(report.transactionalEnqueued).toBe('task2');
+  expect(report.sameTransactional).toBe(true);
   expect(report.instanceofAcrossBuilds).toBe(true);
   expect(report.notConfused).toBe(false);
   const expected = [
@@ -22,6 +24,8 @@ it('shares the registry, the runtime and the error classes between the ESM and C
     'QueueFileError',
     'SingularTaskFailure',
     'TaskAlreadyExistsError',
+    'TransactionalEnqueueError',
+    'TransactionalTaskDroppedError',
     'configure',
     'defer',
     'deferred',
@@ -31,6 +35,7 @@ it('shares the registry, the runtime and the error classes between the ESM and C
     'register',
     'run',
     'serialize',
+    'transactional',
     'wrapApp',
   ];
   expect(report.esmExports).toEqual(expected);
@@ -46,5 +51,6 @@ it('shares the registry, the runtime and the error classes between the ESM and C
     'registerModule',
     'run',
     'serialize',
+    'transactional',
   ]);
 });
