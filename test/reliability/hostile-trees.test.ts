@@ -129,7 +129,7 @@ describe('the CLI on hostile trees', () => {
     if (identity) for (const path of [dir, join(dir, 'src'), join(dir, 'src/ok.ts'), join(dir, 'src/readonly.ts')]) chownSync(path, identity.uid, identity.gid);
     chmodSync(join(dir, 'src/readonly.ts'), 0o444);
     chmodSync(join(dir, 'src/noread.ts'), 0o000);
-    chmodSync(join(dir, 'src/locked-dir'), 0o555); // nobody can create the temp file beside job.ts
+    chmodSync(join(dir, 'src/locked-dir'), 0o555); // the CLI cannot create the temp file beside job.ts
     chmodSync(join(dir, 'src/sealed-dir'), 0o000);
 
     const run = await runCliProcess(['src'], { cwd: dir, ...(identity && { as: identity }) });
