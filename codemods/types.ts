@@ -22,7 +22,10 @@ export type ReasonCode =
   | 'edit-conflict'
   | 'not-idempotent'
   // Added by E1: the result of defer() (now a Promise of the task) used where it cannot be awaited.
-  | 'defer-result';
+  | 'defer-result'
+  // Added by the resolver (issue 12): a class whose base could not be followed, and a legacy value the tracker lost.
+  | 'unknown-handler-base'
+  | 'unresolved-legacy-reference';
 
 export type Severity = 'error' | 'warning' | 'note';
 

@@ -10,6 +10,8 @@ export type DeclarationNode = import('ts-morph').FunctionDeclaration | import('t
 
 export type Resolution =
   | { kind: 'module'; record: SourceRecord; node: DeclarationNode; name: string }
+  /** An exported class without a declaration name: `module.exports = class ...`, `export default class extends ...`. */
+  | { kind: 'class-value'; record: SourceRecord; node: import('ts-morph').ClassExpression | import('ts-morph').ClassDeclaration }
   /** Declared inside a function or block: a closure, not reachable by name. */
   | { kind: 'nested' }
   /** From a package or a file outside the run. */
@@ -18,7 +20,30 @@ export type Resolution =
 
 function moduleLevel(record: SourceRecord, name: string): DeclarationNode | undefined {
   const sf = record.sourceFile;
-  return sf.getFunction(name) ?? sf.getClass(name) ?? sf.getVariableDeclaration(name);
+  return sf.getFunction(name) ?? sf.getClass(name) ?? sf.getVariableDeclaration(name) ?? destructuringDeclaration(record, name);
+}
+
+/** The module-level `const { a: name } = ...` that binds `name`. */
+function destructuringDeclaration(record: SourceRecord, name: string): import('ts-morph').VariableDeclaration | undefined {
+  const binds = (node: Node): boolean =>
+    Node.isIdentifier(node) ? node.getText() === name : Node.isObjectBindingPattern(node) || Node.isArrayBindingPattern(node) ? node.getElements().some((e) => Node.isBindingElement(e) && binds(e.getNameNode())) : false;
+  for (const statement of record.sourceFile.getVariableStatements()) {
+    for (const declaration of statement.getDeclarations()) {
+      if (!Node.isIdentifier(declaration.getNameNode()) && binds(declaration.getNameNode())) return declaration;
+    }
+  }
+  return undefined;
+}
+
+/** The file declares or imports `name` at module level (so it is not a global). */
+export function declaredInModule(record: SourceRecord, name: string): boolean {
+  const sf = record.sourceFile;
+  if (moduleLevel(record, name)) return true;
+  return (
+    sf.getImportDeclarations().some(
+      (d) => d.getDefaultImport()?.getText() === name || d.getNamespaceImport()?.getText() === name || d.getNamedImports().some((n) => (n.getAliasNode()?.getText() ?? n.getName()) === name),
+    ) || sf.getStatements().some((s) => Node.isImportEqualsDeclaration(s) && s.getName() === name)
+  );
 }
 
 export function resolveIdentifier(index: ProjectIndex, record: SourceRecord, identifier: Identifier): Resolution {
@@ -83,6 +108,8 @@ export function findExport(index: ProjectIndex, record: SourceRecord, exported: 
     if (expression && Node.isIdentifier(expression)) return resolveName(index, record, expression.getText(), depth + 1);
     const defaultFunction = sf.getFunctions().find((f) => f.hasDefaultKeyword()) ?? sf.getClasses().find((c) => c.hasDefaultKeyword());
     if (defaultFunction && defaultFunction.getName()) return { kind: 'module', record, node: defaultFunction, name: defaultFunction.getName()! };
+    if (defaultFunction && Node.isClassDeclaration(defaultFunction)) return { kind: 'class-value', record, node: defaultFunction };
+    if (expression && Node.isClassExpression(expression)) return { kind: 'class-value', record, node: expression };
   }
   const direct = moduleLevel(record, exported);
   if (direct && (Node.isVariableDeclaration(direct) ? direct.getVariableStatement()?.hasExportKeyword() : direct.hasExportKeyword())) {
@@ -111,6 +138,7 @@ export function findExport(index: ProjectIndex, record: SourceRecord, exported: 
     const right = expression.getRight();
     if (left === `exports.${exported}` || left === `module.exports.${exported}`) {
       if (Node.isIdentifier(right)) return resolveName(index, record, right.getText(), depth + 1);
+      if (Node.isClassExpression(right)) return { kind: 'class-value', record, node: right };
       if (Node.isFunctionExpression(right) || Node.isArrowFunction(right)) return { kind: 'unknown' };
     }
     if (left === 'module.exports' && Node.isObjectLiteralExpression(right)) {
@@ -121,12 +149,14 @@ export function findExport(index: ProjectIndex, record: SourceRecord, exported: 
         if (Node.isPropertyAssignment(property) && property.getName() === exported) {
           const value = property.getInitializer();
           if (value && Node.isIdentifier(value)) return resolveName(index, record, value.getText(), depth + 1);
+          if (value && Node.isClassExpression(value)) return { kind: 'class-value', record, node: value };
         }
       }
     }
     if (left === 'module.exports' && Node.isIdentifier(right) && exported === 'default') {
       return resolveName(index, record, right.getText(), depth + 1);
     }
+    if (left === 'module.exports' && Node.isClassExpression(right) && exported === 'default') return { kind: 'class-value', record, node: right };
   }
   return { kind: 'unknown' };
 }

@@ -1,10 +1,13 @@
 // TaskHandler subclasses: classes whose `extends` chain reaches the legacy
 // TaskHandler (or the shim's Handler, for code already migrated), through aliases
-// and across files.
+// and across files. A base the analysis cannot follow is "unknown", never
+// "ordinary": such classes are reported, and route rows using them are not
+// judged (docs/manual-steps.md#unknown-handler-base).
 import { Node, SyntaxKind, type ClassDeclaration, type ClassExpression } from 'ts-morph';
-import { resolveName } from './declarations.js';
-import { isHandlerRef, type SymbolTable } from './legacy-symbols.js';
+import { declaredInModule, resolveModuleMember, resolveName } from './declarations.js';
+import { isHandlerRef, isLegacyRole, type SymbolTable } from './legacy-symbols.js';
 import type { ProjectIndex, SourceRecord } from './project.js';
+import { declaringScope } from './scope.js';
 
 export type ClassNode = ClassDeclaration | ClassExpression;
 
@@ -19,15 +22,43 @@ export interface HandlerClass {
   depth: number;
 }
 
+/** A class (in a file that uses the legacy API) whose base the analysis could not follow. */
+export interface UnknownBaseClass {
+  record: SourceRecord;
+  node: ClassNode;
+  /** The `extends` expression that could not be followed. */
+  base: Node;
+}
+
+/** What an expression denotes as a class: a handler chain (depth from TaskHandler), an ordinary class, or unknown. */
+export type BaseStatus = { kind: 'handler'; depth: number } | { kind: 'other' } | { kind: 'unknown'; at: Node };
+
 export interface HandlerClasses {
   classes: HandlerClass[];
+  /** Classes in legacy-using files whose base is unknown (reported, never treated as ordinary). */
+  unknownBases: UnknownBaseClass[];
   /** Whether an expression in `record` denotes TaskHandler, Handler or one of their subclasses. */
   isHandlerExpression(record: SourceRecord, expression: Node): boolean;
+  /** Handler, ordinary class, or a value the analysis cannot follow. */
+  statusOf(record: SourceRecord, expression: Node): BaseStatus;
   of(node: ClassNode): HandlerClass | undefined;
 }
 
+const OTHER: BaseStatus = { kind: 'other' };
+
+function unwrap(node: Node): Node {
+  let current = node;
+  while (Node.isParenthesizedExpression(current) || Node.isAsExpression(current) || Node.isNonNullExpression(current)) current = current.getExpression();
+  return current;
+}
+
+/** A file that imports or requires the legacy modules (directly or through a barrel), or the shim they become. */
+function usesDeferredApi(symbols: SymbolTable, record: SourceRecord): boolean {
+  return symbols.of(record).sites.some((site) => isLegacyRole(site.role) || site.role === 'shim' || site.viaBarrel);
+}
+
 export function findHandlerClasses(index: ProjectIndex, symbols: SymbolTable, records: SourceRecord[]): HandlerClasses {
-  const memo = new Map<ClassNode, HandlerClass | null>();
+  const memo = new Map<ClassNode, BaseStatus>();
   const recordOf = (node: Node): SourceRecord | undefined => index.load(node.getSourceFile().getFilePath());
 
   function classNameOf(node: ClassNode): string | undefined {
@@ -38,54 +69,104 @@ export function findHandlerClasses(index: ProjectIndex, symbols: SymbolTable, re
     return undefined;
   }
 
-  /** Depth of the handler chain the expression denotes: 0 = TaskHandler itself, undefined = none. */
-  function depthOf(record: SourceRecord, expression: Node, seen: Set<Node>): number | undefined {
-    if (isHandlerRef(symbols.resolve(record, expression))) return 0;
-    if (Node.isClassExpression(expression)) return classify(expression, seen)?.depth;
-    if (!Node.isIdentifier(expression)) return undefined;
-    const resolution = resolveName(index, record, expression.getText(), 0);
-    if (resolution.kind !== 'module') return undefined;
-    const declaration = resolution.node;
-    if (Node.isClassDeclaration(declaration)) return classify(declaration, seen)?.depth;
-    if (Node.isVariableDeclaration(declaration)) {
-      const initializer = declaration.getInitializer();
-      if (!initializer) return undefined;
-      if (Node.isClassExpression(initializer)) return classify(initializer, seen)?.depth;
-      if (isHandlerRef(symbols.resolve(resolution.record, initializer))) return 0;
-      if (Node.isIdentifier(initializer) && initializer.getText() !== expression.getText()) {
-        return depthOf(resolution.record, initializer, seen);
-      }
-    }
-    return undefined;
+  /** What the value of a variable's initializer is, as a class. */
+  function statusOfInitializer(record: SourceRecord, initializer: Node | undefined, at: Node, seen: Set<Node>): BaseStatus {
+    if (!initializer) return { kind: 'unknown', at };
+    return statusIn(record, initializer, seen);
   }
 
-  function classify(node: ClassNode, seen = new Set<Node>()): HandlerClass | undefined {
+  function statusIn(record: SourceRecord, node: Node, seen: Set<Node>): BaseStatus {
+    const expression = unwrap(node);
+    const ref = symbols.resolve(record, expression);
+    if (isHandlerRef(ref)) return { kind: 'handler', depth: 0 };
+    if (ref) return ref.kind === 'unresolved' ? { kind: 'unknown', at: expression } : OTHER;
+    if (Node.isClassExpression(expression)) return classify(expression, seen);
+    if (Node.isIdentifier(expression)) {
+      const name = expression.getText();
+      const scope = declaringScope(expression, name);
+      if (scope) {
+        // A class or const declared in a nearer scope.
+        const declaration = scope.getDescendants().find((d) => (Node.isClassDeclaration(d) || Node.isVariableDeclaration(d)) && d.getName() === name && declaringScope(d.getNameNode()!, name) === scope);
+        if (declaration && Node.isClassDeclaration(declaration)) return classify(declaration, seen);
+        if (declaration && Node.isVariableDeclaration(declaration) && Node.isIdentifier(declaration.getNameNode()) && !seen.has(declaration)) {
+          seen.add(declaration);
+          return statusOfInitializer(record, declaration.getInitializer(), expression, seen);
+        }
+        return { kind: 'unknown', at: expression };
+      }
+      const resolution = resolveName(index, record, name, 0);
+      if (resolution.kind === 'external') return OTHER;
+      if (resolution.kind === 'class-value') return classify(resolution.node, seen);
+      if (resolution.kind === 'unknown') return declaredInModule(record, name) ? { kind: 'unknown', at: expression } : OTHER; // a global (Error, EventEmitter)
+      if (resolution.kind !== 'module') return { kind: 'unknown', at: expression };
+      const declaration = resolution.node;
+      if (Node.isClassDeclaration(declaration)) return classify(declaration, seen);
+      if (Node.isFunctionDeclaration(declaration)) return OTHER; // a constructor function
+      if (seen.has(declaration)) return { kind: 'unknown', at: expression };
+      seen.add(declaration);
+      const list = declaration.getParent();
+      if (Node.isVariableDeclarationList(list) && list.getDeclarationKind() !== 'const' && symbols.resolve(resolution.record, declaration.getNameNode())?.kind === 'unresolved') {
+        return { kind: 'unknown', at: expression };
+      }
+      const initializer = declaration.getInitializer();
+      if (initializer && Node.isIdentifier(unwrap(initializer)) && unwrap(initializer).getText() === name) return { kind: 'unknown', at: expression };
+      return statusOfInitializer(resolution.record, initializer, expression, seen);
+    }
+    if (Node.isPropertyAccessExpression(expression)) {
+      const object = unwrap(expression.getExpression());
+      if (Node.isIdentifier(object)) {
+        const resolution = resolveModuleMember(index, record, object, expression.getName());
+        if (resolution.kind === 'external') return OTHER;
+        if (resolution.kind === 'class-value') return classify(resolution.node, seen);
+        if (resolution.kind === 'module' && Node.isClassDeclaration(resolution.node)) return classify(resolution.node, seen);
+        const objectResolution = resolveName(index, record, object.getText(), 0);
+        if (objectResolution.kind === 'external') return OTHER; // a member of a package (events.EventEmitter)
+        if (objectResolution.kind === 'unknown' && !declaringScope(object, object.getText()) && !declaredInModule(record, object.getText())) return OTHER;
+      }
+    }
+    return { kind: 'unknown', at: expression };
+  }
+
+  function classify(node: ClassNode, seen = new Set<Node>()): BaseStatus {
     const cached = memo.get(node);
-    if (cached !== undefined) return cached ?? undefined;
-    if (seen.has(node)) return undefined;
+    if (cached !== undefined) return cached;
+    if (seen.has(node)) return { kind: 'unknown', at: node };
     seen.add(node);
     const record = recordOf(node);
     const heritage = node.getExtends();
-    let result: HandlerClass | null = null;
+    let result: BaseStatus = OTHER;
     if (record && heritage) {
-      const depth = depthOf(record, heritage.getExpression(), seen);
-      if (depth !== undefined) result = { record, node, name: classNameOf(node), direct: depth === 0, depth: depth + 1 };
+      const base = statusIn(record, heritage.getExpression(), seen);
+      result = base.kind === 'handler' ? { kind: 'handler', depth: base.depth + 1 } : base;
     }
     memo.set(node, result);
-    return result ?? undefined;
+    return result;
   }
 
   const classes: HandlerClass[] = [];
+  const unknownBases: UnknownBaseClass[] = [];
   for (const record of records) {
+    const legacy = usesDeferredApi(symbols, record);
     for (const node of [...record.sourceFile.getDescendantsOfKind(SyntaxKind.ClassDeclaration), ...record.sourceFile.getDescendantsOfKind(SyntaxKind.ClassExpression)]) {
-      const handler = classify(node);
-      if (handler) classes.push(handler);
+      const status = classify(node);
+      if (status.kind === 'handler') classes.push({ record, node, name: classNameOf(node), direct: status.depth === 1, depth: status.depth });
+      else if (status.kind === 'unknown' && legacy && node.getExtends()) unknownBases.push({ record, node, base: node.getExtends()!.getExpression() });
     }
   }
-  classes.sort((a, b) => (a.record.rel === b.record.rel ? a.node.getStart() - b.node.getStart() : a.record.rel < b.record.rel ? -1 : 1));
+  const order = (a: { record: SourceRecord; node: Node }, b: { record: SourceRecord; node: Node }): number =>
+    a.record.rel === b.record.rel ? a.node.getStart() - b.node.getStart() : a.record.rel < b.record.rel ? -1 : 1;
+  classes.sort(order);
+  unknownBases.sort(order);
+  const statusOf = (record: SourceRecord, expression: Node): BaseStatus => statusIn(record, expression, new Set());
   return {
     classes,
-    isHandlerExpression: (record, expression) => depthOf(record, expression, new Set()) !== undefined,
-    of: (node) => classify(node),
+    unknownBases,
+    statusOf,
+    isHandlerExpression: (record, expression) => statusOf(record, expression).kind === 'handler',
+    of: (node) => {
+      const status = classify(node);
+      const record = recordOf(node);
+      return status.kind === 'handler' && record ? { record, node, name: classNameOf(node), direct: status.depth === 1, depth: status.depth } : undefined;
+    },
   };
 }

@@ -1,21 +1,25 @@
 // Resolves, per file, which local names and expressions denote the legacy
 // deferred/webapp module (or the shim, so that migrated code is recognised):
 // every import style of the contract, CommonJS, aliases and project barrels.
-import { Node, SyntaxKind, type CallExpression, type Identifier, type SourceFile, type StringLiteral } from 'ts-morph';
+import { Node, SyntaxKind, ts, type BindingElement, type CallExpression, type Identifier, type SourceFile, type StringLiteral } from 'ts-morph';
 import type { ProjectIndex, SourceRecord } from './project.js';
-import { isReference, isShadowed } from './scope.js';
+import { declaringScope, isReference } from './scope.js';
 import { roleOfSpecifier, type ModuleMatchers, type ModuleRole } from './specifiers.js';
 
 export interface BarrelExports {
   named: Map<string, SymbolRef>;
   /** `export * from` a legacy module (directly or through another barrel). */
   star: ModuleRole[];
+  /** `module.exports = <ref>`: what `require()` of the file (or its default import) denotes. */
+  whole?: SymbolRef;
 }
 
 export type SymbolRef =
   | { kind: 'namespace'; role: ModuleRole }
   | { kind: 'member'; role: ModuleRole; name: string }
-  | { kind: 'barrel-namespace'; exports: BarrelExports };
+  | { kind: 'barrel-namespace'; exports: BarrelExports }
+  /** Derived from a legacy symbol in a way the tracker cannot follow (reassigned, computed key...). */
+  | { kind: 'unresolved'; reason: string };
 
 export type ImportSiteKind = 'esm-import' | 'import-equals' | 'cjs-variable' | 'cjs-inline' | 'reexport';
 
@@ -35,16 +39,75 @@ export interface Binding {
   nameNode: Identifier;
   site?: ImportSite;
   typeOnly: boolean;
+  /** Bound by destructuring a legacy value: the element (its property names the member). */
+  element?: BindingElement;
+  /** The nearer scope that declares it (function, block, IIFE parameters); module level when absent. */
+  scope?: Node;
+}
+
+/** A place where a legacy value flows somewhere the tracker does not follow. */
+export interface UnresolvedReference {
+  node: Node;
+  reason: string;
 }
 
 export interface FileSymbols {
+  /** Module-level bindings by local name. */
   bindings: Map<string, Binding>;
+  /** Bindings of nearer scopes, by scope node, then local name. */
+  scoped: Map<Node, Map<string, Binding>>;
   sites: ImportSite[];
   dynamic: Node[];
   exports: BarrelExports;
+  unresolved: UnresolvedReference[];
 }
 
+/** Every legacy reference of a file: an expression (or binding name) and what it reaches. */
+export interface LegacyReference {
+  node: Node;
+  ref: SymbolRef;
+  /** A member of a legacy module the shim does not offer (TaskHandler, WSGIApplication...). */
+  legacyOnly: boolean;
+}
+
+/** Members of the legacy deferred module with no namesake in the shim. */
+const LEGACY_ONLY_DEFERRED = new Set(['TaskHandler']);
+
 const EMPTY_EXPORTS: BarrelExports = { named: new Map(), star: [] };
+
+function hasExports(exports: BarrelExports): boolean {
+  return exports.named.size > 0 || exports.star.length > 0 || exports.whole !== undefined;
+}
+
+/** Whether a ref reaches something only the legacy modules have (the shim has no namesake). */
+export function isLegacyOnly(ref: SymbolRef): boolean {
+  if (ref.kind === 'unresolved') return true;
+  if (ref.kind !== 'member') return false;
+  if (ref.role === 'webapp') return true;
+  return ref.role === 'deferred' && LEGACY_ONLY_DEFERRED.has(ref.name);
+}
+
+/** A member of what `ref` denotes (`ref.name`), when the tracker knows it. */
+function memberOf(ref: SymbolRef, name: string): SymbolRef | undefined {
+  if (ref.kind === 'namespace') return memberRef(ref.role, name);
+  if (ref.kind === 'barrel-namespace') return lookupExport(ref.exports, name);
+  if (ref.kind === 'unresolved') return ref;
+  return undefined;
+}
+
+/** Refs that are objects holding legacy members (the module, a barrel of it). */
+function isNamespaceLike(ref: SymbolRef): boolean {
+  return ref.kind === 'namespace' ? isLegacyRole(ref.role) : ref.kind === 'barrel-namespace';
+}
+
+/**
+ * Module objects whose flow the tracker must follow: the legacy ones, and the
+ * shim's (what a legacy namespace becomes), so that a second run reports the
+ * same escapes as the first.
+ */
+function isTrackedNamespace(ref: SymbolRef): boolean {
+  return isNamespaceLike(ref) || (ref.kind === 'namespace' && ref.role === 'shim');
+}
 
 export function isLegacyRole(role: ModuleRole): boolean {
   return role === 'deferred' || role === 'webapp';
@@ -80,7 +143,8 @@ function lookupExport(exports: BarrelExports, name: string): SymbolRef | undefin
   const named = exports.named.get(name);
   if (named) return named;
   const role = exports.star[0];
-  return role ? memberRef(role, name) : undefined;
+  if (role) return memberRef(role, name);
+  return exports.whole ? memberOf(exports.whole, name) : undefined;
 }
 
 function unwrap(node: Node): Node {
@@ -118,7 +182,7 @@ export class SymbolTable {
     const resolved = this.index.resolve(record.absPath, specifier);
     if (!resolved) return undefined;
     const exports = this.exportsOf(resolved);
-    if (exports.named.size === 0 && exports.star.length === 0) return undefined;
+    if (!hasExports(exports)) return undefined;
     return { barrel: exports, absPath: resolved };
   }
 
@@ -131,7 +195,7 @@ export class SymbolTable {
   of(record: SourceRecord): FileSymbols {
     const cached = this.symbols.get(record.absPath);
     if (cached) return cached;
-    if (this.inProgress.has(record.absPath)) return { bindings: new Map(), sites: [], dynamic: [], exports: EMPTY_EXPORTS };
+    if (this.inProgress.has(record.absPath)) return { bindings: new Map(), scoped: new Map(), sites: [], dynamic: [], exports: EMPTY_EXPORTS, unresolved: [] };
     this.inProgress.add(record.absPath);
     const result = this.compute(record);
     this.inProgress.delete(record.absPath);
@@ -145,7 +209,9 @@ export class SymbolTable {
     const sites: ImportSite[] = [];
     const dynamic: Node[] = [];
     const exports: BarrelExports = { named: new Map(), star: [] };
-    const symbols: FileSymbols = { bindings, sites, dynamic, exports };
+    const scoped = new Map<Node, Map<string, Binding>>();
+    const unresolved: UnresolvedReference[] = [];
+    const symbols: FileSymbols = { bindings, scoped, sites, dynamic, exports, unresolved };
 
     const addBinding = (nameNode: Identifier, ref: SymbolRef, site: ImportSite | undefined, typeOnly: boolean): void => {
       bindings.set(nameNode.getText(), { local: nameNode.getText(), ref, nameNode, typeOnly, ...(site ? { site } : {}) });
@@ -166,6 +232,10 @@ export class SymbolTable {
       }
       const defaultImport = declaration.getDefaultImport();
       if (defaultImport && !viaBarrel) addBinding(defaultImport, { kind: 'namespace', role }, site, typeOnly);
+      else if (defaultImport && 'barrel' in target) {
+        const ref = lookupExport(target.barrel, 'default') ?? target.barrel.whole;
+        if (ref) addBinding(defaultImport, ref, site, typeOnly);
+      }
       for (const specifierNode of declaration.getNamedImports()) {
         const imported = specifierNode.getName();
         const ref = 'barrel' in target ? lookupExport(target.barrel, imported) : memberRef(role, imported);
@@ -235,16 +305,10 @@ export class SymbolTable {
       sites.push({ kind: 'cjs-inline', node: call, role, specifier: literal, viaBarrel: 'barrel' in target });
     }
 
-    // `const H = deferred.TaskHandler`: module-level aliases of legacy members.
-    for (const statement of sf.getVariableStatements()) {
-      for (const declaration of statement.getDeclarations()) {
-        const nameNode = declaration.getNameNode();
-        const initializer = declaration.getInitializer();
-        if (!Node.isIdentifier(nameNode) || !initializer || bindings.has(nameNode.getText())) continue;
-        const ref = this.resolveIn(symbols, initializer);
-        if (ref && ref.kind === 'member') addBinding(nameNode, ref, undefined, false);
-      }
-    }
+    // Bindings derived from legacy values: aliases, member reads, destructuring
+    // (renamed, defaults, nested, rest), parameters of immediately invoked
+    // functions, in any scope; what cannot be followed is recorded as unresolved.
+    this.deriveBindings(sf, symbols);
 
     // Re-exports: what this file offers as a barrel.
     for (const declaration of sf.getExportDeclarations()) {
@@ -276,21 +340,43 @@ export class SymbolTable {
         }
       }
     }
-    for (const statement of sf.getVariableStatements()) {
-      if (!statement.hasExportKeyword()) continue;
-      for (const declaration of statement.getDeclarations()) {
-        const binding = bindings.get(declaration.getName());
-        if (binding && binding.nameNode === declaration.getNameNode()) exports.named.set(binding.local, binding.ref);
-      }
+    for (const binding of bindings.values()) {
+      const statement = binding.nameNode.getFirstAncestorByKind(SyntaxKind.VariableStatement);
+      if (statement?.hasExportKeyword() && Node.isSourceFile(statement.getParent())) exports.named.set(binding.local, binding.ref);
     }
-    // module.exports = require('<legacy>')
+    for (const assignment of sf.getExportAssignments()) {
+      const ref = this.resolveIn(symbols, assignment.getExpression());
+      if (!ref) continue;
+      if (assignment.isExportEquals()) exports.whole = ref;
+      else exports.named.set('default', ref);
+    }
+    // CommonJS: module.exports = <ref> | { X: <ref>, Y }, exports.X = / module.exports.X = <ref>.
     for (const statement of sf.getStatements()) {
       if (!Node.isExpressionStatement(statement)) continue;
       const expression = statement.getExpression();
       if (!Node.isBinaryExpression(expression) || expression.getOperatorToken().getKind() !== SyntaxKind.EqualsToken) continue;
-      if (expression.getLeft().getText() !== 'module.exports') continue;
-      const ref = this.resolveIn(symbols, expression.getRight());
-      if (ref?.kind === 'namespace') exports.star.push(ref.role);
+      const left = expression.getLeft().getText().replace(/\s+/g, '');
+      const right = unwrap(expression.getRight());
+      if (left === 'module.exports' && Node.isObjectLiteralExpression(right)) {
+        for (const property of right.getProperties()) {
+          const value = Node.isShorthandPropertyAssignment(property) ? property.getNameNode() : Node.isPropertyAssignment(property) ? property.getInitializer() : undefined;
+          const ref = value && this.resolveIn(symbols, value);
+          if (ref && (Node.isShorthandPropertyAssignment(property) || Node.isPropertyAssignment(property))) exports.named.set(property.getName(), ref);
+          else if (Node.isSpreadAssignment(property) && this.resolveIn(symbols, property.getExpression())) {
+            unresolved.push({ node: property, reason: 'spread into the exported object' });
+          }
+        }
+        continue;
+      }
+      const ref = this.resolveIn(symbols, right);
+      if (!ref) continue;
+      if (left === 'module.exports') {
+        if (ref.kind === 'namespace') exports.star.push(ref.role);
+        exports.whole = ref;
+        continue;
+      }
+      const member = /^(?:module\.)?exports\.([A-Za-z_$][\w$]*)$/.exec(left)?.[1];
+      if (member) exports.named.set(member, ref);
     }
 
     for (const call of sf.getDescendantsOfKind(SyntaxKind.CallExpression)) {
@@ -325,14 +411,18 @@ export class SymbolTable {
     return this.resolveIn(this.of(record), node);
   }
 
+  /** The binding an identifier use denotes, scope-aware; undefined for its own declaration. */
+  private bindingOf(symbols: FileSymbols, identifier: Identifier): Binding | undefined {
+    const name = identifier.getText();
+    const scope = declaringScope(identifier, name);
+    const binding = scope ? symbols.scoped.get(scope)?.get(name) : symbols.bindings.get(name);
+    if (!binding || binding.nameNode === identifier) return undefined;
+    return binding;
+  }
+
   private resolveIn(symbols: FileSymbols, node: Node): SymbolRef | undefined {
     const current = unwrap(node);
-    if (Node.isIdentifier(current)) {
-      const binding = symbols.bindings.get(current.getText());
-      if (!binding || binding.nameNode === current) return undefined;
-      if (isShadowed(current)) return undefined;
-      return binding.ref;
-    }
+    if (Node.isIdentifier(current)) return this.bindingOf(symbols, current)?.ref;
     let base: Node | undefined;
     let name: string | undefined;
     if (Node.isPropertyAccessExpression(current)) {
@@ -340,9 +430,11 @@ export class SymbolTable {
       name = current.getName();
     } else if (Node.isElementAccessExpression(current)) {
       const arg = current.getArgumentExpression();
-      if (arg && Node.isStringLiteral(arg)) {
-        base = current.getExpression();
-        name = arg.getLiteralValue();
+      base = current.getExpression();
+      if (arg && (Node.isStringLiteral(arg) || Node.isNoSubstitutionTemplateLiteral(arg))) name = arg.getLiteralValue();
+      else {
+        const baseRef = this.resolveIn(symbols, base);
+        return baseRef && isTrackedNamespace(baseRef) ? { kind: 'unresolved', reason: 'a computed member of the deferred module' } : undefined;
       }
     } else if (Node.isQualifiedName(current)) {
       base = current.getLeft();
@@ -355,24 +447,244 @@ export class SymbolTable {
       const resolved = this.index.resolve(current.getSourceFile().getFilePath(), literal.getLiteralValue());
       if (!resolved) return undefined;
       const exports = this.exportsOf(resolved);
-      return exports.named.size || exports.star.length ? { kind: 'barrel-namespace', exports } : undefined;
+      if (exports.whole && exports.whole.kind !== 'namespace') return exports.whole;
+      return hasExports(exports) ? { kind: 'barrel-namespace', exports } : undefined;
     }
     if (!base || name === undefined) return undefined;
     const baseRef = this.resolveIn(symbols, base);
-    if (!baseRef) return undefined;
-    if (baseRef.kind === 'namespace') return memberRef(baseRef.role, name);
-    if (baseRef.kind === 'barrel-namespace') return lookupExport(baseRef.exports, name);
-    return undefined;
+    return baseRef ? memberOf(baseRef, name) : undefined;
+  }
+
+  /**
+   * Bindings derived from legacy values, in document order so that chains
+   * (`const a = ns; const { TaskHandler: B } = a`) resolve: variable
+   * declarations in any scope and parameters of immediately invoked functions.
+   */
+  private deriveBindings(sf: SourceFile, symbols: FileSymbols): void {
+    const bind = (nameNode: Identifier, ref: SymbolRef, element: BindingElement | undefined): void => {
+      const name = nameNode.getText();
+      const scope = declaringScope(nameNode, name);
+      const binding: Binding = { local: name, ref, nameNode, typeOnly: false, ...(element ? { element } : {}), ...(scope ? { scope } : {}) };
+      if (!scope) {
+        if (!symbols.bindings.has(name)) symbols.bindings.set(name, binding);
+        return;
+      }
+      const names = symbols.scoped.get(scope) ?? new Map<string, Binding>();
+      if (!names.has(name)) names.set(name, binding);
+      symbols.scoped.set(scope, names);
+    };
+    const bindName = (nameNode: Node, ref: SymbolRef, element?: BindingElement): void => {
+      if (Node.isIdentifier(nameNode)) {
+        bind(nameNode, ref, element);
+        return;
+      }
+      if (Node.isArrayBindingPattern(nameNode)) {
+        if (isTrackedNamespace(ref)) symbols.unresolved.push({ node: nameNode, reason: 'array destructuring of the deferred module' });
+        return;
+      }
+      if (!Node.isObjectBindingPattern(nameNode)) return;
+      for (const child of nameNode.getElements()) {
+        const local = child.getNameNode();
+        if (child.getDotDotDotToken()) {
+          // `...rest` holds the other members: still the module, for member reads.
+          if (Node.isIdentifier(local)) bind(local, isTrackedNamespace(ref) ? ref : { kind: 'unresolved', reason: 'the rest of a destructured legacy value' }, child);
+          continue;
+        }
+        const property = child.getPropertyNameNode();
+        let member: string | undefined;
+        if (!property) member = local.getText();
+        else if (Node.isIdentifier(property)) member = property.getText();
+        else if (Node.isStringLiteral(property) || Node.isNoSubstitutionTemplateLiteral(property) || Node.isNumericLiteral(property)) member = property.getLiteralText();
+        else if (Node.isComputedPropertyName(property)) {
+          const key = property.getExpression();
+          if (Node.isStringLiteral(key) || Node.isNoSubstitutionTemplateLiteral(key)) member = key.getLiteralValue();
+        }
+        const memberRefOf = member === undefined ? (isTrackedNamespace(ref) ? ({ kind: 'unresolved', reason: 'a computed key destructured from the deferred module' } as const) : undefined) : memberOf(ref, member);
+        if (!memberRefOf) continue;
+        if (memberRefOf.kind === 'unresolved' && member === undefined) symbols.unresolved.push({ node: child, reason: memberRefOf.reason });
+        bindName(local, memberRefOf, child);
+      }
+    };
+    const visit = (compilerNode: ts.Node): void => {
+      if (compilerNode.kind === ts.SyntaxKind.VariableDeclaration) {
+        const declaration = wrap(sf, compilerNode);
+        if (Node.isVariableDeclaration(declaration)) this.deriveFromDeclaration(symbols, declaration, bindName);
+      } else if (compilerNode.kind === ts.SyntaxKind.CallExpression) {
+        let callee: ts.Expression = (compilerNode as ts.CallExpression).expression;
+        while (ts.isParenthesizedExpression(callee)) callee = callee.expression;
+        if (ts.isArrowFunction(callee) || ts.isFunctionExpression(callee)) {
+          const call = wrap(sf, compilerNode) as CallExpression;
+          const fn = wrap(sf, callee) as import('ts-morph').ArrowFunction;
+          fn.getParameters().forEach((parameter, i) => {
+            const arg = call.getArguments()[i];
+            const ref = arg && this.resolveIn(symbols, arg);
+            if (ref) bindName(parameter.getNameNode(), ref);
+          });
+        }
+      }
+      ts.forEachChild(compilerNode, visit);
+    };
+    visit(sf.compilerNode);
+  }
+
+  private deriveFromDeclaration(symbols: FileSymbols, declaration: import('ts-morph').VariableDeclaration, bindName: (nameNode: Node, ref: SymbolRef) => void): void {
+    const nameNode = declaration.getNameNode();
+    const initializer = declaration.getInitializer();
+    if (!initializer) return;
+    // Import sites (`const d = require(legacy)`) are bound already.
+    if (Node.isIdentifier(nameNode) && symbols.bindings.get(nameNode.getText())?.nameNode === nameNode) return;
+    if (Node.isObjectBindingPattern(nameNode) && nameNode.getElements().some((e) => Node.isIdentifier(e.getNameNode()) && symbols.bindings.get(e.getNameNode().getText())?.nameNode === e.getNameNode())) return;
+    const ref = this.resolveIn(symbols, initializer);
+    if (!ref) return;
+    if (ref.kind === 'member' && !Node.isIdentifier(nameNode) && !isLegacyRole(ref.role)) return;
+    const list = declaration.getParent();
+    const reassignable = Node.isVariableDeclarationList(list) && list.getDeclarationKind() !== 'const';
+    if (reassignable && Node.isIdentifier(nameNode) && isReassigned(nameNode)) {
+      const legacy = ref.kind === 'unresolved' || isTrackedNamespace(ref) || ref.kind === 'member';
+      if (legacy) symbols.unresolved.push({ node: nameNode, reason: `\`${nameNode.getText()}\` is reassigned, so what it holds is not known` });
+      bindName(nameNode, { kind: 'unresolved', reason: 'reassigned' });
+      return;
+    }
+    bindName(nameNode, ref);
   }
 
   /** Identifiers in the file that refer to `binding` (its declaration excluded). */
   references(record: SourceRecord, binding: Binding): Identifier[] {
-    const result: Identifier[] = [];
-    for (const identifier of record.sourceFile.getDescendantsOfKind(SyntaxKind.Identifier)) {
-      if (identifier === binding.nameNode || identifier.getText() !== binding.local) continue;
-      if (!isReference(identifier) || isShadowed(identifier)) continue;
-      result.push(identifier);
-    }
-    return result;
+    const symbols = this.of(record);
+    return (this.identifiersNamed(record).get(binding.local) ?? []).filter((identifier) => isReference(identifier) && this.bindingOf(symbols, identifier) === binding);
   }
+
+  private readonly identifierIndex = new WeakMap<SourceRecord, Map<string, Identifier[]>>();
+
+  /** The file's identifiers by name, built once (the references of every binding need them). */
+  private identifiersNamed(record: SourceRecord): Map<string, Identifier[]> {
+    const cached = this.identifierIndex.get(record);
+    if (cached) return cached;
+    const byName = new Map<string, Identifier[]>();
+    for (const identifier of record.sourceFile.getDescendantsOfKind(SyntaxKind.Identifier)) {
+      const name = identifier.getText();
+      const list = byName.get(name);
+      if (list) list.push(identifier);
+      else byName.set(name, [identifier]);
+    }
+    this.identifierIndex.set(record, byName);
+    return byName;
+  }
+
+  /**
+   * Every reference in the file that reaches a legacy symbol, resolved or not:
+   * uses of legacy bindings (any scope) and member reads of legacy namespaces,
+   * plus the places where a legacy value escapes the tracker. The post-migration
+   * check asks this of the output: a `legacyOnly` entry means something still
+   * reaches a member the shim does not have.
+   */
+  legacyReferences(record: SourceRecord): LegacyReference[] {
+    const symbols = this.of(record);
+    const result: LegacyReference[] = [];
+    const all = [...symbols.bindings.values(), ...[...symbols.scoped.values()].flatMap((m) => [...m.values()])];
+    const seen = new Set<Node>();
+    for (const binding of all) {
+      if (binding.ref.kind === 'namespace' && !isLegacyRole(binding.ref.role)) continue;
+      if (binding.ref.kind === 'member' && !isLegacyRole(binding.ref.role)) continue;
+      for (const identifier of this.references(record, binding)) {
+        // A member read of a namespace: report what the whole chain reaches.
+        let node: Node = identifier;
+        let ref: SymbolRef | undefined = binding.ref;
+        for (let parent = node.getParent(); parent && (Node.isPropertyAccessExpression(parent) || Node.isElementAccessExpression(parent) || Node.isQualifiedName(parent)); parent = parent.getParent()) {
+          const first = Node.isQualifiedName(parent) ? parent.getLeft() : parent.getExpression();
+          if (first !== node) break;
+          const next = this.resolveIn(symbols, parent);
+          if (!next) break;
+          node = parent;
+          ref = next;
+        }
+        if (seen.has(node)) continue;
+        seen.add(node);
+        result.push({ node, ref, legacyOnly: isLegacyOnly(ref) });
+      }
+    }
+    for (const item of [...symbols.unresolved, ...this.escapes(record)]) {
+      if (seen.has(item.node)) continue;
+      seen.add(item.node);
+      result.push({ node: item.node, ref: { kind: 'unresolved', reason: item.reason }, legacyOnly: true });
+    }
+    return result.sort((a, b) => a.node.getStart() - b.node.getStart());
+  }
+
+  /**
+   * Where the legacy module object (or a barrel of it) escapes the tracker:
+   * passed to a function it does not enter, spread, stored in an object or
+   * array, assigned to a property. Its members are then read where the codemod
+   * cannot see them.
+   */
+  escapes(record: SourceRecord): UnresolvedReference[] {
+    const symbols = this.of(record);
+    const result: UnresolvedReference[] = [...symbols.unresolved];
+    const all = [...symbols.bindings.values(), ...[...symbols.scoped.values()].flatMap((m) => [...m.values()])];
+    for (const binding of all) {
+      if (!isTrackedNamespace(binding.ref)) continue;
+      for (const identifier of this.references(record, binding)) {
+        const reason = escapeReason(identifier);
+        if (reason) result.push({ node: identifier, reason });
+      }
+    }
+    return result.sort((a, b) => a.node.getStart() - b.node.getStart());
+  }
+}
+
+function escapeReason(identifier: Identifier): string | undefined {
+  let node: Node = identifier;
+  let parent = node.getParent();
+  while (parent && (Node.isParenthesizedExpression(parent) || Node.isAsExpression(parent) || Node.isNonNullExpression(parent))) {
+    node = parent;
+    parent = parent.getParent();
+  }
+  if (!parent) return undefined;
+  if (Node.isCallExpression(parent) || Node.isNewExpression(parent)) {
+    if (parent.getExpression() === node) return undefined;
+    const callee = unwrap(parent.getExpression());
+    if (Node.isArrowFunction(callee) || Node.isFunctionExpression(callee)) return undefined; // followed into the IIFE
+    return 'the deferred module is passed to a function the codemod does not follow';
+  }
+  if (Node.isElementAccessExpression(parent) && parent.getExpression() === node) {
+    const arg = parent.getArgumentExpression();
+    return arg && (Node.isStringLiteral(arg) || Node.isNoSubstitutionTemplateLiteral(arg)) ? undefined : 'a member of the deferred module is read with a computed key';
+  }
+  if (Node.isSpreadElement(parent) || Node.isSpreadAssignment(parent)) return 'the deferred module is spread into another value';
+  if (Node.isArrayLiteralExpression(parent)) return 'the deferred module is stored in an array';
+  if (Node.isShorthandPropertyAssignment(parent) || (Node.isPropertyAssignment(parent) && parent.getInitializer() === node)) {
+    const holder = parent.getParent()?.getParent();
+    const exported = holder && Node.isBinaryExpression(holder) && holder.getLeft().getText().replace(/\s+/g, '') === 'module.exports';
+    return exported ? undefined : 'the deferred module is stored in an object';
+  }
+  if (Node.isBinaryExpression(parent) && parent.getOperatorToken().getKind() === SyntaxKind.EqualsToken && parent.getRight() === node) {
+    const left = parent.getLeft().getText().replace(/\s+/g, '');
+    if (left === 'module.exports' || /^(?:module\.)?exports\.[A-Za-z_$][\w$]*$/.test(left)) return undefined;
+    return 'the deferred module is assigned where the codemod does not follow it';
+  }
+  return undefined;
+}
+
+/** A `let`/`var` name assigned again after its declaration. */
+function isReassigned(nameNode: Identifier): boolean {
+  const name = nameNode.getText();
+  const scope = declaringScope(nameNode, name);
+  const root = scope ?? nameNode.getSourceFile();
+  let found = false;
+  const visit = (node: ts.Node): void => {
+    if (found) return;
+    if (ts.isBinaryExpression(node) && node.operatorToken.kind >= ts.SyntaxKind.FirstAssignment && node.operatorToken.kind <= ts.SyntaxKind.LastAssignment) {
+      if (ts.isIdentifier(node.left) && node.left.text === name) found = true;
+    } else if ((ts.isPrefixUnaryExpression(node) || ts.isPostfixUnaryExpression(node)) && ts.isIdentifier(node.operand) && node.operand.text === name) {
+      found = true;
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(root.compilerNode);
+  return found;
+}
+
+/** The ts-morph node of a compiler node (wrapping only the nodes a pass needs). */
+function wrap(sf: SourceFile, compilerNode: ts.Node): Node {
+  return (sf as unknown as { _getNodeFromCompilerNode(node: ts.Node): Node })._getNodeFromCompilerNode(compilerNode);
 }

@@ -18,7 +18,8 @@ import { isShadowed } from './scope.js';
 
 export const BUILTIN_URL = '/_ah/queue/deferred';
 
-export type RowKind = 'builtin' | 'custom' | 'webapp';
+/** `unknown`: the handler's class could not be followed (neither a task handler nor known ordinary). */
+export type RowKind = 'builtin' | 'custom' | 'webapp' | 'unknown';
 
 export interface RouteRow {
   node: ArrayLiteralExpression;
@@ -29,6 +30,10 @@ export interface RouteRow {
   regex: boolean;
   handler: Node;
   kind: RowKind;
+  /** The list that holds the row: an array literal, or a `push`/`concat` call whose argument it is. */
+  container: Node;
+  /** `...rows` that brought the row's const array into the table. */
+  spread?: Node;
 }
 
 export type MountKind = 'use' | 'adapter-use' | 'create-server' | 'listener-call';
@@ -50,6 +55,10 @@ export interface RouteTable {
   /** The rows array; undefined when the first argument is not an array literal. */
   rowsArray?: ArrayLiteralExpression;
   rows: RouteRow[];
+  /** Rows come from elsewhere than the literal argument: a variable, spreads, `push`, `concat`. */
+  composed: boolean;
+  /** Where the rows come from something the analysis cannot enumerate (a call, an import, a mutated array). */
+  rowsUnknown?: Node;
   variable?: VariableDeclaration;
   statement?: VariableStatement;
   mounts: Mount[];
@@ -73,7 +82,7 @@ function providerOf(create: Node): Node | undefined {
 
 const PLAIN_PATH = /^\/[A-Za-z0-9_\-/.~%]*$/;
 
-function rowOf(node: Node, record: SourceRecord, handlers: HandlerClasses): RouteRow | undefined {
+function rowOf(node: Node, record: SourceRecord, handlers: HandlerClasses, container: Node): RouteRow | undefined {
   if (!Node.isArrayLiteralExpression(node)) return undefined;
   const [pattern, handler] = node.getElements();
   if (!pattern || !handler) return undefined;
@@ -85,9 +94,96 @@ function rowOf(node: Node, record: SourceRecord, handlers: HandlerClasses): Rout
     path = stripped;
     regex = !PLAIN_PATH.test(stripped);
   }
-  const isHandler = handlers.isHandlerExpression(record, handler);
-  const kind: RowKind = !isHandler ? 'webapp' : path === BUILTIN_URL ? 'builtin' : 'custom';
-  return { node, pattern, path, regex, handler, kind };
+  const status = handlers.statusOf(record, handler).kind;
+  const kind: RowKind = status === 'unknown' ? 'unknown' : status === 'other' ? 'webapp' : path === BUILTIN_URL ? 'builtin' : 'custom';
+  return { node, pattern, path, regex, handler, kind, container };
+}
+
+interface RowCollection {
+  rows: RouteRow[];
+  composed: boolean;
+  unknown?: Node;
+}
+
+/** `const rows = [...]` in the same file, with the module-level `rows.push(...)` calls that add to it. */
+function constArray(record: SourceRecord, identifier: Node): { array: ArrayLiteralExpression; pushes: CallExpression[] } | undefined {
+  if (!Node.isIdentifier(identifier) || isShadowed(identifier)) return undefined;
+  const declaration = record.sourceFile.getVariableDeclaration(identifier.getText());
+  const initializer = declaration?.getInitializer();
+  if (!declaration || !initializer || !Node.isArrayLiteralExpression(initializer)) return undefined;
+  if (declaration.getVariableStatement()?.getDeclarationKind() !== 'const') return undefined;
+  const pushes: CallExpression[] = [];
+  for (const reference of record.sourceFile.getDescendantsOfKind(SyntaxKind.Identifier)) {
+    if (reference.getText() !== identifier.getText() || reference === declaration.getNameNode() || isShadowed(reference)) continue;
+    const access = reference.getParent();
+    if (!access || !Node.isPropertyAccessExpression(access) || access.getExpression() !== reference) continue;
+    const call = access.getParent();
+    const name = access.getName();
+    if (name === 'concat' || name === 'slice' || name === 'map' || name === 'filter') continue; // reads
+    // Module-level `rows.push(...)`: more rows. Any other method changes the array in ways not followed.
+    if (name === 'push' && call && Node.isCallExpression(call) && Node.isExpressionStatement(call.getParent()) && Node.isSourceFile(call.getParent()!.getParent())) pushes.push(call);
+    else return undefined;
+  }
+  return { array: initializer, pushes };
+}
+
+/** The rows of a table's first argument, through variables, spreads, `push` and `concat`. */
+function collectRows(record: SourceRecord, handlers: HandlerClasses, expression: Node, seen: Set<Node>, result: RowCollection, spread?: Node): void {
+  const node = unwrapExpression(expression);
+  if (seen.has(node)) return;
+  seen.add(node);
+  const addList = (elements: Node[], container: Node): void => {
+    for (const element of elements) {
+      if (Node.isSpreadElement(element)) {
+        result.composed = true;
+        collectRows(record, handlers, element.getExpression(), seen, result, element);
+        continue;
+      }
+      const row = rowOf(element, record, handlers, container);
+      if (row && spread && Node.isArrayLiteralExpression(container)) row.spread = spread;
+      if (row) result.rows.push(row);
+      else if (!Node.isArrayLiteralExpression(element)) result.unknown ??= element;
+    }
+  };
+  if (Node.isArrayLiteralExpression(node)) {
+    addList(node.getElements(), node);
+    return;
+  }
+  const constant = constArray(record, node);
+  if (constant) {
+    result.composed = true;
+    addList(constant.array.getElements(), constant.array);
+    for (const push of constant.pushes) addList(push.getArguments(), push);
+    return;
+  }
+  if (Node.isCallExpression(node)) {
+    const callee = node.getExpression();
+    if (Node.isPropertyAccessExpression(callee) && callee.getName() === 'concat') {
+      result.composed = true;
+      collectRows(record, handlers, callee.getExpression(), seen, result);
+      for (const arg of node.getArguments()) {
+        const inner = unwrapExpression(arg);
+        // concat takes arrays of rows, or single rows.
+        if (Node.isArrayLiteralExpression(inner) && !isRowLiteral(inner)) addList(inner.getElements(), inner);
+        else if (Node.isArrayLiteralExpression(inner)) addList([inner], node);
+        else collectRows(record, handlers, arg, seen, result);
+      }
+      return;
+    }
+  }
+  result.unknown ??= node;
+}
+
+/** `['/path', Handler]` rather than an array of such rows. */
+function isRowLiteral(array: ArrayLiteralExpression): boolean {
+  const first = array.getElements()[0];
+  return !!first && !Node.isArrayLiteralExpression(first) && !Node.isSpreadElement(first);
+}
+
+function unwrapExpression(node: Node): Node {
+  let current = node;
+  while (Node.isParenthesizedExpression(current) || Node.isAsExpression(current) || Node.isNonNullExpression(current) || Node.isSatisfiesExpression(current)) current = current.getExpression();
+  return current;
 }
 
 function unwrapParent(node: Node): Node | undefined {
@@ -124,14 +220,15 @@ export function findRouteTables(index: ProjectIndex, symbols: SymbolTable, handl
   for (const record of records) {
     for (const create of record.sourceFile.getDescendantsOfKind(SyntaxKind.NewExpression)) {
       if (!isWsgiApplicationRef(symbols.resolve(record, create.getExpression()))) continue;
-      const table: RouteTable = { record, create, rows: [], mounts: [], otherUses: [] };
+      const table: RouteTable = { record, create, rows: [], mounts: [], otherUses: [], composed: false };
       const [first] = create.getArguments();
-      if (first && Node.isArrayLiteralExpression(first)) {
-        table.rowsArray = first;
-        for (const element of first.getElements()) {
-          const row = rowOf(element, record, handlers);
-          if (row) table.rows.push(row);
-        }
+      if (first) {
+        const collected: RowCollection = { rows: [], composed: false };
+        collectRows(record, handlers, first, new Set(), collected);
+        table.rows = collected.rows;
+        table.composed = collected.composed;
+        if (collected.unknown) table.rowsUnknown = collected.unknown;
+        if (Node.isArrayLiteralExpression(first) && !collected.composed) table.rowsArray = first;
       }
       const parent = unwrapParent(create);
       if (parent && Node.isVariableDeclaration(parent) && parent.getInitializer() && Node.isIdentifier(parent.getNameNode())) {

@@ -115,3 +115,14 @@ export function isReference(identifier: Identifier): boolean {
       return true;
   }
 }
+
+/**
+ * The nearest scope node (block, function, catch clause...) that declares
+ * `name` around `node`; undefined when only the module scope can.
+ */
+export function declaringScope(node: Node, name: string): Node | undefined {
+  for (let current = node.getParent(); current && !Node.isSourceFile(current); current = current.getParent()) {
+    if (scopeDeclares(current, name)) return current;
+  }
+  return undefined;
+}

@@ -16,7 +16,7 @@ import { listRemovalSpans, statementRemovalSpan } from './text.js';
 export const meta: RuleMeta = {
   id: 'imports',
   description: 'Rewrites imports, requires and re-exports of the legacy deferred module to deferred-migrate/shim, renaming TaskHandler to Handler.',
-  reasonCodes: ['dynamic-import'],
+  reasonCodes: ['dynamic-import', 'unresolved-legacy-reference'],
   docs: 'docs/manual-steps.md#dynamic-import',
 };
 
@@ -114,6 +114,18 @@ function runImports(analysis: Analysis, out: RuleOutput, shared: RuleOutput, rew
           'dynamic-import',
           'warning',
           `This loads the legacy deferred module dynamically, which the codemod does not rewrite. Load ${shim} instead (its \`deferred\` export is the namespace; TaskHandler is Handler) or import it statically.`,
+        );
+      }
+    }
+
+    if (rewriteLegacy) {
+      for (const escape of analysis.symbols.escapes(record)) {
+        out.report(
+          record,
+          escape.node,
+          'unresolved-legacy-reference',
+          'warning',
+          `The codemod cannot follow this value of the deferred module (${escape.reason}): whatever reads TaskHandler or other legacy-only members from it is not migrated. Make it a plain import or const binding, or check its uses by hand (TaskHandler is Handler in ${shim}).`,
         );
       }
     }

@@ -4,7 +4,7 @@
 // from existing expressions translate them through here.
 import { Node, SyntaxKind, type SourceFile } from 'ts-morph';
 import type { Analysis } from '../analysis/index.js';
-import type { Binding } from '../analysis/legacy-symbols.js';
+import type { Binding, FileSymbols } from '../analysis/legacy-symbols.js';
 import type { SourceRecord } from '../analysis/project.js';
 import type { RuleOutput, ShimName } from './context.js';
 
@@ -79,28 +79,48 @@ function legacyRenamesTo(analysis: Analysis, record: SourceRecord, name: string)
 
 const usesCache = new WeakMap<SourceRecord, NameUse[]>();
 
+/** Module-level and nearer-scope bindings of a file. */
+export function allBindings(symbols: FileSymbols): Binding[] {
+  return [...symbols.bindings.values(), ...[...symbols.scoped.values()].flatMap((names) => [...names.values()])];
+}
+
 /** Every use of a legacy binding in the file, with its migrated text. */
 export function legacyNameUses(analysis: Analysis, record: SourceRecord): NameUse[] {
   const cached = usesCache.get(record);
   if (cached) return cached;
   const symbols = analysis.symbols.of(record);
   const uses: NameUse[] = [];
-  for (const binding of symbols.bindings.values()) {
+  for (const binding of allBindings(symbols)) {
     const local = migratedLocal(binding);
     for (const identifier of analysis.symbols.references(record, binding)) {
       const parent = identifier.getParent();
       let text = local;
       if (parent && Node.isShorthandPropertyAssignment(parent) && local !== binding.local) text = `${binding.local}: ${local}`;
-      uses.push({ start: identifier.getStart(), end: identifier.getEnd(), text, binding: binding.local });
+      uses.push({ start: identifier.getStart(), end: identifier.getEnd(), text, binding: binding.scope ? '' : binding.local });
+    }
+    // `const { TaskHandler: Base } = deferred` reads the shim's namesake: `{ Handler: Base }`.
+    const element = binding.element;
+    const renamed = element && binding.ref.kind === 'member' && binding.ref.role === 'deferred' ? RENAMED_MEMBERS[binding.ref.name] : undefined;
+    if (element && renamed && !element.getDotDotDotToken()) {
+      const property = element.getPropertyNameNode();
+      if (property) uses.push({ start: property.getStart(), end: property.getEnd(), text: renamed, binding: '' });
+      else if (element.getNameNode() === binding.nameNode) uses.push({ start: binding.nameNode.getStart(), end: binding.nameNode.getEnd(), text: `${renamed}: ${binding.local}`, binding: '' });
     }
   }
   // deferred.TaskHandler → deferred.Handler (namespace members, require(...).TaskHandler, type names).
-  const members = [
-    ...record.sourceFile.getDescendantsOfKind(SyntaxKind.PropertyAccessExpression).map((n) => ({ node: n, base: n.getExpression(), name: n.getNameNode() })),
-    ...record.sourceFile.getDescendantsOfKind(SyntaxKind.QualifiedName).map((n) => ({ node: n, base: n.getLeft(), name: n.getRight() })),
+  const members: Array<{ base: Node; name: Node; text?: string }> = [
+    ...record.sourceFile.getDescendantsOfKind(SyntaxKind.PropertyAccessExpression).map((n) => ({ base: n.getExpression(), name: n.getNameNode() })),
+    ...record.sourceFile.getDescendantsOfKind(SyntaxKind.QualifiedName).map((n) => ({ base: n.getLeft(), name: n.getRight() })),
   ];
-  for (const { base, name } of members) {
-    const renamed = RENAMED_MEMBERS[name.getText()];
+  // deferred['TaskHandler'] → deferred['Handler'] (the quotes kept).
+  for (const access of record.sourceFile.getDescendantsOfKind(SyntaxKind.ElementAccessExpression)) {
+    const arg = access.getArgumentExpression();
+    if (!arg || !(Node.isStringLiteral(arg) || Node.isNoSubstitutionTemplateLiteral(arg))) continue;
+    const renamed = RENAMED_MEMBERS[arg.getLiteralValue()];
+    if (renamed) members.push({ base: access.getExpression(), name: arg, text: arg.getText().replace(arg.getLiteralValue(), renamed) });
+  }
+  for (const { base, name, text } of members) {
+    const renamed = text ?? RENAMED_MEMBERS[name.getText()];
     if (!renamed) continue;
     const baseRef = analysis.symbols.resolve(record, base);
     const isLegacyNamespace =

@@ -22,7 +22,7 @@ import { indentAt, listRemovalSpans, statementRemovalSpan, statementsRemovalSpan
 export const meta: RuleMeta = {
   id: 'route-table',
   description: 'Removes TaskHandler rows from webapp route tables and serves custom task URLs with routes of the host framework.',
-  reasonCodes: ['regex-route', 'mount-not-found', 'handler-as-value', 'webapp-router-kept', 'unknown-framework'],
+  reasonCodes: ['regex-route', 'mount-not-found', 'handler-as-value', 'webapp-router-kept', 'unknown-framework', 'unknown-handler-base'],
   docs: 'docs/manual-steps.md#mount-not-found',
 };
 
@@ -159,12 +159,30 @@ function rowLabel(row: RouteRow): string {
 
 function migrateTable(analysis: Analysis, out: RuleOutput, table: RouteTable): void {
   const { record } = table;
-  if (!table.rowsArray) return;
+  if (table.rowsUnknown) {
+    out.report(
+      record,
+      table.rowsUnknown,
+      'unresolved-legacy-reference',
+      'warning',
+      'The rows of this route table come from something the codemod does not follow (a call, an import, an array changed in place...): TaskHandler rows among them are not migrated. Build the rows as an array literal (or const arrays spread into it), or serve task URLs with new Handler().post(environ) by hand.',
+    );
+  }
+  if (!table.rowsArray && !table.composed) return;
   const builtin = table.rows.filter((r) => r.kind === 'builtin');
   const custom = table.rows.filter((r) => r.kind === 'custom');
+  for (const row of table.rows.filter((r) => r.kind === 'unknown')) {
+    out.report(
+      record,
+      row.handler,
+      'unknown-handler-base',
+      'warning',
+      `The codemod could not tell whether ${row.handler.getText()} (route ${rowLabel(row)}) is a deferred task handler: its class or base is not something it can follow. The row stays in the webapp table; if it is a TaskHandler subclass, migrate it by hand (docs/manual-steps.md#unknown-handler-base).`,
+    );
+  }
   if (builtin.length === 0 && custom.length === 0) {
-    reportWebappKept(out, record, table, table.rows);
-    if (table.rowsArray.getElements().length === 0) reportEmptyTable(out, record, table);
+    reportWebappKept(out, record, table, table.rows.filter((r) => r.kind === 'webapp'));
+    if (table.rowsArray?.getElements().length === 0) reportEmptyTable(out, record, table);
     return;
   }
   for (const row of custom.filter((r) => r.regex)) {
@@ -203,6 +221,14 @@ function migrateTable(analysis: Analysis, out: RuleOutput, table: RouteTable): v
         'warning',
         'The codemod could not find where this route table is mounted (app.use, http.createServer...), so its custom task routes stay here. Serve each with new Handler().post(environ) in the host app.',
       );
+    } else if (table.composed && (framework === 'node' || primary.record !== record)) {
+      out.report(
+        record,
+        table.create,
+        'mount-not-found',
+        'warning',
+        `The rows of this table are assembled from several arrays and it is ${framework === 'node' ? 'served by node:http' : `mounted in ${primary.record.rel}`}: its custom task routes ${plain.map(rowLabel).join(', ')} stay. Serve each with new Handler().post(environ) in the host app, or write the table as one array literal.`,
+      );
     } else if (!framework) {
       out.report(record, primary.call, 'unknown-framework', 'warning', 'The app this route table is mounted on was not recognised (Express, Koa, Fastify, Hono, node:http); its custom task routes stay in the table. Serve each with new Handler().post(environ).');
     } else if (primary.record !== record && framework !== 'node') {
@@ -227,12 +253,24 @@ function migrateTable(analysis: Analysis, out: RuleOutput, table: RouteTable): v
   }));
   reportWebappKept(out, record, table, remaining.filter((r) => r.kind === 'webapp'));
 
+  if (table.composed) {
+    // Rows live in several lists: each loses its task rows, the table stays (an empty one passes requests on).
+    removeRows(out, record, [...removedRows]);
+    const statement = primary && routes.length > 0 ? expressionStatementOf(primary.call) : undefined;
+    if (primary && statement) {
+      const indent = indentAt(record.text, statement.getStart());
+      const text = frameworkRoutes(framework!, primary.app!.getText(), routes, (r) => environCall(analysis, out, record, r), record.style, indent);
+      out.edit(record, statement.getStart(), statement.getStart(), text + record.style.newline + indent, 'custom task routes served by the host framework');
+    }
+    return;
+  }
+
   if (framework === 'node') {
     migrateNodeTable(analysis, out, table, routes, remaining);
     return;
   }
 
-  if (remaining.length > 0) {
+  if (remaining.length > 0 && table.rowsArray) {
     const elements = table.rowsArray.getElements();
     const removed = new Set(table.rows.filter((r) => removedRows.has(r)).map((r) => elements.indexOf(r.node)));
     for (const [start, end] of listRemovalSpans(elements, removed)) out.remove(record, start, end, 'removed task rows from the route table');
@@ -249,7 +287,7 @@ function migrateTable(analysis: Analysis, out: RuleOutput, table: RouteTable): v
 
   // The table disappears: with it its declaration and every mount.
   if (table.mounts.length === 0 || table.otherUses.length > 0) {
-    if (table.otherUses.length > 0 || !table.variable) {
+    if ((table.otherUses.length > 0 || !table.variable) && table.rowsArray) {
       out.remove(record, table.rowsArray.getStart() + 1, table.rowsArray.getEnd() - 1, 'removed task rows from the route table');
       reportEmptyTable(out, record, table);
       return;
@@ -292,6 +330,48 @@ function migrateTable(analysis: Analysis, out: RuleOutput, table: RouteTable): v
     const adapter = adapterCall && Node.isCallExpression(adapterCall) ? adapterCall.getExpression() : undefined;
     const statement = expressionStatementOf(mount.call);
     if (adapter && Node.isIdentifier(adapter) && statement) removeImportsIfUnused(analysis, out, mount.record, [adapter.getText()], [[statement.getStart(), statement.getEnd()]]);
+  }
+}
+
+/**
+ * Removes rows from the lists that hold them. A `rows.push(...)` left without
+ * arguments goes entirely; a const array left empty whose only use was a
+ * spread into the table goes with its spread.
+ */
+function removeRows(out: RuleOutput, record: SourceRecord, rows: RouteRow[]): void {
+  const elementsOf = (container: Node): Node[] => (Node.isArrayLiteralExpression(container) ? container.getElements() : Node.isCallExpression(container) ? container.getArguments() : []);
+  const byContainer = new Map<Node, Set<Node>>();
+  const add = (container: Node, element: Node): void => {
+    byContainer.set(container, (byContainer.get(container) ?? new Set()).add(element));
+  };
+  for (const row of rows) add(row.container, row.node);
+  const statements: Node[] = [];
+  for (const [container, removed] of [...byContainer]) {
+    const spread = rows.find((r) => r.container === container)?.spread;
+    const declaration = container.getParent();
+    if (!spread || removed.size !== elementsOf(container).length || !declaration || !Node.isVariableDeclaration(declaration)) continue;
+    const uses = record.sourceFile.getDescendantsOfKind(SyntaxKind.Identifier).filter((id) => id.getText() === declaration.getName() && id !== declaration.getNameNode());
+    const statement = declaration.getVariableStatement();
+    if (uses.length !== 1 || !statement || statement.getDeclarations().length !== 1) continue;
+    byContainer.delete(container);
+    statements.push(statement);
+    add(spread.getParentOrThrow(), spread);
+  }
+  for (const [start, end] of statementsRemovalSpans(record.text, statements)) out.remove(record, start, end, 'removed the emptied task rows array');
+  for (const [container, removed] of byContainer) {
+    const elements = elementsOf(container);
+    const statement = Node.isCallExpression(container) ? container.getParent() : undefined;
+    if (statement && Node.isExpressionStatement(statement) && removed.size === elements.length) {
+      const [start, end] = statementRemovalSpan(record.text, statement);
+      out.remove(record, start, end, 'removed task rows pushed onto the route table');
+      continue;
+    }
+    if (removed.size === elements.length && Node.isArrayLiteralExpression(container)) {
+      out.remove(record, container.getStart() + 1, container.getEnd() - 1, 'removed task rows from the route table');
+      continue;
+    }
+    const indexes = new Set([...removed].map((node) => elements.indexOf(node)));
+    for (const [start, end] of listRemovalSpans(elements, indexes)) out.remove(record, start, end, 'removed task rows from the route table');
   }
 }
 

@@ -16,7 +16,7 @@ import { indentAt } from './text.js';
 export const meta: RuleMeta = {
   id: 'task-handler-subclass',
   description: 'Turns TaskHandler subclasses into Handler subclasses whose post/runFromRequest take and pass environ.',
-  reasonCodes: ['request-access', 'response-access'],
+  reasonCodes: ['request-access', 'response-access', 'unknown-handler-base'],
   docs: 'docs/manual-steps.md#request-access',
 };
 
@@ -188,6 +188,15 @@ export const rule: Rule = {
   meta,
   run(analysis, out) {
     for (const handler of analysis.handlers.classes) migrateClass(analysis, out, handler);
+    for (const { record, node, base } of analysis.handlers.unknownBases) {
+      out.report(
+        record,
+        base,
+        'unknown-handler-base',
+        'warning',
+        `The codemod could not follow the base class \`${base.getText()}\` of ${node.getName() ?? 'this class'}, in a file that uses the legacy API: if it is (or extends) TaskHandler, the class was not migrated. Make the base a plain import or const alias of TaskHandler, or migrate the class by hand.`,
+      );
+    }
   },
 };
 
