@@ -108,7 +108,7 @@ async function checkRequest(environ: Environ): Promise<Checked> {
     logger.error('Task request body is larger than maxBodyBytes; refusing it', { task: taskName(environ), maxBodyBytes: runtime.maxBodyBytes });
     return { refusal: respond(`Request body exceeds ${runtime.maxBodyBytes} bytes`, 413) };
   }
-  if (!(environ['wsgi.input'] instanceof Uint8Array) && body.byteLength > 0) environ['wsgi.input'] = body;
+  if (!(environ['wsgi.input'] instanceof Uint8Array)) environ['wsgi.input'] = body;
   if (isProduction(environ)) {
     const verification = await runtime.backend.verify(environ, body);
     if (!verification.ok) {

@@ -87,7 +87,8 @@ export async function transactional<T>(work: () => T | PromiseLike<T>): Promise<
   }
   scope.outcome = 'committed';
   const next = destination(scope);
-  if (next instanceof TransactionScope) {
+  // Not `instanceof`: the scope around may come from the other build (ESM/CommonJS), sharing the storage.
+  if (typeof next === 'object') {
     // A nested scope commits into the open one around it, like a savepoint.
     for (const task of scope.held) task.owner = next;
     next.held.push(...scope.held);

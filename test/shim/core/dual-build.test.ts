@@ -15,6 +15,7 @@ it('shares the registry, the runtime and the error classes between the ESM and C
   expect(report.enqueued).toBe('task1');
   expect(report.transactionalEnqueued).toBe('task2');
   expect(report.sameTransactional).toBe(true);
+  expect(report.nestedAcrossBuilds).toEqual([false, true]);
   expect(report.instanceofAcrossBuilds).toBe(true);
   expect(report.notConfused).toBe(false);
   const expected = [
