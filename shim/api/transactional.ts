@@ -55,6 +55,9 @@ interface TransactionalState {
 
 const state = sharedSlot<TransactionalState>('transactional', () => ({ storage: new AsyncLocalStorage<TransactionScope>(), open: 0 }));
 
+/** The storage itself, for tests that check it is switched off when no scope is open. */
+export const transactionStorage = state.storage;
+
 /** The innermost `deferred.transactional` scope of the current async context, open or not. */
 export function currentTransactionScope(): TransactionScope | undefined {
   return state.storage.getStore();

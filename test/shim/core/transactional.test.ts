@@ -15,7 +15,7 @@ import {
   TransactionalTaskDroppedError,
 } from '../../../shim/api/errors.js';
 import { register } from '../../../shim/api/registry.js';
-import { transactional } from '../../../shim/api/transactional.js';
+import { transactional, transactionStorage } from '../../../shim/api/transactional.js';
 import type { EnqueuedTask } from '../../../shim/api/types.js';
 import { drain, resetRuntime } from '../../../shim/runtime/runtime.js';
 import * as deferred from '../../../shim/deferred.js';
@@ -248,6 +248,29 @@ describe.each(['memory', 'embedded'] as const)('on the %s backend', (backend) =>
       }),
     ).rejects.toBeInstanceOf(InvalidTaskError);
   });
+});
+
+// Node 20's AsyncLocalStorage, once run, tags every async resource of the process until it is disabled.
+it('switches its storage off once no scope is open', async () => {
+  await freshRuntime();
+  const storage = transactionStorage as unknown as { enabled?: boolean };
+  if (!('enabled' in storage)) return expect(process.versions.node.split('.')[0]).not.toBe('20');
+  const during: Array<boolean | undefined> = [];
+  const gateA = gate();
+  const a = transactional(async () => {
+    await gateA.wait;
+    during.push(storage.enabled);
+  });
+  await transactional(async () => {
+    await nextTurn();
+    during.push(storage.enabled);
+  });
+  // One scope is still open: the storage stays on for it.
+  during.push(storage.enabled);
+  gateA.open();
+  await a;
+  expect(during).toEqual([true, true, true]);
+  expect(storage.enabled).toBe(false);
 });
 
 describe('when an enqueue fails after work resolved', () => {
