@@ -4,8 +4,9 @@
 // "ordinary": such classes are reported, and route rows using them are not
 // judged (docs/manual-steps.md#unknown-handler-base).
 import { Node, SyntaxKind, type ClassDeclaration, type ClassExpression } from 'ts-morph';
+import type { CheckerResolver } from './checker.js';
 import { declaredInModule, resolveModuleMember, resolveName } from './declarations.js';
-import { isHandlerRef, isLegacyRole, type SymbolTable } from './legacy-symbols.js';
+import { isHandlerRef, isLegacyRole, unwrap, type SymbolTable } from './legacy-symbols.js';
 import type { ProjectIndex, SourceRecord } from './project.js';
 import { declaringScope } from './scope.js';
 
@@ -46,18 +47,12 @@ export interface HandlerClasses {
 
 const OTHER: BaseStatus = { kind: 'other' };
 
-function unwrap(node: Node): Node {
-  let current = node;
-  while (Node.isParenthesizedExpression(current) || Node.isAsExpression(current) || Node.isNonNullExpression(current)) current = current.getExpression();
-  return current;
-}
-
 /** A file that imports or requires the legacy modules (directly or through a barrel), or the shim they become. */
 function usesDeferredApi(symbols: SymbolTable, record: SourceRecord): boolean {
   return symbols.of(record).sites.some((site) => isLegacyRole(site.role) || site.role === 'shim' || site.viaBarrel);
 }
 
-export function findHandlerClasses(index: ProjectIndex, symbols: SymbolTable, records: SourceRecord[]): HandlerClasses {
+export function findHandlerClasses(index: ProjectIndex, symbols: SymbolTable, records: SourceRecord[], checker?: CheckerResolver): HandlerClasses {
   const memo = new Map<ClassNode, BaseStatus>();
   const recordOf = (node: Node): SourceRecord | undefined => index.load(node.getSourceFile().getFilePath());
 
@@ -75,12 +70,35 @@ export function findHandlerClasses(index: ProjectIndex, symbols: SymbolTable, re
     return statusIn(record, initializer, seen);
   }
 
+  /** The syntactic answer, and the checker's where that is "unknown" and the legacy module is a project file. */
   function statusIn(record: SourceRecord, node: Node, seen: Set<Node>): BaseStatus {
+    const status = syntacticStatus(record, node, seen);
+    if (status.kind !== 'unknown' || !checker?.available()) return status;
+    const depth = checker.handlerDepth(unwrap(node));
+    return depth === undefined ? status : { kind: 'handler', depth };
+  }
+
+  function syntacticStatus(record: SourceRecord, node: Node, seen: Set<Node>): BaseStatus {
     const expression = unwrap(node);
     const ref = symbols.resolve(record, expression);
     if (isHandlerRef(ref)) return { kind: 'handler', depth: 0 };
     if (ref) return ref.kind === 'unresolved' ? { kind: 'unknown', at: expression } : OTHER;
     if (Node.isClassExpression(expression)) return classify(expression, seen);
+    if (Node.isConditionalExpression(expression)) {
+      return combine([statusIn(record, expression.getWhenTrue(), seen), statusIn(record, expression.getWhenFalse(), seen)], expression);
+    }
+    if (Node.isCallExpression(expression)) {
+      // `extends baseFor('mail')`: a project function whose every return is followed.
+      const callee = unwrap(expression.getExpression());
+      const resolution = Node.isIdentifier(callee) && !declaringScope(callee, callee.getText()) ? resolveName(index, record, callee.getText(), 0) : undefined;
+      const fn = resolution?.kind === 'module' ? functionOf(resolution.node) : undefined;
+      if (resolution?.kind === 'module' && fn && !seen.has(fn)) {
+        seen.add(fn);
+        const returned = returnedExpressions(fn);
+        if (returned.length > 0) return combine(returned.map((r) => statusIn(resolution.record, r, seen)), expression);
+      }
+      return { kind: 'unknown', at: expression };
+    }
     if (Node.isIdentifier(expression)) {
       const name = expression.getText();
       const scope = declaringScope(expression, name);
@@ -169,4 +187,58 @@ export function findHandlerClasses(index: ProjectIndex, symbols: SymbolTable, re
       return status.kind === 'handler' && record ? { record, node, name: classNameOf(node), direct: status.depth === 1, depth: status.depth } : undefined;
     },
   };
+}
+
+/** One status for several possible values: all handlers (the nearest depth), all ordinary, else unknown. */
+function combine(statuses: BaseStatus[], at: Node): BaseStatus {
+  if (statuses.every((s) => s.kind === 'handler')) return { kind: 'handler', depth: Math.min(...statuses.map((s) => (s.kind === 'handler' ? s.depth : 0))) };
+  if (statuses.every((s) => s.kind === 'other')) return OTHER;
+  return { kind: 'unknown', at };
+}
+
+/** The function a declaration gives a value: `function f() {}`, `const f = () => ...`. */
+function functionOf(declaration: Node): FunctionLike | undefined {
+  if (Node.isFunctionDeclaration(declaration)) return declaration;
+  if (Node.isVariableDeclaration(declaration)) {
+    const initializer = declaration.getInitializer();
+    const fn = initializer && unwrap(initializer);
+    if (fn && (Node.isArrowFunction(fn) || Node.isFunctionExpression(fn))) return fn;
+  }
+  return undefined;
+}
+
+type FunctionLike = import('ts-morph').FunctionDeclaration | import('ts-morph').ArrowFunction | import('ts-morph').FunctionExpression;
+
+/** The expressions a function returns (its own returns, not those of nested functions). */
+function returnedExpressions(fn: FunctionLike): Node[] {
+  const body = fn.getBody();
+  if (!body) return [];
+  if (!Node.isBlock(body)) return [body];
+  const result: Node[] = [];
+  let bare = false;
+  body.forEachDescendant((node, traversal) => {
+    if (Node.isFunctionDeclaration(node) || Node.isFunctionExpression(node) || Node.isArrowFunction(node) || Node.isClassDeclaration(node) || Node.isClassExpression(node) || Node.isMethodDeclaration(node)) {
+      traversal.skip();
+      return;
+    }
+    if (Node.isReturnStatement(node)) {
+      const expression = node.getExpression();
+      if (expression) result.push(expression);
+      else bare = true;
+    }
+  });
+  return bare ? [] : result;
+}
+
+/**
+ * `this.request` / `this.response` reads in a handler class's own methods (not
+ * nested classes): legacy-only members, which a migrated Handler does not have.
+ */
+export function legacyAccesses(node: ClassNode): Array<import('ts-morph').PropertyAccessExpression> {
+  return node.getDescendantsOfKind(SyntaxKind.PropertyAccessExpression).filter((access) => {
+    if (access.getExpression().getKind() !== SyntaxKind.ThisKeyword) return false;
+    const name = access.getName();
+    if (name !== 'request' && name !== 'response') return false;
+    return access.getFirstAncestor((a) => Node.isClassDeclaration(a) || Node.isClassExpression(a)) === node;
+  });
 }

@@ -3,6 +3,7 @@
 // candidates), then the cross-file facts the rules need.
 import type { Discovery } from './discover.js';
 import { analyzeAppYamls, type AppYamlFile } from './app-yaml.js';
+import { CheckerResolver } from './checker.js';
 import { findHandlerClasses, type HandlerClasses } from './handlers.js';
 import { findHostApps, type HostApp } from './host-app.js';
 import { SymbolTable } from './legacy-symbols.js';
@@ -115,7 +116,7 @@ export function analyze(options: AnalyzeOptions): Analysis {
   const loaded = index.loaded().sort(byRel);
   const candidates = loaded.filter((r) => !r.parseProblem);
   const parseFailures = loaded.filter((r) => r.parseProblem);
-  const handlers = findHandlerClasses(index, symbols, candidates);
+  const handlers = findHandlerClasses(index, symbols, candidates, new CheckerResolver(index, matchers));
   const tables = findRouteTables(index, symbols, handlers, candidates);
   const hostCandidates = [...candidates];
   // Host apps live in files that may never mention the legacy API (app.ts creating express()).

@@ -66,7 +66,7 @@ export interface FileSymbols {
 export interface LegacyReference {
   node: Node;
   ref: SymbolRef;
-  /** A member of a legacy module the shim does not offer (TaskHandler, WSGIApplication...). */
+  /** A member the shim does not offer (TaskHandler), or a value the tracker lost: see isLegacyOnly. */
   legacyOnly: boolean;
 }
 
@@ -79,12 +79,15 @@ function hasExports(exports: BarrelExports): boolean {
   return exports.named.size > 0 || exports.star.length > 0 || exports.whole !== undefined;
 }
 
-/** Whether a ref reaches something only the legacy modules have (the shim has no namesake). */
+/**
+ * Whether a ref reaches something only the legacy deferred module has: a member
+ * the shim has no namesake for, read from the legacy module or from the shim
+ * (where it is undefined), or a value the tracker lost. The webapp module is
+ * not replaced by the migration, so its members are not legacy-only.
+ */
 export function isLegacyOnly(ref: SymbolRef): boolean {
   if (ref.kind === 'unresolved') return true;
-  if (ref.kind !== 'member') return false;
-  if (ref.role === 'webapp') return true;
-  return ref.role === 'deferred' && LEGACY_ONLY_DEFERRED.has(ref.name);
+  return ref.kind === 'member' && (ref.role === 'deferred' || ref.role === 'shim') && LEGACY_ONLY_DEFERRED.has(ref.name);
 }
 
 /** A member of what `ref` denotes (`ref.name`), when the tracker knows it. */
@@ -147,9 +150,10 @@ function lookupExport(exports: BarrelExports, name: string): SymbolRef | undefin
   return exports.whole ? memberOf(exports.whole, name) : undefined;
 }
 
-function unwrap(node: Node): Node {
+/** The expression inside parentheses, `as`, `satisfies` and `!`. */
+export function unwrap(node: Node): Node {
   let current = node;
-  while (Node.isParenthesizedExpression(current) || Node.isAsExpression(current) || Node.isNonNullExpression(current)) {
+  while (Node.isParenthesizedExpression(current) || Node.isAsExpression(current) || Node.isSatisfiesExpression(current) || Node.isNonNullExpression(current)) {
     current = current.getExpression();
   }
   return current;
@@ -361,10 +365,8 @@ export class SymbolTable {
         for (const property of right.getProperties()) {
           const value = Node.isShorthandPropertyAssignment(property) ? property.getNameNode() : Node.isPropertyAssignment(property) ? property.getInitializer() : undefined;
           const ref = value && this.resolveIn(symbols, value);
+          // (A spread of the module into the exported object is one of escapes().)
           if (ref && (Node.isShorthandPropertyAssignment(property) || Node.isPropertyAssignment(property))) exports.named.set(property.getName(), ref);
-          else if (Node.isSpreadAssignment(property) && this.resolveIn(symbols, property.getExpression())) {
-            unresolved.push({ node: property, reason: 'spread into the exported object' });
-          }
         }
         continue;
       }
@@ -572,11 +574,14 @@ export class SymbolTable {
   }
 
   /**
-   * Every reference in the file that reaches a legacy symbol, resolved or not:
-   * uses of legacy bindings (any scope) and member reads of legacy namespaces,
-   * plus the places where a legacy value escapes the tracker. The post-migration
-   * check asks this of the output: a `legacyOnly` entry means something still
-   * reaches a member the shim does not have.
+   * Every reference in the file that reaches a legacy symbol (or the shim that
+   * replaces it), resolved or not: uses of bindings in any scope, with member
+   * reads of namespaces followed to the member, plus the places where such a
+   * value escapes the tracker. The post-migration check asks this of the
+   * output: a `legacyOnly` entry still reaches a member the shim does not
+   * have (`deferred.TaskHandler` on the shim namespace) or a value the tracker
+   * lost. `this.request`/`this.response` in handler classes are listed by
+   * `legacyAccesses` (handlers.ts).
    */
   legacyReferences(record: SourceRecord): LegacyReference[] {
     const symbols = this.of(record);
@@ -584,8 +589,6 @@ export class SymbolTable {
     const all = [...symbols.bindings.values(), ...[...symbols.scoped.values()].flatMap((m) => [...m.values()])];
     const seen = new Set<Node>();
     for (const binding of all) {
-      if (binding.ref.kind === 'namespace' && !isLegacyRole(binding.ref.role)) continue;
-      if (binding.ref.kind === 'member' && !isLegacyRole(binding.ref.role)) continue;
       for (const identifier of this.references(record, binding)) {
         // A member read of a namespace: report what the whole chain reaches.
         let node: Node = identifier;

@@ -12,7 +12,7 @@ import {
 } from 'ts-morph';
 import { resolveName } from './declarations.js';
 import type { HandlerClasses } from './handlers.js';
-import { isWsgiApplicationRef, type SymbolTable } from './legacy-symbols.js';
+import { isWsgiApplicationRef, unwrap, type SymbolTable } from './legacy-symbols.js';
 import type { ProjectIndex, SourceRecord } from './project.js';
 import { isShadowed } from './scope.js';
 
@@ -129,7 +129,7 @@ function constArray(record: SourceRecord, identifier: Node): { array: ArrayLiter
 
 /** The rows of a table's first argument, through variables, spreads, `push` and `concat`. */
 function collectRows(record: SourceRecord, handlers: HandlerClasses, expression: Node, seen: Set<Node>, result: RowCollection, spread?: Node): void {
-  const node = unwrapExpression(expression);
+  const node = unwrap(expression);
   if (seen.has(node)) return;
   seen.add(node);
   const addList = (elements: Node[], container: Node): void => {
@@ -162,7 +162,7 @@ function collectRows(record: SourceRecord, handlers: HandlerClasses, expression:
       result.composed = true;
       collectRows(record, handlers, callee.getExpression(), seen, result);
       for (const arg of node.getArguments()) {
-        const inner = unwrapExpression(arg);
+        const inner = unwrap(arg);
         // concat takes arrays of rows, or single rows.
         if (Node.isArrayLiteralExpression(inner) && !isRowLiteral(inner)) addList(inner.getElements(), inner);
         else if (Node.isArrayLiteralExpression(inner)) addList([inner], node);
@@ -180,11 +180,6 @@ function isRowLiteral(array: ArrayLiteralExpression): boolean {
   return !!first && !Node.isArrayLiteralExpression(first) && !Node.isSpreadElement(first);
 }
 
-function unwrapExpression(node: Node): Node {
-  let current = node;
-  while (Node.isParenthesizedExpression(current) || Node.isAsExpression(current) || Node.isNonNullExpression(current) || Node.isSatisfiesExpression(current)) current = current.getExpression();
-  return current;
-}
 
 function unwrapParent(node: Node): Node | undefined {
   let parent = node.getParent();

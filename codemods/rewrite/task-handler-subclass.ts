@@ -4,7 +4,7 @@
 // equivalent are rewritten, the rest is reported.
 import { Node, SyntaxKind, type CallExpression, type MethodDeclaration, type PropertyAccessExpression } from 'ts-morph';
 import type { Analysis } from '../analysis/index.js';
-import type { HandlerClass } from '../analysis/handlers.js';
+import { legacyAccesses, type HandlerClass } from '../analysis/handlers.js';
 import type { SourceRecord } from '../analysis/project.js';
 import { quoted, semi } from '../analysis/style.js';
 import type { Rule, RuleMeta, RuleOutput } from './context.js';
@@ -63,10 +63,6 @@ function requestReplacement(access: PropertyAccessExpression, environ: string, q
     }
   }
   return undefined;
-}
-
-function thisMember(node: Node, name: string): node is PropertyAccessExpression {
-  return Node.isPropertyAccessExpression(node) && node.getExpression().getKind() === SyntaxKind.ThisKeyword && node.getName() === name;
 }
 
 /** `super.post()` / `super.runFromRequest()` / `this.runFromRequest()` calls without arguments. */
@@ -146,13 +142,8 @@ function migrateClass(analysis: Analysis, out: RuleOutput, handler: HandlerClass
       environs.set(member, migrateEntryMethod(analysis, out, record, member));
     }
   }
-  for (const access of node.getDescendantsOfKind(SyntaxKind.PropertyAccessExpression)) {
-    const isRequest = thisMember(access, 'request');
-    const isResponse = thisMember(access, 'response');
-    if (!isRequest && !isResponse) continue;
-    // Only accesses whose `this` is this class (not a nested class).
-    const owner = access.getFirstAncestor((a) => Node.isClassDeclaration(a) || Node.isClassExpression(a));
-    if (owner !== node) continue;
+  for (const access of legacyAccesses(node)) {
+    const isRequest = access.getName() === 'request';
     const method = access.getFirstAncestorByKind(SyntaxKind.MethodDeclaration);
     const environ = method ? environs.get(method) : undefined;
     if (isRequest && environ) {

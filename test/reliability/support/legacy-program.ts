@@ -5,6 +5,10 @@
 // tables with the built-in and custom rows mounted in Express or node:http (or
 // nowhere), defer() calls with every option, comments and odd formatting (CRLF,
 // tabs, multi-line calls, inline comments), and unrelated code around all of it.
+// Handler bases are also derived from the module the ways the resolver follows
+// (destructuring, alias chains, element access, an alias exported from another
+// file, class expressions), and route rows are built in a variable (spread,
+// push) as well as inline.
 //
 // Unrelated code is emitted as chunks tagged `/* U<n> */`: the property test
 // checks that each chunk survives the migration byte for byte, in order.
@@ -41,8 +45,16 @@ interface DeferSite {
   comment: boolean;
 }
 
+/** How handlers.ts gets the TaskHandler its chain extends. */
+type BaseDerivation = 'direct' | 'destructure' | 'alias-chain' | 'element-access' | 'exported-alias' | 'reassigned-let';
+/** How the route table's rows are written (express hosts). */
+type TableForm = 'literal' | 'spread' | 'push';
+
 interface ProgramChoices {
   imports: { tasks: ImportChoice; handlers: ImportChoice; app: ImportChoice };
+  derive: BaseDerivation;
+  classExpression: boolean;
+  tableForm: TableForm;
   tasks: Array<{ form: TaskForm; throws: 'none' | 'PermanentTaskFailure' | 'SingularTaskFailure' }>;
   taskImport: 'named' | 'namespace';
   chain: HandlerBody[];
@@ -100,6 +112,13 @@ const importChoice: fc.Arbitrary<ImportChoice> = fc.record({
 const choices: fc.Arbitrary<ProgramChoices> = fc
   .record({
     imports: fc.record({ tasks: importChoice, handlers: importChoice, app: importChoice }),
+    derive: fc.oneof(
+      { weight: 12, arbitrary: fc.constantFrom<BaseDerivation>('direct', 'direct', 'destructure', 'alias-chain', 'element-access', 'exported-alias') },
+      // A base the resolver cannot follow: it must be reported, never judged.
+      { weight: 1, arbitrary: fc.constant<BaseDerivation>('reassigned-let') },
+    ),
+    classExpression: fc.boolean(),
+    tableForm: fc.constantFrom<TableForm>('literal', 'literal', 'spread', 'push'),
     tasks: fc.array(
       fc.record({
         form: fc.constantFrom<TaskForm>('declaration', 'async', 'arrow', 'function-expression'),
@@ -231,10 +250,11 @@ function deferCall(deferRef: string, fnRef: string, options: string[], layout: 0
 
 function buildProgram(c: ProgramChoices): LegacyProgram {
   let chunkCounter = 0;
-  const files: Record<'tasks' | 'handlers' | 'handlersExtra' | 'app', string[]> = { tasks: [], handlers: [], handlersExtra: [], app: [] };
+  const files: Record<'tasks' | 'base' | 'handlers' | 'handlersExtra' | 'app', string[]> = { tasks: [], base: [], handlers: [], handlersExtra: [], app: [] };
   const unrelated: Record<string, string[]> = {};
   const pathOf: Record<string, string> = {
     tasks: 'src/tasks.ts',
+    base: 'src/base.ts',
     handlers: 'src/handlers.ts',
     handlersExtra: 'src/more-handlers.ts',
     app: 'src/app.ts',
@@ -272,16 +292,33 @@ function buildProgram(c: ProgramChoices): LegacyProgram {
   const handlerNames = c.chain.map((_, i) => `TaskHandler${['Logging', 'Billing', 'Metered'][i]}`);
   if (c.chain.length > 0) {
     const imp = c.imports.handlers;
-    files.handlers.push(importLine(imp, ['TaskHandler']));
+    // A derived base reads the member from the module object (namespace or default import).
+    const moduleImp: ImportChoice = { ...imp, style: imp.style === 'default' ? 'default' : 'namespace' };
+    let rootBase = localName(imp, 'TaskHandler');
+    if (c.derive === 'direct') files.handlers.push(importLine(imp, ['TaskHandler']));
+    else if (c.derive === 'exported-alias') {
+      files.base.push(importLine(moduleImp, []), `export const { TaskHandler: DerivedBase } = ${moduleImp.alias};`);
+      files.handlers.push(`import { DerivedBase } from './base';`);
+      rootBase = 'DerivedBase';
+    } else {
+      files.handlers.push(importLine(moduleImp, []));
+      if (c.derive === 'destructure') files.handlers.push(`const { TaskHandler: DerivedBase } = ${moduleImp.alias};`);
+      else if (c.derive === 'alias-chain') files.handlers.push(`const moduleAlias = ${moduleImp.alias};\nconst DerivedBase = moduleAlias.TaskHandler;`);
+      else if (c.derive === 'reassigned-let') files.handlers.push(`let DerivedBase = ${moduleImp.alias}.TaskHandler;\nif (process.env.OTHER_BASE) DerivedBase = ${moduleImp.alias}.TaskHandler;`);
+      else files.handlers.push(`const DerivedBase = ${moduleImp.alias}['TaskHandler'];`);
+      rootBase = 'DerivedBase';
+    }
     c.chain.forEach((body, i) => {
       const name = handlerNames[i]!;
-      const base = i === 0 ? localName(imp, 'TaskHandler') : handlerNames[i - 1]!;
+      const base = i === 0 ? rootBase : handlerNames[i - 1]!;
       const target = c.chainAcrossFiles && i > 0 ? 'handlersExtra' : 'handlers';
       let members = '';
       if (body === 'post') members = `  override post() {\n    console.log('${name}');\n    return super.post();\n  }\n`;
       else if (body === 'post-async') members = `  override async post(): Promise<void> {\n    console.log('${name}');\n    await super.post();\n  }\n`;
       else if (body === 'run-from-request') members = `  override runFromRequest() {\n    console.log('${name}');\n    return super.runFromRequest();\n  }\n`;
-      files[target].push(`export class ${name} extends ${base} {\n${members}}`);
+      // The first handler may be a class expression held by a const.
+      if (i === 0 && c.classExpression) files[target].push(`export const ${name} = class extends ${base} {\n${members}};`);
+      else files[target].push(`export class ${name} extends ${base} {\n${members}}`);
     });
     if (c.chainAcrossFiles && c.chain.length > 1) {
       const fromFirst = handlerNames[0]!;
@@ -324,9 +361,17 @@ function buildProgram(c: ProgramChoices): LegacyProgram {
   if (c.lambdaSite) calls.push(`  ${deferRef}(() => console.log('inline'));`);
   const callBlock = calls.join('\n');
 
-  const tableText = c.table
-    ? `const tasks = new ${c.webappStyle === 'named' ? 'WSGIApplication' : 'webapp.WSGIApplication'}([\n  ${tableRows.join(',\n  ')},\n], { debug: true });`
-    : undefined;
+  const wsgi = c.webappStyle === 'named' ? 'WSGIApplication' : 'webapp.WSGIApplication';
+  const rowsType = `ConstructorParameters<typeof ${wsgi}>[0]`;
+  // Rows in a variable (express hosts): a const array spread into the table, or rows pushed onto one.
+  const tableForm = c.host === 'express' ? c.tableForm : 'literal';
+  const tableText = !c.table
+    ? undefined
+    : tableForm === 'spread'
+      ? `const taskRows: ${rowsType} = [\n  ${tableRows.join(',\n  ')},\n];\nconst tasks = new ${wsgi}([...taskRows], { debug: true });`
+      : tableForm === 'push'
+        ? `const taskRows: ${rowsType} = [];\n${tableRows.map((row) => `taskRows.push(${row});`).join('\n')}\nconst tasks = new ${wsgi}(taskRows, { debug: true });`
+        : `const tasks = new ${wsgi}([\n  ${tableRows.join(',\n  ')},\n], { debug: true });`;
   if (c.host === 'express') {
     app.push(`export const app = express();`);
     app.push(`app.get('/kick', (_req, res) => {\n${callBlock}\n  res.send('Deferred.');\n});`);
@@ -370,6 +415,7 @@ function buildProgram(c: ProgramChoices): LegacyProgram {
   const expectsManualSteps =
     // No host app: nothing to wrap (unknown-framework), and a route table nobody mounts (mount-not-found).
     c.host === 'none' ||
+    (c.derive === 'reassigned-let' && c.chain.length > 0) ||
     c.lambdaSite ||
     c.sites.some((site) => site.options.includes('_transactional') || site.options.includes('_target'));
   return { files: out, unrelated, expectsManualSteps, typeChecked: true, declaresShimName: c.collider !== 'none', choices: c };
@@ -384,7 +430,8 @@ export const VENDOR_PLACEHOLDER = '__VENDOR__';
 // .js or .cjs files exporting through `module.exports` or `exports.x`.
 
 interface CommonJsChoices {
-  requireStyle: 'namespace' | 'destructure' | 'inline';
+  /** `module-object`: the module object required, then destructured (`const { TaskHandler } = deferred`). */
+  requireStyle: 'namespace' | 'destructure' | 'inline' | 'module-object';
   alias: string;
   deferRename: string;
   specifier: (typeof LEGACY_SPECIFIERS)[number];
@@ -401,7 +448,7 @@ interface CommonJsChoices {
 
 const commonJsChoices: fc.Arbitrary<CommonJsChoices> = fc
   .record({
-    requireStyle: fc.constantFrom('namespace', 'destructure', 'inline'),
+    requireStyle: fc.constantFrom('namespace', 'destructure', 'inline', 'module-object'),
     alias: fc.constantFrom(...NAMESPACE_ALIASES),
     deferRename: fc.constantFrom(...RENAMES.defer),
     specifier: fc.constantFrom(...LEGACY_SPECIFIERS),
@@ -469,9 +516,11 @@ function buildCommonJsProgram(c: CommonJsChoices): LegacyProgram {
     app.push(`const ${c.alias} = ${req};`);
     deferRef = `${c.alias}.defer`;
     taskHandlerRef = `${c.alias}.TaskHandler`;
-  } else if (c.requireStyle === 'destructure') {
+  } else if (c.requireStyle === 'destructure' || c.requireStyle === 'module-object') {
     const deferLocal = c.deferRename || 'defer';
-    app.push(`const { ${c.deferRename ? `defer: ${c.deferRename}` : 'defer'}${needsTaskHandler ? ', TaskHandler' : ''} } = ${req};`);
+    const pattern = `{ ${c.deferRename ? `defer: ${c.deferRename}` : 'defer'}${needsTaskHandler ? ', TaskHandler' : ''} }`;
+    if (c.requireStyle === 'destructure') app.push(`const ${pattern} = ${req};`);
+    else app.push(`const ${c.alias} = ${req};\nconst ${pattern} = ${c.alias};`);
     deferRef = deferLocal;
   } else {
     if (needsTaskHandler) app.push(`const { TaskHandler } = ${req};`);
