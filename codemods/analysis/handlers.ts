@@ -161,14 +161,22 @@ export function findHandlerClasses(index: ProjectIndex, symbols: SymbolTable, re
     return result;
   }
 
+  /** A subclass (anywhere) of a class whose base, in a file using the deferred API, was not followed. */
+  function inheritsLegacyUnknown(at: Node): boolean {
+    const owner = recordOf(at);
+    return !!owner && usesDeferredApi(symbols, owner);
+  }
+
   const classes: HandlerClass[] = [];
   const unknownBases: UnknownBaseClass[] = [];
   for (const record of records) {
-    const legacy = usesDeferredApi(symbols, record);
+    let legacy: boolean | undefined; // computed only for a class whose base is unknown
     for (const node of [...record.sourceFile.getDescendantsOfKind(SyntaxKind.ClassDeclaration), ...record.sourceFile.getDescendantsOfKind(SyntaxKind.ClassExpression)]) {
       const status = classify(node);
       if (status.kind === 'handler') classes.push({ record, node, name: classNameOf(node), direct: status.depth === 1, depth: status.depth });
-      else if (status.kind === 'unknown' && legacy && node.getExtends()) unknownBases.push({ record, node, base: node.getExtends()!.getExpression() });
+      else if (status.kind === 'unknown' && node.getExtends() && ((legacy ??= usesDeferredApi(symbols, record)) || inheritsLegacyUnknown(status.at))) {
+        unknownBases.push({ record, node, base: node.getExtends()!.getExpression() });
+      }
     }
   }
   const order = (a: { record: SourceRecord; node: Node }, b: { record: SourceRecord; node: Node }): number =>

@@ -248,7 +248,8 @@ export class SymbolTable {
       }
     }
 
-    for (const declaration of sf.getDescendantsOfKind(SyntaxKind.ImportEqualsDeclaration)) {
+    const scanned = scanLoads(sf);
+    for (const declaration of scanned.importEquals) {
       const reference = declaration.getModuleReference();
       if (!Node.isExternalModuleReference(reference)) continue;
       const expression = reference.getExpression();
@@ -262,7 +263,7 @@ export class SymbolTable {
     }
 
     // require(): in a module-level declaration it is an import site; anywhere else an inline use.
-    const requireCalls = sf.getDescendantsOfKind(SyntaxKind.CallExpression).filter((call) => requireSpecifier(call));
+    const requireCalls = scanned.loads.filter((call) => requireSpecifier(call));
     const claimedRequires = new Set<CallExpression>();
     for (const statement of sf.getVariableStatements()) {
       for (const declaration of statement.getDeclarations()) {
@@ -381,7 +382,7 @@ export class SymbolTable {
       if (member) exports.named.set(member, ref);
     }
 
-    for (const call of sf.getDescendantsOfKind(SyntaxKind.CallExpression)) {
+    for (const call of scanned.loads) {
       if (this.isDynamicLegacyLoad(sf, call)) dynamic.push(call);
     }
     return symbols;
@@ -507,14 +508,29 @@ export class SymbolTable {
         bindName(local, memberRefOf, child);
       }
     };
+    // Names bound so far: a value can only derive from one of them or a require().
+    const known = (): Set<string> => new Set([...symbols.bindings.keys(), ...[...symbols.scoped.values()].flatMap((m) => [...m.keys()])]);
+    let names = known();
+    const mayDerive = (expression: ts.Expression | undefined): boolean => {
+      let current = expression;
+      while (current) {
+        if (ts.isParenthesizedExpression(current) || ts.isAsExpression(current) || ts.isNonNullExpression(current) || ts.isSatisfiesExpression(current)) current = current.expression;
+        else if (ts.isPropertyAccessExpression(current) || ts.isElementAccessExpression(current)) current = current.expression;
+        else break;
+      }
+      if (!current) return false;
+      if (ts.isIdentifier(current)) return names.has(current.text);
+      return ts.isCallExpression(current) && ts.isIdentifier(current.expression) && current.expression.text === 'require';
+    };
     const visit = (compilerNode: ts.Node): void => {
-      if (compilerNode.kind === ts.SyntaxKind.VariableDeclaration) {
+      if (compilerNode.kind === ts.SyntaxKind.VariableDeclaration && mayDerive((compilerNode as ts.VariableDeclaration).initializer)) {
         const declaration = wrap(sf, compilerNode);
         if (Node.isVariableDeclaration(declaration)) this.deriveFromDeclaration(symbols, declaration, bindName);
+        names = known();
       } else if (compilerNode.kind === ts.SyntaxKind.CallExpression) {
         let callee: ts.Expression = (compilerNode as ts.CallExpression).expression;
         while (ts.isParenthesizedExpression(callee)) callee = callee.expression;
-        if (ts.isArrowFunction(callee) || ts.isFunctionExpression(callee)) {
+        if ((ts.isArrowFunction(callee) || ts.isFunctionExpression(callee)) && (compilerNode as ts.CallExpression).arguments.some(mayDerive)) {
           const call = wrap(sf, compilerNode) as CallExpression;
           const fn = wrap(sf, callee) as import('ts-morph').ArrowFunction;
           fn.getParameters().forEach((parameter, i) => {
@@ -522,6 +538,7 @@ export class SymbolTable {
             const ref = arg && this.resolveIn(symbols, arg);
             if (ref) bindName(parameter.getNameNode(), ref);
           });
+          names = known();
         }
       }
       ts.forEachChild(compilerNode, visit);
@@ -558,17 +575,27 @@ export class SymbolTable {
 
   private readonly identifierIndex = new WeakMap<SourceRecord, Map<string, Identifier[]>>();
 
-  /** The file's identifiers by name, built once (the references of every binding need them). */
+  /**
+   * The file's identifiers that carry a bound name, by name, built once per file
+   * (the references of every binding need them); one walk over the compiler
+   * nodes, wrapping only those identifiers.
+   */
   private identifiersNamed(record: SourceRecord): Map<string, Identifier[]> {
     const cached = this.identifierIndex.get(record);
     if (cached) return cached;
+    const symbols = this.of(record);
+    const names = new Set([...symbols.bindings.keys(), ...[...symbols.scoped.values()].flatMap((m) => [...m.keys()])]);
     const byName = new Map<string, Identifier[]>();
-    for (const identifier of record.sourceFile.getDescendantsOfKind(SyntaxKind.Identifier)) {
-      const name = identifier.getText();
-      const list = byName.get(name);
-      if (list) list.push(identifier);
-      else byName.set(name, [identifier]);
-    }
+    const sf = record.sourceFile;
+    const visit = (node: ts.Node): void => {
+      if (ts.isIdentifier(node) && names.has(node.text)) {
+        const list = byName.get(node.text) ?? [];
+        list.push(wrap(sf, node) as Identifier);
+        byName.set(node.text, list);
+      }
+      ts.forEachChild(node, visit);
+    };
+    if (names.size > 0) visit(sf.compilerNode);
     this.identifierIndex.set(record, byName);
     return byName;
   }
@@ -685,6 +712,25 @@ function isReassigned(nameNode: Identifier): boolean {
   };
   visit(root.compilerNode);
   return found;
+}
+
+/**
+ * One walk over the compiler nodes for what compute() needs from the whole file:
+ * `import x = require()` declarations and every `require(...)`/`import(...)`
+ * call, wrapped (only those) in document order.
+ */
+function scanLoads(sf: SourceFile): { importEquals: import('ts-morph').ImportEqualsDeclaration[]; loads: CallExpression[] } {
+  const importEquals: import('ts-morph').ImportEqualsDeclaration[] = [];
+  const loads: CallExpression[] = [];
+  const visit = (node: ts.Node): void => {
+    if (ts.isImportEqualsDeclaration(node)) importEquals.push(wrap(sf, node) as import('ts-morph').ImportEqualsDeclaration);
+    else if (ts.isCallExpression(node) && (node.expression.kind === ts.SyntaxKind.ImportKeyword || (ts.isIdentifier(node.expression) && node.expression.text === 'require'))) {
+      loads.push(wrap(sf, node) as CallExpression);
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(sf.compilerNode);
+  return { importEquals, loads };
 }
 
 /** The ts-morph node of a compiler node (wrapping only the nodes a pass needs). */

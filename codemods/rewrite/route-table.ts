@@ -182,7 +182,7 @@ function migrateTable(analysis: Analysis, out: RuleOutput, table: RouteTable): v
   }
   if (builtin.length === 0 && custom.length === 0) {
     reportWebappKept(out, record, table, table.rows.filter((r) => r.kind === 'webapp'));
-    if (table.rowsArray?.getElements().length === 0) reportEmptyTable(out, record, table);
+    if (table.rows.length === 0 && !table.rowsUnknown) reportEmptyTable(out, record, table);
     return;
   }
   for (const row of custom.filter((r) => r.regex)) {
@@ -222,13 +222,16 @@ function migrateTable(analysis: Analysis, out: RuleOutput, table: RouteTable): v
         'The codemod could not find where this route table is mounted (app.use, http.createServer...), so its custom task routes stay here. Serve each with new Handler().post(environ) in the host app.',
       );
     } else if (table.composed && (framework === 'node' || primary.record !== record)) {
+      // Nothing is removed (not even the built-in row), so that a second run sees the same table.
       out.report(
         record,
         table.create,
         'mount-not-found',
         'warning',
-        `The rows of this table are assembled from several arrays and it is ${framework === 'node' ? 'served by node:http' : `mounted in ${primary.record.rel}`}: its custom task routes ${plain.map(rowLabel).join(', ')} stay. Serve each with new Handler().post(environ) in the host app, or write the table as one array literal.`,
+        `The rows of this table are assembled from several arrays and it is ${framework === 'node' ? 'served by node:http' : `mounted in ${primary.record.rel}`}: its task rows ${[...builtin, ...plain].map(rowLabel).join(', ')} stay. Serve each custom one with new Handler().post(environ) in the host app and drop the built-in one (wrapApp serves it), or write the table as one array literal.`,
       );
+      reportWebappKept(out, record, table, table.rows.filter((r) => r.kind === 'webapp'));
+      return;
     } else if (!framework) {
       out.report(record, primary.call, 'unknown-framework', 'warning', 'The app this route table is mounted on was not recognised (Express, Koa, Fastify, Hono, node:http); its custom task routes stay in the table. Serve each with new Handler().post(environ).');
     } else if (primary.record !== record && framework !== 'node') {
@@ -253,9 +256,12 @@ function migrateTable(analysis: Analysis, out: RuleOutput, table: RouteTable): v
   }));
   reportWebappKept(out, record, table, remaining.filter((r) => r.kind === 'webapp'));
 
-  if (table.composed) {
+  // A composed table left without rows goes like a literal one, with the arrays only it used.
+  const rowSources = table.composed && remaining.length === 0 && framework !== 'node' ? disposableRowSources(record, table) : undefined;
+  if (table.composed && !rowSources) {
     // Rows live in several lists: each loses its task rows, the table stays (an empty one passes requests on).
     removeRows(out, record, [...removedRows]);
+    if (remaining.length === 0) reportEmptyTable(out, record, table);
     const statement = primary && routes.length > 0 ? expressionStatementOf(primary.call) : undefined;
     if (primary && statement) {
       const indent = indentAt(record.text, statement.getStart());
@@ -304,6 +310,7 @@ function migrateTable(analysis: Analysis, out: RuleOutput, table: RouteTable): v
     removals.set(owner, [...(removals.get(owner) ?? []), statement]);
   };
   if (table.statement) removeStatement(record, table.statement);
+  for (const statement of rowSources ?? []) removeStatement(record, statement);
   table.mounts.forEach((mount, index) => {
     const statement = expressionStatementOf(mount.call);
     if (!statement) {
@@ -331,6 +338,43 @@ function migrateTable(analysis: Analysis, out: RuleOutput, table: RouteTable): v
     const statement = expressionStatementOf(mount.call);
     if (adapter && Node.isIdentifier(adapter) && statement) removeImportsIfUnused(analysis, out, mount.record, [adapter.getText()], [[statement.getStart(), statement.getEnd()]]);
   }
+}
+
+/**
+ * The statements that only fed rows to a composed table which disappears (its
+ * const arrays, `push` calls onto them); undefined when the table cannot go as a
+ * whole (not a variable, other uses, a mount that is not a statement) or an
+ * array is used elsewhere.
+ */
+function disposableRowSources(record: SourceRecord, table: RouteTable): Node[] | undefined {
+  const statement = table.statement;
+  if (!statement || table.rowsUnknown || table.otherUses.length > 0 || table.mounts.length === 0) return undefined;
+  if (table.mounts.some((m) => m.record !== record || !expressionStatementOf(m.call))) return undefined;
+  const inside = (node: Node, outer: Node): boolean => node.getStart() >= outer.getStart() && node.getEnd() <= outer.getEnd();
+  const statements = new Set<Node>();
+  for (const row of table.rows) {
+    const container = row.container;
+    if (inside(container, statement)) continue;
+    if (Node.isCallExpression(container)) {
+      const pushStatement = container.getParent();
+      if (!pushStatement || !Node.isExpressionStatement(pushStatement)) return undefined;
+      statements.add(pushStatement);
+      continue;
+    }
+    const declaration = container.getParent();
+    const variableStatement = declaration && Node.isVariableDeclaration(declaration) ? declaration.getVariableStatement() : undefined;
+    if (!declaration || !Node.isVariableDeclaration(declaration) || !variableStatement || variableStatement.getDeclarations().length !== 1) return undefined;
+    statements.add(variableStatement);
+  }
+  // Each array must be used only by the table and its pushes.
+  const removed = [statement, ...statements];
+  for (const source of statements) {
+    if (!Node.isVariableStatement(source)) continue;
+    const declaration = source.getDeclarations()[0]!;
+    const uses = record.sourceFile.getDescendantsOfKind(SyntaxKind.Identifier).filter((id) => id.getText() === declaration.getName() && id !== declaration.getNameNode());
+    if (uses.some((id) => !removed.some((r) => inside(id, r)))) return undefined;
+  }
+  return [...statements];
 }
 
 /**

@@ -185,7 +185,7 @@ export const rule: Rule = {
         base,
         'unknown-handler-base',
         'warning',
-        `The codemod could not follow the base class \`${base.getText()}\` of ${node.getName() ?? 'this class'}, in a file that uses the legacy API: if it is (or extends) TaskHandler, the class was not migrated. Make the base a plain import or const alias of TaskHandler, or migrate the class by hand.`,
+        `The codemod could not follow the base class \`${base.getText()}\` of ${node.getName() ?? 'this class'} back to TaskHandler or to an ordinary class: if it is (or extends) TaskHandler, the class was not migrated. Make the base a plain import or const alias of TaskHandler, or migrate the class by hand.`,
       );
     }
   },
