@@ -4,6 +4,7 @@ export { defer } from './api/defer.js';
 export { PermanentTaskFailure, SingularTaskFailure } from './api/errors.js';
 export { Handler } from './api/handler.js';
 export { register, registerModule } from './api/registry.js';
+export { transactional } from './api/transactional.js';
 export type { Environ } from './api/types.js';
 export { environFrom as environ } from './adapters/environ.js';
 export { getTaskContext } from './runtime/context.js';

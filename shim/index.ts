@@ -6,9 +6,17 @@ export type { DashboardOptions } from './dashboard/mount.js';
 export type { AuthHook, AuthInfo } from './dashboard/security.js';
 export { environFrom } from './adapters/environ.js';
 export { defer } from './api/defer.js';
-export { PermanentTaskFailure, SingularTaskFailure, TaskAlreadyExistsError, UnknownQueueError } from './api/errors.js';
+export {
+  PermanentTaskFailure,
+  SingularTaskFailure,
+  TaskAlreadyExistsError,
+  UnknownQueueError,
+  TransactionalEnqueueError,
+  TransactionalTaskDroppedError,
+} from './api/errors.js';
 export { Handler } from './api/handler.js';
 export { register } from './api/registry.js';
+export { transactional } from './api/transactional.js';
 export { configure, getRuntime } from './runtime/runtime.js';
 export { ManualClock } from './runtime/clock.js';
 export { getTaskContext } from './runtime/context.js';

@@ -36,6 +36,9 @@ export const SHIM_EXPORTS: ReadonlySet<string> = new Set([
   'TaskNotFoundError',
   'TaskStateError',
   'TASK_STATES',
+  'transactional',
+  'TransactionalEnqueueError',
+  'TransactionalTaskDroppedError',
   // types
   'Environ',
   'HandlerResult',

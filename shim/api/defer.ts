@@ -1,12 +1,13 @@
 // `defer(fn, ...args, options?)`: everything that can be wrong with the call
 // (unregistered function, bad options, unserializable argument) throws
 // synchronously at the call site; only the enqueue itself is asynchronous.
-import { getRuntime } from '../runtime/runtime.js';
+import { getRuntime, type Runtime } from '../runtime/runtime.js';
 import { encodeCall, encodeOverflow, MAX_PAYLOAD_BYTES } from '../serialization/envelope.js';
 import { findQueue, type QueueConfig } from '../queues/queue-yaml.js';
 import { TaskTooLargeError, UnknownQueueError } from './errors.js';
 import { resolveOptions, splitDeferArgs } from './options.js';
 import { requireName } from './registry.js';
+import { currentTransactionScope, refuseWaitFromInside, type HeldTask } from './transactional.js';
 import type { Backend, EnqueuedTask, Logger, TaskSpec } from './types.js';
 
 /** Task size as App Engine counts it: method + payload + URL + (name + value + 4) per header. */
@@ -22,6 +23,8 @@ export function taskSize(task: Pick<TaskSpec, 'body' | 'url' | 'headers'>): numb
  * with `_`. The returned promise rejects when the enqueue fails; when nobody
  * awaits or catches it, the failure is logged at error level instead, so an
  * un-awaited call neither loses the task silently nor crashes the process.
+ * With `_transactional: true` inside `deferred.transactional(work)` the task is
+ * held and the promise settles once work has resolved (see transactional.ts).
  */
 export function defer<F extends (...args: never[]) => unknown>(fn: F, ...rest: unknown[]): Promise<EnqueuedTask> {
   const name = requireName(fn);
@@ -34,18 +37,28 @@ export function defer<F extends (...args: never[]) => unknown>(fn: F, ...rest: u
     throw new TaskTooLargeError(`The arguments of ${name} encode to ${body.byteLength} bytes; the limit is ${MAX_PAYLOAD_BYTES}.`);
   }
   const spec: TaskSpec = { ...resolved, body };
-  const backend = runtime.backend;
-  const enqueued = taskSize(spec) > backend.maxTaskSizeBytes ? enqueueOverflowing(backend, spec) : backend.enqueue(spec);
-  runtime.track(enqueued);
+  let settle!: { resolve: (task: EnqueuedTask) => void; reject: (error: unknown) => void };
   const result = new ObservedPromise<EnqueuedTask>((resolve, reject) => {
-    enqueued.then(resolve, reject);
+    settle = { resolve, reject };
   });
+  const scope = spec.transactional ? currentTransactionScope() : undefined;
+  let held: HeldTask | undefined;
+  if (scope === undefined) {
+    // Outside deferred.transactional a `_transactional` task goes to the backend, which refuses it.
+    startEnqueue(runtime, spec).then(settle.resolve, settle.reject);
+  } else {
+    // Enqueued as an ordinary task once the scope commits, on the backend configured then.
+    held = scope.hold(() => startEnqueue(getRuntime(), { ...spec, transactional: false }), settle.resolve, settle.reject);
+    const task = held;
+    result.onWait = () => refuseWaitFromInside(task);
+  }
   // Our own handler keeps an unobserved rejection from crashing the process; the
   // failure is logged only when no caller awaited or caught the promise by the
   // next turn of the event loop (a caller who handles the error gets no noise).
+  // A task dropped because its transactional scope threw is not a failure.
   Promise.prototype.then.call(result, undefined, (error: unknown) => {
     setImmediate(() => {
-      if (!result.observed) logEnqueueFailure(runtime.logger, name, spec, error);
+      if (!result.observed && held?.rolledBack !== true) logEnqueueFailure(runtime.logger, name, spec, error);
     });
   });
   return result;
@@ -66,15 +79,25 @@ function requireKnownQueue(config: QueueConfig | undefined, queue: string): void
   );
 }
 
+function startEnqueue(runtime: Runtime, spec: TaskSpec): Promise<EnqueuedTask> {
+  const backend = runtime.backend;
+  const enqueued = taskSize(spec) > backend.maxTaskSizeBytes ? enqueueOverflowing(backend, spec) : backend.enqueue(spec);
+  runtime.track(enqueued);
+  return enqueued;
+}
+
 /** A promise that knows whether anyone called `then` (which `await`, `catch` and `finally` do). */
 class ObservedPromise<T> extends Promise<T> {
   observed = false;
+  /** Called when someone attaches a fulfilment handler, i.e. waits for the value (`await`, `.then(f)`, `Promise.all`). */
+  onWait: (() => void) | undefined;
 
   override then<R1 = T, R2 = never>(
     onFulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
     onRejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
   ): Promise<R1 | R2> {
     this.observed = true;
+    if (onFulfilled && this.onWait) this.onWait();
     return super.then(onFulfilled, onRejected);
   }
 }

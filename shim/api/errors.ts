@@ -55,8 +55,32 @@ export class UnserializableArgumentError extends DeferredError {}
 /** A payload could not be decoded (not an envelope, corrupt, too deep, too large). */
 export class PayloadDecodeError extends DeferredError {}
 
-/** `_transactional: true` on a backend that has no transactions. */
-export class TransactionalNotSupportedError extends DeferredError {}
+/** `_transactional: true` outside `deferred.transactional(work)`, on a backend that has no transactions. */
+export class TransactionalNotSupportedError extends DeferredError {
+  constructor(backendKind: string) {
+    super(
+      `The ${backendKind} backend has no transactions, so _transactional: true cannot be honoured outside deferred.transactional(work). ` +
+        'Make the call inside deferred.transactional(async () => { ...commit...; defer(fn, { _transactional: true }) }) to enqueue it only once work resolves, ' +
+        'or drop _transactional and defer after your transaction commits.',
+    );
+  }
+}
+
+/** A task held by `deferred.transactional(work)` that was never enqueued: work threw, or the task was awaited inside work. */
+export class TransactionalTaskDroppedError extends DeferredError {}
+
+/** `deferred.transactional(work)`: work resolved (committed), but some held tasks could not be enqueued. */
+export class TransactionalEnqueueError extends DeferredError {
+  constructor(
+    message: string,
+    /** Why each task that was not enqueued failed, in deferral order. */
+    readonly errors: readonly unknown[],
+    /** What work resolved to. */
+    readonly result: unknown,
+  ) {
+    super(message, { cause: errors[0] });
+  }
+}
 
 /** The task does not fit even after its payload moved to the overflow store (e.g. huge headers). */
 export class TaskTooLargeError extends DeferredError {}

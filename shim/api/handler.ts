@@ -4,6 +4,12 @@
 // instance is a WSGI app. It runs a function only when the request proves it
 // comes from the queue: the task-name header always, and in production mode
 // (SERVER_SOFTWARE not starting with "Devel") the backend's signature too.
+//
+// `post` checks the request before it calls `runFromRequest`, as the legacy
+// TaskHandler did, so a subclass whose `runFromRequest` override does work before
+// `super.runFromRequest` never does it for a forged request. `runFromRequest` still
+// checks a request it is handed directly; one that `post` checked carries the body
+// read there (private to this module), so the signature is verified once.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { DeferredEndpoint } from '../adapters/endpoint.js';
 import { reportAttemptFailure } from '../operations/attempt-outcome.js';
@@ -37,10 +43,13 @@ export class Handler {
     return listener as unknown as Handler;
   }
 
-  /** Runs the task and maps the outcome to the Task Queue status codes (see docs/shim-api.md). */
+  /** Checks the request, runs the task and maps the outcome to the Task Queue status codes (see docs/shim-api.md). */
   async post(environ: Environ): Promise<HandlerResult> {
     const { logger } = getRuntime();
     try {
+      const checked = await checkRequest(environ);
+      if (checked.refusal) return checked.refusal;
+      checkedBodies.set(environ, checked.body);
       return await this.runFromRequest(environ);
     } catch (error) {
       if (error instanceof SingularTaskFailure) {
@@ -56,34 +65,62 @@ export class Handler {
       logger.error('Task failed with an error; it will be retried', { task: taskName(environ), error: asError(error) });
       reportFailure(environ, asError(error), false);
       return respond('Internal Server Error', 500);
+    } finally {
+      checkedBodies.delete(environ);
     }
   }
 
-  /** Checks the request, then runs the payload; throws what the function throws. */
+  /** Checks the request (unless `post` just did), then runs the payload; throws what the function throws. */
   async runFromRequest(environ: Environ): Promise<HandlerResult> {
     const runtime = getRuntime();
-    const { logger } = runtime;
-    // App Engine targets carry X-AppEngine-TaskName; Cloud Tasks HTTP targets X-CloudTasks-TaskName.
-    if (taskName(environ) === undefined) {
-      logger.error(XSRF_NO_TASKNAME);
-      return respond(XSRF_NO_TASKNAME, 403);
+    let body = checkedBodies.get(environ);
+    checkedBodies.delete(environ);
+    if (body === undefined) {
+      const checked = await checkRequest(environ);
+      if (checked.refusal) return checked.refusal;
+      body = checked.body;
     }
-    const body = await readBody(environ, runtime.maxBodyBytes);
-    if (body === 'too-large') {
-      logger.error('Task request body is larger than maxBodyBytes; refusing it', { task: taskName(environ), maxBodyBytes: runtime.maxBodyBytes });
-      return respond(`Request body exceeds ${runtime.maxBodyBytes} bytes`, 413);
-    }
-    if (isProduction(environ)) {
-      const verification = await runtime.backend.verify(environ, body);
-      if (!verification.ok) {
-        logger.error(XSRF_NOT_FROM_QUEUE, { task: taskName(environ), reason: verification.reason });
-        return respond(XSRF_NOT_FROM_QUEUE, 403);
-      }
-    }
-    logger[runtime.logLevel](appEngineHeaderLine(environ));
+    runtime.logger[runtime.logLevel](appEngineHeaderLine(environ));
     await runWithTaskContext(taskContextFromEnviron(environ), () => run(body));
     return respond('Success', 200);
   }
+}
+
+/**
+ * Environs `post` has checked, with the body it read. Module-private, so only
+ * `post` can vouch for a request; an entry is used once (`runFromRequest` takes it).
+ */
+const checkedBodies = new WeakMap<Environ, Uint8Array>();
+
+type Checked = { refusal: HandlerResult; body?: undefined } | { refusal?: undefined; body: Uint8Array };
+
+/**
+ * The task-name header, the body size and, in production mode, the backend's proof
+ * that the queue sent the request. The body read from a stream replaces
+ * `wsgi.input`, so an override that passes a copy of the environ on still has it.
+ */
+async function checkRequest(environ: Environ): Promise<Checked> {
+  const runtime = getRuntime();
+  const { logger } = runtime;
+  // App Engine targets carry X-AppEngine-TaskName; Cloud Tasks HTTP targets X-CloudTasks-TaskName.
+  if (taskName(environ) === undefined) {
+    logger.error(XSRF_NO_TASKNAME);
+    return { refusal: respond(XSRF_NO_TASKNAME, 403) };
+  }
+  const body = await readBody(environ, runtime.maxBodyBytes);
+  if (body === 'too-large') {
+    logger.error('Task request body is larger than maxBodyBytes; refusing it', { task: taskName(environ), maxBodyBytes: runtime.maxBodyBytes });
+    return { refusal: respond(`Request body exceeds ${runtime.maxBodyBytes} bytes`, 413) };
+  }
+  if (!(environ['wsgi.input'] instanceof Uint8Array)) environ['wsgi.input'] = body;
+  if (isProduction(environ)) {
+    const verification = await runtime.backend.verify(environ, body);
+    if (!verification.ok) {
+      logger.error(XSRF_NOT_FROM_QUEUE, { task: taskName(environ), reason: verification.reason });
+      return { refusal: respond(XSRF_NOT_FROM_QUEUE, 403) };
+    }
+  }
+  return { body };
 }
 
 // Instances are functions: keep call/apply/bind (light-my-request, http.createServer use them).

@@ -11,6 +11,7 @@ import { createServer as createTcpServer, type Server as TcpServer } from 'node:
 import { afterEach, describe, expect, it } from 'vitest';
 import { defer } from '../../shim/api/defer.js';
 import { InvalidTaskError, TaskAlreadyExistsError, TransactionalNotSupportedError } from '../../shim/api/errors.js';
+import { transactional } from '../../shim/api/transactional.js';
 import { register } from '../../shim/api/registry.js';
 import { wrapApp } from '../../shim/adapters/wrap-app.js';
 import type { TaskSpec } from '../../shim/api/types.js';
@@ -128,8 +129,22 @@ describe('options Cloud Tasks cannot honour', () => {
   it('_transactional fails loudly and creates nothing', async () => {
     world = await startWorld(() => okApp, { target: 'appengine' });
     await expect(defer(recordCall, 1, { _transactional: true })).rejects.toBeInstanceOf(TransactionalNotSupportedError);
-    await expect(world.backend.enqueue(spec({ transactional: true }))).rejects.toThrow(/no transactional enqueue/);
+    await expect(world.backend.enqueue(spec({ transactional: true }))).rejects.toThrow(/outside deferred\.transactional\(work\)/);
     expect(world.server.created).toEqual([]);
+  });
+
+  it('_transactional inside deferred.transactional: the task is created once work resolves', async () => {
+    world = await startWorld(() => okApp, { target: 'appengine' });
+    let createdDuringWork = -1;
+    let held!: Promise<unknown>;
+    await transactional(async () => {
+      held = defer(recordCall, 1, { _transactional: true });
+      await new Promise((resolve) => setImmediate(resolve));
+      createdDuringWork = world!.server.created.length;
+    });
+    await expect(held).resolves.toMatchObject({ queue: 'default' });
+    expect(createdDuringWork).toBe(0);
+    expect(world.server.created).toHaveLength(1);
   });
 
   it('_retry_options: warned once per queue by default, the task still enqueued', async () => {

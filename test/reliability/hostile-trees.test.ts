@@ -14,7 +14,7 @@ import { runCli } from '../../cli/main.js';
 import { toolInfo } from '../../cli/version.js';
 import { migrate } from '../../codemods/engine.js';
 import { docsUrl } from '../../codemods/rewrite/context.js';
-import { leftoverTempFiles, modeOf, NOBODY, runCliProcess } from './support/cli-process.js';
+import { boundByPermissions, leftoverTempFiles, modeOf, runCliProcess } from './support/cli-process.js';
 import { scaled, suiteSeed } from './support/scale.js';
 import { syntaxErrors } from './support/typecheck.js';
 
@@ -123,15 +123,16 @@ describe('the CLI on hostile trees', () => {
     const locked = migratable('lockedTask');
     const readonly = migratable('readonlyTask');
     const dir = tree({ 'src/ok.ts': ok, 'src/readonly.ts': readonly, 'src/noread.ts': noread, 'src/locked-dir/job.ts': locked, 'src/sealed-dir/hidden.ts': migratable('hiddenTask') });
-    // Root ignores permission bits: as root, the CLI runs as nobody, and the tree is handed to nobody.
-    const asRoot = process.getuid?.() === 0;
-    if (asRoot) for (const path of [dir, join(dir, 'src'), join(dir, 'src/ok.ts'), join(dir, 'src/readonly.ts')]) chownSync(path, NOBODY, NOBODY);
+    // Root ignores permission bits: as root, the CLI runs as the checkout's owner without the
+    // capabilities that bypass them (so it reaches the checkout wherever it lives), and owns the tree.
+    const identity = boundByPermissions();
+    if (identity) for (const path of [dir, join(dir, 'src'), join(dir, 'src/ok.ts'), join(dir, 'src/readonly.ts')]) chownSync(path, identity.uid, identity.gid);
     chmodSync(join(dir, 'src/readonly.ts'), 0o444);
     chmodSync(join(dir, 'src/noread.ts'), 0o000);
-    chmodSync(join(dir, 'src/locked-dir'), 0o555); // nobody can create the temp file beside job.ts
+    chmodSync(join(dir, 'src/locked-dir'), 0o555); // the CLI cannot create the temp file beside job.ts
     chmodSync(join(dir, 'src/sealed-dir'), 0o000);
 
-    const run = await runCliProcess(['src'], { cwd: dir, ...(asRoot && { uid: NOBODY }) });
+    const run = await runCliProcess(['src'], { cwd: dir, ...(identity && { as: identity }) });
     const output = run.stdout + run.stderr;
     expect(run.code, output).toBe(3);
     expect(reportLine(output, 'src/noread.ts', 'unreadable-file'), output).not.toBeNull();

@@ -114,9 +114,7 @@ export class CloudTasksBackend implements Backend {
 
   async enqueue(task: TaskSpec): Promise<EnqueuedTask> {
     if (task.transactional) {
-      throw new TransactionalNotSupportedError(
-        'Cloud Tasks has no transactional enqueue: _transactional cannot be honoured. Enqueue after your transaction commits (and make the task idempotent), or use the embedded backend.',
-      );
+      throw new TransactionalNotSupportedError(this.kind);
     }
     this.checkRetryOptions(task);
     const { project, location } = await this.resolveSettings();

@@ -85,10 +85,7 @@ export class LocalBackend implements Backend {
   async enqueue(task: TaskSpec): Promise<EnqueuedTask> {
     if (this.closed) throw new Error(`The ${this.kind} backend is closed; configure() a new one before deferring.`);
     if (task.transactional) {
-      throw new TransactionalNotSupportedError(
-        `The ${this.kind} backend has no transactions, so _transactional: true cannot be honoured. ` +
-          'Enqueue after your transaction commits (and drop _transactional), or use a backend that supports it.',
-      );
+      throw new TransactionalNotSupportedError(this.kind);
     }
     const createdMs = this.options.clock.now();
     const base = {

@@ -1,5 +1,5 @@
 // Runs the real CLI (cli/index.ts through tsx, no build needed) in a child
-// process, optionally as an unprivileged user (permission tests are meaningless
+// process, optionally bound by permission bits (permission tests are meaningless
 // as root) or under a file-size limit (writes fail with EFBIG: a full disk).
 import { spawn } from 'node:child_process';
 import { readdirSync, statSync, watch } from 'node:fs';
@@ -10,7 +10,27 @@ import { REPO_ROOT } from './typecheck.js';
 
 const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 const CLI = join(REPO_ROOT, 'cli/index.ts');
-export const NOBODY = 65534;
+
+/** Who the child runs as in a permission test: see `boundByPermissions`. */
+export interface Identity {
+  uid: number;
+  gid: number;
+}
+
+/**
+ * The identity a permission test runs the CLI as, so that permission bits bind
+ * it: the owner of the checkout, who can reach the CLI's sources and
+ * node_modules wherever the checkout lives (another user, such as nobody, cannot
+ * when it sits in a directory only its owner reads, e.g. one made by
+ * `mktemp -d`). When that owner is root, the child also loses the capabilities
+ * that let root ignore permission bits (see `runCliProcess`). Undefined when the
+ * tests do not run as root: the current user is bound by permission bits already.
+ */
+export function boundByPermissions(): Identity | undefined {
+  if (process.getuid?.() !== 0) return undefined;
+  const { uid, gid } = statSync(REPO_ROOT);
+  return { uid, gid };
+}
 
 export interface CliRun {
   code: number | null;
@@ -21,8 +41,8 @@ export interface CliRun {
 
 export interface CliProcessOptions {
   cwd: string;
-  /** Run as this uid/gid (needs root; uses setpriv). */
-  uid?: number;
+  /** Run as this user and group, without CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH (needs root; uses setpriv). */
+  as?: Identity;
   /** RLIMIT_FSIZE in KiB: writes past it fail with EFBIG (SIGXFSZ ignored). */
   fileSizeLimitKb?: number;
   /** SIGKILL the CLI `afterMs` after the first change it makes in `dir` (the write phase has begun). */
@@ -37,8 +57,10 @@ export function runCliProcess(args: string[], options: CliProcessOptions): Promi
     argv = ['-c', `trap '' XFSZ; ulimit -f ${options.fileSizeLimitKb}; exec "$0" "$@"`, command, ...argv];
     command = 'bash';
   }
-  if (options.uid !== undefined) {
-    argv = [`--reuid=${options.uid}`, `--regid=${options.uid}`, '--clear-groups', '--', command, ...argv];
+  if (options.as !== undefined) {
+    // Dropped from the bounding set, the two capabilities are gone after exec even for uid 0.
+    const { uid, gid } = options.as;
+    argv = [`--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', '--inh-caps=-all', '--bounding-set=-dac_override,-dac_read_search', '--', command, ...argv];
     command = 'setpriv';
   }
   const child = spawn(command, argv, {

@@ -13,6 +13,9 @@ it('shares the registry, the runtime and the error classes between the ESM and C
   expect(report.results).toEqual(['Success', 'PermanentTaskFailure', 'SingularTaskFailure']);
   expect(report.seen).toEqual([1, 2, 3]);
   expect(report.enqueued).toBe('task1');
+  expect(report.transactionalEnqueued).toBe('task2');
+  expect(report.sameTransactional).toBe(true);
+  expect(report.nestedAcrossBuilds).toEqual([false, true]);
   expect(report.instanceofAcrossBuilds).toBe(true);
   expect(report.notConfused).toBe(false);
   const expected = [
@@ -25,6 +28,8 @@ it('shares the registry, the runtime and the error classes between the ESM and C
     'TaskAlreadyExistsError',
     'TaskNotFoundError',
     'TaskStateError',
+    'TransactionalEnqueueError',
+    'TransactionalTaskDroppedError',
     'UnknownQueueError',
     'configure',
     'defer',
@@ -35,6 +40,7 @@ it('shares the registry, the runtime and the error classes between the ESM and C
     'register',
     'run',
     'serialize',
+    'transactional',
     'wrapApp',
   ];
   expect(report.esmExports).toEqual(expected);
@@ -50,5 +56,6 @@ it('shares the registry, the runtime and the error classes between the ESM and C
     'registerModule',
     'run',
     'serialize',
+    'transactional',
   ]);
 });
