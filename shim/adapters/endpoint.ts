@@ -3,9 +3,9 @@
 // ignored, every method, as Python's `AddDeferredMiddleware`) are answered here and
 // never reach the framework. One endpoint per wrapped app; every adapter uses it.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Environ, HandlerResult } from '../api/types.js';
+import type { DeliveryRequest, DeliveryResponse, Environ, HandlerResult } from '../api/types.js';
 import { getRuntime } from '../runtime/runtime.js';
-import { environFromFetch, environFromNode, type EnvironOptions } from './environ.js';
+import { environFromDelivery, environFromFetch, environFromNode, type EnvironOptions } from './environ.js';
 
 export const DEFERRED_PATH = '/_ah/queue/deferred';
 
@@ -55,6 +55,15 @@ export class DeferredEndpoint {
     if (res.headersSent) return;
     res.writeHead(status, { ...headers, 'Content-Length': Buffer.byteLength(body) });
     res.end(body);
+  }
+
+  /**
+   * Answers a task the local dispatcher delivers in process on the default URL, with
+   * no HTTP request in between (inject.ts): the same Handler, checks, status and logging.
+   */
+  async deliver(request: DeliveryRequest, remoteAddr: string): Promise<DeliveryResponse> {
+    const [body, status] = await this.answerOrFail(() => environFromDelivery(request, remoteAddr), request.method, request.url);
+    return { status, body };
   }
 
   /** Answers a fetch `Request` with a `Response`. */

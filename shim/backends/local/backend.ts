@@ -15,7 +15,15 @@ import type {
 } from '../../api/types.js';
 import { SIGNATURE_ENVIRON_KEY, verifyTaskSignature } from '../../runtime/signing.js';
 import { Dispatcher } from './dispatcher.js';
-import type { QueueStore } from './store.js';
+import type { InsertResult, NewTask, QueueStore, StoredTask } from './store.js';
+
+/** An enqueue waiting for the next group commit; `name` undefined: generate one. */
+interface PendingInsert {
+  task: Omit<NewTask, 'name'>;
+  name: string | undefined;
+  resolve: (stored: StoredTask) => void;
+  reject: (error: unknown) => void;
+}
 
 /** App Engine's MAX_PUSH_TASK_SIZE_BYTES. */
 export const MAX_TASK_SIZE_BYTES = 100 * 1024;
@@ -43,6 +51,7 @@ export class LocalBackend implements Backend {
   private readonly dispatcher: Dispatcher;
   private readonly autoNamePrefix: string;
   private nameCounter = 0;
+  private pendingInserts: PendingInsert[] = [];
   private readonly sweepTimer: NodeJS.Timeout;
   private closed = false;
 
@@ -75,28 +84,53 @@ export class LocalBackend implements Backend {
           'Enqueue after your transaction commits (and drop _transactional), or use a backend that supports it.',
       );
     }
-    const createdMs = this.options.clock.now();
     const base = {
       queue: task.queue,
       url: task.url,
       headers: task.headers,
       body: task.body,
       etaMs: task.etaMs,
-      createdMs,
+      createdMs: this.options.clock.now(),
       ...(task.retry !== undefined && { retry: task.retry }),
       ...(task.overflowKey !== undefined && { overflowKey: task.overflowKey }),
     };
-    let stored;
-    if (task.name !== undefined) {
-      stored = this.store.insert({ ...base, name: task.name });
-      if (stored === 'duplicate') throw new TaskAlreadyExistsError(task.name, task.queue);
-    } else {
-      // A generated name can only collide with a tombstone of an earlier run: take the next one.
-      do stored = this.store.insert({ ...base, name: `${this.autoNamePrefix}${++this.nameCounter}` });
-      while (stored === 'duplicate');
-    }
-    this.dispatcher.wake();
+    const stored = await new Promise<StoredTask>((resolve, reject) => {
+      this.pendingInserts.push({ task: base, name: task.name, resolve, reject });
+      if (this.pendingInserts.length === 1) setImmediate(() => this.commitPending());
+    });
     return { name: stored.name, queue: stored.queue, eta: new Date(stored.etaMs), url: stored.url, headers: { ...stored.headers } };
+  }
+
+  /**
+   * Group commit: the enqueues of one turn of the event loop go into the store in one
+   * transaction (one WAL append instead of one per task). Each promise settles only
+   * after that commit, so no task is reported enqueued before it is durable; a task
+   * whose own insert fails (a taken `_name`) rejects alone.
+   */
+  private commitPending(): void {
+    let batch = this.pendingInserts;
+    this.pendingInserts = [];
+    while (batch.length > 0) {
+      let results: InsertResult[];
+      try {
+        results = this.store.insertMany(batch.map(({ task, name }) => ({ ...task, name: name ?? `${this.autoNamePrefix}${++this.nameCounter}` })));
+      } catch (error) {
+        for (const pending of batch) pending.reject(error);
+        return;
+      }
+      // A generated name can only collide with a tombstone of an earlier run: those go again with the next name.
+      const again: PendingInsert[] = [];
+      results.forEach((result, i) => {
+        const pending = batch[i]!;
+        if (result === 'duplicate') {
+          if (pending.name === undefined) again.push(pending);
+          else pending.reject(new TaskAlreadyExistsError(pending.name, pending.task.queue));
+        } else if ('error' in result) pending.reject(result.error);
+        else pending.resolve(result);
+      });
+      if (results.some((result) => result !== 'duplicate' && !('error' in result))) this.dispatcher.wake();
+      batch = again;
+    }
   }
 
   async verify(environ: Environ, body: Uint8Array): Promise<Verification> {
@@ -124,6 +158,7 @@ export class LocalBackend implements Backend {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.sweepTimer);
+    this.commitPending(); // enqueues accepted before close() are kept, not dropped
     await this.dispatcher.close();
     this.store.close();
   }

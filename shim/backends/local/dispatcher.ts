@@ -37,6 +37,8 @@ export class Dispatcher {
   private timerDueMs: number | undefined;
   private readonly unsubscribeClock: (() => void) | undefined;
   private delivered = 0;
+  /** Successful deliveries not yet recorded: written in one transaction per batch (see recordCompletions). */
+  private completions: Array<{ id: string; nowMs: number }> = [];
   private closed = false;
   private readonly concurrency: number;
   private readonly leaseMs: number;
@@ -85,6 +87,7 @@ export class Dispatcher {
       if (this.inFlight.size === 0) break;
       await Promise.race(this.inFlight);
     }
+    this.recordCompletions();
     this.armTimer();
     return this.delivered - before;
   }
@@ -95,6 +98,26 @@ export class Dispatcher {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     await Promise.allSettled([...this.inFlight]);
+    this.recordCompletions();
+  }
+
+  /**
+   * Completes the tasks delivered successfully since the last call, in one
+   * transaction: called before every claim (the refill after a batch of deliveries)
+   * and on the next turn of the event loop. Until then a delivered task stays
+   * leased; if the process dies first, it is delivered again when the lease ends,
+   * as when it dies between running a task and completing it (at least once).
+   */
+  private recordCompletions(): void {
+    if (this.completions.length === 0) return;
+    const batch = this.completions;
+    this.completions = [];
+    try {
+      this.store.completeMany(batch);
+    } catch (error) {
+      // The lease will expire and these tasks will be delivered again.
+      this.options.logger.error('recording finished tasks failed; they will be delivered again', { tasks: batch.length, error });
+    }
   }
 
   /** Claims as many due tasks as free slots allow and starts their deliveries; returns, per task, whether it is new to `seen`. */
@@ -102,6 +125,7 @@ export class Dispatcher {
     const target = this.target;
     const free = this.concurrency - this.inFlight.size;
     if (this.closed || !target || free <= 0) return [];
+    this.recordCompletions();
     const tasks = this.store.claimDue(this.options.clock.now(), free, this.leaseMs);
     return tasks.map((task) => {
       const fresh = seen === undefined || !seen.has(task.id);
@@ -132,7 +156,8 @@ export class Dispatcher {
     const nowMs = clock.now();
     try {
       if (status >= 200 && status < 300) {
-        this.store.complete(task.id, nowMs);
+        this.completions.push({ id: task.id, nowMs });
+        if (this.completions.length === 1) setImmediate(() => this.recordCompletions());
         return;
       }
       const retryCount = task.retryCount + 1;

@@ -1,6 +1,6 @@
 // The in-memory QueueStore (the memory backend, tests): the same contract as the
 // SQLite store, without durability.
-import type { NewTask, QueueStore, StoredTask } from './store.js';
+import type { InsertResult, NewTask, QueueStore, StoredTask } from './store.js';
 
 interface Row {
   task: StoredTask;
@@ -24,6 +24,10 @@ export class MemoryStore implements QueueStore {
     this.rows.set(stored.id, { task: stored, seq, leaseUntilMs: undefined });
     this.idsByName.set(nameKey, stored.id);
     return copy(stored);
+  }
+
+  insertMany(tasks: readonly NewTask[]): InsertResult[] {
+    return tasks.map((task) => this.insert(task));
   }
 
   claimDue(nowMs: number, limit: number, leaseMs: number): StoredTask[] {
@@ -51,6 +55,10 @@ export class MemoryStore implements QueueStore {
     this.idsByName.delete(nameKey);
     this.tombstones.set(nameKey, nowMs);
     if (row.task.overflowKey !== undefined) this.blobs.delete(row.task.overflowKey);
+  }
+
+  completeMany(completions: ReadonlyArray<{ id: string; nowMs: number }>): void {
+    for (const { id, nowMs } of completions) this.complete(id, nowMs);
   }
 
   reschedule(id: string, etaMs: number, lastStatus: number, executed: boolean): void {
