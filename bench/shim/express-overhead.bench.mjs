@@ -1,6 +1,8 @@
 // Server CPU per request of an Express app wrapped with wrapApp(app, {useDeferred: true})
-// against the same app unwrapped, on a route that is not the deferred path (the
-// traffic wrapApp must pass through). Target: the wrapped app within 3% (ratio >= 0.97).
+// against the same app unwrapped, each in its own process, on a route that is not the
+// deferred path (the traffic wrapApp must pass through). Information, not a target:
+// on this VM whole processes differ by more than the 3% to resolve (docs/performance.md);
+// the target is measured in one process by express-wrapper-cpu.bench.mjs.
 //
 // Why it is measured this way (each point was seen on the 2-core VM this was written on):
 // - Two processes running identical code differ by up to ±4% in CPU per request
@@ -14,7 +16,7 @@
 // - An A/A control (plain vs plain, same procedure, same run) prints how far from 1
 //   the method lands when there is nothing to find.
 // BENCH_EXPRESS_CANDIDATE=imported|configured compares a step of the wrapped app's
-// setup with the plain app instead (see express-app.mjs); the target is the wrapped app's.
+// setup with the plain app instead (see express-app.mjs).
 // BENCH_EXPRESS_BASELINE=imported|configured compares against a later step instead of
 // the plain app: e.g. configured vs wrapped is what the wrapApp call alone costs.
 // BENCH_EXPRESS_METHOD=alone loads one server of a pair at a time instead
@@ -25,7 +27,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import os from 'node:os';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import { median, report } from './support.mjs';
+import { median } from './support.mjs';
 
 const PAIRS = Number(process.env.BENCH_EXPRESS_PAIRS ?? 12);
 const ROUNDS = Number(process.env.BENCH_EXPRESS_ROUNDS ?? 2);
@@ -167,15 +169,13 @@ const describeStep = (step) =>
   step === 'wrapped' ? 'wrapped Express app' : step === 'plain' ? 'same app unwrapped' : `same app with the shim ${step}, not wrapped`;
 const candidateName = describeStep(CANDIDATE).replace(/^same app/, 'Express app');
 const ci = (r) => `mean ${r.mean.toFixed(3)}, 95% CI ${r.low.toFixed(3)} to ${r.high.toFixed(3)}`;
-report({
-  name: `${candidateName}, server CPU per request passing through (${setup}; mean of per-pair ratios)`,
-  unit: 'requests per CPU-second',
-  figure: 1e6 / median(result.pairs.map((p) => p.candidateCpu)),
-  baselineName: describeStep(BASELINE),
-  baseline: 1e6 / median(result.pairs.map((p) => p.baselineCpu)),
-  ratio: result.mean,
-  target: { ratioAtLeast: 0.97 },
-});
+const candidatePerCpuSecond = 1e6 / median(result.pairs.map((p) => p.candidateCpu));
+const baselinePerCpuSecond = 1e6 / median(result.pairs.map((p) => p.baselineCpu));
+console.log(
+  `${candidateName}, server CPU per request passing through (${setup}; mean of per-pair ratios), information only: ` +
+    `${Math.round(candidatePerCpuSecond).toLocaleString('en-US')} requests per CPU-second | ${describeStep(BASELINE)}: ` +
+    `${Math.round(baselinePerCpuSecond).toLocaleString('en-US')} | ratio ${result.mean.toFixed(3)} (the target is express-wrapper-cpu.bench.mjs's)`,
+);
 console.log(`  ${CANDIDATE} / ${BASELINE}, per pair: ${result.pairs.map((p) => p.ratio.toFixed(3)).join(', ')} (${ci(result)})`);
 console.log(`  CPU µs per request, median of pairs: ${BASELINE} ${median(result.pairs.map((p) => p.baselineCpu)).toFixed(1)}, ${CANDIDATE} ${median(result.pairs.map((p) => p.candidateCpu)).toFixed(1)}; ${METHOD === 'alone' ? 'one server alone served' : 'both servers together served'} ${Math.round(median(result.pairs.map((p) => p.requestsPerSecond)))} req/s`);
 console.log(`  A/A control, ${BASELINE} / ${BASELINE}, per pair: ${control.pairs.map((p) => p.ratio.toFixed(3)).join(', ')} (${ci(control)})`);
