@@ -21,6 +21,8 @@
 //   BENCH_PEERS_ROUNDS (3), BENCH_PEERS_SERIAL (5000, row 1), BENCH_PEERS_PREFILL (50000,
 //   rows 2-3), BENCH_PEERS_DELAYED (2000) over BENCH_PEERS_SPREAD_MS (10000),
 //   BENCH_PEERS_ONLY=ours|bullmq (one side only, e.g. to profile it),
+//   BENCH_PEERS_BEFORE=<dist dir> (adds "ours-before": our side run from another build, e.g. the
+//   previous release's, in the same rounds, for a before/after measured under the same load),
 //   BENCH_PEERS_IOREDIS=<dir> (a directory whose node_modules has ioredis, when the
 //   project's does not), BENCH_PEERS_NODE_ARGS (extra node flags for the children, e.g. --cpu-prof).
 import { spawn } from 'node:child_process';
@@ -78,8 +80,12 @@ function peerAvailability() {
 }
 
 /** Runs one side's script with `job`; `ready` resolves on its `{ ready }` line, `result` on its `{ result }`. */
-function child(script, job) {
-  const proc = spawn(process.execPath, [...NODE_ARGS, join(HERE, script), JSON.stringify(job)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+function child(script, job, env = {}) {
+  const proc = spawn(process.execPath, [...NODE_ARGS, join(HERE, script), JSON.stringify(job)], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, ...env },
+  });
   let onReady;
   const ready = new Promise((resolve) => (onReady = resolve));
   const result = new Promise((resolve, reject) => {
@@ -119,6 +125,9 @@ if (peers.ok) {
 /** The queues compared: ours, and BullMQ on each Redis. */
 const systems = [
   ...(ONLY === 'bullmq' ? [] : [{ id: 'ours', label: 'ours (embedded SQLite)', script: 'ours.mjs' }]),
+  ...(ONLY !== 'bullmq' && process.env.BENCH_PEERS_BEFORE
+    ? [{ id: 'ours-before', label: `ours, before (${process.env.BENCH_PEERS_BEFORE})`, script: 'ours.mjs', env: { BENCH_DIST: process.env.BENCH_PEERS_BEFORE } }]
+    : []),
   ...(peers.ok
     ? [
         { id: 'bullmq', label: `BullMQ (${redis.aof.label})`, script: 'bullmq.mjs', redis: redis.aof },
@@ -150,19 +159,19 @@ async function withServerCpu(system, fn) {
 const rows = {
   async serial(system) {
     const queue = await freshQueue(system);
-    return withServerCpu(system, () => child(system.script, { ...queue, role: 'enqueue', count: SERIAL, window: 1 }).result);
+    return withServerCpu(system, () => child(system.script, { ...queue, role: 'enqueue', count: SERIAL, window: 1 }, system.env).result);
   },
   async windowAndDrain(system) {
     const queue = await freshQueue(system);
-    const enqueue = await withServerCpu(system, () => child(system.script, { ...queue, role: 'enqueue', count: PREFILL, window: WINDOW }).result);
-    const drain = await withServerCpu(system, () => child(system.script, { ...queue, role: 'drain', count: PREFILL }).result);
+    const enqueue = await withServerCpu(system, () => child(system.script, { ...queue, role: 'enqueue', count: PREFILL, window: WINDOW }, system.env).result);
+    const drain = await withServerCpu(system, () => child(system.script, { ...queue, role: 'drain', count: PREFILL }, system.env).result);
     return { enqueue, drain };
   },
   async delay(system) {
     const queue = await freshQueue(system);
-    const worker = child(system.script, { ...queue, role: 'delay-worker', count: DELAYED });
+    const worker = child(system.script, { ...queue, role: 'delay-worker', count: DELAYED }, system.env);
     await worker.ready;
-    await child(system.script, { ...queue, role: 'delay-producer', count: DELAYED, leadMs: LEAD_MS, spreadMs: SPREAD_MS, window: WINDOW }).result;
+    await child(system.script, { ...queue, role: 'delay-producer', count: DELAYED, leadMs: LEAD_MS, spreadMs: SPREAD_MS, window: WINDOW }, system.env).result;
     return worker.result;
   },
 };
@@ -203,6 +212,7 @@ for (const f of FIGURES) {
   const cells = [`${f.name}: ours ${ours === undefined ? 'skipped' : fmt(ours, f.unit)}`];
   const entry = { row: f.name, unit: f.unit, ours };
   for (const peer of systems.filter((s) => s.id !== 'ours')) {
+    // ours-before: its ratio reads like BullMQ's (ours / before for rates, before / ours for lateness).
     const theirs = figure(peer.id, f.pick);
     entry[peer.id] = theirs;
     let ratioText = '';

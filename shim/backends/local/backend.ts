@@ -96,13 +96,16 @@ export class LocalBackend implements Backend {
     };
     const stored = await new Promise<StoredTask>((resolve, reject) => {
       this.pendingInserts.push({ task: base, name: task.name, resolve, reject });
-      if (this.pendingInserts.length === 1) setImmediate(() => this.commitPending());
+      // A microtask, not setImmediate: a lone awaited defer() costs no extra turn of the
+      // event loop, and calls made together (a loop, Promise.all, N callers resumed by
+      // the previous commit) still reach the queue before it runs.
+      if (this.pendingInserts.length === 1) queueMicrotask(() => this.commitPending());
     });
     return { name: stored.name, queue: stored.queue, eta: new Date(stored.etaMs), url: stored.url, headers: { ...stored.headers } };
   }
 
   /**
-   * Group commit: the enqueues of one turn of the event loop go into the store in one
+   * Group commit: the enqueues made together (in one run of the microtask queue) go into the store in one
    * transaction (one WAL append instead of one per task). Each promise settles only
    * after that commit, so no task is reported enqueued before it is durable; a task
    * whose own insert fails (a taken `_name`) rejects alone.
@@ -113,7 +116,9 @@ export class LocalBackend implements Backend {
     while (batch.length > 0) {
       let results: InsertResult[];
       try {
-        results = this.store.insertMany(batch.map(({ task, name }) => ({ ...task, name: name ?? `${this.autoNamePrefix}${++this.nameCounter}` })));
+        const tasks = batch.map(({ task, name }) => ({ ...task, name: name ?? `${this.autoNamePrefix}${++this.nameCounter}` }));
+        // One task: a plain autocommit insert, without BEGIN and COMMIT around it.
+        results = tasks.length === 1 ? [this.store.insert(tasks[0]!)] : this.store.insertMany(tasks);
       } catch (error) {
         for (const pending of batch) pending.reject(error);
         return;

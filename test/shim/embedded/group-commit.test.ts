@@ -60,9 +60,8 @@ describe('group commit', () => {
         return enqueued;
       }),
     );
-    await Promise.resolve();
+    expect(committedCount()).toBe(0); // nothing is written while the calls are being made
     expect(settled).toBe(0);
-    expect(committedCount()).toBe(0);
     const enqueued = await Promise.all(enqueues);
     expect(enqueued.map((t) => t.name)).toEqual(Array.from({ length: 20 }, (_, i) => `t${i}`));
     expect(insertMany).toHaveBeenCalledTimes(1);
@@ -92,6 +91,14 @@ describe('group commit', () => {
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
     expect(String((results[1] as PromiseRejectedResult).reason)).toMatch(/NOT NULL/);
     expect(committedCount()).toBe(2);
+  });
+
+  it('inserts a lone enqueue without a transaction around it', async () => {
+    const insertMany = vi.spyOn(store, 'insertMany');
+    expect((await backend.enqueue(task({ name: 'alone' }))).name).toBe('alone');
+    await expect(backend.enqueue(task({ name: 'alone' }))).rejects.toBeInstanceOf(TaskAlreadyExistsError);
+    expect(insertMany).not.toHaveBeenCalled();
+    expect(committedCount()).toBe(1);
   });
 
   it('rejects every call of a batch whose transaction fails, and stores none of them', async () => {
