@@ -27,7 +27,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import os from 'node:os';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import { median } from './support.mjs';
+import { meanWithInterval, median } from './support.mjs';
 
 const PAIRS = Number(process.env.BENCH_EXPRESS_PAIRS ?? 12);
 const ROUNDS = Number(process.env.BENCH_EXPRESS_ROUNDS ?? 2);
@@ -135,17 +135,6 @@ async function measurePair(baseline, candidate, candidateFirst) {
   } finally {
     await Promise.all(started.map(stopServer));
   }
-}
-
-/** Two-sided 95% Student t quantiles by degrees of freedom (beyond 30: 2.0). */
-const T95 = [NaN, 12.71, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145, 2.131, 2.12, 2.11, 2.101, 2.093, 2.086];
-
-function meanWithInterval(values) {
-  const n = values.length;
-  const mean = values.reduce((a, b) => a + b, 0) / n;
-  const sd = Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1));
-  const half = (T95[n - 1] ?? 2.0) * (sd / Math.sqrt(n));
-  return { mean, low: mean - half, high: mean + half };
 }
 
 async function compare(baseline, candidate) {

@@ -15,7 +15,7 @@
 // BENCH_WRAPPER_PAIRS (40), BENCH_WRAPPER_BLOCK (250 requests), BENCH_WRAPPER_WARMUP (2000).
 import express from 'express';
 import os from 'node:os';
-import { importDist, quietLogger, tempDir } from './support.mjs';
+import { importDist, meanWithInterval, quietLogger, tempDir } from './support.mjs';
 
 const PAIRS = Number(process.env.BENCH_WRAPPER_PAIRS ?? 40);
 const BLOCK = Number(process.env.BENCH_WRAPPER_BLOCK ?? 250);
@@ -58,17 +58,6 @@ async function block(app) {
   await requests(app, BLOCK);
   const used = process.cpuUsage(before);
   return (used.user + used.system) / BLOCK;
-}
-
-/** Two-sided 95% Student t quantiles by degrees of freedom (beyond 30: 2.0). */
-const T95 = [NaN, 12.71, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145, 2.131, 2.12, 2.11, 2.101, 2.093, 2.086, 2.08, 2.074, 2.069, 2.064, 2.06, 2.056, 2.052, 2.048, 2.045, 2.042];
-
-function meanWithInterval(values) {
-  const n = values.length;
-  const mean = values.reduce((a, b) => a + b, 0) / n;
-  const sd = Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1));
-  const half = (T95[n - 1] ?? 2.0) * (sd / Math.sqrt(n));
-  return { mean, low: mean - half, high: mean + half };
 }
 
 /**
