@@ -255,6 +255,12 @@ function rewriteReexport(out: RuleOutput, record: SourceRecord, site: ImportSite
 
 function renameBarrelImport(out: RuleOutput, record: SourceRecord, site: ImportSite, bindings: Binding[], isLive: (b: Binding) => boolean): void {
   const node = site.node;
+  // Only a name the barrel really offers as the legacy member is renamed: a value
+  // the tracker lost (reported) keeps its name, so its uses still match.
+  const readsLegacyMember = (nameNode: Node): boolean => {
+    const ref = bindings.find((b) => b.nameNode === nameNode)?.ref;
+    return !!ref && ref.kind === 'member' && ref.role === 'deferred';
+  };
   if (Node.isImportDeclaration(node)) {
     const specifiers = node.getNamedImports();
     const dead = specifiers.filter((s) => bindings.some((b) => b.nameNode === (s.getAliasNode() ?? s.getNameNode()) && !isLive(b)));
@@ -268,7 +274,7 @@ function renameBarrelImport(out: RuleOutput, record: SourceRecord, site: ImportS
     for (const specifier of specifiers) {
       if (dead.includes(specifier)) continue;
       const renamed = RENAMED_MEMBERS[specifier.getName()];
-      if (!renamed || site.role !== 'deferred') continue;
+      if (!renamed || site.role !== 'deferred' || !readsLegacyMember(specifier.getAliasNode() ?? specifier.getNameNode())) continue;
       const nameNode = specifier.getNameNode();
       out.edit(record, nameNode.getStart(), nameNode.getEnd(), renamed, 'TaskHandler → Handler');
     }
@@ -280,7 +286,7 @@ function renameBarrelImport(out: RuleOutput, record: SourceRecord, site: ImportS
     for (const element of pattern.getElements()) {
       const property = element.getPropertyNameNode();
       const renamed = RENAMED_MEMBERS[(property ?? element.getNameNode()).getText()];
-      if (!renamed) continue;
+      if (!renamed || !readsLegacyMember(element.getNameNode())) continue;
       if (property) out.edit(record, property.getStart(), property.getEnd(), renamed, 'TaskHandler → Handler');
       else out.edit(record, element.getNameNode().getStart(), element.getNameNode().getEnd(), renamed, 'TaskHandler → Handler');
     }
