@@ -585,6 +585,8 @@ export class SymbolTable {
       }
       if (!current) return false;
       if (ts.isIdentifier(current)) return names.has(current.text);
+      // `const api = { enqueue: deferred.defer }`: an object of legacy members.
+      if (ts.isObjectLiteralExpression(current)) return current.properties.some((p) => (ts.isPropertyAssignment(p) ? mayDerive(p.initializer) : ts.isShorthandPropertyAssignment(p) && names.has(p.name.text)));
       return ts.isCallExpression(current) && ts.isIdentifier(current.expression) && current.expression.text === 'require';
     };
     const visit = (compilerNode: ts.Node): void => {
@@ -618,10 +620,20 @@ export class SymbolTable {
     // Import sites (`const d = require(legacy)`) are bound already.
     if (Node.isIdentifier(nameNode) && symbols.bindings.get(nameNode.getText())?.nameNode === nameNode) return;
     if (Node.isObjectBindingPattern(nameNode) && nameNode.getElements().some((e) => Node.isIdentifier(e.getNameNode()) && symbols.bindings.get(e.getNameNode().getText())?.nameNode === e.getNameNode())) return;
+    const list = declaration.getParent();
+    const literal = unwrap(initializer);
+    if (Node.isObjectLiteralExpression(literal)) {
+      // A const object whose properties hold legacy members is followed like a
+      // barrel (`api.enqueue(...)` is a defer call); a mutable one is not.
+      if (!Node.isIdentifier(nameNode) || !Node.isVariableDeclarationList(list) || list.getDeclarationKind() !== 'const') return;
+      const offered: BarrelExports = { named: new Map(), star: [] };
+      this.collectObjectExports(symbols, literal, offered);
+      if (hasExports(offered)) bindName(nameNode, { kind: 'barrel-namespace', exports: offered });
+      return;
+    }
     const ref = this.resolveIn(symbols, initializer);
     if (!ref) return;
     if (ref.kind === 'member' && !Node.isIdentifier(nameNode) && !isLegacyRole(ref.role)) return;
-    const list = declaration.getParent();
     const reassignable = Node.isVariableDeclarationList(list) && list.getDeclarationKind() !== 'const';
     if (reassignable && Node.isIdentifier(nameNode) && isReassigned(nameNode)) {
       const legacy = ref.kind === 'unresolved' || isTrackedNamespace(ref) || ref.kind === 'member';
@@ -777,7 +789,7 @@ function objectAssignTarget(node: Node, fresh = false): { sources: Node[] } | un
 }
 
 /** Whether an object literal is what the module exports (so a legacy value in it is re-exported, not lost). */
-function isExportedObject(literal: Node): boolean {
+export function isExportedObject(literal: Node): boolean {
   let holder = literal.getParent();
   while (holder && (Node.isParenthesizedExpression(holder) || Node.isAsExpression(holder) || Node.isSatisfiesExpression(holder))) holder = holder.getParent();
   if (!holder) return false;
