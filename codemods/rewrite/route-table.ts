@@ -14,7 +14,7 @@ import type { Rule, RuleMeta, RuleOutput } from './context.js';
 import { addNeededImports } from './imports.js';
 import { hasLocalName, namespaceAccess, translate, useShimName } from './names.js';
 import { importStatement, insertImportStatement, relativeSpecifier } from './import-placement.js';
-import { isHandlerRef } from '../analysis/legacy-symbols.js';
+import { isHandlerRef, unwrap } from '../analysis/legacy-symbols.js';
 import { roleOfSpecifier } from '../analysis/specifiers.js';
 import { makeTransform } from './single-file.js';
 import { indentAt, listRemovalSpans, statementRemovalSpan, statementsRemovalSpans } from './text.js';
@@ -221,14 +221,14 @@ function migrateTable(analysis: Analysis, out: RuleOutput, table: RouteTable): v
         'warning',
         'The codemod could not find where this route table is mounted (app.use, http.createServer...), so its custom task routes stay here. Serve each with new Handler().post(environ) in the host app.',
       );
-    } else if (table.composed && (framework === 'node' || primary.record !== record)) {
+    } else if (table.composed && framework === 'node') {
       // Nothing is removed (not even the built-in row), so that a second run sees the same table.
       out.report(
         record,
         table.create,
         'mount-not-found',
         'warning',
-        `The rows of this table are assembled from several arrays and it is ${framework === 'node' ? 'served by node:http' : `mounted in ${primary.record.rel}`}: its task rows ${[...builtin, ...plain].map(rowLabel).join(', ')} stay. Serve each custom one with new Handler().post(environ) in the host app and drop the built-in one (wrapApp serves it), or write the table as one array literal.`,
+        `The rows of this table are assembled from several arrays and it is served by node:http: its task rows ${[...builtin, ...plain].map(rowLabel).join(', ')} stay. Serve each custom one with new Handler().post(environ) in the host app and drop the built-in one (wrapApp serves it), or write the table as one array literal.`,
       );
       reportWebappKept(out, record, table, table.rows.filter((r) => r.kind === 'webapp'));
       return;
@@ -262,11 +262,13 @@ function migrateTable(analysis: Analysis, out: RuleOutput, table: RouteTable): v
     // Rows live in several lists: each loses its task rows, the table stays (an empty one passes requests on).
     removeRows(out, record, [...removedRows]);
     if (remaining.length === 0) reportEmptyTable(out, record, table);
+    // The routes go where the table is mounted (in this file or another), before the mount.
     const statement = primary && routes.length > 0 ? expressionStatementOf(primary.call) : undefined;
     if (primary && statement) {
-      const indent = indentAt(record.text, statement.getStart());
-      const text = frameworkRoutes(framework!, primary.app!.getText(), routes, (r) => environCall(analysis, out, record, r), record.style, indent);
-      out.edit(record, statement.getStart(), statement.getStart(), text + record.style.newline + indent, 'custom task routes served by the host framework');
+      const host = primary.record;
+      const indent = indentAt(host.text, statement.getStart());
+      const text = frameworkRoutes(framework!, primary.app!.getText(), routes, (r) => environCall(analysis, out, host, r), host.style, indent);
+      out.edit(host, statement.getStart(), statement.getStart(), text + host.style.newline + indent, 'custom task routes served by the host framework');
     }
     return;
   }
@@ -436,13 +438,13 @@ function handlersForOtherFile(analysis: Analysis, out: RuleOutput, tableRecord: 
     }
     if (!Node.isIdentifier(handler)) return undefined;
     const resolution = resolveName(analysis.index, tableRecord, handler.getText(), 0);
-    if (resolution.kind !== 'module' || !Node.isClassDeclaration(resolution.node)) return undefined;
+    if (resolution.kind !== 'module' || !isExportableClass(resolution.node)) return undefined;
     const name = resolution.name;
     if (resolution.record !== mountRecord) {
       const seen = resolveName(analysis.index, mountRecord, name, 0);
       if (seen.kind === 'module' && seen.node === resolution.node) {
         // Already bound in the mount's file.
-      } else if (hasLocalName(mountRecord, name) || !resolution.node.hasExportKeyword()) {
+      } else if (hasLocalName(mountRecord, name) || !isExportedByName(resolution.node)) {
         return undefined;
       } else {
         const specifier = relativeSpecifier(mountRecord, resolution.record.absPath);
@@ -455,6 +457,20 @@ function handlersForOtherFile(analysis: Analysis, out: RuleOutput, tableRecord: 
     insertImportStatement(out, mountRecord, importStatement(mountRecord, list, specifier), 'imported the task handlers its routes use');
   }
   return names;
+}
+
+/** A class declaration, or `const H = class ... {}`: a named class another file can import. */
+function isExportableClass(node: Node): boolean {
+  if (Node.isClassDeclaration(node)) return !!node.getName();
+  if (!Node.isVariableDeclaration(node) || !Node.isIdentifier(node.getNameNode())) return false;
+  const initializer = node.getInitializer();
+  return !!initializer && Node.isClassExpression(unwrap(initializer)) && node.getVariableStatement()?.getDeclarationKind() === 'const';
+}
+
+/** `export class H` / `export const H = class ...` (an ES named export). */
+function isExportedByName(node: Node): boolean {
+  if (Node.isClassDeclaration(node)) return node.hasExportKeyword() && !node.hasDefaultKeyword();
+  return Node.isVariableDeclaration(node) && !!node.getVariableStatement()?.hasExportKeyword();
 }
 
 /** Removes the project (non-legacy) imports of `names` when nothing outside `spans` uses them any more. */
