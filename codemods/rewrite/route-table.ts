@@ -13,7 +13,7 @@ import { quoted, semi, type CodeStyle } from '../analysis/style.js';
 import type { Rule, RuleMeta, RuleOutput } from './context.js';
 import { addNeededImports } from './imports.js';
 import { hasLocalName, namespaceAccess, translate, useShimName } from './names.js';
-import { importStatement, insertImportStatement, relativeSpecifier } from './import-placement.js';
+import { importStatement, insertImportStatement, isCommonJs, relativeSpecifier } from './import-placement.js';
 import { isHandlerRef, unwrap } from '../analysis/legacy-symbols.js';
 import { roleOfSpecifier } from '../analysis/specifiers.js';
 import { makeTransform } from './single-file.js';
@@ -133,12 +133,15 @@ function nodeListener(record: SourceRecord, name: string, routes: Route[], fallb
 }
 
 function reportEmptyTable(out: RuleOutput, record: SourceRecord, table: RouteTable): void {
+  const elsewhere = table.mounts.find((m) => m.record !== record);
   out.report(
     record,
     table.create,
     'mount-not-found',
     'warning',
-    'This route table only served deferred tasks (wrapApp serves them now) but is used in ways the codemod does not follow; it is left empty. Remove it and its uses.',
+    elsewhere
+      ? `This route table only served deferred tasks: wrapApp serves the built-in URL and its other task routes are now routes of the app in ${elsewhere.record.rel}. It is left empty (it passes every request on) and still mounted there. Remove it, the arrays it was built from and its mount.`
+      : 'This route table only served deferred tasks (wrapApp serves them now) but is used in ways the codemod does not follow; it is left empty. Remove it and its uses.',
   );
 }
 
@@ -209,6 +212,9 @@ function migrateTable(analysis: Analysis, out: RuleOutput, table: RouteTable): v
       }
     }
   }
+  // Under a prefix (`app.use('/tasks', table)`) the built-in row served
+  // `/tasks/_ah/queue/deferred`, not the URL wrapApp serves: it stays a route, at the same URL.
+  if (prefix && framework) custom.push(...builtin.splice(0));
   const plain = custom.filter((r) => !r.regex);
   let converted: RouteRow[] = [];
   let crossFile: Map<RouteRow, string> | undefined;
@@ -262,6 +268,12 @@ function migrateTable(analysis: Analysis, out: RuleOutput, table: RouteTable): v
     // Rows live in several lists: each loses its task rows, the table stays (an empty one passes requests on).
     removeRows(out, record, [...removedRows]);
     if (remaining.length === 0) reportEmptyTable(out, record, table);
+    // Handlers imported only for the rows that moved to another file lose their imports here.
+    if (primary && primary.record !== record) {
+      const moved = [...removedRows];
+      const handlerNames = moved.map((r) => r.handler).filter(Node.isIdentifier).map((h) => h.getText());
+      removeImportsIfUnused(analysis, out, record, handlerNames, moved.map((r): [number, number] => [r.node.getStart(), r.node.getEnd()]));
+    }
     // The routes go where the table is mounted (in this file or another), before the mount.
     const statement = primary && routes.length > 0 ? expressionStatementOf(primary.call) : undefined;
     if (primary && statement) {
@@ -428,6 +440,7 @@ function removeRows(out: RuleOutput, record: SourceRecord, rows: RouteRow[]): vo
 function handlersForOtherFile(analysis: Analysis, out: RuleOutput, tableRecord: SourceRecord, mountRecord: SourceRecord, rows: RouteRow[]): Map<RouteRow, string> | undefined {
   const names = new Map<RouteRow, string>();
   const imports = new Map<string, string[]>();
+  const defaults = new Map<string, string>();
   for (const row of rows) {
     const handler = row.handler;
     if (isHandlerRef(analysis.symbols.resolve(tableRecord, handler))) {
@@ -438,13 +451,29 @@ function handlersForOtherFile(analysis: Analysis, out: RuleOutput, tableRecord: 
     }
     if (!Node.isIdentifier(handler)) return undefined;
     const resolution = resolveName(analysis.index, tableRecord, handler.getText(), 0);
+    const defaultClass = resolution.kind === 'class-value' || resolution.kind === 'module' ? resolution.node : undefined;
+    if (defaultClass && Node.isClassDeclaration(defaultClass) && defaultClass.hasDefaultKeyword()) {
+      // `export default class ...`: a default import in the mount's file.
+      const owner = (resolution as { record: SourceRecord }).record;
+      if (owner === mountRecord || isCommonJs(mountRecord)) return undefined;
+      const specifier = relativeSpecifier(mountRecord, owner.absPath);
+      const existing = mountRecord.sourceFile.getImportDeclarations().find((d) => d.getDefaultImport() && analysis.index.resolve(mountRecord.absPath, d.getModuleSpecifierValue()) === owner.absPath);
+      let local = existing?.getDefaultImport()?.getText() ?? defaults.get(specifier);
+      if (!local) {
+        local = defaultClass.getName() ?? handler.getText();
+        if (hasLocalName(mountRecord, local)) return undefined;
+        defaults.set(specifier, local);
+      }
+      names.set(row, local);
+      continue;
+    }
     if (resolution.kind !== 'module' || !isExportableClass(resolution.node)) return undefined;
     const name = resolution.name;
     if (resolution.record !== mountRecord) {
       const seen = resolveName(analysis.index, mountRecord, name, 0);
       if (seen.kind === 'module' && seen.node === resolution.node) {
         // Already bound in the mount's file.
-      } else if (hasLocalName(mountRecord, name) || !isExportedByName(resolution.node)) {
+      } else if (hasLocalName(mountRecord, name) || !(isExportedByName(resolution.node) || exportsByName(resolution.record, name))) {
         return undefined;
       } else {
         const specifier = relativeSpecifier(mountRecord, resolution.record.absPath);
@@ -455,6 +484,9 @@ function handlersForOtherFile(analysis: Analysis, out: RuleOutput, tableRecord: 
   }
   for (const [specifier, list] of imports) {
     insertImportStatement(out, mountRecord, importStatement(mountRecord, list, specifier), 'imported the task handlers its routes use');
+  }
+  for (const [specifier, local] of defaults) {
+    insertImportStatement(out, mountRecord, `import ${local} from ${quoted(mountRecord.style, specifier)}${semi(mountRecord.style)}`, 'imported the default-exported task handler its routes use');
   }
   return names;
 }
@@ -467,6 +499,26 @@ function isExportableClass(node: Node): boolean {
   return !!initializer && Node.isClassExpression(unwrap(initializer)) && node.getVariableStatement()?.getDeclarationKind() === 'const';
 }
 
+/**
+ * CommonJS exports of `name` under its own name: `module.exports = { name }`,
+ * `module.exports = { name: name }`, `exports.name = name`, `module.exports.name = name`
+ * (module level), which `require` destructuring and Node's ESM named imports both see.
+ */
+function exportsByName(record: SourceRecord, name: string): boolean {
+  for (const statement of record.sourceFile.getStatements()) {
+    if (!Node.isExpressionStatement(statement)) continue;
+    const expression = statement.getExpression();
+    if (!Node.isBinaryExpression(expression) || expression.getOperatorToken().getKind() !== SyntaxKind.EqualsToken) continue;
+    const left = expression.getLeft().getText().replace(/\s+/g, '');
+    const right = unwrap(expression.getRight());
+    if (left === 'module.exports' && Node.isObjectLiteralExpression(right)) {
+      const property = right.getProperty(name);
+      if (property && (Node.isShorthandPropertyAssignment(property) || (Node.isPropertyAssignment(property) && property.getInitializer()?.getText() === name))) return true;
+    } else if ((left === `exports.${name}` || left === `module.exports.${name}`) && right.getText() === name) return true;
+  }
+  return false;
+}
+
 /** `export class H` / `export const H = class ...` (an ES named export). */
 function isExportedByName(node: Node): boolean {
   if (Node.isClassDeclaration(node)) return node.hasExportKeyword() && !node.hasDefaultKeyword();
@@ -475,13 +527,40 @@ function isExportedByName(node: Node): boolean {
 
 /** Removes the project (non-legacy) imports of `names` when nothing outside `spans` uses them any more. */
 function removeImportsIfUnused(analysis: Analysis, out: RuleOutput, record: SourceRecord, names: Iterable<string>, spans: Array<[number, number]>): void {
+  const unused = new Set<string>();
   for (const name of new Set(names)) {
     const declaration = record.sourceFile.getImportDeclarations().find((d) => d.getNamedImports().some((n) => (n.getAliasNode()?.getText() ?? n.getName()) === name) || d.getDefaultImport()?.getText() === name);
     if (!declaration || roleOfSpecifier(declaration.getModuleSpecifierValue(), analysis.matchers)) continue;
     const usedElsewhere = record.sourceFile
       .getDescendantsOfKind(SyntaxKind.Identifier)
       .some((id) => id.getText() === name && !spans.some(([s, e]) => id.getStart() >= s && id.getStart() < e) && !id.getFirstAncestorByKind(SyntaxKind.ImportDeclaration));
-    if (!usedElsewhere) removeImportOf(out, record, name);
+    if (!usedElsewhere) unused.add(name);
+  }
+  removeImportsOf(out, record, unused);
+}
+
+/**
+ * Removes several names from the file's import declarations at once, so that
+ * `import H, { G } from './handlers'` losing both goes as a whole.
+ */
+function removeImportsOf(out: RuleOutput, record: SourceRecord, names: Set<string>): void {
+  if (names.size === 0) return;
+  for (const declaration of record.sourceFile.getImportDeclarations()) {
+    const defaultImport = declaration.getDefaultImport();
+    const specifiers = declaration.getNamedImports();
+    const removedDefault = !!defaultImport && names.has(defaultImport.getText());
+    const removed = new Set(specifiers.map((s, i) => (names.has(s.getAliasNode()?.getText() ?? s.getName()) ? i : -1)).filter((i) => i >= 0));
+    if (!removedDefault && removed.size === 0) continue;
+    const allNamed = removed.size === specifiers.length;
+    if ((removedDefault || !defaultImport) && allNamed && !declaration.getNamespaceImport()) {
+      const [start, end] = statementRemovalSpan(record.text, declaration);
+      out.remove(record, start, end, 'removed the imports of the task handlers');
+      continue;
+    }
+    const namedBindings = declaration.getImportClause()?.getNamedBindings();
+    if (removedDefault && namedBindings) out.remove(record, defaultImport!.getStart(), namedBindings.getStart(), 'removed the import of a task handler');
+    if (allNamed && specifiers.length > 0 && defaultImport && !removedDefault && namedBindings) out.remove(record, defaultImport.getEnd(), namedBindings.getEnd(), 'removed the imports of the task handlers');
+    else for (const [start, end] of listRemovalSpans(specifiers, removed)) out.remove(record, start, end, 'removed the import of a task handler');
   }
 }
 
