@@ -227,14 +227,14 @@ function migrateTable(analysis: Analysis, out: RuleOutput, table: RouteTable): v
         'warning',
         'The codemod could not find where this route table is mounted (app.use, http.createServer...), so its custom task routes stay here. Serve each with new Handler().post(environ) in the host app.',
       );
-    } else if (table.composed && framework === 'node') {
+    } else if (table.composed && framework === 'node' && !composedNodeTableMovable(table, [...builtin, ...plain])) {
       // Nothing is removed (not even the built-in row), so that a second run sees the same table.
       out.report(
         record,
         table.create,
         'mount-not-found',
         'warning',
-        `The rows of this table are assembled from several arrays and it is served by node:http: its task rows ${[...builtin, ...plain].map(rowLabel).join(', ')} stay. Serve each custom one with new Handler().post(environ) in the host app and drop the built-in one (wrapApp serves it), or write the table as one array literal.`,
+        `The rows of this table are assembled from several arrays and it is served by node:http, but it is not a named table whose task rows all come from those arrays: its task rows ${[...builtin, ...plain].map(rowLabel).join(', ')} stay. Serve each custom one with new Handler().post(environ) in the host app and drop the built-in one (wrapApp serves it), or write the table as one array literal.`,
       );
       reportWebappKept(out, record, table, table.rows.filter((r) => r.kind === 'webapp'));
       return;
@@ -263,6 +263,14 @@ function migrateTable(analysis: Analysis, out: RuleOutput, table: RouteTable): v
   reportWebappKept(out, record, table, remaining.filter((r) => r.kind === 'webapp'));
 
   // A composed table left without rows goes like a literal one, with the arrays only it used.
+  if (table.composed && framework === 'node' && routes.length > 0) {
+    // The rows leave their arrays; the table's declaration becomes a listener
+    // of the same name (serving what stays through the table).
+    const inside = (row: RouteRow): boolean => row.node.getStart() >= table.statement!.getStart() && row.node.getEnd() <= table.statement!.getEnd();
+    removeRows(out, record, [...removedRows].filter((r) => !inside(r)));
+    migrateNodeTable(analysis, out, table, routes, remaining, true);
+    return;
+  }
   const rowSources = table.composed && remaining.length === 0 && framework !== 'node' ? disposableRowSources(record, table) : undefined;
   if (table.composed && !rowSources) {
     // Rows live in several lists: each loses its task rows, the table stays (an empty one passes requests on).
@@ -601,11 +609,23 @@ function uniqueName(record: SourceRecord, base: string): string {
   return name;
 }
 
-function migrateNodeTable(analysis: Analysis, out: RuleOutput, table: RouteTable, routes: Route[], remaining: RouteRow[]): void {
+/**
+ * A composed node:http table whose task rows can move: a named table, and, when
+ * webapp rows stay (the table is kept as the listener's fallback), none of the
+ * task rows is written inside the table's own declaration.
+ */
+function composedNodeTableMovable(table: RouteTable, moved: RouteRow[]): boolean {
+  const statement = table.statement;
+  if (!statement || !table.variable || !Node.isIdentifier(table.variable.getNameNode()) || table.rowsUnknown) return false;
+  const staying = table.rows.some((r) => !moved.includes(r));
+  return !staying || moved.every((r) => r.node.getStart() >= statement.getEnd() || r.node.getEnd() <= statement.getStart());
+}
+
+function migrateNodeTable(analysis: Analysis, out: RuleOutput, table: RouteTable, routes: Route[], remaining: RouteRow[], composed = false): void {
   const { record } = table;
   const style = record.style;
   const s = semi(style);
-  if (remaining.length > 0 && routes.length === 0) {
+  if (remaining.length > 0 && routes.length === 0 && !composed) {
     const elements = table.rowsArray!.getElements();
     const removed = new Set(table.rows.filter((r) => !remaining.includes(r)).map((r) => elements.indexOf(r.node)));
     for (const [start, end] of listRemovalSpans(elements, removed)) out.remove(record, start, end, 'removed task rows from the route table');
@@ -621,7 +641,10 @@ function migrateNodeTable(analysis: Analysis, out: RuleOutput, table: RouteTable
     let fallback: string | undefined;
     if (remaining.length > 0) {
       fallback = uniqueName(record, `${name}Webapp`);
-      parts.push(`const ${fallback} = ${tableTextWithout(analysis, out, table, removedRows)}${s}`);
+      // A composed table's rows left their arrays already; its own text is kept.
+      const text = composed ? record.text.slice(table.create.getStart(), table.create.getEnd()) : tableTextWithout(analysis, out, table, removedRows);
+      if (composed) translate(analysis, out, record, table.create.getExpression());
+      parts.push(`const ${fallback} = ${text}${s}`);
     }
     parts.push(exported + nodeListener(record, name, routes, fallback, indent, statement.getDeclarationKind(), analysis.jsdocTyped));
     out.edit(record, statement.getStart(), statement.getEnd(), parts.join(style.newline + indent), 'the route table becomes a node:http listener');
