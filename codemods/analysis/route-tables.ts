@@ -14,7 +14,7 @@ import { resolveName } from './declarations.js';
 import type { HandlerClasses } from './handlers.js';
 import { isWsgiApplicationRef, unwrap, type SymbolTable } from './legacy-symbols.js';
 import type { ProjectIndex, SourceRecord } from './project.js';
-import { isShadowed } from './scope.js';
+import { declaringScope, isReference, isShadowed } from './scope.js';
 
 export const BUILTIN_URL = '/_ah/queue/deferred';
 
@@ -106,28 +106,54 @@ interface RowCollection {
 }
 
 /**
- * `const rows = [...]` (or `= a.concat(b)`) in the same file, with the
- * module-level `rows.push(...)` calls that add to it.
+ * The `const`/`let` declaration `identifier` denotes: module-level, or a
+ * statement of the block (a function body...) that declares it.
+ */
+function declarationInScope(record: SourceRecord, identifier: Node): { declaration: VariableDeclaration; scope: Node | undefined } | undefined {
+  const name = identifier.getText();
+  const scope = declaringScope(identifier, name);
+  if (!scope) {
+    const declaration = record.sourceFile.getVariableDeclaration(name);
+    return declaration ? { declaration, scope } : undefined;
+  }
+  // A parameter, a catch binding, a loop variable: not an array the codemod can enumerate.
+  if (!Node.isBlock(scope)) return undefined;
+  for (const statement of scope.getStatements()) {
+    if (!Node.isVariableStatement(statement)) continue;
+    const declaration = statement.getDeclarations().find((d) => Node.isIdentifier(d.getNameNode()) && d.getName() === name);
+    if (declaration) return { declaration, scope };
+  }
+  return undefined;
+}
+
+/**
+ * `const rows = [...]` (or `= a.concat(b)`) in the same file, at module level
+ * or in a function, with the `rows.push(...)` statements of the same block
+ * that add to it. A push anywhere else (a branch, a loop, a callback) is not followed.
  */
 function constArray(record: SourceRecord, identifier: Node): { initializer: Node; pushes: CallExpression[] } | undefined {
-  if (!Node.isIdentifier(identifier) || isShadowed(identifier)) return undefined;
-  const declaration = record.sourceFile.getVariableDeclaration(identifier.getText());
-  const found = declaration?.getInitializer();
-  const initializer = found && unwrap(found);
-  if (!declaration || !initializer) return undefined;
+  if (!Node.isIdentifier(identifier)) return undefined;
+  const found = declarationInScope(record, identifier);
+  if (!found) return undefined;
+  const { declaration, scope } = found;
+  const raw = declaration.getInitializer();
+  const initializer = raw && unwrap(raw);
+  if (!initializer) return undefined;
   const concat = Node.isCallExpression(initializer) && Node.isPropertyAccessExpression(initializer.getExpression()) && (initializer.getExpression() as import('ts-morph').PropertyAccessExpression).getName() === 'concat';
   if (!Node.isArrayLiteralExpression(initializer) && !concat) return undefined;
-  if (declaration.getVariableStatement()?.getDeclarationKind() !== 'const') return undefined;
+  const statement = declaration.getVariableStatement();
+  if (statement?.getDeclarationKind() !== 'const') return undefined;
+  const name = identifier.getText();
   const pushes: CallExpression[] = [];
-  for (const reference of record.sourceFile.getDescendantsOfKind(SyntaxKind.Identifier)) {
-    if (reference.getText() !== identifier.getText() || reference === declaration.getNameNode() || isShadowed(reference)) continue;
+  for (const reference of (scope ?? record.sourceFile).getDescendantsOfKind(SyntaxKind.Identifier)) {
+    if (reference.getText() !== name || reference === declaration.getNameNode() || declaringScope(reference, name) !== scope) continue;
     const access = reference.getParent();
     if (!access || !Node.isPropertyAccessExpression(access) || access.getExpression() !== reference) continue;
     const call = access.getParent();
-    const name = access.getName();
-    if (name === 'concat' || name === 'slice' || name === 'map' || name === 'filter') continue; // reads
-    // Module-level `rows.push(...)`: more rows. Any other method changes the array in ways not followed.
-    if (name === 'push' && call && Node.isCallExpression(call) && Node.isExpressionStatement(call.getParent()) && Node.isSourceFile(call.getParent()!.getParent())) pushes.push(call);
+    const method = access.getName();
+    if (method === 'concat' || method === 'slice' || method === 'map' || method === 'filter') continue; // reads
+    // `rows.push(...)` beside the declaration: more rows. Any other method changes the array in ways not followed.
+    if (method === 'push' && call && Node.isCallExpression(call) && Node.isExpressionStatement(call.getParent()) && call.getParent()!.getParent() === statement.getParent()) pushes.push(call);
     else return undefined;
   }
   return { initializer, pushes };
@@ -244,6 +270,18 @@ export function findRouteTables(index: ProjectIndex, symbols: SymbolTable, handl
         if (provider) table.provider = provider;
       }
       tables.push(table);
+    }
+  }
+  // Uses of a table declared in a function (`createApp() { const tasks = ...; app.use(tasks) }`), in that function.
+  for (const table of tables) {
+    const name = table.variable?.getName();
+    const scope = name ? declaringScope(table.variable!, name) : undefined;
+    if (!name || !scope || !Node.isBlock(scope)) continue;
+    for (const identifier of scope.getDescendantsOfKind(SyntaxKind.Identifier)) {
+      if (identifier.getText() !== name || identifier === table.variable!.getNameNode() || !isReference(identifier) || declaringScope(identifier, name) !== scope) continue;
+      const mount = mountOf(table.record, identifier);
+      if (mount) table.mounts.push(mount);
+      else table.otherUses.push(identifier);
     }
   }
   // Uses of each table variable, in its own file and in files importing it.

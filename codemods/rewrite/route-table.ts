@@ -365,11 +365,13 @@ function migrateTable(analysis: Analysis, out: RuleOutput, table: RouteTable): v
 /**
  * The statements that only fed rows to a composed table which disappears (its
  * const arrays, `push` calls onto them); undefined when the table cannot go as a
- * whole (not a variable, other uses, a mount that is not a statement) or an
- * array is used elsewhere.
+ * whole (not a variable nor created in its mount, other uses, a mount that is
+ * not a statement) or an array is used elsewhere.
  */
 function disposableRowSources(record: SourceRecord, table: RouteTable): Node[] | undefined {
-  const statement = table.statement;
+  // A named table, or one created inside its only mount (`app.use(new WSGIApplication(rows))`).
+  const inline = !table.statement && table.mounts.length === 1 && table.mounts[0]!.reference === table.create ? expressionStatementOf(table.mounts[0]!.call) : undefined;
+  const statement = table.statement ?? inline;
   if (!statement || table.rowsUnknown || table.otherUses.length > 0 || table.mounts.length === 0) return undefined;
   if (table.mounts.some((m) => m.record !== record || !expressionStatementOf(m.call))) return undefined;
   const inside = (node: Node, outer: Node): boolean => node.getStart() >= outer.getStart() && node.getEnd() <= outer.getEnd();
