@@ -2,6 +2,7 @@
 // their trailing options object, as the contract defines it: the last argument
 // when it is an object literal whose keys all begin with `_`.
 import { Node, SyntaxKind, type CallExpression, type ObjectLiteralExpression } from 'ts-morph';
+import { compilerNodesOfKind, wrapCompilerNode } from './compiler-nodes.js';
 import { isDeferRef, type SymbolTable } from './legacy-symbols.js';
 import type { SourceRecord } from './project.js';
 import { BUILTIN_URL } from './route-tables.js';
@@ -36,7 +37,8 @@ export function optionProperty(options: ObjectLiteralExpression, key: string): N
 export function findDeferCalls(symbols: SymbolTable, records: SourceRecord[]): DeferCall[] {
   const calls: DeferCall[] = [];
   for (const record of records) {
-    for (const call of record.sourceFile.getDescendantsOfKind(SyntaxKind.CallExpression)) {
+    for (const compilerCall of compilerNodesOfKind(record.sourceFile, SyntaxKind.CallExpression)) {
+      const call = wrapCompilerNode<CallExpression>(record.sourceFile, compilerCall);
       if (!isDeferRef(symbols.resolve(record, call.getExpression()))) continue;
       const args = call.getArguments();
       const last = args[args.length - 1];

@@ -6,10 +6,12 @@ import {
   SyntaxKind,
   type ArrayLiteralExpression,
   type CallExpression,
+  type Identifier,
   type NewExpression,
   type VariableDeclaration,
   type VariableStatement,
 } from 'ts-morph';
+import { compilerIdentifiers, compilerNodesOfKind, compilerText, wrapCompilerNode } from './compiler-nodes.js';
 import { resolveName } from './declarations.js';
 import type { HandlerClasses } from './handlers.js';
 import { isWsgiApplicationRef, unwrap, type SymbolTable } from './legacy-symbols.js';
@@ -113,8 +115,11 @@ function constArray(record: SourceRecord, identifier: Node): { array: ArrayLiter
   if (!declaration || !initializer || !Node.isArrayLiteralExpression(initializer)) return undefined;
   if (declaration.getVariableStatement()?.getDeclarationKind() !== 'const') return undefined;
   const pushes: CallExpression[] = [];
-  for (const reference of record.sourceFile.getDescendantsOfKind(SyntaxKind.Identifier)) {
-    if (reference.getText() !== identifier.getText() || reference === declaration.getNameNode() || isShadowed(reference)) continue;
+  const sf = record.sourceFile;
+  for (const compilerReference of compilerIdentifiers(sf)) {
+    if (compilerText(sf, compilerReference) !== identifier.getText()) continue;
+    const reference = wrapCompilerNode<Identifier>(sf, compilerReference);
+    if (reference === declaration.getNameNode() || isShadowed(reference)) continue;
     const access = reference.getParent();
     if (!access || !Node.isPropertyAccessExpression(access) || access.getExpression() !== reference) continue;
     const call = access.getParent();
@@ -213,7 +218,8 @@ function mountOf(record: SourceRecord, reference: Node): Mount | undefined {
 export function findRouteTables(index: ProjectIndex, symbols: SymbolTable, handlers: HandlerClasses, records: SourceRecord[]): RouteTable[] {
   const tables: RouteTable[] = [];
   for (const record of records) {
-    for (const create of record.sourceFile.getDescendantsOfKind(SyntaxKind.NewExpression)) {
+    for (const compilerCreate of compilerNodesOfKind(record.sourceFile, SyntaxKind.NewExpression)) {
+      const create = wrapCompilerNode<NewExpression>(record.sourceFile, compilerCreate);
       if (!isWsgiApplicationRef(symbols.resolve(record, create.getExpression()))) continue;
       const table: RouteTable = { record, create, rows: [], mounts: [], otherUses: [], composed: false };
       const [first] = create.getArguments();
@@ -249,7 +255,12 @@ export function findRouteTables(index: ProjectIndex, symbols: SymbolTable, handl
   const names = new Set([...byDeclaration.keys(), ...byProvider.keys()].map((d) => (d as unknown as { getName(): string }).getName()));
   for (const record of records) {
     const imported = importedNames(record);
-    for (const identifier of record.sourceFile.getDescendantsOfKind(SyntaxKind.Identifier)) {
+    const sf = record.sourceFile;
+    for (const compilerIdentifier of compilerIdentifiers(sf)) {
+      // Text first, on the compiler node: only the few identifiers that can name a table are wrapped.
+      const text = compilerText(sf, compilerIdentifier);
+      if (!names.has(text) && !imported.has(text)) continue;
+      const identifier = wrapCompilerNode<Identifier>(sf, compilerIdentifier);
       const parent = identifier.getParent();
       if (!parent || Node.isImportSpecifier(parent) || Node.isImportClause(parent) || Node.isVariableDeclaration(parent) && parent.getNameNode() === identifier) continue;
       if (Node.isPropertyAccessExpression(parent) && parent.getNameNode() === identifier) continue;
