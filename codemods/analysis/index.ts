@@ -84,12 +84,13 @@ function scanText(text: string, needles: readonly string[], previous: TextScan |
   return { text, legacy: containsAny(text, needles), host: containsAny(text, HOST_APP_NEEDLES), specifiers: relativeSpecifiers(text) };
 }
 
-function importerCandidates(byKey: Map<string, string[]>, absPath: string): Set<string> {
+/** The lists of files that may import `absPath` (a file may be in several: visiting it twice is harmless). */
+function importerCandidates(byKey: Map<string, string[]>, absPath: string): string[][] {
   const base = segmentKey(path.basename(absPath));
   const keys = [base];
   // An index file is imported through its directory (`./lib`, `./lib/`, `..`).
   if (base === 'index') keys.push(path.basename(path.dirname(absPath)), '.', '..');
-  return new Set(keys.flatMap((key) => byKey.get(key) ?? []));
+  return keys.map((key) => byKey.get(key) ?? []);
 }
 
 function byRel(a: SourceRecord, b: SourceRecord): number {
@@ -126,12 +127,14 @@ export function analyze(options: AnalyzeOptions): Analysis {
       if (expanded.has(record.absPath) || record.parseProblem) continue;
       expanded.add(record.absPath);
       if (!/\bexport\b|module\.exports|exports\./.test(record.text)) continue;
-      for (const absPath of importerCandidates(importersByName, record.absPath)) {
-        if (index.isLoaded(absPath)) continue;
-        const specifiers = scans.get(absPath)!.specifiers;
-        if (!specifiers.some((spec) => index.resolve(absPath, spec) === record.absPath)) continue;
-        const importer = index.load(absPath);
-        if (importer) next.push(importer);
+      for (const importers of importerCandidates(importersByName, record.absPath)) {
+        for (const absPath of importers) {
+          if (index.isLoaded(absPath)) continue;
+          const specifiers = scans.get(absPath)!.specifiers;
+          if (!specifiers.some((spec) => index.resolve(absPath, spec) === record.absPath)) continue;
+          const importer = index.load(absPath);
+          if (importer) next.push(importer);
+        }
       }
     }
     frontier = next;

@@ -105,10 +105,23 @@ export class ProjectIndex {
     return record;
   }
 
+  // Resolutions by directory and specifier: the import expansion asks the same ones
+  // for every exporting file whose name an importer mentions (dense trees: millions).
+  private readonly resolutions = new Map<string, string | undefined>();
+
   /** Resolves a relative specifier to a known project file. */
   resolve(fromAbsPath: string, specifier: string): string | undefined {
     if (!specifier.startsWith('.')) return undefined;
-    const base = path.resolve(path.dirname(fromAbsPath), specifier);
+    const fromDir = path.dirname(fromAbsPath);
+    const key = fromDir + '\0' + specifier;
+    if (this.resolutions.has(key)) return this.resolutions.get(key);
+    const resolved = this.resolveUncached(fromDir, specifier);
+    this.resolutions.set(key, resolved);
+    return resolved;
+  }
+
+  private resolveUncached(fromDir: string, specifier: string): string | undefined {
+    const base = path.resolve(fromDir, specifier);
     const candidates: string[] = [];
     const ext = path.extname(base);
     const mapped = JS_TO_TS[ext];
