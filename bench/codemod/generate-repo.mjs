@@ -4,7 +4,7 @@
 // aliased, default, CommonJS, barrels, subclass chains across files, route tables,
 // host apps mounting them). Deterministic for a given seed.
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, posix } from 'node:path';
 
 const FILES_PER_PACKAGE = 50;
 const LEGACY_FILES_PER_APP = 6;
@@ -26,10 +26,16 @@ const VERBS = ['load', 'save', 'compute', 'validate', 'render', 'merge', 'sync',
 
 /**
  * @param {string} dir  empty directory to fill
- * @param {{ files?: number, legacyShare?: number, seed?: number }} options
+ * Shapes of the ordinary modules:
+ *   'standard'  about 4 KB each, flat src/ folders, two imports (the package index, the predecessor);
+ *   'deep'      1 to 40 KB (most small, a long tail of large ones), folders up to five levels
+ *               deep, 3 to 12 imports each (siblings, the package index, other packages), and
+ *               more nested code (closures inside loops inside methods).
+ * @param {{ files?: number, legacyShare?: number, seed?: number, shape?: 'standard' | 'deep' }} options
  * @returns {{ files: string[], legacy: string[] }} relative paths
  */
-export function generateRepo(dir, { files = 10_000, legacyShare = 0.02, seed = 42 } = {}) {
+export function generateRepo(dir, { files = 10_000, legacyShare = 0.02, seed = 42, shape = 'standard' } = {}) {
+  if (shape !== 'standard' && shape !== 'deep') throw new Error(`unknown repository shape ${shape}`);
   const random = rng(seed);
   const pick = (list) => list[Math.floor(random() * list.length)];
   const all = [];
@@ -69,10 +75,86 @@ export function generateRepo(dir, { files = 10_000, legacyShare = 0.02, seed = 4
     const pkg = i % packages;
     const index = Math.floor(i / packages);
     const kind = kindOf(index);
+    if (shape === 'deep') {
+      const rel = deepPath(pkg, index, nameOf(pkg, index), kind);
+      write(rel, deepModule(kind, rel, deepImports(pkg, index, packages, kindOf, nameOf, random), random, pick));
+      continue;
+    }
     const neighbour = index > 0 && kindOf(index - 1) !== 'js' ? `./${nameOf(pkg, index - 1)}` : undefined;
     write(`packages/p${pkg}/src/${nameOf(pkg, index)}.${kind}`, ordinaryModule(kind, neighbour, random, pick));
   }
   return { files: all, legacy };
+}
+
+/** Deep shape: module `index` of a package lives 0 to 4 folders below src/. */
+function deepPath(pkg, index, name, kind) {
+  const depth = index % 5;
+  const folders = Array.from({ length: depth }, (_, level) => `${WORDS[(index + level * 3) % WORDS.length]}${level}`);
+  return posix.join(`packages/p${pkg}/src`, ...folders, `${name}.${kind}`);
+}
+
+/** Deep shape: 3 to 12 import targets (repository-relative, without extension): earlier TS siblings, the index, other packages' indexes. */
+function deepImports(pkg, index, packages, kindOf, nameOf, random) {
+  const targets = new Set([`packages/p${pkg}/src/index`]);
+  const wanted = 3 + Math.floor(random() * 10);
+  for (let tries = 0; targets.size < wanted && tries < wanted * 3; tries++) {
+    const roll = random();
+    if (roll < 0.7 && index > 0) {
+      const other = Math.floor(random() * index);
+      if (kindOf(other) !== 'js') targets.add(deepPath(pkg, other, nameOf(pkg, other), kindOf(other)).replace(/\.tsx?$/, ''));
+    } else {
+      targets.add(`packages/p${Math.floor(random() * packages)}/src/index`);
+    }
+  }
+  return [...targets];
+}
+
+function deepModule(kind, rel, imports, random, pick) {
+  if (kind === 'js') return ordinaryModule(kind, undefined, random, pick);
+  const noun = pick(WORDS);
+  const Type = noun[0].toUpperCase() + noun.slice(1);
+  // Mostly small files and a long tail of large ones: about 1 KB to 40 KB.
+  const methods = 1 + Math.floor(random() ** 3 * 48);
+  const from = posix.dirname(rel);
+  const lines = [`// ${Type} workflows (generated, deep shape)`];
+  imports.forEach((target, i) => {
+    let spec = posix.relative(from, target);
+    if (!spec.startsWith('.')) spec = `./${spec}`;
+    lines.push(target.endsWith('/index') ? `import * as dep${i} from '${spec}';` : `import type * as dep${i} from '${spec}';`);
+  });
+  lines.push('', `type Step = { name: string; run: (input: number) => Promise<number> };`, '');
+  lines.push(`export class ${Type}Workflow {`, `  private readonly steps: Step[] = [];`, `  private readonly seen = new Map<string, number>();`, '');
+  for (let m = 0; m < methods; m++) {
+    const verb = pick(VERBS);
+    lines.push(
+      `  async ${verb}${Type}${m}(inputs: number[], options: { limit?: number; label?: string } = {}): Promise<number[]> {`,
+      `    const out: number[] = [];`,
+      `    for (const [i, input] of inputs.entries()) {`,
+      `      if (options.limit !== undefined && i >= options.limit) break;`,
+      `      const step = this.steps[i % Math.max(1, this.steps.length)];`,
+      `      const value = await (async () => {`,
+      `        try {`,
+      `          if (!step) return input;`,
+      `          const result = await step.run(input);`,
+      `          return Number.isFinite(result) ? result : (() => { throw new RangeError(\`\${options.label ?? '${noun}'}: \${result}\`); })();`,
+      `        } catch (error) {`,
+      `          this.seen.set(String(error), (this.seen.get(String(error)) ?? 0) + 1);`,
+      `          return input;`,
+      `        }`,
+      `      })();`,
+      `      out.push(value);`,
+      `    }`,
+      `    return out;`,
+      `  }`,
+      '',
+    );
+  }
+  lines.push('}', '');
+  lines.push(`export const ${noun}Dependencies = [${imports.map((target, i) => (target.endsWith('/index') ? `dep${i}` : `'${posix.basename(target)}'`)).join(', ')}];`, '');
+  if (kind === 'tsx') {
+    lines.push(`export function ${Type}Panel({ values }: { values: number[] }) {`, `  return (`, `    <section>`, `      <ul>{values.map((v, i) => <li key={i}>{v.toFixed(1)}</li>)}</ul>`, `    </section>`, `  );`, `}`, '');
+  }
+  return lines.join('\n');
 }
 
 function ordinaryModule(kind, neighbour, random, pick) {

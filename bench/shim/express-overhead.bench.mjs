@@ -1,6 +1,8 @@
 // Server CPU per request of an Express app wrapped with wrapApp(app, {useDeferred: true})
-// against the same app unwrapped, on a route that is not the deferred path (the
-// traffic wrapApp must pass through). Target: the wrapped app within 3% (ratio >= 0.97).
+// against the same app unwrapped, each in its own process, on a route that is not the
+// deferred path (the traffic wrapApp must pass through). Information, not a target:
+// on this VM whole processes differ by more than the 3% to resolve (docs/performance.md);
+// the target is measured in one process by express-wrapper-cpu.bench.mjs.
 //
 // Why it is measured this way (each point was seen on the 2-core VM this was written on):
 // - Two processes running identical code differ by up to ±4% in CPU per request
@@ -14,7 +16,7 @@
 // - An A/A control (plain vs plain, same procedure, same run) prints how far from 1
 //   the method lands when there is nothing to find.
 // BENCH_EXPRESS_CANDIDATE=imported|configured compares a step of the wrapped app's
-// setup with the plain app instead (see express-app.mjs); the target is the wrapped app's.
+// setup with the plain app instead (see express-app.mjs).
 // BENCH_EXPRESS_BASELINE=imported|configured compares against a later step instead of
 // the plain app: e.g. configured vs wrapped is what the wrapApp call alone costs.
 // BENCH_EXPRESS_METHOD=alone loads one server of a pair at a time instead
@@ -25,7 +27,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import os from 'node:os';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import { median, report } from './support.mjs';
+import { meanWithInterval, median } from './support.mjs';
 
 const PAIRS = Number(process.env.BENCH_EXPRESS_PAIRS ?? 12);
 const ROUNDS = Number(process.env.BENCH_EXPRESS_ROUNDS ?? 2);
@@ -135,17 +137,6 @@ async function measurePair(baseline, candidate, candidateFirst) {
   }
 }
 
-/** Two-sided 95% Student t quantiles by degrees of freedom (beyond 30: 2.0). */
-const T95 = [NaN, 12.71, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145, 2.131, 2.12, 2.11, 2.101, 2.093, 2.086];
-
-function meanWithInterval(values) {
-  const n = values.length;
-  const mean = values.reduce((a, b) => a + b, 0) / n;
-  const sd = Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1));
-  const half = (T95[n - 1] ?? 2.0) * (sd / Math.sqrt(n));
-  return { mean, low: mean - half, high: mean + half };
-}
-
 async function compare(baseline, candidate) {
   const pairs = [];
   for (let i = 0; i < PAIRS; i += 1) pairs.push(await measurePair(baseline, candidate, i % 2 === 1));
@@ -167,15 +158,13 @@ const describeStep = (step) =>
   step === 'wrapped' ? 'wrapped Express app' : step === 'plain' ? 'same app unwrapped' : `same app with the shim ${step}, not wrapped`;
 const candidateName = describeStep(CANDIDATE).replace(/^same app/, 'Express app');
 const ci = (r) => `mean ${r.mean.toFixed(3)}, 95% CI ${r.low.toFixed(3)} to ${r.high.toFixed(3)}`;
-report({
-  name: `${candidateName}, server CPU per request passing through (${setup}; mean of per-pair ratios)`,
-  unit: 'requests per CPU-second',
-  figure: 1e6 / median(result.pairs.map((p) => p.candidateCpu)),
-  baselineName: describeStep(BASELINE),
-  baseline: 1e6 / median(result.pairs.map((p) => p.baselineCpu)),
-  ratio: result.mean,
-  target: { ratioAtLeast: 0.97 },
-});
+const candidatePerCpuSecond = 1e6 / median(result.pairs.map((p) => p.candidateCpu));
+const baselinePerCpuSecond = 1e6 / median(result.pairs.map((p) => p.baselineCpu));
+console.log(
+  `${candidateName}, server CPU per request passing through (${setup}; mean of per-pair ratios), information only: ` +
+    `${Math.round(candidatePerCpuSecond).toLocaleString('en-US')} requests per CPU-second | ${describeStep(BASELINE)}: ` +
+    `${Math.round(baselinePerCpuSecond).toLocaleString('en-US')} | ratio ${result.mean.toFixed(3)} (the target is express-wrapper-cpu.bench.mjs's)`,
+);
 console.log(`  ${CANDIDATE} / ${BASELINE}, per pair: ${result.pairs.map((p) => p.ratio.toFixed(3)).join(', ')} (${ci(result)})`);
 console.log(`  CPU µs per request, median of pairs: ${BASELINE} ${median(result.pairs.map((p) => p.baselineCpu)).toFixed(1)}, ${CANDIDATE} ${median(result.pairs.map((p) => p.candidateCpu)).toFixed(1)}; ${METHOD === 'alone' ? 'one server alone served' : 'both servers together served'} ${Math.round(median(result.pairs.map((p) => p.requestsPerSecond)))} req/s`);
 console.log(`  A/A control, ${BASELINE} / ${BASELINE}, per pair: ${control.pairs.map((p) => p.ratio.toFixed(3)).join(', ')} (${ci(control)})`);

@@ -72,3 +72,15 @@ export async function measure(fn) {
   const cpu = process.cpuUsage(cpuBefore);
   return { result, wallSeconds, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
 }
+
+/** Two-sided 95% Student t quantiles by degrees of freedom (beyond 30: 2.0). */
+const T95 = [NaN, 12.71, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145, 2.131, 2.12, 2.11, 2.101, 2.093, 2.086, 2.08, 2.074, 2.069, 2.064, 2.06, 2.056, 2.052, 2.048, 2.045, 2.042];
+
+/** Mean of `values` with its two-sided 95% confidence interval (Student t). */
+export function meanWithInterval(values) {
+  const n = values.length;
+  const mean = values.reduce((a, b) => a + b, 0) / n;
+  const sd = Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1));
+  const half = (T95[n - 1] ?? 2.0) * (sd / Math.sqrt(n));
+  return { mean, low: mean - half, high: mean + half };
+}

@@ -3,7 +3,7 @@
 // when it is an object literal whose keys all begin with `_`.
 import { Node, SyntaxKind, type CallExpression, type ObjectLiteralExpression } from 'ts-morph';
 import { compilerNodesOfKind, wrapCompilerNode } from './compiler-nodes.js';
-import { isDeferRef, type SymbolTable } from './legacy-symbols.js';
+import { isDeferRef, isExportedObject, type SymbolTable } from './legacy-symbols.js';
 import type { SourceRecord } from './project.js';
 import { BUILTIN_URL } from './route-tables.js';
 
@@ -34,13 +34,50 @@ export function optionProperty(options: ObjectLiteralExpression, key: string): N
   return options.getProperties().find((p) => optionKey(p) === key);
 }
 
+/** A `this` argument that cannot matter to a function: `null`, `undefined`, a literal. */
+function isLiteralThis(node: Node | undefined): boolean {
+  if (!node) return false;
+  const kind = node.getKind();
+  return (
+    kind === SyntaxKind.NullKeyword ||
+    (Node.isIdentifier(node) && node.getText() === 'undefined') ||
+    Node.isStringLiteral(node) ||
+    Node.isNumericLiteral(node) ||
+    kind === SyntaxKind.TrueKeyword ||
+    kind === SyntaxKind.FalseKeyword
+  );
+}
+
+/**
+ * `f.call(<literal>, a, b)` / `f.apply(<literal>, [a, b])`, which call `f` with
+ * those arguments: the callee `f` and the arguments it receives (undefined when
+ * they are not written out, e.g. `apply(null, args)`).
+ */
+export function forwardedCall(call: CallExpression): { callee: Node; args: Node[] | undefined } | undefined {
+  const expression = call.getExpression();
+  if (!Node.isPropertyAccessExpression(expression)) return undefined;
+  const method = expression.getName();
+  if (method !== 'call' && method !== 'apply') return undefined;
+  const [self, ...rest] = call.getArguments();
+  if (!isLiteralThis(self)) return undefined;
+  if (method === 'call') return { callee: expression.getExpression(), args: rest };
+  const [list] = rest;
+  const args = rest.length === 1 && list && Node.isArrayLiteralExpression(list) && !list.getElements().some((e) => Node.isSpreadElement(e)) ? list.getElements() : undefined;
+  return { callee: expression.getExpression(), args };
+}
+
 export function findDeferCalls(symbols: SymbolTable, records: SourceRecord[]): DeferCall[] {
   const calls: DeferCall[] = [];
   for (const record of records) {
     for (const compilerCall of compilerNodesOfKind(record.sourceFile, SyntaxKind.CallExpression)) {
       const call = wrapCompilerNode<CallExpression>(record.sourceFile, compilerCall);
-      if (!isDeferRef(symbols.resolve(record, call.getExpression()))) continue;
-      const args = call.getArguments();
+      let args: Node[] = call.getArguments();
+      if (!isDeferRef(symbols.resolve(record, call.getExpression()))) {
+        // deferred.defer.call(null, work, 1) is a call of defer.
+        const forwarded = forwardedCall(call);
+        if (!forwarded?.args || !isDeferRef(symbols.resolve(record, forwarded.callee))) continue;
+        args = forwarded.args;
+      }
       const last = args[args.length - 1];
       const deferCall: DeferCall = { record, call, fn: args[0], url: undefined };
       if (args.length > 1 && isOptionsLiteral(last)) {
@@ -60,4 +97,60 @@ export function findDeferCalls(symbols: SymbolTable, records: SourceRecord[]): D
 /** The call sends its task to the built-in endpoint. */
 export function usesDefaultUrl(call: DeferCall): boolean {
   return call.url === undefined || call.url === BUILTIN_URL;
+}
+
+/** Legacy functions whose calls the rules migrate; any other use of them is not followed. */
+const CALLED_MEMBERS = ['defer', 'run', 'serialize'];
+
+export interface DeferValueUse {
+  node: Node;
+  /** `defer`, `run` or `serialize`. */
+  member: string;
+}
+
+/**
+ * Uses of `defer` (`run`, `serialize`) that are not calls the rules see:
+ * bound, passed as a callback, stored in a mutable place. After migration the
+ * value returns a promise and the functions it enqueues are not registered, so
+ * each is a manual item. Calls, `.call/.apply` with a literal `this`, aliases
+ * the resolver follows (const bindings, const objects) and re-exports are not.
+ */
+export function findDeferValueUses(symbols: SymbolTable, record: SourceRecord): DeferValueUse[] {
+  const uses: DeferValueUse[] = [];
+  for (const reference of symbols.legacyReferences(record)) {
+    const ref = reference.ref;
+    if (ref.kind !== 'member' || (ref.role !== 'deferred' && ref.role !== 'shim') || !CALLED_MEMBERS.includes(ref.name)) continue;
+    if (!isFollowedUse(reference.node)) uses.push({ node: reference.node, member: ref.name });
+  }
+  return uses;
+}
+
+function isFollowedUse(node: Node): boolean {
+  let current = node;
+  let parent = current.getParent();
+  while (parent && (Node.isParenthesizedExpression(parent) || Node.isAsExpression(parent) || Node.isNonNullExpression(parent) || Node.isSatisfiesExpression(parent))) {
+    current = parent;
+    parent = parent.getParent();
+  }
+  if (!parent) return true;
+  if (Node.isCallExpression(parent) && parent.getExpression() === current) return true;
+  if (Node.isPropertyAccessExpression(parent) && parent.getExpression() === current) {
+    const call = parent.getParent();
+    return !!call && Node.isCallExpression(call) && call.getExpression() === parent && !!forwardedCall(call)?.args;
+  }
+  // Types, export lists, and aliases the resolver binds (`const enqueue = deferred.defer`).
+  if (Node.isTypeQuery(parent) || Node.isExportSpecifier(parent) || Node.isExportAssignment(parent)) return true;
+  // (A reassigned `let` alias is reported by the resolver itself.)
+  if (Node.isVariableDeclaration(parent) && parent.getInitializer() === current) return true;
+  // A property of a const object the resolver follows, or of what the module exports.
+  if (Node.isPropertyAssignment(parent) || Node.isShorthandPropertyAssignment(parent)) {
+    let holder: Node | undefined = parent.getParent()?.getParent();
+    while (holder && (Node.isParenthesizedExpression(holder) || Node.isAsExpression(holder) || Node.isSatisfiesExpression(holder))) holder = holder.getParent();
+    if (holder && Node.isVariableDeclaration(holder) && Node.isIdentifier(holder.getNameNode())) return holder.getVariableStatement()?.getDeclarationKind() === 'const';
+    return isExportedObject(parent.getParentOrThrow());
+  }
+  if (Node.isBinaryExpression(parent) && parent.getRight() === current && parent.getOperatorToken().getKind() === SyntaxKind.EqualsToken) {
+    return /^(?:module\.exports|(?:module\.)?exports\.[A-Za-z_$][\w$]*)$/.test(parent.getLeft().getText().replace(/\s+/g, '')) && Node.isExpressionStatement(parent.getParent()) && Node.isSourceFile(parent.getParent()?.getParent());
+  }
+  return false;
 }

@@ -350,7 +350,15 @@ export class SymbolTable {
       if (statement?.hasExportKeyword() && Node.isSourceFile(statement.getParent())) exports.named.set(binding.local, binding.ref);
     }
     for (const assignment of sf.getExportAssignments()) {
-      const ref = this.resolveIn(symbols, assignment.getExpression());
+      const value = unwrap(assignment.getExpression());
+      if (!assignment.isExportEquals() && Node.isObjectLiteralExpression(value)) {
+        // `export default { ...deferred, X }`: the default import is a barrel of its own.
+        const offered: BarrelExports = { named: new Map(), star: [] };
+        this.collectObjectExports(symbols, value, offered);
+        if (hasExports(offered)) exports.named.set('default', { kind: 'barrel-namespace', exports: offered });
+        continue;
+      }
+      const ref = this.resolveIn(symbols, value);
       if (!ref) continue;
       if (assignment.isExportEquals()) exports.whole = ref;
       else exports.named.set('default', ref);
@@ -358,17 +366,24 @@ export class SymbolTable {
     // CommonJS: module.exports = <ref> | { X: <ref>, Y }, exports.X = / module.exports.X = <ref>.
     for (const statement of sf.getStatements()) {
       if (!Node.isExpressionStatement(statement)) continue;
-      const expression = statement.getExpression();
+      const expression = unwrap(statement.getExpression());
+      // Object.assign(module.exports | exports, { X: <ref> }, <namespace>...)
+      const assigned = objectAssignTarget(expression);
+      if (assigned) {
+        for (const source of assigned.sources) this.collectExportSource(symbols, source, exports);
+        continue;
+      }
       if (!Node.isBinaryExpression(expression) || expression.getOperatorToken().getKind() !== SyntaxKind.EqualsToken) continue;
       const left = expression.getLeft().getText().replace(/\s+/g, '');
       const right = unwrap(expression.getRight());
       if (left === 'module.exports' && Node.isObjectLiteralExpression(right)) {
-        for (const property of right.getProperties()) {
-          const value = Node.isShorthandPropertyAssignment(property) ? property.getNameNode() : Node.isPropertyAssignment(property) ? property.getInitializer() : undefined;
-          const ref = value && this.resolveIn(symbols, value);
-          // (A spread of the module into the exported object is one of escapes().)
-          if (ref && (Node.isShorthandPropertyAssignment(property) || Node.isPropertyAssignment(property))) exports.named.set(property.getName(), ref);
-        }
+        this.collectObjectExports(symbols, right, exports);
+        continue;
+      }
+      const assignedRight = objectAssignTarget(right, true);
+      if (left === 'module.exports' && assignedRight) {
+        // module.exports = Object.assign({}, deferred, { X })
+        for (const source of assignedRight.sources) this.collectExportSource(symbols, source, exports);
         continue;
       }
       const ref = this.resolveIn(symbols, right);
@@ -386,6 +401,56 @@ export class SymbolTable {
       if (this.isDynamicLegacyLoad(sf, call)) dynamic.push(call);
     }
     return symbols;
+  }
+
+  /**
+   * What an object literal offers as exports: its properties that hold legacy
+   * values, and the members of every legacy namespace (or barrel) spread into
+   * it. A spread value the tracker lost makes every other name unresolved, so
+   * the importers report what they read from it.
+   */
+  private collectObjectExports(symbols: FileSymbols, literal: import('ts-morph').ObjectLiteralExpression, into: BarrelExports): void {
+    for (const property of literal.getProperties()) {
+      if (Node.isSpreadAssignment(property)) {
+        this.collectExportSource(symbols, property.getExpression(), into);
+        continue;
+      }
+      const value = Node.isShorthandPropertyAssignment(property) ? property.getNameNode() : Node.isPropertyAssignment(property) ? property.getInitializer() : undefined;
+      const ref = value && this.resolveIn(symbols, value);
+      if (ref && (Node.isShorthandPropertyAssignment(property) || Node.isPropertyAssignment(property))) into.named.set(property.getName(), ref);
+    }
+  }
+
+  /** One source of an export object: a literal, or a value whose members are all re-exported. */
+  private collectExportSource(symbols: FileSymbols, source: Node, into: BarrelExports): void {
+    const value = unwrap(source);
+    if (Node.isObjectLiteralExpression(value)) {
+      this.collectObjectExports(symbols, value, into);
+      return;
+    }
+    const ref = this.resolveIn(symbols, value) ?? this.lostInside(symbols, value);
+    if (!ref) return;
+    if (ref.kind === 'namespace') {
+      if (isLegacyRole(ref.role) || ref.role === 'shim') into.star.push(ref.role);
+    } else if (ref.kind === 'barrel-namespace') {
+      for (const [name, member] of ref.exports.named) if (!into.named.has(name)) into.named.set(name, member);
+      into.star.push(...ref.exports.star);
+      if (ref.exports.whole && !into.whole) into.whole = ref.exports.whole;
+    } else if (ref.kind === 'unresolved' && !into.whole) {
+      into.whole = ref;
+    }
+  }
+
+  /**
+   * An expression the tracker does not evaluate (`pick(deferred)`) that reads a
+   * legacy value: what it yields is unknown, and may be legacy.
+   */
+  private lostInside(symbols: FileSymbols, value: Node): SymbolRef | undefined {
+    const legacy = value.getDescendantsOfKind(SyntaxKind.Identifier).some((identifier) => {
+      const ref = isReference(identifier) ? this.resolveIn(symbols, identifier) : undefined;
+      return !!ref && (isTrackedNamespace(ref) || ref.kind === 'unresolved' || (ref.kind === 'member' && ref.role !== 'webapp'));
+    });
+    return legacy ? { kind: 'unresolved', reason: 'a value computed from the deferred module is re-exported' } : undefined;
   }
 
   private isDynamicLegacyLoad(sf: SourceFile, call: CallExpression): boolean {
@@ -520,6 +585,8 @@ export class SymbolTable {
       }
       if (!current) return false;
       if (ts.isIdentifier(current)) return names.has(current.text);
+      // `const api = { enqueue: deferred.defer }`: an object of legacy members.
+      if (ts.isObjectLiteralExpression(current)) return current.properties.some((p) => (ts.isPropertyAssignment(p) ? mayDerive(p.initializer) : ts.isShorthandPropertyAssignment(p) && names.has(p.name.text)));
       return ts.isCallExpression(current) && ts.isIdentifier(current.expression) && current.expression.text === 'require';
     };
     const visit = (compilerNode: ts.Node): void => {
@@ -553,10 +620,20 @@ export class SymbolTable {
     // Import sites (`const d = require(legacy)`) are bound already.
     if (Node.isIdentifier(nameNode) && symbols.bindings.get(nameNode.getText())?.nameNode === nameNode) return;
     if (Node.isObjectBindingPattern(nameNode) && nameNode.getElements().some((e) => Node.isIdentifier(e.getNameNode()) && symbols.bindings.get(e.getNameNode().getText())?.nameNode === e.getNameNode())) return;
+    const list = declaration.getParent();
+    const literal = unwrap(initializer);
+    if (Node.isObjectLiteralExpression(literal)) {
+      // A const object whose properties hold legacy members is followed like a
+      // barrel (`api.enqueue(...)` is a defer call); a mutable one is not.
+      if (!Node.isIdentifier(nameNode) || !Node.isVariableDeclarationList(list) || list.getDeclarationKind() !== 'const') return;
+      const offered: BarrelExports = { named: new Map(), star: [] };
+      this.collectObjectExports(symbols, literal, offered);
+      if (hasExports(offered)) bindName(nameNode, { kind: 'barrel-namespace', exports: offered });
+      return;
+    }
     const ref = this.resolveIn(symbols, initializer);
     if (!ref) return;
     if (ref.kind === 'member' && !Node.isIdentifier(nameNode) && !isLegacyRole(ref.role)) return;
-    const list = declaration.getParent();
     const reassignable = Node.isVariableDeclarationList(list) && list.getDeclarationKind() !== 'const';
     if (reassignable && Node.isIdentifier(nameNode) && isReassigned(nameNode)) {
       const legacy = ref.kind === 'unresolved' || isTrackedNamespace(ref) || ref.kind === 'member';
@@ -672,6 +749,7 @@ function escapeReason(identifier: Identifier): string | undefined {
   if (!parent) return undefined;
   if (Node.isCallExpression(parent) || Node.isNewExpression(parent)) {
     if (parent.getExpression() === node) return undefined;
+    if (Node.isCallExpression(parent) && parent.getArguments()[0] !== node && isExportedObject(node)) return undefined; // Object.assign(module.exports, deferred)
     const callee = unwrap(parent.getExpression());
     if (Node.isArrowFunction(callee) || Node.isFunctionExpression(callee)) return undefined; // followed into the IIFE
     return 'the deferred module is passed to a function the codemod does not follow';
@@ -680,12 +758,11 @@ function escapeReason(identifier: Identifier): string | undefined {
     const arg = parent.getArgumentExpression();
     return arg && (Node.isStringLiteral(arg) || Node.isNoSubstitutionTemplateLiteral(arg)) ? undefined : 'a member of the deferred module is read with a computed key';
   }
-  if (Node.isSpreadElement(parent) || Node.isSpreadAssignment(parent)) return 'the deferred module is spread into another value';
+  if (Node.isSpreadAssignment(parent)) return isExportedObject(parent.getParentOrThrow()) ? undefined : 'the deferred module is spread into another value';
+  if (Node.isSpreadElement(parent)) return 'the deferred module is spread into another value';
   if (Node.isArrayLiteralExpression(parent)) return 'the deferred module is stored in an array';
   if (Node.isShorthandPropertyAssignment(parent) || (Node.isPropertyAssignment(parent) && parent.getInitializer() === node)) {
-    const holder = parent.getParent()?.getParent();
-    const exported = holder && Node.isBinaryExpression(holder) && holder.getLeft().getText().replace(/\s+/g, '') === 'module.exports';
-    return exported ? undefined : 'the deferred module is stored in an object';
+    return isExportedObject(parent.getParentOrThrow()) ? undefined : 'the deferred module is stored in an object';
   }
   if (Node.isBinaryExpression(parent) && parent.getOperatorToken().getKind() === SyntaxKind.EqualsToken && parent.getRight() === node) {
     const left = parent.getLeft().getText().replace(/\s+/g, '');
@@ -693,6 +770,40 @@ function escapeReason(identifier: Identifier): string | undefined {
     return 'the deferred module is assigned where the codemod does not follow it';
   }
   return undefined;
+}
+
+/**
+ * `Object.assign(module.exports | exports, ...sources)`; with `fresh`,
+ * `Object.assign({}, ...sources)` (the value assigned to module.exports).
+ */
+function objectAssignTarget(node: Node, fresh = false): { sources: Node[] } | undefined {
+  if (!Node.isCallExpression(node)) return undefined;
+  if (node.getExpression().getText().replace(/\s+/g, '') !== 'Object.assign') return undefined;
+  const [target, ...sources] = node.getArguments();
+  if (!target) return undefined;
+  const unwrapped = unwrap(target);
+  const ok = fresh
+    ? Node.isObjectLiteralExpression(unwrapped) && unwrapped.getProperties().length === 0
+    : ['module.exports', 'exports'].includes(unwrapped.getText().replace(/\s+/g, ''));
+  return ok ? { sources } : undefined;
+}
+
+/** Whether an object literal is what the module exports (so a legacy value in it is re-exported, not lost). */
+export function isExportedObject(literal: Node): boolean {
+  let holder = literal.getParent();
+  while (holder && (Node.isParenthesizedExpression(holder) || Node.isAsExpression(holder) || Node.isSatisfiesExpression(holder))) holder = holder.getParent();
+  if (!holder) return false;
+  if (Node.isExportAssignment(holder)) return !holder.isExportEquals();
+  // Only module-level statements are read as exports (compute()).
+  const topLevel = (statement: Node | undefined): boolean => !!statement && Node.isExpressionStatement(statement) && Node.isSourceFile(statement.getParent());
+  const assignsModuleExports = (node: Node | undefined): boolean =>
+    !!node && Node.isBinaryExpression(node) && node.getLeft().getText().replace(/\s+/g, '') === 'module.exports' && topLevel(node.getParent());
+  if (Node.isBinaryExpression(holder)) return assignsModuleExports(holder);
+  if (Node.isCallExpression(holder) && holder.getArguments()[0] !== literal) {
+    if (objectAssignTarget(holder) && topLevel(holder.getParent())) return true;
+    return !!objectAssignTarget(holder, true) && assignsModuleExports(holder.getParent());
+  }
+  return false;
 }
 
 /** A `let`/`var` name assigned again after its declaration. */

@@ -107,12 +107,18 @@ interface RowCollection {
   unknown?: Node;
 }
 
-/** `const rows = [...]` in the same file, with the module-level `rows.push(...)` calls that add to it. */
-function constArray(record: SourceRecord, identifier: Node): { array: ArrayLiteralExpression; pushes: CallExpression[] } | undefined {
+/**
+ * `const rows = [...]` (or `= a.concat(b)`) in the same file, with the
+ * module-level `rows.push(...)` calls that add to it.
+ */
+function constArray(record: SourceRecord, identifier: Node): { initializer: Node; pushes: CallExpression[] } | undefined {
   if (!Node.isIdentifier(identifier) || isShadowed(identifier)) return undefined;
   const declaration = record.sourceFile.getVariableDeclaration(identifier.getText());
-  const initializer = declaration?.getInitializer();
-  if (!declaration || !initializer || !Node.isArrayLiteralExpression(initializer)) return undefined;
+  const found = declaration?.getInitializer();
+  const initializer = found && unwrap(found);
+  if (!declaration || !initializer) return undefined;
+  const concat = Node.isCallExpression(initializer) && Node.isPropertyAccessExpression(initializer.getExpression()) && (initializer.getExpression() as import('ts-morph').PropertyAccessExpression).getName() === 'concat';
+  if (!Node.isArrayLiteralExpression(initializer) && !concat) return undefined;
   if (declaration.getVariableStatement()?.getDeclarationKind() !== 'const') return undefined;
   const pushes: CallExpression[] = [];
   const sf = record.sourceFile;
@@ -129,7 +135,7 @@ function constArray(record: SourceRecord, identifier: Node): { array: ArrayLiter
     if (name === 'push' && call && Node.isCallExpression(call) && Node.isExpressionStatement(call.getParent()) && Node.isSourceFile(call.getParent()!.getParent())) pushes.push(call);
     else return undefined;
   }
-  return { array: initializer, pushes };
+  return { initializer, pushes };
 }
 
 /** The rows of a table's first argument, through variables, spreads, `push` and `concat`. */
@@ -157,7 +163,8 @@ function collectRows(record: SourceRecord, handlers: HandlerClasses, expression:
   const constant = constArray(record, node);
   if (constant) {
     result.composed = true;
-    addList(constant.array.getElements(), constant.array);
+    if (Node.isArrayLiteralExpression(constant.initializer)) addList(constant.initializer.getElements(), constant.initializer);
+    else collectRows(record, handlers, constant.initializer, seen, result);
     for (const push of constant.pushes) addList(push.getArguments(), push);
     return;
   }

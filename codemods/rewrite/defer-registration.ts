@@ -3,7 +3,7 @@
 // declaration (in whichever file declares it), once.
 import { Node, SyntaxKind, type Identifier } from 'ts-morph';
 import type { Analysis } from '../analysis/index.js';
-import { findDeferCalls } from '../analysis/defer-calls.js';
+import { findDeferCalls, findDeferValueUses } from '../analysis/defer-calls.js';
 import { resolveIdentifier, resolveModuleMember, type DeclarationNode, type Resolution } from '../analysis/declarations.js';
 import { isMember } from '../analysis/legacy-symbols.js';
 import type { SourceRecord } from '../analysis/project.js';
@@ -17,7 +17,7 @@ import { indentAt } from './text.js';
 export const meta: RuleMeta = {
   id: 'defer-registration',
   description: 'Registers every function passed to defer() where it is declared, so a fresh process knows it by name.',
-  reasonCodes: ['non-registrable-callable'],
+  reasonCodes: ['non-registrable-callable', 'unresolved-legacy-reference'],
   docs: 'docs/manual-steps.md#non-registrable-callable',
 };
 
@@ -110,6 +110,19 @@ export const rule: Rule = {
         );
       } else {
         nonRegistrable(out, call.record, fn, `\`${fn.getText()}\`, whose declaration was not found`);
+      }
+    }
+
+    // defer as a value: what it will enqueue is not known, so nothing is registered for it.
+    for (const record of analysis.candidates) {
+      for (const use of findDeferValueUses(analysis.symbols, record)) {
+        out.report(
+          record,
+          use.node,
+          'unresolved-legacy-reference',
+          'warning',
+          `\`${use.node.getText()}\` is ${use.member}() of the deferred module used as a value (bound, passed or stored), which the codemod does not follow: after migration it returns a Promise, and the functions it enqueues are not registered. Call it directly (or register each function it is given with register(fn)) and handle the Promise.`,
+        );
       }
     }
 

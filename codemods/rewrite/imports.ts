@@ -4,6 +4,7 @@
 // (wrapApp, register, environFrom...) are added.
 import { Node, type ExportDeclaration, type ImportDeclaration, type VariableStatement } from 'ts-morph';
 import type { Analysis } from '../analysis/index.js';
+import { findImportTypes } from '../analysis/import-types.js';
 import type { Binding, ImportSite } from '../analysis/legacy-symbols.js';
 import type { SourceRecord } from '../analysis/project.js';
 import { quoted, semi } from '../analysis/style.js';
@@ -130,6 +131,8 @@ function runImports(analysis: Analysis, out: RuleOutput, shared: RuleOutput, rew
       }
     }
 
+    if (rewriteLegacy) rewriteImportTypes(analysis, out, record, otherSpans);
+
     const legacySites = rewriteLegacy ? symbols.sites.filter((s) => s.role === 'deferred' || s.role === 'webapp') : [];
     for (const site of legacySites) {
       if (inSpans(otherSpans, site.node.getStart(), site.node.getEnd())) continue;
@@ -255,6 +258,12 @@ function rewriteReexport(out: RuleOutput, record: SourceRecord, site: ImportSite
 
 function renameBarrelImport(out: RuleOutput, record: SourceRecord, site: ImportSite, bindings: Binding[], isLive: (b: Binding) => boolean): void {
   const node = site.node;
+  // Only a name the barrel really offers as the legacy member is renamed: a value
+  // the tracker lost (reported) keeps its name, so its uses still match.
+  const readsLegacyMember = (nameNode: Node): boolean => {
+    const ref = bindings.find((b) => b.nameNode === nameNode)?.ref;
+    return !!ref && ref.kind === 'member' && ref.role === 'deferred';
+  };
   if (Node.isImportDeclaration(node)) {
     const specifiers = node.getNamedImports();
     const dead = specifiers.filter((s) => bindings.some((b) => b.nameNode === (s.getAliasNode() ?? s.getNameNode()) && !isLive(b)));
@@ -268,7 +277,7 @@ function renameBarrelImport(out: RuleOutput, record: SourceRecord, site: ImportS
     for (const specifier of specifiers) {
       if (dead.includes(specifier)) continue;
       const renamed = RENAMED_MEMBERS[specifier.getName()];
-      if (!renamed || site.role !== 'deferred') continue;
+      if (!renamed || site.role !== 'deferred' || !readsLegacyMember(specifier.getAliasNode() ?? specifier.getNameNode())) continue;
       const nameNode = specifier.getNameNode();
       out.edit(record, nameNode.getStart(), nameNode.getEnd(), renamed, 'TaskHandler → Handler');
     }
@@ -280,10 +289,35 @@ function renameBarrelImport(out: RuleOutput, record: SourceRecord, site: ImportS
     for (const element of pattern.getElements()) {
       const property = element.getPropertyNameNode();
       const renamed = RENAMED_MEMBERS[(property ?? element.getNameNode()).getText()];
-      if (!renamed) continue;
+      if (!renamed || !readsLegacyMember(element.getNameNode())) continue;
       if (property) out.edit(record, property.getStart(), property.getEnd(), renamed, 'TaskHandler → Handler');
       else out.edit(record, element.getNameNode().getStart(), element.getNameNode().getEnd(), renamed, 'TaskHandler → Handler');
     }
+  }
+}
+
+/**
+ * `import('<legacy deferred>')` in types and JSDoc loads the shim's types instead
+ * (`.TaskHandler` becomes `.Handler`); the webapp module has no counterpart in
+ * the shim, so its import types are reported.
+ */
+function rewriteImportTypes(analysis: Analysis, out: RuleOutput, record: SourceRecord, otherSpans: Array<[number, number]>): void {
+  const shim = analysis.matchers.shim;
+  for (const found of findImportTypes(record, analysis.matchers)) {
+    if (inSpans(otherSpans, found.specifierStart, found.specifierEnd)) continue;
+    if (found.role === 'webapp') {
+      out.report(
+        record,
+        found.start,
+        'unresolved-legacy-reference',
+        'warning',
+        `This type is read from the legacy webapp module${found.member ? ` (${found.member.name})` : ''}, which ${shim} has no counterpart for: it stops resolving when webapp is removed. Describe the value with its own type (or ${shim}'s types, e.g. Handler, Environ).`,
+      );
+      continue;
+    }
+    out.edit(record, found.specifierStart, found.specifierEnd, shim, `import type of the legacy module → ${shim}`);
+    const renamed = found.member && RENAMED_MEMBERS[found.member.name];
+    if (found.member && renamed) out.edit(record, found.member.start, found.member.end, renamed, 'TaskHandler → Handler');
   }
 }
 

@@ -13,8 +13,8 @@ import { quoted, semi, type CodeStyle } from '../analysis/style.js';
 import type { Rule, RuleMeta, RuleOutput } from './context.js';
 import { addNeededImports } from './imports.js';
 import { hasLocalName, namespaceAccess, translate, useShimName } from './names.js';
-import { importStatement, insertImportStatement, relativeSpecifier } from './import-placement.js';
-import { isHandlerRef } from '../analysis/legacy-symbols.js';
+import { importStatement, insertImportStatement, isCommonJs, relativeSpecifier } from './import-placement.js';
+import { isHandlerRef, unwrap } from '../analysis/legacy-symbols.js';
 import { roleOfSpecifier } from '../analysis/specifiers.js';
 import { makeTransform } from './single-file.js';
 import { indentAt, listRemovalSpans, statementRemovalSpan, statementsRemovalSpans } from './text.js';
@@ -133,12 +133,15 @@ function nodeListener(record: SourceRecord, name: string, routes: Route[], fallb
 }
 
 function reportEmptyTable(out: RuleOutput, record: SourceRecord, table: RouteTable): void {
+  const elsewhere = table.mounts.find((m) => m.record !== record);
   out.report(
     record,
     table.create,
     'mount-not-found',
     'warning',
-    'This route table only served deferred tasks (wrapApp serves them now) but is used in ways the codemod does not follow; it is left empty. Remove it and its uses.',
+    elsewhere
+      ? `This route table only served deferred tasks: wrapApp serves the built-in URL and its other task routes are now routes of the app in ${elsewhere.record.rel}. It is left empty (it passes every request on) and still mounted there. Remove it, the arrays it was built from and its mount.`
+      : 'This route table only served deferred tasks (wrapApp serves them now) but is used in ways the codemod does not follow; it is left empty. Remove it and its uses.',
   );
 }
 
@@ -209,6 +212,9 @@ function migrateTable(analysis: Analysis, out: RuleOutput, table: RouteTable): v
       }
     }
   }
+  // Under a prefix (`app.use('/tasks', table)`) the built-in row served
+  // `/tasks/_ah/queue/deferred`, not the URL wrapApp serves: it stays a route, at the same URL.
+  if (prefix && framework) custom.push(...builtin.splice(0));
   const plain = custom.filter((r) => !r.regex);
   let converted: RouteRow[] = [];
   let crossFile: Map<RouteRow, string> | undefined;
@@ -221,14 +227,14 @@ function migrateTable(analysis: Analysis, out: RuleOutput, table: RouteTable): v
         'warning',
         'The codemod could not find where this route table is mounted (app.use, http.createServer...), so its custom task routes stay here. Serve each with new Handler().post(environ) in the host app.',
       );
-    } else if (table.composed && (framework === 'node' || primary.record !== record)) {
+    } else if (table.composed && framework === 'node' && !composedNodeTableMovable(table, [...builtin, ...plain])) {
       // Nothing is removed (not even the built-in row), so that a second run sees the same table.
       out.report(
         record,
         table.create,
         'mount-not-found',
         'warning',
-        `The rows of this table are assembled from several arrays and it is ${framework === 'node' ? 'served by node:http' : `mounted in ${primary.record.rel}`}: its task rows ${[...builtin, ...plain].map(rowLabel).join(', ')} stay. Serve each custom one with new Handler().post(environ) in the host app and drop the built-in one (wrapApp serves it), or write the table as one array literal.`,
+        `The rows of this table are assembled from several arrays and it is served by node:http, but it is not a named table whose task rows all come from those arrays: its task rows ${[...builtin, ...plain].map(rowLabel).join(', ')} stay. Serve each custom one with new Handler().post(environ) in the host app and drop the built-in one (wrapApp serves it), or write the table as one array literal.`,
       );
       reportWebappKept(out, record, table, table.rows.filter((r) => r.kind === 'webapp'));
       return;
@@ -257,16 +263,32 @@ function migrateTable(analysis: Analysis, out: RuleOutput, table: RouteTable): v
   reportWebappKept(out, record, table, remaining.filter((r) => r.kind === 'webapp'));
 
   // A composed table left without rows goes like a literal one, with the arrays only it used.
+  if (table.composed && framework === 'node' && routes.length > 0) {
+    // The rows leave their arrays; the table's declaration becomes a listener
+    // of the same name (serving what stays through the table).
+    const inside = (row: RouteRow): boolean => row.node.getStart() >= table.statement!.getStart() && row.node.getEnd() <= table.statement!.getEnd();
+    removeRows(out, record, [...removedRows].filter((r) => !inside(r)));
+    migrateNodeTable(analysis, out, table, routes, remaining, true);
+    return;
+  }
   const rowSources = table.composed && remaining.length === 0 && framework !== 'node' ? disposableRowSources(record, table) : undefined;
   if (table.composed && !rowSources) {
     // Rows live in several lists: each loses its task rows, the table stays (an empty one passes requests on).
     removeRows(out, record, [...removedRows]);
     if (remaining.length === 0) reportEmptyTable(out, record, table);
+    // Handlers imported only for the rows that moved to another file lose their imports here.
+    if (primary && primary.record !== record) {
+      const moved = [...removedRows];
+      const handlerNames = moved.map((r) => r.handler).filter(Node.isIdentifier).map((h) => h.getText());
+      removeImportsIfUnused(analysis, out, record, handlerNames, moved.map((r): [number, number] => [r.node.getStart(), r.node.getEnd()]));
+    }
+    // The routes go where the table is mounted (in this file or another), before the mount.
     const statement = primary && routes.length > 0 ? expressionStatementOf(primary.call) : undefined;
     if (primary && statement) {
-      const indent = indentAt(record.text, statement.getStart());
-      const text = frameworkRoutes(framework!, primary.app!.getText(), routes, (r) => environCall(analysis, out, record, r), record.style, indent);
-      out.edit(record, statement.getStart(), statement.getStart(), text + record.style.newline + indent, 'custom task routes served by the host framework');
+      const host = primary.record;
+      const indent = indentAt(host.text, statement.getStart());
+      const text = frameworkRoutes(framework!, primary.app!.getText(), routes, (r) => environCall(analysis, out, host, r), host.style, indent);
+      out.edit(host, statement.getStart(), statement.getStart(), text + host.style.newline + indent, 'custom task routes served by the host framework');
     }
     return;
   }
@@ -426,6 +448,7 @@ function removeRows(out: RuleOutput, record: SourceRecord, rows: RouteRow[]): vo
 function handlersForOtherFile(analysis: Analysis, out: RuleOutput, tableRecord: SourceRecord, mountRecord: SourceRecord, rows: RouteRow[]): Map<RouteRow, string> | undefined {
   const names = new Map<RouteRow, string>();
   const imports = new Map<string, string[]>();
+  const defaults = new Map<string, string>();
   for (const row of rows) {
     const handler = row.handler;
     if (isHandlerRef(analysis.symbols.resolve(tableRecord, handler))) {
@@ -436,13 +459,29 @@ function handlersForOtherFile(analysis: Analysis, out: RuleOutput, tableRecord: 
     }
     if (!Node.isIdentifier(handler)) return undefined;
     const resolution = resolveName(analysis.index, tableRecord, handler.getText(), 0);
-    if (resolution.kind !== 'module' || !Node.isClassDeclaration(resolution.node)) return undefined;
+    const defaultClass = resolution.kind === 'class-value' || resolution.kind === 'module' ? resolution.node : undefined;
+    if (defaultClass && Node.isClassDeclaration(defaultClass) && defaultClass.hasDefaultKeyword()) {
+      // `export default class ...`: a default import in the mount's file.
+      const owner = (resolution as { record: SourceRecord }).record;
+      if (owner === mountRecord || isCommonJs(mountRecord)) return undefined;
+      const specifier = relativeSpecifier(mountRecord, owner.absPath);
+      const existing = mountRecord.sourceFile.getImportDeclarations().find((d) => d.getDefaultImport() && analysis.index.resolve(mountRecord.absPath, d.getModuleSpecifierValue()) === owner.absPath);
+      let local = existing?.getDefaultImport()?.getText() ?? defaults.get(specifier);
+      if (!local) {
+        local = defaultClass.getName() ?? handler.getText();
+        if (hasLocalName(mountRecord, local)) return undefined;
+        defaults.set(specifier, local);
+      }
+      names.set(row, local);
+      continue;
+    }
+    if (resolution.kind !== 'module' || !isExportableClass(resolution.node)) return undefined;
     const name = resolution.name;
     if (resolution.record !== mountRecord) {
       const seen = resolveName(analysis.index, mountRecord, name, 0);
       if (seen.kind === 'module' && seen.node === resolution.node) {
         // Already bound in the mount's file.
-      } else if (hasLocalName(mountRecord, name) || !resolution.node.hasExportKeyword()) {
+      } else if (hasLocalName(mountRecord, name) || !(isExportedByName(resolution.node) || exportsByName(resolution.record, name))) {
         return undefined;
       } else {
         const specifier = relativeSpecifier(mountRecord, resolution.record.absPath);
@@ -454,18 +493,82 @@ function handlersForOtherFile(analysis: Analysis, out: RuleOutput, tableRecord: 
   for (const [specifier, list] of imports) {
     insertImportStatement(out, mountRecord, importStatement(mountRecord, list, specifier), 'imported the task handlers its routes use');
   }
+  for (const [specifier, local] of defaults) {
+    insertImportStatement(out, mountRecord, `import ${local} from ${quoted(mountRecord.style, specifier)}${semi(mountRecord.style)}`, 'imported the default-exported task handler its routes use');
+  }
   return names;
+}
+
+/** A class declaration, or `const H = class ... {}`: a named class another file can import. */
+function isExportableClass(node: Node): boolean {
+  if (Node.isClassDeclaration(node)) return !!node.getName();
+  if (!Node.isVariableDeclaration(node) || !Node.isIdentifier(node.getNameNode())) return false;
+  const initializer = node.getInitializer();
+  return !!initializer && Node.isClassExpression(unwrap(initializer)) && node.getVariableStatement()?.getDeclarationKind() === 'const';
+}
+
+/**
+ * CommonJS exports of `name` under its own name: `module.exports = { name }`,
+ * `module.exports = { name: name }`, `exports.name = name`, `module.exports.name = name`
+ * (module level), which `require` destructuring and Node's ESM named imports both see.
+ */
+function exportsByName(record: SourceRecord, name: string): boolean {
+  for (const statement of record.sourceFile.getStatements()) {
+    if (!Node.isExpressionStatement(statement)) continue;
+    const expression = statement.getExpression();
+    if (!Node.isBinaryExpression(expression) || expression.getOperatorToken().getKind() !== SyntaxKind.EqualsToken) continue;
+    const left = expression.getLeft().getText().replace(/\s+/g, '');
+    const right = unwrap(expression.getRight());
+    if (left === 'module.exports' && Node.isObjectLiteralExpression(right)) {
+      const property = right.getProperty(name);
+      if (property && (Node.isShorthandPropertyAssignment(property) || (Node.isPropertyAssignment(property) && property.getInitializer()?.getText() === name))) return true;
+    } else if ((left === `exports.${name}` || left === `module.exports.${name}`) && right.getText() === name) return true;
+  }
+  return false;
+}
+
+/** `export class H` / `export const H = class ...` (an ES named export). */
+function isExportedByName(node: Node): boolean {
+  if (Node.isClassDeclaration(node)) return node.hasExportKeyword() && !node.hasDefaultKeyword();
+  return Node.isVariableDeclaration(node) && !!node.getVariableStatement()?.hasExportKeyword();
 }
 
 /** Removes the project (non-legacy) imports of `names` when nothing outside `spans` uses them any more. */
 function removeImportsIfUnused(analysis: Analysis, out: RuleOutput, record: SourceRecord, names: Iterable<string>, spans: Array<[number, number]>): void {
+  const unused = new Set<string>();
   for (const name of new Set(names)) {
     const declaration = record.sourceFile.getImportDeclarations().find((d) => d.getNamedImports().some((n) => (n.getAliasNode()?.getText() ?? n.getName()) === name) || d.getDefaultImport()?.getText() === name);
     if (!declaration || roleOfSpecifier(declaration.getModuleSpecifierValue(), analysis.matchers)) continue;
     const usedElsewhere = record.sourceFile
       .getDescendantsOfKind(SyntaxKind.Identifier)
       .some((id) => id.getText() === name && !spans.some(([s, e]) => id.getStart() >= s && id.getStart() < e) && !id.getFirstAncestorByKind(SyntaxKind.ImportDeclaration));
-    if (!usedElsewhere) removeImportOf(out, record, name);
+    if (!usedElsewhere) unused.add(name);
+  }
+  removeImportsOf(out, record, unused);
+}
+
+/**
+ * Removes several names from the file's import declarations at once, so that
+ * `import H, { G } from './handlers'` losing both goes as a whole.
+ */
+function removeImportsOf(out: RuleOutput, record: SourceRecord, names: Set<string>): void {
+  if (names.size === 0) return;
+  for (const declaration of record.sourceFile.getImportDeclarations()) {
+    const defaultImport = declaration.getDefaultImport();
+    const specifiers = declaration.getNamedImports();
+    const removedDefault = !!defaultImport && names.has(defaultImport.getText());
+    const removed = new Set(specifiers.map((s, i) => (names.has(s.getAliasNode()?.getText() ?? s.getName()) ? i : -1)).filter((i) => i >= 0));
+    if (!removedDefault && removed.size === 0) continue;
+    const allNamed = removed.size === specifiers.length;
+    if ((removedDefault || !defaultImport) && allNamed && !declaration.getNamespaceImport()) {
+      const [start, end] = statementRemovalSpan(record.text, declaration);
+      out.remove(record, start, end, 'removed the imports of the task handlers');
+      continue;
+    }
+    const namedBindings = declaration.getImportClause()?.getNamedBindings();
+    if (removedDefault && namedBindings) out.remove(record, defaultImport!.getStart(), namedBindings.getStart(), 'removed the import of a task handler');
+    if (allNamed && specifiers.length > 0 && defaultImport && !removedDefault && namedBindings) out.remove(record, defaultImport.getEnd(), namedBindings.getEnd(), 'removed the imports of the task handlers');
+    else for (const [start, end] of listRemovalSpans(specifiers, removed)) out.remove(record, start, end, 'removed the import of a task handler');
   }
 }
 
@@ -506,11 +609,23 @@ function uniqueName(record: SourceRecord, base: string): string {
   return name;
 }
 
-function migrateNodeTable(analysis: Analysis, out: RuleOutput, table: RouteTable, routes: Route[], remaining: RouteRow[]): void {
+/**
+ * A composed node:http table whose task rows can move: a named table, and, when
+ * webapp rows stay (the table is kept as the listener's fallback), none of the
+ * task rows is written inside the table's own declaration.
+ */
+function composedNodeTableMovable(table: RouteTable, moved: RouteRow[]): boolean {
+  const statement = table.statement;
+  if (!statement || !table.variable || !Node.isIdentifier(table.variable.getNameNode()) || table.rowsUnknown) return false;
+  const staying = table.rows.some((r) => !moved.includes(r));
+  return !staying || moved.every((r) => r.node.getStart() >= statement.getEnd() || r.node.getEnd() <= statement.getStart());
+}
+
+function migrateNodeTable(analysis: Analysis, out: RuleOutput, table: RouteTable, routes: Route[], remaining: RouteRow[], composed = false): void {
   const { record } = table;
   const style = record.style;
   const s = semi(style);
-  if (remaining.length > 0 && routes.length === 0) {
+  if (remaining.length > 0 && routes.length === 0 && !composed) {
     const elements = table.rowsArray!.getElements();
     const removed = new Set(table.rows.filter((r) => !remaining.includes(r)).map((r) => elements.indexOf(r.node)));
     for (const [start, end] of listRemovalSpans(elements, removed)) out.remove(record, start, end, 'removed task rows from the route table');
@@ -526,7 +641,10 @@ function migrateNodeTable(analysis: Analysis, out: RuleOutput, table: RouteTable
     let fallback: string | undefined;
     if (remaining.length > 0) {
       fallback = uniqueName(record, `${name}Webapp`);
-      parts.push(`const ${fallback} = ${tableTextWithout(analysis, out, table, removedRows)}${s}`);
+      // A composed table's rows left their arrays already; its own text is kept.
+      const text = composed ? record.text.slice(table.create.getStart(), table.create.getEnd()) : tableTextWithout(analysis, out, table, removedRows);
+      if (composed) translate(analysis, out, record, table.create.getExpression());
+      parts.push(`const ${fallback} = ${text}${s}`);
     }
     parts.push(exported + nodeListener(record, name, routes, fallback, indent, statement.getDeclarationKind(), analysis.jsdocTyped));
     out.edit(record, statement.getStart(), statement.getEnd(), parts.join(style.newline + indent), 'the route table becomes a node:http listener');

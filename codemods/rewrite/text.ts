@@ -17,7 +17,7 @@ export function indentAt(text: string, pos: number): string {
  * only whitespace follows it).
  */
 export function statementRemovalSpan(text: string, node: Node): [number, number] {
-  let start = node.getStart();
+  let start = typeCommentStart(text, node) ?? node.getStart();
   let end = node.getEnd();
   const lineStart = lineStartOf(text, start);
   const before = text.slice(lineStart, start);
@@ -26,6 +26,23 @@ export function statementRemovalSpan(text: string, node: Node): [number, number]
     return collapseBlankLines(text, [lineStart, end + afterMatch[0].length]);
   }
   return [start, end];
+}
+
+/**
+ * The start of a `/** @type {…} *\/` (or `@satisfies`) JSDoc block on the lines
+ * right above the statement: it describes only that statement, so it goes with
+ * it. Other JSDoc (a file header, a `@typedef`) stays.
+ */
+function typeCommentStart(text: string, node: Node): number | undefined {
+  const withDocs = node.getStart(true);
+  const start = node.getStart();
+  if (withDocs >= start) return undefined;
+  const docs = text.slice(withDocs, start);
+  if (!/@(?:type|satisfies)\b/.test(docs) || /@typedef\b|@callback\b/.test(docs)) return undefined;
+  // Only whitespace between the comment and the statement, and the comment starts its line.
+  const lastClose = docs.lastIndexOf('*/');
+  if (!/^\s*$/.test(docs.slice(lastClose + 2)) || !/^[ \t]*$/.test(text.slice(lineStartOf(text, withDocs), withDocs))) return undefined;
+  return withDocs;
 }
 
 /**

@@ -5,11 +5,11 @@
 // With `dashboard` set, requests under the dashboard's path are answered here too
 // (while it is on: see shim/dashboard/security.ts).
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Environ, HandlerResult } from '../api/types.js';
+import type { DeliveryRequest, DeliveryResponse, Environ, HandlerResult } from '../api/types.js';
 import { getRuntime } from '../runtime/runtime.js';
 import type { Dashboard } from '../dashboard/dashboard.js';
 import { serveDashboardFetch, serveDashboardNode } from '../dashboard/http.js';
-import { environFromFetch, environFromNode, type EnvironOptions } from './environ.js';
+import { environFromDelivery, environFromFetch, environFromNode, type EnvironOptions } from './environ.js';
 
 export const DEFERRED_PATH = '/_ah/queue/deferred';
 
@@ -68,6 +68,15 @@ export class DeferredEndpoint {
     if (res.headersSent) return;
     res.writeHead(status, { ...headers, 'Content-Length': Buffer.byteLength(body) });
     res.end(body);
+  }
+
+  /**
+   * Answers a task the local dispatcher delivers in process on the default URL, with
+   * no HTTP request in between (inject.ts): the same Handler, checks, status and logging.
+   */
+  async deliver(request: DeliveryRequest, remoteAddr: string): Promise<DeliveryResponse> {
+    const [body, status] = await this.answerOrFail(() => environFromDelivery(request, remoteAddr), request.method, request.url);
+    return { status, body };
   }
 
   /** Answers a fetch `Request` with a `Response`. */

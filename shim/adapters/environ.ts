@@ -14,7 +14,7 @@
 // Anything else (a consumed stream with nothing recoverable) is a clear error,
 // never an empty body that would drop the task.
 import type { IncomingMessage } from 'node:http';
-import type { Environ } from '../api/types.js';
+import type { DeliveryRequest, Environ } from '../api/types.js';
 import { getRuntime } from '../runtime/runtime.js';
 
 /** The version `SERVER_SOFTWARE` reports in production mode (kept equal to package.json by a test). */
@@ -199,6 +199,37 @@ export function environFromNode(req: IncomingMessage, options: EnvironOptions = 
   // The Handler reads CONTENT_LENGTH bytes: it must describe the bytes we hand over.
   if (isBytes(input)) environ.CONTENT_LENGTH = String(input.byteLength);
   return environ;
+}
+
+/**
+ * The environ of a task delivered in process on the default URL (no HTTP request
+ * exists): what `environFromNode` makes of the same request sent through Node's HTTP
+ * client (inject.ts), with the body as bytes. Only the local dispatcher builds it;
+ * nothing that arrives over a socket can.
+ */
+export function environFromDelivery(request: DeliveryRequest, remoteAddr: string): Environ {
+  const environ = baseEnviron({
+    method: request.method,
+    url: request.url,
+    headers: deliveryHeaders(request.headers),
+    remoteAddr,
+    secure: false,
+    httpVersion: '1.1',
+    scriptName: undefined,
+    serverSoftware: undefined,
+    defaultHost: IN_PROCESS_HOST,
+  });
+  environ['wsgi.input'] = request.body;
+  environ.CONTENT_LENGTH = String(request.body.byteLength);
+  return environ;
+}
+
+/** The `Host` header Node's HTTP client sends when it is given no host (the in-process HTTP path). */
+const IN_PROCESS_HOST = 'localhost:80';
+
+function* deliveryHeaders(headers: Record<string, string>): Iterable<[string, string]> {
+  yield ['host', IN_PROCESS_HOST];
+  for (const name of Object.keys(headers)) yield [name.toLowerCase(), headers[name]!];
 }
 
 /** The environ of a fetch `Request` (Hono, @hono/node-server, Deno/Bun-style handlers). */

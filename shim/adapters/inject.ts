@@ -6,6 +6,7 @@
 // response objects (in-process-http.ts); Fastify its own `inject`.
 import type { RequestListener } from 'node:http';
 import type { DeliveryRequest, DeliveryResponse, DeliveryTarget } from '../api/types.js';
+import { isDeferredUrl, type DeferredEndpoint } from './endpoint.js';
 import type { FastifyLikeApp } from './fastify.js';
 import type { FetchHandler } from './fetch.js';
 import { requestInProcess } from './in-process-http.js';
@@ -33,6 +34,18 @@ function injectOptions(request: DeliveryRequest) {
 
 function injectInto(listener: RequestListener, request: DeliveryRequest): Promise<DeliveryResponse> {
   return requestInProcess(listener, { ...request, remoteAddress: TASK_QUEUE_REMOTE_ADDR });
+}
+
+/**
+ * Tasks for the default URL go straight to the endpoint that answers that path
+ * ahead of the app anyway (every adapter intercepts it before the framework), with
+ * an environ built in process instead of an HTTP request written and parsed
+ * (measured: most of the CPU of a no-op task; docs/performance.md). Custom `_url`s
+ * are the app's own routes and keep going through `appTarget`. Only the dispatcher
+ * holds this function: no request from outside the process can take this path.
+ */
+export function withDirectDefaultPath(endpoint: DeferredEndpoint, appTarget: DeliveryTarget): DeliveryTarget {
+  return (request) => (isDeferredUrl(request.url) ? endpoint.deliver(request, TASK_QUEUE_REMOTE_ADDR) : appTarget(request));
 }
 
 /** A wrapped Node listener or Express/Connect app (so the deferred path is intercepted). */

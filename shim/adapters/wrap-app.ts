@@ -33,7 +33,7 @@ import { DeferredEndpoint, type TaskPoster } from './endpoint.js';
 import { isConnectLikeApp, wrapConnectApp, type ConnectLikeApp } from './express.js';
 import { isFastifyLikeApp, wrapFastifyApp } from './fastify.js';
 import { isFetchObjectApp, wrapFetchHandler, wrapFetchObject, type FetchHandler } from './fetch.js';
-import { fastifyTarget, fetchTarget, koaTarget, nodeListenerTarget } from './inject.js';
+import { fastifyTarget, fetchTarget, koaTarget, nodeListenerTarget, withDirectDefaultPath } from './inject.js';
 import { isKoaLikeApp, wrapKoaApp } from './koa.js';
 import { WRAPPED, wrapNodeListener, type NodeListener } from './node.js';
 
@@ -122,7 +122,8 @@ export function wrapApp<T>(app: T, options: WrapAppOptions = {}): T {
   }
 
   const endpoint = new DeferredEndpoint(handler ?? new Handler(), dashboardFromOption(dashboard));
-  const { wrapped, target } = wrapByKind(app, appKind, endpoint);
+  const { wrapped, target: appTarget } = wrapByKind(app, appKind, endpoint);
+  const target = withDirectDefaultPath(endpoint, appTarget);
   const wrapping: Wrapping = { wrapped: wrapped as object, target, kind: appKind, handler: endpoint.handler, hasDashboard: endpoint.dashboard !== undefined };
   wrappings.set(app as object, wrapping);
   wrappings.set(wrapped as object, wrapping);

@@ -49,11 +49,21 @@ describe('legacy symbol resolver', () => {
 
   it('calls a base it cannot follow unknown, not ordinary, when the module is not in the project', async () => {
     const { analysis } = await analyzeTree({
-      'src/registry.ts': REGISTRY('google/appengine/ext/deferred'),
+      // (A plain const object of legacy members is followed: see the next test; a frozen one is not.)
+      'src/registry.ts': REGISTRY('google/appengine/ext/deferred').replace('{ mail: deferred.TaskHandler }', 'Object.freeze({ mail: deferred.TaskHandler })'),
       'src/mail.ts': MAIL.replace("import { registry } from './registry.js';", "import { registry } from './registry.js';\nimport 'google/appengine/ext/deferred';"),
     });
     expect(analysis.handlers.classes).toEqual([]);
     expect(analysis.handlers.unknownBases.map((u) => [u.record.rel, u.base.getText()])).toEqual([['src/mail.ts', 'registry.mail']]);
+  });
+
+  it('follows a const object whose properties hold legacy members, across files', async () => {
+    const { analysis } = await analyzeTree({
+      'src/registry.ts': REGISTRY('google/appengine/ext/deferred'),
+      'src/mail.ts': MAIL,
+    });
+    expect(analysis.handlers.classes.map((c) => [c.record.rel, c.name])).toEqual([['src/mail.ts', 'MailHandler']]);
+    expect(analysis.handlers.unknownBases).toEqual([]);
   });
 
   it('lists every reference that reaches a legacy symbol, resolved or not', async () => {

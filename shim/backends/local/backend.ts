@@ -17,7 +17,15 @@ import { LocalQueueOperations } from '../../operations/local-operations.js';
 import type { QueueLimits } from '../../operations/types.js';
 import { SIGNATURE_ENVIRON_KEY, verifyTaskSignature } from '../../runtime/signing.js';
 import { Dispatcher } from './dispatcher.js';
-import type { QueueStore } from './store.js';
+import type { InsertResult, NewTask, QueueStore } from './store.js';
+
+/** An enqueue waiting for the next group commit; `name` undefined: generate one. */
+interface PendingInsert {
+  task: Omit<NewTask, 'name'>;
+  name: string | undefined;
+  resolve: (enqueued: EnqueuedTask) => void;
+  reject: (error: unknown) => void;
+}
 
 /** App Engine's MAX_PUSH_TASK_SIZE_BYTES. */
 export const MAX_TASK_SIZE_BYTES = 100 * 1024;
@@ -52,6 +60,7 @@ export class LocalBackend implements Backend {
   private readonly dispatcher: Dispatcher;
   private readonly autoNamePrefix: string;
   private nameCounter = 0;
+  private pendingInserts: PendingInsert[] = [];
   private readonly sweepTimer: NodeJS.Timeout;
   private closed = false;
 
@@ -82,33 +91,70 @@ export class LocalBackend implements Backend {
     this.sweepTimer.unref();
   }
 
-  async enqueue(task: TaskSpec): Promise<EnqueuedTask> {
-    if (this.closed) throw new Error(`The ${this.kind} backend is closed; configure() a new one before deferring.`);
-    if (task.transactional) {
-      throw new TransactionalNotSupportedError(this.kind);
-    }
-    const createdMs = this.options.clock.now();
+  enqueue(task: TaskSpec): Promise<EnqueuedTask> {
+    if (this.closed) return Promise.reject(new Error(`The ${this.kind} backend is closed; configure() a new one before deferring.`));
+    if (task.transactional) return Promise.reject(new TransactionalNotSupportedError(this.kind));
     const base = {
       queue: task.queue,
       url: task.url,
       headers: task.headers,
       body: task.body,
       etaMs: task.etaMs,
-      createdMs,
+      createdMs: this.options.clock.now(),
       ...(task.retry !== undefined && { retry: task.retry }),
       ...(task.overflowKey !== undefined && { overflowKey: task.overflowKey }),
     };
-    let stored;
-    if (task.name !== undefined) {
-      stored = this.store.insert({ ...base, name: task.name });
-      if (stored === 'duplicate') throw new TaskAlreadyExistsError(task.name, task.queue);
-    } else {
-      // A generated name can only collide with a tombstone of an earlier run: take the next one.
-      do stored = this.store.insert({ ...base, name: `${this.autoNamePrefix}${++this.nameCounter}` });
-      while (stored === 'duplicate');
+    return new Promise<EnqueuedTask>((resolve, reject) => {
+      this.pendingInserts.push({ task: base, name: task.name, resolve, reject });
+      // nextTick, not setImmediate: a lone awaited defer() costs no extra turn of the
+      // event loop, and it runs once the microtask queue is empty, so calls made
+      // together (a loop, Promise.all, N callers resumed by the previous commit) are
+      // all in the batch. (Not queueMicrotask: it wraps every callback in an
+      // AsyncResource, measured at several µs per call.)
+      if (this.pendingInserts.length === 1) process.nextTick(() => this.commitPending());
+    });
+  }
+
+  /**
+   * Group commit: the enqueues made together (before the microtask queue empties) go
+   * into the store in one transaction (one WAL append instead of one per task). Each
+   * promise settles only after that commit, so no task is reported enqueued before it
+   * is durable; a task whose own insert fails (a taken `_name`) rejects alone.
+   */
+  private commitPending(): void {
+    let batch = this.pendingInserts;
+    this.pendingInserts = [];
+    while (batch.length > 0) {
+      let results: InsertResult[];
+      try {
+        // One task: a plain autocommit insert, without BEGIN and COMMIT around it.
+        results = batch.length === 1 ? [this.store.insert(this.named(batch[0]!))] : this.store.insertMany(batch.map((pending) => this.named(pending)));
+      } catch (error) {
+        for (const pending of batch) pending.reject(error);
+        return;
+      }
+      // A generated name can only collide with a tombstone of an earlier run: those go again with the next name.
+      const again: PendingInsert[] = [];
+      let stored = false;
+      for (let i = 0; i < batch.length; i += 1) {
+        const pending = batch[i]!;
+        const result = results[i]!;
+        if (result === 'duplicate') {
+          if (pending.name === undefined) again.push(pending);
+          else pending.reject(new TaskAlreadyExistsError(pending.name, pending.task.queue));
+        } else if ('error' in result) pending.reject(result.error);
+        else {
+          stored = true;
+          pending.resolve({ name: result.name, queue: result.queue, eta: new Date(result.etaMs), url: result.url, headers: { ...result.headers } });
+        }
+      }
+      if (stored) this.dispatcher.wake();
+      batch = again;
     }
-    this.dispatcher.wake();
-    return { name: stored.name, queue: stored.queue, eta: new Date(stored.etaMs), url: stored.url, headers: { ...stored.headers } };
+  }
+
+  private named(pending: PendingInsert): NewTask {
+    return { ...pending.task, name: pending.name ?? `${this.autoNamePrefix}${++this.nameCounter}` };
   }
 
   async verify(environ: Environ, body: Uint8Array): Promise<Verification> {
@@ -136,6 +182,7 @@ export class LocalBackend implements Backend {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.sweepTimer);
+    this.commitPending(); // enqueues accepted before close() are kept, not dropped
     await this.dispatcher.close();
     this.store.close();
   }

@@ -50,6 +50,9 @@ export class Dispatcher {
   private timerDueMs: number | undefined;
   private readonly unsubscribeClock: (() => void) | undefined;
   private delivered = 0;
+  /** Successful deliveries not yet recorded: written in one transaction per batch (see recordCompletions). */
+  private completions: Array<{ id: string; nowMs: number }> = [];
+  private refillScheduled = false;
   private closed = false;
   private readonly concurrency: number;
   private readonly leaseMs: number;
@@ -98,6 +101,7 @@ export class Dispatcher {
       if (this.inFlight.size === 0) break;
       await Promise.race(this.inFlight);
     }
+    this.recordCompletions();
     this.armTimer();
     return this.delivered - before;
   }
@@ -105,6 +109,7 @@ export class Dispatcher {
   async close(): Promise<void> {
     this.stopClaiming();
     await Promise.allSettled([...this.inFlight]);
+    this.recordCompletions();
   }
 
   /**
@@ -120,6 +125,7 @@ export class Dispatcher {
       await Promise.race([Promise.allSettled([...this.inFlight]), deadline]);
       clearTimeout(timer);
     }
+    this.recordCompletions();
     const unfinished = [...this.inFlightTasks.values()];
     if (unfinished.length === 0) return 0;
     try {
@@ -143,11 +149,45 @@ export class Dispatcher {
     this.timer = undefined;
   }
 
+  /**
+   * Wakes once the deliveries finishing together have all finished (short tasks end
+   * in the same run of the microtask queue): one claim for all the free slots and one
+   * write for all their completions, instead of a claim at every half-empty moment.
+   */
+  private scheduleRefill(): void {
+    if (this.refillScheduled) return;
+    this.refillScheduled = true;
+    process.nextTick(() => {
+      this.refillScheduled = false;
+      this.wake();
+    });
+  }
+
+  /**
+   * Completes the tasks delivered successfully since the last call, in one
+   * transaction: called before every claim (the refill after a batch of deliveries)
+   * and on the next turn of the event loop. Until then a delivered task stays
+   * leased; if the process dies first, it is delivered again when the lease ends,
+   * as when it dies between running a task and completing it (at least once).
+   */
+  private recordCompletions(): void {
+    if (this.completions.length === 0) return;
+    const batch = this.completions;
+    this.completions = [];
+    try {
+      this.store.completeMany(batch);
+    } catch (error) {
+      // The lease will expire and these tasks will be delivered again.
+      this.options.logger.error('recording finished tasks failed; they will be delivered again', { tasks: batch.length, error });
+    }
+  }
+
   /** Claims as many due tasks as free slots allow and starts their deliveries; returns, per task, whether it is new to `seen`. */
   private pump(seen?: Set<string>): boolean[] {
     const target = this.target;
     const free = this.concurrency - this.inFlight.size;
     if (this.closed || !target || free <= 0) return [];
+    this.recordCompletions();
     const nowMs = this.options.clock.now();
     const policy = this.claimPolicy(nowMs);
     const tasks = this.store.claimDue(nowMs, free, this.leaseMs, policy);
@@ -167,7 +207,7 @@ export class Dispatcher {
         // Refill in batches (one claim transaction for many tasks), not one claim per finished delivery;
         // a queue at its concurrency cap refills as soon as one of its deliveries ends.
         const capped = limited?.maxConcurrentRequests !== undefined;
-        if (!seen && (this.inFlight.size <= this.concurrency / 2 || capped)) this.wake();
+        if (!seen && (this.inFlight.size <= this.concurrency / 2 || capped)) this.scheduleRefill();
       });
       this.inFlight.add(delivery);
       this.inFlightTasks.set(delivery, task);
@@ -225,7 +265,8 @@ export class Dispatcher {
     try {
       const succeeded = status >= 200 && status < 300;
       if (succeeded && !failure?.permanent) {
-        this.store.complete(task.id, nowMs);
+        this.completions.push({ id: task.id, nowMs });
+        if (this.completions.length === 1) setImmediate(() => this.recordCompletions());
         return;
       }
       const attempt: TaskAttempt = { number: task.retryCount + 1, startedMs, finishedMs: nowMs };

@@ -4,6 +4,7 @@ import type { TaskAttempt, TaskState } from '../../operations/types.js';
 import {
   MAX_RECORDED_ATTEMPTS,
   type ClaimPolicy,
+  type InsertResult,
   type NewTask,
   type QueueStateCounts,
   type QueueStore,
@@ -47,6 +48,10 @@ export class MemoryStore implements QueueStore {
     return copy(stored);
   }
 
+  insertMany(tasks: readonly NewTask[]): InsertResult[] {
+    return tasks.map((task) => this.insert(task));
+  }
+
   claimDue(nowMs: number, limit: number, leaseMs: number, policy?: ClaimPolicy): StoredTask[] {
     if (limit <= 0) return [];
     // The `limit` earliest due rows in one pass (no full sort: the dispatcher
@@ -88,6 +93,10 @@ export class MemoryStore implements QueueStore {
     this.idsByName.delete(nameKey);
     this.tombstones.set(nameKey, { task: row.task, seq: row.seq, completedMs: nowMs });
     if (row.task.overflowKey !== undefined) this.blobs.delete(row.task.overflowKey);
+  }
+
+  completeMany(completions: ReadonlyArray<{ id: string; nowMs: number }>): void {
+    for (const { id, nowMs } of completions) this.complete(id, nowMs);
   }
 
   reschedule(id: string, etaMs: number, lastStatus: number, executed: boolean, attempt?: TaskAttempt): void {

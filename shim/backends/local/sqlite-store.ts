@@ -10,6 +10,7 @@ import type { TaskAttempt, TaskState } from '../../operations/types.js';
 import {
   MAX_RECORDED_ATTEMPTS,
   type ClaimPolicy,
+  type InsertResult,
   type NewTask,
   type QueueStateCounts,
   type QueueStore,
@@ -160,6 +161,8 @@ export class SqliteStore implements QueueStore {
   private readonly claimTx: (nowMs: number, limit: number, leaseMs: number, policy?: ClaimPolicy) => StoredTask[];
   private readonly sweepTx: (olderThanMs: number, failedBeforeMs: number) => number;
   private readonly deleteTx: (sql: 'deleteTask' | 'purge', key: string | number, nowMs: number) => number;
+  private readonly insertManyTx: (tasks: readonly NewTask[]) => InsertResult[];
+  private readonly completeManyTx: (completions: ReadonlyArray<{ id: string; nowMs: number }>) => void;
 
   constructor(options: SqliteStoreOptions) {
     const inMemory = options.path === ':memory:';
@@ -198,6 +201,21 @@ export class SqliteStore implements QueueStore {
       const rows = ids.map((id) => s.lease.get(leaseUntil, leaseUntil, id) as TaskRow);
       return rows.sort((a, b) => a.eta_ms - b.eta_ms || a.id - b.id).map(toStoredTask);
     }).immediate;
+    this.insertManyTx = db.transaction((tasks: readonly NewTask[]): InsertResult[] =>
+      tasks.map((task) => {
+        try {
+          return this.insertRow(task);
+        } catch (error) {
+          // A statement error rolls back that statement only, unless SQLite had to end
+          // the whole transaction (I/O error, disk full): then nothing commits.
+          if (!db.inTransaction) throw error;
+          return { error: this.explain(error) };
+        }
+      }),
+    ).immediate;
+    this.completeManyTx = db.transaction((completions: ReadonlyArray<{ id: string; nowMs: number }>): void => {
+      for (const { id, nowMs } of completions) s.complete.run(nowMs, Number(id));
+    }).immediate;
     this.sweepTx = db.transaction((olderThanMs: number, failedBeforeMs: number): number => {
       s.sweepFailedBlobs.run(failedBeforeMs);
       const failed = s.sweepFailed.run(failedBeforeMs).changes;
@@ -211,23 +229,30 @@ export class SqliteStore implements QueueStore {
   }
 
   insert(task: NewTask): StoredTask | 'duplicate' {
+    return this.guard(() => this.insertRow(task));
+  }
+
+  insertMany(tasks: readonly NewTask[]): InsertResult[] {
+    if (tasks.length === 0) return [];
+    return this.guard(() => this.insertManyTx(tasks));
+  }
+
+  private insertRow(task: NewTask): StoredTask | 'duplicate' {
     // The unique (queue, name) constraint covers live tasks and tombstones alike.
     // all(), not get(): SQLite runs the WAL auto-checkpoint only when a statement
     // steps to its end, and get() resets an INSERT ... RETURNING after its first
     // row, which left the WAL growing without bound.
-    const [row] = this.guard(() =>
-      this.statements.insertTask.all({
-        queue: task.queue,
-        name: task.name,
-        url: task.url,
-        headers: JSON.stringify(task.headers),
-        body: toBuffer(task.body),
-        eta: task.etaMs,
-        created: task.createdMs,
-        retry: task.retry === undefined ? null : JSON.stringify(task.retry),
-        overflowKey: task.overflowKey ?? null,
-      }),
-    ) as Array<{ id: number }>;
+    const [row] = this.statements.insertTask.all({
+      queue: task.queue,
+      name: task.name,
+      url: task.url,
+      headers: JSON.stringify(task.headers),
+      body: toBuffer(task.body),
+      eta: task.etaMs,
+      created: task.createdMs,
+      retry: task.retry === undefined ? null : JSON.stringify(task.retry),
+      overflowKey: task.overflowKey ?? null,
+    }) as Array<{ id: number }>;
     if (!row) return 'duplicate';
     const stored: StoredTask = {
       ...task,
@@ -251,6 +276,10 @@ export class SqliteStore implements QueueStore {
 
   complete(id: string, nowMs: number): void {
     this.guard(() => this.statements.complete.run(nowMs, Number(id)));
+  }
+
+  completeMany(completions: ReadonlyArray<{ id: string; nowMs: number }>): void {
+    if (completions.length > 0) this.guard(() => this.completeManyTx(completions));
   }
 
   reschedule(id: string, etaMs: number, lastStatus: number, executed: boolean, attempt?: TaskAttempt): void {

@@ -61,9 +61,18 @@ export interface QueueStateCounts {
   count: number;
 }
 
+/** One task's outcome in `insertMany`: stored, a taken name, or the error its insert alone failed with. */
+export type InsertResult = StoredTask | 'duplicate' | { error: unknown };
+
 export interface QueueStore {
   /** Insert a task; 'duplicate' when the (queue, name) pair is queued or tombstoned. */
   insert(task: NewTask): StoredTask | 'duplicate';
+  /**
+   * Insert a batch in one transaction (group commit); results in the same order. A
+   * task whose own insert fails is left out and the others still commit; throws,
+   * committing nothing, when the transaction itself fails.
+   */
+  insertMany(tasks: readonly NewTask[]): InsertResult[];
   /**
    * Atomically lease up to `limit` tasks whose eta is due at `nowMs` and whose
    * previous lease (if any) has expired. A leased task that is never completed
@@ -73,6 +82,8 @@ export interface QueueStore {
   claimDue(nowMs: number, limit: number, leaseMs: number, policy?: ClaimPolicy): StoredTask[];
   /** Remove a task for good (success) and its overflow blob; keep its name as a tombstone. */
   complete(id: string, nowMs: number): void;
+  /** `complete` for a batch, in one transaction. */
+  completeMany(completions: ReadonlyArray<{ id: string; nowMs: number }>): void;
   /** Release the lease after a failed attempt and make it due again at `etaMs`; `attempt` is recorded for the operations surface. */
   reschedule(id: string, etaMs: number, lastStatus: number, executed: boolean, attempt?: TaskAttempt): void;
   /** The task failed for good (retries exhausted, permanent failure): keep it, payload and attempts included, in the failed state. */

@@ -46,7 +46,9 @@ interface DeferSite {
 }
 
 /** How handlers.ts gets the TaskHandler its chain extends. */
-type BaseDerivation = 'direct' | 'destructure' | 'alias-chain' | 'element-access' | 'exported-alias' | 'reassigned-let';
+type BaseDerivation = 'direct' | 'destructure' | 'alias-chain' | 'element-access' | 'exported-alias' | 'const-object' | 'reassigned-let';
+/** How app.ts calls defer: directly, through `.call(null, ...)`, or through a property of a const object. */
+type DeferVia = 'direct' | 'call' | 'object';
 /** How the route table's rows are written (express hosts). */
 type TableForm = 'literal' | 'spread' | 'push';
 
@@ -55,6 +57,7 @@ interface ProgramChoices {
   derive: BaseDerivation;
   classExpression: boolean;
   tableForm: TableForm;
+  deferVia: DeferVia;
   tasks: Array<{ form: TaskForm; throws: 'none' | 'PermanentTaskFailure' | 'SingularTaskFailure' }>;
   taskImport: 'named' | 'namespace';
   chain: HandlerBody[];
@@ -113,12 +116,13 @@ const choices: fc.Arbitrary<ProgramChoices> = fc
   .record({
     imports: fc.record({ tasks: importChoice, handlers: importChoice, app: importChoice }),
     derive: fc.oneof(
-      { weight: 12, arbitrary: fc.constantFrom<BaseDerivation>('direct', 'direct', 'destructure', 'alias-chain', 'element-access', 'exported-alias') },
+      { weight: 12, arbitrary: fc.constantFrom<BaseDerivation>('direct', 'direct', 'destructure', 'alias-chain', 'element-access', 'exported-alias', 'const-object') },
       // A base the resolver cannot follow: it must be reported, never judged.
       { weight: 1, arbitrary: fc.constant<BaseDerivation>('reassigned-let') },
     ),
     classExpression: fc.boolean(),
     tableForm: fc.constantFrom<TableForm>('literal', 'literal', 'spread', 'push'),
+    deferVia: fc.constantFrom<DeferVia>('direct', 'direct', 'direct', 'call', 'object'),
     tasks: fc.array(
       fc.record({
         form: fc.constantFrom<TaskForm>('declaration', 'async', 'arrow', 'function-expression'),
@@ -233,9 +237,9 @@ function optionText(key: OptionKey, customUrl: string | undefined, index: number
   }
 }
 
-function deferCall(deferRef: string, fnRef: string, options: string[], layout: 0 | 1 | 2, comment: boolean): string {
+function deferCall(deferRef: string, fnRef: string, options: string[], layout: 0 | 1 | 2, comment: boolean, thisArg?: string): string {
   const note = comment ? ' /* why: spread the load */' : '';
-  const args = [fnRef, `'key'`, '1'];
+  const args = [...(thisArg ? [thisArg] : []), fnRef, `'key'`, '1'];
   if (layout === 0) {
     const opts = options.length > 0 ? `, { ${options.join(', ')} }` : '';
     return `${deferRef}(${args.join(', ')}${note}${opts});`;
@@ -304,9 +308,12 @@ function buildProgram(c: ProgramChoices): LegacyProgram {
       files.handlers.push(importLine(moduleImp, []));
       if (c.derive === 'destructure') files.handlers.push(`const { TaskHandler: DerivedBase } = ${moduleImp.alias};`);
       else if (c.derive === 'alias-chain') files.handlers.push(`const moduleAlias = ${moduleImp.alias};\nconst DerivedBase = moduleAlias.TaskHandler;`);
-      else if (c.derive === 'reassigned-let') files.handlers.push(`let DerivedBase = ${moduleImp.alias}.TaskHandler;\nif (process.env.OTHER_BASE) DerivedBase = ${moduleImp.alias}.TaskHandler;`);
+      else if (c.derive === 'const-object') {
+        files.handlers.push(`const handlerRegistry = { Base: ${moduleImp.alias}.TaskHandler };`);
+        rootBase = 'handlerRegistry.Base';
+      } else if (c.derive === 'reassigned-let') files.handlers.push(`let DerivedBase = ${moduleImp.alias}.TaskHandler;\nif (process.env.OTHER_BASE) DerivedBase = ${moduleImp.alias}.TaskHandler;`);
       else files.handlers.push(`const DerivedBase = ${moduleImp.alias}['TaskHandler'];`);
-      rootBase = 'DerivedBase';
+      if (c.derive !== 'const-object') rootBase = 'DerivedBase';
     }
     c.chain.forEach((body, i) => {
       const name = handlerNames[i]!;
@@ -351,14 +358,16 @@ function buildProgram(c: ProgramChoices): LegacyProgram {
     if (names.length > 0) app.push(`import { ${names.join(', ')} } from '${file}';`);
   }
 
-  const deferRef = localName(appImp, 'defer');
+  const plainDeferRef = localName(appImp, 'defer');
+  const deferRef = c.deferVia === 'call' ? `${plainDeferRef}.call` : c.deferVia === 'object' ? 'queueApi.enqueue' : plainDeferRef;
   const calls = c.sites.map((site, i) => {
     const fn = taskNames[site.task % taskNames.length]!;
     const fnRef = c.taskImport === 'named' ? fn : `jobs.${fn}`;
     const options = site.options.map((key) => optionText(key, customUrl, i)).filter((text): text is string => text !== undefined);
-    return `  ${deferCall(deferRef, fnRef, options, site.layout, site.comment)}`;
+    return `  ${deferCall(deferRef, fnRef, options, site.layout, site.comment, c.deferVia === 'call' ? 'null' : undefined)}`;
   });
-  if (c.lambdaSite) calls.push(`  ${deferRef}(() => console.log('inline'));`);
+  if (c.lambdaSite) calls.push(`  ${plainDeferRef}(() => console.log('inline'));`);
+  if (c.deferVia === 'object') app.push(`const queueApi = { enqueue: ${plainDeferRef} };`);
   const callBlock = calls.join('\n');
 
   const wsgi = c.webappStyle === 'named' ? 'WSGIApplication' : 'webapp.WSGIApplication';

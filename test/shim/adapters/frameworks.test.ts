@@ -98,7 +98,9 @@ describe.each(appFixtures)('$name', (fixture) => {
       await defer(recordTask, 'subclass', 3, { _url: '/custom/subclass' });
       // A task whose Content-Type makes JSON parsers read it: the signed bytes must still reach the Handler.
       await defer(recordTask, 'json-typed', 4, { _url: '/custom/path', _headers: { 'Content-Type': 'application/json' } });
-      expect(await getRuntime().drain()).toBe(4);
+      // Deliveries start as soon as each enqueue commits, so some finish before drain()
+      // (which counts only what it delivered): the calls below are the check.
+      await getRuntime().drain();
       expect(calls).toEqual(
         expect.arrayContaining([
           ['recordTask', 'default', 1],

@@ -42,6 +42,27 @@ export function describeQueueStore(name: string, makeStore: () => QueueStore | P
       expect(store.size()).toBe(2);
     });
 
+    it('inserts a batch in order, with a duplicate (in the store or earlier in the batch) refused alone', async () => {
+      await open();
+      store.insert(newTask({ name: 'taken' }));
+      const results = store.insertMany([newTask({ name: 'x' }), newTask({ name: 'taken' }), newTask({ name: 'y' }), newTask({ name: 'x' })]);
+      expect(results.map((r) => (typeof r === 'string' ? r : 'name' in r ? r.name : 'error'))).toEqual(['x', 'duplicate', 'y', 'duplicate']);
+      expect(store.size()).toBe(3);
+      expect(store.insertMany([])).toEqual([]);
+    });
+
+    it('completes a batch: tombstones, not claimable', async () => {
+      await open();
+      const ids = store.insertMany([newTask({ name: 'a' }), newTask({ name: 'b' }), newTask({ name: 'c' })]).map((r) => (r as { id: string }).id);
+      store.completeMany([
+        { id: ids[0]!, nowMs: T0 },
+        { id: ids[2]!, nowMs: T0 + 1 },
+      ]);
+      expect(store.size()).toBe(1);
+      expect(store.claimDue(T0, 10, LEASE).map((t) => t.name)).toEqual(['b']);
+      expect(store.insert(newTask({ name: 'a' }))).toBe('duplicate');
+    });
+
     it('keeps a completed name as a tombstone until swept', async () => {
       await open();
       const stored = store.insert(newTask()) as { id: string };
