@@ -146,13 +146,13 @@ function keepModule(file: FileRef, updated: string): string {
   return updated.replace(/\s*$/, '') + (updated.trim() === '' ? '' : style.newline) + `export {}${style.semi ? ';' : ''}` + style.newline;
 }
 
-/** Reads a file as the migration would leave it (for the idempotency pass). */
-function migratedReader(planned: Map<string, Planned>): (absPath: string) => string {
+/** Reads a file as the migration would leave it (for the idempotency pass); unchanged texts come from the first read. */
+function migratedReader(planned: Map<string, Planned>, first: Analysis): (absPath: string) => string {
   return (absPath) => {
     const entry = planned.get(absPath);
     if (entry?.updated !== undefined) return entry.updated;
     if (entry && !entry.failure) return entry.file.text;
-    return readFileSync(absPath, 'utf8');
+    return first.scans.get(absPath)?.text ?? readFileSync(absPath, 'utf8');
   };
 }
 
@@ -170,8 +170,8 @@ export async function migrate(options: MigrateOptions): Promise<MigrationResult>
   const changed = [...planned.values()].filter((p) => p.updated !== undefined);
   let final: { analysis: Analysis; output: RuleOutput } = { analysis, output: firstOutput };
   if (changed.length > 0) {
-    const read = migratedReader(planned);
-    const second = analyze({ root, discovery, matchers, readText: read });
+    const read = migratedReader(planned, analysis);
+    const second = analyze({ root, discovery, matchers, readText: read, previousScans: analysis.scans });
     const secondOutput = runRules(second);
     final = { analysis: second, output: secondOutput };
     for (const [absPath, edits] of secondOutput.edits) {

@@ -2,6 +2,7 @@
 // their trailing options object, as the contract defines it: the last argument
 // when it is an object literal whose keys all begin with `_`.
 import { Node, SyntaxKind, type CallExpression, type ObjectLiteralExpression } from 'ts-morph';
+import { compilerNodesOfKind, wrapCompilerNode } from './compiler-nodes.js';
 import { isDeferRef, isExportedObject, type SymbolTable } from './legacy-symbols.js';
 import type { SourceRecord } from './project.js';
 import { BUILTIN_URL } from './route-tables.js';
@@ -68,7 +69,8 @@ export function forwardedCall(call: CallExpression): { callee: Node; args: Node[
 export function findDeferCalls(symbols: SymbolTable, records: SourceRecord[]): DeferCall[] {
   const calls: DeferCall[] = [];
   for (const record of records) {
-    for (const call of record.sourceFile.getDescendantsOfKind(SyntaxKind.CallExpression)) {
+    for (const compilerCall of compilerNodesOfKind(record.sourceFile, SyntaxKind.CallExpression)) {
+      const call = wrapCompilerNode<CallExpression>(record.sourceFile, compilerCall);
       let args: Node[] = call.getArguments();
       if (!isDeferRef(symbols.resolve(record, call.getExpression()))) {
         // deferred.defer.call(null, work, 1) is a call of defer.

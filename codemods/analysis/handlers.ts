@@ -5,6 +5,7 @@
 // judged (docs/manual-steps.md#unknown-handler-base).
 import { Node, SyntaxKind, type ClassDeclaration, type ClassExpression } from 'ts-morph';
 import type { CheckerResolver } from './checker.js';
+import { compilerNodesOfKind, wrapCompilerNode } from './compiler-nodes.js';
 import { declaredInModule, resolveModuleMember, resolveName } from './declarations.js';
 import { isHandlerRef, isLegacyRole, unwrap, type SymbolTable } from './legacy-symbols.js';
 import type { ProjectIndex, SourceRecord } from './project.js';
@@ -171,7 +172,9 @@ export function findHandlerClasses(index: ProjectIndex, symbols: SymbolTable, re
   const unknownBases: UnknownBaseClass[] = [];
   for (const record of records) {
     let legacy: boolean | undefined; // computed only for a class whose base is unknown
-    for (const node of [...record.sourceFile.getDescendantsOfKind(SyntaxKind.ClassDeclaration), ...record.sourceFile.getDescendantsOfKind(SyntaxKind.ClassExpression)]) {
+    const sf = record.sourceFile;
+    const compilerClasses = [...compilerNodesOfKind(sf, SyntaxKind.ClassDeclaration), ...compilerNodesOfKind(sf, SyntaxKind.ClassExpression)];
+    for (const node of compilerClasses.map((c) => wrapCompilerNode<ClassDeclaration | ClassExpression>(sf, c))) {
       const status = classify(node);
       if (status.kind === 'handler') classes.push({ record, node, name: classNameOf(node), direct: status.depth === 1, depth: status.depth });
       else if (status.kind === 'unknown' && node.getExtends() && ((legacy ??= usesDeferredApi(symbols, record)) || inheritsLegacyUnknown(status.at))) {

@@ -2,6 +2,7 @@
 // Fastify(), new Hono(), http.createServer(listener)), found by resolving the
 // creating call to its module, and whether it is already wrapped.
 import { Node, SyntaxKind, type CallExpression, type NewExpression, type VariableDeclaration } from 'ts-morph';
+import { compilerNodesOfKind, wrapCompilerNode } from './compiler-nodes.js';
 import { requireSpecifier } from './legacy-symbols.js';
 import type { SourceRecord } from './project.js';
 import { isShadowed } from './scope.js';
@@ -122,10 +123,11 @@ export function findHostApps(records: SourceRecord[], shimModule: string): HostA
     const bindings = frameworkBindings(record);
     if (bindings.size === 0) continue;
     const wrapNames = wrapAppNames(record, shimModule);
-    const creates = [
-      ...record.sourceFile.getDescendantsOfKind(SyntaxKind.CallExpression),
-      ...record.sourceFile.getDescendantsOfKind(SyntaxKind.NewExpression),
-    ].sort((a, b) => a.getStart() - b.getStart());
+    const sf = record.sourceFile;
+    const creates = [...compilerNodesOfKind(sf, SyntaxKind.CallExpression), ...compilerNodesOfKind(sf, SyntaxKind.NewExpression)]
+      .map((node) => ({ node, start: node.getStart(sf.compilerNode) }))
+      .sort((a, b) => a.start - b.start)
+      .map(({ node }) => wrapCompilerNode<CallExpression | NewExpression>(sf, node));
     const frameworkVariables = new Set<string>();
     for (const create of creates) {
       const framework = frameworkOfCreate(record, create, bindings);

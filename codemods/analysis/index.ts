@@ -9,7 +9,7 @@ import { findHandlerClasses, type HandlerClasses } from './handlers.js';
 import { findHostApps, type HostApp } from './host-app.js';
 import { SymbolTable } from './legacy-symbols.js';
 import * as path from 'node:path';
-import { containsAny, HOST_APP_NEEDLES } from './prefilter.js';
+import { containsAny, HOST_APP_NEEDLES, relativeSpecifiers } from './prefilter.js';
 import { ProjectIndex, readUtf8, type SourceRecord, type TextSource } from './project.js';
 import { findRouteTables, type RouteTable } from './route-tables.js';
 import { prefilterNeedles, type ModuleMatchers } from './specifiers.js';
@@ -35,7 +35,20 @@ export interface Analysis {
   singleFile: boolean;
   /** The JavaScript files carry JSDoc types (checkJs code bases): generated JS gets JSDoc types too. */
   jsdocTyped: boolean;
+  /** What the text scans found per source file, for a later analysis of the same tree. */
+  scans: TextScans;
 }
+
+/** The text-only facts of one source file (prefilter hits, relative specifiers). */
+interface TextScan {
+  text: string;
+  legacy: boolean;
+  host: boolean;
+  specifiers: string[];
+}
+
+/** Text scans by absolute path; reused by the next analysis for every unchanged text. */
+export type TextScans = Map<string, TextScan>;
 
 export interface AnalyzeOptions {
   root: string;
@@ -43,9 +56,9 @@ export interface AnalyzeOptions {
   matchers: ModuleMatchers;
   readText?: TextSource;
   singleFile?: boolean;
+  /** The scans of an earlier analysis of the same tree (the idempotency pass reuses them). */
+  previousScans?: TextScans;
 }
-
-const RELATIVE_SPECIFIER = /(?:\bfrom\s*|\brequire\(\s*|\bimport\(\s*|^\s*import\s+)['"`](\.{1,2}\/[^'"`]*|\.{1,2})['"`]/gm;
 
 /** Last path segment of a specifier or file, without extension: `./lib/tasks.js` → `tasks`. */
 function segmentKey(specifierOrPath: string): string {
@@ -53,21 +66,31 @@ function segmentKey(specifierOrPath: string): string {
   return last.replace(/\.(m|c)?(j|t)sx?$/, '');
 }
 
-function indexRelativeImports(texts: Map<string, string>): Map<string, string[]> {
+function indexRelativeImports(scans: TextScans): Map<string, string[]> {
   const byKey = new Map<string, string[]>();
-  for (const [absPath, text] of texts) {
-    const keys = new Set([...text.matchAll(RELATIVE_SPECIFIER)].map((m) => segmentKey(m[1]!)));
-    for (const key of keys) byKey.set(key, [...(byKey.get(key) ?? []), absPath]);
+  for (const [absPath, scan] of scans) {
+    const keys = new Set(scan.specifiers.map(segmentKey));
+    for (const key of keys) {
+      const importers = byKey.get(key);
+      if (importers) importers.push(absPath);
+      else byKey.set(key, [absPath]);
+    }
   }
   return byKey;
 }
 
-function importerCandidates(byKey: Map<string, string[]>, absPath: string): Set<string> {
+function scanText(text: string, needles: readonly string[], previous: TextScan | undefined): TextScan {
+  if (previous !== undefined && previous.text === text) return previous;
+  return { text, legacy: containsAny(text, needles), host: containsAny(text, HOST_APP_NEEDLES), specifiers: relativeSpecifiers(text) };
+}
+
+/** The lists of files that may import `absPath` (a file may be in several: visiting it twice is harmless). */
+function importerCandidates(byKey: Map<string, string[]>, absPath: string): string[][] {
   const base = segmentKey(path.basename(absPath));
   const keys = [base];
   // An index file is imported through its directory (`./lib`, `./lib/`, `..`).
   if (base === 'index') keys.push(path.basename(path.dirname(absPath)), '.', '..');
-  return new Set(keys.flatMap((key) => byKey.get(key) ?? []));
+  return keys.map((key) => byKey.get(key) ?? []);
 }
 
 function byRel(a: SourceRecord, b: SourceRecord): number {
@@ -79,16 +102,16 @@ export function analyze(options: AnalyzeOptions): Analysis {
   const index = new ProjectIndex(discovery.files, options.readText ?? readUtf8);
   const symbols = new SymbolTable(index, matchers);
   const needles = prefilterNeedles(matchers);
-  const texts = new Map<string, string>();
+  const scans: TextScans = new Map();
   const sources = discovery.files.filter((f) => f.kind === 'source');
   for (const file of sources) {
     const text = index.text(file.absPath);
-    if (text !== undefined) texts.set(file.absPath, text);
+    if (text !== undefined) scans.set(file.absPath, scanText(text, needles, options.previousScans?.get(file.absPath)));
   }
 
   let frontier: SourceRecord[] = [];
-  for (const [absPath, text] of texts) {
-    if (!containsAny(text, needles)) continue;
+  for (const [absPath, scan] of scans) {
+    if (!scan.legacy) continue;
     const record = index.load(absPath);
     if (record) frontier.push(record);
   }
@@ -96,7 +119,7 @@ export function analyze(options: AnalyzeOptions): Analysis {
   // tables, task functions) may use legacy symbols without naming them. Relative
   // specifiers are indexed once by their last path segment, so finding importers
   // costs a lookup, not a scan of the tree per exporter.
-  const importersByName = indexRelativeImports(texts);
+  const importersByName = indexRelativeImports(scans);
   const expanded = new Set<string>();
   while (frontier.length > 0) {
     const next: SourceRecord[] = [];
@@ -104,13 +127,14 @@ export function analyze(options: AnalyzeOptions): Analysis {
       if (expanded.has(record.absPath) || record.parseProblem) continue;
       expanded.add(record.absPath);
       if (!/\bexport\b|module\.exports|exports\./.test(record.text)) continue;
-      for (const absPath of importerCandidates(importersByName, record.absPath)) {
-        if (index.isLoaded(absPath)) continue;
-        const text = texts.get(absPath)!;
-        const specifiers = [...text.matchAll(RELATIVE_SPECIFIER)].map((m) => m[1]!);
-        if (!specifiers.some((spec) => index.resolve(absPath, spec) === record.absPath)) continue;
-        const importer = index.load(absPath);
-        if (importer) next.push(importer);
+      for (const importers of importerCandidates(importersByName, record.absPath)) {
+        for (const absPath of importers) {
+          if (index.isLoaded(absPath)) continue;
+          const specifiers = scans.get(absPath)!.specifiers;
+          if (!specifiers.some((spec) => index.resolve(absPath, spec) === record.absPath)) continue;
+          const importer = index.load(absPath);
+          if (importer) next.push(importer);
+        }
       }
     }
     frontier = next;
@@ -123,8 +147,8 @@ export function analyze(options: AnalyzeOptions): Analysis {
   const tables = findRouteTables(index, symbols, handlers, candidates);
   const hostCandidates = [...candidates];
   // Host apps live in files that may never mention the legacy API (app.ts creating express()).
-  for (const [absPath, text] of texts) {
-    if (index.isLoaded(absPath) || !containsAny(text, HOST_APP_NEEDLES)) continue;
+  for (const [absPath, scan] of scans) {
+    if (index.isLoaded(absPath) || !scan.host) continue;
     const record = index.load(absPath);
     if (record && !record.parseProblem) hostCandidates.push(record);
   }
@@ -151,5 +175,6 @@ export function analyze(options: AnalyzeOptions): Analysis {
     hosts,
     singleFile: options.singleFile ?? false,
     jsdocTyped: candidates.some((r) => !r.isTypeScript && /@(type|param|returns?)\s*\{/.test(r.text)),
+    scans,
   };
 }

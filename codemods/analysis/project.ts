@@ -2,7 +2,8 @@
 // candidates and their import neighbours) are read and parsed, each once.
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { Project, ts, type SourceFile } from 'ts-morph';
+import * as tsMorph from 'ts-morph';
+import { Project, ts, type FileSystemHost, type SourceFile } from 'ts-morph';
 import type { DiscoveredFile } from './discover.js';
 import { detectStyle, type CodeStyle } from './style.js';
 
@@ -35,9 +36,58 @@ const JS_TO_TS: Record<string, string[]> = {
   '.cjs': ['.cts', '.cjs'],
 };
 
+/** The real file system, except the one file being created from a text (if any). */
+interface HidingFileSystem extends FileSystemHost {
+  hidden: string | undefined;
+}
+
+// ts-morph's createSourceFile(path, text, { overwrite: true }) first reads and parses the
+// file on disk when the project does not hold it yet, then parses the given text over
+// it: a read and two parses per loaded file. While a file is created, the project's file
+// system says it does not exist, so only the given text is parsed. Everything else (the
+// checker's reads, directories) goes to the real file system.
+// The error ts-morph expects from a file system for a missing file: exported at run
+// time, not in its type declarations. Without it, nothing is hidden (slower, same result).
+const FileNotFoundError = (tsMorph as unknown as { FileNotFoundError?: new (filePath: string) => Error }).FileNotFoundError;
+
+function hidingFileSystem(): HidingFileSystem {
+  const real = new Project({ skipAddingFilesFromTsConfig: true, skipLoadingLibFiles: true }).getFileSystem();
+  const state = { hidden: undefined as string | undefined };
+  const isHidden = (filePath: string): boolean => FileNotFoundError !== undefined && state.hidden !== undefined && path.resolve(filePath) === state.hidden;
+  return new Proxy(real as HidingFileSystem, {
+    get(target, property) {
+      switch (property) {
+        case 'hidden':
+          return state.hidden;
+        case 'readFileSync':
+          return (filePath: string, encoding?: string) => {
+            if (isHidden(filePath)) throw new FileNotFoundError!(filePath);
+            return target.readFileSync(filePath, encoding);
+          };
+        case 'readFile':
+          return (filePath: string, encoding?: string) => (isHidden(filePath) ? Promise.reject(new FileNotFoundError!(filePath)) : target.readFile(filePath, encoding));
+        case 'fileExistsSync':
+          return (filePath: string) => !isHidden(filePath) && target.fileExistsSync(filePath);
+        case 'fileExists':
+          return (filePath: string) => (isHidden(filePath) ? Promise.resolve(false) : target.fileExists(filePath));
+        default: {
+          const value = Reflect.get(target, property, target) as unknown;
+          return typeof value === 'function' ? value.bind(target) : value;
+        }
+      }
+    },
+    set(target, property, value) {
+      if (property !== 'hidden') return Reflect.set(target, property, value, target);
+      state.hidden = value as string | undefined;
+      return true;
+    },
+  });
+}
+
 export class ProjectIndex {
+  private readonly fileSystem = hidingFileSystem();
   readonly project = new Project({
-    useInMemoryFileSystem: false,
+    fileSystem: this.fileSystem,
     skipAddingFilesFromTsConfig: true,
     skipFileDependencyResolution: true,
     skipLoadingLibFiles: true,
@@ -90,7 +140,13 @@ export class ProjectIndex {
       this.records.set(absPath, null);
       return undefined;
     }
-    const sourceFile = this.project.createSourceFile(absPath, text, { overwrite: true });
+    this.fileSystem.hidden = path.resolve(absPath);
+    let sourceFile: SourceFile;
+    try {
+      sourceFile = this.project.createSourceFile(absPath, text, { overwrite: true });
+    } finally {
+      this.fileSystem.hidden = undefined;
+    }
     const record: SourceRecord = {
       absPath,
       rel: known.rel,
@@ -105,10 +161,23 @@ export class ProjectIndex {
     return record;
   }
 
+  // Resolutions by directory and specifier: the import expansion asks the same ones
+  // for every exporting file whose name an importer mentions (dense trees: millions).
+  private readonly resolutions = new Map<string, string | undefined>();
+
   /** Resolves a relative specifier to a known project file. */
   resolve(fromAbsPath: string, specifier: string): string | undefined {
     if (!specifier.startsWith('.')) return undefined;
-    const base = path.resolve(path.dirname(fromAbsPath), specifier);
+    const fromDir = path.dirname(fromAbsPath);
+    const key = fromDir + '\0' + specifier;
+    if (this.resolutions.has(key)) return this.resolutions.get(key);
+    const resolved = this.resolveUncached(fromDir, specifier);
+    this.resolutions.set(key, resolved);
+    return resolved;
+  }
+
+  private resolveUncached(fromDir: string, specifier: string): string | undefined {
+    const base = path.resolve(fromDir, specifier);
     const candidates: string[] = [];
     const ext = path.extname(base);
     const mapped = JS_TO_TS[ext];

@@ -6,10 +6,12 @@ import {
   SyntaxKind,
   type ArrayLiteralExpression,
   type CallExpression,
+  type Identifier,
   type NewExpression,
   type VariableDeclaration,
   type VariableStatement,
 } from 'ts-morph';
+import { compilerIdentifiers, compilerNodesOfKind, compilerText, wrapCompilerNode } from './compiler-nodes.js';
 import { resolveName } from './declarations.js';
 import type { HandlerClasses } from './handlers.js';
 import { isWsgiApplicationRef, unwrap, type SymbolTable } from './legacy-symbols.js';
@@ -145,8 +147,14 @@ function constArray(record: SourceRecord, identifier: Node): { initializer: Node
   if (statement?.getDeclarationKind() !== 'const') return undefined;
   const name = identifier.getText();
   const pushes: CallExpression[] = [];
-  for (const reference of (scope ?? record.sourceFile).getDescendantsOfKind(SyntaxKind.Identifier)) {
-    if (reference.getText() !== name || reference === declaration.getNameNode() || declaringScope(reference, name) !== scope) continue;
+  const sf = record.sourceFile;
+  const within = scope ?? sf;
+  const from = within.getPos();
+  const to = within.getEnd();
+  for (const compilerReference of compilerIdentifiers(sf)) {
+    if (compilerReference.pos < from || compilerReference.end > to || compilerText(sf, compilerReference) !== name) continue;
+    const reference = wrapCompilerNode<Identifier>(sf, compilerReference);
+    if (reference === declaration.getNameNode() || declaringScope(reference, name) !== scope) continue;
     const access = reference.getParent();
     if (!access || !Node.isPropertyAccessExpression(access) || access.getExpression() !== reference) continue;
     const call = access.getParent();
@@ -246,7 +254,8 @@ function mountOf(record: SourceRecord, reference: Node): Mount | undefined {
 export function findRouteTables(index: ProjectIndex, symbols: SymbolTable, handlers: HandlerClasses, records: SourceRecord[]): RouteTable[] {
   const tables: RouteTable[] = [];
   for (const record of records) {
-    for (const create of record.sourceFile.getDescendantsOfKind(SyntaxKind.NewExpression)) {
+    for (const compilerCreate of compilerNodesOfKind(record.sourceFile, SyntaxKind.NewExpression)) {
+      const create = wrapCompilerNode<NewExpression>(record.sourceFile, compilerCreate);
       if (!isWsgiApplicationRef(symbols.resolve(record, create.getExpression()))) continue;
       const table: RouteTable = { record, create, rows: [], mounts: [], otherUses: [], composed: false };
       const [first] = create.getArguments();
@@ -294,7 +303,12 @@ export function findRouteTables(index: ProjectIndex, symbols: SymbolTable, handl
   const names = new Set([...byDeclaration.keys(), ...byProvider.keys()].map((d) => (d as unknown as { getName(): string }).getName()));
   for (const record of records) {
     const imported = importedNames(record);
-    for (const identifier of record.sourceFile.getDescendantsOfKind(SyntaxKind.Identifier)) {
+    const sf = record.sourceFile;
+    for (const compilerIdentifier of compilerIdentifiers(sf)) {
+      // Text first, on the compiler node: only the few identifiers that can name a table are wrapped.
+      const text = compilerText(sf, compilerIdentifier);
+      if (!names.has(text) && !imported.has(text)) continue;
+      const identifier = wrapCompilerNode<Identifier>(sf, compilerIdentifier);
       const parent = identifier.getParent();
       if (!parent || Node.isImportSpecifier(parent) || Node.isImportClause(parent) || Node.isVariableDeclaration(parent) && parent.getNameNode() === identifier) continue;
       if (Node.isPropertyAccessExpression(parent) && parent.getNameNode() === identifier) continue;

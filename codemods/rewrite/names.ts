@@ -2,7 +2,8 @@
 // (bare imports renamed at every reference, `deferred.TaskHandler` member
 // accesses renamed), aliases keep their local names. Rules that generate code
 // from existing expressions translate them through here.
-import { Node, SyntaxKind, type SourceFile } from 'ts-morph';
+import { Node, SyntaxKind, ts, type ElementAccessExpression, type PropertyAccessExpression, type QualifiedName, type SourceFile } from 'ts-morph';
+import { compilerNodesOfKind, compilerText, wrapCompilerNode } from '../analysis/compiler-nodes.js';
 import type { Analysis } from '../analysis/index.js';
 import type { Binding, FileSymbols } from '../analysis/legacy-symbols.js';
 import type { SourceRecord } from '../analysis/project.js';
@@ -108,12 +109,24 @@ export function legacyNameUses(analysis: Analysis, record: SourceRecord): NameUs
     }
   }
   // deferred.TaskHandler → deferred.Handler (namespace members, require(...).TaskHandler, type names).
+  // Member names are tested on the compiler nodes; only the few renamed ones are wrapped.
+  const sf = record.sourceFile;
+  const renames = (name: ts.Node): boolean => !!RENAMED_MEMBERS[compilerText(sf, name)];
   const members: Array<{ base: Node; name: Node; text?: string }> = [
-    ...record.sourceFile.getDescendantsOfKind(SyntaxKind.PropertyAccessExpression).map((n) => ({ base: n.getExpression(), name: n.getNameNode() })),
-    ...record.sourceFile.getDescendantsOfKind(SyntaxKind.QualifiedName).map((n) => ({ base: n.getLeft(), name: n.getRight() })),
+    ...compilerNodesOfKind<ts.PropertyAccessExpression>(sf, SyntaxKind.PropertyAccessExpression)
+      .filter((n) => renames(n.name))
+      .map((n) => wrapCompilerNode<PropertyAccessExpression>(sf, n))
+      .map((n) => ({ base: n.getExpression(), name: n.getNameNode() })),
+    ...compilerNodesOfKind<ts.QualifiedName>(sf, SyntaxKind.QualifiedName)
+      .filter((n) => renames(n.right))
+      .map((n) => wrapCompilerNode<QualifiedName>(sf, n))
+      .map((n) => ({ base: n.getLeft(), name: n.getRight() })),
   ];
   // deferred['TaskHandler'] → deferred['Handler'] (the quotes kept).
-  for (const access of record.sourceFile.getDescendantsOfKind(SyntaxKind.ElementAccessExpression)) {
+  for (const compilerAccess of compilerNodesOfKind<ts.ElementAccessExpression>(sf, SyntaxKind.ElementAccessExpression)) {
+    const literal = compilerAccess.argumentExpression;
+    if (!(ts.isStringLiteral(literal) || ts.isNoSubstitutionTemplateLiteral(literal)) || !RENAMED_MEMBERS[literal.text]) continue;
+    const access = wrapCompilerNode<ElementAccessExpression>(sf, compilerAccess);
     const arg = access.getArgumentExpression();
     if (!arg || !(Node.isStringLiteral(arg) || Node.isNoSubstitutionTemplateLiteral(arg))) continue;
     const renamed = RENAMED_MEMBERS[arg.getLiteralValue()];

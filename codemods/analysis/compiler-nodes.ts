@@ -1,0 +1,65 @@
+// Walks over the compiler's own nodes, cached per parsed file. ts-morph's
+// `getDescendantsOfKind` wraps every match (and, for identifiers, materialises
+// every token of the file through `getChildren`); the analysis and rewrite loops
+// mostly discard what they find, so they walk these lists, filter on the compiler
+// node, and wrap only what they keep.
+import { ts, type Node, type SourceFile } from 'ts-morph';
+
+const byKindCache = new WeakMap<ts.SourceFile, Map<ts.SyntaxKind, ts.Node[]>>();
+const identifierCache = new WeakMap<ts.SourceFile, ts.Identifier[]>();
+
+/**
+ * The file's nodes of `kind` (a parse-tree kind such as CallExpression, not a token
+ * or JSDoc kind), in the order `getDescendantsOfKind(kind)` returns them: one
+ * `ts.forEachChild` walk per file serves every kind.
+ */
+export function compilerNodesOfKind<T extends ts.Node = ts.Node>(sf: SourceFile, kind: ts.SyntaxKind): readonly T[] {
+  const root = sf.compilerNode;
+  let byKind = byKindCache.get(root);
+  if (!byKind) {
+    const index = new Map<ts.SyntaxKind, ts.Node[]>();
+    const visit = (node: ts.Node): void => {
+      const list = index.get(node.kind);
+      if (list) list.push(node);
+      else index.set(node.kind, [node]);
+      ts.forEachChild(node, visit);
+    };
+    ts.forEachChild(root, visit);
+    byKind = index;
+    byKindCache.set(root, byKind);
+  }
+  return (byKind.get(kind) ?? []) as unknown as readonly T[];
+}
+
+/**
+ * The file's identifiers in the order `getDescendantsOfKind(SyntaxKind.Identifier)`
+ * returns them: that walk goes through `getChildren`, which also enters JSDoc
+ * (before the node's own children), so this one does too.
+ */
+export function compilerIdentifiers(sf: SourceFile): readonly ts.Identifier[] {
+  const root = sf.compilerNode;
+  let identifiers = identifierCache.get(root);
+  if (!identifiers) {
+    const found: ts.Identifier[] = [];
+    const visit = (node: ts.Node): void => {
+      if (node.kind === ts.SyntaxKind.Identifier) found.push(node as ts.Identifier);
+      const docs = (node as { jsDoc?: ts.Node[] }).jsDoc;
+      if (docs) for (const doc of docs) visit(doc);
+      ts.forEachChild(node, visit);
+    };
+    ts.forEachChild(root, visit);
+    identifiers = found;
+    identifierCache.set(root, identifiers);
+  }
+  return identifiers;
+}
+
+/** The source text of a compiler node, as ts-morph's `getText()` gives it. */
+export function compilerText(sf: SourceFile, node: ts.Node): string {
+  return node.getText(sf.compilerNode);
+}
+
+/** The ts-morph wrapper of a compiler node of `sf` (the same instance ts-morph hands out). */
+export function wrapCompilerNode<T extends Node = Node>(sf: SourceFile, node: ts.Node): T {
+  return (sf as unknown as { _getNodeFromCompilerNode(node: ts.Node): Node })._getNodeFromCompilerNode(node) as T;
+}
