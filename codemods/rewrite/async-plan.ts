@@ -3,9 +3,11 @@
 // stands, and what that takes: the enclosing function made async (TypeScript
 // return type `T` → `Promise<T>`), then every call of that function that relied
 // on its throw or its value awaited in turn, transitively, as long as every
-// caller is known. Both `defer-result` and `sync-error-handling` ask it, so a
-// function is made async by one rule of logic and the edits of the two rules
-// are identical where they meet (identical edits are emitted once).
+// caller is known (a route handler of a known host app counts: its caller is
+// the framework, which ignores its value; see route-callback.ts). Both
+// `defer-result` and `sync-error-handling` ask it, so a function is made async
+// by one rule of logic and the edits of the two rules are identical where they
+// meet (identical edits are emitted once).
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import {
