@@ -43,7 +43,9 @@ function frameworkOfObject(analysis: Analysis, object: Node): Framework | undefi
     const initializer = declaration.getInitializer();
     if (!initializer || !Node.isCallExpression(initializer)) continue;
     const callee = initializer.getExpression();
-    const bindings = frameworkBindings(analysis.index.load(declaration.getSourceFile().getFilePath())!);
+    const record = analysis.index.load(declaration.getSourceFile().getFilePath());
+    if (!record) continue;
+    const bindings = frameworkBindings(record);
     if (Node.isPropertyAccessExpression(callee) && callee.getName() === 'Router' && Node.isIdentifier(callee.getExpression())) {
       const binding = bindings.get(callee.getExpression().getText());
       if (binding?.framework === 'express' && binding.member === undefined) return 'express';
