@@ -3,9 +3,11 @@
 // stands, and what that takes: the enclosing function made async (TypeScript
 // return type `T` → `Promise<T>`), then every call of that function that relied
 // on its throw or its value awaited in turn, transitively, as long as every
-// caller is known. Both `defer-result` and `sync-error-handling` ask it, so a
-// function is made async by one rule of logic and the edits of the two rules
-// are identical where they meet (identical edits are emitted once).
+// caller is known (a route handler of a known host app counts: its caller is
+// the framework, which ignores its value; see route-callback.ts). Both
+// `defer-result` and `sync-error-handling` ask it, so a function is made async
+// by one rule of logic and the edits of the two rules are identical where they
+// meet (identical edits are emitted once).
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import {
@@ -25,6 +27,7 @@ import {
 import type { Analysis } from '../analysis/index.js';
 import type { SourceRecord } from '../analysis/project.js';
 import type { RuleOutput } from './context.js';
+import { ignoresRejection, routeCallbackOf, type RouteCallback } from './route-callback.js';
 
 export type FunctionLike =
   | FunctionDeclaration
@@ -128,7 +131,25 @@ export interface PlannedAsyncEdit {
 
 export type AwaitPlan = { ok: true; edits: PlannedAsyncEdit[] } | { ok: false; reason: string };
 
-type Callers = { ok: true; calls: CallExpression[] } | { ok: false; reason: string };
+/** `route`: the function is (also) a route handler of a host framework, which ignores its return value. */
+type Callers = { ok: true; calls: CallExpression[]; route?: RouteCallback } | { ok: false; reason: string };
+
+/**
+ * A rejection of `call` is handled in its own function: it sits in the try
+ * block of a try whose catch does not throw again (conservatively: has no
+ * `throw` of its own).
+ */
+function isCaught(call: Node): boolean {
+  let child: Node = call;
+  for (let parent = call.getParent(); parent && !isFunctionLike(parent) && !Node.isSourceFile(parent); parent = parent.getParent()) {
+    if (Node.isTryStatement(parent) && parent.getTryBlock() === child) {
+      const catchBlock = parent.getCatchClause()?.getBlock();
+      if (catchBlock && !catchBlock.getDescendantsOfKind(SyntaxKind.ThrowStatement).some((t) => enclosingFunction(t) === enclosingFunction(call))) return true;
+    }
+    child = parent;
+  }
+  return false;
+}
 
 export class AsyncPlanner {
   private static readonly planners = new WeakMap<Analysis, AsyncPlanner>();
@@ -296,6 +317,8 @@ export class AsyncPlanner {
     if (Node.isMethodDeclaration(fn)) return this.privateMethodCallers(fn);
     const name = this.nameNode(fn);
     if (!name) {
+      const route = routeCallbackOf(this.analysis, fn);
+      if (route) return { ok: true, calls: [], route };
       const parent = outermost(fn).getParent();
       if (parent && Node.isCallExpression(parent)) return { ok: false, reason: `the function is a callback passed to \`${parent.getExpression().getText()}()\`, whose calls of it the codemod cannot see (it may ignore a promise)` };
       return { ok: false, reason: 'the function is used as a value, so its callers are not known' };
@@ -303,11 +326,18 @@ export class AsyncPlanner {
     const record = this.record(fn)!;
     let exported = Node.isFunctionDeclaration(fn) ? fn.isExported() : (name.getFirstAncestorByKind(SyntaxKind.VariableStatement)?.isExported() ?? false);
     const calls: CallExpression[] = [];
+    let route: RouteCallback | undefined;
     for (const ref of name.findReferencesAsNodes()) {
       if (ref === name) continue;
       const call = calleeCall(ref);
       if (call) {
         calls.push(call);
+        continue;
+      }
+      // `app.get('/x', handler)`: the framework calls it and ignores its value.
+      const routeUse = routeCallbackOf(this.analysis, ref);
+      if (routeUse) {
+        route ??= routeUse;
         continue;
       }
       const parent = ref.getParent();
@@ -334,7 +364,7 @@ export class AsyncPlanner {
       const unseen = this.unloadedMention(name.getText());
       if (unseen) return { ok: false, reason: `${nameOf(fn)} is exported and named in ${unseen}, which imports it in a way the codemod does not follow (a path alias, a package name)` };
     }
-    return { ok: true, calls };
+    return route ? { ok: true, calls, route } : { ok: true, calls };
   }
 
   /**
@@ -378,6 +408,9 @@ export class AsyncPlanner {
     const edits: PlannedAsyncEdit[] = [];
     const awaited = new Set<CallExpression>();
     const madeAsync = new Set<FunctionLike>();
+    // The function each awaited caller calls (the first call is the defer() itself).
+    const calleeOf = new Map<CallExpression, FunctionLike>();
+    const routeHandlers = new Map<FunctionLike, RouteCallback>();
     const work: CallExpression[] = [call];
     while (work.length > 0) {
       const current = work.pop()!;
@@ -403,11 +436,32 @@ export class AsyncPlanner {
       const callers = this.findCallers(fn);
       if (!callers.ok) return { ok: false, reason: callers.reason };
       madeAsync.add(fn);
+      if (callers.route) {
+        const ignored = ignoresRejection(this.analysis, callers.route.framework);
+        if (ignored) return { ok: false, reason: `${nameOf(fn)} is a route handler of \`${callers.route.call.getExpression().getText()}()\`: ${ignored}` };
+        routeHandlers.set(fn, callers.route);
+      }
       edits.push(...asyncEdits(this.record(fn)!, fn));
       const valued = returnsValue(fn);
       for (const caller of callers.calls) {
         if (isAwaited(caller)) continue;
-        if (this.throwReachesHandler(caller) || (valued && isValueUsed(caller))) work.push(caller);
+        if (this.throwReachesHandler(caller) || (valued && isValueUsed(caller))) {
+          calleeOf.set(caller, fn);
+          work.push(caller);
+        }
+      }
+    }
+    // A route handler's caller is the framework: the defer() rejection must be
+    // caught on the way, not newly reach it (it would fail the request, or go
+    // unhandled, where the legacy code handled the throw).
+    const rejects = (fn: FunctionLike, seen: Set<FunctionLike>): boolean => {
+      if (seen.has(fn)) return true;
+      seen.add(fn);
+      return [...awaited].some((c) => enclosingFunction(c) === fn && !isCaught(c) && (c === call || rejects(calleeOf.get(c)!, seen)));
+    };
+    for (const [fn, route] of routeHandlers) {
+      if (rejects(fn, new Set())) {
+        return { ok: false, reason: `${nameOf(fn)} is a route handler of \`${route.call.getExpression().getText()}()\`, and the awaited defer() rejection would reach the framework: no try/catch on the way handles it` };
       }
     }
     return { ok: true, edits };

@@ -1,0 +1,119 @@
+// Route handlers of a host framework: a function passed directly to a routing
+// call (`app.get('/x', fn)`, `router.use(fn)`, `fastify.route({ handler: fn })`)
+// on an object the analysis identified as a host app (or an Express Router made
+// from the express module). Their caller is the framework, which ignores the
+// handler's return value (Express 5, Koa, Fastify and Hono await a returned
+// promise), so such a handler may become async although its caller is not code.
+import { existsSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { Node, type CallExpression } from 'ts-morph';
+import { frameworkBindings, type Framework } from '../analysis/host-app.js';
+import type { Analysis } from '../analysis/index.js';
+
+const ROUTE_METHODS: Partial<Record<Framework, Set<string>>> = {
+  express: new Set(['get', 'post', 'put', 'delete', 'patch', 'all', 'use', 'options', 'head']),
+  connect: new Set(['use']),
+  koa: new Set(['use']),
+  fastify: new Set(['get', 'post', 'put', 'delete', 'patch', 'all', 'options', 'head', 'route']),
+  hono: new Set(['get', 'post', 'put', 'delete', 'patch', 'all', 'use', 'options', 'on']),
+};
+
+export interface RouteCallback {
+  framework: Framework;
+  /** The routing call (`app.get(...)`). */
+  call: CallExpression;
+}
+
+function outermost(node: Node): Node {
+  let outer = node;
+  while (Node.isParenthesizedExpression(outer.getParent())) outer = outer.getParent()!;
+  return outer;
+}
+
+/** The framework of the host app or Express Router that `object` names, if the analysis knows it. */
+function frameworkOfObject(analysis: Analysis, object: Node): Framework | undefined {
+  if (!Node.isIdentifier(object)) return undefined;
+  const declarations = object.getSymbol()?.getDeclarations() ?? [];
+  for (const host of analysis.hosts) {
+    if (host.variable && declarations.includes(host.variable)) return host.framework;
+  }
+  // `const router = express.Router()` / `Router()` imported from express.
+  for (const declaration of declarations) {
+    if (!Node.isVariableDeclaration(declaration)) continue;
+    const initializer = declaration.getInitializer();
+    if (!initializer || !Node.isCallExpression(initializer)) continue;
+    const callee = initializer.getExpression();
+    const record = analysis.index.load(declaration.getSourceFile().getFilePath());
+    if (!record) continue;
+    const bindings = frameworkBindings(record);
+    if (Node.isPropertyAccessExpression(callee) && callee.getName() === 'Router' && Node.isIdentifier(callee.getExpression())) {
+      const binding = bindings.get(callee.getExpression().getText());
+      if (binding?.framework === 'express' && binding.member === undefined) return 'express';
+    }
+    if (Node.isIdentifier(callee)) {
+      const binding = bindings.get(callee.getText());
+      if (binding?.framework === 'express' && binding.member === 'Router') return 'express';
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The routing call that `value` (a function, or a reference to one) is passed
+ * to directly as a handler, when its object is a known host app or router.
+ */
+export function routeCallbackOf(analysis: Analysis, value: Node): RouteCallback | undefined {
+  let argument = outermost(value);
+  let parent = argument.getParent();
+  // fastify.route({ method, url, handler })
+  if (parent && Node.isPropertyAssignment(parent) && parent.getName() === 'handler' && parent.getInitializer() === argument) {
+    const literal = parent.getParent();
+    argument = literal ? outermost(literal) : argument;
+    parent = argument.getParent();
+    if (!parent || !Node.isCallExpression(parent)) return undefined;
+    const callee = parent.getExpression();
+    if (!Node.isPropertyAccessExpression(callee) || callee.getName() !== 'route') return undefined;
+    return frameworkOfObject(analysis, callee.getExpression()) === 'fastify' && parent.getArguments().includes(argument) ? { framework: 'fastify', call: parent } : undefined;
+  }
+  if (!parent || !Node.isCallExpression(parent) || !parent.getArguments().includes(argument)) return undefined;
+  const callee = parent.getExpression();
+  if (!Node.isPropertyAccessExpression(callee)) return undefined;
+  const framework = frameworkOfObject(analysis, callee.getExpression());
+  if (!framework || !ROUTE_METHODS[framework]?.has(callee.getName()) || (framework === 'fastify' && callee.getName() === 'route')) return undefined;
+  return { framework, call: parent };
+}
+
+/**
+ * Why the framework would not observe a rejection of the handler, if it would
+ * not: Connect never awaits a handler's promise, nor does Express before 5
+ * (its major version read from the run's package.json, or its installed
+ * node_modules/express; unknown counts as 5).
+ */
+export function ignoresRejection(analysis: Analysis, framework: Framework): string | undefined {
+  if (framework === 'connect') return 'Connect ignores the promise of an async handler, so an error thrown after the await would be an unhandled rejection';
+  if (framework !== 'express') return undefined;
+  const major = expressMajor(analysis.root);
+  if (major !== undefined && major < 5) return `Express ${major} ignores the promise of an async handler, so an error thrown after the await would be an unhandled rejection`;
+  return undefined;
+}
+
+function readJson(file: string): Record<string, unknown> | undefined {
+  if (!existsSync(file)) return undefined;
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+}
+
+function expressMajor(root: string): number | undefined {
+  const pkg = readJson(path.join(root, 'package.json'));
+  for (const field of ['dependencies', 'devDependencies', 'peerDependencies']) {
+    const range = (pkg?.[field] as Record<string, unknown> | undefined)?.express;
+    const major = typeof range === 'string' ? /(\d+)/.exec(range)?.[1] : undefined;
+    if (major) return Number(major);
+  }
+  const installed = readJson(path.join(root, 'node_modules', 'express', 'package.json'))?.version;
+  const major = typeof installed === 'string' ? /^(\d+)/.exec(installed)?.[1] : undefined;
+  return major ? Number(major) : undefined;
+}
