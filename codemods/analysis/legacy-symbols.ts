@@ -4,6 +4,7 @@
 import { Node, SyntaxKind, ts, type BindingElement, type CallExpression, type Identifier, type SourceFile, type StringLiteral } from 'ts-morph';
 import type { ProjectIndex, SourceRecord } from './project.js';
 import { declaringScope, isReference } from './scope.js';
+import { SHIM_EXPORTS } from './shim-exports.js';
 import { roleOfSpecifier, type ModuleMatchers, type ModuleRole } from './specifiers.js';
 
 export interface BarrelExports {
@@ -70,9 +71,6 @@ export interface LegacyReference {
   legacyOnly: boolean;
 }
 
-/** Members of the legacy deferred module with no namesake in the shim. */
-const LEGACY_ONLY_DEFERRED = new Set(['TaskHandler']);
-
 const EMPTY_EXPORTS: BarrelExports = { named: new Map(), star: [] };
 
 function hasExports(exports: BarrelExports): boolean {
@@ -87,7 +85,7 @@ function hasExports(exports: BarrelExports): boolean {
  */
 export function isLegacyOnly(ref: SymbolRef): boolean {
   if (ref.kind === 'unresolved') return true;
-  return ref.kind === 'member' && (ref.role === 'deferred' || ref.role === 'shim') && LEGACY_ONLY_DEFERRED.has(ref.name);
+  return ref.kind === 'member' && (ref.role === 'deferred' || ref.role === 'shim') && !SHIM_EXPORTS.has(ref.name);
 }
 
 /** A member of what `ref` denotes (`ref.name`), when the tracker knows it. */

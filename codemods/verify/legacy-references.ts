@@ -6,73 +6,8 @@ import { Node, SyntaxKind } from 'ts-morph';
 import type { Analysis } from '../analysis/index.js';
 import type { SourceRecord } from '../analysis/project.js';
 import type { SymbolRef } from '../analysis/legacy-symbols.js';
+import { SHIM_EXPORTS } from '../analysis/shim-exports.js';
 
-/**
- * What the shim exports, top level and on its `deferred` namespace (values and
- * types); a member of the shim outside this list is a legacy-only name such as
- * `TaskHandler`. test/codemods/verify.test.ts keeps it equal to the shim's exports.
- */
-export const SHIM_EXPORTS: ReadonlySet<string> = new Set([
-  'deferred',
-  'wrapApp',
-  'environFrom',
-  'environ',
-  'defer',
-  'PermanentTaskFailure',
-  'SingularTaskFailure',
-  'TaskAlreadyExistsError',
-  'Handler',
-  'register',
-  'registerModule',
-  'configure',
-  'getRuntime',
-  'ManualClock',
-  'getTaskContext',
-  'run',
-  'serialize',
-  'QueueFileError',
-  'UnknownQueueError',
-  'QueueYamlError',
-  'TaskNotFoundError',
-  'TaskStateError',
-  'TASK_STATES',
-  'transactional',
-  'TransactionalEnqueueError',
-  'TransactionalTaskDroppedError',
-  // types
-  'Environ',
-  'HandlerResult',
-  'RetryOptions',
-  'DeferOptions',
-  'TaskSpec',
-  'EnqueuedTask',
-  'OverflowStore',
-  'DeliveryRequest',
-  'DeliveryResponse',
-  'DeliveryTarget',
-  'Verification',
-  'TaskContext',
-  'Backend',
-  'Clock',
-  'LogLevel',
-  'Logger',
-  'QueueConfig',
-  'QueueDefinition',
-  'QueueRate',
-  'QueueLimits',
-  'QueueOperations',
-  'QueueSummary',
-  'TaskState',
-  'TaskAttempt',
-  'TaskSummary',
-  'TaskDetails',
-  'TaskQuery',
-  'TaskPage',
-  'ThroughputBucket',
-  'DashboardOptions',
-  'AuthHook',
-  'AuthInfo',
-]);
 
 export interface LegacyReference {
   node: Node;

@@ -8,7 +8,7 @@ import { Project } from 'ts-morph';
 import { afterEach, describe, expect, it } from 'vitest';
 import { migrate } from '../../codemods/engine.js';
 import type { ReasonCode } from '../../codemods/types.js';
-import { SHIM_EXPORTS } from '../../codemods/verify/legacy-references.js';
+import { SHIM_EXPORTS } from '../../codemods/analysis/shim-exports.js';
 import { MarkerPlanner, shortMessage, type MarkerSite } from '../../codemods/verify/markers.js';
 import { OffsetMap } from '../../codemods/verify/offset-map.js';
 import { makeTree, type TempTree } from './helpers.js';
