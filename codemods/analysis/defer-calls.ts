@@ -1,7 +1,7 @@
 // Calls of `defer` (legacy or shim, any import style) with their callable and
 // their trailing options object, as the contract defines it: the last argument
 // when it is an object literal whose keys all begin with `_`.
-import { Node, SyntaxKind, type CallExpression, type ObjectLiteralExpression } from 'ts-morph';
+import { Node, SyntaxKind, ts, type CallExpression, type ObjectLiteralExpression } from 'ts-morph';
 import { compilerNodesOfKind, wrapCompilerNode } from './compiler-nodes.js';
 import { isDeferRef, isExportedObject, type SymbolTable } from './legacy-symbols.js';
 import type { SourceRecord } from './project.js';
@@ -66,10 +66,32 @@ export function forwardedCall(call: CallExpression): { callee: Node; args: Node[
   return { callee: expression.getExpression(), args };
 }
 
+// The rules ask for the calls of the same candidates several times (options, results,
+// error handling, registration, the wrap plan); the trees are never edited in place,
+// so the first answer holds for the run.
+const deferCallsCache = new WeakMap<SymbolTable, WeakMap<SourceRecord[], readonly DeferCall[]>>();
+
 export function findDeferCalls(symbols: SymbolTable, records: SourceRecord[]): DeferCall[] {
+  let byRecords = deferCallsCache.get(symbols);
+  if (!byRecords) {
+    byRecords = new WeakMap();
+    deferCallsCache.set(symbols, byRecords);
+  }
+  let calls = byRecords.get(records);
+  if (!calls) {
+    calls = collectDeferCalls(symbols, records);
+    byRecords.set(records, calls);
+  }
+  return [...calls];
+}
+
+function collectDeferCalls(symbols: SymbolTable, records: SourceRecord[]): DeferCall[] {
   const calls: DeferCall[] = [];
   for (const record of records) {
-    for (const compilerCall of compilerNodesOfKind(record.sourceFile, SyntaxKind.CallExpression)) {
+    for (const compilerCall of compilerNodesOfKind<ts.CallExpression>(record.sourceFile, SyntaxKind.CallExpression)) {
+      // Only a callee rooted in a legacy binding (or a require call) can be defer,
+      // directly or through .call/.apply: the others are not wrapped.
+      if (!symbols.mayResolve(record, compilerCall.expression)) continue;
       const call = wrapCompilerNode<CallExpression>(record.sourceFile, compilerCall);
       let args: Node[] = call.getArguments();
       if (!isDeferRef(symbols.resolve(record, call.getExpression()))) {

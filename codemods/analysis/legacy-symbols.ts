@@ -157,6 +157,13 @@ export function unwrap(node: Node): Node {
   return current;
 }
 
+/** Whether some scope of the file (module level or nearer) binds `name`. */
+function isBoundName(symbols: FileSymbols, name: string): boolean {
+  if (symbols.bindings.has(name)) return true;
+  for (const names of symbols.scoped.values()) if (names.has(name)) return true;
+  return false;
+}
+
 /** `require('<literal>')` → the literal node. */
 export function requireSpecifier(node: Node): StringLiteral | undefined {
   const call = unwrap(node);
@@ -480,10 +487,34 @@ export class SymbolTable {
   /** The binding an identifier use denotes, scope-aware; undefined for its own declaration. */
   private bindingOf(symbols: FileSymbols, identifier: Identifier): Binding | undefined {
     const name = identifier.getText();
+    // A name no scope binds denotes nothing of ours, whatever scope declares it.
+    if (!isBoundName(symbols, name)) return undefined;
     const scope = declaringScope(identifier, name);
     const binding = scope ? symbols.scoped.get(scope)?.get(name) : symbols.bindings.get(name);
     if (!binding || binding.nameNode === identifier) return undefined;
     return binding;
+  }
+
+  /**
+   * False when resolve() of this compiler expression is sure to find nothing, without
+   * wrapping it: the identifier at the root of its member chain is bound in no scope
+   * of the file (resolveIn reaches every ref through that root, or a require call).
+   * Call it where resolve() would be the first use of the file's symbols, as it
+   * computes them.
+   */
+  mayResolve(record: SourceRecord, expression: ts.Expression): boolean {
+    const symbols = this.of(record);
+    let current: ts.Node = expression;
+    for (;;) {
+      if (ts.isParenthesizedExpression(current) || ts.isAsExpression(current) || ts.isSatisfiesExpression(current) || ts.isNonNullExpression(current)) current = current.expression;
+      else if (ts.isPropertyAccessExpression(current) || ts.isElementAccessExpression(current)) current = current.expression;
+      else if (ts.isQualifiedName(current)) current = current.left;
+      else break;
+    }
+    if (ts.isCallExpression(current)) return true;
+    if (!ts.isIdentifier(current)) return false;
+    const sf = record.sourceFile.compilerNode;
+    return isBoundName(symbols, sf.text.substring(current.getStart(sf), current.end));
   }
 
   private resolveIn(symbols: FileSymbols, node: Node): SymbolRef | undefined {

@@ -1,65 +1,93 @@
 // Just enough lexical scoping to tell whether an identifier denotes the
 // module-level binding of the same name or a nearer declaration that shadows it.
-import { Node, SyntaxKind, type Identifier } from 'ts-morph';
+import { Node, SyntaxKind, ts, type Identifier } from 'ts-morph';
+import { wrapCompilerNode } from './compiler-nodes.js';
 
-function bindingNameDeclares(nameNode: Node | undefined, name: string): boolean {
+// The scope walks run on the compiler's nodes (every identifier the resolver
+// meets climbs its parent chain); only the scope found is wrapped. Names are
+// compared as ts-morph's getText() gives them: the source text of the name.
+
+/** Whether the source text of a name node is `name` (ts-morph: `nameNode.getText() === name`). */
+function nameIs(sf: ts.SourceFile, nameNode: ts.Node, name: string): boolean {
+  // An identifier's source text cooks to its `text`, so a different `text` rules it
+  // out unless `name` itself is written with escapes; only a possible match is sliced.
+  if (ts.isIdentifier(nameNode) && nameNode.text !== name && !name.includes('\\')) return false;
+  return sf.text.substring(nameNode.getStart(sf), nameNode.end) === name;
+}
+
+function bindingNameDeclares(sf: ts.SourceFile, nameNode: ts.Node | undefined, name: string): boolean {
   if (!nameNode) return false;
-  if (Node.isIdentifier(nameNode)) return nameNode.getText() === name;
-  if (Node.isObjectBindingPattern(nameNode) || Node.isArrayBindingPattern(nameNode)) {
-    for (const element of nameNode.getElements()) {
-      if (Node.isBindingElement(element) && bindingNameDeclares(element.getNameNode(), name)) return true;
+  if (ts.isIdentifier(nameNode)) return nameIs(sf, nameNode, name);
+  if (ts.isObjectBindingPattern(nameNode) || ts.isArrayBindingPattern(nameNode)) {
+    for (const element of nameNode.elements) {
+      if (ts.isBindingElement(element) && bindingNameDeclares(sf, element.name, name)) return true;
     }
   }
   return false;
 }
 
-function statementDeclares(statement: Node, name: string): boolean {
-  if (Node.isVariableStatement(statement)) {
-    return statement.getDeclarations().some((d) => bindingNameDeclares(d.getNameNode(), name));
+/** A function's, class's or enum's own name (`getName() === name`; none when anonymous). */
+function ownNameIs(sf: ts.SourceFile, node: { name?: ts.Node }, name: string): boolean {
+  return node.name !== undefined && nameIs(sf, node.name, name);
+}
+
+function statementDeclares(sf: ts.SourceFile, statement: ts.Statement, name: string): boolean {
+  if (ts.isVariableStatement(statement)) {
+    return statement.declarationList.declarations.some((d) => bindingNameDeclares(sf, d.name, name));
   }
-  if (Node.isFunctionDeclaration(statement) || Node.isClassDeclaration(statement) || Node.isEnumDeclaration(statement)) {
-    return statement.getName() === name;
+  if (ts.isFunctionDeclaration(statement) || ts.isClassDeclaration(statement) || ts.isEnumDeclaration(statement)) {
+    return ownNameIs(sf, statement, name);
   }
   return false;
 }
 
-function scopeDeclares(scope: Node, name: string): boolean {
-  if (Node.isBlock(scope) || Node.isModuleBlock(scope) || Node.isCaseClause(scope) || Node.isDefaultClause(scope)) {
-    return scope.getStatements().some((s) => statementDeclares(s, name));
-  }
-  if (
-    Node.isFunctionDeclaration(scope) ||
-    Node.isFunctionExpression(scope) ||
-    Node.isArrowFunction(scope) ||
-    Node.isMethodDeclaration(scope) ||
-    Node.isConstructorDeclaration(scope) ||
-    Node.isGetAccessorDeclaration(scope) ||
-    Node.isSetAccessorDeclaration(scope)
-  ) {
-    if (scope.getParameters().some((p) => bindingNameDeclares(p.getNameNode(), name))) return true;
-    if (Node.isFunctionExpression(scope) && scope.getName() === name) return true;
-    return false;
-  }
-  if (Node.isClassExpression(scope)) return scope.getName() === name;
-  if (Node.isForStatement(scope) || Node.isForOfStatement(scope) || Node.isForInStatement(scope)) {
-    const initializer = scope.getInitializer();
-    if (initializer && Node.isVariableDeclarationList(initializer)) {
-      return initializer.getDeclarations().some((d) => bindingNameDeclares(d.getNameNode(), name));
+function scopeDeclares(sf: ts.SourceFile, scope: ts.Node, name: string): boolean {
+  switch (scope.kind) {
+    case SyntaxKind.Block:
+    case SyntaxKind.ModuleBlock:
+    case SyntaxKind.CaseClause:
+    case SyntaxKind.DefaultClause:
+      return (scope as ts.Block | ts.ModuleBlock | ts.CaseOrDefaultClause).statements.some((s) => statementDeclares(sf, s, name));
+    case SyntaxKind.FunctionDeclaration:
+    case SyntaxKind.FunctionExpression:
+    case SyntaxKind.ArrowFunction:
+    case SyntaxKind.MethodDeclaration:
+    case SyntaxKind.Constructor:
+    case SyntaxKind.GetAccessor:
+    case SyntaxKind.SetAccessor: {
+      const fn = scope as ts.FunctionLikeDeclaration;
+      if (fn.parameters.some((p) => bindingNameDeclares(sf, p.name, name))) return true;
+      return ts.isFunctionExpression(fn) && ownNameIs(sf, fn, name);
     }
-    return false;
+    case SyntaxKind.ClassExpression:
+      return ownNameIs(sf, scope as ts.ClassExpression, name);
+    case SyntaxKind.ForStatement:
+    case SyntaxKind.ForOfStatement:
+    case SyntaxKind.ForInStatement: {
+      const initializer = (scope as ts.ForStatement | ts.ForOfStatement | ts.ForInStatement).initializer;
+      if (initializer && ts.isVariableDeclarationList(initializer)) {
+        return initializer.declarations.some((d) => bindingNameDeclares(sf, d.name, name));
+      }
+      return false;
+    }
+    case SyntaxKind.CatchClause:
+      return bindingNameDeclares(sf, (scope as ts.CatchClause).variableDeclaration?.name, name);
+    default:
+      return false;
   }
-  if (Node.isCatchClause(scope)) {
-    return bindingNameDeclares(scope.getVariableDeclaration()?.getNameNode(), name);
+}
+
+/** The nearest compiler scope node around `node` that declares `name`; undefined when only the module scope can. */
+function declaringCompilerScope(sf: ts.SourceFile, node: ts.Node, name: string): ts.Node | undefined {
+  for (let current = node.parent; current && current.kind !== SyntaxKind.SourceFile; current = current.parent) {
+    if (scopeDeclares(sf, current, name)) return current;
   }
-  return false;
+  return undefined;
 }
 
 /** True when a declaration nearer than the module scope binds the identifier's name. */
 export function isShadowed(identifier: Node, name = identifier.getText()): boolean {
-  for (let node = identifier.getParent(); node && !Node.isSourceFile(node); node = node.getParent()) {
-    if (scopeDeclares(node, name)) return true;
-  }
-  return false;
+  return declaringCompilerScope(identifier.getSourceFile().compilerNode, identifier.compilerNode, name) !== undefined;
 }
 
 /** True when the identifier is a use of a binding, not a declaration or a property name. */
@@ -121,8 +149,7 @@ export function isReference(identifier: Identifier): boolean {
  * `name` around `node`; undefined when only the module scope can.
  */
 export function declaringScope(node: Node, name: string): Node | undefined {
-  for (let current = node.getParent(); current && !Node.isSourceFile(current); current = current.getParent()) {
-    if (scopeDeclares(current, name)) return current;
-  }
-  return undefined;
+  const sf = node.getSourceFile();
+  const scope = declaringCompilerScope(sf.compilerNode, node.compilerNode, name);
+  return scope && wrapCompilerNode(sf, scope);
 }
