@@ -54,6 +54,41 @@ export function compilerIdentifiers(sf: SourceFile): readonly ts.Identifier[] {
   return identifiers;
 }
 
+const identifiersByTextCache = new WeakMap<ts.SourceFile, Map<string, ts.Identifier[]>>();
+
+/**
+ * Whether the source text of a compiler node is `text` (ts-morph: `node.getText() === text`),
+ * without slicing it for an identifier whose name already differs: an identifier's
+ * source text cooks to its `text`, so a different one rules it out unless `text`
+ * itself is written with escapes.
+ */
+export function sourceTextIs(sf: ts.SourceFile, node: ts.Node, text: string): boolean {
+  if (node.kind === ts.SyntaxKind.Identifier && (node as ts.Identifier).text !== text && !text.includes('\\')) return false;
+  return sf.text.substring(node.getStart(sf), node.end) === text;
+}
+
+/**
+ * The identifiers of `compilerIdentifiers(sf)` (same order) whose source text is
+ * `name`: what `getDescendantsOfKind(Identifier).filter((id) => id.getText() === name)`
+ * finds, from an index of the file's identifiers by name built once.
+ */
+export function compilerIdentifiersNamed(sf: SourceFile, name: string): readonly ts.Identifier[] {
+  const root = sf.compilerNode;
+  let byText = identifiersByTextCache.get(root);
+  if (!byText) {
+    byText = new Map();
+    for (const identifier of compilerIdentifiers(sf)) {
+      const list = byText.get(identifier.text);
+      if (list) list.push(identifier);
+      else byText.set(identifier.text, [identifier]);
+    }
+    identifiersByTextCache.set(root, byText);
+  }
+  // Indexed by cooked name; `name` written with escapes can match any identifier.
+  const candidates = name.includes('\\') ? compilerIdentifiers(sf) : (byText.get(name) ?? []);
+  return candidates.filter((identifier) => sourceTextIs(root, identifier, name));
+}
+
 /** The source text of a compiler node, as ts-morph's `getText()` gives it. */
 export function compilerText(sf: SourceFile, node: ts.Node): string {
   return node.getText(sf.compilerNode);

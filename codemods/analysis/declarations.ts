@@ -1,7 +1,7 @@
 // Follows a name to the declaration that gives it a value, across project files:
 // module-level functions, classes and variables, through ESM imports/re-exports
 // and CommonJS `require`/`module.exports`.
-import { Node, SyntaxKind, type Identifier } from 'ts-morph';
+import { Node, SyntaxKind, ts, type Identifier } from 'ts-morph';
 import { requireSpecifier } from './legacy-symbols.js';
 import type { ProjectIndex, SourceRecord } from './project.js';
 import { isShadowed } from './scope.js';
@@ -18,7 +18,52 @@ export type Resolution =
   | { kind: 'external'; specifier: string }
   | { kind: 'unknown' };
 
+/** Names a file binds at module level, as the compiler reads them (escapes cooked). */
+interface ModuleNames {
+  /** Functions, classes, variables (every name of a destructuring). */
+  declared: Set<string>;
+  /** Default and named imports, by local name. */
+  imported: Set<string>;
+}
+
+const moduleNamesCache = new WeakMap<SourceRecord, ModuleNames>();
+
+// Name lookups (resolveName, declaredInModule) run for many names per file and mostly
+// find nothing: ts-morph's getFunction/getClass/getVariableDeclaration/getImportDeclarations
+// wrap every statement to say so. One pass over the compiler's statements lists the
+// names that can match; a name outside it is answered without wrapping. A name written
+// with escapes (`\u0061`) is always looked up the long way.
+function moduleNames(record: SourceRecord): ModuleNames {
+  const cached = moduleNamesCache.get(record);
+  if (cached) return cached;
+  const declared = new Set<string>();
+  const imported = new Set<string>();
+  const bind = (name: ts.Node): void => {
+    if (ts.isIdentifier(name)) declared.add(name.text);
+    else if (ts.isObjectBindingPattern(name) || ts.isArrayBindingPattern(name)) for (const element of name.elements) if (ts.isBindingElement(element)) bind(element.name);
+  };
+  for (const statement of record.sourceFile.compilerNode.statements) {
+    if (ts.isFunctionDeclaration(statement) || ts.isClassDeclaration(statement)) {
+      if (statement.name) declared.add(statement.name.text);
+    } else if (ts.isVariableStatement(statement)) {
+      for (const declaration of statement.declarationList.declarations) bind(declaration.name);
+    } else if (ts.isImportDeclaration(statement)) {
+      const clause = statement.importClause;
+      if (clause?.name) imported.add(clause.name.text);
+      if (clause?.namedBindings && ts.isNamedImports(clause.namedBindings)) for (const element of clause.namedBindings.elements) imported.add(element.name.text);
+    }
+  }
+  const names = { declared, imported };
+  moduleNamesCache.set(record, names);
+  return names;
+}
+
+function mayBeIn(names: Set<string>, name: string): boolean {
+  return names.has(name) || name.includes('\\');
+}
+
 function moduleLevel(record: SourceRecord, name: string): DeclarationNode | undefined {
+  if (!mayBeIn(moduleNames(record).declared, name)) return undefined;
   const sf = record.sourceFile;
   return sf.getFunction(name) ?? sf.getClass(name) ?? sf.getVariableDeclaration(name) ?? destructuringDeclaration(record, name);
 }
@@ -55,7 +100,7 @@ export function resolveIdentifier(index: ProjectIndex, record: SourceRecord, ide
 export function resolveName(index: ProjectIndex, record: SourceRecord, name: string, depth: number): Resolution {
   if (depth > 16) return { kind: 'unknown' };
   const sf = record.sourceFile;
-  for (const declaration of sf.getImportDeclarations()) {
+  for (const declaration of mayBeIn(moduleNames(record).imported, name) ? sf.getImportDeclarations() : []) {
     const specifier = declaration.getModuleSpecifierValue();
     let imported: string | undefined;
     if (declaration.getDefaultImport()?.getText() === name) imported = 'default';

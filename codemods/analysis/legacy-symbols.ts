@@ -1,7 +1,8 @@
 // Resolves, per file, which local names and expressions denote the legacy
 // deferred/webapp module (or the shim, so that migrated code is recognised):
 // every import style of the contract, CommonJS, aliases and project barrels.
-import { Node, SyntaxKind, ts, type BindingElement, type CallExpression, type Identifier, type SourceFile, type StringLiteral } from 'ts-morph';
+import { Node, SyntaxKind, ts, type BindingElement, type CallExpression, type Identifier, type SourceFile, type StringLiteral, type VariableStatement } from 'ts-morph';
+import { compilerNodesOfKind } from './compiler-nodes.js';
 import type { ProjectIndex, SourceRecord } from './project.js';
 import { declaringScope, isReference } from './scope.js';
 import { SHIM_EXPORTS } from './shim-exports.js';
@@ -226,10 +227,15 @@ export class SymbolTable {
       bindings.set(nameNode.getText(), { local: nameNode.getText(), ref, nameNode, typeOnly, ...(site ? { site } : {}) });
     };
 
-    for (const declaration of sf.getImportDeclarations()) {
-      const specifier = declaration.getModuleSpecifier();
-      const target = this.target(record, specifier.getLiteralValue());
+    for (const statement of sf.compilerNode.statements) {
+      if (!ts.isImportDeclaration(statement)) continue;
+      // Most imports are of nothing of ours: judged by the specifier's text, they are not wrapped.
+      // (A specifier that is not a string literal throws in getModuleSpecifier(), as before.)
+      const specifierText = ts.isStringLiteral(statement.moduleSpecifier) ? statement.moduleSpecifier.text : (wrap(sf, statement) as import('ts-morph').ImportDeclaration).getModuleSpecifier().getLiteralValue();
+      const target = this.target(record, specifierText);
       if (!target) continue;
+      const declaration = wrap(sf, statement) as import('ts-morph').ImportDeclaration;
+      const specifier = declaration.getModuleSpecifier();
       const viaBarrel = 'barrel' in target;
       const role: ModuleRole = 'role' in target ? target.role : 'deferred';
       const site: ImportSite = { kind: 'esm-import', node: declaration, role, specifier, viaBarrel };
@@ -351,8 +357,9 @@ export class SymbolTable {
       }
     }
     for (const binding of bindings.values()) {
-      const statement = binding.nameNode.getFirstAncestorByKind(SyntaxKind.VariableStatement);
-      if (statement?.hasExportKeyword() && Node.isSourceFile(statement.getParent())) exports.named.set(binding.local, binding.ref);
+      let statement: ts.Node | undefined = binding.nameNode.compilerNode.parent;
+      while (statement && statement.kind !== SyntaxKind.VariableStatement) statement = statement.parent;
+      if (statement?.parent.kind === SyntaxKind.SourceFile && (wrap(sf, statement) as VariableStatement).hasExportKeyword()) exports.named.set(binding.local, binding.ref);
     }
     for (const assignment of sf.getExportAssignments()) {
       const value = unwrap(assignment.getExpression());
@@ -683,8 +690,8 @@ export class SymbolTable {
 
   /**
    * The file's identifiers that carry a bound name, by name, built once per file
-   * (the references of every binding need them); one walk over the compiler
-   * nodes, wrapping only those identifiers.
+   * (the references of every binding need them), from the shared index of the
+   * compiler's nodes, wrapping only those identifiers.
    */
   private identifiersNamed(record: SourceRecord): Map<string, Identifier[]> {
     const cached = this.identifierIndex.get(record);
@@ -693,15 +700,14 @@ export class SymbolTable {
     const names = new Set([...symbols.bindings.keys(), ...[...symbols.scoped.values()].flatMap((m) => [...m.keys()])]);
     const byName = new Map<string, Identifier[]>();
     const sf = record.sourceFile;
-    const visit = (node: ts.Node): void => {
-      if (ts.isIdentifier(node) && names.has(node.text)) {
+    if (names.size > 0) {
+      for (const node of compilerNodesOfKind<ts.Identifier>(sf, SyntaxKind.Identifier)) {
+        if (!names.has(node.text)) continue;
         const list = byName.get(node.text) ?? [];
         list.push(wrap(sf, node) as Identifier);
         byName.set(node.text, list);
       }
-      ts.forEachChild(node, visit);
-    };
-    if (names.size > 0) visit(sf.compilerNode);
+    }
     this.identifierIndex.set(record, byName);
     return byName;
   }
@@ -855,21 +861,16 @@ function isReassigned(nameNode: Identifier): boolean {
 }
 
 /**
- * One walk over the compiler nodes for what compute() needs from the whole file:
- * `import x = require()` declarations and every `require(...)`/`import(...)`
+ * What compute() needs from the whole file, from the shared index of compiler
+ * nodes: `import x = require()` declarations and every `require(...)`/`import(...)`
  * call, wrapped (only those) in document order.
  */
 function scanLoads(sf: SourceFile): { importEquals: import('ts-morph').ImportEqualsDeclaration[]; loads: CallExpression[] } {
-  const importEquals: import('ts-morph').ImportEqualsDeclaration[] = [];
+  const importEquals = compilerNodesOfKind(sf, SyntaxKind.ImportEqualsDeclaration).map((node) => wrap(sf, node) as import('ts-morph').ImportEqualsDeclaration);
   const loads: CallExpression[] = [];
-  const visit = (node: ts.Node): void => {
-    if (ts.isImportEqualsDeclaration(node)) importEquals.push(wrap(sf, node) as import('ts-morph').ImportEqualsDeclaration);
-    else if (ts.isCallExpression(node) && (node.expression.kind === ts.SyntaxKind.ImportKeyword || (ts.isIdentifier(node.expression) && node.expression.text === 'require'))) {
-      loads.push(wrap(sf, node) as CallExpression);
-    }
-    ts.forEachChild(node, visit);
-  };
-  visit(sf.compilerNode);
+  for (const node of compilerNodesOfKind<ts.CallExpression>(sf, SyntaxKind.CallExpression)) {
+    if (node.expression.kind === ts.SyntaxKind.ImportKeyword || (ts.isIdentifier(node.expression) && node.expression.text === 'require')) loads.push(wrap(sf, node) as CallExpression);
+  }
   return { importEquals, loads };
 }
 

@@ -3,7 +3,8 @@
 // the host framework, in its idiom, answering with `new H().post(environ)`; for
 // plain node:http the table becomes a listener routing paths to Handler
 // instances. Tables left empty disappear with their mounts.
-import { Node, SyntaxKind, type CallExpression } from 'ts-morph';
+import { Node, SyntaxKind, ts, type CallExpression } from 'ts-morph';
+import { compilerIdentifiersNamed, wrapCompilerNode } from '../analysis/compiler-nodes.js';
 import { resolveName } from '../analysis/declarations.js';
 import type { Framework, HostApp } from '../analysis/host-app.js';
 import type { Analysis } from '../analysis/index.js';
@@ -395,7 +396,7 @@ function disposableRowSources(record: SourceRecord, table: RouteTable): Node[] |
   for (const source of statements) {
     if (!Node.isVariableStatement(source)) continue;
     const declaration = source.getDeclarations()[0]!;
-    const uses = record.sourceFile.getDescendantsOfKind(SyntaxKind.Identifier).filter((id) => id.getText() === declaration.getName() && id !== declaration.getNameNode());
+    const uses = identifierUses(record, declaration.getName(), declaration.getNameNode());
     if (uses.some((id) => !removed.some((r) => inside(id, r)))) return undefined;
   }
   return [...statements];
@@ -418,7 +419,7 @@ function removeRows(out: RuleOutput, record: SourceRecord, rows: RouteRow[]): vo
     const spread = rows.find((r) => r.container === container)?.spread;
     const declaration = container.getParent();
     if (!spread || removed.size !== elementsOf(container).length || !declaration || !Node.isVariableDeclaration(declaration)) continue;
-    const uses = record.sourceFile.getDescendantsOfKind(SyntaxKind.Identifier).filter((id) => id.getText() === declaration.getName() && id !== declaration.getNameNode());
+    const uses = identifierUses(record, declaration.getName(), declaration.getNameNode());
     const statement = declaration.getVariableStatement();
     if (uses.length !== 1 || !statement || statement.getDeclarations().length !== 1) continue;
     byContainer.delete(container);
@@ -535,15 +536,29 @@ function isExportedByName(node: Node): boolean {
   return Node.isVariableDeclaration(node) && !!node.getVariableStatement()?.hasExportKeyword();
 }
 
+/** The identifiers named `name` in the file, other than `declared` (found on the compiler's nodes, only those wrapped). */
+function identifierUses(record: SourceRecord, name: string, declared: Node): Node[] {
+  return compilerIdentifiersNamed(record.sourceFile, name)
+    .filter((id) => id !== declared.compilerNode)
+    .map((id) => wrapCompilerNode(record.sourceFile, id));
+}
+
+function hasAncestorOfKind(node: ts.Node, kind: SyntaxKind): boolean {
+  for (let parent = node.parent; parent; parent = parent.parent) if (parent.kind === kind) return true;
+  return false;
+}
+
 /** Removes the project (non-legacy) imports of `names` when nothing outside `spans` uses them any more. */
 function removeImportsIfUnused(analysis: Analysis, out: RuleOutput, record: SourceRecord, names: Iterable<string>, spans: Array<[number, number]>): void {
   const unused = new Set<string>();
   for (const name of new Set(names)) {
     const declaration = record.sourceFile.getImportDeclarations().find((d) => d.getNamedImports().some((n) => (n.getAliasNode()?.getText() ?? n.getName()) === name) || d.getDefaultImport()?.getText() === name);
     if (!declaration || roleOfSpecifier(declaration.getModuleSpecifierValue(), analysis.matchers)) continue;
-    const usedElsewhere = record.sourceFile
-      .getDescendantsOfKind(SyntaxKind.Identifier)
-      .some((id) => id.getText() === name && !spans.some(([s, e]) => id.getStart() >= s && id.getStart() < e) && !id.getFirstAncestorByKind(SyntaxKind.ImportDeclaration));
+    const sf = record.sourceFile.compilerNode;
+    const usedElsewhere = compilerIdentifiersNamed(record.sourceFile, name).some((id) => {
+      const start = id.getStart(sf);
+      return !spans.some(([s, e]) => start >= s && start < e) && !hasAncestorOfKind(id, SyntaxKind.ImportDeclaration);
+    });
     if (!usedElsewhere) unused.add(name);
   }
   removeImportsOf(out, record, unused);

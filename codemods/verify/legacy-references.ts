@@ -2,7 +2,8 @@
 // legacy-only symbol. Each one is a runtime failure waiting to happen (the
 // legacy module is gone, or the shim has no such member), so each becomes an
 // `unresolved-legacy-reference` item unless a rule already reported that line.
-import { Node, SyntaxKind } from 'ts-morph';
+import { Node, SyntaxKind, ts, type PropertyAccessExpression } from 'ts-morph';
+import { compilerNodesOfKind, sourceTextIs, wrapCompilerNode } from '../analysis/compiler-nodes.js';
 import type { Analysis } from '../analysis/index.js';
 import type { SourceRecord } from '../analysis/project.js';
 import type { SymbolRef } from '../analysis/legacy-symbols.js';
@@ -70,7 +71,13 @@ export const findLegacyReferences: LegacyReferenceFinder = (analysis, record) =>
   }
 
   // Member chains: `deferred.TaskHandler` on the shim namespace, `legacy.defer` through a kept binding.
-  for (const access of record.sourceFile.getDescendantsOfKind(SyntaxKind.PropertyAccessExpression)) {
+  // Filtered on the compiler's nodes: only a chain rooted in a binding, or a read of
+  // `this.request` / `this.response`, can be listed, so only those are wrapped.
+  const sf = record.sourceFile.compilerNode;
+  for (const compilerAccess of compilerNodesOfKind<ts.PropertyAccessExpression>(record.sourceFile, SyntaxKind.PropertyAccessExpression)) {
+    const thisRead = compilerAccess.expression.kind === SyntaxKind.ThisKeyword && (sourceTextIs(sf, compilerAccess.name, 'request') || sourceTextIs(sf, compilerAccess.name, 'response'));
+    if (!thisRead && !analysis.symbols.mayResolve(record, compilerAccess)) continue;
+    const access = wrapCompilerNode<PropertyAccessExpression>(record.sourceFile, compilerAccess);
     const chainRef = analysis.symbols.resolve(record, access);
     if (chainRef && chainRef.kind === 'member' && isLegacyOnly(chainRef)) {
       found.push({ node: access, what: access.getText(), why: whyOf(chainRef) });
