@@ -5,8 +5,10 @@
 // node, and wrap only what they keep.
 import { ts, type Node, type SourceFile } from 'ts-morph';
 
-const byKindCache = new WeakMap<ts.SourceFile, Map<ts.SyntaxKind, ts.Node[]>>();
+// Lists indexed by SyntaxKind (an array: the walk touches every node of every loaded file).
+const byKindCache = new WeakMap<ts.SourceFile, Array<ts.Node[] | undefined>>();
 const identifierCache = new WeakMap<ts.SourceFile, ts.Identifier[]>();
+const NONE: readonly ts.Node[] = [];
 
 /**
  * The file's nodes of `kind` (a parse-tree kind such as CallExpression, not a token
@@ -17,18 +19,33 @@ export function compilerNodesOfKind<T extends ts.Node = ts.Node>(sf: SourceFile,
   const root = sf.compilerNode;
   let byKind = byKindCache.get(root);
   if (!byKind) {
-    const index = new Map<ts.SyntaxKind, ts.Node[]>();
+    const index = new Array<ts.Node[] | undefined>(ts.SyntaxKind.Count);
     const visit = (node: ts.Node): void => {
-      const list = index.get(node.kind);
+      const list = index[node.kind];
       if (list) list.push(node);
-      else index.set(node.kind, [node]);
+      else index[node.kind] = [node];
       ts.forEachChild(node, visit);
     };
     ts.forEachChild(root, visit);
     byKind = index;
     byKindCache.set(root, byKind);
   }
-  return (byKind.get(kind) ?? []) as unknown as readonly T[];
+  return (byKind[kind] ?? NONE) as unknown as readonly T[];
+}
+
+/**
+ * The compiler descendants of `node` (itself excluded) that pass `test`, in the
+ * order `node.getDescendantsOfKind(kind)` gives for a parse-tree kind: a
+ * `forEachChild` walk, for searches inside one node (a method, a class).
+ */
+export function compilerDescendants<T extends ts.Node = ts.Node>(node: ts.Node, test: (candidate: ts.Node) => boolean): T[] {
+  const found: T[] = [];
+  const visit = (child: ts.Node): void => {
+    if (test(child)) found.push(child as T);
+    ts.forEachChild(child, visit);
+  };
+  ts.forEachChild(node, visit);
+  return found;
 }
 
 /**

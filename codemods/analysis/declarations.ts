@@ -1,7 +1,7 @@
 // Follows a name to the declaration that gives it a value, across project files:
 // module-level functions, classes and variables, through ESM imports/re-exports
 // and CommonJS `require`/`module.exports`.
-import { Node, SyntaxKind, ts, type Identifier } from 'ts-morph';
+import { Node, SyntaxKind, ts, type Identifier, type SourceFile } from 'ts-morph';
 import { requireSpecifier } from './legacy-symbols.js';
 import type { ProjectIndex, SourceRecord } from './project.js';
 import { isShadowed } from './scope.js';
@@ -20,21 +20,23 @@ export type Resolution =
 
 /** Names a file binds at module level, as the compiler reads them (escapes cooked). */
 interface ModuleNames {
-  /** Functions, classes, variables (every name of a destructuring). */
+  /** Functions, classes, variables (every name of a destructuring), interfaces, type aliases, enums. */
   declared: Set<string>;
-  /** Default and named imports, by local name. */
+  /** Default, namespace and named imports, by local name. */
   imported: Set<string>;
 }
 
-const moduleNamesCache = new WeakMap<SourceRecord, ModuleNames>();
+const moduleNamesCache = new WeakMap<ts.SourceFile, ModuleNames>();
 
-// Name lookups (resolveName, declaredInModule) run for many names per file and mostly
-// find nothing: ts-morph's getFunction/getClass/getVariableDeclaration/getImportDeclarations
-// wrap every statement to say so. One pass over the compiler's statements lists the
-// names that can match; a name outside it is answered without wrapping. A name written
-// with escapes (`\u0061`) is always looked up the long way.
-function moduleNames(record: SourceRecord): ModuleNames {
-  const cached = moduleNamesCache.get(record);
+// Name lookups (resolveName, declaredInModule, the shim names rules pick) run for many
+// names per file and mostly find nothing: ts-morph's getFunction/getClass/
+// getVariableDeclaration/getImportDeclarations wrap every statement to say so. One
+// pass over the compiler's statements lists the names that can match; a name outside
+// it is answered without wrapping. A name written with escapes (`\u0061`) is always
+// looked up the long way.
+function moduleNames(sourceFile: SourceFile): ModuleNames {
+  const sf = sourceFile.compilerNode;
+  const cached = moduleNamesCache.get(sf);
   if (cached) return cached;
   const declared = new Set<string>();
   const imported = new Set<string>();
@@ -42,19 +44,21 @@ function moduleNames(record: SourceRecord): ModuleNames {
     if (ts.isIdentifier(name)) declared.add(name.text);
     else if (ts.isObjectBindingPattern(name) || ts.isArrayBindingPattern(name)) for (const element of name.elements) if (ts.isBindingElement(element)) bind(element.name);
   };
-  for (const statement of record.sourceFile.compilerNode.statements) {
-    if (ts.isFunctionDeclaration(statement) || ts.isClassDeclaration(statement)) {
+  for (const statement of sf.statements) {
+    if (ts.isFunctionDeclaration(statement) || ts.isClassDeclaration(statement) || ts.isInterfaceDeclaration(statement) || ts.isTypeAliasDeclaration(statement) || ts.isEnumDeclaration(statement)) {
       if (statement.name) declared.add(statement.name.text);
     } else if (ts.isVariableStatement(statement)) {
       for (const declaration of statement.declarationList.declarations) bind(declaration.name);
     } else if (ts.isImportDeclaration(statement)) {
       const clause = statement.importClause;
       if (clause?.name) imported.add(clause.name.text);
-      if (clause?.namedBindings && ts.isNamedImports(clause.namedBindings)) for (const element of clause.namedBindings.elements) imported.add(element.name.text);
+      const bindings = clause?.namedBindings;
+      if (bindings && ts.isNamespaceImport(bindings)) imported.add(bindings.name.text);
+      else if (bindings) for (const element of bindings.elements) imported.add(element.name.text);
     }
   }
   const names = { declared, imported };
-  moduleNamesCache.set(record, names);
+  moduleNamesCache.set(sf, names);
   return names;
 }
 
@@ -62,8 +66,18 @@ function mayBeIn(names: Set<string>, name: string): boolean {
   return names.has(name) || name.includes('\\');
 }
 
+/** False when no module-level function, class, variable, interface, type alias or enum of the file can be named `name`. */
+export function mayDeclareAtModuleLevel(sourceFile: SourceFile, name: string): boolean {
+  return mayBeIn(moduleNames(sourceFile).declared, name);
+}
+
+/** False when no default, namespace or named import of the file can bind `name`. */
+export function mayImportName(sourceFile: SourceFile, name: string): boolean {
+  return mayBeIn(moduleNames(sourceFile).imported, name);
+}
+
 function moduleLevel(record: SourceRecord, name: string): DeclarationNode | undefined {
-  if (!mayBeIn(moduleNames(record).declared, name)) return undefined;
+  if (!mayDeclareAtModuleLevel(record.sourceFile, name)) return undefined;
   const sf = record.sourceFile;
   return sf.getFunction(name) ?? sf.getClass(name) ?? sf.getVariableDeclaration(name) ?? destructuringDeclaration(record, name);
 }
@@ -100,7 +114,7 @@ export function resolveIdentifier(index: ProjectIndex, record: SourceRecord, ide
 export function resolveName(index: ProjectIndex, record: SourceRecord, name: string, depth: number): Resolution {
   if (depth > 16) return { kind: 'unknown' };
   const sf = record.sourceFile;
-  for (const declaration of mayBeIn(moduleNames(record).imported, name) ? sf.getImportDeclarations() : []) {
+  for (const declaration of mayImportName(sf, name) ? sf.getImportDeclarations() : []) {
     const specifier = declaration.getModuleSpecifierValue();
     let imported: string | undefined;
     if (declaration.getDefaultImport()?.getText() === name) imported = 'default';

@@ -3,9 +3,9 @@
 // and across files. A base the analysis cannot follow is "unknown", never
 // "ordinary": such classes are reported, and route rows using them are not
 // judged (docs/manual-steps.md#unknown-handler-base).
-import { Node, SyntaxKind, type ClassDeclaration, type ClassExpression } from 'ts-morph';
+import { Node, SyntaxKind, ts, type ClassDeclaration, type ClassExpression } from 'ts-morph';
 import type { CheckerResolver } from './checker.js';
-import { compilerNodesOfKind, wrapCompilerNode } from './compiler-nodes.js';
+import { compilerDescendants, compilerNodesOfKind, sourceTextIs, wrapCompilerNode } from './compiler-nodes.js';
 import { declaredInModule, resolveModuleMember, resolveName } from './declarations.js';
 import { isHandlerRef, isLegacyRole, unwrap, type SymbolTable } from './legacy-symbols.js';
 import type { ProjectIndex, SourceRecord } from './project.js';
@@ -246,10 +246,17 @@ function returnedExpressions(fn: FunctionLike): Node[] {
  * nested classes): legacy-only members, which a migrated Handler does not have.
  */
 export function legacyAccesses(node: ClassNode): Array<import('ts-morph').PropertyAccessExpression> {
-  return node.getDescendantsOfKind(SyntaxKind.PropertyAccessExpression).filter((access) => {
-    if (access.getExpression().getKind() !== SyntaxKind.ThisKeyword) return false;
-    const name = access.getName();
-    if (name !== 'request' && name !== 'response') return false;
-    return access.getFirstAncestor((a) => Node.isClassDeclaration(a) || Node.isClassExpression(a)) === node;
+  const sf = node.getSourceFile();
+  const owner = node.compilerNode;
+  // On the compiler's nodes: a class body holds many member reads, few of them `this.request`.
+  const accesses = compilerDescendants<ts.PropertyAccessExpression>(owner, (candidate) => {
+    if (candidate.kind !== SyntaxKind.PropertyAccessExpression) return false;
+    const access = candidate as ts.PropertyAccessExpression;
+    if (access.expression.kind !== SyntaxKind.ThisKeyword) return false;
+    if (!sourceTextIs(sf.compilerNode, access.name, 'request') && !sourceTextIs(sf.compilerNode, access.name, 'response')) return false;
+    let ancestor = access.parent;
+    while (ancestor && ancestor.kind !== SyntaxKind.ClassDeclaration && ancestor.kind !== SyntaxKind.ClassExpression) ancestor = ancestor.parent;
+    return ancestor === owner;
   });
+  return accesses.map((access) => wrapCompilerNode<import('ts-morph').PropertyAccessExpression>(sf, access));
 }

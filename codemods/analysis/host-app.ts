@@ -1,7 +1,7 @@
 // Host apps: where the application object is created (express(), new Koa(),
 // Fastify(), new Hono(), http.createServer(listener)), found by resolving the
 // creating call to its module, and whether it is already wrapped.
-import { Node, SyntaxKind, type CallExpression, type NewExpression, type VariableDeclaration } from 'ts-morph';
+import { Node, SyntaxKind, ts, type CallExpression, type ImportDeclaration, type NewExpression, type VariableDeclaration } from 'ts-morph';
 import { compilerNodesOfKind, wrapCompilerNode } from './compiler-nodes.js';
 import { requireSpecifier } from './legacy-symbols.js';
 import type { SourceRecord } from './project.js';
@@ -39,7 +39,12 @@ const MODULE_FRAMEWORKS: Record<string, Framework> = {
 export function frameworkBindings(record: SourceRecord): Map<string, { framework: Framework; member?: string }> {
   const names = new Map<string, { framework: Framework; member?: string }>();
   const sf = record.sourceFile;
-  for (const declaration of sf.getImportDeclarations()) {
+  // Runs for every loaded file: statements are judged on the compiler's nodes and
+  // only imports and requires of a framework module are wrapped.
+  for (const statement of sf.compilerNode.statements) {
+    if (!ts.isImportDeclaration(statement)) continue;
+    if (ts.isStringLiteral(statement.moduleSpecifier) && !MODULE_FRAMEWORKS[statement.moduleSpecifier.text]) continue;
+    const declaration = wrapCompilerNode<ImportDeclaration>(sf, statement);
     const framework = MODULE_FRAMEWORKS[declaration.getModuleSpecifierValue()];
     if (!framework) continue;
     const defaultImport = declaration.getDefaultImport();
@@ -50,8 +55,11 @@ export function frameworkBindings(record: SourceRecord): Map<string, { framework
       names.set(named.getAliasNode()?.getText() ?? named.getName(), { framework, member: named.getName() });
     }
   }
-  for (const statement of sf.getVariableStatements()) {
-    for (const declaration of statement.getDeclarations()) {
+  for (const statement of sf.compilerNode.statements) {
+    if (!ts.isVariableStatement(statement)) continue;
+    for (const compilerDeclaration of statement.declarationList.declarations) {
+      if (!mayBeRequire(compilerDeclaration.initializer)) continue;
+      const declaration = wrapCompilerNode<VariableDeclaration>(sf, compilerDeclaration);
       const initializer = declaration.getInitializer();
       if (!initializer) continue;
       const literal = requireSpecifier(initializer);
@@ -67,6 +75,26 @@ export function frameworkBindings(record: SourceRecord): Map<string, { framework
     }
   }
   return names;
+}
+
+/** Whether `requireSpecifier` can find a `require('...')` call in this expression (a cheap, conservative test). */
+function mayBeRequire(expression: ts.Expression | undefined): boolean {
+  let current = expression;
+  while (current && (ts.isParenthesizedExpression(current) || ts.isAsExpression(current) || ts.isSatisfiesExpression(current) || ts.isNonNullExpression(current))) current = current.expression;
+  return !!current && ts.isCallExpression(current) && ts.isIdentifier(current.expression) && current.expression.text === 'require';
+}
+
+/**
+ * Whether `frameworkOfCreate` can find a framework in this creation: its callee (or
+ * the object of a member callee) is an identifier bound to a framework module.
+ * `bindings` is keyed by source text, which is the cooked `text` unless a name
+ * is written with escapes (then every creation is examined).
+ */
+function mayCreateApp(node: ts.CallExpression | ts.NewExpression, bindings: ReturnType<typeof frameworkBindings>, escaped: boolean): boolean {
+  if (escaped) return true;
+  const callee = node.expression;
+  if (ts.isIdentifier(callee)) return bindings.has(callee.text);
+  return ts.isPropertyAccessExpression(callee) && ts.isIdentifier(callee.expression) && bindings.has(callee.expression.text);
 }
 
 function frameworkOfCreate(record: SourceRecord, node: CallExpression | NewExpression, bindings: ReturnType<typeof frameworkBindings>): Framework | undefined {
@@ -124,7 +152,9 @@ export function findHostApps(records: SourceRecord[], shimModule: string): HostA
     if (bindings.size === 0) continue;
     const wrapNames = wrapAppNames(record, shimModule);
     const sf = record.sourceFile;
-    const creates = [...compilerNodesOfKind(sf, SyntaxKind.CallExpression), ...compilerNodesOfKind(sf, SyntaxKind.NewExpression)]
+    const escaped = [...bindings.keys()].some((name) => name.includes('\\'));
+    const creates = [...compilerNodesOfKind<ts.CallExpression>(sf, SyntaxKind.CallExpression), ...compilerNodesOfKind<ts.NewExpression>(sf, SyntaxKind.NewExpression)]
+      .filter((node) => mayCreateApp(node, bindings, escaped))
       .map((node) => ({ node, start: node.getStart(sf.compilerNode) }))
       .sort((a, b) => a.start - b.start)
       .map(({ node }) => wrapCompilerNode<CallExpression | NewExpression>(sf, node));

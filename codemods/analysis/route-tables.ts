@@ -4,6 +4,7 @@
 import {
   Node,
   SyntaxKind,
+  ts,
   type ArrayLiteralExpression,
   type CallExpression,
   type Identifier,
@@ -304,8 +305,12 @@ export function findRouteTables(index: ProjectIndex, symbols: SymbolTable, handl
   for (const record of records) {
     const imported = importedNames(record);
     const sf = record.sourceFile;
+    // A name written with escapes is only compared as source text.
+    const escaped = [...names, ...imported].some((n) => n.includes('\\'));
     for (const compilerIdentifier of compilerIdentifiers(sf)) {
       // Text first, on the compiler node: only the few identifiers that can name a table are wrapped.
+      // (An identifier's source text without escapes is its cooked `text`.)
+      if (!escaped && !names.has(compilerIdentifier.text) && !imported.has(compilerIdentifier.text)) continue;
       const text = compilerText(sf, compilerIdentifier);
       if (!names.has(text) && !imported.has(text)) continue;
       const identifier = wrapCompilerNode<Identifier>(sf, compilerIdentifier);
@@ -335,19 +340,29 @@ export function findRouteTables(index: ProjectIndex, symbols: SymbolTable, handl
   return tables;
 }
 
-/** Local names the file imports by name (ESM named imports, CommonJS destructured requires). */
+/**
+ * Local names the file imports by name (ESM named imports, CommonJS destructured
+ * requires), read from the compiler's statements (the file is often one that
+ * only imports a table).
+ */
 function importedNames(record: SourceRecord): Set<string> {
   const names = new Set<string>();
-  for (const declaration of record.sourceFile.getImportDeclarations()) {
-    for (const named of declaration.getNamedImports()) names.add(named.getAliasNode()?.getText() ?? named.getName());
+  const sf = record.sourceFile;
+  const text = (node: ts.Node): string => compilerText(sf, node);
+  for (const statement of sf.compilerNode.statements) {
+    if (!ts.isImportDeclaration(statement)) continue;
+    const bindings = statement.importClause?.namedBindings;
+    // The local name: the alias, else the imported identifier (`name` either way).
+    if (bindings && ts.isNamedImports(bindings)) for (const named of bindings.elements) names.add(text(named.name));
   }
-  for (const statement of record.sourceFile.getVariableStatements()) {
-    for (const declaration of statement.getDeclarations()) {
-      const initializer = declaration.getInitializer();
-      if (!initializer || !/\brequire\s*\(/.test(initializer.getText())) continue;
-      const nameNode = declaration.getNameNode();
-      if (Node.isObjectBindingPattern(nameNode)) for (const element of nameNode.getElements()) names.add(element.getName());
-      else names.add(nameNode.getText());
+  for (const statement of sf.compilerNode.statements) {
+    if (!ts.isVariableStatement(statement)) continue;
+    for (const declaration of statement.declarationList.declarations) {
+      const initializer = declaration.initializer;
+      if (!initializer || !/\brequire\s*\(/.test(text(initializer))) continue;
+      const nameNode = declaration.name;
+      if (ts.isObjectBindingPattern(nameNode)) for (const element of nameNode.elements) names.add(text(element.name));
+      else names.add(text(nameNode));
     }
   }
   return names;

@@ -4,6 +4,7 @@
 // from existing expressions translate them through here.
 import { Node, SyntaxKind, ts, type ElementAccessExpression, type PropertyAccessExpression, type QualifiedName, type SourceFile } from 'ts-morph';
 import { compilerNodesOfKind, compilerText, wrapCompilerNode } from '../analysis/compiler-nodes.js';
+import { mayDeclareAtModuleLevel, mayImportName } from '../analysis/declarations.js';
 import type { Analysis } from '../analysis/index.js';
 import type { Binding, FileSymbols } from '../analysis/legacy-symbols.js';
 import type { SourceRecord } from '../analysis/project.js';
@@ -35,6 +36,7 @@ export function migratedLocal(binding: Binding): string {
 
 /** A module-level declaration (not an import) of `name` in the file. */
 function declaresLocally(sf: SourceFile, name: string): boolean {
+  if (!mayDeclareAtModuleLevel(sf, name)) return false;
   return !!(sf.getVariableDeclaration(name) ?? sf.getFunction(name) ?? sf.getClass(name) ?? sf.getInterface(name) ?? sf.getTypeAlias(name) ?? sf.getEnum(name));
 }
 
@@ -68,6 +70,7 @@ export function useShimName(analysis: Analysis, out: RuleOutput, record: SourceR
 }
 
 function importsName(sf: SourceFile, name: string): boolean {
+  if (!mayImportName(sf, name)) return false;
   return sf.getImportDeclarations().some(
     (d) => d.getDefaultImport()?.getText() === name || d.getNamespaceImport()?.getText() === name || d.getNamedImports().some((n) => (n.getAliasNode()?.getText() ?? n.getName()) === name),
   );

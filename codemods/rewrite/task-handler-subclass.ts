@@ -2,7 +2,8 @@
 // file) become Handler subclasses. `post()`/`runFromRequest()` take `environ`,
 // pass it to `super`, return its result; `this.request` reads with an environ
 // equivalent are rewritten, the rest is reported.
-import { Node, SyntaxKind, type CallExpression, type MethodDeclaration, type PropertyAccessExpression } from 'ts-morph';
+import { Node, SyntaxKind, ts, type CallExpression, type MethodDeclaration, type PropertyAccessExpression } from 'ts-morph';
+import { compilerDescendants, compilerText, wrapCompilerNode } from '../analysis/compiler-nodes.js';
 import type { Analysis } from '../analysis/index.js';
 import { legacyAccesses, type HandlerClass } from '../analysis/handlers.js';
 import type { SourceRecord } from '../analysis/project.js';
@@ -67,14 +68,18 @@ function requestReplacement(access: PropertyAccessExpression, environ: string, q
 
 /** `super.post()` / `super.runFromRequest()` / `this.runFromRequest()` calls without arguments. */
 function chainedCalls(method: MethodDeclaration): CallExpression[] {
-  return method.getDescendantsOfKind(SyntaxKind.CallExpression).filter((call) => {
-    const callee = call.getExpression();
-    if (!Node.isPropertyAccessExpression(callee)) return false;
-    const object = callee.getExpression().getKind();
-    const name = callee.getName();
+  const sf = method.getSourceFile();
+  // On the compiler's nodes: only the few chained calls are wrapped.
+  const calls = compilerDescendants<ts.CallExpression>(method.compilerNode, (node) => {
+    if (node.kind !== SyntaxKind.CallExpression) return false;
+    const callee = (node as ts.CallExpression).expression;
+    if (!ts.isPropertyAccessExpression(callee)) return false;
+    const object = callee.expression.kind;
+    const name = compilerText(sf, callee.name);
     if (object === SyntaxKind.SuperKeyword) return ENTRY_METHODS.has(name);
     return object === SyntaxKind.ThisKeyword && name === 'runFromRequest';
   });
+  return calls.map((call) => wrapCompilerNode<CallExpression>(sf, call));
 }
 
 function migrateEntryMethod(analysis: Analysis, out: RuleOutput, record: SourceRecord, method: MethodDeclaration): string {
@@ -119,7 +124,7 @@ function migrateEntryMethod(analysis: Analysis, out: RuleOutput, record: SourceR
       statement = parent;
     }
     if (!Node.isExpressionStatement(statement) || statement.getParent() !== body) continue;
-    if (body.getDescendantsOfKind(SyntaxKind.ReturnStatement).some((r) => r.getExpression())) continue;
+    if (compilerDescendants(body.compilerNode, (node) => ts.isReturnStatement(node) && node.expression !== undefined).length > 0) continue;
     const statements = body.getStatements();
     const isLast = statements[statements.length - 1] === statement;
     if (isLast) {
