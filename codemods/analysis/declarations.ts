@@ -20,46 +20,62 @@ export type Resolution =
 
 /** Names a file binds at module level, as the compiler reads them (escapes cooked). */
 interface ModuleNames {
-  /** Functions, classes, variables (every name of a destructuring), interfaces, type aliases, enums. */
-  declared: Set<string>;
+  functions: Set<string>;
+  classes: Set<string>;
+  /** Every name a variable statement binds (destructuring included). */
+  variables: Set<string>;
+  /** Interfaces, type aliases, enums. */
+  types: Set<string>;
   /** Default, namespace and named imports, by local name. */
   imported: Set<string>;
 }
 
-const moduleNamesCache = new WeakMap<ts.SourceFile, ModuleNames>();
+interface ModuleLookups {
+  names: ModuleNames;
+  /** moduleLevel() by name (null: none). */
+  declarations: Map<string, DeclarationNode | null>;
+  /** The import binding a name, by name (null: none). */
+  imports: Map<string, { specifier: string; imported: string } | null>;
+}
+
+const lookupsCache = new WeakMap<ts.SourceFile, ModuleLookups>();
 
 // Name lookups (resolveName, declaredInModule, the shim names rules pick) run for many
-// names per file and mostly find nothing: ts-morph's getFunction/getClass/
-// getVariableDeclaration/getImportDeclarations wrap every statement to say so. One
-// pass over the compiler's statements lists the names that can match; a name outside
-// it is answered without wrapping. A name written with escapes (`\u0061`) is always
-// looked up the long way.
-function moduleNames(sourceFile: SourceFile): ModuleNames {
+// names per file, often the same ones, and mostly find nothing: ts-morph's getFunction/
+// getClass/getVariableDeclaration/getImportDeclarations wrap every statement to say so
+// (getFunction also asks each function whether it is ambient). One pass over the
+// compiler's statements lists the names each can find; a name outside the list is
+// answered without wrapping, and answers are kept per file (the trees are not edited).
+// A name written with escapes (`\u0061`) is always looked up the long way.
+function lookups(sourceFile: SourceFile): ModuleLookups {
   const sf = sourceFile.compilerNode;
-  const cached = moduleNamesCache.get(sf);
+  const cached = lookupsCache.get(sf);
   if (cached) return cached;
-  const declared = new Set<string>();
-  const imported = new Set<string>();
+  const names: ModuleNames = { functions: new Set(), classes: new Set(), variables: new Set(), types: new Set(), imported: new Set() };
   const bind = (name: ts.Node): void => {
-    if (ts.isIdentifier(name)) declared.add(name.text);
+    if (ts.isIdentifier(name)) names.variables.add(name.text);
     else if (ts.isObjectBindingPattern(name) || ts.isArrayBindingPattern(name)) for (const element of name.elements) if (ts.isBindingElement(element)) bind(element.name);
   };
   for (const statement of sf.statements) {
-    if (ts.isFunctionDeclaration(statement) || ts.isClassDeclaration(statement) || ts.isInterfaceDeclaration(statement) || ts.isTypeAliasDeclaration(statement) || ts.isEnumDeclaration(statement)) {
-      if (statement.name) declared.add(statement.name.text);
+    if (ts.isFunctionDeclaration(statement)) {
+      if (statement.name) names.functions.add(statement.name.text);
+    } else if (ts.isClassDeclaration(statement)) {
+      if (statement.name) names.classes.add(statement.name.text);
+    } else if (ts.isInterfaceDeclaration(statement) || ts.isTypeAliasDeclaration(statement) || ts.isEnumDeclaration(statement)) {
+      names.types.add(statement.name.text);
     } else if (ts.isVariableStatement(statement)) {
       for (const declaration of statement.declarationList.declarations) bind(declaration.name);
     } else if (ts.isImportDeclaration(statement)) {
       const clause = statement.importClause;
-      if (clause?.name) imported.add(clause.name.text);
+      if (clause?.name) names.imported.add(clause.name.text);
       const bindings = clause?.namedBindings;
-      if (bindings && ts.isNamespaceImport(bindings)) imported.add(bindings.name.text);
-      else if (bindings) for (const element of bindings.elements) imported.add(element.name.text);
+      if (bindings && ts.isNamespaceImport(bindings)) names.imported.add(bindings.name.text);
+      else if (bindings) for (const element of bindings.elements) names.imported.add(element.name.text);
     }
   }
-  const names = { declared, imported };
-  moduleNamesCache.set(sf, names);
-  return names;
+  const result: ModuleLookups = { names, declarations: new Map(), imports: new Map() };
+  lookupsCache.set(sf, result);
+  return result;
 }
 
 function mayBeIn(names: Set<string>, name: string): boolean {
@@ -68,18 +84,47 @@ function mayBeIn(names: Set<string>, name: string): boolean {
 
 /** False when no module-level function, class, variable, interface, type alias or enum of the file can be named `name`. */
 export function mayDeclareAtModuleLevel(sourceFile: SourceFile, name: string): boolean {
-  return mayBeIn(moduleNames(sourceFile).declared, name);
+  const { names } = lookups(sourceFile);
+  return mayBeIn(names.functions, name) || mayBeIn(names.classes, name) || mayBeIn(names.variables, name) || mayBeIn(names.types, name);
 }
 
 /** False when no default, namespace or named import of the file can bind `name`. */
 export function mayImportName(sourceFile: SourceFile, name: string): boolean {
-  return mayBeIn(moduleNames(sourceFile).imported, name);
+  return mayBeIn(lookups(sourceFile).names.imported, name);
 }
 
 function moduleLevel(record: SourceRecord, name: string): DeclarationNode | undefined {
-  if (!mayDeclareAtModuleLevel(record.sourceFile, name)) return undefined;
   const sf = record.sourceFile;
-  return sf.getFunction(name) ?? sf.getClass(name) ?? sf.getVariableDeclaration(name) ?? destructuringDeclaration(record, name);
+  const { names, declarations } = lookups(sf);
+  const cached = declarations.get(name);
+  if (cached !== undefined) return cached ?? undefined;
+  const found =
+    (mayBeIn(names.functions, name) ? sf.getFunction(name) : undefined) ??
+    (mayBeIn(names.classes, name) ? sf.getClass(name) : undefined) ??
+    (mayBeIn(names.variables, name) ? (sf.getVariableDeclaration(name) ?? destructuringDeclaration(record, name)) : undefined);
+  declarations.set(name, found ?? null);
+  return found;
+}
+
+/** The first import declaration binding `name` (default or named), and what it imports. */
+function importOf(sf: SourceFile, name: string): { specifier: string; imported: string } | undefined {
+  const { imports } = lookups(sf);
+  const cached = imports.get(name);
+  if (cached !== undefined) return cached ?? undefined;
+  let found: { specifier: string; imported: string } | undefined;
+  for (const declaration of mayImportName(sf, name) ? sf.getImportDeclarations() : []) {
+    const specifier = declaration.getModuleSpecifierValue();
+    let imported: string | undefined;
+    if (declaration.getDefaultImport()?.getText() === name) imported = 'default';
+    for (const named of declaration.getNamedImports()) {
+      if ((named.getAliasNode()?.getText() ?? named.getName()) === name) imported = named.getName();
+    }
+    if (imported === undefined) continue;
+    found = { specifier, imported };
+    break;
+  }
+  imports.set(name, found ?? null);
+  return found;
 }
 
 /** The module-level `const { a: name } = ...` that binds `name`. */
@@ -113,17 +158,8 @@ export function resolveIdentifier(index: ProjectIndex, record: SourceRecord, ide
 
 export function resolveName(index: ProjectIndex, record: SourceRecord, name: string, depth: number): Resolution {
   if (depth > 16) return { kind: 'unknown' };
-  const sf = record.sourceFile;
-  for (const declaration of mayImportName(sf, name) ? sf.getImportDeclarations() : []) {
-    const specifier = declaration.getModuleSpecifierValue();
-    let imported: string | undefined;
-    if (declaration.getDefaultImport()?.getText() === name) imported = 'default';
-    for (const named of declaration.getNamedImports()) {
-      if ((named.getAliasNode()?.getText() ?? named.getName()) === name) imported = named.getName();
-    }
-    if (imported === undefined) continue;
-    return followImport(index, record, specifier, imported, depth);
-  }
+  const imported = importOf(record.sourceFile, name);
+  if (imported) return followImport(index, record, imported.specifier, imported.imported, depth);
   const local = moduleLevel(record, name);
   if (local && Node.isVariableDeclaration(local) && Node.isObjectBindingPattern(local.getNameNode())) {
     const initializer = local.getInitializer();

@@ -165,6 +165,33 @@ function isBoundName(symbols: FileSymbols, name: string): boolean {
   return false;
 }
 
+/** `unwrap` on a compiler node. */
+function unwrapCompiler(node: ts.Expression): ts.Expression {
+  let current = node;
+  while (ts.isParenthesizedExpression(current) || ts.isAsExpression(current) || ts.isSatisfiesExpression(current) || ts.isNonNullExpression(current)) current = current.expression;
+  return current;
+}
+
+/** Necessary for `requireSpecifier` to find a literal: a call of an identifier named `require`. */
+function mayBeRequireCall(node: ts.Expression): boolean {
+  const call = unwrapCompiler(node);
+  return ts.isCallExpression(call) && ts.isIdentifier(call.expression) && call.expression.text === 'require';
+}
+
+/** Necessary for a declaration to be a require import site: `require(...)` or `require(...).member`. */
+function mayInitializeFromRequire(initializer: ts.Expression | undefined): boolean {
+  if (!initializer) return false;
+  const value = unwrapCompiler(initializer);
+  return mayBeRequireCall(value) || (ts.isPropertyAccessExpression(value) && mayBeRequireCall(value.expression));
+}
+
+/** Necessary for a module-level expression statement to export something: `Object.assign(...)` or an `=` assignment. */
+function mayExport(expression: ts.Expression): boolean {
+  const value = unwrapCompiler(expression);
+  if (ts.isCallExpression(value)) return ts.isPropertyAccessExpression(value.expression) && value.expression.name.text === 'assign';
+  return ts.isBinaryExpression(value) && value.operatorToken.kind === SyntaxKind.EqualsToken;
+}
+
 /** `require('<literal>')` → the literal node. */
 export function requireSpecifier(node: Node): StringLiteral | undefined {
   const call = unwrap(node);
@@ -276,7 +303,11 @@ export class SymbolTable {
     // require(): in a module-level declaration it is an import site; anywhere else an inline use.
     const requireCalls = scanned.loads.filter((call) => requireSpecifier(call));
     const claimedRequires = new Set<CallExpression>();
-    for (const statement of sf.getVariableStatements()) {
+    for (const compilerStatement of sf.compilerNode.statements) {
+      // Only a declaration initialised by a require call (or a member of one) can be an
+      // import site: statements without one are not wrapped.
+      if (!ts.isVariableStatement(compilerStatement) || !compilerStatement.declarationList.declarations.some((d) => mayInitializeFromRequire(d.initializer))) continue;
+      const statement = wrap(sf, compilerStatement) as VariableStatement;
       for (const declaration of statement.getDeclarations()) {
         const initializer = declaration.getInitializer();
         if (!initializer) continue;
@@ -361,7 +392,8 @@ export class SymbolTable {
       while (statement && statement.kind !== SyntaxKind.VariableStatement) statement = statement.parent;
       if (statement?.parent.kind === SyntaxKind.SourceFile && (wrap(sf, statement) as VariableStatement).hasExportKeyword()) exports.named.set(binding.local, binding.ref);
     }
-    for (const assignment of sf.getExportAssignments()) {
+    const exportAssignments = sf.compilerNode.statements.filter(ts.isExportAssignment).map((statement) => wrap(sf, statement) as import('ts-morph').ExportAssignment);
+    for (const assignment of exportAssignments) {
       const value = unwrap(assignment.getExpression());
       if (!assignment.isExportEquals() && Node.isObjectLiteralExpression(value)) {
         // `export default { ...deferred, X }`: the default import is a barrel of its own.
@@ -376,8 +408,10 @@ export class SymbolTable {
       else exports.named.set('default', ref);
     }
     // CommonJS: module.exports = <ref> | { X: <ref>, Y }, exports.X = / module.exports.X = <ref>.
-    for (const statement of sf.getStatements()) {
-      if (!Node.isExpressionStatement(statement)) continue;
+    for (const compilerStatement of sf.compilerNode.statements) {
+      // Only `Object.assign(...)` calls and `=` assignments can export: the other statements are not wrapped.
+      if (!ts.isExpressionStatement(compilerStatement) || !mayExport(compilerStatement.expression)) continue;
+      const statement = wrap(sf, compilerStatement) as import('ts-morph').ExpressionStatement;
       const expression = unwrap(statement.getExpression());
       // Object.assign(module.exports | exports, { X: <ref> }, <namespace>...)
       const assigned = objectAssignTarget(expression);

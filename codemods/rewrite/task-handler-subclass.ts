@@ -12,7 +12,7 @@ import type { Rule, RuleMeta, RuleOutput } from './context.js';
 import { addNeededImports } from './imports.js';
 import { namespaceAccess, useShimName } from './names.js';
 import { makeTransform } from './single-file.js';
-import { indentAt } from './text.js';
+import { indentAt, skipSpaceAndComments } from './text.js';
 
 export const meta: RuleMeta = {
   id: 'task-handler-subclass',
@@ -98,22 +98,21 @@ function migrateEntryMethod(analysis: Analysis, out: RuleOutput, record: SourceR
     } else if (analysis.jsdocTyped) {
       parameter = `/** @type {import(${quoted(record.style, analysis.matchers.shim)}).Environ} */ ${parameter}`;
     }
-    const open = method.getFirstChildByKindOrThrow(SyntaxKind.OpenParenToken);
-    out.edit(record, open.getEnd(), open.getEnd(), parameter, `${method.getName()}() takes environ`);
+    const open = openParenEnd(method, method.compilerNode.parameters);
+    out.edit(record, open, open, parameter, `${method.getName()}() takes environ`);
   }
   // The legacy return type (void, unknown, Promise<void>) does not describe the response triple: Handler's does.
   const returnType = method.getReturnTypeNode();
   if (returnType && parameters.length === 0) {
-    const close = method.getFirstChildByKindOrThrow(SyntaxKind.CloseParenToken);
-    out.edit(record, close.getEnd(), returnType.getEnd(), '', 'return type now comes from Handler');
+    out.edit(record, closeParenEnd(method, method.compilerNode.parameters), returnType.getEnd(), '', 'return type now comes from Handler');
   }
   const body = method.getBody();
   if (!body || !Node.isBlock(body)) return environ;
   const name = method.getName();
   for (const call of chainedCalls(method)) {
     if (call.getArguments().length > 0) continue;
-    const open = call.getFirstChildByKindOrThrow(SyntaxKind.OpenParenToken);
-    out.edit(record, open.getEnd(), open.getEnd(), environ, 'environ passed on');
+    const open = openParenEnd(call, call.compilerNode.arguments);
+    out.edit(record, open, open, environ, 'environ passed on');
     // The method answers with the result of the chained call it delegates to.
     const callee = call.getExpression() as PropertyAccessExpression;
     if (callee.getName() !== name && !(name === 'post' && callee.getName() === 'runFromRequest')) continue;
@@ -138,15 +137,45 @@ function migrateEntryMethod(analysis: Analysis, out: RuleOutput, record: SourceR
   return environ;
 }
 
+/**
+ * The class's own post()/runFromRequest() (not static), as `getMembers()` lists
+ * them, found on the compiler's members: getMembers() wraps every member and asks
+ * the class whether it is ambient. A method with a body is always listed; one
+ * without (an overload, an abstract or ambient method) is left to getMembers().
+ */
+function entryMethods(node: HandlerClass['node']): MethodDeclaration[] {
+  const sf = node.getSourceFile();
+  const candidates = node.compilerNode.members.filter(
+    (member): member is ts.MethodDeclaration =>
+      ts.isMethodDeclaration(member) && !(member.modifiers ?? []).some((m) => m.kind === SyntaxKind.StaticKeyword) && ENTRY_METHODS.has(compilerText(sf, member.name)),
+  );
+  if (candidates.some((member) => !member.body)) {
+    return node.getMembers().filter((member): member is MethodDeclaration => Node.isMethodDeclaration(member) && !member.isStatic() && ENTRY_METHODS.has(member.getName()));
+  }
+  return candidates.map((member) => wrapCompilerNode<MethodDeclaration>(sf, member));
+}
+
+/**
+ * The end of the `(` (or `)`) around a method's or call's list: read from the list's
+ * bounds, checked against the text, else found among the node's tokens (which
+ * materialises them all).
+ */
+function openParenEnd(node: MethodDeclaration | CallExpression, list: ts.NodeArray<ts.Node>): number {
+  const text = node.getSourceFile().getFullText();
+  return text.charCodeAt(list.pos - 1) === 40 /* ( */ ? list.pos : node.getFirstChildByKindOrThrow(SyntaxKind.OpenParenToken).getEnd();
+}
+
+function closeParenEnd(node: MethodDeclaration, list: ts.NodeArray<ts.Node>): number {
+  const text = node.getSourceFile().getFullText();
+  const at = skipSpaceAndComments(text, list.end);
+  return text.charCodeAt(at) === 41 /* ) */ ? at + 1 : node.getFirstChildByKindOrThrow(SyntaxKind.CloseParenToken).getEnd();
+}
+
 function migrateClass(analysis: Analysis, out: RuleOutput, handler: HandlerClass): void {
   const { record, node } = handler;
   const quote = record.style.quote;
   const environs = new Map<Node, string>();
-  for (const member of node.getMembers()) {
-    if (Node.isMethodDeclaration(member) && !member.isStatic() && ENTRY_METHODS.has(member.getName())) {
-      environs.set(member, migrateEntryMethod(analysis, out, record, member));
-    }
-  }
+  for (const member of entryMethods(node)) environs.set(member, migrateEntryMethod(analysis, out, record, member));
   for (const access of legacyAccesses(node)) {
     const isRequest = access.getName() === 'request';
     const method = access.getFirstAncestorByKind(SyntaxKind.MethodDeclaration);

@@ -1,6 +1,6 @@
 // Text positions for edits: whole-line removal of statements, indentation of a
-// line, and insertion points after a statement.
-import type { Node } from 'ts-morph';
+// line, insertion points after a statement, and skipping trivia.
+import { ts, type Node } from 'ts-morph';
 
 export function lineStartOf(text: string, pos: number): number {
   return text.lastIndexOf('\n', pos - 1) + 1;
@@ -105,4 +105,18 @@ export function collapseBlankLines(text: string, [start, end]: [number, number])
   if ((blankBefore || start === 0) && blankAfter) return [start, end + blankAfter[0].length];
   if (blankBefore && end === text.length) return [start - blankBefore[0].length + blankBefore[1]!.length, end];
   return [start, end];
+}
+
+/** The first position from `pos` that is not whitespace or a comment. */
+export function skipSpaceAndComments(text: string, pos: number): number {
+  for (;;) {
+    const ch = text.charCodeAt(pos);
+    if (ts.isWhiteSpaceLike(ch)) pos++;
+    else if (ch === 47 /* / */ && text.charCodeAt(pos + 1) === 47) while (pos < text.length && !ts.isLineBreak(text.charCodeAt(pos))) pos++;
+    else if (ch === 47 && text.charCodeAt(pos + 1) === 42 /* * */) {
+      const close = text.indexOf('*/', pos + 2);
+      if (close < 0) return text.length;
+      pos = close + 2;
+    } else return pos;
+  }
 }
