@@ -358,7 +358,7 @@ export class SymbolTable {
     this.deriveBindings(sf, symbols);
 
     // Re-exports: what this file offers as a barrel.
-    for (const declaration of sf.getExportDeclarations()) {
+    for (const declaration of sf.compilerNode.statements.filter(ts.isExportDeclaration).map((statement) => wrap(sf, statement) as import('ts-morph').ExportDeclaration)) {
       const specifier = declaration.getModuleSpecifier();
       if (specifier) {
         const target = this.target(record, specifier.getLiteralValue());
@@ -659,7 +659,7 @@ export class SymbolTable {
       if (ts.isObjectLiteralExpression(current)) return current.properties.some((p) => (ts.isPropertyAssignment(p) ? mayDerive(p.initializer) : ts.isShorthandPropertyAssignment(p) && names.has(p.name.text)));
       return ts.isCallExpression(current) && ts.isIdentifier(current.expression) && current.expression.text === 'require';
     };
-    const visit = (compilerNode: ts.Node): void => {
+    const derive = (compilerNode: ts.Node): void => {
       if (compilerNode.kind === ts.SyntaxKind.VariableDeclaration && mayDerive((compilerNode as ts.VariableDeclaration).initializer)) {
         const declaration = wrap(sf, compilerNode);
         if (Node.isVariableDeclaration(declaration)) this.deriveFromDeclaration(symbols, declaration, bindName);
@@ -678,9 +678,34 @@ export class SymbolTable {
           names = known();
         }
       }
-      ts.forEachChild(compilerNode, visit);
     };
-    visit(sf.compilerNode);
+    const declarations = compilerNodesOfKind(sf, SyntaxKind.VariableDeclaration);
+    const calls = compilerNodesOfKind(sf, SyntaxKind.CallExpression);
+    if ((sf.compilerNode as { parseDiagnostics?: readonly unknown[] }).parseDiagnostics?.length) {
+      const visit = (compilerNode: ts.Node): void => {
+        derive(compilerNode);
+        ts.forEachChild(compilerNode, visit);
+      };
+      visit(sf.compilerNode);
+      return;
+    }
+    // Both lists are in document order (a pre-order walk); merged by start, the outer
+    // node first (`f()()` and `f` start together), they are in the walk's order, which
+    // is all a full walk of the file would visit here. (A file that did not parse
+    // cleanly, where nodes can be empty, takes the walk above.)
+    let i = 0;
+    let j = 0;
+    while (i < declarations.length || j < calls.length) {
+      const declaration = declarations[i];
+      const call = calls[j];
+      if (declaration && (!call || declaration.pos < call.pos || (declaration.pos === call.pos && declaration.end >= call.end))) {
+        derive(declaration);
+        i++;
+      } else {
+        derive(call!);
+        j++;
+      }
+    }
   }
 
   private deriveFromDeclaration(symbols: FileSymbols, declaration: import('ts-morph').VariableDeclaration, bindName: (nameNode: Node, ref: SymbolRef) => void): void {

@@ -84,13 +84,16 @@ export function isShadowed(identifier: Node, name = identifier.getText()): boole
 
 /** True when the identifier is a use of a binding, not a declaration or a property name. */
 export function isReference(identifier: Identifier): boolean {
-  const parent = identifier.getParent();
+  // On the compiler's nodes (the wrappers compared below are those of these nodes);
+  // export specifiers and namespaces keep ts-morph's answer.
+  const id = identifier.compilerNode;
+  const parent = id.parent as ts.Node | undefined;
   if (!parent) return false;
-  switch (parent.getKind()) {
+  switch (parent.kind) {
     case SyntaxKind.PropertyAccessExpression:
-      return (parent as import('ts-morph').PropertyAccessExpression).getExpression() === identifier;
+      return (parent as ts.PropertyAccessExpression).expression === id;
     case SyntaxKind.QualifiedName:
-      return (parent as import('ts-morph').QualifiedName).getLeft() === identifier;
+      return (parent as ts.QualifiedName).left === id;
     case SyntaxKind.PropertyAssignment:
     case SyntaxKind.PropertyDeclaration:
     case SyntaxKind.PropertySignature:
@@ -99,7 +102,7 @@ export function isReference(identifier: Identifier): boolean {
     case SyntaxKind.GetAccessor:
     case SyntaxKind.SetAccessor:
     case SyntaxKind.EnumMember:
-      return (parent as unknown as { getNameNode(): Node }).getNameNode() !== identifier;
+      return (parent as ts.NamedDeclaration).name !== id;
     case SyntaxKind.ImportSpecifier:
     case SyntaxKind.ImportClause:
     case SyntaxKind.NamespaceImport:
@@ -114,14 +117,12 @@ export function isReference(identifier: Identifier): boolean {
     case SyntaxKind.TypeParameter:
       return false;
     case SyntaxKind.ExportSpecifier: {
-      const specifier = parent as import('ts-morph').ExportSpecifier;
+      const specifier = identifier.getParentOrThrow() as import('ts-morph').ExportSpecifier;
       if (specifier.getExportDeclaration().getModuleSpecifier()) return false;
       return specifier.getNameNode() === identifier;
     }
-    case SyntaxKind.BindingElement: {
-      const element = parent as import('ts-morph').BindingElement;
-      return element.getInitializer() === identifier;
-    }
+    case SyntaxKind.BindingElement:
+      return (parent as ts.BindingElement).initializer === id;
     case SyntaxKind.VariableDeclaration:
     case SyntaxKind.Parameter:
     case SyntaxKind.FunctionDeclaration:
@@ -129,8 +130,9 @@ export function isReference(identifier: Identifier): boolean {
     case SyntaxKind.ClassDeclaration:
     case SyntaxKind.ClassExpression:
     case SyntaxKind.EnumDeclaration:
+      return (parent as ts.NamedDeclaration).name !== id;
     case SyntaxKind.ModuleDeclaration:
-      return (parent as unknown as { getNameNode(): Node | undefined }).getNameNode() !== identifier;
+      return (identifier.getParentOrThrow() as unknown as { getNameNode(): Node | undefined }).getNameNode() !== identifier;
     default:
       return true;
   }

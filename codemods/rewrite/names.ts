@@ -114,7 +114,8 @@ export function legacyNameUses(analysis: Analysis, record: SourceRecord): NameUs
   // deferred.TaskHandler → deferred.Handler (namespace members, require(...).TaskHandler, type names).
   // Member names are tested on the compiler nodes; only the few renamed ones are wrapped.
   const sf = record.sourceFile;
-  const renames = (name: ts.Node): boolean => !!RENAMED_MEMBERS[compilerText(sf, name)];
+  // The cooked name first: a source text with escapes is no key, and one without is the cooked name.
+  const renames = (name: ts.MemberName | ts.Identifier): boolean => !!RENAMED_MEMBERS[name.text] && !!RENAMED_MEMBERS[compilerText(sf, name)];
   const members: Array<{ base: Node; name: Node; text?: string }> = [
     ...compilerNodesOfKind<ts.PropertyAccessExpression>(sf, SyntaxKind.PropertyAccessExpression)
       .filter((n) => renames(n.name))
