@@ -255,7 +255,9 @@ function mountOf(record: SourceRecord, reference: Node): Mount | undefined {
 export function findRouteTables(index: ProjectIndex, symbols: SymbolTable, handlers: HandlerClasses, records: SourceRecord[]): RouteTable[] {
   const tables: RouteTable[] = [];
   for (const record of records) {
-    for (const compilerCreate of compilerNodesOfKind(record.sourceFile, SyntaxKind.NewExpression)) {
+    for (const compilerCreate of compilerNodesOfKind<ts.NewExpression>(record.sourceFile, SyntaxKind.NewExpression)) {
+      // Only a constructor rooted in a legacy binding can be WSGIApplication: the others are not wrapped.
+      if (!symbols.mayResolve(record, compilerCreate.expression)) continue;
       const create = wrapCompilerNode<NewExpression>(record.sourceFile, compilerCreate);
       if (!isWsgiApplicationRef(symbols.resolve(record, create.getExpression()))) continue;
       const table: RouteTable = { record, create, rows: [], mounts: [], otherUses: [], composed: false };

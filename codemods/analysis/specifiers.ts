@@ -33,7 +33,23 @@ function endsWithSegment(specifier: string, suffix: string): boolean {
   return specifier.endsWith('/' + suffix) || (suffix.startsWith('@') && specifier.endsWith(suffix));
 }
 
+// Asked for every import and require of every analysed file, mostly the same few
+// specifiers: the answers are kept per set of matchers.
+const rolesCache = new WeakMap<ModuleMatchers, Map<string, ModuleRole | undefined>>();
+
 export function roleOfSpecifier(specifier: string, matchers: ModuleMatchers): ModuleRole | undefined {
+  let roles = rolesCache.get(matchers);
+  if (!roles) {
+    roles = new Map();
+    rolesCache.set(matchers, roles);
+  }
+  if (roles.has(specifier)) return roles.get(specifier);
+  const role = computeRole(specifier, matchers);
+  roles.set(specifier, role);
+  return role;
+}
+
+function computeRole(specifier: string, matchers: ModuleMatchers): ModuleRole | undefined {
   if (specifier === matchers.shim) return 'shim';
   const s = normalize(specifier);
   if (matchers.deferred.some((suffix) => endsWithSegment(s, suffix))) return 'deferred';
