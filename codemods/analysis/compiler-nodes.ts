@@ -56,6 +56,11 @@ export function compilerDescendants<T extends ts.Node = ts.Node>(node: ts.Node, 
 export function compilerIdentifiers(sf: SourceFile): readonly ts.Identifier[] {
   const root = sf.compilerNode;
   let identifiers = identifierCache.get(root);
+  // Without a `/**` comment the file has no JSDoc: the parse-tree walk's identifiers are the same list.
+  if (!identifiers && !root.text.includes('/**')) {
+    identifiers = compilerNodesOfKind<ts.Identifier>(sf, ts.SyntaxKind.Identifier) as ts.Identifier[];
+    identifierCache.set(root, identifiers);
+  }
   if (!identifiers) {
     const found: ts.Identifier[] = [];
     const visit = (node: ts.Node): void => {

@@ -97,6 +97,16 @@ function memberOf(ref: SymbolRef, name: string): SymbolRef | undefined {
   return undefined;
 }
 
+/** What a member read (`x.m`, `x['m']`, `X.m` in a type) of a value denoting `baseRef` reaches. */
+function memberRead(read: import('ts-morph').PropertyAccessExpression | import('ts-morph').ElementAccessExpression | import('ts-morph').QualifiedName, baseRef: SymbolRef | undefined): SymbolRef | undefined {
+  if (!baseRef) return undefined;
+  if (Node.isPropertyAccessExpression(read)) return memberOf(baseRef, read.getName());
+  if (Node.isQualifiedName(read)) return memberOf(baseRef, read.getRight().getText());
+  const arg = read.getArgumentExpression();
+  if (arg && (Node.isStringLiteral(arg) || Node.isNoSubstitutionTemplateLiteral(arg))) return memberOf(baseRef, arg.getLiteralValue());
+  return isTrackedNamespace(baseRef) ? { kind: 'unresolved', reason: 'a computed member of the deferred module' } : undefined;
+}
+
 /** Refs that are objects holding legacy members (the module, a barrel of it). */
 function isNamespaceLike(ref: SymbolRef): boolean {
   return ref.kind === 'namespace' ? isLegacyRole(ref.role) : ref.kind === 'barrel-namespace';
@@ -561,23 +571,10 @@ export class SymbolTable {
   private resolveIn(symbols: FileSymbols, node: Node): SymbolRef | undefined {
     const current = unwrap(node);
     if (Node.isIdentifier(current)) return this.bindingOf(symbols, current)?.ref;
-    let base: Node | undefined;
-    let name: string | undefined;
-    if (Node.isPropertyAccessExpression(current)) {
-      base = current.getExpression();
-      name = current.getName();
-    } else if (Node.isElementAccessExpression(current)) {
-      const arg = current.getArgumentExpression();
-      base = current.getExpression();
-      if (arg && (Node.isStringLiteral(arg) || Node.isNoSubstitutionTemplateLiteral(arg))) name = arg.getLiteralValue();
-      else {
-        const baseRef = this.resolveIn(symbols, base);
-        return baseRef && isTrackedNamespace(baseRef) ? { kind: 'unresolved', reason: 'a computed member of the deferred module' } : undefined;
-      }
-    } else if (Node.isQualifiedName(current)) {
-      base = current.getLeft();
-      name = current.getRight().getText();
-    } else if (Node.isCallExpression(current)) {
+    if (Node.isPropertyAccessExpression(current) || Node.isElementAccessExpression(current) || Node.isQualifiedName(current)) {
+      return memberRead(current, this.resolveIn(symbols, Node.isQualifiedName(current) ? current.getLeft() : current.getExpression()));
+    }
+    if (Node.isCallExpression(current)) {
       const literal = requireSpecifier(current);
       if (!literal) return undefined;
       const role = roleOfSpecifier(literal.getLiteralValue(), this.matchers);
@@ -588,9 +585,7 @@ export class SymbolTable {
       if (exports.whole && exports.whole.kind !== 'namespace') return exports.whole;
       return hasExports(exports) ? { kind: 'barrel-namespace', exports } : undefined;
     }
-    if (!base || name === undefined) return undefined;
-    const baseRef = this.resolveIn(symbols, base);
-    return baseRef ? memberOf(baseRef, name) : undefined;
+    return undefined;
   }
 
   /**
@@ -794,7 +789,8 @@ export class SymbolTable {
         for (let parent = node.getParent(); parent && (Node.isPropertyAccessExpression(parent) || Node.isElementAccessExpression(parent) || Node.isQualifiedName(parent)); parent = parent.getParent()) {
           const first = Node.isQualifiedName(parent) ? parent.getLeft() : parent.getExpression();
           if (first !== node) break;
-          const next = this.resolveIn(symbols, parent);
+          // resolveIn(parent), from the ref already known for its base.
+          const next = memberRead(parent, ref);
           if (!next) break;
           node = parent;
           ref = next;

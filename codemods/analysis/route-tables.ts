@@ -13,7 +13,7 @@ import {
   type VariableStatement,
 } from 'ts-morph';
 import { compilerIdentifiers, compilerNodesOfKind, compilerText, wrapCompilerNode } from './compiler-nodes.js';
-import { resolveName } from './declarations.js';
+import { resolveName, type Resolution } from './declarations.js';
 import type { HandlerClasses } from './handlers.js';
 import { isWsgiApplicationRef, unwrap, type SymbolTable } from './legacy-symbols.js';
 import type { ProjectIndex, SourceRecord } from './project.js';
@@ -306,6 +306,7 @@ export function findRouteTables(index: ProjectIndex, symbols: SymbolTable, handl
   const names = new Set([...byDeclaration.keys(), ...byProvider.keys()].map((d) => (d as unknown as { getName(): string }).getName()));
   for (const record of records) {
     const imported = importedNames(record);
+    const resolutions = new Map<string, Resolution>();
     const sf = record.sourceFile;
     // A name written with escapes is only compared as source text.
     const escaped = [...names, ...imported].some((n) => n.includes('\\'));
@@ -324,7 +325,12 @@ export function findRouteTables(index: ProjectIndex, symbols: SymbolTable, handl
       const name = identifier.getText();
       if (!names.has(name) && !imported.has(name)) continue;
       if (isShadowed(identifier)) continue;
-      const resolution = resolveName(index, record, name, 0);
+      // A name is used many times in a file; it resolves the same way each time.
+      let resolution = resolutions.get(name);
+      if (!resolution) {
+        resolution = resolveName(index, record, name, 0);
+        resolutions.set(name, resolution);
+      }
       if (resolution.kind !== 'module') continue;
       let table = byDeclaration.get(resolution.node);
       let reference: Node = identifier;
