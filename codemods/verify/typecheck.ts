@@ -116,23 +116,39 @@ function libFilesFor(options: ts.CompilerOptions): Map<string, ts.SourceFile> {
 /** Declarations under node_modules do not change between the two programs (nor between runs): parse them once. */
 const packageCache = new Map<string, ts.SourceFile>();
 
+/** What the two programs of one check share: parsed files and the disk's answers (the disk does not change meanwhile). */
+interface SharedHostState {
+  parsed: Map<string, ts.SourceFile>;
+  fileExists: Map<string, boolean>;
+  directoryExists: Map<string, boolean>;
+}
+
+function memoized(cache: Map<string, boolean>, ask: (name: string) => boolean): (name: string) => boolean {
+  return (name) => {
+    let answer = cache.get(name);
+    if (answer === undefined) {
+      answer = ask(name);
+      cache.set(name, answer);
+    }
+    return answer;
+  };
+}
+
 /**
  * A compiler host over the real files, with `overrides` standing in for the
- * migrated ones. `parsed` is shared by the before and after hosts: the after
+ * migrated ones. `shared.parsed` is shared by the before and after hosts: the after
  * program then reuses every unchanged file as it is (TypeScript's structure reuse).
  */
-function createHost(
-  options: ts.CompilerOptions,
-  overrides: ReadonlyMap<string, string>,
-  input: TypeCheckInput,
-  fallback: boolean,
-  parsed: Map<string, ts.SourceFile>,
-): ts.CompilerHost {
+function createHost(options: ts.CompilerOptions, overrides: ReadonlyMap<string, string>, input: TypeCheckInput, fallback: boolean, shared: SharedHostState): ts.CompilerHost {
   const host = ts.createCompilerHost(options, true);
   const libs = libFilesFor(options);
   const libPath = (fileName: string) => (fileName.startsWith(`${LIB_DIR}/`) ? path.posix.basename(fileName) : undefined);
   const getSourceFile = host.getSourceFile.bind(host);
-  const fileExists = host.fileExists.bind(host);
+  const parsed = shared.parsed;
+  // Module resolution asks the disk the same questions for every file, and again for
+  // the second program: one stat per path and kind.
+  const fileExists = memoized(shared.fileExists, host.fileExists.bind(host));
+  if (host.directoryExists) host.directoryExists = memoized(shared.directoryExists, host.directoryExists.bind(host));
   const readFile = host.readFile.bind(host);
   host.getDefaultLibLocation = () => LIB_DIR;
   host.getDefaultLibFileName = (o) => `${LIB_DIR}/${ts.getDefaultLibFileName(o)}`;
@@ -235,8 +251,8 @@ export function typeCheckMigration(input: TypeCheckInput): TypeCheckResult {
     // its other files cannot change these files' diagnostics, and parsing them all
     // would cost the time and memory of a full build.
     const programRoots = [...new Set([...compared, ...rootNames.filter((f) => DECLARATION_FILE.test(f))])];
-    const parsedFiles = new Map<string, ts.SourceFile>();
-    const before = ts.createProgram({ rootNames: programRoots, options, host: createHost(options, new Map(), input, fallback, parsedFiles) });
+    const shared: SharedHostState = { parsed: new Map(), fileExists: new Map(), directoryExists: new Map() };
+    const before = ts.createProgram({ rootNames: programRoots, options, host: createHost(options, new Map(), input, fallback, shared) });
     const beforeRaw = new Map(compared.map((f) => [f, diagnosticsOf(before, before.getSourceFile(f))]));
     const beforeDiagnostics = new Map([...beforeRaw].map(([f, list]) => [f, list.map(identity)]));
     const unresolvedBefore = new Map<string, string[]>();
@@ -247,7 +263,7 @@ export function typeCheckMigration(input: TypeCheckInput): TypeCheckResult {
         .filter((m) => m !== input.shimModule && !(input.isLegacySpecifier?.(m) ?? false));
       if (modules.length > 0) unresolvedBefore.set(absPath, [...new Set(modules)]);
     }
-    const after = ts.createProgram({ rootNames: programRoots, options, host: createHost(options, input.changed, input, fallback, parsedFiles), oldProgram: before });
+    const after = ts.createProgram({ rootNames: programRoots, options, host: createHost(options, input.changed, input, fallback, shared), oldProgram: before });
     for (const absPath of compared) {
       const unresolved = unresolvedBefore.get(absPath);
       if (unresolved) {
