@@ -11,6 +11,13 @@ export interface CodeStyle {
   newline: '\n' | '\r\n';
 }
 
+/** `text.slice(start, end).trimEnd().endsWith(';')`, without the copy. */
+function endsWithSemicolon(text: string, start: number, end: number): boolean {
+  let last = end - 1;
+  while (last >= start && /\s/.test(text[last]!)) last--;
+  return last >= start && text.charCodeAt(last) === 59;
+}
+
 export function detectStyle(text: string, sourceFile?: SourceFile): CodeStyle {
   const newline = text.includes('\r\n') ? '\r\n' : '\n';
   const single = (text.match(/(?:from\s+|require\(\s*|import\(\s*)'/g) ?? []).length;
@@ -29,7 +36,7 @@ export function detectStyle(text: string, sourceFile?: SourceFile): CodeStyle {
     const sf = sourceFile.compilerNode;
     for (const statement of sf.statements) {
       if (SEMI_STATEMENTS.has(statement.kind)) {
-        if (statement.getText(sf).trimEnd().endsWith(';')) withSemi++;
+        if (endsWithSemicolon(sf.text, statement.getStart(sf), statement.end)) withSemi++;
         else withoutSemi++;
       }
     }
@@ -37,16 +44,24 @@ export function detectStyle(text: string, sourceFile?: SourceFile): CodeStyle {
   const semi = withSemi >= withoutSemi;
   let indent = '  ';
   let smallest = Infinity;
-  for (const line of text.split(/\r?\n/)) {
-    const match = /^([ \t]+)\S/.exec(line);
-    if (!match) continue;
-    const lead = match[1]!;
-    if (lead.startsWith('\t')) {
-      indent = '\t';
-      smallest = 0;
-      break;
+  // Line by line (lines end at \n or \r\n), without splitting the text: the indentation
+  // at each line start, when something other than whitespace follows it.
+  const indentation = /([ \t]+)\S/y;
+  for (let lineStart = 0; ; ) {
+    indentation.lastIndex = lineStart;
+    const match = indentation.exec(text);
+    if (match) {
+      const lead = match[1]!;
+      if (lead.startsWith('\t')) {
+        indent = '\t';
+        smallest = 0;
+        break;
+      }
+      if (lead.length >= 2 && lead.length < smallest) smallest = lead.length;
     }
-    if (lead.length >= 2 && lead.length < smallest) smallest = lead.length;
+    const next = text.indexOf('\n', lineStart);
+    if (next < 0) break;
+    lineStart = next + 1;
   }
   if (indent !== '\t' && Number.isFinite(smallest)) indent = ' '.repeat(Math.min(smallest, 8));
   return { quote, semi, indent, newline };
