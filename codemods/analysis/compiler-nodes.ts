@@ -9,6 +9,7 @@ import { ts, type Node, type SourceFile } from 'ts-morph';
 const byKindCache = new WeakMap<ts.SourceFile, Array<ts.Node[] | undefined>>();
 const identifierCache = new WeakMap<ts.SourceFile, ts.Identifier[]>();
 const NONE: readonly ts.Node[] = [];
+const NONE_IDENTIFIERS: readonly ts.Identifier[] = [];
 
 /**
  * The file's nodes of `kind` (a parse-tree kind such as CallExpression, not a token
@@ -79,20 +80,24 @@ export function compilerIdentifiers(sf: SourceFile): readonly ts.Identifier[] {
 const identifiersByTextCache = new WeakMap<ts.SourceFile, Map<string, ts.Identifier[]>>();
 
 /**
- * Whether the source text of a compiler node is `text` (ts-morph: `node.getText() === text`),
- * without slicing it for an identifier whose name already differs: an identifier's
- * source text cooks to its `text`, so a different one rules it out unless `text`
- * itself is written with escapes.
+ * ts-morph's `getText()` of a compiler node: an identifier's (or private name's)
+ * cooked name (`\u0061` reads `a`), any other node's source text.
  */
-export function sourceTextIs(sf: ts.SourceFile, node: ts.Node, text: string): boolean {
-  if (node.kind === ts.SyntaxKind.Identifier && (node as ts.Identifier).text !== text && !text.includes('\\')) return false;
+export function morphText(sf: ts.SourceFile, node: ts.Node): string {
+  if (node.kind === ts.SyntaxKind.Identifier || node.kind === ts.SyntaxKind.PrivateIdentifier) return (node as ts.Identifier | ts.PrivateIdentifier).text;
+  return sf.text.substring(node.getStart(sf), node.end);
+}
+
+/** `morphText(sf, node) === text`, without slicing a name. */
+export function morphTextIs(sf: ts.SourceFile, node: ts.Node, text: string): boolean {
+  if (node.kind === ts.SyntaxKind.Identifier || node.kind === ts.SyntaxKind.PrivateIdentifier) return (node as ts.Identifier | ts.PrivateIdentifier).text === text;
   return sf.text.substring(node.getStart(sf), node.end) === text;
 }
 
 /**
- * The identifiers of `compilerIdentifiers(sf)` (same order) whose source text is
- * `name`: what `getDescendantsOfKind(Identifier).filter((id) => id.getText() === name)`
- * finds, from an index of the file's identifiers by name built once.
+ * The identifiers of `compilerIdentifiers(sf)` (same order) named `name`: what
+ * `getDescendantsOfKind(Identifier).filter((id) => id.getText() === name)` finds
+ * (an identifier's getText() is its cooked name), from an index built once.
  */
 export function compilerIdentifiersNamed(sf: SourceFile, name: string): readonly ts.Identifier[] {
   const root = sf.compilerNode;
@@ -106,12 +111,10 @@ export function compilerIdentifiersNamed(sf: SourceFile, name: string): readonly
     }
     identifiersByTextCache.set(root, byText);
   }
-  // Indexed by cooked name; `name` written with escapes can match any identifier.
-  const candidates = name.includes('\\') ? compilerIdentifiers(sf) : (byText.get(name) ?? []);
-  return candidates.filter((identifier) => sourceTextIs(root, identifier, name));
+  return byText.get(name) ?? NONE_IDENTIFIERS;
 }
 
-/** The source text of a compiler node, as ts-morph's `getText()` gives it. */
+/** The source text of a compiler node (ts's getText(); for an identifier written with escapes, not ts-morph's). */
 export function compilerText(sf: SourceFile, node: ts.Node): string {
   return node.getText(sf.compilerNode);
 }

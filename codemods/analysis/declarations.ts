@@ -2,6 +2,7 @@
 // module-level functions, classes and variables, through ESM imports/re-exports
 // and CommonJS `require`/`module.exports`.
 import { Node, SyntaxKind, ts, type Identifier, type SourceFile } from 'ts-morph';
+import { morphText, morphTextIs, wrapCompilerNode } from './compiler-nodes.js';
 import { requireSpecifier } from './legacy-symbols.js';
 import type { ProjectIndex, SourceRecord } from './project.js';
 import { isShadowed } from './scope.js';
@@ -46,7 +47,8 @@ const lookupsCache = new WeakMap<ts.SourceFile, ModuleLookups>();
 // (getFunction also asks each function whether it is ambient). One pass over the
 // compiler's statements lists the names each can find; a name outside the list is
 // answered without wrapping, and answers are kept per file (the trees are not edited).
-// A name written with escapes (`\u0061`) is always looked up the long way.
+// Names are compared as ts-morph's getText() gives them: an identifier's cooked name
+// (`\u0061` is `a`), which is the compiler's `text`.
 function lookups(sourceFile: SourceFile): ModuleLookups {
   const sf = sourceFile.compilerNode;
   const cached = lookupsCache.get(sf);
@@ -79,7 +81,7 @@ function lookups(sourceFile: SourceFile): ModuleLookups {
 }
 
 function mayBeIn(names: Set<string>, name: string): boolean {
-  return names.has(name) || name.includes('\\');
+  return names.has(name);
 }
 
 /** False when no module-level function, class, variable, interface, type alias or enum of the file can be named `name`. */
@@ -99,11 +101,50 @@ function moduleLevel(record: SourceRecord, name: string): DeclarationNode | unde
   const cached = declarations.get(name);
   if (cached !== undefined) return cached ?? undefined;
   const found =
-    (mayBeIn(names.functions, name) ? sf.getFunction(name) : undefined) ??
-    (mayBeIn(names.classes, name) ? sf.getClass(name) : undefined) ??
-    (mayBeIn(names.variables, name) ? (sf.getVariableDeclaration(name) ?? destructuringDeclaration(record, name)) : undefined);
+    (mayBeIn(names.functions, name) ? moduleFunction(sf, name) : undefined) ??
+    (mayBeIn(names.classes, name) ? moduleClass(sf, name) : undefined) ??
+    (mayBeIn(names.variables, name) ? (moduleVariable(sf, name) ?? destructuringDeclaration(record, name)) : undefined);
   declarations.set(name, found ?? null);
   return found;
+}
+
+// The lookups below answer as ts-morph's getFunction/getClass/getVariableDeclaration(name)
+// do, on the compiler's statements (wrapping only the answer).
+
+/** `sf.getFunction(name)`: the first implementation (or ambient declaration) named `name`. */
+function moduleFunction(sf: SourceFile, name: string): import('ts-morph').FunctionDeclaration | undefined {
+  const text = sf.compilerNode;
+  for (const statement of text.statements) {
+    if (!ts.isFunctionDeclaration(statement) || !statement.name || !morphTextIs(text, statement.name, name)) continue;
+    // A body makes it an implementation, which getFunctions() lists; without one
+    // (an overload, a `declare`), whether it is listed depends on its ambient context: ask ts-morph.
+    return statement.body ? wrapCompilerNode(sf, statement) : sf.getFunction(name);
+  }
+  return undefined;
+}
+
+/** `sf.getClass(name)`. */
+function moduleClass(sf: SourceFile, name: string): import('ts-morph').ClassDeclaration | undefined {
+  const text = sf.compilerNode;
+  const found = text.statements.find((statement) => ts.isClassDeclaration(statement) && !!statement.name && morphTextIs(text, statement.name, name));
+  return found && wrapCompilerNode(sf, found);
+}
+
+/** Whether a binding name (or any name of a destructuring) is `name`, as ts-morph's nodeHasName reads it. */
+function bindsName(text: ts.SourceFile, node: ts.BindingName, name: string): boolean {
+  if (ts.isIdentifier(node)) return morphTextIs(text, node, name);
+  return (node.elements as ts.NodeArray<ts.ArrayBindingElement>).some((element) => ts.isBindingElement(element) && bindsName(text, element.name, name));
+}
+
+/** `sf.getVariableDeclaration(name)`: the first module-level declaration binding `name`. */
+function moduleVariable(sf: SourceFile, name: string): import('ts-morph').VariableDeclaration | undefined {
+  const text = sf.compilerNode;
+  for (const statement of text.statements) {
+    if (!ts.isVariableStatement(statement)) continue;
+    const found = statement.declarationList.declarations.find((declaration) => bindsName(text, declaration.name, name));
+    if (found) return wrapCompilerNode(sf, found);
+  }
+  return undefined;
 }
 
 /** The first import declaration binding `name` (default or named), and what it imports. */
@@ -111,30 +152,57 @@ function importOf(sf: SourceFile, name: string): { specifier: string; imported: 
   const { imports } = lookups(sf);
   const cached = imports.get(name);
   if (cached !== undefined) return cached ?? undefined;
-  let found: { specifier: string; imported: string } | undefined;
-  for (const declaration of mayImportName(sf, name) ? sf.getImportDeclarations() : []) {
+  const found = mayImportName(sf, name) ? findImport(sf, name) : undefined;
+  imports.set(name, found ?? null);
+  return found;
+}
+
+// As a loop over ts-morph's getImportDeclarations() reads them, on the compiler's statements.
+function findImport(sf: SourceFile, name: string): { specifier: string; imported: string } | undefined {
+  const text = sf.compilerNode;
+  for (const statement of text.statements) {
+    if (!ts.isImportDeclaration(statement)) continue;
+    // getModuleSpecifierValue() throws on anything but a string literal: leave that to ts-morph.
+    if (!ts.isStringLiteral(statement.moduleSpecifier)) return findImportWrapped(sf, name);
+    const clause = statement.importClause;
+    let imported: string | undefined;
+    if (clause?.name && morphTextIs(text, clause.name, name)) imported = 'default';
+    const bindings = clause?.namedBindings;
+    if (bindings && ts.isNamedImports(bindings)) {
+      for (const element of bindings.elements) {
+        // The local name is `name` (the alias, or the imported identifier itself).
+        if (!morphTextIs(text, element.name, name)) continue;
+        const importedName = element.propertyName ?? element.name;
+        // ts-morph's getName(): a string literal's value, an identifier's name.
+        imported = ts.isStringLiteral(importedName) ? importedName.text : morphText(text, importedName);
+      }
+    }
+    if (imported !== undefined) return { specifier: statement.moduleSpecifier.text, imported };
+  }
+  return undefined;
+}
+
+function findImportWrapped(sf: SourceFile, name: string): { specifier: string; imported: string } | undefined {
+  for (const declaration of sf.getImportDeclarations()) {
     const specifier = declaration.getModuleSpecifierValue();
     let imported: string | undefined;
     if (declaration.getDefaultImport()?.getText() === name) imported = 'default';
     for (const named of declaration.getNamedImports()) {
       if ((named.getAliasNode()?.getText() ?? named.getName()) === name) imported = named.getName();
     }
-    if (imported === undefined) continue;
-    found = { specifier, imported };
-    break;
+    if (imported !== undefined) return { specifier, imported };
   }
-  imports.set(name, found ?? null);
-  return found;
+  return undefined;
 }
 
 /** The module-level `const { a: name } = ...` that binds `name`. */
 function destructuringDeclaration(record: SourceRecord, name: string): import('ts-morph').VariableDeclaration | undefined {
-  const binds = (node: Node): boolean =>
-    Node.isIdentifier(node) ? node.getText() === name : Node.isObjectBindingPattern(node) || Node.isArrayBindingPattern(node) ? node.getElements().some((e) => Node.isBindingElement(e) && binds(e.getNameNode())) : false;
-  for (const statement of record.sourceFile.getVariableStatements()) {
-    for (const declaration of statement.getDeclarations()) {
-      if (!Node.isIdentifier(declaration.getNameNode()) && binds(declaration.getNameNode())) return declaration;
-    }
+  const sf = record.sourceFile;
+  const text = sf.compilerNode;
+  for (const statement of text.statements) {
+    if (!ts.isVariableStatement(statement)) continue;
+    const found = statement.declarationList.declarations.find((declaration) => !ts.isIdentifier(declaration.name) && bindsName(text, declaration.name, name));
+    if (found) return wrapCompilerNode(sf, found);
   }
   return undefined;
 }

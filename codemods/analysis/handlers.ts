@@ -5,7 +5,7 @@
 // judged (docs/manual-steps.md#unknown-handler-base).
 import { Node, SyntaxKind, ts, type ClassDeclaration, type ClassExpression } from 'ts-morph';
 import type { CheckerResolver } from './checker.js';
-import { compilerDescendants, compilerNodesOfKind, sourceTextIs, wrapCompilerNode } from './compiler-nodes.js';
+import { compilerDescendants, compilerNodesOfKind, morphTextIs, wrapCompilerNode } from './compiler-nodes.js';
 import { declaredInModule, resolveModuleMember, resolveName } from './declarations.js';
 import { isHandlerRef, isLegacyRole, unwrap, type SymbolTable } from './legacy-symbols.js';
 import type { ProjectIndex, SourceRecord } from './project.js';
@@ -253,7 +253,7 @@ export function legacyAccesses(node: ClassNode): Array<import('ts-morph').Proper
     if (candidate.kind !== SyntaxKind.PropertyAccessExpression) return false;
     const access = candidate as ts.PropertyAccessExpression;
     if (access.expression.kind !== SyntaxKind.ThisKeyword) return false;
-    if (!sourceTextIs(sf.compilerNode, access.name, 'request') && !sourceTextIs(sf.compilerNode, access.name, 'response')) return false;
+    if (!morphTextIs(sf.compilerNode, access.name, 'request') && !morphTextIs(sf.compilerNode, access.name, 'response')) return false;
     let ancestor = access.parent;
     while (ancestor && ancestor.kind !== SyntaxKind.ClassDeclaration && ancestor.kind !== SyntaxKind.ClassExpression) ancestor = ancestor.parent;
     return ancestor === owner;

@@ -86,12 +86,10 @@ function mayBeRequire(expression: ts.Expression | undefined): boolean {
 
 /**
  * Whether `frameworkOfCreate` can find a framework in this creation: its callee (or
- * the object of a member callee) is an identifier bound to a framework module.
- * `bindings` is keyed by source text, which is the cooked `text` unless a name
- * is written with escapes (then every creation is examined).
+ * the object of a member callee) is an identifier bound to a framework module
+ * (an identifier's getText() there is its compiler `text`).
  */
-function mayCreateApp(node: ts.CallExpression | ts.NewExpression, bindings: ReturnType<typeof frameworkBindings>, escaped: boolean): boolean {
-  if (escaped) return true;
+function mayCreateApp(node: ts.CallExpression | ts.NewExpression, bindings: ReturnType<typeof frameworkBindings>): boolean {
   const callee = node.expression;
   if (ts.isIdentifier(callee)) return bindings.has(callee.text);
   return ts.isPropertyAccessExpression(callee) && ts.isIdentifier(callee.expression) && bindings.has(callee.expression.text);
@@ -152,9 +150,8 @@ export function findHostApps(records: SourceRecord[], shimModule: string): HostA
     if (bindings.size === 0) continue;
     const wrapNames = wrapAppNames(record, shimModule);
     const sf = record.sourceFile;
-    const escaped = [...bindings.keys()].some((name) => name.includes('\\'));
     const creates = [...compilerNodesOfKind<ts.CallExpression>(sf, SyntaxKind.CallExpression), ...compilerNodesOfKind<ts.NewExpression>(sf, SyntaxKind.NewExpression)]
-      .filter((node) => mayCreateApp(node, bindings, escaped))
+      .filter((node) => mayCreateApp(node, bindings))
       .map((node) => ({ node, start: node.getStart(sf.compilerNode) }))
       .sort((a, b) => a.start - b.start)
       .map(({ node }) => wrapCompilerNode<CallExpression | NewExpression>(sf, node));

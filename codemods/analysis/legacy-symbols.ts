@@ -563,9 +563,8 @@ export class SymbolTable {
       else break;
     }
     if (ts.isCallExpression(current)) return true;
-    if (!ts.isIdentifier(current)) return false;
-    const sf = record.sourceFile.compilerNode;
-    return isBoundName(symbols, sf.text.substring(current.getStart(sf), current.end));
+    // Bindings are keyed by ts-morph's getText() of their names: an identifier's cooked name.
+    return ts.isIdentifier(current) && isBoundName(symbols, current.text);
   }
 
   private resolveIn(symbols: FileSymbols, node: Node): SymbolRef | undefined {

@@ -12,7 +12,7 @@ import {
   type VariableDeclaration,
   type VariableStatement,
 } from 'ts-morph';
-import { compilerIdentifiers, compilerNodesOfKind, compilerText, wrapCompilerNode } from './compiler-nodes.js';
+import { compilerIdentifiers, compilerNodesOfKind, compilerText, morphText, wrapCompilerNode } from './compiler-nodes.js';
 import { resolveName, type Resolution } from './declarations.js';
 import type { HandlerClasses } from './handlers.js';
 import { isWsgiApplicationRef, unwrap, type SymbolTable } from './legacy-symbols.js';
@@ -308,11 +308,11 @@ export function findRouteTables(index: ProjectIndex, symbols: SymbolTable, handl
     const imported = importedNames(record);
     const resolutions = new Map<string, Resolution>();
     const sf = record.sourceFile;
-    // A name written with escapes is only compared as source text.
+    // The identifiers' source texts are compared below; one without a backslash is the
+    // cooked `text`, so that rules out the rest unless a name itself has a backslash.
     const escaped = [...names, ...imported].some((n) => n.includes('\\'));
     for (const compilerIdentifier of compilerIdentifiers(sf)) {
       // Text first, on the compiler node: only the few identifiers that can name a table are wrapped.
-      // (An identifier's source text without escapes is its cooked `text`.)
       if (!escaped && !names.has(compilerIdentifier.text) && !imported.has(compilerIdentifier.text)) continue;
       const text = compilerText(sf, compilerIdentifier);
       if (!names.has(text) && !imported.has(text)) continue;
@@ -356,7 +356,8 @@ export function findRouteTables(index: ProjectIndex, symbols: SymbolTable, handl
 function importedNames(record: SourceRecord): Set<string> {
   const names = new Set<string>();
   const sf = record.sourceFile;
-  const text = (node: ts.Node): string => compilerText(sf, node);
+  // As ts-morph's getText()/getName() read them (an identifier's cooked name).
+  const text = (node: ts.Node): string => morphText(sf.compilerNode, node);
   for (const statement of sf.compilerNode.statements) {
     if (!ts.isImportDeclaration(statement)) continue;
     const bindings = statement.importClause?.namedBindings;

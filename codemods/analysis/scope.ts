@@ -1,15 +1,15 @@
 // Just enough lexical scoping to tell whether an identifier denotes the
 // module-level binding of the same name or a nearer declaration that shadows it.
 import { Node, SyntaxKind, ts, type Identifier } from 'ts-morph';
-import { sourceTextIs, wrapCompilerNode } from './compiler-nodes.js';
+import { morphTextIs, wrapCompilerNode } from './compiler-nodes.js';
 
 // The scope walks run on the compiler's nodes (every identifier the resolver
 // meets climbs its parent chain); only the scope found is wrapped. Names are
-// compared as ts-morph's getText() gives them: the source text of the name.
+// compared as ts-morph's getText() gives them: an identifier's cooked name.
 
 function bindingNameDeclares(sf: ts.SourceFile, nameNode: ts.Node | undefined, name: string): boolean {
   if (!nameNode) return false;
-  if (ts.isIdentifier(nameNode)) return sourceTextIs(sf, nameNode, name);
+  if (ts.isIdentifier(nameNode)) return morphTextIs(sf, nameNode, name);
   if (ts.isObjectBindingPattern(nameNode) || ts.isArrayBindingPattern(nameNode)) {
     for (const element of nameNode.elements) {
       if (ts.isBindingElement(element) && bindingNameDeclares(sf, element.name, name)) return true;
@@ -20,7 +20,7 @@ function bindingNameDeclares(sf: ts.SourceFile, nameNode: ts.Node | undefined, n
 
 /** A function's, class's or enum's own name (`getName() === name`; none when anonymous). */
 function ownNameIs(sf: ts.SourceFile, node: { name?: ts.Node }, name: string): boolean {
-  return node.name !== undefined && sourceTextIs(sf, node.name, name);
+  return node.name !== undefined && morphTextIs(sf, node.name, name);
 }
 
 function statementDeclares(sf: ts.SourceFile, statement: ts.Statement, name: string): boolean {

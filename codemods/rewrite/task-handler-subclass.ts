@@ -3,7 +3,7 @@
 // pass it to `super`, return its result; `this.request` reads with an environ
 // equivalent are rewritten, the rest is reported.
 import { Node, SyntaxKind, ts, type CallExpression, type MethodDeclaration, type PropertyAccessExpression } from 'ts-morph';
-import { compilerDescendants, compilerText, wrapCompilerNode } from '../analysis/compiler-nodes.js';
+import { compilerDescendants, morphText, wrapCompilerNode } from '../analysis/compiler-nodes.js';
 import type { Analysis } from '../analysis/index.js';
 import { legacyAccesses, type HandlerClass } from '../analysis/handlers.js';
 import type { SourceRecord } from '../analysis/project.js';
@@ -75,7 +75,7 @@ function chainedCalls(method: MethodDeclaration): CallExpression[] {
     const callee = (node as ts.CallExpression).expression;
     if (!ts.isPropertyAccessExpression(callee)) return false;
     const object = callee.expression.kind;
-    const name = compilerText(sf, callee.name);
+    const name = morphText(sf.compilerNode, callee.name);
     if (object === SyntaxKind.SuperKeyword) return ENTRY_METHODS.has(name);
     return object === SyntaxKind.ThisKeyword && name === 'runFromRequest';
   });
@@ -147,7 +147,7 @@ function entryMethods(node: HandlerClass['node']): MethodDeclaration[] {
   const sf = node.getSourceFile();
   const candidates = node.compilerNode.members.filter(
     (member): member is ts.MethodDeclaration =>
-      ts.isMethodDeclaration(member) && !(member.modifiers ?? []).some((m) => m.kind === SyntaxKind.StaticKeyword) && ENTRY_METHODS.has(compilerText(sf, member.name)),
+      ts.isMethodDeclaration(member) && !(member.modifiers ?? []).some((m) => m.kind === SyntaxKind.StaticKeyword) && ENTRY_METHODS.has(morphText(sf.compilerNode, member.name)),
   );
   if (candidates.some((member) => !member.body)) {
     return node.getMembers().filter((member): member is MethodDeclaration => Node.isMethodDeclaration(member) && !member.isStatic() && ENTRY_METHODS.has(member.getName()));

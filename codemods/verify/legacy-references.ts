@@ -3,7 +3,7 @@
 // legacy module is gone, or the shim has no such member), so each becomes an
 // `unresolved-legacy-reference` item unless a rule already reported that line.
 import { Node, SyntaxKind, ts, type PropertyAccessExpression } from 'ts-morph';
-import { compilerNodesOfKind, sourceTextIs, wrapCompilerNode } from '../analysis/compiler-nodes.js';
+import { compilerNodesOfKind, morphTextIs, wrapCompilerNode } from '../analysis/compiler-nodes.js';
 import type { Analysis } from '../analysis/index.js';
 import type { SourceRecord } from '../analysis/project.js';
 import type { SymbolRef } from '../analysis/legacy-symbols.js';
@@ -75,7 +75,7 @@ export const findLegacyReferences: LegacyReferenceFinder = (analysis, record) =>
   // `this.request` / `this.response`, can be listed, so only those are wrapped.
   const sf = record.sourceFile.compilerNode;
   for (const compilerAccess of compilerNodesOfKind<ts.PropertyAccessExpression>(record.sourceFile, SyntaxKind.PropertyAccessExpression)) {
-    const thisRead = compilerAccess.expression.kind === SyntaxKind.ThisKeyword && (sourceTextIs(sf, compilerAccess.name, 'request') || sourceTextIs(sf, compilerAccess.name, 'response'));
+    const thisRead = compilerAccess.expression.kind === SyntaxKind.ThisKeyword && (morphTextIs(sf, compilerAccess.name, 'request') || morphTextIs(sf, compilerAccess.name, 'response'));
     if (!thisRead && !analysis.symbols.mayResolve(record, compilerAccess)) continue;
     const access = wrapCompilerNode<PropertyAccessExpression>(record.sourceFile, compilerAccess);
     const chainRef = analysis.symbols.resolve(record, access);
