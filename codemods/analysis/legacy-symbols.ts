@@ -776,6 +776,26 @@ export class SymbolTable {
    * `legacyAccesses` (handlers.ts).
    */
   legacyReferences(record: SourceRecord): LegacyReference[] {
+    return this.cachedList(this.legacyReferenceLists, record, () => this.listLegacyReferences(record));
+  }
+
+  /**
+   * Both lists are asked for by several rules and by the verification; they only
+   * depend on the file's symbols, so each is made once (when those are complete)
+   * and handed out as a copy.
+   */
+  private cachedList<T>(cache: WeakMap<SourceRecord, T[]>, record: SourceRecord, make: () => T[]): T[] {
+    const cached = cache.get(record);
+    if (cached) return [...cached];
+    const list = make();
+    if (this.symbols.has(record.absPath)) cache.set(record, list);
+    return [...list];
+  }
+
+  private readonly legacyReferenceLists = new WeakMap<SourceRecord, LegacyReference[]>();
+  private readonly escapeLists = new WeakMap<SourceRecord, UnresolvedReference[]>();
+
+  private listLegacyReferences(record: SourceRecord): LegacyReference[] {
     const symbols = this.of(record);
     const result: LegacyReference[] = [];
     const all = [...symbols.bindings.values(), ...[...symbols.scoped.values()].flatMap((m) => [...m.values()])];
@@ -814,6 +834,10 @@ export class SymbolTable {
    * cannot see them.
    */
   escapes(record: SourceRecord): UnresolvedReference[] {
+    return this.cachedList(this.escapeLists, record, () => this.listEscapes(record));
+  }
+
+  private listEscapes(record: SourceRecord): UnresolvedReference[] {
     const symbols = this.of(record);
     const result: UnresolvedReference[] = [...symbols.unresolved];
     const all = [...symbols.bindings.values(), ...[...symbols.scoped.values()].flatMap((m) => [...m.values()])];
