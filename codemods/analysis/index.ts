@@ -9,9 +9,9 @@ import { findHandlerClasses, type HandlerClasses } from './handlers.js';
 import { findHostApps, type HostApp } from './host-app.js';
 import { SymbolTable } from './legacy-symbols.js';
 import * as path from 'node:path';
-import { containsAny, HOST_APP_NEEDLES, relativeSpecifiers } from './prefilter.js';
 import { ProjectIndex, readUtf8, type SourceRecord, type TextSource } from './project.js';
 import { findRouteTables, type RouteTable } from './route-tables.js';
+import { scanSources, type TextScans } from './tree-scan.js';
 import { prefilterNeedles, type ModuleMatchers } from './specifiers.js';
 
 export interface Analysis {
@@ -39,25 +39,14 @@ export interface Analysis {
   scans: TextScans;
 }
 
-/** The text-only facts of one source file (prefilter hits, relative specifiers). */
-interface TextScan {
-  text: string;
-  legacy: boolean;
-  host: boolean;
-  specifiers: string[];
-}
-
-/** Text scans by absolute path; reused by the next analysis for every unchanged text. */
-export type TextScans = Map<string, TextScan>;
-
 export interface AnalyzeOptions {
   root: string;
   discovery: Discovery;
   matchers: ModuleMatchers;
   readText?: TextSource;
   singleFile?: boolean;
-  /** The scans of an earlier analysis of the same tree (the idempotency pass reuses them). */
-  previousScans?: TextScans;
+  /** Text scans of the discovery's sources, made earlier (`tree-scan.ts`); made here from `readText` when absent. */
+  scans?: TextScans;
 }
 
 /** Last path segment of a specifier or file, without extension: `./lib/tasks.js` → `tasks`. */
@@ -79,11 +68,6 @@ function indexRelativeImports(scans: TextScans): Map<string, string[]> {
   return byKey;
 }
 
-function scanText(text: string, needles: readonly string[], previous: TextScan | undefined): TextScan {
-  if (previous !== undefined && previous.text === text) return previous;
-  return { text, legacy: containsAny(text, needles), host: containsAny(text, HOST_APP_NEEDLES), specifiers: relativeSpecifiers(text) };
-}
-
 /** The lists of files that may import `absPath` (a file may be in several: visiting it twice is harmless). */
 function importerCandidates(byKey: Map<string, string[]>, absPath: string): string[][] {
   const base = segmentKey(path.basename(absPath));
@@ -101,13 +85,7 @@ export function analyze(options: AnalyzeOptions): Analysis {
   const { discovery, matchers } = options;
   const index = new ProjectIndex(discovery.files, options.readText ?? readUtf8);
   const symbols = new SymbolTable(index, matchers);
-  const needles = prefilterNeedles(matchers);
-  const scans: TextScans = new Map();
-  const sources = discovery.files.filter((f) => f.kind === 'source');
-  for (const file of sources) {
-    const text = index.text(file.absPath);
-    if (text !== undefined) scans.set(file.absPath, scanText(text, needles, options.previousScans?.get(file.absPath)));
-  }
+  const scans = options.scans ?? scanSources(discovery.files, (absPath) => index.text(absPath), prefilterNeedles(matchers));
 
   let frontier: SourceRecord[] = [];
   for (const [absPath, scan] of scans) {

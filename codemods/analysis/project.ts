@@ -121,6 +121,11 @@ export class ProjectIndex {
     }
   }
 
+  /** The text of a file this index parsed (no read). */
+  loadedText(absPath: string): string | undefined {
+    return this.records.get(absPath)?.text;
+  }
+
   loaded(): SourceRecord[] {
     return [...this.records.values()].filter((r): r is SourceRecord => r !== null);
   }
