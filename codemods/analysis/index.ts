@@ -49,20 +49,28 @@ export interface AnalyzeOptions {
   scans?: TextScans;
 }
 
+const SCRIPT_EXTENSION = /\.(m|c)?(j|t)sx?$/;
+
 /** Last path segment of a specifier or file, without extension: `./lib/tasks.js` → `tasks`. */
 function segmentKey(specifierOrPath: string): string {
-  const last = specifierOrPath.replace(/\/+$/, '').split('/').pop() ?? '';
-  return last.replace(/\.(m|c)?(j|t)sx?$/, '');
+  let end = specifierOrPath.length;
+  while (end > 0 && specifierOrPath.charCodeAt(end - 1) === 47 /* / */) end--;
+  const last = specifierOrPath.slice(specifierOrPath.lastIndexOf('/', end - 1) + 1, end);
+  return last.includes('.') ? last.replace(SCRIPT_EXTENSION, '') : last;
 }
 
 function indexRelativeImports(scans: TextScans): Map<string, string[]> {
   const byKey = new Map<string, string[]>();
   for (const [absPath, scan] of scans) {
-    const keys = new Set(scan.specifiers.map(segmentKey));
-    for (const key of keys) {
+    let previous: string | undefined;
+    for (const specifier of scan.specifiers) {
+      const key = segmentKey(specifier);
+      // A file listed twice under one key is harmless (visited twice); the common repeat is skipped.
+      if (key === previous) continue;
+      previous = key;
       const importers = byKey.get(key);
-      if (importers) importers.push(absPath);
-      else byKey.set(key, [absPath]);
+      if (importers === undefined) byKey.set(key, [absPath]);
+      else if (importers[importers.length - 1] !== absPath) importers.push(absPath);
     }
   }
   return byKey;
@@ -99,6 +107,21 @@ export function analyze(options: AnalyzeOptions): Analysis {
   // costs a lookup, not a scan of the tree per exporter.
   const importersByName = indexRelativeImports(scans);
   const expanded = new Set<string>();
+  // What each importer candidate's specifiers resolve to, once per file: a file whose
+  // imports share names with many exporters (index, utils) is asked about each of them.
+  const resolvedImports = new Map<string, Set<string>>();
+  const importsOf = (absPath: string): Set<string> => {
+    let targets = resolvedImports.get(absPath);
+    if (targets === undefined) {
+      targets = new Set();
+      for (const specifier of scans.get(absPath)!.specifiers) {
+        const target = index.resolve(absPath, specifier);
+        if (target !== undefined) targets.add(target);
+      }
+      resolvedImports.set(absPath, targets);
+    }
+    return targets;
+  };
   while (frontier.length > 0) {
     const next: SourceRecord[] = [];
     for (const record of frontier) {
@@ -108,8 +131,7 @@ export function analyze(options: AnalyzeOptions): Analysis {
       for (const importers of importerCandidates(importersByName, record.absPath)) {
         for (const absPath of importers) {
           if (index.isLoaded(absPath)) continue;
-          const specifiers = scans.get(absPath)!.specifiers;
-          if (!specifiers.some((spec) => index.resolve(absPath, spec) === record.absPath)) continue;
+          if (!importsOf(absPath).has(record.absPath)) continue;
           const importer = index.load(absPath);
           if (importer) next.push(importer);
         }
