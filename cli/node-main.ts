@@ -46,7 +46,7 @@ export function main(argv: string[], scanWorker: ScanWorker | undefined): void {
       const scan = startScan(scanWorker, runScope(options));
       enableCompileCache();
       const { migrate } = await loadEngine();
-      return migrate({ ...options, treeScan: scan.finish() });
+      return migrate({ ...options, treeScan: scan });
     },
     tool: toolInfo(),
     docsUrl,

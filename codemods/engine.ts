@@ -6,6 +6,7 @@ import { performance } from 'node:perf_hooks';
 import { analyze, type Analysis } from './analysis/index.js';
 import { isSourcePath } from './analysis/discover.js';
 import { findGitRoot, runScope } from './analysis/run-scope.js';
+import { ProjectIndex } from './analysis/project.js';
 import { rescanChanged, scanTree } from './analysis/tree-scan.js';
 import { detectStyle } from './analysis/style.js';
 import { applyEdits } from './rewrite/apply.js';
@@ -148,9 +149,16 @@ function migratedReader(planned: Map<string, Planned>, first: Analysis): (absPat
 export async function migrate(options: MigrateOptions): Promise<MigrationResult> {
   const started = performance.now();
   const { root, paths, matchers, needles } = runScope(options);
-  // The CLI hands over a scan it started in a worker thread before loading this module.
-  const { discovery, scans } = options.treeScan ? await options.treeScan : scanTree(paths, root, needles);
-  const analysis = analyze({ root, discovery, matchers, scans });
+  // The CLI hands over a scan it started in a worker thread before loading this module;
+  // the files that name the legacy API are parsed as their scans come in.
+  let index: ProjectIndex | undefined;
+  const { discovery, scans } = options.treeScan
+    ? await options.treeScan.finish({
+        discovered: (found) => (index = new ProjectIndex(found.files)),
+        scanned: (absPath, scan) => scan.legacy && index?.load(absPath),
+      })
+    : scanTree(paths, root, needles);
+  const analysis = analyze({ root, discovery, matchers, scans, ...(index ? { index } : {}) });
   const firstOutput = runRules(analysis);
   const planned = plan(analysis, firstOutput);
 

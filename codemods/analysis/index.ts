@@ -47,6 +47,8 @@ export interface AnalyzeOptions {
   singleFile?: boolean;
   /** Text scans of the discovery's sources, made earlier (`tree-scan.ts`); made here from `readText` when absent. */
   scans?: TextScans;
+  /** An index of the discovery's files that already holds some parsed files (loaded while the scan ran). */
+  index?: ProjectIndex;
 }
 
 const SCRIPT_EXTENSION = /\.(m|c)?(j|t)sx?$/;
@@ -91,7 +93,7 @@ function byRel(a: SourceRecord, b: SourceRecord): number {
 
 export function analyze(options: AnalyzeOptions): Analysis {
   const { discovery, matchers } = options;
-  const index = new ProjectIndex(discovery.files, options.readText ?? readUtf8);
+  const index = options.index ?? new ProjectIndex(discovery.files, options.readText ?? readUtf8);
   const symbols = new SymbolTable(index, matchers);
   const scans = options.scans ?? scanSources(discovery.files, (absPath) => index.text(absPath), prefilterNeedles(matchers));
 

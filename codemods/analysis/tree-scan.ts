@@ -26,6 +26,23 @@ export interface TreeScan {
   scans: TextScans;
 }
 
+/** What the engine does while a scan completes (on its own thread, between scans). */
+export interface ScanHooks {
+  /** The file list, before any file is scanned. */
+  discovered?(discovery: Discovery): void;
+  /** One source file's scan, as soon as it is known (in no particular order). */
+  scanned?(absPath: string, scan: TextScan): void;
+}
+
+/**
+ * A scan of the run's tree that may already be under way (the CLI's worker thread):
+ * `finish` completes it, calling the hooks as it goes, so the engine can parse the
+ * files that name the legacy API while the rest of the tree is still being read.
+ */
+export interface TreeScanSource {
+  finish(hooks?: ScanHooks): Promise<TreeScan>;
+}
+
 export function scanText(text: string, needles: readonly string[]): TextScan {
   return { legacy: containsAny(text, needles), host: containsAny(text, HOST_APP_NEEDLES), specifiers: relativeSpecifiers(text) };
 }

@@ -45,11 +45,22 @@ describe('background tree scan', () => {
     const scope = { paths: [tree.root], root: tree.root, needles };
     const worker = built.prestartScanWorker(['.']);
     expect(worker).toBeDefined();
-    const shared = await built.startScan(worker, scope).finish();
+    const events: string[] = [];
+    const seen = new Map<string, unknown>();
+    const shared = await built.startScan(worker, scope).finish({
+      discovered: (discovery) => events.push(`discovered ${discovery.files.length}`),
+      scanned: (absPath, scan) => {
+        expect(seen.has(absPath)).toBe(false);
+        seen.set(absPath, scan);
+      },
+    });
     const inProcess = scanTree(scope.paths, scope.root, needles);
     expect(shared.scans.size).toBe(700);
     expect(shared.discovery.files.some((f) => f.rel.startsWith('ignored/'))).toBe(false);
     expect(plain(shared)).toEqual(plain(inProcess));
+    // The hooks saw the file list first, then every source file's scan exactly once.
+    expect(events).toEqual([`discovered ${inProcess.discovery.files.length}`]);
+    expect(new Map([...seen].sort())).toEqual(new Map([...inProcess.scans].sort()));
   });
 
   it('scans in process when the worker dies before it reports', async () => {
