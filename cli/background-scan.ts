@@ -68,12 +68,17 @@ function startInWorker(worker: Worker, scope: ScanScope): TreeScanSource {
     ended(undefined);
   });
   const request: ScanRequest = { paths: scope.paths, root: scope.root, needles: scope.needles, claims, chunks: workerChunks };
+  // From here the run waits for the worker: it must keep the process alive until it ends.
+  worker.ref();
   worker.postMessage(request, [workerChunks]);
 
   return {
     async finish(hooks: ScanHooks = {}) {
       const found = await discovery;
-      if (found === undefined) return inProcess(scope).finish();
+      if (found === undefined) {
+        worker.unref();
+        return inProcess(scope).finish();
+      }
       hooks.discovered?.(found);
       const results: Array<FileScanResult | undefined> = new Array(found.files.length);
       let received = 0;
@@ -100,6 +105,7 @@ function startInWorker(worker: Worker, scope: ScanScope): TreeScanSource {
         for (let i = chunk.start; i < chunk.end; i++) scanHere(i);
       }
       const posted = await done;
+      worker.unref();
       drain();
       // Chunks posted before the end are queued before it; wait a turn if one is still in flight.
       for (let turns = 0; posted !== undefined && received < posted && turns < 100; turns++) {

@@ -1,5 +1,6 @@
 // The CLI's tree scan in its worker thread (the built one: dist/esm/cli, as `npm test`
 // builds it), shared with the main thread, must give exactly the in-process scan.
+import { execFileSync } from 'node:child_process';
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -75,6 +76,24 @@ describe('background tree scan', () => {
       expect(plain(result)).toEqual(plain(scanTree(scope.paths, scope.root, needles)));
     } finally {
       rmSync(broken, { force: true });
+    }
+  });
+
+  it('keeps the process alive while the worker scans, with nothing else to wait for', () => {
+    tree = makeTree(manyModules(20));
+    // A worker that is busy for a while before it walks the tree (no timer of its own to keep anything alive).
+    const slow = path.join(tree.root, '..', `dm-slow-worker-${process.pid}.mjs`);
+    writeFileSync(slow, `const end = Date.now() + 700; while (Date.now() < end); await import(${JSON.stringify(pathToFileURL(path.join(ROOT, 'dist/esm/cli/scan-worker.js')).href)});\n`);
+    try {
+      const script = `
+        const { prestartScanWorker, startScan } = await import(${JSON.stringify(pathToFileURL(BUILT).href)});
+        const worker = prestartScanWorker(['.'], new URL(${JSON.stringify(pathToFileURL(slow).href)}));
+        const scan = await startScan(worker, { paths: [${JSON.stringify(tree.root)}], root: ${JSON.stringify(tree.root)}, needles: ${JSON.stringify(needles)} }).finish();
+        console.log(scan.scans.size);`;
+      const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+      expect(out.trim()).toBe('20');
+    } finally {
+      rmSync(slow, { force: true });
     }
   });
 
