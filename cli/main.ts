@@ -17,12 +17,9 @@ import { docsUrl } from '../codemods/rewrite/context.js';
 import type { MigrateOptions, MigrationResult, ReasonCode, ReportItem } from '../codemods/types.js';
 import { applyChanges, WRITE_RULE } from './apply.js';
 import { appDirectoryOf, DATA_DIR_ENTRY, ignoreDataDirectories } from './gitignore.js';
-import { runDashboardCommand } from './dashboard.js';
 import { ExitCode, UsageError } from './exit-codes.js';
-import { OPS_COMMANDS, runOpsCli } from './ops/command.js';
 import { parseArgs, type CliOptions } from './options.js';
 import { createProgress } from './progress.js';
-import { runQueueSync } from './queues-sync.js';
 import type { ToolInfo } from './version.js';
 
 export interface CliStream {
@@ -51,16 +48,22 @@ export interface CliDeps {
 
 const MAX_LISTED_GIT_ENTRIES = 20;
 
+/** Commands of the queue operator (cli/ops/command.ts). */
+const OPS_COMMANDS: readonly string[] = ['queues', 'tasks'];
+
+// The subcommands are imported when run: a migration never loads the queue runtime
+// (SQLite, gRPC), and the dashboard never loads the codemod's TypeScript toolchain.
 export async function runCli(argv: string[], deps: CliDeps): Promise<number> {
   // queue.yaml onto Cloud Tasks: its own flags and exit codes (cli/queues-sync.ts).
-  if (argv[0] === 'queues' && (argv[1] === 'plan' || argv[1] === 'apply')) return runQueueSync(argv.slice(1), deps);
-  if ((OPS_COMMANDS as readonly string[]).includes(argv[0] ?? '')) {
+  if (argv[0] === 'queues' && (argv[1] === 'plan' || argv[1] === 'apply')) return (await import('./queues-sync.js')).runQueueSync(argv.slice(1), deps);
+  if (OPS_COMMANDS.includes(argv[0] ?? '')) {
+    const { runOpsCli } = await import('./ops/command.js');
     return runOpsCli(argv, { ...deps, stdinIsTTY: deps.stdinIsTTY === true, confirm: deps.confirm ?? (async () => false) }, deps.tool.version);
   }
   const err = (text: string) => deps.stderr.write(`${text}\n`);
   let verbose = argv.includes('--verbose');
   try {
-    if (argv[0] === 'dashboard') return await runDashboardCommand(argv.slice(1), deps);
+    if (argv[0] === 'dashboard') return await (await import('./dashboard.js')).runDashboardCommand(argv.slice(1), deps);
     const parsed = await parseArgs(argv, deps.tool.version);
     if (parsed.kind === 'print') {
       deps.stdout.write(`${parsed.text}\n`);

@@ -1,28 +1,21 @@
 // migrate(): one analysis, every rule's edits collected, applied once per file,
 // then the output analysed again in memory: a file that would change again is a
 // failure, not a result. Nothing is written here; the CLI writes.
-import { existsSync, readFileSync } from 'node:fs';
-import * as path from 'node:path';
+import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { analyze, type Analysis } from './analysis/index.js';
-import { discover, isSourcePath } from './analysis/discover.js';
+import { isSourcePath } from './analysis/discover.js';
+import { findGitRoot, runScope } from './analysis/run-scope.js';
+import { ProjectIndex } from './analysis/project.js';
+import { rescanChanged, scanTree } from './analysis/tree-scan.js';
 import { detectStyle } from './analysis/style.js';
-import { createMatchers, type ModuleMatchers } from './analysis/specifiers.js';
 import { applyEdits } from './rewrite/apply.js';
 import { DOCS_BASE, docsUrl, RuleOutput, type FileRef, type PlannedEdit } from './rewrite/context.js';
 import { RULES } from './rewrite/index.js';
-import type { FileResult, FileStatus, MigrateOptions, MigrationResult, ReportItem } from './types.js';
+import { isManual, type FileResult, type FileStatus, type MigrateOptions, type MigrationResult, type ReportItem } from './types.js';
 import { finishFiles } from './verify/finish.js';
 
-export function findGitRoot(start: string): string | undefined {
-  let current = path.resolve(start);
-  for (;;) {
-    if (existsSync(path.join(current, '.git'))) return current;
-    const parent = path.dirname(current);
-    if (parent === current) return undefined;
-    current = parent;
-  }
-}
+export { findGitRoot };
 
 /** Runs every rule over one analysis; the result holds all edits and items. */
 export function runRules(analysis: Analysis): RuleOutput {
@@ -45,10 +38,7 @@ function engineItem(file: string, line: number, column: number, code: ReportItem
   return { file, line, column, code, severity: 'error', message, rule: 'engine', docsUrl: docsUrl(code) };
 }
 
-/** Items a human must act on (notes describe what was done; acknowledged items were reviewed). */
-export function isManual(item: Pick<ReportItem, 'severity' | 'acknowledged'>): boolean {
-  return item.severity !== 'note' && item.acknowledged === undefined;
-}
+export { isManual };
 
 function statusOf(result: Omit<FileResult, 'status'>, failed: boolean): FileStatus {
   if (failed) return 'failed';
@@ -146,23 +136,29 @@ function keepModule(file: FileRef, updated: string): string {
   return updated.replace(/\s*$/, '') + (updated.trim() === '' ? '' : style.newline) + `export {}${style.semi ? ';' : ''}` + style.newline;
 }
 
-/** Reads a file as the migration would leave it (for the idempotency pass); unchanged texts come from the first read. */
+/** Reads a file as the migration would leave it (for the idempotency pass); texts the first pass loaded are reused. */
 function migratedReader(planned: Map<string, Planned>, first: Analysis): (absPath: string) => string {
   return (absPath) => {
     const entry = planned.get(absPath);
     if (entry?.updated !== undefined) return entry.updated;
     if (entry && !entry.failure) return entry.file.text;
-    return first.scans.get(absPath)?.text ?? readFileSync(absPath, 'utf8');
+    return first.index.loadedText(absPath) ?? readFileSync(absPath, 'utf8');
   };
 }
 
 export async function migrate(options: MigrateOptions): Promise<MigrationResult> {
   const started = performance.now();
-  const firstPath = path.resolve(options.paths[0] ?? '.');
-  const root = path.resolve(options.root ?? findGitRoot(existsSync(firstPath) ? firstPath : process.cwd()) ?? process.cwd());
-  const matchers: ModuleMatchers = createMatchers(options.legacyModules, options.legacyWebappModules, options.shimModule);
-  const discovery = await discover(options.paths.length > 0 ? options.paths : [root], root);
-  const analysis = analyze({ root, discovery, matchers });
+  const { root, paths, matchers, needles } = runScope(options);
+  // The CLI hands over a scan it started in a worker thread before loading this module;
+  // the files that name the legacy API are parsed as their scans come in.
+  let index: ProjectIndex | undefined;
+  const { discovery, scans } = options.treeScan
+    ? await options.treeScan.finish({
+        discovered: (found) => (index = new ProjectIndex(found.files)),
+        scanned: (absPath, scan) => scan.legacy && index?.load(absPath),
+      })
+    : scanTree(paths, root, needles);
+  const analysis = analyze({ root, discovery, matchers, scans, ...(index ? { index } : {}) });
   const firstOutput = runRules(analysis);
   const planned = plan(analysis, firstOutput);
 
@@ -171,7 +167,8 @@ export async function migrate(options: MigrateOptions): Promise<MigrationResult>
   let final: { analysis: Analysis; output: RuleOutput } = { analysis, output: firstOutput };
   if (changed.length > 0) {
     const read = migratedReader(planned, analysis);
-    const second = analyze({ root, discovery, matchers, readText: read, previousScans: analysis.scans });
+    const changedTexts = changed.map((p): [string, string] => [p.file.absPath, p.updated!]);
+    const second = analyze({ root, discovery, matchers, readText: read, scans: rescanChanged(analysis.scans, changedTexts, needles) });
     const secondOutput = runRules(second);
     final = { analysis: second, output: secondOutput };
     for (const [absPath, edits] of secondOutput.edits) {

@@ -1,5 +1,6 @@
 // Shared contracts of the codemod: analysis produces facts, rules turn facts into
 // edits and report items, the engine applies edits once per file, report/ renders.
+import type { TreeScanSource } from './analysis/tree-scan.js';
 
 /** Stable reason codes for sites a human must look at (docs/manual-steps.md#<code>). */
 export type ReasonCode =
@@ -119,4 +120,14 @@ export interface MigrateOptions {
    * project cannot resolve the shim module itself (not installed yet).
    */
   shimTypes?: string;
+  /**
+   * A discovery and text scan of the same paths, started earlier (the CLI runs it in
+   * a worker thread while the engine loads); made in process when absent.
+   */
+  treeScan?: TreeScanSource;
+}
+
+/** Items a human must act on (notes describe what was done; acknowledged items were reviewed). */
+export function isManual(item: Pick<ReportItem, 'severity' | 'acknowledged'>): boolean {
+  return item.severity !== 'note' && item.acknowledged === undefined;
 }

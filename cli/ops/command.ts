@@ -31,8 +31,6 @@ export interface OpsDeps {
   confirm: (question: string) => Promise<boolean>;
 }
 
-export const OPS_COMMANDS = ['queues', 'tasks'] as const;
-
 interface Parsed {
   group: 'queues' | 'tasks';
   action: string;

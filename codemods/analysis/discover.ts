@@ -1,7 +1,7 @@
 // Walks the paths of a run and lists the files the codemod may read: sources by
 // extension and App Engine app configs, minus .gitignore'd paths, node_modules and
 // .git. Unreadable entries become report items, never exceptions.
-import { promises as fs } from 'node:fs';
+import { readdirSync, readFileSync, realpathSync, statSync, type Dirent, type Stats } from 'node:fs';
 import * as path from 'node:path';
 import ignore, { type Ignore } from 'ignore';
 
@@ -45,102 +45,122 @@ function yamlKind(file: string): boolean {
 }
 
 interface IgnoreScope {
+  /** The directory holding the .gitignore. */
   dir: string;
   matcher: Ignore;
 }
 
-async function readIgnoreFile(dir: string): Promise<Ignore | undefined> {
+function readIgnoreFile(dir: string): Ignore | undefined {
   try {
-    const text = await fs.readFile(path.join(dir, '.gitignore'), 'utf8');
-    return ignore().add(text);
+    return ignore().add(readFileSync(path.join(dir, '.gitignore'), 'utf8'));
   } catch {
     return undefined;
   }
 }
 
-function isIgnored(scopes: IgnoreScope[], absPath: string, isDirectory: boolean): boolean {
-  for (const scope of scopes) {
-    const rel = path.relative(scope.dir, absPath);
-    if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) continue;
-    const candidate = rel.split(path.sep).join('/') + (isDirectory ? '/' : '');
-    if (scope.matcher.ignores(candidate)) return true;
+function posix(relative: string): string {
+  return path.sep === '/' ? relative : relative.split(path.sep).join('/');
+}
+
+/** A directory being walked: its path, real path, and its path as seen from the root and from each .gitignore. */
+interface WalkedDirectory {
+  absPath: string;
+  real: string;
+  /** POSIX path from the root with a trailing slash ('' for the root); undefined outside the root. */
+  rel: string | undefined;
+  /** undefined outside the root, where no .gitignore applies. */
+  scopes: IgnoreScope[] | undefined;
+  /** Per scope: this directory's POSIX path from the scope's directory, with a trailing slash. */
+  scopeRels: string[];
+}
+
+function isIgnored(directory: WalkedDirectory, name: string, isDirectory: boolean): boolean {
+  const scopes = directory.scopes;
+  if (scopes === undefined) return false;
+  for (let i = 0; i < scopes.length; i++) {
+    if (scopes[i]!.matcher.ignores(directory.scopeRels[i] + name + (isDirectory ? '/' : ''))) return true;
   }
   return false;
+}
+
+/** `dir` + separator + `name`, without path.join's normalising (dir is already absolute and normal). */
+function childPath(dir: string, name: string): string {
+  return dir.endsWith(path.sep) ? dir + name : dir + path.sep + name;
+}
+
+function byName(a: Dirent, b: Dirent): number {
+  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
 }
 
 /**
  * Lists the candidate files under `paths`. `.gitignore` files are honoured from
  * `root` down to each directory walked (nested ones included); symlinked
- * directories are followed once (by real path), so loops end.
+ * directories are followed once (by real path), so loops end. Synchronous: the
+ * walk is thousands of small system calls, and the CLI runs it in a worker thread
+ * (`cli/background-scan.ts`), where blocking costs nothing. Paths are built by
+ * appending names (real paths too: only a symbolic link needs a realpath call).
  */
-export async function discover(paths: string[], root: string): Promise<Discovery> {
+export function discoverSync(paths: string[], root: string): Discovery {
   const files: DiscoveredFile[] = [];
   const unreadable: UnreadableEntry[] = [];
   const seenDirectories = new Set<string>();
   const seenFiles = new Set<string>();
-  const scopeCache = new Map<string, Ignore | undefined>();
+  const rootResolved = path.resolve(root);
+  const isInsideRoot = (dir: string): boolean => !path.relative(rootResolved, dir).startsWith('..');
 
-  async function scopesFor(dir: string): Promise<IgnoreScope[]> {
+  /** The .gitignore scopes from the root down to `dir`'s parent. */
+  function ancestorScopes(dir: string): IgnoreScope[] {
     const chain: string[] = [];
-    let current = dir;
-    const rootResolved = path.resolve(root);
-    // .gitignore files from the root down to `dir` (only when `dir` is inside the root).
-    if (!path.relative(rootResolved, current).startsWith('..')) {
-      for (;;) {
+    if (dir !== rootResolved) {
+      for (let current = path.dirname(dir); isInsideRoot(current); current = path.dirname(current)) {
         chain.unshift(current);
-        if (current === rootResolved) break;
-        const parent = path.dirname(current);
-        if (parent === current) break;
-        current = parent;
+        if (current === rootResolved || path.dirname(current) === current) break;
       }
     }
     const scopes: IgnoreScope[] = [];
     for (const d of chain) {
-      if (!scopeCache.has(d)) scopeCache.set(d, await readIgnoreFile(d));
-      const matcher = scopeCache.get(d);
+      const matcher = readIgnoreFile(d);
       if (matcher) scopes.push({ dir: d, matcher });
     }
     return scopes;
   }
 
-  function addFile(absPath: string): void {
+  function addFile(absPath: string, name: string, rel: string | undefined): void {
     if (seenFiles.has(absPath)) return;
-    const base = path.basename(absPath);
-    if (isSourcePath(absPath)) {
-      seenFiles.add(absPath);
-      files.push({ absPath, rel: toPosixRelative(root, absPath), kind: 'source' });
-    } else if (yamlKind(base)) {
-      seenFiles.add(absPath);
-      files.push({ absPath, rel: toPosixRelative(root, absPath), kind: 'app-yaml' });
-    }
+    const kind: DiscoveredKind | undefined = isSourcePath(name) ? 'source' : yamlKind(name) ? 'app-yaml' : undefined;
+    if (kind === undefined) return;
+    seenFiles.add(absPath);
+    files.push({ absPath, rel: rel ?? toPosixRelative(root, absPath), kind });
   }
 
-  async function walk(dir: string): Promise<void> {
-    let real: string;
+  function walk(directory: WalkedDirectory): void {
+    if (seenDirectories.has(directory.real)) return;
+    seenDirectories.add(directory.real);
+    let entries: Dirent[];
     try {
-      real = await fs.realpath(dir);
+      entries = readdirSync(directory.absPath, { withFileTypes: true });
     } catch (error) {
-      unreadable.push({ absPath: dir, rel: toPosixRelative(root, dir), error: String((error as Error).message) });
+      unreadable.push({ absPath: directory.absPath, rel: toPosixRelative(root, directory.absPath), error: String((error as Error).message) });
       return;
     }
-    if (seenDirectories.has(real)) return;
-    seenDirectories.add(real);
-    let entries: import('node:fs').Dirent[];
-    try {
-      entries = await fs.readdir(dir, { withFileTypes: true });
-    } catch (error) {
-      unreadable.push({ absPath: dir, rel: toPosixRelative(root, dir), error: String((error as Error).message) });
-      return;
+    // The directory's own .gitignore, when the listing shows one (no failed open per directory).
+    if (directory.scopes !== undefined && entries.some((e) => e.name === '.gitignore' && !e.isDirectory())) {
+      const matcher = readIgnoreFile(directory.absPath);
+      if (matcher) {
+        directory.scopes = [...directory.scopes, { dir: directory.absPath, matcher }];
+        directory.scopeRels = [...directory.scopeRels, ''];
+      }
     }
-    const scopes = await scopesFor(dir);
-    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    entries.sort(byName);
     for (const entry of entries) {
-      const absPath = path.join(dir, entry.name);
+      const name = entry.name;
+      const absPath = childPath(directory.absPath, name);
       let isDirectory = entry.isDirectory();
       let isFile = entry.isFile();
-      if (entry.isSymbolicLink()) {
+      const isLink = entry.isSymbolicLink();
+      if (isLink) {
         try {
-          const stat = await fs.stat(absPath);
+          const stat = statSync(absPath);
           isDirectory = stat.isDirectory();
           isFile = stat.isFile();
         } catch {
@@ -148,27 +168,52 @@ export async function discover(paths: string[], root: string): Promise<Discovery
         }
       }
       if (isDirectory) {
-        if (SKIPPED_DIRECTORIES.has(entry.name)) continue;
-        if (isIgnored(scopes, absPath, true)) continue;
-        await walk(absPath);
+        if (SKIPPED_DIRECTORIES.has(name) || isIgnored(directory, name, true)) continue;
+        let real: string;
+        try {
+          real = isLink ? realpathSync.native(absPath) : childPath(directory.real, name);
+        } catch (error) {
+          unreadable.push({ absPath, rel: toPosixRelative(root, absPath), error: String((error as Error).message) });
+          continue;
+        }
+        walk({
+          absPath,
+          real,
+          rel: directory.rel === undefined ? undefined : directory.rel + name + '/',
+          scopes: directory.scopes,
+          scopeRels: directory.scopeRels.map((rel) => rel + name + '/'),
+        });
       } else if (isFile) {
-        if (isIgnored(scopes, absPath, false)) continue;
-        addFile(absPath);
+        if (isIgnored(directory, name, false)) continue;
+        addFile(absPath, name, directory.rel === undefined ? undefined : directory.rel + name);
       }
     }
   }
 
   for (const given of paths) {
     const absPath = path.resolve(given);
-    let stat: import('node:fs').Stats;
+    let stat: Stats;
+    let real: string;
     try {
-      stat = await fs.stat(absPath);
+      stat = statSync(absPath);
+      real = realpathSync.native(absPath);
     } catch (error) {
       unreadable.push({ absPath, rel: toPosixRelative(root, absPath), error: String((error as Error).message) });
       continue;
     }
-    if (stat.isDirectory()) await walk(absPath);
-    else if (stat.isFile()) addFile(absPath); // an explicitly named file is processed even if ignored
+    if (stat.isDirectory()) {
+      const inside = isInsideRoot(absPath);
+      const scopes = inside ? ancestorScopes(absPath) : undefined;
+      const rel = absPath === rootResolved ? '' : inside ? posix(path.relative(rootResolved, absPath)) + '/' : undefined;
+      walk({ absPath, real, rel, scopes, scopeRels: (scopes ?? []).map((scope) => posix(path.relative(scope.dir, absPath)) + '/') });
+    } else if (stat.isFile()) {
+      addFile(absPath, path.basename(absPath), undefined); // an explicitly named file is processed even if ignored
+    }
   }
   return { files, unreadable };
+}
+
+/** `discoverSync` behind the promise the programmatic API has always returned. */
+export async function discover(paths: string[], root: string): Promise<Discovery> {
+  return discoverSync(paths, root);
 }

@@ -9,9 +9,9 @@ import { findHandlerClasses, type HandlerClasses } from './handlers.js';
 import { findHostApps, type HostApp } from './host-app.js';
 import { SymbolTable } from './legacy-symbols.js';
 import * as path from 'node:path';
-import { containsAny, HOST_APP_NEEDLES, relativeSpecifiers } from './prefilter.js';
 import { ProjectIndex, readUtf8, type SourceRecord, type TextSource } from './project.js';
 import { findRouteTables, type RouteTable } from './route-tables.js';
+import { scanSources, type TextScans } from './tree-scan.js';
 import { prefilterNeedles, type ModuleMatchers } from './specifiers.js';
 
 export interface Analysis {
@@ -39,49 +39,43 @@ export interface Analysis {
   scans: TextScans;
 }
 
-/** The text-only facts of one source file (prefilter hits, relative specifiers). */
-interface TextScan {
-  text: string;
-  legacy: boolean;
-  host: boolean;
-  specifiers: string[];
-}
-
-/** Text scans by absolute path; reused by the next analysis for every unchanged text. */
-export type TextScans = Map<string, TextScan>;
-
 export interface AnalyzeOptions {
   root: string;
   discovery: Discovery;
   matchers: ModuleMatchers;
   readText?: TextSource;
   singleFile?: boolean;
-  /** The scans of an earlier analysis of the same tree (the idempotency pass reuses them). */
-  previousScans?: TextScans;
+  /** Text scans of the discovery's sources, made earlier (`tree-scan.ts`); made here from `readText` when absent. */
+  scans?: TextScans;
+  /** An index of the discovery's files that already holds some parsed files (loaded while the scan ran). */
+  index?: ProjectIndex;
 }
+
+const SCRIPT_EXTENSION = /\.(m|c)?(j|t)sx?$/;
 
 /** Last path segment of a specifier or file, without extension: `./lib/tasks.js` → `tasks`. */
 function segmentKey(specifierOrPath: string): string {
-  const last = specifierOrPath.replace(/\/+$/, '').split('/').pop() ?? '';
-  return last.replace(/\.(m|c)?(j|t)sx?$/, '');
+  let end = specifierOrPath.length;
+  while (end > 0 && specifierOrPath.charCodeAt(end - 1) === 47 /* / */) end--;
+  const last = specifierOrPath.slice(specifierOrPath.lastIndexOf('/', end - 1) + 1, end);
+  return last.includes('.') ? last.replace(SCRIPT_EXTENSION, '') : last;
 }
 
 function indexRelativeImports(scans: TextScans): Map<string, string[]> {
   const byKey = new Map<string, string[]>();
   for (const [absPath, scan] of scans) {
-    const keys = new Set(scan.specifiers.map(segmentKey));
-    for (const key of keys) {
+    let previous: string | undefined;
+    for (const specifier of scan.specifiers) {
+      const key = segmentKey(specifier);
+      // A file listed twice under one key is harmless (visited twice); the common repeat is skipped.
+      if (key === previous) continue;
+      previous = key;
       const importers = byKey.get(key);
-      if (importers) importers.push(absPath);
-      else byKey.set(key, [absPath]);
+      if (importers === undefined) byKey.set(key, [absPath]);
+      else if (importers[importers.length - 1] !== absPath) importers.push(absPath);
     }
   }
   return byKey;
-}
-
-function scanText(text: string, needles: readonly string[], previous: TextScan | undefined): TextScan {
-  if (previous !== undefined && previous.text === text) return previous;
-  return { text, legacy: containsAny(text, needles), host: containsAny(text, HOST_APP_NEEDLES), specifiers: relativeSpecifiers(text) };
 }
 
 /** The lists of files that may import `absPath` (a file may be in several: visiting it twice is harmless). */
@@ -99,15 +93,9 @@ function byRel(a: SourceRecord, b: SourceRecord): number {
 
 export function analyze(options: AnalyzeOptions): Analysis {
   const { discovery, matchers } = options;
-  const index = new ProjectIndex(discovery.files, options.readText ?? readUtf8);
+  const index = options.index ?? new ProjectIndex(discovery.files, options.readText ?? readUtf8);
   const symbols = new SymbolTable(index, matchers);
-  const needles = prefilterNeedles(matchers);
-  const scans: TextScans = new Map();
-  const sources = discovery.files.filter((f) => f.kind === 'source');
-  for (const file of sources) {
-    const text = index.text(file.absPath);
-    if (text !== undefined) scans.set(file.absPath, scanText(text, needles, options.previousScans?.get(file.absPath)));
-  }
+  const scans = options.scans ?? scanSources(discovery.files, (absPath) => index.text(absPath), prefilterNeedles(matchers));
 
   let frontier: SourceRecord[] = [];
   for (const [absPath, scan] of scans) {
@@ -121,6 +109,21 @@ export function analyze(options: AnalyzeOptions): Analysis {
   // costs a lookup, not a scan of the tree per exporter.
   const importersByName = indexRelativeImports(scans);
   const expanded = new Set<string>();
+  // What each importer candidate's specifiers resolve to, once per file: a file whose
+  // imports share names with many exporters (index, utils) is asked about each of them.
+  const resolvedImports = new Map<string, Set<string>>();
+  const importsOf = (absPath: string): Set<string> => {
+    let targets = resolvedImports.get(absPath);
+    if (targets === undefined) {
+      targets = new Set();
+      for (const specifier of scans.get(absPath)!.specifiers) {
+        const target = index.resolve(absPath, specifier);
+        if (target !== undefined) targets.add(target);
+      }
+      resolvedImports.set(absPath, targets);
+    }
+    return targets;
+  };
   while (frontier.length > 0) {
     const next: SourceRecord[] = [];
     for (const record of frontier) {
@@ -130,8 +133,7 @@ export function analyze(options: AnalyzeOptions): Analysis {
       for (const importers of importerCandidates(importersByName, record.absPath)) {
         for (const absPath of importers) {
           if (index.isLoaded(absPath)) continue;
-          const specifiers = scans.get(absPath)!.specifiers;
-          if (!specifiers.some((spec) => index.resolve(absPath, spec) === record.absPath)) continue;
+          if (!importsOf(absPath).has(record.absPath)) continue;
           const importer = index.load(absPath);
           if (importer) next.push(importer);
         }

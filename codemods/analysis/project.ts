@@ -50,6 +50,17 @@ interface HidingFileSystem extends FileSystemHost {
 // time, not in its type declarations. Without it, nothing is hidden (slower, same result).
 const FileNotFoundError = (tsMorph as unknown as { FileNotFoundError?: new (filePath: string) => Error }).FileNotFoundError;
 
+/** ts-morph catches this error for every file created from a text: no stack to capture. */
+function notFound(filePath: string): Error {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return new FileNotFoundError!(filePath);
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+}
+
 function hidingFileSystem(): HidingFileSystem {
   const real = new Project({ skipAddingFilesFromTsConfig: true, skipLoadingLibFiles: true }).getFileSystem();
   const state = { hidden: undefined as string | undefined };
@@ -61,11 +72,11 @@ function hidingFileSystem(): HidingFileSystem {
           return state.hidden;
         case 'readFileSync':
           return (filePath: string, encoding?: string) => {
-            if (isHidden(filePath)) throw new FileNotFoundError!(filePath);
+            if (isHidden(filePath)) throw notFound(filePath);
             return target.readFileSync(filePath, encoding);
           };
         case 'readFile':
-          return (filePath: string, encoding?: string) => (isHidden(filePath) ? Promise.reject(new FileNotFoundError!(filePath)) : target.readFile(filePath, encoding));
+          return (filePath: string, encoding?: string) => (isHidden(filePath) ? Promise.reject(notFound(filePath)) : target.readFile(filePath, encoding));
         case 'fileExistsSync':
           return (filePath: string) => !isHidden(filePath) && target.fileExistsSync(filePath);
         case 'fileExists':
@@ -119,6 +130,11 @@ export class ProjectIndex {
       this.unreadable.set(absPath, (error as Error).message);
       return undefined;
     }
+  }
+
+  /** The text of a file this index parsed (no read). */
+  loadedText(absPath: string): string | undefined {
+    return this.records.get(absPath)?.text;
   }
 
   loaded(): SourceRecord[] {

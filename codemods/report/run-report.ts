@@ -1,7 +1,6 @@
 // The facts every renderer (summary, JSON, Markdown, SARIF) reads: the engine's
 // result after the CLI's write phase, plus what kind of run it was.
-import { isManual } from '../engine.js';
-import type { FileResult, MigrationResult, ReasonCode, ReportItem } from '../types.js';
+import { isManual, type FileResult, type MigrationResult, type ReasonCode, type ReportItem } from '../types.js';
 
 export { isManual };
 
