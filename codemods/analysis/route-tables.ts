@@ -17,7 +17,7 @@ import { resolveName, type Resolution } from './declarations.js';
 import type { HandlerClasses } from './handlers.js';
 import { isWsgiApplicationRef, unwrap, type SymbolTable } from './legacy-symbols.js';
 import type { ProjectIndex, SourceRecord } from './project.js';
-import { declaringScope, isReference, isShadowed } from './scope.js';
+import { declaringScope, isReference, isShadowedAt } from './scope.js';
 
 export const BUILTIN_URL = '/_ah/queue/deferred';
 
@@ -316,15 +316,14 @@ export function findRouteTables(index: ProjectIndex, symbols: SymbolTable, handl
       if (!escaped && !names.has(compilerIdentifier.text) && !imported.has(compilerIdentifier.text)) continue;
       const text = compilerText(sf, compilerIdentifier);
       if (!names.has(text) && !imported.has(text)) continue;
-      const identifier = wrapCompilerNode<Identifier>(sf, compilerIdentifier);
-      const parent = identifier.getParent();
-      if (!parent || Node.isImportSpecifier(parent) || Node.isImportClause(parent) || Node.isVariableDeclaration(parent) && parent.getNameNode() === identifier) continue;
-      if (Node.isPropertyAccessExpression(parent) && parent.getNameNode() === identifier) continue;
-      if (Node.isExportSpecifier(parent) || Node.isBindingElement(parent)) continue;
-      if (Node.isFunctionDeclaration(parent) && parent.getNameNode() === identifier) continue;
-      const name = identifier.getText();
+      // Declarations, property names and import/export lists name no table; all read on the compiler's nodes.
+      const parent = compilerIdentifier.parent as ts.Node | undefined;
+      if (!parent || parent.kind === SyntaxKind.ImportSpecifier || parent.kind === SyntaxKind.ImportClause) continue;
+      if ((parent.kind === SyntaxKind.VariableDeclaration || parent.kind === SyntaxKind.PropertyAccessExpression || parent.kind === SyntaxKind.FunctionDeclaration) && (parent as ts.NamedDeclaration).name === compilerIdentifier) continue;
+      if (parent.kind === SyntaxKind.ExportSpecifier || parent.kind === SyntaxKind.BindingElement) continue;
+      const name = compilerIdentifier.text; // ts-morph's getText() of an identifier
       if (!names.has(name) && !imported.has(name)) continue;
-      if (isShadowed(identifier)) continue;
+      if (isShadowedAt(sf.compilerNode, compilerIdentifier, name)) continue;
       // A name is used many times in a file; it resolves the same way each time.
       let resolution = resolutions.get(name);
       if (!resolution) {
@@ -332,6 +331,7 @@ export function findRouteTables(index: ProjectIndex, symbols: SymbolTable, handl
         resolutions.set(name, resolution);
       }
       if (resolution.kind !== 'module') continue;
+      const identifier = wrapCompilerNode<Identifier>(sf, compilerIdentifier);
       let table = byDeclaration.get(resolution.node);
       let reference: Node = identifier;
       if (!table) {

@@ -79,7 +79,12 @@ function declaringCompilerScope(sf: ts.SourceFile, node: ts.Node, name: string):
 
 /** True when a declaration nearer than the module scope binds the identifier's name. */
 export function isShadowed(identifier: Node, name = identifier.getText()): boolean {
-  return declaringCompilerScope(identifier.getSourceFile().compilerNode, identifier.compilerNode, name) !== undefined;
+  return isShadowedAt(identifier.getSourceFile().compilerNode, identifier.compilerNode, name);
+}
+
+/** `isShadowed` for a compiler node of `sf`. */
+export function isShadowedAt(sf: ts.SourceFile, node: ts.Node, name: string): boolean {
+  return declaringCompilerScope(sf, node, name) !== undefined;
 }
 
 /** True when the identifier is a use of a binding, not a declaration or a property name. */
