@@ -93,8 +93,9 @@ function collectDeferCalls(symbols: SymbolTable, records: SourceRecord[]): Defer
       // directly or through .call/.apply: the others are not wrapped.
       if (!symbols.mayResolve(record, compilerCall.expression)) continue;
       const call = wrapCompilerNode<CallExpression>(record.sourceFile, compilerCall);
-      let args: Node[] = call.getArguments();
-      if (!isDeferRef(symbols.resolve(record, call.getExpression()))) {
+      let args: Node[];
+      if (isDeferRef(symbols.resolve(record, call.getExpression()))) args = call.getArguments();
+      else {
         // deferred.defer.call(null, work, 1) is a call of defer.
         const forwarded = forwardedCall(call);
         if (!forwarded?.args || !isDeferRef(symbols.resolve(record, forwarded.callee))) continue;

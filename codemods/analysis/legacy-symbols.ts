@@ -278,21 +278,25 @@ export class SymbolTable {
       const site: ImportSite = { kind: 'esm-import', node: declaration, role, specifier, viaBarrel };
       sites.push(site);
       const typeOnly = declaration.isTypeOnly();
-      const namespaceImport = declaration.getNamespaceImport();
-      if (namespaceImport) {
-        addBinding(namespaceImport, 'barrel' in target ? { kind: 'barrel-namespace', exports: target.barrel } : { kind: 'namespace', role }, site, typeOnly);
+      // The clause is read on the compiler's nodes; only the names it binds are wrapped.
+      const clause = statement.importClause;
+      const namedBindings = clause?.namedBindings;
+      if (namedBindings && ts.isNamespaceImport(namedBindings)) {
+        addBinding(wrap(sf, namedBindings.name) as Identifier, 'barrel' in target ? { kind: 'barrel-namespace', exports: target.barrel } : { kind: 'namespace', role }, site, typeOnly);
       }
-      const defaultImport = declaration.getDefaultImport();
+      const defaultImport = clause?.name && (wrap(sf, clause.name) as Identifier);
       if (defaultImport && !viaBarrel) addBinding(defaultImport, { kind: 'namespace', role }, site, typeOnly);
       else if (defaultImport && 'barrel' in target) {
         const ref = lookupExport(target.barrel, 'default') ?? target.barrel.whole;
         if (ref) addBinding(defaultImport, ref, site, typeOnly);
       }
-      for (const specifierNode of declaration.getNamedImports()) {
-        const imported = specifierNode.getName();
+      for (const element of namedBindings && ts.isNamedImports(namedBindings) ? namedBindings.elements : []) {
+        // ts-morph's getName(): what is imported (`a` in `a as b`), a string literal's value or an identifier's name.
+        const imported = (element.propertyName ?? element.name).text;
         const ref = 'barrel' in target ? lookupExport(target.barrel, imported) : memberRef(role, imported);
         if (!ref) continue;
-        addBinding(specifierNode.getAliasNode() ?? specifierNode.getNameNode() as Identifier, ref, site, typeOnly || specifierNode.isTypeOnly());
+        // The local name: the alias, else the imported identifier (`name` either way).
+        addBinding(wrap(sf, element.name) as Identifier, ref, site, typeOnly || element.isTypeOnly);
       }
     }
 
