@@ -323,7 +323,7 @@ export function findRouteTables(index: ProjectIndex, symbols: SymbolTable, handl
       if (parent.kind === SyntaxKind.ExportSpecifier || parent.kind === SyntaxKind.BindingElement) continue;
       const name = compilerIdentifier.text; // ts-morph's getText() of an identifier
       if (!names.has(name) && !imported.has(name)) continue;
-      if (isShadowedAt(sf.compilerNode, compilerIdentifier, name)) continue;
+      if (isShadowedAt(compilerIdentifier, name)) continue;
       // A name is used many times in a file; it resolves the same way each time.
       let resolution = resolutions.get(name);
       if (!resolution) {

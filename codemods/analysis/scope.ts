@@ -1,45 +1,68 @@
 // Just enough lexical scoping to tell whether an identifier denotes the
 // module-level binding of the same name or a nearer declaration that shadows it.
 import { Node, SyntaxKind, ts, type Identifier } from 'ts-morph';
-import { morphTextIs, wrapCompilerNode } from './compiler-nodes.js';
+import { wrapCompilerNode } from './compiler-nodes.js';
 
 // The scope walks run on the compiler's nodes (every identifier the resolver
-// meets climbs its parent chain); only the scope found is wrapped. Names are
-// compared as ts-morph's getText() gives them: an identifier's cooked name.
+// meets climbs its parent chain), against the names each scope declares, listed
+// once per scope node; only the scope found is wrapped. Names are compared as
+// ts-morph's getText() gives them: an identifier's cooked name (its `text`).
 
-function bindingNameDeclares(sf: ts.SourceFile, nameNode: ts.Node | undefined, name: string): boolean {
-  if (!nameNode) return false;
-  if (ts.isIdentifier(nameNode)) return morphTextIs(sf, nameNode, name);
-  if (ts.isObjectBindingPattern(nameNode) || ts.isArrayBindingPattern(nameNode)) {
-    for (const element of nameNode.elements) {
-      if (ts.isBindingElement(element) && bindingNameDeclares(sf, element.name, name)) return true;
-    }
+const declaredByScope = new WeakMap<ts.Node, ReadonlySet<string>>();
+
+/** Adds the names a binding name declares (every name of a destructuring). */
+function addBindingNames(nameNode: ts.Node | undefined, names: Set<string>): void {
+  if (!nameNode) return;
+  if (ts.isIdentifier(nameNode)) names.add(nameNode.text);
+  else if (ts.isObjectBindingPattern(nameNode) || ts.isArrayBindingPattern(nameNode)) {
+    for (const element of nameNode.elements) if (ts.isBindingElement(element)) addBindingNames(element.name, names);
   }
-  return false;
 }
 
-/** A function's, class's or enum's own name (`getName() === name`; none when anonymous). */
-function ownNameIs(sf: ts.SourceFile, node: { name?: ts.Node }, name: string): boolean {
-  return node.name !== undefined && morphTextIs(sf, node.name, name);
+/** A function's, class's or enum's own name (none when anonymous). */
+function addOwnName(node: { name?: ts.Node }, names: Set<string>): void {
+  if (node.name && ts.isIdentifier(node.name)) names.add(node.name.text);
 }
 
-function statementDeclares(sf: ts.SourceFile, statement: ts.Statement, name: string): boolean {
-  if (ts.isVariableStatement(statement)) {
-    return statement.declarationList.declarations.some((d) => bindingNameDeclares(sf, d.name, name));
+function isScopeKind(kind: SyntaxKind): boolean {
+  switch (kind) {
+    case SyntaxKind.Block:
+    case SyntaxKind.ModuleBlock:
+    case SyntaxKind.CaseClause:
+    case SyntaxKind.DefaultClause:
+    case SyntaxKind.FunctionDeclaration:
+    case SyntaxKind.FunctionExpression:
+    case SyntaxKind.ArrowFunction:
+    case SyntaxKind.MethodDeclaration:
+    case SyntaxKind.Constructor:
+    case SyntaxKind.GetAccessor:
+    case SyntaxKind.SetAccessor:
+    case SyntaxKind.ClassExpression:
+    case SyntaxKind.ForStatement:
+    case SyntaxKind.ForOfStatement:
+    case SyntaxKind.ForInStatement:
+    case SyntaxKind.CatchClause:
+      return true;
+    default:
+      return false;
   }
-  if (ts.isFunctionDeclaration(statement) || ts.isClassDeclaration(statement) || ts.isEnumDeclaration(statement)) {
-    return ownNameIs(sf, statement, name);
-  }
-  return false;
 }
 
-function scopeDeclares(sf: ts.SourceFile, scope: ts.Node, name: string): boolean {
+/** The names a scope node declares itself: its statements' declarations, a function's parameters (and a function expression's own name), a loop's or catch clause's variables. */
+function namesDeclaredBy(scope: ts.Node): ReadonlySet<string> {
+  let names = declaredByScope.get(scope) as Set<string> | undefined;
+  if (names) return names;
+  names = new Set();
   switch (scope.kind) {
     case SyntaxKind.Block:
     case SyntaxKind.ModuleBlock:
     case SyntaxKind.CaseClause:
     case SyntaxKind.DefaultClause:
-      return (scope as ts.Block | ts.ModuleBlock | ts.CaseOrDefaultClause).statements.some((s) => statementDeclares(sf, s, name));
+      for (const statement of (scope as ts.Block | ts.ModuleBlock | ts.CaseOrDefaultClause).statements) {
+        if (ts.isVariableStatement(statement)) for (const d of statement.declarationList.declarations) addBindingNames(d.name, names);
+        else if (ts.isFunctionDeclaration(statement) || ts.isClassDeclaration(statement) || ts.isEnumDeclaration(statement)) addOwnName(statement, names);
+      }
+      break;
     case SyntaxKind.FunctionDeclaration:
     case SyntaxKind.FunctionExpression:
     case SyntaxKind.ArrowFunction:
@@ -48,43 +71,48 @@ function scopeDeclares(sf: ts.SourceFile, scope: ts.Node, name: string): boolean
     case SyntaxKind.GetAccessor:
     case SyntaxKind.SetAccessor: {
       const fn = scope as ts.FunctionLikeDeclaration;
-      if (fn.parameters.some((p) => bindingNameDeclares(sf, p.name, name))) return true;
-      return ts.isFunctionExpression(fn) && ownNameIs(sf, fn, name);
+      for (const parameter of fn.parameters) addBindingNames(parameter.name, names);
+      if (ts.isFunctionExpression(fn)) addOwnName(fn, names);
+      break;
     }
     case SyntaxKind.ClassExpression:
-      return ownNameIs(sf, scope as ts.ClassExpression, name);
+      addOwnName(scope as ts.ClassExpression, names);
+      break;
     case SyntaxKind.ForStatement:
     case SyntaxKind.ForOfStatement:
     case SyntaxKind.ForInStatement: {
       const initializer = (scope as ts.ForStatement | ts.ForOfStatement | ts.ForInStatement).initializer;
-      if (initializer && ts.isVariableDeclarationList(initializer)) {
-        return initializer.declarations.some((d) => bindingNameDeclares(sf, d.name, name));
-      }
-      return false;
+      if (initializer && ts.isVariableDeclarationList(initializer)) for (const d of initializer.declarations) addBindingNames(d.name, names);
+      break;
     }
     case SyntaxKind.CatchClause:
-      return bindingNameDeclares(sf, (scope as ts.CatchClause).variableDeclaration?.name, name);
-    default:
-      return false;
+      addBindingNames((scope as ts.CatchClause).variableDeclaration?.name, names);
+      break;
   }
+  declaredByScope.set(scope, names);
+  return names;
+}
+
+function scopeDeclares(scope: ts.Node, name: string): boolean {
+  return isScopeKind(scope.kind) && namesDeclaredBy(scope).has(name);
 }
 
 /** The nearest compiler scope node around `node` that declares `name`; undefined when only the module scope can. */
-function declaringCompilerScope(sf: ts.SourceFile, node: ts.Node, name: string): ts.Node | undefined {
+function declaringCompilerScope(node: ts.Node, name: string): ts.Node | undefined {
   for (let current = node.parent; current && current.kind !== SyntaxKind.SourceFile; current = current.parent) {
-    if (scopeDeclares(sf, current, name)) return current;
+    if (scopeDeclares(current, name)) return current;
   }
   return undefined;
 }
 
 /** True when a declaration nearer than the module scope binds the identifier's name. */
 export function isShadowed(identifier: Node, name = identifier.getText()): boolean {
-  return isShadowedAt(identifier.getSourceFile().compilerNode, identifier.compilerNode, name);
+  return isShadowedAt(identifier.compilerNode, name);
 }
 
-/** `isShadowed` for a compiler node of `sf`. */
-export function isShadowedAt(sf: ts.SourceFile, node: ts.Node, name: string): boolean {
-  return declaringCompilerScope(sf, node, name) !== undefined;
+/** `isShadowed` for a compiler node. */
+export function isShadowedAt(node: ts.Node, name: string): boolean {
+  return declaringCompilerScope(node, name) !== undefined;
 }
 
 /** True when the identifier is a use of a binding, not a declaration or a property name. */
@@ -149,6 +177,6 @@ export function isReference(identifier: Identifier): boolean {
  */
 export function declaringScope(node: Node, name: string): Node | undefined {
   const sf = node.getSourceFile();
-  const scope = declaringCompilerScope(sf.compilerNode, node.compilerNode, name);
+  const scope = declaringCompilerScope(node.compilerNode, name);
   return scope && wrapCompilerNode(sf, scope);
 }
