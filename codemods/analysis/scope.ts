@@ -24,77 +24,59 @@ function addOwnName(node: { name?: ts.Node }, names: Set<string>): void {
   if (node.name && ts.isIdentifier(node.name)) names.add(node.name.text);
 }
 
-function isScopeKind(kind: SyntaxKind): boolean {
-  switch (kind) {
-    case SyntaxKind.Block:
-    case SyntaxKind.ModuleBlock:
-    case SyntaxKind.CaseClause:
-    case SyntaxKind.DefaultClause:
-    case SyntaxKind.FunctionDeclaration:
-    case SyntaxKind.FunctionExpression:
-    case SyntaxKind.ArrowFunction:
-    case SyntaxKind.MethodDeclaration:
-    case SyntaxKind.Constructor:
-    case SyntaxKind.GetAccessor:
-    case SyntaxKind.SetAccessor:
-    case SyntaxKind.ClassExpression:
-    case SyntaxKind.ForStatement:
-    case SyntaxKind.ForOfStatement:
-    case SyntaxKind.ForInStatement:
-    case SyntaxKind.CatchClause:
-      return true;
-    default:
-      return false;
+function addStatementNames(scope: ts.Node, names: Set<string>): void {
+  for (const statement of (scope as ts.Block | ts.ModuleBlock | ts.CaseOrDefaultClause).statements) {
+    if (ts.isVariableStatement(statement)) for (const d of statement.declarationList.declarations) addBindingNames(d.name, names);
+    else if (ts.isFunctionDeclaration(statement) || ts.isClassDeclaration(statement) || ts.isEnumDeclaration(statement)) addOwnName(statement, names);
   }
 }
 
-/** The names a scope node declares itself: its statements' declarations, a function's parameters (and a function expression's own name), a loop's or catch clause's variables. */
-function namesDeclaredBy(scope: ts.Node): ReadonlySet<string> {
-  let names = declaredByScope.get(scope) as Set<string> | undefined;
-  if (names) return names;
-  names = new Set();
-  switch (scope.kind) {
-    case SyntaxKind.Block:
-    case SyntaxKind.ModuleBlock:
-    case SyntaxKind.CaseClause:
-    case SyntaxKind.DefaultClause:
-      for (const statement of (scope as ts.Block | ts.ModuleBlock | ts.CaseOrDefaultClause).statements) {
-        if (ts.isVariableStatement(statement)) for (const d of statement.declarationList.declarations) addBindingNames(d.name, names);
-        else if (ts.isFunctionDeclaration(statement) || ts.isClassDeclaration(statement) || ts.isEnumDeclaration(statement)) addOwnName(statement, names);
-      }
-      break;
-    case SyntaxKind.FunctionDeclaration:
-    case SyntaxKind.FunctionExpression:
-    case SyntaxKind.ArrowFunction:
-    case SyntaxKind.MethodDeclaration:
-    case SyntaxKind.Constructor:
-    case SyntaxKind.GetAccessor:
-    case SyntaxKind.SetAccessor: {
-      const fn = scope as ts.FunctionLikeDeclaration;
-      for (const parameter of fn.parameters) addBindingNames(parameter.name, names);
-      if (ts.isFunctionExpression(fn)) addOwnName(fn, names);
-      break;
-    }
-    case SyntaxKind.ClassExpression:
-      addOwnName(scope as ts.ClassExpression, names);
-      break;
-    case SyntaxKind.ForStatement:
-    case SyntaxKind.ForOfStatement:
-    case SyntaxKind.ForInStatement: {
-      const initializer = (scope as ts.ForStatement | ts.ForOfStatement | ts.ForInStatement).initializer;
-      if (initializer && ts.isVariableDeclarationList(initializer)) for (const d of initializer.declarations) addBindingNames(d.name, names);
-      break;
-    }
-    case SyntaxKind.CatchClause:
-      addBindingNames((scope as ts.CatchClause).variableDeclaration?.name, names);
-      break;
-  }
-  declaredByScope.set(scope, names);
-  return names;
+function addParameterNames(scope: ts.Node, names: Set<string>): void {
+  const fn = scope as ts.FunctionLikeDeclaration;
+  for (const parameter of fn.parameters) addBindingNames(parameter.name, names);
+  if (ts.isFunctionExpression(fn)) addOwnName(fn, names);
 }
+
+function addLoopNames(scope: ts.Node, names: Set<string>): void {
+  const initializer = (scope as ts.ForStatement | ts.ForOfStatement | ts.ForInStatement).initializer;
+  if (initializer && ts.isVariableDeclarationList(initializer)) for (const d of initializer.declarations) addBindingNames(d.name, names);
+}
+
+/**
+ * The scope nodes and what each declares itself: a block's statements, a
+ * function's parameters (and a function expression's own name), a class
+ * expression's name, a loop's or catch clause's variables.
+ */
+const SCOPE_NAMES: Partial<Record<SyntaxKind, (scope: ts.Node, names: Set<string>) => void>> = {
+  [SyntaxKind.Block]: addStatementNames,
+  [SyntaxKind.ModuleBlock]: addStatementNames,
+  [SyntaxKind.CaseClause]: addStatementNames,
+  [SyntaxKind.DefaultClause]: addStatementNames,
+  [SyntaxKind.FunctionDeclaration]: addParameterNames,
+  [SyntaxKind.FunctionExpression]: addParameterNames,
+  [SyntaxKind.ArrowFunction]: addParameterNames,
+  [SyntaxKind.MethodDeclaration]: addParameterNames,
+  [SyntaxKind.Constructor]: addParameterNames,
+  [SyntaxKind.GetAccessor]: addParameterNames,
+  [SyntaxKind.SetAccessor]: addParameterNames,
+  [SyntaxKind.ClassExpression]: (scope, names) => addOwnName(scope as ts.ClassExpression, names),
+  [SyntaxKind.ForStatement]: addLoopNames,
+  [SyntaxKind.ForOfStatement]: addLoopNames,
+  [SyntaxKind.ForInStatement]: addLoopNames,
+  [SyntaxKind.CatchClause]: (scope, names) => addBindingNames((scope as ts.CatchClause).variableDeclaration?.name, names),
+};
 
 function scopeDeclares(scope: ts.Node, name: string): boolean {
-  return isScopeKind(scope.kind) && namesDeclaredBy(scope).has(name);
+  const collect = SCOPE_NAMES[scope.kind];
+  if (!collect) return false;
+  let names = declaredByScope.get(scope);
+  if (!names) {
+    const collected = new Set<string>();
+    collect(scope, collected);
+    declaredByScope.set(scope, collected);
+    names = collected;
+  }
+  return names.has(name);
 }
 
 /** The nearest compiler scope node around `node` that declares `name`; undefined when only the module scope can. */
