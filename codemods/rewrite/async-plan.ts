@@ -171,7 +171,7 @@ function isAwaitedChain(call: CallExpression): boolean {
   return isAwaited(top);
 }
 
-/** The callbacks of the Promise chain before a `.catch(handler)` call, whose throw that handler sees. */
+/** The callbacks of the Promise chain before a `.catch(handler)` (or `.then(ok, handler)`) call, whose throw that handler sees. */
 function callbacksBeforeCatch(catchCall: CallExpression): FunctionLike[] {
   const found: FunctionLike[] = [];
   const callee = catchCall.getExpression();
@@ -269,11 +269,11 @@ export class AsyncPlanner {
     const chainCallbacks: FunctionLike[] = [];
     for (const record of this.analysis.index.loaded()) {
       if (record.parseProblem) continue;
-      // `p.then(fn).catch(handler)`: the handler sees fn's throw.
-      if (/\.\s*catch\s*\(/.test(record.text)) {
+      // `p.then(fn).catch(handler)` (or `.then(ok, handler)`): the handler sees fn's throw.
+      if (/\.\s*(catch|then)\s*\(/.test(record.text)) {
         for (const call of record.sourceFile.getDescendantsOfKind(SyntaxKind.CallExpression)) {
           const callee = call.getExpression();
-          if (Node.isPropertyAccessExpression(callee) && callee.getName() === 'catch') {
+          if (Node.isPropertyAccessExpression(callee) && (callee.getName() === 'catch' || (callee.getName() === 'then' && call.getArguments().length > 1))) {
             chainCallbacks.push(...callbacksBeforeCatch(call));
           }
         }

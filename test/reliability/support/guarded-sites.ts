@@ -5,7 +5,8 @@
 // declarations, arrows, function expressions, private (`private`, `#`) and
 // public methods, inside the callback of an awaited `.then()` chain or of a
 // chain with a later `.catch()`, and at the top level of a module; defer() named by the import, a `const` alias or a
-// destructured binding. The shim's defer() rejects instead of throwing, so
+// destructured binding; written as a statement, through `.call(null, ...)`,
+// with its Task used, or returned to the caller. The shim's defer() rejects instead of throwing, so
 // each such call must come out awaited along the whole path to the try, or be
 // reported (`sync-error-handling`).
 //
@@ -20,13 +21,16 @@ export type FrameForm = 'declaration' | 'arrow' | 'function-expression' | 'priva
 export type Guard = 'catch' | 'finally' | 'rethrow' | 'catch-finally';
 /**
  * What handles the throw: a try in a function of the path, a try around an
- * awaited `.then()` chain whose callback calls the path, a `.catch()` later in
- * such a chain (no await, no try), or a try at module level.
+ * awaited `.then()` chain whose callback calls the path, a `.catch()` (or a
+ * `.then(ok, handler)`) later in such a chain (no await, no try), or a try at
+ * module level.
  */
 export type TryHolder = 'function' | 'then-callback' | 'catch-chain' | 'top-level';
 export type Nesting = 'direct' | 'if' | 'for' | 'block' | 'inner-try';
 /** How the guarded file names defer: the import itself, a `const` alias, a destructured binding. */
 export type DeferBinding = 'import' | 'alias' | 'destructure';
+/** How the call is written: a statement, through `.call(null, ...)`, its Task used, or returned by its function. */
+export type CallForm = 'statement' | 'call' | 'result' | 'returned';
 
 export interface GuardedSiteChoice {
   /** Forms of the functions from the one holding defer() (first) to the one holding the try (last). */
@@ -36,6 +40,7 @@ export interface GuardedSiteChoice {
   nesting: Nesting;
   /** The function holding the try returns a boolean (its return type changes to Promise<boolean>). */
   valued: boolean;
+  call: CallForm;
 }
 
 export interface GuardedChoices {
@@ -62,6 +67,7 @@ export const guardedChoices: fc.Arbitrary<GuardedChoices> = fc.record({
       guard: fc.constantFrom<Guard>('catch', 'catch', 'finally', 'rethrow', 'catch-finally'),
       nesting: fc.constantFrom<Nesting>('direct', 'direct', 'if', 'for', 'block', 'inner-try'),
       valued: fc.boolean(),
+      call: fc.constantFrom<CallForm>('statement', 'statement', 'statement', 'call', 'result', 'returned'),
     }),
     { minLength: 1, maxLength: 3 },
   ),
@@ -154,7 +160,17 @@ function buildSite(site: GuardedSiteChoice, n: number, deferRef: string, task: s
     return `${names[k]}()`;
   };
   const callers: string[] = [];
-  const deferStatement = `/* G${n} */ ${deferRef}(${task}, 'guarded-${n}', ${n});`;
+  const args = `${task}, 'guarded-${n}', ${n}`;
+  // A returned Task cannot be the boolean of a valued function holding the try.
+  const callForm = site.call === 'returned' && site.valued && frames.length === 1 && site.holder === 'function' ? 'statement' : site.call;
+  const deferStatement =
+    callForm === 'call'
+      ? `/* G${n} */ ${deferRef}.call(null, ${args});`
+      : callForm === 'result'
+        ? `const task${n} = /* G${n} */ ${deferRef}(${args});\nconsole.log('queued', task${n}.name);`
+        : callForm === 'returned'
+          ? `return /* G${n} */ ${deferRef}(${args});`
+          : `/* G${n} */ ${deferRef}(${args});`;
   // The statement each function's body runs: defer() in the first, a call of the previous one in the others.
   const bodies: string[] = [];
   frames.forEach((_, k) => {
@@ -179,19 +195,21 @@ function buildSite(site: GuardedSiteChoice, n: number, deferRef: string, task: s
     const valued = holdsTry && site.valued;
     const body = holdsTry ? tryStatement(nest(bodies[k]!, site.nesting), site.guard, valued) : bodies[k]!;
     const block = `{\n${indent(body)}\n}`;
+    // The function returning the Task has its type inferred.
+    const type = k === 0 && callForm === 'returned' ? '' : sig(valued);
     switch (form) {
       case 'declaration':
-        return `function ${names[k]}()${sig(valued)} ${block}`;
+        return `function ${names[k]}()${type} ${block}`;
       case 'arrow':
-        return `const ${names[k]} = ()${sig(valued)} => ${block};`;
+        return `const ${names[k]} = ()${type} => ${block};`;
       case 'function-expression':
-        return `const ${names[k]} = function ()${sig(valued)} ${block};`;
+        return `const ${names[k]} = function ()${type} ${block};`;
       case 'private-method':
-        return `private ${names[k]}()${sig(valued)} ${block}`;
+        return `private ${names[k]}()${type} ${block}`;
       case 'hash-method':
-        return `#${names[k]}()${sig(valued)} ${block}`;
+        return `#${names[k]}()${type} ${block}`;
       case 'public-method':
-        return `${names[k]}()${sig(valued)} ${block}`;
+        return `${names[k]}()${type} ${block}`;
     }
   };
   const statements: string[] = [];
@@ -205,7 +223,9 @@ function buildSite(site: GuardedSiteChoice, n: number, deferRef: string, task: s
     statements.push(`async function chained${n}()${ts ? ': Promise<void>' : ''} {\n${indent(inner)}\n}`);
   } else if (site.holder === 'catch-chain') {
     const callback = `() => {\n${indent(nest(holderStatement!, site.nesting))}\n}`;
-    statements.push(`function chained${n}()${sig(false)} {\n  void Promise.resolve()\n    .then(${indent(callback, '    ').trimStart()})\n    .catch((error) => console.error('not queued', error));\n}`);
+    // The handler: `.catch(handler)`, or (for a valued site) the second argument of a later `.then()`.
+    const handler = site.valued ? `.then(() => console.log('queued'), (error) => console.error('not queued', error))` : `.catch((error) => console.error('not queued', error))`;
+    statements.push(`function chained${n}()${sig(false)} {\n  void Promise.resolve()\n    .then(${indent(callback, '    ').trimStart()})\n    ${handler};\n}`);
   } else if (site.holder === 'top-level') {
     statements.push(tryStatement(nest(holderStatement!, site.nesting), passesOn ? 'catch' : site.guard, false));
   } else if (passesOn) {
