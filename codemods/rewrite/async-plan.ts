@@ -501,6 +501,21 @@ export class AsyncPlanner {
     const calleeOf = new Map<CallExpression, FunctionLike>();
     const routeHandlers = new Map<FunctionLike, RouteCallback>();
     const work: CallExpression[] = [call];
+    // A function made async whose awaited call no try of its own catches now
+    // rejects where it threw: a caller that discards its promise would turn
+    // that throw into an unhandled rejection (the shim guards only the promise
+    // of defer() itself), so every caller is awaited, not only those that
+    // handled the throw or use the value.
+    const rejecting = new Set<FunctionLike>();
+    const awaitDiscardingCallers = (fn: FunctionLike, callers: Callers): void => {
+      if (rejecting.has(fn) || !callers.ok) return;
+      rejecting.add(fn);
+      for (const caller of callers.calls) {
+        if (isAwaited(caller) || calleeOf.has(caller)) continue;
+        calleeOf.set(caller, fn);
+        work.push(caller);
+      }
+    };
     while (work.length > 0) {
       const current = work.pop()!;
       if (awaited.has(current)) continue;
@@ -519,7 +534,10 @@ export class AsyncPlanner {
         };
       }
       if (isAsync(fn)) continue;
-      if (madeAsync.has(fn)) continue;
+      if (madeAsync.has(fn)) {
+        if (!isCaught(current)) awaitDiscardingCallers(fn, this.findCallers(fn));
+        continue;
+      }
       const blocker = this.blocker(fn);
       if (blocker) return { ok: false, reason: current === call ? blocker : `the call at ${where(current)}: ${blocker}` };
       const callers = this.findCallers(fn);
@@ -539,6 +557,7 @@ export class AsyncPlanner {
           work.push(caller);
         }
       }
+      if (!isCaught(current)) awaitDiscardingCallers(fn, callers);
     }
     // A route handler's caller is the framework: the defer() rejection must be
     // caught on the way, not newly reach it (it would fail the request, or go

@@ -8,7 +8,8 @@
 // destructured binding; written as a statement, through `.call(null, ...)`,
 // with its Task used, or returned to the caller. The shim's defer() rejects instead of throwing, so
 // each such call must come out awaited along the whole path to the try, or be
-// reported (`sync-error-handling`).
+// reported (`sync-error-handling`). A caller outside any try of a function that
+// now rejects must await it as well: its discarded promise would reject unhandled.
 //
 // Each defer() call on such a path is preceded by a `/* G<n> */` marker and
 // each call of a function on the path by `/* C<n>_<k> */`: the property test
@@ -41,6 +42,12 @@ export interface GuardedSiteChoice {
   /** The function holding the try returns a boolean (its return type changes to Promise<boolean>). */
   valued: boolean;
   call: CallForm;
+  /**
+   * Another caller of the function holding defer(), outside any try (a plain or
+   * an async function): once that function rejects, this call must be awaited
+   * too, or the rejection goes unhandled where the throw propagated.
+   */
+  stray: 'none' | 'sync' | 'async';
 }
 
 export interface GuardedChoices {
@@ -68,6 +75,7 @@ export const guardedChoices: fc.Arbitrary<GuardedChoices> = fc.record({
       nesting: fc.constantFrom<Nesting>('direct', 'direct', 'if', 'for', 'block', 'inner-try'),
       valued: fc.boolean(),
       call: fc.constantFrom<CallForm>('statement', 'statement', 'statement', 'call', 'result', 'returned'),
+      stray: fc.constantFrom<'none' | 'sync' | 'async'>('none', 'none', 'sync', 'async'),
     }),
     { minLength: 1, maxLength: 3 },
   ),
@@ -238,6 +246,19 @@ function buildSite(site: GuardedSiteChoice, n: number, deferRef: string, task: s
       const privateOuter = ts ? `private ${outerName}(): void` : `#${outerName}()`;
       statements.push(cls.replace(/\n}$/, `\n\n${indent(`${privateOuter} {\n${indent(outer)}\n}`)}\n}`));
     } else statements.push(`function ${outerName}()${sig(false)} {\n${indent(outer)}\n}`);
+  }
+  // The stray caller calls the function holding defer() when that one can reject (no catch of its own).
+  const firstRejects = frames.length > 1 || site.holder !== 'function' || passesOn;
+  if (site.stray !== 'none' && firstRejects) {
+    callers.push(`C${n}_stray`);
+    const isAsync = site.stray === 'async';
+    const body = `{\n  /* C${n}_stray */ ${callOf(0)};\n  console.log('after');\n}`;
+    const returns = ts ? (isAsync ? ': Promise<void>' : ': void') : '';
+    if (inClass) {
+      const cls = statements.findIndex((statement) => statement.startsWith(`class Scheduler${n} `));
+      const head = `${ts ? 'private ' : ''}${isAsync ? 'async ' : ''}${ts ? '' : '#'}stray${n}()${returns} `;
+      statements[cls] = statements[cls]!.replace(/\n}$/, `\n\n${indent(`${head}${body}`)}\n}`);
+    } else statements.push(`${isAsync ? 'async ' : ''}function stray${n}()${returns} ${body}`);
   }
   return { statements, site: { marker: `G${n}`, callers } };
 }
