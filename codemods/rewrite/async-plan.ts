@@ -13,6 +13,7 @@ import * as path from 'node:path';
 import {
   Node,
   SyntaxKind,
+  ts,
   type ArrowFunction,
   type CallExpression,
   type ConstructorDeclaration,
@@ -24,6 +25,7 @@ import {
   type NewExpression,
   type SetAccessorDeclaration,
 } from 'ts-morph';
+import { compilerNodesOfKind, wrapCompilerNode } from '../analysis/compiler-nodes.js';
 import type { Analysis } from '../analysis/index.js';
 import type { SourceRecord } from '../analysis/project.js';
 import type { RuleOutput } from './context.js';
@@ -271,10 +273,13 @@ export class AsyncPlanner {
       if (record.parseProblem) continue;
       // `p.then(fn).catch(handler)` (or `.then(ok, handler)`): the handler sees fn's throw.
       if (/\.\s*(catch|then)\s*\(/.test(record.text)) {
-        for (const call of record.sourceFile.getDescendantsOfKind(SyntaxKind.CallExpression)) {
-          const callee = call.getExpression();
-          if (Node.isPropertyAccessExpression(callee) && (callee.getName() === 'catch' || (callee.getName() === 'then' && call.getArguments().length > 1))) {
-            chainCallbacks.push(...callbacksBeforeCatch(call));
+        // Filtered on the compiler's nodes: only the handler calls are wrapped.
+        for (const compilerCall of compilerNodesOfKind<ts.CallExpression>(record.sourceFile, SyntaxKind.CallExpression)) {
+          const callee = compilerCall.expression;
+          if (!ts.isPropertyAccessExpression(callee)) continue;
+          const method = callee.name.text;
+          if (method === 'catch' || (method === 'then' && compilerCall.arguments.length > 1)) {
+            chainCallbacks.push(...callbacksBeforeCatch(wrapCompilerNode<CallExpression>(record.sourceFile, compilerCall)));
           }
         }
       }

@@ -8,7 +8,9 @@
 // Handler bases are also derived from the module the ways the resolver follows
 // (destructuring, alias chains, element access, an alias exported from another
 // file, class expressions), and route rows are built in a variable (spread,
-// push) as well as inline.
+// push) as well as inline. Some programs get a file of defer() calls whose
+// synchronous throw a try or a Promise chain handled (guarded-sites.ts), and
+// some Express hosts wrap the /kick handler's calls in a try/catch.
 //
 // Unrelated code is emitted as chunks tagged `/* U<n> */`: the property test
 // checks that each chunk survives the migration byte for byte, in order.
