@@ -137,7 +137,7 @@ function nest(statement: string, nesting: Nesting): string {
   }
 }
 
-/** try … catch/finally around `body`; `value` statements return the boolean of a valued function. */
+/** try … catch/finally around `body`; a valued function returns true from the try and false from the catch. */
 function tryStatement(body: string, guard: Guard, valued: boolean): string {
   const ok = valued ? '\n  return true;' : '';
   const failed = valued ? '\n  return false;' : '';
@@ -188,7 +188,7 @@ function buildSite(site: GuardedSiteChoice, n: number, deferRef: string, task: s
       bodies.push(`/* C${n}_${k - 1} */ ${callOf(k - 1)};`);
     }
   });
-  // What holds the try: the last function itself, or (then-callback, top-level) code calling it.
+  // What holds the try: the last function itself, or code calling it (a chain's callback, the module's top level).
   const lastHoldsTry = site.holder === 'function';
   let holderStatement: string | undefined;
   if (!lastHoldsTry) {

@@ -15,6 +15,7 @@
 // Unrelated code is emitted as chunks tagged `/* U<n> */`: the property test
 // checks that each chunk survives the migration byte for byte, in order.
 import fc from 'fast-check';
+import { scaled } from './scale.js';
 import { buildGuardedFile, guardedChoices, type GuardedChoices, type GuardedSite } from './guarded-sites.js';
 
 export const LEGACY_SPECIFIERS = [
@@ -122,14 +123,15 @@ const importChoice: fc.Arbitrary<ImportChoice> = fc.record({
 });
 
 /**
- * One program in ten gets a guarded file: its analysis asks the language
- * service for callers, which costs about 0.7 s a program (the default run's
- * budget for these shapes is about 10 s).
+ * One program in twenty gets a guarded file (one in ten under LONG=1): its
+ * migration asks the language service for callers, about 0.4 s of CPU a
+ * program, and the default run's budget for these shapes is a few seconds.
  */
-const guardedOption: fc.Arbitrary<GuardedChoices | null> = fc.oneof({ weight: 9, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: guardedChoices });
+const GUARDED_ODDS = scaled(19, 9);
+const guardedOption: fc.Arbitrary<GuardedChoices | null> = fc.oneof({ weight: GUARDED_ODDS, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: guardedChoices });
 
 /** The /kick handler's try costs the same (the checker resolves the calls in it). */
-const rarely: fc.Arbitrary<boolean> = fc.oneof({ weight: 9, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) });
+const rarely: fc.Arbitrary<boolean> = fc.oneof({ weight: GUARDED_ODDS, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) });
 
 const choices: fc.Arbitrary<ProgramChoices> = fc
   .record({
