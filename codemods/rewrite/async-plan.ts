@@ -13,6 +13,7 @@ import * as path from 'node:path';
 import {
   Node,
   SyntaxKind,
+  ts,
   type ArrowFunction,
   type CallExpression,
   type ConstructorDeclaration,
@@ -24,6 +25,7 @@ import {
   type NewExpression,
   type SetAccessorDeclaration,
 } from 'ts-morph';
+import { compilerNodesOfKind, wrapCompilerNode } from '../analysis/compiler-nodes.js';
 import type { Analysis } from '../analysis/index.js';
 import type { SourceRecord } from '../analysis/project.js';
 import type { RuleOutput } from './context.js';
@@ -121,6 +123,76 @@ function syncCallbackHost(fn: FunctionLike): CallExpression | undefined {
   return Node.isPropertyAccessExpression(callee) && SYNC_CALLBACK_METHODS.has(callee.getName()) ? parent : undefined;
 }
 
+const CHAIN_METHODS = new Set(['then', 'catch', 'finally']);
+
+/**
+ * The `.then()`/`.catch()`/`.finally()` call that `fn` is a callback of, if
+ * any (its receiver is not known to be a Promise: the analysis has no lib types).
+ */
+function promiseChainCall(fn: FunctionLike): CallExpression | undefined {
+  const parent = outermost(fn).getParent();
+  if (!parent || !Node.isCallExpression(parent) || !parent.getArguments().includes(outermost(fn))) return undefined;
+  const callee = parent.getExpression();
+  return Node.isPropertyAccessExpression(callee) && CHAIN_METHODS.has(callee.getName()) ? parent : undefined;
+}
+
+/**
+ * The chain of `call` starts from a Promise the code itself makes: `new
+ * Promise(...)`, `Promise.resolve(...)` and the other statics, or a call of an
+ * async function. Then a throw in its callback rejects the chain, and so does
+ * the rejection of a promise the callback returns: the callback may become
+ * async without a change to what the chain sees, and the chain is its only caller.
+ */
+function startsFromPromise(call: CallExpression): boolean {
+  let receiver: Node = call;
+  for (;;) {
+    while (Node.isParenthesizedExpression(receiver)) receiver = receiver.getExpression();
+    if (!Node.isCallExpression(receiver)) break;
+    const callee = receiver.getExpression();
+    if (!Node.isPropertyAccessExpression(callee) || !CHAIN_METHODS.has(callee.getName())) break;
+    receiver = callee.getExpression();
+  }
+  while (Node.isParenthesizedExpression(receiver)) receiver = receiver.getExpression();
+  if (Node.isNewExpression(receiver)) return receiver.getExpression().getText() === 'Promise';
+  if (!Node.isCallExpression(receiver)) return false;
+  const callee = receiver.getExpression();
+  if (Node.isPropertyAccessExpression(callee) && callee.getExpression().getText() === 'Promise') return true;
+  const functions = calleeFunctions(receiver);
+  return functions.length > 0 && functions.every(isAsync);
+}
+
+/** The chain `call` belongs to ends in an `await` (so a try around it sees its rejection). */
+function isAwaitedChain(call: CallExpression): boolean {
+  let top: Node = call;
+  for (;;) {
+    const access = outermost(top).getParent();
+    const next = access?.getParent();
+    if (!access || !Node.isPropertyAccessExpression(access) || !next || !Node.isCallExpression(next) || next.getExpression() !== access) break;
+    top = next;
+  }
+  return isAwaited(top);
+}
+
+/** The callbacks of the Promise chain before a `.catch(handler)` (or `.then(ok, handler)`) call, whose throw that handler sees. */
+function callbacksBeforeCatch(catchCall: CallExpression): FunctionLike[] {
+  const found: FunctionLike[] = [];
+  const callee = catchCall.getExpression();
+  let receiver: Node | undefined = Node.isPropertyAccessExpression(callee) ? callee.getExpression() : undefined;
+  while (receiver) {
+    while (Node.isParenthesizedExpression(receiver)) receiver = receiver.getExpression();
+    if (!Node.isCallExpression(receiver)) break;
+    const inner = receiver.getExpression();
+    if (!Node.isPropertyAccessExpression(inner) || !CHAIN_METHODS.has(inner.getName())) break;
+    for (const argument of receiver.getArguments()) {
+      let fn: Node = argument;
+      while (Node.isParenthesizedExpression(fn)) fn = fn.getExpression();
+      if (isFunctionLike(fn) && promiseChainCall(fn)) found.push(fn);
+    }
+    receiver = inner.getExpression();
+  }
+  return found;
+}
+
 export interface PlannedAsyncEdit {
   record: SourceRecord;
   start: number;
@@ -196,8 +268,22 @@ export class AsyncPlanner {
     if (this.observed) return this.observed;
     const observed = new Set<FunctionLike>();
     const regions: Node[] = [];
+    const chainCallbacks: FunctionLike[] = [];
     for (const record of this.analysis.index.loaded()) {
-      if (record.parseProblem || !/\btry\b/.test(record.text)) continue;
+      if (record.parseProblem) continue;
+      // `p.then(fn).catch(handler)` (or `.then(ok, handler)`): the handler sees fn's throw.
+      if (/\.\s*(catch|then)\s*\(/.test(record.text)) {
+        // Filtered on the compiler's nodes: only the handler calls are wrapped.
+        for (const compilerCall of compilerNodesOfKind<ts.CallExpression>(record.sourceFile, SyntaxKind.CallExpression)) {
+          const callee = compilerCall.expression;
+          if (!ts.isPropertyAccessExpression(callee)) continue;
+          const method = callee.name.text;
+          if (method === 'catch' || (method === 'then' && compilerCall.arguments.length > 1)) {
+            chainCallbacks.push(...callbacksBeforeCatch(wrapCompilerNode<CallExpression>(record.sourceFile, compilerCall)));
+          }
+        }
+      }
+      if (!/\btry\b/.test(record.text)) continue;
       for (const statement of record.sourceFile.getDescendantsOfKind(SyntaxKind.TryStatement)) {
         regions.push(statement.getTryBlock());
         const catchClause = statement.getCatchClause();
@@ -210,10 +296,16 @@ export class AsyncPlanner {
       const body = fn.getBody();
       if (body) regions.push(body);
     };
+    chainCallbacks.forEach(reach);
     const visit = (node: Node): boolean => {
       if (isFunctionLike(node)) {
-        // A throw escapes a nested function only through a sync array method calling it.
+        // A throw escapes a nested function only through a sync array method
+        // calling it, or as the rejection of an awaited Promise chain it is a callback of.
         if (syncCallbackHost(node)) reach(node);
+        else {
+          const chain = promiseChainCall(node);
+          if (chain && isAwaitedChain(chain)) reach(node);
+        }
         return false;
       }
       if ((Node.isCallExpression(node) || Node.isNewExpression(node)) && !isAwaited(node)) {
@@ -319,6 +411,8 @@ export class AsyncPlanner {
     if (!name) {
       const route = routeCallbackOf(this.analysis, fn);
       if (route) return { ok: true, calls: [], route };
+      const chain = promiseChainCall(fn);
+      if (chain && startsFromPromise(chain)) return { ok: true, calls: [] };
       const parent = outermost(fn).getParent();
       if (parent && Node.isCallExpression(parent)) return { ok: false, reason: `the function is a callback passed to \`${parent.getExpression().getText()}()\`, whose calls of it the codemod cannot see (it may ignore a promise)` };
       return { ok: false, reason: 'the function is used as a value, so its callers are not known' };
@@ -412,6 +506,21 @@ export class AsyncPlanner {
     const calleeOf = new Map<CallExpression, FunctionLike>();
     const routeHandlers = new Map<FunctionLike, RouteCallback>();
     const work: CallExpression[] = [call];
+    // A function made async whose awaited call no try of its own catches now
+    // rejects where it threw: a caller that discards its promise would turn
+    // that throw into an unhandled rejection (the shim guards only the promise
+    // of defer() itself), so every caller is awaited, not only those that
+    // handled the throw or use the value.
+    const rejecting = new Set<FunctionLike>();
+    const awaitDiscardingCallers = (fn: FunctionLike, callers: Callers): void => {
+      if (rejecting.has(fn) || !callers.ok) return;
+      rejecting.add(fn);
+      for (const caller of callers.calls) {
+        if (isAwaited(caller) || calleeOf.has(caller)) continue;
+        calleeOf.set(caller, fn);
+        work.push(caller);
+      }
+    };
     while (work.length > 0) {
       const current = work.pop()!;
       if (awaited.has(current)) continue;
@@ -430,7 +539,10 @@ export class AsyncPlanner {
         };
       }
       if (isAsync(fn)) continue;
-      if (madeAsync.has(fn)) continue;
+      if (madeAsync.has(fn)) {
+        if (!isCaught(current)) awaitDiscardingCallers(fn, this.findCallers(fn));
+        continue;
+      }
       const blocker = this.blocker(fn);
       if (blocker) return { ok: false, reason: current === call ? blocker : `the call at ${where(current)}: ${blocker}` };
       const callers = this.findCallers(fn);
@@ -450,6 +562,7 @@ export class AsyncPlanner {
           work.push(caller);
         }
       }
+      if (!isCaught(current)) awaitDiscardingCallers(fn, callers);
     }
     // A route handler's caller is the framework: the defer() rejection must be
     // caught on the way, not newly reach it (it would fail the request, or go
