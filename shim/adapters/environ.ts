@@ -53,9 +53,19 @@ export function serverSoftware(): string {
     : `deferred-migrate/${SHIM_VERSION}`;
 }
 
+// Header names repeat on every request (the same dozen per task): converted once.
+const headerKeys = new Map<string, string>();
+const HEADER_KEY_CACHE_LIMIT = 1024;
+
 /** `X-AppEngine-TaskName` -> `HTTP_X_APPENGINE_TASKNAME`. */
 export function headerKey(name: string): string {
-  return 'HTTP_' + name.toUpperCase().replace(/-/g, '_');
+  let key = headerKeys.get(name);
+  if (key === undefined) {
+    key = 'HTTP_' + name.toUpperCase().replace(/-/g, '_');
+    // Bounded: header names are the client's to choose.
+    if (headerKeys.size < HEADER_KEY_CACHE_LIMIT) headerKeys.set(name, key);
+  }
+  return key;
 }
 
 /** WSGI servers hand out a percent-decoded PATH_INFO; keep the raw text when it does not decode. */
