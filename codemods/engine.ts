@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { analyze, type Analysis } from './analysis/index.js';
 import { isSourcePath } from './analysis/discover.js';
-import { findGitRoot, runScope } from './analysis/run-scope.js';
+import { runScope } from './analysis/run-scope.js';
 import { ProjectIndex } from './analysis/project.js';
 import { rescanChanged, scanTree } from './analysis/tree-scan.js';
 import { detectStyle } from './analysis/style.js';
@@ -14,8 +14,6 @@ import { DOCS_BASE, docsUrl, RuleOutput, type FileRef, type PlannedEdit } from '
 import { RULES } from './rewrite/index.js';
 import { isManual, type FileResult, type FileStatus, type MigrateOptions, type MigrationResult, type ReportItem } from './types.js';
 import { finishFiles } from './verify/finish.js';
-
-export { findGitRoot };
 
 /** Runs every rule over one analysis; the result holds all edits and items. */
 export function runRules(analysis: Analysis): RuleOutput {
@@ -37,8 +35,6 @@ function lineOf(text: string, offset: number): number {
 function engineItem(file: string, line: number, column: number, code: ReportItem['code'], message: string): ReportItem {
   return { file, line, column, code, severity: 'error', message, rule: 'engine', docsUrl: docsUrl(code) };
 }
-
-export { isManual };
 
 function statusOf(result: Omit<FileResult, 'status'>, failed: boolean): FileStatus {
   if (failed) return 'failed';

@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { ProjectIndex, readUtf8, type SourceRecord, type TextSource } from './project.js';
 import { findRouteTables, type RouteTable } from './route-tables.js';
 import { scanSources, type TextScans } from './tree-scan.js';
-import { prefilterNeedles, type ModuleMatchers } from './specifiers.js';
+import { prefilterNeedles, withoutScriptExtension, type ModuleMatchers } from './specifiers.js';
 
 export interface Analysis {
   root: string;
@@ -51,14 +51,12 @@ export interface AnalyzeOptions {
   index?: ProjectIndex;
 }
 
-const SCRIPT_EXTENSION = /\.(m|c)?(j|t)sx?$/;
-
 /** Last path segment of a specifier or file, without extension: `./lib/tasks.js` → `tasks`. */
 function segmentKey(specifierOrPath: string): string {
   let end = specifierOrPath.length;
   while (end > 0 && specifierOrPath.charCodeAt(end - 1) === 47 /* / */) end--;
   const last = specifierOrPath.slice(specifierOrPath.lastIndexOf('/', end - 1) + 1, end);
-  return last.includes('.') ? last.replace(SCRIPT_EXTENSION, '') : last;
+  return last.includes('.') ? withoutScriptExtension(last) : last;
 }
 
 function indexRelativeImports(scans: TextScans): Map<string, string[]> {

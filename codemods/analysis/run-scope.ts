@@ -25,7 +25,7 @@ export function findGitRoot(start: string): string | undefined {
 }
 
 export function runScope(options: Pick<MigrateOptions, 'paths' | 'root' | 'legacyModules' | 'legacyWebappModules' | 'shimModule'>, cwd = process.cwd()): RunScope {
-  const firstPath = path.resolve(options.paths[0] ?? '.');
+  const firstPath = path.resolve(cwd, options.paths[0] ?? '.');
   const root = path.resolve(options.root ?? findGitRoot(existsSync(firstPath) ? firstPath : cwd) ?? cwd);
   const matchers = createMatchers(options.legacyModules, options.legacyWebappModules, options.shimModule);
   return { root, paths: options.paths.length > 0 ? options.paths : [root], matchers, needles: prefilterNeedles(matchers) };

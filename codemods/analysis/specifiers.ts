@@ -21,9 +21,16 @@ export function createMatchers(legacyModules: string[] = [], webappModules: stri
   };
 }
 
+const SCRIPT_EXTENSION = /\.(m|c)?(j|t)sx?$/;
+
+/** `./lib/tasks.js` -> `./lib/tasks`: a module's path or specifier without its script extension. */
+export function withoutScriptExtension(pathOrSpecifier: string): string {
+  return pathOrSpecifier.replace(SCRIPT_EXTENSION, '');
+}
+
 function normalize(specifier: string): string {
   let s = specifier.replace(/\\/g, '/');
-  s = s.replace(/\.(m|c)?(j|t)sx?$/, '');
+  s = withoutScriptExtension(s);
   s = s.replace(/\/index$/, '');
   return s.replace(/\/+$/, '');
 }

@@ -28,6 +28,7 @@ import {
 import { compilerNodesOfKind, wrapCompilerNode } from '../analysis/compiler-nodes.js';
 import type { Analysis } from '../analysis/index.js';
 import type { SourceRecord } from '../analysis/project.js';
+import { withoutScriptExtension } from '../analysis/specifiers.js';
 import type { RuleOutput } from './context.js';
 import { ignoresRejection, routeCallbackOf, type RouteCallback } from './route-callback.js';
 
@@ -356,7 +357,7 @@ export class AsyncPlanner {
       else {
         const entries = new Set<string>();
         const collect = (value: unknown): void => {
-          if (typeof value === 'string') entries.add(path.resolve(this.analysis.root, value).replace(/\.(m|c)?(j|t)sx?$/, ''));
+          if (typeof value === 'string') entries.add(withoutScriptExtension(path.resolve(this.analysis.root, value)));
           else if (value && typeof value === 'object') for (const inner of Object.values(value)) collect(inner);
         };
         collect(pkg.main ?? 'index.js');
@@ -366,7 +367,7 @@ export class AsyncPlanner {
         this.packageEntries = entries;
       }
     }
-    return this.packageEntries !== null && !this.packageEntries.has(record.absPath.replace(/\.(m|c)?(j|t)sx?$/, ''));
+    return this.packageEntries !== null && !this.packageEntries.has(withoutScriptExtension(record.absPath));
   }
 
   /**

@@ -15,6 +15,7 @@
 // never an empty body that would drop the task.
 import type { IncomingMessage } from 'node:http';
 import type { DeliveryRequest, Environ } from '../api/types.js';
+import { environKeyOf } from '../runtime/header-names.js';
 import { getRuntime } from '../runtime/runtime.js';
 
 /** The version `SERVER_SOFTWARE` reports in production mode (kept equal to package.json by a test). */
@@ -51,21 +52,6 @@ export function serverSoftware(): string {
   return getRuntime().mode === 'development'
     ? 'Development/deferred-migrate'
     : `deferred-migrate/${SHIM_VERSION}`;
-}
-
-// Header names repeat on every request (the same dozen per task): converted once.
-const headerKeys = new Map<string, string>();
-const HEADER_KEY_CACHE_LIMIT = 1024;
-
-/** `X-AppEngine-TaskName` -> `HTTP_X_APPENGINE_TASKNAME`. */
-export function headerKey(name: string): string {
-  let key = headerKeys.get(name);
-  if (key === undefined) {
-    key = 'HTTP_' + name.toUpperCase().replace(/-/g, '_');
-    // Bounded: header names are the client's to choose.
-    if (headerKeys.size < HEADER_KEY_CACHE_LIMIT) headerKeys.set(name, key);
-  }
-  return key;
 }
 
 /** WSGI servers hand out a percent-decoded PATH_INFO; keep the raw text when it does not decode. */
@@ -126,7 +112,7 @@ function baseEnviron(fields: {
     else if (name === 'content-length') environ.CONTENT_LENGTH = value;
     else {
       if (name === 'host') host = value;
-      environ[headerKey(name)] = value;
+      environ[environKeyOf(name)] = value;
     }
   }
   const [serverName, serverPort] = serverNameAndPort(host, fields.secure);

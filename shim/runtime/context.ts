@@ -10,6 +10,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Environ, TaskContext } from '../api/types.js';
 import { sharedSlot } from './global-state.js';
+import { headerNameOf } from './header-names.js';
 
 interface TaskContextState {
   storage: AsyncLocalStorage<TaskContext>;
@@ -41,21 +42,6 @@ export async function runWithTaskContext<T>(context: TaskContext, fn: () => T): 
   }
 }
 
-// Environ keys repeat on every task (the same dozen headers): converted once.
-const headerNames = new Map<string, string>();
-const HEADER_NAME_CACHE_LIMIT = 1024;
-
-/** `HTTP_X_APPENGINE_TASKNAME` -> `x-appengine-taskname`. */
-function headerName(key: string): string {
-  let name = headerNames.get(key);
-  if (name === undefined) {
-    name = key.slice(5).toLowerCase().replace(/_/g, '-');
-    // Bounded: header names are the client's to choose.
-    if (headerNames.size < HEADER_NAME_CACHE_LIMIT) headerNames.set(key, name);
-  }
-  return name;
-}
-
 /** Builds the context from the `HTTP_X_APPENGINE_*` keys of a task request. */
 export function taskContextFromEnviron(environ: Environ): TaskContext {
   // App Engine targets send X-AppEngine-*; Cloud Tasks HTTP targets the same facts as X-CloudTasks-*.
@@ -66,7 +52,7 @@ export function taskContextFromEnviron(environ: Environ): TaskContext {
   const headers: Record<string, string> = {};
   for (const key in environ) {
     const value = environ[key];
-    if (typeof value === 'string' && key.startsWith('HTTP_')) headers[headerName(key)] = value;
+    if (typeof value === 'string' && key.startsWith('HTTP_')) headers[headerNameOf(key)] = value;
   }
   const context: TaskContext = {
     name: header('X_APPENGINE_TASKNAME') ?? '',

@@ -1,8 +1,7 @@
 // The proof that a task request comes from the local dispatcher: an HMAC-SHA256
 // over the queue, the task name and the SHA-256 of the body, keyed with the
 // runtime's signing secret. Production mode refuses task requests without it.
-import * as crypto from 'node:crypto';
-import { createHash, createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
+import { createHmac, createSecretKey, hash, timingSafeEqual, type KeyObject } from 'node:crypto';
 
 export const SIGNATURE_HEADER = 'X-Deferred-Signature';
 export const SIGNATURE_ENVIRON_KEY = 'HTTP_X_DEFERRED_SIGNATURE';
@@ -11,13 +10,6 @@ export interface SignedFields {
   queue: string;
   taskName: string;
   body: Uint8Array;
-}
-
-// One-shot hashing where Node has it (20.12+): no Hash object per task.
-const oneShotHash = (crypto as { hash?: (algorithm: string, data: Uint8Array, encoding: 'hex') => string }).hash;
-
-function sha256Hex(data: Uint8Array): string {
-  return oneShotHash ? oneShotHash('sha256', data, 'hex') : createHash('sha256').update(data).digest('hex');
 }
 
 // The secret as a key object, made once per secret rather than once per task.
@@ -29,7 +21,8 @@ function keyFor(secret: string): KeyObject {
 }
 
 export function signTask(secret: string, fields: SignedFields): string {
-  const bodyDigest = sha256Hex(fields.body);
+  // One-shot: no Hash object per task.
+  const bodyDigest = hash('sha256', fields.body, 'hex');
   // Length-prefixed so that no two (queue, name) pairs produce the same input.
   const input = `v1\n${fields.queue.length}:${fields.queue}\n${fields.taskName.length}:${fields.taskName}\n${bodyDigest}`;
   return createHmac('sha256', keyFor(secret)).update(input).digest('base64url');
