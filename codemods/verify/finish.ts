@@ -95,10 +95,19 @@ export function finishFiles(planned: Map<string, Planned>, final: { analysis: An
     const lines = new Set<number>();
     const finalItems = (final.output.items.get(entry.file.absPath) ?? []).filter(isManualSeverity);
     const finalCodes = new Set<ReasonCode>(finalItems.map((i) => i.code));
+    const firstCodes = new Set<ReasonCode>(entry.items.filter(isManualSeverity).map((i) => i.code));
     for (const item of finalItems) {
       const offset = state.migratedOffset(item);
       lines.add(state.migratedLine(offset));
-      if (state.inMigrated().acknowledgement(offset, item.code) === undefined) state.sites.push({ offset, code: item.code, message: item.message, docsUrl: docsUrl(item.code, options.docsBase) });
+      const acknowledged = state.inMigrated().acknowledgement(offset, item.code);
+      if (acknowledged === undefined) state.sites.push({ offset, code: item.code, message: item.message, docsUrl: docsUrl(item.code, options.docsBase) });
+      // What only the migrated text shows (e.g. a base class the output no longer lets the
+      // analysis follow) is reported too, not only marked: the marker and the report agree.
+      if (!firstCodes.has(item.code)) {
+        const reported: ReportItem = { ...item, file: entry.file.rel, ...state.originalPosition(offset) };
+        if (acknowledged !== undefined) reported.acknowledged = acknowledged;
+        entry.items.push(reported);
+      }
     }
     for (const item of entry.items) {
       if (!isManualSeverity(item) || finalCodes.has(item.code)) continue;
