@@ -13,7 +13,6 @@ import type { RunScope } from '../codemods/analysis/run-scope.js';
 import { assembleTreeScan, scanFile, scanTree, type FileScanResult, type ScanHooks, type TreeScanSource } from '../codemods/analysis/tree-scan.js';
 import { claimChunk, type ScanMessage, type ScannedChunk, type ScanRequest } from './scan-protocol.js';
 
-const WORKER = new URL('./scan-worker.js', import.meta.url);
 /** First arguments that never migrate: the queue commands, help and version. */
 const NOT_A_MIGRATION = new Set(['queues', 'tasks', 'dashboard', '--help', '-h', '--version']);
 
@@ -24,8 +23,8 @@ export interface ScanWorker {
   start(scope: ScanScope): TreeScanSource;
 }
 
-/** Boots the scan worker for a command line that may migrate; undefined when it will not. */
-export function prestartScanWorker(argv: readonly string[], workerFile: URL = WORKER): ScanWorker | undefined {
+/** Boots the scan worker (`workerFile`: the built cli/scan-worker.js) for a command line that may migrate; undefined when it will not. */
+export function prestartScanWorker(argv: readonly string[], workerFile: URL): ScanWorker | undefined {
   if (argv.some((arg) => NOT_A_MIGRATION.has(arg))) return undefined;
   // Sources run by a TypeScript loader (tests) have no compiled worker beside them.
   if (!existsSync(fileURLToPath(workerFile))) return undefined;

@@ -20,7 +20,7 @@ import { appDirectoryOf, DATA_DIR_ENTRY, ignoreDataDirectories } from './gitigno
 import { ExitCode, UsageError } from './exit-codes.js';
 import { parseArgs, type CliOptions } from './options.js';
 import { createProgress } from './progress.js';
-import type { ToolInfo } from './version.js';
+import type { ToolInfo } from './package-files.js';
 
 export interface CliStream {
   write(text: string): unknown;

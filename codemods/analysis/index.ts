@@ -8,11 +8,11 @@ import { CheckerResolver } from './checker.js';
 import { findHandlerClasses, type HandlerClasses } from './handlers.js';
 import { findHostApps, type HostApp } from './host-app.js';
 import { SymbolTable } from './legacy-symbols.js';
-import * as path from 'node:path';
 import { ProjectIndex, readUtf8, type SourceRecord, type TextSource } from './project.js';
+import { ImportGraph } from './import-graph.js';
 import { findRouteTables, type RouteTable } from './route-tables.js';
 import { scanSources, type TextScans } from './tree-scan.js';
-import { prefilterNeedles, withoutScriptExtension, type ModuleMatchers } from './specifiers.js';
+import { prefilterNeedles, type ModuleMatchers } from './specifiers.js';
 
 export interface Analysis {
   root: string;
@@ -37,6 +37,8 @@ export interface Analysis {
   jsdocTyped: boolean;
   /** What the text scans found per source file, for a later analysis of the same tree. */
   scans: TextScans;
+  /** The relative imports of those scans, for a later analysis of the same tree. */
+  imports: ImportGraph;
 }
 
 export interface AnalyzeOptions {
@@ -49,40 +51,8 @@ export interface AnalyzeOptions {
   scans?: TextScans;
   /** An index of the discovery's files that already holds some parsed files (loaded while the scan ran). */
   index?: ProjectIndex;
-}
-
-/** Last path segment of a specifier or file, without extension: `./lib/tasks.js` → `tasks`. */
-function segmentKey(specifierOrPath: string): string {
-  let end = specifierOrPath.length;
-  while (end > 0 && specifierOrPath.charCodeAt(end - 1) === 47 /* / */) end--;
-  const last = specifierOrPath.slice(specifierOrPath.lastIndexOf('/', end - 1) + 1, end);
-  return last.includes('.') ? withoutScriptExtension(last) : last;
-}
-
-function indexRelativeImports(scans: TextScans): Map<string, string[]> {
-  const byKey = new Map<string, string[]>();
-  for (const [absPath, scan] of scans) {
-    let previous: string | undefined;
-    for (const specifier of scan.specifiers) {
-      const key = segmentKey(specifier);
-      // A file listed twice under one key is harmless (visited twice); the common repeat is skipped.
-      if (key === previous) continue;
-      previous = key;
-      const importers = byKey.get(key);
-      if (importers === undefined) byKey.set(key, [absPath]);
-      else if (importers[importers.length - 1] !== absPath) importers.push(absPath);
-    }
-  }
-  return byKey;
-}
-
-/** The lists of files that may import `absPath` (a file may be in several: visiting it twice is harmless). */
-function importerCandidates(byKey: Map<string, string[]>, absPath: string): string[][] {
-  const base = segmentKey(path.basename(absPath));
-  const keys = [base];
-  // An index file is imported through its directory (`./lib`, `./lib/`, `..`).
-  if (base === 'index') keys.push(path.basename(path.dirname(absPath)), '.', '..');
-  return keys.map((key) => byKey.get(key) ?? []);
+  /** An earlier analysis of the same file list (the idempotency pass's first), whose import graph is updated rather than made again. */
+  previous?: Pick<Analysis, 'imports'>;
 }
 
 function byRel(a: SourceRecord, b: SourceRecord): number {
@@ -102,36 +72,19 @@ export function analyze(options: AnalyzeOptions): Analysis {
     if (record) frontier.push(record);
   }
   // Importers of loaded files that export something (barrels, handler bases, route
-  // tables, task functions) may use legacy symbols without naming them. Relative
-  // specifiers are indexed once by their last path segment, so finding importers
-  // costs a lookup, not a scan of the tree per exporter.
-  const importersByName = indexRelativeImports(scans);
+  // tables, task functions) may use legacy symbols without naming them.
+  const imports = ImportGraph.of(discovery.files, scans, options.previous?.imports);
   const expanded = new Set<string>();
-  // What each importer candidate's specifiers resolve to, once per file: a file whose
-  // imports share names with many exporters (index, utils) is asked about each of them.
-  const resolvedImports = new Map<string, Set<string>>();
-  const importsOf = (absPath: string): Set<string> => {
-    let targets = resolvedImports.get(absPath);
-    if (targets === undefined) {
-      targets = new Set();
-      for (const specifier of scans.get(absPath)!.specifiers) {
-        const target = index.resolve(absPath, specifier);
-        if (target !== undefined) targets.add(target);
-      }
-      resolvedImports.set(absPath, targets);
-    }
-    return targets;
-  };
   while (frontier.length > 0) {
     const next: SourceRecord[] = [];
     for (const record of frontier) {
       if (expanded.has(record.absPath) || record.parseProblem) continue;
       expanded.add(record.absPath);
       if (!/\bexport\b|module\.exports|exports\./.test(record.text)) continue;
-      for (const importers of importerCandidates(importersByName, record.absPath)) {
+      for (const importers of imports.importerCandidates(record.absPath)) {
         for (const absPath of importers) {
           if (index.isLoaded(absPath)) continue;
-          if (!importsOf(absPath).has(record.absPath)) continue;
+          if (!imports.importsOf(absPath, index).has(record.absPath)) continue;
           const importer = index.load(absPath);
           if (importer) next.push(importer);
         }
@@ -176,5 +129,6 @@ export function analyze(options: AnalyzeOptions): Analysis {
     singleFile: options.singleFile ?? false,
     jsdocTyped: candidates.some((r) => !r.isTypeScript && /@(type|param|returns?)\s*\{/.test(r.text)),
     scans,
+    imports,
   };
 }

@@ -12,6 +12,7 @@ import { makeTree, type TempTree } from '../codemods/helpers.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const BUILT = path.join(ROOT, 'dist/esm/cli/background-scan.js');
+const WORKER = pathToFileURL(path.join(ROOT, 'dist/esm/cli/scan-worker.js'));
 type BackgroundScan = typeof import('../../cli/background-scan.js');
 let built: BackgroundScan;
 const needles = prefilterNeedles(createMatchers());
@@ -44,7 +45,7 @@ describe('background tree scan', () => {
   it('gives the in-process scan, file for file and in the same order, when the worker and this thread share the files', async () => {
     tree = makeTree(manyModules(700));
     const scope = { paths: [tree.root], root: tree.root, needles };
-    const worker = built.prestartScanWorker(['.']);
+    const worker = built.prestartScanWorker(['.'], WORKER);
     expect(worker).toBeDefined();
     const events: string[] = [];
     const seen = new Map<string, unknown>();
@@ -99,7 +100,7 @@ describe('background tree scan', () => {
 
   it('starts no worker for commands that never migrate', () => {
     for (const argv of [['--help'], ['--version'], ['queues', 'ls'], ['tasks', 'ls'], ['dashboard']]) {
-      expect(built.prestartScanWorker(argv)).toBeUndefined();
+      expect(built.prestartScanWorker(argv, WORKER)).toBeUndefined();
     }
   });
 });

@@ -2,7 +2,7 @@
 // search finds, whatever regular expression they are compiled to.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { containsAny, HOST_APP_NEEDLES } from '../../codemods/analysis/prefilter.js';
+import { containsAny, HOST_APP_NEEDLES, relativeSpecifiers } from '../../codemods/analysis/prefilter.js';
 import { createMatchers, prefilterNeedles } from '../../codemods/analysis/specifiers.js';
 
 const LISTS: Record<string, readonly string[]> = {
@@ -10,6 +10,7 @@ const LISTS: Record<string, readonly string[]> = {
   legacy: prefilterNeedles(createMatchers(['./vendor/deferred.js'], ['@acme/webapp'])),
   'one needle': ['TaskHandler'],
   'shared last character, with regex syntax': ['a.(', '[b](', '*c('],
+  'next-to-last characters a character class must escape': ['x\\(', 'y-(', 'z^(', ']]('],
 };
 
 /** Texts built from pieces of the needles, so near-misses are common. */
@@ -29,4 +30,41 @@ describe('prefilter needles', () => {
       );
     });
   }
+});
+
+// What relativeSpecifiers finds, as one regular expression: too slow to run over every
+// file of a tree, but the definition the fast search must agree with.
+const RELATIVE_SPECIFIER_REFERENCE = /(?:\bfrom\s*|\brequire\(\s*|\bimport\(\s*|^\s*import\s+)['"`](\.{1,2}\/[^'"`]*|\.{1,2})['"`]/gm;
+
+/** Module-ish texts built from the pieces the search looks at, so near-misses are common. */
+const moduleTexts: fc.Arbitrary<string> = fc
+  .array(
+    fc.constantFrom('from', 'import', 'require(', 'import(', 'xfrom', 'imports', ' ', '  ', '\n', '\r\n', '\u2028', "'", '"', '`', '.', '..', '/', './', '../', 'a', 'x.js', '(', ')', ';', '_'),
+    { maxLength: 24 },
+  )
+  .map((parts) => parts.join(''));
+
+describe('relative specifiers', () => {
+  it('finds what the reference regular expression finds, in text order', () => {
+    fc.assert(
+      fc.property(moduleTexts, (text) => {
+        expect(relativeSpecifiers(text)).toEqual([...text.matchAll(RELATIVE_SPECIFIER_REFERENCE)].map((m) => m[1]));
+      }),
+      // Corner cases: a closing quote that opens another candidate, after a match and after a miss.
+      { numRuns: 20000, examples: [["from './from'./x'"], ["x './from'./x'"], ["from '..'.'"]] },
+    );
+  });
+
+  it('finds the specifiers of common module syntax', () => {
+    const text = [
+      "import a from './a.js';",
+      'import "../side-effect";',
+      "export { b } from './lib/';",
+      'const c = require( "." );',
+      'const d = await import(`..`);',
+      "const e = './not-an-import';",
+      "import f from 'package';",
+    ].join('\n');
+    expect(relativeSpecifiers(text)).toEqual(['./a.js', '../side-effect', './lib/', '.', '..']);
+  });
 });

@@ -7,11 +7,12 @@
 import { chmodSync, chownSync, cpSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../cli/main.js';
-import { toolInfo } from '../../cli/version.js';
+import { toolInfo } from '../../cli/package-files.js';
 import { migrate } from '../../codemods/engine.js';
 import { docsUrl } from '../../codemods/rewrite/context.js';
 import { boundByPermissions, leftoverTempFiles, modeOf, runCliProcess } from './support/cli-process.js';
@@ -173,7 +174,7 @@ describe('the CLI on hostile trees', () => {
       env: { NO_COLOR: '1' },
       stdout: stream,
       stderr: stream,
-      tool: toolInfo(),
+      tool: toolInfo(join(dirname(fileURLToPath(import.meta.url)), '../../cli')),
       docsUrl,
       // The real engine; between its read and the write phase, someone edits the tree.
       migrate: async (options) => {
