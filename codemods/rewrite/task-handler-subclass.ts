@@ -31,13 +31,45 @@ function environMember(environ: string, key: string): string {
   return /^[A-Za-z_$][\w$]*$/.test(key) ? `${environ}.${key}` : `${environ}[${JSON.stringify(key).replace(/"/g, "'")}]`;
 }
 
-/** The environ expression replacing a `this.request...` read, with the node it replaces. */
-function requestReplacement(access: PropertyAccessExpression, environ: string, quote: string): { node: Node; text: string } | undefined {
+function bodyInPostCaveat(environ: string, input: string): string {
+  return `In post(), until super.post(${environ}) has read the body, ${input} may be the request stream rather than the bytes \`this.request.body\` always was (custom routes). Read the body in runFromRequest(${environ}), or after \`await super.post(${environ})\`, where it is bytes.`;
+}
+
+/**
+ * `environ['wsgi.input']` read in a Handler's post(): what `this.request.body` became. The
+ * same caveat as when it was rewritten, so that a run over migrated code reports it again.
+ */
+function reportBodyReadsInPost(out: RuleOutput, record: SourceRecord, method: MethodDeclaration, environ: string): void {
+  const body = method.getBody();
+  if (!body) return;
+  const sf = record.sourceFile;
+  const reads = compilerDescendants<ts.ElementAccessExpression>(body.compilerNode, (node) => {
+    if (node.kind !== SyntaxKind.ElementAccessExpression) return false;
+    const { expression, argumentExpression } = node as ts.ElementAccessExpression;
+    return ts.isIdentifier(expression) && morphText(sf.compilerNode, expression) === environ && ts.isStringLiteralLike(argumentExpression) && argumentExpression.text === 'wsgi.input';
+  });
+  for (const read of reads) {
+    const node = wrapCompilerNode<Node>(sf, read);
+    out.report(record, node, 'request-access', 'warning', bodyInPostCaveat(environ, node.getText()));
+  }
+}
+
+/**
+ * The environ expression replacing a `this.request...` read, with the node it replaces,
+ * and what the reader must know when the two are not always the same value.
+ */
+function requestReplacement(access: PropertyAccessExpression, environ: string, quote: string, method: string): { node: Node; text: string; caveat?: string } | undefined {
   const parent = access.getParent();
   if (!parent) return undefined;
   if (Node.isPropertyAccessExpression(parent) && parent.getExpression() === access) {
     const name = parent.getName();
-    if (name === 'body') return { node: parent, text: `${environ}[${quote}wsgi.input${quote}]` };
+    if (name === 'body') {
+      const text = `${environ}[${quote}wsgi.input${quote}]`;
+      // Handler.post reads the body before it calls runFromRequest, which then sees bytes;
+      // a post() override runs first, and on a custom route the body may not be read yet.
+      if (method !== 'post') return { node: parent, text };
+      return { node: parent, text, caveat: bodyInPostCaveat(environ, text) };
+    }
     if (name === 'path') return { node: parent, text: `${environ}.PATH_INFO` };
     if (name === 'method') return { node: parent, text: `${environ}.REQUEST_METHOD` };
     if (name === 'headers') {
@@ -53,17 +85,19 @@ function requestReplacement(access: PropertyAccessExpression, environ: string, q
       }
       return undefined;
     }
-    if (name === 'get') {
-      const call = parent.getParent();
-      if (call && Node.isCallExpression(call) && call.getExpression() === parent) {
-        const [key] = call.getArguments();
-        if (key && call.getArguments().length === 1 && (Node.isStringLiteral(key) || Node.isNoSubstitutionTemplateLiteral(key))) {
-          return { node: call, text: environMember(environ, headerKey(key.getLiteralValue())) };
-        }
-      }
-    }
+    // `.get(name)` is a query or form parameter (webapp's request.get), which environ
+    // holds unparsed: reported, not rewritten.
   }
   return undefined;
+}
+
+/** Why a `this.request...` read has no rewrite, for its report item. */
+function requestAccessReason(access: PropertyAccessExpression, environ: string): string {
+  const parent = access.getParent();
+  if (parent && Node.isPropertyAccessExpression(parent) && parent.getExpression() === access && parent.getName() === 'get') {
+    return `\`${parent.getParent()?.getText() ?? 'this.request.get'}\` reads a query or form parameter, which ${environ} holds unparsed: new URLSearchParams(${environ}.QUERY_STRING).get(name) for the query string; a form body is in ${environ}['wsgi.input'] (bytes once super.post(${environ}) has read it).`;
+  }
+  return `\`${parent?.getText() ?? 'this.request'}\` has no environ equivalent the codemod knows. Read it from \`${environ}\` (PEP 333 keys: PATH_INFO, QUERY_STRING, HTTP_*, wsgi.input).`;
 }
 
 /** `super.post()` / `super.runFromRequest()` / `this.runFromRequest()` calls without arguments. */
@@ -175,15 +209,20 @@ function migrateClass(analysis: Analysis, out: RuleOutput, handler: HandlerClass
   const { record, node } = handler;
   const quote = record.style.quote;
   const environs = new Map<Node, string>();
-  for (const member of entryMethods(node)) environs.set(member, migrateEntryMethod(analysis, out, record, member));
+  for (const member of entryMethods(node)) {
+    const environ = migrateEntryMethod(analysis, out, record, member);
+    environs.set(member, environ);
+    if (member.getName() === 'post') reportBodyReadsInPost(out, record, member, environ);
+  }
   for (const access of legacyAccesses(node)) {
     const isRequest = access.getName() === 'request';
     const method = access.getFirstAncestorByKind(SyntaxKind.MethodDeclaration);
     const environ = method ? environs.get(method) : undefined;
     if (isRequest && environ) {
-      const replacement = requestReplacement(access, environ, quote);
+      const replacement = requestReplacement(access, environ, quote, (method as MethodDeclaration).getName());
       if (replacement) {
         out.edit(record, replacement.node.getStart(), replacement.node.getEnd(), replacement.text, 'this.request read → environ');
+        if (replacement.caveat) out.report(record, access, 'request-access', 'warning', replacement.caveat);
         continue;
       }
     }
@@ -194,7 +233,7 @@ function migrateClass(analysis: Analysis, out: RuleOutput, handler: HandlerClass
         'request-access',
         'warning',
         environ
-          ? `\`${access.getParent()?.getText() ?? 'this.request'}\` has no environ equivalent the codemod knows. Read it from \`${environ}\` (PEP 333 keys: PATH_INFO, QUERY_STRING, HTTP_*, wsgi.input).`
+          ? requestAccessReason(access, environ)
           : 'this.request is not available outside post()/runFromRequest(): pass the environ those methods receive to this method and read it from there.',
       );
     } else {
