@@ -252,6 +252,19 @@ function mountOf(record: SourceRecord, reference: Node): Mount | undefined {
   return undefined;
 }
 
+/**
+ * The path a table's first mount serves it under: `app.use('/tasks', table)` gives
+ * `/tasks`; '' at the root; undefined when the prefix is not a string literal.
+ */
+export function mountPrefix(table: RouteTable): string | undefined {
+  const primary = table.mounts[0];
+  if (!primary || primary.kind === 'create-server' || primary.kind === 'listener-call') return '';
+  const args = primary.call.getArguments();
+  if (args.length <= 1) return '';
+  const first = args[0]!;
+  return Node.isStringLiteral(first) ? first.getLiteralValue().replace(/\/$/, '') : undefined;
+}
+
 export function findRouteTables(index: ProjectIndex, symbols: SymbolTable, handlers: HandlerClasses, records: SourceRecord[]): RouteTable[] {
   const tables: RouteTable[] = [];
   for (const record of records) {

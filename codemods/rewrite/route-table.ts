@@ -9,7 +9,7 @@ import { resolveName } from '../analysis/declarations.js';
 import type { Framework, HostApp } from '../analysis/host-app.js';
 import type { Analysis } from '../analysis/index.js';
 import type { SourceRecord } from '../analysis/project.js';
-import type { Mount, RouteRow, RouteTable } from '../analysis/route-tables.js';
+import { mountPrefix, type Mount, type RouteRow, type RouteTable } from '../analysis/route-tables.js';
 import { quoted, semi, type CodeStyle } from '../analysis/style.js';
 import type { Rule, RuleMeta, RuleOutput } from './context.js';
 import { addNeededImports } from './imports.js';
@@ -53,14 +53,19 @@ function hostOfMount(analysis: Analysis, mount: Mount): HostApp | undefined {
   return analysis.hosts.find((h) => h.variable === resolution.node);
 }
 
-/** How generated code builds an environ from the framework's request object. */
-function environCall(analysis: Analysis, out: RuleOutput, record: SourceRecord, request: string): string {
+/**
+ * How generated code builds an environ from the framework's request object. Under a
+ * prefix (`app.use('/tasks', table)`) the prefix is the environ's SCRIPT_NAME, so that
+ * PATH_INFO is the path below it, as the table saw it (`this.request.path`).
+ */
+function environCall(analysis: Analysis, out: RuleOutput, record: SourceRecord, request: string, prefix: string): string {
+  const args = prefix === '' ? request : `${request}, { scriptName: ${quoted(record.style, prefix)} }`;
   const namespace = namespaceAccess(analysis, record);
   if (namespace) {
     out.use(record, [namespace.local]);
-    return `${namespace.local}.${namespace.flat ? 'environFrom' : 'environ'}(${request})`;
+    return `${namespace.local}.${namespace.flat ? 'environFrom' : 'environ'}(${args})`;
   }
-  return `${useShimName(analysis, out, record, 'environFrom')}(${request})`;
+  return `${useShimName(analysis, out, record, 'environFrom')}(${args})`;
 }
 
 function frameworkRoutes(framework: Framework, app: string, routes: Route[], environ: (request: string) => string, style: CodeStyle, indent: string): string {
@@ -200,17 +205,12 @@ function migrateTable(analysis: Analysis, out: RuleOutput, table: RouteTable): v
   }
   const primary = table.mounts[0];
   let framework: Framework | undefined;
-  let prefix = '';
+  const prefix = mountPrefix(table) ?? '';
   if (primary) {
     if (primary.kind === 'create-server' || primary.kind === 'listener-call') framework = 'node';
     else {
       framework = hostOfMount(analysis, primary)?.framework ?? (primary.kind === 'adapter-use' ? 'koa' : undefined);
-      const args = primary.call.getArguments();
-      if (args.length > 1) {
-        const first = args[0]!;
-        if (Node.isStringLiteral(first)) prefix = first.getLiteralValue().replace(/\/$/, '');
-        else framework = undefined;
-      }
+      if (mountPrefix(table) === undefined) framework = undefined;
     }
   }
   // Under a prefix (`app.use('/tasks', table)`) the built-in row served
@@ -288,7 +288,7 @@ function migrateTable(analysis: Analysis, out: RuleOutput, table: RouteTable): v
     if (primary && statement) {
       const host = primary.record;
       const indent = indentAt(host.text, statement.getStart());
-      const text = frameworkRoutes(framework!, primary.app!.getText(), routes, (r) => environCall(analysis, out, host, r), host.style, indent);
+      const text = frameworkRoutes(framework!, primary.app!.getText(), routes, (r) => environCall(analysis, out, host, r, prefix), host.style, indent);
       out.edit(host, statement.getStart(), statement.getStart(), text + host.style.newline + indent, 'custom task routes served by the host framework');
     }
     return;
@@ -307,7 +307,7 @@ function migrateTable(analysis: Analysis, out: RuleOutput, table: RouteTable): v
       const statement = expressionStatementOf(primary.call);
       if (statement) {
         const indent = indentAt(record.text, statement.getStart());
-        const text = frameworkRoutes(framework!, primary.app!.getText(), routes, (r) => environCall(analysis, out, record, r), record.style, indent);
+        const text = frameworkRoutes(framework!, primary.app!.getText(), routes, (r) => environCall(analysis, out, record, r, prefix), record.style, indent);
         out.edit(record, statement.getStart(), statement.getStart(), text + record.style.newline + indent, 'custom task routes served by the host framework');
       }
     }
@@ -342,7 +342,7 @@ function migrateTable(analysis: Analysis, out: RuleOutput, table: RouteTable): v
     }
     if (index === 0 && routes.length > 0) {
       const indent = indentAt(mount.record.text, statement.getStart());
-      const text = frameworkRoutes(framework!, mount.app!.getText(), routes, (r) => environCall(analysis, out, mount.record, r), mount.record.style, indent);
+      const text = frameworkRoutes(framework!, mount.app!.getText(), routes, (r) => environCall(analysis, out, mount.record, r, prefix), mount.record.style, indent);
       out.edit(mount.record, statement.getStart(), statement.getEnd(), text, 'custom task routes served by the host framework');
       out.markRemoved(mount.record, statement.getStart(), statement.getEnd());
     } else {

@@ -23,8 +23,10 @@ export const meta: RuleMeta = {
 
 const ENTRY_METHODS = new Set(['post', 'runFromRequest']);
 
+/** The environ key of a request header: as in CGI and WSGI (and the shim's environ), Content-Type and Content-Length have no HTTP_ prefix. */
 function headerKey(header: string): string {
-  return 'HTTP_' + header.toUpperCase().replace(/-/g, '_');
+  const key = header.toUpperCase().replace(/-/g, '_');
+  return key === 'CONTENT_TYPE' || key === 'CONTENT_LENGTH' ? key : 'HTTP_' + key;
 }
 
 function environMember(environ: string, key: string): string {

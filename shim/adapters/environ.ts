@@ -33,7 +33,11 @@ export interface EnvironOptions {
   rawBody?: unknown;
   /** Client address when the request object does not carry a socket (fetch). */
   remoteAddr?: string;
-  /** `SCRIPT_NAME`, the mount point of a WSGI-style app (default empty: PATH_INFO is the whole path). */
+  /**
+   * `SCRIPT_NAME`, the mount point of a WSGI-style app: PATH_INFO is then the rest of
+   * the path (`/tasks` and `/tasks/mail` give `/mail`), as a webapp table mounted with
+   * `app.use('/tasks', table)` saw it. Default empty: PATH_INFO is the whole path.
+   */
   scriptName?: string;
   /** The request target as the client sent it, when a router rewrote `req.url` (Koa's `ctx.originalUrl`). */
   originalUrl?: string;
@@ -81,6 +85,17 @@ function serverNameAndPort(host: string | undefined, secure: boolean): [string, 
   return m ? [m[1] || 'localhost', m[2] ?? fallbackPort] : [host, fallbackPort];
 }
 
+/**
+ * SCRIPT_NAME and PATH_INFO as WSGI has them: given the mount point of the app (a
+ * route prefix), PATH_INFO is the rest of the path, so SCRIPT_NAME + PATH_INFO is the
+ * whole path. A path that is not under the mount keeps it whole (and SCRIPT_NAME empty).
+ */
+function splitMount(path: string, mount: string | undefined): { scriptName: string; pathInfo: string } {
+  const scriptName = (mount ?? '').replace(/\/+$/, '');
+  if (scriptName === '' || !(path === scriptName || path.startsWith(scriptName + '/'))) return { scriptName: '', pathInfo: path };
+  return { scriptName, pathInfo: path.slice(scriptName.length) || '/' };
+}
+
 /** The fields every builder shares; `headers` are lower-case name -> value. */
 function baseEnviron(fields: {
   method: string;
@@ -95,10 +110,11 @@ function baseEnviron(fields: {
   defaultHost?: string;
 }): Environ {
   const { path, query } = splitUrl(fields.url);
+  const { scriptName, pathInfo } = splitMount(decodePath(path), fields.scriptName);
   const environ: Environ = {
     REQUEST_METHOD: fields.method.toUpperCase(),
-    SCRIPT_NAME: fields.scriptName ?? '',
-    PATH_INFO: decodePath(path),
+    SCRIPT_NAME: scriptName,
+    PATH_INFO: pathInfo,
     QUERY_STRING: query,
     SERVER_PROTOCOL: `HTTP/${fields.httpVersion}`,
     SERVER_SOFTWARE: fields.serverSoftware ?? serverSoftware(),
@@ -174,8 +190,9 @@ function toBytes(body: Uint8Array | string): Uint8Array {
 /**
  * The environ of a Node request (also an Express request, whose body fields it
  * reads). PATH_INFO is the path the client sent (Express `req.originalUrl`), not
- * the rest left by a router mount: as `request.environ` in Flask, and what the
- * Cloud Tasks audience check compares against.
+ * the rest left by a router mount: as `request.environ` in Flask. Only a `scriptName`
+ * the caller gives splits it (SCRIPT_NAME + PATH_INFO, what the Cloud Tasks audience
+ * check compares against).
  */
 export function environFromNode(req: IncomingMessage, options: EnvironOptions = {}): Environ {
   const expressLike = req as IncomingMessage & { originalUrl?: unknown; body?: unknown };

@@ -99,6 +99,10 @@ describe('verify() on an HTTP target', () => {
     const path = { PATH_INFO: '/custom/path' };
     await expect(byUrl.verify(environ(issuer.sign(claims({ aud: `${BASE_URL}/custom/path` })), path), new Uint8Array())).resolves.toEqual({ ok: true });
     await expect(byUrl.verify(environ(issuer.sign(claims({ aud: `${BASE_URL}/_ah/queue/deferred` })), path), new Uint8Array())).resolves.toMatchObject({ ok: false });
+    // Under a mount point (environFrom(req, { scriptName })), the full URL is SCRIPT_NAME + PATH_INFO.
+    const mounted = { SCRIPT_NAME: '/tasks', PATH_INFO: '/mail' };
+    await expect(byUrl.verify(environ(issuer.sign(claims({ aud: `${BASE_URL}/tasks/mail` })), mounted), new Uint8Array())).resolves.toEqual({ ok: true });
+    await expect(byUrl.verify(environ(issuer.sign(claims({ aud: `${BASE_URL}/mail` })), mounted), new Uint8Array())).resolves.toMatchObject({ ok: false });
   });
 
   it('a verifier without the service account to check against is a config error, unless told not to check', async () => {

@@ -359,7 +359,9 @@ export class CloudTasksBackend implements Backend {
   private expectedAudience(environ: Environ): string {
     if (this.config.audience) return this.config.audience;
     const query = typeof environ.QUERY_STRING === 'string' && environ.QUERY_STRING !== '' ? `?${environ.QUERY_STRING}` : '';
-    return `${this.config.baseUrl!.replace(/\/+$/, '')}${environ.PATH_INFO}${query}`;
+    // The whole path: SCRIPT_NAME (a mount point, usually empty) then PATH_INFO, as WSGI rebuilds a URL.
+    const script = typeof environ.SCRIPT_NAME === 'string' ? environ.SCRIPT_NAME : '';
+    return `${this.config.baseUrl!.replace(/\/+$/, '')}${script}${environ.PATH_INFO}${query}`;
   }
 }
 

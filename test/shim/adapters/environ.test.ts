@@ -215,6 +215,21 @@ describe('environFrom recognises each framework request object', () => {
     expect(await readInput(environ!['wsgi.input'])).toBe('{"k":[1,2]}');
   });
 
+  it('a mount point the caller names splits the path as WSGI does: SCRIPT_NAME, then PATH_INFO', async () => {
+    const app = express();
+    const seen: Environ[] = [];
+    // What the codemod writes for a webapp table that was mounted with app.use('/tasks', table).
+    app.post('/tasks/mail', (req, res) => {
+      seen.push(environFrom(req, { scriptName: '/tasks' }), environFrom(req, { scriptName: '/tasks/' }), environFrom(req, { scriptName: '/other' }));
+      res.end();
+    });
+    await send(app, { method: 'POST', url: '/tasks/mail?q=1', headers: taskHeaders, payload: '{}' });
+    expect(seen[0]).toMatchObject({ SCRIPT_NAME: '/tasks', PATH_INFO: '/mail', QUERY_STRING: 'q=1' });
+    expect(seen[1]).toMatchObject({ SCRIPT_NAME: '/tasks', PATH_INFO: '/mail' });
+    // Not under that mount point: the whole path, nothing claimed for SCRIPT_NAME.
+    expect(seen[2]).toMatchObject({ SCRIPT_NAME: '', PATH_INFO: '/tasks/mail' });
+  });
+
   it('a Koa context and a Koa request', async () => {
     const app = new Koa();
     const seen: Environ[] = [];
