@@ -36,7 +36,9 @@ export type ReasonCode =
   // queue.yaml fields with no Cloud Tasks equivalent (pull queues, acl, total_storage_limit).
   | 'queue-yaml-unsupported'
   // Added by the resolver (issue 12): a class whose base could not be followed (a legacy value the tracker lost is unresolved-legacy-reference).
-  | 'unknown-handler-base';
+  | 'unknown-handler-base'
+  // A handler subclass using webapp's RequestHandler beyond request/response: error(), redirect(), router hooks, other verbs.
+  | 'handler-webapp-member';
 
 export type Severity = 'error' | 'warning' | 'note';
 

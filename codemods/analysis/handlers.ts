@@ -260,3 +260,52 @@ export function legacyAccesses(node: ClassNode): Array<import('ts-morph').Proper
   });
   return accesses.map((access) => wrapCompilerNode<import('ts-morph').PropertyAccessExpression>(sf, access));
 }
+
+/** RequestHandler members of webapp that the shim's Handler does not have. */
+const WEBAPP_MEMBERS = new Set(['initialize', 'error', 'redirect', 'handleException']);
+/** Hooks webapp's router called on the handler; nothing calls them once migrated. */
+const WEBAPP_HOOKS = new Set(['initialize', 'handleException']);
+/** The HTTP verbs other than POST that a webapp handler answered with a method of that name. */
+const OTHER_VERBS = new Set(['get', 'put', 'delete', 'head', 'options', 'patch']);
+
+export type WebappMemberUse =
+  /** `this.error(...)`, `super.redirect(...)`: a member the class does not declare itself. */
+  | { kind: 'use'; node: Node; name: string }
+  /** An override of a router hook (`handleException`, `initialize`). */
+  | { kind: 'hook'; node: Node; name: string }
+  /** `get()`, `put()`...: a verb the webapp router dispatched to. */
+  | { kind: 'verb'; node: Node; name: string };
+
+/**
+ * What a handler class (its own members, not nested classes) takes from webapp's
+ * RequestHandler beyond this.request/this.response: members the shim's Handler does
+ * not have, router hooks it overrides, and methods for other HTTP verbs.
+ */
+export function webappMemberUses(node: ClassNode): WebappMemberUse[] {
+  const sf = node.getSourceFile();
+  const owner = node.compilerNode;
+  const declared = new Set<string>();
+  const uses: WebappMemberUse[] = [];
+  for (const member of owner.members) {
+    if (!member.name || !(ts.isIdentifier(member.name) || ts.isStringLiteral(member.name))) continue;
+    if ((ts.getCombinedModifierFlags(member) & ts.ModifierFlags.Static) !== 0) continue;
+    const name = member.name.text;
+    declared.add(name);
+    if (!ts.isMethodDeclaration(member)) continue;
+    if (WEBAPP_HOOKS.has(name)) uses.push({ kind: 'hook', node: wrapCompilerNode(sf, member.name), name });
+    else if (OTHER_VERBS.has(name)) uses.push({ kind: 'verb', node: wrapCompilerNode(sf, member.name), name });
+  }
+  const accesses = compilerDescendants<ts.PropertyAccessExpression>(owner, (candidate) => {
+    if (candidate.kind !== SyntaxKind.PropertyAccessExpression) return false;
+    const access = candidate as ts.PropertyAccessExpression;
+    const onSuper = access.expression.kind === SyntaxKind.SuperKeyword;
+    if (!onSuper && access.expression.kind !== SyntaxKind.ThisKeyword) return false;
+    const name = access.name.text;
+    if (!WEBAPP_MEMBERS.has(name) || (!onSuper && declared.has(name))) return false;
+    let ancestor = access.parent;
+    while (ancestor && ancestor.kind !== SyntaxKind.ClassDeclaration && ancestor.kind !== SyntaxKind.ClassExpression) ancestor = ancestor.parent;
+    return ancestor === owner;
+  });
+  for (const access of accesses) uses.push({ kind: 'use', node: wrapCompilerNode(sf, access), name: access.name.text });
+  return uses.sort((a, b) => a.node.getStart() - b.node.getStart());
+}

@@ -5,7 +5,7 @@
 import { Node, SyntaxKind, ts, type CallExpression, type MethodDeclaration, type PropertyAccessExpression } from 'ts-morph';
 import { compilerDescendants, morphText, wrapCompilerNode } from '../analysis/compiler-nodes.js';
 import type { Analysis } from '../analysis/index.js';
-import { legacyAccesses, type HandlerClass } from '../analysis/handlers.js';
+import { legacyAccesses, webappMemberUses, type HandlerClass, type WebappMemberUse } from '../analysis/handlers.js';
 import type { SourceRecord } from '../analysis/project.js';
 import { quoted, semi } from '../analysis/style.js';
 import type { Rule, RuleMeta, RuleOutput } from './context.js';
@@ -17,7 +17,7 @@ import { indentAt, skipSpaceAndComments } from './text.js';
 export const meta: RuleMeta = {
   id: 'task-handler-subclass',
   description: 'Turns TaskHandler subclasses into Handler subclasses whose post/runFromRequest take and pass environ.',
-  reasonCodes: ['request-access', 'response-access', 'unknown-handler-base'],
+  reasonCodes: ['request-access', 'response-access', 'handler-webapp-member', 'unknown-handler-base'],
   docs: 'docs/manual-steps.md#request-access',
 };
 
@@ -250,10 +250,24 @@ function migrateClass(analysis: Analysis, out: RuleOutput, handler: HandlerClass
   }
 }
 
+function webappMemberReason(use: WebappMemberUse): string {
+  switch (use.kind) {
+    case 'use':
+      return `\`${use.node.getText()}\` is webapp's RequestHandler.${use.name}, which Handler does not have: the call fails once migrated. Write the response as post()'s result ([body, status, headers]) or throw (PermanentTaskFailure, SingularTaskFailure) instead.`;
+    case 'hook':
+      return `${use.name}() was called by webapp's router${use.name === 'handleException' ? ' for an error out of post()' : ' before each request'}; nothing calls it once migrated. Move what it does into post(environ) (around super.post(environ)).`;
+    case 'verb':
+      return `${use.name}() answered ${use.name.toUpperCase()} requests on the webapp route; the migrated route serves POST only (task deliveries). Serve ${use.name.toUpperCase()} with a route of its own in the host app.`;
+  }
+}
+
 export const rule: Rule = {
   meta,
   run(analysis, out) {
-    for (const handler of analysis.handlers.classes) migrateClass(analysis, out, handler);
+    for (const handler of analysis.handlers.classes) {
+      migrateClass(analysis, out, handler);
+      for (const use of webappMemberUses(handler.node)) out.report(handler.record, use.node, 'handler-webapp-member', 'warning', webappMemberReason(use));
+    }
     for (const { record, node, base } of analysis.handlers.unknownBases) {
       out.report(
         record,

@@ -215,6 +215,7 @@ describe('docs', () => {
     'sync-error-handling': true,
     'queue-yaml-unsupported': true,
     'unknown-handler-base': true,
+    'handler-webapp-member': true,
     'unresolved-legacy-reference': true,
     'new-type-error': true,
     'shim-unresolved': true,
