@@ -38,7 +38,9 @@ export type ReasonCode =
   // Added by the resolver (issue 12): a class whose base could not be followed (a legacy value the tracker lost is unresolved-legacy-reference).
   | 'unknown-handler-base'
   // A handler subclass using webapp's RequestHandler beyond request/response: error(), redirect(), router hooks, other verbs.
-  | 'handler-webapp-member';
+  | 'handler-webapp-member'
+  // A migrated post()/runFromRequest() that can end without [body, status, headers].
+  | 'handler-result';
 
 export type Severity = 'error' | 'warning' | 'note';
 

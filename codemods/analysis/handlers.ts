@@ -309,3 +309,71 @@ export function webappMemberUses(node: ClassNode): WebappMemberUse[] {
   for (const access of accesses) uses.push({ kind: 'use', node: wrapCompilerNode(sf, access), name: access.name.text });
   return uses.sort((a, b) => a.node.getStart() - b.node.getStart());
 }
+
+/**
+ * Whether a migrated entry method (`post(environ)`, `runFromRequest(environ)`) can end
+ * without its answer: a bare `return`, a return of something else (see isHandlerResult),
+ * or the end of its body. The shim's Handler answers
+ * with what they resolve to ([body, status, headers]); webapp answered 200 to a post()
+ * that wrote nothing. Conservative: a body whose end it cannot rule out counts.
+ */
+export function endsWithoutResult(method: import('ts-morph').MethodDeclaration): Node | undefined {
+  const body = method.compilerNode.body;
+  if (!body) return undefined;
+  const sf = method.getSourceFile();
+  // The method's own returns: not those of functions or classes nested in it.
+  let bare: ts.ReturnStatement | undefined;
+  const visit = (node: ts.Node): void => {
+    if (bare || ts.isFunctionLike(node) || ts.isClassLike(node)) return;
+    if (ts.isReturnStatement(node) && (!node.expression || !isHandlerResult(node.expression, body))) bare = node;
+    else ts.forEachChild(node, visit);
+  };
+  ts.forEachChild(body, visit);
+  if (bare) return wrapCompilerNode(sf, bare);
+  return ends(body) ? undefined : method.getNameNode();
+}
+
+const ENTRY_CALLS = new Set(['post', 'runFromRequest']);
+
+/** `super.post(...)`, `super.runFromRequest(...)`, `this.runFromRequest(...)`: the Handler's own answer. */
+function isEntryCall(expression: ts.Expression): boolean {
+  if (!ts.isCallExpression(expression) || !ts.isPropertyAccessExpression(expression.expression)) return false;
+  const { expression: object, name } = expression.expression;
+  return ENTRY_CALLS.has(name.text) && (object.kind === SyntaxKind.SuperKeyword || (object.kind === SyntaxKind.ThisKeyword && name.text === 'runFromRequest'));
+}
+
+/**
+ * What a migrated entry method may return: the Handler's own answer (directly, awaited,
+ * or through a const the method set from it), or a literal triple. Anything else was a
+ * value webapp ignored and is now the response.
+ */
+function isHandlerResult(expression: ts.Expression, body: ts.Block): boolean {
+  let inner: ts.Expression = expression;
+  while (ts.isAwaitExpression(inner) || ts.isParenthesizedExpression(inner)) inner = inner.expression;
+  if (isEntryCall(inner) || ts.isArrayLiteralExpression(inner)) return true;
+  if (ts.isConditionalExpression(inner)) return isHandlerResult(inner.whenTrue, body) && isHandlerResult(inner.whenFalse, body);
+  if (!ts.isIdentifier(inner)) return false;
+  const name = inner.text;
+  return body.statements.some(
+    (statement) =>
+      ts.isVariableStatement(statement) &&
+      (statement.declarationList.flags & ts.NodeFlags.Const) !== 0 &&
+      statement.declarationList.declarations.some((d) => ts.isIdentifier(d.name) && d.name.text === name && d.initializer !== undefined && isHandlerResult(d.initializer, body)),
+  );
+}
+
+/** Whether control cannot run past the statement: every path returns a value or throws. */
+function ends(statement: ts.Statement): boolean {
+  if (ts.isReturnStatement(statement)) return statement.expression !== undefined;
+  if (ts.isThrowStatement(statement)) return true;
+  if (ts.isBlock(statement)) {
+    const last = statement.statements[statement.statements.length - 1];
+    return last !== undefined && ends(last);
+  }
+  if (ts.isIfStatement(statement)) return statement.elseStatement !== undefined && ends(statement.thenStatement) && ends(statement.elseStatement);
+  if (ts.isTryStatement(statement)) {
+    if (statement.finallyBlock && ends(statement.finallyBlock)) return true;
+    return ends(statement.tryBlock) && (!statement.catchClause || ends(statement.catchClause.block));
+  }
+  return false;
+}

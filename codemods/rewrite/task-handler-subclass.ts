@@ -5,7 +5,7 @@
 import { Node, SyntaxKind, ts, type CallExpression, type MethodDeclaration, type PropertyAccessExpression } from 'ts-morph';
 import { compilerDescendants, morphText, wrapCompilerNode } from '../analysis/compiler-nodes.js';
 import type { Analysis } from '../analysis/index.js';
-import { legacyAccesses, webappMemberUses, type HandlerClass, type WebappMemberUse } from '../analysis/handlers.js';
+import { endsWithoutResult, legacyAccesses, webappMemberUses, type HandlerClass, type WebappMemberUse } from '../analysis/handlers.js';
 import type { SourceRecord } from '../analysis/project.js';
 import { quoted, semi } from '../analysis/style.js';
 import type { Rule, RuleMeta, RuleOutput } from './context.js';
@@ -17,7 +17,7 @@ import { indentAt, skipSpaceAndComments } from './text.js';
 export const meta: RuleMeta = {
   id: 'task-handler-subclass',
   description: 'Turns TaskHandler subclasses into Handler subclasses whose post/runFromRequest take and pass environ.',
-  reasonCodes: ['request-access', 'response-access', 'handler-webapp-member', 'unknown-handler-base'],
+  reasonCodes: ['request-access', 'response-access', 'handler-webapp-member', 'handler-result', 'unknown-handler-base'],
   docs: 'docs/manual-steps.md#request-access',
 };
 
@@ -261,12 +261,24 @@ function webappMemberReason(use: WebappMemberUse): string {
   }
 }
 
+function handlerResultReason(name: string, environ: string): string {
+  const chained = name === 'post' ? `super.post(${environ})` : `super.runFromRequest(${environ})`;
+  return `${name}(${environ}) can end without its answer here (a bare return, a value webapp ignored, or the end of the method), but the route that calls it answers with what it resolves to, [body, status, headers]: it fails (500) and the task is retried, although it may have run. Return \`await ${chained}\`'s result, or a triple such as ['', 200, {}] (what webapp answered when post() wrote nothing).`;
+}
+
 export const rule: Rule = {
   meta,
   run(analysis, out) {
     for (const handler of analysis.handlers.classes) {
       migrateClass(analysis, out, handler);
       for (const use of webappMemberUses(handler.node)) out.report(handler.record, use.node, 'handler-webapp-member', 'warning', webappMemberReason(use));
+      // Checked on migrated methods (they take environ): the first pass's output is checked by
+      // the idempotency pass, whose items the report takes over.
+      for (const method of entryMethods(handler.node)) {
+        if (method.getParameters().length === 0) continue;
+        const at = endsWithoutResult(method);
+        if (at) out.report(handler.record, at, 'handler-result', 'warning', handlerResultReason(method.getName(), method.getParameters()[0]!.getName()));
+      }
     }
     for (const { record, node, base } of analysis.handlers.unknownBases) {
       out.report(

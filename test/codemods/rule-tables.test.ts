@@ -89,7 +89,7 @@ const tables: Record<string, { valid: Case[]; invalid: Case[] }> = {
         name: 'response writes are reported, nested classes are not this handler',
         code: `import * as deferred from ${LEGACY};\nexport class H extends deferred.TaskHandler {\n  post() {\n    this.response.write('x');\n    const Inner = class { f() { return this.response; } };\n    return new Inner();\n  }\n}\n`,
         output: `import { deferred } from ${SHIM};\nexport class H extends deferred.Handler {\n  post(environ: deferred.Environ) {\n    this.response.write('x');\n    const Inner = class { f() { return this.response; } };\n    return new Inner();\n  }\n}\n`,
-        items: ['response-access@4:5'],
+        items: ['response-access@4:5', 'handler-result@6:5'],
       },
     ],
   },

@@ -216,6 +216,7 @@ describe('docs', () => {
     'queue-yaml-unsupported': true,
     'unknown-handler-base': true,
     'handler-webapp-member': true,
+    'handler-result': true,
     'unresolved-legacy-reference': true,
     'new-type-error': true,
     'shim-unresolved': true,
