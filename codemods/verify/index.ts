@@ -52,24 +52,34 @@ export function verifyMigration(input: VerifyInput): VerifyOutput {
     if (text === undefined) continue; // a file the run fails or does not own
     const starts = lineStarts(text);
     const reported = input.reportedLines.get(record.absPath) ?? new Set<number>();
-    const taken = new Set(reported);
-    const references = find(input.analysis, record);
-    for (const reference of references) {
+    // One finding per line (its marker covers the line), naming every reference on it.
+    const byLine = new Map<number, { offset: number; whats: string[]; whys: string[] }>();
+    for (const reference of find(input.analysis, record)) {
       const offset = reference.node.getStart();
       const line = lineIndexAt(starts, offset);
-      if (taken.has(line)) continue; // a rule already explains this line
+      if (reported.has(line)) continue; // a rule already explains this line
       if (reference.span) {
         const first = lineIndexAt(starts, reference.span.getStart());
         const last = lineIndexAt(starts, reference.span.getEnd());
         if ([...reported].some((l) => l >= first && l <= last)) continue;
       }
-      taken.add(line);
+      const found = byLine.get(line);
+      if (!found) byLine.set(line, { offset, whats: [reference.what], whys: [reference.why] });
+      else if (!found.whats.includes(reference.what)) {
+        found.whats.push(reference.what);
+        found.whys.push(reference.why);
+      }
+    }
+    for (const { offset, whats, whys } of byLine.values()) {
+      const one = whats.length === 1;
       findings.push({
         absPath: record.absPath,
         offset,
         code: 'unresolved-legacy-reference',
         severity: 'error',
-        message: `${reference.what} still reaches a legacy-only symbol: ${reference.why}. It fails when this code runs after the migration; migrate it by hand.`,
+        message: one
+          ? `${whats[0]} still reaches a legacy-only symbol: ${whys[0]}. It fails when this code runs after the migration; migrate it by hand.`
+          : `${whats.join(', ')} still reach legacy-only symbols: ${whys.join('; ')}. They fail when this code runs after the migration; migrate them by hand.`,
       });
     }
   }
