@@ -54,6 +54,12 @@ function hostOfMount(analysis: Analysis, mount: Mount): HostApp | undefined {
 }
 
 /**
+ * Said wherever task rows stay in a webapp table: their handler classes are migrated
+ * all the same, and the webapp router cannot run a Handler.
+ */
+const ROWS_FAIL_UNTIL_MOVED = 'Their handler classes are migrated to Handler, which the webapp router cannot run: until each is served by new Handler().post(environ), tasks sent to these routes fail and are retried.';
+
+/**
  * How generated code builds an environ from the framework's request object. Under a
  * prefix (`app.use('/tasks', table)`) the prefix is the environ's SCRIPT_NAME, so that
  * PATH_INFO is the path below it, as the table saw it (`this.request.path`).
@@ -200,7 +206,7 @@ function migrateTable(analysis: Analysis, out: RuleOutput, table: RouteTable): v
       row.pattern,
       'regex-route',
       'warning',
-      `The task route ${rowLabel(row)} is a regular expression the host framework's router cannot take as is; it stays in the webapp table. Give it a plain path (and _url in defer), or route it by hand to new Handler().post(environ).`,
+      `The task route ${rowLabel(row)} is a regular expression the host framework's router cannot take as is; it stays in the webapp table. Give it a plain path (and _url in defer), or route it by hand to new Handler().post(environ). ${ROWS_FAIL_UNTIL_MOVED}`,
     );
   }
   const primary = table.mounts[0];
@@ -226,7 +232,7 @@ function migrateTable(analysis: Analysis, out: RuleOutput, table: RouteTable): v
         table.create,
         'mount-not-found',
         'warning',
-        'The codemod could not find where this route table is mounted (app.use, http.createServer...), so its custom task routes stay here. Serve each with new Handler().post(environ) in the host app.',
+        `The codemod could not find where this route table is mounted (app.use, http.createServer...), so its custom task routes stay here. Serve each with new Handler().post(environ) in the host app. ${ROWS_FAIL_UNTIL_MOVED}`,
       );
     } else if (table.composed && framework === 'node' && !composedNodeTableMovable(table, [...builtin, ...plain])) {
       // Nothing is removed (not even the built-in row), so that a second run sees the same table.
@@ -235,12 +241,12 @@ function migrateTable(analysis: Analysis, out: RuleOutput, table: RouteTable): v
         table.create,
         'mount-not-found',
         'warning',
-        `The rows of this table are assembled from several arrays and it is served by node:http, but it is not a named table whose task rows all come from those arrays: its task rows ${[...builtin, ...plain].map(rowLabel).join(', ')} stay. Serve each custom one with new Handler().post(environ) in the host app and drop the built-in one (wrapApp serves it), or write the table as one array literal.`,
+        `The rows of this table are assembled from several arrays and it is served by node:http, but it is not a named table whose task rows all come from those arrays: its task rows ${[...builtin, ...plain].map(rowLabel).join(', ')} stay. Serve each custom one with new Handler().post(environ) in the host app and drop the built-in one (wrapApp serves it), or write the table as one array literal. ${ROWS_FAIL_UNTIL_MOVED}`,
       );
       reportWebappKept(out, record, table, table.rows.filter((r) => r.kind === 'webapp'));
       return;
     } else if (!framework) {
-      out.report(record, primary.call, 'unknown-framework', 'warning', 'The app this route table is mounted on was not recognised (Express, Koa, Fastify, Hono, node:http); its custom task routes stay in the table. Serve each with new Handler().post(environ).');
+      out.report(record, primary.call, 'unknown-framework', 'warning', `The app this route table is mounted on was not recognised (Express, Koa, Fastify, Hono, node:http); its custom task routes stay in the table. Serve each with new Handler().post(environ). ${ROWS_FAIL_UNTIL_MOVED}`);
     } else if (primary.record !== record && framework !== 'node') {
       crossFile = handlersForOtherFile(analysis, out, record, primary.record, plain);
       if (crossFile) converted = plain;
@@ -250,7 +256,7 @@ function migrateTable(analysis: Analysis, out: RuleOutput, table: RouteTable): v
           table.create,
           'mount-not-found',
           'warning',
-          `This table is mounted in ${primary.record.rel}, and its task handlers cannot be imported there (not exported classes). Move the rows ${plain.map(rowLabel).join(', ')} to routes calling new Handler().post(environ) in ${primary.record.rel}.`,
+          `This table is mounted in ${primary.record.rel}, and its task handlers cannot be imported there (not exported classes). Move the rows ${plain.map(rowLabel).join(', ')} to routes calling new Handler().post(environ) in ${primary.record.rel}. ${ROWS_FAIL_UNTIL_MOVED}`,
         );
       }
     } else converted = plain;
