@@ -15,6 +15,7 @@ import {
 import { compilerIdentifiers, compilerNodesOfKind, compilerText, morphText, wrapCompilerNode } from './compiler-nodes.js';
 import { resolveName, type Resolution } from './declarations.js';
 import type { HandlerClasses } from './handlers.js';
+import type { HostApp } from './host-app.js';
 import { isWsgiApplicationRef, unwrap, type SymbolTable } from './legacy-symbols.js';
 import type { ProjectIndex, SourceRecord } from './project.js';
 import { declaringScope, isReference, isShadowedAt } from './scope.js';
@@ -250,6 +251,17 @@ function mountOf(record: SourceRecord, reference: Node): Mount | undefined {
     }
   }
   return undefined;
+}
+
+/** The host app a mount registers the table on (`app` in `app.use(table)`), in its file or imported. */
+export function hostOfMount(index: ProjectIndex, hosts: readonly HostApp[], mount: Mount): HostApp | undefined {
+  const app = mount.app;
+  if (!app || !Node.isIdentifier(app)) return undefined;
+  const local = hosts.find((h) => h.record === mount.record && h.variable?.getName() === app.getText());
+  if (local) return local;
+  const resolution = resolveName(index, mount.record, app.getText(), 0);
+  if (resolution.kind !== 'module') return undefined;
+  return hosts.find((h) => h.variable === resolution.node);
 }
 
 /**

@@ -1,10 +1,12 @@
 // Whether the run needs wrapApp (the repository used the built-in endpoint or
-// defers to the default URL) and which host apps get it.
+// defers to the default URL, or a Fastify app gets custom task routes) and which host
+// apps get it.
 import type { Node } from 'ts-morph';
 import { findDeferCalls, usesDefaultUrl } from './defer-calls.js';
 import type { HostApp } from './host-app.js';
 import type { Analysis } from './index.js';
 import type { SourceRecord } from './project.js';
+import { hostOfMount } from './route-tables.js';
 
 export interface WrapPlan {
   needed: boolean;
@@ -38,9 +40,22 @@ export function wrapPlan(analysis: Analysis): WrapPlan {
     const call = findDeferCalls(analysis.symbols, analysis.candidates).find(usesDefaultUrl);
     if (call) reason = { record: call.record, node: call.call };
   }
+  let toWrap = reason ? analysis.hosts.filter((h) => !h.wrapped) : [];
+  if (!reason) {
+    // Fastify answers 415 to a task's body (application/octet-stream) unless a parser takes
+    // it, and wrapApp adds one: a Fastify app that gets custom task routes is wrapped too.
+    for (const table of analysis.tables) {
+      const mount = table.mounts[0];
+      if (!mount || !table.rows.some((r) => r.kind === 'custom')) continue;
+      const host = hostOfMount(analysis.index, analysis.hosts, mount);
+      if (host?.framework !== 'fastify') continue;
+      reason ??= { record: table.record, node: table.create };
+      if (!host.wrapped && !toWrap.includes(host)) toWrap.push(host);
+    }
+  }
   const plan: WrapPlan = {
     needed: reason !== undefined,
-    toWrap: reason ? analysis.hosts.filter((h) => !h.wrapped) : [],
+    toWrap,
     wrapped: analysis.hosts.filter((h) => h.wrapped),
     ...(reason ? { reason } : {}),
   };

@@ -9,7 +9,7 @@ import { resolveName } from '../analysis/declarations.js';
 import type { Framework, HostApp } from '../analysis/host-app.js';
 import type { Analysis } from '../analysis/index.js';
 import type { SourceRecord } from '../analysis/project.js';
-import { mountPrefix, type Mount, type RouteRow, type RouteTable } from '../analysis/route-tables.js';
+import { hostOfMount, mountPrefix, type Mount, type RouteRow, type RouteTable } from '../analysis/route-tables.js';
 import { quoted, semi, type CodeStyle } from '../analysis/style.js';
 import type { Rule, RuleMeta, RuleOutput } from './context.js';
 import { addNeededImports } from './imports.js';
@@ -43,15 +43,6 @@ function expressionStatementOf(call: CallExpression): Node | undefined {
   }
 }
 
-function hostOfMount(analysis: Analysis, mount: Mount): HostApp | undefined {
-  const app = mount.app;
-  if (!app || !Node.isIdentifier(app)) return undefined;
-  const local = analysis.hosts.find((h) => h.record === mount.record && h.variable?.getName() === app.getText());
-  if (local) return local;
-  const resolution = resolveName(analysis.index, mount.record, app.getText(), 0);
-  if (resolution.kind !== 'module') return undefined;
-  return analysis.hosts.find((h) => h.variable === resolution.node);
-}
 
 /**
  * Said wherever task rows stay in a webapp table: their handler classes are migrated
@@ -215,7 +206,7 @@ function migrateTable(analysis: Analysis, out: RuleOutput, table: RouteTable): v
   if (primary) {
     if (primary.kind === 'create-server' || primary.kind === 'listener-call') framework = 'node';
     else {
-      framework = hostOfMount(analysis, primary)?.framework ?? (primary.kind === 'adapter-use' ? 'koa' : undefined);
+      framework = hostOfMount(analysis.index, analysis.hosts, primary)?.framework ?? (primary.kind === 'adapter-use' ? 'koa' : undefined);
       if (mountPrefix(table) === undefined) framework = undefined;
     }
   }
