@@ -141,9 +141,69 @@ export function findHandlerClasses(index: ProjectIndex, symbols: SymbolTable, re
         const objectResolution = resolveName(index, record, object.getText(), 0);
         if (objectResolution.kind === 'external') return OTHER; // a member of a package (events.EventEmitter)
         if (objectResolution.kind === 'unknown' && !declaringScope(object, object.getText()) && !declaredInModule(record, object.getText())) return OTHER;
+        // `handlers.audit`, where `const handlers = { audit: class extends TaskHandler {...} }`.
+        const held = constObjectMember(record, object, expression.getName(), objectResolution);
+        if (held && !seen.has(held.value)) {
+          seen.add(held.value);
+          return statusIn(held.record, held.value, seen);
+        }
       }
     }
     return { kind: 'unknown', at: expression };
+  }
+
+  /**
+   * The value a `const` object literal holds under `name`, when nothing can have
+   * replaced it: the last property of that name with no spread after it, and no
+   * assignment to the object's members (or `Object.assign` on it) in its file or here.
+   */
+  function constObjectMember(record: SourceRecord, object: Node, name: string, resolution: ReturnType<typeof resolveName>): { record: SourceRecord; value: Node } | undefined {
+    const objectName = object.getText();
+    let declaration: Node | undefined;
+    let owner = record;
+    const scope = declaringScope(object, objectName);
+    if (scope) declaration = scope.getDescendants().find((d) => Node.isVariableDeclaration(d) && d.getName() === objectName && declaringScope(d.getNameNode(), objectName) === scope);
+    else if (resolution.kind === 'module') {
+      declaration = resolution.node;
+      owner = resolution.record;
+    }
+    if (!declaration || !Node.isVariableDeclaration(declaration) || !Node.isIdentifier(declaration.getNameNode())) return undefined;
+    const list = declaration.getParent();
+    if (!Node.isVariableDeclarationList(list) || list.getDeclarationKind() !== 'const') return undefined;
+    const literal = declaration.getInitializer() && unwrap(declaration.getInitializer()!);
+    if (!literal || !Node.isObjectLiteralExpression(literal)) return undefined;
+    let value: Node | undefined;
+    for (const property of literal.getProperties()) {
+      if (Node.isSpreadAssignment(property)) value = undefined;
+      else if (Node.isPropertyAssignment(property) && property.getName() === name) value = property.getInitializer();
+      else if (Node.isShorthandPropertyAssignment(property) && property.getName() === name) value = property.getNameNode();
+      else if ((Node.isMethodDeclaration(property) || Node.isGetAccessorDeclaration(property) || Node.isSetAccessorDeclaration(property)) && property.getName() === name) value = undefined;
+    }
+    if (!value) return undefined;
+    const localName = declaration.getName();
+    for (const file of new Set([owner, record])) {
+      if (mutatesObject(file, file === owner ? localName : objectName)) return undefined;
+    }
+    return { record: owner, value };
+  }
+
+  /** `o.x = ...`, `o[k] = ...`, `Object.assign(o, ...)` anywhere in the file. */
+  function mutatesObject(file: SourceRecord, objectName: string): boolean {
+    const found = compilerDescendants(file.sourceFile.compilerNode, (node) => {
+      if (ts.isBinaryExpression(node) && node.operatorToken.kind >= SyntaxKind.FirstAssignment && node.operatorToken.kind <= SyntaxKind.LastAssignment) {
+        const left = node.left;
+        return (ts.isPropertyAccessExpression(left) || ts.isElementAccessExpression(left)) && ts.isIdentifier(left.expression) && left.expression.text === objectName;
+      }
+      if (ts.isCallExpression(node) && ts.isPropertyAccessExpression(node.expression) && node.expression.name.text === 'assign') {
+        const first = node.arguments[0];
+        return first !== undefined && ts.isIdentifier(first) && first.text === objectName;
+      }
+      if ((ts.isDeleteExpression(node)) && (ts.isPropertyAccessExpression(node.expression) || ts.isElementAccessExpression(node.expression))) {
+        return ts.isIdentifier(node.expression.expression) && node.expression.expression.text === objectName;
+      }
+      return false;
+    });
+    return found.length > 0;
   }
 
   function classify(node: ClassNode, seen = new Set<Node>()): BaseStatus {
