@@ -777,7 +777,7 @@ export class SymbolTable {
    * output: a `legacyOnly` entry still reaches a member the shim does not
    * have (`deferred.TaskHandler` on the shim namespace) or a value the tracker
    * lost. `this.request`/`this.response` in handler classes are listed by
-   * `legacyAccesses` (handlers.ts).
+   * `legacyAccesses` (handler-members.ts).
    */
   legacyReferences(record: SourceRecord): LegacyReference[] {
     return this.cachedList(this.legacyReferenceLists, record, () => this.listLegacyReferences(record));

@@ -5,7 +5,8 @@
 import { Node, SyntaxKind, ts, type CallExpression, type MethodDeclaration, type PropertyAccessExpression } from 'ts-morph';
 import { compilerDescendants, morphText, wrapCompilerNode } from '../analysis/compiler-nodes.js';
 import type { Analysis } from '../analysis/index.js';
-import { endsWithoutResult, legacyAccesses, webappMemberUses, type HandlerClass, type WebappMemberUse } from '../analysis/handlers.js';
+import { endsWithoutResult, legacyAccesses, webappMemberUses, type WebappMemberUse } from '../analysis/handler-members.js';
+import type { HandlerClass } from '../analysis/handlers.js';
 import type { SourceRecord } from '../analysis/project.js';
 import { quoted, semi } from '../analysis/style.js';
 import type { Rule, RuleMeta, RuleOutput } from './context.js';

@@ -26,7 +26,7 @@ import fc from 'fast-check';
 import ts from 'typescript';
 import { afterAll, describe, expect, it } from 'vitest';
 import { discover } from '../../codemods/analysis/discover.js';
-import { legacyAccesses } from '../../codemods/analysis/handlers.js';
+import { legacyAccesses } from '../../codemods/analysis/handler-members.js';
 import { analyze } from '../../codemods/analysis/index.js';
 import { createMatchers } from '../../codemods/analysis/specifiers.js';
 import { migrate } from '../../codemods/engine.js';

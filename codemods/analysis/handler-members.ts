@@ -1,0 +1,144 @@
+// What a handler class's own members do with webapp's RequestHandler, beyond the
+// class chain (handlers.ts): this.request/this.response reads, other RequestHandler
+// members and hooks, verbs other than POST, and whether a migrated entry method always
+// ends with the Handler's answer. The task-handler-subclass rule reports from these.
+import { Node, SyntaxKind, ts } from 'ts-morph';
+import { compilerDescendants, morphTextIs, wrapCompilerNode } from './compiler-nodes.js';
+import type { ClassNode } from './handlers.js';
+
+/**
+ * `this.request` / `this.response` reads in a handler class's own methods (not
+ * nested classes): legacy-only members, which a migrated Handler does not have.
+ */
+export function legacyAccesses(node: ClassNode): Array<import('ts-morph').PropertyAccessExpression> {
+  const sf = node.getSourceFile();
+  const owner = node.compilerNode;
+  // On the compiler's nodes: a class body holds many member reads, few of them `this.request`.
+  const accesses = compilerDescendants<ts.PropertyAccessExpression>(owner, (candidate) => {
+    if (candidate.kind !== SyntaxKind.PropertyAccessExpression) return false;
+    const access = candidate as ts.PropertyAccessExpression;
+    if (access.expression.kind !== SyntaxKind.ThisKeyword) return false;
+    if (!morphTextIs(sf.compilerNode, access.name, 'request') && !morphTextIs(sf.compilerNode, access.name, 'response')) return false;
+    let ancestor = access.parent;
+    while (ancestor && ancestor.kind !== SyntaxKind.ClassDeclaration && ancestor.kind !== SyntaxKind.ClassExpression) ancestor = ancestor.parent;
+    return ancestor === owner;
+  });
+  return accesses.map((access) => wrapCompilerNode<import('ts-morph').PropertyAccessExpression>(sf, access));
+}
+
+/** RequestHandler members of webapp that the shim's Handler does not have. */
+const WEBAPP_MEMBERS = new Set(['initialize', 'error', 'redirect', 'handleException']);
+/** Hooks webapp's router called on the handler; nothing calls them once migrated. */
+const WEBAPP_HOOKS = new Set(['initialize', 'handleException']);
+/** The HTTP verbs other than POST that a webapp handler answered with a method of that name. */
+const OTHER_VERBS = new Set(['get', 'put', 'delete', 'head', 'options', 'patch']);
+
+export type WebappMemberUse =
+  /** `this.error(...)`, `super.redirect(...)`: a member the class does not declare itself. */
+  | { kind: 'use'; node: Node; name: string }
+  /** An override of a router hook (`handleException`, `initialize`). */
+  | { kind: 'hook'; node: Node; name: string }
+  /** `get()`, `put()`...: a verb the webapp router dispatched to. */
+  | { kind: 'verb'; node: Node; name: string };
+
+/**
+ * What a handler class (its own members, not nested classes) takes from webapp's
+ * RequestHandler beyond this.request/this.response: members the shim's Handler does
+ * not have, router hooks it overrides, and methods for other HTTP verbs.
+ */
+export function webappMemberUses(node: ClassNode): WebappMemberUse[] {
+  const sf = node.getSourceFile();
+  const owner = node.compilerNode;
+  const declared = new Set<string>();
+  const uses: WebappMemberUse[] = [];
+  for (const member of owner.members) {
+    if (!member.name || !(ts.isIdentifier(member.name) || ts.isStringLiteral(member.name))) continue;
+    if ((ts.getCombinedModifierFlags(member) & ts.ModifierFlags.Static) !== 0) continue;
+    const name = member.name.text;
+    declared.add(name);
+    if (!ts.isMethodDeclaration(member)) continue;
+    if (WEBAPP_HOOKS.has(name)) uses.push({ kind: 'hook', node: wrapCompilerNode(sf, member.name), name });
+    else if (OTHER_VERBS.has(name)) uses.push({ kind: 'verb', node: wrapCompilerNode(sf, member.name), name });
+  }
+  const accesses = compilerDescendants<ts.PropertyAccessExpression>(owner, (candidate) => {
+    if (candidate.kind !== SyntaxKind.PropertyAccessExpression) return false;
+    const access = candidate as ts.PropertyAccessExpression;
+    const onSuper = access.expression.kind === SyntaxKind.SuperKeyword;
+    if (!onSuper && access.expression.kind !== SyntaxKind.ThisKeyword) return false;
+    const name = access.name.text;
+    if (!WEBAPP_MEMBERS.has(name) || (!onSuper && declared.has(name))) return false;
+    let ancestor = access.parent;
+    while (ancestor && ancestor.kind !== SyntaxKind.ClassDeclaration && ancestor.kind !== SyntaxKind.ClassExpression) ancestor = ancestor.parent;
+    return ancestor === owner;
+  });
+  for (const access of accesses) uses.push({ kind: 'use', node: wrapCompilerNode(sf, access), name: access.name.text });
+  return uses.sort((a, b) => a.node.getStart() - b.node.getStart());
+}
+
+/**
+ * Whether a migrated entry method (`post(environ)`, `runFromRequest(environ)`) can end
+ * without its answer: a bare `return`, a return of something else (see isHandlerResult),
+ * or the end of its body. The shim's Handler answers
+ * with what they resolve to ([body, status, headers]); webapp answered 200 to a post()
+ * that wrote nothing. Conservative: a body whose end it cannot rule out counts.
+ */
+export function endsWithoutResult(method: import('ts-morph').MethodDeclaration): Node | undefined {
+  const body = method.compilerNode.body;
+  if (!body) return undefined;
+  const sf = method.getSourceFile();
+  // The method's own returns: not those of functions or classes nested in it.
+  let bare: ts.ReturnStatement | undefined;
+  const visit = (node: ts.Node): void => {
+    if (bare || ts.isFunctionLike(node) || ts.isClassLike(node)) return;
+    if (ts.isReturnStatement(node) && (!node.expression || !isHandlerResult(node.expression, body))) bare = node;
+    else ts.forEachChild(node, visit);
+  };
+  ts.forEachChild(body, visit);
+  if (bare) return wrapCompilerNode(sf, bare);
+  return ends(body) ? undefined : method.getNameNode();
+}
+
+const ENTRY_CALLS = new Set(['post', 'runFromRequest']);
+
+/** `super.post(...)`, `super.runFromRequest(...)`, `this.runFromRequest(...)`: the Handler's own answer. */
+function isEntryCall(expression: ts.Expression): boolean {
+  if (!ts.isCallExpression(expression) || !ts.isPropertyAccessExpression(expression.expression)) return false;
+  const { expression: object, name } = expression.expression;
+  return ENTRY_CALLS.has(name.text) && (object.kind === SyntaxKind.SuperKeyword || (object.kind === SyntaxKind.ThisKeyword && name.text === 'runFromRequest'));
+}
+
+/**
+ * What a migrated entry method may return: the Handler's own answer (directly, awaited,
+ * or through a const the method set from it), or a literal triple. Anything else was a
+ * value webapp ignored and is now the response.
+ */
+function isHandlerResult(expression: ts.Expression, body: ts.Block): boolean {
+  let inner: ts.Expression = expression;
+  while (ts.isAwaitExpression(inner) || ts.isParenthesizedExpression(inner)) inner = inner.expression;
+  if (isEntryCall(inner) || ts.isArrayLiteralExpression(inner)) return true;
+  if (ts.isConditionalExpression(inner)) return isHandlerResult(inner.whenTrue, body) && isHandlerResult(inner.whenFalse, body);
+  if (!ts.isIdentifier(inner)) return false;
+  const name = inner.text;
+  return body.statements.some(
+    (statement) =>
+      ts.isVariableStatement(statement) &&
+      (statement.declarationList.flags & ts.NodeFlags.Const) !== 0 &&
+      statement.declarationList.declarations.some((d) => ts.isIdentifier(d.name) && d.name.text === name && d.initializer !== undefined && isHandlerResult(d.initializer, body)),
+  );
+}
+
+/** Whether control cannot run past the statement: every path returns a value or throws. */
+function ends(statement: ts.Statement): boolean {
+  if (ts.isReturnStatement(statement)) return statement.expression !== undefined;
+  if (ts.isThrowStatement(statement)) return true;
+  if (ts.isBlock(statement)) {
+    const last = statement.statements[statement.statements.length - 1];
+    return last !== undefined && ends(last);
+  }
+  if (ts.isIfStatement(statement)) return statement.elseStatement !== undefined && ends(statement.thenStatement) && ends(statement.elseStatement);
+  if (ts.isTryStatement(statement)) {
+    if (statement.finallyBlock && ends(statement.finallyBlock)) return true;
+    return ends(statement.tryBlock) && (!statement.catchClause || ends(statement.catchClause.block));
+  }
+  return false;
+}
