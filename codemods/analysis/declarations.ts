@@ -336,5 +336,11 @@ export function resolveModuleMember(index: ProjectIndex, record: SourceRecord, o
   const variable = sf.getVariableDeclaration(name);
   const literal = variable?.getInitializer() && requireSpecifier(variable.getInitializer()!);
   if (variable && literal && Node.isIdentifier(variable.getNameNode())) return followImport(index, record, literal.getLiteralValue(), member, 0);
+  // TypeScript's `import tasks = require('./tasks')`: the module object, as a require gives it.
+  for (const statement of sf.compilerNode.statements) {
+    if (!ts.isImportEqualsDeclaration(statement) || statement.name.text !== name || !ts.isExternalModuleReference(statement.moduleReference)) continue;
+    const specifier = statement.moduleReference.expression;
+    if (ts.isStringLiteral(specifier)) return followImport(index, record, specifier.text, member, 0);
+  }
   return { kind: 'unknown' };
 }

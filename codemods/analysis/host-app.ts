@@ -42,6 +42,13 @@ export function frameworkBindings(record: SourceRecord): Map<string, { framework
   // Runs for every loaded file: statements are judged on the compiler's nodes and
   // only imports and requires of a framework module are wrapped.
   for (const statement of sf.compilerNode.statements) {
+    // TypeScript's `import express = require('express')`: the module object, as a CommonJS require gives it.
+    if (ts.isImportEqualsDeclaration(statement) && !statement.isTypeOnly && ts.isExternalModuleReference(statement.moduleReference)) {
+      const specifier = statement.moduleReference.expression;
+      const framework = ts.isStringLiteral(specifier) ? MODULE_FRAMEWORKS[specifier.text] : undefined;
+      if (framework) names.set(statement.name.text, { framework });
+      continue;
+    }
     if (!ts.isImportDeclaration(statement)) continue;
     if (ts.isStringLiteral(statement.moduleSpecifier) && !MODULE_FRAMEWORKS[statement.moduleSpecifier.text]) continue;
     const declaration = wrapCompilerNode<ImportDeclaration>(sf, statement);

@@ -141,6 +141,10 @@ function runImports(analysis: Analysis, out: RuleOutput, shared: RuleOutput, rew
       if (site.kind === 'cjs-inline' || site.kind === 'import-equals') {
         if (site.role === 'deferred' && !site.viaBarrel) {
           out.edit(record, site.specifier.getStart(), site.specifier.getEnd(), q(shim), 'require of the legacy module now loads the shim');
+        } else if (site.kind === 'import-equals' && site.role === 'webapp' && liveBindings.length === 0 && siteBindings.length > 0) {
+          // `import webapp = require(...)` whose route tables all moved: as the ES import would be, removed.
+          const [start, stop] = statementRemovalSpan(record.text, site.node);
+          out.edit(record, start, stop, '', `removed the unused import of ${site.specifier.getLiteralValue()}`);
         }
         continue;
       }
