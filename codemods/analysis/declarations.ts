@@ -3,7 +3,7 @@
 // and CommonJS `require`/`module.exports`.
 import { Node, SyntaxKind, ts, type Identifier, type SourceFile } from 'ts-morph';
 import { morphText, morphTextIs, wrapCompilerNode } from './compiler-nodes.js';
-import { requireSpecifier } from './legacy-symbols.js';
+import { importEqualsRequire, requireSpecifier } from './legacy-symbols.js';
 import type { ProjectIndex, SourceRecord } from './project.js';
 import { isShadowed } from './scope.js';
 
@@ -338,9 +338,8 @@ export function resolveModuleMember(index: ProjectIndex, record: SourceRecord, o
   if (variable && literal && Node.isIdentifier(variable.getNameNode())) return followImport(index, record, literal.getLiteralValue(), member, 0);
   // TypeScript's `import tasks = require('./tasks')`: the module object, as a require gives it.
   for (const statement of sf.compilerNode.statements) {
-    if (!ts.isImportEqualsDeclaration(statement) || statement.name.text !== name || !ts.isExternalModuleReference(statement.moduleReference)) continue;
-    const specifier = statement.moduleReference.expression;
-    if (ts.isStringLiteral(specifier)) return followImport(index, record, specifier.text, member, 0);
+    const importEquals = importEqualsRequire(statement);
+    if (importEquals?.name === name) return followImport(index, record, importEquals.specifier, member, 0);
   }
   return { kind: 'unknown' };
 }

@@ -6,24 +6,46 @@ import { Node, SyntaxKind, ts } from 'ts-morph';
 import { compilerDescendants, morphTextIs, wrapCompilerNode } from './compiler-nodes.js';
 import type { ClassNode } from './handlers.js';
 
+/** The entry methods of a handler, in webapp's TaskHandler and in the shim's Handler. */
+export const ENTRY_METHODS = new Set(['post', 'runFromRequest']);
+
+/** `super.post(...)`, `super.runFromRequest(...)`, `this.runFromRequest(...)`: a call of the Handler's own entry. */
+export function isEntryCall(node: ts.Node): node is ts.CallExpression {
+  if (!ts.isCallExpression(node) || !ts.isPropertyAccessExpression(node.expression)) return false;
+  const { expression: object, name } = node.expression;
+  if (object.kind === SyntaxKind.SuperKeyword) return ENTRY_METHODS.has(name.text);
+  return object.kind === SyntaxKind.ThisKeyword && name.text === 'runFromRequest';
+}
+
+/**
+ * `this.x` / `super.x` reads in a class's own members (not in nested classes) that
+ * `wanted` accepts, on the compiler's nodes: a class body holds many member reads,
+ * few of them the ones asked for.
+ */
+function ownMemberReads(node: ClassNode, wanted: (access: ts.PropertyAccessExpression) => boolean): ts.PropertyAccessExpression[] {
+  const owner = node.compilerNode;
+  return compilerDescendants<ts.PropertyAccessExpression>(owner, (candidate) => {
+    if (candidate.kind !== SyntaxKind.PropertyAccessExpression) return false;
+    const access = candidate as ts.PropertyAccessExpression;
+    if (access.expression.kind !== SyntaxKind.ThisKeyword && access.expression.kind !== SyntaxKind.SuperKeyword) return false;
+    if (!wanted(access)) return false;
+    let ancestor = access.parent;
+    while (ancestor && ancestor.kind !== SyntaxKind.ClassDeclaration && ancestor.kind !== SyntaxKind.ClassExpression) ancestor = ancestor.parent;
+    return ancestor === owner;
+  });
+}
+
 /**
  * `this.request` / `this.response` reads in a handler class's own methods (not
  * nested classes): legacy-only members, which a migrated Handler does not have.
  */
 export function legacyAccesses(node: ClassNode): Array<import('ts-morph').PropertyAccessExpression> {
   const sf = node.getSourceFile();
-  const owner = node.compilerNode;
-  // On the compiler's nodes: a class body holds many member reads, few of them `this.request`.
-  const accesses = compilerDescendants<ts.PropertyAccessExpression>(owner, (candidate) => {
-    if (candidate.kind !== SyntaxKind.PropertyAccessExpression) return false;
-    const access = candidate as ts.PropertyAccessExpression;
-    if (access.expression.kind !== SyntaxKind.ThisKeyword) return false;
-    if (!morphTextIs(sf.compilerNode, access.name, 'request') && !morphTextIs(sf.compilerNode, access.name, 'response')) return false;
-    let ancestor = access.parent;
-    while (ancestor && ancestor.kind !== SyntaxKind.ClassDeclaration && ancestor.kind !== SyntaxKind.ClassExpression) ancestor = ancestor.parent;
-    return ancestor === owner;
-  });
-  return accesses.map((access) => wrapCompilerNode<import('ts-morph').PropertyAccessExpression>(sf, access));
+  const reads = ownMemberReads(
+    node,
+    (access) => access.expression.kind === SyntaxKind.ThisKeyword && (morphTextIs(sf.compilerNode, access.name, 'request') || morphTextIs(sf.compilerNode, access.name, 'response')),
+  );
+  return reads.map((access) => wrapCompilerNode<import('ts-morph').PropertyAccessExpression>(sf, access));
 }
 
 /** RequestHandler members of webapp that the shim's Handler does not have. */
@@ -60,18 +82,9 @@ export function webappMemberUses(node: ClassNode): WebappMemberUse[] {
     if (WEBAPP_HOOKS.has(name)) uses.push({ kind: 'hook', node: wrapCompilerNode(sf, member.name), name });
     else if (OTHER_VERBS.has(name)) uses.push({ kind: 'verb', node: wrapCompilerNode(sf, member.name), name });
   }
-  const accesses = compilerDescendants<ts.PropertyAccessExpression>(owner, (candidate) => {
-    if (candidate.kind !== SyntaxKind.PropertyAccessExpression) return false;
-    const access = candidate as ts.PropertyAccessExpression;
-    const onSuper = access.expression.kind === SyntaxKind.SuperKeyword;
-    if (!onSuper && access.expression.kind !== SyntaxKind.ThisKeyword) return false;
-    const name = access.name.text;
-    if (!WEBAPP_MEMBERS.has(name) || (!onSuper && declared.has(name))) return false;
-    let ancestor = access.parent;
-    while (ancestor && ancestor.kind !== SyntaxKind.ClassDeclaration && ancestor.kind !== SyntaxKind.ClassExpression) ancestor = ancestor.parent;
-    return ancestor === owner;
-  });
-  for (const access of accesses) uses.push({ kind: 'use', node: wrapCompilerNode(sf, access), name: access.name.text });
+  // On super, always webapp's; on this, unless the class declares the member itself.
+  const reads = ownMemberReads(node, (access) => WEBAPP_MEMBERS.has(access.name.text) && (access.expression.kind === SyntaxKind.SuperKeyword || !declared.has(access.name.text)));
+  for (const access of reads) uses.push({ kind: 'use', node: wrapCompilerNode(sf, access), name: access.name.text });
   return uses.sort((a, b) => a.node.getStart() - b.node.getStart());
 }
 
@@ -96,15 +109,6 @@ export function endsWithoutResult(method: import('ts-morph').MethodDeclaration):
   ts.forEachChild(body, visit);
   if (bare) return wrapCompilerNode(sf, bare);
   return ends(body) ? undefined : method.getNameNode();
-}
-
-const ENTRY_CALLS = new Set(['post', 'runFromRequest']);
-
-/** `super.post(...)`, `super.runFromRequest(...)`, `this.runFromRequest(...)`: the Handler's own answer. */
-function isEntryCall(expression: ts.Expression): boolean {
-  if (!ts.isCallExpression(expression) || !ts.isPropertyAccessExpression(expression.expression)) return false;
-  const { expression: object, name } = expression.expression;
-  return ENTRY_CALLS.has(name.text) && (object.kind === SyntaxKind.SuperKeyword || (object.kind === SyntaxKind.ThisKeyword && name.text === 'runFromRequest'));
 }
 
 /**

@@ -105,7 +105,7 @@ export function findHandlerClasses(index: ProjectIndex, symbols: SymbolTable, re
       const scope = declaringScope(expression, name);
       if (scope) {
         // A class or const declared in a nearer scope.
-        const declaration = scope.getDescendants().find((d) => (Node.isClassDeclaration(d) || Node.isVariableDeclaration(d)) && d.getName() === name && declaringScope(d.getNameNode()!, name) === scope);
+        const declaration = declarationIn(scope, name);
         if (declaration && Node.isClassDeclaration(declaration)) return classify(declaration, seen);
         if (declaration && Node.isVariableDeclaration(declaration) && Node.isIdentifier(declaration.getNameNode()) && !seen.has(declaration)) {
           seen.add(declaration);
@@ -162,7 +162,7 @@ export function findHandlerClasses(index: ProjectIndex, symbols: SymbolTable, re
     let declaration: Node | undefined;
     let owner = record;
     const scope = declaringScope(object, objectName);
-    if (scope) declaration = scope.getDescendants().find((d) => Node.isVariableDeclaration(d) && d.getName() === objectName && declaringScope(d.getNameNode(), objectName) === scope);
+    if (scope) declaration = declarationIn(scope, objectName);
     else if (resolution.kind === 'module') {
       declaration = resolution.node;
       owner = resolution.record;
@@ -187,8 +187,14 @@ export function findHandlerClasses(index: ProjectIndex, symbols: SymbolTable, re
     return { record: owner, value };
   }
 
-  /** `o.x = ...`, `o[k] = ...`, `Object.assign(o, ...)` anywhere in the file. */
+  // Per file and object name: every member of one object asks the same question.
+  const mutated = new Map<string, boolean>();
+
+  /** `o.x = ...`, `o[k] = ...`, `delete o.x`, `Object.assign(o, ...)` anywhere in the file. */
   function mutatesObject(file: SourceRecord, objectName: string): boolean {
+    const key = `${file.absPath}\0${objectName}`;
+    const known = mutated.get(key);
+    if (known !== undefined) return known;
     const found = compilerDescendants(file.sourceFile.compilerNode, (node) => {
       if (ts.isBinaryExpression(node) && node.operatorToken.kind >= SyntaxKind.FirstAssignment && node.operatorToken.kind <= SyntaxKind.LastAssignment) {
         const left = node.left;
@@ -198,11 +204,12 @@ export function findHandlerClasses(index: ProjectIndex, symbols: SymbolTable, re
         const first = node.arguments[0];
         return first !== undefined && ts.isIdentifier(first) && first.text === objectName;
       }
-      if ((ts.isDeleteExpression(node)) && (ts.isPropertyAccessExpression(node.expression) || ts.isElementAccessExpression(node.expression))) {
+      if (ts.isDeleteExpression(node) && (ts.isPropertyAccessExpression(node.expression) || ts.isElementAccessExpression(node.expression))) {
         return ts.isIdentifier(node.expression.expression) && node.expression.expression.text === objectName;
       }
       return false;
     });
+    mutated.set(key, found.length > 0);
     return found.length > 0;
   }
 
@@ -258,6 +265,11 @@ export function findHandlerClasses(index: ProjectIndex, symbols: SymbolTable, re
       return status.kind === 'handler' && record ? { record, node, name: classNameOf(node), direct: status.depth === 1, depth: status.depth } : undefined;
     },
   };
+}
+
+/** The class or variable named `name` that `scope` itself declares (not a nested scope). */
+function declarationIn(scope: Node, name: string): Node | undefined {
+  return scope.getDescendants().find((d) => (Node.isClassDeclaration(d) || Node.isVariableDeclaration(d)) && d.getName() === name && declaringScope(d.getNameNode()!, name) === scope);
 }
 
 /** One status for several possible values: all handlers (the nearest depth), all ordinary, else unknown. */

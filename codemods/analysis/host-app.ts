@@ -3,7 +3,7 @@
 // creating call to its module, and whether it is already wrapped.
 import { Node, SyntaxKind, ts, type CallExpression, type ImportDeclaration, type NewExpression, type VariableDeclaration } from 'ts-morph';
 import { compilerNodesOfKind, wrapCompilerNode } from './compiler-nodes.js';
-import { requireSpecifier } from './legacy-symbols.js';
+import { importEqualsRequire, requireSpecifier } from './legacy-symbols.js';
 import type { SourceRecord } from './project.js';
 import { isShadowed } from './scope.js';
 
@@ -43,10 +43,10 @@ export function frameworkBindings(record: SourceRecord): Map<string, { framework
   // only imports and requires of a framework module are wrapped.
   for (const statement of sf.compilerNode.statements) {
     // TypeScript's `import express = require('express')`: the module object, as a CommonJS require gives it.
-    if (ts.isImportEqualsDeclaration(statement) && !statement.isTypeOnly && ts.isExternalModuleReference(statement.moduleReference)) {
-      const specifier = statement.moduleReference.expression;
-      const framework = ts.isStringLiteral(specifier) ? MODULE_FRAMEWORKS[specifier.text] : undefined;
-      if (framework) names.set(statement.name.text, { framework });
+    const importEquals = importEqualsRequire(statement);
+    if (importEquals) {
+      const framework = importEquals.typeOnly ? undefined : MODULE_FRAMEWORKS[importEquals.specifier];
+      if (framework) names.set(importEquals.name, { framework });
       continue;
     }
     if (!ts.isImportDeclaration(statement)) continue;

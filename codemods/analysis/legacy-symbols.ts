@@ -202,6 +202,13 @@ function mayExport(expression: ts.Expression): boolean {
   return ts.isBinaryExpression(value) && value.operatorToken.kind === SyntaxKind.EqualsToken;
 }
 
+/** TypeScript's `import name = require('<literal>')`: the name, the literal's text, and whether it is `import type`. */
+export function importEqualsRequire(statement: ts.Statement): { name: string; specifier: string; typeOnly: boolean } | undefined {
+  if (!ts.isImportEqualsDeclaration(statement) || !ts.isExternalModuleReference(statement.moduleReference)) return undefined;
+  const literal = statement.moduleReference.expression;
+  return ts.isStringLiteral(literal) ? { name: statement.name.text, specifier: literal.text, typeOnly: statement.isTypeOnly } : undefined;
+}
+
 /** `require('<literal>')` → the literal node. */
 export function requireSpecifier(node: Node): StringLiteral | undefined {
   const call = unwrap(node);

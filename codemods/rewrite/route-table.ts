@@ -202,12 +202,12 @@ function migrateTable(analysis: Analysis, out: RuleOutput, table: RouteTable): v
   }
   const primary = table.mounts[0];
   let framework: Framework | undefined;
-  const prefix = mountPrefix(table) ?? '';
+  const mountedUnder = mountPrefix(table);
+  const prefix = mountedUnder ?? '';
   if (primary) {
     if (primary.kind === 'create-server' || primary.kind === 'listener-call') framework = 'node';
-    else {
+    else if (mountedUnder !== undefined) {
       framework = hostOfMount(analysis.index, analysis.hosts, primary)?.framework ?? (primary.kind === 'adapter-use' ? 'koa' : undefined);
-      if (mountPrefix(table) === undefined) framework = undefined;
     }
   }
   // Under a prefix (`app.use('/tasks', table)`) the built-in row served

@@ -5,7 +5,7 @@
 import { Node, SyntaxKind, ts, type CallExpression, type MethodDeclaration, type PropertyAccessExpression } from 'ts-morph';
 import { compilerDescendants, morphText, wrapCompilerNode } from '../analysis/compiler-nodes.js';
 import type { Analysis } from '../analysis/index.js';
-import { endsWithoutResult, legacyAccesses, webappMemberUses, type WebappMemberUse } from '../analysis/handler-members.js';
+import { endsWithoutResult, ENTRY_METHODS, isEntryCall, legacyAccesses, webappMemberUses, type WebappMemberUse } from '../analysis/handler-members.js';
 import type { HandlerClass } from '../analysis/handlers.js';
 import type { SourceRecord } from '../analysis/project.js';
 import { quoted, semi } from '../analysis/style.js';
@@ -21,8 +21,6 @@ export const meta: RuleMeta = {
   reasonCodes: ['request-access', 'response-access', 'handler-webapp-member', 'handler-result', 'unknown-handler-base'],
   docs: 'docs/manual-steps.md#request-access',
 };
-
-const ENTRY_METHODS = new Set(['post', 'runFromRequest']);
 
 /** The environ key of a request header: as in CGI and WSGI (and the shim's environ), Content-Type and Content-Length have no HTTP_ prefix. */
 function headerKey(header: string): string {
@@ -107,15 +105,7 @@ function requestAccessReason(access: PropertyAccessExpression, environ: string):
 function chainedCalls(method: MethodDeclaration): CallExpression[] {
   const sf = method.getSourceFile();
   // On the compiler's nodes: only the few chained calls are wrapped.
-  const calls = compilerDescendants<ts.CallExpression>(method.compilerNode, (node) => {
-    if (node.kind !== SyntaxKind.CallExpression) return false;
-    const callee = (node as ts.CallExpression).expression;
-    if (!ts.isPropertyAccessExpression(callee)) return false;
-    const object = callee.expression.kind;
-    const name = morphText(sf.compilerNode, callee.name);
-    if (object === SyntaxKind.SuperKeyword) return ENTRY_METHODS.has(name);
-    return object === SyntaxKind.ThisKeyword && name === 'runFromRequest';
-  });
+  const calls = compilerDescendants<ts.CallExpression>(method.compilerNode, isEntryCall);
   return calls.map((call) => wrapCompilerNode<CallExpression>(sf, call));
 }
 
