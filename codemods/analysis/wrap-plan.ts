@@ -1,6 +1,6 @@
 // Whether the run needs wrapApp (the repository used the built-in endpoint or
-// defers to the default URL, or a Fastify app gets custom task routes) and which host
-// apps get it.
+// defers to the default URL, or an app gets custom task routes) and which host apps
+// get it.
 import type { Node } from 'ts-morph';
 import { findDeferCalls, usesDefaultUrl } from './defer-calls.js';
 import type { HostApp } from './host-app.js';
@@ -42,13 +42,14 @@ export function wrapPlan(analysis: Analysis): WrapPlan {
   }
   let toWrap = reason ? analysis.hosts.filter((h) => !h.wrapped) : [];
   if (!reason) {
-    // Fastify answers 415 to a task's body (application/octet-stream) unless a parser takes
-    // it, and wrapApp adds one: a Fastify app that gets custom task routes is wrapped too.
+    // An app that gets custom task routes is wrapped too: wrapApp makes it the target the
+    // embedded queue delivers tasks to (as App Engine's queue delivered them to the app),
+    // and gives Fastify a parser for the task body (application/octet-stream: 415 without).
     for (const table of analysis.tables) {
       const mount = table.mounts[0];
       if (!mount || !table.rows.some((r) => r.kind === 'custom')) continue;
       const host = hostOfMount(analysis.index, analysis.hosts, mount);
-      if (host?.framework !== 'fastify') continue;
+      if (!host) continue;
       reason ??= { record: table.record, node: table.create };
       if (!host.wrapped && !toWrap.includes(host)) toWrap.push(host);
     }
