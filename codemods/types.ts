@@ -40,7 +40,9 @@ export type ReasonCode =
   // A handler subclass using webapp's RequestHandler beyond request/response: error(), redirect(), router hooks, other verbs.
   | 'handler-webapp-member'
   // A migrated post()/runFromRequest() that can end without [body, status, headers].
-  | 'handler-result';
+  | 'handler-result'
+  // A Handler subclass a route table served at /_ah/queue/deferred, which wrapApp could not be given.
+  | 'default-url-handler';
 
 export type Severity = 'error' | 'warning' | 'note';
 

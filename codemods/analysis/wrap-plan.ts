@@ -5,8 +5,9 @@ import type { Node } from 'ts-morph';
 import { findDeferCalls, usesDefaultUrl } from './defer-calls.js';
 import type { HostApp } from './host-app.js';
 import type { Analysis } from './index.js';
+import { isHandlerRef } from './legacy-symbols.js';
 import type { SourceRecord } from './project.js';
-import { hostOfMount } from './route-tables.js';
+import { hostOfMount, mountPrefix, type Mount, type RouteRow, type RouteTable } from './route-tables.js';
 
 export interface WrapPlan {
   needed: boolean;
@@ -16,6 +17,21 @@ export interface WrapPlan {
   toWrap: HostApp[];
   /** Hosts already wrapped. */
   wrapped: HostApp[];
+  /** Handler subclasses route tables served at the built-in URL (see defaultUrlHandlers). */
+  defaultUrlHandlers: DefaultUrlHandler[];
+}
+
+/**
+ * A TaskHandler subclass in a route table's built-in row (`['/_ah/queue/deferred', Audit]`):
+ * the URL wrapApp answers with a plain Handler, so the subclass's overrides would no
+ * longer run unless wrapApp is given it (`handler`). `host` is the app to wrap with it;
+ * `problem` says why that cannot be done here.
+ */
+export interface DefaultUrlHandler {
+  table: RouteTable;
+  row: RouteRow;
+  host?: HostApp;
+  problem?: string;
 }
 
 const cache = new WeakMap<Analysis, WrapPlan>();
@@ -58,10 +74,46 @@ export function wrapPlan(analysis: Analysis): WrapPlan {
     needed: reason !== undefined,
     toWrap,
     wrapped: analysis.hosts.filter((h) => h.wrapped),
+    defaultUrlHandlers: reason ? defaultUrlHandlers(analysis, toWrap) : [],
     ...(reason ? { reason } : {}),
   };
   cache.set(analysis, plan);
   return plan;
+}
+
+/** The host app a table is served by at the root of its URL space, when the analysis knows it. */
+function rootHostOf(analysis: Analysis, mount: Mount): HostApp | undefined {
+  if (mount.kind === 'create-server') return analysis.hosts.find((h) => h.framework === 'node' && h.create === mount.call);
+  if (mount.kind === 'listener-call') {
+    // `tasks(req, res)` inside the listener given to http.createServer.
+    const at = mount.call.getStart();
+    return analysis.hosts.find((h) => h.framework === 'node' && h.record === mount.record && h.listener && h.listener.getStart() <= at && at < h.listener.getEnd());
+  }
+  return hostOfMount(analysis.index, analysis.hosts, mount);
+}
+
+function defaultUrlHandlers(analysis: Analysis, toWrap: readonly HostApp[]): DefaultUrlHandler[] {
+  const found: DefaultUrlHandler[] = [];
+  for (const table of analysis.tables) {
+    const row = table.rows.find((r) => r.kind === 'builtin' && !isHandlerRef(analysis.symbols.resolve(table.record, r.handler)));
+    // Under a prefix the row served another URL: route-table.ts makes it a route there.
+    const prefix = mountPrefix(table);
+    if (!row || table.mounts.length === 0 || (prefix !== undefined && prefix !== '')) continue;
+    for (const mount of table.mounts) {
+      const host = rootHostOf(analysis, mount);
+      if (prefix === undefined) found.push({ table, row, problem: 'the table is mounted under a path the codemod cannot read' });
+      else if (!host) found.push({ table, row, problem: 'the app serving the table was not found' });
+      else if (!toWrap.includes(host)) found.push({ table, row, host, problem: `the app in ${host.record.rel} is already wrapped with wrapApp` });
+      else found.push({ table, row, host });
+    }
+  }
+  // Two tables answering the built-in URL of one app: which one the app reached first is not the codemod's guess.
+  for (const entry of found) {
+    if (entry.problem || !entry.host) continue;
+    const others = analysis.tables.filter((t) => t !== entry.table && t.rows.some((r) => r.kind === 'builtin') && t.mounts.some((m) => rootHostOf(analysis, m) === entry.host));
+    if (others.length > 0) entry.problem = `another route table also serves /_ah/queue/deferred on the app in ${entry.host.record.rel}`;
+  }
+  return found;
 }
 
 /** `file:line` of the first wrapApp (added or existing), for notes. */

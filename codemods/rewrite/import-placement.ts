@@ -32,11 +32,12 @@ function attachedCommentsStart(text: string, fullStart: number, start: number): 
 }
 
 /** Adds one import statement (ESM `import` or CommonJS `const ... = require()`, already rendered). */
-export function insertImportStatement(out: RuleOutput, record: SourceRecord, statement: string, description: string): void {
+/** `removed`: spans earlier rules removed; an import inside one is no anchor (the insertion would conflict with its removal). */
+export function insertImportStatement(out: RuleOutput, record: SourceRecord, statement: string, description: string, removed: ReadonlyArray<[number, number]> = []): void {
   const style = record.style;
   const sf = record.sourceFile;
   const statements = sf.getStatements();
-  const imports = isCommonJs(record) ? leadingRequires(statements) : sf.getImportDeclarations();
+  const imports = (isCommonJs(record) ? leadingRequires(statements) : sf.getImportDeclarations()).filter((i) => !removed.some(([start, end]) => start <= i.getStart() && i.getEnd() <= end));
   const lastImport = imports[imports.length - 1];
   if (lastImport) {
     out.edit(record, lastImport.getEnd(), lastImport.getEnd(), style.newline + statement, description);

@@ -10,8 +10,9 @@ import type { Framework, HostApp } from '../analysis/host-app.js';
 import type { Analysis } from '../analysis/index.js';
 import type { SourceRecord } from '../analysis/project.js';
 import { hostOfMount, mountPrefix, type Mount, type RouteRow, type RouteTable } from '../analysis/route-tables.js';
+import { wrapPlan, type DefaultUrlHandler } from '../analysis/wrap-plan.js';
 import { quoted, semi, type CodeStyle } from '../analysis/style.js';
-import type { Rule, RuleMeta, RuleOutput } from './context.js';
+import { RuleOutput, type Rule, type RuleMeta } from './context.js';
 import { addNeededImports } from './imports.js';
 import { hasLocalName, namespaceAccess, translate, useShimName } from './names.js';
 import { importStatement, insertImportStatement, isCommonJs, relativeSpecifier } from './import-placement.js';
@@ -118,12 +119,15 @@ function nodeListener(record: SourceRecord, name: string, routes: Route[], fallb
   const nl = style.newline;
   const q = (v: string): string => quoted(style, v);
   // Typed for TypeScript, and for JavaScript that is type-checked through JSDoc.
+  // A listener left with no route and no fallback only answers 404: it reads nothing of the request.
+  const req = routes.length === 0 && !fallback ? '_req' : 'req';
   const params = record.isTypeScript
-    ? `req: import(${q('node:http')}).IncomingMessage, res: import(${q('node:http')}).ServerResponse`
+    ? `${req}: import(${q('node:http')}).IncomingMessage, res: import(${q('node:http')}).ServerResponse`
     : jsdoc
-      ? `/** @type {import(${q('node:http')}).IncomingMessage} */ req, /** @type {import(${q('node:http')}).ServerResponse} */ res`
-      : 'req, res';
-  const lines = [`${declarationKind} ${name} = (${params}) => {`, `${i1}const path = (req.url ?? ${q('/')}).split(${q('?')})[0]${s}`];
+      ? `/** @type {import(${q('node:http')}).IncomingMessage} */ ${req}, /** @type {import(${q('node:http')}).ServerResponse} */ res`
+      : `${req}, res`;
+  const lines = [`${declarationKind} ${name} = (${params}) => {`];
+  if (routes.length > 0) lines.push(`${i1}const path = (req.url ?? ${q('/')}).split(${q('?')})[0]${s}`);
   routes.forEach(({ path, handler }, index) => {
     lines.push(`${i1}${index === 0 ? 'if' : 'else if'} (path === ${q(path)}) new ${handler}()(req, res)${s}`);
   });
@@ -175,7 +179,8 @@ function migrateTable(analysis: Analysis, out: RuleOutput, table: RouteTable): v
     );
   }
   if (!table.rowsArray && !table.composed) return;
-  const builtin = table.rows.filter((r) => r.kind === 'builtin');
+  // A subclass at the built-in URL that wrapApp cannot be given stays (wrap-app.ts reports it, on every run).
+  const builtin = table.rows.filter((r) => r.kind === 'builtin' && !defaultUrlHandlerStays(analysis, table, r));
   const custom = table.rows.filter((r) => r.kind === 'custom');
   for (const row of table.rows.filter((r) => r.kind === 'unknown')) {
     out.report(
@@ -445,7 +450,28 @@ function removeRows(out: RuleOutput, record: SourceRecord, rows: RouteRow[]): vo
  * The names under which the rows' handler classes can be used in the mount's
  * file, adding the imports that needs; undefined when one cannot be imported.
  */
-function handlersForOtherFile(analysis: Analysis, out: RuleOutput, tableRecord: SourceRecord, mountRecord: SourceRecord, rows: RouteRow[]): Map<RouteRow, string> | undefined {
+/** The name the host's file gives the subclass a table served at the built-in URL (imported there if needed); undefined when it has none. */
+export function defaultUrlHandlerName(analysis: Analysis, out: RuleOutput, entry: DefaultUrlHandler, removed?: ReadonlyArray<[number, number]>): string | undefined {
+  const { table, row, host } = entry;
+  if (!host || entry.problem) return undefined;
+  if (table.record === host.record) return translate(analysis, out, host.record, row.handler);
+  return handlersForOtherFile(analysis, out, table.record, host.record, [row], removed)?.get(row);
+}
+
+function defaultUrlHandlerStays(analysis: Analysis, table: RouteTable, row: RouteRow): boolean {
+  const entries = wrapPlan(analysis).defaultUrlHandlers.filter((e) => e.table === table && e.row === row);
+  return entries.some((e) => defaultUrlHandlerName(analysis, new RuleOutput('route-table'), e) === undefined);
+}
+
+/** Names the mount's file can use for the rows' handler classes (importing them), or undefined when one cannot be imported. */
+export function handlersForOtherFile(
+  analysis: Analysis,
+  out: RuleOutput,
+  tableRecord: SourceRecord,
+  mountRecord: SourceRecord,
+  rows: RouteRow[],
+  removed: ReadonlyArray<[number, number]> = [],
+): Map<RouteRow, string> | undefined {
   const names = new Map<RouteRow, string>();
   const imports = new Map<string, string[]>();
   const defaults = new Map<string, string>();
@@ -491,10 +517,10 @@ function handlersForOtherFile(analysis: Analysis, out: RuleOutput, tableRecord: 
     names.set(row, name);
   }
   for (const [specifier, list] of imports) {
-    insertImportStatement(out, mountRecord, importStatement(mountRecord, list, specifier), 'imported the task handlers its routes use');
+    insertImportStatement(out, mountRecord, importStatement(mountRecord, list, specifier), 'imported the task handlers its routes use', removed);
   }
   for (const [specifier, local] of defaults) {
-    insertImportStatement(out, mountRecord, `import ${local} from ${quoted(mountRecord.style, specifier)}${semi(mountRecord.style)}`, 'imported the default-exported task handler its routes use');
+    insertImportStatement(out, mountRecord, `import ${local} from ${quoted(mountRecord.style, specifier)}${semi(mountRecord.style)}`, 'imported the default-exported task handler its routes use', removed);
   }
   return names;
 }

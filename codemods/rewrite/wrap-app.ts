@@ -1,33 +1,57 @@
 // Rule `wrap-app`: when the repository relied on the built-in endpoint, each host
 // app is wrapped once: around its creating expression for framework apps (later
 // routes register through the wrapped app), around the listener for node:http.
-import { wrapPlan } from '../analysis/wrap-plan.js';
-import type { Rule, RuleMeta } from './context.js';
+// A Handler subclass that a route table served at the built-in URL goes into
+// wrapApp's `handler` option, since wrapApp answers that URL before the app's routes.
+import { wrapPlan, type DefaultUrlHandler } from '../analysis/wrap-plan.js';
+import type { Rule, RuleMeta, RuleOutput } from './context.js';
 import { addNeededImports } from './imports.js';
 import { useShimName } from './names.js';
+import { defaultUrlHandlerName } from './route-table.js';
 import { makeTransform } from './single-file.js';
 
 export const meta: RuleMeta = {
   id: 'wrap-app',
   description: 'Adds wrapApp(app, { useDeferred: true }) once per host app when tasks use /_ah/queue/deferred.',
-  reasonCodes: ['unknown-framework'],
+  reasonCodes: ['unknown-framework', 'default-url-handler'],
   docs: 'docs/manual-steps.md#unknown-framework',
 };
 
 export const WRAP_OPTIONS = '{ useDeferred: true }';
 
+/** wrapApp's options for a host whose built-in URL a Handler subclass answered: one instance per task, as webapp's router made. */
+function wrapOptions(handler: string | undefined): string {
+  return handler ? `{ useDeferred: true, handler: { post: (environ) => new ${handler}().post(environ) } }` : WRAP_OPTIONS;
+}
+
+function reportDefaultUrlHandler(out: RuleOutput, entry: DefaultUrlHandler, problem: string): void {
+  const name = entry.row.handler.getText();
+  out.report(
+    entry.table.record,
+    entry.row.handler,
+    'default-url-handler',
+    'warning',
+    `${name} answered /_ah/queue/deferred in this table; wrapApp answers that URL itself with a plain Handler, so ${name}'s overrides no longer run: ${problem}. Give it to wrapApp where the app is wrapped: wrapApp(app, { useDeferred: true, handler: { post: (environ) => new ${name}().post(environ) } }).`,
+  );
+}
+
 export const rule: Rule = {
   meta,
-  run(analysis, out) {
+  run(analysis, out, shared) {
     const plan = wrapPlan(analysis);
     if (!plan.needed) return;
+    const problems = new Map(plan.defaultUrlHandlers.flatMap((e) => (e.problem ? [[e, e.problem] as const] : [])));
     for (const host of plan.toWrap) {
       const target = host.framework === 'node' ? host.listener : host.create;
       if (!target) continue;
       const wrapApp = useShimName(analysis, out, host.record, 'wrapApp');
+      const entry = plan.defaultUrlHandlers.find((e) => e.host === host && !e.problem);
+      const handler = entry && defaultUrlHandlerName(analysis, out, entry, shared.removedSpans.get(host.record.absPath));
+      if (entry && handler === undefined) problems.set(entry, `${entry.row.handler.getText()} cannot be imported in ${host.record.rel} (not an exported class)`);
       out.edit(host.record, target.getStart(), target.getStart(), `${wrapApp}(`, `wrapApp around the ${host.framework} app`);
-      out.edit(host.record, target.getEnd(), target.getEnd(), `, ${WRAP_OPTIONS})`, `wrapApp around the ${host.framework} app`);
+      out.edit(host.record, target.getEnd(), target.getEnd(), `, ${wrapOptions(handler)})`, `wrapApp around the ${host.framework} app`);
     }
+    for (const [entry, problem] of problems) reportDefaultUrlHandler(out, entry, problem);
     if (plan.toWrap.length > 0 || plan.wrapped.length > 0 || analysis.singleFile || !plan.reason) return;
     const message =
       'Tasks are sent to /_ah/queue/deferred, but no host app (express(), new Koa(), Fastify(), new Hono(), http.createServer(listener)) was found to serve it. Wrap your app with wrapApp(app, { useDeferred: true }) where it is created.';
