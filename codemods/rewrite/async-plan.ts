@@ -30,9 +30,10 @@ import {
 import { compilerNodesOfKind, wrapCompilerNode } from '../analysis/compiler-nodes.js';
 import type { Analysis } from '../analysis/index.js';
 import type { SourceRecord } from '../analysis/project.js';
+import { resolveIdentifier } from '../analysis/declarations.js';
 import { withoutScriptExtension } from '../analysis/specifiers.js';
 import type { RuleOutput } from './context.js';
-import { ignoresRejection, routeCallbackOf, type RouteCallback } from './route-callback.js';
+import { ignoresRejection, mayHoldRoutes, routeCallbackOf, routeHandlersIn, type RouteCallback } from './route-callback.js';
 
 export type FunctionLike =
   | FunctionDeclaration
@@ -198,23 +199,6 @@ export type AwaitPlan = { ok: true; edits: PlannedAsyncEdit[] } | { ok: false; r
 /** `route`: the function is (also) a route handler of a host framework, which ignores its return value. */
 type Callers = { ok: true; calls: CallExpression[]; route?: RouteCallback } | { ok: false; reason: string };
 
-/**
- * A rejection of `call` is handled in its own function: it sits in the try
- * block of a try whose catch does not throw again (conservatively: has no
- * `throw` of its own).
- */
-function isCaught(call: Node): boolean {
-  let child: Node = call;
-  for (let parent = call.getParent(); parent && !isFunctionLike(parent) && !Node.isSourceFile(parent); parent = parent.getParent()) {
-    if (Node.isTryStatement(parent) && parent.getTryBlock() === child) {
-      const catchBlock = parent.getCatchClause()?.getBlock();
-      if (catchBlock && !catchBlock.getDescendantsOfKind(SyntaxKind.ThrowStatement).some((t) => enclosingFunction(t) === enclosingFunction(call))) return true;
-    }
-    child = parent;
-  }
-  return false;
-}
-
 export class AsyncPlanner {
   private static readonly planners = new WeakMap<Analysis, AsyncPlanner>();
   private observed: Set<FunctionLike> | undefined;
@@ -289,6 +273,17 @@ export class AsyncPlanner {
       if (body) regions.push(body);
     };
     chainCallbacks.forEach(reach);
+    // A route handler's throw reached the framework, which made it an error response
+    // (Express 5, Koa, Fastify, Hono: a rejection of the handler's promise too): the
+    // framework is the handler of a defer() written in the route handler itself, async
+    // handlers included. (Not followed into the functions it calls: proving that each
+    // exported one has no caller outside the run reads the whole tree, per name.)
+    for (const record of this.analysis.index.loaded()) {
+      if (record.parseProblem || !mayHoldRoutes(record.text)) continue;
+      for (const { handler, route } of routeHandlersIn(this.analysis, record, (name) => declaredFunction(this.analysis, record, name))) {
+        if (isFunctionLike(handler) && !ignoresRejection(this.analysis, route.framework)) observed.add(handler);
+      }
+    }
     const visit = (node: Node): boolean => {
       if (isFunctionLike(node)) {
         // A throw escapes a nested function only through a sync array method
@@ -499,9 +494,8 @@ export class AsyncPlanner {
     const edits: PlannedAsyncEdit[] = [];
     const awaited = new Set<CallExpression>();
     const madeAsync = new Set<FunctionLike>();
-    // The function each awaited caller calls (the first call is the defer() itself).
-    const calleeOf = new Map<CallExpression, FunctionLike>();
-    const routeHandlers = new Map<FunctionLike, RouteCallback>();
+    // Callers already queued for awaiting.
+    const queued = new Set<CallExpression>();
     const work: CallExpression[] = [call];
     while (work.length > 0) {
       const current = work.pop()!;
@@ -531,7 +525,6 @@ export class AsyncPlanner {
       if (callers.route) {
         const ignored = ignoresRejection(this.analysis, callers.route.framework);
         if (ignored) return { ok: false, reason: `${nameOf(fn)} is a route handler of \`${callers.route.call.getExpression().getText()}()\`: ${ignored}` };
-        routeHandlers.set(fn, callers.route);
       }
       edits.push(...asyncEdits(this.record(fn)!, fn));
       // Every caller is awaited, not only those that handle the throw or use the value: what
@@ -539,30 +532,14 @@ export class AsyncPlanner {
       // would otherwise run later than before (a counter read in the response, the next
       // defer() enqueued first), and a rejection no try of its own catches would go unhandled.
       for (const caller of callers.calls) {
-        if (isAwaited(caller) || calleeOf.has(caller)) continue;
-        calleeOf.set(caller, fn);
+        if (isAwaited(caller) || queued.has(caller)) continue;
+        queued.add(caller);
         work.push(caller);
       }
     }
-    // A route handler's caller is the framework: the defer() rejection must be
-    // caught on the way, not newly reach it (it would fail the request, or go
-    // unhandled, where the legacy code handled the throw).
-    // Memoised per function: a function called twice is asked once; one met again while
-    // it is being asked (recursion) counts as rejecting.
-    const rejecting = new Map<FunctionLike, boolean | 'asking'>();
-    const rejects = (fn: FunctionLike): boolean => {
-      const known = rejecting.get(fn);
-      if (known !== undefined) return known !== false;
-      rejecting.set(fn, 'asking');
-      const result = [...awaited].some((c) => enclosingFunction(c) === fn && !isCaught(c) && (c === call || rejects(calleeOf.get(c)!)));
-      rejecting.set(fn, result);
-      return result;
-    };
-    for (const [fn, route] of routeHandlers) {
-      if (rejects(fn)) {
-        return { ok: false, reason: `${nameOf(fn)} is a route handler of \`${route.call.getExpression().getText()}()\`, and the awaited defer() rejection would reach the framework: no try/catch on the way handles it` };
-      }
-    }
+    // A route handler's caller is the framework, and these frameworks (the others were
+    // refused above) answer a rejection of the handler's promise as they answered its
+    // throw: a rejection that reaches one now went there as a throw before.
     return { ok: true, edits };
   }
 }
@@ -620,6 +597,25 @@ function functionsOf(symbol: TsMorphSymbol | undefined, seen = new Set<Node>()):
     }
   }
   return found;
+}
+
+/**
+ * The function a name passed as a handler denotes when the file (or a file it
+ * imports from) declares it: found without the checker, which would build the
+ * whole program for `app.use(tasks)`.
+ */
+function declaredFunction(analysis: Analysis, record: SourceRecord, name: Node): FunctionLike[] {
+  if (!Node.isIdentifier(name)) return [];
+  const resolution = resolveIdentifier(analysis.index, record, name);
+  if (resolution.kind !== 'module') return [];
+  const declaration: Node = resolution.node;
+  if (Node.isFunctionDeclaration(declaration) && declaration.getBody()) return [declaration];
+  if (Node.isVariableDeclaration(declaration)) {
+    let initializer = declaration.getInitializer();
+    while (initializer && Node.isParenthesizedExpression(initializer)) initializer = initializer.getExpression();
+    if (initializer && (Node.isArrowFunction(initializer) || Node.isFunctionExpression(initializer))) return [initializer];
+  }
+  return [];
 }
 
 /** An identifier that may stand for a function value: not a declaration's name, a member name or a call's callee. */

@@ -6,17 +6,29 @@
 // promise), so such a handler may become async although its caller is not code.
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { Node, type CallExpression } from 'ts-morph';
-import { frameworkBindings, type Framework } from '../analysis/host-app.js';
+import { Node, SyntaxKind, ts, type CallExpression, type PropertyAccessExpression } from 'ts-morph';
+import { compilerNodesOfKind, wrapCompilerNode } from '../analysis/compiler-nodes.js';
+import { frameworkBindings, type Framework, type HostApp } from '../analysis/host-app.js';
+import { declaringScope } from '../analysis/scope.js';
 import type { Analysis } from '../analysis/index.js';
+import type { SourceRecord } from '../analysis/project.js';
 
 const ROUTE_METHODS: Partial<Record<Framework, Set<string>>> = {
-  express: new Set(['get', 'post', 'put', 'delete', 'patch', 'all', 'use', 'options', 'head']),
+  express: new Set(['get', 'post', 'put', 'delete', 'patch', 'all', 'use', 'options', 'head', 'param']),
   connect: new Set(['use']),
   koa: new Set(['use']),
   fastify: new Set(['get', 'post', 'put', 'delete', 'patch', 'all', 'options', 'head', 'route']),
   hono: new Set(['get', 'post', 'put', 'delete', 'patch', 'all', 'use', 'options', 'on']),
 };
+
+/** Every method name some framework routes with: a cheap filter before routeCallbackOf. */
+const ROUTING_METHOD_NAMES: ReadonlySet<string> = new Set(Object.values(ROUTE_METHODS).flatMap((methods) => [...methods!]));
+const ROUTING_CALL_TEXT = new RegExp(`\\.\\s*(?:${[...ROUTING_METHOD_NAMES].join('|')})\\s*\\(`);
+
+/** Whether a file's text may hold a routing call (`.get(`, `.use(`...): files without one need no parse for routes. */
+export function mayHoldRoutes(text: string): boolean {
+  return ROUTING_CALL_TEXT.test(text);
+}
 
 export interface RouteCallback {
   framework: Framework;
@@ -81,6 +93,61 @@ export function routeCallbackOf(analysis: Analysis, value: Node): RouteCallback 
   const framework = frameworkOfObject(analysis, callee.getExpression());
   if (!framework || !ROUTE_METHODS[framework]?.has(callee.getName()) || (framework === 'fastify' && callee.getName() === 'route')) return undefined;
   return { framework, call: parent };
+}
+
+/** The host app of `record` that `object` names by its declaration's binding, if any. */
+function localHost(analysis: Analysis, record: SourceRecord, object: Node): HostApp | undefined {
+  if (!Node.isIdentifier(object)) return undefined;
+  const name = object.getText();
+  return analysis.hosts.find((h) => h.record === record && h.variable?.getName() === name && declaringScope(object, name) === declaringScope(h.variable.getNameNode(), name));
+}
+
+/** routeCallbackOf for a call on a known host (same rules, no symbol lookup). */
+function localRoute(host: HostApp, call: CallExpression, method: string, value: Node): RouteCallback | undefined {
+  if (!ROUTE_METHODS[host.framework]?.has(method) || !call.getArguments().includes(outermost(value))) {
+    // fastify.route({ handler }): the handler sits in the options object.
+    const holder = outermost(value).getParent();
+    if (host.framework !== 'fastify' || method !== 'route' || !holder || !Node.isPropertyAssignment(holder)) return undefined;
+    return { framework: 'fastify', call };
+  }
+  return host.framework === 'fastify' && method === 'route' ? undefined : { framework: host.framework, call };
+}
+
+/**
+ * The route handlers (inline functions and functions passed by name) of the host
+ * apps in `record`'s routing calls, with their framework.
+ */
+export function routeHandlersIn(analysis: Analysis, record: SourceRecord, functionsOf: (name: Node) => Node[]): Array<{ handler: Node; route: RouteCallback }> {
+  const found: Array<{ handler: Node; route: RouteCallback }> = [];
+  // The checker (routeCallbackOf) is asked only in files that may make a Router: it
+  // builds the whole program the first time it is asked.
+  const mayHaveRouter = record.text.includes('Router');
+  for (const compilerCall of compilerNodesOfKind<ts.CallExpression>(record.sourceFile, SyntaxKind.CallExpression)) {
+    const callee = compilerCall.expression;
+    if (!ts.isPropertyAccessExpression(callee) || !ROUTING_METHOD_NAMES.has(callee.name.text)) continue;
+    if (!ts.isIdentifier(callee.expression)) continue;
+    const call = wrapCompilerNode<CallExpression>(record.sourceFile, compilerCall);
+    const candidates: Node[] = [...call.getArguments()];
+    // fastify.route({ handler })
+    for (const argument of call.getArguments()) {
+      if (Node.isObjectLiteralExpression(argument)) {
+        const handler = argument.getProperty('handler');
+        if (handler && Node.isPropertyAssignment(handler) && handler.getInitializer()) candidates.push(handler.getInitializer()!);
+      }
+    }
+    // The app declared in this file, found by its binding (no checker): the common case.
+    const object = call.getExpression() as PropertyAccessExpression;
+    const local = localHost(analysis, record, object.getExpression());
+    if (!local && !mayHaveRouter) continue;
+    for (let value of candidates) {
+      while (Node.isParenthesizedExpression(value)) value = value.getExpression();
+      const route = local ? localRoute(local, call, object.getName(), value) : routeCallbackOf(analysis, value);
+      if (!route) continue;
+      if (Node.isIdentifier(value)) for (const handler of functionsOf(value)) found.push({ handler, route });
+      else found.push({ handler: value, route });
+    }
+  }
+  return found;
 }
 
 /**

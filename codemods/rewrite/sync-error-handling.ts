@@ -1,6 +1,7 @@
 // Rule `sync-error-handling`: the legacy defer() threw synchronously (a duplicate
 // `_name`, a failed enqueue); the shim's rejects. A call whose throw was handled (a
-// try/catch/finally around it, in its function or in a known caller) is awaited,
+// try/catch/finally around it, in its function or in a known caller, or the error
+// handling of the framework whose route handler it runs in) is awaited,
 // with its function made async and callers updated (async-plan.ts decides); where
 // that is impossible the call is reported. Calls whose result is used are
 // `defer-result`'s: awaiting them restores the error path too. `_transactional`
@@ -15,7 +16,7 @@ import { makeTransform } from './single-file.js';
 
 export const meta: RuleMeta = {
   id: 'sync-error-handling',
-  description: 'Awaits defer() calls whose synchronous throw a try/catch/finally handled (making functions and known callers async); reports the calls it cannot.',
+  description: 'Awaits defer() calls whose synchronous throw a try/catch/finally or a route framework handled (making functions and known callers async); reports the calls it cannot.',
   reasonCodes: ['sync-error-handling'],
   docs: 'docs/manual-steps.md#sync-error-handling',
 };
@@ -34,7 +35,7 @@ export const rule: Rule = {
         call,
         'sync-error-handling',
         'warning',
-        `defer() now rejects where it used to throw, so the try/catch/finally meant to handle its error (here or in a caller) misses it, and the call could not be awaited: ${reason}. Await the call in an async function whose callers await it in turn, or handle the rejection with .catch() where the error was handled.`,
+        `defer() now rejects where it used to throw, so what handled its error (a try/catch/finally here or in a caller, or a framework's error handling around a route handler) misses it, and the call could not be awaited: ${reason}. Await the call in an async function whose callers await it in turn, or handle the rejection with .catch() where the error was handled.`,
       );
     }
   },
