@@ -161,6 +161,15 @@ function isFollowedUse(node: Node): boolean {
     const call = parent.getParent();
     return !!call && Node.isCallExpression(call) && call.getExpression() === parent && !!forwardedCall(call)?.args;
   }
+  return isKeptByResolver(current, parent);
+}
+
+/**
+ * Places where a legacy value goes on being followed by the resolver: types,
+ * export lists, `const` aliases, properties of a `const` object or of what the
+ * module exports, and CommonJS export assignments.
+ */
+export function isKeptByResolver(current: Node, parent: Node): boolean {
   // Types, export lists, and aliases the resolver binds (`const enqueue = deferred.defer`).
   if (Node.isTypeQuery(parent) || Node.isExportSpecifier(parent) || Node.isExportAssignment(parent)) return true;
   // (A reassigned `let` alias is reported by the resolver itself.)

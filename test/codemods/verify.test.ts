@@ -222,6 +222,7 @@ describe('docs', () => {
     'shim-unresolved': true,
     'verify-incomplete': true,
     'data-dir-gitignore': true,
+    'default-url-handler': true,
   };
 
   it('has a section (link anchor) in docs/manual-steps.md for every reason code', () => {
