@@ -3,7 +3,7 @@
 // when it is an object literal whose keys all begin with `_`.
 import { Node, SyntaxKind, ts, type CallExpression, type ObjectLiteralExpression } from 'ts-morph';
 import { compilerNodesOfKind, wrapCompilerNode } from './compiler-nodes.js';
-import { isDeferRef, isExportedObject, type SymbolTable } from './legacy-symbols.js';
+import { isDeferRef, isEmittedReexportValue, isExportedObject, type SymbolTable } from './legacy-symbols.js';
 import type { SourceRecord } from './project.js';
 import { BUILTIN_URL } from './route-tables.js';
 
@@ -151,7 +151,7 @@ export function findDeferValueUses(symbols: SymbolTable, record: SourceRecord): 
 function isFollowedUse(node: Node): boolean {
   let current = node;
   let parent = current.getParent();
-  while (parent && (Node.isParenthesizedExpression(parent) || Node.isAsExpression(parent) || Node.isNonNullExpression(parent) || Node.isSatisfiesExpression(parent))) {
+  while (parent && (Node.isParenthesizedExpression(parent) || Node.isAsExpression(parent) || Node.isNonNullExpression(parent) || Node.isSatisfiesExpression(parent) || isIndirectCallee(parent, current))) {
     current = parent;
     parent = parent.getParent();
   }
@@ -169,7 +169,14 @@ function isFollowedUse(node: Node): boolean {
  * export lists, `const` aliases, properties of a `const` object or of what the
  * module exports, and CommonJS export assignments.
  */
+/** `(0, x.f)`: TypeScript's emit of a call of an imported function, which the resolver reads as `x.f`. */
+function isIndirectCallee(parent: Node, current: Node): boolean {
+  return Node.isBinaryExpression(parent) && parent.getOperatorToken().getKind() === SyntaxKind.CommaToken && parent.getRight() === current && Node.isNumericLiteral(parent.getLeft());
+}
+
 export function isKeptByResolver(current: Node, parent: Node): boolean {
+  // The getter of an emitted re-export: `Object.defineProperty(exports, "X", { get: function () { return v; } })`.
+  if (isEmittedReexportValue(current)) return true;
   // Types, export lists, and aliases the resolver binds (`const enqueue = deferred.defer`).
   if (Node.isTypeQuery(parent) || Node.isExportSpecifier(parent) || Node.isExportAssignment(parent)) return true;
   // (A reassigned `let` alias is reported by the resolver itself.)

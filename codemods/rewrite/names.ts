@@ -6,7 +6,7 @@ import { Node, SyntaxKind, ts, type ElementAccessExpression, type PropertyAccess
 import { compilerNodesOfKind, compilerText, wrapCompilerNode } from '../analysis/compiler-nodes.js';
 import { mayDeclareAtModuleLevel, mayImportName } from '../analysis/declarations.js';
 import type { Analysis } from '../analysis/index.js';
-import type { Binding, FileSymbols } from '../analysis/legacy-symbols.js';
+import { isMember, type Binding, type FileSymbols } from '../analysis/legacy-symbols.js';
 import type { SourceRecord } from '../analysis/project.js';
 import type { RuleOutput, ShimName } from './context.js';
 
@@ -141,7 +141,9 @@ export function legacyNameUses(analysis: Analysis, record: SourceRecord): NameUs
     if (!renamed) continue;
     const baseRef = analysis.symbols.resolve(record, base);
     const isLegacyNamespace =
-      (baseRef?.kind === 'namespace' && baseRef.role === 'deferred') || (baseRef?.kind === 'barrel-namespace' && baseRef.exports.star.includes('deferred'));
+      (baseRef?.kind === 'namespace' && baseRef.role === 'deferred') ||
+      // Through a barrel's star, unless the barrel's own export of that name shadows it.
+      (baseRef?.kind === 'barrel-namespace' && baseRef.exports.star.includes('deferred') && isMember(analysis.symbols.resolve(record, name.getParentOrThrow()), [name.getText().replace(/^['"`]|['"`]$/g, '')], ['deferred']));
     if (!isLegacyNamespace) continue;
     uses.push({ start: name.getStart(), end: name.getEnd(), text: renamed, binding: '' });
   }
