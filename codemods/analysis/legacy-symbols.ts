@@ -390,6 +390,7 @@ export class SymbolTable {
     // (renamed, defaults, nested, rest), parameters of immediately invoked
     // functions, in any scope; what cannot be followed is recorded as unresolved.
     this.deriveBindings(sf, symbols);
+    this.bindNamespaces(sf, symbols);
 
     // Re-exports: what this file offers as a barrel.
     for (const declaration of sf.compilerNode.statements.filter(ts.isExportDeclaration).map((statement) => wrap(sf, statement) as import('ts-morph').ExportDeclaration)) {
@@ -423,6 +424,11 @@ export class SymbolTable {
       }
     }
     for (const binding of bindings.values()) {
+      const parent = binding.nameNode.compilerNode.parent;
+      if (ts.isModuleDeclaration(parent) && parent.parent.kind === SyntaxKind.SourceFile && ts.getModifiers(parent)?.some((m) => m.kind === SyntaxKind.ExportKeyword)) {
+        exports.named.set(binding.local, binding.ref);
+        continue;
+      }
       let statement: ts.Node | undefined = binding.nameNode.compilerNode.parent;
       while (statement && statement.kind !== SyntaxKind.VariableStatement) statement = statement.parent;
       if (statement?.parent.kind === SyntaxKind.SourceFile && (wrap(sf, statement) as VariableStatement).hasExportKeyword()) exports.named.set(binding.local, binding.ref);
@@ -561,7 +567,13 @@ export class SymbolTable {
       const role = roleOfSpecifier(value, this.matchers);
       return role === 'deferred' || role === 'webapp';
     };
-    if (Node.isStringLiteral(arg) || Node.isNoSubstitutionTemplateLiteral(arg)) return isImport && legacy(arg.getLiteralValue());
+    if (Node.isStringLiteral(arg) || Node.isNoSubstitutionTemplateLiteral(arg)) {
+      if (!isImport) return false;
+      if (legacy(arg.getLiteralValue())) return true;
+      // A project module that exports legacy values (a barrel): what its importer reads is not followed.
+      const resolved = this.index.resolve(sf.getFilePath(), arg.getLiteralValue());
+      return !!resolved && hasExports(this.exportsOf(resolved));
+    }
     if (Node.isTemplateExpression(arg)) return legacy(arg.getText().slice(1, -1).replace(/\$\{[^}]*\}/g, ''));
     if (Node.isIdentifier(arg)) {
       const declaration = sf.getVariableDeclaration(arg.getText());
@@ -705,6 +717,13 @@ export class SymbolTable {
         const declaration = wrap(sf, compilerNode);
         if (Node.isVariableDeclaration(declaration)) this.deriveFromDeclaration(symbols, declaration, bindName);
         names = known();
+      } else if (compilerNode.kind === ts.SyntaxKind.Parameter && mayDerive((compilerNode as ts.ParameterDeclaration).initializer)) {
+        // `function setup(d = deferred)`: what the default gives (a caller passing
+        // the module itself is reported where it passes it).
+        const parameter = wrap(sf, compilerNode) as import('ts-morph').ParameterDeclaration;
+        const ref = this.resolveIn(symbols, parameter.getInitializerOrThrow());
+        if (ref) bindName(parameter.getNameNode(), ref);
+        names = known();
       } else if (compilerNode.kind === ts.SyntaxKind.CallExpression) {
         let callee: ts.Expression = (compilerNode as ts.CallExpression).expression;
         while (ts.isParenthesizedExpression(callee)) callee = callee.expression;
@@ -720,7 +739,7 @@ export class SymbolTable {
         }
       }
     };
-    const declarations = compilerNodesOfKind(sf, SyntaxKind.VariableDeclaration);
+    const declarations = [...compilerNodesOfKind(sf, SyntaxKind.VariableDeclaration), ...compilerNodesOfKind(sf, SyntaxKind.Parameter)].sort((a, b) => a.pos - b.pos || b.end - a.end);
     const calls = compilerNodesOfKind(sf, SyntaxKind.CallExpression);
     if ((sf.compilerNode as { parseDiagnostics?: readonly unknown[] }).parseDiagnostics?.length) {
       const visit = (compilerNode: ts.Node): void => {
@@ -746,6 +765,48 @@ export class SymbolTable {
         derive(call!);
         j++;
       }
+    }
+  }
+
+  /**
+   * `namespace Tasks { export const d = deferred.defer }`: the namespace object
+   * offers its exported legacy bindings, like a const object (`Tasks.d(...)` is a
+   * defer call).
+   */
+  private bindNamespaces(sf: SourceFile, symbols: FileSymbols): void {
+    for (const compilerNode of compilerNodesOfKind<ts.ModuleDeclaration>(sf, SyntaxKind.ModuleDeclaration)) {
+      const body = compilerNode.body;
+      if (!ts.isIdentifier(compilerNode.name) || !body || !ts.isModuleBlock(body)) continue;
+      const inner = symbols.scoped.get(wrap(sf, body));
+      if (!inner) continue;
+      const offered: BarrelExports = { named: new Map(), star: [] };
+      for (const statement of body.statements) {
+        if (!ts.isVariableStatement(statement) || !ts.getModifiers(statement)?.some((m) => m.kind === SyntaxKind.ExportKeyword)) continue;
+        for (const declaration of statement.declarationList.declarations) {
+          const names: string[] = [];
+          const collect = (name: ts.BindingName): void => {
+            if (ts.isIdentifier(name)) names.push(name.text);
+            else for (const element of name.elements) if (ts.isBindingElement(element)) collect(element.name);
+          };
+          collect(declaration.name);
+          for (const name of names) {
+            const binding = inner.get(name);
+            if (binding) offered.named.set(name, binding.ref);
+          }
+        }
+      }
+      if (!hasExports(offered)) continue;
+      const nameNode = wrap(sf, compilerNode.name) as Identifier;
+      const name = nameNode.getText();
+      const scope = declaringScope(nameNode, name);
+      const binding: Binding = { local: name, ref: { kind: 'barrel-namespace', exports: offered }, nameNode, typeOnly: false, ...(scope ? { scope } : {}) };
+      if (!scope) {
+        if (!symbols.bindings.has(name)) symbols.bindings.set(name, binding);
+        continue;
+      }
+      const names = symbols.scoped.get(scope) ?? new Map<string, Binding>();
+      if (!names.has(name)) names.set(name, binding);
+      symbols.scoped.set(scope, names);
     }
   }
 

@@ -7,6 +7,7 @@ import type { Analysis } from '../analysis/index.js';
 import { findImportTypes } from '../analysis/import-types.js';
 import type { Binding, ImportSite } from '../analysis/legacy-symbols.js';
 import type { SourceRecord } from '../analysis/project.js';
+import { roleOfSpecifier } from '../analysis/specifiers.js';
 import { quoted, semi } from '../analysis/style.js';
 import { RuleOutput, type Rule, type RuleMeta, type ShimName } from './context.js';
 import { legacyNameUses, migratedLocal, RENAMED_MEMBERS } from './names.js';
@@ -109,12 +110,16 @@ function runImports(analysis: Analysis, out: RuleOutput, shared: RuleOutput, rew
 
     if (rewriteLegacy) {
       for (const node of symbols.dynamic) {
+        const [arg] = Node.isCallExpression(node) ? node.getArguments() : [];
+        const barrel = !!arg && (Node.isStringLiteral(arg) || Node.isNoSubstitutionTemplateLiteral(arg)) && !roleOfSpecifier(arg.getLiteralValue(), analysis.matchers);
         out.report(
           record,
           node,
           'dynamic-import',
           'warning',
-          `This loads the legacy deferred module dynamically, which the codemod does not rewrite. Load ${shim} instead (its \`deferred\` export is the namespace; TaskHandler is Handler) or import it statically.`,
+          barrel
+            ? `This loads ${arg!.getText()} dynamically, a module that exports values of the legacy deferred module: what is read from it here (defer calls, TaskHandler) is not migrated, and the functions it defers are not registered. Import it statically, or register each deferred function (register(fn)) and check the uses by hand.`
+            : `This loads the legacy deferred module dynamically, which the codemod does not rewrite. Load ${shim} instead (its \`deferred\` export is the namespace; TaskHandler is Handler) or import it statically.`,
         );
       }
     }
