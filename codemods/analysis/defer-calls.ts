@@ -3,7 +3,7 @@
 // when it is an object literal whose keys all begin with `_`.
 import { Node, SyntaxKind, ts, type CallExpression, type ObjectLiteralExpression } from 'ts-morph';
 import { compilerNodesOfKind, wrapCompilerNode } from './compiler-nodes.js';
-import { isDeferRef, isEmittedReexportValue, isExportedObject, type SymbolTable } from './legacy-symbols.js';
+import { isDeferRef, isEmittedReexportValue, isExportedObject, isMember, type SymbolRef, type SymbolTable } from './legacy-symbols.js';
 import type { SourceRecord } from './project.js';
 import { BUILTIN_URL } from './route-tables.js';
 
@@ -85,7 +85,34 @@ export function findDeferCalls(symbols: SymbolTable, records: SourceRecord[]): D
   return [...calls];
 }
 
-function collectDeferCalls(symbols: SymbolTable, records: SourceRecord[]): DeferCall[] {
+// The same for the payload helpers, by member name.
+const payloadCallsCache = new WeakMap<SymbolTable, WeakMap<SourceRecord[], Map<string, readonly DeferCall[]>>>();
+
+/**
+ * Calls of `serialize(fn, ...args)` or `run(data)` of the legacy module (or the
+ * shim): `fn` is the first argument, as for defer; no options.
+ */
+export function findPayloadCalls(symbols: SymbolTable, records: SourceRecord[], member: 'run' | 'serialize'): DeferCall[] {
+  let byRecords = payloadCallsCache.get(symbols);
+  if (!byRecords) {
+    byRecords = new WeakMap();
+    payloadCallsCache.set(symbols, byRecords);
+  }
+  let byMember = byRecords.get(records);
+  if (!byMember) {
+    byMember = new Map();
+    byRecords.set(records, byMember);
+  }
+  let calls = byMember.get(member);
+  if (!calls) {
+    calls = collectDeferCalls(symbols, records, member).map(({ record, call, fn }) => ({ record, call, fn, url: undefined }));
+    byMember.set(member, calls);
+  }
+  return [...calls];
+}
+
+function collectDeferCalls(symbols: SymbolTable, records: SourceRecord[], member = 'defer'): DeferCall[] {
+  const isTarget = (ref: SymbolRef | undefined): boolean => (member === 'defer' ? isDeferRef(ref) : isMember(ref, [member]));
   const calls: DeferCall[] = [];
   for (const record of records) {
     for (const compilerCall of compilerNodesOfKind<ts.CallExpression>(record.sourceFile, SyntaxKind.CallExpression)) {
@@ -94,11 +121,11 @@ function collectDeferCalls(symbols: SymbolTable, records: SourceRecord[]): Defer
       if (!symbols.mayResolve(record, compilerCall.expression)) continue;
       const call = wrapCompilerNode<CallExpression>(record.sourceFile, compilerCall);
       let args: Node[];
-      if (isDeferRef(symbols.resolve(record, call.getExpression()))) args = call.getArguments();
+      if (isTarget(symbols.resolve(record, call.getExpression()))) args = call.getArguments();
       else {
         // deferred.defer.call(null, work, 1) is a call of defer.
         const forwarded = forwardedCall(call);
-        if (!forwarded?.args || !isDeferRef(symbols.resolve(record, forwarded.callee))) continue;
+        if (!forwarded?.args || !isTarget(symbols.resolve(record, forwarded.callee))) continue;
         args = forwarded.args;
       }
       const last = args[args.length - 1];

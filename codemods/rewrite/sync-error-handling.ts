@@ -5,7 +5,7 @@
 // that is impossible the call is reported. Calls whose result is used are
 // `defer-result`'s: awaiting them restores the error path too. `_transactional`
 // calls are `defer-options`' (they must not be awaited inside their scope).
-import { findDeferCalls } from '../analysis/defer-calls.js';
+import { findDeferCalls, findPayloadCalls } from '../analysis/defer-calls.js';
 import { AsyncPlanner, awaitCall, isAwaited } from './async-plan.js';
 import type { Rule, RuleMeta } from './context.js';
 import { transactionalOption } from './defer-options.js';
@@ -35,6 +35,19 @@ export const rule: Rule = {
         'sync-error-handling',
         'warning',
         `defer() now rejects where it used to throw, so the try/catch/finally meant to handle its error (here or in a caller) misses it, and the call could not be awaited: ${reason}. Await the call in an async function whose callers await it in turn, or handle the rejection with .catch() where the error was handled.`,
+      );
+    }
+    // run(data) threw the function's error (PermanentTaskFailure...); the shim's rejects.
+    for (const { record, call } of findPayloadCalls(analysis.symbols, analysis.candidates, 'run')) {
+      if (isAwaited(call) || isResultUsed(call) || !planner.throwReachesHandler(call)) continue;
+      const reason = awaitCall(analysis, call, out, shared);
+      if (reason === undefined) continue;
+      out.report(
+        record,
+        call,
+        'sync-error-handling',
+        'warning',
+        `run() now rejects where it used to throw (the function's errors, PermanentTaskFailure among them), so the try/catch/finally meant to handle them (here or in a caller) misses them, and the call could not be awaited: ${reason}. Await the call in an async function whose callers await it in turn, or handle the rejection with .catch().`,
       );
     }
   },
