@@ -49,6 +49,11 @@ export interface Binding {
   element?: BindingElement;
   /** The nearer scope that declares it (function, block, IIFE parameters); module level when absent. */
   scope?: Node;
+  /**
+   * Read through a barrel's named export (not its star): the migrated barrel keeps
+   * that public name (`export { Handler as TaskHandler }`), so this binding does too.
+   */
+  keepsName?: boolean;
 }
 
 /** A place where a legacy value flows somewhere the tracker does not follow. */
@@ -279,8 +284,8 @@ export class SymbolTable {
     const own = ownExportNames(sf);
     exports.own = own;
 
-    const addBinding = (nameNode: Identifier, ref: SymbolRef, site: ImportSite | undefined, typeOnly: boolean): void => {
-      bindings.set(nameNode.getText(), { local: nameNode.getText(), ref, nameNode, typeOnly, ...(site ? { site } : {}) });
+    const addBinding = (nameNode: Identifier, ref: SymbolRef, site: ImportSite | undefined, typeOnly: boolean, keepsName = false): void => {
+      bindings.set(nameNode.getText(), { local: nameNode.getText(), ref, nameNode, typeOnly, ...(site ? { site } : {}), ...(keepsName ? { keepsName } : {}) });
     };
 
     for (const statement of sf.compilerNode.statements) {
@@ -316,7 +321,7 @@ export class SymbolTable {
         const ref = 'barrel' in target ? lookupExport(target.barrel, imported) : memberRef(role, imported);
         if (!ref) continue;
         // The local name: the alias, else the imported identifier (`name` either way).
-        addBinding(wrap(sf, element.name) as Identifier, ref, site, typeOnly || element.isTypeOnly);
+        addBinding(wrap(sf, element.name) as Identifier, ref, site, typeOnly || element.isTypeOnly, 'barrel' in target && target.barrel.named.has(imported));
       }
     }
 
@@ -372,7 +377,7 @@ export class SymbolTable {
             if (!Node.isIdentifier(local)) continue;
             const imported = element.getPropertyNameNode()?.getText() ?? local.getText();
             const ref = refOfMember(imported);
-            if (ref) addBinding(local, ref, site, false);
+            if (ref) addBinding(local, ref, site, false, 'barrel' in target && target.barrel.named.has(imported));
           }
         }
       }
@@ -652,10 +657,10 @@ export class SymbolTable {
    * declarations in any scope and parameters of immediately invoked functions.
    */
   private deriveBindings(sf: SourceFile, symbols: FileSymbols): void {
-    const bind = (nameNode: Identifier, ref: SymbolRef, element: BindingElement | undefined): void => {
+    const bind = (nameNode: Identifier, ref: SymbolRef, element: BindingElement | undefined, keepsName = false): void => {
       const name = nameNode.getText();
       const scope = declaringScope(nameNode, name);
-      const binding: Binding = { local: name, ref, nameNode, typeOnly: false, ...(element ? { element } : {}), ...(scope ? { scope } : {}) };
+      const binding: Binding = { local: name, ref, nameNode, typeOnly: false, ...(element ? { element } : {}), ...(scope ? { scope } : {}), ...(keepsName ? { keepsName } : {}) };
       if (!scope) {
         if (!symbols.bindings.has(name)) symbols.bindings.set(name, binding);
         return;
@@ -693,7 +698,8 @@ export class SymbolTable {
         const memberRefOf = member === undefined ? (isTrackedNamespace(ref) ? ({ kind: 'unresolved', reason: 'a computed key destructured from the deferred module' } as const) : undefined) : memberOf(ref, member);
         if (!memberRefOf) continue;
         if (memberRefOf.kind === 'unresolved' && member === undefined) symbols.unresolved.push({ node: child, reason: memberRefOf.reason });
-        bindName(local, memberRefOf, child);
+        if (Node.isIdentifier(local) && ref.kind === 'barrel-namespace' && member !== undefined && ref.exports.named.has(member)) bind(local, memberRefOf, child, true);
+        else bindName(local, memberRefOf, child);
       }
     };
     // Names bound so far: a value can only derive from one of them or a require().
