@@ -525,6 +525,11 @@ export class SymbolTable {
       const value = Node.isShorthandPropertyAssignment(property) ? property.getNameNode() : Node.isPropertyAssignment(property) ? property.getInitializer() : undefined;
       const ref = value && this.resolveIn(symbols, value);
       if (ref && (Node.isShorthandPropertyAssignment(property) || Node.isPropertyAssignment(property))) into.named.set(property.getName(), ref);
+      else if (Node.isShorthandPropertyAssignment(property) || Node.isPropertyAssignment(property) || Node.isMethodDeclaration(property) || Node.isGetAccessorDeclaration(property)) {
+        // `{ ...deferred, TaskHandler: AuditHandler }`: the object's own value shadows the spread one.
+        into.named.delete(property.getName());
+        (into.own ??= new Set()).add(property.getName());
+      }
     }
   }
 
