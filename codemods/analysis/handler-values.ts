@@ -6,7 +6,8 @@
 // a class whose methods take `environ` and return [body, status, headers], so
 // each is reported (docs/manual-steps.md#handler-as-value).
 import { Node, SyntaxKind, ts } from 'ts-morph';
-import { compilerDescendants, compilerNodesOfKind } from './compiler-nodes.js';
+import { compilerDescendants, compilerNodesOfKind, wrapCompilerNode } from './compiler-nodes.js';
+import type { HandlerClasses } from './handlers.js';
 import { isKeptByResolver } from './defer-calls.js';
 import { isHandlerRef, type SymbolTable } from './legacy-symbols.js';
 import type { SourceRecord } from './project.js';
@@ -40,6 +41,39 @@ export function findHandlerValueUses(symbols: SymbolTable, record: SourceRecord,
     if (read && (Node.isPropertyAccessExpression(read) || Node.isElementAccessExpression(read)) && read.getExpression() === site.node && isHandlerRef(symbols.resolve(record, read))) nodes.push(read);
   }
   return nodes.filter((node) => !isMigratedUse(node, served)).sort((a, b) => a.getStart() - b.getStart());
+}
+
+/**
+ * A handler class (TaskHandler or a subclass the analysis follows) used in
+ * prototype-based code: `X.prototype`, `X.call(this)` / `X.apply(this, ...)`,
+ * `inherits(F, X)`, `Object.setPrototypeOf(F, X)`. A migrated subclass's methods
+ * take `environ` now, so code that wires or calls them by prototype no longer fits.
+ */
+export function findPrototypeUses(handlers: HandlerClasses, record: SourceRecord): Node[] {
+  const sf = record.sourceFile;
+  if (!/\bprototype\b|\binherits\b|setPrototypeOf|\.(?:call|apply)\s*\(\s*this\b/.test(record.text)) return [];
+  const bases: ts.Expression[] = [];
+  for (const node of compilerDescendants(sf.compilerNode, (n) => ts.isPropertyAccessExpression(n) || ts.isCallExpression(n))) {
+    if (ts.isPropertyAccessExpression(node)) {
+      if (node.name.text === 'prototype') bases.push(node.expression);
+      else if ((node.name.text === 'call' || node.name.text === 'apply') && ts.isCallExpression(node.parent) && node.parent.expression === node && node.parent.arguments[0]?.kind === SyntaxKind.ThisKeyword) bases.push(node.expression);
+      continue;
+    }
+    const call = node as ts.CallExpression;
+    const callee = call.expression;
+    const name = ts.isIdentifier(callee) ? callee.text : ts.isPropertyAccessExpression(callee) ? callee.name.text : '';
+    if ((name === 'inherits' || name === 'setPrototypeOf') && call.arguments[1]) bases.push(call.arguments[1]);
+  }
+  const found: Node[] = [];
+  for (const base of bases) {
+    // `X.prototype` itself is read as X; only identifiers and member chains name a class.
+    let expression: ts.Expression = base;
+    if (ts.isPropertyAccessExpression(expression) && expression.name.text === 'prototype') expression = expression.expression;
+    if (!ts.isIdentifier(expression) && !ts.isPropertyAccessExpression(expression)) continue;
+    const node = wrapCompilerNode(sf, expression);
+    if (handlers.statusOf(record, node).kind === 'handler') found.push(node);
+  }
+  return found;
 }
 
 function isMigratedUse(node: Node, served: ServedPlaces): boolean {

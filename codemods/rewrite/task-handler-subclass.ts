@@ -7,7 +7,7 @@ import { compilerDescendants, morphText, wrapCompilerNode } from '../analysis/co
 import type { Analysis } from '../analysis/index.js';
 import { endsWithoutResult, ENTRY_METHODS, isEntryCall, legacyAccesses, webappMemberUses, type WebappMemberUse } from '../analysis/handler-members.js';
 import type { HandlerClass } from '../analysis/handlers.js';
-import { findHandlerValueUses, servedPlaces } from '../analysis/handler-values.js';
+import { findHandlerValueUses, findPrototypeUses, servedPlaces } from '../analysis/handler-values.js';
 import type { SourceRecord } from '../analysis/project.js';
 import { quoted, semi } from '../analysis/style.js';
 import type { Rule, RuleMeta, RuleOutput } from './context.js';
@@ -283,13 +283,18 @@ export const rule: Rule = {
     }
     const served = servedPlaces(analysis.tables, analysis.candidates);
     for (const record of analysis.candidates) {
-      for (const node of findHandlerValueUses(analysis.symbols, record, served)) {
+      const values = findHandlerValueUses(analysis.symbols, record, served);
+      const starts = new Set(values.map((n) => n.getStart()));
+      const subclassUses = findPrototypeUses(analysis.handlers, record).filter((n) => !starts.has(n.getStart()));
+      const subclasses = new Set(subclassUses);
+      for (const node of [...values, ...subclassUses].sort((a, b) => a.getStart() - b.getStart())) {
+        const what = subclasses.has(node) ? 'a TaskHandler subclass used in prototype-based code (its prototype read or wired, its constructor called on `this`)' : 'TaskHandler used as a value (a prototype-based subclass, a call or patch of its methods, a global, an argument...)';
         out.report(
           record,
           node,
           'handler-as-value',
           'warning',
-          `\`${node.getText()}\` is TaskHandler used as a value (a prototype-based subclass, a call or patch of its methods, a global, an argument...), which the codemod does not migrate: after migration it is the shim's Handler, whose post(environ)/runFromRequest(environ) take environ and resolve to [body, status, headers]. Write the subclass as \`class X extends TaskHandler\` (the codemod migrates that), or migrate this use by hand.`,
+          `\`${node.getText()}\` is ${what}, which the codemod does not migrate: after migration it is the shim's Handler (or a subclass of it), whose post(environ)/runFromRequest(environ) take environ and resolve to [body, status, headers]. Write the subclass as \`class X extends TaskHandler\` (the codemod migrates that), or migrate this use by hand.`,
         );
       }
     }
