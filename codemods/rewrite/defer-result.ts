@@ -39,7 +39,10 @@ export function isResultUsed(call: CallExpression): boolean {
 export const rule: Rule = {
   meta,
   run(analysis, out, shared) {
-    for (const deferCall of findDeferCalls(analysis.symbols, analysis.candidates)) {
+    // run(data) now returns a Promise of the function's result too (its failures reject).
+    const runCalls = findPayloadCalls(analysis.symbols, analysis.candidates, 'run');
+    const runs = new Set(runCalls);
+    for (const deferCall of [...findDeferCalls(analysis.symbols, analysis.candidates), ...runCalls]) {
       const { record, call } = deferCall;
       if (!isResultUsed(call)) continue;
       if (transactionalOption(deferCall)) {
@@ -54,26 +57,10 @@ export const rule: Rule = {
       }
       const reason = awaitCall(analysis, call, out, shared);
       if (reason === undefined) continue;
-      out.report(
-        record,
-        call,
-        'defer-result',
-        'warning',
-        `defer() now returns a Promise of the task (name, queue, eta). This code uses the result synchronously and the call could not be awaited: ${reason}. Await it in an async function, or use .then().`,
-      );
-    }
-    // run(data) now returns a Promise of the function's result (its failures reject).
-    for (const { record, call } of findPayloadCalls(analysis.symbols, analysis.candidates, 'run')) {
-      if (!isResultUsed(call)) continue;
-      const reason = awaitCall(analysis, call, out, shared);
-      if (reason === undefined) continue;
-      out.report(
-        record,
-        call,
-        'defer-result',
-        'warning',
-        `run() now returns a Promise of the function's result, and the function's errors (PermanentTaskFailure among them) reject it instead of being thrown. This code uses the result synchronously and the call could not be awaited: ${reason}. Await it in an async function, or use .then().`,
-      );
+      const what = runs.has(deferCall)
+        ? "run() now returns a Promise of the function's result, and the function's errors (PermanentTaskFailure among them) reject it instead of being thrown."
+        : 'defer() now returns a Promise of the task (name, queue, eta).';
+      out.report(record, call, 'defer-result', 'warning', `${what} This code uses the result synchronously and the call could not be awaited: ${reason}. Await it in an async function, or use .then().`);
     }
     // serialize() now returns a Uint8Array where the legacy one returned a Buffer:
     // Buffer.from() gives the code the Buffer it used (toString('base64') and the like).

@@ -15,7 +15,7 @@ import { makeTransform } from './single-file.js';
 
 export const meta: RuleMeta = {
   id: 'sync-error-handling',
-  description: 'Awaits defer() calls whose synchronous throw a try/catch/finally handled (making functions and known callers async); reports the calls it cannot.',
+  description: 'Awaits defer() and run() calls whose synchronous throw a try/catch/finally handled (making functions and known callers async); reports the calls it cannot.',
   reasonCodes: ['sync-error-handling'],
   docs: 'docs/manual-steps.md#sync-error-handling',
 };
@@ -24,30 +24,23 @@ export const rule: Rule = {
   meta,
   run(analysis, out, shared) {
     const planner = AsyncPlanner.of(analysis);
-    for (const deferCall of findDeferCalls(analysis.symbols, analysis.candidates)) {
+    // run(data) threw the function's error (PermanentTaskFailure...); the shim's rejects too.
+    const runCalls = findPayloadCalls(analysis.symbols, analysis.candidates, 'run');
+    const runs = new Set(runCalls);
+    for (const deferCall of [...findDeferCalls(analysis.symbols, analysis.candidates), ...runCalls]) {
       const { record, call } = deferCall;
       if (isAwaited(call) || isResultUsed(call) || transactionalOption(deferCall) || !planner.throwReachesHandler(call)) continue;
       const reason = awaitCall(analysis, call, out, shared);
       if (reason === undefined) continue;
+      const what = runs.has(deferCall)
+        ? "run() now rejects where it used to throw (the function's errors, PermanentTaskFailure among them), so the try/catch/finally meant to handle them"
+        : 'defer() now rejects where it used to throw, so the try/catch/finally meant to handle its error';
       out.report(
         record,
         call,
         'sync-error-handling',
         'warning',
-        `defer() now rejects where it used to throw, so the try/catch/finally meant to handle its error (here or in a caller) misses it, and the call could not be awaited: ${reason}. Await the call in an async function whose callers await it in turn, or handle the rejection with .catch() where the error was handled.`,
-      );
-    }
-    // run(data) threw the function's error (PermanentTaskFailure...); the shim's rejects.
-    for (const { record, call } of findPayloadCalls(analysis.symbols, analysis.candidates, 'run')) {
-      if (isAwaited(call) || isResultUsed(call) || !planner.throwReachesHandler(call)) continue;
-      const reason = awaitCall(analysis, call, out, shared);
-      if (reason === undefined) continue;
-      out.report(
-        record,
-        call,
-        'sync-error-handling',
-        'warning',
-        `run() now rejects where it used to throw (the function's errors, PermanentTaskFailure among them), so the try/catch/finally meant to handle them (here or in a caller) misses them, and the call could not be awaited: ${reason}. Await the call in an async function whose callers await it in turn, or handle the rejection with .catch().`,
+        `${what} (here or in a caller) misses it, and the call could not be awaited: ${reason}. Await the call in an async function whose callers await it in turn, or handle the rejection with .catch() where the error was handled.`,
       );
     }
   },
