@@ -69,34 +69,13 @@ export function forwardedCall(call: CallExpression): { callee: Node; args: Node[
 // The rules ask for the calls of the same candidates several times (options, results,
 // error handling, registration, the wrap plan); the trees are never edited in place,
 // so the first answer holds for the run.
-const deferCallsCache = new WeakMap<SymbolTable, WeakMap<SourceRecord[], readonly DeferCall[]>>();
+const callsCache = new WeakMap<SymbolTable, WeakMap<SourceRecord[], Map<string, readonly DeferCall[]>>>();
 
-export function findDeferCalls(symbols: SymbolTable, records: SourceRecord[]): DeferCall[] {
-  let byRecords = deferCallsCache.get(symbols);
+function cachedCalls(symbols: SymbolTable, records: SourceRecord[], member: 'defer' | 'run' | 'serialize'): DeferCall[] {
+  let byRecords = callsCache.get(symbols);
   if (!byRecords) {
     byRecords = new WeakMap();
-    deferCallsCache.set(symbols, byRecords);
-  }
-  let calls = byRecords.get(records);
-  if (!calls) {
-    calls = collectDeferCalls(symbols, records);
-    byRecords.set(records, calls);
-  }
-  return [...calls];
-}
-
-// The same for the payload helpers, by member name.
-const payloadCallsCache = new WeakMap<SymbolTable, WeakMap<SourceRecord[], Map<string, readonly DeferCall[]>>>();
-
-/**
- * Calls of `serialize(fn, ...args)` or `run(data)` of the legacy module (or the
- * shim): `fn` is the first argument, as for defer; no options.
- */
-export function findPayloadCalls(symbols: SymbolTable, records: SourceRecord[], member: 'run' | 'serialize'): DeferCall[] {
-  let byRecords = payloadCallsCache.get(symbols);
-  if (!byRecords) {
-    byRecords = new WeakMap();
-    payloadCallsCache.set(symbols, byRecords);
+    callsCache.set(symbols, byRecords);
   }
   let byMember = byRecords.get(records);
   if (!byMember) {
@@ -105,10 +84,23 @@ export function findPayloadCalls(symbols: SymbolTable, records: SourceRecord[], 
   }
   let calls = byMember.get(member);
   if (!calls) {
-    calls = collectDeferCalls(symbols, records, member).map(({ record, call, fn }) => ({ record, call, fn, url: undefined }));
+    const found = collectDeferCalls(symbols, records, member);
+    calls = member === 'defer' ? found : found.map(({ record, call, fn }) => ({ record, call, fn, url: undefined }));
     byMember.set(member, calls);
   }
   return [...calls];
+}
+
+export function findDeferCalls(symbols: SymbolTable, records: SourceRecord[]): DeferCall[] {
+  return cachedCalls(symbols, records, 'defer');
+}
+
+/**
+ * Calls of `serialize(fn, ...args)` or `run(data)` of the legacy module (or the
+ * shim): `fn` is the first argument, as for defer; no options.
+ */
+export function findPayloadCalls(symbols: SymbolTable, records: SourceRecord[], member: 'run' | 'serialize'): DeferCall[] {
+  return cachedCalls(symbols, records, member);
 }
 
 function collectDeferCalls(symbols: SymbolTable, records: SourceRecord[], member = 'defer'): DeferCall[] {

@@ -662,18 +662,7 @@ export class SymbolTable {
    * declarations in any scope and parameters of immediately invoked functions.
    */
   private deriveBindings(sf: SourceFile, symbols: FileSymbols): void {
-    const bind = (nameNode: Identifier, ref: SymbolRef, element: BindingElement | undefined, keepsName = false): void => {
-      const name = nameNode.getText();
-      const scope = declaringScope(nameNode, name);
-      const binding: Binding = { local: name, ref, nameNode, typeOnly: false, ...(element ? { element } : {}), ...(scope ? { scope } : {}), ...(keepsName ? { keepsName } : {}) };
-      if (!scope) {
-        if (!symbols.bindings.has(name)) symbols.bindings.set(name, binding);
-        return;
-      }
-      const names = symbols.scoped.get(scope) ?? new Map<string, Binding>();
-      if (!names.has(name)) names.set(name, binding);
-      symbols.scoped.set(scope, names);
-    };
+    const bind = (nameNode: Identifier, ref: SymbolRef, element: BindingElement | undefined, keepsName = false): void => bindInScope(symbols, nameNode, ref, element, keepsName);
     const bindName = (nameNode: Node, ref: SymbolRef, element?: BindingElement): void => {
       if (Node.isIdentifier(nameNode)) {
         bind(nameNode, ref, element);
@@ -807,17 +796,7 @@ export class SymbolTable {
         }
       }
       if (!hasExports(offered)) continue;
-      const nameNode = wrap(sf, compilerNode.name) as Identifier;
-      const name = nameNode.getText();
-      const scope = declaringScope(nameNode, name);
-      const binding: Binding = { local: name, ref: { kind: 'barrel-namespace', exports: offered }, nameNode, typeOnly: false, ...(scope ? { scope } : {}) };
-      if (!scope) {
-        if (!symbols.bindings.has(name)) symbols.bindings.set(name, binding);
-        continue;
-      }
-      const names = symbols.scoped.get(scope) ?? new Map<string, Binding>();
-      if (!names.has(name)) names.set(name, binding);
-      symbols.scoped.set(scope, names);
+      bindInScope(symbols, wrap(sf, compilerNode.name) as Identifier, { kind: 'barrel-namespace', exports: offered });
     }
   }
 
@@ -1074,6 +1053,20 @@ function scanLoads(sf: SourceFile): { importEquals: import('ts-morph').ImportEqu
 /** The ts-morph node of a compiler node (wrapping only the nodes a pass needs). */
 function wrap(sf: SourceFile, compilerNode: ts.Node): Node {
   return (sf as unknown as { _getNodeFromCompilerNode(node: ts.Node): Node })._getNodeFromCompilerNode(compilerNode);
+}
+
+/** Binds a derived name in the scope that declares it (module level or nearer); the first binding of a name wins. */
+function bindInScope(symbols: FileSymbols, nameNode: Identifier, ref: SymbolRef, element?: BindingElement, keepsName = false): void {
+  const name = nameNode.getText();
+  const scope = declaringScope(nameNode, name);
+  const binding: Binding = { local: name, ref, nameNode, typeOnly: false, ...(element ? { element } : {}), ...(scope ? { scope } : {}), ...(keepsName ? { keepsName } : {}) };
+  if (!scope) {
+    if (!symbols.bindings.has(name)) symbols.bindings.set(name, binding);
+    return;
+  }
+  const names = symbols.scoped.get(scope) ?? new Map<string, Binding>();
+  if (!names.has(name)) names.set(name, binding);
+  symbols.scoped.set(scope, names);
 }
 
 /** The other module's own (non-legacy) exports shadow the star through this one too. */
