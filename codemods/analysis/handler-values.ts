@@ -18,6 +18,8 @@ export interface ServedPlaces {
   rows: Set<Node>;
   /** Identifiers named in `extends` clauses (a function or getter returning the base is followed by handlers.ts). */
   baseNames: Set<string>;
+  /** Files that create a route table: a row there that the analysis could not place is reported with its table. */
+  tableFiles: Set<string>;
 }
 
 export function servedPlaces(tables: RouteTable[], records: SourceRecord[]): ServedPlaces {
@@ -28,7 +30,7 @@ export function servedPlaces(tables: RouteTable[], records: SourceRecord[]): Ser
       for (const identifier of compilerDescendants<ts.Identifier>(clause, (n) => ts.isIdentifier(n))) baseNames.add(identifier.text);
     }
   }
-  return { rows: new Set(tables.flatMap((table) => table.rows.map((row) => row.handler))), baseNames };
+  return { rows: new Set(tables.flatMap((table) => table.rows.map((row) => row.handler))), baseNames, tableFiles: new Set(tables.map((table) => table.record.absPath)) };
 }
 
 /** References of TaskHandler/Handler in `record` that are not a class base, a row, a type, an import/export or an alias. */
@@ -40,7 +42,7 @@ export function findHandlerValueUses(symbols: SymbolTable, record: SourceRecord,
     const read = site.node.getParent();
     if (read && (Node.isPropertyAccessExpression(read) || Node.isElementAccessExpression(read)) && read.getExpression() === site.node && isHandlerRef(symbols.resolve(record, read))) nodes.push(read);
   }
-  return nodes.filter((node) => !isMigratedUse(node, served)).sort((a, b) => a.getStart() - b.getStart());
+  return nodes.filter((node) => !isMigratedUse(node, served, record)).sort((a, b) => a.getStart() - b.getStart());
 }
 
 /**
@@ -76,12 +78,12 @@ export function findPrototypeUses(handlers: HandlerClasses, record: SourceRecord
   return found;
 }
 
-function isMigratedUse(node: Node, served: ServedPlaces): boolean {
+function isMigratedUse(node: Node, served: ServedPlaces, record: SourceRecord): boolean {
   const { rows } = served;
   if (rows.has(node)) return true;
   // Inside a class's `extends` expression: handlers.ts follows it or reports the class (unknown-handler-base).
   if (node.getFirstAncestor((a) => Node.isHeritageClause(a) || Node.isStatement(a) || Node.isClassDeclaration(a) || Node.isClassExpression(a))?.isKind(SyntaxKind.HeritageClause)) return true;
-  if (isRowShaped(node) || isReturnedBase(node, served.baseNames)) return true;
+  if ((served.tableFiles.has(record.absPath) && isRowShaped(node)) || isReturnedBase(node, served.baseNames)) return true;
   let current = node;
   let parent = current.getParent();
   while (parent && (Node.isParenthesizedExpression(parent) || Node.isAsExpression(parent) || Node.isNonNullExpression(parent) || Node.isSatisfiesExpression(parent))) {
@@ -104,7 +106,7 @@ function isMigratedUse(node: Node, served: ServedPlaces): boolean {
   return isKeptByResolver(current, parent);
 }
 
-/** `[pattern, X]`: a route-table row (rows the analysis could not place are reported with their table). */
+/** `[pattern, X]` in a file with a route table: a row (rows the analysis could not place are reported with their table). */
 function isRowShaped(node: Node): boolean {
   const row = node.getParent();
   if (!row || !Node.isArrayLiteralExpression(row)) return false;
