@@ -217,12 +217,12 @@ describe('docs', () => {
     'unknown-handler-base': true,
     'handler-webapp-member': true,
     'handler-result': true,
+    'default-url-handler': true,
     'unresolved-legacy-reference': true,
     'new-type-error': true,
     'shim-unresolved': true,
     'verify-incomplete': true,
     'data-dir-gitignore': true,
-    'default-url-handler': true,
   };
 
   it('has a section (link anchor) in docs/manual-steps.md for every reason code', () => {
