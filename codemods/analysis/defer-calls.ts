@@ -3,7 +3,7 @@
 // when it is an object literal whose keys all begin with `_`.
 import { Node, SyntaxKind, ts, type CallExpression, type ObjectLiteralExpression } from 'ts-morph';
 import { compilerNodesOfKind, wrapCompilerNode } from './compiler-nodes.js';
-import { isDeferRef, isExportedObject, type SymbolTable } from './legacy-symbols.js';
+import { isDeferRef, isEmittedReexportValue, isExportedObject, isMember, type SymbolRef, type SymbolTable } from './legacy-symbols.js';
 import type { SourceRecord } from './project.js';
 import { BUILTIN_URL } from './route-tables.js';
 
@@ -69,23 +69,42 @@ export function forwardedCall(call: CallExpression): { callee: Node; args: Node[
 // The rules ask for the calls of the same candidates several times (options, results,
 // error handling, registration, the wrap plan); the trees are never edited in place,
 // so the first answer holds for the run.
-const deferCallsCache = new WeakMap<SymbolTable, WeakMap<SourceRecord[], readonly DeferCall[]>>();
+const callsCache = new WeakMap<SymbolTable, WeakMap<SourceRecord[], Map<string, readonly DeferCall[]>>>();
 
-export function findDeferCalls(symbols: SymbolTable, records: SourceRecord[]): DeferCall[] {
-  let byRecords = deferCallsCache.get(symbols);
+function cachedCalls(symbols: SymbolTable, records: SourceRecord[], member: 'defer' | 'run' | 'serialize'): DeferCall[] {
+  let byRecords = callsCache.get(symbols);
   if (!byRecords) {
     byRecords = new WeakMap();
-    deferCallsCache.set(symbols, byRecords);
+    callsCache.set(symbols, byRecords);
   }
-  let calls = byRecords.get(records);
+  let byMember = byRecords.get(records);
+  if (!byMember) {
+    byMember = new Map();
+    byRecords.set(records, byMember);
+  }
+  let calls = byMember.get(member);
   if (!calls) {
-    calls = collectDeferCalls(symbols, records);
-    byRecords.set(records, calls);
+    const found = collectDeferCalls(symbols, records, member);
+    calls = member === 'defer' ? found : found.map(({ record, call, fn }) => ({ record, call, fn, url: undefined }));
+    byMember.set(member, calls);
   }
   return [...calls];
 }
 
-function collectDeferCalls(symbols: SymbolTable, records: SourceRecord[]): DeferCall[] {
+export function findDeferCalls(symbols: SymbolTable, records: SourceRecord[]): DeferCall[] {
+  return cachedCalls(symbols, records, 'defer');
+}
+
+/**
+ * Calls of `serialize(fn, ...args)` or `run(data)` of the legacy module (or the
+ * shim): `fn` is the first argument, as for defer; no options.
+ */
+export function findPayloadCalls(symbols: SymbolTable, records: SourceRecord[], member: 'run' | 'serialize'): DeferCall[] {
+  return cachedCalls(symbols, records, member);
+}
+
+function collectDeferCalls(symbols: SymbolTable, records: SourceRecord[], member = 'defer'): DeferCall[] {
+  const isTarget = (ref: SymbolRef | undefined): boolean => (member === 'defer' ? isDeferRef(ref) : isMember(ref, [member]));
   const calls: DeferCall[] = [];
   for (const record of records) {
     for (const compilerCall of compilerNodesOfKind<ts.CallExpression>(record.sourceFile, SyntaxKind.CallExpression)) {
@@ -94,11 +113,11 @@ function collectDeferCalls(symbols: SymbolTable, records: SourceRecord[]): Defer
       if (!symbols.mayResolve(record, compilerCall.expression)) continue;
       const call = wrapCompilerNode<CallExpression>(record.sourceFile, compilerCall);
       let args: Node[];
-      if (isDeferRef(symbols.resolve(record, call.getExpression()))) args = call.getArguments();
+      if (isTarget(symbols.resolve(record, call.getExpression()))) args = call.getArguments();
       else {
         // deferred.defer.call(null, work, 1) is a call of defer.
         const forwarded = forwardedCall(call);
-        if (!forwarded?.args || !isDeferRef(symbols.resolve(record, forwarded.callee))) continue;
+        if (!forwarded?.args || !isTarget(symbols.resolve(record, forwarded.callee))) continue;
         args = forwarded.args;
       }
       const last = args[args.length - 1];
@@ -151,7 +170,7 @@ export function findDeferValueUses(symbols: SymbolTable, record: SourceRecord): 
 function isFollowedUse(node: Node): boolean {
   let current = node;
   let parent = current.getParent();
-  while (parent && (Node.isParenthesizedExpression(parent) || Node.isAsExpression(parent) || Node.isNonNullExpression(parent) || Node.isSatisfiesExpression(parent))) {
+  while (parent && (Node.isParenthesizedExpression(parent) || Node.isAsExpression(parent) || Node.isNonNullExpression(parent) || Node.isSatisfiesExpression(parent) || isIndirectCallee(parent, current))) {
     current = parent;
     parent = parent.getParent();
   }
@@ -161,6 +180,22 @@ function isFollowedUse(node: Node): boolean {
     const call = parent.getParent();
     return !!call && Node.isCallExpression(call) && call.getExpression() === parent && !!forwardedCall(call)?.args;
   }
+  return isKeptByResolver(current, parent);
+}
+
+/**
+ * Places where a legacy value goes on being followed by the resolver: types,
+ * export lists, `const` aliases, properties of a `const` object or of what the
+ * module exports, and CommonJS export assignments.
+ */
+/** `(0, x.f)`: TypeScript's emit of a call of an imported function, which the resolver reads as `x.f`. */
+function isIndirectCallee(parent: Node, current: Node): boolean {
+  return Node.isBinaryExpression(parent) && parent.getOperatorToken().getKind() === SyntaxKind.CommaToken && parent.getRight() === current && Node.isNumericLiteral(parent.getLeft());
+}
+
+export function isKeptByResolver(current: Node, parent: Node): boolean {
+  // The getter of an emitted re-export: `Object.defineProperty(exports, "X", { get: function () { return v; } })`.
+  if (isEmittedReexportValue(current)) return true;
   // Types, export lists, and aliases the resolver binds (`const enqueue = deferred.defer`).
   if (Node.isTypeQuery(parent) || Node.isExportSpecifier(parent) || Node.isExportAssignment(parent)) return true;
   // (A reassigned `let` alias is reported by the resolver itself.)

@@ -116,11 +116,11 @@ export function findHandlerClasses(index: ProjectIndex, symbols: SymbolTable, re
       const resolution = resolveName(index, record, name, 0);
       if (resolution.kind === 'external') return OTHER;
       if (resolution.kind === 'class-value') return classify(resolution.node, seen);
-      if (resolution.kind === 'unknown') return declaredInModule(record, name) ? { kind: 'unknown', at: expression } : OTHER; // a global (Error, EventEmitter)
+      if (resolution.kind === 'unknown') return declaredInModule(record, name) ? { kind: 'unknown', at: expression } : globalStatus(name, seen); // a global (Error, EventEmitter)
       if (resolution.kind !== 'module') return { kind: 'unknown', at: expression };
       const declaration = resolution.node;
       if (Node.isClassDeclaration(declaration)) return classify(declaration, seen);
-      if (Node.isFunctionDeclaration(declaration)) return OTHER; // a constructor function
+      if (Node.isFunctionDeclaration(declaration)) return constructorStatus(resolution.record, declaration, seen);
       if (seen.has(declaration)) return { kind: 'unknown', at: expression };
       seen.add(declaration);
       const list = declaration.getParent();
@@ -211,6 +211,41 @@ export function findHandlerClasses(index: ProjectIndex, symbols: SymbolTable, re
     });
     mutated.set(key, found.length > 0);
     return found.length > 0;
+  }
+
+  /**
+   * A constructor function is an ordinary class unless its file wires its
+   * prototype to a handler, or to something not followed (`util.inherits(F, B)`,
+   * `F.prototype = Object.create(B.prototype)`, `Object.setPrototypeOf(F.prototype,
+   * B.prototype)`, `B.call(this)`): such a prototype-based subclass is not
+   * migrated, so it is unknown, never ordinary.
+   */
+  function constructorStatus(record: SourceRecord, fn: import('ts-morph').FunctionDeclaration, seen: Set<Node>): BaseStatus {
+    const name = fn.getName();
+    if (!name || seen.has(fn)) return OTHER;
+    seen.add(fn);
+    const statuses = prototypeBases(record, name).map((base) => (base ? statusIn(record, base, seen) : undefined));
+    const wired = statuses.find((status) => !status || status.kind !== 'other');
+    if (wired === undefined && !statuses.includes(undefined)) return OTHER;
+    return { kind: 'unknown', at: wired && wired.kind === 'unknown' ? wired.at : fn.getNameNode() ?? fn };
+  }
+
+  let globals: Map<string, GlobalAssignment[]> | undefined;
+
+  /**
+   * A name no file declares: a global. Ordinary (Error, EventEmitter) unless a file
+   * of the run assigns it onto the global object (`global.TaskHandler =
+   * require(L).TaskHandler`, `Object.assign(globalThis, deferred)`) a value that is
+   * not known to be ordinary: then unknown, at that assignment.
+   */
+  function globalStatus(name: string, seen: Set<Node>): BaseStatus {
+    globals ??= globalAssignments(records);
+    const assignments = [...(globals.get(name) ?? []), ...(globals.get('*') ?? [])];
+    for (const { record, value, at } of assignments) {
+      const status = value && !seen.has(value) ? (seen.add(value), statusIn(record, value, seen)) : undefined;
+      if (!status || status.kind !== 'other') return { kind: 'unknown', at };
+    }
+    return OTHER;
   }
 
   function classify(node: ClassNode, seen = new Set<Node>()): BaseStatus {
@@ -311,4 +346,114 @@ function returnedExpressions(fn: FunctionLike): Node[] {
     }
   });
   return bare ? [] : result;
+}
+
+/** `B.prototype` → `B` (what a prototype wiring names as the base). */
+function withoutPrototype(node: Node): Node {
+  const value = unwrap(node);
+  return Node.isPropertyAccessExpression(value) && value.getName() === 'prototype' ? value.getExpression() : value;
+}
+
+/**
+ * The bases a file wires the prototype of the constructor `name` to, or
+ * undefined for a wiring whose base cannot be read (`F.prototype = make()`):
+ * `inherits(F, B)`, `Object.setPrototypeOf(F[.prototype], B[.prototype])`
+ * (also Reflect's), `Object.assign(F.prototype, B.prototype)`, `F.prototype =
+ * Object.create(B.prototype) | new B() | B.prototype`, `F.prototype.__proto__ =
+ * B.prototype`, and `B.call(this)` / `B.apply(this)` inside F.
+ */
+function prototypeBases(record: SourceRecord, name: string): Array<Node | undefined> {
+  const sf = record.sourceFile;
+  const isName = (node: ts.Node | undefined): boolean => !!node && ts.isIdentifier(node) && node.text === name;
+  const isPrototypeOf = (node: ts.Node | undefined): boolean => !!node && ts.isPropertyAccessExpression(node) && node.name.text === 'prototype' && isName(node.expression);
+  const bases: Array<Node | undefined> = [];
+  if (!sf.getFullText().includes(name)) return bases;
+  for (const node of compilerDescendants(sf.compilerNode, (n) => ts.isCallExpression(n) || ts.isBinaryExpression(n))) {
+    if (ts.isCallExpression(node)) {
+      const callee = node.expression;
+      const method = ts.isPropertyAccessExpression(callee) ? callee.name.text : ts.isIdentifier(callee) ? callee.text : '';
+      const [first, second] = node.arguments;
+      if (method === 'inherits' && isName(first) && second) bases.push(wrapCompilerNode(sf, second));
+      else if ((method === 'setPrototypeOf' || method === 'assign') && (isName(first) || isPrototypeOf(first)) && second) bases.push(withoutPrototype(wrapCompilerNode(sf, second)));
+      else if ((method === 'call' || method === 'apply') && ts.isPropertyAccessExpression(callee) && first?.kind === SyntaxKind.ThisKeyword) {
+        const fn = wrapCompilerNode(sf, node).getFirstAncestor((a) => Node.isFunctionDeclaration(a));
+        if (fn && Node.isFunctionDeclaration(fn) && fn.getName() === name && ts.isIdentifier(callee.expression)) bases.push(wrapCompilerNode(sf, callee.expression));
+      }
+      continue;
+    }
+    const binary = node as ts.BinaryExpression;
+    if (binary.operatorToken.kind !== SyntaxKind.EqualsToken) continue;
+    const left = binary.left;
+    const wholePrototype =
+      isPrototypeOf(left) ||
+      (ts.isPropertyAccessExpression(left) && left.name.text === '__proto__' && (isName(left.expression) || isPrototypeOf(left.expression)));
+    if (!wholePrototype) continue;
+    const right = unwrap(wrapCompilerNode(sf, binary.right));
+    if (Node.isObjectLiteralExpression(right)) {
+      if (right.getProperties().some((p) => (Node.isPropertyAssignment(p) || Node.isShorthandPropertyAssignment(p)) && p.getName() === '__proto__')) bases.push(undefined);
+    } else if (Node.isCallExpression(right) && /^Object\.create$/.test(right.getExpression().getText()) && right.getArguments()[0]) bases.push(withoutPrototype(right.getArguments()[0]!));
+    else if (Node.isNewExpression(right)) bases.push(right.getExpression());
+    else if (Node.isPropertyAccessExpression(right) && right.getName() === 'prototype') bases.push(right.getExpression());
+    else bases.push(undefined);
+  }
+  return bases;
+}
+
+interface GlobalAssignment {
+  record: SourceRecord;
+  /** The value assigned; undefined when it cannot be read (a getter, a whole object merged in). */
+  value: Node | undefined;
+  at: Node;
+}
+
+const GLOBAL_OBJECTS = new Set(['global', 'globalThis', 'window', 'self']);
+
+/**
+ * Names the files assign onto the global object, by name ('*' for a merge of a
+ * whole value): `global.X = v`, `globalThis['X'] = v`, `Object.assign(global, { X: v }
+ * | value)`, `Object.defineProperty(global, 'X', { value: v })`.
+ */
+function globalAssignments(records: SourceRecord[]): Map<string, GlobalAssignment[]> {
+  const result = new Map<string, GlobalAssignment[]>();
+  const add = (name: string, assignment: GlobalAssignment): void => {
+    result.set(name, [...(result.get(name) ?? []), assignment]);
+  };
+  const isGlobalObject = (node: ts.Node | undefined): boolean => !!node && ts.isIdentifier(node) && GLOBAL_OBJECTS.has(node.text);
+  for (const record of records) {
+    const sf = record.sourceFile;
+    if (![...GLOBAL_OBJECTS].some((name) => record.text.includes(name))) continue;
+    for (const node of compilerDescendants(sf.compilerNode, (n) => ts.isBinaryExpression(n) || ts.isCallExpression(n))) {
+      if (ts.isBinaryExpression(node)) {
+        if (node.operatorToken.kind !== SyntaxKind.EqualsToken) continue;
+        const left = node.left;
+        const name = ts.isPropertyAccessExpression(left) && isGlobalObject(left.expression) ? left.name.text : ts.isElementAccessExpression(left) && isGlobalObject(left.expression) && ts.isStringLiteralLike(left.argumentExpression) ? left.argumentExpression.text : undefined;
+        if (name) add(name, { record, value: wrapCompilerNode(sf, node.right), at: wrapCompilerNode(sf, node) });
+        continue;
+      }
+      const call = node as ts.CallExpression;
+      const callee = call.expression;
+      if (!ts.isPropertyAccessExpression(callee) || !ts.isIdentifier(callee.expression) || callee.expression.text !== 'Object' || !isGlobalObject(call.arguments[0])) continue;
+      const at = wrapCompilerNode(sf, call);
+      if (callee.name.text === 'assign') {
+        for (const source of call.arguments.slice(1)) {
+          if (!ts.isObjectLiteralExpression(source)) {
+            add('*', { record, value: undefined, at });
+            continue;
+          }
+          for (const property of source.properties) {
+            if (ts.isPropertyAssignment(property) && (ts.isIdentifier(property.name) || ts.isStringLiteralLike(property.name))) add(property.name.text, { record, value: wrapCompilerNode(sf, property.initializer), at });
+            else if (ts.isShorthandPropertyAssignment(property)) add(property.name.text, { record, value: wrapCompilerNode(sf, property.name), at });
+            else add('*', { record, value: undefined, at });
+          }
+        }
+      } else if (callee.name.text === 'defineProperty' || callee.name.text === 'defineProperties') {
+        const key = call.arguments[1];
+        const descriptor = call.arguments[2];
+        const valueProperty = descriptor && ts.isObjectLiteralExpression(descriptor) ? descriptor.properties.find((p): p is ts.PropertyAssignment => ts.isPropertyAssignment(p) && ts.isIdentifier(p.name) && p.name.text === 'value') : undefined;
+        if (callee.name.text === 'defineProperty' && key && ts.isStringLiteralLike(key)) add(key.text, { record, value: valueProperty && wrapCompilerNode(sf, valueProperty.initializer), at });
+        else add('*', { record, value: undefined, at });
+      }
+    }
+  }
+  return result;
 }

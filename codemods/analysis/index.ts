@@ -80,7 +80,7 @@ export function analyze(options: AnalyzeOptions): Analysis {
     for (const record of frontier) {
       if (expanded.has(record.absPath) || record.parseProblem) continue;
       expanded.add(record.absPath);
-      if (!/\bexport\b|module\.exports|exports\./.test(record.text)) continue;
+      if (!/\bexports?\b/.test(record.text)) continue;
       for (const importers of imports.importerCandidates(record.absPath)) {
         for (const absPath of importers) {
           if (index.isLoaded(absPath)) continue;

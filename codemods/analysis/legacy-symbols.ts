@@ -14,6 +14,10 @@ export interface BarrelExports {
   star: ModuleRole[];
   /** `module.exports = <ref>`: what `require()` of the file (or its default import) denotes. */
   whole?: SymbolRef;
+  /** Names the module exports itself (declarations, `export { x }`, `exports.x =`): a star re-export does not reach them. */
+  own?: Set<string>;
+  /** A CommonJS module without the `__esModule` marker: an ES default import of it is its exports object. */
+  commonjs?: boolean;
 }
 
 export type SymbolRef =
@@ -45,6 +49,11 @@ export interface Binding {
   element?: BindingElement;
   /** The nearer scope that declares it (function, block, IIFE parameters); module level when absent. */
   scope?: Node;
+  /**
+   * Read through a barrel's named export (not its star): the migrated barrel keeps
+   * that public name (`export { Handler as TaskHandler }`), so this binding does too.
+   */
+  keepsName?: boolean;
 }
 
 /** A place where a legacy value flows somewhere the tracker does not follow. */
@@ -146,14 +155,17 @@ export function isWsgiApplicationRef(ref: SymbolRef | undefined): boolean {
 }
 
 function memberRef(role: ModuleRole, name: string): SymbolRef {
-  // The shim's `deferred` export is the namespace itself.
+  // The shim's `deferred` export is the namespace itself, and so is a legacy module's default export.
   if (role === 'shim' && name === 'deferred') return { kind: 'namespace', role };
+  if (role !== 'shim' && name === 'default') return { kind: 'namespace', role };
   return { kind: 'member', role, name };
 }
 
 function lookupExport(exports: BarrelExports, name: string): SymbolRef | undefined {
   const named = exports.named.get(name);
   if (named) return named;
+  // A local export shadows a star re-export, and `export *` never re-exports `default`.
+  if (exports.own?.has(name) || name === 'default') return undefined;
   const role = exports.star[0];
   if (role) return memberRef(role, name);
   return exports.whole ? memberOf(exports.whole, name) : undefined;
@@ -198,7 +210,10 @@ function mayInitializeFromRequire(initializer: ts.Expression | undefined): boole
 /** Necessary for a module-level expression statement to export something: `Object.assign(...)` or an `=` assignment. */
 function mayExport(expression: ts.Expression): boolean {
   const value = unwrapCompiler(expression);
-  if (ts.isCallExpression(value)) return ts.isPropertyAccessExpression(value.expression) && value.expression.name.text === 'assign';
+  if (ts.isCallExpression(value)) {
+    const callee = calleeName(value.expression);
+    return callee === 'assign' || callee === 'defineProperty' || callee === '__exportStar' || callee === '__export';
+  }
   return ts.isBinaryExpression(value) && value.operatorToken.kind === SyntaxKind.EqualsToken;
 }
 
@@ -266,9 +281,11 @@ export class SymbolTable {
     const scoped = new Map<Node, Map<string, Binding>>();
     const unresolved: UnresolvedReference[] = [];
     const symbols: FileSymbols = { bindings, scoped, sites, dynamic, exports, unresolved };
+    const own = ownExportNames(sf);
+    exports.own = own;
 
-    const addBinding = (nameNode: Identifier, ref: SymbolRef, site: ImportSite | undefined, typeOnly: boolean): void => {
-      bindings.set(nameNode.getText(), { local: nameNode.getText(), ref, nameNode, typeOnly, ...(site ? { site } : {}) });
+    const addBinding = (nameNode: Identifier, ref: SymbolRef, site: ImportSite | undefined, typeOnly: boolean, keepsName = false): void => {
+      bindings.set(nameNode.getText(), { local: nameNode.getText(), ref, nameNode, typeOnly, ...(site ? { site } : {}), ...(keepsName ? { keepsName } : {}) });
     };
 
     for (const statement of sf.compilerNode.statements) {
@@ -294,7 +311,8 @@ export class SymbolTable {
       const defaultImport = clause?.name && (wrap(sf, clause.name) as Identifier);
       if (defaultImport && !viaBarrel) addBinding(defaultImport, { kind: 'namespace', role }, site, typeOnly);
       else if (defaultImport && 'barrel' in target) {
-        const ref = lookupExport(target.barrel, 'default') ?? target.barrel.whole;
+        // A CommonJS module's default import is its exports object.
+        const ref = lookupExport(target.barrel, 'default') ?? target.barrel.whole ?? (target.barrel.commonjs ? { kind: 'barrel-namespace', exports: target.barrel } : undefined);
         if (ref) addBinding(defaultImport, ref, site, typeOnly);
       }
       for (const element of namedBindings && ts.isNamedImports(namedBindings) ? namedBindings.elements : []) {
@@ -303,7 +321,7 @@ export class SymbolTable {
         const ref = 'barrel' in target ? lookupExport(target.barrel, imported) : memberRef(role, imported);
         if (!ref) continue;
         // The local name: the alias, else the imported identifier (`name` either way).
-        addBinding(wrap(sf, element.name) as Identifier, ref, site, typeOnly || element.isTypeOnly);
+        addBinding(wrap(sf, element.name) as Identifier, ref, site, typeOnly || element.isTypeOnly, 'barrel' in target && target.barrel.named.has(imported));
       }
     }
 
@@ -359,7 +377,7 @@ export class SymbolTable {
             if (!Node.isIdentifier(local)) continue;
             const imported = element.getPropertyNameNode()?.getText() ?? local.getText();
             const ref = refOfMember(imported);
-            if (ref) addBinding(local, ref, site, false);
+            if (ref) addBinding(local, ref, site, false, 'barrel' in target && target.barrel.named.has(imported));
           }
         }
       }
@@ -377,6 +395,7 @@ export class SymbolTable {
     // (renamed, defaults, nested, rest), parameters of immediately invoked
     // functions, in any scope; what cannot be followed is recorded as unresolved.
     this.deriveBindings(sf, symbols);
+    this.bindNamespaces(sf, symbols);
 
     // Re-exports: what this file offers as a barrel.
     for (const declaration of sf.compilerNode.statements.filter(ts.isExportDeclaration).map((statement) => wrap(sf, statement) as import('ts-morph').ExportDeclaration)) {
@@ -391,7 +410,8 @@ export class SymbolTable {
           exports.named.set(namespaceExport.getName(), 'barrel' in target ? { kind: 'barrel-namespace', exports: target.barrel } : { kind: 'namespace', role });
         } else if (declaration.getNamedExports().length === 0) {
           if ('barrel' in target) {
-            for (const [name, ref] of target.barrel.named) if (!exports.named.has(name)) exports.named.set(name, ref);
+            for (const [name, ref] of target.barrel.named) if (!exports.named.has(name) && !own.has(name) && name !== 'default') exports.named.set(name, ref);
+            shadowThrough(target.barrel, exports);
             exports.star.push(...target.barrel.star);
           } else if (isLegacyRole(role) || role === 'shim') exports.star.push(role);
         } else {
@@ -409,6 +429,11 @@ export class SymbolTable {
       }
     }
     for (const binding of bindings.values()) {
+      const parent = binding.nameNode.compilerNode.parent;
+      if (ts.isModuleDeclaration(parent) && parent.parent.kind === SyntaxKind.SourceFile && ts.getModifiers(parent)?.some((m) => m.kind === SyntaxKind.ExportKeyword)) {
+        exports.named.set(binding.local, binding.ref);
+        continue;
+      }
       let statement: ts.Node | undefined = binding.nameNode.compilerNode.parent;
       while (statement && statement.kind !== SyntaxKind.VariableStatement) statement = statement.parent;
       if (statement?.parent.kind === SyntaxKind.SourceFile && (wrap(sf, statement) as VariableStatement).hasExportKeyword()) exports.named.set(binding.local, binding.ref);
@@ -437,12 +462,25 @@ export class SymbolTable {
       // Object.assign(module.exports | exports, { X: <ref> }, <namespace>...)
       const assigned = objectAssignTarget(expression);
       if (assigned) {
+        exports.commonjs = true;
         for (const source of assigned.sources) this.collectExportSource(symbols, source, exports);
+        continue;
+      }
+      // What TypeScript emits for `export * from` and `export { X } from` in CommonJS.
+      const emitted = emittedReexport(expression);
+      if (emitted) {
+        exports.commonjs = true;
+        if (emitted.name === undefined) this.collectExportSource(symbols, emitted.value, exports);
+        else {
+          const ref = this.resolveIn(symbols, emitted.value);
+          if (ref) exports.named.set(emitted.name, ref);
+        }
         continue;
       }
       if (!Node.isBinaryExpression(expression) || expression.getOperatorToken().getKind() !== SyntaxKind.EqualsToken) continue;
       const left = expression.getLeft().getText().replace(/\s+/g, '');
       const right = unwrap(expression.getRight());
+      if (/^(?:module\.)?exports(?:\.|$)/.test(left)) exports.commonjs = true;
       if (left === 'module.exports' && Node.isObjectLiteralExpression(right)) {
         this.collectObjectExports(symbols, right, exports);
         continue;
@@ -464,6 +502,8 @@ export class SymbolTable {
       if (member) exports.named.set(member, ref);
     }
 
+    // With the marker, an ES default import of the module reads its `default` export.
+    if (exports.commonjs && record.text.includes('__esModule')) delete exports.commonjs;
     for (const call of scanned.loads) {
       if (this.isDynamicLegacyLoad(sf, call)) dynamic.push(call);
     }
@@ -485,6 +525,11 @@ export class SymbolTable {
       const value = Node.isShorthandPropertyAssignment(property) ? property.getNameNode() : Node.isPropertyAssignment(property) ? property.getInitializer() : undefined;
       const ref = value && this.resolveIn(symbols, value);
       if (ref && (Node.isShorthandPropertyAssignment(property) || Node.isPropertyAssignment(property))) into.named.set(property.getName(), ref);
+      else if (Node.isShorthandPropertyAssignment(property) || Node.isPropertyAssignment(property) || Node.isMethodDeclaration(property) || Node.isGetAccessorDeclaration(property)) {
+        // `{ ...deferred, TaskHandler: AuditHandler }`: the object's own value shadows the spread one.
+        into.named.delete(property.getName());
+        (into.own ??= new Set()).add(property.getName());
+      }
     }
   }
 
@@ -500,8 +545,9 @@ export class SymbolTable {
     if (ref.kind === 'namespace') {
       if (isLegacyRole(ref.role) || ref.role === 'shim') into.star.push(ref.role);
     } else if (ref.kind === 'barrel-namespace') {
-      for (const [name, member] of ref.exports.named) if (!into.named.has(name)) into.named.set(name, member);
+      for (const [name, member] of ref.exports.named) if (!into.named.has(name) && !into.own?.has(name)) into.named.set(name, member);
       into.star.push(...ref.exports.star);
+      shadowThrough(ref.exports, into);
       if (ref.exports.whole && !into.whole) into.whole = ref.exports.whole;
     } else if (ref.kind === 'unresolved' && !into.whole) {
       into.whole = ref;
@@ -531,7 +577,13 @@ export class SymbolTable {
       const role = roleOfSpecifier(value, this.matchers);
       return role === 'deferred' || role === 'webapp';
     };
-    if (Node.isStringLiteral(arg) || Node.isNoSubstitutionTemplateLiteral(arg)) return isImport && legacy(arg.getLiteralValue());
+    if (Node.isStringLiteral(arg) || Node.isNoSubstitutionTemplateLiteral(arg)) {
+      if (!isImport) return false;
+      if (legacy(arg.getLiteralValue())) return true;
+      // A project module that exports legacy values (a barrel): what its importer reads is not followed.
+      const resolved = this.index.resolve(sf.getFilePath(), arg.getLiteralValue());
+      return !!resolved && hasExports(this.exportsOf(resolved));
+    }
     if (Node.isTemplateExpression(arg)) return legacy(arg.getText().slice(1, -1).replace(/\$\{[^}]*\}/g, ''));
     if (Node.isIdentifier(arg)) {
       const declaration = sf.getVariableDeclaration(arg.getText());
@@ -571,6 +623,7 @@ export class SymbolTable {
       if (ts.isParenthesizedExpression(current) || ts.isAsExpression(current) || ts.isSatisfiesExpression(current) || ts.isNonNullExpression(current)) current = current.expression;
       else if (ts.isPropertyAccessExpression(current) || ts.isElementAccessExpression(current)) current = current.expression;
       else if (ts.isQualifiedName(current)) current = current.left;
+      else if (ts.isBinaryExpression(current) && current.operatorToken.kind === SyntaxKind.CommaToken) current = current.right;
       else break;
     }
     if (ts.isCallExpression(current)) return true;
@@ -584,7 +637,12 @@ export class SymbolTable {
     if (Node.isPropertyAccessExpression(current) || Node.isElementAccessExpression(current) || Node.isQualifiedName(current)) {
       return memberRead(current, this.resolveIn(symbols, Node.isQualifiedName(current) ? current.getLeft() : current.getExpression()));
     }
+    // `(0, tasks_1.defer)`, as TypeScript emits a call of an imported function.
+    if (Node.isBinaryExpression(current) && current.getOperatorToken().getKind() === SyntaxKind.CommaToken && Node.isNumericLiteral(unwrap(current.getLeft()))) return this.resolveIn(symbols, current.getRight());
     if (Node.isCallExpression(current)) {
+      // `__importStar(require(...))`: TypeScript's CommonJS emit of `import * as`.
+      const [wrapped] = current.getArguments();
+      if (calleeName(current.getExpression().compilerNode as ts.Expression) === '__importStar' && wrapped && current.getArguments().length === 1) return this.resolveIn(symbols, wrapped);
       const literal = requireSpecifier(current);
       if (!literal) return undefined;
       const role = roleOfSpecifier(literal.getLiteralValue(), this.matchers);
@@ -604,18 +662,7 @@ export class SymbolTable {
    * declarations in any scope and parameters of immediately invoked functions.
    */
   private deriveBindings(sf: SourceFile, symbols: FileSymbols): void {
-    const bind = (nameNode: Identifier, ref: SymbolRef, element: BindingElement | undefined): void => {
-      const name = nameNode.getText();
-      const scope = declaringScope(nameNode, name);
-      const binding: Binding = { local: name, ref, nameNode, typeOnly: false, ...(element ? { element } : {}), ...(scope ? { scope } : {}) };
-      if (!scope) {
-        if (!symbols.bindings.has(name)) symbols.bindings.set(name, binding);
-        return;
-      }
-      const names = symbols.scoped.get(scope) ?? new Map<string, Binding>();
-      if (!names.has(name)) names.set(name, binding);
-      symbols.scoped.set(scope, names);
-    };
+    const bind = (nameNode: Identifier, ref: SymbolRef, element: BindingElement | undefined, keepsName = false): void => bindInScope(symbols, nameNode, ref, element, keepsName);
     const bindName = (nameNode: Node, ref: SymbolRef, element?: BindingElement): void => {
       if (Node.isIdentifier(nameNode)) {
         bind(nameNode, ref, element);
@@ -645,7 +692,8 @@ export class SymbolTable {
         const memberRefOf = member === undefined ? (isTrackedNamespace(ref) ? ({ kind: 'unresolved', reason: 'a computed key destructured from the deferred module' } as const) : undefined) : memberOf(ref, member);
         if (!memberRefOf) continue;
         if (memberRefOf.kind === 'unresolved' && member === undefined) symbols.unresolved.push({ node: child, reason: memberRefOf.reason });
-        bindName(local, memberRefOf, child);
+        if (Node.isIdentifier(local) && ref.kind === 'barrel-namespace' && member !== undefined && ref.exports.named.has(member)) bind(local, memberRefOf, child, true);
+        else bindName(local, memberRefOf, child);
       }
     };
     // Names bound so far: a value can only derive from one of them or a require().
@@ -669,6 +717,13 @@ export class SymbolTable {
         const declaration = wrap(sf, compilerNode);
         if (Node.isVariableDeclaration(declaration)) this.deriveFromDeclaration(symbols, declaration, bindName);
         names = known();
+      } else if (compilerNode.kind === ts.SyntaxKind.Parameter && mayDerive((compilerNode as ts.ParameterDeclaration).initializer)) {
+        // `function setup(d = deferred)`: what the default gives (a caller passing
+        // the module itself is reported where it passes it).
+        const parameter = wrap(sf, compilerNode) as import('ts-morph').ParameterDeclaration;
+        const ref = this.resolveIn(symbols, parameter.getInitializerOrThrow());
+        if (ref) bindName(parameter.getNameNode(), ref);
+        names = known();
       } else if (compilerNode.kind === ts.SyntaxKind.CallExpression) {
         let callee: ts.Expression = (compilerNode as ts.CallExpression).expression;
         while (ts.isParenthesizedExpression(callee)) callee = callee.expression;
@@ -684,7 +739,7 @@ export class SymbolTable {
         }
       }
     };
-    const declarations = compilerNodesOfKind(sf, SyntaxKind.VariableDeclaration);
+    const declarations = [...compilerNodesOfKind(sf, SyntaxKind.VariableDeclaration), ...compilerNodesOfKind(sf, SyntaxKind.Parameter)].sort((a, b) => a.pos - b.pos || b.end - a.end);
     const calls = compilerNodesOfKind(sf, SyntaxKind.CallExpression);
     if ((sf.compilerNode as { parseDiagnostics?: readonly unknown[] }).parseDiagnostics?.length) {
       const visit = (compilerNode: ts.Node): void => {
@@ -710,6 +765,38 @@ export class SymbolTable {
         derive(call!);
         j++;
       }
+    }
+  }
+
+  /**
+   * `namespace Tasks { export const d = deferred.defer }`: the namespace object
+   * offers its exported legacy bindings, like a const object (`Tasks.d(...)` is a
+   * defer call).
+   */
+  private bindNamespaces(sf: SourceFile, symbols: FileSymbols): void {
+    for (const compilerNode of compilerNodesOfKind<ts.ModuleDeclaration>(sf, SyntaxKind.ModuleDeclaration)) {
+      const body = compilerNode.body;
+      if (!ts.isIdentifier(compilerNode.name) || !body || !ts.isModuleBlock(body)) continue;
+      const inner = symbols.scoped.get(wrap(sf, body));
+      if (!inner) continue;
+      const offered: BarrelExports = { named: new Map(), star: [] };
+      for (const statement of body.statements) {
+        if (!ts.isVariableStatement(statement) || !ts.getModifiers(statement)?.some((m) => m.kind === SyntaxKind.ExportKeyword)) continue;
+        for (const declaration of statement.declarationList.declarations) {
+          const names: string[] = [];
+          const collect = (name: ts.BindingName): void => {
+            if (ts.isIdentifier(name)) names.push(name.text);
+            else for (const element of name.elements) if (ts.isBindingElement(element)) collect(element.name);
+          };
+          collect(declaration.name);
+          for (const name of names) {
+            const binding = inner.get(name);
+            if (binding) offered.named.set(name, binding.ref);
+          }
+        }
+      }
+      if (!hasExports(offered)) continue;
+      bindInScope(symbols, wrap(sf, compilerNode.name) as Identifier, { kind: 'barrel-namespace', exports: offered });
     }
   }
 
@@ -966,4 +1053,115 @@ function scanLoads(sf: SourceFile): { importEquals: import('ts-morph').ImportEqu
 /** The ts-morph node of a compiler node (wrapping only the nodes a pass needs). */
 function wrap(sf: SourceFile, compilerNode: ts.Node): Node {
   return (sf as unknown as { _getNodeFromCompilerNode(node: ts.Node): Node })._getNodeFromCompilerNode(compilerNode);
+}
+
+/** Binds a derived name in the scope that declares it (module level or nearer); the first binding of a name wins. */
+function bindInScope(symbols: FileSymbols, nameNode: Identifier, ref: SymbolRef, element?: BindingElement, keepsName = false): void {
+  const name = nameNode.getText();
+  const scope = declaringScope(nameNode, name);
+  const binding: Binding = { local: name, ref, nameNode, typeOnly: false, ...(element ? { element } : {}), ...(scope ? { scope } : {}), ...(keepsName ? { keepsName } : {}) };
+  if (!scope) {
+    if (!symbols.bindings.has(name)) symbols.bindings.set(name, binding);
+    return;
+  }
+  const names = symbols.scoped.get(scope) ?? new Map<string, Binding>();
+  if (!names.has(name)) names.set(name, binding);
+  symbols.scoped.set(scope, names);
+}
+
+/** The other module's own (non-legacy) exports shadow the star through this one too. */
+function shadowThrough(from: BarrelExports, into: BarrelExports): void {
+  for (const name of from.own ?? []) {
+    if (from.named.has(name) || name === 'default') continue;
+    (into.own ??= new Set()).add(name);
+  }
+}
+
+/** `f`, `x.f`, `(0, x.f)`: the name a callee calls, if it has one. */
+function calleeName(callee: ts.Expression): string | undefined {
+  let current = unwrapCompiler(callee);
+  if (ts.isBinaryExpression(current) && current.operatorToken.kind === SyntaxKind.CommaToken) current = unwrapCompiler(current.right);
+  if (ts.isIdentifier(current)) return current.text;
+  if (ts.isPropertyAccessExpression(current)) return current.name.text;
+  return undefined;
+}
+
+/** `exports` or `module.exports`. */
+function isExportsObject(node: Node | undefined): boolean {
+  return !!node && ['module.exports', 'exports'].includes(unwrap(node).getText().replace(/\s+/g, ''));
+}
+
+/**
+ * TypeScript's CommonJS emit of re-exports: `__exportStar(require(L), exports)`
+ * (also tslib's, and the older `__export(require(L))`): every member of the value
+ * (`name` undefined); `Object.defineProperty(exports, "X", { get: function () {
+ * return v; } })` or `{ value: v }`: `X`.
+ */
+function emittedReexport(expression: Node): { name: string | undefined; value: Node } | undefined {
+  if (!Node.isCallExpression(expression)) return undefined;
+  const callee = calleeName(expression.getExpression().compilerNode as ts.Expression);
+  const [first, second, third] = expression.getArguments();
+  if (!first) return undefined;
+  if (callee === '__exportStar' && isExportsObject(second)) return { name: undefined, value: first };
+  if (callee === '__export' && expression.getArguments().length === 1) return { name: undefined, value: first };
+  if (callee !== 'defineProperty' || !isExportsObject(first) || !second || !Node.isStringLiteral(second) || !third || !Node.isObjectLiteralExpression(third)) return undefined;
+  for (const property of third.getProperties()) {
+    if (Node.isPropertyAssignment(property) && property.getName() === 'value') {
+      const initializer = property.getInitializer();
+      if (initializer) return { name: second.getLiteralValue(), value: initializer };
+    }
+    const getter = Node.isPropertyAssignment(property) && property.getName() === 'get' ? property.getInitializer() : Node.isMethodDeclaration(property) && property.getName() === 'get' ? property : undefined;
+    if (!getter || !(Node.isFunctionExpression(getter) || Node.isArrowFunction(getter) || Node.isMethodDeclaration(getter))) continue;
+    const body = getter.getBody();
+    if (body && !Node.isBlock(body)) return { name: second.getLiteralValue(), value: body };
+    const statements = body && Node.isBlock(body) ? body.getStatements() : [];
+    const only = statements.length === 1 ? statements[0] : undefined;
+    const returned = only && Node.isReturnStatement(only) ? only.getExpression() : undefined;
+    if (returned) return { name: second.getLiteralValue(), value: returned };
+  }
+  return undefined;
+}
+
+/** The value an emitted re-export (`emittedReexport`) at module level gives, e.g. what its getter returns. */
+export function isEmittedReexportValue(node: Node): boolean {
+  const call = node.getFirstAncestor((a) => Node.isCallExpression(a) && Node.isExpressionStatement(a.getParent()));
+  if (!call || !Node.isSourceFile(call.getParent()?.getParent())) return false;
+  return emittedReexport(call)?.value === node;
+}
+
+/**
+ * Names a module exports itself, which a star re-export cannot reach (ES: a local
+ * export shadows `export *`): exported declarations, `export { x }` lists,
+ * `export default`, `exports.x =` / `module.exports.x =`.
+ */
+function ownExportNames(sf: SourceFile): Set<string> {
+  const names = new Set<string>();
+  for (const statement of sf.compilerNode.statements) {
+    const modifiers = ts.canHaveModifiers(statement) ? ts.getModifiers(statement) : undefined;
+    const exported = !!modifiers?.some((m) => m.kind === SyntaxKind.ExportKeyword);
+    const isDefault = !!modifiers?.some((m) => m.kind === SyntaxKind.DefaultKeyword);
+    if (exported && isDefault) names.add('default');
+    else if (exported && ts.isVariableStatement(statement)) {
+      const add = (name: ts.BindingName): void => {
+        if (ts.isIdentifier(name)) names.add(name.text);
+        else for (const element of name.elements) if (ts.isBindingElement(element)) add(element.name);
+      };
+      for (const declaration of statement.declarationList.declarations) add(declaration.name);
+    } else if (exported && (ts.isClassDeclaration(statement) || ts.isFunctionDeclaration(statement) || ts.isEnumDeclaration(statement) || ts.isModuleDeclaration(statement)) && statement.name && ts.isIdentifier(statement.name)) {
+      names.add(statement.name.text);
+    } else if (ts.isExportDeclaration(statement) && statement.exportClause) {
+      if (ts.isNamedExports(statement.exportClause)) for (const element of statement.exportClause.elements) names.add(element.name.text);
+      else names.add(statement.exportClause.name.text);
+    } else if (ts.isExportAssignment(statement) && !statement.isExportEquals) {
+      names.add('default');
+    } else if (ts.isExpressionStatement(statement) && ts.isBinaryExpression(statement.expression) && statement.expression.operatorToken.kind === SyntaxKind.EqualsToken) {
+      const left = statement.expression.left;
+      if (ts.isPropertyAccessExpression(left)) {
+        const object = left.expression;
+        const isExports = (ts.isIdentifier(object) && object.text === 'exports') || (ts.isPropertyAccessExpression(object) && ts.isIdentifier(object.expression) && object.expression.text === 'module' && object.name.text === 'exports');
+        if (isExports) names.add(left.name.text);
+      }
+    }
+  }
+  return names;
 }

@@ -3,7 +3,7 @@
 // declaration (in whichever file declares it), once.
 import { Node, SyntaxKind, type Identifier } from 'ts-morph';
 import type { Analysis } from '../analysis/index.js';
-import { findDeferCalls, findDeferValueUses } from '../analysis/defer-calls.js';
+import { findDeferCalls, findDeferValueUses, findPayloadCalls } from '../analysis/defer-calls.js';
 import { resolveIdentifier, resolveModuleMember, type DeclarationNode, type Resolution } from '../analysis/declarations.js';
 import { isMember } from '../analysis/legacy-symbols.js';
 import type { SourceRecord } from '../analysis/project.js';
@@ -56,13 +56,13 @@ function describe(fn: Node): string {
   return 'an expression';
 }
 
-function nonRegistrable(out: RuleOutput, record: SourceRecord, at: Node, what: string): void {
+function nonRegistrable(out: RuleOutput, record: SourceRecord, at: Node, what: string, callee = 'defer'): void {
   out.report(
     record,
     at,
     'non-registrable-callable',
     'warning',
-    `defer() is given ${what}, which cannot be registered by name. Move the work into a named module-level function (arguments carry the data), register it, and defer that.`,
+    `${callee}() is given ${what}, which cannot be registered by name. Move the work into a named module-level function (arguments carry the data), register it, and defer that.`,
   );
 }
 
@@ -76,8 +76,12 @@ export const rule: Rule = {
   meta,
   run(analysis, out) {
     const targets = new Map<DeclarationNode, Target>();
-    for (const call of findDeferCalls(analysis.symbols, analysis.candidates)) {
+    // serialize(fn, ...) names fn in its payload as defer does: the shim's needs it registered.
+    const serializeCalls = findPayloadCalls(analysis.symbols, analysis.candidates, 'serialize');
+    const serializing = new Set(serializeCalls.map((c) => c.call));
+    for (const call of [...findDeferCalls(analysis.symbols, analysis.candidates), ...serializeCalls]) {
       if (!call.fn) continue;
+      const callee = serializing.has(call.call) ? 'serialize' : 'defer';
       const fn = unwrapFn(call.fn);
       let resolution: Resolution;
       if (Node.isIdentifier(fn)) resolution = resolveIdentifier(analysis.index, call.record, fn as Identifier);
@@ -85,21 +89,21 @@ export const rule: Rule = {
         // jobs.sendEmail through a namespace import of the module that declares it.
         resolution = resolveModuleMember(analysis.index, call.record, fn.getExpression() as Identifier, fn.getName());
         if (resolution.kind !== 'module') {
-          nonRegistrable(out, call.record, fn, describe(fn));
+          nonRegistrable(out, call.record, fn, describe(fn), callee);
           continue;
         }
       } else {
-        nonRegistrable(out, call.record, fn, describe(fn));
+        nonRegistrable(out, call.record, fn, describe(fn), callee);
         continue;
       }
       if (resolution.kind === 'module') {
         if (isFunctionDeclaration(resolution.node)) {
           targets.set(resolution.node, { record: resolution.record, node: resolution.node, name: resolution.name });
         } else {
-          nonRegistrable(out, call.record, fn, `\`${fn.getText()}\`, which is not a function declared at module level`);
+          nonRegistrable(out, call.record, fn, `\`${fn.getText()}\`, which is not a function declared at module level`, callee);
         }
       } else if (resolution.kind === 'nested') {
-        nonRegistrable(out, call.record, fn, `\`${fn.getText()}\`, a function declared inside another function (a closure)`);
+        nonRegistrable(out, call.record, fn, `\`${fn.getText()}\`, a function declared inside another function (a closure)`, callee);
       } else if (resolution.kind === 'external') {
         out.report(
           call.record,
@@ -109,7 +113,7 @@ export const rule: Rule = {
           `\`${fn.getText()}\` comes from '${resolution.specifier}', outside the migrated files. Register it where it is declared (register(${fn.getText()})) before this code runs.`,
         );
       } else {
-        nonRegistrable(out, call.record, fn, `\`${fn.getText()}\`, whose declaration was not found`);
+        nonRegistrable(out, call.record, fn, `\`${fn.getText()}\`, whose declaration was not found`, callee);
       }
     }
 

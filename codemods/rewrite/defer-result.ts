@@ -4,7 +4,10 @@
 // cannot, the use is reported. Discarded, returned and awaited results need nothing
 // here (`sync-error-handling` awaits discarded calls whose throw was handled).
 import { Node, type CallExpression } from 'ts-morph';
-import { findDeferCalls } from '../analysis/defer-calls.js';
+import { findDeferCalls, findPayloadCalls } from '../analysis/defer-calls.js';
+import type { Analysis } from '../analysis/index.js';
+import { isMember } from '../analysis/legacy-symbols.js';
+import type { SourceRecord } from '../analysis/project.js';
 import { awaitCall } from './async-plan.js';
 import type { Rule, RuleMeta } from './context.js';
 import { transactionalOption } from './defer-options.js';
@@ -13,7 +16,7 @@ import { makeTransform } from './single-file.js';
 
 export const meta: RuleMeta = {
   id: 'defer-result',
-  description: 'Awaits defer() where its result (now a Promise of the task) is used, making the function and its known callers async; reports uses it cannot await.',
+  description: 'Awaits defer() and run() where their result (now a Promise) is used, making the function and its known callers async; reports uses it cannot await; makes a used serialize() result a Buffer again.',
   reasonCodes: ['defer-result'],
   docs: 'docs/manual-steps.md#defer-result',
 };
@@ -36,7 +39,10 @@ export function isResultUsed(call: CallExpression): boolean {
 export const rule: Rule = {
   meta,
   run(analysis, out, shared) {
-    for (const deferCall of findDeferCalls(analysis.symbols, analysis.candidates)) {
+    // run(data) now returns a Promise of the function's result too (its failures reject).
+    const runCalls = findPayloadCalls(analysis.symbols, analysis.candidates, 'run');
+    const runs = new Set(runCalls);
+    for (const deferCall of [...findDeferCalls(analysis.symbols, analysis.candidates), ...runCalls]) {
       const { record, call } = deferCall;
       if (!isResultUsed(call)) continue;
       if (transactionalOption(deferCall)) {
@@ -51,15 +57,30 @@ export const rule: Rule = {
       }
       const reason = awaitCall(analysis, call, out, shared);
       if (reason === undefined) continue;
-      out.report(
-        record,
-        call,
-        'defer-result',
-        'warning',
-        `defer() now returns a Promise of the task (name, queue, eta). This code uses the result synchronously and the call could not be awaited: ${reason}. Await it in an async function, or use .then().`,
-      );
+      const what = runs.has(deferCall)
+        ? "run() now returns a Promise of the function's result, and the function's errors (PermanentTaskFailure among them) reject it instead of being thrown."
+        : 'defer() now returns a Promise of the task (name, queue, eta).';
+      out.report(record, call, 'defer-result', 'warning', `${what} This code uses the result synchronously and the call could not be awaited: ${reason}. Await it in an async function, or use .then().`);
+    }
+    // serialize() now returns a Uint8Array where the legacy one returned a Buffer:
+    // Buffer.from() gives the code the Buffer it used (toString('base64') and the like).
+    for (const { record, call } of findPayloadCalls(analysis.symbols, analysis.candidates, 'serialize')) {
+      if (!isResultUsed(call) || keepsPayloadBytes(analysis, record, call)) continue;
+      out.edit(record, call.getStart(), call.getStart(), 'Buffer.from(', 'serialize() result made a Buffer');
+      out.edit(record, call.getEnd(), call.getEnd(), ')', 'serialize() result made a Buffer');
     }
   },
 };
+
+/** The payload goes straight into `Buffer.from(...)` or `run(...)`, which take a Uint8Array as they took a Buffer. */
+function keepsPayloadBytes(analysis: Analysis, record: SourceRecord, call: CallExpression): boolean {
+  let outer: Node = call;
+  while (Node.isParenthesizedExpression(outer.getParent())) outer = outer.getParent()!;
+  const parent = outer.getParent();
+  if (!parent || !Node.isCallExpression(parent) || parent.getArguments()[0] !== outer) return false;
+  const callee = parent.getExpression();
+  if (callee.getText().replace(/\s+/g, '') === 'Buffer.from') return true;
+  return isMember(analysis.symbols.resolve(record, callee), ['run']);
+}
 
 export default makeTransform(rule, addNeededImports);

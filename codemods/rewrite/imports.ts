@@ -7,6 +7,7 @@ import type { Analysis } from '../analysis/index.js';
 import { findImportTypes } from '../analysis/import-types.js';
 import type { Binding, ImportSite } from '../analysis/legacy-symbols.js';
 import type { SourceRecord } from '../analysis/project.js';
+import { roleOfSpecifier } from '../analysis/specifiers.js';
 import { quoted, semi } from '../analysis/style.js';
 import { RuleOutput, type Rule, type RuleMeta, type ShimName } from './context.js';
 import { legacyNameUses, migratedLocal, RENAMED_MEMBERS } from './names.js';
@@ -109,12 +110,16 @@ function runImports(analysis: Analysis, out: RuleOutput, shared: RuleOutput, rew
 
     if (rewriteLegacy) {
       for (const node of symbols.dynamic) {
+        const [arg] = Node.isCallExpression(node) ? node.getArguments() : [];
+        const barrel = !!arg && (Node.isStringLiteral(arg) || Node.isNoSubstitutionTemplateLiteral(arg)) && !roleOfSpecifier(arg.getLiteralValue(), analysis.matchers);
         out.report(
           record,
           node,
           'dynamic-import',
           'warning',
-          `This loads the legacy deferred module dynamically, which the codemod does not rewrite. Load ${shim} instead (its \`deferred\` export is the namespace; TaskHandler is Handler) or import it statically.`,
+          barrel
+            ? `This loads ${arg!.getText()} dynamically, a module that exports values of the legacy deferred module: what is read from it here (defer calls, TaskHandler) is not migrated, and the functions it defers are not registered. Import it statically, or register each deferred function (register(fn)) and check the uses by hand.`
+            : `This loads the legacy deferred module dynamically, which the codemod does not rewrite. Load ${shim} instead (its \`deferred\` export is the namespace; TaskHandler is Handler) or import it statically.`,
         );
       }
     }
@@ -149,7 +154,7 @@ function runImports(analysis: Analysis, out: RuleOutput, shared: RuleOutput, rew
         continue;
       }
       if (site.kind === 'reexport') {
-        rewriteReexport(out, record, site, shim);
+        rewriteReexport(analysis, out, record, site, shim);
         continue;
       }
       if (site.role === 'webapp' || site.viaBarrel) {
@@ -226,15 +231,18 @@ function runImports(analysis: Analysis, out: RuleOutput, shared: RuleOutput, rew
   }
 }
 
-function rewriteReexport(out: RuleOutput, record: SourceRecord, site: ImportSite, shim: string): void {
+function rewriteReexport(analysis: Analysis, out: RuleOutput, record: SourceRecord, site: ImportSite, shim: string): void {
   const declaration = site.node as ExportDeclaration;
   const q = (value: string): string => quoted(record.style, value);
   const end = semi(record.style);
   const typePrefix = declaration.isTypeOnly() ? 'export type' : 'export';
   if (site.viaBarrel) {
+    // Renamed only where the other barrel offers the name through its star (the shim's star has Handler).
+    const resolved = analysis.index.resolve(record.absPath, site.specifier.getLiteralValue());
+    const inner = resolved ? analysis.symbols.exportsOf(resolved) : undefined;
     for (const specifier of declaration.getNamedExports()) {
       const renamed = RENAMED_MEMBERS[specifier.getName()];
-      if (!renamed) continue;
+      if (!renamed || inner?.named.has(specifier.getName())) continue;
       const nameNode = specifier.getNameNode();
       out.edit(record, nameNode.getStart(), nameNode.getEnd(), specifier.getAliasNode() ? renamed : `${renamed}`, 'TaskHandler → Handler');
     }
@@ -250,9 +258,10 @@ function rewriteReexport(out: RuleOutput, record: SourceRecord, site: ImportSite
     text = `${typePrefix} * from ${q(shim)}${end}`;
   } else {
     const entries = declaration.getNamedExports().map((specifier) => {
-      const imported = renamedMember(specifier.getName());
-      const alias = specifier.getAliasNode()?.getText();
-      const exported = alias ?? imported;
+      // The module's default export is its namespace: the shim's is `deferred`.
+      const imported = specifier.getName() === 'default' ? 'deferred' : renamedMember(specifier.getName());
+      // The public name stays (`export { Handler as TaskHandler }`): importers outside the run still find it.
+      const exported = specifier.getAliasNode()?.getText() ?? specifier.getName();
       return (specifier.isTypeOnly() ? 'type ' : '') + (exported === imported ? imported : `${imported} as ${exported}`);
     });
     text = `${typePrefix} ${namedList(entries)} from ${q(shim)}${end}`;
@@ -264,9 +273,11 @@ function renameBarrelImport(out: RuleOutput, record: SourceRecord, site: ImportS
   const node = site.node;
   // Only a name the barrel really offers as the legacy member is renamed: a value
   // the tracker lost (reported) keeps its name, so its uses still match.
+  // A name the barrel exports itself (not through its star) keeps its public name.
   const readsLegacyMember = (nameNode: Node): boolean => {
-    const ref = bindings.find((b) => b.nameNode === nameNode)?.ref;
-    return !!ref && ref.kind === 'member' && ref.role === 'deferred';
+    const binding = bindings.find((b) => b.nameNode === nameNode);
+    const ref = binding?.ref;
+    return !!ref && ref.kind === 'member' && ref.role === 'deferred' && !binding.keepsName;
   };
   if (Node.isImportDeclaration(node)) {
     const specifiers = node.getNamedImports();

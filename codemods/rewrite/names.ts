@@ -6,7 +6,7 @@ import { Node, SyntaxKind, ts, type ElementAccessExpression, type PropertyAccess
 import { compilerNodesOfKind, compilerText, wrapCompilerNode } from '../analysis/compiler-nodes.js';
 import { mayDeclareAtModuleLevel, mayImportName } from '../analysis/declarations.js';
 import type { Analysis } from '../analysis/index.js';
-import type { Binding, FileSymbols } from '../analysis/legacy-symbols.js';
+import { isMember, type Binding, type FileSymbols } from '../analysis/legacy-symbols.js';
 import type { SourceRecord } from '../analysis/project.js';
 import type { RuleOutput, ShimName } from './context.js';
 
@@ -27,7 +27,7 @@ export interface NameUse {
  * is aliased and the references keep their name).
  */
 export function migratedLocal(binding: Binding): string {
-  if (!binding.site || binding.site.role !== 'deferred') return binding.local;
+  if (!binding.site || binding.site.role !== 'deferred' || binding.keepsName) return binding.local;
   const ref = binding.ref;
   const renamed = ref.kind === 'member' && binding.local === ref.name ? RENAMED_MEMBERS[ref.name] : undefined;
   if (renamed && !declaresLocally(binding.nameNode.getSourceFile(), renamed)) return renamed;
@@ -100,11 +100,13 @@ export function legacyNameUses(analysis: Analysis, record: SourceRecord): NameUs
       const parent = identifier.getParent();
       let text = local;
       if (parent && Node.isShorthandPropertyAssignment(parent) && local !== binding.local) text = `${binding.local}: ${local}`;
+      // `export { TaskHandler }` keeps its public name: `export { Handler as TaskHandler }`.
+      if (parent && Node.isExportSpecifier(parent) && !parent.getAliasNode() && local !== binding.local) text = `${local} as ${binding.local}`;
       uses.push({ start: identifier.getStart(), end: identifier.getEnd(), text, binding: binding.scope ? '' : binding.local });
     }
     // `const { TaskHandler: Base } = deferred` reads the shim's namesake: `{ Handler: Base }`.
     const element = binding.element;
-    const renamed = element && binding.ref.kind === 'member' && binding.ref.role === 'deferred' ? RENAMED_MEMBERS[binding.ref.name] : undefined;
+    const renamed = element && !binding.keepsName && binding.ref.kind === 'member' && binding.ref.role === 'deferred' ? RENAMED_MEMBERS[binding.ref.name] : undefined;
     if (element && renamed && !element.getDotDotDotToken()) {
       const property = element.getPropertyNameNode();
       if (property) uses.push({ start: property.getStart(), end: property.getEnd(), text: renamed, binding: '' });
@@ -141,7 +143,9 @@ export function legacyNameUses(analysis: Analysis, record: SourceRecord): NameUs
     if (!renamed) continue;
     const baseRef = analysis.symbols.resolve(record, base);
     const isLegacyNamespace =
-      (baseRef?.kind === 'namespace' && baseRef.role === 'deferred') || (baseRef?.kind === 'barrel-namespace' && baseRef.exports.star.includes('deferred'));
+      (baseRef?.kind === 'namespace' && baseRef.role === 'deferred') ||
+      // Through a barrel's star, unless the barrel's own export of that name shadows it.
+      (baseRef?.kind === 'barrel-namespace' && baseRef.exports.star.includes('deferred') && !baseRef.exports.named.has(name.getText().replace(/^['"`]|['"`]$/g, '')) && isMember(analysis.symbols.resolve(record, name.getParentOrThrow()), [name.getText().replace(/^['"`]|['"`]$/g, '')], ['deferred']));
     if (!isLegacyNamespace) continue;
     uses.push({ start: name.getStart(), end: name.getEnd(), text: renamed, binding: '' });
   }

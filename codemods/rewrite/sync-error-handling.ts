@@ -6,7 +6,7 @@
 // that is impossible the call is reported. Calls whose result is used are
 // `defer-result`'s: awaiting them restores the error path too. `_transactional`
 // calls are `defer-options`' (they must not be awaited inside their scope).
-import { findDeferCalls } from '../analysis/defer-calls.js';
+import { findDeferCalls, findPayloadCalls } from '../analysis/defer-calls.js';
 import { AsyncPlanner, awaitCall, isAwaited } from './async-plan.js';
 import type { Rule, RuleMeta } from './context.js';
 import { transactionalOption } from './defer-options.js';
@@ -16,7 +16,7 @@ import { makeTransform } from './single-file.js';
 
 export const meta: RuleMeta = {
   id: 'sync-error-handling',
-  description: 'Awaits defer() calls whose synchronous throw a try/catch/finally or a route framework handled (making functions and known callers async); reports the calls it cannot.',
+  description: 'Awaits defer() and run() calls whose synchronous throw a try/catch/finally or a route framework handled (making functions and known callers async); reports the calls it cannot.',
   reasonCodes: ['sync-error-handling'],
   docs: 'docs/manual-steps.md#sync-error-handling',
 };
@@ -25,17 +25,23 @@ export const rule: Rule = {
   meta,
   run(analysis, out, shared) {
     const planner = AsyncPlanner.of(analysis);
-    for (const deferCall of findDeferCalls(analysis.symbols, analysis.candidates)) {
+    // run(data) threw the function's error (PermanentTaskFailure...); the shim's rejects too.
+    const runCalls = findPayloadCalls(analysis.symbols, analysis.candidates, 'run');
+    const runs = new Set(runCalls);
+    for (const deferCall of [...findDeferCalls(analysis.symbols, analysis.candidates), ...runCalls]) {
       const { record, call } = deferCall;
       if (isAwaited(call) || isResultUsed(call) || transactionalOption(deferCall) || !planner.throwReachesHandler(call)) continue;
       const reason = awaitCall(analysis, call, out, shared);
       if (reason === undefined) continue;
+      const what = runs.has(deferCall)
+        ? "run() now rejects where it used to throw (the function's errors, PermanentTaskFailure among them), so what handled them (a try/catch/finally here or in a caller, or a framework's error handling around a route handler) misses them"
+        : "defer() now rejects where it used to throw, so what handled its error (a try/catch/finally here or in a caller, or a framework's error handling around a route handler) misses it";
       out.report(
         record,
         call,
         'sync-error-handling',
         'warning',
-        `defer() now rejects where it used to throw, so what handled its error (a try/catch/finally here or in a caller, or a framework's error handling around a route handler) misses it, and the call could not be awaited: ${reason}. Await the call in an async function whose callers await it in turn, or handle the rejection with .catch() where the error was handled.`,
+        `${what}, and the call could not be awaited: ${reason}. Await the call in an async function whose callers await it in turn, or handle the rejection with .catch() where the error was handled.`,
       );
     }
   },

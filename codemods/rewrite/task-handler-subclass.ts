@@ -7,6 +7,7 @@ import { compilerDescendants, morphText, wrapCompilerNode } from '../analysis/co
 import type { Analysis } from '../analysis/index.js';
 import { endsWithoutResult, ENTRY_METHODS, isEntryCall, legacyAccesses, webappMemberUses, type WebappMemberUse } from '../analysis/handler-members.js';
 import type { HandlerClass } from '../analysis/handlers.js';
+import { findHandlerValueUses, findPrototypeUses, servedPlaces } from '../analysis/handler-values.js';
 import type { SourceRecord } from '../analysis/project.js';
 import { quoted, semi } from '../analysis/style.js';
 import type { Rule, RuleMeta, RuleOutput } from './context.js';
@@ -18,7 +19,7 @@ import { indentAt, skipSpaceAndComments } from './text.js';
 export const meta: RuleMeta = {
   id: 'task-handler-subclass',
   description: 'Turns TaskHandler subclasses into Handler subclasses whose post/runFromRequest take and pass environ.',
-  reasonCodes: ['request-access', 'response-access', 'handler-webapp-member', 'handler-result', 'unknown-handler-base'],
+  reasonCodes: ['request-access', 'response-access', 'handler-webapp-member', 'handler-result', 'unknown-handler-base', 'handler-as-value'],
   docs: 'docs/manual-steps.md#request-access',
 };
 
@@ -279,6 +280,23 @@ export const rule: Rule = {
         'warning',
         `The codemod could not follow the base class \`${base.getText()}\` of ${node.getName() ?? 'this class'} back to TaskHandler or to an ordinary class: if it is (or extends) TaskHandler, the class was not migrated. Make the base a plain import or const alias of TaskHandler, or migrate the class by hand.`,
       );
+    }
+    const served = servedPlaces(analysis.tables, analysis.candidates);
+    for (const record of analysis.candidates) {
+      const values = findHandlerValueUses(analysis.symbols, record, served);
+      const starts = new Set(values.map((n) => n.getStart()));
+      const subclassUses = findPrototypeUses(analysis.handlers, record).filter((n) => !starts.has(n.getStart()));
+      const subclasses = new Set(subclassUses);
+      for (const node of [...values, ...subclassUses].sort((a, b) => a.getStart() - b.getStart())) {
+        const what = subclasses.has(node) ? 'a TaskHandler subclass used in prototype-based code (its prototype read or wired, its constructor called on `this`)' : 'TaskHandler used as a value (a prototype-based subclass, a call or patch of its methods, a global, an argument...)';
+        out.report(
+          record,
+          node,
+          'handler-as-value',
+          'warning',
+          `\`${node.getText()}\` is ${what}, which the codemod does not migrate: after migration it is the shim's Handler (or a subclass of it), whose post(environ)/runFromRequest(environ) take environ and resolve to [body, status, headers]. Write the subclass as \`class X extends TaskHandler\` (the codemod migrates that), or migrate this use by hand.`,
+        );
+      }
     }
   },
 };

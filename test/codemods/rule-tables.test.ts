@@ -50,7 +50,7 @@ const tables: Record<string, { valid: Case[]; invalid: Case[] }> = {
       {
         name: 'shorthand property and local re-export of TaskHandler',
         code: `import { TaskHandler } from ${LEGACY};\nexport const registry = { TaskHandler };\nexport { TaskHandler };\n`,
-        output: `import { Handler } from ${SHIM};\nexport const registry = { TaskHandler: Handler };\nexport { Handler };\n`,
+        output: `import { Handler } from ${SHIM};\nexport const registry = { TaskHandler: Handler };\nexport { Handler as TaskHandler };\n`,
       },
       {
         name: 'unused legacy names are dropped',

@@ -1,0 +1,135 @@
+// TaskHandler (or the shim's Handler it becomes) used as a value the rules do not
+// migrate: a prototype-based subclass (`util.inherits(F, TaskHandler)`,
+// `Object.create(TaskHandler.prototype)`), a call of its methods
+// (`TaskHandler.prototype.post.call(this)`), a patch of its prototype, an
+// assignment to a global. The rename to Handler keeps such code running against
+// a class whose methods take `environ` and return [body, status, headers], so
+// each is reported (docs/manual-steps.md#handler-as-value).
+import { Node, SyntaxKind, ts } from 'ts-morph';
+import { compilerDescendants, compilerNodesOfKind, wrapCompilerNode } from './compiler-nodes.js';
+import type { HandlerClasses } from './handlers.js';
+import { isKeptByResolver } from './defer-calls.js';
+import { isHandlerRef, type SymbolTable } from './legacy-symbols.js';
+import type { SourceRecord } from './project.js';
+import type { RouteTable } from './route-tables.js';
+
+/** What the rules migrate or report elsewhere: rows of the tables found, and the names class bases are read through. */
+export interface ServedPlaces {
+  rows: Set<Node>;
+  /** Identifiers named in `extends` clauses (a function or getter returning the base is followed by handlers.ts). */
+  baseNames: Set<string>;
+  /** Files that create a route table: a row there that the analysis could not place is reported with its table. */
+  tableFiles: Set<string>;
+}
+
+export function servedPlaces(tables: RouteTable[], records: SourceRecord[]): ServedPlaces {
+  const baseNames = new Set<string>();
+  for (const record of records) {
+    for (const clause of compilerNodesOfKind<ts.HeritageClause>(record.sourceFile, SyntaxKind.HeritageClause)) {
+      if (clause.token !== SyntaxKind.ExtendsKeyword) continue;
+      for (const identifier of compilerDescendants<ts.Identifier>(clause, (n) => ts.isIdentifier(n))) baseNames.add(identifier.text);
+    }
+  }
+  return { rows: new Set(tables.flatMap((table) => table.rows.map((row) => row.handler))), baseNames, tableFiles: new Set(tables.map((table) => table.record.absPath)) };
+}
+
+/** References of TaskHandler/Handler in `record` that are not a class base, a row, a type, an import/export or an alias. */
+export function findHandlerValueUses(symbols: SymbolTable, record: SourceRecord, served: ServedPlaces): Node[] {
+  const nodes = symbols.legacyReferences(record).filter((reference) => isHandlerRef(reference.ref)).map((reference) => reference.node);
+  // `require(L).TaskHandler` read inline binds no name.
+  for (const site of symbols.of(record).sites) {
+    if (site.kind !== 'cjs-inline') continue;
+    const read = site.node.getParent();
+    if (read && (Node.isPropertyAccessExpression(read) || Node.isElementAccessExpression(read)) && read.getExpression() === site.node && isHandlerRef(symbols.resolve(record, read))) nodes.push(read);
+  }
+  return nodes.filter((node) => !isMigratedUse(node, served, record)).sort((a, b) => a.getStart() - b.getStart());
+}
+
+/**
+ * A handler class (TaskHandler or a subclass the analysis follows) used in
+ * prototype-based code: `X.prototype`, `X.call(this)` / `X.apply(this, ...)`,
+ * `inherits(F, X)`, `Object.setPrototypeOf(F, X)`. A migrated subclass's methods
+ * take `environ` now, so code that wires or calls them by prototype no longer fits.
+ */
+export function findPrototypeUses(handlers: HandlerClasses, record: SourceRecord): Node[] {
+  const sf = record.sourceFile;
+  if (!/\bprototype\b|\binherits\b|setPrototypeOf|\.(?:call|apply)\s*\(\s*this\b/.test(record.text)) return [];
+  const bases: ts.Expression[] = [];
+  for (const node of compilerDescendants(sf.compilerNode, (n) => ts.isPropertyAccessExpression(n) || ts.isCallExpression(n))) {
+    if (ts.isPropertyAccessExpression(node)) {
+      if (node.name.text === 'prototype') bases.push(node.expression);
+      else if ((node.name.text === 'call' || node.name.text === 'apply') && ts.isCallExpression(node.parent) && node.parent.expression === node && node.parent.arguments[0]?.kind === SyntaxKind.ThisKeyword) bases.push(node.expression);
+      continue;
+    }
+    const call = node as ts.CallExpression;
+    const callee = call.expression;
+    const name = ts.isIdentifier(callee) ? callee.text : ts.isPropertyAccessExpression(callee) ? callee.name.text : '';
+    if ((name === 'inherits' || name === 'setPrototypeOf') && call.arguments[1]) bases.push(call.arguments[1]);
+  }
+  const found: Node[] = [];
+  for (const base of bases) {
+    // `X.prototype` itself is read as X; only identifiers and member chains name a class.
+    let expression: ts.Expression = base;
+    if (ts.isPropertyAccessExpression(expression) && expression.name.text === 'prototype') expression = expression.expression;
+    if (!ts.isIdentifier(expression) && !ts.isPropertyAccessExpression(expression)) continue;
+    const node = wrapCompilerNode(sf, expression);
+    if (handlers.statusOf(record, node).kind === 'handler') found.push(node);
+  }
+  return found;
+}
+
+function isMigratedUse(node: Node, served: ServedPlaces, record: SourceRecord): boolean {
+  const { rows } = served;
+  if (rows.has(node)) return true;
+  // Inside a class's `extends` expression: handlers.ts follows it or reports the class (unknown-handler-base).
+  if (node.getFirstAncestor((a) => Node.isHeritageClause(a) || Node.isStatement(a) || Node.isClassDeclaration(a) || Node.isClassExpression(a))?.isKind(SyntaxKind.HeritageClause)) return true;
+  if ((served.tableFiles.has(record.absPath) && isRowShaped(node)) || isReturnedBase(node, served.baseNames)) return true;
+  let current = node;
+  let parent = current.getParent();
+  while (parent && (Node.isParenthesizedExpression(parent) || Node.isAsExpression(parent) || Node.isNonNullExpression(parent) || Node.isSatisfiesExpression(parent))) {
+    current = parent;
+    parent = parent.getParent();
+  }
+  if (!parent) return true;
+  if (rows.has(current)) return true;
+  // `class X extends TaskHandler`, `implements`, and every type position.
+  if (Node.isExpressionWithTypeArguments(parent) || Node.isTypeReference(parent) || Node.isQualifiedName(parent) || Node.isImportSpecifier(parent)) return true;
+  // `x instanceof TaskHandler` holds after the rename.
+  if (Node.isBinaryExpression(parent) && parent.getRight() === current && parent.getOperatorToken().getKind() === SyntaxKind.InstanceOfKeyword) return true;
+  // What the rules write: `new Handler().post(environ)`, `new Handler()(req, res)`.
+  if (Node.isNewExpression(parent) && parent.getExpression() === current) {
+    const after = parent.getParent();
+    if (after && Node.isCallExpression(after) && after.getExpression() === parent) return after.getArguments().length === 2;
+    const call = after?.getParent();
+    return !!after && Node.isPropertyAccessExpression(after) && ['post', 'runFromRequest'].includes(after.getName()) && !!call && Node.isCallExpression(call) && call.getArguments().length === 1;
+  }
+  return isKeptByResolver(current, parent);
+}
+
+/** `[pattern, X]` in a file with a route table: a row (rows the analysis could not place are reported with their table). */
+function isRowShaped(node: Node): boolean {
+  const row = node.getParent();
+  if (!row || !Node.isArrayLiteralExpression(row)) return false;
+  const [pattern, handler] = row.getElements();
+  return handler === node && !!pattern && (Node.isStringLiteral(pattern) || Node.isNoSubstitutionTemplateLiteral(pattern) || Node.isTemplateExpression(pattern) || Node.isRegularExpressionLiteral(pattern));
+}
+
+/**
+ * What a function or getter returns (possibly one branch of a conditional) when
+ * its name is read in some `extends` clause: handlers.ts follows such a base.
+ */
+function isReturnedBase(node: Node, baseNames: Set<string>): boolean {
+  let current = node;
+  let parent = current.getParent();
+  while (parent && (Node.isConditionalExpression(parent) || Node.isParenthesizedExpression(parent) || Node.isAsExpression(parent))) {
+    if (Node.isConditionalExpression(parent) && parent.getCondition() === current) return false;
+    current = parent;
+    parent = parent.getParent();
+  }
+  if (!parent) return false;
+  const fn = Node.isReturnStatement(parent) ? parent.getFirstAncestor((a) => Node.isFunctionLikeDeclaration(a)) : Node.isArrowFunction(parent) && parent.getBody() === current ? parent : undefined;
+  if (!fn) return false;
+  const owner = Node.isArrowFunction(fn) || Node.isFunctionExpression(fn) ? fn.getParent() : fn;
+  const name = owner && (Node.isFunctionDeclaration(owner) || Node.isGetAccessorDeclaration(owner) || Node.isMethodDeclaration(owner) || Node.isVariableDeclaration(owner) || Node.isPropertyAssignment(owner)) ? owner.getName() : undefined;
+  return !!name && baseNames.has(name);
+}
