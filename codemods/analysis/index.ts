@@ -10,6 +10,7 @@ import { findHostApps, type HostApp } from './host-app.js';
 import { SymbolTable } from './legacy-symbols.js';
 import { ProjectIndex, readUtf8, type SourceRecord, type TextSource } from './project.js';
 import { ImportGraph } from './import-graph.js';
+import { ModuleAliases } from './module-aliases.js';
 import { findRouteTables, type RouteTable } from './route-tables.js';
 import { scanSources, type TextScans } from './tree-scan.js';
 import { prefilterNeedles, type ModuleMatchers } from './specifiers.js';
@@ -55,19 +56,31 @@ export interface AnalyzeOptions {
   previous?: Pick<Analysis, 'imports'>;
 }
 
+function importsLegacyThroughAlias(aliases: ModuleAliases, absPath: string, specifiers: readonly string[]): boolean {
+  return specifiers.some((specifier) => {
+    const resolution = aliases.resolve(absPath, specifier);
+    return resolution?.kind === 'role' && resolution.role !== 'shim';
+  });
+}
+
 function byRel(a: SourceRecord, b: SourceRecord): number {
   return a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0;
 }
 
 export function analyze(options: AnalyzeOptions): Analysis {
-  const { discovery, matchers } = options;
+  const { discovery } = options;
   const index = options.index ?? new ProjectIndex(discovery.files, options.readText ?? readUtf8);
+  // A tree that declares aliases: bare specifiers may resolve to its files or to the legacy modules.
+  const aliases = discovery.aliasPrefixes ? new ModuleAliases(discovery, options.root, index, options.matchers) : undefined;
+  if (aliases) index.useAliases(aliases);
+  const matchers: ModuleMatchers = aliases ? { ...options.matchers, aliases } : options.matchers;
   const symbols = new SymbolTable(index, matchers);
-  const scans = options.scans ?? scanSources(discovery.files, (absPath) => index.text(absPath), prefilterNeedles(matchers));
+  const scans = options.scans ?? scanSources(discovery.files, (absPath) => index.text(absPath), prefilterNeedles(matchers), discovery.aliasPrefixes);
 
   let frontier: SourceRecord[] = [];
   for (const [absPath, scan] of scans) {
-    if (!scan.legacy) continue;
+    // A file that imports the legacy module only through an alias names none of the needles.
+    if (!scan.legacy && !(scan.aliased && aliases && importsLegacyThroughAlias(aliases, absPath, scan.aliased))) continue;
     const record = index.load(absPath);
     if (record) frontier.push(record);
   }
@@ -81,7 +94,7 @@ export function analyze(options: AnalyzeOptions): Analysis {
       if (expanded.has(record.absPath) || record.parseProblem) continue;
       expanded.add(record.absPath);
       if (!/\bexport\b|module\.exports|exports\./.test(record.text)) continue;
-      for (const importers of imports.importerCandidates(record.absPath)) {
+      for (const importers of imports.importerCandidates(record.absPath, index)) {
         for (const absPath of importers) {
           if (index.isLoaded(absPath)) continue;
           if (!imports.importsOf(absPath, index).has(record.absPath)) continue;

@@ -111,3 +111,37 @@ export function relativeSpecifiers(text: string): string[] {
   }
   return found;
 }
+
+// Bare specifiers that may be aliases (`alias-config.ts`): one expression per prefix list,
+// a quote followed by one of the prefixes.
+const aliasOpenings = new Map<string, RegExp>();
+
+function aliasOpening(prefixes: readonly string[]): RegExp {
+  const key = prefixes.join('\0');
+  let re = aliasOpenings.get(key);
+  if (re === undefined) {
+    const escape = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    re = new RegExp(`['"\`](?:${prefixes.map(escape).join('|')})`, 'g');
+    aliasOpenings.set(key, re);
+  }
+  return re;
+}
+
+/** The bare specifiers beginning with one of `prefixes` that a module imports or requires, in text order. */
+export function aliasSpecifiers(text: string, prefixes: readonly string[]): string[] {
+  const opening = aliasOpening(prefixes);
+  const found: string[] = [];
+  opening.lastIndex = 0;
+  for (let match = opening.exec(text); match !== null; match = opening.exec(text)) {
+    const quote = match.index;
+    const open = text[quote]!;
+    let end = quote + 1;
+    while (end < text.length && text[end] !== open && text[end] !== '\n') end++;
+    if (text[end] !== open) continue;
+    const specifier = text.slice(quote + 1, end);
+    if (specifier === '' || specifier.startsWith('.') || !introducesSpecifier(text, quote)) continue;
+    found.push(specifier);
+    opening.lastIndex = end + 1;
+  }
+  return found;
+}
