@@ -1,0 +1,100 @@
+// Aliases of a tree: which prefixes its configs declare (none for a tree without
+// aliases, so its scan stays as it was) and what each kind of alias resolves to.
+import { afterEach, describe, expect, it } from 'vitest';
+import { discoverSync } from '../../codemods/analysis/discover.js';
+import { ModuleAliases } from '../../codemods/analysis/module-aliases.js';
+import { ProjectIndex } from '../../codemods/analysis/project.js';
+import { createMatchers } from '../../codemods/analysis/specifiers.js';
+import { makeTree, type TempTree } from './helpers.js';
+
+let tree: TempTree | undefined;
+afterEach(() => tree?.cleanup());
+
+function aliasesOf(files: Record<string, string>): { aliases: ModuleAliases; prefixes: string[] | undefined; at: (rel: string) => string } {
+  tree = makeTree(files);
+  const discovery = discoverSync([tree.root], tree.root);
+  const index = new ProjectIndex(discovery.files);
+  const t = tree;
+  return { aliases: new ModuleAliases(discovery, t.root, index, createMatchers()), prefixes: discovery.aliasPrefixes, at: (rel) => t.path(rel) };
+}
+
+describe('alias prefixes', () => {
+  it('are absent for a tree whose configs declare no alias', () => {
+    tree = makeTree({
+      'package.json': '{ "name": "app", "type": "module" }',
+      'tsconfig.json': '{ "compilerOptions": { "strict": true } }',
+      'src/a.ts': 'export {}',
+    });
+    const discovery = discoverSync([tree.root], tree.root);
+    expect(discovery.aliasPrefixes).toBeUndefined();
+    expect(discovery.files.map((f) => f.rel)).toEqual(['src/a.ts']);
+  });
+
+  it('come from paths (along extends, with comments), imports and the packages of the tree', () => {
+    const { prefixes } = aliasesOf({
+      'package.json': '{ "name": "root-app", "imports": { "#x": "./x.ts" } }',
+      'tsconfig.base.json': '{\n  // shared\n  "compilerOptions": { "paths": { "@lib/*": ["./lib/*"], }, },\n}',
+      'tsconfig.json': '{ "extends": "./tsconfig.base", "compilerOptions": { "paths": { "@tasks": ["./tasks.ts"] } } }',
+      'packages/one/package.json': '{ "name": "@acme/one" }',
+      'x.ts': 'export {}',
+    });
+    expect(prefixes).toEqual(['#', '@acme/one', '@lib/', '@tasks']);
+  });
+});
+
+describe('alias resolution', () => {
+  it('resolves tsconfig paths to project files and to the legacy module, installed or not', () => {
+    const { aliases, at } = aliasesOf({
+      'tsconfig.json': '{ "compilerOptions": { "paths": { "@tasks": ["./src/lib/tasks.ts"], "@legacy/*": ["./vendor/google/appengine/ext/*"], "@gone/*": ["./gone/*"] } } }',
+      'src/lib/tasks.ts': 'export {}',
+      'src/app.ts': '',
+    });
+    const from = at('src/app.ts');
+    expect(aliases.resolve(from, '@tasks')).toEqual({ kind: 'file', absPath: at('src/lib/tasks.ts') });
+    expect(aliases.resolve(from, '@legacy/deferred')).toEqual({ kind: 'role', role: 'deferred' });
+    expect(aliases.resolve(from, '@legacy/webapp')).toEqual({ kind: 'role', role: 'webapp' });
+    expect(aliases.resolve(from, '@gone/x')?.kind).toBe('unfollowed');
+    expect(aliases.resolve(from, 'express')).toBeUndefined();
+  });
+
+  it('resolves package.json imports by condition, pattern and bare target', () => {
+    const { aliases, at } = aliasesOf({
+      'package.json': JSON.stringify({
+        name: 'app',
+        imports: { '#tasks': { browser: './nope.ts', types: './src/tasks.ts', default: './dist/tasks.js' }, '#d': 'google/appengine/ext/deferred', '#jobs/*': './src/jobs/*.ts' },
+      }),
+      'src/tasks.ts': '',
+      'src/jobs/a.ts': '',
+      'src/app.ts': '',
+    });
+    const from = at('src/app.ts');
+    expect(aliases.resolve(from, '#tasks')).toEqual({ kind: 'file', absPath: at('src/tasks.ts') });
+    expect(aliases.resolve(from, '#d')).toEqual({ kind: 'role', role: 'deferred' });
+    expect(aliases.resolve(from, '#jobs/a')).toEqual({ kind: 'file', absPath: at('src/jobs/a.ts') });
+    expect(aliases.resolve(from, '#jobs/b')?.kind).toBe('unfollowed');
+    expect(aliases.resolve(from, '#other')).toBeUndefined();
+  });
+
+  it('resolves the packages of the tree by name through exports, else main, else the path', () => {
+    const { aliases, at } = aliasesOf({
+      'package.json': '{ "name": "root", "workspaces": ["packages/*"] }',
+      'packages/a/package.json': '{ "name": "@acme/a", "exports": { ".": { "import": "./src/index.ts" }, "./sub/*": "./src/sub/*.ts" } }',
+      'packages/a/src/index.ts': '',
+      'packages/a/src/sub/x.ts': '',
+      'packages/b/package.json': '{ "name": "b", "main": "lib/main.js" }',
+      'packages/b/lib/main.ts': '',
+      'packages/b/lib/other.ts': '',
+      'packages/c/package.json': '{ "name": "c", "main": "dist/index.js" }',
+      'src/app.ts': '',
+    });
+    const from = at('src/app.ts');
+    expect(aliases.resolve(from, '@acme/a')).toEqual({ kind: 'file', absPath: at('packages/a/src/index.ts') });
+    expect(aliases.resolve(from, '@acme/a/sub/x')).toEqual({ kind: 'file', absPath: at('packages/a/src/sub/x.ts') });
+    expect(aliases.resolve(from, '@acme/a/private')?.kind).toBe('unfollowed');
+    expect(aliases.resolve(from, 'b')).toEqual({ kind: 'file', absPath: at('packages/b/lib/main.ts') });
+    expect(aliases.resolve(from, 'b/lib/other')).toEqual({ kind: 'file', absPath: at('packages/b/lib/other.ts') });
+    expect(aliases.resolve(from, 'c')?.kind).toBe('unfollowed');
+    // The root package is imported by its name only through exports (self-reference).
+    expect(aliases.resolve(from, 'root')).toBeUndefined();
+  });
+});
