@@ -14,6 +14,12 @@ export interface BarrelExports {
   star: ModuleRole[];
   /** `module.exports = <ref>`: what `require()` of the file (or its default import) denotes. */
   whole?: SymbolRef;
+  /**
+   * Names exported by a declaration of the file (`export const { TaskHandler } = deferred`):
+   * the migration keeps them (`{ Handler: TaskHandler }`), unlike a re-export of the
+   * module's `TaskHandler`, which becomes `Handler`.
+   */
+  keeps?: Set<string>;
 }
 
 export type SymbolRef =
@@ -45,6 +51,8 @@ export interface Binding {
   element?: BindingElement;
   /** The nearer scope that declares it (function, block, IIFE parameters); module level when absent. */
   scope?: Node;
+  /** Imported from a barrel that keeps the name after the migration (`BarrelExports.keeps`): not renamed. */
+  keepsName?: true;
 }
 
 /** A place where a legacy value flows somewhere the tracker does not follow. */
@@ -267,8 +275,8 @@ export class SymbolTable {
     const unresolved: UnresolvedReference[] = [];
     const symbols: FileSymbols = { bindings, scoped, sites, dynamic, exports, unresolved };
 
-    const addBinding = (nameNode: Identifier, ref: SymbolRef, site: ImportSite | undefined, typeOnly: boolean): void => {
-      bindings.set(nameNode.getText(), { local: nameNode.getText(), ref, nameNode, typeOnly, ...(site ? { site } : {}) });
+    const addBinding = (nameNode: Identifier, ref: SymbolRef, site: ImportSite | undefined, typeOnly: boolean, keepsName = false): void => {
+      bindings.set(nameNode.getText(), { local: nameNode.getText(), ref, nameNode, typeOnly, ...(site ? { site } : {}), ...(keepsName ? { keepsName: true as const } : {}) });
     };
 
     for (const statement of sf.compilerNode.statements) {
@@ -308,7 +316,7 @@ export class SymbolTable {
         const ref = 'barrel' in target ? lookupExport(target.barrel, imported) : memberRef(role, imported);
         if (!ref) continue;
         // The local name: the alias, else the imported identifier (`name` either way).
-        addBinding(wrap(sf, element.name) as Identifier, ref, site, typeOnly || element.isTypeOnly);
+        addBinding(wrap(sf, element.name) as Identifier, ref, site, typeOnly || element.isTypeOnly, 'barrel' in target && (target.barrel.keeps?.has(imported) ?? false));
       }
     }
 
@@ -396,7 +404,11 @@ export class SymbolTable {
           exports.named.set(namespaceExport.getName(), 'barrel' in target ? { kind: 'barrel-namespace', exports: target.barrel } : { kind: 'namespace', role });
         } else if (declaration.getNamedExports().length === 0) {
           if ('barrel' in target) {
-            for (const [name, ref] of target.barrel.named) if (!exports.named.has(name)) exports.named.set(name, ref);
+            for (const [name, ref] of target.barrel.named) {
+              if (exports.named.has(name)) continue;
+              exports.named.set(name, ref);
+              if (target.barrel.keeps?.has(name)) (exports.keeps ??= new Set()).add(name);
+            }
             exports.star.push(...target.barrel.star);
           } else if (isLegacyRole(role) || role === 'shim') exports.star.push(role);
         } else {
@@ -416,7 +428,10 @@ export class SymbolTable {
     for (const binding of bindings.values()) {
       let statement: ts.Node | undefined = binding.nameNode.compilerNode.parent;
       while (statement && statement.kind !== SyntaxKind.VariableStatement) statement = statement.parent;
-      if (statement?.parent.kind === SyntaxKind.SourceFile && (wrap(sf, statement) as VariableStatement).hasExportKeyword()) exports.named.set(binding.local, binding.ref);
+      if (statement?.parent.kind === SyntaxKind.SourceFile && (wrap(sf, statement) as VariableStatement).hasExportKeyword()) {
+        exports.named.set(binding.local, binding.ref);
+        (exports.keeps ??= new Set()).add(binding.local);
+      }
     }
     const exportAssignments = sf.compilerNode.statements.filter(ts.isExportAssignment).map((statement) => wrap(sf, statement) as import('ts-morph').ExportAssignment);
     for (const assignment of exportAssignments) {

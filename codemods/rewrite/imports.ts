@@ -275,8 +275,8 @@ function renameBarrelImport(out: RuleOutput, record: SourceRecord, site: ImportS
   // Only a name the barrel really offers as the legacy member is renamed: a value
   // the tracker lost (reported) keeps its name, so its uses still match.
   const readsLegacyMember = (nameNode: Node): boolean => {
-    const ref = bindings.find((b) => b.nameNode === nameNode)?.ref;
-    return !!ref && ref.kind === 'member' && ref.role === 'deferred';
+    const binding = bindings.find((b) => b.nameNode === nameNode);
+    return !!binding && !binding.keepsName && binding.ref.kind === 'member' && binding.ref.role === 'deferred';
   };
   if (Node.isImportDeclaration(node)) {
     const specifiers = node.getNamedImports();

@@ -27,7 +27,7 @@ export interface NameUse {
  * is aliased and the references keep their name).
  */
 export function migratedLocal(binding: Binding): string {
-  if (!binding.site || binding.site.role !== 'deferred') return binding.local;
+  if (!binding.site || binding.site.role !== 'deferred' || binding.keepsName) return binding.local;
   const ref = binding.ref;
   const renamed = ref.kind === 'member' && binding.local === ref.name ? RENAMED_MEMBERS[ref.name] : undefined;
   if (renamed && !declaresLocally(binding.nameNode.getSourceFile(), renamed)) return renamed;
