@@ -1,6 +1,7 @@
 // One analysis of a run: discovery, prefilter, loading of candidates and their
 // import neighbours (iterated: barrels and handler bases make their importers
 // candidates), then the cross-file facts the rules need.
+import * as path from 'node:path';
 import type { Discovery } from './discover.js';
 import { analyzeAppYamls, type AppYamlFile } from './app-yaml.js';
 import { analyzeQueueYamls, type QueueYamlFile } from './queue-yaml.js';
@@ -56,11 +57,28 @@ export interface AnalyzeOptions {
   previous?: Pick<Analysis, 'imports'>;
 }
 
-function importsLegacyThroughAlias(aliases: ModuleAliases, absPath: string, specifiers: readonly string[]): boolean {
-  return specifiers.some((specifier) => {
-    const resolution = aliases.resolve(absPath, specifier);
-    return resolution?.kind === 'role' && resolution.role !== 'shim';
-  });
+/**
+ * Whether a file's alias specifiers make it a candidate: one resolves to the legacy
+ * module, or one names a package of the tree that names the legacy API but leads to
+ * nothing the analysis can follow (only built output there): reported at the import.
+ */
+function aliasCandidates(aliases: ModuleAliases, scans: TextScans): (absPath: string, specifiers: readonly string[]) => boolean {
+  const legacyPackages = new Map<string, boolean>();
+  const namesLegacy = (dir: string): boolean => {
+    let found = legacyPackages.get(dir);
+    if (found === undefined) {
+      found = false;
+      for (const [absPath, scan] of scans) if (scan.legacy && absPath.startsWith(dir + path.sep)) found = true;
+      legacyPackages.set(dir, found);
+    }
+    return found;
+  };
+  return (absPath, specifiers) =>
+    specifiers.some((specifier) => {
+      const resolution = aliases.resolve(absPath, specifier);
+      if (resolution?.kind === 'role') return resolution.role !== 'shim';
+      return resolution?.kind === 'unfollowed' && resolution.packageDir !== undefined && namesLegacy(resolution.packageDir);
+    });
 }
 
 function byRel(a: SourceRecord, b: SourceRecord): number {
@@ -78,9 +96,10 @@ export function analyze(options: AnalyzeOptions): Analysis {
   const scans = options.scans ?? scanSources(discovery.files, (absPath) => index.text(absPath), prefilterNeedles(matchers), discovery.aliasPrefixes);
 
   let frontier: SourceRecord[] = [];
+  const aliasCandidate = aliases && aliasCandidates(aliases, scans);
   for (const [absPath, scan] of scans) {
     // A file that imports the legacy module only through an alias names none of the needles.
-    if (!scan.legacy && !(scan.aliased && aliases && importsLegacyThroughAlias(aliases, absPath, scan.aliased))) continue;
+    if (!scan.legacy && !(scan.aliased && aliasCandidate?.(absPath, scan.aliased))) continue;
     const record = index.load(absPath);
     if (record) frontier.push(record);
   }

@@ -15,8 +15,11 @@ export type AliasResolution =
   | { kind: 'role'; role: ModuleRole }
   /** A source file of the run. */
   | { kind: 'file'; absPath: string }
-  /** The project's alias, but to nothing the analysis can follow (a file outside the run, a target that is not there). */
-  | { kind: 'unfollowed'; reason: string };
+  /**
+   * The project's alias, but to nothing the analysis can follow (a file outside the run, a
+   * target that is not there); `packageDir`: the tree's package it names, if it names one.
+   */
+  | { kind: 'unfollowed'; reason: string; packageDir?: string };
 
 // Conditions a package's `imports`/`exports` may be read under: any a tool of the project
 // could pick (types for TypeScript, import/require for Node and bundlers), in the map's order.
@@ -63,6 +66,12 @@ function targetStrings(target: unknown, star: string): string[] {
     return Object.entries(target as Record<string, unknown>).flatMap(([condition, value]) => (CONDITIONS.has(condition) ? targetStrings(value, star) : []));
   }
   return [];
+}
+
+/** `@scope/name/sub` → `@scope/name`, `name/sub` → `name`. */
+function packageName(specifier: string): string {
+  const parts = specifier.split('/');
+  return specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0]!;
 }
 
 function isSubpathMap(value: unknown): value is Record<string, unknown> {
@@ -171,8 +180,12 @@ export class ModuleAliases implements AliasRoles {
   }
 
   private workspacePackage(specifier: string, depth: number): AliasResolution | undefined {
-    const parts = specifier.split('/');
-    const name = specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0]!;
+    const resolution = this.workspacePackageTarget(specifier, depth);
+    return resolution?.kind === 'unfollowed' && resolution.packageDir === undefined ? { ...resolution, packageDir: this.workspaces.get(packageName(specifier))!.dir } : resolution;
+  }
+
+  private workspacePackageTarget(specifier: string, depth: number): AliasResolution | undefined {
+    const name = packageName(specifier);
     const pkg = this.workspaces.get(name);
     if (!pkg) return undefined;
     const subpath = '.' + specifier.slice(name.length);
