@@ -7,8 +7,10 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 
-/** Files that may declare aliases; discovery lists them beside the sources. */
-export const ALIAS_CONFIG_NAMES = new Set(['package.json', 'tsconfig.json', 'jsconfig.json']);
+/** Whether a file may declare aliases (package.json, tsconfig.json, tsconfig.app.json, jsconfig.json...); discovery lists them beside the sources. */
+export function isAliasConfig(name: string): boolean {
+  return name === 'package.json' || ((name.startsWith('tsconfig') || name.startsWith('jsconfig')) && /^[tj]sconfig(\.[^/]+)?\.json$/.test(name));
+}
 
 export interface PackageJson {
   /** Absolute path of the directory holding it. */

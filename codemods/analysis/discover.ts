@@ -4,7 +4,7 @@
 import { readdirSync, readFileSync, realpathSync, statSync, type Dirent, type Stats } from 'node:fs';
 import * as path from 'node:path';
 import ignore, { type Ignore } from 'ignore';
-import { ALIAS_CONFIG_NAMES, aliasPrefixes } from './alias-config.js';
+import { aliasPrefixes, isAliasConfig } from './alias-config.js';
 
 export const SOURCE_EXTENSIONS = ['.ts', '.tsx', '.mts', '.cts', '.js', '.jsx', '.mjs', '.cjs'] as const;
 const SKIPPED_DIRECTORIES = new Set(['node_modules', '.git']);
@@ -27,7 +27,7 @@ export interface UnreadableEntry {
 export interface Discovery {
   files: DiscoveredFile[];
   unreadable: UnreadableEntry[];
-  /** package.json, tsconfig.json and jsconfig.json files (absolute paths), when there are any. */
+  /** package.json and tsconfig/jsconfig files (absolute paths), when there are any. */
   configs?: string[];
   /** What bare specifiers may be aliases start with (`alias-config.ts`); absent when the configs declare none. */
   aliasPrefixes?: string[];
@@ -135,7 +135,7 @@ export function discoverSync(paths: string[], root: string): Discovery {
     if (seenFiles.has(absPath)) return;
     const kind: DiscoveredKind | undefined = isSourcePath(name) ? 'source' : yamlKind(name) ? 'app-yaml' : undefined;
     if (kind === undefined) {
-      if (ALIAS_CONFIG_NAMES.has(name)) configs.push(absPath);
+      if (isAliasConfig(name)) configs.push(absPath);
       return;
     }
     seenFiles.add(absPath);

@@ -201,15 +201,20 @@ export class ModuleAliases implements AliasRoles {
     return this.firstTarget(pkg.dir, pkg.dir, [...fields, './index'], false, depth, what);
   }
 
-  /** The tsconfig/jsconfig nearest above a file. */
-  private nearestTsconfig(fromAbsPath: string): string | undefined {
-    let best: string | undefined;
+  /**
+   * The tsconfig/jsconfig files of the directory nearest above a file that has any:
+   * `tsconfig.json` first, then the others (`tsconfig.app.json` of a solution-style
+   * `tsconfig.json` that only references them), by name.
+   */
+  private nearestTsconfigs(fromAbsPath: string): string[] {
+    let bestDir: string | undefined;
     for (const config of this.tsconfigs) {
       const dir = path.dirname(config);
-      if (!fromAbsPath.startsWith(dir + path.sep)) continue;
-      if (!best || dir.length > path.dirname(best).length || (dir.length === path.dirname(best).length && path.basename(config) === 'tsconfig.json')) best = config;
+      if (fromAbsPath.startsWith(dir + path.sep) && (bestDir === undefined || dir.length > bestDir.length)) bestDir = dir;
     }
-    return best;
+    if (bestDir === undefined) return [];
+    const rank = (config: string): string => (path.basename(config) === 'tsconfig.json' ? '0' : path.basename(config) === 'jsconfig.json' ? '1' : '2' + path.basename(config));
+    return this.tsconfigs.filter((c) => path.dirname(c) === bestDir).sort((a, b) => (rank(a) < rank(b) ? -1 : rank(a) > rank(b) ? 1 : 0));
   }
 
   private optionsOf(config: string): ts.CompilerOptions | undefined {
@@ -225,8 +230,17 @@ export class ModuleAliases implements AliasRoles {
   }
 
   private tsconfigPath(fromAbsPath: string, specifier: string): AliasResolution | undefined {
-    const config = this.nearestTsconfig(fromAbsPath);
-    const options = config && this.optionsOf(config);
+    let unfollowed: AliasResolution | undefined;
+    for (const config of this.nearestTsconfigs(fromAbsPath)) {
+      const resolution = this.throughTsconfig(config, fromAbsPath, specifier);
+      if (resolution?.kind === 'unfollowed') unfollowed ??= resolution;
+      else if (resolution) return resolution;
+    }
+    return unfollowed;
+  }
+
+  private throughTsconfig(config: string, fromAbsPath: string, specifier: string): AliasResolution | undefined {
+    const options = this.optionsOf(config);
     if (!options || (!options.paths && options.baseUrl === undefined)) return undefined;
     const keys = Object.keys(options.paths ?? {});
     const match = bestKey(keys, specifier);

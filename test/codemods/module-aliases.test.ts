@@ -57,6 +57,17 @@ describe('alias resolution', () => {
     expect(aliases.resolve(from, 'express')).toBeUndefined();
   });
 
+  it('reads paths from the configs a solution-style tsconfig.json references', () => {
+    const { aliases, prefixes, at } = aliasesOf({
+      'tsconfig.json': '{ "files": [], "references": [{ "path": "./tsconfig.app.json" }] }',
+      'tsconfig.app.json': '{ "compilerOptions": { "paths": { "@/*": ["./src/*"] } }, "include": ["src"] }',
+      'src/lib/tasks.ts': 'export {}',
+      'src/app.ts': '',
+    });
+    expect(prefixes).toEqual(['@/']);
+    expect(aliases.resolve(at('src/app.ts'), '@/lib/tasks')).toEqual({ kind: 'file', absPath: at('src/lib/tasks.ts') });
+  });
+
   it('resolves package.json imports by condition, pattern and bare target', () => {
     const { aliases, at } = aliasesOf({
       'package.json': JSON.stringify({
