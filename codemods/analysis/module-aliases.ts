@@ -84,7 +84,7 @@ export class ModuleAliases implements AliasRoles {
   private readonly workspaces = new Map<string, PackageJson>();
   private readonly compilerOptions = new Map<string, ts.CompilerOptions | null>();
   private readonly answers = new Map<string, AliasResolution | undefined>();
-  private readonly moduleCache: ts.ModuleResolutionCache;
+  private readonly moduleCaches = new Map<string, ts.ModuleResolutionCache>();
 
   constructor(
     discovery: Pick<Discovery, 'configs'>,
@@ -101,7 +101,6 @@ export class ModuleAliases implements AliasRoles {
       this.packageJsons.set(pkg.dir, pkg);
       if (isImportablePackage(pkg, root) && !this.workspaces.has(pkg.name!)) this.workspaces.set(pkg.name!, pkg);
     }
-    this.moduleCache = ts.createModuleResolutionCache(root, (f) => f);
   }
 
   private rel(absPath: string): string {
@@ -217,6 +216,15 @@ export class ModuleAliases implements AliasRoles {
     return this.tsconfigs.filter((c) => path.dirname(c) === bestDir).sort((a, b) => (rank(a) < rank(b) ? -1 : rank(a) > rank(b) ? 1 : 0));
   }
 
+  private moduleCacheOf(config: string, options: ts.CompilerOptions): ts.ModuleResolutionCache {
+    let cache = this.moduleCaches.get(config);
+    if (!cache) {
+      cache = ts.createModuleResolutionCache(path.dirname(config), (f) => f, options);
+      this.moduleCaches.set(config, cache);
+    }
+    return cache;
+  }
+
   private optionsOf(config: string): ts.CompilerOptions | undefined {
     let options = this.compilerOptions.get(config);
     if (options === undefined) {
@@ -244,12 +252,14 @@ export class ModuleAliases implements AliasRoles {
     if (!options || (!options.paths && options.baseUrl === undefined)) return undefined;
     const keys = Object.keys(options.paths ?? {});
     const match = bestKey(keys, specifier);
-    const resolved = ts.resolveModuleName(specifier, fromAbsPath, options, ts.sys, this.moduleCache).resolvedModule;
+    const resolved = ts.resolveModuleName(specifier, fromAbsPath, options, ts.sys, this.moduleCacheOf(config, options)).resolvedModule;
     if (resolved) {
       const found = this.pathTarget(path.resolve(resolved.resolvedFileName));
       if (found) return found;
+      if (resolved.isExternalLibraryImport) return undefined; // an installed package
     }
-    if (!match) return undefined; // baseUrl alone: a package, or nothing of the project
+    // baseUrl alone, or the catch-all `*` key: a package (maybe not installed), or nothing of the project.
+    if (!match || match.key.startsWith('*')) return undefined;
     // The mapping's targets as written (a legacy module not installed still has its name).
     const base = options.pathsBasePath !== undefined ? String(options.pathsBasePath) : (options.baseUrl ?? path.dirname(config));
     const targets = (options.paths![match.key] ?? []).map((t) => path.resolve(base, t.replace(/\*/g, match.star)));

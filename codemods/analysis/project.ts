@@ -188,10 +188,9 @@ export class ProjectIndex {
   // for every exporting file whose name an importer mentions (dense trees: millions).
   private readonly resolutions = new Map<string, string | undefined>();
 
-  /** Resolves bare specifiers through the tree's aliases from now on. */
+  /** Resolves bare specifiers through the tree's aliases from now on (they keep their own answers). */
   useAliases(aliases: AliasFiles): void {
     this.aliases = aliases;
-    this.resolutions.clear();
   }
 
   /** Resolves a relative specifier, or an alias of the tree, to a known project file. */

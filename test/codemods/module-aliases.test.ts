@@ -57,6 +57,17 @@ describe('alias resolution', () => {
     expect(aliases.resolve(from, 'express')).toBeUndefined();
   });
 
+  it('leaves packages to the catch-all `*` key, installed or not', () => {
+    const { aliases, at } = aliasesOf({
+      'tsconfig.json': '{ "compilerOptions": { "baseUrl": ".", "paths": { "*": ["./src/*", "./types/*"] } } }',
+      'src/lib/tasks.ts': 'export {}',
+      'src/app.ts': '',
+    });
+    const from = at('src/app.ts');
+    expect(aliases.resolve(from, 'lib/tasks')).toEqual({ kind: 'file', absPath: at('src/lib/tasks.ts') });
+    expect(aliases.resolve(from, 'left-pad')).toBeUndefined();
+  });
+
   it('reads paths from the configs a solution-style tsconfig.json references', () => {
     const { aliases, prefixes, at } = aliasesOf({
       'tsconfig.json': '{ "files": [], "references": [{ "path": "./tsconfig.app.json" }] }',
