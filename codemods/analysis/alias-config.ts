@@ -4,7 +4,7 @@
 // extracts only the bare specifiers that begin with one of these prefixes; which of them
 // resolve, and to what, is `module-aliases.ts`'s business. A tree without any of them
 // has no prefixes, and its scan extracts relative specifiers only, as before.
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 
 /** Whether a file may declare aliases (package.json, tsconfig.json, tsconfig.app.json, jsconfig.json...); discovery lists them beside the sources. */
@@ -22,6 +22,7 @@ export interface PackageJson {
   module?: unknown;
   types?: unknown;
   typings?: unknown;
+  workspaces?: unknown;
 }
 
 /** JSON with comments and trailing commas (tsconfig's dialect) → a value; undefined when unreadable. */
@@ -102,6 +103,66 @@ function tsconfigAliases(absPath: string, seen = new Set<string>()): { keys: str
     found.baseUrls.push(...inherited.baseUrls);
   }
   return found;
+}
+
+function configsIn(dir: string): string[] {
+  try {
+    return readdirSync(dir)
+      .filter(isAliasConfig)
+      .map((name) => path.join(dir, name));
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Config files a walk of `paths` does not reach but that apply to its files: those of
+ * the directories from the root down to each path (a run on `src/app` still reads the
+ * root's tsconfig.json and package.json), and the package.json files of the workspaces
+ * a root package.json lists (`packages/*`), so a sibling package imported by name is
+ * known (and reported if its files are not in the run) rather than taken for a
+ * dependency.
+ */
+export function outsideConfigs(paths: readonly string[], root: string, walked: readonly string[]): string[] {
+  const found = new Set<string>();
+  const rootDir = path.resolve(root);
+  for (const given of paths) {
+    const start = path.resolve(given);
+    for (let dir = path.dirname(start); ; dir = path.dirname(dir)) {
+      if (path.relative(rootDir, dir).startsWith('..')) break;
+      for (const config of configsIn(dir)) found.add(config);
+      if (dir === rootDir || path.dirname(dir) === dir) break;
+    }
+  }
+  // Workspaces are declared by the root's package.json (or one above the run's paths).
+  for (const config of [...walked.filter((c) => path.dirname(c) === rootDir), ...found]) {
+    if (path.basename(config) !== 'package.json') continue;
+    const pkg = readPackageJson(config);
+    if (!pkg) continue;
+    const workspaces = pkg.workspaces as unknown[] | { packages?: unknown[] } | undefined;
+    const globs = Array.isArray(workspaces) ? workspaces : (workspaces?.packages ?? []);
+    for (const glob of globs) {
+      if (typeof glob !== 'string' || glob.startsWith('!')) continue;
+      // `dir/*` and `dir`: the forms workspaces use; deeper globs are left to the walk.
+      const dirs = glob.endsWith('/*') ? subdirectories(path.join(pkg.dir, glob.slice(0, -2))) : glob.includes('*') ? [] : [path.join(pkg.dir, glob)];
+      for (const dir of dirs) {
+        const file = path.join(dir, 'package.json');
+        if (existsSync(file)) found.add(file);
+      }
+    }
+  }
+  const walkedSet = new Set(walked);
+  return [...found].filter((config) => !walkedSet.has(config));
+}
+
+function subdirectories(dir: string): string[] {
+  try {
+    return readdirSync(dir, { withFileTypes: true })
+      .filter((entry) => entry.isDirectory() && entry.name !== 'node_modules')
+      .map((entry) => path.join(dir, entry.name));
+  } catch {
+    return [];
+  }
 }
 
 /** Whether a package's name can be imported: any package of the tree but the root one, which only by self-reference (through `exports`). */

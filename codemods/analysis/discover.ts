@@ -4,7 +4,7 @@
 import { readdirSync, readFileSync, realpathSync, statSync, type Dirent, type Stats } from 'node:fs';
 import * as path from 'node:path';
 import ignore, { type Ignore } from 'ignore';
-import { aliasPrefixes, isAliasConfig } from './alias-config.js';
+import { aliasPrefixes, isAliasConfig, outsideConfigs } from './alias-config.js';
 
 export const SOURCE_EXTENSIONS = ['.ts', '.tsx', '.mts', '.cts', '.js', '.jsx', '.mjs', '.cjs'] as const;
 const SKIPPED_DIRECTORIES = new Set(['node_modules', '.git']);
@@ -219,6 +219,7 @@ export function discoverSync(paths: string[], root: string): Discovery {
       addFile(absPath, path.basename(absPath), undefined); // an explicitly named file is processed even if ignored
     }
   }
+  configs.push(...outsideConfigs(paths, root, configs));
   if (configs.length === 0) return { files, unreadable };
   const prefixes = aliasPrefixes(configs, root);
   return prefixes ? { files, unreadable, configs, aliasPrefixes: prefixes } : { files, unreadable, configs };

@@ -193,6 +193,11 @@ export class ProjectIndex {
     this.aliases = aliases;
   }
 
+  /** Whether a bare specifier is an alias of the tree that leads to no source file of the run. */
+  isUnfollowedAlias(fromAbsPath: string, specifier: string): boolean {
+    return this.aliases?.resolve(fromAbsPath, specifier)?.kind === 'unfollowed';
+  }
+
   /** Resolves a relative specifier, or an alias of the tree, to a known project file. */
   resolve(fromAbsPath: string, specifier: string): string | undefined {
     if (!specifier.startsWith('.')) {

@@ -2,6 +2,7 @@
 // aliases, so its scan stays as it was) and what each kind of alias resolves to.
 import { afterEach, describe, expect, it } from 'vitest';
 import { discoverSync } from '../../codemods/analysis/discover.js';
+import { migrate } from '../../codemods/engine.js';
 import { ModuleAliases } from '../../codemods/analysis/module-aliases.js';
 import { ProjectIndex } from '../../codemods/analysis/project.js';
 import { createMatchers } from '../../codemods/analysis/specifiers.js';
@@ -118,5 +119,30 @@ describe('alias resolution', () => {
     expect(aliases.resolve(from, 'c')?.kind).toBe('unfollowed');
     // The root package is imported by its name only through exports (self-reference).
     expect(aliases.resolve(from, 'root')).toBeUndefined();
+  });
+});
+
+describe('a run on part of the tree', () => {
+  it('reads the configs above its paths and the workspaces the root lists, and reports what it cannot follow', async () => {
+    tree = makeTree({
+      'package.json': '{ "name": "root", "private": true, "workspaces": ["packages/*"] }',
+      'tsconfig.json': '{ "compilerOptions": { "paths": { "@legacy/*": ["./vendor/google/appengine/ext/*"] } } }',
+      'packages/tasks/package.json': '{ "name": "@acme/tasks", "main": "index.ts" }',
+      'packages/tasks/index.ts': "export { TaskHandler } from 'google/appengine/ext/deferred';\n",
+      'src/app.ts': [
+        "import * as d from '@legacy/deferred';",
+        "import { TaskHandler } from '@acme/tasks';",
+        'export function work() {}',
+        'export class H extends TaskHandler {}',
+        'd.defer(work);',
+        '',
+      ].join('\n'),
+    });
+    const discovery = discoverSync([tree.path('src')], tree.root);
+    expect(discovery.configs?.map((c) => c.slice(tree!.root.length + 1)).sort()).toEqual(['package.json', 'packages/tasks/package.json', 'tsconfig.json']);
+    const result = await migrate({ paths: [tree.path('src')], root: tree.root, verify: false });
+    const app = result.files.find((f) => f.file === 'src/app.ts')!;
+    expect(app.updated).toContain("from 'deferred-migrate/shim'");
+    expect(app.items.map((i) => `${i.line}:${i.code}`)).toEqual(expect.arrayContaining(['2:unresolved-legacy-reference', '4:unknown-handler-base']));
   });
 });
