@@ -25,6 +25,8 @@ export interface PackageJson {
   workspaces?: unknown;
 }
 
+const CLOSING_AHEAD = /\s*[}\]]/y;
+
 /** JSON with comments and trailing commas (tsconfig's dialect) → a value; undefined when unreadable. */
 export function parseJsonc(text: string): unknown {
   let out = '';
@@ -46,8 +48,22 @@ export function parseJsonc(text: string): unknown {
       i++;
     }
   }
+  // Trailing commas, outside strings.
+  let json = '';
+  for (let j = 0; j < out.length; j++) {
+    const ch = out[j]!;
+    if (ch === '"') {
+      let k = j + 1;
+      while (k < out.length && out[k] !== '"') k += out[k] === '\\' ? 2 : 1;
+      json += out.slice(j, k + 1);
+      j = k;
+    } else if (ch === ',') {
+      CLOSING_AHEAD.lastIndex = j + 1;
+      if (!CLOSING_AHEAD.test(out)) json += ch;
+    } else json += ch;
+  }
   try {
-    return JSON.parse(out.replace(/,(\s*[}\]])/g, '$1'));
+    return JSON.parse(json);
   } catch {
     return undefined;
   }

@@ -1,6 +1,7 @@
 // Aliases of a tree: which prefixes its configs declare (none for a tree without
 // aliases, so its scan stays as it was) and what each kind of alias resolves to.
 import { afterEach, describe, expect, it } from 'vitest';
+import { parseJsonc } from '../../codemods/analysis/alias-config.js';
 import { discoverSync } from '../../codemods/analysis/discover.js';
 import { migrate } from '../../codemods/engine.js';
 import { ModuleAliases } from '../../codemods/analysis/module-aliases.js';
@@ -18,6 +19,14 @@ function aliasesOf(files: Record<string, string>): { aliases: ModuleAliases; pre
   const t = tree;
   return { aliases: new ModuleAliases(discovery, t.root, index, createMatchers()), prefixes: discovery.aliasPrefixes, at: (rel) => t.path(rel) };
 }
+
+describe('tsconfig JSON', () => {
+  it('drops comments and trailing commas outside strings only', () => {
+    const text = '{\n  // a comment\n  "a": "x, }", /* b */ "b": ["//not a comment", "y",],\n  "c": { "d": 1, },\n}';
+    expect(parseJsonc(text)).toEqual({ a: 'x, }', b: ['//not a comment', 'y'], c: { d: 1 } });
+    expect(parseJsonc('{ "a": ')).toBeUndefined();
+  });
+});
 
 describe('alias prefixes', () => {
   it('are absent for a tree whose configs declare no alias', () => {
