@@ -460,7 +460,7 @@ export class AsyncPlanner {
     }
     if (exported) {
       const unseen = this.unloadedMention(name.getText());
-      if (unseen) return { ok: false, reason: `${nameOf(fn)} is exported and named in ${unseen}, which imports it in a way the codemod does not follow (a path alias, a package name)` };
+      if (unseen) return { ok: false, reason: `${nameOf(fn)} is exported and named in ${unseen}, whose calls of it the codemod cannot see (it imports through a path alias or a package name)` };
     }
     return route ? { ok: true, calls, route } : { ok: true, calls };
   }
