@@ -1,9 +1,9 @@
 // The one place that decides whether a call that now returns a Promise (the
 // shim's defer(), or a function this plan made async) can be awaited where it
 // stands, and what that takes: the enclosing function made async (TypeScript
-// return type `T` → `Promise<T>`), then every call of that function that relied
-// on its throw or its value awaited in turn, transitively, as long as every
-// caller is known (a route handler of a known host app counts: its caller is
+// return type `T` → `Promise<T>`), then every call of that function awaited in
+// turn (so that what follows each call still runs after it), transitively, as
+// long as every caller is known (a route handler of a known host app counts: its caller is
 // the framework, which ignores its value; see route-callback.ts). Both
 // `defer-result` and `sync-error-handling` ask it, so a function is made async
 // by one rule of logic and the edits of the two rules are identical where they
@@ -23,7 +23,9 @@ import {
   type Identifier,
   type MethodDeclaration,
   type NewExpression,
+  type PropertyAccessExpression,
   type SetAccessorDeclaration,
+  type Symbol as TsMorphSymbol,
 } from 'ts-morph';
 import { compilerNodesOfKind, wrapCompilerNode } from '../analysis/compiler-nodes.js';
 import type { Analysis } from '../analysis/index.js';
@@ -86,19 +88,6 @@ export function isGuarded(node: Node): boolean {
     child = parent;
   }
   return false;
-}
-
-/** The call's value is used (not a discarded statement, `void`, or already awaited). */
-function isValueUsed(call: CallExpression): boolean {
-  const parent = outermost(call).getParent();
-  return !!parent && !Node.isExpressionStatement(parent) && !Node.isVoidExpression(parent) && !Node.isAwaitExpression(parent);
-}
-
-function returnsValue(fn: FunctionLike): boolean {
-  const typeNode = fn.getReturnTypeNode();
-  if (typeNode) return !['void', 'undefined'].includes(typeNode.getText());
-  if (Node.isArrowFunction(fn) && !Node.isBlock(fn.getBody())) return true;
-  return fn.getDescendantsOfKind(SyntaxKind.ReturnStatement).some((r) => r.getExpression() && enclosingFunction(r) === fn);
 }
 
 function where(node: Node): string {
@@ -188,6 +177,8 @@ function callbacksBeforeCatch(catchCall: CallExpression): FunctionLike[] {
       let fn: Node = argument;
       while (Node.isParenthesizedExpression(fn)) fn = fn.getExpression();
       if (isFunctionLike(fn) && promiseChainCall(fn)) found.push(fn);
+      // `.then(handler)` by name: the named function runs in the chain too.
+      else if (Node.isIdentifier(fn)) found.push(...functionsOf(fn.getSymbol()));
     }
     receiver = inner.getExpression();
   }
@@ -309,8 +300,13 @@ export class AsyncPlanner {
         }
         return false;
       }
-      if ((Node.isCallExpression(node) || Node.isNewExpression(node)) && !isAwaited(node)) {
+      // Awaited too: `await h()` of a sync h throws before anything is awaited.
+      if (Node.isCallExpression(node) || Node.isNewExpression(node)) {
         for (const callee of calleeFunctions(node)) reach(callee);
+      } else if (Node.isIdentifier(node) && mayDenoteFunctionValue(node)) {
+        // A function named here but not called here (`h.call(...)`, `.then(h)`, `run(h)`,
+        // `{ h }.h()`, a tagged template) may still run inside the region.
+        for (const fn of functionsOf(node.getSymbol())) reach(fn);
       }
       return true;
     };
@@ -510,21 +506,6 @@ export class AsyncPlanner {
     const calleeOf = new Map<CallExpression, FunctionLike>();
     const routeHandlers = new Map<FunctionLike, RouteCallback>();
     const work: CallExpression[] = [call];
-    // A function made async whose awaited call no try of its own catches now
-    // rejects where it threw: a caller that discards its promise would turn
-    // that throw into an unhandled rejection (the shim guards only the promise
-    // of defer() itself), so every caller is awaited, not only those that
-    // handled the throw or use the value.
-    const rejecting = new Set<FunctionLike>();
-    const awaitDiscardingCallers = (fn: FunctionLike, callers: Callers): void => {
-      if (rejecting.has(fn) || !callers.ok) return;
-      rejecting.add(fn);
-      for (const caller of callers.calls) {
-        if (isAwaited(caller) || calleeOf.has(caller)) continue;
-        calleeOf.set(caller, fn);
-        work.push(caller);
-      }
-    };
     while (work.length > 0) {
       const current = work.pop()!;
       if (awaited.has(current)) continue;
@@ -533,8 +514,10 @@ export class AsyncPlanner {
       if (!record) return { ok: false, reason: `a caller at ${where(current)} is outside the analysed files` };
       // Such a file is left untouched, so a chain through it would be half-migrated.
       if (record.parseProblem) return { ok: false, reason: `a caller at ${where(current)} is in a file that does not parse` };
-      edits.push(...awaitEdits(record, current));
       const fn = enclosingFunction(current);
+      const illegal = awaitNotAllowed(current, fn);
+      if (illegal) return { ok: false, reason: current === call ? illegal : `the call at ${where(current)}: ${illegal}` };
+      edits.push(...awaitEdits(record, current));
       if (!fn) {
         if (this.isEsm(record)) continue;
         return {
@@ -542,11 +525,7 @@ export class AsyncPlanner {
           reason: current === call ? 'it runs at the top level of a module that is not an ES module (no top-level await)' : `the call at ${where(current)} runs at the top level of a module that is not an ES module (no top-level await)`,
         };
       }
-      if (isAsync(fn)) continue;
-      if (madeAsync.has(fn)) {
-        if (!isCaught(current)) awaitDiscardingCallers(fn, this.findCallers(fn));
-        continue;
-      }
+      if (isAsync(fn) || madeAsync.has(fn)) continue;
       const blocker = this.blocker(fn);
       if (blocker) return { ok: false, reason: current === call ? blocker : `the call at ${where(current)}: ${blocker}` };
       const callers = this.findCallers(fn);
@@ -558,26 +537,32 @@ export class AsyncPlanner {
         routeHandlers.set(fn, callers.route);
       }
       edits.push(...asyncEdits(this.record(fn)!, fn));
-      const valued = returnsValue(fn);
+      // Every caller is awaited, not only those that handle the throw or use the value: what
+      // the function does after its first await, and what a caller does after the call,
+      // would otherwise run later than before (a counter read in the response, the next
+      // defer() enqueued first), and a rejection no try of its own catches would go unhandled.
       for (const caller of callers.calls) {
-        if (isAwaited(caller)) continue;
-        if (this.throwReachesHandler(caller) || (valued && isValueUsed(caller))) {
-          calleeOf.set(caller, fn);
-          work.push(caller);
-        }
+        if (isAwaited(caller) || calleeOf.has(caller)) continue;
+        calleeOf.set(caller, fn);
+        work.push(caller);
       }
-      if (!isCaught(current)) awaitDiscardingCallers(fn, callers);
     }
     // A route handler's caller is the framework: the defer() rejection must be
     // caught on the way, not newly reach it (it would fail the request, or go
     // unhandled, where the legacy code handled the throw).
-    const rejects = (fn: FunctionLike, seen: Set<FunctionLike>): boolean => {
-      if (seen.has(fn)) return true;
-      seen.add(fn);
-      return [...awaited].some((c) => enclosingFunction(c) === fn && !isCaught(c) && (c === call || rejects(calleeOf.get(c)!, seen)));
+    // Memoised per function: a function called twice is asked once; one met again while
+    // it is being asked (recursion) counts as rejecting.
+    const rejecting = new Map<FunctionLike, boolean | 'asking'>();
+    const rejects = (fn: FunctionLike): boolean => {
+      const known = rejecting.get(fn);
+      if (known !== undefined) return known !== false;
+      rejecting.set(fn, 'asking');
+      const result = [...awaited].some((c) => enclosingFunction(c) === fn && !isCaught(c) && (c === call || rejects(calleeOf.get(c)!)));
+      rejecting.set(fn, result);
+      return result;
     };
     for (const [fn, route] of routeHandlers) {
-      if (rejects(fn, new Set())) {
+      if (rejects(fn)) {
         return { ok: false, reason: `${nameOf(fn)} is a route handler of \`${route.call.getExpression().getText()}()\`, and the awaited defer() rejection would reach the framework: no try/catch on the way handles it` };
       }
     }
@@ -593,25 +578,61 @@ function isAsync(fn: FunctionLike): boolean {
 function calleeFunctions(call: CallExpression | NewExpression): FunctionLike[] {
   let callee: Node | undefined = call.getExpression();
   while (callee && Node.isParenthesizedExpression(callee)) callee = callee.getExpression();
-  if (!callee || !(Node.isIdentifier(callee) || Node.isPropertyAccessExpression(callee))) return [];
-  let symbol = callee.getSymbol();
-  if (symbol?.isAlias()) symbol = symbol.getAliasedSymbol() ?? symbol;
-  const found: FunctionLike[] = [];
-  for (const declaration of symbol?.getDeclarations() ?? []) {
-    if (Node.isNewExpression(call)) {
-      if (Node.isClassDeclaration(declaration) || Node.isClassExpression(declaration)) {
-        found.push(...declaration.getConstructors().filter((c) => c.getBody()));
-      }
-      continue;
+  if (!callee) return [];
+  // `f.call(...)`, `f.apply(...)`, `f.bind(...)(...)`: f runs.
+  if (Node.isCallExpression(callee) && isFunctionMethod(callee.getExpression(), 'bind')) callee = (callee.getExpression() as PropertyAccessExpression).getExpression();
+  else if (isFunctionMethod(callee, 'call') || isFunctionMethod(callee, 'apply')) callee = (callee as PropertyAccessExpression).getExpression();
+  if (!(Node.isIdentifier(callee) || Node.isPropertyAccessExpression(callee) || Node.isElementAccessExpression(callee))) return [];
+  const symbol = Node.isElementAccessExpression(callee) ? callee.getArgumentExpression()?.getSymbol() : callee.getSymbol();
+  if (Node.isNewExpression(call)) {
+    const found: FunctionLike[] = [];
+    for (const declaration of aliased(symbol)?.getDeclarations() ?? []) {
+      if (Node.isClassDeclaration(declaration) || Node.isClassExpression(declaration)) found.push(...declaration.getConstructors().filter((c) => c.getBody()));
     }
+    // `new f()` of a plain function runs f.
+    return found.length > 0 ? found : functionsOf(symbol);
+  }
+  return functionsOf(symbol);
+}
+
+function aliased(symbol: TsMorphSymbol | undefined): TsMorphSymbol | undefined {
+  return symbol?.isAlias() ? (symbol.getAliasedSymbol() ?? symbol) : symbol;
+}
+
+function isFunctionMethod(node: Node | undefined, name: string): boolean {
+  return !!node && Node.isPropertyAccessExpression(node) && node.getName() === name;
+}
+
+/**
+ * The functions (with a body) a symbol denotes: a function or method, a variable or
+ * property holding one, directly or through another name (`{ plain: h }`, `{ h }`).
+ */
+function functionsOf(symbol: TsMorphSymbol | undefined, seen = new Set<Node>()): FunctionLike[] {
+  const found: FunctionLike[] = [];
+  for (const declaration of aliased(symbol)?.getDeclarations() ?? []) {
+    if (seen.has(declaration)) continue;
+    seen.add(declaration);
     if ((Node.isFunctionDeclaration(declaration) || Node.isMethodDeclaration(declaration)) && declaration.getBody()) found.push(declaration);
     else if (Node.isVariableDeclaration(declaration) || Node.isPropertyAssignment(declaration)) {
       let initializer = declaration.getInitializer();
       while (initializer && Node.isParenthesizedExpression(initializer)) initializer = initializer.getExpression();
       if (initializer && (Node.isArrowFunction(initializer) || Node.isFunctionExpression(initializer))) found.push(initializer);
+      else if (initializer && Node.isIdentifier(initializer)) found.push(...functionsOf(initializer.getSymbol(), seen));
+    } else if (Node.isShorthandPropertyAssignment(declaration)) {
+      found.push(...functionsOf(declaration.getValueSymbol(), seen));
     }
   }
   return found;
+}
+
+/** An identifier that may stand for a function value: not a declaration's name, a member name or a call's callee. */
+function mayDenoteFunctionValue(node: Identifier): boolean {
+  const parent = node.getParent();
+  if (!parent) return false;
+  if (Node.isPropertyAccessExpression(parent) && parent.getNameNode() === node) return false;
+  if (Node.isCallExpression(parent) && parent.getExpression() === node) return false;
+  if ((Node.isVariableDeclaration(parent) || Node.isFunctionDeclaration(parent) || Node.isParameterDeclaration(parent) || Node.isPropertyAssignment(parent) || Node.isMethodDeclaration(parent)) && parent.getNameNode() === node) return false;
+  return !(Node.isImportSpecifier(parent) || Node.isExportSpecifier(parent) || Node.isTypeReference(parent) || Node.isQualifiedName(parent) || Node.isLabeledStatement(parent) || Node.isBreakStatement(parent) || Node.isContinueStatement(parent));
 }
 
 /** The call that `ref` is the callee of (`f(...)`, `ns.f(...)`), if any. */
@@ -627,6 +648,20 @@ function calleeCall(ref: Node): CallExpression | undefined {
 function isCommonJsExport(ref: Node): boolean {
   const assignment = ref.getFirstAncestorByKind(SyntaxKind.BinaryExpression);
   return !!assignment && /^(module\.)?exports\b/.test(assignment.getLeft().getText());
+}
+
+/**
+ * Why `await` cannot stand at `call` even in an async function: in a default
+ * parameter value, a class field initialiser or a class static block (between
+ * the call and its function, or the module).
+ */
+function awaitNotAllowed(call: Node, fn: FunctionLike | undefined): string | undefined {
+  for (let node = call.getParent(); node && node !== fn && !Node.isSourceFile(node); node = node.getParent()) {
+    if (Node.isParameterDeclaration(node)) return 'it is in a default parameter value, where await is not allowed';
+    if (Node.isPropertyDeclaration(node)) return 'it is in a class field initialiser, where await is not allowed';
+    if (Node.isClassStaticBlockDeclaration(node)) return 'it is in a class static block, where await is not allowed';
+  }
+  return undefined;
 }
 
 /** `await call`, parenthesised where the call is the object of a member access or the callee of a call. */

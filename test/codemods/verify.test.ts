@@ -217,6 +217,7 @@ describe('docs', () => {
     'unknown-handler-base': true,
     'handler-webapp-member': true,
     'handler-result': true,
+    'default-url-handler': true,
     'unresolved-legacy-reference': true,
     'new-type-error': true,
     'shim-unresolved': true,
