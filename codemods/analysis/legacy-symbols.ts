@@ -39,6 +39,8 @@ export interface ImportSite {
   specifier: StringLiteral;
   /** Imported from a project file that re-exports the module. */
   viaBarrel: boolean;
+  /** That barrel's names that keep their name after the migration (`BarrelExports.keeps`). */
+  keeps?: ReadonlySet<string>;
 }
 
 export interface Binding {
@@ -398,7 +400,7 @@ export class SymbolTable {
         const target = this.target(record, specifier.getLiteralValue());
         if (!target) continue;
         const role: ModuleRole = 'role' in target ? target.role : 'deferred';
-        sites.push({ kind: 'reexport', node: declaration, role, specifier, viaBarrel: 'barrel' in target });
+        sites.push({ kind: 'reexport', node: declaration, role, specifier, viaBarrel: 'barrel' in target, ...('barrel' in target && target.barrel.keeps ? { keeps: target.barrel.keeps } : {}) });
         const namespaceExport = declaration.getNamespaceExport();
         if (namespaceExport) {
           exports.named.set(namespaceExport.getName(), 'barrel' in target ? { kind: 'barrel-namespace', exports: target.barrel } : { kind: 'namespace', role });
@@ -415,7 +417,10 @@ export class SymbolTable {
           for (const exportSpecifier of declaration.getNamedExports()) {
             const imported = exportSpecifier.getName();
             const ref = 'barrel' in target ? lookupExport(target.barrel, imported) : memberRef(role, imported);
-            if (ref) exports.named.set(exportSpecifier.getAliasNode()?.getText() ?? imported, ref);
+            if (!ref) continue;
+            const exported = exportSpecifier.getAliasNode()?.getText() ?? imported;
+            exports.named.set(exported, ref);
+            if ('barrel' in target && target.barrel.keeps?.has(imported)) (exports.keeps ??= new Set()).add(exported);
           }
         }
       } else {

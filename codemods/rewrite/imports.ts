@@ -244,7 +244,8 @@ function rewriteReexport(out: RuleOutput, record: SourceRecord, site: ImportSite
   if (site.viaBarrel) {
     for (const specifier of declaration.getNamedExports()) {
       const renamed = RENAMED_MEMBERS[specifier.getName()];
-      if (!renamed) continue;
+      // A name the barrel keeps (its own declaration) is still exported under that name.
+      if (!renamed || site.keeps?.has(specifier.getName())) continue;
       const nameNode = specifier.getNameNode();
       out.edit(record, nameNode.getStart(), nameNode.getEnd(), specifier.getAliasNode() ? renamed : `${renamed}`, 'TaskHandler → Handler');
     }
