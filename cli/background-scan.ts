@@ -93,7 +93,7 @@ function startInWorker(worker: Worker, scope: ScanScope): TreeScanSource {
       };
       const scanHere = (i: number): void => {
         const file = found.files[i]!;
-        if (file.kind === 'source' && results[i] === undefined) record(i, scanFile(file.absPath, scope.needles));
+        if (file.kind === 'source' && results[i] === undefined) record(i, scanFile(file.absPath, scope.needles, found.aliasPrefixes));
       };
       // This thread's share: what the worker has scanned first (the hooks parse it while the
       // worker reads on), then a chunk of its own, until no chunk is left to claim.

@@ -16,7 +16,7 @@ parentPort!.once('message', ({ paths, root, needles, claims, chunks }: ScanReque
     const scanned: ScannedChunk = [];
     for (let i = chunk.start; i < chunk.end; i++) {
       const file = discovery.files[i]!;
-      if (file.kind === 'source') scanned.push([i, scanFile(file.absPath, needles)]);
+      if (file.kind === 'source') scanned.push([i, scanFile(file.absPath, needles, discovery.aliasPrefixes)]);
     }
     chunks.postMessage(scanned);
     posted++;

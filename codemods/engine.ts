@@ -164,7 +164,7 @@ export async function migrate(options: MigrateOptions): Promise<MigrationResult>
   if (changed.length > 0) {
     const read = migratedReader(planned, analysis);
     const changedTexts = changed.map((p): [string, string] => [p.file.absPath, p.updated!]);
-    const second = analyze({ root, discovery, matchers, readText: read, scans: rescanChanged(analysis.scans, changedTexts, needles), previous: analysis });
+    const second = analyze({ root, discovery, matchers, readText: read, scans: rescanChanged(analysis.scans, changedTexts, needles, discovery.aliasPrefixes), previous: analysis });
     const secondOutput = runRules(second);
     final = { analysis: second, output: secondOutput };
     for (const [absPath, edits] of secondOutput.edits) {

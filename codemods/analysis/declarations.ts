@@ -256,7 +256,8 @@ export function resolveName(index: ProjectIndex, record: SourceRecord, name: str
 
 function followImport(index: ProjectIndex, record: SourceRecord, specifier: string, exported: string, depth: number): Resolution {
   const target = index.resolve(record.absPath, specifier);
-  if (!target) return { kind: 'external', specifier };
+  // An alias of the project that leads nowhere followable is not a package: what it imports is unknown.
+  if (!target) return index.isUnfollowedAlias(record.absPath, specifier) ? { kind: 'unknown' } : { kind: 'external', specifier };
   const targetRecord = index.load(target);
   if (!targetRecord || targetRecord.parseProblem) return { kind: 'unknown' };
   return findExport(index, targetRecord, exported, depth + 1);

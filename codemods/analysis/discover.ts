@@ -4,6 +4,7 @@
 import { readdirSync, readFileSync, realpathSync, statSync, type Dirent, type Stats } from 'node:fs';
 import * as path from 'node:path';
 import ignore, { type Ignore } from 'ignore';
+import { aliasPrefixes, isAliasConfig, outsideConfigs } from './alias-config.js';
 
 export const SOURCE_EXTENSIONS = ['.ts', '.tsx', '.mts', '.cts', '.js', '.jsx', '.mjs', '.cjs'] as const;
 const SKIPPED_DIRECTORIES = new Set(['node_modules', '.git']);
@@ -26,6 +27,10 @@ export interface UnreadableEntry {
 export interface Discovery {
   files: DiscoveredFile[];
   unreadable: UnreadableEntry[];
+  /** package.json and tsconfig/jsconfig files (absolute paths), when there are any. */
+  configs?: string[];
+  /** What bare specifiers may be aliases start with (`alias-config.ts`); absent when the configs declare none. */
+  aliasPrefixes?: string[];
 }
 
 export function toPosixRelative(root: string, absPath: string): string {
@@ -103,6 +108,7 @@ function byName(a: Dirent, b: Dirent): number {
 export function discoverSync(paths: string[], root: string): Discovery {
   const files: DiscoveredFile[] = [];
   const unreadable: UnreadableEntry[] = [];
+  const configs: string[] = [];
   const seenDirectories = new Set<string>();
   const seenFiles = new Set<string>();
   const rootResolved = path.resolve(root);
@@ -128,7 +134,10 @@ export function discoverSync(paths: string[], root: string): Discovery {
   function addFile(absPath: string, name: string, rel: string | undefined): void {
     if (seenFiles.has(absPath)) return;
     const kind: DiscoveredKind | undefined = isSourcePath(name) ? 'source' : yamlKind(name) ? 'app-yaml' : undefined;
-    if (kind === undefined) return;
+    if (kind === undefined) {
+      if (isAliasConfig(name)) configs.push(absPath);
+      return;
+    }
     seenFiles.add(absPath);
     files.push({ absPath, rel: rel ?? toPosixRelative(root, absPath), kind });
   }
@@ -210,7 +219,10 @@ export function discoverSync(paths: string[], root: string): Discovery {
       addFile(absPath, path.basename(absPath), undefined); // an explicitly named file is processed even if ignored
     }
   }
-  return { files, unreadable };
+  configs.push(...outsideConfigs(paths, root, configs));
+  if (configs.length === 0) return { files, unreadable };
+  const prefixes = aliasPrefixes(configs, root);
+  return prefixes ? { files, unreadable, configs, aliasPrefixes: prefixes } : { files, unreadable, configs };
 }
 
 /** `discoverSync` behind the promise the programmatic API has always returned. */

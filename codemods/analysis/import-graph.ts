@@ -58,6 +58,10 @@ export class ImportGraph {
     private readonly resolved: Map<string, Set<string>>,
   ) {}
 
+  // Importers through aliases (`scan.aliased`: tsconfig paths, `#imports`, package names) by
+  // the file they resolve to; made on first use, from the few files that have such specifiers.
+  private aliasImporters: Map<string, string[]> | undefined;
+
   /**
    * The graph of `scans` over `files`. Given the graph of an earlier scan of the same
    * list (the first analysis, for the idempotency pass), only the files whose relative
@@ -73,6 +77,7 @@ export class ImportGraph {
       if (earlier === scan) continue;
       if (earlier === undefined) return fresh();
       if (!sameList(earlier.specifiers, scan.specifiers)) changed.push([absPath, earlier.specifiers, scan.specifiers]);
+      else if (!sameList(earlier.aliased ?? [], scan.aliased ?? [])) changed.push([absPath, earlier.specifiers, scan.specifiers]);
     }
     if (changed.length === 0) return new ImportGraph(files, scans, previous.byKey, previous.resolved);
     const byKey = new Map(previous.byKey);
@@ -104,20 +109,45 @@ export class ImportGraph {
   }
 
   /** The lists of files that may import `absPath` (a file may be in several: visiting it twice is harmless). */
-  importerCandidates(absPath: string): string[][] {
+  importerCandidates(absPath: string, index: ProjectIndex): string[][] {
     const base = segmentKey(path.basename(absPath));
     const keys = [base];
     // An index file is imported through its directory (`./lib`, `./lib/`, `..`).
     if (base === 'index') keys.push(path.basename(path.dirname(absPath)), '.', '..');
-    return keys.map((key) => this.byKey.get(key) ?? []);
+    const lists = keys.map((key) => this.byKey.get(key) ?? []);
+    const throughAliases = this.importersThroughAliases(index).get(absPath);
+    if (throughAliases) lists.push(throughAliases);
+    return lists;
   }
 
-  /** The project files `absPath`'s relative specifiers resolve to. */
+  private importersThroughAliases(index: ProjectIndex): Map<string, string[]> {
+    if (this.aliasImporters === undefined) {
+      this.aliasImporters = new Map();
+      for (const [absPath, scan] of this.scans) {
+        if (scan.aliased === undefined) continue;
+        for (const specifier of scan.aliased) {
+          const target = index.resolve(absPath, specifier);
+          if (target === undefined) continue;
+          const importers = this.aliasImporters.get(target);
+          if (importers === undefined) this.aliasImporters.set(target, [absPath]);
+          else if (importers[importers.length - 1] !== absPath) importers.push(absPath);
+        }
+      }
+    }
+    return this.aliasImporters;
+  }
+
+  /** The project files `absPath`'s relative specifiers (and aliases) resolve to. */
   importsOf(absPath: string, index: ProjectIndex): Set<string> {
     let targets = this.resolved.get(absPath);
     if (targets === undefined) {
       targets = new Set();
-      for (const specifier of this.scans.get(absPath)!.specifiers) {
+      const scan = this.scans.get(absPath)!;
+      for (const specifier of scan.specifiers) {
+        const target = index.resolve(absPath, specifier);
+        if (target !== undefined) targets.add(target);
+      }
+      for (const specifier of scan.aliased ?? []) {
         const target = index.resolve(absPath, specifier);
         if (target !== undefined) targets.add(target);
       }

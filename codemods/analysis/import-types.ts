@@ -26,7 +26,7 @@ export function findImportTypes(record: SourceRecord, matchers: ModuleMatchers):
   const text = record.text;
   if (!text.includes('import(')) return result;
   for (const match of text.matchAll(IMPORT_TYPE)) {
-    const role = roleOfSpecifier(match[2]!, matchers);
+    const role = roleOfSpecifier(match[2]!, matchers, record.absPath);
     if (role !== 'deferred' && role !== 'webapp') continue;
     const start = match.index;
     // In a comment, the token found at the offset starts after it; in code it is

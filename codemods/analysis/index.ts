@@ -1,6 +1,7 @@
 // One analysis of a run: discovery, prefilter, loading of candidates and their
 // import neighbours (iterated: barrels and handler bases make their importers
 // candidates), then the cross-file facts the rules need.
+import * as path from 'node:path';
 import type { Discovery } from './discover.js';
 import { analyzeAppYamls, type AppYamlFile } from './app-yaml.js';
 import { analyzeQueueYamls, type QueueYamlFile } from './queue-yaml.js';
@@ -10,6 +11,7 @@ import { findHostApps, type HostApp } from './host-app.js';
 import { SymbolTable } from './legacy-symbols.js';
 import { ProjectIndex, readUtf8, type SourceRecord, type TextSource } from './project.js';
 import { ImportGraph } from './import-graph.js';
+import { ModuleAliases } from './module-aliases.js';
 import { findRouteTables, type RouteTable } from './route-tables.js';
 import { scanSources, type TextScans } from './tree-scan.js';
 import { prefilterNeedles, type ModuleMatchers } from './specifiers.js';
@@ -55,19 +57,49 @@ export interface AnalyzeOptions {
   previous?: Pick<Analysis, 'imports'>;
 }
 
+/**
+ * Whether a file's alias specifiers make it a candidate: one resolves to the legacy
+ * module, or one names a package of the tree that names the legacy API but leads to
+ * nothing the analysis can follow (only built output there): reported at the import.
+ */
+function aliasCandidates(aliases: ModuleAliases, scans: TextScans): (absPath: string, specifiers: readonly string[]) => boolean {
+  const legacyPackages = new Map<string, boolean>();
+  const namesLegacy = (dir: string): boolean => {
+    let found = legacyPackages.get(dir);
+    if (found === undefined) {
+      found = false;
+      for (const [absPath, scan] of scans) if (scan.legacy && absPath.startsWith(dir + path.sep)) found = true;
+      legacyPackages.set(dir, found);
+    }
+    return found;
+  };
+  return (absPath, specifiers) =>
+    specifiers.some((specifier) => {
+      const resolution = aliases.resolve(absPath, specifier);
+      if (resolution?.kind === 'role') return resolution.role !== 'shim';
+      return resolution?.kind === 'unfollowed' && resolution.packageDir !== undefined && namesLegacy(resolution.packageDir);
+    });
+}
+
 function byRel(a: SourceRecord, b: SourceRecord): number {
   return a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0;
 }
 
 export function analyze(options: AnalyzeOptions): Analysis {
-  const { discovery, matchers } = options;
+  const { discovery } = options;
   const index = options.index ?? new ProjectIndex(discovery.files, options.readText ?? readUtf8);
+  // A tree that declares aliases: bare specifiers may resolve to its files or to the legacy modules.
+  const aliases = discovery.aliasPrefixes ? new ModuleAliases(discovery, options.root, index, options.matchers) : undefined;
+  if (aliases) index.useAliases(aliases);
+  const matchers: ModuleMatchers = aliases ? { ...options.matchers, aliases } : options.matchers;
   const symbols = new SymbolTable(index, matchers);
-  const scans = options.scans ?? scanSources(discovery.files, (absPath) => index.text(absPath), prefilterNeedles(matchers));
+  const scans = options.scans ?? scanSources(discovery.files, (absPath) => index.text(absPath), prefilterNeedles(matchers), discovery.aliasPrefixes);
 
   let frontier: SourceRecord[] = [];
+  const aliasCandidate = aliases && aliasCandidates(aliases, scans);
   for (const [absPath, scan] of scans) {
-    if (!scan.legacy) continue;
+    // A file that imports the legacy module only through an alias names none of the needles.
+    if (!scan.legacy && !(scan.aliased && aliasCandidate?.(absPath, scan.aliased))) continue;
     const record = index.load(absPath);
     if (record) frontier.push(record);
   }
@@ -81,7 +113,7 @@ export function analyze(options: AnalyzeOptions): Analysis {
       if (expanded.has(record.absPath) || record.parseProblem) continue;
       expanded.add(record.absPath);
       if (!/\bexports?\b/.test(record.text)) continue;
-      for (const importers of imports.importerCandidates(record.absPath)) {
+      for (const importers of imports.importerCandidates(record.absPath, index)) {
         for (const absPath of importers) {
           if (index.isLoaded(absPath)) continue;
           if (!imports.importsOf(absPath, index).has(record.absPath)) continue;

@@ -246,7 +246,7 @@ export class SymbolTable {
 
   /** What a specifier imported from `record` denotes: a module role, a barrel, or nothing of ours. */
   private target(record: SourceRecord, specifier: string): { role: ModuleRole } | { barrel: BarrelExports; absPath: string } | undefined {
-    const role = roleOfSpecifier(specifier, this.matchers);
+    const role = roleOfSpecifier(specifier, this.matchers, record.absPath);
     if (role) return { role };
     const resolved = this.index.resolve(record.absPath, specifier);
     if (!resolved) return undefined;
@@ -294,7 +294,12 @@ export class SymbolTable {
       // (A specifier that is not a string literal throws in getModuleSpecifier(), as before.)
       const specifierText = ts.isStringLiteral(statement.moduleSpecifier) ? statement.moduleSpecifier.text : (wrap(sf, statement) as import('ts-morph').ImportDeclaration).getModuleSpecifier().getLiteralValue();
       const target = this.target(record, specifierText);
-      if (!target) continue;
+      if (!target) {
+        // An alias of the project that leads nowhere the analysis can follow: what it imports is not known.
+        const unfollowed = this.matchers.aliases?.unfollowed(record.absPath, specifierText);
+        if (unfollowed) unresolved.push({ node: wrap(sf, statement.moduleSpecifier), reason: unfollowed });
+        continue;
+      }
       const declaration = wrap(sf, statement) as import('ts-morph').ImportDeclaration;
       const specifier = declaration.getModuleSpecifier();
       const viaBarrel = 'barrel' in target;
@@ -418,7 +423,9 @@ export class SymbolTable {
           for (const exportSpecifier of declaration.getNamedExports()) {
             const imported = exportSpecifier.getName();
             const ref = 'barrel' in target ? lookupExport(target.barrel, imported) : memberRef(role, imported);
-            if (ref) exports.named.set(exportSpecifier.getAliasNode()?.getText() ?? imported, ref);
+            if (!ref) continue;
+            const exported = exportSpecifier.getAliasNode()?.getText() ?? imported;
+            exports.named.set(exported, ref);
           }
         }
       } else {
@@ -574,7 +581,7 @@ export class SymbolTable {
     const [arg] = call.getArguments();
     if (!arg) return false;
     const legacy = (value: string): boolean => {
-      const role = roleOfSpecifier(value, this.matchers);
+      const role = roleOfSpecifier(value, this.matchers, sf.getFilePath());
       return role === 'deferred' || role === 'webapp';
     };
     if (Node.isStringLiteral(arg) || Node.isNoSubstitutionTemplateLiteral(arg)) {
@@ -645,7 +652,7 @@ export class SymbolTable {
       if (calleeName(current.getExpression().compilerNode as ts.Expression) === '__importStar' && wrapped && current.getArguments().length === 1) return this.resolveIn(symbols, wrapped);
       const literal = requireSpecifier(current);
       if (!literal) return undefined;
-      const role = roleOfSpecifier(literal.getLiteralValue(), this.matchers);
+      const role = roleOfSpecifier(literal.getLiteralValue(), this.matchers, current.getSourceFile().getFilePath());
       if (role) return { kind: 'namespace', role };
       const resolved = this.index.resolve(current.getSourceFile().getFilePath(), literal.getLiteralValue());
       if (!resolved) return undefined;

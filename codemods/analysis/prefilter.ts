@@ -111,3 +111,50 @@ export function relativeSpecifiers(text: string): string[] {
   }
   return found;
 }
+
+// Bare specifiers that may be aliases (`alias-config.ts`): a quote followed by the first
+// character of a prefix is found by one small expression (a monorepo's hundreds of
+// package names cost no more than a few), and only there are the prefixes compared.
+interface AliasOpening {
+  re: RegExp;
+  /** The prefixes and their lengths; undefined when any bare specifier may be one (a `*` paths key). */
+  prefixes: { set: Set<string>; lengths: number[] } | undefined;
+}
+
+// By list: a run passes the discovery's one list for every file.
+const aliasOpenings = new WeakMap<readonly string[], AliasOpening>();
+
+function aliasOpening(prefixes: readonly string[]): AliasOpening {
+  let opening = aliasOpenings.get(prefixes);
+  if (opening === undefined) {
+    if (prefixes.includes('')) opening = { re: /['"`][^'"`.]/g, prefixes: undefined };
+    else {
+      const firsts = [...new Set(prefixes.map((p) => p[0]!))].map((c) => c.replace(/[\\\]^-]/, '\\$&')).join('');
+      const lengths = [...new Set(prefixes.map((p) => p.length))];
+      opening = { re: new RegExp(`['"\`][${firsts}]`, 'g'), prefixes: { set: new Set(prefixes), lengths } };
+    }
+    aliasOpenings.set(prefixes, opening);
+  }
+  return opening;
+}
+
+/** The bare specifiers beginning with one of `prefixes` that a module imports or requires, in text order. */
+export function aliasSpecifiers(text: string, prefixes: readonly string[]): string[] {
+  const { re, prefixes: known } = aliasOpening(prefixes);
+  const found: string[] = [];
+  re.lastIndex = 0;
+  for (let match = re.exec(text); match !== null; match = re.exec(text)) {
+    const quote = match.index;
+    const open = text[quote]!;
+    let end = quote + 1;
+    while (end < text.length && text[end] !== open && text[end] !== '\n') end++;
+    if (text[end] !== open) continue;
+    const specifier = text.slice(quote + 1, end);
+    // One set lookup per distinct prefix length, however many prefixes there are.
+    if (known !== undefined && !known.lengths.some((length) => length <= specifier.length && known.set.has(specifier.slice(0, length)))) continue;
+    if (!introducesSpecifier(text, quote)) continue;
+    found.push(specifier);
+    re.lastIndex = end + 1;
+  }
+  return found;
+}

@@ -24,6 +24,11 @@ export interface SourceRecord {
   style: CodeStyle;
 }
 
+/** What `module-aliases.ts` answers for a bare specifier (only its files matter here). */
+export interface AliasFiles {
+  resolve(fromAbsPath: string, specifier: string): { kind: string; absPath?: string } | undefined;
+}
+
 export type TextSource = (absPath: string) => string;
 
 export const readUtf8: TextSource = (absPath) => readFileSync(absPath, 'utf8');
@@ -105,6 +110,8 @@ export class ProjectIndex {
     compilerOptions: { allowJs: true, noLib: true, jsx: ts.JsxEmit.Preserve, target: ts.ScriptTarget.ES2022 },
   });
   private readonly records = new Map<string, SourceRecord | null>();
+  /** Bare specifiers that are aliases of the tree (`module-aliases.ts`); set by the analysis. */
+  private aliases: AliasFiles | undefined;
   private readonly known = new Map<string, DiscoveredFile>();
   readonly unreadable = new Map<string, string>();
 
@@ -181,9 +188,22 @@ export class ProjectIndex {
   // for every exporting file whose name an importer mentions (dense trees: millions).
   private readonly resolutions = new Map<string, string | undefined>();
 
-  /** Resolves a relative specifier to a known project file. */
+  /** Resolves bare specifiers through the tree's aliases from now on (they keep their own answers). */
+  useAliases(aliases: AliasFiles): void {
+    this.aliases = aliases;
+  }
+
+  /** Whether a bare specifier is an alias of the tree that leads to no source file of the run. */
+  isUnfollowedAlias(fromAbsPath: string, specifier: string): boolean {
+    return this.aliases?.resolve(fromAbsPath, specifier)?.kind === 'unfollowed';
+  }
+
+  /** Resolves a relative specifier, or an alias of the tree, to a known project file. */
   resolve(fromAbsPath: string, specifier: string): string | undefined {
-    if (!specifier.startsWith('.')) return undefined;
+    if (!specifier.startsWith('.')) {
+      const resolved = this.aliases?.resolve(fromAbsPath, specifier);
+      return resolved?.kind === 'file' ? resolved.absPath : undefined;
+    }
     const fromDir = path.dirname(fromAbsPath);
     const key = fromDir + '\0' + specifier;
     if (this.resolutions.has(key)) return this.resolutions.get(key);
@@ -193,7 +213,11 @@ export class ProjectIndex {
   }
 
   private resolveUncached(fromDir: string, specifier: string): string | undefined {
-    const base = path.resolve(fromDir, specifier);
+    return this.source(path.resolve(fromDir, specifier));
+  }
+
+  /** The known source file a path without (or with a JavaScript) extension names, as a relative specifier would. */
+  source(base: string): string | undefined {
     const candidates: string[] = [];
     const ext = path.extname(base);
     const mapped = JS_TO_TS[ext];

@@ -1,5 +1,6 @@
 // Which module specifiers denote the legacy deferred module, the legacy webapp
-// module and the shim: suffix matches, tolerant of `.js`, `/index` and friends.
+// module and the shim: suffix matches, tolerant of `.js`, `/index` and friends, and
+// (given the importing file) aliases that resolve to such a module (`module-aliases.ts`).
 
 export type ModuleRole = 'deferred' | 'webapp' | 'shim';
 
@@ -7,10 +8,19 @@ export const DEFAULT_SHIM_MODULE = 'deferred-migrate/shim';
 export const LEGACY_DEFERRED_SUFFIX = 'appengine/ext/deferred';
 export const LEGACY_WEBAPP_SUFFIX = 'appengine/ext/webapp';
 
+/** Roles of bare specifiers that are aliases of the tree (tsconfig `paths`, `#imports`, its packages). */
+export interface AliasRoles {
+  roleOf(fromAbsPath: string, specifier: string): ModuleRole | undefined;
+  /** Why an alias of the tree cannot be followed (it leads to no source file of the run), or undefined. */
+  unfollowed(fromAbsPath: string, specifier: string): string | undefined;
+}
+
 export interface ModuleMatchers {
   deferred: string[];
   webapp: string[];
   shim: string;
+  /** Present when the tree declares aliases (the analysis adds them). */
+  aliases?: AliasRoles;
 }
 
 export function createMatchers(legacyModules: string[] = [], webappModules: string[] = [], shim = DEFAULT_SHIM_MODULE): ModuleMatchers {
@@ -44,16 +54,21 @@ function endsWithSegment(specifier: string, suffix: string): boolean {
 // specifiers: the answers are kept per set of matchers.
 const rolesCache = new WeakMap<ModuleMatchers, Map<string, ModuleRole | undefined>>();
 
-export function roleOfSpecifier(specifier: string, matchers: ModuleMatchers): ModuleRole | undefined {
+/** `fromAbsPath`: the importing file, for aliases; without it only the specifier's text counts. */
+export function roleOfSpecifier(specifier: string, matchers: ModuleMatchers, fromAbsPath?: string): ModuleRole | undefined {
   let roles = rolesCache.get(matchers);
   if (!roles) {
     roles = new Map();
     rolesCache.set(matchers, roles);
   }
-  if (roles.has(specifier)) return roles.get(specifier);
-  const role = computeRole(specifier, matchers);
-  roles.set(specifier, role);
-  return role;
+  let role: ModuleRole | undefined;
+  if (roles.has(specifier)) role = roles.get(specifier);
+  else {
+    role = computeRole(specifier, matchers);
+    roles.set(specifier, role);
+  }
+  if (role !== undefined || fromAbsPath === undefined || matchers.aliases === undefined || specifier.startsWith('.')) return role;
+  return matchers.aliases.roleOf(fromAbsPath, specifier);
 }
 
 function computeRole(specifier: string, matchers: ModuleMatchers): ModuleRole | undefined {

@@ -5,7 +5,7 @@
 // the analysis loads are read again, so memory does not grow with the tree's text.
 import { readFileSync } from 'node:fs';
 import { discoverSync, type DiscoveredFile, type Discovery } from './discover.js';
-import { containsAny, HOST_APP_NEEDLES, relativeSpecifiers } from './prefilter.js';
+import { aliasSpecifiers, containsAny, HOST_APP_NEEDLES, relativeSpecifiers } from './prefilter.js';
 
 /** The text-only facts of one source file. */
 export interface TextScan {
@@ -15,6 +15,8 @@ export interface TextScan {
   host: boolean;
   /** Relative specifiers it imports or requires, in text order. */
   specifiers: string[];
+  /** Bare specifiers that may be aliases (`alias-config.ts`), in text order; absent when none. */
+  aliased?: string[];
 }
 
 /** Text scans by absolute path. */
@@ -43,17 +45,23 @@ export interface TreeScanSource {
   finish(hooks?: ScanHooks): Promise<TreeScan>;
 }
 
-export function scanText(text: string, needles: readonly string[]): TextScan {
-  return { legacy: containsAny(text, needles), host: containsAny(text, HOST_APP_NEEDLES), specifiers: relativeSpecifiers(text) };
+/** `aliasPrefixes`: the discovery's (absent in a tree that declares no aliases). */
+export function scanText(text: string, needles: readonly string[], aliasPrefixes?: readonly string[]): TextScan {
+  const scan: TextScan = { legacy: containsAny(text, needles), host: containsAny(text, HOST_APP_NEEDLES), specifiers: relativeSpecifiers(text) };
+  if (aliasPrefixes !== undefined) {
+    const aliased = aliasSpecifiers(text, aliasPrefixes);
+    if (aliased.length > 0) scan.aliased = aliased;
+  }
+  return scan;
 }
 
 /** Scans the source files among `files`; a file whose text is undefined (unreadable) gets no scan. */
-export function scanSources(files: readonly DiscoveredFile[], read: (absPath: string) => string | undefined, needles: readonly string[]): TextScans {
+export function scanSources(files: readonly DiscoveredFile[], read: (absPath: string) => string | undefined, needles: readonly string[], aliasPrefixes?: readonly string[]): TextScans {
   const scans: TextScans = new Map();
   for (const file of files) {
     if (file.kind !== 'source') continue;
     const text = read(file.absPath);
-    if (text !== undefined) scans.set(file.absPath, scanText(text, needles));
+    if (text !== undefined) scans.set(file.absPath, scanText(text, needles, aliasPrefixes));
   }
   return scans;
 }
@@ -62,14 +70,14 @@ export function scanSources(files: readonly DiscoveredFile[], read: (absPath: st
 export type FileScanResult = TextScan | { unreadable: string };
 
 /** Reads and scans one source file. */
-export function scanFile(absPath: string, needles: readonly string[]): FileScanResult {
+export function scanFile(absPath: string, needles: readonly string[], aliasPrefixes?: readonly string[]): FileScanResult {
   let text: string;
   try {
     text = readFileSync(absPath, 'utf8');
   } catch (error) {
     return { unreadable: (error as Error).message };
   }
-  return scanText(text, needles);
+  return scanText(text, needles, aliasPrefixes);
 }
 
 /**
@@ -85,7 +93,7 @@ export function assembleTreeScan(discovery: Discovery, results: ReadonlyArray<Fi
     if ('unreadable' in result) unreadable.push({ absPath: file.absPath, rel: file.rel, error: result.unreadable });
     else scans.set(file.absPath, result);
   });
-  return { discovery: { files: discovery.files, unreadable }, scans };
+  return { discovery: { ...discovery, unreadable }, scans };
 }
 
 /** Discovery and text scans of `paths`, reading every source file once. */
@@ -93,13 +101,13 @@ export function scanTree(paths: string[], root: string, needles: readonly string
   const discovery = discoverSync(paths, root);
   return assembleTreeScan(
     discovery,
-    discovery.files.map((file) => (file.kind === 'source' ? scanFile(file.absPath, needles) : undefined)),
+    discovery.files.map((file) => (file.kind === 'source' ? scanFile(file.absPath, needles, discovery.aliasPrefixes) : undefined)),
   );
 }
 
 /** The scans of a tree after some texts changed (the idempotency pass): only those are scanned again. */
-export function rescanChanged(scans: TextScans, changed: Iterable<[string, string]>, needles: readonly string[]): TextScans {
+export function rescanChanged(scans: TextScans, changed: Iterable<[string, string]>, needles: readonly string[], aliasPrefixes?: readonly string[]): TextScans {
   const next: TextScans = new Map(scans);
-  for (const [absPath, text] of changed) next.set(absPath, scanText(text, needles));
+  for (const [absPath, text] of changed) next.set(absPath, scanText(text, needles, aliasPrefixes));
   return next;
 }

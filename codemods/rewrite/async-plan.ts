@@ -362,13 +362,16 @@ export class AsyncPlanner {
   }
 
   /**
-   * A source file of the run that the analysis did not load (so the language
-   * service cannot see its calls) yet names `name`: its relative path.
+   * A source file of the run whose calls the language service cannot see (the
+   * analysis did not load it, or it imports project files through an alias, which
+   * the service does not resolve) yet names `name`: its relative path.
    */
   private unloadedMention(name: string): string | undefined {
     const word = new RegExp(`(?<![\\w$])${name.replace(/\$/g, '\\$')}(?![\\w$])`);
-    for (const file of this.analysis.index.knownFiles()) {
-      if (file.kind !== 'source' || this.analysis.index.isLoaded(file.absPath)) continue;
+    const index = this.analysis.index;
+    const throughAlias = (absPath: string): boolean => this.analysis.scans.get(absPath)?.aliased?.some((specifier) => index.resolve(absPath, specifier) !== undefined) ?? false;
+    for (const file of index.knownFiles()) {
+      if (file.kind !== 'source' || (index.isLoaded(file.absPath) && !throughAlias(file.absPath))) continue;
       const text = this.analysis.index.text(file.absPath);
       if (text !== undefined && word.test(text)) return file.rel;
     }
@@ -448,7 +451,7 @@ export class AsyncPlanner {
     }
     if (exported) {
       const unseen = this.unloadedMention(name.getText());
-      if (unseen) return { ok: false, reason: `${nameOf(fn)} is exported and named in ${unseen}, which imports it in a way the codemod does not follow (a path alias, a package name)` };
+      if (unseen) return { ok: false, reason: `${nameOf(fn)} is exported and named in ${unseen}, whose calls of it the codemod cannot see (it imports through a path alias or a package name)` };
     }
     return route ? { ok: true, calls, route } : { ok: true, calls };
   }

@@ -576,7 +576,7 @@ function removeImportsIfUnused(analysis: Analysis, out: RuleOutput, record: Sour
   const unused = new Set<string>();
   for (const name of new Set(names)) {
     const declaration = record.sourceFile.getImportDeclarations().find((d) => d.getNamedImports().some((n) => (n.getAliasNode()?.getText() ?? n.getName()) === name) || d.getDefaultImport()?.getText() === name);
-    if (!declaration || roleOfSpecifier(declaration.getModuleSpecifierValue(), analysis.matchers)) continue;
+    if (!declaration || roleOfSpecifier(declaration.getModuleSpecifierValue(), analysis.matchers, record.absPath)) continue;
     const sf = record.sourceFile.compilerNode;
     const usedElsewhere = compilerIdentifiersNamed(record.sourceFile, name).some((id) => {
       const start = id.getStart(sf);

@@ -93,8 +93,8 @@ export function verifyMigration(input: VerifyInput): VerifyOutput {
     changed: input.changed,
     shimModule: input.shimModule,
     ...(input.shimTypes ? { shimTypes: input.shimTypes } : {}),
-    isLegacySpecifier: (specifier) => {
-      const role = roleOfSpecifier(specifier, matchers);
+    isLegacySpecifier: (specifier, fromAbsPath) => {
+      const role = roleOfSpecifier(specifier, matchers, fromAbsPath);
       return role === 'deferred' || role === 'webapp';
     },
   });

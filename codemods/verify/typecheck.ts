@@ -49,8 +49,8 @@ export interface TypeCheckInput {
   shimModule: string;
   /** Declaration (or source) file standing in for the shim module when the project cannot resolve it. */
   shimTypes?: string;
-  /** Whether a specifier denotes the legacy modules (which need not resolve: the migration removes them). */
-  isLegacySpecifier?: (specifier: string) => boolean;
+  /** Whether a specifier, imported from a file, denotes the legacy modules (which need not resolve: the migration removes them). */
+  isLegacySpecifier?: (specifier: string, fromAbsPath: string) => boolean;
 }
 
 /** The nearest tsconfig.json / jsconfig.json from the file's directory up to `root`. */
@@ -260,7 +260,7 @@ export function typeCheckMigration(input: TypeCheckInput): TypeCheckResult {
       const modules = list
         .filter((d) => MISSING_MODULE_CODES.has(d.code))
         .map((d) => /'([^']+)'/.exec(ts.flattenDiagnosticMessageText(d.messageText, '\n'))?.[1] ?? '?')
-        .filter((m) => m !== input.shimModule && !(input.isLegacySpecifier?.(m) ?? false));
+        .filter((m) => m !== input.shimModule && !(input.isLegacySpecifier?.(m, absPath) ?? false));
       if (modules.length > 0) unresolvedBefore.set(absPath, [...new Set(modules)]);
     }
     const after = ts.createProgram({ rootNames: programRoots, options, host: createHost(options, input.changed, input, fallback, shared), oldProgram: before });

@@ -25,7 +25,7 @@ const SCANS: TextScans = new Map(FILES.map((file): [string, TextScan] => [file.a
 function importersOf(rel: string, graph = ImportGraph.of(FILES, SCANS), index = new ProjectIndex(FILES)): string[] {
   const absPath = `${ROOT}/${rel}`;
   return graph
-    .importerCandidates(absPath)
+    .importerCandidates(absPath, index)
     .flat()
     .filter((file) => graph.importsOf(file, index).has(absPath))
     .map((file) => file.slice(ROOT.length + 1));

@@ -2,7 +2,7 @@
 // search finds, whatever regular expression they are compiled to.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { containsAny, HOST_APP_NEEDLES, relativeSpecifiers } from '../../codemods/analysis/prefilter.js';
+import { aliasSpecifiers, containsAny, HOST_APP_NEEDLES, relativeSpecifiers } from '../../codemods/analysis/prefilter.js';
 import { createMatchers, prefilterNeedles } from '../../codemods/analysis/specifiers.js';
 
 const LISTS: Record<string, readonly string[]> = {
@@ -66,5 +66,26 @@ describe('relative specifiers', () => {
       "import f from 'package';",
     ].join('\n');
     expect(relativeSpecifiers(text)).toEqual(['./a.js', '../side-effect', './lib/', '.', '..']);
+  });
+});
+
+describe('alias specifiers', () => {
+  it('finds the bare specifiers with a known prefix that are imported or required, in text order', () => {
+    const text = [
+      "import { defer } from '@tasks';",
+      'import * as d from "@legacy/deferred";',
+      "import tasks from '#tasks';",
+      "const w = require('@acme/tasks/handlers');",
+      'const x = await import(`#jobs/x`);',
+      "export * from '@tasksfoo';",
+      "const y = '@tasks';",
+      "import z from '@other/pkg';",
+      "import r from './@tasks';",
+    ].join('\n');
+    expect(aliasSpecifiers(text, ['#', '@acme/tasks', '@legacy/', '@tasks'])).toEqual(['@tasks', '@legacy/deferred', '#tasks', '@acme/tasks/handlers', '#jobs/x', '@tasksfoo']);
+  });
+
+  it('takes every bare specifier for an empty prefix (a `*` paths key), never a relative one', () => {
+    expect(aliasSpecifiers("import a from 'a';\nimport b from './b';\nimport c from \"c/d\";", [''])).toEqual(['a', 'c/d']);
   });
 });
