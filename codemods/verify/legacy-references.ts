@@ -105,6 +105,8 @@ export const findLegacyReferences: LegacyReferenceFinder = (analysis, record) =>
     found.push({ node: reference.node, what: reference.node.getText(), why: whyOf(reference.ref) });
   }
 
+  found.push(...legacyTaskqueueErrors(record));
+
   // A webapp router that still routes task handlers: those rows never reach the shim.
   for (const table of analysis.tables) {
     if (table.record.absPath !== record.absPath) continue;
@@ -120,3 +122,46 @@ export const findLegacyReferences: LegacyReferenceFinder = (analysis, record) =>
   }
   return found;
 };
+
+/** `google/appengine/api/taskqueue` (with `.js`, `/index`): the legacy module whose errors the legacy defer() threw. */
+const LEGACY_TASKQUEUE = /(^|\/)appengine\/api\/taskqueue(\/index)?(\.[cm]?[jt]s)?$/;
+
+/**
+ * Error classes of the legacy taskqueue module that a file the migration covers
+ * tests with `instanceof`: the shim's defer() rejects with its own classes, so
+ * such a test (around a migrated defer(), say) silently takes its other branch.
+ */
+function legacyTaskqueueErrors(record: SourceRecord): LegacyReference[] {
+  if (!record.text.includes('appengine/api/taskqueue') || !record.text.includes('instanceof')) return [];
+  const tested = new Set(
+    record.sourceFile
+      .getDescendantsOfKind(SyntaxKind.BinaryExpression)
+      .filter((b) => b.getOperatorToken().getKind() === SyntaxKind.InstanceOfKeyword)
+      .map((b) => b.getRight().getText()),
+  );
+  const testedName = (name: string): boolean => tested.has(name);
+  const testedMember = (object: string): boolean => [...tested].some((t) => t.startsWith(`${object}.`));
+  const found: LegacyReference[] = [];
+  const why =
+    "deferred-migrate/shim's defer() rejects with its own error classes, so an instanceof test against this one no longer matches: import TaskAlreadyExistsError from deferred-migrate/shim (or test error.name)";
+  for (const declaration of record.sourceFile.getImportDeclarations()) {
+    const specifier = declaration.getModuleSpecifierValue();
+    if (!LEGACY_TASKQUEUE.test(specifier)) continue;
+    for (const named of declaration.getNamedImports()) {
+      const local = named.getAliasNode()?.getText() ?? named.getName();
+      if (testedName(local)) found.push({ node: named, what: `${named.getName()} of ${specifier}`, why });
+    }
+    const object = declaration.getNamespaceImport() ?? declaration.getDefaultImport();
+    if (object && testedMember(object.getText())) found.push({ node: object, what: `the errors of ${specifier} (${object.getText()})`, why });
+  }
+  for (const call of record.sourceFile.getDescendantsOfKind(SyntaxKind.CallExpression)) {
+    const [argument] = call.getArguments();
+    if (call.getExpression().getText() !== 'require' || !argument || !Node.isStringLiteral(argument) || !LEGACY_TASKQUEUE.test(argument.getLiteralValue())) continue;
+    const holder = call.getParent();
+    if (!holder || !Node.isVariableDeclaration(holder)) continue;
+    const name = holder.getNameNode();
+    const locals = Node.isObjectBindingPattern(name) ? name.getElements().map((e) => e.getName()) : [name.getText()];
+    if (locals.some((local) => testedName(local) || testedMember(local))) found.push({ node: call, what: `require('${argument.getLiteralValue()}')`, why });
+  }
+  return found;
+}
