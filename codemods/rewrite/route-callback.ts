@@ -45,6 +45,10 @@ function outermost(node: Node): Node {
 /** The framework of the host app or Express Router that `object` names, if the analysis knows it. */
 function frameworkOfObject(analysis: Analysis, object: Node): Framework | undefined {
   if (!Node.isIdentifier(object)) return undefined;
+  // The app declared in the same file, by its binding: no checker (it builds the whole program).
+  const record = analysis.index.load(object.getSourceFile().getFilePath());
+  const local = record && localHost(analysis, record, object);
+  if (local) return local.framework;
   const declarations = object.getSymbol()?.getDeclarations() ?? [];
   for (const host of analysis.hosts) {
     if (host.variable && declarations.includes(host.variable)) return host.framework;
