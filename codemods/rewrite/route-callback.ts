@@ -106,31 +106,22 @@ function localHost(analysis: Analysis, record: SourceRecord, object: Node): Host
   return analysis.hosts.find((h) => h.record === record && h.variable?.getName() === name && declaringScope(object, name) === declaringScope(h.variable.getNameNode(), name));
 }
 
-/** routeCallbackOf for a call on a known host (same rules, no symbol lookup). */
-function localRoute(host: HostApp, call: CallExpression, method: string, value: Node): RouteCallback | undefined {
-  if (!ROUTE_METHODS[host.framework]?.has(method) || !call.getArguments().includes(outermost(value))) {
-    // fastify.route({ handler }): the handler sits in the options object.
-    const holder = outermost(value).getParent();
-    if (host.framework !== 'fastify' || method !== 'route' || !holder || !Node.isPropertyAssignment(holder)) return undefined;
-    return { framework: 'fastify', call };
-  }
-  return host.framework === 'fastify' && method === 'route' ? undefined : { framework: host.framework, call };
-}
-
 /**
  * The route handlers (inline functions and functions passed by name) of the host
  * apps in `record`'s routing calls, with their framework.
  */
 export function routeHandlersIn(analysis: Analysis, record: SourceRecord, functionsOf: (name: Node) => Node[]): Array<{ handler: Node; route: RouteCallback }> {
   const found: Array<{ handler: Node; route: RouteCallback }> = [];
-  // The checker (routeCallbackOf) is asked only in files that may make a Router: it
-  // builds the whole program the first time it is asked.
+  // routeCallbackOf asks the checker (which builds the whole program the first time)
+  // only for an object that is not an app declared in the file: done where the file
+  // may make a Router, the one such object that can route.
   const mayHaveRouter = record.text.includes('Router');
   for (const compilerCall of compilerNodesOfKind<ts.CallExpression>(record.sourceFile, SyntaxKind.CallExpression)) {
     const callee = compilerCall.expression;
     if (!ts.isPropertyAccessExpression(callee) || !ROUTING_METHOD_NAMES.has(callee.name.text)) continue;
     if (!ts.isIdentifier(callee.expression)) continue;
     const call = wrapCompilerNode<CallExpression>(record.sourceFile, compilerCall);
+    if (!mayHaveRouter && !localHost(analysis, record, (call.getExpression() as PropertyAccessExpression).getExpression())) continue;
     const candidates: Node[] = [...call.getArguments()];
     // fastify.route({ handler })
     for (const argument of call.getArguments()) {
@@ -139,13 +130,9 @@ export function routeHandlersIn(analysis: Analysis, record: SourceRecord, functi
         if (handler && Node.isPropertyAssignment(handler) && handler.getInitializer()) candidates.push(handler.getInitializer()!);
       }
     }
-    // The app declared in this file, found by its binding (no checker): the common case.
-    const object = call.getExpression() as PropertyAccessExpression;
-    const local = localHost(analysis, record, object.getExpression());
-    if (!local && !mayHaveRouter) continue;
     for (let value of candidates) {
       while (Node.isParenthesizedExpression(value)) value = value.getExpression();
-      const route = local ? localRoute(local, call, object.getName(), value) : routeCallbackOf(analysis, value);
+      const route = routeCallbackOf(analysis, value);
       if (!route) continue;
       if (Node.isIdentifier(value)) for (const handler of functionsOf(value)) found.push({ handler, route });
       else found.push({ handler: value, route });
