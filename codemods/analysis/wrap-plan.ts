@@ -98,7 +98,13 @@ function defaultUrlHandlers(analysis: Analysis, toWrap: readonly HostApp[]): Def
     const row = table.rows.find((r) => r.kind === 'builtin' && !isHandlerRef(analysis.symbols.resolve(table.record, r.handler)));
     // Under a prefix the row served another URL: route-table.ts makes it a route there.
     const prefix = mountPrefix(table);
-    if (!row || table.mounts.length === 0 || (prefix !== undefined && prefix !== '')) continue;
+    if (!row || (prefix !== undefined && prefix !== '')) continue;
+    // Mounted somewhere the analysis did not find (the table exported, passed on, or
+    // without a name): not a table that served nothing.
+    if (table.mounts.length === 0) {
+      if (table.otherUses.length > 0 || !table.variable) found.push({ table, row, problem: 'where the table is mounted was not found' });
+      continue;
+    }
     for (const mount of table.mounts) {
       const host = rootHostOf(analysis, mount);
       if (prefix === undefined) found.push({ table, row, problem: 'the table is mounted under a path the codemod cannot read' });
