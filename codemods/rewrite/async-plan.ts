@@ -30,7 +30,7 @@ import {
 import { compilerNodesOfKind, wrapCompilerNode } from '../analysis/compiler-nodes.js';
 import type { Analysis } from '../analysis/index.js';
 import type { SourceRecord } from '../analysis/project.js';
-import { resolveIdentifier } from '../analysis/declarations.js';
+import { resolveIdentifier, resolveModuleMember } from '../analysis/declarations.js';
 import { withoutScriptExtension } from '../analysis/specifiers.js';
 import type { RuleOutput } from './context.js';
 import { ignoresRejection, mayHoldRoutes, routeCallbackOf, routeHandlersIn, type RouteCallback } from './route-callback.js';
@@ -424,7 +424,9 @@ export class AsyncPlanner {
         continue;
       }
       // `app.get('/x', handler)`: the framework calls it and ignores its value.
-      const routeUse = routeCallbackOf(this.analysis, ref);
+      // (`app.get('/go', routes.go)`: the member access is the value passed.)
+      const passed = ref.getParent();
+      const routeUse = routeCallbackOf(this.analysis, passed && Node.isPropertyAccessExpression(passed) && passed.getNameNode() === ref ? passed : ref);
       if (routeUse) {
         route ??= routeUse;
         continue;
@@ -608,8 +610,12 @@ function functionsOf(symbol: TsMorphSymbol | undefined, seen = new Set<Node>()):
  * whole program for `app.use(tasks)`.
  */
 function declaredFunction(analysis: Analysis, record: SourceRecord, name: Node): FunctionLike[] {
-  if (!Node.isIdentifier(name)) return [];
-  const resolution = resolveIdentifier(analysis.index, record, name);
+  // `routes.go` through a namespace import or a require of the module.
+  const member = Node.isPropertyAccessExpression(name) && Node.isIdentifier(name.getExpression()) ? name : undefined;
+  if (!Node.isIdentifier(name) && !member) return [];
+  const resolution = member
+    ? resolveModuleMember(analysis.index, record, member.getExpression() as Identifier, member.getName())
+    : resolveIdentifier(analysis.index, record, name as Identifier);
   if (resolution.kind !== 'module') return [];
   const declaration: Node = resolution.node;
   if (Node.isFunctionDeclaration(declaration) && declaration.getBody()) return [declaration];

@@ -107,7 +107,8 @@ function localHost(analysis: Analysis, record: SourceRecord, object: Node): Host
 }
 
 /**
- * The route handlers (inline functions and functions passed by name) of the host
+ * The route handlers (inline functions, functions passed by name or as a module's
+ * member) of the host
  * apps in `record`'s routing calls, with their framework.
  */
 export function routeHandlersIn(analysis: Analysis, record: SourceRecord, functionsOf: (name: Node) => Node[]): Array<{ handler: Node; route: RouteCallback }> {
@@ -134,7 +135,7 @@ export function routeHandlersIn(analysis: Analysis, record: SourceRecord, functi
       while (Node.isParenthesizedExpression(value)) value = value.getExpression();
       const route = routeCallbackOf(analysis, value);
       if (!route) continue;
-      if (Node.isIdentifier(value)) for (const handler of functionsOf(value)) found.push({ handler, route });
+      if (Node.isIdentifier(value) || Node.isPropertyAccessExpression(value)) for (const handler of functionsOf(value)) found.push({ handler, route });
       else found.push({ handler: value, route });
     }
   }
