@@ -47,7 +47,9 @@ export function generateRepo(dir, { files = 10_000, legacyShare = 0.02, seed = 4
     all.push(rel);
   };
 
-  write('package.json', JSON.stringify({ name: 'bench-monorepo', private: true, type: 'module' }, null, 2) + '\n');
+  // The apps' framework is declared, as in a real repository: an import of a package the
+  // tree neither declares nor installs counts as one the analysis cannot follow.
+  write('package.json', JSON.stringify({ name: 'bench-monorepo', private: true, type: 'module', dependencies: { express: '^5.1.0' } }, null, 2) + '\n');
   write('.gitignore', 'node_modules/\ndist/\n');
   write('tsconfig.json', JSON.stringify({ compilerOptions: { strict: true, module: 'NodeNext', jsx: 'react-jsx' } }, null, 2) + '\n');
 

@@ -80,7 +80,7 @@ function scopeDeclares(scope: ts.Node, name: string): boolean {
 }
 
 /** The nearest compiler scope node around `node` that declares `name`; undefined when only the module scope can. */
-function declaringCompilerScope(node: ts.Node, name: string): ts.Node | undefined {
+export function declaringCompilerScope(node: ts.Node, name: string): ts.Node | undefined {
   for (let current = node.parent; current && current.kind !== SyntaxKind.SourceFile; current = current.parent) {
     if (scopeDeclares(current, name)) return current;
   }

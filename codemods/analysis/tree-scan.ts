@@ -5,7 +5,7 @@
 // the analysis loads are read again, so memory does not grow with the tree's text.
 import { readFileSync } from 'node:fs';
 import { discoverSync, type DiscoveredFile, type Discovery } from './discover.js';
-import { aliasSpecifiers, containsAny, HOST_APP_NEEDLES, relativeSpecifiers } from './prefilter.js';
+import { aliasSpecifiers, bareSpecifiers, containsAny, HOST_APP_NEEDLES, relativeSpecifiers } from './prefilter.js';
 
 /** The text-only facts of one source file. */
 export interface TextScan {
@@ -17,6 +17,10 @@ export interface TextScan {
   specifiers: string[];
   /** Bare specifiers that may be aliases (`alias-config.ts`), in text order; absent when none. */
   aliased?: string[];
+  /** Every distinct bare specifier (packages, aliases); absent when none. */
+  bare?: string[];
+  /** Requires or imports a computed path (`require(name)`); absent when it does not. */
+  computedImport?: true;
 }
 
 /** Text scans by absolute path. */
@@ -52,6 +56,9 @@ export function scanText(text: string, needles: readonly string[], aliasPrefixes
     const aliased = aliasSpecifiers(text, aliasPrefixes);
     if (aliased.length > 0) scan.aliased = aliased;
   }
+  const bare = bareSpecifiers(text);
+  if (bare.specifiers.length > 0) scan.bare = bare.specifiers;
+  if (bare.computed) scan.computedImport = true;
   return scan;
 }
 

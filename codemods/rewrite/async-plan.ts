@@ -30,9 +30,13 @@ import {
 import { compilerNodesOfKind, wrapCompilerNode } from '../analysis/compiler-nodes.js';
 import type { Analysis } from '../analysis/index.js';
 import type { SourceRecord } from '../analysis/project.js';
-import { resolveIdentifier, resolveModuleMember } from '../analysis/declarations.js';
+import { resolveIdentifier, resolveModuleMember, type DeclarationNode } from '../analysis/declarations.js';
+import { identifierPattern } from '../analysis/prefilter.js';
+import { declaringCompilerScope, isReference } from '../analysis/scope.js';
 import { withoutScriptExtension } from '../analysis/specifiers.js';
 import type { RuleOutput } from './context.js';
+import { filesWithUnfollowedImports } from '../analysis/unfollowed-imports.js';
+import { exportedReferences, isCommonJsExportByName } from './exported-references.js';
 import { ignoresRejection, mayHoldRoutes, routeCallbackOf, routeHandlersIn, type RouteCallback } from './route-callback.js';
 
 export type FunctionLike =
@@ -244,6 +248,7 @@ export class AsyncPlanner {
     if (this.observed) return this.observed;
     const observed = new Set<FunctionLike>();
     const regions: Node[] = [];
+    const routeRegions: Node[] = [];
     const chainCallbacks: FunctionLike[] = [];
     for (const record of this.analysis.index.loaded()) {
       if (record.parseProblem) continue;
@@ -273,44 +278,68 @@ export class AsyncPlanner {
       if (body) regions.push(body);
     };
     chainCallbacks.forEach(reach);
-    // A route handler's throw reached the framework, which made it an error response
-    // (Express 5, Koa, Fastify, Hono: a rejection of the handler's promise too): the
-    // framework is the handler of a defer() written in the route handler itself, async
-    // handlers included. (Not followed into the functions it calls: proving that each
-    // exported one has no caller outside the run reads the whole tree, per name.)
+    // A route handler's throw reached the framework, which made it an error response:
+    // the framework is the handler of a defer() in the route handler, async handlers
+    // included, and in the functions it calls (its body is a region). Express 5, Koa,
+    // Fastify and Hono answer a rejection of the handler's promise the same way; Express 4
+    // and Connect ignore it, so there the planner reports what it would have to await.
     for (const record of this.analysis.index.loaded()) {
       if (record.parseProblem || !mayHoldRoutes(record.text)) continue;
-      for (const { handler, route } of routeHandlersIn(this.analysis, record, (name) => declaredFunction(this.analysis, record, name))) {
-        if (isFunctionLike(handler) && !ignoresRejection(this.analysis, route.framework)) observed.add(handler);
+      for (const { handler } of routeHandlersIn(this.analysis, record, (name) => declaredFunction(this.analysis, record, name))) {
+        if (!isFunctionLike(handler) || observed.has(handler)) continue;
+        observed.add(handler);
+        const body = handler.getBody();
+        if (body) routeRegions.push(body);
       }
     }
-    const visit = (node: Node): boolean => {
+    // Route handlers' regions resolve callees by their declarations (declaredFunction), not
+    // with the checker: it would type the handlers' every `req.params.x` across the tree.
+    // Calls of other objects' methods there (`service.enqueue()`) are not followed.
+    const cheap = new Set<Node>(routeRegions);
+    regions.push(...routeRegions);
+    const calleesOf = (call: CallExpression | NewExpression, byDeclaration: boolean): FunctionLike[] => {
+      if (!byDeclaration) return calleeFunctions(call);
+      const record = this.record(call);
+      const callee = record && calledName(call);
+      return record && callee ? declaredFunction(this.analysis, record, callee) : [];
+    };
+    const valuesOf = (id: Identifier, byDeclaration: boolean): FunctionLike[] => {
+      if (!byDeclaration) return functionsOf(id.getSymbol());
+      const record = this.record(id);
+      return record ? declaredFunction(this.analysis, record, id) : [];
+    };
+    const visit = (node: Node, byDeclaration: boolean): boolean => {
+      const reachHere = (fn: FunctionLike): void => {
+        if (byDeclaration && !observed.has(fn) && !isAsync(fn) && fn.getBody()) cheap.add(fn.getBody()!);
+        reach(fn);
+      };
       if (isFunctionLike(node)) {
         // A throw escapes a nested function only through a sync array method
         // calling it, or as the rejection of an awaited Promise chain it is a callback of.
-        if (syncCallbackHost(node)) reach(node);
+        if (syncCallbackHost(node)) reachHere(node);
         else {
           const chain = promiseChainCall(node);
-          if (chain && isAwaitedChain(chain)) reach(node);
+          if (chain && isAwaitedChain(chain)) reachHere(node);
         }
         return false;
       }
       // Awaited too: `await h()` of a sync h throws before anything is awaited.
       if (Node.isCallExpression(node) || Node.isNewExpression(node)) {
-        for (const callee of calleeFunctions(node)) reach(callee);
+        for (const callee of calleesOf(node, byDeclaration)) reachHere(callee);
       } else if (Node.isIdentifier(node) && mayDenoteFunctionValue(node)) {
         // A function named here but not called here (`h.call(...)`, `.then(h)`, `run(h)`,
         // `{ h }.h()`, a tagged template) may still run inside the region.
-        for (const fn of functionsOf(node.getSymbol())) reach(fn);
+        for (const fn of valuesOf(node, byDeclaration)) reachHere(fn);
       }
       return true;
     };
     while (regions.length > 0) {
       const region = regions.pop()!;
+      const byDeclaration = cheap.has(region);
       // An arrow's expression body is itself the region.
-      if (!visit(region)) continue;
+      if (!visit(region, byDeclaration)) continue;
       region.forEachDescendant((node, traversal) => {
-        if (!visit(node)) traversal.skip();
+        if (!visit(node, byDeclaration)) traversal.skip();
       });
     }
     this.observed = observed;
@@ -367,13 +396,28 @@ export class AsyncPlanner {
    * the service does not resolve) yet names `name`: its relative path.
    */
   private unloadedMention(name: string): string | undefined {
-    const word = new RegExp(`(?<![\\w$])${name.replace(/\$/g, '\\$')}(?![\\w$])`);
+    const word = identifierPattern(name);
     const index = this.analysis.index;
     const throughAlias = (absPath: string): boolean => this.analysis.scans.get(absPath)?.aliased?.some((specifier) => index.resolve(absPath, specifier) !== undefined) ?? false;
     for (const file of index.knownFiles()) {
       if (file.kind !== 'source' || (index.isLoaded(file.absPath) && !throughAlias(file.absPath))) continue;
       const text = this.analysis.index.text(file.absPath);
       if (text !== undefined && word.test(text)) return file.rel;
+    }
+    return undefined;
+  }
+
+  /**
+   * A file outside `searched` that spells `name` and has an import the analysis does not
+   * follow (unfollowed-imports.ts): it may call the function unseen. Its relative path.
+   */
+  private unfollowedMention(name: string, searched: ReadonlySet<string>): string | undefined {
+    const word = identifierPattern(name);
+    const index = this.analysis.index;
+    for (const absPath of filesWithUnfollowedImports(this.analysis)) {
+      if (searched.has(absPath)) continue;
+      const text = index.loadedText(absPath) ?? index.text(absPath);
+      if (text !== undefined && word.test(text)) return index.knownFiles().find((f) => f.absPath === absPath)?.rel ?? absPath;
     }
     return undefined;
   }
@@ -413,11 +457,58 @@ export class AsyncPlanner {
       return { ok: false, reason: 'the function is used as a value, so its callers are not known' };
     }
     const record = this.record(fn)!;
-    let exported = Node.isFunctionDeclaration(fn) ? fn.isExported() : (name.getFirstAncestorByKind(SyntaxKind.VariableStatement)?.isExported() ?? false);
+    const declaration = Node.isFunctionDeclaration(fn) ? fn : name.getParentIfKind(SyntaxKind.VariableDeclaration);
+    // By its keyword (isExported() asks the checker, which would build the whole program).
+    const exportedByName = Node.isFunctionDeclaration(fn) ? fn.hasExportKeyword() && !fn.hasDefaultKeyword() : (name.getFirstAncestorByKind(SyntaxKind.VariableStatement)?.hasExportKeyword() ?? false);
+    if (exportedByName && declaration) return this.callersThroughImports(fn, record, declaration, name.getText());
+    const local = localReferences(record, name);
+    // `module.exports = { schedule }`: its importers through require() are followed like ES ones.
+    if (!record.isTypeScript && declaration && local.some((ref) => isCommonJsExportByName(ref, name.getText()))) return this.callersThroughImports(fn, record, declaration, name.getText());
+    let exported = false;
+    const refs: Node[] = [];
+    for (const ref of local) {
+      const parent = ref.getParent();
+      if (parent && (Node.isExportSpecifier(parent) || Node.isExportAssignment(parent))) {
+        exported = true;
+        continue;
+      }
+      refs.push(ref);
+    }
+    const callers = this.callsAmong(fn, record, refs);
+    if (!callers.ok || !exported) return callers;
+    if (!this.exportsStayInProject(record)) return this.exportedOutsideRun(fn);
+    const unseen = this.unloadedMention(name.getText());
+    if (unseen) return { ok: false, reason: `${nameOf(fn)} is exported and named in ${unseen}, whose calls of it the codemod cannot see (it imports through a path alias or a package name)` };
+    return callers;
+  }
+
+  /** The callers of a function its module exports by name, through the import graph (exported-references.ts). */
+  private callersThroughImports(fn: FunctionLike, record: SourceRecord, declaration: DeclarationNode, name: string): Callers {
+    if (!this.exportsStayInProject(record)) return this.exportedOutsideRun(fn);
+    const found = exportedReferences(this.analysis, record, declaration, name);
+    if (!found.ok) return { ok: false, reason: found.reason };
+    // A file that names it without importing its module as the graph sees it (a bundler's
+    // alias, a computed require): its calls are not known.
+    const unseen = this.unfollowedMention(name, found.searched);
+    if (unseen) return { ok: false, reason: `${nameOf(fn)} is exported and named in ${unseen}, which imports a module the codemod cannot follow (a path alias or package name it does not resolve, or a computed path), so its calls of it are not known` };
+    // `module.exports = { name }` is how importers reach it, not a use.
+    return this.callsAmong(fn, record, found.refs.filter((ref) => record.isTypeScript || !isCommonJsExportByName(ref, name)));
+  }
+
+  private exportedOutsideRun(fn: FunctionLike): Callers {
+    return {
+      ok: false,
+      reason: this.analysis.singleFile
+        ? `${nameOf(fn)} is exported and this run sees one file only`
+        : `${nameOf(fn)} is exported and may be called from outside the analysed files (no package.json at the run's root, or the file is a package entry point)`,
+    };
+  }
+
+  /** The calls among `refs` (references of `fn`), or why some reference is not a known call. */
+  private callsAmong(fn: FunctionLike, record: SourceRecord, refs: readonly Node[]): Callers {
     const calls: CallExpression[] = [];
     let route: RouteCallback | undefined;
-    for (const ref of name.findReferencesAsNodes()) {
-      if (ref === name) continue;
+    for (const ref of refs) {
       const call = calleeCall(ref);
       if (call) {
         calls.push(call);
@@ -433,27 +524,11 @@ export class AsyncPlanner {
       }
       const parent = ref.getParent();
       if (!parent) continue;
-      if (Node.isImportSpecifier(parent) || Node.isImportClause(parent) || Node.isTypeQuery(parent)) continue;
-      if (Node.isExportSpecifier(parent) || Node.isExportAssignment(parent)) {
-        exported = true;
-        continue;
-      }
+      if (Node.isImportSpecifier(parent) || Node.isImportClause(parent) || Node.isTypeQuery(parent) || Node.isExportSpecifier(parent)) continue;
       if (!record.isTypeScript && isCommonJsExport(ref)) {
         return { ok: false, reason: `${nameOf(fn)} is exported with module.exports, and callers through require() are not followed` };
       }
       return { ok: false, reason: `${nameOf(fn)} is used as a value at ${where(ref)} (passed as a callback or stored), so not every caller is known` };
-    }
-    if (exported && !this.exportsStayInProject(record)) {
-      return {
-        ok: false,
-        reason: this.analysis.singleFile
-          ? `${nameOf(fn)} is exported and this run sees one file only`
-          : `${nameOf(fn)} is exported and may be called from outside the analysed files (no package.json at the run's root, or the file is a package entry point)`,
-      };
-    }
-    if (exported) {
-      const unseen = this.unloadedMention(name.getText());
-      if (unseen) return { ok: false, reason: `${nameOf(fn)} is exported and named in ${unseen}, whose calls of it the codemod cannot see (it imports through a path alias or a package name)` };
     }
     return route ? { ok: true, calls, route } : { ok: true, calls };
   }
@@ -551,6 +626,32 @@ export class AsyncPlanner {
 
 function isAsync(fn: FunctionLike): boolean {
   return (Node.isFunctionDeclaration(fn) || Node.isFunctionExpression(fn) || Node.isArrowFunction(fn) || Node.isMethodDeclaration(fn)) && fn.isAsync();
+}
+
+/**
+ * The references of a function's name in its own file, by lexical scope (the language
+ * service would build the whole program for the first one): every identifier that
+ * spells it, is a use and not a property name, and binds to the same scope.
+ */
+function localReferences(record: SourceRecord, name: Identifier): Identifier[] {
+  const text = name.getText();
+  const scope = declaringCompilerScope(name.compilerNode, text);
+  const refs: Identifier[] = [];
+  for (const compilerId of compilerNodesOfKind<ts.Identifier>(record.sourceFile, SyntaxKind.Identifier)) {
+    if (compilerId.text !== text || compilerId === name.compilerNode || declaringCompilerScope(compilerId, text) !== scope) continue;
+    const id = wrapCompilerNode<Identifier>(record.sourceFile, compilerId);
+    if (isReference(id)) refs.push(id);
+  }
+  return refs;
+}
+
+/** The name a call or `new` runs by (`h`, `ns.h`, through `.call`/`.apply`/`.bind`), if it is one. */
+function calledName(call: CallExpression | NewExpression): Node | undefined {
+  let callee: Node | undefined = call.getExpression();
+  while (callee && Node.isParenthesizedExpression(callee)) callee = callee.getExpression();
+  if (callee && Node.isCallExpression(callee) && isFunctionMethod(callee.getExpression(), 'bind')) callee = (callee.getExpression() as PropertyAccessExpression).getExpression();
+  else if (isFunctionMethod(callee, 'call') || isFunctionMethod(callee, 'apply')) callee = (callee as PropertyAccessExpression).getExpression();
+  return callee && (Node.isIdentifier(callee) || Node.isPropertyAccessExpression(callee)) ? callee : undefined;
 }
 
 /** The functions (with a body) a call or `new` runs, as the checker resolves its callee. */

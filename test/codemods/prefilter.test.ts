@@ -2,7 +2,7 @@
 // search finds, whatever regular expression they are compiled to.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { aliasSpecifiers, containsAny, HOST_APP_NEEDLES, relativeSpecifiers } from '../../codemods/analysis/prefilter.js';
+import { aliasSpecifiers, bareSpecifiers, containsAny, HOST_APP_NEEDLES, relativeSpecifiers } from '../../codemods/analysis/prefilter.js';
 import { createMatchers, prefilterNeedles } from '../../codemods/analysis/specifiers.js';
 
 const LISTS: Record<string, readonly string[]> = {
@@ -87,5 +87,30 @@ describe('alias specifiers', () => {
 
   it('takes every bare specifier for an empty prefix (a `*` paths key), never a relative one', () => {
     expect(aliasSpecifiers("import a from 'a';\nimport b from './b';\nimport c from \"c/d\";", [''])).toEqual(['a', 'c/d']);
+  });
+});
+
+describe('bareSpecifiers', () => {
+  it('lists the distinct bare specifiers of imports, re-exports, requires and dynamic imports, never a relative or absolute one', () => {
+    const text = [
+      "import express from 'express';",
+      'import { a } from "@scope/pkg/sub";',
+      "export * from 'node:path';",
+      "const b = require( 'lodash' );",
+      "const c = await import('@app/tasks');",
+      "import d from './local.js';",
+      "import e from '/abs/x.js';",
+      "import again from 'express';",
+      "console.log('task from', this.request.headers['x']);",
+    ].join('\n');
+    expect(bareSpecifiers(text)).toEqual({ specifiers: ['express', '@scope/pkg/sub', 'node:path', 'lodash', '@app/tasks'], computed: false });
+  });
+
+  it('tells a require or import of a computed path', () => {
+    expect(bareSpecifiers('const m = require(name);').computed).toBe(true);
+    expect(bareSpecifiers('const m = await import(`./jobs/${kind}.js`);').computed).toBe(true);
+    expect(bareSpecifiers('const m = await import(`./jobs/daily.js`);').computed).toBe(false);
+    expect(bareSpecifiers('const m = await import(path.join(dir, kind));').computed).toBe(true);
+    expect(bareSpecifiers("const m = require('./x');").computed).toBe(false);
   });
 });

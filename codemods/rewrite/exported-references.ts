@@ -1,0 +1,168 @@
+// The references of a function a module exports by name, found through the run's
+// import graph instead of the language service: the service's search for an exported
+// name resolves it in every loaded file (quadratic on a tree of many small services,
+// each with its own `schedule`), and files it did not load had to be read whole for
+// the name. Here only the files that import the module, directly or through modules
+// that re-export, are read, and only those that name the function are parsed.
+import { Node, SyntaxKind, ts, type Identifier } from 'ts-morph';
+import { compilerNodesOfKind, wrapCompilerNode } from '../analysis/compiler-nodes.js';
+import { resolveIdentifier, resolveModuleMember, type DeclarationNode } from '../analysis/declarations.js';
+import type { Analysis } from '../analysis/index.js';
+import type { SourceRecord } from '../analysis/project.js';
+import { identifierPattern } from '../analysis/prefilter.js';
+import { isShadowed } from '../analysis/scope.js';
+
+export type References = { ok: true; refs: Node[] } | { ok: false; reason: string };
+
+/** The references, and the files searched for them: the module and its transitive importers. */
+export type ExportedReferences = { ok: true; refs: Node[]; searched: ReadonlySet<string> } | { ok: false; reason: string };
+
+/** A file that may pass a module's exports on to its own importers (`export *`, `export {}`, `module.exports =`). */
+const MAY_REEXPORT = /\bexports?\b/;
+
+/**
+ * Every reference of `name`, which `record` declares at module level (`declaration`)
+ * and exports under that name, in the files of the run: the identifiers (and
+ * `ns.name` member names) that denote it, or why they cannot all be known.
+ */
+export function exportedReferences(analysis: Analysis, record: SourceRecord, declaration: DeclarationNode, name: string): ExportedReferences {
+  const { index, imports } = analysis;
+  const word = identifierPattern(name);
+  // The transitive importers of the module (a file re-exporting it passes it on).
+  const files = [record.absPath];
+  const seen = new Set(files);
+  for (let i = 0; i < files.length; i++) {
+    const current = files[i]!;
+    if (i > 0) {
+      const text = index.text(current);
+      if (text === undefined || !MAY_REEXPORT.test(text)) continue;
+    }
+    for (const importers of imports.importerCandidates(current, index)) {
+      for (const absPath of importers) {
+        if (seen.has(absPath) || !imports.importsOf(absPath, index).has(current)) continue;
+        seen.add(absPath);
+        files.push(absPath);
+      }
+    }
+  }
+  const refs: Node[] = [];
+  for (const absPath of files) {
+    const text = index.text(absPath);
+    // A file that never spells the name cannot reach it by name (a renamed import spells it too).
+    if (text === undefined || !word.test(text)) continue;
+    const importer = index.load(absPath);
+    if (!importer) continue;
+    if (importer.parseProblem) return { ok: false, reason: `\`${name}\` is named in ${importer.rel}, which does not parse` };
+    const found = referencesIn(analysis, importer, declaration, name, absPath === record.absPath);
+    if (!found.ok) return found;
+    refs.push(...found.refs);
+  }
+  return { ok: true, refs, searched: seen };
+}
+
+function referencesIn(analysis: Analysis, record: SourceRecord, declaration: DeclarationNode, name: string, declaring: boolean): References {
+  const refs: Node[] = [];
+  const names = new Set([name]);
+  // `import { schedule as queueIt }`: the local name is a reference too.
+  for (const specifier of compilerNodesOfKind<ts.ImportSpecifier>(record.sourceFile, SyntaxKind.ImportSpecifier)) {
+    if ((specifier.propertyName ?? specifier.name).text === name) names.add(specifier.name.text);
+  }
+  // `const { schedule: queueIt } = require('./tasks')`
+  for (const element of compilerNodesOfKind<ts.BindingElement>(record.sourceFile, SyntaxKind.BindingElement)) {
+    if (element.propertyName && ts.isIdentifier(element.propertyName) && element.propertyName.text === name && ts.isIdentifier(element.name)) names.add(element.name.text);
+  }
+  for (const compilerId of compilerNodesOfKind<ts.Identifier>(record.sourceFile, SyntaxKind.Identifier)) {
+    if (!names.has(compilerId.text)) continue;
+    const id = wrapCompilerNode<Identifier>(record.sourceFile, compilerId);
+    const parent = id.getParent();
+    if (!parent) continue;
+    // Bindings, not uses: their uses are the identifiers that follow.
+    if (Node.isImportSpecifier(parent) || Node.isImportClause(parent) || Node.isNamespaceImport(parent) || Node.isTypeQuery(parent) || Node.isQualifiedName(parent)) continue;
+    if (declaring && parent === declaration) continue;
+    if (Node.isBindingElement(parent) && parent.getPropertyNameNode() === id) continue;
+    if ((Node.isFunctionDeclaration(parent) || Node.isVariableDeclaration(parent) || Node.isParameterDeclaration(parent) || Node.isBindingElement(parent)) && parent.getNameNode() === id) continue;
+    if (Node.isExportAssignment(parent)) return { ok: false, reason: `\`${name}\` is the default export of ${record.rel}, which importers may name anything` };
+    if (Node.isExportSpecifier(parent)) {
+      // `export { schedule as run }`: importers of this file would spell another name.
+      const alias = parent.getAliasNode();
+      if (alias && alias !== id && alias.getText() !== name) return { ok: false, reason: `\`${name}\` is re-exported as \`${alias.getText()}\` in ${record.rel}, whose importers the codemod does not follow under that name` };
+      continue;
+    }
+    if (Node.isPropertyAccessExpression(parent) && parent.getNameNode() === id) {
+      const object = parent.getExpression();
+      if (!Node.isIdentifier(object)) continue;
+      const member = resolveModuleMember(analysis.index, record, object, name);
+      if (member.kind === 'module' && member.node === declaration) refs.push(id);
+      continue;
+    }
+    if ((Node.isPropertyAssignment(parent) || Node.isMethodDeclaration(parent) || Node.isPropertySignature(parent) || Node.isPropertyDeclaration(parent)) && parent.getNameNode() === id) continue;
+    if (isShadowed(id)) continue;
+    const resolution = resolveIdentifier(analysis.index, record, id);
+    if (resolution.kind === 'module' && resolution.node === declaration) refs.push(id);
+    else if (resolution.kind === 'unknown' && !declaring) return { ok: false, reason: `\`${name}\` is named in ${record.rel} at line ${id.getStartLineNumber()}, where the codemod cannot resolve what it denotes` };
+  }
+  // A module object passed on whole (`register(tasks)`, `{ ...tasks }`) lets anything call the function.
+  const escaped = moduleObjectEscape(analysis, record, declaration);
+  if (escaped) return { ok: false, reason: `the module exporting \`${name}\` is used as a value in ${record.rel} at line ${escaped}, so not every caller is known` };
+  return { ok: true, refs };
+}
+
+/** The line where a binding of the whole module that declares `declaration` is used other than as `ns.member`, if any. */
+function moduleObjectEscape(analysis: Analysis, record: SourceRecord, declaration: DeclarationNode): number | undefined {
+  const target = declaration.getSourceFile().getFilePath();
+  const bindings = new Set<string>();
+  for (const statement of record.sourceFile.compilerNode.statements) {
+    if (ts.isImportDeclaration(statement) && ts.isStringLiteral(statement.moduleSpecifier)) {
+      const clause = statement.importClause;
+      if (!clause || clause.isTypeOnly || analysis.index.resolve(record.absPath, statement.moduleSpecifier.text) !== target) continue;
+      if (clause.namedBindings && ts.isNamespaceImport(clause.namedBindings)) bindings.add(clause.namedBindings.name.text);
+      // A default import of a CommonJS module is its module object.
+      if (clause.name) bindings.add(clause.name.text);
+    } else if (ts.isImportEqualsDeclaration(statement) && ts.isExternalModuleReference(statement.moduleReference) && ts.isStringLiteral(statement.moduleReference.expression)) {
+      if (analysis.index.resolve(record.absPath, statement.moduleReference.expression.text) === target) bindings.add(statement.name.text);
+    }
+  }
+  // `const tasks = require('./tasks')`
+  for (const call of compilerNodesOfKind<ts.CallExpression>(record.sourceFile, SyntaxKind.CallExpression)) {
+    const [argument] = call.arguments;
+    if (!ts.isIdentifier(call.expression) || call.expression.text !== 'require' || !argument || !ts.isStringLiteral(argument)) continue;
+    if (analysis.index.resolve(record.absPath, argument.text) !== target) continue;
+    const holder = call.parent;
+    if (ts.isVariableDeclaration(holder) && ts.isIdentifier(holder.name)) bindings.add(holder.name.text);
+    else if (!(ts.isVariableDeclaration(holder) && ts.isObjectBindingPattern(holder.name)) && !ts.isPropertyAccessExpression(holder)) return record.sourceFile.getLineAndColumnAtPos(call.getStart(record.sourceFile.compilerNode)).line;
+  }
+  if (bindings.size === 0) return undefined;
+  for (const compilerId of compilerNodesOfKind<ts.Identifier>(record.sourceFile, SyntaxKind.Identifier)) {
+    if (!bindings.has(compilerId.text)) continue;
+    const parent = compilerId.parent;
+    if (ts.isPropertyAccessExpression(parent) && parent.expression === compilerId) continue;
+    if (ts.isPropertyAccessExpression(parent) && parent.name === compilerId) continue;
+    if (ts.isImportClause(parent) || ts.isNamespaceImport(parent) || ts.isImportEqualsDeclaration(parent) || ts.isImportSpecifier(parent) || ts.isTypeQueryNode(parent) || ts.isQualifiedName(parent)) continue;
+    if (ts.isVariableDeclaration(parent) && parent.name === compilerId) continue;
+    if ((ts.isPropertyAssignment(parent) || ts.isMethodDeclaration(parent) || ts.isPropertySignature(parent) || ts.isPropertyDeclaration(parent)) && parent.name === compilerId) continue;
+    const id = wrapCompilerNode<Identifier>(record.sourceFile, compilerId);
+    if (isShadowed(id)) continue;
+    return id.getStartLineNumber();
+  }
+  return undefined;
+}
+
+/**
+ * Whether `ref` (a reference of `name`) exports it under its own name through CommonJS:
+ * `module.exports = { name }` or `{ name: name }`, `exports.name = name`,
+ * `module.exports.name = name`. Importers reach it by that name, as they reach an ES export.
+ */
+export function isCommonJsExportByName(ref: Node, name: string): boolean {
+  const parent = ref.getParent();
+  if (!parent) return false;
+  if (Node.isShorthandPropertyAssignment(parent) || (Node.isPropertyAssignment(parent) && parent.getInitializer() === ref && parent.getName() === name)) {
+    const literal = parent.getParent();
+    const assignment = literal?.getParent();
+    return !!assignment && Node.isBinaryExpression(assignment) && assignment.getRight() === literal && assignment.getOperatorToken().getKind() === SyntaxKind.EqualsToken && assignment.getLeft().getText() === 'module.exports' && Node.isExpressionStatement(assignment.getParent());
+  }
+  if (Node.isBinaryExpression(parent) && parent.getRight() === ref && parent.getOperatorToken().getKind() === SyntaxKind.EqualsToken) {
+    const left = parent.getLeft().getText();
+    return (left === `exports.${name}` || left === `module.exports.${name}`) && Node.isExpressionStatement(parent.getParent());
+  }
+  return false;
+}
