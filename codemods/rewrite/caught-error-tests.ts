@@ -19,6 +19,8 @@ const TEXT_TESTS = new Set(['includes', 'startsWith', 'endsWith', 'match', 'matc
 const TEXT_FORMS = new Set(['toLowerCase', 'toUpperCase', 'toLocaleLowerCase', 'toLocaleUpperCase', 'trim', 'trimStart', 'trimEnd', 'normalize', 'slice', 'substring', 'substr', 'toString', 'valueOf']);
 /** Words a catch clause that reads the error's text must contain. */
 const TEXT_MENTION = /\b(message|name|String|toString)\b/;
+/** And one of these, for it to test the text. */
+const TEST_MENTION = /[=!]=|\b(includes|startsWith|endsWith|match|matchAll|indexOf|lastIndexOf|search|localeCompare|test|exec|switch)\b/;
 const EQUALITY = new Set([SyntaxKind.EqualsEqualsEqualsToken, SyntaxKind.EqualsEqualsToken, SyntaxKind.ExclamationEqualsEqualsToken, SyntaxKind.ExclamationEqualsToken]);
 
 export interface CaughtErrorTest {
@@ -277,7 +279,9 @@ export function findCaughtErrorTests(analysis: Analysis): CaughtErrorTest[] {
     const sf = record.sourceFile.compilerNode;
     for (const compilerClause of compilerNodesOfKind<ts.CatchClause>(record.sourceFile, SyntaxKind.CatchClause)) {
       // Only a clause that mentions a text is wrapped and read.
-      if (!compilerClause.variableDeclaration || !TEXT_MENTION.test(compilerClause.block.getText(sf))) continue;
+      if (!compilerClause.variableDeclaration) continue;
+      const blockText = compilerClause.block.getText(sf);
+      if (!TEXT_MENTION.test(blockText) || !TEST_MENTION.test(blockText)) continue;
       const clause = wrapCompilerNode<CatchClause>(record.sourceFile, compilerClause);
       const tests: CaughtErrorTest[] = [];
       for (const { node, kind } of textReads(clause)) {
