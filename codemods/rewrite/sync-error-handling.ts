@@ -19,7 +19,7 @@ import { makeTransform } from './single-file.js';
 
 export const meta: RuleMeta = {
   id: 'sync-error-handling',
-  description: 'Awaits defer() and run() calls whose synchronous throw a try/catch/finally or a route framework handled (making functions and known callers async); reports the calls it cannot.',
+  description: 'Awaits defer() and run() calls whose synchronous throw a try/catch/finally or a route framework handled (making functions and known callers async); reports the calls it cannot, and the tests of the legacy error text in the catch clauses their error reaches.',
   reasonCodes: ['sync-error-handling', 'legacy-error-text'],
   docs: 'docs/manual-steps.md#sync-error-handling',
 };
