@@ -3,8 +3,9 @@
 // throws its own errors: its messages are not the legacy library's ("Task "x"
 // already exists in queue ..."), and a few legacy error classes have no
 // counterpart, so such a test silently takes its other branch after the
-// migration. Found forward, from the few catch clauses that test a text, to the
-// defer() calls their try block runs (directly or through the functions it calls).
+// migration. Found forward, from the few catch clauses (and `.catch()` handlers
+// of Promise chains) that test a text, to the defer() calls their try block (the
+// chain before the handler) runs, directly or through the functions it calls.
 import { Node, SyntaxKind, ts, type CallExpression, type CatchClause, type Identifier, type NewExpression, type TryStatement } from 'ts-morph';
 import { compilerNodesOfKind, wrapCompilerNode } from '../analysis/compiler-nodes.js';
 import { findDeferCalls } from '../analysis/defer-calls.js';
@@ -22,6 +23,10 @@ const TEXT_MENTION = /\b(message|name|String|toString)\b/;
 /** And one of these, for it to test the text. */
 const TEST_MENTION = /[=!]=|\b(includes|startsWith|endsWith|match|matchAll|indexOf|lastIndexOf|search|localeCompare|test|exec|switch)\b/;
 const EQUALITY = new Set([SyntaxKind.EqualsEqualsEqualsToken, SyntaxKind.EqualsEqualsToken, SyntaxKind.ExclamationEqualsEqualsToken, SyntaxKind.ExclamationEqualsToken]);
+
+function mentionsTextTest(text: string): boolean {
+  return TEXT_MENTION.test(text) && TEST_MENTION.test(text);
+}
 
 export interface CaughtErrorTest {
   record: SourceRecord;
@@ -51,8 +56,10 @@ function isFunctionBoundary(node: Node): boolean {
   return Node.isFunctionLikeDeclaration(node) || Node.isClassDeclaration(node) || Node.isClassExpression(node);
 }
 
-/** Descendants of `root` in the same function (nested functions and classes are not entered). */
+/** `root` and its descendants in the same function (nested functions and classes are not entered). */
 function forEachInFunction(root: Node, visit: (node: Node) => void): void {
+  // An arrow's expression body is itself a call, maybe the defer().
+  visit(root);
   root.forEachDescendant((node, traversal) => {
     if (isFunctionBoundary(node)) {
       traversal.skip();
@@ -107,6 +114,12 @@ class Reach {
     return found;
   }
 
+  /** The call at the start of a Promise chain runs a function that can throw a migrated defer()'s error (its rejection, for an async one). */
+  rejectsWithDeferError(call: CallExpression | NewExpression): boolean {
+    if (this.deferCalls.has(call)) return true;
+    return this.mayCall(call) && calleeFunctions(call).some((fn) => this.throwsDeferError(fn));
+  }
+
   private throwsDeferError(fn: FunctionLike): boolean {
     const known = this.throwing.get(fn);
     if (known !== undefined) return known;
@@ -117,7 +130,7 @@ class Reach {
     return result;
   }
 
-  /** Calls worth resolving: not the string and console methods a catch clause is full of. */
+  /** Calls worth resolving: not the string and console methods. */
   private mayCall(call: CallExpression | NewExpression): boolean {
     const callee = call.getExpression();
     if (Node.isPropertyAccessExpression(callee)) {
@@ -129,17 +142,15 @@ class Reach {
 }
 
 /**
- * The places in `clause` that read the caught error's text: `e.message`, `e.name`
+ * The places in `block` that read the text of the error bound to `nameNode` (a catch
+ * clause's variable, a `.catch()` callback's parameter): `e.message`, `e.name`
  * (`e.constructor.name`), `String(e)`, through casts, aliases (`const err = e as Error`,
  * `const msg = err.message`, `const { message } = e`) and string forms (`.toLowerCase()`).
  */
-function textReads(clause: CatchClause): Array<{ node: Node; kind: TextKind }> {
-  const declaration = clause.getVariableDeclaration();
-  if (!declaration) return [];
+function textReads(nameNode: Node, block: Node): Array<{ node: Node; kind: TextKind }> {
   const reads: Array<{ node: Node; kind: TextKind }> = [];
   const errors: Identifier[] = [];
   const texts: Array<{ name: Identifier; kind: TextKind }> = [];
-  const nameNode = declaration.getNameNode();
   const bindPattern = (pattern: Node): void => {
     if (!Node.isObjectBindingPattern(pattern)) return;
     for (const element of pattern.getElements()) {
@@ -151,7 +162,6 @@ function textReads(clause: CatchClause): Array<{ node: Node; kind: TextKind }> {
   if (Node.isIdentifier(nameNode)) errors.push(nameNode);
   else bindPattern(nameNode);
 
-  const block = clause.getBlock();
   const usesOf = (name: Identifier): Node[] => {
     const text = name.getText();
     const symbol = name.getSymbol();
@@ -269,32 +279,82 @@ function tryOf(clause: CatchClause): TryStatement {
   return clause.getParentIfKindOrThrow(SyntaxKind.TryStatement);
 }
 
+/** The tests in `block` of the text of the error bound to `nameNode`, as report items (before knowing whether a defer() error gets there). */
+function textTests(record: SourceRecord, nameNode: Node, block: Node): CaughtErrorTest[] {
+  const tests: CaughtErrorTest[] = [];
+  for (const { node, kind } of textReads(nameNode, block)) {
+    for (const test of testsOf(node)) {
+      if (kind === 'message') tests.push({ record, node: test.node, message: messageOf(test.node, kind) });
+      else {
+        // A name is fine when the shim throws an error of that name.
+        const legacy = test.values.find((v) => v !== undefined && LEGACY_ERROR_CLASSES.has(v) && LEGACY_ERROR_CLASSES.get(v) !== v);
+        if (legacy) tests.push({ record, node: test.node, message: messageOf(test.node, kind, legacy) });
+      }
+    }
+  }
+  return tests;
+}
+
+const CHAIN_METHODS = new Set(['then', 'catch', 'finally']);
+
+/**
+ * `p.catch(handler)` or `p.then(ok, handler)` with an inline handler: the handler,
+ * and what runs before it in the chain (the callbacks since the previous `.catch`,
+ * and the call the chain starts from), whose throw or rejection it receives.
+ */
+function chainHandler(call: CallExpression): { handler: FunctionLike; before: Node[]; start?: CallExpression | NewExpression } | undefined {
+  const callee = call.getExpression();
+  if (!Node.isPropertyAccessExpression(callee)) return undefined;
+  const method = callee.getName();
+  const handler = call.getArguments()[method === 'catch' ? 0 : method === 'then' ? 1 : -1];
+  if (!handler || !(Node.isArrowFunction(handler) || Node.isFunctionExpression(handler))) return undefined;
+  // (In `p.then(ok, handler)` the handler sees p's rejection, not ok's throw.)
+  const before: Node[] = [];
+  let receiver: Node = callee.getExpression();
+  for (;;) {
+    while (Node.isParenthesizedExpression(receiver) || Node.isAwaitExpression(receiver)) receiver = receiver.getExpression();
+    if (!Node.isCallExpression(receiver)) return { handler, before };
+    const inner = receiver.getExpression();
+    if (!Node.isPropertyAccessExpression(inner) || !CHAIN_METHODS.has(inner.getName())) return { handler, before, start: receiver };
+    if (inner.getName() === 'catch') return { handler, before }; // what came earlier is that catch's
+    for (const argument of receiver.getArguments()) {
+      if (Node.isArrowFunction(argument) || Node.isFunctionExpression(argument)) before.push(argument.getBody());
+    }
+    receiver = inner.getExpression();
+  }
+}
+
 /** Every test of a caught error's text that a migrated defer()'s error reaches. */
 export function findCaughtErrorTests(analysis: Analysis): CaughtErrorTest[] {
   const reach = new Reach(analysis);
   if (!reach.any) return [];
   const found: CaughtErrorTest[] = [];
   for (const record of analysis.index.loaded()) {
-    if (record.parseProblem || !/\bcatch\b/.test(record.text) || !TEXT_MENTION.test(record.text)) continue;
+    if (record.parseProblem || !TEXT_MENTION.test(record.text) || !/\bcatch\b|\.\s*then\s*\(/.test(record.text)) continue;
     const sf = record.sourceFile.compilerNode;
+    // try { ... } catch (e) { ... }
     for (const compilerClause of compilerNodesOfKind<ts.CatchClause>(record.sourceFile, SyntaxKind.CatchClause)) {
-      // Only a clause that mentions a text is wrapped and read.
-      if (!compilerClause.variableDeclaration) continue;
-      const blockText = compilerClause.block.getText(sf);
-      if (!TEXT_MENTION.test(blockText) || !TEST_MENTION.test(blockText)) continue;
+      // Only a clause that mentions a text and a test is wrapped and read.
+      if (!compilerClause.variableDeclaration || !mentionsTextTest(compilerClause.block.getText(sf))) continue;
       const clause = wrapCompilerNode<CatchClause>(record.sourceFile, compilerClause);
-      const tests: CaughtErrorTest[] = [];
-      for (const { node, kind } of textReads(clause)) {
-        for (const test of testsOf(node)) {
-          if (kind === 'message') tests.push({ record, node: test.node, message: messageOf(test.node, kind) });
-          else {
-            // A name is fine when the shim throws an error of that name.
-            const legacy = test.values.find((v) => v !== undefined && LEGACY_ERROR_CLASSES.has(v) && LEGACY_ERROR_CLASSES.get(v) !== v);
-            if (legacy) tests.push({ record, node: test.node, message: messageOf(test.node, kind, legacy) });
-          }
-        }
-      }
+      const tests = textTests(record, clause.getVariableDeclarationOrThrow().getNameNode(), clause.getBlock());
       if (tests.length > 0 && reach.reachesDefer(tryOf(clause).getTryBlock())) found.push(...tests);
+    }
+    // p.then(...).catch((e) => { ... })
+    if (!/\.\s*(catch|then)\s*\(/.test(record.text)) continue;
+    for (const compilerCall of compilerNodesOfKind<ts.CallExpression>(record.sourceFile, SyntaxKind.CallExpression)) {
+      const callee = compilerCall.expression;
+      if (!ts.isPropertyAccessExpression(callee) || !['catch', 'then'].includes(callee.name.text)) continue;
+      const handlerNode = compilerCall.arguments[callee.name.text === 'catch' ? 0 : 1];
+      if (!handlerNode || !(ts.isArrowFunction(handlerNode) || ts.isFunctionExpression(handlerNode)) || !handlerNode.parameters[0]) continue;
+      if (!mentionsTextTest(handlerNode.body.getText(sf))) continue;
+      const chain = chainHandler(wrapCompilerNode<CallExpression>(record.sourceFile, compilerCall));
+      const parameter = chain?.handler.getParameters()[0];
+      if (!chain || !parameter) continue;
+      const tests = textTests(record, parameter.getNameNode(), chain.handler.getBody()!);
+      if (tests.length === 0) continue;
+      const reached = chain.before.some((body) => reach.reachesDefer(body)) || (chain.start !== undefined && reach.rejectsWithDeferError(chain.start));
+      if (reached) found.push(...tests);
     }
   }
   return found;
