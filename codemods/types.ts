@@ -26,6 +26,8 @@ export type ReasonCode =
   | 'defer-result'
   // A defer() whose synchronous throw was handled (try/catch/finally) and that could not be awaited.
   | 'sync-error-handling'
+  // A catch clause a migrated defer()'s error reaches tests its message, or a legacy error name the shim lacks.
+  | 'legacy-error-text'
   // Added by the verification pass: the output still reaches a legacy-only symbol, or type-checks worse than the input.
   | 'unresolved-legacy-reference'
   | 'new-type-error'

@@ -13,6 +13,12 @@ export {
   UnknownQueueError,
   TransactionalEnqueueError,
   TransactionalTaskDroppedError,
+  InvalidTaskError,
+  InvalidTaskNameError,
+  InvalidEtaError,
+  InvalidUrlError,
+  InvalidQueueNameError,
+  InvalidTaskRetryOptionsError,
 } from './api/errors.js';
 export { Handler } from './api/handler.js';
 export { register } from './api/registry.js';

@@ -32,6 +32,12 @@ export const SHIM_EXPORTS: ReadonlySet<string> = new Set([
   'transactional',
   'TransactionalEnqueueError',
   'TransactionalTaskDroppedError',
+  'InvalidTaskError',
+  'InvalidTaskNameError',
+  'InvalidEtaError',
+  'InvalidUrlError',
+  'InvalidQueueNameError',
+  'InvalidTaskRetryOptionsError',
   // types
   'Environ',
   'HandlerResult',

@@ -655,7 +655,7 @@ function calledName(call: CallExpression | NewExpression): Node | undefined {
 }
 
 /** The functions (with a body) a call or `new` runs, as the checker resolves its callee. */
-function calleeFunctions(call: CallExpression | NewExpression): FunctionLike[] {
+export function calleeFunctions(call: CallExpression | NewExpression): FunctionLike[] {
   let callee: Node | undefined = call.getExpression();
   while (callee && Node.isParenthesizedExpression(callee)) callee = callee.getExpression();
   if (!callee) return [];

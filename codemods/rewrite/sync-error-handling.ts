@@ -6,8 +6,11 @@
 // that is impossible the call is reported. Calls whose result is used are
 // `defer-result`'s: awaiting them restores the error path too. `_transactional`
 // calls are `defer-options`' (they must not be awaited inside their scope).
+// A catch clause that the error reaches and that tests its text (the legacy
+// message, a legacy class name the shim lacks) is reported: see caught-error-tests.ts.
 import { findDeferCalls, findPayloadCalls } from '../analysis/defer-calls.js';
 import { AsyncPlanner, awaitCall, isAwaited } from './async-plan.js';
+import { findCaughtErrorTests } from './caught-error-tests.js';
 import type { Rule, RuleMeta } from './context.js';
 import { transactionalOption } from './defer-options.js';
 import { isResultUsed } from './defer-result.js';
@@ -16,8 +19,8 @@ import { makeTransform } from './single-file.js';
 
 export const meta: RuleMeta = {
   id: 'sync-error-handling',
-  description: 'Awaits defer() and run() calls whose synchronous throw a try/catch/finally or a route framework handled (making functions and known callers async); reports the calls it cannot.',
-  reasonCodes: ['sync-error-handling'],
+  description: 'Awaits defer() and run() calls whose synchronous throw a try/catch/finally or a route framework handled (making functions and known callers async); reports the calls it cannot, and the tests of the legacy error text in the catch clauses their error reaches.',
+  reasonCodes: ['sync-error-handling', 'legacy-error-text'],
   docs: 'docs/manual-steps.md#sync-error-handling',
 };
 
@@ -44,6 +47,7 @@ export const rule: Rule = {
         `${what}, and the call could not be awaited: ${reason}. Await the call in an async function whose callers await it in turn, or handle the rejection with .catch() where the error was handled.`,
       );
     }
+    for (const test of findCaughtErrorTests(analysis)) out.report(test.record, test.node, 'legacy-error-text', 'warning', test.message);
   },
 };
 

@@ -7,6 +7,7 @@ import { compilerNodesOfKind, morphTextIs, wrapCompilerNode } from '../analysis/
 import type { Analysis } from '../analysis/index.js';
 import type { SourceRecord } from '../analysis/project.js';
 import type { SymbolRef } from '../analysis/legacy-symbols.js';
+import { LEGACY_ERROR_CLASSES } from '../analysis/legacy-errors.js';
 import { SHIM_EXPORTS } from '../analysis/shim-exports.js';
 
 
@@ -142,14 +143,19 @@ function legacyTaskqueueErrors(record: SourceRecord): LegacyReference[] {
   const testedName = (name: string): boolean => tested.has(name);
   const testedMember = (object: string): boolean => [...tested].some((t) => t.startsWith(`${object}.`));
   const found: LegacyReference[] = [];
-  const why =
-    "deferred-migrate/shim's defer() rejects with its own error classes, so an instanceof test against this one no longer matches: import TaskAlreadyExistsError from deferred-migrate/shim (or test error.name)";
+  const whyFor = (name?: string): string => {
+    const instead = name === undefined ? 'TaskAlreadyExistsError, InvalidTaskNameError...' : LEGACY_ERROR_CLASSES.get(name);
+    return `deferred-migrate/shim's defer() rejects with its own error classes, so an instanceof test against this one no longer matches: ${
+      instead ? `import ${instead} from deferred-migrate/shim` : 'test the class the shim throws'
+    } (or test error.name)`;
+  };
+  const why = whyFor();
   for (const declaration of record.sourceFile.getImportDeclarations()) {
     const specifier = declaration.getModuleSpecifierValue();
     if (!LEGACY_TASKQUEUE.test(specifier)) continue;
     for (const named of declaration.getNamedImports()) {
       const local = named.getAliasNode()?.getText() ?? named.getName();
-      if (testedName(local)) found.push({ node: named, what: `${named.getName()} of ${specifier}`, why });
+      if (testedName(local)) found.push({ node: named, what: `${named.getName()} of ${specifier}`, why: whyFor(named.getName()) });
     }
     const object = declaration.getNamespaceImport() ?? declaration.getDefaultImport();
     if (object && testedMember(object.getText())) found.push({ node: object, what: `the errors of ${specifier} (${object.getText()})`, why });

@@ -1,6 +1,6 @@
 // Splitting `defer(fn, ...args, options?)` and validating the `_` options, with
 // the Task Queue rules the Python library inherited from `taskqueue.Task`.
-import { InvalidTaskError } from './errors.js';
+import { InvalidEtaError, InvalidQueueNameError, InvalidTaskError, InvalidTaskNameError, InvalidTaskRetryOptionsError, InvalidUrlError } from './errors.js';
 import type { DeferOptions, RetryOptions } from './types.js';
 
 export const DEFAULT_URL = '/_ah/queue/deferred';
@@ -68,7 +68,7 @@ export function resolveOptions(options: DeferOptions, nowMs: number): ResolvedOp
   }
   const queue = options._queue ?? DEFAULT_QUEUE;
   if (typeof queue !== 'string' || !QUEUE_NAME_PATTERN.test(queue)) {
-    throw new InvalidTaskError(`_queue must match ${QUEUE_NAME_PATTERN}, got ${JSON.stringify(queue)}.`);
+    throw new InvalidQueueNameError(`_queue must match ${QUEUE_NAME_PATTERN}, got ${JSON.stringify(queue)}.`);
   }
   const resolved: ResolvedOptions = {
     queue,
@@ -78,7 +78,7 @@ export function resolveOptions(options: DeferOptions, nowMs: number): ResolvedOp
   };
   if (options._name !== undefined) {
     if (typeof options._name !== 'string' || !TASK_NAME_PATTERN.test(options._name)) {
-      throw new InvalidTaskError(`_name must match ${TASK_NAME_PATTERN}, got ${JSON.stringify(options._name)}.`);
+      throw new InvalidTaskNameError(`_name must match ${TASK_NAME_PATTERN}, got ${JSON.stringify(options._name)}.`);
     }
     resolved.name = options._name;
   }
@@ -94,7 +94,7 @@ export function resolveOptions(options: DeferOptions, nowMs: number): ResolvedOp
   if (options._transactional !== undefined) {
     if (typeof options._transactional !== 'boolean') throw new InvalidTaskError('_transactional must be a boolean.');
     if (options._transactional && resolved.name !== undefined) {
-      throw new InvalidTaskError('A task bound to a transaction cannot be named (_name with _transactional).');
+      throw new InvalidTaskNameError('A task bound to a transaction cannot be named (_name with _transactional).');
     }
     resolved.transactional = options._transactional;
   }
@@ -108,10 +108,10 @@ function resolveUrl(options: DeferOptions, queue: string): string {
   if (options._url === null) return `${QUEUE_URL_PREFIX}/${queue}`;
   const url = options._url;
   if (typeof url !== 'string' || !url.startsWith('/') || url.startsWith('//')) {
-    throw new InvalidTaskError(`_url must be a relative URL starting with "/", got ${JSON.stringify(url)}.`);
+    throw new InvalidUrlError(`_url must be a relative URL starting with "/", got ${JSON.stringify(url)}.`);
   }
-  if (url.length > MAX_URL_LENGTH) throw new InvalidTaskError(`_url is longer than ${MAX_URL_LENGTH} characters.`);
-  if (url.includes('#')) throw new InvalidTaskError(`_url must not have a fragment: ${JSON.stringify(url)}.`);
+  if (url.length > MAX_URL_LENGTH) throw new InvalidUrlError(`_url is longer than ${MAX_URL_LENGTH} characters.`);
+  if (url.includes('#')) throw new InvalidUrlError(`_url must not have a fragment: ${JSON.stringify(url)}.`);
   if (url.includes('?')) {
     throw new InvalidTaskError(`_url must not have a query string (tasks are POSTed; put the data in the arguments): ${JSON.stringify(url)}.`);
   }
@@ -130,10 +130,10 @@ function resolveEta(options: DeferOptions, nowMs: number): number {
   } else if (eta !== undefined) {
     // A number is epoch seconds, as in the legacy API.
     etaMs = eta instanceof Date ? eta.getTime() : typeof eta === 'number' ? eta * 1000 : Number.NaN;
-    if (!Number.isFinite(etaMs)) throw new InvalidTaskError(`_eta must be a valid Date or epoch seconds, got ${String(eta)}.`);
+    if (!Number.isFinite(etaMs)) throw new InvalidEtaError(`_eta must be a valid Date or epoch seconds, got ${String(eta)}.`);
   }
   if (etaMs - nowMs > MAX_COUNTDOWN_MS) {
-    throw new InvalidTaskError('ETA too far in the future: a task may be scheduled at most 30 days ahead.');
+    throw new InvalidEtaError('ETA too far in the future: a task may be scheduled at most 30 days ahead.');
   }
   return Math.round(etaMs);
 }
@@ -156,23 +156,23 @@ function resolveHeaders(options: DeferOptions): Record<string, string> {
 }
 
 function resolveRetryOptions(retry: RetryOptions): RetryOptions {
-  if (retry === null || typeof retry !== 'object') throw new InvalidTaskError('_retry_options must be an object.');
+  if (retry === null || typeof retry !== 'object') throw new InvalidTaskRetryOptionsError('_retry_options must be an object.');
   const out: RetryOptions = {};
   for (const [key, value] of Object.entries(retry)) {
     if (!RETRY_KEYS.has(key)) {
-      throw new InvalidTaskError(`Unknown _retry_options key ${key}; the keys are ${[...RETRY_KEYS].join(', ')}.`);
+      throw new InvalidTaskRetryOptionsError(`Unknown _retry_options key ${key}; the keys are ${[...RETRY_KEYS].join(', ')}.`);
     }
     if (value === undefined) continue;
     if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-      throw new InvalidTaskError(`_retry_options.${key} must be a non-negative number, got ${String(value)}.`);
+      throw new InvalidTaskRetryOptionsError(`_retry_options.${key} must be a non-negative number, got ${String(value)}.`);
     }
     if ((key === 'task_retry_limit' || key === 'max_doublings') && !Number.isInteger(value)) {
-      throw new InvalidTaskError(`_retry_options.${key} must be an integer, got ${value}.`);
+      throw new InvalidTaskRetryOptionsError(`_retry_options.${key} must be an integer, got ${value}.`);
     }
     out[key as keyof RetryOptions] = value;
   }
   if (out.min_backoff_seconds !== undefined && out.max_backoff_seconds !== undefined && out.min_backoff_seconds > out.max_backoff_seconds) {
-    throw new InvalidTaskError('_retry_options.min_backoff_seconds cannot exceed max_backoff_seconds.');
+    throw new InvalidTaskRetryOptionsError('_retry_options.min_backoff_seconds cannot exceed max_backoff_seconds.');
   }
   return out;
 }

@@ -213,6 +213,7 @@ describe('docs', () => {
     'not-idempotent': true,
     'defer-result': true,
     'sync-error-handling': true,
+    'legacy-error-text': true,
     'queue-yaml-unsupported': true,
     'unknown-handler-base': true,
     'handler-webapp-member': true,

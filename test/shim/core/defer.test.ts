@@ -3,7 +3,13 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { defer, taskSize } from '../../../shim/api/defer.js';
 import {
+  DeferredError,
+  InvalidEtaError,
+  InvalidQueueNameError,
   InvalidTaskError,
+  InvalidTaskNameError,
+  InvalidTaskRetryOptionsError,
+  InvalidUrlError,
   NotRegisteredError,
   TaskAlreadyExistsError,
   TaskTooLargeError,
@@ -76,6 +82,73 @@ describe('options', () => {
       expect(() => defer(work, options), JSON.stringify(options)).toThrow(message);
     }
     expect((rt.backend as LocalBackend).store.size()).toBe(0);
+  });
+
+  it("throws the Task Queue API's subclass of InvalidTaskError where that API told the failures apart", () => {
+    const far = new Date(rt.clock.now() + 31 * 24 * 3600 * 1000);
+    const cases: Array<[Record<string, unknown>, typeof InvalidTaskError]> = [
+      [{ _name: 'has space' }, InvalidTaskNameError],
+      [{ _name: 'x'.repeat(501) }, InvalidTaskNameError],
+      [{ _name: 7 }, InvalidTaskNameError],
+      [{ _transactional: true, _name: 'n' }, InvalidTaskNameError],
+      [{ _eta: far }, InvalidEtaError],
+      [{ _countdown: 31 * 24 * 3600 }, InvalidEtaError],
+      [{ _eta: 'tomorrow' }, InvalidEtaError],
+      [{ _eta: new Date(Number.NaN) }, InvalidEtaError],
+      [{ _url: 'http://evil.example/x' }, InvalidUrlError],
+      [{ _url: '//evil.example/x' }, InvalidUrlError],
+      [{ _url: '/x#frag' }, InvalidUrlError],
+      [{ _url: `/${'x'.repeat(2083)}` }, InvalidUrlError],
+      [{ _queue: 'bad queue' }, InvalidQueueNameError],
+      [{ _retry_options: { task_retry_limit: -1 } }, InvalidTaskRetryOptionsError],
+      [{ _retry_options: { retries: 1 } }, InvalidTaskRetryOptionsError],
+      [{ _retry_options: { min_backoff_seconds: 5, max_backoff_seconds: 1 } }, InvalidTaskRetryOptionsError],
+    ];
+    const subclasses = [InvalidTaskNameError, InvalidEtaError, InvalidUrlError, InvalidQueueNameError, InvalidTaskRetryOptionsError];
+    for (const [options, cls] of cases) {
+      let error: unknown;
+      try {
+        defer(work, options);
+      } catch (e) {
+        error = e;
+      }
+      const label = JSON.stringify(options).slice(0, 80);
+      expect(error, label).toBeInstanceOf(cls);
+      // Still an InvalidTaskError (and a DeferredError) for catches written against the shim.
+      expect(error, label).toBeInstanceOf(InvalidTaskError);
+      expect(error, label).toBeInstanceOf(DeferredError);
+      expect((error as Error).name, label).toBe(cls.name);
+      expect(subclasses.filter((other) => error instanceof other), label).toEqual([cls]);
+    }
+    // The failures Task Queue reported as plain InvalidTaskError stay plain.
+    for (const options of [{ _countdown: 1, _eta: new Date() }, { _url: '/x?a=1' }, { _bogus: 1 }, { _headers: { A: 1 } }, { _countdown: Number.NaN }]) {
+      let error: unknown;
+      try {
+        defer(work, options);
+      } catch (e) {
+        error = e;
+      }
+      expect((error as Error).name, JSON.stringify(options)).toBe('InvalidTaskError');
+      expect(subclasses.some((other) => error instanceof other), JSON.stringify(options)).toBe(false);
+    }
+  });
+
+  it('brands the new classes for instanceof across builds: a twin with the same name matches, a sibling does not', () => {
+    // A class of the same name and brand, as the other build (CommonJS or ESM) defines it.
+    class InvalidEtaErrorTwin extends InvalidTaskError {}
+    Object.defineProperty(InvalidEtaErrorTwin, 'name', { value: 'InvalidEtaError' });
+    const twin = new InvalidEtaErrorTwin('x');
+    expect(twin.name).toBe('InvalidEtaError');
+    expect(twin instanceof InvalidEtaError).toBe(true);
+    expect(twin instanceof InvalidTaskError).toBe(true);
+    expect(twin instanceof InvalidUrlError).toBe(false);
+    expect(twin instanceof InvalidTaskNameError).toBe(false);
+    // A branded object that is no subclass instance at all: the brand's chain decides.
+    const foreign = Object.assign(Object.create(Error.prototype), { [Symbol.for('deferred-migrate.error-classes')]: ['InvalidUrlError', 'InvalidTaskError', 'DeferredError'] });
+    expect(foreign instanceof InvalidUrlError).toBe(true);
+    expect(foreign instanceof InvalidTaskError).toBe(true);
+    expect(foreign instanceof InvalidEtaError).toBe(false);
+    expect(new InvalidTaskError('x') instanceof InvalidTaskNameError).toBe(false);
   });
 
   it('computes eta from countdown and from _eta as a Date or epoch seconds', async () => {

@@ -18,8 +18,23 @@ it('shares the registry, the runtime and the error classes between the ESM and C
   expect(report.nestedAcrossBuilds).toEqual([false, true]);
   expect(report.instanceofAcrossBuilds).toBe(true);
   expect(report.notConfused).toBe(false);
+  // Validation errors carry the Task Queue API's class names, subclasses of InvalidTaskError, in both builds.
+  expect(report.legacyNamed).toEqual([
+    ['InvalidTaskNameError', true, true, true],
+    ['InvalidEtaError', true, true, true],
+    ['InvalidUrlError', true, true, true],
+    ['InvalidQueueNameError', true, true, true],
+    ['InvalidTaskRetryOptionsError', true, true, true],
+  ]);
+  expect(report.newClassesAcrossBuilds).toEqual(Array.from({ length: 5 }, () => [true, true, false, false]));
   const expected = [
     'Handler',
+    'InvalidEtaError',
+    'InvalidQueueNameError',
+    'InvalidTaskError',
+    'InvalidTaskNameError',
+    'InvalidTaskRetryOptionsError',
+    'InvalidUrlError',
     'ManualClock',
     'PermanentTaskFailure',
     'QueueFileError',

@@ -1,0 +1,41 @@
+// The legacy error classes a migrated catch may test, and what the shim has instead.
+/**
+ * Error classes of the legacy deferred and taskqueue modules (Python's
+ * `google.appengine.api.taskqueue`, and `TaskQueueError`, the base class of the
+ * Node.js port), with the class of deferred-migrate/shim a catch should test
+ * instead: the same name where the shim has that class (its errors are named after
+ * their classes), else the nearest one, or undefined where the shim throws nothing alike.
+ * test/codemods/caught-error-tests.test.ts keeps the same-name entries equal to the shim's classes.
+ */
+export const LEGACY_ERROR_CLASSES: ReadonlyMap<string, string | undefined> = new Map([
+  ['PermanentTaskFailure', 'PermanentTaskFailure'],
+  ['SingularTaskFailure', 'SingularTaskFailure'],
+  ['InvalidTaskError', 'InvalidTaskError'],
+  ['InvalidTaskNameError', 'InvalidTaskNameError'],
+  ['InvalidEtaError', 'InvalidEtaError'],
+  ['InvalidUrlError', 'InvalidUrlError'],
+  ['InvalidQueueNameError', 'InvalidQueueNameError'],
+  ['InvalidTaskRetryOptionsError', 'InvalidTaskRetryOptionsError'],
+  ['TaskAlreadyExistsError', 'TaskAlreadyExistsError'],
+  ['TaskTooLargeError', 'TaskTooLargeError'],
+  ['UnknownQueueError', 'UnknownQueueError'],
+  ['TombstonedTaskError', 'TaskAlreadyExistsError'],
+  ['BadTransactionStateError', 'TransactionalNotSupportedError'],
+  ['TransactionalRequestTooLargeError', 'TaskTooLargeError'],
+  ['InvalidQueueError', 'InvalidQueueNameError'],
+  ['DuplicateTaskNameError', 'TaskAlreadyExistsError'],
+  ['TaskQueueError', 'InvalidTaskError'],
+  ['TransientError', undefined],
+  ['InternalError', undefined],
+  ['PermissionDeniedError', undefined],
+  ['TooManyTasksError', undefined],
+  ['DatastoreError', undefined],
+  ['BadTaskStateError', undefined],
+  ['InvalidLeaseTimeError', undefined],
+  ['InvalidMaxTasksError', undefined],
+  ['InvalidDeadlineError', undefined],
+  ['InvalidQueueModeError', undefined],
+  ['TaskLeaseExpiredError', undefined],
+  ['QueuePausedError', undefined],
+  ['InvalidTagError', undefined],
+]);
