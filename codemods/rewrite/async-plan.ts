@@ -464,18 +464,13 @@ export class AsyncPlanner {
     const local = localReferences(record, name);
     // `module.exports = { schedule }`: its importers through require() are followed like ES ones.
     if (!record.isTypeScript && declaration && local.some((ref) => isCommonJsExportByName(ref, name.getText()))) return this.callersThroughImports(fn, record, declaration, name.getText());
-    let exported = false;
-    const refs: Node[] = [];
-    for (const ref of local) {
-      const parent = ref.getParent();
-      if (parent && (Node.isExportSpecifier(parent) || Node.isExportAssignment(parent))) {
-        exported = true;
-        continue;
-      }
-      refs.push(ref);
-    }
+    // `export { f }`, `export { f as g }`, `export default f`: importers may use another name,
+    // so the language service finds them in the loaded files (it builds the program for it).
+    const exported = local.some((ref) => Node.isExportSpecifier(ref.getParent()) || Node.isExportAssignment(ref.getParent()));
+    if (!exported) return this.callsAmong(fn, record, local);
+    const refs = name.findReferencesAsNodes().filter((ref) => ref !== name && !Node.isExportSpecifier(ref.getParent()) && !Node.isExportAssignment(ref.getParent()));
     const callers = this.callsAmong(fn, record, refs);
-    if (!callers.ok || !exported) return callers;
+    if (!callers.ok) return callers;
     if (!this.exportsStayInProject(record)) return this.exportedOutsideRun(fn);
     const unseen = this.unloadedMention(name.getText());
     if (unseen) return { ok: false, reason: `${nameOf(fn)} is exported and named in ${unseen}, whose calls of it the codemod cannot see (it imports through a path alias or a package name)` };
