@@ -9,6 +9,7 @@ import type { SourceRecord } from '../analysis/project.js';
 import type { SymbolRef } from '../analysis/legacy-symbols.js';
 import { LEGACY_ERROR_CLASSES } from '../analysis/legacy-errors.js';
 import { SHIM_EXPORTS } from '../analysis/shim-exports.js';
+import { roleOfSpecifier } from '../analysis/specifiers.js';
 
 
 export interface LegacyReference {
@@ -107,6 +108,7 @@ export const findLegacyReferences: LegacyReferenceFinder = (analysis, record) =>
   }
 
   found.push(...legacyTaskqueueErrors(record));
+  found.push(...legacyModuleNames(analysis, record));
 
   // A webapp router that still routes task handlers: those rows never reach the shim.
   for (const table of analysis.tables) {
@@ -123,6 +125,42 @@ export const findLegacyReferences: LegacyReferenceFinder = (analysis, record) =>
   }
   return found;
 };
+
+/** Whether a string literal is where a module is imported, re-exported, required or declared (`declare module '...'`). */
+function isModuleSpecifierPosition(literal: ts.Node): boolean {
+  const parent = literal.parent;
+  if (ts.isImportDeclaration(parent) || ts.isExportDeclaration(parent)) return parent.moduleSpecifier === literal;
+  if (ts.isExternalModuleReference(parent) || ts.isModuleDeclaration(parent) || ts.isLiteralTypeNode(parent)) return true;
+  if (ts.isCallExpression(parent) && parent.arguments[0] === literal) {
+    const callee = parent.expression;
+    return callee.kind === SyntaxKind.ImportKeyword || (ts.isIdentifier(callee) && callee.text === 'require');
+  }
+  return false;
+}
+
+/**
+ * The legacy modules' names in strings other than imports (`vi.mock('google/appengine/ext/deferred', ...)`,
+ * `jest.requireActual(...)`, `require.resolve(...)`, a module name mapper): the migrated code
+ * imports deferred-migrate/shim instead, so a mock or lookup of this name silently stops
+ * reaching what the code uses.
+ */
+function legacyModuleNames(analysis: Analysis, record: SourceRecord): LegacyReference[] {
+  const found: LegacyReference[] = [];
+  for (const kind of [SyntaxKind.StringLiteral, SyntaxKind.NoSubstitutionTemplateLiteral]) {
+    for (const literal of compilerNodesOfKind<ts.StringLiteral | ts.NoSubstitutionTemplateLiteral>(record.sourceFile, kind)) {
+      const role = roleOfSpecifier(literal.text, analysis.matchers, record.absPath);
+      if ((role !== 'deferred' && role !== 'webapp') || isModuleSpecifierPosition(literal)) continue;
+      const node = wrapCompilerNode(record.sourceFile, literal);
+      const call = node.getParentIfKind(SyntaxKind.CallExpression);
+      found.push({
+        node,
+        what: `the name of the legacy ${role} module${call ? ` in ${call.getExpression().getText()}()` : ''}`,
+        why: 'the migrated code imports deferred-migrate/shim instead, so a mock, resolution or load of this name no longer reaches what it uses (name deferred-migrate/shim here, with the shim\'s exports)',
+      });
+    }
+  }
+  return found;
+}
 
 /** `google/appengine/api/taskqueue` (with `.js`, `/index`): the legacy module whose errors the legacy defer() threw. */
 const LEGACY_TASKQUEUE = /(^|\/)appengine\/api\/taskqueue(\/index)?(\.[cm]?[jt]s)?$/;
