@@ -640,24 +640,26 @@ function localReferences(record: SourceRecord, name: Identifier): Identifier[] {
   return refs;
 }
 
-/** The name a call or `new` runs by (`h`, `ns.h`, through `.call`/`.apply`/`.bind`), if it is one. */
-function calledName(call: CallExpression | NewExpression): Node | undefined {
+/** What a call or `new` runs: its callee, or `f` of `f.call(...)`, `f.apply(...)`, `f.bind(...)(...)`. */
+function runCallee(call: CallExpression | NewExpression): Node | undefined {
   let callee: Node | undefined = call.getExpression();
   while (callee && Node.isParenthesizedExpression(callee)) callee = callee.getExpression();
-  if (callee && Node.isCallExpression(callee) && isFunctionMethod(callee.getExpression(), 'bind')) callee = (callee.getExpression() as PropertyAccessExpression).getExpression();
-  else if (isFunctionMethod(callee, 'call') || isFunctionMethod(callee, 'apply')) callee = (callee as PropertyAccessExpression).getExpression();
+  if (!callee) return undefined;
+  if (Node.isCallExpression(callee) && isFunctionMethod(callee.getExpression(), 'bind')) return (callee.getExpression() as PropertyAccessExpression).getExpression();
+  if (isFunctionMethod(callee, 'call') || isFunctionMethod(callee, 'apply')) return (callee as PropertyAccessExpression).getExpression();
+  return callee;
+}
+
+/** The name a call or `new` runs by (`h`, `ns.h`, through `.call`/`.apply`/`.bind`), if it is one. */
+function calledName(call: CallExpression | NewExpression): Node | undefined {
+  const callee = runCallee(call);
   return callee && (Node.isIdentifier(callee) || Node.isPropertyAccessExpression(callee)) ? callee : undefined;
 }
 
 /** The functions (with a body) a call or `new` runs, as the checker resolves its callee. */
 export function calleeFunctions(call: CallExpression | NewExpression): FunctionLike[] {
-  let callee: Node | undefined = call.getExpression();
-  while (callee && Node.isParenthesizedExpression(callee)) callee = callee.getExpression();
-  if (!callee) return [];
-  // `f.call(...)`, `f.apply(...)`, `f.bind(...)(...)`: f runs.
-  if (Node.isCallExpression(callee) && isFunctionMethod(callee.getExpression(), 'bind')) callee = (callee.getExpression() as PropertyAccessExpression).getExpression();
-  else if (isFunctionMethod(callee, 'call') || isFunctionMethod(callee, 'apply')) callee = (callee as PropertyAccessExpression).getExpression();
-  if (!(Node.isIdentifier(callee) || Node.isPropertyAccessExpression(callee) || Node.isElementAccessExpression(callee))) return [];
+  const callee = runCallee(call);
+  if (!callee || !(Node.isIdentifier(callee) || Node.isPropertyAccessExpression(callee) || Node.isElementAccessExpression(callee))) return [];
   const symbol = Node.isElementAccessExpression(callee) ? callee.getArgumentExpression()?.getSymbol() : callee.getSymbol();
   if (Node.isNewExpression(call)) {
     const found: FunctionLike[] = [];
