@@ -42,8 +42,24 @@ function outermost(node: Node): Node {
   return outer;
 }
 
+/**
+ * The app or router a chain of routing calls starts from: `app` of
+ * `app.route('/book').get(h).post(h2)` or `app.use(a).get('/x', h)` (each framework's
+ * routing calls return the app, or Express's route, which route to the same handlers).
+ */
+function routingBase(object: Node): Node {
+  let base = object;
+  while (Node.isCallExpression(base)) {
+    const callee = base.getExpression();
+    if (!Node.isPropertyAccessExpression(callee) || (callee.getName() !== 'route' && !ROUTING_METHOD_NAMES.has(callee.getName()))) break;
+    base = callee.getExpression();
+  }
+  return base;
+}
+
 /** The framework of the host app or Express Router that `object` names, if the analysis knows it. */
-function frameworkOfObject(analysis: Analysis, object: Node): Framework | undefined {
+function frameworkOfObject(analysis: Analysis, routed: Node): Framework | undefined {
+  const object = routingBase(routed);
   if (!Node.isIdentifier(object)) return undefined;
   // The app declared in the same file, by its binding: no checker (it builds the whole program).
   const record = analysis.index.load(object.getSourceFile().getFilePath());
@@ -120,9 +136,9 @@ export function routeHandlersIn(analysis: Analysis, record: SourceRecord, functi
   for (const compilerCall of compilerNodesOfKind<ts.CallExpression>(record.sourceFile, SyntaxKind.CallExpression)) {
     const callee = compilerCall.expression;
     if (!ts.isPropertyAccessExpression(callee) || !ROUTING_METHOD_NAMES.has(callee.name.text)) continue;
-    if (!ts.isIdentifier(callee.expression)) continue;
+    if (!ts.isIdentifier(callee.expression) && !ts.isCallExpression(callee.expression)) continue;
     const call = wrapCompilerNode<CallExpression>(record.sourceFile, compilerCall);
-    if (!mayHaveRouter && !localHost(analysis, record, (call.getExpression() as PropertyAccessExpression).getExpression())) continue;
+    if (!mayHaveRouter && !localHost(analysis, record, routingBase((call.getExpression() as PropertyAccessExpression).getExpression()))) continue;
     const candidates: Node[] = [...call.getArguments()];
     // fastify.route({ handler })
     for (const argument of call.getArguments()) {
