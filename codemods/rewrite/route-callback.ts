@@ -6,10 +6,11 @@
 // promise), so such a handler may become async although its caller is not code.
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { Node, SyntaxKind, ts, type CallExpression, type PropertyAccessExpression } from 'ts-morph';
+import { Node, SyntaxKind, ts, type CallExpression, type Identifier, type PropertyAccessExpression } from 'ts-morph';
 import { compilerNodesOfKind, wrapCompilerNode } from '../analysis/compiler-nodes.js';
 import { frameworkBindings, type Framework, type HostApp } from '../analysis/host-app.js';
-import { declaringScope } from '../analysis/scope.js';
+import { declaringScope, isShadowed } from '../analysis/scope.js';
+import { resolveIdentifier } from '../analysis/declarations.js';
 import type { Analysis } from '../analysis/index.js';
 import type { SourceRecord } from '../analysis/project.js';
 
@@ -21,8 +22,17 @@ const ROUTE_METHODS: Partial<Record<Framework, Set<string>>> = {
   hono: new Set(['get', 'post', 'put', 'delete', 'patch', 'all', 'use', 'options', 'on']),
 };
 
+/** A Koa router's (`@koa/router`, `koa-router`) routing methods: it routes for the Koa app that uses its routes(). */
+const KOA_ROUTER_METHODS: ReadonlySet<string> = new Set(['get', 'post', 'put', 'delete', 'del', 'patch', 'all', 'use', 'options', 'head']);
+
 /** Every method name some framework routes with: a cheap filter before routeCallbackOf. */
-const ROUTING_METHOD_NAMES: ReadonlySet<string> = new Set(Object.values(ROUTE_METHODS).flatMap((methods) => [...methods!]));
+const ROUTING_METHOD_NAMES: ReadonlySet<string> = new Set([...Object.values(ROUTE_METHODS).flatMap((methods) => [...methods!]), ...KOA_ROUTER_METHODS]);
+
+/** What routes through an object: its framework, and the methods that take handlers on it. */
+interface RouteOwner {
+  framework: Framework;
+  methods: ReadonlySet<string>;
+}
 const ROUTING_CALL_TEXT = new RegExp(`\\.\\s*(?:${[...ROUTING_METHOD_NAMES].join('|')})\\s*\\(`);
 
 /** Whether a file's text may hold a routing call (`.get(`, `.use(`...): files without one need no parse for routes. */
@@ -59,15 +69,27 @@ function routingBase(object: Node): Node {
 
 /** The framework of the host app or Express Router that `object` names, if the analysis knows it. */
 function frameworkOfObject(analysis: Analysis, routed: Node): Framework | undefined {
+  return routeOwnerOf(analysis, routed)?.framework;
+}
+
+function ownerOf(framework: Framework | undefined): RouteOwner | undefined {
+  const methods = framework && ROUTE_METHODS[framework];
+  return framework && methods ? { framework, methods } : undefined;
+}
+
+/** The framework and routing methods of the host app or router that `routed` names (or a chain of routing calls starts from). */
+function routeOwnerOf(analysis: Analysis, routed: Node): RouteOwner | undefined {
   const object = routingBase(routed);
   if (!Node.isIdentifier(object)) return undefined;
   // The app declared in the same file, by its binding: no checker (it builds the whole program).
   const record = analysis.index.load(object.getSourceFile().getFilePath());
   const local = record && localHost(analysis, record, object);
-  if (local) return local.framework;
+  if (local) return ownerOf(local.framework);
+  if (record && koaRouterOf(analysis, record, object)) return { framework: 'koa', methods: KOA_ROUTER_METHODS };
+  if (fastifyPluginOf(analysis, object)) return ownerOf('fastify');
   const declarations = object.getSymbol()?.getDeclarations() ?? [];
   for (const host of analysis.hosts) {
-    if (host.variable && declarations.includes(host.variable)) return host.framework;
+    if (host.variable && declarations.includes(host.variable)) return ownerOf(host.framework);
   }
   // `const router = express.Router()` / `Router()` imported from express.
   for (const declaration of declarations) {
@@ -80,14 +102,40 @@ function frameworkOfObject(analysis: Analysis, routed: Node): Framework | undefi
     const bindings = frameworkBindings(record);
     if (Node.isPropertyAccessExpression(callee) && callee.getName() === 'Router' && Node.isIdentifier(callee.getExpression())) {
       const binding = bindings.get(callee.getExpression().getText());
-      if (binding?.framework === 'express' && binding.member === undefined) return 'express';
+      if (binding?.framework === 'express' && binding.member === undefined) return ownerOf('express');
     }
     if (Node.isIdentifier(callee)) {
       const binding = bindings.get(callee.getText());
-      if (binding?.framework === 'express' && binding.member === 'Router') return 'express';
+      if (binding?.framework === 'express' && binding.member === 'Router') return ownerOf('express');
     }
   }
   return undefined;
+}
+
+/** Packages whose router routes for a Koa app (`const router = new Router(); router.get(...)`). */
+const KOA_ROUTER_MODULES = new Set(['@koa/router', 'koa-router']);
+
+/** Whether `object` is a module-level `new Router()` (or `Router()`) of a Koa router package. */
+function koaRouterOf(analysis: Analysis, record: SourceRecord, object: Identifier): boolean {
+  if (isShadowed(object)) return false;
+  const created = record.sourceFile.getVariableDeclaration(object.getText())?.getInitializer();
+  if (!created || !(Node.isNewExpression(created) || Node.isCallExpression(created))) return false;
+  const callee = created.getExpression();
+  if (!Node.isIdentifier(callee)) return false;
+  const resolution = resolveIdentifier(analysis.index, record, callee);
+  return resolution.kind === 'external' && KOA_ROUTER_MODULES.has(resolution.specifier);
+}
+
+/** Whether `object` is the instance parameter of a plugin passed inline to a Fastify app's `register()`. */
+function fastifyPluginOf(analysis: Analysis, object: Identifier): boolean {
+  const plugin = declaringScope(object, object.getText());
+  if (!plugin || !(Node.isArrowFunction(plugin) || Node.isFunctionExpression(plugin))) return false;
+  const [instance] = plugin.getParameters();
+  if (!instance || instance.getName() !== object.getText()) return false;
+  const call = plugin.getParentIfKind(SyntaxKind.CallExpression);
+  const callee = call?.getExpression();
+  if (!call || call.getArguments()[0] !== plugin || !callee || !Node.isPropertyAccessExpression(callee) || callee.getName() !== 'register') return false;
+  return frameworkOfObject(analysis, callee.getExpression()) === 'fastify';
 }
 
 /**
@@ -110,8 +158,9 @@ export function routeCallbackOf(analysis: Analysis, value: Node): RouteCallback 
   if (!parent || !Node.isCallExpression(parent) || !parent.getArguments().includes(argument)) return undefined;
   const callee = parent.getExpression();
   if (!Node.isPropertyAccessExpression(callee)) return undefined;
-  const framework = frameworkOfObject(analysis, callee.getExpression());
-  if (!framework || !ROUTE_METHODS[framework]?.has(callee.getName()) || (framework === 'fastify' && callee.getName() === 'route')) return undefined;
+  const owner = routeOwnerOf(analysis, callee.getExpression());
+  if (!owner || !owner.methods.has(callee.getName()) || (owner.framework === 'fastify' && callee.getName() === 'route')) return undefined;
+  const framework = owner.framework;
   return { framework, call: parent };
 }
 
@@ -132,7 +181,7 @@ export function routeHandlersIn(analysis: Analysis, record: SourceRecord, functi
   // routeCallbackOf asks the checker (which builds the whole program the first time)
   // only for an object that is not an app declared in the file: done where the file
   // may make a Router, the one such object that can route.
-  const mayHaveRouter = record.text.includes('Router');
+  const mayHaveRouter = /Router|\.register\s*\(/.test(record.text);
   for (const compilerCall of compilerNodesOfKind<ts.CallExpression>(record.sourceFile, SyntaxKind.CallExpression)) {
     const callee = compilerCall.expression;
     if (!ts.isPropertyAccessExpression(callee) || !ROUTING_METHOD_NAMES.has(callee.name.text)) continue;
