@@ -48,16 +48,19 @@ export type FunctionLike =
   | GetAccessorDeclaration
   | SetAccessorDeclaration;
 
+/** The kinds of `FunctionLike`, also for walks on the compiler's nodes. */
+const FUNCTION_LIKE_KINDS: ReadonlySet<SyntaxKind> = new Set([
+  SyntaxKind.FunctionDeclaration,
+  SyntaxKind.FunctionExpression,
+  SyntaxKind.ArrowFunction,
+  SyntaxKind.MethodDeclaration,
+  SyntaxKind.Constructor,
+  SyntaxKind.GetAccessor,
+  SyntaxKind.SetAccessor,
+]);
+
 function isFunctionLike(node: Node): node is FunctionLike {
-  return (
-    Node.isFunctionDeclaration(node) ||
-    Node.isFunctionExpression(node) ||
-    Node.isArrowFunction(node) ||
-    Node.isMethodDeclaration(node) ||
-    Node.isConstructorDeclaration(node) ||
-    Node.isGetAccessorDeclaration(node) ||
-    Node.isSetAccessorDeclaration(node)
-  );
+  return FUNCTION_LIKE_KINDS.has(node.getKind());
 }
 
 /** Array methods that call their callback synchronously and ignore a returned promise. */
@@ -326,7 +329,7 @@ export class AsyncPlanner {
       // Awaited too: `await h()` of a sync h throws before anything is awaited.
       if (Node.isCallExpression(node) || Node.isNewExpression(node)) {
         for (const callee of calleesOf(node, byDeclaration)) reachHere(callee);
-      } else if (Node.isIdentifier(node) && mayDenoteFunctionValue(node)) {
+      } else if (Node.isIdentifier(node) && mayDenoteFunctionValue(node.compilerNode)) {
         // A function named here but not called here (`h.call(...)`, `.then(h)`, `run(h)`,
         // `{ h }.h()`, a tagged template) may still run inside the region.
         for (const fn of valuesOf(node, byDeclaration)) reachHere(fn);
@@ -337,10 +340,7 @@ export class AsyncPlanner {
       const region = regions.pop()!;
       const byDeclaration = cheap.has(region);
       // An arrow's expression body is itself the region.
-      if (!visit(region, byDeclaration)) continue;
-      region.forEachDescendant((node, traversal) => {
-        if (!visit(node, byDeclaration)) traversal.skip();
-      });
+      forEachRegionNode(region, (node) => visit(node, byDeclaration));
     }
     this.observed = observed;
     return observed;
@@ -726,13 +726,30 @@ function declaredFunction(analysis: Analysis, record: SourceRecord, name: Node):
 }
 
 /** An identifier that may stand for a function value: not a declaration's name, a member name or a call's callee. */
-function mayDenoteFunctionValue(node: Identifier): boolean {
-  const parent = node.getParent();
+function mayDenoteFunctionValue(node: ts.Identifier): boolean {
+  const parent = node.parent;
   if (!parent) return false;
-  if (Node.isPropertyAccessExpression(parent) && parent.getNameNode() === node) return false;
-  if (Node.isCallExpression(parent) && parent.getExpression() === node) return false;
-  if ((Node.isVariableDeclaration(parent) || Node.isFunctionDeclaration(parent) || Node.isParameterDeclaration(parent) || Node.isPropertyAssignment(parent) || Node.isMethodDeclaration(parent)) && parent.getNameNode() === node) return false;
-  return !(Node.isImportSpecifier(parent) || Node.isExportSpecifier(parent) || Node.isTypeReference(parent) || Node.isQualifiedName(parent) || Node.isLabeledStatement(parent) || Node.isBreakStatement(parent) || Node.isContinueStatement(parent));
+  if (ts.isPropertyAccessExpression(parent) && parent.name === node) return false;
+  if (ts.isCallExpression(parent) && parent.expression === node) return false;
+  if ((ts.isVariableDeclaration(parent) || ts.isFunctionDeclaration(parent) || ts.isParameter(parent) || ts.isPropertyAssignment(parent) || ts.isMethodDeclaration(parent)) && parent.name === node) return false;
+  return !(ts.isImportSpecifier(parent) || ts.isExportSpecifier(parent) || ts.isTypeReferenceNode(parent) || ts.isQualifiedName(parent) || ts.isLabeledStatement(parent) || ts.isBreakStatement(parent) || ts.isContinueStatement(parent));
+}
+
+
+/**
+ * Calls `visit` on `region` and on its descendants that `visit` may act on (functions,
+ * calls, `new`, identifiers that may denote a function), walking the compiler's nodes
+ * and wrapping only those; a `false` from `visit` skips the node's descendants.
+ */
+function forEachRegionNode(region: Node, visit: (node: Node) => boolean): void {
+  const sf = region.getSourceFile();
+  if (!visit(region)) return;
+  const walk = (node: ts.Node): void => {
+    const relevant = FUNCTION_LIKE_KINDS.has(node.kind) || ts.isCallExpression(node) || ts.isNewExpression(node) || (ts.isIdentifier(node) && mayDenoteFunctionValue(node));
+    if (relevant && !visit(wrapCompilerNode(sf, node))) return;
+    ts.forEachChild(node, walk);
+  };
+  ts.forEachChild(region.compilerNode, walk);
 }
 
 /** The call that `ref` is the callee of (`f(...)`, `ns.f(...)`), if any. */
