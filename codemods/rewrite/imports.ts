@@ -141,7 +141,7 @@ function runImports(analysis: Analysis, out: RuleOutput, shared: RuleOutput, rew
           escape.node,
           'unresolved-legacy-reference',
           'warning',
-          `The codemod cannot follow this value of the deferred module (${escape.reason}): whatever reads TaskHandler or other legacy-only members from it is not migrated. Make it a plain import or const binding, or check its uses by hand (TaskHandler is Handler in ${shim}).`,
+          `The codemod cannot follow this value of the deferred module (${escape.reason}): whatever reads TaskHandler or other legacy-only members from it is not migrated, and a defer() called through it enqueues a function nobody registered (register(fn) it). Make it a plain import or const binding, or check its uses by hand (TaskHandler is Handler in ${shim}).`,
         );
       }
     }
