@@ -66,6 +66,16 @@ function environCall(analysis: Analysis, out: RuleOutput, record: SourceRecord, 
   return `${useShimName(analysis, out, record, 'environFrom')}(${args})`;
 }
 
+/**
+ * `new X()` for a handler expression: `new f()()` would call what `new f()` makes,
+ * so anything but a name or a member chain (`makeHandler('audit')`, `byName.get(k)!`)
+ * is parenthesized.
+ */
+export function instantiate(handler: string): string {
+  const memberChain = /^[A-Za-z_$][\w$]*(?:\s*\.\s*[A-Za-z_$][\w$]*|\[\s*(?:'[^'\\]*'|"[^"\\]*")\s*\])*$/.test(handler.trim());
+  return memberChain ? `new ${handler}()` : `new (${handler})()`;
+}
+
 function frameworkRoutes(framework: Framework, app: string, routes: Route[], environ: (request: string) => string, style: CodeStyle, indent: string): string {
   const i1 = indent + style.indent;
   const s = semi(style);
@@ -78,7 +88,7 @@ function frameworkRoutes(framework: Framework, app: string, routes: Route[], env
           return [
             `${app}.use(async (ctx, next) => {`,
             `${i1}if (ctx.method !== ${q('POST')} || ctx.path !== ${q(path)}) return next()${s}`,
-            `${i1}const [body, status, headers] = await new ${handler}().post(${environ('ctx')})${s}`,
+            `${i1}const [body, status, headers] = await ${instantiate(handler)}.post(${environ('ctx')})${s}`,
             `${i1}ctx.status = status${s}`,
             `${i1}ctx.set(headers)${s}`,
             `${i1}ctx.body = body${s}`,
@@ -87,21 +97,21 @@ function frameworkRoutes(framework: Framework, app: string, routes: Route[], env
         case 'fastify':
           return [
             `${app}.post(${q(path)}, async (request, reply) => {`,
-            `${i1}const [body, status, headers] = await new ${handler}().post(${environ('request')})${s}`,
+            `${i1}const [body, status, headers] = await ${instantiate(handler)}.post(${environ('request')})${s}`,
             `${i1}return reply.code(status).headers(headers).send(body)${s}`,
             `${indent}})${s}`,
           ].join(nl);
         case 'hono':
           return [
             `${app}.post(${q(path)}, async (c) => {`,
-            `${i1}const [body, status, headers] = await new ${handler}().post(${environ('c.req.raw')})${s}`,
+            `${i1}const [body, status, headers] = await ${instantiate(handler)}.post(${environ('c.req.raw')})${s}`,
             `${i1}return new Response(body, { status, headers })${s}`,
             `${indent}})${s}`,
           ].join(nl);
         default:
           return [
             `${app}.post(${q(path)}, async (req, res) => {`,
-            `${i1}const [body, status, headers] = await new ${handler}().post(${environ('req')})${s}`,
+            `${i1}const [body, status, headers] = await ${instantiate(handler)}.post(${environ('req')})${s}`,
             `${i1}res.status(status).set(headers).send(body)${s}`,
             `${indent}})${s}`,
           ].join(nl);
@@ -129,7 +139,7 @@ function nodeListener(record: SourceRecord, name: string, routes: Route[], fallb
   const lines = [`${declarationKind} ${name} = (${params}) => {`];
   if (routes.length > 0) lines.push(`${i1}const path = (req.url ?? ${q('/')}).split(${q('?')})[0]${s}`);
   routes.forEach(({ path, handler }, index) => {
-    lines.push(`${i1}${index === 0 ? 'if' : 'else if'} (path === ${q(path)}) new ${handler}()(req, res)${s}`);
+    lines.push(`${i1}${index === 0 ? 'if' : 'else if'} (path === ${q(path)}) ${instantiate(handler)}(req, res)${s}`);
   });
   const open = routes.length > 0 ? `${i1}else ` : i1;
   if (fallback) lines.push(`${open}${fallback}(req, res)${s}`);
