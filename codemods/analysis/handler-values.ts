@@ -78,6 +78,39 @@ export function findPrototypeUses(handlers: HandlerClasses, record: SourceRecord
   return found;
 }
 
+/**
+ * `new Sub()` of a handler subclass outside what the rules write (`new Sub().post(environ)`,
+ * `new Sub()(req, res)`): a hand-made dispatch (`const h = new Sub(); await h.post()`,
+ * as tests and custom routers do) calls the migrated methods without `environ`.
+ */
+export function findInstantiations(handlers: HandlerClasses, record: SourceRecord): Node[] {
+  const sf = record.sourceFile;
+  if (!/\bnew\b/.test(record.text)) return [];
+  const found: Node[] = [];
+  for (const created of compilerNodesOfKind<ts.NewExpression>(sf, SyntaxKind.NewExpression)) {
+    const expression = created.expression;
+    if (!ts.isIdentifier(expression) && !ts.isPropertyAccessExpression(expression)) continue;
+    if (isWrittenDispatch(created)) continue;
+    const node = wrapCompilerNode(sf, expression);
+    if (handlers.statusOf(record, node).kind === 'handler') found.push(node);
+  }
+  return found;
+}
+
+/** `new X().post(environ)`, `new X().runFromRequest(environ)`, `new X()(req, res)`: what the rules write. */
+function isWrittenDispatch(created: ts.NewExpression): boolean {
+  let parent = created.parent;
+  let current: ts.Node = created;
+  while (ts.isParenthesizedExpression(parent)) {
+    current = parent;
+    parent = parent.parent;
+  }
+  if (ts.isCallExpression(parent) && parent.expression === current) return parent.arguments.length === 2;
+  if (!ts.isPropertyAccessExpression(parent) || !['post', 'runFromRequest'].includes(parent.name.text)) return false;
+  const call = parent.parent;
+  return ts.isCallExpression(call) && call.expression === parent && call.arguments.length === 1;
+}
+
 function isMigratedUse(node: Node, served: ServedPlaces, record: SourceRecord): boolean {
   const { rows } = served;
   if (rows.has(node)) return true;

@@ -1016,7 +1016,9 @@ function escapeReason(identifier: Identifier): string | undefined {
   if (Node.isConditionalExpression(parent)) return parent.getCondition() === node ? undefined : 'the deferred module is a branch of a conditional expression';
   if (Node.isReturnStatement(parent) || (Node.isArrowFunction(parent) && parent.getBody() === node)) return 'the deferred module is returned from a function';
   if (Node.isYieldExpression(parent) || Node.isAwaitExpression(parent)) return 'the deferred module is yielded or awaited';
-  if (Node.isPropertyDeclaration(parent) || Node.isBindingElement(parent)) return 'the deferred module is the initial value of a class field or a destructured default';
+  // `constructor(private queue = deferred)` is a class field too: `this.queue` is not followed.
+  const classField = Node.isPropertyDeclaration(parent) || (Node.isParameterDeclaration(parent) && parent.isParameterProperty());
+  if (classField || Node.isBindingElement(parent)) return 'the deferred module is the initial value of a class field or a destructured default';
   if (Node.isJsxExpression(parent) || Node.isForOfStatement(parent)) return 'the deferred module is passed on where the codemod does not follow it';
   return undefined;
 }

@@ -7,7 +7,7 @@ import { compilerDescendants, morphText, wrapCompilerNode } from '../analysis/co
 import type { Analysis } from '../analysis/index.js';
 import { endsWithoutResult, ENTRY_METHODS, isEntryCall, legacyAccesses, webappMemberUses, type WebappMemberUse } from '../analysis/handler-members.js';
 import type { HandlerClass } from '../analysis/handlers.js';
-import { findHandlerValueUses, findPrototypeUses, servedPlaces } from '../analysis/handler-values.js';
+import { findHandlerValueUses, findInstantiations, findPrototypeUses, servedPlaces } from '../analysis/handler-values.js';
 import type { SourceRecord } from '../analysis/project.js';
 import { quoted, semi } from '../analysis/style.js';
 import type { Rule, RuleMeta, RuleOutput } from './context.js';
@@ -287,8 +287,13 @@ export const rule: Rule = {
       const starts = new Set(values.map((n) => n.getStart()));
       const subclassUses = findPrototypeUses(analysis.handlers, record).filter((n) => !starts.has(n.getStart()));
       const subclasses = new Set(subclassUses);
-      for (const node of [...values, ...subclassUses].sort((a, b) => a.getStart() - b.getStart())) {
-        const what = subclasses.has(node) ? 'a TaskHandler subclass used in prototype-based code (its prototype read or wired, its constructor called on `this`)' : 'TaskHandler used as a value (a prototype-based subclass, a call or patch of its methods, a global, an argument...)';
+      const instances = new Set(findInstantiations(analysis.handlers, record).filter((n) => !starts.has(n.getStart())));
+      for (const node of [...values, ...subclassUses, ...instances].sort((a, b) => a.getStart() - b.getStart())) {
+        const what = subclasses.has(node)
+          ? 'a TaskHandler subclass used in prototype-based code (its prototype read or wired, its constructor called on `this`)'
+          : instances.has(node)
+            ? 'a TaskHandler subclass instantiated outside a route table (a hand-made dispatch calls its methods as webapp did, without environ)'
+            : 'TaskHandler used as a value (a prototype-based subclass, a call or patch of its methods, a global, an argument...)';
         out.report(
           record,
           node,
