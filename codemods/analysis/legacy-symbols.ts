@@ -596,13 +596,14 @@ export class SymbolTable {
     const callee = call.getExpression();
     const isImport = callee.getKind() === SyntaxKind.ImportKeyword;
     const isRequire = Node.isIdentifier(callee) && callee.getText() === 'require';
-    if (!isImport && !isRequire) return false;
     const [arg] = call.getArguments();
     if (!arg) return false;
     const legacy = (value: string): boolean => {
       const role = roleOfSpecifier(value, this.matchers, sf.getFilePath());
       return role === 'deferred' || role === 'webapp';
     };
+    // `module.require(L)`, `const r = require; r(L)`, `createRequire(url)(L)`: a load the codemod does not rewrite.
+    if (!isImport && !isRequire) return (Node.isStringLiteral(arg) || Node.isNoSubstitutionTemplateLiteral(arg)) && legacy(arg.getLiteralValue());
     if (Node.isStringLiteral(arg) || Node.isNoSubstitutionTemplateLiteral(arg)) {
       if (!isImport) return false;
       if (legacy(arg.getLiteralValue())) return true;
@@ -1090,9 +1091,19 @@ function scanLoads(sf: SourceFile): { importEquals: import('ts-morph').ImportEqu
   const importEquals = compilerNodesOfKind(sf, SyntaxKind.ImportEqualsDeclaration).map((node) => wrap(sf, node) as import('ts-morph').ImportEqualsDeclaration);
   const loads: CallExpression[] = [];
   for (const node of compilerNodesOfKind<ts.CallExpression>(sf, SyntaxKind.CallExpression)) {
-    if (node.expression.kind === ts.SyntaxKind.ImportKeyword || (ts.isIdentifier(node.expression) && node.expression.text === 'require')) loads.push(wrap(sf, node) as CallExpression);
+    if (node.expression.kind === ts.SyntaxKind.ImportKeyword || (ts.isIdentifier(node.expression) && node.expression.text === 'require') || isOtherLoad(node)) loads.push(wrap(sf, node) as CallExpression);
   }
   return { importEquals, loads };
+}
+
+/**
+ * Necessary for a load of a module other than `require()`/`import()`: a call of
+ * `module.require`, of a `require` alias or of `createRequire(...)`'s function,
+ * whose only argument is a string literal.
+ */
+function isOtherLoad(node: ts.CallExpression): boolean {
+  const [arg] = node.arguments;
+  return node.arguments.length === 1 && !!arg && (ts.isStringLiteral(arg) || ts.isNoSubstitutionTemplateLiteral(arg)) && (ts.isIdentifier(node.expression) || (ts.isPropertyAccessExpression(node.expression) && node.expression.name.text === 'require'));
 }
 
 /** The ts-morph node of a compiler node (wrapping only the nodes a pass needs). */
