@@ -9,7 +9,7 @@ import { Node, SyntaxKind, ts } from 'ts-morph';
 import { compilerDescendants, compilerNodesOfKind, wrapCompilerNode } from './compiler-nodes.js';
 import type { HandlerClasses } from './handlers.js';
 import { isKeptByResolver } from './defer-calls.js';
-import { isHandlerRef, type SymbolTable } from './legacy-symbols.js';
+import { isHandlerRef, isWsgiApplicationRef, type SymbolTable } from './legacy-symbols.js';
 import type { SourceRecord } from './project.js';
 import type { RouteTable } from './route-tables.js';
 
@@ -74,6 +74,38 @@ export function findPrototypeUses(handlers: HandlerClasses, record: SourceRecord
     if (!ts.isIdentifier(expression) && !ts.isPropertyAccessExpression(expression)) continue;
     const node = wrapCompilerNode(sf, expression);
     if (handlers.statusOf(record, node).kind === 'handler') found.push(node);
+  }
+  return found;
+}
+
+/**
+ * WSGIApplication used otherwise than to create a table (`new WSGIApplication(rows)`),
+ * aliased, typed, imported or exported: a subclass (`class TasksApp extends
+ * WSGIApplication`), a branch of `?:`, an argument. Tables made that way are not
+ * read, so TaskHandler rows in them would stay on a router that cannot run the
+ * migrated classes. `subclass` tells the first case.
+ */
+export function findRouterValueUses(symbols: SymbolTable, record: SourceRecord): Array<{ node: Node; subclass: boolean }> {
+  const found: Array<{ node: Node; subclass: boolean }> = [];
+  for (const reference of symbols.legacyReferences(record)) {
+    if (!isWsgiApplicationRef(reference.ref)) continue;
+    let current = reference.node;
+    let parent = current.getParent();
+    while (parent && (Node.isParenthesizedExpression(parent) || Node.isAsExpression(parent) || Node.isNonNullExpression(parent) || Node.isSatisfiesExpression(parent))) {
+      current = parent;
+      parent = parent.getParent();
+    }
+    if (!parent) continue;
+    if (Node.isExpressionWithTypeArguments(parent) && parent.getParent()?.isKind(SyntaxKind.HeritageClause)) {
+      const clause = parent.getParentOrThrow().asKindOrThrow(SyntaxKind.HeritageClause);
+      if (clause.getToken() === SyntaxKind.ExtendsKeyword) found.push({ node: current, subclass: true });
+      continue;
+    }
+    if (Node.isNewExpression(parent) && parent.getExpression() === current) continue;
+    if (Node.isTypeReference(parent) || Node.isQualifiedName(parent) || Node.isImportSpecifier(parent) || Node.isExpressionWithTypeArguments(parent)) continue;
+    if (Node.isBinaryExpression(parent) && parent.getRight() === current && parent.getOperatorToken().getKind() === SyntaxKind.InstanceOfKeyword) continue;
+    if (isKeptByResolver(current, parent)) continue;
+    found.push({ node: current, subclass: false });
   }
   return found;
 }

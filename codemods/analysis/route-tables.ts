@@ -277,26 +277,6 @@ export function mountPrefix(table: RouteTable): string | undefined {
   return Node.isStringLiteral(first) ? first.getLiteralValue().replace(/\/$/, '') : undefined;
 }
 
-/**
- * `class TasksApp extends WSGIApplication`: tables built with such a subclass are
- * not read (it may route differently), so TaskHandler rows in them would stay on a
- * router that cannot run the migrated classes; each base is reported.
- */
-export function findRouterSubclasses(symbols: SymbolTable, records: SourceRecord[]): Array<{ record: SourceRecord; base: Node }> {
-  const found: Array<{ record: SourceRecord; base: Node }> = [];
-  for (const record of records) {
-    for (const clause of compilerNodesOfKind<ts.HeritageClause>(record.sourceFile, SyntaxKind.HeritageClause)) {
-      if (clause.token !== SyntaxKind.ExtendsKeyword) continue;
-      for (const type of clause.types) {
-        if (!symbols.mayResolve(record, type.expression)) continue;
-        const base = wrapCompilerNode(record.sourceFile, type.expression);
-        if (isWsgiApplicationRef(symbols.resolve(record, base))) found.push({ record, base });
-      }
-    }
-  }
-  return found;
-}
-
 export function findRouteTables(index: ProjectIndex, symbols: SymbolTable, handlers: HandlerClasses, records: SourceRecord[]): RouteTable[] {
   const tables: RouteTable[] = [];
   for (const record of records) {

@@ -9,7 +9,7 @@ import { resolveName } from '../analysis/declarations.js';
 import type { Framework, HostApp } from '../analysis/host-app.js';
 import type { Analysis } from '../analysis/index.js';
 import type { SourceRecord } from '../analysis/project.js';
-import { findRouterSubclasses, hostOfMount, mountPrefix, type Mount, type RouteRow, type RouteTable } from '../analysis/route-tables.js';
+import { hostOfMount, mountPrefix, type Mount, type RouteRow, type RouteTable } from '../analysis/route-tables.js';
 import { wrapPlan, type DefaultUrlHandler } from '../analysis/wrap-plan.js';
 import { quoted, semi, type CodeStyle } from '../analysis/style.js';
 import { RuleOutput, type Rule, type RuleMeta } from './context.js';
@@ -17,6 +17,7 @@ import { addNeededImports } from './imports.js';
 import { hasLocalName, namespaceAccess, translate, useShimName } from './names.js';
 import { importStatement, insertImportStatement, isCommonJs, relativeSpecifier } from './import-placement.js';
 import { isHandlerRef, unwrap } from '../analysis/legacy-symbols.js';
+import { findRouterValueUses } from '../analysis/handler-values.js';
 import { roleOfSpecifier } from '../analysis/specifiers.js';
 import { makeTransform } from './single-file.js';
 import { indentAt, listRemovalSpans, statementRemovalSpan, statementsRemovalSpans } from './text.js';
@@ -727,14 +728,17 @@ export const rule: Rule = {
   meta,
   run(analysis, out) {
     for (const table of analysis.tables) migrateTable(analysis, out, table);
-    for (const { record, base } of findRouterSubclasses(analysis.symbols, analysis.candidates)) {
-      out.report(
-        record,
-        base,
-        'unresolved-legacy-reference',
-        'warning',
-        `A subclass of ${base.getText()}: the codemod does not read the route tables built with it, so TaskHandler rows in them stay on the webapp router while their classes are migrated to Handler, which that router cannot run. Serve those task URLs with new Handler().post(environ) from the host app, or build the table with WSGIApplication itself.`,
-      );
+    for (const record of analysis.candidates) {
+      for (const { node, subclass } of findRouterValueUses(analysis.symbols, record)) {
+        const what = subclass ? `A subclass of ${node.getText()}` : `${node.getText()} used as a value`;
+        out.report(
+          record,
+          node,
+          'unresolved-legacy-reference',
+          'warning',
+          `${what}: the codemod does not read the route tables built with it, so TaskHandler rows in them stay on the webapp router while their classes are migrated to Handler, which that router cannot run. Serve those task URLs with new Handler().post(environ) from the host app, or build the table with new WSGIApplication([...]) itself.`,
+        );
+      }
     }
   },
 };
