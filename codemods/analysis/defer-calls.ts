@@ -50,6 +50,12 @@ export function optionProperty(options: ObjectLiteralExpression, key: string, se
   return found;
 }
 
+function unwrapCompiler(node: ts.Expression | undefined): ts.Expression | undefined {
+  let current = node;
+  while (current && (ts.isParenthesizedExpression(current) || ts.isAsExpression(current) || ts.isSatisfiesExpression(current))) current = current.expression;
+  return current;
+}
+
 /** `...base` in an options literal, where `const base = { _queue: 'q', ... }` in the file: that literal. */
 function spreadOptions(property: Node, seen = new Set<Node>()): ObjectLiteralExpression | undefined {
   if (!Node.isSpreadAssignment(property)) return undefined;
@@ -67,7 +73,12 @@ export function constOptions(node: Node): ObjectLiteralExpression | undefined {
   if (!Node.isIdentifier(value)) return undefined;
   const name = value.getText();
   const scope = declaringScope(value, name);
-  const declaration = (scope ?? value.getSourceFile()).getDescendantsOfKind(SyntaxKind.VariableDeclaration).find((d) => Node.isIdentifier(d.getNameNode()) && d.getName() === name && declaringScope(d.getNameNode(), name) === scope);
+  // Declarations of that name, found on the compiler's nodes: only they are wrapped.
+  const sf = value.getSourceFile();
+  const declaration = compilerNodesOfKind<ts.VariableDeclaration>(sf, SyntaxKind.VariableDeclaration)
+    .filter((d) => { const init = unwrapCompiler(d.initializer); return ts.isIdentifier(d.name) && d.name.text === name && !!init && ts.isObjectLiteralExpression(init); })
+    .map((d) => wrapCompilerNode<import('ts-morph').VariableDeclaration>(sf, d))
+    .find((d) => declaringScope(d.getNameNode(), name) === scope);
   const list = declaration?.getParent();
   if (!declaration || !Node.isVariableDeclarationList(list) || list.getDeclarationKind() !== 'const') return undefined;
   const initializer = declaration.getInitializer();
