@@ -339,7 +339,11 @@ export class SymbolTable {
       }
     }
 
-    const scanned = scanLoads(sf);
+    // By the text alone (cached per text): every call with a string literal first argument asks.
+    const scanned = scanLoads(sf, (specifier) => {
+      const role = roleOfSpecifier(specifier, this.matchers);
+      return role === 'deferred' || role === 'webapp';
+    });
     for (const declaration of scanned.importEquals) {
       const reference = declaration.getModuleReference();
       if (!Node.isExternalModuleReference(reference)) continue;
@@ -1087,23 +1091,25 @@ function isReassigned(nameNode: Identifier): boolean {
  * nodes: `import x = require()` declarations and every `require(...)`/`import(...)`
  * call, wrapped (only those) in document order.
  */
-function scanLoads(sf: SourceFile): { importEquals: import('ts-morph').ImportEqualsDeclaration[]; loads: CallExpression[] } {
+function scanLoads(sf: SourceFile, isLegacySpecifier: (specifier: string) => boolean): { importEquals: import('ts-morph').ImportEqualsDeclaration[]; loads: CallExpression[] } {
   const importEquals = compilerNodesOfKind(sf, SyntaxKind.ImportEqualsDeclaration).map((node) => wrap(sf, node) as import('ts-morph').ImportEqualsDeclaration);
   const loads: CallExpression[] = [];
   for (const node of compilerNodesOfKind<ts.CallExpression>(sf, SyntaxKind.CallExpression)) {
-    if (node.expression.kind === ts.SyntaxKind.ImportKeyword || (ts.isIdentifier(node.expression) && node.expression.text === 'require') || isOtherLoad(node)) loads.push(wrap(sf, node) as CallExpression);
+    if (node.expression.kind === ts.SyntaxKind.ImportKeyword || (ts.isIdentifier(node.expression) && node.expression.text === 'require') || isOtherLoad(node, isLegacySpecifier)) loads.push(wrap(sf, node) as CallExpression);
   }
   return { importEquals, loads };
 }
 
 /**
- * Necessary for a load of a module other than `require()`/`import()`: a call of
- * `module.require`, of a `require` alias or of `createRequire(...)`'s function,
- * whose only argument is a string literal.
+ * A call other than `require()`/`import()` naming the legacy module by its first
+ * argument: `module.require(L)`, a `require` alias, `createRequire(...)`'s function,
+ * a test runner's `jest.mock(L, ...)` / `vi.mock(L)` / `jest.requireActual(L)`.
  */
-function isOtherLoad(node: ts.CallExpression): boolean {
+function isOtherLoad(node: ts.CallExpression, isLegacySpecifier: (specifier: string) => boolean): boolean {
   const [arg] = node.arguments;
-  return node.arguments.length === 1 && !!arg && (ts.isStringLiteral(arg) || ts.isNoSubstitutionTemplateLiteral(arg)) && (ts.isIdentifier(node.expression) || (ts.isPropertyAccessExpression(node.expression) && node.expression.name.text === 'require'));
+  if (!arg || !(ts.isStringLiteral(arg) || ts.isNoSubstitutionTemplateLiteral(arg))) return false;
+  if (!ts.isIdentifier(node.expression) && !ts.isPropertyAccessExpression(node.expression)) return false;
+  return isLegacySpecifier(arg.text);
 }
 
 /** The ts-morph node of a compiler node (wrapping only the nodes a pass needs). */
