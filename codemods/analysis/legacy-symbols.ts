@@ -1019,7 +1019,10 @@ function escapeReason(identifier: Identifier): string | undefined {
   }
   // Every other place where the module object itself flows on, unseen by the resolver.
   if (Node.isConditionalExpression(parent)) return parent.getCondition() === node ? undefined : 'the deferred module is a branch of a conditional expression';
-  if (Node.isReturnStatement(parent) || (Node.isArrowFunction(parent) && parent.getBody() === node)) return 'the deferred module is returned from a function';
+  if (Node.isReturnStatement(parent) || (Node.isArrowFunction(parent) && parent.getBody() === node)) {
+    // The getter of an emitted re-export (`Object.defineProperty(exports, "ns", { get: function () { return m; } })`) is followed.
+    return isEmittedReexportValue(node) ? undefined : 'the deferred module is returned from a function';
+  }
   if (Node.isYieldExpression(parent) || Node.isAwaitExpression(parent)) return 'the deferred module is yielded or awaited';
   // `constructor(private queue = deferred)` is a class field too: `this.queue` is not followed.
   const classField = Node.isPropertyDeclaration(parent) || (Node.isParameterDeclaration(parent) && parent.isParameterProperty());
