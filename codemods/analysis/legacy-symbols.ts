@@ -203,6 +203,10 @@ function unwrapCompiler(node: ts.Expression): ts.Expression {
   return current;
 }
 
+/** Interop helpers of TypeScript's and Babel's CommonJS emit: the module object itself, or `{ default: module }`. */
+const NAMESPACE_HELPERS = new Set(['__importStar', '_interopRequireWildcard']);
+const DEFAULT_HELPERS = new Set(['__importDefault', '_interopRequireDefault']);
+
 /** Necessary for `requireSpecifier` to find a literal: a call of an identifier named `require`. */
 function mayBeRequireCall(node: ts.Expression): boolean {
   const call = unwrapCompiler(node);
@@ -671,9 +675,17 @@ export class SymbolTable {
     // `(0, tasks_1.defer)`, as TypeScript emits a call of an imported function.
     if (Node.isBinaryExpression(current) && current.getOperatorToken().getKind() === SyntaxKind.CommaToken && Node.isNumericLiteral(unwrap(current.getLeft()))) return this.resolveIn(symbols, current.getRight());
     if (Node.isCallExpression(current)) {
-      // `__importStar(require(...))`: TypeScript's CommonJS emit of `import * as`.
+      // `__importStar(require(...))`: TypeScript's CommonJS emit of `import * as` (Babel's `_interopRequireWildcard`).
       const [wrapped] = current.getArguments();
-      if (calleeName(current.getExpression().compilerNode as ts.Expression) === '__importStar' && wrapped && current.getArguments().length === 1) return this.resolveIn(symbols, wrapped);
+      const helper = calleeName(current.getExpression().compilerNode as ts.Expression);
+      if (helper && NAMESPACE_HELPERS.has(helper) && wrapped && current.getArguments().length === 1) return this.resolveIn(symbols, wrapped);
+      if (helper && DEFAULT_HELPERS.has(helper) && wrapped && current.getArguments().length === 1) {
+        // `__importDefault(require(L)).default`: the shim is an ES module, so after the migration `.default` is undefined.
+        const inner = this.resolveIn(symbols, wrapped);
+        return inner && (isTrackedNamespace(inner) || inner.kind === 'member' || inner.kind === 'unresolved')
+          ? { kind: 'unresolved', reason: `the deferred module through ${helper}(), whose .default deferred-migrate/shim does not have` }
+          : undefined;
+      }
       const literal = requireSpecifier(current);
       if (!literal) return undefined;
       const role = roleOfSpecifier(literal.getLiteralValue(), this.matchers, current.getSourceFile().getFilePath());
@@ -740,6 +752,7 @@ export class SymbolTable {
       if (ts.isIdentifier(current)) return names.has(current.text);
       // `const api = { enqueue: deferred.defer }`: an object of legacy members.
       if (ts.isObjectLiteralExpression(current)) return current.properties.some((p) => (ts.isPropertyAssignment(p) ? mayDerive(p.initializer) : ts.isShorthandPropertyAssignment(p) && names.has(p.name.text)));
+      if (ts.isCallExpression(current) && ts.isIdentifier(current.expression) && (NAMESPACE_HELPERS.has(current.expression.text) || DEFAULT_HELPERS.has(current.expression.text))) return current.arguments.length === 1 && mayDerive(current.arguments[0]);
       return ts.isCallExpression(current) && ts.isIdentifier(current.expression) && current.expression.text === 'require';
     };
     const derive = (compilerNode: ts.Node): void => {
@@ -850,6 +863,8 @@ export class SymbolTable {
     }
     const ref = this.resolveIn(symbols, initializer);
     if (!ref) return;
+    // A value the resolver gives up on here (`__importDefault(require(L))`) is reported where it is made.
+    if (ref.kind === 'unresolved' && Node.isCallExpression(literal)) symbols.unresolved.push({ node: literal, reason: ref.reason });
     if (ref.kind === 'member' && !Node.isIdentifier(nameNode) && !isLegacyRole(ref.role)) return;
     const reassignable = Node.isVariableDeclarationList(list) && list.getDeclarationKind() !== 'const';
     if (reassignable && Node.isIdentifier(nameNode) && isReassigned(nameNode)) {
