@@ -171,6 +171,14 @@ function migrateEntryMethod(analysis: Analysis, out: RuleOutput, record: SourceR
  * the class whether it is ambient. A method with a body is always listed; one
  * without (an overload, an abstract or ambient method) is left to getMembers().
  */
+/** `post = () => {...}`: an entry method overridden by an instance field (its name node). */
+function entryFields(node: HandlerClass['node']): Node[] {
+  const sf = node.getSourceFile();
+  return node.compilerNode.members
+    .filter((member): member is ts.PropertyDeclaration => ts.isPropertyDeclaration(member) && !!member.initializer && !(ts.getCombinedModifierFlags(member) & ts.ModifierFlags.Static) && ENTRY_METHODS.has(morphText(sf.compilerNode, member.name)))
+    .map((member) => wrapCompilerNode(sf, member.name));
+}
+
 function entryMethods(node: HandlerClass['node']): MethodDeclaration[] {
   const sf = node.getSourceFile();
   const candidates = node.compilerNode.members.filter(
@@ -266,6 +274,15 @@ export const rule: Rule = {
       for (const use of webappMemberUses(handler.node)) out.report(handler.record, use.node, 'handler-webapp-member', 'warning', webappMemberReason(use));
       // Checked on migrated methods (they take environ): the first pass's output is checked by
       // the idempotency pass, whose items the report takes over.
+      for (const field of entryFields(handler.node)) {
+        out.report(
+          handler.record,
+          field,
+          'handler-result',
+          'warning',
+          `${field.getText()} is overridden by a class field holding a function, which the codemod does not migrate (it rewrites methods): the shim's Handler calls ${field.getText()}(environ) and the route answers with the [body, status, headers] it resolves to, so this override gets no environ and its result fails the route (500, the task retried). Write it as a method: the codemod migrates that.`,
+        );
+      }
       for (const method of entryMethods(handler.node)) {
         if (method.getParameters().length === 0) continue;
         const at = endsWithoutResult(method);
