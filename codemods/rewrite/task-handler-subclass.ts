@@ -171,12 +171,23 @@ function migrateEntryMethod(analysis: Analysis, out: RuleOutput, record: SourceR
  * the class whether it is ambient. A method with a body is always listed; one
  * without (an overload, an abstract or ambient method) is left to getMembers().
  */
-/** `post = () => {...}`: an entry method overridden by an instance field (its name node). */
+/**
+ * `post = () => {...}`, or `this.post = ...` in the constructor: an entry method
+ * overridden by an instance property (its name node).
+ */
 function entryFields(node: HandlerClass['node']): Node[] {
   const sf = node.getSourceFile();
-  return node.compilerNode.members
+  const found: ts.Node[] = node.compilerNode.members
     .filter((member): member is ts.PropertyDeclaration => ts.isPropertyDeclaration(member) && !!member.initializer && !(ts.getCombinedModifierFlags(member) & ts.ModifierFlags.Static) && ENTRY_METHODS.has(morphText(sf.compilerNode, member.name)))
-    .map((member) => wrapCompilerNode(sf, member.name));
+    .map((member) => member.name);
+  for (const member of node.compilerNode.members) {
+    if (!ts.isConstructorDeclaration(member) || !member.body) continue;
+    for (const assignment of compilerDescendants(member.body, (n) => ts.isBinaryExpression(n) && n.operatorToken.kind === SyntaxKind.EqualsToken)) {
+      const left = (assignment as ts.BinaryExpression).left;
+      if (ts.isPropertyAccessExpression(left) && left.expression.kind === SyntaxKind.ThisKeyword && ENTRY_METHODS.has(left.name.text)) found.push(left.name);
+    }
+  }
+  return found.map((name) => wrapCompilerNode(sf, name));
 }
 
 function entryMethods(node: HandlerClass['node']): MethodDeclaration[] {
@@ -280,7 +291,7 @@ export const rule: Rule = {
           field,
           'handler-result',
           'warning',
-          `${field.getText()} is overridden by a class field holding a function, which the codemod does not migrate (it rewrites methods): the shim's Handler calls ${field.getText()}(environ) and the route answers with the [body, status, headers] it resolves to, so this override gets no environ and its result fails the route (500, the task retried). Write it as a method: the codemod migrates that.`,
+          `${field.getText()} is overridden by an instance property holding a function (a class field, or an assignment to this.${field.getText()} in the constructor), which the codemod does not migrate (it rewrites methods): the shim's Handler calls ${field.getText()}(environ) and the route answers with the [body, status, headers] it resolves to, so this override gets no environ and its result fails the route (500, the task retried). Write it as a method: the codemod migrates that.`,
         );
       }
       for (const method of entryMethods(handler.node)) {
