@@ -3,7 +3,8 @@
 // when it is an object literal whose keys all begin with `_`.
 import { Node, SyntaxKind, ts, type CallExpression, type ObjectLiteralExpression } from 'ts-morph';
 import { compilerNodesOfKind, wrapCompilerNode } from './compiler-nodes.js';
-import { isDeferRef, isEmittedReexportValue, isExportedObject, isMember, type SymbolRef, type SymbolTable } from './legacy-symbols.js';
+import { isDeferRef, isEmittedReexportValue, isExportedObject, isMember, unwrap, type SymbolRef, type SymbolTable } from './legacy-symbols.js';
+import { declaringScope } from './scope.js';
 import type { SourceRecord } from './project.js';
 import { BUILTIN_URL } from './route-tables.js';
 
@@ -12,6 +13,8 @@ export interface DeferCall {
   call: CallExpression;
   fn: Node | undefined;
   options?: ObjectLiteralExpression;
+  /** The call's argument when `options` is the literal of a `const` it names. */
+  optionsArgument?: Node;
   /** `_url` value: a literal string, 'dynamic' when not a literal, undefined when absent. */
   url: string | undefined;
 }
@@ -24,14 +27,63 @@ function optionKey(property: Node): string | undefined {
   return undefined;
 }
 
-export function isOptionsLiteral(node: Node | undefined): node is ObjectLiteralExpression {
-  if (!node || !Node.isObjectLiteralExpression(node)) return false;
+export function isOptionsLiteral(node: Node | undefined, seen = new Set<Node>()): node is ObjectLiteralExpression {
+  if (!node || !Node.isObjectLiteralExpression(node) || seen.has(node)) return false;
+  seen.add(node);
   const properties = node.getProperties();
-  return properties.length > 0 && properties.every((p) => optionKey(p)?.startsWith('_'));
+  return properties.length > 0 && properties.every((p) => optionKey(p)?.startsWith('_') || !!spreadOptions(p, seen));
 }
 
-export function optionProperty(options: ObjectLiteralExpression, key: string): Node | undefined {
-  return options.getProperties().find((p) => optionKey(p) === key);
+/** The option `key` of an options literal, through the spreads of `const` options it holds; the last one wins. */
+export function optionProperty(options: ObjectLiteralExpression, key: string, seen = new Set<Node>()): Node | undefined {
+  if (seen.has(options)) return undefined;
+  seen.add(options);
+  let found: Node | undefined;
+  for (const property of options.getProperties()) {
+    if (optionKey(property) === key) found = property;
+    else if (Node.isSpreadAssignment(property)) {
+      const spread = spreadOptions(property);
+      // A spread the codemod cannot read may set it again.
+      found = spread ? (optionProperty(spread, key, seen) ?? found) : undefined;
+    }
+  }
+  return found;
+}
+
+function unwrapCompiler(node: ts.Expression | undefined): ts.Expression | undefined {
+  let current = node;
+  while (current && (ts.isParenthesizedExpression(current) || ts.isAsExpression(current) || ts.isSatisfiesExpression(current))) current = current.expression;
+  return current;
+}
+
+/** `...base` in an options literal, where `const base = { _queue: 'q', ... }` in the file: that literal. */
+function spreadOptions(property: Node, seen = new Set<Node>()): ObjectLiteralExpression | undefined {
+  if (!Node.isSpreadAssignment(property)) return undefined;
+  const literal = constOptions(property.getExpression());
+  return literal && isOptionsLiteral(literal, new Set(seen)) ? literal : undefined;
+}
+
+/**
+ * The object literal a `const` of the file holds, for an identifier naming it
+ * (`defer(fn, 1, TX)` with `const TX = { _transactional: true }`): the options
+ * the call passes, though not written at the call.
+ */
+export function constOptions(node: Node): ObjectLiteralExpression | undefined {
+  const value = unwrap(node);
+  if (!Node.isIdentifier(value)) return undefined;
+  const name = value.getText();
+  const scope = declaringScope(value, name);
+  // Declarations of that name, found on the compiler's nodes: only they are wrapped.
+  const sf = value.getSourceFile();
+  const declaration = compilerNodesOfKind<ts.VariableDeclaration>(sf, SyntaxKind.VariableDeclaration)
+    .filter((d) => { const init = unwrapCompiler(d.initializer); return ts.isIdentifier(d.name) && d.name.text === name && !!init && ts.isObjectLiteralExpression(init); })
+    .map((d) => wrapCompilerNode<import('ts-morph').VariableDeclaration>(sf, d))
+    .find((d) => declaringScope(d.getNameNode(), name) === scope);
+  const list = declaration?.getParent();
+  if (!declaration || !Node.isVariableDeclarationList(list) || list.getDeclarationKind() !== 'const') return undefined;
+  const initializer = declaration.getInitializer();
+  const literal = initializer && unwrap(initializer);
+  return literal && Node.isObjectLiteralExpression(literal) ? literal : undefined;
 }
 
 /** A `this` argument that cannot matter to a function: `null`, `undefined`, a literal. */
@@ -122,9 +174,12 @@ function collectDeferCalls(symbols: SymbolTable, records: SourceRecord[], member
       }
       const last = args[args.length - 1];
       const deferCall: DeferCall = { record, call, fn: args[0], url: undefined };
-      if (args.length > 1 && isOptionsLiteral(last)) {
-        deferCall.options = last;
-        const urlProperty = optionProperty(last, '_url');
+      // Options written at the call, or held by a `const` of the file (`defer(fn, 1, TX)`).
+      const options = args.length > 1 ? (isOptionsLiteral(last) ? last : last && constOptions(last)) : undefined;
+      if (options && isOptionsLiteral(options)) {
+        deferCall.options = options;
+        if (options !== last) deferCall.optionsArgument = last;
+        const urlProperty = optionProperty(options, '_url');
         if (urlProperty) {
           const value = Node.isPropertyAssignment(urlProperty) ? urlProperty.getInitializer() : undefined;
           deferCall.url = value && (Node.isStringLiteral(value) || Node.isNoSubstitutionTemplateLiteral(value)) ? value.getLiteralValue() : 'dynamic';

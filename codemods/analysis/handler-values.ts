@@ -9,7 +9,7 @@ import { Node, SyntaxKind, ts } from 'ts-morph';
 import { compilerDescendants, compilerNodesOfKind, wrapCompilerNode } from './compiler-nodes.js';
 import type { HandlerClasses } from './handlers.js';
 import { isKeptByResolver } from './defer-calls.js';
-import { isHandlerRef, type SymbolTable } from './legacy-symbols.js';
+import { isHandlerRef, isWsgiApplicationRef, type SymbolTable } from './legacy-symbols.js';
 import type { SourceRecord } from './project.js';
 import type { RouteTable } from './route-tables.js';
 
@@ -76,6 +76,71 @@ export function findPrototypeUses(handlers: HandlerClasses, record: SourceRecord
     if (handlers.statusOf(record, node).kind === 'handler') found.push(node);
   }
   return found;
+}
+
+/**
+ * WSGIApplication used otherwise than to create a table (`new WSGIApplication(rows)`),
+ * aliased, typed, imported or exported: a subclass (`class TasksApp extends
+ * WSGIApplication`), a branch of `?:`, an argument. Tables made that way are not
+ * read, so TaskHandler rows in them would stay on a router that cannot run the
+ * migrated classes. `subclass` tells the first case.
+ */
+export function findRouterValueUses(symbols: SymbolTable, record: SourceRecord): Array<{ node: Node; subclass: boolean }> {
+  const found: Array<{ node: Node; subclass: boolean }> = [];
+  for (const reference of symbols.legacyReferences(record)) {
+    if (!isWsgiApplicationRef(reference.ref)) continue;
+    let current = reference.node;
+    let parent = current.getParent();
+    while (parent && (Node.isParenthesizedExpression(parent) || Node.isAsExpression(parent) || Node.isNonNullExpression(parent) || Node.isSatisfiesExpression(parent))) {
+      current = parent;
+      parent = parent.getParent();
+    }
+    if (!parent) continue;
+    if (Node.isExpressionWithTypeArguments(parent) && parent.getParent()?.isKind(SyntaxKind.HeritageClause)) {
+      const clause = parent.getParentOrThrow().asKindOrThrow(SyntaxKind.HeritageClause);
+      if (clause.getToken() === SyntaxKind.ExtendsKeyword) found.push({ node: current, subclass: true });
+      continue;
+    }
+    if (Node.isNewExpression(parent) && parent.getExpression() === current) continue;
+    if (Node.isTypeReference(parent) || Node.isQualifiedName(parent) || Node.isImportSpecifier(parent) || Node.isExpressionWithTypeArguments(parent)) continue;
+    if (Node.isBinaryExpression(parent) && parent.getRight() === current && parent.getOperatorToken().getKind() === SyntaxKind.InstanceOfKeyword) continue;
+    if (isKeptByResolver(current, parent)) continue;
+    found.push({ node: current, subclass: false });
+  }
+  return found;
+}
+
+/**
+ * `new Sub()` of a handler subclass outside what the rules write (`new Sub().post(environ)`,
+ * `new Sub()(req, res)`): a hand-made dispatch (`const h = new Sub(); await h.post()`,
+ * as tests and custom routers do) calls the migrated methods without `environ`.
+ */
+export function findInstantiations(handlers: HandlerClasses, record: SourceRecord): Node[] {
+  const sf = record.sourceFile;
+  if (!/\bnew\b/.test(record.text)) return [];
+  const found: Node[] = [];
+  for (const created of compilerNodesOfKind<ts.NewExpression>(sf, SyntaxKind.NewExpression)) {
+    const expression = created.expression;
+    if (!ts.isIdentifier(expression) && !ts.isPropertyAccessExpression(expression)) continue;
+    if (isWrittenDispatch(created)) continue;
+    const node = wrapCompilerNode(sf, expression);
+    if (handlers.statusOf(record, node).kind === 'handler') found.push(node);
+  }
+  return found;
+}
+
+/** `new X().post(environ)`, `new X().runFromRequest(environ)`, `new X()(req, res)`: what the rules write. */
+function isWrittenDispatch(created: ts.NewExpression): boolean {
+  let parent = created.parent;
+  let current: ts.Node = created;
+  while (ts.isParenthesizedExpression(parent)) {
+    current = parent;
+    parent = parent.parent;
+  }
+  if (ts.isCallExpression(parent) && parent.expression === current) return parent.arguments.length === 2;
+  if (!ts.isPropertyAccessExpression(parent) || !['post', 'runFromRequest'].includes(parent.name.text)) return false;
+  const call = parent.parent;
+  return ts.isCallExpression(call) && call.expression === parent && call.arguments.length === 1;
 }
 
 function isMigratedUse(node: Node, served: ServedPlaces, record: SourceRecord): boolean {

@@ -138,6 +138,14 @@ export function findHandlerClasses(index: ProjectIndex, symbols: SymbolTable, re
         if (resolution.kind === 'external') return OTHER;
         if (resolution.kind === 'class-value') return classify(resolution.node, seen);
         if (resolution.kind === 'module' && Node.isClassDeclaration(resolution.node)) return classify(resolution.node, seen);
+        // `NS.A`, where this file declares `namespace NS { export class A extends TaskHandler {} }`.
+        const inNamespace = declaringScope(object, object.getText()) ? undefined : namespaceMember(record, object.getText(), expression.getName());
+        if (inNamespace === 'namespace') return { kind: 'unknown', at: expression };
+        if (inNamespace && Node.isClassDeclaration(inNamespace)) return classify(inNamespace, seen);
+        if (inNamespace && !seen.has(inNamespace)) {
+          seen.add(inNamespace);
+          return statusIn(record, inNamespace, seen);
+        }
         const objectResolution = resolveName(index, record, object.getText(), 0);
         if (objectResolution.kind === 'external') return OTHER; // a member of a package (events.EventEmitter)
         if (objectResolution.kind === 'unknown' && !declaringScope(object, object.getText()) && !declaredInModule(record, object.getText())) return OTHER;
@@ -150,6 +158,32 @@ export function findHandlerClasses(index: ProjectIndex, symbols: SymbolTable, re
       }
     }
     return { kind: 'unknown', at: expression };
+  }
+
+  /**
+   * What a module-level `namespace <name> { ... }` of the file exports as `member`: its
+   * class declaration, or a `const`'s initializer; 'namespace' when the file declares
+   * such a namespace but the member is not one of those (so the row is reported, not
+   * judged ordinary); undefined when it declares none.
+   */
+  function namespaceMember(record: SourceRecord, name: string, member: string): Node | 'namespace' | undefined {
+    const sf = record.sourceFile;
+    let declared = false;
+    for (const statement of sf.compilerNode.statements) {
+      if (!ts.isModuleDeclaration(statement) || !ts.isIdentifier(statement.name) || statement.name.text !== name) continue;
+      declared = true;
+      const body = statement.body;
+      if (!body || !ts.isModuleBlock(body)) continue;
+      for (const inner of body.statements) {
+        if (!ts.getModifiers(inner as ts.HasModifiers)?.some((m) => m.kind === SyntaxKind.ExportKeyword)) continue;
+        if (ts.isClassDeclaration(inner) && inner.name?.text === member) return wrapCompilerNode(sf, inner);
+        if (!ts.isVariableStatement(inner) || (inner.declarationList.flags & ts.NodeFlags.Const) === 0) continue;
+        for (const declaration of inner.declarationList.declarations) {
+          if (ts.isIdentifier(declaration.name) && declaration.name.text === member && declaration.initializer) return wrapCompilerNode(sf, declaration.initializer);
+        }
+      }
+    }
+    return declared ? 'namespace' : undefined;
   }
 
   /**

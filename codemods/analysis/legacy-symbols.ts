@@ -161,6 +161,15 @@ function memberRef(role: ModuleRole, name: string): SymbolRef {
   return { kind: 'member', role, name };
 }
 
+/**
+ * What `require()` (or `import x = require()`) of a project module denotes: the
+ * value of its `module.exports =` / `export =` when that is a member
+ * (`module.exports = deferred.defer`) or a lost value, else the module as a barrel.
+ */
+function requiredValue(exports: BarrelExports): SymbolRef {
+  return exports.whole && exports.whole.kind !== 'namespace' ? exports.whole : { kind: 'barrel-namespace', exports };
+}
+
 function lookupExport(exports: BarrelExports, name: string): SymbolRef | undefined {
   const named = exports.named.get(name);
   if (named) return named;
@@ -174,7 +183,7 @@ function lookupExport(exports: BarrelExports, name: string): SymbolRef | undefin
 /** The expression inside parentheses, `as`, `satisfies` and `!`. */
 export function unwrap(node: Node): Node {
   let current = node;
-  while (Node.isParenthesizedExpression(current) || Node.isAsExpression(current) || Node.isSatisfiesExpression(current) || Node.isNonNullExpression(current)) {
+  while (Node.isParenthesizedExpression(current) || Node.isAsExpression(current) || Node.isTypeAssertion(current) || Node.isSatisfiesExpression(current) || Node.isNonNullExpression(current)) {
     current = current.getExpression();
   }
   return current;
@@ -190,9 +199,13 @@ function isBoundName(symbols: FileSymbols, name: string): boolean {
 /** `unwrap` on a compiler node. */
 function unwrapCompiler(node: ts.Expression): ts.Expression {
   let current = node;
-  while (ts.isParenthesizedExpression(current) || ts.isAsExpression(current) || ts.isSatisfiesExpression(current) || ts.isNonNullExpression(current)) current = current.expression;
+  while (ts.isParenthesizedExpression(current) || ts.isAsExpression(current) || ts.isTypeAssertionExpression(current) || ts.isSatisfiesExpression(current) || ts.isNonNullExpression(current)) current = current.expression;
   return current;
 }
+
+/** Interop helpers of TypeScript's and Babel's CommonJS emit: the module object itself, or `{ default: module }`. */
+const NAMESPACE_HELPERS = new Set(['__importStar', '_interopRequireWildcard']);
+const DEFAULT_HELPERS = new Set(['__importDefault', '_interopRequireDefault']);
 
 /** Necessary for `requireSpecifier` to find a literal: a call of an identifier named `require`. */
 function mayBeRequireCall(node: ts.Expression): boolean {
@@ -330,7 +343,11 @@ export class SymbolTable {
       }
     }
 
-    const scanned = scanLoads(sf);
+    // By the text alone (cached per text): every call with a string literal first argument asks.
+    const scanned = scanLoads(sf, (specifier) => {
+      const role = roleOfSpecifier(specifier, this.matchers);
+      return role === 'deferred' || role === 'webapp';
+    });
     for (const declaration of scanned.importEquals) {
       const reference = declaration.getModuleReference();
       if (!Node.isExternalModuleReference(reference)) continue;
@@ -341,7 +358,7 @@ export class SymbolTable {
       const role: ModuleRole = 'role' in target ? target.role : 'deferred';
       const site: ImportSite = { kind: 'import-equals', node: declaration, role, specifier: expression, viaBarrel: 'barrel' in target };
       sites.push(site);
-      addBinding(declaration.getNameNode(), 'barrel' in target ? { kind: 'barrel-namespace', exports: target.barrel } : { kind: 'namespace', role }, site, declaration.isTypeOnly());
+      addBinding(declaration.getNameNode(), 'barrel' in target ? requiredValue(target.barrel) : { kind: 'namespace', role }, site, declaration.isTypeOnly());
     }
 
     // require(): in a module-level declaration it is an import site; anywhere else an inline use.
@@ -371,7 +388,7 @@ export class SymbolTable {
         const site: ImportSite = { kind: 'cjs-variable', node: statement, role, specifier: literal, viaBarrel: 'barrel' in target };
         sites.push(site);
         const nameNode = declaration.getNameNode();
-        const namespaceRef: SymbolRef = 'barrel' in target ? { kind: 'barrel-namespace', exports: target.barrel } : { kind: 'namespace', role };
+        const namespaceRef: SymbolRef = 'barrel' in target ? requiredValue(target.barrel) : { kind: 'namespace', role };
         const refOfMember = (name: string): SymbolRef | undefined => ('barrel' in target ? lookupExport(target.barrel, name) : memberRef(role, name));
         if (Node.isIdentifier(nameNode)) {
           const ref = member === undefined ? namespaceRef : refOfMember(member);
@@ -448,7 +465,13 @@ export class SymbolTable {
     const exportAssignments = sf.compilerNode.statements.filter(ts.isExportAssignment).map((statement) => wrap(sf, statement) as import('ts-morph').ExportAssignment);
     for (const assignment of exportAssignments) {
       const value = unwrap(assignment.getExpression());
-      if (!assignment.isExportEquals() && Node.isObjectLiteralExpression(value)) {
+      if (assignment.isExportEquals() && Node.isObjectLiteralExpression(value)) {
+        // `export = { enqueue: deferred.defer }`: TypeScript's `module.exports = {…}`.
+        exports.commonjs = true;
+        this.collectObjectExports(symbols, value, exports);
+        continue;
+      }
+      if (Node.isObjectLiteralExpression(value)) {
         // `export default { ...deferred, X }`: the default import is a barrel of its own.
         const offered: BarrelExports = { named: new Map(), star: [] };
         this.collectObjectExports(symbols, value, offered);
@@ -457,7 +480,11 @@ export class SymbolTable {
       }
       const ref = this.resolveIn(symbols, value);
       if (!ref) continue;
-      if (assignment.isExportEquals()) exports.whole = ref;
+      if (assignment.isExportEquals()) {
+        // `export = deferred`, like `module.exports = deferred`: its importers read the module's members.
+        if (ref.kind === 'namespace') exports.star.push(ref.role);
+        exports.whole = ref;
+      }
       else exports.named.set('default', ref);
     }
     // CommonJS: module.exports = <ref> | { X: <ref>, Y }, exports.X = / module.exports.X = <ref>.
@@ -577,13 +604,14 @@ export class SymbolTable {
     const callee = call.getExpression();
     const isImport = callee.getKind() === SyntaxKind.ImportKeyword;
     const isRequire = Node.isIdentifier(callee) && callee.getText() === 'require';
-    if (!isImport && !isRequire) return false;
     const [arg] = call.getArguments();
     if (!arg) return false;
     const legacy = (value: string): boolean => {
       const role = roleOfSpecifier(value, this.matchers, sf.getFilePath());
       return role === 'deferred' || role === 'webapp';
     };
+    // `module.require(L)`, `const r = require; r(L)`, `createRequire(url)(L)`: a load the codemod does not rewrite.
+    if (!isImport && !isRequire) return (Node.isStringLiteral(arg) || Node.isNoSubstitutionTemplateLiteral(arg)) && legacy(arg.getLiteralValue());
     if (Node.isStringLiteral(arg) || Node.isNoSubstitutionTemplateLiteral(arg)) {
       if (!isImport) return false;
       if (legacy(arg.getLiteralValue())) return true;
@@ -627,7 +655,7 @@ export class SymbolTable {
     const symbols = this.of(record);
     let current: ts.Node = expression;
     for (;;) {
-      if (ts.isParenthesizedExpression(current) || ts.isAsExpression(current) || ts.isSatisfiesExpression(current) || ts.isNonNullExpression(current)) current = current.expression;
+      if (ts.isParenthesizedExpression(current) || ts.isAsExpression(current) || ts.isTypeAssertionExpression(current) || ts.isSatisfiesExpression(current) || ts.isNonNullExpression(current)) current = current.expression;
       else if (ts.isPropertyAccessExpression(current) || ts.isElementAccessExpression(current)) current = current.expression;
       else if (ts.isQualifiedName(current)) current = current.left;
       else if (ts.isBinaryExpression(current) && current.operatorToken.kind === SyntaxKind.CommaToken) current = current.right;
@@ -647,9 +675,17 @@ export class SymbolTable {
     // `(0, tasks_1.defer)`, as TypeScript emits a call of an imported function.
     if (Node.isBinaryExpression(current) && current.getOperatorToken().getKind() === SyntaxKind.CommaToken && Node.isNumericLiteral(unwrap(current.getLeft()))) return this.resolveIn(symbols, current.getRight());
     if (Node.isCallExpression(current)) {
-      // `__importStar(require(...))`: TypeScript's CommonJS emit of `import * as`.
+      // `__importStar(require(...))`: TypeScript's CommonJS emit of `import * as` (Babel's `_interopRequireWildcard`).
       const [wrapped] = current.getArguments();
-      if (calleeName(current.getExpression().compilerNode as ts.Expression) === '__importStar' && wrapped && current.getArguments().length === 1) return this.resolveIn(symbols, wrapped);
+      const helper = calleeName(current.getExpression().compilerNode as ts.Expression);
+      if (helper && NAMESPACE_HELPERS.has(helper) && wrapped && current.getArguments().length === 1) return this.resolveIn(symbols, wrapped);
+      if (helper && DEFAULT_HELPERS.has(helper) && wrapped && current.getArguments().length === 1) {
+        // `__importDefault(require(L)).default`: the shim is an ES module, so after the migration `.default` is undefined.
+        const inner = this.resolveIn(symbols, wrapped);
+        return inner && (isTrackedNamespace(inner) || inner.kind === 'member' || inner.kind === 'unresolved')
+          ? { kind: 'unresolved', reason: `the deferred module through ${helper}(), whose .default deferred-migrate/shim does not have` }
+          : undefined;
+      }
       const literal = requireSpecifier(current);
       if (!literal) return undefined;
       const role = roleOfSpecifier(literal.getLiteralValue(), this.matchers, current.getSourceFile().getFilePath());
@@ -657,8 +693,7 @@ export class SymbolTable {
       const resolved = this.index.resolve(current.getSourceFile().getFilePath(), literal.getLiteralValue());
       if (!resolved) return undefined;
       const exports = this.exportsOf(resolved);
-      if (exports.whole && exports.whole.kind !== 'namespace') return exports.whole;
-      return hasExports(exports) ? { kind: 'barrel-namespace', exports } : undefined;
+      return hasExports(exports) ? requiredValue(exports) : undefined;
     }
     return undefined;
   }
@@ -709,7 +744,7 @@ export class SymbolTable {
     const mayDerive = (expression: ts.Expression | undefined): boolean => {
       let current = expression;
       while (current) {
-        if (ts.isParenthesizedExpression(current) || ts.isAsExpression(current) || ts.isNonNullExpression(current) || ts.isSatisfiesExpression(current)) current = current.expression;
+        if (ts.isParenthesizedExpression(current) || ts.isAsExpression(current) || ts.isTypeAssertionExpression(current) || ts.isNonNullExpression(current) || ts.isSatisfiesExpression(current)) current = current.expression;
         else if (ts.isPropertyAccessExpression(current) || ts.isElementAccessExpression(current)) current = current.expression;
         else break;
       }
@@ -717,6 +752,7 @@ export class SymbolTable {
       if (ts.isIdentifier(current)) return names.has(current.text);
       // `const api = { enqueue: deferred.defer }`: an object of legacy members.
       if (ts.isObjectLiteralExpression(current)) return current.properties.some((p) => (ts.isPropertyAssignment(p) ? mayDerive(p.initializer) : ts.isShorthandPropertyAssignment(p) && names.has(p.name.text)));
+      if (ts.isCallExpression(current) && ts.isIdentifier(current.expression) && (NAMESPACE_HELPERS.has(current.expression.text) || DEFAULT_HELPERS.has(current.expression.text))) return current.arguments.length === 1 && mayDerive(current.arguments[0]);
       return ts.isCallExpression(current) && ts.isIdentifier(current.expression) && current.expression.text === 'require';
     };
     const derive = (compilerNode: ts.Node): void => {
@@ -827,6 +863,8 @@ export class SymbolTable {
     }
     const ref = this.resolveIn(symbols, initializer);
     if (!ref) return;
+    // A value the resolver gives up on here (`__importDefault(require(L))`) is reported where it is made.
+    if (ref.kind === 'unresolved' && Node.isCallExpression(literal)) symbols.unresolved.push({ node: literal, reason: ref.reason });
     if (ref.kind === 'member' && !Node.isIdentifier(nameNode) && !isLegacyRole(ref.role)) return;
     const reassignable = Node.isVariableDeclarationList(list) && list.getDeclarationKind() !== 'const';
     if (reassignable && Node.isIdentifier(nameNode) && isReassigned(nameNode)) {
@@ -960,7 +998,8 @@ export class SymbolTable {
 function escapeReason(identifier: Identifier): string | undefined {
   let node: Node = identifier;
   let parent = node.getParent();
-  while (parent && (Node.isParenthesizedExpression(parent) || Node.isAsExpression(parent) || Node.isNonNullExpression(parent))) {
+  // Wrappers that keep the value, and `(0, x)`, which the resolver reads as `x`.
+  while (parent && (Node.isParenthesizedExpression(parent) || Node.isAsExpression(parent) || Node.isTypeAssertion(parent) || Node.isSatisfiesExpression(parent) || Node.isNonNullExpression(parent) || isIndirectValue(parent, node))) {
     node = parent;
     parent = parent.getParent();
   }
@@ -982,12 +1021,34 @@ function escapeReason(identifier: Identifier): string | undefined {
   if (Node.isShorthandPropertyAssignment(parent) || (Node.isPropertyAssignment(parent) && parent.getInitializer() === node)) {
     return isExportedObject(parent.getParentOrThrow()) ? undefined : 'the deferred module is stored in an object';
   }
-  if (Node.isBinaryExpression(parent) && parent.getOperatorToken().getKind() === SyntaxKind.EqualsToken && parent.getRight() === node) {
-    const left = parent.getLeft().getText().replace(/\s+/g, '');
-    if (left === 'module.exports' || /^(?:module\.)?exports\.[A-Za-z_$][\w$]*$/.test(left)) return undefined;
-    return 'the deferred module is assigned where the codemod does not follow it';
+  if (Node.isBinaryExpression(parent)) {
+    const operator = parent.getOperatorToken().getKind();
+    if (operator === SyntaxKind.EqualsToken && parent.getRight() === node) {
+      const left = parent.getLeft().getText().replace(/\s+/g, '');
+      if (left === 'module.exports' || /^(?:module\.)?exports\.[A-Za-z_$][\w$]*$/.test(left)) return undefined;
+      return 'the deferred module is assigned where the codemod does not follow it';
+    }
+    // `a || deferred`, `deferred ?? b`, `x ||= deferred`, `(f(), deferred)`: the expression's value may be the module.
+    const yieldsOperand = operator === SyntaxKind.BarBarToken || operator === SyntaxKind.AmpersandAmpersandToken || operator === SyntaxKind.QuestionQuestionToken || (operator >= SyntaxKind.FirstCompoundAssignment && operator <= SyntaxKind.LastCompoundAssignment && parent.getRight() === node) || (operator === SyntaxKind.CommaToken && parent.getRight() === node);
+    return yieldsOperand ? 'the deferred module is an operand of an expression whose value the codemod does not follow' : undefined;
   }
+  // Every other place where the module object itself flows on, unseen by the resolver.
+  if (Node.isConditionalExpression(parent)) return parent.getCondition() === node ? undefined : 'the deferred module is a branch of a conditional expression';
+  if (Node.isReturnStatement(parent) || (Node.isArrowFunction(parent) && parent.getBody() === node)) {
+    // The getter of an emitted re-export (`Object.defineProperty(exports, "ns", { get: function () { return m; } })`) is followed.
+    return isEmittedReexportValue(node) ? undefined : 'the deferred module is returned from a function';
+  }
+  if (Node.isYieldExpression(parent) || Node.isAwaitExpression(parent)) return 'the deferred module is yielded or awaited';
+  // `constructor(private queue = deferred)` is a class field too: `this.queue` is not followed.
+  const classField = Node.isPropertyDeclaration(parent) || (Node.isParameterDeclaration(parent) && parent.isParameterProperty());
+  if (classField || Node.isBindingElement(parent)) return 'the deferred module is the initial value of a class field or a destructured default';
+  if (Node.isJsxExpression(parent) || Node.isForOfStatement(parent)) return 'the deferred module is passed on where the codemod does not follow it';
   return undefined;
+}
+
+/** `(0, x)` (TypeScript's emit of an imported call), which the resolver reads as `x`. */
+function isIndirectValue(parent: Node, node: Node): boolean {
+  return Node.isBinaryExpression(parent) && parent.getOperatorToken().getKind() === SyntaxKind.CommaToken && parent.getRight() === node && Node.isNumericLiteral(unwrap(parent.getLeft()));
 }
 
 /**
@@ -1011,7 +1072,7 @@ export function isExportedObject(literal: Node): boolean {
   let holder = literal.getParent();
   while (holder && (Node.isParenthesizedExpression(holder) || Node.isAsExpression(holder) || Node.isSatisfiesExpression(holder))) holder = holder.getParent();
   if (!holder) return false;
-  if (Node.isExportAssignment(holder)) return !holder.isExportEquals();
+  if (Node.isExportAssignment(holder)) return true;
   // Only module-level statements are read as exports (compute()).
   const topLevel = (statement: Node | undefined): boolean => !!statement && Node.isExpressionStatement(statement) && Node.isSourceFile(statement.getParent());
   const assignsModuleExports = (node: Node | undefined): boolean =>
@@ -1048,13 +1109,25 @@ function isReassigned(nameNode: Identifier): boolean {
  * nodes: `import x = require()` declarations and every `require(...)`/`import(...)`
  * call, wrapped (only those) in document order.
  */
-function scanLoads(sf: SourceFile): { importEquals: import('ts-morph').ImportEqualsDeclaration[]; loads: CallExpression[] } {
+function scanLoads(sf: SourceFile, isLegacySpecifier: (specifier: string) => boolean): { importEquals: import('ts-morph').ImportEqualsDeclaration[]; loads: CallExpression[] } {
   const importEquals = compilerNodesOfKind(sf, SyntaxKind.ImportEqualsDeclaration).map((node) => wrap(sf, node) as import('ts-morph').ImportEqualsDeclaration);
   const loads: CallExpression[] = [];
   for (const node of compilerNodesOfKind<ts.CallExpression>(sf, SyntaxKind.CallExpression)) {
-    if (node.expression.kind === ts.SyntaxKind.ImportKeyword || (ts.isIdentifier(node.expression) && node.expression.text === 'require')) loads.push(wrap(sf, node) as CallExpression);
+    if (node.expression.kind === ts.SyntaxKind.ImportKeyword || (ts.isIdentifier(node.expression) && node.expression.text === 'require') || isOtherLoad(node, isLegacySpecifier)) loads.push(wrap(sf, node) as CallExpression);
   }
   return { importEquals, loads };
+}
+
+/**
+ * A call other than `require()`/`import()` naming the legacy module by its first
+ * argument: `module.require(L)`, a `require` alias, `createRequire(...)`'s function,
+ * a test runner's `jest.mock(L, ...)` / `vi.mock(L)` / `jest.requireActual(L)`.
+ */
+function isOtherLoad(node: ts.CallExpression, isLegacySpecifier: (specifier: string) => boolean): boolean {
+  const [arg] = node.arguments;
+  if (!arg || !(ts.isStringLiteral(arg) || ts.isNoSubstitutionTemplateLiteral(arg))) return false;
+  if (!ts.isIdentifier(node.expression) && !ts.isPropertyAccessExpression(node.expression)) return false;
+  return isLegacySpecifier(arg.text);
 }
 
 /** The ts-morph node of a compiler node (wrapping only the nodes a pass needs). */

@@ -29,6 +29,10 @@ export function transactionalOption(call: DeferCall): Node | undefined {
   return option && !isFalse(option) ? option : undefined;
 }
 
+function isWithin(node: Node, outer: Node): boolean {
+  return node.getStart() >= outer.getStart() && node.getEnd() <= outer.getEnd();
+}
+
 export const TRANSACTIONAL_MESSAGE =
   '_transactional: true rejects after migration unless the call runs inside deferred.transactional(work) (TransactionalNotSupportedError): no backend enqueues inside your database transaction. ' +
   'Either (1) run the transaction and this call inside `await deferred.transactional(async () => { ...commit...; defer(fn, ..., { _transactional: true }); })`: the task is enqueued once work resolves and dropped if work throws ' +
@@ -40,13 +44,15 @@ export const rule: Rule = {
   run(analysis, out) {
     for (const call of findDeferCalls(analysis.symbols, analysis.candidates)) {
       if (!call.options) continue;
+      // An option written elsewhere (a const's literal, a spread of one) is reported at the call.
+      const at = (option: Node): Node => (call.optionsArgument || !isWithin(option, call.call) ? (call.optionsArgument ?? call.options!) : option);
       const transactional = transactionalOption(call);
-      if (transactional) out.report(call.record, transactional, 'transactional-enqueue', 'warning', TRANSACTIONAL_MESSAGE);
+      if (transactional) out.report(call.record, at(transactional), 'transactional-enqueue', 'warning', TRANSACTIONAL_MESSAGE);
       const target = optionProperty(call.options, '_target');
       if (target) {
         out.report(
           call.record,
-          target,
+          at(target),
           'target-routing',
           'warning',
           '_target routes the task to another service/version; on Cloud Tasks routing is set per queue or per task with an App Engine routing override. Check the target still exists and is reachable.',

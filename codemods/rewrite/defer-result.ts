@@ -3,7 +3,9 @@
 // decides whether its function can become async, with its callers); where it
 // cannot, the use is reported. Discarded, returned and awaited results need nothing
 // here (`sync-error-handling` awaits discarded calls whose throw was handled).
-import { Node, type CallExpression } from 'ts-morph';
+import { Node, ts, type CallExpression } from 'ts-morph';
+import { compilerIdentifiersNamed, wrapCompilerNode } from '../analysis/compiler-nodes.js';
+import { declaringScope } from '../analysis/scope.js';
 import { findDeferCalls, findPayloadCalls } from '../analysis/defer-calls.js';
 import type { Analysis } from '../analysis/index.js';
 import { isMember } from '../analysis/legacy-symbols.js';
@@ -36,6 +38,67 @@ export function isResultUsed(call: CallExpression): boolean {
   );
 }
 
+/** `Promise.all([...])` and its kin: they take Tasks and Promises of them alike. */
+const PROMISE_COMBINATORS = new Set(['all', 'allSettled', 'any', 'race']);
+
+/** The node outside parentheses and type assertions. */
+function outermost(node: Node): Node {
+  let outer = node;
+  for (let parent = outer.getParent(); parent && (Node.isParenthesizedExpression(parent) || Node.isAsExpression(parent) || Node.isNonNullExpression(parent) || Node.isSatisfiesExpression(parent)); parent = outer.getParent()) outer = parent;
+  return outer;
+}
+
+/** A value that a Promise can stand in for: discarded, awaited, returned on, or given to `Promise.all(...)`. */
+function usedAsTask(node: CallExpression): boolean {
+  if (!isResultUsed(node)) return false;
+  const parent = outermost(node).getParent();
+  const host = parent && Node.isArrayLiteralExpression(parent) ? outermost(parent).getParent() : parent;
+  if (host && Node.isCallExpression(host)) {
+    const callee = host.getExpression();
+    if (Node.isPropertyAccessExpression(callee) && callee.getExpression().getText() === 'Promise' && PROMISE_COMBINATORS.has(callee.getName())) return false;
+  }
+  return true;
+}
+
+/**
+ * Where a returned result (`return deferred.defer(...)`, `(n) => deferred.defer(...)`)
+ * is used as a Task after all: the array a `map`/`flatMap` callback fills, or a call,
+ * in the same file, of the function that returns it. The legacy code read the Task
+ * there (`tasks.map((t) => t.name)`, `enqueue(2).name`); a Promise has none of it.
+ */
+function returnedResultUse(call: CallExpression): Node | undefined {
+  const outer = outermost(call);
+  const parent = outer.getParent();
+  let fn: Node | undefined;
+  if (parent && Node.isReturnStatement(parent)) fn = parent.getFirstAncestor((a) => Node.isFunctionLikeDeclaration(a));
+  else if (parent && Node.isArrowFunction(parent) && parent.getBody() === outer) fn = parent;
+  if (!fn) return undefined;
+  const fnOuter = outermost(fn);
+  const holder = fnOuter.getParent();
+  // ids.map((n) => deferred.defer(...)): the array holds what each call returned.
+  if (holder && Node.isCallExpression(holder) && holder.getArguments()[0] === fnOuter) {
+    const callee = holder.getExpression();
+    if (Node.isPropertyAccessExpression(callee) && ['map', 'flatMap'].includes(callee.getName())) return usedAsTask(holder) ? holder : undefined;
+    if (holder.getExpression() === fnOuter) return undefined;
+  }
+  // (() => deferred.defer(...))().name
+  if (holder && Node.isCallExpression(holder) && holder.getExpression() === fnOuter) return usedAsTask(holder) ? holder : undefined;
+  const name = Node.isFunctionDeclaration(fn) ? fn.getNameNode() : holder && Node.isVariableDeclaration(holder) ? holder.getNameNode() : undefined;
+  if (!name || !Node.isIdentifier(name)) return undefined;
+  // Calls in this file of the same binding (by scope, without the checker).
+  const sf = call.getSourceFile();
+  const scope = declaringScope(name, name.getText());
+  for (const compilerIdentifier of compilerIdentifiersNamed(sf, name.getText())) {
+    const use = compilerIdentifier.parent;
+    if (!ts.isCallExpression(use) || use.expression !== compilerIdentifier) continue;
+    const reference = wrapCompilerNode(sf, compilerIdentifier);
+    if (declaringScope(reference, name.getText()) !== scope) continue;
+    const wrapped = reference.getParentOrThrow() as CallExpression;
+    if (usedAsTask(wrapped)) return wrapped;
+  }
+  return undefined;
+}
+
 export const rule: Rule = {
   meta,
   run(analysis, out, shared) {
@@ -44,7 +107,19 @@ export const rule: Rule = {
     const runs = new Set(runCalls);
     for (const deferCall of [...findDeferCalls(analysis.symbols, analysis.candidates), ...runCalls]) {
       const { record, call } = deferCall;
-      if (!isResultUsed(call)) continue;
+      if (!isResultUsed(call)) {
+        const use = runs.has(deferCall) ? undefined : returnedResultUse(call);
+        if (use) {
+          out.report(
+            record,
+            call,
+            'defer-result',
+            'warning',
+            `defer() now returns a Promise of the task (name, queue, eta). This call's result is returned to code that uses it as the task (line ${use.getStartLineNumber()}: ${use.getText().slice(0, 60)}), which now gets a Promise. Await the result where it is used, or use .then().`,
+          );
+        }
+        continue;
+      }
       if (transactionalOption(deferCall)) {
         out.report(
           record,

@@ -17,6 +17,7 @@ import { addNeededImports } from './imports.js';
 import { hasLocalName, namespaceAccess, translate, useShimName } from './names.js';
 import { importStatement, insertImportStatement, isCommonJs, relativeSpecifier } from './import-placement.js';
 import { isHandlerRef, unwrap } from '../analysis/legacy-symbols.js';
+import { findRouterValueUses } from '../analysis/handler-values.js';
 import { roleOfSpecifier } from '../analysis/specifiers.js';
 import { makeTransform } from './single-file.js';
 import { indentAt, listRemovalSpans, statementRemovalSpan, statementsRemovalSpans } from './text.js';
@@ -66,6 +67,16 @@ function environCall(analysis: Analysis, out: RuleOutput, record: SourceRecord, 
   return `${useShimName(analysis, out, record, 'environFrom')}(${args})`;
 }
 
+/**
+ * `new X()` for a handler expression: `new f()()` would call what `new f()` makes,
+ * so anything but a name or a member chain (`makeHandler('audit')`, `byName.get(k)!`)
+ * is parenthesized.
+ */
+export function instantiate(handler: string): string {
+  const memberChain = /^[A-Za-z_$][\w$]*(?:\s*\.\s*[A-Za-z_$][\w$]*|\[\s*(?:'[^'\\]*'|"[^"\\]*")\s*\])*$/.test(handler.trim());
+  return memberChain ? `new ${handler}()` : `new (${handler})()`;
+}
+
 function frameworkRoutes(framework: Framework, app: string, routes: Route[], environ: (request: string) => string, style: CodeStyle, indent: string): string {
   const i1 = indent + style.indent;
   const s = semi(style);
@@ -78,7 +89,7 @@ function frameworkRoutes(framework: Framework, app: string, routes: Route[], env
           return [
             `${app}.use(async (ctx, next) => {`,
             `${i1}if (ctx.method !== ${q('POST')} || ctx.path !== ${q(path)}) return next()${s}`,
-            `${i1}const [body, status, headers] = await new ${handler}().post(${environ('ctx')})${s}`,
+            `${i1}const [body, status, headers] = await ${instantiate(handler)}.post(${environ('ctx')})${s}`,
             `${i1}ctx.status = status${s}`,
             `${i1}ctx.set(headers)${s}`,
             `${i1}ctx.body = body${s}`,
@@ -87,21 +98,21 @@ function frameworkRoutes(framework: Framework, app: string, routes: Route[], env
         case 'fastify':
           return [
             `${app}.post(${q(path)}, async (request, reply) => {`,
-            `${i1}const [body, status, headers] = await new ${handler}().post(${environ('request')})${s}`,
+            `${i1}const [body, status, headers] = await ${instantiate(handler)}.post(${environ('request')})${s}`,
             `${i1}return reply.code(status).headers(headers).send(body)${s}`,
             `${indent}})${s}`,
           ].join(nl);
         case 'hono':
           return [
             `${app}.post(${q(path)}, async (c) => {`,
-            `${i1}const [body, status, headers] = await new ${handler}().post(${environ('c.req.raw')})${s}`,
+            `${i1}const [body, status, headers] = await ${instantiate(handler)}.post(${environ('c.req.raw')})${s}`,
             `${i1}return new Response(body, { status, headers })${s}`,
             `${indent}})${s}`,
           ].join(nl);
         default:
           return [
             `${app}.post(${q(path)}, async (req, res) => {`,
-            `${i1}const [body, status, headers] = await new ${handler}().post(${environ('req')})${s}`,
+            `${i1}const [body, status, headers] = await ${instantiate(handler)}.post(${environ('req')})${s}`,
             `${i1}res.status(status).set(headers).send(body)${s}`,
             `${indent}})${s}`,
           ].join(nl);
@@ -129,7 +140,7 @@ function nodeListener(record: SourceRecord, name: string, routes: Route[], fallb
   const lines = [`${declarationKind} ${name} = (${params}) => {`];
   if (routes.length > 0) lines.push(`${i1}const path = (req.url ?? ${q('/')}).split(${q('?')})[0]${s}`);
   routes.forEach(({ path, handler }, index) => {
-    lines.push(`${i1}${index === 0 ? 'if' : 'else if'} (path === ${q(path)}) new ${handler}()(req, res)${s}`);
+    lines.push(`${i1}${index === 0 ? 'if' : 'else if'} (path === ${q(path)}) ${instantiate(handler)}(req, res)${s}`);
   });
   const open = routes.length > 0 ? `${i1}else ` : i1;
   if (fallback) lines.push(`${open}${fallback}(req, res)${s}`);
@@ -717,6 +728,18 @@ export const rule: Rule = {
   meta,
   run(analysis, out) {
     for (const table of analysis.tables) migrateTable(analysis, out, table);
+    for (const record of analysis.candidates) {
+      for (const { node, subclass } of findRouterValueUses(analysis.symbols, record)) {
+        const what = subclass ? `A subclass of ${node.getText()}` : `${node.getText()} used as a value`;
+        out.report(
+          record,
+          node,
+          'unresolved-legacy-reference',
+          'warning',
+          `${what}: the codemod does not read the route tables built with it, so TaskHandler rows in them stay on the webapp router while their classes are migrated to Handler, which that router cannot run. Serve those task URLs with new Handler().post(environ) from the host app, or build the table with new WSGIApplication([...]) itself.`,
+        );
+      }
+    }
   },
 };
 

@@ -7,7 +7,7 @@ import { compilerDescendants, morphText, wrapCompilerNode } from '../analysis/co
 import type { Analysis } from '../analysis/index.js';
 import { endsWithoutResult, ENTRY_METHODS, isEntryCall, legacyAccesses, webappMemberUses, type WebappMemberUse } from '../analysis/handler-members.js';
 import type { HandlerClass } from '../analysis/handlers.js';
-import { findHandlerValueUses, findPrototypeUses, servedPlaces } from '../analysis/handler-values.js';
+import { findHandlerValueUses, findInstantiations, findPrototypeUses, servedPlaces } from '../analysis/handler-values.js';
 import type { SourceRecord } from '../analysis/project.js';
 import { quoted, semi } from '../analysis/style.js';
 import type { Rule, RuleMeta, RuleOutput } from './context.js';
@@ -171,6 +171,25 @@ function migrateEntryMethod(analysis: Analysis, out: RuleOutput, record: SourceR
  * the class whether it is ambient. A method with a body is always listed; one
  * without (an overload, an abstract or ambient method) is left to getMembers().
  */
+/**
+ * `post = () => {...}`, or `this.post = ...` in the constructor: an entry method
+ * overridden by an instance property (its name node).
+ */
+function entryFields(node: HandlerClass['node']): Node[] {
+  const sf = node.getSourceFile();
+  const found: ts.Node[] = node.compilerNode.members
+    .filter((member): member is ts.PropertyDeclaration => ts.isPropertyDeclaration(member) && !!member.initializer && !(ts.getCombinedModifierFlags(member) & ts.ModifierFlags.Static) && ENTRY_METHODS.has(morphText(sf.compilerNode, member.name)))
+    .map((member) => member.name);
+  for (const member of node.compilerNode.members) {
+    if (!ts.isConstructorDeclaration(member) || !member.body) continue;
+    for (const assignment of compilerDescendants(member.body, (n) => ts.isBinaryExpression(n) && n.operatorToken.kind === SyntaxKind.EqualsToken)) {
+      const left = (assignment as ts.BinaryExpression).left;
+      if (ts.isPropertyAccessExpression(left) && left.expression.kind === SyntaxKind.ThisKeyword && ENTRY_METHODS.has(left.name.text)) found.push(left.name);
+    }
+  }
+  return found.map((name) => wrapCompilerNode(sf, name));
+}
+
 function entryMethods(node: HandlerClass['node']): MethodDeclaration[] {
   const sf = node.getSourceFile();
   const candidates = node.compilerNode.members.filter(
@@ -266,6 +285,15 @@ export const rule: Rule = {
       for (const use of webappMemberUses(handler.node)) out.report(handler.record, use.node, 'handler-webapp-member', 'warning', webappMemberReason(use));
       // Checked on migrated methods (they take environ): the first pass's output is checked by
       // the idempotency pass, whose items the report takes over.
+      for (const field of entryFields(handler.node)) {
+        out.report(
+          handler.record,
+          field,
+          'handler-result',
+          'warning',
+          `${field.getText()} is overridden by an instance property holding a function (a class field, or an assignment to this.${field.getText()} in the constructor), which the codemod does not migrate (it rewrites methods): the shim's Handler calls ${field.getText()}(environ) and the route answers with the [body, status, headers] it resolves to, so this override gets no environ and its result fails the route (500, the task retried). Write it as a method: the codemod migrates that.`,
+        );
+      }
       for (const method of entryMethods(handler.node)) {
         if (method.getParameters().length === 0) continue;
         const at = endsWithoutResult(method);
@@ -287,8 +315,13 @@ export const rule: Rule = {
       const starts = new Set(values.map((n) => n.getStart()));
       const subclassUses = findPrototypeUses(analysis.handlers, record).filter((n) => !starts.has(n.getStart()));
       const subclasses = new Set(subclassUses);
-      for (const node of [...values, ...subclassUses].sort((a, b) => a.getStart() - b.getStart())) {
-        const what = subclasses.has(node) ? 'a TaskHandler subclass used in prototype-based code (its prototype read or wired, its constructor called on `this`)' : 'TaskHandler used as a value (a prototype-based subclass, a call or patch of its methods, a global, an argument...)';
+      const instances = new Set(findInstantiations(analysis.handlers, record).filter((n) => !starts.has(n.getStart())));
+      for (const node of [...values, ...subclassUses, ...instances].sort((a, b) => a.getStart() - b.getStart())) {
+        const what = subclasses.has(node)
+          ? 'a TaskHandler subclass used in prototype-based code (its prototype read or wired, its constructor called on `this`)'
+          : instances.has(node)
+            ? 'a TaskHandler subclass instantiated outside a route table (a hand-made dispatch calls its methods as webapp did, without environ)'
+            : 'TaskHandler used as a value (a prototype-based subclass, a call or patch of its methods, a global, an argument...)';
         out.report(
           record,
           node,

@@ -7,7 +7,7 @@ import { wrapPlan, type DefaultUrlHandler } from '../analysis/wrap-plan.js';
 import type { Rule, RuleMeta, RuleOutput } from './context.js';
 import { addNeededImports } from './imports.js';
 import { useShimName } from './names.js';
-import { defaultUrlHandlerName } from './route-table.js';
+import { defaultUrlHandlerName, instantiate } from './route-table.js';
 import { makeTransform } from './single-file.js';
 
 export const meta: RuleMeta = {
@@ -21,7 +21,7 @@ export const WRAP_OPTIONS = '{ useDeferred: true }';
 
 /** wrapApp's options for a host whose built-in URL a Handler subclass answered: one instance per task, as webapp's router made. */
 function wrapOptions(handler: string | undefined): string {
-  return handler ? `{ useDeferred: true, handler: { post: (environ) => new ${handler}().post(environ) } }` : WRAP_OPTIONS;
+  return handler ? `{ useDeferred: true, handler: { post: (environ) => ${instantiate(handler)}.post(environ) } }` : WRAP_OPTIONS;
 }
 
 function reportDefaultUrlHandler(out: RuleOutput, entry: DefaultUrlHandler, problem: string): void {
