@@ -1119,14 +1119,16 @@ function scanLoads(sf: SourceFile, isLegacySpecifier: (specifier: string) => boo
 }
 
 /**
- * A call other than `require()`/`import()` naming the legacy module by its first
- * argument: `module.require(L)`, a `require` alias, `createRequire(...)`'s function,
- * a test runner's `jest.mock(L, ...)` / `vi.mock(L)` / `jest.requireActual(L)`.
+ * A load of the legacy module other than `require()`/`import()`: a call of
+ * `module.require`, of a `require` alias or of `createRequire(...)`'s function,
+ * whose only argument names it. (A test runner's `vi.mock(L, ...)` or
+ * `jest.requireActual(L)` names it without loading it for the code: the
+ * verification reports those, `legacyModuleNames` in verify/legacy-references.ts.)
  */
 function isOtherLoad(node: ts.CallExpression, isLegacySpecifier: (specifier: string) => boolean): boolean {
   const [arg] = node.arguments;
-  if (!arg || !(ts.isStringLiteral(arg) || ts.isNoSubstitutionTemplateLiteral(arg))) return false;
-  if (!ts.isIdentifier(node.expression) && !ts.isPropertyAccessExpression(node.expression)) return false;
+  if (node.arguments.length !== 1 || !arg || !(ts.isStringLiteral(arg) || ts.isNoSubstitutionTemplateLiteral(arg))) return false;
+  if (!ts.isIdentifier(node.expression) && !(ts.isPropertyAccessExpression(node.expression) && node.expression.name.text === 'require')) return false;
   return isLegacySpecifier(arg.text);
 }
 

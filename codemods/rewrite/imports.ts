@@ -119,7 +119,7 @@ function runImports(analysis: Analysis, out: RuleOutput, shared: RuleOutput, rew
           'warning',
           barrel
             ? `This loads ${arg!.getText()} dynamically, a module that exports values of the legacy deferred module: what is read from it here (defer calls, TaskHandler) is not migrated, and the functions it defers are not registered. Import it statically, or register each deferred function (register(fn)) and check the uses by hand.`
-            : `This loads the legacy deferred module dynamically, which the codemod does not rewrite. Load ${shim} instead (its \`deferred\` export is the namespace; TaskHandler is Handler) or import it statically; a test's mock of it no longer reaches the migrated code, which imports ${shim}.`,
+            : `This loads the legacy deferred module dynamically, which the codemod does not rewrite. Load ${shim} instead (its \`deferred\` export is the namespace; TaskHandler is Handler) or import it statically.`,
         );
       }
     }

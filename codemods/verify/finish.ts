@@ -95,8 +95,7 @@ export function finishFiles(planned: Map<string, Planned>, final: { analysis: An
     const lines = new Set<number>();
     const finalItems = (final.output.items.get(entry.file.absPath) ?? []).filter(isManualSeverity);
     const finalCodes = new Set<ReasonCode>(finalItems.map((i) => i.code));
-    const firstCodes = new Set<ReasonCode>(entry.items.filter(isManualSeverity).map((i) => i.code));
-    // By line too: a second item of a code the first run reported elsewhere in the file is new.
+    // By line: a second item of a code the first run reported elsewhere in the file is new.
     const firstSites = new Set(entry.items.filter(isManualSeverity).map((i) => `${i.code}@${i.line}`));
     for (const item of finalItems) {
       const offset = state.migratedOffset(item);
@@ -106,7 +105,7 @@ export function finishFiles(planned: Map<string, Planned>, final: { analysis: An
       // What only the migrated text shows (e.g. a base class the output no longer lets the
       // analysis follow) is reported too, not only marked: the marker and the report agree.
       const position = state.originalPosition(offset);
-      if (!firstCodes.has(item.code) || !firstSites.has(`${item.code}@${position.line}`)) {
+      if (!firstSites.has(`${item.code}@${position.line}`)) {
         const reported: ReportItem = { ...item, file: entry.file.rel, ...position };
         if (acknowledged !== undefined) reported.acknowledged = acknowledged;
         entry.items.push(reported);
