@@ -36,6 +36,7 @@ import { declaringCompilerScope, isReference } from '../analysis/scope.js';
 import { withoutScriptExtension } from '../analysis/specifiers.js';
 import type { RuleOutput } from './context.js';
 import { filesWithUnfollowedImports } from '../analysis/unfollowed-imports.js';
+import { findDeferCalls, findPayloadCalls } from '../analysis/defer-calls.js';
 import { exportedReferences, isCommonJsExportByName } from './exported-references.js';
 import { ignoresRejection, mayHoldRoutes, routeCallbackOf, routeHandlersIn, type RouteCallback } from './route-callback.js';
 
@@ -300,11 +301,16 @@ export class AsyncPlanner {
     // Calls of other objects' methods there (`service.enqueue()`) are not followed.
     const cheap = new Set<Node>(routeRegions);
     regions.push(...routeRegions);
+    // A method of another object (`service.schedule(id)`) is looked up with the checker
+    // only when some method of that name holds a defer() or run() call.
+    const deferringMethods = this.deferringMemberNames();
     const calleesOf = (call: CallExpression | NewExpression, byDeclaration: boolean): FunctionLike[] => {
       if (!byDeclaration) return calleeFunctions(call);
       const record = this.record(call);
       const callee = record && calledName(call);
-      return record && callee ? declaredFunction(this.analysis, record, callee) : [];
+      const declared = record && callee ? declaredFunction(this.analysis, record, callee) : [];
+      if (declared.length > 0 || !callee || !Node.isPropertyAccessExpression(callee) || !deferringMethods.has(callee.getName())) return declared;
+      return calleeFunctions(call);
     };
     const valuesOf = (id: Identifier, byDeclaration: boolean): FunctionLike[] => {
       if (!byDeclaration) return functionsOf(id.getSymbol());
@@ -344,6 +350,19 @@ export class AsyncPlanner {
     }
     this.observed = observed;
     return observed;
+  }
+
+  /** Names of the methods (and object members holding a function) that hold a defer() or run() call. */
+  private deferringMemberNames(): ReadonlySet<string> {
+    const names = new Set<string>();
+    const calls = [...findDeferCalls(this.analysis.symbols, this.analysis.candidates), ...findPayloadCalls(this.analysis.symbols, this.analysis.candidates, 'run')];
+    for (const { call } of calls) {
+      for (let fn = enclosingFunction(call); fn; fn = enclosingFunction(fn)) {
+        const holder = Node.isMethodDeclaration(fn) ? fn : fn.getParent();
+        if (holder && (Node.isMethodDeclaration(holder) || Node.isPropertyAssignment(holder) || Node.isPropertyDeclaration(holder))) names.add(holder.getName());
+      }
+    }
+    return names;
   }
 
   /** Whether a file may use top-level await: it is an ES module by extension or by its package's `type`. */
