@@ -38,7 +38,7 @@ import type { RuleOutput } from './context.js';
 import { filesWithUnfollowedImports } from '../analysis/unfollowed-imports.js';
 import { findDeferCalls, findPayloadCalls } from '../analysis/defer-calls.js';
 import { exportedReferences, isCommonJsExportByName } from './exported-references.js';
-import { ignoresRejection, mayHoldRoutes, routeCallbackOf, routeHandlersIn, type RouteCallback } from './route-callback.js';
+import { decoratedRouteMethods, ignoresRejection, mayHoldRoutes, routeCallbackOf, routeHandlersIn, type RouteCallback } from './route-callback.js';
 
 export type FunctionLike =
   | FunctionDeclaration
@@ -287,9 +287,12 @@ export class AsyncPlanner {
     // included, and in the functions it calls (its body is a region). Express 5, Koa,
     // Fastify and Hono answer a rejection of the handler's promise the same way; Express 4
     // and Connect ignore it, so there the planner reports what it would have to await.
+    // So are a NestJS controller's route methods (`@Post()`), whose throw its exception filters answered.
     for (const record of this.analysis.index.loaded()) {
-      if (record.parseProblem || !mayHoldRoutes(record.text)) continue;
-      for (const { handler } of routeHandlersIn(this.analysis, record, (name) => declaredFunction(this.analysis, record, name))) {
+      if (record.parseProblem) continue;
+      const handlers: Node[] = decoratedRouteMethods(record);
+      if (mayHoldRoutes(record.text)) for (const { handler } of routeHandlersIn(this.analysis, record, (name) => declaredFunction(this.analysis, record, name))) handlers.push(handler);
+      for (const handler of handlers) {
         if (!isFunctionLike(handler) || observed.has(handler)) continue;
         observed.add(handler);
         const body = handler.getBody();

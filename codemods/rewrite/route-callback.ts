@@ -6,7 +6,7 @@
 // promise), so such a handler may become async although its caller is not code.
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { Node, SyntaxKind, ts, type CallExpression, type Identifier, type PropertyAccessExpression } from 'ts-morph';
+import { Node, SyntaxKind, ts, type CallExpression, type Identifier, type MethodDeclaration, type PropertyAccessExpression } from 'ts-morph';
 import { compilerNodesOfKind, wrapCompilerNode } from '../analysis/compiler-nodes.js';
 import { frameworkBindings, type Framework, type HostApp } from '../analysis/host-app.js';
 import { declaringScope, isShadowed } from '../analysis/scope.js';
@@ -241,3 +241,26 @@ function expressMajor(root: string): number | undefined {
   const major = typeof installed === 'string' ? /^(\d+)/.exec(installed)?.[1] : undefined;
   return major ? Number(major) : undefined;
 }
+
+/** NestJS's route decorators (`@Post()` on a controller's method): Nest calls the method and answers its throw or rejection with its exception filters. */
+const NEST_ROUTE_DECORATORS: ReadonlySet<string> = new Set(['Get', 'Post', 'Put', 'Delete', 'Patch', 'All', 'Options', 'Head']);
+
+/** The methods of `record` decorated as NestJS routes (`@Post()` imported from @nestjs/common). */
+export function decoratedRouteMethods(record: SourceRecord): MethodDeclaration[] {
+  if (!record.text.includes('@nestjs/common')) return [];
+  const decorators = new Set<string>();
+  for (const statement of record.sourceFile.compilerNode.statements) {
+    if (!ts.isImportDeclaration(statement) || !ts.isStringLiteral(statement.moduleSpecifier) || statement.moduleSpecifier.text !== '@nestjs/common') continue;
+    const bindings = statement.importClause?.namedBindings;
+    if (!bindings || !ts.isNamedImports(bindings)) continue;
+    for (const element of bindings.elements) if (NEST_ROUTE_DECORATORS.has((element.propertyName ?? element.name).text)) decorators.add(element.name.text);
+  }
+  if (decorators.size === 0) return [];
+  const methods: MethodDeclaration[] = [];
+  for (const method of compilerNodesOfKind<ts.MethodDeclaration>(record.sourceFile, SyntaxKind.MethodDeclaration)) {
+    const routed = ts.getDecorators(method)?.some((d) => ts.isCallExpression(d.expression) && ts.isIdentifier(d.expression.expression) && decorators.has(d.expression.expression.text));
+    if (routed && method.body) methods.push(wrapCompilerNode<MethodDeclaration>(record.sourceFile, method));
+  }
+  return methods;
+}
+
