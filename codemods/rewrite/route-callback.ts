@@ -155,12 +155,20 @@ export function routeCallbackOf(analysis: Analysis, value: Node): RouteCallback 
     if (!Node.isPropertyAccessExpression(callee) || callee.getName() !== 'route') return undefined;
     return frameworkOfObject(analysis, callee.getExpression()) === 'fastify' && parent.getArguments().includes(argument) ? { framework: 'fastify', call: parent } : undefined;
   }
+  // app.post('/x', [auth, handler]): Express takes arrays of handlers, nested too.
+  let inArray = false;
+  while (parent && Node.isArrayLiteralExpression(parent)) {
+    argument = outermost(parent);
+    parent = argument.getParent();
+    inArray = true;
+  }
   if (!parent || !Node.isCallExpression(parent) || !parent.getArguments().includes(argument)) return undefined;
   const callee = parent.getExpression();
   if (!Node.isPropertyAccessExpression(callee)) return undefined;
   const owner = routeOwnerOf(analysis, callee.getExpression());
   if (!owner || !owner.methods.has(callee.getName()) || (owner.framework === 'fastify' && callee.getName() === 'route')) return undefined;
   const framework = owner.framework;
+  if (inArray && framework !== 'express') return undefined;
   return { framework, call: parent };
 }
 
@@ -189,9 +197,10 @@ export function routeHandlersIn(analysis: Analysis, record: SourceRecord, functi
     const call = wrapCompilerNode<CallExpression>(record.sourceFile, compilerCall);
     if (!mayHaveRouter && !localHost(analysis, record, routingBase((call.getExpression() as PropertyAccessExpression).getExpression()))) continue;
     const candidates: Node[] = [...call.getArguments()];
-    // fastify.route({ handler })
-    for (const argument of call.getArguments()) {
-      if (Node.isObjectLiteralExpression(argument)) {
+    // fastify.route({ handler }); Express's arrays of handlers
+    for (const argument of candidates) {
+      if (Node.isArrayLiteralExpression(argument)) candidates.push(...argument.getElements());
+      else if (Node.isObjectLiteralExpression(argument)) {
         const handler = argument.getProperty('handler');
         if (handler && Node.isPropertyAssignment(handler) && handler.getInitializer()) candidates.push(handler.getInitializer()!);
       }
