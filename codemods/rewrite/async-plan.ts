@@ -38,7 +38,7 @@ import type { RuleOutput } from './context.js';
 import { filesWithUnfollowedImports } from '../analysis/unfollowed-imports.js';
 import { findDeferCalls, findPayloadCalls } from '../analysis/defer-calls.js';
 import { exportedReferences, isCommonJsExportByName } from './exported-references.js';
-import { decoratedRouteMethods, ignoresRejection, mayHoldRoutes, routeCallbackOf, routeHandlersIn, type RouteCallback } from './route-callback.js';
+import { asyncRefused, decoratedRouteMethods, ignoresRejection, mayHoldRoutes, routeCallbackOf, routeHandlersIn, type RouteCallback } from './route-callback.js';
 
 export type FunctionLike =
   | FunctionDeclaration
@@ -620,7 +620,7 @@ export class AsyncPlanner {
       if (!callers.ok) return { ok: false, reason: callers.reason };
       madeAsync.add(fn);
       if (callers.route) {
-        const ignored = ignoresRejection(this.analysis, callers.route.framework);
+        const ignored = ignoresRejection(this.analysis, callers.route.framework) ?? asyncRefused(callers.route, fn);
         if (ignored) return { ok: false, reason: `${nameOf(fn)} is a route handler of \`${callers.route.call.getExpression().getText()}()\`: ${ignored}` };
       }
       edits.push(...asyncEdits(this.record(fn)!, fn));

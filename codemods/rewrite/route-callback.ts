@@ -18,7 +18,7 @@ const ROUTE_METHODS: Partial<Record<Framework, Set<string>>> = {
   express: new Set(['get', 'post', 'put', 'delete', 'patch', 'all', 'use', 'options', 'head', 'param']),
   connect: new Set(['use']),
   koa: new Set(['use']),
-  fastify: new Set(['get', 'post', 'put', 'delete', 'patch', 'all', 'options', 'head', 'route']),
+  fastify: new Set(['get', 'post', 'put', 'delete', 'patch', 'all', 'options', 'head', 'route', 'addHook', 'setErrorHandler', 'setNotFoundHandler']),
   hono: new Set(['get', 'post', 'put', 'delete', 'patch', 'all', 'use', 'options', 'on']),
 };
 
@@ -214,6 +214,17 @@ export function routeHandlersIn(analysis: Analysis, record: SourceRecord, functi
     }
   }
   return found;
+}
+
+/**
+ * Why `handler` cannot become async where `route` passes it, if it cannot: a Fastify
+ * hook that takes `done` (Fastify refuses an async hook with it, at registration).
+ */
+export function asyncRefused(route: RouteCallback, handler: Node): string | undefined {
+  const callee = route.call.getExpression();
+  if (route.framework !== 'fastify' || !Node.isPropertyAccessExpression(callee) || callee.getName() !== 'addHook') return undefined;
+  const parameters = Node.isFunctionDeclaration(handler) || Node.isFunctionExpression(handler) || Node.isArrowFunction(handler) ? handler.getParameters() : [];
+  return parameters.length >= 3 ? 'it is a Fastify hook that takes done, and Fastify refuses an async hook that takes done' : undefined;
 }
 
 /**
