@@ -1,5 +1,5 @@
 // Soak: a wrapped Express app on the embedded (SQLite) backend, in a child
-// process with --expose-gc, under steady loopback load for SOAK_SECONDS (15 s by
+// process with --expose-gc, under steady loopback load for SOAK_SECONDS (10 s by
 // default, 180 s under LONG=1) while tasks flow through the queue and the
 // in-process dispatcher. Requests defer tasks (some large enough for the
 // overflow store) and ordinary routes are hit meanwhile. Heap after GC is
@@ -13,7 +13,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { scaled } from './support/scale.js';
 import { startTarget, type TargetProcess } from './support/target-process.js';
 
-const SOAK_SECONDS = Number(process.env.SOAK_SECONDS ?? scaled(15, 180));
+const SOAK_SECONDS = Number(process.env.SOAK_SECONDS ?? scaled(10, 180));
 const WORKERS = 8;
 /** Allowed heap growth (after GC) between the first and the last quarter of the post-warm-up samples. */
 const MAX_HEAP_GROWTH_BYTES = 8 * 1024 * 1024;
