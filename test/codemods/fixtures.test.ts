@@ -1,13 +1,16 @@
 // Every fixture under fixtures/codemods: migrate input → expected output and
 // report; migrate the output → no change and the same manual items (f(f(x)) =
-// f(x)). The rules' jscodeshift transforms on the single-file cases are in
-// fixture-transforms.test.ts (its own file, so the two halves run side by side).
+// f(x)); and the rules' jscodeshift transforms on the single-file cases, compared
+// with the engine's run of the first half (kept, not run again: the suite is CPU-bound).
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { Project, ts } from 'ts-morph';
 import { describe, expect, it } from 'vitest';
 import { migrate } from '../../codemods/engine.js';
 import { isManual } from '../../codemods/types.js';
 import { RULES } from '../../codemods/rewrite/index.js';
+import type { Transform } from '../../codemods/rewrite/single-file.js';
+import type { MigrationResult } from '../../codemods/types.js';
 import { itemsOf, listCases, listTree, readExpectedItems, UPDATE, writeExpected, type FixtureCase } from './fixture-harness.js';
 
 
@@ -19,9 +22,27 @@ function manualCodes(items: Array<{ code: string; rule: string; severity: string
   return items.filter((i) => isManual(i as never) && !ONCE_PER_MIGRATION.has(i.code)).map((i) => `${i.rule}:${i.code}`).sort();
 }
 
+function parseProblem(file: string, text: string): string | undefined {
+  const project = new Project({ useInMemoryFileSystem: true, compilerOptions: { allowJs: true, jsx: ts.JsxEmit.Preserve } });
+  const sourceFile = project.createSourceFile(file.replace(/^\//, ''), text);
+  const diagnostics = (sourceFile.compilerNode as unknown as { parseDiagnostics: ts.Diagnostic[] }).parseDiagnostics;
+  return diagnostics[0] ? ts.flattenDiagnosticMessageText(diagnostics[0].messageText, '\n') : undefined;
+}
+
+const transforms = new Map<string, Transform>();
+for (const rule of RULES) {
+  const module = (await import(`../../codemods/rewrite/${rule.meta.id}.ts`)) as { default: Transform };
+  transforms.set(rule.meta.id, module.default);
+}
+
+/** The engine's run of each single-file fixture's input, for the jscodeshift half. */
+const singleRuns = new Map<string, Promise<MigrationResult>>();
+
 async function runCase(fixture: FixtureCase): Promise<void> {
   if (fixture.kind === 'single') {
-    const result = await migrate({ paths: [fixture.input], root: fixture.dir });
+    const run = migrate({ paths: [fixture.input], root: fixture.dir });
+    singleRuns.set(fixture.input, run);
+    const result = await run;
     const file = result.files.find((f) => f.absPath === fixture.input);
     const actual = file?.updated ?? readFileSync(fixture.input, 'utf8');
     const items = itemsOf(result, false);
@@ -74,6 +95,29 @@ describe('codemod fixtures', () => {
   for (const fixture of cases) {
     it(`${fixture.rule}/${fixture.name}`, async () => {
       await runCase(fixture);
+    });
+  }
+});
+
+describe('jscodeshift transforms on single-file fixtures', () => {
+  for (const fixture of cases) {
+    if (fixture.kind !== 'single' || !transforms.has(fixture.rule)) continue;
+    it(`${fixture.rule}/${fixture.name}`, async () => {
+      const source = readFileSync(fixture.input, 'utf8');
+      const result = await (singleRuns.get(fixture.input) ?? migrate({ paths: [fixture.input], root: fixture.dir }));
+      const file = result.files.find((f) => f.absPath === fixture.input);
+      if (file?.status === 'failed') {
+        expect(() => transforms.get(fixture.rule)!({ path: fixture.input, source })).toThrow();
+        return;
+      }
+      // The rule alone changes the file exactly when the engine applied edits of that rule.
+      const alone = transforms.get(fixture.rule)!({ path: fixture.input, source }, {}, {});
+      const ruleEdited = (file?.edits ?? []).some((e) => e.rule === fixture.rule);
+      expect(alone !== source).toBe(ruleEdited);
+      // Alone, each rule is idempotent and leaves parseable code.
+      const transform = transforms.get(fixture.rule)!;
+      expect(transform({ path: fixture.input, source: alone ?? source }, {}, {})).toBe(alone);
+      expect(parseProblem(fixture.input, alone ?? source)).toBeUndefined();
     });
   }
 });

@@ -1,7 +1,7 @@
 // The rules as jscodeshift transforms, through jscodeshift's own runner: each built
 // rule (dist/esm/codemods/rewrite/<rule>.js, its default export) runs once over
 // copies of all of its single-file fixtures, and must write what the same
-// transform returns in process (fixture-transforms.test.ts relates that to the engine).
+// transform returns in process (fixtures.test.ts relates that to the engine).
 import { execFile } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
