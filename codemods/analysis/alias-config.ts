@@ -80,6 +80,16 @@ function readJson(absPath: string): Record<string, unknown> | undefined {
   return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
 }
 
+/** A JSON file's top-level object, read strictly (package.json as npm reads it); undefined when missing, unreadable or not an object. */
+export function readJsonObject(absPath: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(readFileSync(absPath, 'utf8'));
+    return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export function readPackageJson(absPath: string): PackageJson | undefined {
   const json = readJson(absPath);
   return json ? { ...json, dir: path.dirname(absPath) } : undefined;

@@ -1,7 +1,7 @@
 // Just enough lexical scoping to tell whether an identifier denotes the
 // module-level binding of the same name or a nearer declaration that shadows it.
 import { Node, SyntaxKind, ts, type Identifier } from 'ts-morph';
-import { wrapCompilerNode } from './compiler-nodes.js';
+import { compilerIdentifiersNamed, wrapCompilerNode } from './compiler-nodes.js';
 
 // The scope walks run on the compiler's nodes (every identifier the resolver
 // meets climbs its parent chain), against the names each scope declares, listed
@@ -161,4 +161,23 @@ export function declaringScope(node: Node, name: string): Node | undefined {
   const sf = node.getSourceFile();
   const scope = declaringCompilerScope(node.compilerNode, name);
   return scope && wrapCompilerNode(sf, scope);
+}
+
+/**
+ * The uses of the binding `name` declares, in its own file, by lexical scope (the
+ * language service would build the whole program for the first one): every
+ * identifier that spells it, is a use and not a property name, and binds to the
+ * same scope.
+ */
+export function sameScopeReferences(name: Identifier): Identifier[] {
+  const text = name.getText();
+  const sf = name.getSourceFile();
+  const scope = declaringCompilerScope(name.compilerNode, text);
+  const refs: Identifier[] = [];
+  for (const compilerId of compilerIdentifiersNamed(sf, text)) {
+    if (compilerId === name.compilerNode || declaringCompilerScope(compilerId, text) !== scope) continue;
+    const id = wrapCompilerNode<Identifier>(sf, compilerId);
+    if (isReference(id)) refs.push(id);
+  }
+  return refs;
 }

@@ -3,9 +3,10 @@
 // (a bundler's alias, a package that is not there), or a require or import of a computed
 // path. Such a file may reach any module of the run without the import graph showing it,
 // so a proof that the graph shows every caller of a function must read these files too.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import * as path from 'node:path';
+import { readJsonObject } from './alias-config.js';
 import type { Analysis } from './index.js';
 import { roleOfSpecifier } from './specifiers.js';
 
@@ -18,10 +19,8 @@ function packageName(specifier: string): string {
 }
 
 class PackageLookup {
-  private readonly installed = new Map<string, boolean>();
-  private readonly declared = new Map<string, ReadonlySet<string>>();
-
   private readonly answers = new Map<string, boolean>();
+  private readonly declared = new Map<string, ReadonlySet<string>>();
 
   /** Whether `name` is installed in, or declared by the manifest of, `dir` or one of its ancestors. */
   known(dir: string, name: string): boolean {
@@ -29,38 +28,21 @@ class PackageLookup {
     let answer = this.answers.get(key);
     if (answer === undefined) {
       const parent = path.dirname(dir);
-      answer = this.declaredIn(dir).has(name) || this.installedIn(dir, name) || (parent !== dir && this.known(parent, name));
+      answer = this.declaredIn(dir).has(name) || existsSync(path.join(dir, 'node_modules', name)) || (parent !== dir && this.known(parent, name));
       this.answers.set(key, answer);
     }
     return answer;
   }
 
-  private installedIn(dir: string, name: string): boolean {
-    const key = path.join(dir, 'node_modules', name);
-    let found = this.installed.get(key);
-    if (found === undefined) {
-      found = existsSync(key);
-      this.installed.set(key, found);
-    }
-    return found;
-  }
-
+  /** The package's own name and its dependencies of every kind; nothing for a missing or unreadable manifest. */
   private declaredIn(dir: string): ReadonlySet<string> {
     let names = this.declared.get(dir);
     if (names === undefined) {
-      const collected = new Set<string>();
-      const manifest = path.join(dir, 'package.json');
-      if (existsSync(manifest)) {
-        try {
-          const pkg = JSON.parse(readFileSync(manifest, 'utf8')) as Record<string, unknown>;
-          if (typeof pkg.name === 'string') collected.add(pkg.name);
-          for (const field of ['dependencies', 'devDependencies', 'peerDependencies', 'optionalDependencies']) {
-            const deps = pkg[field];
-            if (deps && typeof deps === 'object') for (const name of Object.keys(deps)) collected.add(name);
-          }
-        } catch {
-          // An unreadable manifest declares nothing.
-        }
+      const pkg = readJsonObject(path.join(dir, 'package.json'));
+      const collected = new Set<string>(typeof pkg?.name === 'string' ? [pkg.name] : []);
+      for (const field of ['dependencies', 'devDependencies', 'peerDependencies', 'optionalDependencies']) {
+        const deps = pkg?.[field];
+        if (deps && typeof deps === 'object') for (const name of Object.keys(deps)) collected.add(name);
       }
       names = collected;
       this.declared.set(dir, names);

@@ -8,7 +8,6 @@
 // `defer-result` and `sync-error-handling` ask it, so a function is made async
 // by one rule of logic and the edits of the two rules are identical where they
 // meet (identical edits are emitted once).
-import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import {
   Node,
@@ -27,12 +26,13 @@ import {
   type SetAccessorDeclaration,
   type Symbol as TsMorphSymbol,
 } from 'ts-morph';
+import { readJsonObject } from '../analysis/alias-config.js';
 import { compilerNodesOfKind, wrapCompilerNode } from '../analysis/compiler-nodes.js';
 import type { Analysis } from '../analysis/index.js';
 import type { SourceRecord } from '../analysis/project.js';
 import { resolveIdentifier, resolveModuleMember, type DeclarationNode } from '../analysis/declarations.js';
 import { identifierPattern } from '../analysis/prefilter.js';
-import { declaringCompilerScope, isReference } from '../analysis/scope.js';
+import { sameScopeReferences } from '../analysis/scope.js';
 import { withoutScriptExtension } from '../analysis/specifiers.js';
 import type { RuleOutput } from './context.js';
 import { filesWithUnfollowedImports } from '../analysis/unfollowed-imports.js';
@@ -301,7 +301,6 @@ export class AsyncPlanner {
     }
     // Route handlers' regions resolve callees by their declarations (declaredFunction), not
     // with the checker: it would type the handlers' every `req.params.x` across the tree.
-    // Calls of other objects' methods there (`service.enqueue()`) are not followed.
     const cheap = new Set<Node>(routeRegions);
     regions.push(...routeRegions);
     // A method of another object (`service.schedule(id)`) is looked up with the checker
@@ -376,14 +375,8 @@ export class AsyncPlanner {
     return hasEsmSyntax && this.packageJson()?.type === 'module';
   }
 
-  private packageJson(): { type?: unknown; main?: unknown; module?: unknown; bin?: unknown; exports?: unknown } | undefined {
-    const file = path.join(this.analysis.root, 'package.json');
-    if (!existsSync(file)) return undefined;
-    try {
-      return JSON.parse(readFileSync(file, 'utf8')) as { type?: unknown };
-    } catch {
-      return undefined;
-    }
+  private packageJson(): Record<string, unknown> | undefined {
+    return readJsonObject(path.join(this.analysis.root, 'package.json'));
   }
 
   /**
@@ -418,15 +411,10 @@ export class AsyncPlanner {
    * the service does not resolve) yet names `name`: its relative path.
    */
   private unloadedMention(name: string): string | undefined {
-    const word = identifierPattern(name);
     const index = this.analysis.index;
     const throughAlias = (absPath: string): boolean => this.analysis.scans.get(absPath)?.aliased?.some((specifier) => index.resolve(absPath, specifier) !== undefined) ?? false;
-    for (const file of index.knownFiles()) {
-      if (file.kind !== 'source' || (index.isLoaded(file.absPath) && !throughAlias(file.absPath))) continue;
-      const text = this.analysis.index.text(file.absPath);
-      if (text !== undefined && word.test(text)) return file.rel;
-    }
-    return undefined;
+    const unseen = index.knownFiles().filter((file) => file.kind === 'source' && (!index.isLoaded(file.absPath) || throughAlias(file.absPath)));
+    return this.firstNaming(name, unseen.map((file) => file.absPath));
   }
 
   /**
@@ -434,14 +422,18 @@ export class AsyncPlanner {
    * follow (unfollowed-imports.ts): it may call the function unseen. Its relative path.
    */
   private unfollowedMention(name: string, searched: ReadonlySet<string>): string | undefined {
+    return this.firstNaming(name, filesWithUnfollowedImports(this.analysis).filter((absPath) => !searched.has(absPath)));
+  }
+
+  /** The relative path of the first of `absPaths` whose text spells `name` as an identifier. */
+  private firstNaming(name: string, absPaths: readonly string[]): string | undefined {
     const word = identifierPattern(name);
     const index = this.analysis.index;
-    for (const absPath of filesWithUnfollowedImports(this.analysis)) {
-      if (searched.has(absPath)) continue;
+    const found = absPaths.find((absPath) => {
       const text = index.loadedText(absPath) ?? index.text(absPath);
-      if (text !== undefined && word.test(text)) return index.knownFiles().find((f) => f.absPath === absPath)?.rel ?? absPath;
-    }
-    return undefined;
+      return text !== undefined && word.test(text);
+    });
+    return found && (index.knownFiles().find((file) => file.absPath === found)?.rel ?? found);
   }
 
   private nameNode(fn: FunctionLike): Identifier | undefined {
@@ -483,7 +475,7 @@ export class AsyncPlanner {
     // By its keyword (isExported() asks the checker, which would build the whole program).
     const exportedByName = Node.isFunctionDeclaration(fn) ? fn.hasExportKeyword() && !fn.hasDefaultKeyword() : (name.getFirstAncestorByKind(SyntaxKind.VariableStatement)?.hasExportKeyword() ?? false);
     if (exportedByName && declaration) return this.callersThroughImports(fn, record, declaration, name.getText());
-    const local = localReferences(record, name);
+    const local = sameScopeReferences(name);
     // `module.exports = { schedule }`: its importers through require() are followed like ES ones.
     if (!record.isTypeScript && declaration && local.some((ref) => isCommonJsExportByName(ref, name.getText()))) return this.callersThroughImports(fn, record, declaration, name.getText());
     // `export { f }`, `export { f as g }`, `export default f`: importers may use another name,
@@ -645,27 +637,9 @@ function isAsync(fn: FunctionLike): boolean {
   return (Node.isFunctionDeclaration(fn) || Node.isFunctionExpression(fn) || Node.isArrowFunction(fn) || Node.isMethodDeclaration(fn)) && fn.isAsync();
 }
 
-/**
- * The references of a function's name in its own file, by lexical scope (the language
- * service would build the whole program for the first one): every identifier that
- * spells it, is a use and not a property name, and binds to the same scope.
- */
-function localReferences(record: SourceRecord, name: Identifier): Identifier[] {
-  const text = name.getText();
-  const scope = declaringCompilerScope(name.compilerNode, text);
-  const refs: Identifier[] = [];
-  for (const compilerId of compilerNodesOfKind<ts.Identifier>(record.sourceFile, SyntaxKind.Identifier)) {
-    if (compilerId.text !== text || compilerId === name.compilerNode || declaringCompilerScope(compilerId, text) !== scope) continue;
-    const id = wrapCompilerNode<Identifier>(record.sourceFile, compilerId);
-    if (isReference(id)) refs.push(id);
-  }
-  return refs;
-}
-
 /** What a call or `new` runs: its callee, or `f` of `f.call(...)`, `f.apply(...)`, `f.bind(...)(...)`. */
 function runCallee(call: CallExpression | NewExpression): Node | undefined {
-  let callee: Node | undefined = call.getExpression();
-  while (callee && Node.isParenthesizedExpression(callee)) callee = callee.getExpression();
+  const callee = unparenthesized(call.getExpression());
   if (!callee) return undefined;
   if (Node.isCallExpression(callee) && isFunctionMethod(callee.getExpression(), 'bind')) return (callee.getExpression() as PropertyAccessExpression).getExpression();
   if (isFunctionMethod(callee, 'call') || isFunctionMethod(callee, 'apply')) return (callee as PropertyAccessExpression).getExpression();
@@ -713,8 +687,7 @@ function functionsOf(symbol: TsMorphSymbol | undefined, seen = new Set<Node>()):
     seen.add(declaration);
     if ((Node.isFunctionDeclaration(declaration) || Node.isMethodDeclaration(declaration)) && declaration.getBody()) found.push(declaration);
     else if (Node.isVariableDeclaration(declaration) || Node.isPropertyAssignment(declaration)) {
-      let initializer = declaration.getInitializer();
-      while (initializer && Node.isParenthesizedExpression(initializer)) initializer = initializer.getExpression();
+      const initializer = unparenthesized(declaration.getInitializer());
       if (initializer && (Node.isArrowFunction(initializer) || Node.isFunctionExpression(initializer))) found.push(initializer);
       else if (initializer && Node.isIdentifier(initializer)) found.push(...functionsOf(initializer.getSymbol(), seen));
     } else if (Node.isShorthandPropertyAssignment(declaration)) {
@@ -740,11 +713,16 @@ function declaredFunction(analysis: Analysis, record: SourceRecord, name: Node):
   const declaration: Node = resolution.node;
   if (Node.isFunctionDeclaration(declaration) && declaration.getBody()) return [declaration];
   if (Node.isVariableDeclaration(declaration)) {
-    let initializer = declaration.getInitializer();
-    while (initializer && Node.isParenthesizedExpression(initializer)) initializer = initializer.getExpression();
+    const initializer = unparenthesized(declaration.getInitializer());
     if (initializer && (Node.isArrowFunction(initializer) || Node.isFunctionExpression(initializer))) return [initializer];
   }
   return [];
+}
+
+function unparenthesized(node: Node | undefined): Node | undefined {
+  let inner = node;
+  while (inner && Node.isParenthesizedExpression(inner)) inner = inner.getExpression();
+  return inner;
 }
 
 /** An identifier that may stand for a function value: not a declaration's name, a member name or a call's callee. */
@@ -756,7 +734,6 @@ function mayDenoteFunctionValue(node: ts.Identifier): boolean {
   if ((ts.isVariableDeclaration(parent) || ts.isFunctionDeclaration(parent) || ts.isParameter(parent) || ts.isPropertyAssignment(parent) || ts.isMethodDeclaration(parent)) && parent.name === node) return false;
   return !(ts.isImportSpecifier(parent) || ts.isExportSpecifier(parent) || ts.isTypeReferenceNode(parent) || ts.isQualifiedName(parent) || ts.isLabeledStatement(parent) || ts.isBreakStatement(parent) || ts.isContinueStatement(parent));
 }
-
 
 /**
  * Calls `visit` on `region` and on its descendants that `visit` may act on (functions,

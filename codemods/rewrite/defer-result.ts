@@ -3,9 +3,8 @@
 // decides whether its function can become async, with its callers); where it
 // cannot, the use is reported. Discarded, returned and awaited results need nothing
 // here (`sync-error-handling` awaits discarded calls whose throw was handled).
-import { Node, ts, type CallExpression } from 'ts-morph';
-import { compilerIdentifiersNamed, wrapCompilerNode } from '../analysis/compiler-nodes.js';
-import { declaringScope } from '../analysis/scope.js';
+import { Node, type CallExpression } from 'ts-morph';
+import { sameScopeReferences } from '../analysis/scope.js';
 import { findDeferCalls, findPayloadCalls } from '../analysis/defer-calls.js';
 import type { Analysis } from '../analysis/index.js';
 import { isMember } from '../analysis/legacy-symbols.js';
@@ -86,15 +85,9 @@ function returnedResultUse(call: CallExpression): Node | undefined {
   const name = Node.isFunctionDeclaration(fn) ? fn.getNameNode() : holder && Node.isVariableDeclaration(holder) ? holder.getNameNode() : undefined;
   if (!name || !Node.isIdentifier(name)) return undefined;
   // Calls in this file of the same binding (by scope, without the checker).
-  const sf = call.getSourceFile();
-  const scope = declaringScope(name, name.getText());
-  for (const compilerIdentifier of compilerIdentifiersNamed(sf, name.getText())) {
-    const use = compilerIdentifier.parent;
-    if (!ts.isCallExpression(use) || use.expression !== compilerIdentifier) continue;
-    const reference = wrapCompilerNode(sf, compilerIdentifier);
-    if (declaringScope(reference, name.getText()) !== scope) continue;
-    const wrapped = reference.getParentOrThrow() as CallExpression;
-    if (usedAsTask(wrapped)) return wrapped;
+  for (const reference of sameScopeReferences(name)) {
+    const use = reference.getParent();
+    if (use && Node.isCallExpression(use) && use.getExpression() === reference && usedAsTask(use)) return use;
   }
   return undefined;
 }

@@ -5,7 +5,7 @@
 // the name. Here only the files that import the module, directly or through modules
 // that re-export, are read, and only those that name the function are parsed.
 import { Node, SyntaxKind, ts, type Identifier } from 'ts-morph';
-import { compilerNodesOfKind, wrapCompilerNode } from '../analysis/compiler-nodes.js';
+import { compilerIdentifiersNamed, compilerNodesOfKind, wrapCompilerNode } from '../analysis/compiler-nodes.js';
 import { resolveIdentifier, resolveModuleMember, type DeclarationNode } from '../analysis/declarations.js';
 import type { Analysis } from '../analysis/index.js';
 import type { SourceRecord } from '../analysis/project.js';
@@ -28,15 +28,18 @@ const MAY_REEXPORT = /\bexports?\b/;
 export function exportedReferences(analysis: Analysis, record: SourceRecord, declaration: DeclarationNode, name: string): ExportedReferences {
   const { index, imports } = analysis;
   const word = identifierPattern(name);
-  // The transitive importers of the module (a file re-exporting it passes it on).
+  // The transitive importers of the module (a file re-exporting it passes it on), each
+  // read once: those that spell the name are parsed below.
   const files = [record.absPath];
   const seen = new Set(files);
+  const naming: string[] = [];
   for (let i = 0; i < files.length; i++) {
     const current = files[i]!;
-    if (i > 0) {
-      const text = index.text(current);
-      if (text === undefined || !MAY_REEXPORT.test(text)) continue;
-    }
+    const text = index.text(current);
+    if (text === undefined) continue;
+    // A file that never spells the name cannot reach it by name (a renamed import spells it too).
+    if (word.test(text)) naming.push(current);
+    if (i > 0 && !MAY_REEXPORT.test(text)) continue;
     for (const importers of imports.importerCandidates(current, index)) {
       for (const absPath of importers) {
         if (seen.has(absPath) || !imports.importsOf(absPath, index).has(current)) continue;
@@ -46,10 +49,7 @@ export function exportedReferences(analysis: Analysis, record: SourceRecord, dec
     }
   }
   const refs: Node[] = [];
-  for (const absPath of files) {
-    const text = index.text(absPath);
-    // A file that never spells the name cannot reach it by name (a renamed import spells it too).
-    if (text === undefined || !word.test(text)) continue;
+  for (const absPath of naming) {
     const importer = index.load(absPath);
     if (!importer) continue;
     if (importer.parseProblem) return { ok: false, reason: `\`${name}\` is named in ${importer.rel}, which does not parse` };
@@ -71,8 +71,9 @@ function referencesIn(analysis: Analysis, record: SourceRecord, declaration: Dec
   for (const element of compilerNodesOfKind<ts.BindingElement>(record.sourceFile, SyntaxKind.BindingElement)) {
     if (element.propertyName && ts.isIdentifier(element.propertyName) && element.propertyName.text === name && ts.isIdentifier(element.name)) names.add(element.name.text);
   }
-  for (const compilerId of compilerNodesOfKind<ts.Identifier>(record.sourceFile, SyntaxKind.Identifier)) {
-    if (!names.has(compilerId.text)) continue;
+  // In text order, as one pass over the file's identifiers would meet them.
+  const spelled = [...names].flatMap((n) => compilerIdentifiersNamed(record.sourceFile, n)).sort((a, b) => a.pos - b.pos);
+  for (const compilerId of spelled) {
     const id = wrapCompilerNode<Identifier>(record.sourceFile, compilerId);
     const parent = id.getParent();
     if (!parent) continue;

@@ -4,9 +4,9 @@
 // from the express module). Their caller is the framework, which ignores the
 // handler's return value (Express 5, Koa, Fastify and Hono await a returned
 // promise), so such a handler may become async although its caller is not code.
-import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { Node, SyntaxKind, ts, type CallExpression, type Identifier, type MethodDeclaration, type PropertyAccessExpression } from 'ts-morph';
+import { readJsonObject } from '../analysis/alias-config.js';
 import { compilerNodesOfKind, wrapCompilerNode } from '../analysis/compiler-nodes.js';
 import { frameworkBindings, type Framework, type HostApp } from '../analysis/host-app.js';
 import { declaringScope, isShadowed } from '../analysis/scope.js';
@@ -28,11 +28,6 @@ const KOA_ROUTER_METHODS: ReadonlySet<string> = new Set(['get', 'post', 'put', '
 /** Every method name some framework routes with: a cheap filter before routeCallbackOf. */
 const ROUTING_METHOD_NAMES: ReadonlySet<string> = new Set([...Object.values(ROUTE_METHODS).flatMap((methods) => [...methods!]), ...KOA_ROUTER_METHODS]);
 
-/** What routes through an object: its framework, and the methods that take handlers on it. */
-interface RouteOwner {
-  framework: Framework;
-  methods: ReadonlySet<string>;
-}
 const ROUTING_CALL_TEXT = new RegExp(`\\.\\s*(?:${[...ROUTING_METHOD_NAMES].join('|')})\\s*\\(`);
 
 /** Whether a file's text may hold a routing call (`.get(`, `.use(`...): files without one need no parse for routes. */
@@ -70,6 +65,12 @@ function routingBase(object: Node): Node {
 /** The framework of the host app or Express Router that `object` names, if the analysis knows it. */
 function frameworkOfObject(analysis: Analysis, routed: Node): Framework | undefined {
   return routeOwnerOf(analysis, routed)?.framework;
+}
+
+/** What routes through an object: its framework, and the methods that take handlers on it. */
+interface RouteOwner {
+  framework: Framework;
+  methods: ReadonlySet<string>;
 }
 
 function ownerOf(framework: Framework | undefined): RouteOwner | undefined {
@@ -188,7 +189,7 @@ export function routeHandlersIn(analysis: Analysis, record: SourceRecord, functi
   const found: Array<{ handler: Node; route: RouteCallback }> = [];
   // routeCallbackOf asks the checker (which builds the whole program the first time)
   // only for an object that is not an app declared in the file: done where the file
-  // may make a Router, the one such object that can route.
+  // may make a router or register a Fastify plugin, the other objects that can route.
   const mayHaveRouter = /Router|\.register\s*\(/.test(record.text);
   for (const compilerCall of compilerNodesOfKind<ts.CallExpression>(record.sourceFile, SyntaxKind.CallExpression)) {
     const callee = compilerCall.expression;
@@ -241,23 +242,14 @@ export function ignoresRejection(analysis: Analysis, framework: Framework): stri
   return undefined;
 }
 
-function readJson(file: string): Record<string, unknown> | undefined {
-  if (!existsSync(file)) return undefined;
-  try {
-    return JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-  } catch {
-    return undefined;
-  }
-}
-
 function expressMajor(root: string): number | undefined {
-  const pkg = readJson(path.join(root, 'package.json'));
+  const pkg = readJsonObject(path.join(root, 'package.json'));
   for (const field of ['dependencies', 'devDependencies', 'peerDependencies']) {
     const range = (pkg?.[field] as Record<string, unknown> | undefined)?.express;
     const major = typeof range === 'string' ? /(\d+)/.exec(range)?.[1] : undefined;
     if (major) return Number(major);
   }
-  const installed = readJson(path.join(root, 'node_modules', 'express', 'package.json'))?.version;
+  const installed = readJsonObject(path.join(root, 'node_modules', 'express', 'package.json'))?.version;
   const major = typeof installed === 'string' ? /^(\d+)/.exec(installed)?.[1] : undefined;
   return major ? Number(major) : undefined;
 }
