@@ -140,14 +140,18 @@ const CHAIN_METHODS = new Set(['then', 'catch', 'finally']);
 const TIMERS = new Set(['setTimeout', 'setInterval', 'setImmediate', 'queueMicrotask', 'process.nextTick']);
 
 /**
- * `fn` is written as the callback of a timer (`setTimeout(() => ..., ms)`) or the
- * listener of `http.createServer(...)`: a throw there was an uncaught exception.
+ * `fn` is written as the callback of a timer (`setTimeout(() => ..., ms)`), the
+ * listener of `http.createServer(...)` or the callback of a server's `listen(port, cb)`
+ * (run from the event loop once it listens): a throw there was an uncaught exception.
  */
 function timerCallback(fn: FunctionLike): boolean {
   const parent = outermost(fn).getParent();
-  if (!parent || !Node.isCallExpression(parent) || !parent.getArguments().includes(outermost(fn))) return false;
+  if (!parent || !Node.isCallExpression(parent)) return false;
+  const args = parent.getArguments();
   const callee = parent.getExpression().getText().replace(/^(globalThis|global|window)\./, '');
-  return (TIMERS.has(callee) && parent.getArguments()[0] === outermost(fn)) || /^(\w+\.)?createServer$/.test(callee);
+  if (TIMERS.has(callee)) return args[0] === outermost(fn);
+  if (/^(\w+\.)?createServer$/.test(callee)) return args.includes(outermost(fn));
+  return /\.listen$/.test(callee) && args.length > 1 && args[args.length - 1] === outermost(fn);
 }
 
 /**
