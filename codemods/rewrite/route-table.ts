@@ -11,7 +11,7 @@ import type { Analysis } from '../analysis/index.js';
 import type { SourceRecord } from '../analysis/project.js';
 import { hostOfMount, mountPrefix, type Mount, type RouteRow, type RouteTable } from '../analysis/route-tables.js';
 import { wrapPlan, type DefaultUrlHandler } from '../analysis/wrap-plan.js';
-import { quoted, semi, type CodeStyle } from '../analysis/style.js';
+import { quoted, semi } from '../analysis/style.js';
 import { RuleOutput, type Rule, type RuleMeta } from './context.js';
 import { addNeededImports } from './imports.js';
 import { hasLocalName, namespaceAccess, translate, useShimName } from './names.js';
@@ -111,40 +111,40 @@ function frameworkRoutes(framework: Framework, app: string, rows: Route[], envir
   const nl = style.newline;
   const q = (v: string): string => quoted(style, v);
   const generated = routes.map(({ path, handler }) => {
-      switch (framework) {
-        case 'koa':
-          return [
-            `${app}.use(async (ctx, next) => {`,
-            `${i1}if (ctx.method !== ${q('POST')} || ctx.path !== ${q(path)}) return next()${s}`,
-            `${i1}const [body, status, headers] = await ${instantiate(handler)}.post(${environ('ctx')})${s}`,
-            `${i1}ctx.status = status${s}`,
-            `${i1}ctx.set(headers)${s}`,
-            `${i1}ctx.body = body${s}`,
-            `${indent}})${s}`,
-          ].join(nl);
-        case 'fastify':
-          return [
-            `${app}.post(${q(path)}, async (request, reply) => {`,
-            `${i1}const [body, status, headers] = await ${instantiate(handler)}.post(${environ('request')})${s}`,
-            `${i1}return reply.code(status).headers(headers).send(body)${s}`,
-            `${indent}})${s}`,
-          ].join(nl);
-        case 'hono':
-          return [
-            `${app}.post(${q(path)}, async (c) => {`,
-            `${i1}const [body, status, headers] = await ${instantiate(handler)}.post(${environ('c.req.raw')})${s}`,
-            `${i1}return new Response(body, { status, headers })${s}`,
-            `${indent}})${s}`,
-          ].join(nl);
-        default:
-          return [
-            `${app}.post(${q(path)}, async (req, res) => {`,
-            `${i1}const [body, status, headers] = await ${instantiate(handler)}.post(${environ('req')})${s}`,
-            `${i1}res.status(status).set(headers).send(body)${s}`,
-            `${indent}})${s}`,
-          ].join(nl);
-      }
-    });
+    switch (framework) {
+      case 'koa':
+        return [
+          `${app}.use(async (ctx, next) => {`,
+          `${i1}if (ctx.method !== ${q('POST')} || ctx.path !== ${q(path)}) return next()${s}`,
+          `${i1}const [body, status, headers] = await ${instantiate(handler)}.post(${environ('ctx')})${s}`,
+          `${i1}ctx.status = status${s}`,
+          `${i1}ctx.set(headers)${s}`,
+          `${i1}ctx.body = body${s}`,
+          `${indent}})${s}`,
+        ].join(nl);
+      case 'fastify':
+        return [
+          `${app}.post(${q(path)}, async (request, reply) => {`,
+          `${i1}const [body, status, headers] = await ${instantiate(handler)}.post(${environ('request')})${s}`,
+          `${i1}return reply.code(status).headers(headers).send(body)${s}`,
+          `${indent}})${s}`,
+        ].join(nl);
+      case 'hono':
+        return [
+          `${app}.post(${q(path)}, async (c) => {`,
+          `${i1}const [body, status, headers] = await ${instantiate(handler)}.post(${environ('c.req.raw')})${s}`,
+          `${i1}return new Response(body, { status, headers })${s}`,
+          `${indent}})${s}`,
+        ].join(nl);
+      default:
+        return [
+          `${app}.post(${q(path)}, async (req, res) => {`,
+          `${i1}const [body, status, headers] = await ${instantiate(handler)}.post(${environ('req')})${s}`,
+          `${i1}res.status(status).set(headers).send(body)${s}`,
+          `${indent}})${s}`,
+        ].join(nl);
+    }
+  });
   return [...declarations, ...generated].join(nl + indent);
 }
 

@@ -3,11 +3,11 @@
 // routes register through the wrapped app), around the listener for node:http.
 // A Handler subclass that a route table served at the built-in URL goes into
 // wrapApp's `handler` option, since wrapApp answers that URL before the app's routes.
+import { Node, type CallExpression } from 'ts-morph';
 import { wrapPlan, type DefaultUrlHandler } from '../analysis/wrap-plan.js';
 import type { Rule, RuleMeta, RuleOutput } from './context.js';
 import { addNeededImports } from './imports.js';
 import { useShimName } from './names.js';
-import { Node, type CallExpression } from 'ts-morph';
 import { indentAt } from './text.js';
 import { defaultUrlHandlerName, instantiate, isMemberChain, uniqueName } from './route-table.js';
 import { makeTransform } from './single-file.js';
