@@ -114,12 +114,57 @@ function nameOf(fn: FunctionLike): string {
   return 'the function';
 }
 
-/** The sync array method (`ids.forEach`) that `fn` is a callback of, if any. */
-function syncCallbackHost(fn: FunctionLike): CallExpression | undefined {
-  const parent = outermost(fn).getParent();
-  if (!parent || !Node.isCallExpression(parent) || !parent.getArguments().includes(outermost(fn))) return undefined;
-  const callee = parent.getExpression();
-  return Node.isPropertyAccessExpression(callee) && SYNC_CALLBACK_METHODS.has(callee.getName()) ? parent : undefined;
+/** The call or `new` that `fn` is passed to directly as an argument, if any. */
+function callbackHost(fn: FunctionLike): CallExpression | NewExpression | undefined {
+  const outer = outermost(fn);
+  const parent = outer.getParent();
+  if (!parent || !(Node.isCallExpression(parent) || Node.isNewExpression(parent))) return undefined;
+  return (parent.getArguments() as Node[]).includes(outer) ? parent : undefined;
+}
+
+/**
+ * The call that runs `fn` synchronously and ignores a promise it returns, if any: a sync
+ * array method (`ids.forEach(fn)`), also through `Array.prototype.forEach.call(ids, fn)`,
+ * and `Array.from(items, fn)`.
+ */
+export function syncCallbackHost(fn: FunctionLike): CallExpression | undefined {
+  const parent = callbackHost(fn);
+  if (!parent || !Node.isCallExpression(parent)) return undefined;
+  const callee = unparenthesized(parent.getExpression());
+  if (!callee || !Node.isPropertyAccessExpression(callee)) return undefined;
+  if (SYNC_CALLBACK_METHODS.has(callee.getName())) return parent;
+  if (callee.getName() === 'from' && callee.getExpression().getText() === 'Array') return parent;
+  const method = callee.getExpression();
+  if ((callee.getName() === 'call' || callee.getName() === 'apply') && Node.isPropertyAccessExpression(method) && SYNC_CALLBACK_METHODS.has(method.getName())) return parent;
+  return undefined;
+}
+
+/** Functions and methods that run their callback later, never inside the call: a throw from the callback never reached a try around the call. */
+const LATER_CALLBACK_CALLEES: ReadonlySet<string> = new Set([
+  'setTimeout',
+  'setInterval',
+  'setImmediate',
+  'queueMicrotask',
+  'nextTick',
+  'on',
+  'once',
+  'addListener',
+  'prependListener',
+  'prependOnceListener',
+  'addEventListener',
+]);
+
+/**
+ * The call `fn` is passed to when the codemod cannot tell whether that call runs it
+ * synchronously (`withRetry(() => defer(...))`, `new Promise((resolve) => ...)`): not a
+ * sync array method, a Promise chain, a timer or an event registration.
+ */
+export function unknownCallbackHost(fn: FunctionLike): CallExpression | NewExpression | undefined {
+  const host = callbackHost(fn);
+  if (!host || syncCallbackHost(fn) || promiseChainCall(fn)) return undefined;
+  const callee = unparenthesized(host.getExpression());
+  const name = callee && (Node.isIdentifier(callee) ? callee.getText() : Node.isPropertyAccessExpression(callee) ? callee.getName() : undefined);
+  return name !== undefined && LATER_CALLBACK_CALLEES.has(name) ? undefined : host;
 }
 
 const CHAIN_METHODS = new Set(['then', 'catch', 'finally']);
@@ -158,6 +203,15 @@ function startsFromPromise(call: CallExpression): boolean {
   if (Node.isPropertyAccessExpression(callee) && callee.getExpression().getText() === 'Promise') return true;
   const functions = calleeFunctions(receiver);
   return functions.length > 0 && functions.every(isAsync);
+}
+
+/** `await Promise.all(host)`: the promises `host` (`ids.map(...)`) collects are awaited together. */
+function awaitedPromiseAll(host: CallExpression): boolean {
+  const callee = unparenthesized(host.getExpression());
+  if (!callee || !Node.isPropertyAccessExpression(callee) || !['map', 'flatMap', 'from'].includes(callee.getName())) return false;
+  const outer = outermost(host);
+  const all = outer.getParent();
+  return !!all && Node.isCallExpression(all) && all.getExpression().getText().replace(/\s+/g, '') === 'Promise.all' && all.getArguments()[0] === outer && isAwaited(all);
 }
 
 /** The chain `call` belongs to ends in an `await` (so a try around it sees its rejection). */
@@ -275,8 +329,10 @@ export class AsyncPlanner {
         if (catchClause && statement.getFinallyBlock()) regions.push(catchClause.getBlock());
       }
     }
+    // An async function reached here is observed too: a throw in it rejected its promise at
+    // that point, and awaiting its defer() rejects it the same way (nothing else changes).
     const reach = (fn: FunctionLike): void => {
-      if (observed.has(fn) || isAsync(fn)) return;
+      if (observed.has(fn)) return;
       observed.add(fn);
       const body = fn.getBody();
       if (body) regions.push(body);
@@ -321,13 +377,14 @@ export class AsyncPlanner {
     };
     const visit = (node: Node, byDeclaration: boolean): boolean => {
       const reachHere = (fn: FunctionLike): void => {
-        if (byDeclaration && !observed.has(fn) && !isAsync(fn) && fn.getBody()) cheap.add(fn.getBody()!);
+        if (byDeclaration && !observed.has(fn) && fn.getBody()) cheap.add(fn.getBody()!);
         reach(fn);
       };
       if (isFunctionLike(node)) {
-        // A throw escapes a nested function only through a sync array method
-        // calling it, or as the rejection of an awaited Promise chain it is a callback of.
-        if (syncCallbackHost(node)) reachHere(node);
+        // A throw escapes a nested function through a sync array method calling it, as
+        // the rejection of an awaited Promise chain it is a callback of, or through a call
+        // the codemod cannot follow that may run it at once (reported, unless it is async).
+        if (syncCallbackHost(node) || unknownCallbackHost(node)) reachHere(node);
         else {
           const chain = promiseChainCall(node);
           if (chain && isAwaitedChain(chain)) reachHere(node);
@@ -352,6 +409,79 @@ export class AsyncPlanner {
     }
     this.observed = observed;
     return observed;
+  }
+
+  /**
+   * What handled a synchronous throw at `node` in the legacy code: the catch (or
+   * finally) of the nearest try around it, reached through the callbacks that ran it
+   * at once, or the framework of the route handler it ran in, or the function's callers.
+   */
+  lostHandler(node: Node): string {
+    let child: Node = node;
+    for (let parent = node.getParent(); parent && !Node.isSourceFile(parent); parent = parent.getParent()) {
+      if (Node.isTryStatement(parent)) {
+        const catchClause = parent.getCatchClause();
+        const finallyBlock = parent.getFinallyBlock();
+        if (parent.getTryBlock() === child) return catchClause ? `the catch at ${where(catchClause)}` : `the finally at ${where(finallyBlock!)}`;
+        if (catchClause === child && finallyBlock) return `the finally at ${where(finallyBlock)}`;
+      }
+      if (isFunctionLike(parent)) {
+        const route = routeCallbackOf(this.analysis, parent);
+        if (route) return `the error handling of \`${route.call.getExpression().getText()}()\` around the route handler`;
+        if (syncCallbackHost(parent) || unknownCallbackHost(parent) || promiseChainCall(parent)) {
+          child = parent;
+          continue;
+        }
+        return `what handled it in the callers of ${nameOf(parent)}`;
+      }
+      child = parent;
+    }
+    return 'what handled it';
+  }
+
+  /**
+   * Why a `call` (`what`: `defer()` or `run()`) in a synchronous callback can be neither
+   * awaited nor left as it is, in the words of what changes: the callback runs inside a
+   * sync array method (whose promise-ignoring loop goes on past a failure) or a call the
+   * codemod cannot follow. Undefined for a call in no such callback.
+   */
+  callbackLoss(call: CallExpression, what: string): string | undefined {
+    const fn = enclosingFunction(call);
+    // A try inside the callback still sees what an await there rejects: the planner's reason applies.
+    if (!fn || isAsync(fn) || isGuarded(call) || routeCallbackOf(this.analysis, fn)) return undefined;
+    const handler = this.lostHandler(call);
+    const sync = syncCallbackHost(fn);
+    if (sync) {
+      const host = sync.getExpression().getText();
+      if (awaitedPromiseAll(sync)) {
+        return (
+          `The awaited \`Promise.all\` still delivers the rejection of ${what} to ${handler}, but \`${host}\` now runs every callback before any enqueue fails, ` +
+          `so the tasks after a failing one are enqueued too (the legacy throw left \`${host}\` at the first failure, and no later task was enqueued). ` +
+          'To stop at the first failure, enqueue one at a time in an async function (`for (const item of items) await deferred.defer(...)`); if enqueueing the later tasks is acceptable, acknowledge this item.'
+        );
+      }
+      return (
+        `${what} now rejects where it used to throw, and here it runs in a callback of \`${host}\`, which calls it synchronously and ignores the Promise it returns: ` +
+        `${handler} no longer receives the error (the shim only logs the failed enqueue), and \`${host}\` goes on with the next items, enqueueing the tasks after a failing one ` +
+        `(the legacy throw left it at the first failure). Enqueue one at a time in an async function (\`for (const item of items) await deferred.defer(...)\`: ` +
+        'for...of differs from forEach on sparse arrays, Maps and Sets), or collect the promises and await Promise.all if the later tasks may be enqueued after a failure.'
+      );
+    }
+    const unknown = unknownCallbackHost(fn);
+    if (!unknown) return undefined;
+    if (Node.isNewExpression(unknown) && unknown.getExpression().getText() === 'Promise') {
+      return (
+        `${what} now rejects where it used to throw, and here it runs in the executor of \`new Promise(...)\`, which ran synchronously and turned the throw into that promise's rejection: ` +
+        `the rejection of ${what} is not that promise's, so ${handler} no longer receives the error (the shim only logs the failed enqueue). ` +
+        `Chain it instead (\`${what.replace('()', '(...)')}.then(resolve, reject)\`), or await it outside the executor.`
+      );
+    }
+    const callee = unknown.getExpression().getText();
+    return (
+      `${what} now rejects where it used to throw, and here it runs in a function passed to \`${callee}\`, which the codemod cannot follow: ` +
+      `if \`${callee}\` calls it synchronously, ${handler} no longer receives the error (the shim only logs the failed enqueue). ` +
+      `Make the function async and await the call, where \`${callee}\` awaits what the function returns, or handle the rejection with .catch() where the error was handled.`
+    );
   }
 
   /** Names of the methods (and object members holding a function) that hold a defer() or run() call. */

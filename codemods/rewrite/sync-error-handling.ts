@@ -34,6 +34,12 @@ export const rule: Rule = {
     for (const deferCall of [...findDeferCalls(analysis.symbols, analysis.candidates), ...runCalls]) {
       const { record, call } = deferCall;
       if (isAwaited(call) || isResultUsed(call) || transactionalOption(deferCall) || !planner.throwReachesHandler(call)) continue;
+      // In a sync callback (forEach, a call the codemod cannot follow) awaiting is no option: say what changes.
+      const lost = planner.callbackLoss(call, runs.has(deferCall) ? 'run()' : 'defer()');
+      if (lost) {
+        out.report(record, call, 'sync-error-handling', 'warning', lost);
+        continue;
+      }
       const reason = awaitCall(analysis, call, out, shared);
       if (reason === undefined) continue;
       const what = runs.has(deferCall)

@@ -183,3 +183,37 @@ export function inTransaction(id: string) {
     expect(items.every((i) => i.severity === 'warning' || i.severity === 'note')).toBe(true);
   });
 });
+
+describe('sync-error-handling messages for a defer() in a callback', () => {
+  it('name the catch that no longer receives the error, or what Promise.all changes', async () => {
+    tree = makeTree({
+      'a.ts': `import * as deferred from 'google/appengine/ext/deferred';
+export function work(id: string) {
+  console.log(id);
+}
+export async function each(ids: string[]) {
+  try {
+    ids.forEach((id) => deferred.defer(work, id));
+  } catch {
+    console.log('queued already');
+  }
+}
+export async function all(ids: string[]) {
+  try {
+    await Promise.all(ids.map((id) => deferred.defer(work, id)));
+  } catch {
+    console.log('queued already');
+  }
+}
+`,
+    });
+    const result = await migrate({ paths: [tree.root], root: tree.root });
+    const sync = result.files.flatMap((f) => f.items).filter((i) => i.code === 'sync-error-handling');
+    expect(sync.map((i) => i.line)).toEqual([7, 14]);
+    expect(sync[0]!.message).toContain('the catch at a.ts:8:5 no longer receives the error');
+    expect(sync[0]!.message).toContain('enqueueing the tasks after a failing one');
+    expect(sync[1]!.message).toContain('still delivers the rejection of defer() to the catch at a.ts:15:5');
+    expect(sync[1]!.message).toContain('the tasks after a failing one are enqueued too');
+    expect(sync[1]!.message).not.toContain('ignores');
+  });
+});
