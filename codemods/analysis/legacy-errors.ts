@@ -1,4 +1,7 @@
 // The legacy error classes a migrated catch may test, and what the shim has instead.
+
+/** `google/appengine/api/taskqueue` (with `.js`, `/index`): the legacy module whose errors the legacy defer() threw. */
+export const LEGACY_TASKQUEUE = /(^|\/)appengine\/api\/taskqueue(\/index)?(\.[cm]?[jt]s)?$/;
 /**
  * Error classes of the legacy deferred and taskqueue modules (Python's
  * `google.appengine.api.taskqueue`, and `TaskQueueError`, the base class of the

@@ -16,6 +16,7 @@ import { transactionalOption } from './defer-options.js';
 import { isResultUsed } from './defer-result.js';
 import { addNeededImports } from './imports.js';
 import { makeTransform } from './single-file.js';
+import { moveTaskqueueErrorImports } from './taskqueue-errors.js';
 
 export const meta: RuleMeta = {
   id: 'sync-error-handling',
@@ -54,6 +55,8 @@ export const rule: Rule = {
       );
     }
     for (const test of findCaughtErrorTests(analysis)) out.report(test.record, test.node, 'legacy-error-text', 'warning', test.message);
+    // `error instanceof TaskAlreadyExistsError` of the legacy taskqueue module: the shim's class, where sound.
+    moveTaskqueueErrorImports(analysis, out);
   },
 };
 
