@@ -159,6 +159,19 @@ describe('options', () => {
     expect((await defer(work)).eta.getTime()).toBe(now);
   });
 
+  it('takes a negative _countdown as Python did (eta = now + countdown, due at once), and refuses an ETA before the epoch', async () => {
+    deliverTo();
+    const now = rt.clock.now();
+    const task = await defer(work, 'late', { _countdown: -5 });
+    expect(task.eta.getTime()).toBe(now - 5000);
+    // Due at once: the clock does not move, and the task runs.
+    await drain();
+    expect(calls).toEqual([['late']]);
+    expect(() => defer(work, { _countdown: -(now / 1000) - 1 })).toThrow(InvalidEtaError);
+    expect(() => defer(work, { _eta: -1 })).toThrow(/before 1970/);
+    expect(() => defer(work, { _eta: new Date(-1000) })).toThrow(InvalidEtaError);
+  });
+
   it('_url: null means the queue URL; a custom URL is kept', async () => {
     expect((await defer(work, { _url: null, _queue: 'mail' })).url).toBe('/_ah/queue/mail');
     expect((await defer(work, { _url: null })).url).toBe('/_ah/queue/default');
