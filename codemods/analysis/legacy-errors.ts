@@ -22,7 +22,7 @@ export const LEGACY_ERROR_CLASSES: ReadonlyMap<string, string | undefined> = new
   ['TaskAlreadyExistsError', 'TaskAlreadyExistsError'],
   ['TaskTooLargeError', 'TaskTooLargeError'],
   ['UnknownQueueError', 'UnknownQueueError'],
-  ['TombstonedTaskError', 'TaskAlreadyExistsError'],
+  ['TombstonedTaskError', 'TombstonedTaskError'],
   ['BadTransactionStateError', 'TransactionalNotSupportedError'],
   ['TransactionalRequestTooLargeError', 'TaskTooLargeError'],
   ['InvalidQueueError', 'InvalidQueueNameError'],
@@ -41,4 +41,15 @@ export const LEGACY_ERROR_CLASSES: ReadonlyMap<string, string | undefined> = new
   ['TaskLeaseExpiredError', undefined],
   ['QueuePausedError', undefined],
   ['InvalidTagError', undefined],
+]);
+
+/**
+ * Legacy classes the shim has but throws on some backends only: a test of one still
+ * never matches where the app runs on another, so it stays reported, with this reason.
+ */
+export const BACKEND_DEPENDENT_ERROR_CLASSES: ReadonlyMap<string, string> = new Map([
+  [
+    'TombstonedTaskError',
+    'only the embedded queue throws TombstonedTaskError (a name whose task already ran); Cloud Tasks answers ALREADY_EXISTS for a queued and a tombstoned name alike, so there both are a TaskAlreadyExistsError (which TombstonedTaskError extends): test TaskAlreadyExistsError to match both',
+  ],
 ]);

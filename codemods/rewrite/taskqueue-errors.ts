@@ -15,7 +15,7 @@
 import { Node, SyntaxKind, type ImportDeclaration, type SourceFile } from 'ts-morph';
 import type { Analysis } from '../analysis/index.js';
 import type { SourceRecord } from '../analysis/project.js';
-import { LEGACY_ERROR_CLASSES, LEGACY_TASKQUEUE } from '../analysis/legacy-errors.js';
+import { BACKEND_DEPENDENT_ERROR_CLASSES, LEGACY_ERROR_CLASSES, LEGACY_TASKQUEUE } from '../analysis/legacy-errors.js';
 import { SHIM_EXPORTS } from '../analysis/shim-exports.js';
 import type { RuleOutput } from './context.js';
 
@@ -26,7 +26,7 @@ const NOT_LEAVES: ReadonlySet<string> = new Set(['InvalidTaskError', 'TaskQueueE
 
 /** The legacy error classes an instanceof test may move to the shim: same name, exported, thrown for the same failure. */
 export function movableErrorClass(name: string): boolean {
-  return LEGACY_ERROR_CLASSES.get(name) === name && SHIM_EXPORTS.has(name) && !NOT_LEAVES.has(name);
+  return LEGACY_ERROR_CLASSES.get(name) === name && SHIM_EXPORTS.has(name) && !NOT_LEAVES.has(name) && !BACKEND_DEPENDENT_ERROR_CLASSES.has(name);
 }
 
 /** What a file does with the legacy taskqueue module. */

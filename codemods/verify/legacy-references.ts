@@ -7,7 +7,7 @@ import { compilerNodesOfKind, morphTextIs, wrapCompilerNode } from '../analysis/
 import type { Analysis } from '../analysis/index.js';
 import type { SourceRecord } from '../analysis/project.js';
 import type { SymbolRef } from '../analysis/legacy-symbols.js';
-import { LEGACY_ERROR_CLASSES, LEGACY_TASKQUEUE } from '../analysis/legacy-errors.js';
+import { BACKEND_DEPENDENT_ERROR_CLASSES, LEGACY_ERROR_CLASSES, LEGACY_TASKQUEUE } from '../analysis/legacy-errors.js';
 import { movableErrorClass, taskqueueErrorsKept } from '../rewrite/taskqueue-errors.js';
 import { SHIM_EXPORTS } from '../analysis/shim-exports.js';
 import { roleOfSpecifier } from '../analysis/specifiers.js';
@@ -187,6 +187,8 @@ function legacyTaskqueueErrors(analysis: Analysis, record: SourceRecord): Legacy
     // The legacy module stays in use: its calls still throw the legacy class into such a catch.
     if (kept) return `${lead}, and the codemod left it: ${kept}. Test both classes (this one and ${instead ? `${instead} of deferred-migrate/shim` : 'the class the shim throws'}), or error.name`;
     if (!instead) return `${lead}, and the shim throws nothing alike: test the class the shim throws for that failure, or drop the branch`;
+    const onSomeBackends = name === undefined ? undefined : BACKEND_DEPENDENT_ERROR_CLASSES.get(name);
+    if (onSomeBackends) return `${lead}, and the codemod left it: ${onSomeBackends}`;
     if (name !== undefined && name !== instead) return `${lead}: the shim throws ${instead} for that failure; import it from deferred-migrate/shim (or test error.name)`;
     if (name !== undefined && !movableErrorClass(name)) {
       return `${lead}: the shim's ${name} also covers its InvalidTaskNameError, InvalidEtaError and InvalidUrlError (the legacy one did not), so check the order of the tests, then import it from deferred-migrate/shim`;

@@ -13,6 +13,7 @@ import {
   NotRegisteredError,
   TaskAlreadyExistsError,
   TaskTooLargeError,
+  TombstonedTaskError,
   TransactionalNotSupportedError,
   UnserializableArgumentError,
 } from '../../../shim/api/errors.js';
@@ -196,10 +197,18 @@ describe('names', () => {
   it('refuses a duplicate name, also after the task ran (tombstone)', async () => {
     deliverTo();
     await defer(work, { _name: 'once' });
-    await expect(defer(work, { _name: 'once' })).rejects.toThrow(TaskAlreadyExistsError);
+    const queued = await defer(work, { _name: 'once' }).catch((error: unknown) => error);
+    expect(queued).toBeInstanceOf(TaskAlreadyExistsError);
+    expect(queued).not.toBeInstanceOf(TombstonedTaskError);
+    expect((queued as Error).message).toMatch(/already exists/);
     await drain();
     expect(calls).toHaveLength(1);
-    await expect(defer(work, { _name: 'once' })).rejects.toThrow(/already exists/);
+    // The task ran: Task Queue's TombstonedTaskError, still a TaskAlreadyExistsError for the catches that test that.
+    const ran = await defer(work, { _name: 'once' }).catch((error: unknown) => error);
+    expect(ran).toBeInstanceOf(TombstonedTaskError);
+    expect(ran).toBeInstanceOf(TaskAlreadyExistsError);
+    expect(ran).toMatchObject({ name: 'TombstonedTaskError', taskName: 'once', queue: 'default' });
+    expect((ran as Error).message).toMatch(/already ran in queue "default"/);
     expect((await defer(work, { _name: 'once', _queue: 'other' })).name).toBe('once');
   });
 
