@@ -217,3 +217,38 @@ export async function all(ids: string[]) {
     expect(sync[1]!.message).not.toContain('ignores');
   });
 });
+
+describe('legacy taskqueue error classes', () => {
+  it('are imported from the shim when sound, and the item says why not where the legacy taskqueue module stays in use', async () => {
+    const app = `import * as deferred from 'google/appengine/ext/deferred';
+import { TaskAlreadyExistsError } from 'google/appengine/api/taskqueue';
+export function work(id: string) {
+  console.log(id);
+}
+export async function queue(id: string) {
+  try {
+    await deferred.defer(work, id, { _name: id });
+  } catch (error) {
+    if (error instanceof TaskAlreadyExistsError) return;
+    throw error;
+  }
+}
+`;
+    tree = makeTree({ 'package.json': '{ "name": "a", "private": true }', 'app.ts': app });
+    const moved = await migrate({ paths: [tree.root], root: tree.root });
+    expect(moved.files.find((f) => f.file === 'app.ts')!.updated).toContain("import { TaskAlreadyExistsError } from 'deferred-migrate/shim';");
+    expect(moved.files.flatMap((f) => f.items).filter((i) => i.code === 'unresolved-legacy-reference')).toEqual([]);
+    tree.cleanup();
+
+    tree = makeTree({
+      'package.json': '{ "name": "a", "private": true }',
+      'app.ts': app,
+      'mail.ts': `import { Queue, Task } from 'google/appengine/api/taskqueue';\nexport const mail = () => new Queue('mail').add(new Task({ url: '/mail' }));\n`,
+    });
+    const kept = await migrate({ paths: [tree.root], root: tree.root });
+    expect(kept.files.find((f) => f.file === 'app.ts')!.updated).toContain("from 'google/appengine/api/taskqueue'");
+    const [item] = kept.files.flatMap((f) => f.items).filter((i) => i.code === 'unresolved-legacy-reference');
+    expect(item!.message).toContain('the run also uses the legacy taskqueue module (Queue of the legacy taskqueue module, imported at mail.ts:1)');
+    expect(item!.message).toContain('Test both classes');
+  });
+});
