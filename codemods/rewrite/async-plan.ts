@@ -129,14 +129,17 @@ function callbackHost(fn: FunctionLike): CallExpression | NewExpression | undefi
  */
 export function syncCallbackHost(fn: FunctionLike): CallExpression | undefined {
   const parent = callbackHost(fn);
-  if (!parent || !Node.isCallExpression(parent)) return undefined;
-  const callee = unparenthesized(parent.getExpression());
-  if (!callee || !Node.isPropertyAccessExpression(callee)) return undefined;
-  if (SYNC_CALLBACK_METHODS.has(callee.getName())) return parent;
-  if (callee.getName() === 'from' && callee.getExpression().getText() === 'Array') return parent;
+  return parent && Node.isCallExpression(parent) && runsCallbackSynchronously(parent) ? parent : undefined;
+}
+
+/** Whether `call` runs its function arguments synchronously, ignoring what they return (see syncCallbackHost). */
+function runsCallbackSynchronously(call: CallExpression): boolean {
+  const callee = unparenthesized(call.getExpression());
+  if (!callee || !Node.isPropertyAccessExpression(callee)) return false;
+  if (SYNC_CALLBACK_METHODS.has(callee.getName())) return true;
+  if (callee.getName() === 'from' && callee.getExpression().getText() === 'Array') return true;
   const method = callee.getExpression();
-  if ((callee.getName() === 'call' || callee.getName() === 'apply') && Node.isPropertyAccessExpression(method) && SYNC_CALLBACK_METHODS.has(method.getName())) return parent;
-  return undefined;
+  return (callee.getName() === 'call' || callee.getName() === 'apply') && Node.isPropertyAccessExpression(method) && SYNC_CALLBACK_METHODS.has(method.getName());
 }
 
 /** Functions and methods that run their callback later, never inside the call: a throw from the callback never reached a try around the call. */
@@ -449,8 +452,14 @@ export class AsyncPlanner {
     const fn = enclosingFunction(call);
     // A try inside the callback still sees what an await there rejects: the planner's reason applies.
     if (!fn || isAsync(fn) || isGuarded(call) || routeCallbackOf(this.analysis, fn)) return undefined;
-    const handler = this.lostHandler(call);
-    const sync = syncCallbackHost(fn);
+    let handler = this.lostHandler(call);
+    let sync = syncCallbackHost(fn);
+    // `ids.forEach(enqueue)`: a function passed by name, in its own file.
+    const byName = sync ? undefined : this.passedByNameTo(fn);
+    if (byName) {
+      sync = byName;
+      handler = this.lostHandler(byName);
+    }
     if (sync) {
       const host = sync.getExpression().getText();
       if (awaitedPromiseAll(sync)) {
@@ -482,6 +491,18 @@ export class AsyncPlanner {
       `if \`${callee}\` calls it synchronously, ${handler} no longer receives the error (the shim only logs the failed enqueue). ` +
       `Make the function async and await the call, where \`${callee}\` awaits what the function returns, or handle the rejection with .catch() where the error was handled.`
     );
+  }
+
+  /** The sync array method call (`ids.forEach(enqueue)`) that a named function of this file is passed to, if any. */
+  private passedByNameTo(fn: FunctionLike): CallExpression | undefined {
+    const name = this.nameNode(fn);
+    if (!name) return undefined;
+    for (const ref of sameScopeReferences(name)) {
+      const outer = outermost(ref);
+      const call = outer.getParent();
+      if (call && Node.isCallExpression(call) && call.getArguments().includes(outer) && runsCallbackSynchronously(call)) return call;
+    }
+    return undefined;
   }
 
   /** Names of the methods (and object members holding a function) that hold a defer() or run() call. */

@@ -108,6 +108,8 @@ function migratedTypeScript(): string[] {
       const full = path.join(dir, entry);
       // Their importers name a module only a path alias (or a bundler's) resolves (the point of those fixtures).
       if (entry === 'exported-alias-importer' || entry === 'exported-paths-importer' || entry === 'route-helper-unfollowed') continue;
+      // They keep imports of the legacy taskqueue module (the point of those fixtures), which has no types here.
+      if (entry === 'taskqueue-errors-split' || entry === 'taskqueue-errors-api-in-use') continue;
       if (statSync(full).isDirectory()) walk(full, inOutput || entry === 'output');
       else if ((inOutput && /\.(ts|js)$/.test(full)) || /\.output\.(ts|js)$/.test(entry)) files.push(full);
     }
