@@ -401,6 +401,12 @@ export class AsyncPlanner {
         // A function named here but not called here (`h.call(...)`, `.then(h)`, `run(h)`,
         // `{ h }.h()`, a tagged template) may still run inside the region.
         for (const fn of valuesOf(node, byDeclaration)) reachHere(fn);
+      } else if (Node.isPropertyAccessExpression(node) && deferringMethods.has(node.getName())) {
+        // A method passed as a value (`ids.forEach(handlers.run)`, `ids.forEach(this.enqueue, this)`),
+        // looked up only when some method of that name holds a defer() or run() call.
+        const record = byDeclaration ? this.record(node) : undefined;
+        const declared = record ? declaredFunction(this.analysis, record, node) : [];
+        for (const fn of declared.length > 0 ? declared : functionsOf(node.getSymbol())) reachHere(fn);
       }
       return true;
     };
@@ -886,6 +892,12 @@ function mayDenoteFunctionValue(node: ts.Identifier): boolean {
   return !(ts.isImportSpecifier(parent) || ts.isExportSpecifier(parent) || ts.isTypeReferenceNode(parent) || ts.isQualifiedName(parent) || ts.isLabeledStatement(parent) || ts.isBreakStatement(parent) || ts.isContinueStatement(parent));
 }
 
+/** A member access passed as an argument (`ids.forEach(handlers.run)`): it may denote a function the call runs. */
+function isPassedMember(node: ts.Node): boolean {
+  const parent = node.parent;
+  return ts.isPropertyAccessExpression(node) && !!parent && (ts.isCallExpression(parent) || ts.isNewExpression(parent)) && !!parent.arguments?.includes(node as ts.Expression);
+}
+
 /**
  * Calls `visit` on `region` and on its descendants that `visit` may act on (functions,
  * calls, `new`, identifiers that may denote a function), walking the compiler's nodes
@@ -895,7 +907,8 @@ function forEachRegionNode(region: Node, visit: (node: Node) => boolean): void {
   const sf = region.getSourceFile();
   if (!visit(region)) return;
   const walk = (node: ts.Node): void => {
-    const relevant = FUNCTION_LIKE_KINDS.has(node.kind) || ts.isCallExpression(node) || ts.isNewExpression(node) || (ts.isIdentifier(node) && mayDenoteFunctionValue(node));
+    const relevant =
+      FUNCTION_LIKE_KINDS.has(node.kind) || ts.isCallExpression(node) || ts.isNewExpression(node) || (ts.isIdentifier(node) && mayDenoteFunctionValue(node)) || isPassedMember(node);
     if (relevant && !visit(wrapCompilerNode(sf, node))) return;
     ts.forEachChild(node, walk);
   };
