@@ -33,6 +33,8 @@ export function movableErrorClass(name: string): boolean {
 interface TaskqueueUses {
   /** Import declarations of the module, with the named imports that may move. */
   imports: Array<{ declaration: ImportDeclaration; movable: string[]; kept: string[]; namespaceMovable: boolean }>;
+  /** `const { A, B: C } = require(...)` of error classes only, with the literal, and whether every name may move. */
+  requires: Array<{ literal: Node; movable: boolean }>;
   /** A use of the module's API or of its object as a value (the run's legacy taskqueue calls throw legacy classes). */
   apiUse?: string;
 }
@@ -60,7 +62,7 @@ function usesOf(sourceFile: SourceFile, name: string, except: Node): Node[] {
 }
 
 function usesIn(record: SourceRecord): TaskqueueUses {
-  const uses: TaskqueueUses = { imports: [] };
+  const uses: TaskqueueUses = { imports: [], requires: [] };
   const sf = record.sourceFile;
   const block = (reason: string): void => {
     uses.apiUse ??= reason;
@@ -100,14 +102,23 @@ function usesIn(record: SourceRecord): TaskqueueUses {
     }
     uses.imports.push({ declaration, movable, kept, namespaceMovable });
   }
-  // require(), import(), re-exports: not moved; a load other than for error classes is an API use.
+  // A destructuring require() of error classes moves like an import; any other load (import(),
+  // the module object kept) is an API use.
   for (const call of sf.getDescendantsOfKind(SyntaxKind.CallExpression)) {
     const [argument] = call.getArguments();
     if (!argument || !Node.isStringLiteral(argument) || !LEGACY_TASKQUEUE.test(argument.getLiteralValue())) continue;
     const holder = call.getParent();
-    const name = holder && Node.isVariableDeclaration(holder) ? holder.getNameNode() : undefined;
-    const names = name && Node.isObjectBindingPattern(name) ? name.getElements().map((e) => e.getPropertyNameNode()?.getText() ?? e.getName()) : undefined;
-    if (!names || names.some((n) => !LEGACY_ERROR_CLASSES.has(n))) block(`a load of the legacy taskqueue module at ${where(call, record)}`);
+    const pattern = holder && Node.isVariableDeclaration(holder) && holder.getInitializer() === call ? holder.getNameNode() : undefined;
+    const elements = pattern && Node.isObjectBindingPattern(pattern) && call.getExpression().getText() === 'require' ? pattern.getElements() : undefined;
+    if (!elements || elements.some((e) => e.getDotDotDotToken() || !LEGACY_ERROR_CLASSES.has(e.getPropertyNameNode()?.getText() ?? e.getName()))) {
+      block(`a load of the legacy taskqueue module at ${where(call, record)}`);
+      continue;
+    }
+    const movable = elements.every((e) => {
+      const local = e.getNameNode();
+      return movableErrorClass(e.getPropertyNameNode()?.getText() ?? e.getName()) && Node.isIdentifier(local) && usesOf(sf, local.getText(), local).every(isInstanceofRight);
+    });
+    uses.requires.push({ literal: argument, movable });
   }
   for (const declaration of sf.getExportDeclarations()) {
     const specifier = declaration.getModuleSpecifierValue();
@@ -158,7 +169,11 @@ export function moveTaskqueueErrorImports(analysis: Analysis, out: RuleOutput): 
   if (records.length === 0 || taskqueueErrorsKept(analysis)) return;
   const description = 'legacy taskqueue error classes imported from deferred-migrate/shim (it rejects with its own)';
   for (const record of records) {
-    for (const { declaration, movable, kept, namespaceMovable } of usesIn(record).imports) {
+    const uses = usesIn(record);
+    for (const { literal, movable } of uses.requires) {
+      if (movable) out.edit(record, literal.getStart() + 1, literal.getEnd() - 1, SHIM, description);
+    }
+    for (const { declaration, movable, kept, namespaceMovable } of uses.imports) {
       const specifier = declaration.getModuleSpecifier();
       const object = declaration.getNamespaceImport() ?? declaration.getDefaultImport();
       const wholeMoves = (object ? namespaceMovable : true) && kept.length === 0 && (movable.length > 0 || namespaceMovable);
