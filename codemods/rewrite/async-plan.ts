@@ -154,32 +154,20 @@ function runsCallbackSynchronously(call: CallExpression): boolean {
   return (callee.getName() === 'call' || callee.getName() === 'apply') && Node.isPropertyAccessExpression(method) && SYNC_CALLBACK_METHODS.has(method.getName());
 }
 
-/** Functions and methods that run their callback later, never inside the call: a throw from the callback never reached a try around the call. */
-const LATER_CALLBACK_CALLEES: ReadonlySet<string> = new Set([
-  'setTimeout',
-  'setInterval',
-  'setImmediate',
-  'queueMicrotask',
-  'nextTick',
-  'on',
-  'once',
-  'addListener',
-  'prependListener',
-  'prependOnceListener',
-  'addEventListener',
-]);
+/** Methods that register a callback for later (an event listener): a throw from it never reached a try around the registration. */
+const LISTENER_REGISTRATIONS: ReadonlySet<string> = new Set(['on', 'once', 'addListener', 'prependListener', 'prependOnceListener', 'addEventListener']);
 
 /**
  * The call `fn` is passed to when the codemod cannot tell whether that call runs it
  * synchronously (`withRetry(() => defer(...))`, `new Promise((resolve) => ...)`): not a
- * sync array method, a Promise chain, a timer or an event registration.
+ * sync array method, a Promise chain, a timer or server callback (timerCallback) or an
+ * event registration.
  */
 export function unknownCallbackHost(fn: FunctionLike): CallExpression | NewExpression | undefined {
   const host = callbackHost(fn);
-  if (!host || syncCallbackHost(fn) || promiseChainCall(fn)) return undefined;
+  if (!host || syncCallbackHost(fn) || promiseChainCall(fn) || timerCallback(fn)) return undefined;
   const callee = unparenthesized(host.getExpression());
-  const name = callee && (Node.isIdentifier(callee) ? callee.getText() : Node.isPropertyAccessExpression(callee) ? callee.getName() : undefined);
-  return name !== undefined && LATER_CALLBACK_CALLEES.has(name) ? undefined : host;
+  return callee && Node.isPropertyAccessExpression(callee) && LISTENER_REGISTRATIONS.has(callee.getName()) ? undefined : host;
 }
 
 const CHAIN_METHODS = new Set(['then', 'catch', 'finally']);
