@@ -10,6 +10,7 @@ export {
   PermanentTaskFailure,
   SingularTaskFailure,
   TaskAlreadyExistsError,
+  TombstonedTaskError,
   UnknownQueueError,
   TransactionalEnqueueError,
   TransactionalTaskDroppedError,

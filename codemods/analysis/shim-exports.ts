@@ -14,6 +14,7 @@ export const SHIM_EXPORTS: ReadonlySet<string> = new Set([
   'PermanentTaskFailure',
   'SingularTaskFailure',
   'TaskAlreadyExistsError',
+  'TombstonedTaskError',
   'Handler',
   'register',
   'registerModule',

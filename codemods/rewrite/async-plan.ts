@@ -126,12 +126,48 @@ function nameOf(fn: FunctionLike): string {
   return 'the function';
 }
 
-/** The sync array method (`ids.forEach`) that `fn` is a callback of, if any. */
-function syncCallbackHost(fn: FunctionLike): CallExpression | undefined {
-  const parent = outermost(fn).getParent();
-  if (!parent || !Node.isCallExpression(parent) || !parent.getArguments().includes(outermost(fn))) return undefined;
-  const callee = parent.getExpression();
-  return Node.isPropertyAccessExpression(callee) && SYNC_CALLBACK_METHODS.has(callee.getName()) ? parent : undefined;
+/** The call or `new` that `fn` is passed to directly as an argument, if any. */
+function callbackHost(fn: FunctionLike): CallExpression | NewExpression | undefined {
+  const outer = outermost(fn);
+  const parent = outer.getParent();
+  if (!parent || !(Node.isCallExpression(parent) || Node.isNewExpression(parent))) return undefined;
+  return (parent.getArguments() as Node[]).includes(outer) ? parent : undefined;
+}
+
+/**
+ * The call that runs `fn` synchronously and ignores a promise it returns, if any: a sync
+ * array method (`ids.forEach(fn)`), also through `Array.prototype.forEach.call(ids, fn)`,
+ * and `Array.from(items, fn)`.
+ */
+export function syncCallbackHost(fn: FunctionLike): CallExpression | undefined {
+  const parent = callbackHost(fn);
+  return parent && Node.isCallExpression(parent) && runsCallbackSynchronously(parent) ? parent : undefined;
+}
+
+/** Whether `call` runs its function arguments synchronously, ignoring what they return (see syncCallbackHost). */
+function runsCallbackSynchronously(call: CallExpression): boolean {
+  const callee = unparenthesized(call.getExpression());
+  if (!callee || !Node.isPropertyAccessExpression(callee)) return false;
+  if (SYNC_CALLBACK_METHODS.has(callee.getName())) return true;
+  if (callee.getName() === 'from' && callee.getExpression().getText() === 'Array') return true;
+  const method = callee.getExpression();
+  return (callee.getName() === 'call' || callee.getName() === 'apply') && Node.isPropertyAccessExpression(method) && SYNC_CALLBACK_METHODS.has(method.getName());
+}
+
+/** Methods that register a callback for later (an event listener): a throw from it never reached a try around the registration. */
+const LISTENER_REGISTRATIONS: ReadonlySet<string> = new Set(['on', 'once', 'addListener', 'prependListener', 'prependOnceListener', 'addEventListener']);
+
+/**
+ * The call `fn` is passed to when the codemod cannot tell whether that call runs it
+ * synchronously (`withRetry(() => defer(...))`, `new Promise((resolve) => ...)`): not a
+ * sync array method, a Promise chain, a timer or server callback (timerCallback) or an
+ * event registration.
+ */
+export function unknownCallbackHost(fn: FunctionLike): CallExpression | NewExpression | undefined {
+  const host = callbackHost(fn);
+  if (!host || syncCallbackHost(fn) || promiseChainCall(fn) || timerCallback(fn)) return undefined;
+  const callee = unparenthesized(host.getExpression());
+  return callee && Node.isPropertyAccessExpression(callee) && LISTENER_REGISTRATIONS.has(callee.getName()) ? undefined : host;
 }
 
 const CHAIN_METHODS = new Set(['then', 'catch', 'finally']);
@@ -188,6 +224,15 @@ function startsFromPromise(call: CallExpression): boolean {
   if (Node.isPropertyAccessExpression(callee) && callee.getExpression().getText() === 'Promise') return true;
   const functions = calleeFunctions(receiver);
   return functions.length > 0 && functions.every(isAsync);
+}
+
+/** `await Promise.all(host)`: the promises `host` (`ids.map(...)`) collects are awaited together. */
+function awaitedPromiseAll(host: CallExpression): boolean {
+  const callee = unparenthesized(host.getExpression());
+  if (!callee || !Node.isPropertyAccessExpression(callee) || !['map', 'flatMap', 'from'].includes(callee.getName())) return false;
+  const outer = outermost(host);
+  const all = outer.getParent();
+  return !!all && Node.isCallExpression(all) && all.getExpression().getText().replace(/\s+/g, '') === 'Promise.all' && all.getArguments()[0] === outer && isAwaited(all);
 }
 
 /** The chain `call` belongs to ends in an `await` (so a try around it sees its rejection). */
@@ -404,8 +449,10 @@ export class AsyncPlanner {
         if (catchClause && statement.getFinallyBlock()) regions.push(catchClause.getBlock());
       }
     }
+    // An async function reached here is observed too: a throw in it rejected its promise at
+    // that point, and awaiting its defer() rejects it the same way (nothing else changes).
     const reach = (fn: FunctionLike): void => {
-      if (observed.has(fn) || isAsync(fn)) return;
+      if (observed.has(fn)) return;
       observed.add(fn);
       const body = fn.getBody();
       if (body) regions.push(body);
@@ -450,13 +497,14 @@ export class AsyncPlanner {
     };
     const visit = (node: Node, byDeclaration: boolean): boolean => {
       const reachHere = (fn: FunctionLike): void => {
-        if (byDeclaration && !observed.has(fn) && !isAsync(fn) && fn.getBody()) cheap.add(fn.getBody()!);
+        if (byDeclaration && !observed.has(fn) && fn.getBody()) cheap.add(fn.getBody()!);
         reach(fn);
       };
       if (isFunctionLike(node)) {
-        // A throw escapes a nested function only through a sync array method
-        // calling it, or as the rejection of an awaited Promise chain it is a callback of.
-        if (syncCallbackHost(node)) reachHere(node);
+        // A throw escapes a nested function through a sync array method calling it, as
+        // the rejection of an awaited Promise chain it is a callback of, or through a call
+        // the codemod cannot follow that may run it at once (reported, unless it is async).
+        if (syncCallbackHost(node) || unknownCallbackHost(node)) reachHere(node);
         else {
           const chain = promiseChainCall(node);
           if (chain && isAwaitedChain(chain)) reachHere(node);
@@ -470,6 +518,12 @@ export class AsyncPlanner {
         // A function named here but not called here (`h.call(...)`, `.then(h)`, `run(h)`,
         // `{ h }.h()`, a tagged template) may still run inside the region.
         for (const fn of valuesOf(node, byDeclaration)) reachHere(fn);
+      } else if (Node.isPropertyAccessExpression(node) && deferringMethods.has(node.getName())) {
+        // A method passed as a value (`ids.forEach(handlers.run)`, `ids.forEach(this.enqueue, this)`),
+        // looked up only when some method of that name holds a defer() or run() call.
+        const record = byDeclaration ? this.record(node) : undefined;
+        const declared = record ? declaredFunction(this.analysis, record, node) : [];
+        for (const fn of declared.length > 0 ? declared : functionsOf(node.getSymbol())) reachHere(fn);
       }
       return true;
     };
@@ -481,6 +535,99 @@ export class AsyncPlanner {
     }
     this.observed = observed;
     return observed;
+  }
+
+  /**
+   * What handled a synchronous throw at `node` in the legacy code: the catch (or
+   * finally) of the nearest try around it, reached through the callbacks that ran it
+   * at once, or the framework of the route handler it ran in, or the function's callers.
+   */
+  lostHandler(node: Node): string {
+    let child: Node = node;
+    for (let parent = node.getParent(); parent && !Node.isSourceFile(parent); parent = parent.getParent()) {
+      if (Node.isTryStatement(parent)) {
+        const catchClause = parent.getCatchClause();
+        const finallyBlock = parent.getFinallyBlock();
+        if (parent.getTryBlock() === child) return catchClause ? `the catch at ${where(catchClause)}` : `the finally at ${where(finallyBlock!)}`;
+        if (catchClause === child && finallyBlock) return `the finally at ${where(finallyBlock)}`;
+      }
+      if (isFunctionLike(parent)) {
+        const route = routeCallbackOf(this.analysis, parent);
+        if (route) return `the error handling of \`${route.call.getExpression().getText()}()\` around the route handler`;
+        if (syncCallbackHost(parent) || unknownCallbackHost(parent) || promiseChainCall(parent)) {
+          child = parent;
+          continue;
+        }
+        // An async function's promise carried the throw to whoever awaits it.
+        if (isAsync(parent)) return `the promise ${nameOf(parent) === 'the function' ? 'the async function' : nameOf(parent)} returns (whoever awaits it)`;
+        return `what handled it in the callers of ${nameOf(parent)}`;
+      }
+      child = parent;
+    }
+    return 'what handled it';
+  }
+
+  /**
+   * Why a `call` (`what`: `defer()` or `run()`) in a synchronous callback can be neither
+   * awaited nor left as it is, in the words of what changes: the callback runs inside a
+   * sync array method (whose promise-ignoring loop goes on past a failure) or a call the
+   * codemod cannot follow. Undefined for a call in no such callback.
+   */
+  callbackLoss(call: CallExpression, what: string): string | undefined {
+    const fn = enclosingFunction(call);
+    // A try inside the callback still sees what an await there rejects: the planner's reason applies.
+    if (!fn || isAsync(fn) || isGuarded(call) || routeCallbackOf(this.analysis, fn)) return undefined;
+    let handler = this.lostHandler(call);
+    let sync = syncCallbackHost(fn);
+    // `ids.forEach(enqueue)`: a function passed by name, in its own file.
+    const byName = sync ? undefined : this.passedByNameTo(fn);
+    if (byName) {
+      sync = byName;
+      handler = this.lostHandler(byName);
+    }
+    if (sync) {
+      const host = sync.getExpression().getText();
+      if (awaitedPromiseAll(sync)) {
+        return (
+          `The awaited \`Promise.all\` still delivers the rejection of ${what} to ${handler}, but \`${host}\` now runs every callback before any enqueue fails, ` +
+          `so the tasks after a failing one are enqueued too (the legacy throw left \`${host}\` at the first failure, and no later task was enqueued). ` +
+          'To stop at the first failure, enqueue one at a time in an async function (`for (const item of items) await deferred.defer(...)`); if enqueueing the later tasks is acceptable, acknowledge this item.'
+        );
+      }
+      return (
+        `${what} now rejects where it used to throw, and here it runs in a callback of \`${host}\`, which calls it synchronously and ignores the Promise it returns: ` +
+        `${handler} no longer receives the error (the shim only logs the failed enqueue), and \`${host}\` goes on with the next items, enqueueing the tasks after a failing one ` +
+        `(the legacy throw left it at the first failure). Enqueue one at a time in an async function (\`for (const item of items) await deferred.defer(...)\`: ` +
+        'for...of differs from forEach on sparse arrays, Maps and Sets), or collect the promises and await Promise.all if the later tasks may be enqueued after a failure.'
+      );
+    }
+    const unknown = unknownCallbackHost(fn);
+    if (!unknown) return undefined;
+    if (Node.isNewExpression(unknown) && unknown.getExpression().getText() === 'Promise') {
+      return (
+        `${what} now rejects where it used to throw, and here it runs in the executor of \`new Promise(...)\`, which ran synchronously and turned the throw into that promise's rejection: ` +
+        `the rejection of ${what} is not that promise's, so ${handler} no longer receives the error (the shim only logs the failed enqueue). ` +
+        `Chain it instead (\`${what.replace('()', '(...)')}.then(resolve, reject)\`), or await it outside the executor.`
+      );
+    }
+    const callee = unknown.getExpression().getText();
+    return (
+      `${what} now rejects where it used to throw, and here it runs in a function passed to \`${callee}\`, which the codemod cannot follow: ` +
+      `if \`${callee}\` calls it synchronously, ${handler} no longer receives the error (the shim only logs the failed enqueue). ` +
+      `Make the function async and await the call, where \`${callee}\` awaits what the function returns, or handle the rejection with .catch() where the error was handled.`
+    );
+  }
+
+  /** The sync array method call (`ids.forEach(enqueue)`) that a named function of this file is passed to, if any. */
+  private passedByNameTo(fn: FunctionLike): CallExpression | undefined {
+    const name = this.nameNode(fn);
+    if (!name) return undefined;
+    for (const ref of sameScopeReferences(name)) {
+      const outer = outermost(ref);
+      const call = outer.getParent();
+      if (call && Node.isCallExpression(call) && call.getArguments().includes(outer) && runsCallbackSynchronously(call)) return call;
+    }
+    return undefined;
   }
 
   /** Names of the methods (and object members holding a function) that hold a defer() or run() call. */
@@ -884,6 +1031,12 @@ function mayDenoteFunctionValue(node: ts.Identifier): boolean {
   return !(ts.isImportSpecifier(parent) || ts.isExportSpecifier(parent) || ts.isTypeReferenceNode(parent) || ts.isQualifiedName(parent) || ts.isLabeledStatement(parent) || ts.isBreakStatement(parent) || ts.isContinueStatement(parent));
 }
 
+/** A member access passed as an argument (`ids.forEach(handlers.run)`): it may denote a function the call runs. */
+function isPassedMember(node: ts.Node): boolean {
+  const parent = node.parent;
+  return ts.isPropertyAccessExpression(node) && !!parent && (ts.isCallExpression(parent) || ts.isNewExpression(parent)) && !!parent.arguments?.includes(node as ts.Expression);
+}
+
 /**
  * Calls `visit` on `region` and on its descendants that `visit` may act on (functions,
  * calls, `new`, identifiers that may denote a function), walking the compiler's nodes
@@ -893,7 +1046,8 @@ function forEachRegionNode(region: Node, visit: (node: Node) => boolean): void {
   const sf = region.getSourceFile();
   if (!visit(region)) return;
   const walk = (node: ts.Node): void => {
-    const relevant = FUNCTION_LIKE_KINDS.has(node.kind) || ts.isCallExpression(node) || ts.isNewExpression(node) || (ts.isIdentifier(node) && mayDenoteFunctionValue(node));
+    const relevant =
+      FUNCTION_LIKE_KINDS.has(node.kind) || ts.isCallExpression(node) || ts.isNewExpression(node) || (ts.isIdentifier(node) && mayDenoteFunctionValue(node)) || isPassedMember(node);
     if (relevant && !visit(wrapCompilerNode(sf, node))) return;
     ts.forEachChild(node, walk);
   };

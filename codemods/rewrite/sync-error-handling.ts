@@ -17,6 +17,7 @@ import { transactionalOption } from './defer-options.js';
 import { isResultUsed } from './defer-result.js';
 import { addNeededImports } from './imports.js';
 import { makeTransform } from './single-file.js';
+import { moveTaskqueueErrorImports } from './taskqueue-errors.js';
 
 export const meta: RuleMeta = {
   id: 'sync-error-handling',
@@ -40,6 +41,12 @@ export const rule: Rule = {
         if (unseen) out.report(record, call, 'sync-error-handling', 'warning', `${runs.has(deferCall) ? 'run()' : 'defer()'} now rejects where it used to throw, and where its throw went is not known: ${unseen}. Code that handled it there (a try/catch, an async function, a job queue or retry library) now misses it, and what followed the call now runs after a failure. Await the call in an async function whose callers await it in turn, or handle the rejection with .catch().`);
         continue;
       }
+      // In a sync callback (forEach, a call the codemod cannot follow) awaiting is no option: say what changes.
+      const lost = planner.callbackLoss(call, runs.has(deferCall) ? 'run()' : 'defer()');
+      if (lost) {
+        out.report(record, call, 'sync-error-handling', 'warning', lost);
+        continue;
+      }
       const reason = awaitCall(analysis, call, out, shared);
       if (reason === undefined) continue;
       const what = runs.has(deferCall)
@@ -54,6 +61,8 @@ export const rule: Rule = {
       );
     }
     for (const test of findCaughtErrorTests(analysis)) out.report(test.record, test.node, 'legacy-error-text', 'warning', test.message);
+    // `error instanceof TaskAlreadyExistsError` of the legacy taskqueue module: the shim's class, where sound.
+    moveTaskqueueErrorImports(analysis, out);
   },
 };
 

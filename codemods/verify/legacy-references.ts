@@ -7,7 +7,8 @@ import { compilerNodesOfKind, morphTextIs, wrapCompilerNode } from '../analysis/
 import type { Analysis } from '../analysis/index.js';
 import type { SourceRecord } from '../analysis/project.js';
 import type { SymbolRef } from '../analysis/legacy-symbols.js';
-import { LEGACY_ERROR_CLASSES } from '../analysis/legacy-errors.js';
+import { BACKEND_DEPENDENT_ERROR_CLASSES, LEGACY_ERROR_CLASSES, LEGACY_TASKQUEUE } from '../analysis/legacy-errors.js';
+import { movableErrorClass, taskqueueErrorsKept } from '../rewrite/taskqueue-errors.js';
 import { SHIM_EXPORTS } from '../analysis/shim-exports.js';
 import { roleOfSpecifier } from '../analysis/specifiers.js';
 
@@ -107,7 +108,7 @@ export const findLegacyReferences: LegacyReferenceFinder = (analysis, record) =>
     found.push({ node: reference.node, what: reference.node.getText(), why: whyOf(reference.ref) });
   }
 
-  found.push(...legacyTaskqueueErrors(record));
+  found.push(...legacyTaskqueueErrors(analysis, record));
   found.push(...legacyModuleNames(analysis, record));
 
   // A webapp router that still routes task handlers: those rows never reach the shim.
@@ -162,15 +163,12 @@ function legacyModuleNames(analysis: Analysis, record: SourceRecord): LegacyRefe
   return found;
 }
 
-/** `google/appengine/api/taskqueue` (with `.js`, `/index`): the legacy module whose errors the legacy defer() threw. */
-const LEGACY_TASKQUEUE = /(^|\/)appengine\/api\/taskqueue(\/index)?(\.[cm]?[jt]s)?$/;
-
 /**
  * Error classes of the legacy taskqueue module that a file the migration covers
  * tests with `instanceof`: the shim's defer() rejects with its own classes, so
  * such a test (around a migrated defer(), say) silently takes its other branch.
  */
-function legacyTaskqueueErrors(record: SourceRecord): LegacyReference[] {
+function legacyTaskqueueErrors(analysis: Analysis, record: SourceRecord): LegacyReference[] {
   if (!record.text.includes('appengine/api/taskqueue') || !record.text.includes('instanceof')) return [];
   const tested = new Set(
     record.sourceFile
@@ -181,11 +179,21 @@ function legacyTaskqueueErrors(record: SourceRecord): LegacyReference[] {
   const testedName = (name: string): boolean => tested.has(name);
   const testedMember = (object: string): boolean => [...tested].some((t) => t.startsWith(`${object}.`));
   const found: LegacyReference[] = [];
+  // Why the codemod did not move the import itself (taskqueue-errors.ts), for the message.
+  const kept = taskqueueErrorsKept(analysis);
   const whyFor = (name?: string): string => {
     const instead = name === undefined ? 'TaskAlreadyExistsError, InvalidTaskNameError...' : LEGACY_ERROR_CLASSES.get(name);
-    return `deferred-migrate/shim's defer() rejects with its own error classes, so an instanceof test against this one no longer matches: ${
-      instead ? `import ${instead} from deferred-migrate/shim` : 'test the class the shim throws'
-    } (or test error.name)`;
+    const lead = "deferred-migrate/shim's defer() rejects with its own error classes, so an instanceof test against this one no longer matches";
+    // The legacy module stays in use: its calls still throw the legacy class into such a catch.
+    if (kept) return `${lead}, and the codemod left it: ${kept}. Test both classes (this one and ${instead ? `${instead} of deferred-migrate/shim` : 'the class the shim throws'}), or error.name`;
+    if (!instead) return `${lead}, and the shim throws nothing alike: test the class the shim throws for that failure, or drop the branch`;
+    const onSomeBackends = name === undefined ? undefined : BACKEND_DEPENDENT_ERROR_CLASSES.get(name);
+    if (onSomeBackends) return `${lead}, and the codemod left it: ${onSomeBackends}`;
+    if (name !== undefined && name !== instead) return `${lead}: the shim throws ${instead} for that failure; import it from deferred-migrate/shim (or test error.name)`;
+    if (name !== undefined && !movableErrorClass(name)) {
+      return `${lead}: the shim's ${name} also covers its InvalidTaskNameError, InvalidEtaError and InvalidUrlError (the legacy one did not), so check the order of the tests, then import it from deferred-migrate/shim`;
+    }
+    return `${lead}, and the codemod left it: it is used otherwise than as the right operand of instanceof (a new, a throw, a subclass would get the shim's class, whose constructor differs). Import ${instead} from deferred-migrate/shim where the tests are, or test error.name`;
   };
   const why = whyFor();
   for (const declaration of record.sourceFile.getImportDeclarations()) {

@@ -38,8 +38,23 @@ export class TaskAlreadyExistsError extends DeferredError {
   constructor(
     readonly taskName: string,
     readonly queue: string,
+    message = `A task named "${taskName}" already exists (or existed recently) in queue "${queue}"; task names are unique per queue.`,
   ) {
-    super(`A task named "${taskName}" already exists (or existed recently) in queue "${queue}"; task names are unique per queue.`);
+    super(message);
+  }
+}
+
+/**
+ * The task of this name already ran, and its name is kept as a tombstone: Task Queue's
+ * TombstonedTaskError, told apart where the backend can (the embedded queue; Cloud Tasks
+ * answers ALREADY_EXISTS for both, so there it is a plain TaskAlreadyExistsError). In
+ * Python it was a sibling of TaskAlreadyExistsError; here it is a subclass, so that a
+ * catch of TaskAlreadyExistsError (the one class the legacy Node.js API threw for both,
+ * and what this shim threw before) still sees it.
+ */
+export class TombstonedTaskError extends TaskAlreadyExistsError {
+  constructor(taskName: string, queue: string) {
+    super(taskName, queue, `A task named "${taskName}" already ran in queue "${queue}", and its name stays taken (tombstoned) for a while; task names are unique per queue.`);
   }
 }
 

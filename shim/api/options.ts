@@ -135,6 +135,10 @@ function resolveEta(options: DeferOptions, nowMs: number): number {
   if (etaMs - nowMs > MAX_COUNTDOWN_MS) {
     throw new InvalidEtaError('ETA too far in the future: a task may be scheduled at most 30 days ahead.');
   }
+  // A past ETA (a negative _countdown) is due at once, as Python's taskqueue computed
+  // eta = now + countdown and the service accepted it; only an ETA before the epoch
+  // was refused (INVALID_ETA, raised as InvalidEtaError).
+  if (etaMs < 0) throw new InvalidEtaError(`ETA before 1970-01-01 (epoch milliseconds ${etaMs}): the task queue refuses it.`);
   return Math.round(etaMs);
 }
 

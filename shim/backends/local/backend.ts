@@ -1,7 +1,7 @@
 // The local backends (embedded SQLite, in-memory): one implementation over any
 // QueueStore, with an in-process Dispatcher delivering due tasks to the app.
 import { randomBytes, randomUUID } from 'node:crypto';
-import { TaskAlreadyExistsError, TransactionalNotSupportedError } from '../../api/errors.js';
+import { TaskAlreadyExistsError, TombstonedTaskError, TransactionalNotSupportedError } from '../../api/errors.js';
 import type {
   Backend,
   Clock,
@@ -139,8 +139,9 @@ export class LocalBackend implements Backend {
       for (let i = 0; i < batch.length; i += 1) {
         const pending = batch[i]!;
         const result = results[i]!;
-        if (result === 'duplicate') {
+        if (result === 'duplicate' || result === 'tombstoned') {
           if (pending.name === undefined) again.push(pending);
+          else if (result === 'tombstoned') pending.reject(new TombstonedTaskError(pending.name, pending.task.queue));
           else pending.reject(new TaskAlreadyExistsError(pending.name, pending.task.queue));
         } else if ('error' in result) pending.reject(result.error);
         else {

@@ -9,6 +9,7 @@ import {
   type QueueStateCounts,
   type QueueStore,
   type StoredTask,
+  type TakenName,
   type TaskFilter,
   type TaskRecord,
 } from './store.js';
@@ -37,9 +38,10 @@ export class MemoryStore implements QueueStore {
   private readonly paused = new Set<string>();
   private nextSeq = 1;
 
-  insert(task: NewTask): StoredTask | 'duplicate' {
+  insert(task: NewTask): StoredTask | TakenName {
     const nameKey = keyOf(task.queue, task.name);
-    if (this.idsByName.has(nameKey) || this.tombstones.has(nameKey)) return 'duplicate';
+    if (this.idsByName.has(nameKey)) return 'duplicate';
+    if (this.tombstones.has(nameKey)) return 'tombstoned';
     const seq = this.nextSeq++;
     const stored: StoredTask = { ...task, headers: { ...task.headers }, id: String(seq), retryCount: 0, executionCount: 0 };
     if (task.retry !== undefined) stored.retry = { ...task.retry };

@@ -15,6 +15,7 @@ import {
   type QueueStateCounts,
   type QueueStore,
   type StoredTask,
+  type TakenName,
   type TaskFilter,
   type TaskRecord,
 } from './store.js';
@@ -228,7 +229,7 @@ export class SqliteStore implements QueueStore {
     }).immediate;
   }
 
-  insert(task: NewTask): StoredTask | 'duplicate' {
+  insert(task: NewTask): StoredTask | TakenName {
     return this.guard(() => this.insertRow(task));
   }
 
@@ -237,7 +238,7 @@ export class SqliteStore implements QueueStore {
     return this.guard(() => this.insertManyTx(tasks));
   }
 
-  private insertRow(task: NewTask): StoredTask | 'duplicate' {
+  private insertRow(task: NewTask): StoredTask | TakenName {
     // The unique (queue, name) constraint covers live tasks and tombstones alike.
     // all(), not get(): SQLite runs the WAL auto-checkpoint only when a statement
     // steps to its end, and get() resets an INSERT ... RETURNING after its first
@@ -253,7 +254,8 @@ export class SqliteStore implements QueueStore {
       retry: task.retry === undefined ? null : JSON.stringify(task.retry),
       overflowKey: task.overflowKey ?? null,
     }) as Array<{ id: number }>;
-    if (!row) return 'duplicate';
+    // The name is taken: by a tombstone (completed_ms set) or a task still in the queue.
+    if (!row) return this.statements.nameFinished.get(task.queue, task.name) === 1 ? 'tombstoned' : 'duplicate';
     const stored: StoredTask = {
       ...task,
       id: String(row.id),
@@ -438,6 +440,7 @@ function prepareStatements(db: Database.Database) {
        ON CONFLICT (queue, name) DO NOTHING
        RETURNING id`,
     ),
+    nameFinished: db.prepare('SELECT completed_ms IS NOT NULL FROM tasks WHERE queue = ? AND name = ?').pluck(),
     anyDue: db.prepare(`SELECT 1 FROM tasks WHERE available_ms <= ? AND ${NOT_PAUSED} LIMIT 1`).pluck(),
     dueIds: db.prepare(`SELECT id FROM tasks WHERE available_ms <= ? AND ${NOT_PAUSED} ORDER BY available_ms, id LIMIT ?`).pluck(),
     // Claims under a policy: uncapped queues in one query, each capped queue in its own.

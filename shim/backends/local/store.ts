@@ -61,12 +61,18 @@ export interface QueueStateCounts {
   count: number;
 }
 
+/**
+ * Why a name is taken: 'duplicate' while its task is queued (or failed, waiting for a
+ * retry), 'tombstoned' once it finished (its tombstone kept until swept).
+ */
+export type TakenName = 'duplicate' | 'tombstoned';
+
 /** One task's outcome in `insertMany`: stored, a taken name, or the error its insert alone failed with. */
-export type InsertResult = StoredTask | 'duplicate' | { error: unknown };
+export type InsertResult = StoredTask | TakenName | { error: unknown };
 
 export interface QueueStore {
-  /** Insert a task; 'duplicate' when the (queue, name) pair is queued or tombstoned. */
-  insert(task: NewTask): StoredTask | 'duplicate';
+  /** Insert a task; 'duplicate' when the (queue, name) pair is queued, 'tombstoned' when its task finished. */
+  insert(task: NewTask): StoredTask | TakenName;
   /**
    * Insert a batch in one transaction (group commit); results in the same order. A
    * task whose own insert fails is left out and the others still commit; throws,

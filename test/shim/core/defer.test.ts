@@ -13,6 +13,7 @@ import {
   NotRegisteredError,
   TaskAlreadyExistsError,
   TaskTooLargeError,
+  TombstonedTaskError,
   TransactionalNotSupportedError,
   UnserializableArgumentError,
 } from '../../../shim/api/errors.js';
@@ -159,6 +160,19 @@ describe('options', () => {
     expect((await defer(work)).eta.getTime()).toBe(now);
   });
 
+  it('takes a negative _countdown as Python did (eta = now + countdown, due at once), and refuses an ETA before the epoch', async () => {
+    deliverTo();
+    const now = rt.clock.now();
+    const task = await defer(work, 'late', { _countdown: -5 });
+    expect(task.eta.getTime()).toBe(now - 5000);
+    // Due at once: the clock does not move, and the task runs.
+    await drain();
+    expect(calls).toEqual([['late']]);
+    expect(() => defer(work, { _countdown: -(now / 1000) - 1 })).toThrow(InvalidEtaError);
+    expect(() => defer(work, { _eta: -1 })).toThrow(/before 1970/);
+    expect(() => defer(work, { _eta: new Date(-1000) })).toThrow(InvalidEtaError);
+  });
+
   it('_url: null means the queue URL; a custom URL is kept', async () => {
     expect((await defer(work, { _url: null, _queue: 'mail' })).url).toBe('/_ah/queue/mail');
     expect((await defer(work, { _url: null })).url).toBe('/_ah/queue/default');
@@ -183,10 +197,18 @@ describe('names', () => {
   it('refuses a duplicate name, also after the task ran (tombstone)', async () => {
     deliverTo();
     await defer(work, { _name: 'once' });
-    await expect(defer(work, { _name: 'once' })).rejects.toThrow(TaskAlreadyExistsError);
+    const queued = await defer(work, { _name: 'once' }).catch((error: unknown) => error);
+    expect(queued).toBeInstanceOf(TaskAlreadyExistsError);
+    expect(queued).not.toBeInstanceOf(TombstonedTaskError);
+    expect((queued as Error).message).toMatch(/already exists/);
     await drain();
     expect(calls).toHaveLength(1);
-    await expect(defer(work, { _name: 'once' })).rejects.toThrow(/already exists/);
+    // The task ran: Task Queue's TombstonedTaskError, still a TaskAlreadyExistsError for the catches that test that.
+    const ran = await defer(work, { _name: 'once' }).catch((error: unknown) => error);
+    expect(ran).toBeInstanceOf(TombstonedTaskError);
+    expect(ran).toBeInstanceOf(TaskAlreadyExistsError);
+    expect(ran).toMatchObject({ name: 'TombstonedTaskError', taskName: 'once', queue: 'default' });
+    expect((ran as Error).message).toMatch(/already ran in queue "default"/);
     expect((await defer(work, { _name: 'once', _queue: 'other' })).name).toBe('once');
   });
 

@@ -27,6 +27,7 @@ it('shares the registry, the runtime and the error classes between the ESM and C
     ['InvalidTaskRetryOptionsError', true, true, true],
   ]);
   expect(report.newClassesAcrossBuilds).toEqual(Array.from({ length: 5 }, () => [true, true, false, false]));
+  expect(report.tombstonedAcrossBuilds).toEqual([true, true, false, 'TombstonedTaskError']);
   const expected = [
     'Handler',
     'InvalidEtaError',
@@ -43,6 +44,7 @@ it('shares the registry, the runtime and the error classes between the ESM and C
     'TaskAlreadyExistsError',
     'TaskNotFoundError',
     'TaskStateError',
+    'TombstonedTaskError',
     'TransactionalEnqueueError',
     'TransactionalTaskDroppedError',
     'UnknownQueueError',

@@ -92,7 +92,9 @@ describe('SqliteStore on disk', () => {
     expect(retrying).toMatchObject({ retryCount: 2, previousResponse: 500, retry: { task_retry_limit: 2 }, attempts: [] });
     store.fail(retrying.id, 11_000, { number: 3, finishedMs: 11_000, status: 500, error: { message: 'boom' } }, true);
     expect(store.findTasks('retrying', 'mail', 11_000)[0]).toMatchObject({ state: 'failed', retryCount: 3, attempts: [{ number: 3, error: { message: 'boom' } }] });
-    expect(store.insert(newTask('finished'))).toBe('duplicate');
+    expect(store.insert(newTask('finished'))).toBe('tombstoned');
+    // A failed task waits in the queue (it may be retried): its name is a duplicate, not a tombstone.
+    expect(store.insert(newTask('retrying', { queue: 'mail' }))).toBe('duplicate');
   });
 
   it('keeps tasks, their fields, leases and tombstones across close and reopen', () => {
@@ -114,7 +116,7 @@ describe('SqliteStore on disk', () => {
     expect(second.claimDue(2_000, 10, 30_000)).toEqual([]);
     expect(second.nextDueMs(2_000)).toBe(32_000);
     // The tombstone survives: the name cannot be reused.
-    expect(second.insert(newTask('done'))).toBe('duplicate');
+    expect(second.insert(newTask('done'))).toBe('tombstoned');
     expect(second.insert(newTask('waiting'))).toBe('duplicate');
     expect(second.getBlob('blob-1')).toEqual(Buffer.from([9, 9]));
 

@@ -24,7 +24,7 @@ function task(name: string, overrides: Partial<NewTask> = {}): string {
     createdMs: clock.now(),
     ...overrides,
   });
-  if (stored === 'duplicate') throw new Error('duplicate');
+  if (typeof stored === 'string') throw new Error(stored);
   return stored.id;
 }
 
