@@ -744,6 +744,14 @@ export class AsyncPlanner {
       if (chain && startsFromPromise(chain)) return { ok: true, calls: [] };
       const parent = outermost(fn).getParent();
       if (parent && Node.isCallExpression(parent)) return { ok: false, reason: `the function is a callback passed to \`${parent.getExpression().getText()}()\`, whose calls of it the codemod cannot see (it may ignore a promise)` };
+      if (parent && Node.isNewExpression(parent) && parent.getExpression().getText() === 'Promise') {
+        return { ok: false, reason: 'the function is the executor of `new Promise(...)`, whose throw rejected that promise; an async executor cannot do that (its rejection goes unhandled)' };
+      }
+      if (Node.isConstructorDeclaration(fn)) {
+        const owner = fn.getParent();
+        const className = (Node.isClassDeclaration(owner) || Node.isClassExpression(owner)) && owner.getName();
+        return { ok: false, reason: `it is in the constructor of ${className ? `\`${className}\`` : 'a class'}, which cannot be async: its \`new\` expressions received the throw` };
+      }
       return { ok: false, reason: 'the function is used as a value, so its callers are not known' };
     }
     const record = this.record(fn)!;
