@@ -2,6 +2,7 @@
 // then the output analysed again in memory: a file that would change again is a
 // failure, not a result. Nothing is written here; the CLI writes.
 import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { analyze, type Analysis } from './analysis/index.js';
 import { isSourcePath } from './analysis/discover.js';
@@ -154,7 +155,8 @@ export async function migrate(options: MigrateOptions): Promise<MigrationResult>
         scanned: (absPath, scan) => scan.legacy && index?.load(absPath),
       })
     : scanTree(paths, root, needles);
-  const analysis = analyze({ root, discovery, matchers, scans, ...(index ? { index } : {}) });
+  const walked = paths.map((p) => path.resolve(root, p));
+  const analysis = analyze({ root, paths: walked, discovery, matchers, scans, ...(index ? { index } : {}) });
   const firstOutput = runRules(analysis);
   const planned = plan(analysis, firstOutput);
 
@@ -164,7 +166,7 @@ export async function migrate(options: MigrateOptions): Promise<MigrationResult>
   if (changed.length > 0) {
     const read = migratedReader(planned, analysis);
     const changedTexts = changed.map((p): [string, string] => [p.file.absPath, p.updated!]);
-    const second = analyze({ root, discovery, matchers, readText: read, scans: rescanChanged(analysis.scans, changedTexts, needles, discovery.aliasPrefixes), previous: analysis });
+    const second = analyze({ root, paths: walked, discovery, matchers, readText: read, scans: rescanChanged(analysis.scans, changedTexts, needles, discovery.aliasPrefixes), previous: analysis });
     const secondOutput = runRules(second);
     final = { analysis: second, output: secondOutput };
     for (const [absPath, edits] of secondOutput.edits) {

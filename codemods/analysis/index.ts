@@ -35,6 +35,8 @@ export interface Analysis {
   hosts: HostApp[];
   /** Whether the files' text was only loaded for one-file use (jscodeshift transforms). */
   singleFile: boolean;
+  /** The directories and files the run walked (absolute): files outside them were not seen. */
+  paths: string[];
   /** The JavaScript files carry JSDoc types (checkJs code bases): generated JS gets JSDoc types too. */
   jsdocTyped: boolean;
   /** What the text scans found per source file, for a later analysis of the same tree. */
@@ -49,6 +51,8 @@ export interface AnalyzeOptions {
   matchers: ModuleMatchers;
   readText?: TextSource;
   singleFile?: boolean;
+  /** What the run walked (absolute paths); the root when absent. */
+  paths?: string[];
   /** Text scans of the discovery's sources, made earlier (`tree-scan.ts`); made here from `readText` when absent. */
   scans?: TextScans;
   /** An index of the discovery's files that already holds some parsed files (loaded while the scan ran). */
@@ -159,6 +163,7 @@ export function analyze(options: AnalyzeOptions): Analysis {
     tables,
     hosts,
     singleFile: options.singleFile ?? false,
+    paths: options.paths ?? [options.root],
     jsdocTyped: candidates.some((r) => !r.isTypeScript && /@(type|param|returns?)\s*\{/.test(r.text)),
     scans,
     imports,

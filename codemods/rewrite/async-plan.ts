@@ -294,7 +294,8 @@ export class AsyncPlanner {
   private listeners: Set<FunctionLike> | undefined;
   private readonly paths = new Map<FunctionLike, ThrowPath>();
   private readonly callers = new Map<FunctionLike, Callers>();
-  private packageEntries: Set<string> | null | undefined;
+  private readonly packageEntries = new Map<string, Set<string>>();
+  private readonly packageDirs = new Map<string, boolean>();
 
   private constructor(private readonly analysis: Analysis) {}
 
@@ -648,37 +649,56 @@ export class AsyncPlanner {
     if (/\.m[jt]s$/.test(record.absPath)) return true;
     if (/\.c[jt]s$/.test(record.absPath)) return false;
     const hasEsmSyntax = record.sourceFile.getImportDeclarations().length > 0 || record.sourceFile.getExportDeclarations().length > 0 || /^\s*export\s/m.test(record.text);
-    return hasEsmSyntax && this.packageJson()?.type === 'module';
-  }
-
-  private packageJson(): Record<string, unknown> | undefined {
-    return readJsonObject(path.join(this.analysis.root, 'package.json'));
+    // Node reads `type` from the nearest package.json.
+    const dir = this.packageDirOf(record.absPath);
+    return hasEsmSyntax && dir !== undefined && readJsonObject(path.join(dir, 'package.json'))?.type === 'module';
   }
 
   /**
-   * Exports are called only from the analysed files when the run covers a whole
-   * package (package.json at the run's root) and the file is none of its entry
-   * points (`main`, `module`, `bin`, `exports`): compared without extension.
+   * Why exports may be called from outside the analysed files, if they may. They are
+   * not when the run walked the whole package the file belongs to (the nearest
+   * package.json's directory, at or under the run's root, inside one of the run's paths)
+   * and the file is none of its entry points (`main`, `module`, `bin`, `exports`:
+   * compared without extension). A run on `./src` of a package whose tests or scripts
+   * live beside it sees none of their calls.
    */
-  private exportsStayInProject(record: SourceRecord): boolean {
-    if (this.analysis.singleFile) return false;
-    if (this.packageEntries === undefined) {
-      const pkg = this.packageJson();
-      if (!pkg) this.packageEntries = null;
-      else {
-        const entries = new Set<string>();
-        const collect = (value: unknown): void => {
-          if (typeof value === 'string') entries.add(withoutScriptExtension(path.resolve(this.analysis.root, value)));
-          else if (value && typeof value === 'object') for (const inner of Object.values(value)) collect(inner);
-        };
-        collect(pkg.main ?? 'index.js');
-        collect(pkg.module);
-        collect(pkg.bin);
-        collect(pkg.exports);
-        this.packageEntries = entries;
-      }
+  private exportsLeaveRun(record: SourceRecord): string | undefined {
+    if (this.analysis.singleFile) return 'this run sees one file only';
+    const dir = this.packageDirOf(record.absPath);
+    if (dir === undefined) return 'no package.json above it says what its package is, so callers may be anywhere';
+    const rel = path.relative(this.analysis.root, dir) || '.';
+    if (!this.analysis.paths.some((walked) => isWithin(dir, walked))) return `the run walked only part of its package (${rel}): a run on the package's directory follows callers in its tests and scripts too`;
+    if (this.packageEntriesOf(dir).has(withoutScriptExtension(record.absPath))) return `the file is an entry point of its package (${rel}/package.json), whose importers are outside the run`;
+    return undefined;
+  }
+
+  /** The nearest directory above `absPath`, up to the run's root, that holds a package.json. */
+  private packageDirOf(absPath: string): string | undefined {
+    for (let dir = path.dirname(absPath); isWithin(dir, this.analysis.root); dir = path.dirname(dir)) {
+      let found = this.packageDirs.get(dir);
+      if (found === undefined) this.packageDirs.set(dir, (found = readJsonObject(path.join(dir, 'package.json')) !== undefined));
+      if (found) return dir;
+      if (dir === this.analysis.root || path.dirname(dir) === dir) break;
     }
-    return this.packageEntries !== null && !this.packageEntries.has(withoutScriptExtension(record.absPath));
+    return undefined;
+  }
+
+  /** The entry points of the package in `dir`, without extension. */
+  private packageEntriesOf(dir: string): Set<string> {
+    let entries = this.packageEntries.get(dir);
+    if (entries) return entries;
+    entries = new Set<string>();
+    const pkg = readJsonObject(path.join(dir, 'package.json')) ?? {};
+    const collect = (value: unknown): void => {
+      if (typeof value === 'string') entries!.add(withoutScriptExtension(path.resolve(dir, value)));
+      else if (value && typeof value === 'object') for (const inner of Object.values(value)) collect(inner);
+    };
+    collect(pkg.main ?? 'index.js');
+    collect(pkg.module);
+    collect(pkg.bin);
+    collect(pkg.exports);
+    this.packageEntries.set(dir, entries);
+    return entries;
   }
 
   /**
@@ -769,7 +789,8 @@ export class AsyncPlanner {
     const refs = name.findReferencesAsNodes().filter((ref) => ref !== name && !Node.isExportSpecifier(ref.getParent()) && !Node.isExportAssignment(ref.getParent()));
     const callers = this.callsAmong(fn, record, refs);
     if (!callers.ok) return callers;
-    if (!this.exportsStayInProject(record)) return this.exportedOutsideRun(fn);
+    const outside = this.exportsLeaveRun(record);
+    if (outside) return { ok: false, reason: `${nameOf(fn)} is exported and may be called from outside the analysed files: ${outside}` };
     const unseen = this.unloadedMention(name.getText());
     if (unseen) return { ok: false, reason: `${nameOf(fn)} is exported and named in ${unseen}, whose calls of it the codemod cannot see (it imports through a path alias or a package name)` };
     return callers;
@@ -777,7 +798,8 @@ export class AsyncPlanner {
 
   /** The callers of a function its module exports by name, through the import graph (exported-references.ts). */
   private callersThroughImports(fn: FunctionLike, record: SourceRecord, declaration: DeclarationNode, name: string): Callers {
-    if (!this.exportsStayInProject(record)) return this.exportedOutsideRun(fn);
+    const outside = this.exportsLeaveRun(record);
+    if (outside) return { ok: false, reason: `${nameOf(fn)} is exported and may be called from outside the analysed files: ${outside}` };
     const found = exportedReferences(this.analysis, record, declaration, name);
     if (!found.ok) return { ok: false, reason: found.reason };
     // A file that names it without importing its module as the graph sees it (a bundler's
@@ -786,15 +808,6 @@ export class AsyncPlanner {
     if (unseen) return { ok: false, reason: `${nameOf(fn)} is exported and named in ${unseen}, which imports a module the codemod cannot follow (a path alias or package name it does not resolve, or a computed path), so its calls of it are not known` };
     // `module.exports = { name }` is how importers reach it, not a use.
     return this.callsAmong(fn, record, found.refs.filter((ref) => record.isTypeScript || !isCommonJsExportByName(ref, name)));
-  }
-
-  private exportedOutsideRun(fn: FunctionLike): Callers {
-    return {
-      ok: false,
-      reason: this.analysis.singleFile
-        ? `${nameOf(fn)} is exported and this run sees one file only`
-        : `${nameOf(fn)} is exported and may be called from outside the analysed files (no package.json at the run's root, or the file is a package entry point)`,
-    };
   }
 
   /** The calls among `refs` (references of `fn`), or why some reference is not a known call. */
@@ -915,6 +928,12 @@ export class AsyncPlanner {
     // throw: a rejection that reaches one now went there as a throw before.
     return { ok: true, edits };
   }
+}
+
+/** `inner` is `outer` or inside it. */
+function isWithin(inner: string, outer: string): boolean {
+  const rel = path.relative(outer, inner);
+  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
 }
 
 /** The functions `fn` returns as written (`return (req, res) => ...`), its nested functions' returns aside. */

@@ -10,9 +10,9 @@ const LEGACY = "import * as deferred from 'google/appengine/ext/deferred';\n\nex
 
 describe('migrate', () => {
   it('migrates what it can, fails unparseable files without stopping, and writes nothing', async () => {
-    // A package manifest: `go` is exported to the package alone (no unseen caller to report).
+    // A package manifest where the run walks: `go` is exported to the package alone (no unseen caller to report).
     tree = makeTree({
-      'package.json': '{ "private": true }\n',
+      'src/package.json': '{ "private": true }\n',
       '.gitignore': 'generated/\n',
       'src/good.ts': LEGACY,
       'src/broken.ts': "import { defer } from 'google/appengine/ext/deferred';\nconst = ;\n",
@@ -75,5 +75,20 @@ describe('migrate', () => {
       ['a.ts', 'manual', ['2:31 non-registrable-callable']],
     ]);
     expect(result.summary.manual).toBe(1);
+  });
+  it('reports an exported defer() when the run walks only part of its package, and follows the callers when it walks all of it', async () => {
+    tree = makeTree({
+      'package.json': '{ "private": true, "main": "src/index.ts" }\n',
+      'src/tasks.ts': "import * as deferred from 'google/appengine/ext/deferred';\nexport function work(id: number) {\n  return id;\n}\nexport function schedule(id: number) {\n  deferred.defer(work, id, { _name: `x${id}`, _url: '/tasks/work' });\n}\n",
+      'test/tasks.test.ts': "import { schedule } from '../src/tasks.js';\nexport function check() {\n  try {\n    schedule(1);\n    return 'queued';\n  } catch {\n    return 'refused';\n  }\n}\n",
+    });
+    const part = await migrate({ paths: [tree.path('src')], root: tree.root, verify: false });
+    const tasks = part.files.find((f) => f.file === 'src/tasks.ts')!;
+    expect(tasks.items.filter((i) => i.code === 'sync-error-handling').map((i) => [i.line, i.message.match(/walked only part of its package \(\.\)/) !== null])).toEqual([[6, true]]);
+    expect(tasks.updated).not.toContain('await deferred.defer');
+    const whole = await migrate({ paths: [tree.root], root: tree.root, verify: false });
+    expect(whole.files.find((f) => f.file === 'src/tasks.ts')!.updated).toContain('export async function schedule(id: number) {\n  await deferred.defer(');
+    expect(whole.files.find((f) => f.file === 'test/tasks.test.ts')!.updated).toContain('await schedule(1);');
+    expect(whole.files.flatMap((f) => f.items).filter((i) => i.code === 'sync-error-handling')).toEqual([]);
   });
 });
