@@ -1,11 +1,12 @@
 // Calls of `defer` (legacy or shim, any import style) with their callable and
 // their trailing options object, as the contract defines it: the last argument
 // when it is an object literal whose keys all begin with `_`.
-import { Node, SyntaxKind, ts, type CallExpression, type ObjectLiteralExpression } from 'ts-morph';
+import { Node, SyntaxKind, ts, type CallExpression, type Identifier, type ObjectLiteralExpression } from 'ts-morph';
 import { compilerNodesOfKind, wrapCompilerNode } from './compiler-nodes.js';
+import { resolveIdentifier, resolveModuleMember } from './declarations.js';
 import { isDeferRef, isEmittedReexportValue, isExportedObject, isMember, unwrap, type SymbolRef, type SymbolTable } from './legacy-symbols.js';
 import { declaringScope } from './scope.js';
-import type { SourceRecord } from './project.js';
+import type { ProjectIndex, SourceRecord } from './project.js';
 import { BUILTIN_URL } from './route-tables.js';
 
 export interface DeferCall {
@@ -13,8 +14,10 @@ export interface DeferCall {
   call: CallExpression;
   fn: Node | undefined;
   options?: ObjectLiteralExpression;
-  /** The call's argument when `options` is the literal of a `const` it names. */
+  /** The call's argument when `options` is the literal of a `const` it names (in this file or another). */
   optionsArgument?: Node;
+  /** A spread in the options (`{ ...fromElsewhere, _name }`) whose value the codemod cannot read: it may set any option. */
+  unreadOptions?: Node;
   /** `_url` value: a literal string, 'dynamic' when not a literal, undefined when absent. */
   url: string | undefined;
 }
@@ -27,11 +30,34 @@ function optionKey(property: Node): string | undefined {
   return undefined;
 }
 
+/**
+ * An object of `_` options: every property a `_` key or a spread, at least one of
+ * them a `_` key or a spread of such options (`{ ...fromElsewhere, _name }` is
+ * options whose spread is not read: see unreadSpread).
+ */
 export function isOptionsLiteral(node: Node | undefined, seen = new Set<Node>()): node is ObjectLiteralExpression {
   if (!node || !Node.isObjectLiteralExpression(node) || seen.has(node)) return false;
   seen.add(node);
-  const properties = node.getProperties();
-  return properties.length > 0 && properties.every((p) => optionKey(p)?.startsWith('_') || !!spreadOptions(p, seen));
+  let known = false;
+  for (const property of node.getProperties()) {
+    if (optionKey(property)?.startsWith('_')) known = true;
+    else if (!Node.isSpreadAssignment(property)) return false;
+    else if (spreadOptions(property, seen)) known = true;
+  }
+  return known;
+}
+
+/** The first spread of the options, through the consts it reads, whose value the codemod cannot read. */
+export function unreadSpread(options: ObjectLiteralExpression, seen = new Set<Node>()): Node | undefined {
+  if (seen.has(options)) return undefined;
+  seen.add(options);
+  for (const property of options.getProperties()) {
+    if (!Node.isSpreadAssignment(property)) continue;
+    const spread = spreadOptions(property);
+    const inner = spread ? unreadSpread(spread, seen) : property;
+    if (inner) return inner;
+  }
+  return undefined;
 }
 
 /** The option `key` of an options literal, through the spreads of `const` options it holds; the last one wins. */
@@ -70,6 +96,7 @@ function spreadOptions(property: Node, seen = new Set<Node>()): ObjectLiteralExp
  */
 export function constOptions(node: Node): ObjectLiteralExpression | undefined {
   const value = unwrap(node);
+  if (Node.isPropertyAccessExpression(value)) return importedOptions(value);
   if (!Node.isIdentifier(value)) return undefined;
   const name = value.getText();
   const scope = declaringScope(value, name);
@@ -79,11 +106,41 @@ export function constOptions(node: Node): ObjectLiteralExpression | undefined {
     .filter((d) => { const init = unwrapCompiler(d.initializer); return ts.isIdentifier(d.name) && d.name.text === name && !!init && ts.isObjectLiteralExpression(init); })
     .map((d) => wrapCompilerNode<import('ts-morph').VariableDeclaration>(sf, d))
     .find((d) => declaringScope(d.getNameNode(), name) === scope);
-  const list = declaration?.getParent();
-  if (!declaration || !Node.isVariableDeclarationList(list) || list.getDeclarationKind() !== 'const') return undefined;
+  if (!declaration) return importedOptions(value);
+  return constLiteral(declaration);
+}
+
+function constLiteral(declaration: import('ts-morph').VariableDeclaration): ObjectLiteralExpression | undefined {
+  const list = declaration.getParent();
+  if (!Node.isVariableDeclarationList(list) || list.getDeclarationKind() !== 'const') return undefined;
   const initializer = declaration.getInitializer();
   const literal = initializer && unwrap(initializer);
   return literal && Node.isObjectLiteralExpression(literal) ? literal : undefined;
+}
+
+/**
+ * The project of each file whose defer() calls were collected (and of the files
+ * their options were read from), so that options imported from another module
+ * are read there, spreads included.
+ */
+const projectOfFile = new WeakMap<ts.SourceFile, ProjectIndex>();
+
+/**
+ * The literal of an exported `const` of another project file, for `TX` imported
+ * by name (ESM or `require`) or `opts.TX` of a module object: options written
+ * there, passed here.
+ */
+function importedOptions(value: Node): ObjectLiteralExpression | undefined {
+  const sf = value.getSourceFile();
+  const index = projectOfFile.get(sf.compilerNode);
+  const record = index?.load(sf.getFilePath());
+  if (!index || !record) return undefined;
+  let resolution: ReturnType<typeof resolveIdentifier> | undefined;
+  if (Node.isIdentifier(value)) resolution = resolveIdentifier(index, record, value);
+  else if (Node.isPropertyAccessExpression(value) && Node.isIdentifier(value.getExpression())) resolution = resolveModuleMember(index, record, value.getExpression() as Identifier, value.getName());
+  if (resolution?.kind !== 'module' || resolution.record === record || !Node.isVariableDeclaration(resolution.node)) return undefined;
+  projectOfFile.set(resolution.record.sourceFile.compilerNode, index);
+  return constLiteral(resolution.node);
 }
 
 /** A `this` argument that cannot matter to a function: `null`, `undefined`, a literal. */
@@ -159,6 +216,7 @@ function collectDeferCalls(symbols: SymbolTable, records: SourceRecord[], member
   const isTarget = (ref: SymbolRef | undefined): boolean => (member === 'defer' ? isDeferRef(ref) : isMember(ref, [member]));
   const calls: DeferCall[] = [];
   for (const record of records) {
+    projectOfFile.set(record.sourceFile.compilerNode, symbols.index);
     for (const compilerCall of compilerNodesOfKind<ts.CallExpression>(record.sourceFile, SyntaxKind.CallExpression)) {
       // Only a callee rooted in a legacy binding (or a require call) can be defer,
       // directly or through .call/.apply: the others are not wrapped.
@@ -179,6 +237,8 @@ function collectDeferCalls(symbols: SymbolTable, records: SourceRecord[], member
       if (options && isOptionsLiteral(options)) {
         deferCall.options = options;
         if (options !== last) deferCall.optionsArgument = last;
+        const unread = unreadSpread(options);
+        if (unread) deferCall.unreadOptions = unread;
         const urlProperty = optionProperty(options, '_url');
         if (urlProperty) {
           const value = Node.isPropertyAssignment(urlProperty) ? urlProperty.getInitializer() : undefined;

@@ -253,7 +253,7 @@ export class SymbolTable {
   private readonly inProgress = new Set<string>();
 
   constructor(
-    private readonly index: ProjectIndex,
+    readonly index: ProjectIndex,
     private readonly matchers: ModuleMatchers,
   ) {}
 

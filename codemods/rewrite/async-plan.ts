@@ -205,7 +205,7 @@ export interface PlannedAsyncEdit {
 export type AwaitPlan = { ok: true; edits: PlannedAsyncEdit[] } | { ok: false; reason: string };
 
 /** `route`: the function is (also) a route handler of a host framework, which ignores its return value. */
-type Callers = { ok: true; calls: CallExpression[]; route?: RouteCallback } | { ok: false; reason: string };
+export type Callers = { ok: true; calls: CallExpression[]; route?: RouteCallback } | { ok: false; reason: string };
 
 export class AsyncPlanner {
   private static readonly planners = new WeakMap<Analysis, AsyncPlanner>();
@@ -447,6 +447,11 @@ export class AsyncPlanner {
       }
     }
     return undefined;
+  }
+
+  /** Every call of `fn` (in any file of the run, through the import graph), or why not every caller is known. */
+  callersOf(fn: FunctionLike): Callers {
+    return this.findCallers(fn);
   }
 
   /** Every call of `fn`, or why not every caller is known. */

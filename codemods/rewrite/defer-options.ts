@@ -48,6 +48,16 @@ export const rule: Rule = {
       const at = (option: Node): Node => (call.optionsArgument || !isWithin(option, call.call) ? (call.optionsArgument ?? call.options!) : option);
       const transactional = transactionalOption(call);
       if (transactional) out.report(call.record, at(transactional), 'transactional-enqueue', 'warning', TRANSACTIONAL_MESSAGE);
+      if (call.unreadOptions) {
+        // `{ ...fromElsewhere, _name }`: what the spread holds is not known, so not judged harmless.
+        out.report(
+          call.record,
+          call.unreadOptions,
+          'transactional-enqueue',
+          'warning',
+          `These defer() options spread a value the codemod cannot read (${call.unreadOptions.getText().slice(0, 60)}): if it sets _transactional, the call now rejects outside deferred.transactional(work) and must not be awaited there; if it sets _target, routing changes on Cloud Tasks. Check what it holds, or write the options at the call.`,
+        );
+      }
       const target = optionProperty(call.options, '_target');
       if (target) {
         out.report(
