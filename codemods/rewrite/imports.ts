@@ -2,7 +2,7 @@
 // shim with the local names still working; `TaskHandler` references are renamed;
 // imports nothing uses any more are removed; names other rules' code needs
 // (wrapApp, register, environFrom...) are added.
-import { Node, type ExportDeclaration, type ImportDeclaration, type VariableStatement } from 'ts-morph';
+import { Node, ts, type ExportDeclaration, type ImportDeclaration, type VariableStatement } from 'ts-morph';
 import type { Analysis } from '../analysis/index.js';
 import { findImportTypes } from '../analysis/import-types.js';
 import type { Binding, ImportSite } from '../analysis/legacy-symbols.js';
@@ -170,6 +170,12 @@ function runImports(analysis: Analysis, out: RuleOutput, shared: RuleOutput, rew
       if (site.role === 'webapp' || site.viaBarrel) {
         // Keep the specifier; drop unused names, rename TaskHandler imported through a barrel.
         if (liveBindings.length === 0 && siteBindings.length > 0) {
+          if (site.viaBarrel && loadedAtRunTime(analysis, record, site, siteBindings)) {
+            // A project module: loading it may register tasks or do other work, so the load stays.
+            const load = site.kind === 'esm-import' ? `import ${q(site.specifier.getLiteralValue())}${end}` : `require(${q(site.specifier.getLiteralValue())})${end}`;
+            out.edit(record, site.node.getStart(), site.node.getEnd(), load, `kept the load of ${site.specifier.getLiteralValue()}, whose imported names are unused`);
+            continue;
+          }
           const [start, stop] = statementRemovalSpan(record.text, site.node);
           out.edit(record, start, stop, '', `removed the unused import of ${site.specifier.getLiteralValue()}`);
         } else {
@@ -381,4 +387,22 @@ export default makeTransform(rule);
 /** The specifier of an import declaration (where an alias the analysis cannot follow is reported). */
 function isImportSpecifierText(node: Node): boolean {
   return Node.isStringLiteral(node) && Node.isImportDeclaration(node.getParent());
+}
+
+/**
+ * Whether the import of a project module (a barrel of legacy values) loads it when
+ * the code runs: always in JavaScript; in TypeScript, which drops an import none of
+ * whose names is used as a value, when one of them was (a route table's row that
+ * moved, say). Removing such an import would stop loading the module, and with it
+ * whatever its loading did (registering its tasks, among others).
+ */
+function loadedAtRunTime(analysis: Analysis, record: SourceRecord, site: ImportSite, bindings: Binding[]): boolean {
+  if (site.kind === 'esm-import' && (site.node as ImportDeclaration).isTypeOnly()) return false;
+  if (!record.isTypeScript) return true;
+  return bindings.some((binding) => !binding.typeOnly && analysis.symbols.references(record, binding).some((ref) => !isTypePosition(ref)));
+}
+
+/** An identifier read in a type (`x: Tasks.Handler`, `typeof x`), which TypeScript erases. */
+function isTypePosition(node: Node): boolean {
+  return ts.isPartOfTypeNode(node.compilerNode);
 }
