@@ -83,7 +83,7 @@ export interface LegacyReference {
 
 const EMPTY_EXPORTS: BarrelExports = { named: new Map(), star: [] };
 
-function hasExports(exports: BarrelExports): boolean {
+export function hasExports(exports: BarrelExports): boolean {
   return exports.named.size > 0 || exports.star.length > 0 || exports.whole !== undefined;
 }
 
