@@ -1095,6 +1095,9 @@ function isReassigned(nameNode: Identifier): boolean {
     if (found) return;
     if (ts.isBinaryExpression(node) && node.operatorToken.kind >= ts.SyntaxKind.FirstAssignment && node.operatorToken.kind <= ts.SyntaxKind.LastAssignment) {
       if (ts.isIdentifier(node.left) && node.left.text === name) found = true;
+    } else if (ts.isVariableDeclaration(node) && node.initializer && ts.isIdentifier(node.name) && node.name.text === name && node.pos > nameNode.compilerNode.pos) {
+      // `var d = deferred.defer; ... var d = other`: a later `var` of the same scope assigns it again.
+      if (declaringScope(wrap(nameNode.getSourceFile(), node.name), name) === scope) found = true;
     } else if ((ts.isPrefixUnaryExpression(node) || ts.isPostfixUnaryExpression(node)) && ts.isIdentifier(node.operand) && node.operand.text === name) {
       found = true;
     }
