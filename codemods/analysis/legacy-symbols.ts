@@ -1182,7 +1182,7 @@ function isExportsObject(node: Node | undefined): boolean {
  * (`name` undefined); `Object.defineProperty(exports, "X", { get: function () {
  * return v; } })` or `{ value: v }`: `X`.
  */
-function emittedReexport(expression: Node): { name: string | undefined; value: Node } | undefined {
+export function emittedReexport(expression: Node): { name: string | undefined; value: Node } | undefined {
   if (!Node.isCallExpression(expression)) return undefined;
   const callee = calleeName(expression.getExpression().compilerNode as ts.Expression);
   const [first, second, third] = expression.getArguments();
