@@ -16,7 +16,11 @@ export interface DeferCall {
   options?: ObjectLiteralExpression;
   /** The call's argument when `options` is the literal of a `const` it names (in this file or another). */
   optionsArgument?: Node;
-  /** A spread in the options (`{ ...fromElsewhere, _name }`) whose value the codemod cannot read: it may set any option. */
+  /**
+   * Options the codemod cannot read, which may set any option: a spread in them
+   * (`{ ...fromElsewhere, _name }`), a spread last argument (`defer(fn, ...args)`),
+   * a `let`/`var` holding them.
+   */
   unreadOptions?: Node;
   /** `_url` value: a literal string, 'dynamic' when not a literal, undefined when absent. */
   url: string | undefined;
@@ -98,16 +102,35 @@ export function constOptions(node: Node): ObjectLiteralExpression | undefined {
   const value = unwrap(node);
   if (Node.isPropertyAccessExpression(value)) return importedOptions(value);
   if (!Node.isIdentifier(value)) return undefined;
+  const declaration = objectDeclaration(value);
+  if (!declaration) return importedOptions(value);
+  return constLiteral(declaration);
+}
+
+/** The declaration of the file, in the identifier's scope, that initialises it with an object literal. */
+function objectDeclaration(value: Identifier): import('ts-morph').VariableDeclaration | undefined {
   const name = value.getText();
   const scope = declaringScope(value, name);
   // Declarations of that name, found on the compiler's nodes: only they are wrapped.
   const sf = value.getSourceFile();
-  const declaration = compilerNodesOfKind<ts.VariableDeclaration>(sf, SyntaxKind.VariableDeclaration)
+  return compilerNodesOfKind<ts.VariableDeclaration>(sf, SyntaxKind.VariableDeclaration)
     .filter((d) => { const init = unwrapCompiler(d.initializer); return ts.isIdentifier(d.name) && d.name.text === name && !!init && ts.isObjectLiteralExpression(init); })
     .map((d) => wrapCompilerNode<import('ts-morph').VariableDeclaration>(sf, d))
     .find((d) => declaringScope(d.getNameNode(), name) === scope);
-  if (!declaration) return importedOptions(value);
-  return constLiteral(declaration);
+}
+
+/**
+ * A last argument that may be options the codemod cannot read: a spread
+ * (`defer(fn, ...args)`), or a `let`/`var` initialised with options (which
+ * something may change before the call).
+ */
+function unreadArgument(last: Node): Node | undefined {
+  if (Node.isSpreadElement(last)) return last;
+  const value = unwrap(last);
+  if (!Node.isIdentifier(value)) return undefined;
+  const declaration = objectDeclaration(value);
+  const initializer = declaration?.getInitializer();
+  return declaration && !constLiteral(declaration) && initializer && isOptionsLiteral(unwrap(initializer)) ? last : undefined;
 }
 
 function constLiteral(declaration: import('ts-morph').VariableDeclaration): ObjectLiteralExpression | undefined {
@@ -234,6 +257,8 @@ function collectDeferCalls(symbols: SymbolTable, records: SourceRecord[], member
       const deferCall: DeferCall = { record, call, fn: args[0], url: undefined };
       // Options written at the call, or held by a `const` of the file (`defer(fn, 1, TX)`).
       const options = args.length > 1 ? (isOptionsLiteral(last) ? last : last && constOptions(last)) : undefined;
+      const unreadLast = !options && args.length > 1 && last ? unreadArgument(last) : undefined;
+      if (unreadLast) deferCall.unreadOptions = unreadLast;
       if (options && isOptionsLiteral(options)) {
         deferCall.options = options;
         if (options !== last) deferCall.optionsArgument = last;
