@@ -512,8 +512,13 @@ export class SymbolTable {
         continue;
       }
       if (!Node.isBinaryExpression(expression) || expression.getOperatorToken().getKind() !== SyntaxKind.EqualsToken) continue;
-      const left = expression.getLeft().getText().replace(/\s+/g, '');
-      const right = unwrap(expression.getRight());
+      let left = expression.getLeft().getText().replace(/\s+/g, '');
+      let right = unwrap(expression.getRight());
+      // `exports = module.exports = {...}` (or the other way round): module.exports holds the chain's last value.
+      while (/^(?:module\.)?exports$/.test(left) && Node.isBinaryExpression(right) && right.getOperatorToken().getKind() === SyntaxKind.EqualsToken && /^(?:module\.)?exports$/.test(right.getLeft().getText().replace(/\s+/g, ''))) {
+        if (right.getLeft().getText().replace(/\s+/g, '') === 'module.exports') left = 'module.exports';
+        right = unwrap(right.getRight());
+      }
       if (/^(?:module\.)?exports(?:\.|$)/.test(left)) exports.commonjs = true;
       if (left === 'module.exports' && Node.isObjectLiteralExpression(right)) {
         this.collectObjectExports(symbols, right, exports);
@@ -1075,8 +1080,18 @@ export function isExportedObject(literal: Node): boolean {
   if (Node.isExportAssignment(holder)) return true;
   // Only module-level statements are read as exports (compute()).
   const topLevel = (statement: Node | undefined): boolean => !!statement && Node.isExpressionStatement(statement) && Node.isSourceFile(statement.getParent());
-  const assignsModuleExports = (node: Node | undefined): boolean =>
-    !!node && Node.isBinaryExpression(node) && node.getLeft().getText().replace(/\s+/g, '') === 'module.exports' && topLevel(node.getParent());
+  const assignsModuleExports = (node: Node | undefined): boolean => {
+    // `module.exports = X`, also as the value of `exports = module.exports = X` (or the other way round).
+    let assignsIt = false;
+    let current: Node | undefined = node;
+    while (current && Node.isBinaryExpression(current) && current.getOperatorToken().getKind() === SyntaxKind.EqualsToken && /^(?:module\.)?exports$/.test(current.getLeft().getText().replace(/\s+/g, ''))) {
+      if (current.getLeft().getText().replace(/\s+/g, '') === 'module.exports') assignsIt = true;
+      const parent: Node | undefined = current.getParent();
+      if (!parent || !Node.isBinaryExpression(parent) || parent.getRight() !== current) return assignsIt && topLevel(parent);
+      current = parent;
+    }
+    return false;
+  };
   if (Node.isBinaryExpression(holder)) return assignsModuleExports(holder);
   if (Node.isCallExpression(holder) && holder.getArguments()[0] !== literal) {
     if (objectAssignTarget(holder) && topLevel(holder.getParent())) return true;
