@@ -237,6 +237,13 @@ export function resolveName(index: ProjectIndex, record: SourceRecord, name: str
     const literal = initializer && requireSpecifier(initializer);
     const element = (local.getNameNode() as import('ts-morph').ObjectBindingPattern).getElements().find((e) => e.getName() === name);
     if (literal && element) return followImport(index, record, literal.getLiteralValue(), element.getPropertyNameNode()?.getText() ?? name, depth);
+    // `const { Mail } = tasks`, where `tasks` is a module object (`import * as tasks`, `require()`, `import tasks = require()`).
+    const object = initializer && unwrapValue(initializer);
+    if (element && !element.getDotDotDotToken() && object && Node.isIdentifier(object) && local.getParent()?.getKindName() === 'VariableDeclarationList' && (local.getParent() as import('ts-morph').VariableDeclarationList).getDeclarationKind() === 'const') {
+      const property = element.getPropertyNameNode();
+      const member = property ? (Node.isStringLiteral(property) ? property.getLiteralValue() : property.getText()) : name;
+      return memberOfModule(index, record, object, member, depth + 1);
+    }
     return { kind: 'unknown' };
   }
   if (local && Node.isVariableDeclaration(local)) {
@@ -255,6 +262,11 @@ export function resolveName(index: ProjectIndex, record: SourceRecord, name: str
   }
   if (local) return { kind: 'module', record, node: local, name };
   return { kind: 'unknown' };
+}
+
+/** `require('<specifier>').<member>` written inline: what the module exports under that name. */
+export function resolveRequiredMember(index: ProjectIndex, record: SourceRecord, specifier: string, member: string): Resolution {
+  return followImport(index, record, specifier, member, 0);
 }
 
 function followImport(index: ProjectIndex, record: SourceRecord, specifier: string, exported: string, depth: number): Resolution {
