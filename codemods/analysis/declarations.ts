@@ -406,6 +406,8 @@ function exportedObjectMember(index: ProjectIndex, record: SourceRecord, exporte
     return followImport(index, record, statement.moduleSpecifier.text, member, depth);
   }
   if (exported !== 'default') return undefined;
+  // An ES default import of a CommonJS module without the `__esModule` marker is its exports object.
+  if (isPlainCommonJs(record)) return findExport(index, record, member, depth);
   const assignment = sf.getExportAssignment((e) => !e.isExportEquals());
   const value = assignment && unwrapValue(assignment.getExpression());
   if (!value || !Node.isObjectLiteralExpression(value)) return undefined;
@@ -424,6 +426,13 @@ function exportedObjectMember(index: ProjectIndex, record: SourceRecord, exporte
   }
   // A member the object does not hold reads `undefined`: nothing of the project.
   return found ?? { kind: 'unknown' };
+}
+
+/** A CommonJS module (no ES import or export, assigns `exports`) without TypeScript's `__esModule` marker. */
+function isPlainCommonJs(record: SourceRecord): boolean {
+  const statements = record.sourceFile.compilerNode.statements;
+  if (statements.some((s) => ts.isImportDeclaration(s) || ts.isExportDeclaration(s) || ts.isExportAssignment(s) || (ts.canHaveModifiers(s) && ts.getModifiers(s)?.some((m) => m.kind === SyntaxKind.ExportKeyword)))) return false;
+  return /\b(?:module\.)?exports\b/.test(record.text) && !record.text.includes('__esModule');
 }
 
 /** The expression inside parentheses, `as`, `satisfies` and `!`. */
