@@ -338,6 +338,8 @@ export function isKeptByResolver(current: Node, parent: Node): boolean {
   if (isEmittedReexportValue(current)) return true;
   // Types, export lists, and aliases the resolver binds (`const enqueue = deferred.defer`).
   if (Node.isTypeQuery(parent) || Node.isExportSpecifier(parent) || Node.isExportAssignment(parent)) return true;
+  // TypeScript's alias `import enqueue = deferred.defer` (also `export import` in a namespace): bound like a const.
+  if (Node.isImportEqualsDeclaration(parent)) return true;
   // (A reassigned `let` alias is reported by the resolver itself.)
   if (Node.isVariableDeclaration(parent) && parent.getInitializer() === current) return true;
   // A property of a const object the resolver follows, or of what the module exports.

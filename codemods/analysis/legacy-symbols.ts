@@ -772,6 +772,16 @@ export class SymbolTable {
         const ref = this.resolveIn(symbols, parameter.getInitializerOrThrow());
         if (ref) bindName(parameter.getNameNode(), ref);
         names = known();
+      } else if (compilerNode.kind === ts.SyntaxKind.ImportEqualsDeclaration && !ts.isExternalModuleReference((compilerNode as ts.ImportEqualsDeclaration).moduleReference)) {
+        // TypeScript's alias of a namespace member: `import enqueue = deferred.defer`, `export import TH = deferred.TaskHandler`.
+        let root: ts.Node = (compilerNode as ts.ImportEqualsDeclaration).moduleReference;
+        while (ts.isQualifiedName(root)) root = root.left;
+        if (ts.isIdentifier(root) && names.has(root.text)) {
+          const declaration = wrap(sf, compilerNode) as import('ts-morph').ImportEqualsDeclaration;
+          const ref = this.resolveIn(symbols, declaration.getModuleReference());
+          if (ref) bindName(declaration.getNameNode(), ref);
+          names = known();
+        }
       } else if (compilerNode.kind === ts.SyntaxKind.CallExpression) {
         let callee: ts.Expression = (compilerNode as ts.CallExpression).expression;
         while (ts.isParenthesizedExpression(callee)) callee = callee.expression;
@@ -787,7 +797,7 @@ export class SymbolTable {
         }
       }
     };
-    const declarations = [...compilerNodesOfKind(sf, SyntaxKind.VariableDeclaration), ...compilerNodesOfKind(sf, SyntaxKind.Parameter)].sort((a, b) => a.pos - b.pos || b.end - a.end);
+    const declarations = [...compilerNodesOfKind(sf, SyntaxKind.VariableDeclaration), ...compilerNodesOfKind(sf, SyntaxKind.Parameter), ...compilerNodesOfKind(sf, SyntaxKind.ImportEqualsDeclaration)].sort((a, b) => a.pos - b.pos || b.end - a.end);
     const calls = compilerNodesOfKind(sf, SyntaxKind.CallExpression);
     if ((sf.compilerNode as { parseDiagnostics?: readonly unknown[] }).parseDiagnostics?.length) {
       const visit = (compilerNode: ts.Node): void => {
@@ -829,6 +839,12 @@ export class SymbolTable {
       if (!inner) continue;
       const offered: BarrelExports = { named: new Map(), star: [] };
       for (const statement of body.statements) {
+        if (ts.isImportEqualsDeclaration(statement) && statement.isTypeOnly === false && ts.getModifiers(statement)?.some((m) => m.kind === SyntaxKind.ExportKeyword)) {
+          // `export import TH = deferred.TaskHandler`
+          const binding = inner.get(statement.name.text);
+          if (binding) offered.named.set(statement.name.text, binding.ref);
+          continue;
+        }
         if (!ts.isVariableStatement(statement) || !ts.getModifiers(statement)?.some((m) => m.kind === SyntaxKind.ExportKeyword)) continue;
         for (const declaration of statement.declarationList.declarations) {
           const names: string[] = [];
