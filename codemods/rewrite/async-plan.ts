@@ -83,6 +83,18 @@ export function isAwaited(call: Node): boolean {
 }
 
 /**
+ * The call's promise is what its async function returns, outside any try of that
+ * function: its rejection rejects the function's promise as the throw did, unawaited.
+ */
+export function returnedFromAsync(call: Node): boolean {
+  const outer = outermost(call);
+  const parent = outer.getParent();
+  const fn = enclosingFunction(call);
+  const returned = (!!parent && Node.isReturnStatement(parent)) || (!!parent && Node.isArrowFunction(parent) && parent.getBody() === outer);
+  return returned && !!fn && isAsync(fn) && !isGuarded(call);
+}
+
+/**
  * The call's throw is meant to be handled in its own function: it sits in a
  * `try` block (catch or finally), or in the `catch` block of a try that has a
  * `finally`, without a function boundary in between.
@@ -123,6 +135,24 @@ function syncCallbackHost(fn: FunctionLike): CallExpression | undefined {
 }
 
 const CHAIN_METHODS = new Set(['then', 'catch', 'finally']);
+
+/** Calls whose callback runs from the event loop: a throw there was an uncaught exception. */
+const TIMERS = new Set(['setTimeout', 'setInterval', 'setImmediate', 'queueMicrotask', 'process.nextTick']);
+
+/**
+ * `fn` is written as the callback of a timer (`setTimeout(() => ..., ms)`), the
+ * listener of `http.createServer(...)` or the callback of a server's `listen(port, cb)`
+ * (run from the event loop once it listens): a throw there was an uncaught exception.
+ */
+function timerCallback(fn: FunctionLike): boolean {
+  const parent = outermost(fn).getParent();
+  if (!parent || !Node.isCallExpression(parent)) return false;
+  const args = parent.getArguments();
+  const callee = parent.getExpression().getText().replace(/^(globalThis|global|window)\./, '');
+  if (TIMERS.has(callee)) return args[0] === outermost(fn);
+  if (/^(\w+\.)?createServer$/.test(callee)) return args.includes(outermost(fn));
+  return /\.listen$/.test(callee) && args.length > 1 && args[args.length - 1] === outermost(fn);
+}
 
 /**
  * The `.then()`/`.catch()`/`.finally()` call that `fn` is a callback of, if
@@ -202,7 +232,13 @@ export interface PlannedAsyncEdit {
   description: string;
 }
 
-export type AwaitPlan = { ok: true; edits: PlannedAsyncEdit[] } | { ok: false; reason: string };
+export type AwaitPlan = { ok: true; edits: PlannedAsyncEdit[]; madeAsync?: FunctionLike[] } | { ok: false; reason: string };
+
+/** Where a function's throw went (`AsyncPlanner.throwPath`). */
+interface ThrowPath {
+  handled: boolean;
+  unseen?: string;
+}
 
 /** `route`: the function is (also) a route handler of a host framework, which ignores its return value. */
 export type Callers = { ok: true; calls: CallExpression[]; route?: RouteCallback } | { ok: false; reason: string };
@@ -210,6 +246,22 @@ export type Callers = { ok: true; calls: CallExpression[]; route?: RouteCallback
 export class AsyncPlanner {
   private static readonly planners = new WeakMap<Analysis, AsyncPlanner>();
   private observed: Set<FunctionLike> | undefined;
+  private listeners: Set<FunctionLike> | undefined;
+  private readonly paths = new Map<FunctionLike, ThrowPath>();
+  /**
+   * Functions an emitted plan makes async (an earlier rule awaited a call in them):
+   * a throw reaching one is carried by its promise from then on, as it will be in
+   * the migrated text, which the idempotency pass analyses.
+   */
+  private readonly madeAsync = new Set<FunctionLike>();
+
+  /** Records what an emitted plan made async; paths computed before may now end earlier. */
+  markAsync(functions: readonly FunctionLike[]): void {
+    const added = functions.filter((fn) => !this.madeAsync.has(fn));
+    if (added.length === 0) return;
+    for (const fn of added) this.madeAsync.add(fn);
+    this.paths.clear();
+  }
   private readonly callers = new Map<FunctionLike, Callers>();
   private packageEntries: Set<string> | null | undefined;
 
@@ -236,7 +288,98 @@ export class AsyncPlanner {
   throwReachesHandler(node: Node): boolean {
     if (isGuarded(node)) return true;
     const fn = enclosingFunction(node);
-    return !!fn && this.observedFunctions().has(fn);
+    return !!fn && this.throwPath(fn).handled;
+  }
+
+  /**
+   * Why the code a throw at `node` went to is not all known, when it reached no
+   * handler (`throwReachesHandler` is false): the first caller on the way the
+   * analysis cannot see. Undefined when every path is known.
+   */
+  unseenThrowPath(node: Node): string | undefined {
+    const fn = enclosingFunction(node);
+    return fn ? this.throwPath(fn).unseen : undefined;
+  }
+
+  /**
+   * Where a throw out of `start` went, through its callers and theirs in turn. It was
+   * handled when it reached a `try` (computed forward: `observedFunctions`), a route
+   * framework, or an async function, whose promise carried it to whoever awaited it (a
+   * job queue's worker, a retry library, a caller's `try`). A path ends unhandled at the
+   * module's top level, a timer, a `createServer` listener (also one a factory returns),
+   * a Promise chain the code starts, or a handler class's `post` (the shim awaits it):
+   * there the throw was an uncaught exception or an unhandled rejection, which the
+   * shim's logged rejection replaces. A caller the analysis cannot see (a callback of an
+   * unknown function such as `emitter.on`, whose `emit()` threw to its own caller; a
+   * method that is not private; an export called from outside the run) may have
+   * handled it: `unseen` says why.
+   */
+  private throwPath(start: FunctionLike): ThrowPath {
+    const cached = this.paths.get(start);
+    if (cached) return cached;
+    const path: ThrowPath = { handled: false };
+    const seen = new Set<FunctionLike>();
+    const work: FunctionLike[] = [start];
+    walk: while (work.length > 0) {
+      const fn = work.pop()!;
+      if (seen.has(fn)) continue;
+      seen.add(fn);
+      if (isAsync(fn) || this.madeAsync.has(fn) || this.observedFunctions().has(fn)) {
+        path.handled = true;
+        break;
+      }
+      const host = syncCallbackHost(fn);
+      let calls: Node[];
+      if (host) calls = [host];
+      else if (timerCallback(fn) || this.isShimCalledMethod(fn) || this.nodeListeners().has(fn)) continue;
+      else {
+        const callers = this.findCallers(fn);
+        if (!callers.ok) {
+          path.unseen ??= callers.reason;
+          continue;
+        }
+        calls = callers.calls;
+      }
+      for (const call of calls) {
+        if (isGuarded(call)) {
+          path.handled = true;
+          break walk;
+        }
+        const outer = enclosingFunction(call);
+        if (outer) work.push(outer);
+      }
+    }
+    this.paths.set(start, path);
+    return path;
+  }
+
+  /**
+   * The request listeners of the `http.createServer(listener)` hosts: written there, named
+   * there, or returned by the factory called there (`createServer(createApp())`). A throw
+   * in one was an uncaught exception.
+   */
+  private nodeListeners(): Set<FunctionLike> {
+    if (this.listeners) return this.listeners;
+    const found = new Set<FunctionLike>();
+    for (const host of this.analysis.hosts) {
+      let listener = host.framework === 'node' ? unparenthesized(host.listener) : undefined;
+      // The migrated text's `createServer(wrapApp(createApp(), ...))`.
+      if (listener && Node.isCallExpression(listener) && /^(\w+\.)?wrapApp$/.test(listener.getExpression().getText())) listener = unparenthesized(listener.getArguments()[0]);
+      if (!listener) continue;
+      if (isFunctionLike(listener)) found.add(listener);
+      else if (Node.isCallExpression(listener)) {
+        for (const factory of declaredFunction(this.analysis, host.record, listener.getExpression())) returnedFunctions(factory).forEach((fn) => found.add(fn));
+      } else declaredFunction(this.analysis, host.record, listener).forEach((fn) => found.add(fn));
+    }
+    this.listeners = found;
+    return found;
+  }
+
+  /** `post`/`runFromRequest` of a handler class: the shim's Handler calls and awaits them. */
+  private isShimCalledMethod(fn: FunctionLike): boolean {
+    if (!Node.isMethodDeclaration(fn) || !['post', 'runFromRequest'].includes(fn.getName())) return false;
+    const owner = fn.getParent();
+    return (Node.isClassDeclaration(owner) || Node.isClassExpression(owner)) && this.analysis.handlers.of(owner) !== undefined;
   }
 
   /**
@@ -610,7 +753,7 @@ export class AsyncPlanner {
           reason: current === call ? 'it runs at the top level of a module that is not an ES module (no top-level await)' : `the call at ${where(current)} runs at the top level of a module that is not an ES module (no top-level await)`,
         };
       }
-      if (isAsync(fn) || madeAsync.has(fn)) continue;
+      if (isAsync(fn) || madeAsync.has(fn) || this.madeAsync.has(fn)) continue;
       const blocker = this.blocker(fn);
       if (blocker) return { ok: false, reason: current === call ? blocker : `the call at ${where(current)}: ${blocker}` };
       const callers = this.findCallers(fn);
@@ -634,8 +777,28 @@ export class AsyncPlanner {
     // A route handler's caller is the framework, and these frameworks (the others were
     // refused above) answer a rejection of the handler's promise as they answered its
     // throw: a rejection that reaches one now went there as a throw before.
-    return { ok: true, edits };
+    return { ok: true, edits, madeAsync: [...madeAsync] };
   }
+}
+
+/** The functions `fn` returns as written (`return (req, res) => ...`), its nested functions' returns aside. */
+function returnedFunctions(fn: FunctionLike): FunctionLike[] {
+  const body = fn.getBody();
+  if (!body) return [];
+  const found: FunctionLike[] = [];
+  const add = (value: Node | undefined): void => {
+    const returned = unparenthesized(value);
+    if (returned && isFunctionLike(returned)) found.push(returned);
+  };
+  if (!Node.isBlock(body)) add(body);
+  else {
+    const walk = (node: Node): void => {
+      if (Node.isReturnStatement(node)) add(node.getExpression());
+      else if (!isFunctionLike(node)) node.forEachChild(walk);
+    };
+    body.forEachChild(walk);
+  }
+  return found;
 }
 
 function isAsync(fn: FunctionLike): boolean {
@@ -838,9 +1001,11 @@ function jsDocReturnType(fn: FunctionLike): Node | undefined {
  * returns why it could not, if it could not (nothing is emitted then).
  */
 export function awaitCall(analysis: Analysis, call: CallExpression, out: RuleOutput, shared: RuleOutput): string | undefined {
-  const plan = AsyncPlanner.of(analysis).planAwait(call);
+  const planner = AsyncPlanner.of(analysis);
+  const plan = planner.planAwait(call);
   if (!plan.ok) return plan.reason;
   emitPlan(plan.edits, out, shared);
+  planner.markAsync(plan.madeAsync ?? []);
   return undefined;
 }
 

@@ -73,17 +73,44 @@ function environCall(analysis: Analysis, out: RuleOutput, record: SourceRecord, 
  * is parenthesized.
  */
 export function instantiate(handler: string): string {
-  const memberChain = /^[A-Za-z_$][\w$]*(?:\s*\.\s*[A-Za-z_$][\w$]*|\[\s*(?:'[^'\\]*'|"[^"\\]*")\s*\])*$/.test(handler.trim());
-  return memberChain ? `new ${handler}()` : `new (${handler})()`;
+  return isMemberChain(handler) ? `new ${handler}()` : `new (${handler})()`;
 }
 
-function frameworkRoutes(framework: Framework, app: string, routes: Route[], environ: (request: string) => string, style: CodeStyle, indent: string): string {
+/** A name or a member chain (`Tasks.Audit`, `handlers['audit']`): anything else is an expression to evaluate. */
+export function isMemberChain(handler: string): boolean {
+  return /^[A-Za-z_$][\w$]*(?:\s*\.\s*[A-Za-z_$][\w$]*|\[\s*(?:'[^'\\]*'|"[^"\\]*")\s*\])*$/.test(handler.trim());
+}
+
+/**
+ * A row whose handler is the class a call returns (`makeHandler('mail')`): the table
+ * called the factory once, and each request made an instance of that one class. Its
+ * route must not call the factory per delivery (its side effects, the class's static
+ * state), so the class is held in a `const` declared where the routes go.
+ */
+function hoistFactoryRows(record: SourceRecord, routes: Route[]): { routes: Route[]; declarations: string[] } {
+  const declarations: string[] = [];
+  const taken = new Set<string>();
+  const hoisted = routes.map((route) => {
+    if (isMemberChain(route.handler)) return route;
+    const words = route.path.split(/[^A-Za-z0-9]+/).filter((w) => /^[A-Za-z]/.test(w));
+    const base = words.map((w) => w[0]!.toUpperCase() + w.slice(1)).join('') + 'Handler';
+    let name = uniqueName(record, base);
+    for (let i = 2; taken.has(name); i++) name = uniqueName(record, `${base}${i}`);
+    taken.add(name);
+    declarations.push(`const ${name} = ${route.handler}${semi(record.style)}`);
+    return { path: route.path, handler: name };
+  });
+  return { routes: hoisted, declarations };
+}
+
+function frameworkRoutes(framework: Framework, app: string, rows: Route[], environ: (request: string) => string, record: SourceRecord, indent: string): string {
+  const style = record.style;
+  const { routes, declarations } = hoistFactoryRows(record, rows);
   const i1 = indent + style.indent;
   const s = semi(style);
   const nl = style.newline;
   const q = (v: string): string => quoted(style, v);
-  return routes
-    .map(({ path, handler }) => {
+  const generated = routes.map(({ path, handler }) => {
       switch (framework) {
         case 'koa':
           return [
@@ -117,8 +144,8 @@ function frameworkRoutes(framework: Framework, app: string, routes: Route[], env
             `${indent}})${s}`,
           ].join(nl);
       }
-    })
-    .join(nl + indent);
+    });
+  return [...declarations, ...generated].join(nl + indent);
 }
 
 /** A node:http listener that routes task paths to Handler instances (a Handler instance is a listener). */
@@ -301,7 +328,7 @@ function migrateTable(analysis: Analysis, out: RuleOutput, table: RouteTable): v
     if (primary && statement) {
       const host = primary.record;
       const indent = indentAt(host.text, statement.getStart());
-      const text = frameworkRoutes(framework!, primary.app!.getText(), routes, (r) => environCall(analysis, out, host, r, prefix), host.style, indent);
+      const text = frameworkRoutes(framework!, primary.app!.getText(), routes, (r) => environCall(analysis, out, host, r, prefix), host, indent);
       out.edit(host, statement.getStart(), statement.getStart(), text + host.style.newline + indent, 'custom task routes served by the host framework');
     }
     return;
@@ -320,7 +347,7 @@ function migrateTable(analysis: Analysis, out: RuleOutput, table: RouteTable): v
       const statement = expressionStatementOf(primary.call);
       if (statement) {
         const indent = indentAt(record.text, statement.getStart());
-        const text = frameworkRoutes(framework!, primary.app!.getText(), routes, (r) => environCall(analysis, out, record, r, prefix), record.style, indent);
+        const text = frameworkRoutes(framework!, primary.app!.getText(), routes, (r) => environCall(analysis, out, record, r, prefix), record, indent);
         out.edit(record, statement.getStart(), statement.getStart(), text + record.style.newline + indent, 'custom task routes served by the host framework');
       }
     }
@@ -355,7 +382,7 @@ function migrateTable(analysis: Analysis, out: RuleOutput, table: RouteTable): v
     }
     if (index === 0 && routes.length > 0) {
       const indent = indentAt(mount.record.text, statement.getStart());
-      const text = frameworkRoutes(framework!, mount.app!.getText(), routes, (r) => environCall(analysis, out, mount.record, r, prefix), mount.record.style, indent);
+      const text = frameworkRoutes(framework!, mount.app!.getText(), routes, (r) => environCall(analysis, out, mount.record, r, prefix), mount.record, indent);
       out.edit(mount.record, statement.getStart(), statement.getEnd(), text, 'custom task routes served by the host framework');
       out.markRemoved(mount.record, statement.getStart(), statement.getEnd());
     } else {
@@ -654,7 +681,7 @@ function tableTextWithout(analysis: Analysis, out: RuleOutput, table: RouteTable
   return text;
 }
 
-function uniqueName(record: SourceRecord, base: string): string {
+export function uniqueName(record: SourceRecord, base: string): string {
   let name = base;
   for (let i = 2; new RegExp(`\\b${name}\\b`).test(record.text); i++) name = `${base}${i}`;
   return name;
@@ -697,7 +724,8 @@ function migrateNodeTable(analysis: Analysis, out: RuleOutput, table: RouteTable
       if (composed) translate(analysis, out, record, table.create.getExpression());
       parts.push(`const ${fallback} = ${text}${s}`);
     }
-    parts.push(exported + nodeListener(record, name, routes, fallback, indent, statement.getDeclarationKind(), analysis.jsdocTyped));
+    const hoisted = hoistFactoryRows(record, routes);
+    parts.push(...hoisted.declarations, exported + nodeListener(record, name, hoisted.routes, fallback, indent, statement.getDeclarationKind(), analysis.jsdocTyped));
     out.edit(record, statement.getStart(), statement.getEnd(), parts.join(style.newline + indent), 'the route table becomes a node:http listener');
     out.markRemoved(record, statement.getStart(), statement.getEnd());
     return;
@@ -717,7 +745,9 @@ function migrateNodeTable(analysis: Analysis, out: RuleOutput, table: RouteTable
     const declaration = `const ${fallback} = ${tableTextWithout(analysis, out, table, removedRows)}${s}`;
     out.edit(record, container.getStart(), container.getStart(), declaration + style.newline + indent, 'webapp routes stay in a table of their own');
   }
-  const listener = nodeListener(record, 'listener', routes, fallback, indent, 'const', analysis.jsdocTyped)
+  const hoisted = hoistFactoryRows(record, routes);
+  if (hoisted.declarations.length > 0) out.edit(record, container.getStart(), container.getStart(), hoisted.declarations.join(style.newline + indent) + style.newline + indent, 'a factory row\'s class made once, as the table did');
+  const listener = nodeListener(record, 'listener', hoisted.routes, fallback, indent, 'const', analysis.jsdocTyped)
     .replace(/^const listener = /, '')
     .replace(/;$/, '');
   out.edit(record, table.create.getStart(), table.create.getEnd(), listener, 'the route table becomes a node:http listener');

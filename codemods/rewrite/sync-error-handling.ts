@@ -1,7 +1,8 @@
 // Rule `sync-error-handling`: the legacy defer() threw synchronously (a duplicate
 // `_name`, a failed enqueue); the shim's rejects. A call whose throw was handled (a
-// try/catch/finally around it, in its function or in a known caller, or the error
-// handling of the framework whose route handler it runs in) is awaited,
+// try/catch/finally around it, in its function or in a known caller, the promise of
+// an async function it ran in, or the error handling of the framework whose route
+// handler it runs in) is awaited,
 // with its function made async and callers updated (async-plan.ts decides); where
 // that is impossible the call is reported. Calls whose result is used are
 // `defer-result`'s: awaiting them restores the error path too. `_transactional`
@@ -9,7 +10,7 @@
 // A catch clause that the error reaches and that tests its text (the legacy
 // message, a legacy class name the shim lacks) is reported: see caught-error-tests.ts.
 import { findDeferCalls, findPayloadCalls } from '../analysis/defer-calls.js';
-import { AsyncPlanner, awaitCall, isAwaited } from './async-plan.js';
+import { AsyncPlanner, awaitCall, isAwaited, returnedFromAsync } from './async-plan.js';
 import { findCaughtErrorTests } from './caught-error-tests.js';
 import type { Rule, RuleMeta } from './context.js';
 import { transactionalOption } from './defer-options.js';
@@ -33,12 +34,17 @@ export const rule: Rule = {
     const runs = new Set(runCalls);
     for (const deferCall of [...findDeferCalls(analysis.symbols, analysis.candidates), ...runCalls]) {
       const { record, call } = deferCall;
-      if (isAwaited(call) || isResultUsed(call) || transactionalOption(deferCall) || !planner.throwReachesHandler(call)) continue;
+      if (isAwaited(call) || isResultUsed(call) || transactionalOption(deferCall) || returnedFromAsync(call)) continue;
+      if (!planner.throwReachesHandler(call)) {
+        const unseen = planner.unseenThrowPath(call);
+        if (unseen) out.report(record, call, 'sync-error-handling', 'warning', `${runs.has(deferCall) ? 'run()' : 'defer()'} now rejects where it used to throw, and where its throw went is not known: ${unseen}. Code that handled it there (a try/catch, an async function, a job queue or retry library) now misses it, and what followed the call now runs after a failure. Await the call in an async function whose callers await it in turn, or handle the rejection with .catch().`);
+        continue;
+      }
       const reason = awaitCall(analysis, call, out, shared);
       if (reason === undefined) continue;
       const what = runs.has(deferCall)
-        ? "run() now rejects where it used to throw (the function's errors, PermanentTaskFailure among them), so what handled them (a try/catch/finally here or in a caller, or a framework's error handling around a route handler) misses them"
-        : "defer() now rejects where it used to throw, so what handled its error (a try/catch/finally here or in a caller, or a framework's error handling around a route handler) misses it";
+        ? "run() now rejects where it used to throw (the function's errors, PermanentTaskFailure among them), so what handled them (a try/catch/finally here or in a caller, the promise of an async function it ran in, or a framework's error handling around a route handler) misses them"
+        : "defer() now rejects where it used to throw, so what handled its error (a try/catch/finally here or in a caller, the promise of an async function it ran in, or a framework's error handling around a route handler) misses it";
       out.report(
         record,
         call,

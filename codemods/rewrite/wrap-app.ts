@@ -7,7 +7,9 @@ import { wrapPlan, type DefaultUrlHandler } from '../analysis/wrap-plan.js';
 import type { Rule, RuleMeta, RuleOutput } from './context.js';
 import { addNeededImports } from './imports.js';
 import { useShimName } from './names.js';
-import { defaultUrlHandlerName, instantiate } from './route-table.js';
+import { Node, type CallExpression } from 'ts-morph';
+import { indentAt } from './text.js';
+import { defaultUrlHandlerName, instantiate, isMemberChain, uniqueName } from './route-table.js';
 import { makeTransform } from './single-file.js';
 
 export const meta: RuleMeta = {
@@ -22,6 +24,36 @@ export const WRAP_OPTIONS = '{ useDeferred: true }';
 /** wrapApp's options for a host whose built-in URL a Handler subclass answered: one instance per task, as webapp's router made. */
 function wrapOptions(handler: string | undefined): string {
   return handler ? `{ useDeferred: true, handler: { post: (environ) => ${instantiate(handler)}.post(environ) } }` : WRAP_OPTIONS;
+}
+
+/** The statement of its block (or the file) that holds `node`. */
+function statementOf(node: Node): Node | undefined {
+  let current: Node = node;
+  for (let parent = current.getParent(); parent; parent = current.getParent()) {
+    if (Node.isBlock(parent) || Node.isSourceFile(parent)) return current;
+    current = parent;
+  }
+  return undefined;
+}
+
+/**
+ * `factory(...)` can run just before `statement`: its callee is a function declaration,
+ * an import, or a variable declared before the statement in the same file.
+ */
+function evaluableBefore(call: CallExpression, statement: Node): boolean {
+  const callee = call.getExpression();
+  if (!Node.isIdentifier(callee) || call.getArguments().some((arg) => !Node.isLiteralExpression(arg))) return false;
+  const declarations = callee.getSymbol()?.getDeclarations() ?? [];
+  return (
+    declarations.length > 0 &&
+    declarations.every(
+      (d) =>
+        Node.isFunctionDeclaration(d) ||
+        Node.isImportSpecifier(d) ||
+        Node.isImportClause(d) ||
+        (Node.isVariableDeclaration(d) && d.getSourceFile() === statement.getSourceFile() && d.getEnd() <= statement.getStart()),
+    )
+  );
 }
 
 function reportDefaultUrlHandler(out: RuleOutput, entry: DefaultUrlHandler, problem: string): void {
@@ -48,8 +80,26 @@ export const rule: Rule = {
       const entry = plan.defaultUrlHandlers.find((e) => e.host === host && !e.problem);
       const handler = entry && defaultUrlHandlerName(analysis, out, entry, shared.removedSpans.get(host.record.absPath));
       if (entry && handler === undefined) problems.set(entry, `${entry.row.handler.getText()} cannot be imported in ${host.record.rel} (not an exported class)`);
+      // The table called a factory row's factory once: so does a const beside the app.
+      let option = handler;
+      if (entry && handler !== undefined && !isMemberChain(handler)) {
+        const before = entry.table.record === host.record ? statementOf(host.create) : undefined;
+        if (before && Node.isCallExpression(entry.row.handler) && evaluableBefore(entry.row.handler, before)) {
+          option = uniqueName(host.record, 'DeferredTaskHandler');
+          const indent = indentAt(host.record.text, before.getStart());
+          out.edit(host.record, before.getStart(), before.getStart(), `const ${option} = ${handler}${host.record.style.semi ? ';' : ''}${host.record.style.newline}${indent}`, `the class ${handler} made once, as the table did`);
+        } else {
+          out.report(
+            entry.table.record,
+            entry.row.handler,
+            'default-url-handler',
+            'warning',
+            `${handler} answered /_ah/queue/deferred in this table, which called it once; wrapApp's handler now calls it for every task (its side effects, and the static state of the class it returns, are per delivery). Hold the class in a const where the app is created (const DeferredHandler = ${handler}) and give wrapApp { post: (environ) => new DeferredHandler().post(environ) }.`,
+          );
+        }
+      }
       out.edit(host.record, target.getStart(), target.getStart(), `${wrapApp}(`, `wrapApp around the ${host.framework} app`);
-      out.edit(host.record, target.getEnd(), target.getEnd(), `, ${wrapOptions(handler)})`, `wrapApp around the ${host.framework} app`);
+      out.edit(host.record, target.getEnd(), target.getEnd(), `, ${wrapOptions(option)})`, `wrapApp around the ${host.framework} app`);
     }
     for (const [entry, problem] of problems) reportDefaultUrlHandler(out, entry, problem);
     if (plan.toWrap.length > 0 || plan.wrapped.length > 0 || analysis.singleFile || !plan.reason) return;

@@ -10,7 +10,9 @@ const LEGACY = "import * as deferred from 'google/appengine/ext/deferred';\n\nex
 
 describe('migrate', () => {
   it('migrates what it can, fails unparseable files without stopping, and writes nothing', async () => {
+    // A package manifest: `go` is exported to the package alone (no unseen caller to report).
     tree = makeTree({
+      'package.json': '{ "private": true }\n',
       '.gitignore': 'generated/\n',
       'src/good.ts': LEGACY,
       'src/broken.ts': "import { defer } from 'google/appengine/ext/deferred';\nconst = ;\n",
@@ -59,19 +61,18 @@ describe('migrate', () => {
 
   it('keeps CRLF line endings, double quotes and semicolon-free style in generated code', async () => {
     const source = 'import { defer } from "google/appengine/ext/deferred"\r\n\r\nfunction f() {\r\n  return 1\r\n}\r\n\r\nexport const go = () => defer(f, { _url: "/f" })\r\n';
-    tree = makeTree({ 'crlf.ts': source });
+    tree = makeTree({ 'crlf.ts': source, 'package.json': '{ "private": true }\n' });
     const result = await migrate({ paths: [tree.root], root: tree.root });
     expect(result.files[0]!.updated).toBe(
-      // (The exported function returns the task to callers this tree without a package.json may not hold: defer-result.)
-      'import { defer, register } from "deferred-migrate/shim"\r\n\r\nfunction f() {\r\n  return 1\r\n}\r\nregister(f)\r\n\r\n// deferred-migrate(defer-result): defer() now returns a Promise of the task (name, queue, eta); see node_modules/deferred-migrate/docs/manual-steps.md#defer-result\r\nexport const go = () => defer(f, { _url: "/f" })\r\n',
+      'import { defer, register } from "deferred-migrate/shim"\r\n\r\nfunction f() {\r\n  return 1\r\n}\r\nregister(f)\r\n\r\nexport const go = () => defer(f, { _url: "/f" })\r\n',
     );
   });
 
   it('reports a file whose migrated items need a human as manual', async () => {
-    tree = makeTree({ 'a.ts': "import { defer } from 'google/appengine/ext/deferred';\nexport const go = () => defer(() => 1, { _url: '/x' });\n" });
+    tree = makeTree({ 'a.ts': "import { defer } from 'google/appengine/ext/deferred';\nexport const go = () => defer(() => 1, { _url: '/x' });\n", 'package.json': '{ "private": true }\n' });
     const result = await migrate({ paths: [tree.root], root: tree.root });
     expect(result.files.map((f) => [f.file, f.status, f.items.map((i) => `${i.line}:${i.column} ${i.code}`)])).toEqual([
-      ['a.ts', 'manual', ['2:25 defer-result', '2:31 non-registrable-callable']],
+      ['a.ts', 'manual', ['2:31 non-registrable-callable']],
     ]);
     expect(result.summary.manual).toBe(1);
   });
