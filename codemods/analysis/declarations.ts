@@ -3,7 +3,7 @@
 // and CommonJS `require`/`module.exports`.
 import { Node, SyntaxKind, ts, type Identifier, type SourceFile } from 'ts-morph';
 import { compilerNodesOfKind, morphText, morphTextIs, wrapCompilerNode } from './compiler-nodes.js';
-import { emittedReexport, importEqualsRequire, requireSpecifier } from './legacy-symbols.js';
+import { emittedReexport, importEqualsRequire, requireSpecifier, unwrap } from './legacy-symbols.js';
 import type { ProjectIndex, SourceRecord } from './project.js';
 import { isShadowed } from './scope.js';
 
@@ -238,7 +238,7 @@ export function resolveName(index: ProjectIndex, record: SourceRecord, name: str
     const element = (local.getNameNode() as import('ts-morph').ObjectBindingPattern).getElements().find((e) => e.getName() === name);
     if (literal && element) return followImport(index, record, literal.getLiteralValue(), element.getPropertyNameNode()?.getText() ?? name, depth);
     // `const { Mail } = tasks`, where `tasks` is a module object (`import * as tasks`, `require()`, `import tasks = require()`).
-    const object = initializer && unwrapValue(initializer);
+    const object = initializer && unwrap(initializer);
     if (element && !element.getDotDotDotToken() && object && Node.isIdentifier(object) && local.getParent()?.getKindName() === 'VariableDeclarationList' && (local.getParent() as import('ts-morph').VariableDeclarationList).getDeclarationKind() === 'const') {
       const property = element.getPropertyNameNode();
       const member = property ? (Node.isStringLiteral(property) ? property.getLiteralValue() : property.getText()) : name;
@@ -409,7 +409,7 @@ function exportedObjectMember(index: ProjectIndex, record: SourceRecord, exporte
   // An ES default import of a CommonJS module without the `__esModule` marker is its exports object.
   if (isPlainCommonJs(record)) return findExport(index, record, member, depth);
   const assignment = sf.getExportAssignment((e) => !e.isExportEquals());
-  const value = assignment && unwrapValue(assignment.getExpression());
+  const value = assignment && unwrap(assignment.getExpression());
   if (!value || !Node.isObjectLiteralExpression(value)) return undefined;
   // The last property of that name wins; a spread after it may replace it.
   let found: Resolution | undefined;
@@ -418,7 +418,7 @@ function exportedObjectMember(index: ProjectIndex, record: SourceRecord, exporte
     else if (Node.isShorthandPropertyAssignment(property) && property.getName() === member) found = resolveName(index, record, member, depth + 1);
     else if (Node.isPropertyAssignment(property) && property.getName() === member) {
       const initializer = property.getInitializer();
-      const inner = initializer && unwrapValue(initializer);
+      const inner = initializer && unwrap(initializer);
       if (inner && Node.isIdentifier(inner)) found = resolveName(index, record, inner.getText(), depth + 1);
       else if (inner && Node.isClassExpression(inner)) found = { kind: 'class-value', record, node: inner };
       else found = { kind: 'unknown' };
@@ -435,12 +435,6 @@ function isPlainCommonJs(record: SourceRecord): boolean {
   return /\b(?:module\.)?exports\b/.test(record.text) && !record.text.includes('__esModule');
 }
 
-/** The expression inside parentheses, `as`, `satisfies` and `!`. */
-function unwrapValue(node: Node): Node {
-  let current = node;
-  while (Node.isParenthesizedExpression(current) || Node.isAsExpression(current) || Node.isSatisfiesExpression(current) || Node.isNonNullExpression(current)) current = current.getExpression();
-  return current;
-}
 
 /**
  * `<object>.<member> = ...` (or `['<member>']`, through parentheses and type
