@@ -80,10 +80,24 @@ export function optionProperty(options: ObjectLiteralExpression, key: string, se
   return found;
 }
 
+/** The expression inside parentheses, `as`, `satisfies` and `Object.freeze(...)` (a frozen literal holds the same options). */
 function unwrapCompiler(node: ts.Expression | undefined): ts.Expression | undefined {
   let current = node;
-  while (current && (ts.isParenthesizedExpression(current) || ts.isAsExpression(current) || ts.isSatisfiesExpression(current))) current = current.expression;
-  return current;
+  for (;;) {
+    if (current && (ts.isParenthesizedExpression(current) || ts.isAsExpression(current) || ts.isSatisfiesExpression(current))) current = current.expression;
+    else if (current && isFreezeCall(current)) current = current.arguments[0];
+    else return current;
+  }
+}
+
+function isFreezeCall(node: ts.Expression): node is ts.CallExpression {
+  return ts.isCallExpression(node) && node.arguments.length === 1 && ts.isPropertyAccessExpression(node.expression) && node.expression.name.text === 'freeze' && ts.isIdentifier(node.expression.expression) && node.expression.expression.text === 'Object';
+}
+
+/** `unwrap`, also through `Object.freeze(...)`. */
+function unwrapOptions(node: Node): Node {
+  const inner = unwrap(node);
+  return Node.isCallExpression(inner) && isFreezeCall(inner.compilerNode) ? unwrapOptions(inner.getArguments()[0]!) : inner;
 }
 
 /** `...base` in an options literal, where `const base = { _queue: 'q', ... }` in the file: that literal. */
@@ -130,14 +144,14 @@ function unreadArgument(last: Node): Node | undefined {
   if (!Node.isIdentifier(value)) return undefined;
   const declaration = objectDeclaration(value);
   const initializer = declaration?.getInitializer();
-  return declaration && !constLiteral(declaration) && initializer && isOptionsLiteral(unwrap(initializer)) ? last : undefined;
+  return declaration && !constLiteral(declaration) && initializer && isOptionsLiteral(unwrapOptions(initializer)) ? last : undefined;
 }
 
 function constLiteral(declaration: import('ts-morph').VariableDeclaration): ObjectLiteralExpression | undefined {
   const list = declaration.getParent();
   if (!Node.isVariableDeclarationList(list) || list.getDeclarationKind() !== 'const') return undefined;
   const initializer = declaration.getInitializer();
-  const literal = initializer && unwrap(initializer);
+  const literal = initializer && unwrapOptions(initializer);
   return literal && Node.isObjectLiteralExpression(literal) ? literal : undefined;
 }
 
