@@ -2,8 +2,8 @@
 // module-level functions, classes and variables, through ESM imports/re-exports
 // and CommonJS `require`/`module.exports`.
 import { Node, SyntaxKind, ts, type Identifier, type SourceFile } from 'ts-morph';
-import { morphText, morphTextIs, wrapCompilerNode } from './compiler-nodes.js';
-import { importEqualsRequire, requireSpecifier } from './legacy-symbols.js';
+import { compilerNodesOfKind, morphText, morphTextIs, wrapCompilerNode } from './compiler-nodes.js';
+import { emittedReexport, importEqualsRequire, requireSpecifier, unwrap } from './legacy-symbols.js';
 import type { ProjectIndex, SourceRecord } from './project.js';
 import { isShadowed } from './scope.js';
 
@@ -228,12 +228,22 @@ export function resolveName(index: ProjectIndex, record: SourceRecord, name: str
   if (depth > 16) return { kind: 'unknown' };
   const imported = importOf(record.sourceFile, name);
   if (imported) return followImport(index, record, imported.specifier, imported.imported, depth);
+  // TypeScript's `import H = require('./h')`: the module's `export =` value, as `require()` gives it.
+  const importEquals = importEqualsOf(record.sourceFile, name);
+  if (importEquals) return followImport(index, record, importEquals, 'default', depth);
   const local = moduleLevel(record, name);
   if (local && Node.isVariableDeclaration(local) && Node.isObjectBindingPattern(local.getNameNode())) {
     const initializer = local.getInitializer();
     const literal = initializer && requireSpecifier(initializer);
     const element = (local.getNameNode() as import('ts-morph').ObjectBindingPattern).getElements().find((e) => e.getName() === name);
     if (literal && element) return followImport(index, record, literal.getLiteralValue(), element.getPropertyNameNode()?.getText() ?? name, depth);
+    // `const { Mail } = tasks`, where `tasks` is a module object (`import * as tasks`, `require()`, `import tasks = require()`).
+    const object = initializer && unwrap(initializer);
+    if (element && !element.getDotDotDotToken() && object && Node.isIdentifier(object) && local.getParent()?.getKindName() === 'VariableDeclarationList' && (local.getParent() as import('ts-morph').VariableDeclarationList).getDeclarationKind() === 'const') {
+      const property = element.getPropertyNameNode();
+      const member = property ? (Node.isStringLiteral(property) ? property.getLiteralValue() : property.getText()) : name;
+      return memberOfModule(index, record, object, member, depth + 1);
+    }
     return { kind: 'unknown' };
   }
   if (local && Node.isVariableDeclaration(local)) {
@@ -254,6 +264,11 @@ export function resolveName(index: ProjectIndex, record: SourceRecord, name: str
   return { kind: 'unknown' };
 }
 
+/** `require('<specifier>').<member>` written inline: what the module exports under that name. */
+export function resolveRequiredMember(index: ProjectIndex, record: SourceRecord, specifier: string, member: string): Resolution {
+  return followImport(index, record, specifier, member, 0);
+}
+
 function followImport(index: ProjectIndex, record: SourceRecord, specifier: string, exported: string, depth: number): Resolution {
   const target = index.resolve(record.absPath, specifier);
   // An alias of the project that leads nowhere followable is not a package: what it imports is unknown.
@@ -267,7 +282,8 @@ export function findExport(index: ProjectIndex, record: SourceRecord, exported: 
   if (depth > 16) return { kind: 'unknown' };
   const sf = record.sourceFile;
   if (exported === 'default') {
-    const assignment = sf.getExportAssignment((e) => !e.isExportEquals());
+    // `export default X`, or `export = X` (what `require()` and an interop default import give).
+    const assignment = sf.getExportAssignment((e) => !e.isExportEquals()) ?? sf.getExportAssignment((e) => e.isExportEquals());
     const expression = assignment?.getExpression();
     if (expression && Node.isIdentifier(expression)) return resolveName(index, record, expression.getText(), depth + 1);
     const defaultFunction = sf.getFunctions().find((f) => f.hasDefaultKeyword()) ?? sf.getClasses().find((c) => c.hasDefaultKeyword());
@@ -297,6 +313,14 @@ export function findExport(index: ProjectIndex, record: SourceRecord, exported: 
   for (const statement of sf.getStatements()) {
     if (!Node.isExpressionStatement(statement)) continue;
     const expression = statement.getExpression();
+    // TypeScript's emit: `Object.defineProperty(exports, 'X', { get: function () { return X; } })`.
+    const emitted = Node.isCallExpression(expression) ? emittedReexport(expression) : undefined;
+    if (emitted && emitted.name === exported) {
+      const value = emitted.value;
+      if (Node.isIdentifier(value)) return resolveName(index, record, value.getText(), depth + 1);
+      if (Node.isPropertyAccessExpression(value) && Node.isIdentifier(value.getExpression())) return memberOfModule(index, record, value.getExpression() as Identifier, value.getName(), depth + 1);
+      return { kind: 'unknown' };
+    }
     if (!Node.isBinaryExpression(expression) || expression.getOperatorToken().getKind() !== SyntaxKind.EqualsToken) continue;
     const left = expression.getLeft().getText();
     const right = expression.getRight();
@@ -328,19 +352,106 @@ export function findExport(index: ProjectIndex, record: SourceRecord, exported: 
 /** `jobs.sendEmail` where `jobs` is a project module's namespace (`import * as jobs`, `const jobs = require()`). */
 export function resolveModuleMember(index: ProjectIndex, record: SourceRecord, object: Identifier, member: string): Resolution {
   if (isShadowed(object)) return { kind: 'nested' };
+  return memberOfModule(index, record, object, member, 0);
+}
+
+function memberOfModule(index: ProjectIndex, record: SourceRecord, object: Identifier, member: string, depth: number): Resolution {
+  if (depth > 16) return { kind: 'unknown' };
   const name = object.getText();
   const sf = record.sourceFile;
+  // `import { ns } from './barrel'` (`export * as ns from './tasks'` there), or
+  // `import handlers from './handlers'` (`export default { D }` there).
+  const imported = importOf(sf, name);
+  if (imported) {
+    const target = index.resolve(record.absPath, imported.specifier);
+    const targetRecord = target ? index.load(target) : undefined;
+    if (targetRecord && !targetRecord.parseProblem) {
+      const held = exportedObjectMember(index, targetRecord, imported.imported, member, depth + 1);
+      if (held) return isAssignedMember(sf, name, member) ? { kind: 'unknown' } : held;
+    }
+  }
   for (const declaration of sf.getImportDeclarations()) {
     if (declaration.getNamespaceImport()?.getText() !== name) continue;
-    return followImport(index, record, declaration.getModuleSpecifierValue(), member, 0);
+    return followImport(index, record, declaration.getModuleSpecifierValue(), member, depth);
   }
   const variable = sf.getVariableDeclaration(name);
   const literal = variable?.getInitializer() && requireSpecifier(variable.getInitializer()!);
-  if (variable && literal && Node.isIdentifier(variable.getNameNode())) return followImport(index, record, literal.getLiteralValue(), member, 0);
+  if (variable && literal && Node.isIdentifier(variable.getNameNode())) return followImport(index, record, literal.getLiteralValue(), member, depth);
   // TypeScript's `import tasks = require('./tasks')`: the module object, as a require gives it.
+  const importEquals = importEqualsOf(sf, name);
+  if (importEquals) return followImport(index, record, importEquals, member, depth);
+  return { kind: 'unknown' };
+}
+
+/** The specifier of `import <name> = require('<specifier>')`, if the file has one. */
+function importEqualsOf(sf: SourceFile, name: string): string | undefined {
   for (const statement of sf.compilerNode.statements) {
     const importEquals = importEqualsRequire(statement);
-    if (importEquals?.name === name) return followImport(index, record, importEquals.specifier, member, 0);
+    if (importEquals?.name === name && !importEquals.typeOnly) return importEquals.specifier;
   }
-  return { kind: 'unknown' };
+  return undefined;
+}
+
+/**
+ * `member` of what `record` exports as `exported`, when that is an object the
+ * analysis can read: a namespace re-export (`export * as ns from './tasks'`) or
+ * an object literal default export (`export default { D, E: Other }`). Undefined
+ * when the export is neither (the caller goes on with its other ways).
+ */
+function exportedObjectMember(index: ProjectIndex, record: SourceRecord, exported: string, member: string, depth: number): Resolution | undefined {
+  const sf = record.sourceFile;
+  for (const statement of sf.compilerNode.statements) {
+    if (!ts.isExportDeclaration(statement) || !statement.exportClause || !ts.isNamespaceExport(statement.exportClause)) continue;
+    if (statement.exportClause.name.text !== exported || !statement.moduleSpecifier || !ts.isStringLiteral(statement.moduleSpecifier)) continue;
+    return followImport(index, record, statement.moduleSpecifier.text, member, depth);
+  }
+  if (exported !== 'default') return undefined;
+  // An ES default import of a CommonJS module without the `__esModule` marker is its exports object.
+  if (isPlainCommonJs(record)) return findExport(index, record, member, depth);
+  const assignment = sf.getExportAssignment((e) => !e.isExportEquals());
+  const value = assignment && unwrap(assignment.getExpression());
+  if (!value || !Node.isObjectLiteralExpression(value)) return undefined;
+  // The last property of that name wins; a spread after it may replace it.
+  let found: Resolution | undefined;
+  for (const property of value.getProperties()) {
+    if (Node.isSpreadAssignment(property)) found = { kind: 'unknown' };
+    else if (Node.isShorthandPropertyAssignment(property) && property.getName() === member) found = resolveName(index, record, member, depth + 1);
+    else if (Node.isPropertyAssignment(property) && property.getName() === member) {
+      const initializer = property.getInitializer();
+      const inner = initializer && unwrap(initializer);
+      if (inner && Node.isIdentifier(inner)) found = resolveName(index, record, inner.getText(), depth + 1);
+      else if (inner && Node.isClassExpression(inner)) found = { kind: 'class-value', record, node: inner };
+      else found = { kind: 'unknown' };
+    } else if ((Node.isMethodDeclaration(property) || Node.isGetAccessorDeclaration(property) || Node.isSetAccessorDeclaration(property)) && property.getName() === member) found = { kind: 'unknown' };
+  }
+  // A member the object does not hold reads `undefined`: nothing of the project.
+  return found ?? { kind: 'unknown' };
+}
+
+/** A CommonJS module (no ES import or export, assigns `exports`) without TypeScript's `__esModule` marker. */
+function isPlainCommonJs(record: SourceRecord): boolean {
+  const statements = record.sourceFile.compilerNode.statements;
+  if (statements.some((s) => ts.isImportDeclaration(s) || ts.isExportDeclaration(s) || ts.isExportAssignment(s) || (ts.canHaveModifiers(s) && ts.getModifiers(s)?.some((m) => m.kind === SyntaxKind.ExportKeyword)))) return false;
+  return /\b(?:module\.)?exports\b/.test(record.text) && !record.text.includes('__esModule');
+}
+
+
+/**
+ * `<object>.<member> = ...` (or `['<member>']`, through parentheses and type
+ * assertions) or `Object.assign(<object>, ...)` anywhere in the file: the importer
+ * replaced what the module exported.
+ */
+function isAssignedMember(sf: SourceFile, object: string, member: string): boolean {
+  const isObject = (node: ts.Expression): boolean => {
+    let current = node;
+    while (ts.isParenthesizedExpression(current) || ts.isAsExpression(current) || ts.isTypeAssertionExpression(current) || ts.isSatisfiesExpression(current) || ts.isNonNullExpression(current)) current = current.expression;
+    return ts.isIdentifier(current) && current.text === object;
+  };
+  const assigned = compilerNodesOfKind<ts.BinaryExpression>(sf, SyntaxKind.BinaryExpression).some((node) => {
+    if (node.operatorToken.kind < SyntaxKind.FirstAssignment || node.operatorToken.kind > SyntaxKind.LastAssignment) return false;
+    const left = node.left;
+    if (ts.isPropertyAccessExpression(left)) return left.name.text === member && isObject(left.expression);
+    return ts.isElementAccessExpression(left) && (!ts.isStringLiteralLike(left.argumentExpression) || left.argumentExpression.text === member) && isObject(left.expression);
+  });
+  return assigned || compilerNodesOfKind<ts.CallExpression>(sf, SyntaxKind.CallExpression).some((call) => ts.isPropertyAccessExpression(call.expression) && call.expression.name.text === 'assign' && !!call.arguments[0] && isObject(call.arguments[0]));
 }

@@ -1,11 +1,12 @@
 // Calls of `defer` (legacy or shim, any import style) with their callable and
 // their trailing options object, as the contract defines it: the last argument
 // when it is an object literal whose keys all begin with `_`.
-import { Node, SyntaxKind, ts, type CallExpression, type ObjectLiteralExpression } from 'ts-morph';
+import { Node, SyntaxKind, ts, type CallExpression, type Identifier, type ObjectLiteralExpression } from 'ts-morph';
 import { compilerNodesOfKind, wrapCompilerNode } from './compiler-nodes.js';
+import { resolveIdentifier, resolveModuleMember } from './declarations.js';
 import { isDeferRef, isEmittedReexportValue, isExportedObject, isMember, unwrap, type SymbolRef, type SymbolTable } from './legacy-symbols.js';
 import { declaringScope } from './scope.js';
-import type { SourceRecord } from './project.js';
+import type { ProjectIndex, SourceRecord } from './project.js';
 import { BUILTIN_URL } from './route-tables.js';
 
 export interface DeferCall {
@@ -13,8 +14,14 @@ export interface DeferCall {
   call: CallExpression;
   fn: Node | undefined;
   options?: ObjectLiteralExpression;
-  /** The call's argument when `options` is the literal of a `const` it names. */
+  /** The call's argument when `options` is the literal of a `const` it names (in this file or another). */
   optionsArgument?: Node;
+  /**
+   * Options the codemod cannot read, which may set any option: a spread in them
+   * (`{ ...fromElsewhere, _name }`), a spread last argument (`defer(fn, ...args)`),
+   * a `let`/`var` holding them.
+   */
+  unreadOptions?: Node;
   /** `_url` value: a literal string, 'dynamic' when not a literal, undefined when absent. */
   url: string | undefined;
 }
@@ -27,11 +34,34 @@ function optionKey(property: Node): string | undefined {
   return undefined;
 }
 
+/**
+ * An object of `_` options: every property a `_` key or a spread, at least one of
+ * them a `_` key or a spread of such options (`{ ...fromElsewhere, _name }` is
+ * options whose spread is not read: see unreadSpread).
+ */
 export function isOptionsLiteral(node: Node | undefined, seen = new Set<Node>()): node is ObjectLiteralExpression {
   if (!node || !Node.isObjectLiteralExpression(node) || seen.has(node)) return false;
   seen.add(node);
-  const properties = node.getProperties();
-  return properties.length > 0 && properties.every((p) => optionKey(p)?.startsWith('_') || !!spreadOptions(p, seen));
+  let known = false;
+  for (const property of node.getProperties()) {
+    if (optionKey(property)?.startsWith('_')) known = true;
+    else if (!Node.isSpreadAssignment(property)) return false;
+    else if (spreadOptions(property, seen)) known = true;
+  }
+  return known;
+}
+
+/** The first spread of the options, through the consts it reads, whose value the codemod cannot read. */
+export function unreadSpread(options: ObjectLiteralExpression, seen = new Set<Node>()): Node | undefined {
+  if (seen.has(options)) return undefined;
+  seen.add(options);
+  for (const property of options.getProperties()) {
+    if (!Node.isSpreadAssignment(property)) continue;
+    const spread = spreadOptions(property);
+    const inner = spread ? unreadSpread(spread, seen) : property;
+    if (inner) return inner;
+  }
+  return undefined;
 }
 
 /** The option `key` of an options literal, through the spreads of `const` options it holds; the last one wins. */
@@ -50,10 +80,24 @@ export function optionProperty(options: ObjectLiteralExpression, key: string, se
   return found;
 }
 
+/** The expression inside parentheses, `as`, `satisfies` and `Object.freeze(...)` (a frozen literal holds the same options). */
 function unwrapCompiler(node: ts.Expression | undefined): ts.Expression | undefined {
   let current = node;
-  while (current && (ts.isParenthesizedExpression(current) || ts.isAsExpression(current) || ts.isSatisfiesExpression(current))) current = current.expression;
-  return current;
+  for (;;) {
+    if (current && (ts.isParenthesizedExpression(current) || ts.isAsExpression(current) || ts.isSatisfiesExpression(current))) current = current.expression;
+    else if (current && isFreezeCall(current)) current = current.arguments[0];
+    else return current;
+  }
+}
+
+function isFreezeCall(node: ts.Expression): node is ts.CallExpression {
+  return ts.isCallExpression(node) && node.arguments.length === 1 && ts.isPropertyAccessExpression(node.expression) && node.expression.name.text === 'freeze' && ts.isIdentifier(node.expression.expression) && node.expression.expression.text === 'Object';
+}
+
+/** `unwrap`, also through `Object.freeze(...)`. */
+function unwrapOptions(node: Node): Node {
+  const inner = unwrap(node);
+  return Node.isCallExpression(inner) && isFreezeCall(inner.compilerNode) ? unwrapOptions(inner.getArguments()[0]!) : inner;
 }
 
 /** `...base` in an options literal, where `const base = { _queue: 'q', ... }` in the file: that literal. */
@@ -70,20 +114,70 @@ function spreadOptions(property: Node, seen = new Set<Node>()): ObjectLiteralExp
  */
 export function constOptions(node: Node): ObjectLiteralExpression | undefined {
   const value = unwrap(node);
+  if (Node.isPropertyAccessExpression(value)) return importedOptions(value);
   if (!Node.isIdentifier(value)) return undefined;
+  const declaration = objectDeclaration(value);
+  if (!declaration) return importedOptions(value);
+  return constLiteral(declaration);
+}
+
+/** The declaration of the file, in the identifier's scope, that initialises it with an object literal. */
+function objectDeclaration(value: Identifier): import('ts-morph').VariableDeclaration | undefined {
   const name = value.getText();
   const scope = declaringScope(value, name);
   // Declarations of that name, found on the compiler's nodes: only they are wrapped.
   const sf = value.getSourceFile();
-  const declaration = compilerNodesOfKind<ts.VariableDeclaration>(sf, SyntaxKind.VariableDeclaration)
+  return compilerNodesOfKind<ts.VariableDeclaration>(sf, SyntaxKind.VariableDeclaration)
     .filter((d) => { const init = unwrapCompiler(d.initializer); return ts.isIdentifier(d.name) && d.name.text === name && !!init && ts.isObjectLiteralExpression(init); })
     .map((d) => wrapCompilerNode<import('ts-morph').VariableDeclaration>(sf, d))
     .find((d) => declaringScope(d.getNameNode(), name) === scope);
-  const list = declaration?.getParent();
-  if (!declaration || !Node.isVariableDeclarationList(list) || list.getDeclarationKind() !== 'const') return undefined;
+}
+
+/**
+ * A last argument that may be options the codemod cannot read: a spread
+ * (`defer(fn, ...args)`), or a `let`/`var` initialised with options (which
+ * something may change before the call).
+ */
+function unreadArgument(last: Node): Node | undefined {
+  if (Node.isSpreadElement(last)) return last;
+  const value = unwrap(last);
+  if (!Node.isIdentifier(value)) return undefined;
+  const declaration = objectDeclaration(value);
+  const initializer = declaration?.getInitializer();
+  return declaration && !constLiteral(declaration) && initializer && isOptionsLiteral(unwrapOptions(initializer)) ? last : undefined;
+}
+
+function constLiteral(declaration: import('ts-morph').VariableDeclaration): ObjectLiteralExpression | undefined {
+  const list = declaration.getParent();
+  if (!Node.isVariableDeclarationList(list) || list.getDeclarationKind() !== 'const') return undefined;
   const initializer = declaration.getInitializer();
-  const literal = initializer && unwrap(initializer);
+  const literal = initializer && unwrapOptions(initializer);
   return literal && Node.isObjectLiteralExpression(literal) ? literal : undefined;
+}
+
+/**
+ * The project of each file whose defer() calls were collected (and of the files
+ * their options were read from), so that options imported from another module
+ * are read there, spreads included.
+ */
+const projectOfFile = new WeakMap<ts.SourceFile, ProjectIndex>();
+
+/**
+ * The literal of an exported `const` of another project file, for `TX` imported
+ * by name (ESM or `require`) or `opts.TX` of a module object: options written
+ * there, passed here.
+ */
+function importedOptions(value: Node): ObjectLiteralExpression | undefined {
+  const sf = value.getSourceFile();
+  const index = projectOfFile.get(sf.compilerNode);
+  const record = index?.load(sf.getFilePath());
+  if (!index || !record) return undefined;
+  let resolution: ReturnType<typeof resolveIdentifier> | undefined;
+  if (Node.isIdentifier(value)) resolution = resolveIdentifier(index, record, value);
+  else if (Node.isPropertyAccessExpression(value) && Node.isIdentifier(value.getExpression())) resolution = resolveModuleMember(index, record, value.getExpression() as Identifier, value.getName());
+  if (resolution?.kind !== 'module' || resolution.record === record || !Node.isVariableDeclaration(resolution.node)) return undefined;
+  projectOfFile.set(resolution.record.sourceFile.compilerNode, index);
+  return constLiteral(resolution.node);
 }
 
 /** A `this` argument that cannot matter to a function: `null`, `undefined`, a literal. */
@@ -159,6 +253,7 @@ function collectDeferCalls(symbols: SymbolTable, records: SourceRecord[], member
   const isTarget = (ref: SymbolRef | undefined): boolean => (member === 'defer' ? isDeferRef(ref) : isMember(ref, [member]));
   const calls: DeferCall[] = [];
   for (const record of records) {
+    projectOfFile.set(record.sourceFile.compilerNode, symbols.index);
     for (const compilerCall of compilerNodesOfKind<ts.CallExpression>(record.sourceFile, SyntaxKind.CallExpression)) {
       // Only a callee rooted in a legacy binding (or a require call) can be defer,
       // directly or through .call/.apply: the others are not wrapped.
@@ -176,9 +271,13 @@ function collectDeferCalls(symbols: SymbolTable, records: SourceRecord[], member
       const deferCall: DeferCall = { record, call, fn: args[0], url: undefined };
       // Options written at the call, or held by a `const` of the file (`defer(fn, 1, TX)`).
       const options = args.length > 1 ? (isOptionsLiteral(last) ? last : last && constOptions(last)) : undefined;
+      const unreadLast = !options && args.length > 1 && last ? unreadArgument(last) : undefined;
+      if (unreadLast) deferCall.unreadOptions = unreadLast;
       if (options && isOptionsLiteral(options)) {
         deferCall.options = options;
         if (options !== last) deferCall.optionsArgument = last;
+        const unread = unreadSpread(options);
+        if (unread) deferCall.unreadOptions = unread;
         const urlProperty = optionProperty(options, '_url');
         if (urlProperty) {
           const value = Node.isPropertyAssignment(urlProperty) ? urlProperty.getInitializer() : undefined;
@@ -253,6 +352,8 @@ export function isKeptByResolver(current: Node, parent: Node): boolean {
   if (isEmittedReexportValue(current)) return true;
   // Types, export lists, and aliases the resolver binds (`const enqueue = deferred.defer`).
   if (Node.isTypeQuery(parent) || Node.isExportSpecifier(parent) || Node.isExportAssignment(parent)) return true;
+  // TypeScript's alias `import enqueue = deferred.defer` (also `export import` in a namespace): bound like a const.
+  if (Node.isImportEqualsDeclaration(parent)) return true;
   // (A reassigned `let` alias is reported by the resolver itself.)
   if (Node.isVariableDeclaration(parent) && parent.getInitializer() === current) return true;
   // A property of a const object the resolver follows, or of what the module exports.

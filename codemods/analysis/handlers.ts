@@ -6,8 +6,8 @@
 import { Node, SyntaxKind, ts, type ClassDeclaration, type ClassExpression } from 'ts-morph';
 import type { CheckerResolver } from './checker.js';
 import { compilerDescendants, compilerNodesOfKind, wrapCompilerNode } from './compiler-nodes.js';
-import { declaredInModule, resolveModuleMember, resolveName } from './declarations.js';
-import { isHandlerRef, isLegacyRole, unwrap, type SymbolTable } from './legacy-symbols.js';
+import { declaredInModule, resolveModuleMember, resolveName, resolveRequiredMember } from './declarations.js';
+import { isHandlerRef, isLegacyRole, requireSpecifier, unwrap, type SymbolTable } from './legacy-symbols.js';
 import type { ProjectIndex, SourceRecord } from './project.js';
 import { declaringScope } from './scope.js';
 
@@ -133,6 +133,14 @@ export function findHandlerClasses(index: ProjectIndex, symbols: SymbolTable, re
     }
     if (Node.isPropertyAccessExpression(expression)) {
       const object = unwrap(expression.getExpression());
+      // `require('./tasks').Audit`, written inline.
+      const required = requireSpecifier(object);
+      if (required) {
+        const resolution = resolveRequiredMember(index, record, required.getLiteralValue(), expression.getName());
+        if (resolution.kind === 'external') return OTHER;
+        if (resolution.kind === 'class-value') return classify(resolution.node, seen);
+        if (resolution.kind === 'module' && Node.isClassDeclaration(resolution.node)) return classify(resolution.node, seen);
+      }
       if (Node.isIdentifier(object)) {
         const resolution = resolveModuleMember(index, record, object, expression.getName());
         if (resolution.kind === 'external') return OTHER;

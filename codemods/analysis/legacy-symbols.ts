@@ -83,7 +83,7 @@ export interface LegacyReference {
 
 const EMPTY_EXPORTS: BarrelExports = { named: new Map(), star: [] };
 
-function hasExports(exports: BarrelExports): boolean {
+export function hasExports(exports: BarrelExports): boolean {
   return exports.named.size > 0 || exports.star.length > 0 || exports.whole !== undefined;
 }
 
@@ -253,7 +253,7 @@ export class SymbolTable {
   private readonly inProgress = new Set<string>();
 
   constructor(
-    private readonly index: ProjectIndex,
+    readonly index: ProjectIndex,
     private readonly matchers: ModuleMatchers,
   ) {}
 
@@ -512,8 +512,13 @@ export class SymbolTable {
         continue;
       }
       if (!Node.isBinaryExpression(expression) || expression.getOperatorToken().getKind() !== SyntaxKind.EqualsToken) continue;
-      const left = expression.getLeft().getText().replace(/\s+/g, '');
-      const right = unwrap(expression.getRight());
+      let left = expression.getLeft().getText().replace(/\s+/g, '');
+      let right = unwrap(expression.getRight());
+      // `exports = module.exports = {...}` (or the other way round): module.exports holds the chain's last value.
+      while (/^(?:module\.)?exports$/.test(left) && Node.isBinaryExpression(right) && right.getOperatorToken().getKind() === SyntaxKind.EqualsToken && /^(?:module\.)?exports$/.test(right.getLeft().getText().replace(/\s+/g, ''))) {
+        if (right.getLeft().getText().replace(/\s+/g, '') === 'module.exports') left = 'module.exports';
+        right = unwrap(right.getRight());
+      }
       if (/^(?:module\.)?exports(?:\.|$)/.test(left)) exports.commonjs = true;
       if (left === 'module.exports' && Node.isObjectLiteralExpression(right)) {
         this.collectObjectExports(symbols, right, exports);
@@ -767,6 +772,16 @@ export class SymbolTable {
         const ref = this.resolveIn(symbols, parameter.getInitializerOrThrow());
         if (ref) bindName(parameter.getNameNode(), ref);
         names = known();
+      } else if (compilerNode.kind === ts.SyntaxKind.ImportEqualsDeclaration && !ts.isExternalModuleReference((compilerNode as ts.ImportEqualsDeclaration).moduleReference)) {
+        // TypeScript's alias of a namespace member: `import enqueue = deferred.defer`, `export import TH = deferred.TaskHandler`.
+        let root: ts.Node = (compilerNode as ts.ImportEqualsDeclaration).moduleReference;
+        while (ts.isQualifiedName(root)) root = root.left;
+        if (ts.isIdentifier(root) && names.has(root.text)) {
+          const declaration = wrap(sf, compilerNode) as import('ts-morph').ImportEqualsDeclaration;
+          const ref = this.resolveIn(symbols, declaration.getModuleReference());
+          if (ref) bindName(declaration.getNameNode(), ref);
+          names = known();
+        }
       } else if (compilerNode.kind === ts.SyntaxKind.CallExpression) {
         let callee: ts.Expression = (compilerNode as ts.CallExpression).expression;
         while (ts.isParenthesizedExpression(callee)) callee = callee.expression;
@@ -782,7 +797,7 @@ export class SymbolTable {
         }
       }
     };
-    const declarations = [...compilerNodesOfKind(sf, SyntaxKind.VariableDeclaration), ...compilerNodesOfKind(sf, SyntaxKind.Parameter)].sort((a, b) => a.pos - b.pos || b.end - a.end);
+    const declarations = [...compilerNodesOfKind(sf, SyntaxKind.VariableDeclaration), ...compilerNodesOfKind(sf, SyntaxKind.Parameter), ...compilerNodesOfKind(sf, SyntaxKind.ImportEqualsDeclaration)].sort((a, b) => a.pos - b.pos || b.end - a.end);
     const calls = compilerNodesOfKind(sf, SyntaxKind.CallExpression);
     if ((sf.compilerNode as { parseDiagnostics?: readonly unknown[] }).parseDiagnostics?.length) {
       const visit = (compilerNode: ts.Node): void => {
@@ -824,6 +839,12 @@ export class SymbolTable {
       if (!inner) continue;
       const offered: BarrelExports = { named: new Map(), star: [] };
       for (const statement of body.statements) {
+        if (ts.isImportEqualsDeclaration(statement) && statement.isTypeOnly === false && ts.getModifiers(statement)?.some((m) => m.kind === SyntaxKind.ExportKeyword)) {
+          // `export import TH = deferred.TaskHandler`
+          const binding = inner.get(statement.name.text);
+          if (binding) offered.named.set(statement.name.text, binding.ref);
+          continue;
+        }
         if (!ts.isVariableStatement(statement) || !ts.getModifiers(statement)?.some((m) => m.kind === SyntaxKind.ExportKeyword)) continue;
         for (const declaration of statement.declarationList.declarations) {
           const names: string[] = [];
@@ -1075,8 +1096,18 @@ export function isExportedObject(literal: Node): boolean {
   if (Node.isExportAssignment(holder)) return true;
   // Only module-level statements are read as exports (compute()).
   const topLevel = (statement: Node | undefined): boolean => !!statement && Node.isExpressionStatement(statement) && Node.isSourceFile(statement.getParent());
-  const assignsModuleExports = (node: Node | undefined): boolean =>
-    !!node && Node.isBinaryExpression(node) && node.getLeft().getText().replace(/\s+/g, '') === 'module.exports' && topLevel(node.getParent());
+  const assignsModuleExports = (node: Node | undefined): boolean => {
+    // `module.exports = X`, also as the value of `exports = module.exports = X` (or the other way round).
+    let assignsIt = false;
+    let current: Node | undefined = node;
+    while (current && Node.isBinaryExpression(current) && current.getOperatorToken().getKind() === SyntaxKind.EqualsToken && /^(?:module\.)?exports$/.test(current.getLeft().getText().replace(/\s+/g, ''))) {
+      if (current.getLeft().getText().replace(/\s+/g, '') === 'module.exports') assignsIt = true;
+      const parent: Node | undefined = current.getParent();
+      if (!parent || !Node.isBinaryExpression(parent) || parent.getRight() !== current) return assignsIt && topLevel(parent);
+      current = parent;
+    }
+    return false;
+  };
   if (Node.isBinaryExpression(holder)) return assignsModuleExports(holder);
   if (Node.isCallExpression(holder) && holder.getArguments()[0] !== literal) {
     if (objectAssignTarget(holder) && topLevel(holder.getParent())) return true;
@@ -1095,6 +1126,9 @@ function isReassigned(nameNode: Identifier): boolean {
     if (found) return;
     if (ts.isBinaryExpression(node) && node.operatorToken.kind >= ts.SyntaxKind.FirstAssignment && node.operatorToken.kind <= ts.SyntaxKind.LastAssignment) {
       if (ts.isIdentifier(node.left) && node.left.text === name) found = true;
+    } else if (ts.isVariableDeclaration(node) && node.initializer && ts.isIdentifier(node.name) && node.name.text === name && node.pos > nameNode.compilerNode.pos) {
+      // `var d = deferred.defer; ... var d = other`: a later `var` of the same scope assigns it again.
+      if (declaringScope(wrap(nameNode.getSourceFile(), node.name), name) === scope) found = true;
     } else if ((ts.isPrefixUnaryExpression(node) || ts.isPostfixUnaryExpression(node)) && ts.isIdentifier(node.operand) && node.operand.text === name) {
       found = true;
     }
@@ -1179,7 +1213,7 @@ function isExportsObject(node: Node | undefined): boolean {
  * (`name` undefined); `Object.defineProperty(exports, "X", { get: function () {
  * return v; } })` or `{ value: v }`: `X`.
  */
-function emittedReexport(expression: Node): { name: string | undefined; value: Node } | undefined {
+export function emittedReexport(expression: Node): { name: string | undefined; value: Node } | undefined {
   if (!Node.isCallExpression(expression)) return undefined;
   const callee = calleeName(expression.getExpression().compilerNode as ts.Expression);
   const [first, second, third] = expression.getArguments();

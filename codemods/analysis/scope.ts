@@ -27,7 +27,7 @@ function addOwnName(node: { name?: ts.Node }, names: Set<string>): void {
 function addStatementNames(scope: ts.Node, names: Set<string>): void {
   for (const statement of (scope as ts.Block | ts.ModuleBlock | ts.CaseOrDefaultClause).statements) {
     if (ts.isVariableStatement(statement)) for (const d of statement.declarationList.declarations) addBindingNames(d.name, names);
-    else if (ts.isFunctionDeclaration(statement) || ts.isClassDeclaration(statement) || ts.isEnumDeclaration(statement)) addOwnName(statement, names);
+    else if (ts.isFunctionDeclaration(statement) || ts.isClassDeclaration(statement) || ts.isEnumDeclaration(statement) || ts.isImportEqualsDeclaration(statement)) addOwnName(statement, names);
   }
 }
 

@@ -277,7 +277,7 @@ export interface PlannedAsyncEdit {
   description: string;
 }
 
-export type AwaitPlan = { ok: true; edits: PlannedAsyncEdit[] } | { ok: false; reason: string };
+export type AwaitPlan = { ok: true; edits: PlannedAsyncEdit[]; madeAsync?: FunctionLike[] } | { ok: false; reason: string };
 
 /** Where a function's throw went (`AsyncPlanner.throwPath`). */
 interface ThrowPath {
@@ -286,13 +286,27 @@ interface ThrowPath {
 }
 
 /** `route`: the function is (also) a route handler of a host framework, which ignores its return value. */
-type Callers = { ok: true; calls: CallExpression[]; route?: RouteCallback } | { ok: false; reason: string };
+export type Callers = { ok: true; calls: CallExpression[]; route?: RouteCallback } | { ok: false; reason: string };
 
 export class AsyncPlanner {
   private static readonly planners = new WeakMap<Analysis, AsyncPlanner>();
   private observed: Set<FunctionLike> | undefined;
   private listeners: Set<FunctionLike> | undefined;
   private readonly paths = new Map<FunctionLike, ThrowPath>();
+  /**
+   * Functions an emitted plan makes async (an earlier rule awaited a call in them):
+   * a throw reaching one is carried by its promise from then on, as it will be in
+   * the migrated text, which the idempotency pass analyses.
+   */
+  private readonly madeAsync = new Set<FunctionLike>();
+
+  /** Records what an emitted plan made async; paths computed before may now end earlier. */
+  markAsync(functions: readonly FunctionLike[]): void {
+    const added = functions.filter((fn) => !this.madeAsync.has(fn));
+    if (added.length === 0) return;
+    for (const fn of added) this.madeAsync.add(fn);
+    this.paths.clear();
+  }
   private readonly callers = new Map<FunctionLike, Callers>();
   private readonly packageEntries = new Map<string, Set<string>>();
   private readonly packageDirs = new Map<string, boolean>();
@@ -356,7 +370,7 @@ export class AsyncPlanner {
       const fn = work.pop()!;
       if (seen.has(fn)) continue;
       seen.add(fn);
-      if (isAsync(fn) || this.observedFunctions().has(fn)) {
+      if (isAsync(fn) || this.madeAsync.has(fn) || this.observedFunctions().has(fn)) {
         path.handled = true;
         break;
       }
@@ -745,6 +759,11 @@ export class AsyncPlanner {
     return undefined;
   }
 
+  /** Every call of `fn` (in any file of the run, through the import graph), or why not every caller is known. */
+  callersOf(fn: FunctionLike): Callers {
+    return this.findCallers(fn);
+  }
+
   /** Every call of `fn`, or why not every caller is known. */
   private findCallers(fn: FunctionLike): Callers {
     const cached = this.callers.get(fn);
@@ -902,7 +921,7 @@ export class AsyncPlanner {
           reason: current === call ? 'it runs at the top level of a module that is not an ES module (no top-level await)' : `the call at ${where(current)} runs at the top level of a module that is not an ES module (no top-level await)`,
         };
       }
-      if (isAsync(fn) || madeAsync.has(fn)) continue;
+      if (isAsync(fn) || madeAsync.has(fn) || this.madeAsync.has(fn)) continue;
       const blocker = this.blocker(fn);
       if (blocker) return { ok: false, reason: current === call ? blocker : `the call at ${where(current)}: ${blocker}` };
       const callers = this.findCallers(fn);
@@ -926,7 +945,7 @@ export class AsyncPlanner {
     // A route handler's caller is the framework, and these frameworks (the others were
     // refused above) answer a rejection of the handler's promise as they answered its
     // throw: a rejection that reaches one now went there as a throw before.
-    return { ok: true, edits };
+    return { ok: true, edits, madeAsync: [...madeAsync] };
   }
 }
 
@@ -1163,9 +1182,11 @@ function jsDocReturnType(fn: FunctionLike): Node | undefined {
  * returns why it could not, if it could not (nothing is emitted then).
  */
 export function awaitCall(analysis: Analysis, call: CallExpression, out: RuleOutput, shared: RuleOutput): string | undefined {
-  const plan = AsyncPlanner.of(analysis).planAwait(call);
+  const planner = AsyncPlanner.of(analysis);
+  const plan = planner.planAwait(call);
   if (!plan.ok) return plan.reason;
   emitPlan(plan.edits, out, shared);
+  planner.markAsync(plan.madeAsync ?? []);
   return undefined;
 }
 

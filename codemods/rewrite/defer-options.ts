@@ -43,6 +43,16 @@ export const rule: Rule = {
   meta,
   run(analysis, out) {
     for (const call of findDeferCalls(analysis.symbols, analysis.candidates)) {
+      if (call.unreadOptions) {
+        // `{ ...fromElsewhere, _name }`, `defer(fn, ...args)`: what it holds is not known, so not judged harmless.
+        out.report(
+          call.record,
+          call.unreadOptions,
+          'transactional-enqueue',
+          'warning',
+          `These defer() options come from a value the codemod cannot read (${call.unreadOptions.getText().slice(0, 60)}): if it sets _transactional, the call now rejects outside deferred.transactional(work) and must not be awaited there; if it sets _target, routing changes on Cloud Tasks. Check what it holds, or write the options at the call.`,
+        );
+      }
       if (!call.options) continue;
       // An option written elsewhere (a const's literal, a spread of one) is reported at the call.
       const at = (option: Node): Node => (call.optionsArgument || !isWithin(option, call.call) ? (call.optionsArgument ?? call.options!) : option);

@@ -3,13 +3,15 @@
 // decides whether its function can become async, with its callers); where it
 // cannot, the use is reported. Discarded, returned and awaited results need nothing
 // here (`sync-error-handling` awaits discarded calls whose throw was handled).
-import { Node, type CallExpression } from 'ts-morph';
+import * as path from 'node:path';
+import { Node, SyntaxKind, type CallExpression } from 'ts-morph';
 import { sameScopeReferences } from '../analysis/scope.js';
 import { findDeferCalls, findPayloadCalls } from '../analysis/defer-calls.js';
 import type { Analysis } from '../analysis/index.js';
-import { isMember } from '../analysis/legacy-symbols.js';
+import { isExportedObject, isMember } from '../analysis/legacy-symbols.js';
 import type { SourceRecord } from '../analysis/project.js';
-import { awaitCall } from './async-plan.js';
+import { AsyncPlanner, awaitCall, type FunctionLike } from './async-plan.js';
+import { isCommonJsExportByName } from './exported-references.js';
 import type { Rule, RuleMeta } from './context.js';
 import { transactionalOption } from './defer-options.js';
 import { addNeededImports } from './imports.js';
@@ -61,35 +63,62 @@ function usedAsTask(node: CallExpression): boolean {
 
 /**
  * Where a returned result (`return deferred.defer(...)`, `(n) => deferred.defer(...)`)
- * is used as a Task after all: the array a `map`/`flatMap` callback fills, or a call,
- * in the same file, of the function that returns it. The legacy code read the Task
- * there (`tasks.map((t) => t.name)`, `enqueue(2).name`); a Promise has none of it.
+ * is used as a Task after all: the array a `map`/`flatMap` callback fills, or the
+ * calls of the function that returns it, in this file or (exported) in another. The
+ * legacy code read the Task there (`tasks.map((t) => t.name)`, `enqueue(2).name`); a
+ * Promise has none of it. A call of the function gives the Task once awaited
+ * (`awaitable`); an array of Promises does not. A string: why the callers of the
+ * function are not all known.
  */
-function returnedResultUse(call: CallExpression): Node | undefined {
+function returnedResultUses(analysis: Analysis, call: CallExpression): { uses: CallExpression[]; awaitable: boolean } | string | undefined {
   const outer = outermost(call);
   const parent = outer.getParent();
   let fn: Node | undefined;
   if (parent && Node.isReturnStatement(parent)) fn = parent.getFirstAncestor((a) => Node.isFunctionLikeDeclaration(a));
   else if (parent && Node.isArrowFunction(parent) && parent.getBody() === outer) fn = parent;
   if (!fn) return undefined;
+  // An async function returned a Promise of the task before the migration too.
+  if (isFunctionLikeNode(fn) && fn.isAsync()) return undefined;
   const fnOuter = outermost(fn);
   const holder = fnOuter.getParent();
   // ids.map((n) => deferred.defer(...)): the array holds what each call returned.
   if (holder && Node.isCallExpression(holder) && holder.getArguments()[0] === fnOuter) {
     const callee = holder.getExpression();
-    if (Node.isPropertyAccessExpression(callee) && ['map', 'flatMap'].includes(callee.getName())) return usedAsTask(holder) ? holder : undefined;
+    if (Node.isPropertyAccessExpression(callee) && ['map', 'flatMap'].includes(callee.getName())) return usedAsTask(holder) ? { uses: [holder], awaitable: false } : undefined;
     if (holder.getExpression() === fnOuter) return undefined;
   }
   // (() => deferred.defer(...))().name
-  if (holder && Node.isCallExpression(holder) && holder.getExpression() === fnOuter) return usedAsTask(holder) ? holder : undefined;
+  if (holder && Node.isCallExpression(holder) && holder.getExpression() === fnOuter) return usedAsTask(holder) ? { uses: [holder], awaitable: true } : undefined;
   const name = Node.isFunctionDeclaration(fn) ? fn.getNameNode() : holder && Node.isVariableDeclaration(holder) ? holder.getNameNode() : undefined;
   if (!name || !Node.isIdentifier(name)) return undefined;
   // Calls in this file of the same binding (by scope, without the checker).
-  for (const reference of sameScopeReferences(name)) {
+  const references = sameScopeReferences(name);
+  const uses: CallExpression[] = [];
+  for (const reference of references) {
     const use = reference.getParent();
-    if (use && Node.isCallExpression(use) && use.getExpression() === reference && usedAsTask(use)) return use;
+    if (use && Node.isCallExpression(use) && use.getExpression() === reference && usedAsTask(use)) uses.push(use);
   }
-  return undefined;
+  // An exported function's callers in other files: found through the import graph by
+  // the planner that awaits calls. The result of a call is what the caller reads.
+  const exported = (Node.isFunctionDeclaration(fn) ? fn.hasExportKeyword() : (name.getFirstAncestorByKind(SyntaxKind.VariableStatement)?.hasExportKeyword() ?? false)) || references.some((ref) => isExportUse(ref));
+  if (exported && isFunctionLikeNode(fn)) {
+    const callers = AsyncPlanner.of(analysis).callersOf(fn);
+    if (!callers.ok) return callers.reason;
+    for (const caller of callers.calls) if (usedAsTask(caller) && !uses.includes(caller)) uses.push(caller);
+  }
+  return uses.length > 0 ? { uses, awaitable: true } : undefined;
+}
+
+/** `export { enqueue }`, `export default enqueue`, `module.exports = { enqueue }`, `exports.enqueue = enqueue`. */
+function isExportUse(ref: Node): boolean {
+  const parent = ref.getParent();
+  if (!parent) return false;
+  if (Node.isExportSpecifier(parent) || Node.isExportAssignment(parent)) return true;
+  return isCommonJsExportByName(ref, ref.getText()) || (Node.isPropertyAssignment(parent) && parent.getInitializer() === ref && isExportedObject(parent.getParentOrThrow()));
+}
+
+function isFunctionLikeNode(node: Node): node is Extract<FunctionLike, import('ts-morph').FunctionDeclaration | import('ts-morph').FunctionExpression | import('ts-morph').ArrowFunction | import('ts-morph').MethodDeclaration> {
+  return Node.isFunctionDeclaration(node) || Node.isFunctionExpression(node) || Node.isArrowFunction(node) || Node.isMethodDeclaration(node);
 }
 
 export const rule: Rule = {
@@ -101,15 +130,30 @@ export const rule: Rule = {
     for (const deferCall of [...findDeferCalls(analysis.symbols, analysis.candidates), ...runCalls]) {
       const { record, call } = deferCall;
       if (!isResultUsed(call)) {
-        const use = runs.has(deferCall) ? undefined : returnedResultUse(call);
-        if (use) {
+        const found = runs.has(deferCall) ? undefined : returnedResultUses(analysis, call);
+        if (typeof found === 'string') {
           out.report(
             record,
             call,
             'defer-result',
             'warning',
-            `defer() now returns a Promise of the task (name, queue, eta). This call's result is returned to code that uses it as the task (line ${use.getStartLineNumber()}: ${use.getText().slice(0, 60)}), which now gets a Promise. Await the result where it is used, or use .then().`,
+            `defer() now returns a Promise of the task (name, queue, eta). This call's result is returned from an exported function whose callers the codemod cannot all see (${found}): any that reads it as the task now gets a Promise. Await the result where it is used, or use .then().`,
           );
+        }
+        const returned = typeof found === 'object' ? found : { uses: [], awaitable: false };
+        for (const use of returned.uses) {
+          // The caller reads the task from the call: awaiting the call gives it the task again.
+          const reason = returned.awaitable ? awaitCall(analysis, use, out, shared) : 'it is an array of what each call returned';
+          if (reason === undefined) continue;
+          const where = use.getSourceFile() === call.getSourceFile() ? `line ${use.getStartLineNumber()}` : `${path.relative(path.dirname(record.absPath), use.getSourceFile().getFilePath())}:${use.getStartLineNumber()}`;
+          out.report(
+            record,
+            call,
+            'defer-result',
+            'warning',
+            `defer() now returns a Promise of the task (name, queue, eta). This call's result is returned to code that uses it as the task (${where}: ${use.getText().slice(0, 60)}), which now gets a Promise and could not be awaited there: ${reason}. Await the result where it is used, or use .then().`,
+          );
+          break;
         }
         continue;
       }

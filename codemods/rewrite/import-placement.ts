@@ -37,7 +37,9 @@ export function insertImportStatement(out: RuleOutput, record: SourceRecord, sta
   const style = record.style;
   const sf = record.sourceFile;
   const statements = sf.getStatements();
-  const imports = (isCommonJs(record) ? leadingRequires(statements) : sf.getImportDeclarations()).filter((i) => !removed.some(([start, end]) => start <= i.getStart() && i.getEnd() <= end));
+  // TypeScript's `import x = require('y')` is an import too (an anchor when the ES imports are all removed).
+  const esImports = statements.filter((s) => Node.isImportDeclaration(s) || (Node.isImportEqualsDeclaration(s) && Node.isExternalModuleReference(s.getModuleReference())));
+  const imports = (isCommonJs(record) ? leadingRequires(statements) : esImports).filter((i) => !removed.some(([start, end]) => start <= i.getStart() && i.getEnd() <= end));
   const lastImport = imports[imports.length - 1];
   if (lastImport) {
     out.edit(record, lastImport.getEnd(), lastImport.getEnd(), style.newline + statement, description);

@@ -2,10 +2,12 @@
 // shim with the local names still working; `TaskHandler` references are renamed;
 // imports nothing uses any more are removed; names other rules' code needs
 // (wrapApp, register, environFrom...) are added.
-import { Node, type ExportDeclaration, type ImportDeclaration, type VariableStatement } from 'ts-morph';
+import { existsSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { Node, ts, type ExportDeclaration, type ImportDeclaration, type VariableStatement } from 'ts-morph';
 import type { Analysis } from '../analysis/index.js';
 import { findImportTypes } from '../analysis/import-types.js';
-import type { Binding, ImportSite } from '../analysis/legacy-symbols.js';
+import { hasExports, type Binding, type ImportSite } from '../analysis/legacy-symbols.js';
 import type { SourceRecord } from '../analysis/project.js';
 import { roleOfSpecifier } from '../analysis/specifiers.js';
 import { quoted, semi } from '../analysis/style.js';
@@ -147,6 +149,7 @@ function runImports(analysis: Analysis, out: RuleOutput, shared: RuleOutput, rew
     }
 
     if (rewriteLegacy) rewriteImportTypes(analysis, out, record, otherSpans);
+    if (rewriteLegacy) reportLegacyDeclarations(analysis, out, record);
 
     const legacySites = rewriteLegacy ? symbols.sites.filter((s) => s.role === 'deferred' || s.role === 'webapp') : [];
     for (const site of legacySites) {
@@ -170,6 +173,12 @@ function runImports(analysis: Analysis, out: RuleOutput, shared: RuleOutput, rew
       if (site.role === 'webapp' || site.viaBarrel) {
         // Keep the specifier; drop unused names, rename TaskHandler imported through a barrel.
         if (liveBindings.length === 0 && siteBindings.length > 0) {
+          if (site.viaBarrel && loadedAtRunTime(analysis, record, site, siteBindings)) {
+            // A project module: loading it may register tasks or do other work, so the load stays.
+            const load = site.kind === 'esm-import' ? `import ${q(site.specifier.getLiteralValue())}${end}` : `require(${q(site.specifier.getLiteralValue())})${end}`;
+            out.edit(record, site.node.getStart(), site.node.getEnd(), load, `kept the load of ${site.specifier.getLiteralValue()}, whose imported names are unused`);
+            continue;
+          }
           const [start, stop] = statementRemovalSpan(record.text, site.node);
           out.edit(record, start, stop, '', `removed the unused import of ${site.specifier.getLiteralValue()}`);
         } else {
@@ -381,4 +390,56 @@ export default makeTransform(rule);
 /** The specifier of an import declaration (where an alias the analysis cannot follow is reported). */
 function isImportSpecifierText(node: Node): boolean {
   return Node.isStringLiteral(node) && Node.isImportDeclaration(node.getParent());
+}
+
+/**
+ * Whether the import of a project module (a barrel of legacy values) loads it when
+ * the code runs: always in JavaScript; in TypeScript, which drops an import none of
+ * whose names is used as a value, when one of them was (a route table's row that
+ * moved, say). Removing such an import would stop loading the module, and with it
+ * whatever its loading did (registering its tasks, among others).
+ */
+function loadedAtRunTime(analysis: Analysis, record: SourceRecord, site: ImportSite, bindings: Binding[]): boolean {
+  if (site.kind === 'esm-import' && (site.node as ImportDeclaration).isTypeOnly()) return false;
+  if (!record.isTypeScript) return true;
+  return bindings.some((binding) => !binding.typeOnly && analysis.symbols.references(record, binding).some((ref) => !isTypePosition(ref)));
+}
+
+/** An identifier read in a type (`x: Tasks.Handler`, `typeof x`), which TypeScript erases. */
+function isTypePosition(node: Node): boolean {
+  return ts.isPartOfTypeNode(node.compilerNode);
+}
+
+/** `lib.js` → `lib.d.ts` (`.mjs` → `.d.mts`, `.cjs` → `.d.cts`): the declarations TypeScript reads for it. */
+function declarationSibling(absPath: string): string | undefined {
+  const match = /\.([cm]?)js$/.exec(absPath);
+  return match ? `${absPath.slice(0, -match[0].length)}.d.${match[1]}ts` : undefined;
+}
+
+/**
+ * A JavaScript module that exports legacy values beside a hand-written declaration
+ * file that types them with the legacy deferred module: the codemod does not edit
+ * declaration files, so TypeScript importers would go on being checked against the
+ * old types (a defer() that returns the task, TaskHandler) while the values are the
+ * shim's. Reported on every run while the declarations name the legacy module.
+ */
+function reportLegacyDeclarations(analysis: Analysis, out: RuleOutput, record: SourceRecord): void {
+  if (record.isTypeScript || !hasExports(analysis.symbols.of(record).exports)) return;
+  const sibling = declarationSibling(record.absPath);
+  let text: string;
+  try {
+    text = sibling && existsSync(sibling) ? readFileSync(sibling, 'utf8') : '';
+  } catch {
+    return;
+  }
+  const named = [...text.matchAll(/(['"])([^'"\r\n]+)\1/g)].some((m) => roleOfSpecifier(m[2]!, analysis.matchers, sibling) === 'deferred');
+  const first = record.sourceFile.getStatements()[0];
+  if (!named || !first) return;
+  out.report(
+    record,
+    first,
+    'unresolved-legacy-reference',
+    'warning',
+    `${path.basename(sibling!)} declares this module's exports with the legacy deferred module's types, and the codemod does not edit declaration files: TypeScript code importing this module is still checked against them (a defer() returning the task, TaskHandler) while the values are now ${analysis.matchers.shim}'s. Update the declarations to import from ${analysis.matchers.shim} (TaskHandler is Handler; defer() returns a Promise).`,
+  );
 }
