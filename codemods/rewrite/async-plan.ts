@@ -673,8 +673,9 @@ export class AsyncPlanner {
    * not when the run walked the whole package the file belongs to (the nearest
    * package.json's directory, at or under the run's root, inside one of the run's paths)
    * and the file is none of its entry points (`main`, `module`, `bin`, `exports`:
-   * compared without extension). A run on `./src` of a package whose tests or scripts
-   * live beside it sees none of their calls.
+   * compared without extension), unless the package is private and the run walks the
+   * whole repository. A run on `./src` of a package whose tests or scripts live beside
+   * it sees none of their calls.
    */
   private exportsLeaveRun(record: SourceRecord): string | undefined {
     if (this.analysis.singleFile) return 'this run sees one file only';
@@ -682,8 +683,11 @@ export class AsyncPlanner {
     if (dir === undefined) return 'no package.json above it says what its package is, so callers may be anywhere';
     const rel = path.relative(this.analysis.root, dir) || '.';
     if (!this.analysis.paths.some((walked) => isWithin(dir, walked))) return `the run walked only part of its package (${rel}): a run on the package's directory follows callers in its tests and scripts too`;
-    if (this.packageEntriesOf(dir).has(withoutScriptExtension(record.absPath))) return `the file is an entry point of its package (${rel}/package.json), whose importers are outside the run`;
-    return undefined;
+    if (!this.packageEntriesOf(dir).has(withoutScriptExtension(record.absPath))) return undefined;
+    // A private package is imported only from its repository: all of it when the run walks the root.
+    const isPrivate = readJsonObject(path.join(dir, 'package.json'))?.private === true;
+    if (isPrivate && this.analysis.paths.some((walked) => isWithin(this.analysis.root, walked))) return undefined;
+    return `the file is an entry point of its package (${rel}/package.json), whose importers may be outside the run${isPrivate ? ' (a run on the repository root follows them)' : ''}`;
   }
 
   /** The nearest directory above `absPath`, up to the run's root, that holds a package.json. */

@@ -91,4 +91,19 @@ describe('migrate', () => {
     expect(whole.files.find((f) => f.file === 'test/tasks.test.ts')!.updated).toContain('await schedule(1);');
     expect(whole.files.flatMap((f) => f.items).filter((i) => i.code === 'sync-error-handling')).toEqual([]);
   });
+  it("follows callers of a private package's entry point when the run walks the repository, and reports a published one's", async () => {
+    const files = (manifest: string) => ({
+      'package.json': manifest,
+      'src/index.ts': "import * as deferred from 'google/appengine/ext/deferred';\nexport function work(id: number) {\n  return id;\n}\nexport function schedule(id: number) {\n  deferred.defer(work, id, { _name: `x${id}`, _url: '/tasks/work' });\n}\n",
+      'scripts/run.ts': "import { schedule } from '../src/index.js';\nexport function run() {\n  try {\n    schedule(1);\n  } catch {\n    console.log('refused');\n  }\n}\n",
+    });
+    tree = makeTree(files('{ "private": true, "main": "src/index.ts" }\n'));
+    const own = await migrate({ paths: [tree.root], root: tree.root, verify: false });
+    expect(own.files.find((f) => f.file === 'scripts/run.ts')!.updated).toContain('await schedule(1);');
+    tree.cleanup();
+    tree = makeTree(files('{ "name": "published", "main": "src/index.ts" }\n'));
+    const published = await migrate({ paths: [tree.root], root: tree.root, verify: false });
+    const items = published.files.find((f) => f.file === 'src/index.ts')!.items.filter((i) => i.code === 'sync-error-handling');
+    expect(items.map((i) => [i.line, /entry point of its package \(\.\/package\.json\)/.test(i.message)])).toEqual([[6, true]]);
+  });
 });
