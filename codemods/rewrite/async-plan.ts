@@ -60,7 +60,7 @@ const FUNCTION_LIKE_KINDS: ReadonlySet<SyntaxKind> = new Set([
   SyntaxKind.SetAccessor,
 ]);
 
-function isFunctionLike(node: Node): node is FunctionLike {
+export function isFunctionLike(node: Node): node is FunctionLike {
   return FUNCTION_LIKE_KINDS.has(node.getKind());
 }
 
@@ -160,12 +160,12 @@ const LISTENER_REGISTRATIONS: ReadonlySet<string> = new Set(['on', 'once', 'addL
 /**
  * The call `fn` is passed to when the codemod cannot tell whether that call runs it
  * synchronously (`withRetry(() => defer(...))`, `new Promise((resolve) => ...)`): not a
- * sync array method, a Promise chain, a timer or server callback (timerCallback) or an
+ * sync array method, a Promise chain, a timer or server callback (eventLoopCallback) or an
  * event registration.
  */
 export function unknownCallbackHost(fn: FunctionLike): CallExpression | NewExpression | undefined {
   const host = callbackHost(fn);
-  if (!host || syncCallbackHost(fn) || promiseChainCall(fn) || timerCallback(fn)) return undefined;
+  if (!host || syncCallbackHost(fn) || promiseChainCall(fn) || eventLoopCallback(fn)) return undefined;
   const callee = unparenthesized(host.getExpression());
   return callee && Node.isPropertyAccessExpression(callee) && LISTENER_REGISTRATIONS.has(callee.getName()) ? undefined : host;
 }
@@ -180,7 +180,7 @@ const TIMERS = new Set(['setTimeout', 'setInterval', 'setImmediate', 'queueMicro
  * listener of `http.createServer(...)` or the callback of a server's `listen(port, cb)`
  * (run from the event loop once it listens): a throw there was an uncaught exception.
  */
-function timerCallback(fn: FunctionLike): boolean {
+function eventLoopCallback(fn: FunctionLike): boolean {
   const parent = outermost(fn).getParent();
   if (!parent || !Node.isCallExpression(parent)) return false;
   const args = parent.getArguments();
@@ -299,6 +299,12 @@ export class AsyncPlanner {
    * the migrated text, which the idempotency pass analyses.
    */
   private readonly madeAsync = new Set<FunctionLike>();
+  private readonly callers = new Map<FunctionLike, Callers>();
+  private readonly packageEntries = new Map<string, Set<string>>();
+  /** Each directory's package.json, read once (null: none, or not a JSON object). */
+  private readonly manifests = new Map<string, Record<string, unknown> | null>();
+
+  private constructor(private readonly analysis: Analysis) {}
 
   /** Records what an emitted plan made async; paths computed before may now end earlier. */
   markAsync(functions: readonly FunctionLike[]): void {
@@ -307,11 +313,6 @@ export class AsyncPlanner {
     for (const fn of added) this.madeAsync.add(fn);
     this.paths.clear();
   }
-  private readonly callers = new Map<FunctionLike, Callers>();
-  private readonly packageEntries = new Map<string, Set<string>>();
-  private readonly packageDirs = new Map<string, boolean>();
-
-  private constructor(private readonly analysis: Analysis) {}
 
   static of(analysis: Analysis): AsyncPlanner {
     let planner = AsyncPlanner.planners.get(analysis);
@@ -377,7 +378,7 @@ export class AsyncPlanner {
       const host = syncCallbackHost(fn);
       let calls: Node[];
       if (host) calls = [host];
-      else if (timerCallback(fn) || this.isShimCalledMethod(fn) || this.nodeListeners().has(fn)) continue;
+      else if (eventLoopCallback(fn) || this.isShimCalledMethod(fn) || this.nodeListeners().has(fn)) continue;
       else {
         const callers = this.findCallers(fn);
         if (!callers.ok) {
@@ -665,7 +666,7 @@ export class AsyncPlanner {
     const hasEsmSyntax = record.sourceFile.getImportDeclarations().length > 0 || record.sourceFile.getExportDeclarations().length > 0 || /^\s*export\s/m.test(record.text);
     // Node reads `type` from the nearest package.json.
     const dir = this.packageDirOf(record.absPath);
-    return hasEsmSyntax && dir !== undefined && readJsonObject(path.join(dir, 'package.json'))?.type === 'module';
+    return hasEsmSyntax && dir !== undefined && this.manifest(dir)?.type === 'module';
   }
 
   /**
@@ -685,7 +686,7 @@ export class AsyncPlanner {
     if (!this.analysis.paths.some((walked) => isWithin(dir, walked))) return `the run walked only part of its package (${rel}): a run on the package's directory follows callers in its tests and scripts too`;
     if (!this.packageEntriesOf(dir).has(withoutScriptExtension(record.absPath))) return undefined;
     // A private package is imported only from its repository: all of it when the run walks the root.
-    const isPrivate = readJsonObject(path.join(dir, 'package.json'))?.private === true;
+    const isPrivate = this.manifest(dir)?.private === true;
     if (isPrivate && this.analysis.paths.some((walked) => isWithin(this.analysis.root, walked))) return undefined;
     return `the file is an entry point of its package (${rel}/package.json), whose importers may be outside the run${isPrivate ? ' (a run on the repository root follows them)' : ''}`;
   }
@@ -693,12 +694,16 @@ export class AsyncPlanner {
   /** The nearest directory above `absPath`, up to the run's root, that holds a package.json. */
   private packageDirOf(absPath: string): string | undefined {
     for (let dir = path.dirname(absPath); isWithin(dir, this.analysis.root); dir = path.dirname(dir)) {
-      let found = this.packageDirs.get(dir);
-      if (found === undefined) this.packageDirs.set(dir, (found = readJsonObject(path.join(dir, 'package.json')) !== undefined));
-      if (found) return dir;
+      if (this.manifest(dir)) return dir;
       if (dir === this.analysis.root || path.dirname(dir) === dir) break;
     }
     return undefined;
+  }
+
+  private manifest(dir: string): Record<string, unknown> | undefined {
+    let manifest = this.manifests.get(dir);
+    if (manifest === undefined) this.manifests.set(dir, (manifest = readJsonObject(path.join(dir, 'package.json')) ?? null));
+    return manifest ?? undefined;
   }
 
   /** The entry points of the package in `dir`, without extension. */
@@ -706,7 +711,7 @@ export class AsyncPlanner {
     let entries = this.packageEntries.get(dir);
     if (entries) return entries;
     entries = new Set<string>();
-    const pkg = readJsonObject(path.join(dir, 'package.json')) ?? {};
+    const pkg = this.manifest(dir) ?? {};
     const collect = (value: unknown): void => {
       if (typeof value === 'string') entries!.add(withoutScriptExtension(path.resolve(dir, value)));
       else if (value && typeof value === 'object') for (const inner of Object.values(value)) collect(inner);
@@ -764,12 +769,7 @@ export class AsyncPlanner {
   }
 
   /** Every call of `fn` (in any file of the run, through the import graph), or why not every caller is known. */
-  callersOf(fn: FunctionLike): Callers {
-    return this.findCallers(fn);
-  }
-
-  /** Every call of `fn`, or why not every caller is known. */
-  private findCallers(fn: FunctionLike): Callers {
+  findCallers(fn: FunctionLike): Callers {
     const cached = this.callers.get(fn);
     if (cached) return cached;
     const result = this.computeCallers(fn);
@@ -979,7 +979,7 @@ function returnedFunctions(fn: FunctionLike): FunctionLike[] {
   return found;
 }
 
-function isAsync(fn: FunctionLike): boolean {
+export function isAsync(fn: FunctionLike): boolean {
   return (Node.isFunctionDeclaration(fn) || Node.isFunctionExpression(fn) || Node.isArrowFunction(fn) || Node.isMethodDeclaration(fn)) && fn.isAsync();
 }
 

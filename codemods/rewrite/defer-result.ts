@@ -10,7 +10,7 @@ import { findDeferCalls, findPayloadCalls } from '../analysis/defer-calls.js';
 import type { Analysis } from '../analysis/index.js';
 import { isExportedObject, isMember } from '../analysis/legacy-symbols.js';
 import type { SourceRecord } from '../analysis/project.js';
-import { AsyncPlanner, awaitCall, type FunctionLike } from './async-plan.js';
+import { AsyncPlanner, awaitCall, isAsync, isFunctionLike } from './async-plan.js';
 import { isCommonJsExportByName } from './exported-references.js';
 import type { Rule, RuleMeta } from './context.js';
 import { transactionalOption } from './defer-options.js';
@@ -78,7 +78,7 @@ function returnedResultUses(analysis: Analysis, call: CallExpression): { uses: C
   else if (parent && Node.isArrowFunction(parent) && parent.getBody() === outer) fn = parent;
   if (!fn) return undefined;
   // An async function returned a Promise of the task before the migration too.
-  if (isFunctionLikeNode(fn) && fn.isAsync()) return undefined;
+  if (isFunctionLike(fn) && isAsync(fn)) return undefined;
   const fnOuter = outermost(fn);
   const holder = fnOuter.getParent();
   // ids.map((n) => deferred.defer(...)): the array holds what each call returned.
@@ -101,8 +101,8 @@ function returnedResultUses(analysis: Analysis, call: CallExpression): { uses: C
   // An exported function's callers in other files: found through the import graph by
   // the planner that awaits calls. The result of a call is what the caller reads.
   const exported = (Node.isFunctionDeclaration(fn) ? fn.hasExportKeyword() : (name.getFirstAncestorByKind(SyntaxKind.VariableStatement)?.hasExportKeyword() ?? false)) || references.some((ref) => isExportUse(ref));
-  if (exported && isFunctionLikeNode(fn)) {
-    const callers = AsyncPlanner.of(analysis).callersOf(fn);
+  if (exported && isFunctionLike(fn)) {
+    const callers = AsyncPlanner.of(analysis).findCallers(fn);
     if (!callers.ok) return callers.reason;
     for (const caller of callers.calls) if (usedAsTask(caller) && !uses.includes(caller)) uses.push(caller);
   }
@@ -115,10 +115,6 @@ function isExportUse(ref: Node): boolean {
   if (!parent) return false;
   if (Node.isExportSpecifier(parent) || Node.isExportAssignment(parent)) return true;
   return isCommonJsExportByName(ref, ref.getText()) || (Node.isPropertyAssignment(parent) && parent.getInitializer() === ref && isExportedObject(parent.getParentOrThrow()));
-}
-
-function isFunctionLikeNode(node: Node): node is Extract<FunctionLike, import('ts-morph').FunctionDeclaration | import('ts-morph').FunctionExpression | import('ts-morph').ArrowFunction | import('ts-morph').MethodDeclaration> {
-  return Node.isFunctionDeclaration(node) || Node.isFunctionExpression(node) || Node.isArrowFunction(node) || Node.isMethodDeclaration(node);
 }
 
 export const rule: Rule = {

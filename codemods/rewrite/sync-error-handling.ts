@@ -35,14 +35,15 @@ export const rule: Rule = {
     const runs = new Set(runCalls);
     for (const deferCall of [...findDeferCalls(analysis.symbols, analysis.candidates), ...runCalls]) {
       const { record, call } = deferCall;
+      const callName = runs.has(deferCall) ? 'run()' : 'defer()';
       if (isAwaited(call) || isResultUsed(call) || transactionalOption(deferCall) || returnedFromAsync(call)) continue;
       if (!planner.throwReachesHandler(call)) {
         const unseen = planner.unseenThrowPath(call);
-        if (unseen) out.report(record, call, 'sync-error-handling', 'warning', `${runs.has(deferCall) ? 'run()' : 'defer()'} now rejects where it used to throw, and where its throw went is not known: ${unseen}. Code that handled it there (a try/catch, an async function, a job queue or retry library) now misses it, and what followed the call now runs after a failure. Await the call in an async function whose callers await it in turn, or handle the rejection with .catch().`);
+        if (unseen) out.report(record, call, 'sync-error-handling', 'warning', `${callName} now rejects where it used to throw, and where its throw went is not known: ${unseen}. Code that handled it there (a try/catch, an async function, a job queue or retry library) now misses it, and what followed the call now runs after a failure. Await the call in an async function whose callers await it in turn, or handle the rejection with .catch().`);
         continue;
       }
       // In a sync callback (forEach, a call the codemod cannot follow) awaiting is no option: say what changes.
-      const lost = planner.callbackLoss(call, runs.has(deferCall) ? 'run()' : 'defer()');
+      const lost = planner.callbackLoss(call, callName);
       if (lost) {
         out.report(record, call, 'sync-error-handling', 'warning', lost);
         continue;

@@ -13,13 +13,13 @@
 // Everything else stays, and the verification pass reports it
 // (`unresolved-legacy-reference`, codemods/verify/legacy-references.ts).
 import { Node, SyntaxKind, type ImportDeclaration, type SourceFile } from 'ts-morph';
+import { compilerIdentifiersNamed, wrapCompilerNode } from '../analysis/compiler-nodes.js';
 import type { Analysis } from '../analysis/index.js';
 import type { SourceRecord } from '../analysis/project.js';
 import { BACKEND_DEPENDENT_ERROR_CLASSES, LEGACY_ERROR_CLASSES, LEGACY_TASKQUEUE } from '../analysis/legacy-errors.js';
 import { SHIM_EXPORTS } from '../analysis/shim-exports.js';
+import { semi } from '../analysis/style.js';
 import type { RuleOutput } from './context.js';
-
-const SHIM = 'deferred-migrate/shim';
 
 /** Classes whose set of errors differs in the shim (its InvalidTaskError includes the name, URL and ETA errors). */
 const NOT_LEAVES: ReadonlySet<string> = new Set(['InvalidTaskError', 'TaskQueueError', 'Error']);
@@ -52,8 +52,8 @@ function where(node: Node, record: SourceRecord): string {
 
 /** Identifiers of `sourceFile` spelled `name`, other than `except`, that are not a member name or a property key. */
 function usesOf(sourceFile: SourceFile, name: string, except: Node): Node[] {
-  return sourceFile.getDescendantsOfKind(SyntaxKind.Identifier).filter((id) => {
-    if (id === except || id.getText() !== name) return false;
+  return compilerIdentifiersNamed(sourceFile, name).map((id) => wrapCompilerNode(sourceFile, id)).filter((id) => {
+    if (id === except) return false;
     const parent = id.getParent();
     if (Node.isPropertyAccessExpression(parent) && parent.getNameNode() === id) return false;
     if ((Node.isPropertyAssignment(parent) || Node.isMethodDeclaration(parent) || Node.isPropertyDeclaration(parent)) && parent.getNameNode() === id) return false;
@@ -167,11 +167,12 @@ export function taskqueueErrorsKept(analysis: Analysis): string | undefined {
 export function moveTaskqueueErrorImports(analysis: Analysis, out: RuleOutput): void {
   const records = analysis.candidates.filter((r) => r.text.includes('appengine/api/taskqueue') && r.text.includes('instanceof'));
   if (records.length === 0 || taskqueueErrorsKept(analysis)) return;
-  const description = 'legacy taskqueue error classes imported from deferred-migrate/shim (it rejects with its own)';
+  const shim = analysis.matchers.shim;
+  const description = `legacy taskqueue error classes imported from ${shim} (it rejects with its own)`;
   for (const record of records) {
     const uses = usesIn(record);
     for (const { literal, movable } of uses.requires) {
-      if (movable) out.edit(record, literal.getStart() + 1, literal.getEnd() - 1, SHIM, description);
+      if (movable) out.edit(record, literal.getStart() + 1, literal.getEnd() - 1, shim, description);
     }
     for (const { declaration, movable, kept, namespaceMovable } of uses.imports) {
       const specifier = declaration.getModuleSpecifier();
@@ -179,7 +180,7 @@ export function moveTaskqueueErrorImports(analysis: Analysis, out: RuleOutput): 
       const wholeMoves = (object ? namespaceMovable : true) && kept.length === 0 && (movable.length > 0 || namespaceMovable);
       if (wholeMoves) {
         // The literal's text without its quotes, so the quote style stays.
-        out.edit(record, specifier.getStart() + 1, specifier.getEnd() - 1, SHIM, description);
+        out.edit(record, specifier.getStart() + 1, specifier.getEnd() - 1, shim, description);
         continue;
       }
       if (movable.length === 0) continue;
@@ -188,7 +189,7 @@ export function moveTaskqueueErrorImports(analysis: Analysis, out: RuleOutput): 
       const last = named[named.length - 1]!;
       out.edit(record, first.getStart(), last.getEnd(), kept.join(', '), description);
       const quote = specifier.getText()[0];
-      out.edit(record, declaration.getEnd(), declaration.getEnd(), `\nimport { ${movable.join(', ')} } from ${quote}${SHIM}${quote};`, description);
+      out.edit(record, declaration.getEnd(), declaration.getEnd(), `${record.style.newline}import { ${movable.join(', ')} } from ${quote}${shim}${quote}${semi(record.style)}`, description);
     }
   }
 }
