@@ -1,0 +1,260 @@
+// What a value given to defer() (or serialize()) enqueues, as registrations: the
+// shim runs only functions registered by name, so each function that can reach
+// defer() must be registered where it is declared. Followed: module-level
+// functions (also through imports), static methods and members of module-level
+// const objects and arrays (also a registry read with a computed key), and a
+// wrapper's parameter back to what its callers pass. Anything else is a problem
+// with its reason, reported where the value is written.
+import { Node, SyntaxKind, type ClassDeclaration, type ElementAccessExpression, type Identifier, type PropertyAccessExpression, type VariableDeclaration } from 'ts-morph';
+import type { Analysis } from '../analysis/index.js';
+import { isAssignedMember, resolveIdentifier, resolveModuleMember, type DeclarationNode, type Resolution } from '../analysis/declarations.js';
+import { unwrap } from '../analysis/legacy-symbols.js';
+import type { SourceRecord } from '../analysis/project.js';
+import { declaringScope, isReassigned } from '../analysis/scope.js';
+import { quoted } from '../analysis/style.js';
+import { AsyncPlanner, enclosingFunction, isFunctionLike, nameOf, type FunctionLike } from './async-plan.js';
+
+/** One registration: `register(<expression>)` after `statement`, a module-level statement of `record`. */
+export interface RegistrationTarget {
+  record: SourceRecord;
+  statement: Node;
+  /** What is registered: `sendMail`, `Tasks.run`, `TASKS.mail`. */
+  expression: string;
+  /** The function's own name at run time (`fn.name`), the default registered name. */
+  name: string;
+  /** The function's declaration: one registration per function. */
+  declaration: Node;
+}
+
+/** A value that reaches defer() and cannot be registered: `what` completes "defer() is given ...". */
+export interface Unregistrable {
+  record: SourceRecord;
+  at: Node;
+  what: string;
+  via: readonly Forwarded[];
+  /** The package (or file outside the run) the function comes from: it is registered there, not here. */
+  external?: string;
+}
+
+/** A parameter a task function came through: `fn` of `later(fn, ...args)`, which defers it. */
+export interface Forwarded {
+  fn: FunctionLike;
+  parameter: string;
+}
+
+/** A function name the legacy payload could carry (the reference runtime refused others). */
+const PLAIN_NAME = /^[A-Za-z_$][\w$]*$/;
+
+/** Wrappers of wrappers are followed this deep. */
+const MAX_FORWARDING = 8;
+
+/** "Passed on to defer() through the parameter `fn` of `later`: " for a value that came through parameters. */
+export function forwardedBy(via: readonly Forwarded[]): string {
+  if (via.length === 0) return '';
+  return `Passed on to defer() through ${via.map((step) => `the parameter \`${step.parameter}\` of ${nameOf(step.fn)}`).join(', then ')}: `;
+}
+
+function isModuleFunction(node: DeclarationNode): boolean {
+  if (Node.isFunctionDeclaration(node)) return !!node.getName();
+  if (Node.isVariableDeclaration(node)) {
+    const initializer = node.getInitializer();
+    return !!initializer && (Node.isFunctionExpression(initializer) || Node.isArrowFunction(initializer)) && Node.isIdentifier(node.getNameNode());
+  }
+  return false;
+}
+
+function describe(fn: Node): string {
+  if (Node.isArrowFunction(fn) || Node.isFunctionExpression(fn)) return 'an inline function';
+  if (Node.isCallExpression(fn) && Node.isPropertyAccessExpression(fn.getExpression()) && fn.getExpression().getText().endsWith('.bind')) return 'a bound function';
+  if (Node.isPropertyAccessExpression(fn) || Node.isElementAccessExpression(fn)) return 'a method or property';
+  return 'an expression';
+}
+
+/** What a name declared inside a function is, for the report. */
+function describeLocal(identifier: Identifier): string {
+  const name = identifier.getText();
+  const scope = declaringScope(identifier, name);
+  const owner = scope && (isFunctionLike(scope) ? scope : enclosingFunction(scope));
+  const of = owner ? ` of ${nameOf(owner)}` : '';
+  if (scope && isFunctionLike(scope)) {
+    const parameter = scope.getParameters().find((p) => Node.isIdentifier(p.getNameNode()) && p.getName() === name);
+    if (parameter?.isRestParameter()) return `\`${name}\`, an element of the rest parameter${of}`;
+    if (parameter) return `\`${name}\`, a parameter${of} that is assigned again, so what it holds is not only what its callers pass`;
+  }
+  const statements = scope && (Node.isBlock(scope) || Node.isCaseClause(scope) || Node.isDefaultClause(scope) || Node.isModuleBlock(scope)) ? scope.getStatements() : [];
+  const declaresFunction = (statement: Node): boolean =>
+    Node.isFunctionDeclaration(statement)
+      ? statement.getName() === name
+      : Node.isVariableStatement(statement) && statement.getDeclarations().some((d) => d.getName() === name && isFunctionLike(unwrap(d.getInitializer() ?? d)));
+  if (statements.some(declaresFunction)) return `\`${name}\`, a function declared inside another function (a closure)`;
+  return `\`${name}\`, a local variable${of}, whose value the codemod does not follow`;
+}
+
+/**
+ * `fn` is a plain parameter of the function that declares it, never assigned
+ * again: what defer() gets is what each caller passes in its place.
+ */
+function forwardingParameter(identifier: Identifier): { fn: FunctionLike; index: number; name: string; initializer?: Node } | undefined {
+  const name = identifier.getText();
+  const scope = declaringScope(identifier, name);
+  if (!scope || !isFunctionLike(scope)) return undefined;
+  const parameters = scope.getParameters();
+  const index = parameters.findIndex((p) => Node.isIdentifier(p.getNameNode()) && p.getName() === name);
+  const parameter = parameters[index];
+  if (!parameter || parameter.isRestParameter() || isReassigned(parameter.getNameNode() as Identifier)) return undefined;
+  const initializer = parameter.getInitializer();
+  return initializer ? { fn: scope, index, name, initializer } : { fn: scope, index, name };
+}
+
+/** The key a member access reads: `x.k`, `x['k']`, `x[0]`; undefined when computed. */
+function accessedKey(access: PropertyAccessExpression | ElementAccessExpression): string | undefined {
+  if (Node.isPropertyAccessExpression(access)) return access.getName();
+  const argument = access.getArgumentExpression();
+  if (argument && (Node.isStringLiteral(argument) || Node.isNoSubstitutionTemplateLiteral(argument) || Node.isNumericLiteral(argument))) return argument.getLiteralText();
+  return undefined;
+}
+
+/** How to write the member `key` of `object` in a registration, in the file's quotes. */
+function memberExpression(record: SourceRecord, object: string, key: string): string {
+  return PLAIN_NAME.test(key) ? `${object}.${key}` : `${object}[${/^\d+$/.test(key) ? key : quoted(record.style, key)}]`;
+}
+
+/** The entries of a module-level const object or array literal (`Object.freeze(...)`, `as const` included). */
+function literalEntries(declaration: VariableDeclaration): Array<{ key: string; value: Node | undefined; entry: Node }> | undefined {
+  const list = declaration.getParent();
+  if (!Node.isVariableDeclarationList(list) || list.getDeclarationKind() !== 'const' || !Node.isIdentifier(declaration.getNameNode())) return undefined;
+  let initializer = declaration.getInitializer() && unwrap(declaration.getInitializer()!);
+  if (initializer && Node.isCallExpression(initializer) && initializer.getExpression().getText() === 'Object.freeze' && initializer.getArguments().length === 1) initializer = unwrap(initializer.getArguments()[0]!);
+  if (initializer && Node.isArrayLiteralExpression(initializer)) {
+    return initializer.getElements().map((element, index) => ({ key: String(index), value: Node.isSpreadElement(element) || Node.isOmittedExpression(element) ? undefined : element, entry: element }));
+  }
+  if (!initializer || !Node.isObjectLiteralExpression(initializer)) return undefined;
+  return initializer.getProperties().map((property) => {
+    const name = Node.isPropertyAssignment(property) || Node.isMethodDeclaration(property) || Node.isShorthandPropertyAssignment(property) ? property.getNameNode() : undefined;
+    const key = name && (Node.isIdentifier(name) || Node.isStringLiteral(name) || Node.isNumericLiteral(name)) ? (Node.isIdentifier(name) ? name.getText() : name.getLiteralText()) : '';
+    const value = !key ? undefined : Node.isPropertyAssignment(property) ? property.getInitializer() : Node.isShorthandPropertyAssignment(property) ? property.getNameNode() : Node.isMethodDeclaration(property) ? property : undefined;
+    return { key, value, entry: property };
+  });
+}
+
+export class TaskFunctionValues {
+  readonly targets = new Map<Node, RegistrationTarget>();
+  readonly problems: Unregistrable[] = [];
+
+  constructor(private readonly analysis: Analysis) {}
+
+  /** Everything `value` (given to defer() in `record`) can enqueue; `via`: the parameters it came through. */
+  add(record: SourceRecord, value: Node, via: readonly Forwarded[] = []): void {
+    const fn = unwrap(value);
+    const problem = (what: string, at: Node = fn, where: SourceRecord = record): void => {
+      this.problems.push({ record: where, at, what, via });
+    };
+    if (Node.isPropertyAccessExpression(fn) || Node.isElementAccessExpression(fn)) return this.addMember(record, fn, via);
+    if (!Node.isIdentifier(fn)) return problem(describe(fn));
+    const resolution = resolveIdentifier(this.analysis.index, record, fn as Identifier);
+    if (resolution.kind === 'nested') return this.addForwarded(record, fn as Identifier, via);
+    this.addResolved(record, fn, resolution, via);
+  }
+
+  private addResolved(record: SourceRecord, fn: Node, resolution: Resolution, via: readonly Forwarded[]): void {
+    if (resolution.kind === 'module') {
+      if (isModuleFunction(resolution.node)) {
+        const statement = Node.isVariableDeclaration(resolution.node) ? resolution.node.getVariableStatement() : resolution.node;
+        if (statement) this.target(resolution.record, statement, resolution.name, resolution.name, resolution.node);
+      } else this.problems.push({ record, at: fn, what: `\`${fn.getText()}\`, which is not a function declared at module level`, via });
+    } else if (resolution.kind === 'external') {
+      this.problems.push({ record, at: fn, what: `\`${fn.getText()}\``, via, external: resolution.specifier });
+    } else if (resolution.kind === 'nested') {
+      this.problems.push({ record, at: fn, what: `\`${fn.getText()}\`, a local value`, via });
+    } else {
+      this.problems.push({ record, at: fn, what: `\`${fn.getText()}\`, whose declaration was not found`, via });
+    }
+  }
+
+  private target(record: SourceRecord, statement: Node, expression: string, name: string, declaration: Node): void {
+    if (statement.getParent()?.getKind() !== SyntaxKind.SourceFile) return;
+    if (!this.targets.has(declaration)) this.targets.set(declaration, { record, statement, expression, name, declaration });
+  }
+
+  /** `function later(fn, ...a) { defer(fn, ...a) }`: the functions its callers pass are the ones enqueued. */
+  private addForwarded(record: SourceRecord, fn: Identifier, via: readonly Forwarded[]): void {
+    const parameter = forwardingParameter(fn);
+    if (!parameter) return void this.problems.push({ record, at: fn, what: describeLocal(fn), via });
+    if (via.some((step) => step.fn === parameter.fn) || via.length >= MAX_FORWARDING) {
+      return void this.problems.push({ record, at: fn, what: `\`${fn.getText()}\`, a parameter of ${nameOf(parameter.fn)} passed on through too many calls`, via });
+    }
+    const callers = AsyncPlanner.of(this.analysis).findCallers(parameter.fn);
+    if (!callers.ok) return void this.problems.push({ record, at: fn, what: `\`${fn.getText()}\`, a parameter of ${nameOf(parameter.fn)}, whose callers are not all known (${callers.reason})`, via });
+    const through = [{ fn: parameter.fn, parameter: parameter.name }, ...via];
+    for (const call of callers.calls) {
+      const callerRecord = this.analysis.index.load(call.getSourceFile().getFilePath());
+      if (!callerRecord) continue;
+      const args = call.getArguments();
+      const spread = args.findIndex((arg) => Node.isSpreadElement(arg));
+      if (spread >= 0 && spread <= parameter.index) {
+        this.problems.push({ record: callerRecord, at: args[spread]!, what: `a spread argument in the place of \`${parameter.name}\``, via: through });
+        continue;
+      }
+      // No argument: the parameter's default, else defer(undefined), which throws before and after the migration alike.
+      const arg = args[parameter.index];
+      if (arg) this.add(callerRecord, arg, through);
+      else if (parameter.initializer) this.add(record, parameter.initializer, through);
+    }
+  }
+
+  /**
+   * `Tasks.run` (a static method), `TASKS.mail` / `TASKS[kind]` (members of a
+   * module-level const object or array: every function entry when the key is
+   * computed), `jobs.send` through a namespace import.
+   */
+  private addMember(record: SourceRecord, access: PropertyAccessExpression | ElementAccessExpression, via: readonly Forwarded[]): void {
+    const problem = (what: string): void => void this.problems.push({ record, at: access, what, via });
+    const object = unwrap(access.getExpression());
+    if (!Node.isIdentifier(object)) return problem(describe(access));
+    const key = accessedKey(access);
+    if (Node.isPropertyAccessExpression(access)) {
+      const member = resolveModuleMember(this.analysis.index, record, object as Identifier, access.getName());
+      if (member.kind === 'module') return this.addResolved(record, access, member, via);
+    }
+    const owner = resolveIdentifier(this.analysis.index, record, object as Identifier);
+    if (owner.kind !== 'module') return problem(describe(access));
+    const ownerName = owner.name;
+    const ownerFile = owner.record.sourceFile;
+    if (Node.isClassDeclaration(owner.node)) {
+      const method = key === undefined ? undefined : staticMethod(owner.node, key);
+      if (!method || isAssignedMember(ownerFile, ownerName, key!)) return problem(describe(access));
+      return this.target(owner.record, owner.node, memberExpression(owner.record, ownerName, key!), key!, method);
+    }
+    const entries = Node.isVariableDeclaration(owner.node) ? literalEntries(owner.node) : undefined;
+    const statement = Node.isVariableDeclaration(owner.node) ? owner.node.getVariableStatement() : undefined;
+    if (!entries || !statement) return problem(describe(access));
+    const read = key === undefined ? entries : entries.filter((entry) => entry.key === key);
+    if (read.length === 0) return problem(describe(access));
+    // A member written elsewhere holds what the analysis did not see.
+    if (read.some((entry) => !entry.key || isAssignedMember(ownerFile, ownerName, entry.key))) {
+      return problem(`\`${access.getText()}\`, a member of \`${ownerName}\` that is written elsewhere or has no plain key`);
+    }
+    for (const entry of read) {
+      const value = entry.value && unwrap(entry.value);
+      if (!value) {
+        this.problems.push({ record, at: access, what: `\`${access.getText()}\`, which reads an entry of \`${ownerName}\` that is a spread or a hole (${owner.record.rel}:${entry.entry.getStartLineNumber()})`, via });
+      } else if (Node.isMethodDeclaration(value) || Node.isFunctionExpression(value) || Node.isArrowFunction(value)) {
+        // Its name at run time: its own, else the property's (an array element's function has none).
+        const name = (Node.isFunctionExpression(value) && value.getName()) || (Node.isArrayLiteralExpression(entry.entry.getParent()) ? '' : entry.key);
+        if (!PLAIN_NAME.test(name)) {
+          this.problems.push({ record, at: access, what: `\`${access.getText()}\`, which reads a function of \`${ownerName}\` ${name ? `named '${name}'` : 'without a name'} (${owner.record.rel}:${entry.entry.getStartLineNumber()}): not a plain function name, which the legacy payload named it by`, via });
+        } else this.target(owner.record, statement, memberExpression(owner.record, ownerName, entry.key), name, value);
+      } else if (Node.isIdentifier(value)) {
+        this.add(owner.record, value, via);
+      } else {
+        this.problems.push({ record, at: access, what: `\`${access.getText()}\`, which reads an entry of \`${ownerName}\` that is not a function (${owner.record.rel}:${entry.entry.getStartLineNumber()})`, via });
+      }
+    }
+  }
+}
+
+/** The class's own static method `name` with a body (not an accessor). */
+function staticMethod(node: ClassDeclaration, name: string): Node | undefined {
+  if (!node.getName()) return undefined;
+  return node.getStaticMethods().find((method) => method.getName() === name && method.hasBody());
+}
