@@ -178,6 +178,7 @@ export class TaskFunctionValues {
 
   /** `function later(fn, ...a) { defer(fn, ...a) }`: the functions its callers pass are the ones enqueued. */
   private addForwarded(record: SourceRecord, fn: Identifier, via: readonly Forwarded[]): void {
+    if (this.addIterated(record, fn, via)) return;
     const parameter = forwardingParameter(fn);
     if (!parameter) return void this.problems.push({ record, at: fn, what: describeLocal(fn), via });
     if (via.some((step) => step.fn === parameter.fn) || via.length >= MAX_FORWARDING) {
@@ -225,32 +226,105 @@ export class TaskFunctionValues {
       if (!method || isAssignedMember(ownerFile, ownerName, key!)) return problem(describe(access));
       return this.target(owner.record, owner.node, memberExpression(owner.record, ownerName, key!), key!, method);
     }
+    this.addEntries(record, access, owner, key, via);
+  }
+
+  /** The entries of the module-level const object or array `owner` read at `at` (all of them for a computed key). */
+  private addEntries(record: SourceRecord, at: Node, owner: Extract<Resolution, { kind: 'module' }>, key: string | undefined, via: readonly Forwarded[]): void {
+    const problem = (what: string): void => void this.problems.push({ record, at, what, via });
+    const ownerName = owner.name;
+    const ownerFile = owner.record.sourceFile;
     const entries = Node.isVariableDeclaration(owner.node) ? literalEntries(owner.node) : undefined;
     const statement = Node.isVariableDeclaration(owner.node) ? owner.node.getVariableStatement() : undefined;
-    if (!entries || !statement) return problem(describe(access));
+    if (!entries || !statement) return problem(describe(at));
     const read = key === undefined ? entries : entries.filter((entry) => entry.key === key);
-    if (read.length === 0) return problem(describe(access));
+    if (read.length === 0) return problem(describe(at));
     // A member written elsewhere holds what the analysis did not see.
     if (read.some((entry) => !entry.key || isAssignedMember(ownerFile, ownerName, entry.key))) {
-      return problem(`\`${access.getText()}\`, a member of \`${ownerName}\` that is written elsewhere or has no plain key`);
+      return problem(`\`${at.getText()}\`, a member of \`${ownerName}\` that is written elsewhere or has no plain key`);
     }
     for (const entry of read) {
       const value = entry.value && unwrap(entry.value);
+      const where = `${owner.record.rel}:${entry.entry.getStartLineNumber()}`;
       if (!value) {
-        this.problems.push({ record, at: access, what: `\`${access.getText()}\`, which reads an entry of \`${ownerName}\` that is a spread or a hole (${owner.record.rel}:${entry.entry.getStartLineNumber()})`, via });
+        problem(`\`${at.getText()}\`, which reads an entry of \`${ownerName}\` that is a spread or a hole (${where})`);
       } else if (Node.isMethodDeclaration(value) || Node.isFunctionExpression(value) || Node.isArrowFunction(value)) {
         // Its name at run time: its own, else the property's (an array element's function has none).
         const name = (Node.isFunctionExpression(value) && value.getName()) || (Node.isArrayLiteralExpression(entry.entry.getParent()) ? '' : entry.key);
         if (!PLAIN_NAME.test(name)) {
-          this.problems.push({ record, at: access, what: `\`${access.getText()}\`, which reads a function of \`${ownerName}\` ${name ? `named '${name}'` : 'without a name'} (${owner.record.rel}:${entry.entry.getStartLineNumber()}): not a plain function name, which the legacy payload named it by`, via });
+          problem(`\`${at.getText()}\`, which reads a function of \`${ownerName}\` ${name ? `named '${name}'` : 'without a name'} (${where}): not a plain function name, which the legacy payload named it by`);
         } else this.target(owner.record, statement, memberExpression(owner.record, ownerName, entry.key), name, value);
       } else if (Node.isIdentifier(value)) {
         this.add(owner.record, value, via);
       } else {
-        this.problems.push({ record, at: access, what: `\`${access.getText()}\`, which reads an entry of \`${ownerName}\` that is not a function (${owner.record.rel}:${entry.entry.getStartLineNumber()})`, via });
+        problem(`\`${at.getText()}\`, which reads an entry of \`${ownerName}\` that is not a function (${where})`);
       }
     }
   }
+
+  /**
+   * `for (const fn of TASKS)`, `[a, b].forEach((fn) => defer(fn))`,
+   * `Object.values(TASKS).forEach(...)`: `fn` takes each element of the
+   * collection in turn. False when `fn` is not such a binding.
+   */
+  private addIterated(record: SourceRecord, fn: Identifier, via: readonly Forwarded[]): boolean {
+    const collection = iteratedCollection(fn);
+    if (!collection) return false;
+    const problem = (what: string): void => void this.problems.push({ record, at: fn, what, via });
+    if (Node.isArrayLiteralExpression(collection)) {
+      for (const element of collection.getElements()) {
+        if (Node.isSpreadElement(element) || Node.isOmittedExpression(element)) problem(`\`${fn.getText()}\`, an element of an array with a spread or a hole`);
+        else this.add(record, element, via);
+      }
+      return true;
+    }
+    // Object.values(TASKS): every entry; TASKS itself: an array's elements.
+    const valuesOf = Node.isCallExpression(collection) && collection.getExpression().getText() === 'Object.values' && collection.getArguments().length === 1 ? unwrap(collection.getArguments()[0]!) : undefined;
+    const object = valuesOf ?? collection;
+    const owner = Node.isIdentifier(object) ? resolveIdentifier(this.analysis.index, record, object as Identifier) : undefined;
+    const entries = owner?.kind === 'module' && Node.isVariableDeclaration(owner.node) ? literalEntries(owner.node) : undefined;
+    if (!owner || owner.kind !== 'module' || !entries || (!valuesOf && !isArrayLiteral(owner.node))) {
+      problem(`\`${fn.getText()}\`, an element of \`${collection.getText()}\`, whose elements the codemod does not follow`);
+      return true;
+    }
+    this.addEntries(record, fn, owner, undefined, via);
+    return true;
+  }
+}
+
+/** A const declared with an array literal (`Object.freeze([...])`, `as const` included). */
+function isArrayLiteral(declaration: DeclarationNode): boolean {
+  const declared = Node.isVariableDeclaration(declaration) ? declaration.getInitializer() : undefined;
+  let initializer: Node | undefined = declared && unwrap(declared);
+  if (initializer && Node.isCallExpression(initializer) && initializer.getExpression().getText() === 'Object.freeze' && initializer.getArguments().length === 1) initializer = unwrap(initializer.getArguments()[0]!);
+  return !!initializer && Node.isArrayLiteralExpression(initializer);
+}
+
+/** Array methods whose callback's first parameter is each element in turn. */
+const ELEMENT_CALLBACKS = new Set(['forEach', 'map', 'flatMap', 'filter', 'some', 'every', 'find', 'findIndex', 'findLast', 'findLastIndex']);
+
+/** The collection `fn` iterates: a for-of's `const fn`, or the first parameter of an array method's callback; never assigned again. */
+function iteratedCollection(fn: Identifier): Node | undefined {
+  const name = fn.getText();
+  const scope = declaringScope(fn, name);
+  if (!scope) return undefined;
+  if (Node.isForOfStatement(scope)) {
+    const list = scope.getInitializer();
+    if (!Node.isVariableDeclarationList(list) || list.getDeclarations().length !== 1) return undefined;
+    const declaration = list.getDeclarations()[0]!;
+    if (!Node.isIdentifier(declaration.getNameNode()) || isReassigned(declaration.getNameNode() as Identifier)) return undefined;
+    return unwrap(scope.getExpression());
+  }
+  if (!isFunctionLike(scope)) return undefined;
+  const first = scope.getParameters()[0];
+  if (!first || !Node.isIdentifier(first.getNameNode()) || first.getName() !== name || isReassigned(first.getNameNode() as Identifier)) return undefined;
+  let callback: Node = scope;
+  while (Node.isParenthesizedExpression(callback.getParent())) callback = callback.getParent()!;
+  const call = callback.getParent();
+  if (!call || !Node.isCallExpression(call) || call.getArguments()[0] !== callback) return undefined;
+  const callee = call.getExpression();
+  if (!Node.isPropertyAccessExpression(callee) || !ELEMENT_CALLBACKS.has(callee.getName())) return undefined;
+  return unwrap(callee.getExpression());
 }
 
 /** The class's own static method `name` with a body (not an accessor). */
