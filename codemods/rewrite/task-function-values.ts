@@ -3,7 +3,7 @@
 // defer() must be registered where it is declared. Followed: module-level
 // functions (also through imports), static methods and members of module-level
 // const objects and arrays (also a registry read with a computed key), and a
-// wrapper's parameter back to what its callers pass. Anything else is a problem
+// wrapper's parameter back to what its callers pass (forwarded-arguments.ts). Anything else is a problem
 // with its reason, reported where the value is written.
 import { Node, SyntaxKind, type ClassDeclaration, type ElementAccessExpression, type Identifier, type PropertyAccessExpression, type VariableDeclaration } from 'ts-morph';
 import type { Analysis } from '../analysis/index.js';
@@ -12,7 +12,8 @@ import { unwrap } from '../analysis/legacy-symbols.js';
 import type { SourceRecord } from '../analysis/project.js';
 import { declaringScope, isReassigned } from '../analysis/scope.js';
 import { quoted } from '../analysis/style.js';
-import { AsyncPlanner, enclosingFunction, isFunctionLike, nameOf, type FunctionLike } from './async-plan.js';
+import { enclosingFunction, isFunctionLike, nameOf } from './async-plan.js';
+import { forwardedArguments, type Forwarded } from './forwarded-arguments.js';
 
 /** One registration: `register(<expression>)` after `statement`, a module-level statement of `record`. */
 export interface RegistrationTarget {
@@ -36,23 +37,8 @@ export interface Unregistrable {
   external?: string;
 }
 
-/** A parameter a task function came through: `fn` of `later(fn, ...args)`, which defers it. */
-export interface Forwarded {
-  fn: FunctionLike;
-  parameter: string;
-}
-
 /** A function name the legacy payload could carry (the reference runtime refused others). */
 const PLAIN_NAME = /^[A-Za-z_$][\w$]*$/;
-
-/** Wrappers of wrappers are followed this deep. */
-const MAX_FORWARDING = 8;
-
-/** "Passed on to defer() through the parameter `fn` of `later`: " for a value that came through parameters. */
-export function forwardedBy(via: readonly Forwarded[]): string {
-  if (via.length === 0) return '';
-  return `Passed on to defer() through ${via.map((step) => `the parameter \`${step.parameter}\` of ${nameOf(step.fn)}`).join(', then ')}: `;
-}
 
 function isModuleFunction(node: DeclarationNode): boolean {
   if (Node.isFunctionDeclaration(node)) return !!node.getName();
@@ -88,22 +74,6 @@ function describeLocal(identifier: Identifier): string {
       : Node.isVariableStatement(statement) && statement.getDeclarations().some((d) => d.getName() === name && isFunctionLike(unwrap(d.getInitializer() ?? d)));
   if (statements.some(declaresFunction)) return `\`${name}\`, a function declared inside another function (a closure)`;
   return `\`${name}\`, a local variable${of}, whose value the codemod does not follow`;
-}
-
-/**
- * `fn` is a plain parameter of the function that declares it, never assigned
- * again: what defer() gets is what each caller passes in its place.
- */
-function forwardingParameter(identifier: Identifier): { fn: FunctionLike; index: number; name: string; initializer?: Node } | undefined {
-  const name = identifier.getText();
-  const scope = declaringScope(identifier, name);
-  if (!scope || !isFunctionLike(scope)) return undefined;
-  const parameters = scope.getParameters();
-  const index = parameters.findIndex((p) => Node.isIdentifier(p.getNameNode()) && p.getName() === name);
-  const parameter = parameters[index];
-  if (!parameter || parameter.isRestParameter() || isReassigned(parameter.getNameNode() as Identifier)) return undefined;
-  const initializer = parameter.getInitializer();
-  return initializer ? { fn: scope, index, name, initializer } : { fn: scope, index, name };
 }
 
 /** The key a member access reads: `x.k`, `x['k']`, `x[0]`; undefined when computed. */
@@ -179,28 +149,11 @@ export class TaskFunctionValues {
   /** `function later(fn, ...a) { defer(fn, ...a) }`: the functions its callers pass are the ones enqueued. */
   private addForwarded(record: SourceRecord, fn: Identifier, via: readonly Forwarded[]): void {
     if (this.addIterated(record, fn, via)) return;
-    const parameter = forwardingParameter(fn);
-    if (!parameter) return void this.problems.push({ record, at: fn, what: describeLocal(fn), via });
-    if (via.some((step) => step.fn === parameter.fn) || via.length >= MAX_FORWARDING) {
-      return void this.problems.push({ record, at: fn, what: `\`${fn.getText()}\`, a parameter of ${nameOf(parameter.fn)} passed on through too many calls`, via });
-    }
-    const callers = AsyncPlanner.of(this.analysis).findCallers(parameter.fn);
-    if (!callers.ok) return void this.problems.push({ record, at: fn, what: `\`${fn.getText()}\`, a parameter of ${nameOf(parameter.fn)}, whose callers are not all known (${callers.reason})`, via });
-    const through = [{ fn: parameter.fn, parameter: parameter.name }, ...via];
-    for (const call of callers.calls) {
-      const callerRecord = this.analysis.index.load(call.getSourceFile().getFilePath());
-      if (!callerRecord) continue;
-      const args = call.getArguments();
-      const spread = args.findIndex((arg) => Node.isSpreadElement(arg));
-      if (spread >= 0 && spread <= parameter.index) {
-        this.problems.push({ record: callerRecord, at: args[spread]!, what: `a spread argument in the place of \`${parameter.name}\``, via: through });
-        continue;
-      }
-      // No argument: the parameter's default, else defer(undefined), which throws before and after the migration alike.
-      const arg = args[parameter.index];
-      if (arg) this.add(callerRecord, arg, through);
-      else if (parameter.initializer) this.add(record, parameter.initializer, through);
-    }
+    const passed = forwardedArguments(this.analysis, record, fn, via);
+    if (!passed) return void this.problems.push({ record, at: fn, what: describeLocal(fn), via });
+    if (!passed.ok) return void this.problems.push({ record, at: fn, what: `\`${fn.getText()}\`, a parameter of ${nameOf(passed.fn)}, ${passed.reason}`, via });
+    for (const spread of passed.spreads) this.problems.push({ record: spread.record, at: spread.value, what: `a spread argument in the place of \`${spread.via[0]!.parameter}\``, via: spread.via });
+    for (const value of passed.values) this.add(value.record, value.value, value.via);
   }
 
   /**
