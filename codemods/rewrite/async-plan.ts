@@ -180,7 +180,7 @@ const TIMERS = new Set(['setTimeout', 'setInterval', 'setImmediate', 'queueMicro
  * listener of `http.createServer(...)` or the callback of a server's `listen(port, cb)`
  * (run from the event loop once it listens): a throw there was an uncaught exception.
  */
-function eventLoopCallback(fn: FunctionLike): boolean {
+export function eventLoopCallback(fn: FunctionLike): boolean {
   const parent = outermost(fn).getParent();
   if (!parent || !Node.isCallExpression(parent)) return false;
   const args = parent.getArguments();
@@ -275,6 +275,19 @@ export interface PlannedAsyncEdit {
   end: number;
   text: string;
   description: string;
+}
+
+/**
+ * Where a plan may end besides an async function, a route handler or an ES module's top
+ * level (`process-exit.ts` asks for them). `eventLoop`: a timer, `createServer` or
+ * `listen` callback may become async (the event loop ignores its value, and its rejection
+ * is an uncaught exception as its throw was). `commonJsTail`: a call that is the last
+ * statement of a CommonJS module's top level may stay unawaited (nothing follows it there;
+ * its rejection is an uncaught exception as its throw was).
+ */
+export interface PlanEnds {
+  eventLoop?: boolean;
+  commonJsTail?: boolean;
 }
 
 export type AwaitPlan = { ok: true; edits: PlannedAsyncEdit[]; madeAsync?: FunctionLike[] } | { ok: false; reason: string };
@@ -899,7 +912,7 @@ export class AsyncPlanner {
    * What awaiting `call` takes. Either all of it is possible (every function on
    * the way can become async and every caller is known) or nothing is done.
    */
-  planAwait(call: CallExpression): AwaitPlan {
+  planAwait(call: CallExpression, ends: PlanEnds = {}): AwaitPlan {
     const edits: PlannedAsyncEdit[] = [];
     const awaited = new Set<CallExpression>();
     const madeAsync = new Set<FunctionLike>();
@@ -917,6 +930,7 @@ export class AsyncPlanner {
       const fn = enclosingFunction(current);
       const illegal = awaitNotAllowed(current, fn);
       if (illegal) return { ok: false, reason: current === call ? illegal : `the call at ${where(current)}: ${illegal}` };
+      if (!fn && current !== call && ends.commonJsTail && !this.isEsm(record) && isLastStatement(current)) continue;
       edits.push(...awaitEdits(record, current));
       if (!fn) {
         if (this.isEsm(record)) continue;
@@ -928,6 +942,11 @@ export class AsyncPlanner {
       if (isAsync(fn) || madeAsync.has(fn) || this.madeAsync.has(fn)) continue;
       const blocker = this.blocker(fn);
       if (blocker) return { ok: false, reason: current === call ? blocker : `the call at ${where(current)}: ${blocker}` };
+      if (ends.eventLoop && eventLoopCallback(fn)) {
+        madeAsync.add(fn);
+        edits.push(...asyncEdits(this.record(fn)!, fn));
+        continue;
+      }
       const callers = this.findCallers(fn);
       if (!callers.ok) return { ok: false, reason: callers.reason };
       madeAsync.add(fn);
@@ -951,6 +970,15 @@ export class AsyncPlanner {
     // throw: a rejection that reaches one now went there as a throw before.
     return { ok: true, edits, madeAsync: [...madeAsync] };
   }
+}
+
+/** `call` is the whole of the last statement of its module (only declarations may follow: they run nothing). */
+function isLastStatement(call: CallExpression): boolean {
+  const statement = outermost(call).getParent();
+  if (!statement || !Node.isExpressionStatement(statement) || !Node.isSourceFile(statement.getParent())) return false;
+  return statement
+    .getNextSiblings()
+    .every((next) => Node.isFunctionDeclaration(next) || Node.isInterfaceDeclaration(next) || Node.isTypeAliasDeclaration(next) || Node.isEmptyStatement(next));
 }
 
 /** `inner` is `outer` or inside it. */
@@ -1185,9 +1213,9 @@ function jsDocReturnType(fn: FunctionLike): Node | undefined {
  * Awaits `call` if it can be (see planAwait), emitting the edits into `out`;
  * returns why it could not, if it could not (nothing is emitted then).
  */
-export function awaitCall(analysis: Analysis, call: CallExpression, out: RuleOutput, shared: RuleOutput): string | undefined {
+export function awaitCall(analysis: Analysis, call: CallExpression, out: RuleOutput, shared: RuleOutput, ends: PlanEnds = {}): string | undefined {
   const planner = AsyncPlanner.of(analysis);
-  const plan = planner.planAwait(call);
+  const plan = planner.planAwait(call, ends);
   if (!plan.ok) return plan.reason;
   emitPlan(plan.edits, out, shared);
   planner.markAsync(plan.madeAsync ?? []);
