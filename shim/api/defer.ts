@@ -83,9 +83,8 @@ function requireKnownQueue(config: QueueConfig | undefined, queue: string): void
 function startEnqueue(runtime: Runtime, spec: TaskSpec, fn: string): Promise<EnqueuedTask> {
   const backend = runtime.backend;
   const enqueued = taskSize(spec) > backend.maxTaskSizeBytes ? enqueueOverflowing(backend, spec) : backend.enqueue(spec);
-  runtime.track(enqueued);
   // Known until it settles, so a process.exit() before then neither loses it silently nor (embedded queue) at all.
-  guardEnqueue(fn, spec, backend, runtime.logger, enqueued);
+  runtime.track(enqueued, guardEnqueue(fn, spec, backend, runtime.logger));
   return enqueued;
 }
 

@@ -31,20 +31,25 @@ const ADVICE = 'Await defer() before the process exits (docs/shim-api.md#when-th
 
 const state = sharedSlot<GuardState>('exitGuard', () => ({ inFlight: new Set(), installed: false, exiting: false }));
 
-/** Keeps the enqueue of `spec` (the spec given to `backend.enqueue`) known until `enqueued` settles. */
-export function guardEnqueue(fn: string, spec: TaskSpec, backend: Backend, logger: Logger, enqueued: Promise<unknown>): void {
+const NOTHING = (): void => {};
+
+/**
+ * Keeps the enqueue of `spec` (the spec given to `backend.enqueue`) known until the
+ * returned function is called, when it settles (`runtime.track` calls it: one promise
+ * reaction per enqueue, not two).
+ */
+export function guardEnqueue(fn: string, spec: TaskSpec, backend: Backend, logger: Logger): () => void {
   const entry: InFlight = { fn, spec, backend, logger };
   if (state.exiting) {
     settle([entry]);
-    return;
+    return NOTHING;
   }
   state.inFlight.add(entry);
-  const forget = () => state.inFlight.delete(entry);
-  enqueued.then(forget, forget);
   if (!state.installed) {
     state.installed = true;
     process.on('exit', onExit);
   }
+  return () => state.inFlight.delete(entry);
 }
 
 function onExit(): void {

@@ -66,8 +66,8 @@ export interface Runtime {
   shutdown(deadlineMs?: number): Promise<void>;
   /** Where the local backends deliver due tasks (set by `wrapApp`); kept across backend re-creation. */
   attach(target: DeliveryTarget): void;
-  /** Keeps an enqueue in flight visible to `drain()`/`close()` so no task is lost at shutdown. */
-  track(pending: Promise<unknown>): void;
+  /** Keeps an enqueue in flight visible to `drain()`/`close()` so no task is lost at shutdown; `settled` runs when it settles. */
+  track(pending: Promise<unknown>, settled?: () => void): void;
   /** Waits for enqueues in flight, then delivers every task due now. Resolves to the number delivered. */
   drain(): Promise<number>;
   close(): Promise<void>;
@@ -193,9 +193,12 @@ const runtime: Runtime = sharedSlot<Runtime>('runtimeObject', () => ({
     state.target = target;
     state.backend?.attach(target);
   },
-  track(promise: Promise<unknown>) {
+  track(promise: Promise<unknown>, settled?: () => void) {
     state.pending.add(promise);
-    const forget = () => state.pending.delete(promise);
+    const forget = () => {
+      state.pending.delete(promise);
+      settled?.();
+    };
     promise.then(forget, forget);
   },
   async drain() {

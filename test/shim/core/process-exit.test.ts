@@ -97,6 +97,19 @@ describe('process.exit() right after an unawaited defer()', () => {
     ]);
   }, 120_000);
 
+  it('keeps a task committed just before the exit without logging it, and the tasks of a backend replaced by configure()', async () => {
+    const dir = dataDir();
+    const run = await child('after-commit', dir);
+    expect(errors(run.lines)).toEqual([]);
+    expect(await stored(dir)).toEqual([['work', 'generated', 'pending']]);
+    const first = dataDir();
+    dirs.push(`${first}-second`);
+    const switched = await child('reconfigure', first);
+    expect(errors(switched.lines)).toEqual([]);
+    expect(await stored(first)).toEqual([['work', 'generated', 'pending']]);
+    expect(await stored(`${first}-second`)).toEqual([['work', 'generated', 'pending']]);
+  }, 120_000);
+
   it('logs nothing for the memory backend (its tasks end with the process either way)', async () => {
     const run = await child('memory', dataDir());
     expect(run.code).toBe(0);
