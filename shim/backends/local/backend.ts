@@ -28,8 +28,9 @@ interface PendingInsert {
   reject: (error: unknown) => void;
   /** The spec `enqueue` was given: what settleOnExit reports the outcome by. */
   spec: TaskSpec;
-  /** Set when the commit settles it (the promise's reactions may never run: see settleOnExit). */
-  outcome?: ExitOutcome;
+  /** Set when the commit stores it, or fails it (the promise's reactions may never run: see settleOnExit). */
+  stored?: EnqueuedTask;
+  failure?: { error: unknown };
 }
 
 /** App Engine's MAX_PUSH_TASK_SIZE_BYTES. */
@@ -58,7 +59,7 @@ export interface LocalBackendOptions {
 }
 
 function fail(pending: PendingInsert, error: unknown): void {
-  pending.outcome = { error };
+  pending.failure = { error };
   pending.reject(error);
 }
 
@@ -160,7 +161,7 @@ export class LocalBackend implements Backend {
         else {
           stored = true;
           const task = { name: result.name, queue: result.queue, eta: new Date(result.etaMs), url: result.url, headers: { ...result.headers } };
-          pending.outcome = { task };
+          pending.stored = task;
           pending.resolve(task);
         }
       }
@@ -180,7 +181,10 @@ export class LocalBackend implements Backend {
     const pending = this.pendingInserts;
     if (pending.length > 0) this.commitPending();
     const outcomes = new Map<TaskSpec, ExitOutcome>();
-    for (const settled of [...previous, ...pending]) if (settled.outcome) outcomes.set(settled.spec, settled.outcome);
+    for (const settled of [...previous, ...pending]) {
+      if (settled.stored) outcomes.set(settled.spec, { task: settled.stored });
+      else if (settled.failure) outcomes.set(settled.spec, settled.failure);
+    }
     return outcomes;
   }
 
