@@ -120,10 +120,10 @@ export class ProcessEnds {
       const through = this.endingCallee(node);
       if (through) return { node, what: `\`${node.getExpression().getText()}()\` (which calls ${through})` };
     }
-    if (statement && !isFunctionLike(statement)) {
-      const inStatement = this.endIn(statement, point.getEnd());
-      if (inStatement) return inStatement;
-    }
+    // An arrow's expression body (`() => defer(a)`): nothing of its own follows the call.
+    if (!statement || isFunctionLike(statement)) return undefined;
+    const inStatement = this.endIn(statement, point.getEnd());
+    if (inStatement) return inStatement;
     let child: Node | undefined = statement;
     for (let parent = child?.getParent(); child && parent && !isFunctionLike(parent); child = parent, parent = parent.getParent()) {
       if (Node.isBlock(parent) || Node.isSourceFile(parent) || Node.isCaseClause(parent) || Node.isDefaultClause(parent)) {
