@@ -175,10 +175,23 @@ const CHAIN_METHODS = new Set(['then', 'catch', 'finally']);
 /** Calls whose callback runs from the event loop: a throw there was an uncaught exception. */
 const TIMERS = new Set(['setTimeout', 'setInterval', 'setImmediate', 'queueMicrotask', 'process.nextTick']);
 
+const PROCESS_LISTENER = /^process\.(on|once|addListener|prependListener|prependOnceListener)$/;
+
+/**
+ * A process event that Node emits from the event loop, whose listener's throw was an
+ * uncaught exception: a signal (`'SIGTERM'`...) or `'beforeExit'`. Not `'exit'` (no
+ * tick runs after it) nor `'uncaughtException'`/`'unhandledRejection'` (a rejection in
+ * their listener comes back to them).
+ */
+function isLoopEvent(event: Node | undefined): boolean {
+  return !!event && Node.isStringLiteral(event) && (/^SIG[A-Z0-9]+$/.test(event.getLiteralText()) || event.getLiteralText() === 'beforeExit');
+}
+
 /**
  * `fn` is written as the callback of a timer (`setTimeout(() => ..., ms)`), the
- * listener of `http.createServer(...)` or the callback of a server's `listen(port, cb)`
- * (run from the event loop once it listens): a throw there was an uncaught exception.
+ * listener of `http.createServer(...)`, the callback of a server's `listen(port, cb)`
+ * (run from the event loop once it listens), or a listener of a process signal
+ * (`process.on('SIGTERM', fn)`): a throw there was an uncaught exception.
  */
 export function eventLoopCallback(fn: FunctionLike): boolean {
   const parent = outermost(fn).getParent();
@@ -186,6 +199,7 @@ export function eventLoopCallback(fn: FunctionLike): boolean {
   const args = parent.getArguments();
   const callee = parent.getExpression().getText().replace(/^(globalThis|global|window)\./, '');
   if (TIMERS.has(callee)) return args[0] === outermost(fn);
+  if (PROCESS_LISTENER.test(callee)) return args[1] === outermost(fn) && isLoopEvent(args[0]);
   if (/^(\w+\.)?createServer$/.test(callee)) return args.includes(outermost(fn));
   return /\.listen$/.test(callee) && args.length > 1 && args[args.length - 1] === outermost(fn);
 }
