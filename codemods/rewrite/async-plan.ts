@@ -293,9 +293,9 @@ export interface PlannedAsyncEdit {
 
 /**
  * Where a plan may end besides an async function, a route handler or an ES module's top
- * level (`process-exit.ts` asks for them). `eventLoop`: a timer, `createServer` or
- * `listen` callback may become async (the event loop ignores its value, and its rejection
- * is an uncaught exception as its throw was). `commonJsTail`: a call that is the last
+ * level (`process-exit.ts` asks for them). `eventLoop`: a timer's, `createServer`'s,
+ * `listen`'s or process signal's callback (eventLoopCallback) may become async (the event
+ * loop ignores its value, and its rejection is an uncaught exception as its throw was). `commonJsTail`: a call that is the last
  * statement of a CommonJS module's top level may stay unawaited (nothing follows it there;
  * its rejection is an uncaught exception as its throw was).
  */

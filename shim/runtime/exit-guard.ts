@@ -3,7 +3,7 @@
 // process.nextTick, Cloud Tasks answers over the network), and Node runs no timer,
 // tick or promise reaction after the 'exit' event. So every enqueue in flight is
 // known here until it settles, and an 'exit' listener (process.exit(), an uncaught
-// exception or unhandled rejection, the event loop running dry) settles what the
+// exception or unhandled rejection) settles what the
 // backend can store synchronously (the embedded queue: Backend.settleOnExit) and logs
 // at error level, synchronously, each task that is not stored: never silent.
 // (process.abort(), process.reallyExit() and a fatal signal end the process without
@@ -17,8 +17,7 @@ interface InFlight {
   spec: TaskSpec;
   backend: Backend;
   logger: Logger;
-  // An intrusive list: adding and removing an entry per enqueue costs no hashing (a Set's
-  // add and delete measured about 4% of an awaited defer() on the memory backend).
+  // An intrusive list: adding and removing the entry of every defer() hashes nothing.
   prev: InFlight | undefined;
   next: InFlight | undefined;
 }
