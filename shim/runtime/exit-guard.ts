@@ -3,9 +3,9 @@
 // process.nextTick, Cloud Tasks answers over the network), and Node runs no timer,
 // tick or promise reaction after the 'exit' event. So every enqueue in flight is
 // known here until it settles, and an 'exit' listener (process.exit(), an uncaught
-// exception or unhandled rejection) settles what the
-// backend can store synchronously (the embedded queue: Backend.settleOnExit) and logs
-// at error level, synchronously, each task that is not stored: never silent.
+// exception or unhandled rejection) settles what the backend can store synchronously
+// (the embedded queue: Backend.settleOnExit) and logs at error level, synchronously,
+// each task that is not stored: never silent.
 // (process.abort(), process.reallyExit() and a fatal signal end the process without
 // the event: the codemod awaits or reports a defer() those follow.)
 import type { Backend, ExitOutcome, Logger, TaskSpec } from '../api/types.js';
