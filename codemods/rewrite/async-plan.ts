@@ -986,25 +986,6 @@ export class AsyncPlanner {
   }
 }
 
-/**
- * `call` is the whole of the last statement the module runs: only declarations (which run
- * nothing) follow it, also out of the `if` it sits in (`if (require.main === module) main();`).
- */
-function isLastStatement(call: CallExpression): boolean {
-  let statement: Node | undefined = outermost(call).getParent();
-  if (!statement || !Node.isExpressionStatement(statement)) return false;
-  for (;;) {
-    const runsNothing = (next: Node) => Node.isFunctionDeclaration(next) || Node.isInterfaceDeclaration(next) || Node.isTypeAliasDeclaration(next) || Node.isEmptyStatement(next);
-    if (!statement.getNextSiblings().every(runsNothing)) return false;
-    const parent: Node | undefined = statement.getParent();
-    if (!parent || Node.isSourceFile(parent)) return true;
-    // A block of an `if` (then or else), or the `if`'s statement itself: go on from the `if`.
-    const owner: Node | undefined = Node.isBlock(parent) ? parent.getParent() : parent;
-    if (!owner || !Node.isIfStatement(owner)) return false;
-    statement = owner;
-  }
-}
-
 /** `inner` is `outer` or inside it. */
 function isWithin(inner: string, outer: string): boolean {
   const rel = path.relative(outer, inner);
@@ -1169,6 +1150,25 @@ function calleeCall(ref: Node): CallExpression | undefined {
 function isCommonJsExport(ref: Node): boolean {
   const assignment = ref.getFirstAncestorByKind(SyntaxKind.BinaryExpression);
   return !!assignment && /^(module\.)?exports\b/.test(assignment.getLeft().getText());
+}
+
+/**
+ * `call` is the whole of the last statement the module runs: only declarations (which run
+ * nothing) follow it, also out of the `if` it sits in (`if (require.main === module) main();`).
+ */
+function isLastStatement(call: CallExpression): boolean {
+  let statement: Node | undefined = outermost(call).getParent();
+  if (!statement || !Node.isExpressionStatement(statement)) return false;
+  for (;;) {
+    const runsNothing = (next: Node) => Node.isFunctionDeclaration(next) || Node.isInterfaceDeclaration(next) || Node.isTypeAliasDeclaration(next) || Node.isEmptyStatement(next);
+    if (!statement.getNextSiblings().every(runsNothing)) return false;
+    const parent: Node | undefined = statement.getParent();
+    if (!parent || Node.isSourceFile(parent)) return true;
+    // A block of an `if` (then or else), or the `if`'s statement itself: go on from the `if`.
+    const owner: Node | undefined = Node.isBlock(parent) ? parent.getParent() : parent;
+    if (!owner || !Node.isIfStatement(owner)) return false;
+    statement = owner;
+  }
 }
 
 /**
