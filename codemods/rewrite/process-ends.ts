@@ -15,10 +15,76 @@ import { Node, SyntaxKind, type CallExpression } from 'ts-morph';
 import type { Analysis } from '../analysis/index.js';
 import type { SourceRecord } from '../analysis/project.js';
 import { identifierPattern } from '../analysis/prefilter.js';
+import { declaringScope } from '../analysis/scope.js';
 import { AsyncPlanner, calleeFunctions, enclosingFunction, eventLoopCallback, isFunctionLike, type FunctionLike } from './async-plan.js';
 
-/** Text that may hold an end: the prefilter of the whole search. */
-const END_TEXT = /\bprocess\s*\.\s*(exit|abort|reallyExit|kill)\b/;
+/** Text that may hold an end: the prefilter of the whole search (also `process` imported or destructured). */
+const END_TEXT = /\bprocess\s*\.\s*(exit|abort|reallyExit|kill)\b|['"](node:)?process['"]|=\s*(globalThis\.)?process\b/;
+
+const PROCESS_MODULES = new Set(['process', 'node:process']);
+
+/** `process`, `globalThis.process`, `require('process')`, `require('node:process')`. */
+function isProcessObject(node: Node): boolean {
+  let value = node;
+  while (Node.isParenthesizedExpression(value) || Node.isAsExpression(value)) value = value.getExpression();
+  const text = value.getText().replace(/\s+/g, '');
+  if (text === 'process' || text === 'globalThis.process' || text === 'global.process') return true;
+  if (!Node.isCallExpression(value) || value.getExpression().getText() !== 'require') return false;
+  const [specifier] = value.getArguments();
+  return !!specifier && Node.isStringLiteral(specifier) && PROCESS_MODULES.has(specifier.getLiteralValue());
+}
+
+const bindsProcessCache = new WeakMap<object, boolean>();
+
+/** The file imports `process`, requires it, or assigns it (or one of its members) to a name: most files do not. */
+function bindsProcess(sf: import('ts-morph').SourceFile): boolean {
+  let found = bindsProcessCache.get(sf.compilerNode);
+  if (found === undefined) {
+    found = /['"](node:)?process['"]|=\s*(globalThis\.|global\.)?process\b/.test(sf.getFullText());
+    bindsProcessCache.set(sf.compilerNode, found);
+  }
+  return found;
+}
+
+/**
+ * What a name stands for when it is bound to `process` or one of its functions:
+ * `'process'` (`import proc from 'node:process'`, `const proc = require('process')`),
+ * or the function's name (`import { exit } from 'node:process'`, `const { exit } =
+ * process`, `const quit = process.exit.bind(process)`). Only module-level and
+ * same-file bindings are read; anything else is not an end the analysis knows.
+ */
+function processBinding(identifier: Node): string | undefined {
+  const sf = identifier.getSourceFile();
+  if (!bindsProcess(sf)) return undefined;
+  const name = identifier.getText();
+  const scope = declaringScope(identifier, name);
+  for (const declaration of sf.getImportDeclarations()) {
+    if (!PROCESS_MODULES.has(declaration.getModuleSpecifierValue())) continue;
+    if (declaration.getDefaultImport()?.getText() === name || declaration.getNamespaceImport()?.getText() === name) return scope ? undefined : 'process';
+    const specifier = declaration.getNamedImports().find((named) => (named.getAliasNode() ?? named.getNameNode()).getText() === name);
+    if (specifier) return scope ? undefined : specifier.getNameNode().getText();
+  }
+  for (const declaration of sf.getDescendantsOfKind(SyntaxKind.VariableDeclaration)) {
+    const initializer = declaration.getInitializer();
+    if (!initializer || declaringScope(declaration.getNameNode(), name) !== scope) continue;
+    const bound = declaration.getNameNode();
+    if (Node.isObjectBindingPattern(bound)) {
+      if (!isProcessObject(initializer)) continue;
+      const element = bound.getElements().find((e) => e.getNameNode().getText() === name);
+      if (element) return (element.getPropertyNameNode() ?? element.getNameNode()).getText();
+    } else if (bound.getText() === name) {
+      if (isProcessObject(initializer)) return 'process';
+      // `process.exit`, `process.exit.bind(process)`
+      let value: Node = initializer;
+      if (Node.isCallExpression(value) && Node.isPropertyAccessExpression(value.getExpression()) && (value.getExpression() as import('ts-morph').PropertyAccessExpression).getName() === 'bind') {
+        value = (value.getExpression() as import('ts-morph').PropertyAccessExpression).getExpression();
+      }
+      if (Node.isPropertyAccessExpression(value) && isProcessObject(value.getExpression())) return value.getName();
+      return undefined;
+    }
+  }
+  return undefined;
+}
 
 export interface ProcessEnd {
   /** The end's call (`process.exit(1)`), or the call of a function that makes one. */
@@ -37,9 +103,13 @@ export interface EndAfter {
 function directEnd(call: CallExpression): string | undefined {
   let callee: Node = call.getExpression();
   while (Node.isParenthesizedExpression(callee)) callee = callee.getExpression();
-  if (!Node.isPropertyAccessExpression(callee)) return undefined;
-  if (callee.getExpression().getText().replace(/^(globalThis|global)\./, '') !== 'process') return undefined;
-  const name = callee.getName();
+  let name: string | undefined;
+  if (Node.isIdentifier(callee)) name = processBinding(callee);
+  else if (Node.isPropertyAccessExpression(callee)) {
+    const object = callee.getExpression();
+    const isProcess = object.getText().replace(/^(globalThis|global)\./, '') === 'process' || (Node.isIdentifier(object) && processBinding(object) === 'process');
+    if (isProcess) name = callee.getName();
+  }
   if (name === 'exit' || name === 'abort' || name === 'reallyExit') return `process.${name}()`;
   if (name === 'kill' && call.getArguments()[0]?.getText().replace(/\s+/g, '') === 'process.pid') return 'process.kill(process.pid)';
   return undefined;
