@@ -801,6 +801,8 @@ export class AsyncPlanner {
     const declaration = Node.isFunctionDeclaration(fn) ? fn : name.getParentIfKind(SyntaxKind.VariableDeclaration);
     // By its keyword (isExported() asks the checker, which would build the whole program).
     const exportedByName = Node.isFunctionDeclaration(fn) ? fn.hasExportKeyword() && !fn.hasDefaultKeyword() : (name.getFirstAncestorByKind(SyntaxKind.VariableStatement)?.hasExportKeyword() ?? false);
+    const otherwise = exportedOtherwise(fn, name);
+    if (otherwise) return this.callersByLanguageService(fn, record, name, otherwise === 'module');
     if (exportedByName && declaration) return this.callersThroughImports(fn, record, declaration, name.getText());
     const local = sameScopeReferences(name);
     // `module.exports = { schedule }`: its importers through require() are followed like ES ones.
@@ -809,9 +811,19 @@ export class AsyncPlanner {
     // so the language service finds them in the loaded files (it builds the program for it).
     const exported = local.some((ref) => Node.isExportSpecifier(ref.getParent()) || Node.isExportAssignment(ref.getParent()));
     if (!exported) return this.callsAmong(fn, record, local);
+    return this.callersByLanguageService(fn, record, name, true);
+  }
+
+  /**
+   * The callers the language service finds for `name` (it builds the program for it):
+   * for a function exported other than by its own name at module level, whose importers
+   * may call it by another name or through a namespace. `leavesModule`: the module
+   * exports it, so callers may also be outside the run.
+   */
+  private callersByLanguageService(fn: FunctionLike, record: SourceRecord, name: Identifier, leavesModule: boolean): Callers {
     const refs = name.findReferencesAsNodes().filter((ref) => ref !== name && !Node.isExportSpecifier(ref.getParent()) && !Node.isExportAssignment(ref.getParent()));
     const callers = this.callsAmong(fn, record, refs);
-    if (!callers.ok) return callers;
+    if (!callers.ok || !leavesModule) return callers;
     const outside = this.exportsLeaveRun(record);
     if (outside) return { ok: false, reason: `${nameOf(fn)} is exported and may be called from outside the analysed files: ${outside}` };
     const unseen = this.unloadedMention(name.getText());
@@ -951,6 +963,27 @@ export class AsyncPlanner {
     // throw: a rejection that reaches one now went there as a throw before.
     return { ok: true, edits, madeAsync: [...madeAsync] };
   }
+}
+
+/**
+ * How `fn` is exported when not by its own name at module level: `export default function
+ * f()` (importers name it anything), or as a member of a namespace (`export namespace Jobs
+ * { export function f() }`, called as `Jobs.f()`): `'module'` when the module exports it,
+ * `'file'` when only the file sees it (a namespace the module does not export).
+ */
+function exportedOtherwise(fn: FunctionLike, name: Identifier): 'module' | 'file' | undefined {
+  if (Node.isFunctionDeclaration(fn) && fn.hasDefaultKeyword()) return 'module';
+  const statement = Node.isFunctionDeclaration(fn) ? fn : name.getFirstAncestorByKind(SyntaxKind.VariableStatement);
+  if (!statement?.hasExportKeyword() || !Node.isModuleBlock(statement.getParent())) return undefined;
+  // The outermost namespace decides whether the module exports the member (or the file is a script).
+  let namespace = statement.getParent()!.getParent();
+  while (namespace && Node.isModuleDeclaration(namespace.getParent()?.getParent())) namespace = namespace.getParent()!.getParent();
+  return namespace && Node.isModuleDeclaration(namespace) && !namespace.hasExportKeyword() && isModuleFile(namespace.getSourceFile()) ? 'file' : 'module';
+}
+
+/** The file is a module (it imports or exports), not a script whose top-level names are global. */
+function isModuleFile(sf: import('ts-morph').SourceFile): boolean {
+  return ts.isExternalModule(sf.compilerNode);
 }
 
 /** `inner` is `outer` or inside it. */
@@ -1137,13 +1170,21 @@ function awaitNotAllowed(call: Node, fn: FunctionLike | undefined): string | und
 export function awaitEdits(record: SourceRecord, call: CallExpression): PlannedAsyncEdit[] {
   const outer = outermost(call);
   const parent = outer.getParent();
-  const operand =
+  const member =
     (Node.isPropertyAccessExpression(parent) || Node.isElementAccessExpression(parent) || Node.isCallExpression(parent) || Node.isTaggedTemplateExpression(parent)) &&
     (Node.isTaggedTemplateExpression(parent) ? parent.getTag() : parent.getExpression()) === outer;
+  // `await f() ** 2` does not parse: a unary operand cannot be the base of `**`.
+  const operand = member || isExponentBase(outer);
   const description = 'await the call (it now returns a Promise)';
   const edits: PlannedAsyncEdit[] = [{ record, start: call.getStart(), end: call.getStart(), text: operand ? '(await ' : 'await ', description }];
   if (operand) edits.push({ record, start: call.getEnd(), end: call.getEnd(), text: ')', description });
   return edits;
+}
+
+/** `node` is the left operand of `**`. */
+function isExponentBase(node: Node): boolean {
+  const parent = node.getParent();
+  return !!parent && Node.isBinaryExpression(parent) && parent.getLeft() === node && parent.getOperatorToken().getKind() === SyntaxKind.AsteriskAsteriskToken;
 }
 
 function asyncEdits(record: SourceRecord, fn: FunctionLike): PlannedAsyncEdit[] {

@@ -4,13 +4,14 @@
 // each with its own `schedule`), and files it did not load had to be read whole for
 // the name. Here only the files that import the module, directly or through modules
 // that re-export, are read, and only those that name the function are parsed.
-import { Node, SyntaxKind, ts, type Identifier } from 'ts-morph';
+import { Node, SyntaxKind, ts, type CallExpression, type Identifier, type PropertyAccessExpression } from 'ts-morph';
 import { compilerIdentifiersNamed, compilerNodesOfKind, wrapCompilerNode } from '../analysis/compiler-nodes.js';
-import { resolveIdentifier, resolveModuleMember, type DeclarationNode } from '../analysis/declarations.js';
+import { resolveIdentifier, resolveModuleMember, resolveRequiredMember, type DeclarationNode, type Resolution } from '../analysis/declarations.js';
 import type { Analysis } from '../analysis/index.js';
 import type { SourceRecord } from '../analysis/project.js';
 import { identifierPattern } from '../analysis/prefilter.js';
-import { isShadowed } from '../analysis/scope.js';
+import { unwrap } from '../analysis/legacy-symbols.js';
+import { declaringScope, isShadowed, sameScopeReferences } from '../analysis/scope.js';
 
 export type References = { ok: true; refs: Node[] } | { ok: false; reason: string };
 
@@ -91,19 +92,30 @@ function referencesIn(analysis: Analysis, record: SourceRecord, declaration: Dec
     }
     if (Node.isPropertyAccessExpression(parent) && parent.getNameNode() === id) {
       const object = parent.getExpression();
+      // `require('./tasks').schedule(...)`, `(await import('./tasks')).schedule(...)`.
+      const loaded = loadedSpecifier(object);
+      if (loaded !== undefined) {
+        if (denotes(resolveRequiredMember(analysis.index, record, loaded, name), declaration)) refs.push(id);
+        continue;
+      }
       if (!Node.isIdentifier(object)) continue;
       const member = resolveModuleMember(analysis.index, record, object, name);
-      if (member.kind === 'module' && member.node === declaration) refs.push(id);
+      // A module object bound inside a function (`const tasks = await import('./tasks')`).
+      if (denotes(member.kind === 'nested' ? localModuleMember(analysis, record, object, name) : member, declaration)) refs.push(id);
       continue;
     }
     if ((Node.isPropertyAssignment(parent) || Node.isMethodDeclaration(parent) || Node.isPropertySignature(parent) || Node.isPropertyDeclaration(parent)) && parent.getNameNode() === id) continue;
-    if (isShadowed(id)) continue;
+    if (isShadowed(id)) {
+      // A binding of a function's own scope: the function, when it is loaded there (`const { schedule } = require('./tasks')`).
+      if (denotes(localModuleMember(analysis, record, id, undefined), declaration)) refs.push(id);
+      continue;
+    }
     const resolution = resolveIdentifier(analysis.index, record, id);
     if (resolution.kind === 'module' && resolution.node === declaration) refs.push(id);
     else if (resolution.kind === 'unknown' && !declaring) return { ok: false, reason: `\`${name}\` is named in ${record.rel} at line ${id.getStartLineNumber()}, where the codemod cannot resolve what it denotes` };
   }
   // A module object passed on whole (`register(tasks)`, `{ ...tasks }`) lets anything call the function.
-  const escaped = moduleObjectEscape(analysis, record, declaration);
+  const escaped = moduleObjectEscape(analysis, record, declaration) ?? dynamicLoadEscape(analysis, record, declaration);
   if (escaped) return { ok: false, reason: `the module exporting \`${name}\` is used as a value in ${record.rel} at line ${escaped}, so not every caller is known` };
   return { ok: true, refs };
 }
@@ -166,4 +178,113 @@ export function isCommonJsExportByName(ref: Node, name: string): boolean {
     return (left === `exports.${name}` || left === `module.exports.${name}`) && Node.isExpressionStatement(parent.getParent());
   }
   return false;
+}
+
+function denotes(resolution: Resolution | undefined, declaration: DeclarationNode): boolean {
+  return resolution?.kind === 'module' && resolution.node === declaration;
+}
+
+/** The specifier `node` loads the module object of: `require('<s>')`, `import('<s>')` awaited (parentheses and assertions aside). */
+function loadedSpecifier(node: Node): string | undefined {
+  let inner = unwrap(node);
+  if (Node.isAwaitExpression(inner)) inner = unwrap(inner.getExpression());
+  if (!Node.isCallExpression(inner) || inner.getArguments().length !== 1) return undefined;
+  const [argument] = inner.getArguments();
+  if (!argument || !Node.isStringLiteral(argument)) return undefined;
+  const callee = inner.getExpression();
+  const isLoad = (Node.isIdentifier(callee) && callee.getText() === 'require') || callee.getKind() === SyntaxKind.ImportKeyword;
+  // A bare import() is a promise of the module: only awaited is it the module object.
+  if (callee.getKind() === SyntaxKind.ImportKeyword && !Node.isAwaitExpression(unwrap(node))) return undefined;
+  return isLoad ? argument.getLiteralValue() : undefined;
+}
+
+/**
+ * What `id` (a name declared in a function or block, not at module level) denotes in a
+ * project module, when its declaration loads one there: `member` of `const tasks =
+ * require('./tasks')` / `await import('./tasks')` (`member` given), or the name itself of
+ * `const { schedule } = require('./tasks')`, `const schedule = require('./tasks').schedule`.
+ */
+function localModuleMember(analysis: Analysis, record: SourceRecord, id: Identifier, member: string | undefined): Resolution | undefined {
+  const name = id.getText();
+  const scope = declaringScope(id, name);
+  if (!scope) return undefined;
+  const declaration = scope.getDescendantsOfKind(SyntaxKind.VariableDeclaration).find((d) => {
+    const nameNode = d.getNameNode();
+    return Node.isIdentifier(nameNode) ? nameNode.getText() === name : Node.isObjectBindingPattern(nameNode) && nameNode.getElements().some((e) => e.getName() === name);
+  });
+  // The nearest declaration of the name under the scope that declares it (a nested one shadows it again).
+  if (!declaration || declaringScope(declaration.getNameNode(), name) !== scope) return undefined;
+  const list = declaration.getParent();
+  if (!Node.isVariableDeclarationList(list) || list.getDeclarationKind() !== 'const') return undefined;
+  const initializer = declaration.getInitializer();
+  if (!initializer) return undefined;
+  const nameNode = declaration.getNameNode();
+  if (Node.isIdentifier(nameNode)) {
+    const loaded = loadedSpecifier(initializer);
+    if (loaded !== undefined) return member === undefined ? undefined : resolveRequiredMember(analysis.index, record, loaded, member);
+    const inner = unwrap(initializer);
+    const fromMember = Node.isPropertyAccessExpression(inner) ? loadedSpecifier(inner.getExpression()) : undefined;
+    return fromMember !== undefined && member === undefined ? resolveRequiredMember(analysis.index, record, fromMember, (inner as PropertyAccessExpression).getName()) : undefined;
+  }
+  const loaded = loadedSpecifier(initializer);
+  const element = Node.isObjectBindingPattern(nameNode) ? nameNode.getElements().find((e) => e.getName() === name) : undefined;
+  if (loaded === undefined || !element || element.getDotDotDotToken() || member !== undefined) return undefined;
+  const property = element.getPropertyNameNode();
+  return resolveRequiredMember(analysis.index, record, loaded, property ? (Node.isStringLiteral(property) ? property.getLiteralValue() : property.getText()) : name);
+}
+
+/**
+ * The line of an `import('<module>')` of the module declaring `declaration` whose module
+ * object the references above do not follow: not awaited where it is read
+ * (`import('./tasks').then((m) => m.schedule())`), or bound to a name used otherwise than
+ * as `m.member` (`const m = await import('./tasks'); run(m)`).
+ */
+function dynamicLoadEscape(analysis: Analysis, record: SourceRecord, declaration: DeclarationNode): number | undefined {
+  const target = declaration.getSourceFile().getFilePath();
+  for (const compilerCall of compilerNodesOfKind<ts.CallExpression>(record.sourceFile, SyntaxKind.CallExpression)) {
+    const dynamic = compilerCall.expression.kind === SyntaxKind.ImportKeyword;
+    const required = ts.isIdentifier(compilerCall.expression) && compilerCall.expression.text === 'require';
+    if (!dynamic && !required) continue;
+    const [argument] = compilerCall.arguments;
+    if (!argument || !ts.isStringLiteral(argument) || analysis.index.resolve(record.absPath, argument.text) !== target) continue;
+    const call = wrapCompilerNode<CallExpression>(record.sourceFile, compilerCall);
+    let holder: Node | undefined = outside(call);
+    if (dynamic) {
+      const awaited = holder.getParent();
+      holder = awaited && Node.isAwaitExpression(awaited) ? outside(awaited) : undefined;
+    }
+    const use = holder?.getParent();
+    const line = call.getStartLineNumber();
+    if (!use) return line;
+    // `(await import('./tasks')).schedule`: followed by the references above.
+    if (Node.isPropertyAccessExpression(use) && use.getExpression() === holder) continue;
+    if (Node.isVariableDeclaration(use) && use.getInitializer() === holder) {
+      const nameNode = use.getNameNode();
+      // `const { schedule } = await import('./tasks')`: its names are followed as references.
+      if (Node.isObjectBindingPattern(nameNode) && nameNode.getElements().every((e) => !e.getDotDotDotToken())) continue;
+      // A module-level `require()` binding is moduleObjectEscape's; one in a function is checked here.
+      if (Node.isIdentifier(nameNode) && required && !isShadowed(nameNode)) continue;
+      if (Node.isIdentifier(nameNode)) {
+        if (sameScopeReferences(nameNode).every(isMemberObject)) continue;
+        return line;
+      }
+    }
+    // moduleObjectEscape has the other forms of a require().
+    if (required) continue;
+    return line;
+  }
+  return undefined;
+}
+
+/** `node` outside its parentheses. */
+function outside(node: Node): Node {
+  let outer = node;
+  while (Node.isParenthesizedExpression(outer.getParent())) outer = outer.getParent()!;
+  return outer;
+}
+
+/** `ref` is the object of a member access (`tasks.schedule`). */
+function isMemberObject(ref: Node): boolean {
+  const parent = ref.getParent();
+  return !!parent && Node.isPropertyAccessExpression(parent) && parent.getExpression() === ref;
 }
