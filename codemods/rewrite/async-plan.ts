@@ -786,6 +786,8 @@ export class AsyncPlanner {
       const chain = promiseChainCall(fn);
       if (chain && startsFromPromise(chain)) return { ok: true, calls: [] };
       const parent = outermost(fn).getParent();
+      // `(() => { ... })()`: called once, where it is written.
+      if (parent && Node.isCallExpression(parent) && parent.getExpression() === outermost(fn)) return { ok: true, calls: [parent] };
       if (parent && Node.isCallExpression(parent)) return { ok: false, reason: `the function is a callback passed to \`${parent.getExpression().getText()}()\`, whose calls of it the codemod cannot see (it may ignore a promise)` };
       if (parent && Node.isNewExpression(parent) && parent.getExpression().getText() === 'Promise') {
         return { ok: false, reason: 'the function is the executor of `new Promise(...)`, whose throw rejected that promise; an async executor cannot do that (its rejection goes unhandled)' };
