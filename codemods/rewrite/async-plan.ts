@@ -37,7 +37,7 @@ import { withoutScriptExtension } from '../analysis/specifiers.js';
 import type { RuleOutput } from './context.js';
 import { filesWithUnfollowedImports } from '../analysis/unfollowed-imports.js';
 import { findDeferCalls, findPayloadCalls } from '../analysis/defer-calls.js';
-import { exportedReferences, isCommonJsExportByName } from './exported-references.js';
+import { exportedReferences, isCommonJsExportByName, moduleAndImporters } from './exported-references.js';
 import { asyncRefused, decoratedRouteMethods, ignoresRejection, mayHoldRoutes, routeCallbackOf, routeHandlersIn, type RouteCallback } from './route-callback.js';
 
 export type FunctionLike =
@@ -888,13 +888,46 @@ export class AsyncPlanner {
       return { ok: false, reason: `${nameOf(fn)} is a method: it may be overridden or called dynamically, so not every caller is known` };
     }
     const calls: CallExpression[] = [];
-    for (const ref of name.findReferencesAsNodes()) {
+    const refs = name.findReferencesAsNodes();
+    for (const ref of refs) {
       if (ref === name) continue;
       const call = calleeCall(ref);
       if (!call) return { ok: false, reason: `${nameOf(fn)} is used as a value at ${where(ref)}, so not every caller is known` };
       calls.push(call);
     }
+    const untyped = Node.isIdentifier(name) ? this.untypedMemberAccess(name, new Set(refs)) : undefined;
+    if (untyped) return { ok: false, reason: `${nameOf(fn)} is private to the type checker only, and \`${untyped.getText()}\` at ${where(untyped)} may call it (through \`any\` or an element access, which TypeScript allows on a private member)` };
     return { ok: true, calls };
+  }
+
+  /**
+   * A member access spelling the name of a TypeScript \`private\` method (\`(svc as any).m()\`,
+   * \`svc['m']()\`) that the language service does not count as its reference, in the
+   * class's file or a file importing its module: JavaScript sees no \`private\`.
+   */
+  private untypedMemberAccess(name: Identifier, refs: ReadonlySet<Node>): Node | undefined {
+    const text = name.getText();
+    const sf = name.getSourceFile();
+    const files = ts.isExternalModule(sf.compilerNode) ? moduleAndImporters(this.analysis, sf.getFilePath()) : [sf.getFilePath()];
+    const word = identifierPattern(text);
+    for (const absPath of files) {
+      const source = this.analysis.index.text(absPath);
+      if (source === undefined || !word.test(source)) continue;
+      const record = this.analysis.index.load(absPath);
+      if (!record) continue;
+      for (const compilerNode of compilerNodesOfKind<ts.PropertyAccessExpression>(record.sourceFile, SyntaxKind.PropertyAccessExpression)) {
+        if (compilerNode.name.text !== text) continue;
+        const access = wrapCompilerNode<PropertyAccessExpression>(record.sourceFile, compilerNode);
+        if (!refs.has(access.getNameNode()) && !isOwnMemberOfOtherClass(access, name)) return access;
+      }
+      for (const compilerNode of compilerNodesOfKind<ts.ElementAccessExpression>(record.sourceFile, SyntaxKind.ElementAccessExpression)) {
+        const argument = compilerNode.argumentExpression;
+        if (!ts.isStringLiteralLike(argument) || argument.text !== text) continue;
+        const access = wrapCompilerNode<Node>(record.sourceFile, compilerNode);
+        if (![...refs].some((ref) => ref.getParent() === access)) return access;
+      }
+    }
+    return undefined;
   }
 
   /** Why `fn` cannot become async, if it cannot. */
@@ -986,6 +1019,14 @@ function exportedOtherwise(fn: FunctionLike, name: Identifier): 'module' | 'file
 /** The file is a module (it imports or exports), not a script whose top-level names are global. */
 function isModuleFile(sf: import('ts-morph').SourceFile): boolean {
   return ts.isExternalModule(sf.compilerNode);
+}
+
+/** `this.m` inside another class that declares its own member `m`: that class's member. */
+function isOwnMemberOfOtherClass(access: PropertyAccessExpression, name: Identifier): boolean {
+  if (access.getExpression().getKind() !== SyntaxKind.ThisKeyword) return false;
+  const owner = access.getFirstAncestor((node) => Node.isClassDeclaration(node) || Node.isClassExpression(node));
+  if (!owner || owner === name.getParent()?.getParent() || !(Node.isClassDeclaration(owner) || Node.isClassExpression(owner))) return false;
+  return owner.getMembers().some((member) => (Node.isMethodDeclaration(member) || Node.isPropertyDeclaration(member) || Node.isGetAccessorDeclaration(member) || Node.isSetAccessorDeclaration(member)) && member.getName() === name.getText());
 }
 
 /** `inner` is `outer` or inside it. */

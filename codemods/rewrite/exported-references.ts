@@ -27,28 +27,15 @@ const MAY_REEXPORT = /\bexports?\b/;
  * `ns.name` member names) that denote it, or why they cannot all be known.
  */
 export function exportedReferences(analysis: Analysis, record: SourceRecord, declaration: DeclarationNode, name: string): ExportedReferences {
-  const { index, imports } = analysis;
+  const { index } = analysis;
   const word = identifierPattern(name);
-  // The transitive importers of the module (a file re-exporting it passes it on), each
-  // read once: those that spell the name are parsed below.
-  const files = [record.absPath];
+  const files = moduleAndImporters(analysis, record.absPath);
   const seen = new Set(files);
-  const naming: string[] = [];
-  for (let i = 0; i < files.length; i++) {
-    const current = files[i]!;
-    const text = index.text(current);
-    if (text === undefined) continue;
-    // A file that never spells the name cannot reach it by name (a renamed import spells it too).
-    if (word.test(text)) naming.push(current);
-    if (i > 0 && !MAY_REEXPORT.test(text)) continue;
-    for (const importers of imports.importerCandidates(current, index)) {
-      for (const absPath of importers) {
-        if (seen.has(absPath) || !imports.importsOf(absPath, index).has(current)) continue;
-        seen.add(absPath);
-        files.push(absPath);
-      }
-    }
-  }
+  // A file that never spells the name cannot reach it by name (a renamed import spells it too).
+  const naming = files.filter((absPath) => {
+    const text = index.text(absPath);
+    return text !== undefined && word.test(text);
+  });
   const refs: Node[] = [];
   for (const absPath of naming) {
     const importer = index.load(absPath);
@@ -59,6 +46,30 @@ export function exportedReferences(analysis: Analysis, record: SourceRecord, dec
     refs.push(...found.refs);
   }
   return { ok: true, refs, searched: seen };
+}
+
+/**
+ * The module at `absPath` and its transitive importers (a file re-exporting it passes it
+ * on), each read once, in the order found.
+ */
+export function moduleAndImporters(analysis: Analysis, absPath: string): string[] {
+  const { index, imports } = analysis;
+  const files = [absPath];
+  const seen = new Set(files);
+  for (let i = 0; i < files.length; i++) {
+    const current = files[i]!;
+    const text = index.text(current);
+    if (text === undefined) continue;
+    if (i > 0 && !MAY_REEXPORT.test(text)) continue;
+    for (const importers of imports.importerCandidates(current, index)) {
+      for (const importer of importers) {
+        if (seen.has(importer) || !imports.importsOf(importer, index).has(current)) continue;
+        seen.add(importer);
+        files.push(importer);
+      }
+    }
+  }
+  return files;
 }
 
 function referencesIn(analysis: Analysis, record: SourceRecord, declaration: DeclarationNode, name: string, declaring: boolean): References {
