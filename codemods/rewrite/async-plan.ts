@@ -1205,6 +1205,9 @@ function awaitNotAllowed(call: Node, fn: FunctionLike | undefined): string | und
     if (Node.isParameterDeclaration(node)) return 'it is in a default parameter value, where await is not allowed';
     if (Node.isPropertyDeclaration(node)) return 'it is in a class field initialiser, where await is not allowed';
     if (Node.isClassStaticBlockDeclaration(node)) return 'it is in a class static block, where await is not allowed';
+    // Both run where the class is defined (a base the analysis reads as written, so not `extends (await f())`).
+    if (Node.isDecorator(node)) return 'it is in a decorator, which runs where the class is defined';
+    if (Node.isHeritageClause(node)) return "it is in a class's `extends` clause, which runs where the class is defined";
   }
   return undefined;
 }
