@@ -341,6 +341,9 @@ export function findExport(index: ProjectIndex, record: SourceRecord, exported: 
         }
       }
     }
+    // `module.exports = require('./tasks')`: a CommonJS barrel passing a project module on whole.
+    const whole = left === 'module.exports' ? requireSpecifier(right) : undefined;
+    if (whole && index.resolve(record.absPath, whole.getLiteralValue()) !== undefined) return followImport(index, record, whole.getLiteralValue(), exported, depth);
     if (left === 'module.exports' && Node.isIdentifier(right) && exported === 'default') {
       return resolveName(index, record, right.getText(), depth + 1);
     }

@@ -105,14 +105,18 @@ function referencesIn(analysis: Analysis, record: SourceRecord, declaration: Dec
       const object = parent.getExpression();
       // `require('./tasks').schedule(...)`, `(await import('./tasks')).schedule(...)`.
       const loaded = loadedSpecifier(object);
-      if (loaded !== undefined) {
-        if (denotes(resolveRequiredMember(analysis.index, record, loaded, name), declaration)) refs.push(id);
-        continue;
+      let member: Resolution | undefined;
+      if (loaded !== undefined) member = resolveRequiredMember(analysis.index, record, loaded, name);
+      else if (Node.isIdentifier(object)) {
+        member = resolveModuleMember(analysis.index, record, object, name);
+        // A module object bound inside a function (`const tasks = await import('./tasks')`).
+        if (member.kind === 'nested') member = localModuleMember(analysis, record, object, name);
+        // Of any other object, an unknown member is no project module's.
+        else if (member.kind === 'unknown' && !loadsProjectModule(analysis, record, object.getText())) member = undefined;
       }
-      if (!Node.isIdentifier(object)) continue;
-      const member = resolveModuleMember(analysis.index, record, object, name);
-      // A module object bound inside a function (`const tasks = await import('./tasks')`).
-      if (denotes(member.kind === 'nested' ? localModuleMember(analysis, record, object, name) : member, declaration)) refs.push(id);
+      if (denotes(member, declaration)) refs.push(id);
+      // `barrel.schedule()` of a project module the codemod does not read through (`module.exports = { ...tasks }`).
+      else if (member?.kind === 'unknown') return { ok: false, reason: `\`${name}\` is read from a module object in ${record.rel} at line ${id.getStartLineNumber()}, where the codemod cannot resolve what it denotes` };
       continue;
     }
     if ((Node.isPropertyAssignment(parent) || Node.isMethodDeclaration(parent) || Node.isPropertySignature(parent) || Node.isPropertyDeclaration(parent)) && parent.getNameNode() === id) continue;
@@ -298,4 +302,30 @@ function outside(node: Node): Node {
 function isMemberObject(ref: Node): boolean {
   const parent = ref.getParent();
   return !!parent && Node.isPropertyAccessExpression(parent) && parent.getExpression() === ref;
+}
+
+/**
+ * `name` is bound at module level to a project module's object: `import * as name`, a
+ * default import, `import name = require()`, `const name = require()` of a specifier
+ * that resolves to a file of the tree.
+ */
+function loadsProjectModule(analysis: Analysis, record: SourceRecord, name: string): boolean {
+  const resolves = (specifier: string): boolean => analysis.index.resolve(record.absPath, specifier) !== undefined;
+  for (const statement of record.sourceFile.compilerNode.statements) {
+    if (ts.isImportDeclaration(statement) && ts.isStringLiteral(statement.moduleSpecifier)) {
+      const clause = statement.importClause;
+      const bound = clause?.name?.text === name || (clause?.namedBindings && ts.isNamespaceImport(clause.namedBindings) && clause.namedBindings.name.text === name);
+      if (bound && resolves(statement.moduleSpecifier.text)) return true;
+    } else if (ts.isImportEqualsDeclaration(statement) && statement.name.text === name && ts.isExternalModuleReference(statement.moduleReference) && ts.isStringLiteral(statement.moduleReference.expression)) {
+      if (resolves(statement.moduleReference.expression.text)) return true;
+    } else if (ts.isVariableStatement(statement)) {
+      for (const declaration of statement.declarationList.declarations) {
+        if (!ts.isIdentifier(declaration.name) || declaration.name.text !== name || !declaration.initializer) continue;
+        const initializer = wrapCompilerNode<Node>(record.sourceFile, declaration.initializer);
+        const loaded = loadedSpecifier(initializer);
+        if (loaded !== undefined && resolves(loaded)) return true;
+      }
+    }
+  }
+  return false;
 }
