@@ -659,6 +659,31 @@ export class AsyncPlanner {
     return names;
   }
 
+  /**
+   * A file of the run (its relative path) that loads `record`, or a module that imports it
+   * in turn, with `require()`: Node's require() of an ES module refuses one whose graph
+   * has a top-level await.
+   */
+  private requiredWithTopLevelAwait(record: SourceRecord): string | undefined {
+    const { index, imports } = this.analysis;
+    const graph = [record.absPath];
+    const inGraph = new Set(graph);
+    for (let i = 0; i < graph.length; i++) {
+      const current = graph[i]!;
+      for (const importers of imports.importerCandidates(current, index)) {
+        for (const importer of importers) {
+          if (inGraph.has(importer) || !imports.importsOf(importer, index).has(current)) continue;
+          const text = index.loadedText(importer) ?? index.text(importer);
+          const loaded = text !== undefined && /\brequire\s*\(/.test(text) ? index.load(importer) : undefined;
+          if (loaded && requiresOneOf(loaded, inGraph, (specifier) => index.resolve(importer, specifier))) return loaded.rel;
+          inGraph.add(importer);
+          graph.push(importer);
+        }
+      }
+    }
+    return undefined;
+  }
+
   /** Whether a file may use top-level await: it is an ES module by extension or by its package's `type`. */
   private isEsm(record: SourceRecord): boolean {
     if (/\.m[jt]s$/.test(record.absPath)) return true;
@@ -966,7 +991,9 @@ export class AsyncPlanner {
       if (illegal) return { ok: false, reason: current === call ? illegal : `the call at ${where(current)}: ${illegal}` };
       edits.push(...awaitEdits(record, current));
       if (!fn) {
-        if (this.isEsm(record)) continue;
+        const requirer = this.isEsm(record) ? this.requiredWithTopLevelAwait(record) : undefined;
+        if (this.isEsm(record) && !requirer) continue;
+        if (requirer) return { ok: false, reason: `${current === call ? 'it' : `the call at ${where(current)}`} runs at the top level of an ES module that ${requirer} loads with require() (directly or through its imports), which fails on a module with top-level await (ERR_REQUIRE_ASYNC_MODULE)` };
         return {
           ok: false,
           reason: current === call ? 'it runs at the top level of a module that is not an ES module (no top-level await)' : `the call at ${where(current)} runs at the top level of a module that is not an ES module (no top-level await)`,
@@ -1027,6 +1054,17 @@ function isOwnMemberOfOtherClass(access: PropertyAccessExpression, name: Identif
   const owner = access.getFirstAncestor((node) => Node.isClassDeclaration(node) || Node.isClassExpression(node));
   if (!owner || owner === name.getParent()?.getParent() || !(Node.isClassDeclaration(owner) || Node.isClassExpression(owner))) return false;
   return owner.getMembers().some((member) => (Node.isMethodDeclaration(member) || Node.isPropertyDeclaration(member) || Node.isGetAccessorDeclaration(member) || Node.isSetAccessorDeclaration(member)) && member.getName() === name.getText());
+}
+
+/** `record` calls `require()` with a specifier that resolves to one of `targets`. */
+function requiresOneOf(record: SourceRecord, targets: ReadonlySet<string>, resolve: (specifier: string) => string | undefined): boolean {
+  for (const call of compilerNodesOfKind<ts.CallExpression>(record.sourceFile, SyntaxKind.CallExpression)) {
+    const [argument] = call.arguments;
+    if (!ts.isIdentifier(call.expression) || call.expression.text !== 'require' || !argument || !ts.isStringLiteralLike(argument)) continue;
+    const target = resolve(argument.text);
+    if (target !== undefined && targets.has(target)) return true;
+  }
+  return false;
 }
 
 /** `inner` is `outer` or inside it. */
