@@ -432,7 +432,7 @@ function exportedObjectMember(index: ProjectIndex, record: SourceRecord, exporte
 }
 
 /** A CommonJS module (no ES import or export, assigns `exports`) without TypeScript's `__esModule` marker. */
-function isPlainCommonJs(record: SourceRecord): boolean {
+export function isPlainCommonJs(record: SourceRecord): boolean {
   const statements = record.sourceFile.compilerNode.statements;
   if (statements.some((s) => ts.isImportDeclaration(s) || ts.isExportDeclaration(s) || ts.isExportAssignment(s) || (ts.canHaveModifiers(s) && ts.getModifiers(s)?.some((m) => m.kind === SyntaxKind.ExportKeyword)))) return false;
   return /\b(?:module\.)?exports\b/.test(record.text) && !record.text.includes('__esModule');

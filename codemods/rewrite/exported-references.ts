@@ -6,7 +6,7 @@
 // that re-export, are read, and only those that name the function are parsed.
 import { Node, SyntaxKind, ts, type CallExpression, type Identifier, type PropertyAccessExpression } from 'ts-morph';
 import { compilerIdentifiersNamed, compilerNodesOfKind, wrapCompilerNode } from '../analysis/compiler-nodes.js';
-import { resolveIdentifier, resolveModuleMember, resolveRequiredMember, type DeclarationNode, type Resolution } from '../analysis/declarations.js';
+import { isPlainCommonJs, resolveIdentifier, resolveModuleMember, resolveRequiredMember, type DeclarationNode, type Resolution } from '../analysis/declarations.js';
 import type { Analysis } from '../analysis/index.js';
 import type { SourceRecord } from '../analysis/project.js';
 import { identifierPattern } from '../analysis/prefilter.js';
@@ -144,8 +144,9 @@ function moduleObjectEscape(analysis: Analysis, record: SourceRecord, declaratio
       const clause = statement.importClause;
       if (!clause || clause.isTypeOnly || analysis.index.resolve(record.absPath, statement.moduleSpecifier.text) !== target) continue;
       if (clause.namedBindings && ts.isNamespaceImport(clause.namedBindings)) bindings.add(clause.namedBindings.name.text);
-      // A default import of a CommonJS module is its module object.
-      if (clause.name) bindings.add(clause.name.text);
+      // A default import of a CommonJS module is its module object (of an ES module, its default export).
+      const targetRecord = analysis.index.load(target);
+      if (clause.name && (!targetRecord || isPlainCommonJs(targetRecord))) bindings.add(clause.name.text);
     } else if (ts.isImportEqualsDeclaration(statement) && ts.isExternalModuleReference(statement.moduleReference) && ts.isStringLiteral(statement.moduleReference.expression)) {
       if (analysis.index.resolve(record.absPath, statement.moduleReference.expression.text) === target) bindings.add(statement.name.text);
     }
