@@ -6,7 +6,7 @@
 // that re-export, are read, and only those that name the function are parsed.
 import { Node, SyntaxKind, ts, type CallExpression, type Identifier, type PropertyAccessExpression } from 'ts-morph';
 import { compilerIdentifiersNamed, compilerNodesOfKind, wrapCompilerNode } from '../analysis/compiler-nodes.js';
-import { isPlainCommonJs, resolveIdentifier, resolveModuleMember, resolveRequiredMember, type DeclarationNode, type Resolution } from '../analysis/declarations.js';
+import { findExport, isPlainCommonJs, resolveIdentifier, resolveModuleMember, resolveRequiredMember, type DeclarationNode, type Resolution } from '../analysis/declarations.js';
 import type { Analysis } from '../analysis/index.js';
 import type { SourceRecord } from '../analysis/project.js';
 import { identifierPattern } from '../analysis/prefilter.js';
@@ -107,6 +107,16 @@ function referencesIn(analysis: Analysis, record: SourceRecord, declaration: Dec
       const loaded = loadedSpecifier(object);
       let member: Resolution | undefined;
       if (loaded !== undefined) member = resolveRequiredMember(analysis.index, record, loaded, name);
+      // `exports.schedule()`, `module.exports.schedule()`: the file's own export.
+      else if (isOwnExportsObject(object)) {
+        // `exports.schedule = schedule` exports it; another value assigned there replaces it.
+        const assignment = parent.getParent();
+        if (assignment && Node.isBinaryExpression(assignment) && assignment.getLeft() === parent && assignment.getOperatorToken().getKind() === SyntaxKind.EqualsToken) {
+          if (isCommonJsExportByName(assignment.getRight(), name)) continue;
+          return { ok: false, reason: `the export \`${name}\` is assigned another value in ${record.rel} at line ${id.getStartLineNumber()}` };
+        }
+        member = findExport(analysis.index, record, name, 0);
+      }
       else if (Node.isIdentifier(object)) {
         member = resolveModuleMember(analysis.index, record, object, name);
         // A module object bound inside a function (`const tasks = await import('./tasks')`).
@@ -329,4 +339,11 @@ function loadsProjectModule(analysis: Analysis, record: SourceRecord, name: stri
     }
   }
   return false;
+}
+
+/** `exports` or `module.exports` of the file itself (not a binding of that name). */
+function isOwnExportsObject(node: Node): boolean {
+  const inner = unwrap(node);
+  if (Node.isIdentifier(inner)) return inner.getText() === 'exports' && !isShadowed(inner);
+  return Node.isPropertyAccessExpression(inner) && inner.getName() === 'exports' && Node.isIdentifier(inner.getExpression()) && inner.getExpression().getText() === 'module' && !isShadowed(inner.getExpression());
 }
