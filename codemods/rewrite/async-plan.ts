@@ -392,6 +392,12 @@ export class AsyncPlanner {
           path.handled = true;
           break walk;
         }
+        // An instance field's initialiser runs in `new`: its throw went to the code constructing the class.
+        const field = instanceFieldOf(call);
+        if (field) {
+          path.unseen ??= `it is called in the initialiser of the field \`${field.getName()}\`, which runs in each \`new\` of its class: the code constructing it received the throw, and the codemod does not follow it`;
+          continue;
+        }
         const outer = enclosingFunction(call);
         if (outer) work.push(outer);
       }
@@ -1065,6 +1071,14 @@ function requiresOneOf(record: SourceRecord, targets: ReadonlySet<string>, resol
     if (target !== undefined && targets.has(target)) return true;
   }
   return false;
+}
+
+/** The instance field whose initialiser holds `node` (outside any function of its own), if any. */
+function instanceFieldOf(node: Node): import('ts-morph').PropertyDeclaration | undefined {
+  for (let parent = node.getParent(); parent && !isFunctionLike(parent) && !Node.isSourceFile(parent); parent = parent.getParent()) {
+    if (Node.isPropertyDeclaration(parent)) return parent.isStatic() ? undefined : parent;
+  }
+  return undefined;
 }
 
 /** `inner` is `outer` or inside it. */
