@@ -375,6 +375,11 @@ export class AsyncPlanner {
         path.handled = true;
         break;
       }
+      // A generator's body runs as it is iterated: its throw went to that code, not to the call.
+      if (!Node.isArrowFunction(fn) && !Node.isConstructorDeclaration(fn) && !Node.isGetAccessorDeclaration(fn) && !Node.isSetAccessorDeclaration(fn) && fn.isGenerator()) {
+        path.unseen ??= `it is in the generator ${nameOf(fn)}, whose throw went to the code iterating it, which the codemod does not follow`;
+        continue;
+      }
       const host = syncCallbackHost(fn);
       let calls: Node[];
       if (host) calls = [host];
@@ -827,6 +832,9 @@ export class AsyncPlanner {
         const owner = fn.getParent();
         const className = (Node.isClassDeclaration(owner) || Node.isClassExpression(owner)) && owner.getName();
         return { ok: false, reason: `it is in the constructor of ${className ? `\`${className}\`` : 'a class'}, which cannot be async: its \`new\` expressions received the throw` };
+      }
+      if (Node.isGetAccessorDeclaration(fn) || Node.isSetAccessorDeclaration(fn)) {
+        return { ok: false, reason: `it is in the ${Node.isGetAccessorDeclaration(fn) ? 'getter' : 'setter'} \`${fn.getName()}\`, which every ${Node.isGetAccessorDeclaration(fn) ? 'read' : 'assignment'} of the property runs: the codemod does not follow those` };
       }
       return { ok: false, reason: 'the function is used as a value, so its callers are not known' };
     }
