@@ -444,7 +444,7 @@ export function isPlainCommonJs(record: SourceRecord): boolean {
  * assertions) or `Object.assign(<object>, ...)` anywhere in the file: the importer
  * replaced what the module exported.
  */
-function isAssignedMember(sf: SourceFile, object: string, member: string): boolean {
+export function isAssignedMember(sf: SourceFile, object: string, member: string): boolean {
   const isObject = (node: ts.Expression): boolean => {
     let current = node;
     while (ts.isParenthesizedExpression(current) || ts.isAsExpression(current) || ts.isTypeAssertionExpression(current) || ts.isSatisfiesExpression(current) || ts.isNonNullExpression(current)) current = current.expression;

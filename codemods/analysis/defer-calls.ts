@@ -95,7 +95,7 @@ function isFreezeCall(node: ts.Expression): node is ts.CallExpression {
 }
 
 /** `unwrap`, also through `Object.freeze(...)`. */
-function unwrapOptions(node: Node): Node {
+export function unwrapOptions(node: Node): Node {
   const inner = unwrap(node);
   return Node.isCallExpression(inner) && isFreezeCall(inner.compilerNode) ? unwrapOptions(inner.getArguments()[0]!) : inner;
 }

@@ -4,7 +4,7 @@
 import { Node, SyntaxKind, ts, type BindingElement, type CallExpression, type Identifier, type SourceFile, type StringLiteral, type VariableStatement } from 'ts-morph';
 import { compilerNodesOfKind } from './compiler-nodes.js';
 import type { ProjectIndex, SourceRecord } from './project.js';
-import { declaringScope, isReference } from './scope.js';
+import { declaringScope, isReassigned, isReference } from './scope.js';
 import { SHIM_EXPORTS } from './shim-exports.js';
 import { roleOfSpecifier, type ModuleMatchers, type ModuleRole } from './specifiers.js';
 
@@ -1117,26 +1117,6 @@ export function isExportedObject(literal: Node): boolean {
 }
 
 /** A `let`/`var` name assigned again after its declaration. */
-function isReassigned(nameNode: Identifier): boolean {
-  const name = nameNode.getText();
-  const scope = declaringScope(nameNode, name);
-  const root = scope ?? nameNode.getSourceFile();
-  let found = false;
-  const visit = (node: ts.Node): void => {
-    if (found) return;
-    if (ts.isBinaryExpression(node) && node.operatorToken.kind >= ts.SyntaxKind.FirstAssignment && node.operatorToken.kind <= ts.SyntaxKind.LastAssignment) {
-      if (ts.isIdentifier(node.left) && node.left.text === name) found = true;
-    } else if (ts.isVariableDeclaration(node) && node.initializer && ts.isIdentifier(node.name) && node.name.text === name && node.pos > nameNode.compilerNode.pos) {
-      // `var d = deferred.defer; ... var d = other`: a later `var` of the same scope assigns it again.
-      if (declaringScope(wrap(nameNode.getSourceFile(), node.name), name) === scope) found = true;
-    } else if ((ts.isPrefixUnaryExpression(node) || ts.isPostfixUnaryExpression(node)) && ts.isIdentifier(node.operand) && node.operand.text === name) {
-      found = true;
-    }
-    ts.forEachChild(node, visit);
-  };
-  visit(root.compilerNode);
-  return found;
-}
 
 /**
  * What compute() needs from the whole file, from the shared index of compiler

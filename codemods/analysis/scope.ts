@@ -181,3 +181,43 @@ export function sameScopeReferences(name: Identifier): Identifier[] {
   }
   return refs;
 }
+
+/** An assignment target (`x`, `[x] =`, `({ x } =)`, `({ k: x } =)`, `[...x] =`) that writes `name`. */
+function assignsName(target: ts.Node, name: string): boolean {
+  if (ts.isIdentifier(target)) return target.text === name;
+  if (ts.isParenthesizedExpression(target)) return assignsName(target.expression, name);
+  if (ts.isArrayLiteralExpression(target)) return target.elements.some((element) => assignsName(element, name));
+  if (ts.isSpreadElement(target) || ts.isSpreadAssignment(target)) return assignsName(target.expression, name);
+  if (ts.isObjectLiteralExpression(target)) {
+    return target.properties.some((property) =>
+      ts.isShorthandPropertyAssignment(property) ? property.name.text === name : ts.isPropertyAssignment(property) ? assignsName(property.initializer, name) : ts.isSpreadAssignment(property) && assignsName(property.expression, name),
+    );
+  }
+  // `[x = 1] = ...`: a default inside a destructuring assignment.
+  if (ts.isBinaryExpression(target) && target.operatorToken.kind === ts.SyntaxKind.EqualsToken) return assignsName(target.left, name);
+  return false;
+}
+
+/** The binding `nameNode` declares is assigned again in its scope (or one nested in it: conservative). */
+export function isReassigned(nameNode: Identifier): boolean {
+  const name = nameNode.getText();
+  const scope = declaringScope(nameNode, name);
+  const root = scope ?? nameNode.getSourceFile();
+  let found = false;
+  const visit = (node: ts.Node): void => {
+    if (found) return;
+    if (ts.isBinaryExpression(node) && node.operatorToken.kind >= ts.SyntaxKind.FirstAssignment && node.operatorToken.kind <= ts.SyntaxKind.LastAssignment) {
+      if (assignsName(node.left, name)) found = true;
+    } else if ((ts.isForOfStatement(node) || ts.isForInStatement(node)) && !ts.isVariableDeclarationList(node.initializer) && assignsName(node.initializer, name)) {
+      found = true;
+    } else if (ts.isVariableDeclaration(node) && node.initializer && ts.isIdentifier(node.name) && node.name.text === name && node.pos > nameNode.compilerNode.pos) {
+      // `var d = deferred.defer; ... var d = other`: a later `var` of the same scope assigns it again.
+      if (declaringScope(wrapCompilerNode(nameNode.getSourceFile(), node.name), name) === scope) found = true;
+    } else if ((ts.isPrefixUnaryExpression(node) || ts.isPostfixUnaryExpression(node)) && ts.isIdentifier(node.operand) && node.operand.text === name) {
+      found = true;
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(root.compilerNode);
+  return found;
+}

@@ -111,12 +111,12 @@ export function isGuarded(node: Node): boolean {
   return false;
 }
 
-function where(node: Node): string {
+export function where(node: Node): string {
   const { line, column } = node.getSourceFile().getLineAndColumnAtPos(node.getStart());
   return `${node.getSourceFile().getBaseName()}:${line}:${column}`;
 }
 
-function nameOf(fn: FunctionLike): string {
+export function nameOf(fn: FunctionLike): string {
   if (Node.isConstructorDeclaration(fn)) return 'the constructor';
   if (Node.isFunctionDeclaration(fn) || Node.isMethodDeclaration(fn) || Node.isGetAccessorDeclaration(fn) || Node.isSetAccessorDeclaration(fn)) {
     return `\`${fn.getName() ?? 'default'}\``;

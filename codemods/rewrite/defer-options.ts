@@ -1,8 +1,11 @@
 // Rule `defer-options`: options that behave differently on the new backends are
 // reported (the call itself stays as it is).
-import { Node } from 'ts-morph';
-import { findDeferCalls, optionProperty, type DeferCall } from '../analysis/defer-calls.js';
-import type { Rule, RuleMeta } from './context.js';
+import { Node, type Identifier, type ObjectLiteralExpression } from 'ts-morph';
+import { constOptions, findDeferCalls, isOptionsLiteral, optionProperty, unwrapOptions, type DeferCall } from '../analysis/defer-calls.js';
+import type { Analysis } from '../analysis/index.js';
+import type { SourceRecord } from '../analysis/project.js';
+import type { Rule, RuleMeta, RuleOutput } from './context.js';
+import { forwardedArguments, forwardedBy, type Forwarded } from './forwarded-arguments.js';
 import { addNeededImports } from './imports.js';
 import { makeTransform } from './single-file.js';
 
@@ -29,6 +32,39 @@ export function transactionalOption(call: DeferCall): Node | undefined {
   return option && !isFalse(option) ? option : undefined;
 }
 
+const TARGET_MESSAGE =
+  '_target routes the task to another service/version; on Cloud Tasks routing is set per queue or per task with an App Engine routing override. Check the target still exists and is reachable.';
+
+/**
+ * `function later(fn, x, opts) { return defer(fn, x, opts) }`: the options each
+ * caller passes in place of `opts` (an options literal or a const holding one),
+ * followed through wrappers of wrappers. Other values are arguments to the legacy
+ * API as well as to the shim (options are told apart at run time, alike).
+ */
+function forwardedOptions(analysis: Analysis, record: SourceRecord, last: Identifier, via: readonly Forwarded[], found: Array<{ record: SourceRecord; at: Node; options: ObjectLiteralExpression; via: readonly Forwarded[] }>): void {
+  const passed = forwardedArguments(analysis, record, last, via);
+  if (!passed?.ok) return;
+  for (const { record: caller, value, via: through } of passed.values) {
+    const inner = unwrapOptions(value);
+    const options = isOptionsLiteral(inner) ? inner : constOptions(value);
+    if (options && isOptionsLiteral(options)) found.push({ record: caller, at: value, options, via: through });
+    else if (Node.isIdentifier(inner)) forwardedOptions(analysis, caller, inner as Identifier, through, found);
+  }
+}
+
+function reportForwardedOptions(analysis: Analysis, out: RuleOutput, call: DeferCall): void {
+  const args = call.call.getArguments();
+  const last = args.length > 1 ? unwrapOptions(args[args.length - 1]!) : undefined;
+  if (!last || !Node.isIdentifier(last)) return;
+  const found: Array<{ record: SourceRecord; at: Node; options: ObjectLiteralExpression; via: readonly Forwarded[] }> = [];
+  forwardedOptions(analysis, call.record, last as Identifier, [], found);
+  for (const { record, at, options, via } of found) {
+    const transactional = optionProperty(options, '_transactional');
+    if (transactional && !isFalse(transactional)) out.report(record, at, 'transactional-enqueue', 'warning', `${forwardedBy(via)}${TRANSACTIONAL_MESSAGE}`);
+    if (optionProperty(options, '_target')) out.report(record, at, 'target-routing', 'warning', `${forwardedBy(via)}${TARGET_MESSAGE}`);
+  }
+}
+
 function isWithin(node: Node, outer: Node): boolean {
   return node.getStart() >= outer.getStart() && node.getEnd() <= outer.getEnd();
 }
@@ -53,20 +89,17 @@ export const rule: Rule = {
           `These defer() options come from a value the codemod cannot read (${call.unreadOptions.getText().slice(0, 60)}): if it sets _transactional, the call now rejects outside deferred.transactional(work) and must not be awaited there; if it sets _target, routing changes on Cloud Tasks. Check what it holds, or write the options at the call.`,
         );
       }
-      if (!call.options) continue;
+      if (!call.options) {
+        if (!call.unreadOptions) reportForwardedOptions(analysis, out, call);
+        continue;
+      }
       // An option written elsewhere (a const's literal, a spread of one) is reported at the call.
       const at = (option: Node): Node => (call.optionsArgument || !isWithin(option, call.call) ? (call.optionsArgument ?? call.options!) : option);
       const transactional = transactionalOption(call);
       if (transactional) out.report(call.record, at(transactional), 'transactional-enqueue', 'warning', TRANSACTIONAL_MESSAGE);
       const target = optionProperty(call.options, '_target');
       if (target) {
-        out.report(
-          call.record,
-          at(target),
-          'target-routing',
-          'warning',
-          '_target routes the task to another service/version; on Cloud Tasks routing is set per queue or per task with an App Engine routing override. Check the target still exists and is reachable.',
-        );
+        out.report(call.record, at(target), 'target-routing', 'warning', TARGET_MESSAGE);
       }
     }
   },

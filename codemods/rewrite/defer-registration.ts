@@ -1,15 +1,17 @@
 // Rule `defer-registration`: the shim runs only registered functions, so every
-// function passed to defer() is registered right after its module-level
-// declaration (in whichever file declares it), once.
-import { Node, SyntaxKind, type Identifier } from 'ts-morph';
+// function that can reach defer() is registered right after its module-level
+// declaration (in whichever file declares it), once; task-function-values.ts
+// says which functions those are.
+import { Node } from 'ts-morph';
 import type { Analysis } from '../analysis/index.js';
 import { findDeferCalls, findDeferValueUses, findPayloadCalls } from '../analysis/defer-calls.js';
-import { resolveIdentifier, resolveModuleMember, type DeclarationNode, type Resolution } from '../analysis/declarations.js';
 import { isMember } from '../analysis/legacy-symbols.js';
 import type { SourceRecord } from '../analysis/project.js';
 import { quoted, semi } from '../analysis/style.js';
 import type { Rule, RuleMeta, RuleOutput } from './context.js';
 import { addNeededImports } from './imports.js';
+import { forwardedBy } from './forwarded-arguments.js';
+import { TaskFunctionValues, type RegistrationTarget, type Unregistrable } from './task-function-values.js';
 import { namespaceAccess, useShimName } from './names.js';
 import { makeTransform } from './single-file.js';
 import { indentAt } from './text.js';
@@ -21,100 +23,38 @@ export const meta: RuleMeta = {
   docs: 'docs/manual-steps.md#non-registrable-callable',
 };
 
-interface Target {
-  record: SourceRecord;
-  node: DeclarationNode;
-  name: string;
-}
-
-function isFunctionDeclaration(node: DeclarationNode): boolean {
-  if (Node.isFunctionDeclaration(node)) return !!node.getName();
-  if (Node.isVariableDeclaration(node)) {
-    const initializer = node.getInitializer();
-    return !!initializer && (Node.isFunctionExpression(initializer) || Node.isArrowFunction(initializer)) && Node.isIdentifier(node.getNameNode());
-  }
-  return false;
-}
-
-/** Top-level `register(fn)` / `deferred.register(fn, ...)` already present for `name`. */
+/** Top-level `register(fn)` / `deferred.register(fn, ...)` already present for `name` (`fn`, `Tasks.run`). */
 export function hasRegistration(analysis: Analysis, record: SourceRecord, name: string): boolean {
   for (const statement of record.sourceFile.getStatements()) {
     if (!Node.isExpressionStatement(statement)) continue;
     const expression = statement.getExpression();
     if (!Node.isCallExpression(expression)) continue;
     const [first] = expression.getArguments();
-    if (!first || !Node.isIdentifier(first) || first.getText() !== name) continue;
+    if (!first || !(Node.isIdentifier(first) || Node.isPropertyAccessExpression(first) || Node.isElementAccessExpression(first)) || first.getText() !== name) continue;
     if (isMember(analysis.symbols.resolve(record, expression.getExpression()), ['register'])) return true;
   }
   return false;
 }
 
-function describe(fn: Node): string {
-  if (Node.isArrowFunction(fn) || Node.isFunctionExpression(fn)) return 'an inline function';
-  if (Node.isCallExpression(fn) && Node.isPropertyAccessExpression(fn.getExpression()) && fn.getExpression().getText().endsWith('.bind')) return 'a bound function';
-  if (Node.isPropertyAccessExpression(fn) || Node.isElementAccessExpression(fn)) return 'a method or property';
-  return 'an expression';
-}
-
-function nonRegistrable(out: RuleOutput, record: SourceRecord, at: Node, what: string, callee = 'defer'): void {
-  out.report(
-    record,
-    at,
-    'non-registrable-callable',
-    'warning',
-    `${callee}() is given ${what}, which cannot be registered by name. Move the work into a named module-level function (arguments carry the data), register it, and defer that.`,
-  );
-}
-
-function unwrapFn(node: Node): Node {
-  let current = node;
-  while (Node.isParenthesizedExpression(current) || Node.isAsExpression(current)) current = current.getExpression();
-  return current;
+function nonRegistrable(out: RuleOutput, problem: Unregistrable, callee: string): void {
+  const message = problem.external
+    ? `${problem.what} comes from '${problem.external}', outside the migrated files. Register it where it is declared (register(${problem.at.getText()})) before this code runs.`
+    : `${callee}() is given ${problem.what}, which cannot be registered by name. Move the work into a named module-level function (arguments carry the data), register it, and defer that.`;
+  out.report(problem.record, problem.at, 'non-registrable-callable', 'warning', `${forwardedBy(problem.via)}${message}`);
 }
 
 export const rule: Rule = {
   meta,
   run(analysis, out) {
-    const targets = new Map<DeclarationNode, Target>();
+    const values = new TaskFunctionValues(analysis);
     // serialize(fn, ...) names fn in its payload as defer does: the shim's needs it registered.
     const serializeCalls = findPayloadCalls(analysis.symbols, analysis.candidates, 'serialize');
     const serializing = new Set(serializeCalls.map((c) => c.call));
     for (const call of [...findDeferCalls(analysis.symbols, analysis.candidates), ...serializeCalls]) {
       if (!call.fn) continue;
-      const callee = serializing.has(call.call) ? 'serialize' : 'defer';
-      const fn = unwrapFn(call.fn);
-      let resolution: Resolution;
-      if (Node.isIdentifier(fn)) resolution = resolveIdentifier(analysis.index, call.record, fn as Identifier);
-      else if (Node.isPropertyAccessExpression(fn) && Node.isIdentifier(fn.getExpression())) {
-        // jobs.sendEmail through a namespace import of the module that declares it.
-        resolution = resolveModuleMember(analysis.index, call.record, fn.getExpression() as Identifier, fn.getName());
-        if (resolution.kind !== 'module') {
-          nonRegistrable(out, call.record, fn, describe(fn), callee);
-          continue;
-        }
-      } else {
-        nonRegistrable(out, call.record, fn, describe(fn), callee);
-        continue;
-      }
-      if (resolution.kind === 'module') {
-        if (isFunctionDeclaration(resolution.node)) {
-          targets.set(resolution.node, { record: resolution.record, node: resolution.node, name: resolution.name });
-        } else {
-          nonRegistrable(out, call.record, fn, `\`${fn.getText()}\`, which is not a function declared at module level`, callee);
-        }
-      } else if (resolution.kind === 'nested') {
-        nonRegistrable(out, call.record, fn, `\`${fn.getText()}\`, a function declared inside another function (a closure)`, callee);
-      } else if (resolution.kind === 'external') {
-        out.report(
-          call.record,
-          fn,
-          'non-registrable-callable',
-          'warning',
-          `\`${fn.getText()}\` comes from '${resolution.specifier}', outside the migrated files. Register it where it is declared (register(${fn.getText()})) before this code runs.`,
-        );
-      } else {
-        nonRegistrable(out, call.record, fn, `\`${fn.getText()}\`, whose declaration was not found`, callee);
-      }
+      const before = values.problems.length;
+      values.add(call.record, call.fn);
+      for (const problem of values.problems.slice(before)) nonRegistrable(out, problem, serializing.has(call.call) ? 'serialize' : 'defer');
     }
 
     // defer as a value: what it will enqueue is not known, so nothing is registered for it.
@@ -130,26 +70,26 @@ export const rule: Rule = {
       }
     }
 
-    const byName = new Map<string, Target[]>();
-    for (const target of targets.values()) byName.set(target.name, [...(byName.get(target.name) ?? []), target]);
-    for (const target of targets.values()) {
-      const { record, node, name } = target;
-      if (hasRegistration(analysis, record, name)) continue;
-      const collides = (byName.get(name)?.length ?? 0) > 1;
-      const explicitName = collides ? `, ${quoted(record.style, `${record.rel.replace(/\.[^./]+$/, '')}:${name}`)}` : '';
-      const statement = Node.isVariableDeclaration(node) ? node.getVariableStatement() : node;
-      if (!statement || statement.getParent()?.getKind() !== SyntaxKind.SourceFile) continue;
+    const targets = [...values.targets.values()];
+    const byName = new Map<string, number>();
+    for (const target of targets) byName.set(target.name, (byName.get(target.name) ?? 0) + 1);
+    // Registrations after the same statement (members of one object) go in one edit, in source order.
+    const byStatement = new Map<Node, RegistrationTarget[]>();
+    for (const target of targets.sort((x, y) => x.declaration.getStart() - y.declaration.getStart())) {
+      if (hasRegistration(analysis, target.record, target.expression)) continue;
+      byStatement.set(target.statement, [...(byStatement.get(target.statement) ?? []), target]);
+    }
+    for (const [statement, group] of byStatement) {
+      const record = group[0]!.record;
       const namespace = namespaceAccess(analysis, record);
       const callee = namespace ? `${namespace.local}.register` : useShimName(analysis, out, record, 'register');
       if (namespace) out.use(record, [namespace.local]);
       const indent = indentAt(record.text, statement.getStart());
-      out.edit(
-        record,
-        statement.getEnd(),
-        statement.getEnd(),
-        `${record.style.newline}${indent}${callee}(${name}${explicitName})${semi(record.style)}`,
-        `registered ${name} for defer()`,
-      );
+      const lines = group.map(({ expression, name }) => {
+        const explicitName = (byName.get(name) ?? 0) > 1 ? `, ${quoted(record.style, `${record.rel.replace(/\.[^./]+$/, '')}:${expression}`)}` : '';
+        return `${record.style.newline}${indent}${callee}(${expression}${explicitName})${semi(record.style)}`;
+      });
+      out.edit(record, statement.getEnd(), statement.getEnd(), lines.join(''), `registered ${group.map((t) => t.expression).join(', ')} for defer()`);
     }
   },
 };

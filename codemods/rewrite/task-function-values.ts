@@ -1,0 +1,287 @@
+// What a value given to defer() (or serialize()) enqueues, as registrations: the
+// shim runs only functions registered by name, so each function that can reach
+// defer() must be registered where it is declared. Followed: module-level
+// functions (also through imports), static methods and members of module-level
+// const objects and arrays (also a registry read with a computed key), and a
+// wrapper's parameter back to what its callers pass (forwarded-arguments.ts). Anything else is a problem
+// with its reason, reported where the value is written.
+import { Node, SyntaxKind, type ClassDeclaration, type ElementAccessExpression, type Identifier, type PropertyAccessExpression, type VariableDeclaration } from 'ts-morph';
+import type { Analysis } from '../analysis/index.js';
+import { isAssignedMember, resolveIdentifier, resolveModuleMember, type DeclarationNode, type Resolution } from '../analysis/declarations.js';
+import { unwrap } from '../analysis/legacy-symbols.js';
+import type { SourceRecord } from '../analysis/project.js';
+import { declaringScope, isReassigned } from '../analysis/scope.js';
+import { quoted } from '../analysis/style.js';
+import { enclosingFunction, isFunctionLike, nameOf } from './async-plan.js';
+import { forwardedArguments, type Forwarded } from './forwarded-arguments.js';
+
+/** One registration: `register(<expression>)` after `statement`, a module-level statement of `record`. */
+export interface RegistrationTarget {
+  record: SourceRecord;
+  statement: Node;
+  /** What is registered: `sendMail`, `Tasks.run`, `TASKS.mail`. */
+  expression: string;
+  /** The function's own name at run time (`fn.name`), the default registered name. */
+  name: string;
+  /** The function's declaration: one registration per function. */
+  declaration: Node;
+}
+
+/** A value that reaches defer() and cannot be registered: `what` completes "defer() is given ...". */
+export interface Unregistrable {
+  record: SourceRecord;
+  at: Node;
+  what: string;
+  via: readonly Forwarded[];
+  /** The package (or file outside the run) the function comes from: it is registered there, not here. */
+  external?: string;
+}
+
+/** A function name the legacy payload could carry (the reference runtime refused others). */
+const PLAIN_NAME = /^[A-Za-z_$][\w$]*$/;
+
+function isModuleFunction(node: DeclarationNode): boolean {
+  if (Node.isFunctionDeclaration(node)) return !!node.getName();
+  if (Node.isVariableDeclaration(node)) {
+    const initializer = node.getInitializer();
+    return !!initializer && (Node.isFunctionExpression(initializer) || Node.isArrowFunction(initializer)) && Node.isIdentifier(node.getNameNode());
+  }
+  return false;
+}
+
+function describe(fn: Node): string {
+  if (Node.isArrowFunction(fn) || Node.isFunctionExpression(fn)) return 'an inline function';
+  if (Node.isCallExpression(fn) && Node.isPropertyAccessExpression(fn.getExpression()) && fn.getExpression().getText().endsWith('.bind')) return 'a bound function';
+  if (Node.isPropertyAccessExpression(fn) || Node.isElementAccessExpression(fn)) return 'a method or property';
+  return 'an expression';
+}
+
+/** What a name declared inside a function is, for the report. */
+function describeLocal(identifier: Identifier): string {
+  const name = identifier.getText();
+  const scope = declaringScope(identifier, name);
+  const owner = scope && (isFunctionLike(scope) ? scope : enclosingFunction(scope));
+  const of = owner ? ` of ${nameOf(owner)}` : '';
+  if (scope && isFunctionLike(scope)) {
+    const parameter = scope.getParameters().find((p) => Node.isIdentifier(p.getNameNode()) && p.getName() === name);
+    if (parameter?.isRestParameter()) return `\`${name}\`, an element of the rest parameter${of}`;
+    if (parameter) return `\`${name}\`, a parameter${of} that is assigned again, so what it holds is not only what its callers pass`;
+  }
+  const statements = scope && (Node.isBlock(scope) || Node.isCaseClause(scope) || Node.isDefaultClause(scope) || Node.isModuleBlock(scope)) ? scope.getStatements() : [];
+  const declaresFunction = (statement: Node): boolean =>
+    Node.isFunctionDeclaration(statement)
+      ? statement.getName() === name
+      : Node.isVariableStatement(statement) && statement.getDeclarations().some((d) => d.getName() === name && isFunctionLike(unwrap(d.getInitializer() ?? d)));
+  if (statements.some(declaresFunction)) return `\`${name}\`, a function declared inside another function (a closure)`;
+  return `\`${name}\`, a local variable${of}, whose value the codemod does not follow`;
+}
+
+/** The key a member access reads: `x.k`, `x['k']`, `x[0]`; undefined when computed. */
+function accessedKey(access: PropertyAccessExpression | ElementAccessExpression): string | undefined {
+  if (Node.isPropertyAccessExpression(access)) return access.getName();
+  const argument = access.getArgumentExpression();
+  if (argument && (Node.isStringLiteral(argument) || Node.isNoSubstitutionTemplateLiteral(argument) || Node.isNumericLiteral(argument))) return argument.getLiteralText();
+  return undefined;
+}
+
+/** How to write the member `key` of `object` in a registration, in the file's quotes. */
+function memberExpression(record: SourceRecord, object: string, key: string): string {
+  return PLAIN_NAME.test(key) ? `${object}.${key}` : `${object}[${/^\d+$/.test(key) ? key : quoted(record.style, key)}]`;
+}
+
+/** The entries of a module-level const object or array literal (`Object.freeze(...)`, `as const` included). */
+function literalEntries(declaration: VariableDeclaration): Array<{ key: string; value: Node | undefined; entry: Node }> | undefined {
+  const list = declaration.getParent();
+  if (!Node.isVariableDeclarationList(list) || list.getDeclarationKind() !== 'const' || !Node.isIdentifier(declaration.getNameNode())) return undefined;
+  let initializer = declaration.getInitializer() && unwrap(declaration.getInitializer()!);
+  if (initializer && Node.isCallExpression(initializer) && initializer.getExpression().getText() === 'Object.freeze' && initializer.getArguments().length === 1) initializer = unwrap(initializer.getArguments()[0]!);
+  if (initializer && Node.isArrayLiteralExpression(initializer)) {
+    return initializer.getElements().map((element, index) => ({ key: String(index), value: Node.isSpreadElement(element) || Node.isOmittedExpression(element) ? undefined : element, entry: element }));
+  }
+  if (!initializer || !Node.isObjectLiteralExpression(initializer)) return undefined;
+  return initializer.getProperties().map((property) => {
+    const name = Node.isPropertyAssignment(property) || Node.isMethodDeclaration(property) || Node.isShorthandPropertyAssignment(property) ? property.getNameNode() : undefined;
+    const key = name && (Node.isIdentifier(name) || Node.isStringLiteral(name) || Node.isNumericLiteral(name)) ? (Node.isIdentifier(name) ? name.getText() : name.getLiteralText()) : '';
+    const value = !key ? undefined : Node.isPropertyAssignment(property) ? property.getInitializer() : Node.isShorthandPropertyAssignment(property) ? property.getNameNode() : Node.isMethodDeclaration(property) ? property : undefined;
+    return { key, value, entry: property };
+  });
+}
+
+export class TaskFunctionValues {
+  readonly targets = new Map<Node, RegistrationTarget>();
+  readonly problems: Unregistrable[] = [];
+
+  constructor(private readonly analysis: Analysis) {}
+
+  /** Everything `value` (given to defer() in `record`) can enqueue; `via`: the parameters it came through. */
+  add(record: SourceRecord, value: Node, via: readonly Forwarded[] = []): void {
+    const fn = unwrap(value);
+    const problem = (what: string, at: Node = fn, where: SourceRecord = record): void => {
+      this.problems.push({ record: where, at, what, via });
+    };
+    if (Node.isPropertyAccessExpression(fn) || Node.isElementAccessExpression(fn)) return this.addMember(record, fn, via);
+    if (!Node.isIdentifier(fn)) return problem(describe(fn));
+    const resolution = resolveIdentifier(this.analysis.index, record, fn as Identifier);
+    if (resolution.kind === 'nested') return this.addForwarded(record, fn as Identifier, via);
+    this.addResolved(record, fn, resolution, via);
+  }
+
+  private addResolved(record: SourceRecord, fn: Node, resolution: Resolution, via: readonly Forwarded[]): void {
+    if (resolution.kind === 'module') {
+      if (isModuleFunction(resolution.node)) {
+        const statement = Node.isVariableDeclaration(resolution.node) ? resolution.node.getVariableStatement() : resolution.node;
+        if (statement) this.target(resolution.record, statement, resolution.name, resolution.name, resolution.node);
+      } else this.problems.push({ record, at: fn, what: `\`${fn.getText()}\`, which is not a function declared at module level`, via });
+    } else if (resolution.kind === 'external') {
+      this.problems.push({ record, at: fn, what: `\`${fn.getText()}\``, via, external: resolution.specifier });
+    } else if (resolution.kind === 'nested') {
+      this.problems.push({ record, at: fn, what: `\`${fn.getText()}\`, a local value`, via });
+    } else {
+      this.problems.push({ record, at: fn, what: `\`${fn.getText()}\`, whose declaration was not found`, via });
+    }
+  }
+
+  private target(record: SourceRecord, statement: Node, expression: string, name: string, declaration: Node): void {
+    if (statement.getParent()?.getKind() !== SyntaxKind.SourceFile) return;
+    if (!this.targets.has(declaration)) this.targets.set(declaration, { record, statement, expression, name, declaration });
+  }
+
+  /** `function later(fn, ...a) { defer(fn, ...a) }`: the functions its callers pass are the ones enqueued. */
+  private addForwarded(record: SourceRecord, fn: Identifier, via: readonly Forwarded[]): void {
+    if (this.addIterated(record, fn, via)) return;
+    const passed = forwardedArguments(this.analysis, record, fn, via);
+    if (!passed) return void this.problems.push({ record, at: fn, what: describeLocal(fn), via });
+    if (!passed.ok) return void this.problems.push({ record, at: fn, what: `\`${fn.getText()}\`, a parameter of ${nameOf(passed.fn)}, ${passed.reason}`, via });
+    for (const spread of passed.spreads) this.problems.push({ record: spread.record, at: spread.value, what: `a spread argument in the place of \`${spread.via[0]!.parameter}\``, via: spread.via });
+    for (const value of passed.values) this.add(value.record, value.value, value.via);
+  }
+
+  /**
+   * `Tasks.run` (a static method), `TASKS.mail` / `TASKS[kind]` (members of a
+   * module-level const object or array: every function entry when the key is
+   * computed), `jobs.send` through a namespace import.
+   */
+  private addMember(record: SourceRecord, access: PropertyAccessExpression | ElementAccessExpression, via: readonly Forwarded[]): void {
+    const problem = (what: string): void => void this.problems.push({ record, at: access, what, via });
+    const object = unwrap(access.getExpression());
+    if (!Node.isIdentifier(object)) return problem(describe(access));
+    const key = accessedKey(access);
+    if (Node.isPropertyAccessExpression(access)) {
+      const member = resolveModuleMember(this.analysis.index, record, object as Identifier, access.getName());
+      if (member.kind === 'module') return this.addResolved(record, access, member, via);
+    }
+    const owner = resolveIdentifier(this.analysis.index, record, object as Identifier);
+    if (owner.kind !== 'module') return problem(describe(access));
+    const ownerName = owner.name;
+    const ownerFile = owner.record.sourceFile;
+    if (Node.isClassDeclaration(owner.node)) {
+      const method = key === undefined ? undefined : staticMethod(owner.node, key);
+      if (!method || isAssignedMember(ownerFile, ownerName, key!)) return problem(describe(access));
+      return this.target(owner.record, owner.node, memberExpression(owner.record, ownerName, key!), key!, method);
+    }
+    this.addEntries(record, access, owner, key, via);
+  }
+
+  /** The entries of the module-level const object or array `owner` read at `at` (all of them for a computed key). */
+  private addEntries(record: SourceRecord, at: Node, owner: Extract<Resolution, { kind: 'module' }>, key: string | undefined, via: readonly Forwarded[]): void {
+    const problem = (what: string): void => void this.problems.push({ record, at, what, via });
+    const ownerName = owner.name;
+    const ownerFile = owner.record.sourceFile;
+    const entries = Node.isVariableDeclaration(owner.node) ? literalEntries(owner.node) : undefined;
+    const statement = Node.isVariableDeclaration(owner.node) ? owner.node.getVariableStatement() : undefined;
+    if (!entries || !statement) return problem(describe(at));
+    const read = key === undefined ? entries : entries.filter((entry) => entry.key === key);
+    if (read.length === 0) return problem(describe(at));
+    // A member written elsewhere holds what the analysis did not see.
+    if (read.some((entry) => !entry.key || isAssignedMember(ownerFile, ownerName, entry.key))) {
+      return problem(`\`${at.getText()}\`, a member of \`${ownerName}\` that is written elsewhere or has no plain key`);
+    }
+    for (const entry of read) {
+      const value = entry.value && unwrap(entry.value);
+      const where = `${owner.record.rel}:${entry.entry.getStartLineNumber()}`;
+      if (!value) {
+        problem(`\`${at.getText()}\`, which reads an entry of \`${ownerName}\` that is a spread or a hole (${where})`);
+      } else if (Node.isMethodDeclaration(value) || Node.isFunctionExpression(value) || Node.isArrowFunction(value)) {
+        // Its name at run time: its own, else the property's (an array element's function has none).
+        const name = (Node.isFunctionExpression(value) && value.getName()) || (Node.isArrayLiteralExpression(entry.entry.getParent()) ? '' : entry.key);
+        if (!PLAIN_NAME.test(name)) {
+          problem(`\`${at.getText()}\`, which reads a function of \`${ownerName}\` ${name ? `named '${name}'` : 'without a name'} (${where}): not a plain function name, which the legacy payload named it by`);
+        } else this.target(owner.record, statement, memberExpression(owner.record, ownerName, entry.key), name, value);
+      } else if (Node.isIdentifier(value)) {
+        this.add(owner.record, value, via);
+      } else {
+        problem(`\`${at.getText()}\`, which reads an entry of \`${ownerName}\` that is not a function (${where})`);
+      }
+    }
+  }
+
+  /**
+   * `for (const fn of TASKS)`, `[a, b].forEach((fn) => defer(fn))`,
+   * `Object.values(TASKS).forEach(...)`: `fn` takes each element of the
+   * collection in turn. False when `fn` is not such a binding.
+   */
+  private addIterated(record: SourceRecord, fn: Identifier, via: readonly Forwarded[]): boolean {
+    const collection = iteratedCollection(fn);
+    if (!collection) return false;
+    const problem = (what: string): void => void this.problems.push({ record, at: fn, what, via });
+    if (Node.isArrayLiteralExpression(collection)) {
+      for (const element of collection.getElements()) {
+        if (Node.isSpreadElement(element) || Node.isOmittedExpression(element)) problem(`\`${fn.getText()}\`, an element of an array with a spread or a hole`);
+        else this.add(record, element, via);
+      }
+      return true;
+    }
+    // Object.values(TASKS): every entry; TASKS itself: an array's elements.
+    const valuesOf = Node.isCallExpression(collection) && collection.getExpression().getText() === 'Object.values' && collection.getArguments().length === 1 ? unwrap(collection.getArguments()[0]!) : undefined;
+    const object = valuesOf ?? collection;
+    const owner = Node.isIdentifier(object) ? resolveIdentifier(this.analysis.index, record, object as Identifier) : undefined;
+    const entries = owner?.kind === 'module' && Node.isVariableDeclaration(owner.node) ? literalEntries(owner.node) : undefined;
+    if (!owner || owner.kind !== 'module' || !entries || (!valuesOf && !isArrayLiteral(owner.node))) {
+      problem(`\`${fn.getText()}\`, an element of \`${collection.getText()}\`, whose elements the codemod does not follow`);
+      return true;
+    }
+    this.addEntries(record, fn, owner, undefined, via);
+    return true;
+  }
+}
+
+/** A const declared with an array literal (`Object.freeze([...])`, `as const` included). */
+function isArrayLiteral(declaration: DeclarationNode): boolean {
+  const declared = Node.isVariableDeclaration(declaration) ? declaration.getInitializer() : undefined;
+  let initializer: Node | undefined = declared && unwrap(declared);
+  if (initializer && Node.isCallExpression(initializer) && initializer.getExpression().getText() === 'Object.freeze' && initializer.getArguments().length === 1) initializer = unwrap(initializer.getArguments()[0]!);
+  return !!initializer && Node.isArrayLiteralExpression(initializer);
+}
+
+/** Array methods whose callback's first parameter is each element in turn. */
+const ELEMENT_CALLBACKS = new Set(['forEach', 'map', 'flatMap', 'filter', 'some', 'every', 'find', 'findIndex', 'findLast', 'findLastIndex']);
+
+/** The collection `fn` iterates: a for-of's `const fn`, or the first parameter of an array method's callback; never assigned again. */
+function iteratedCollection(fn: Identifier): Node | undefined {
+  const name = fn.getText();
+  const scope = declaringScope(fn, name);
+  if (!scope) return undefined;
+  if (Node.isForOfStatement(scope)) {
+    const list = scope.getInitializer();
+    if (!Node.isVariableDeclarationList(list) || list.getDeclarations().length !== 1) return undefined;
+    const declaration = list.getDeclarations()[0]!;
+    if (!Node.isIdentifier(declaration.getNameNode()) || isReassigned(declaration.getNameNode() as Identifier)) return undefined;
+    return unwrap(scope.getExpression());
+  }
+  if (!isFunctionLike(scope)) return undefined;
+  const first = scope.getParameters()[0];
+  if (!first || !Node.isIdentifier(first.getNameNode()) || first.getName() !== name || isReassigned(first.getNameNode() as Identifier)) return undefined;
+  let callback: Node = scope;
+  while (Node.isParenthesizedExpression(callback.getParent())) callback = callback.getParent()!;
+  const call = callback.getParent();
+  if (!call || !Node.isCallExpression(call) || call.getArguments()[0] !== callback) return undefined;
+  const callee = call.getExpression();
+  if (!Node.isPropertyAccessExpression(callee) || !ELEMENT_CALLBACKS.has(callee.getName())) return undefined;
+  return unwrap(callee.getExpression());
+}
+
+/** The class's own static method `name` with a body (not an accessor). */
+function staticMethod(node: ClassDeclaration, name: string): Node | undefined {
+  if (!node.getName()) return undefined;
+  return node.getStaticMethods().find((method) => method.getName() === name && method.hasBody());
+}
