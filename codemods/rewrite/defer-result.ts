@@ -11,6 +11,7 @@ import type { Analysis } from '../analysis/index.js';
 import { isExportedObject, isMember } from '../analysis/legacy-symbols.js';
 import type { SourceRecord } from '../analysis/project.js';
 import { AsyncPlanner, awaitCall, isAsync, isFunctionLike } from './async-plan.js';
+import { routeCallbackOf } from './route-callback.js';
 import { isCommonJsExportByName } from './exported-references.js';
 import type { Rule, RuleMeta } from './context.js';
 import { transactionalOption } from './defer-options.js';
@@ -98,7 +99,7 @@ function returnedResultUses(analysis: Analysis, call: CallExpression, seen = new
   for (const reference of references) {
     const use = reference.getParent();
     if (use && Node.isCallExpression(use) && use.getExpression() === reference) uses.push(...(usedAsTask(use) ? [{ use }] : passedOn(analysis, use, seen)));
-    else uses.push(...valueReference(reference));
+    else uses.push(...valueReference(analysis, reference));
   }
   // An exported function's callers in other files: found through the import graph by
   // the planner that awaits calls. The result of a call is what the caller reads.
@@ -142,12 +143,13 @@ function passedOn(analysis: Analysis, call: CallExpression, seen: Set<Node>): Ta
  * A reference to a function returning the task, other than a call, that may read the
  * task: the function passed to a call (`ids.map(enqueue)`, `enqueue.call(...)`),
  * stored or assigned (`const make = enqueue`, `{ enqueue }`). Neither
- * `ids.forEach(enqueue)`, a listener or timer (which ignore the result), `.then(enqueue)` (which
- * adopts it), a type (`typeof enqueue`) nor an export.
+ * `ids.forEach(enqueue)`, a listener, timer or route handler (which ignore the result), `.then(enqueue)`
+ * (which adopts it), a type (`typeof enqueue`) nor an export.
  */
-function valueReference(reference: Node): TaskUse[] {
+function valueReference(analysis: Analysis, reference: Node): TaskUse[] {
   const parent = reference.getParent();
-  if (!parent || Node.isTypeQuery(parent) || isExportUse(reference)) return [];
+  // A route handler's framework ignores what it returns.
+  if (!parent || Node.isTypeQuery(parent) || isExportUse(reference) || routeCallbackOf(analysis, reference)) return [];
   const holder = outermost(reference).getParent() ?? parent;
   if (Node.isCallExpression(holder) && holder.getArguments().includes(outermost(reference) as never)) {
     const callee = holder.getExpression();
