@@ -1245,7 +1245,12 @@ function calleeCall(ref: Node): CallExpression | undefined {
   let callee: Node = ref;
   const parent = ref.getParent();
   if (parent && Node.isPropertyAccessExpression(parent) && parent.getNameNode() === ref) callee = parent;
-  const outer = outermost(callee);
+  let outer = outermost(callee);
+  // `(0, tasks_1.schedule)(id)`: TypeScript's and Babel's CommonJS emit of an imported function's call.
+  const sequence = outer.getParent();
+  if (sequence && Node.isBinaryExpression(sequence) && sequence.getOperatorToken().getKind() === SyntaxKind.CommaToken && sequence.getRight() === outer && Node.isNumericLiteral(sequence.getLeft())) {
+    outer = outermost(sequence);
+  }
   const call = outer.getParent();
   return call && Node.isCallExpression(call) && call.getExpression() === outer ? call : undefined;
 }
