@@ -44,7 +44,9 @@ export type ReasonCode =
   // A migrated post()/runFromRequest() that can end without [body, status, headers].
   | 'handler-result'
   // A Handler subclass a route table served at /_ah/queue/deferred, which wrapApp could not be given.
-  | 'default-url-handler';
+  | 'default-url-handler'
+  // The built-in URL's mount sat behind app middleware that wrapApp's earlier answer skips.
+  | 'middleware-bypassed';
 
 export type Severity = 'error' | 'warning' | 'note';
 

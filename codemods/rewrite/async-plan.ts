@@ -32,7 +32,7 @@ import type { Analysis } from '../analysis/index.js';
 import type { SourceRecord } from '../analysis/project.js';
 import { resolveIdentifier, resolveModuleMember, type DeclarationNode } from '../analysis/declarations.js';
 import { identifierPattern } from '../analysis/prefilter.js';
-import { sameScopeReferences } from '../analysis/scope.js';
+import { isShadowed, sameScopeReferences } from '../analysis/scope.js';
 import { withoutScriptExtension } from '../analysis/specifiers.js';
 import type { RuleOutput } from './context.js';
 import { filesWithUnfollowedImports } from '../analysis/unfollowed-imports.js';
@@ -222,8 +222,17 @@ function startsFromPromise(call: CallExpression): boolean {
   if (!Node.isCallExpression(receiver)) return false;
   const callee = receiver.getExpression();
   if (Node.isPropertyAccessExpression(callee) && callee.getExpression().getText() === 'Promise') return true;
+  // `import('./m')`, and the global fetch() (not a local of that name): both return a Promise.
+  if (callee.getKind() === SyntaxKind.ImportKeyword) return true;
+  if (Node.isIdentifier(callee) && callee.getText() === 'fetch' && !isShadowed(callee)) return true;
   const functions = calleeFunctions(receiver);
-  return functions.length > 0 && functions.every(isAsync);
+  return functions.length > 0 && functions.every((fn) => isAsync(fn) || declaresPromise(fn));
+}
+
+/** A function whose declared return type is `Promise<...>` (TypeScript): what it returns is a Promise. */
+function declaresPromise(fn: FunctionLike): boolean {
+  const type = fn.getReturnTypeNode();
+  return !!type && Node.isTypeReference(type) && type.getTypeName().getText() === 'Promise';
 }
 
 /** `await Promise.all(host)`: the promises `host` (`ids.map(...)`) collects are awaited together. */

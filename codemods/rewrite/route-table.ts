@@ -10,6 +10,7 @@ import type { Framework, HostApp } from '../analysis/host-app.js';
 import type { Analysis } from '../analysis/index.js';
 import type { SourceRecord } from '../analysis/project.js';
 import { hostOfMount, mountPrefix, type Mount, type RouteRow, type RouteTable } from '../analysis/route-tables.js';
+import { middlewareBefore } from '../analysis/middleware-before.js';
 import { wrapPlan, type DefaultUrlHandler } from '../analysis/wrap-plan.js';
 import { quoted, semi } from '../analysis/style.js';
 import { RuleOutput, type Rule, type RuleMeta } from './context.js';
@@ -25,7 +26,7 @@ import { indentAt, listRemovalSpans, statementRemovalSpan, statementsRemovalSpan
 export const meta: RuleMeta = {
   id: 'route-table',
   description: 'Removes TaskHandler rows from webapp route tables and serves custom task URLs with routes of the host framework.',
-  reasonCodes: ['regex-route', 'mount-not-found', 'handler-as-value', 'webapp-router-kept', 'unknown-framework', 'unknown-handler-base'],
+  reasonCodes: ['regex-route', 'mount-not-found', 'handler-as-value', 'webapp-router-kept', 'unknown-framework', 'unknown-handler-base', 'middleware-bypassed'],
   docs: 'docs/manual-steps.md#mount-not-found',
 };
 
@@ -201,6 +202,33 @@ function reportWebappKept(out: RuleOutput, record: SourceRecord, table: RouteTab
   );
 }
 
+/** The built-in row's mount sat behind middleware that wrapApp's answer at /_ah/queue/deferred now skips. */
+function reportBypassedMiddleware(out: RuleOutput, mount: Mount): void {
+  const earlier = middlewareBefore(mount);
+  if (earlier.length === 0) return;
+  const line = (node: Node): string => `${mount.record.rel}:${node.getStartLineNumber()}`;
+  // `app.use(session)`, `app.use(morgan(...))`, an inline function: short enough to read in one line.
+  const label = (call: CallExpression): string => {
+    const text = call.getText().replace(/\s+/g, ' ');
+    if (text.length <= 50) return `\`${text}\` (${line(call)})`;
+    const callee = call.getExpression().getText();
+    return `\`${callee}(...)\` (${line(call)})`;
+  };
+  const registered = earlier.filter((m) => !m.passed).map((m) => label(m.call));
+  const passed = earlier.filter((m) => m.passed).map((m) => label(m.call));
+  const what = [
+    registered.length > 0 ? `the middleware registered before it, ${registered.join(', ')}, no longer runs for tasks` : '',
+    passed.length > 0 ? `${registered.length > 0 ? 'and ' : ''}what ${passed.join(', ')} registers on the app before it (the codemod does not follow that function) may not either` : '',
+  ].filter(Boolean).join(' ');
+  out.report(
+    mount.record,
+    mount.call,
+    'middleware-bypassed',
+    'warning',
+    `Tasks at /_ah/queue/deferred were answered where this route table is mounted, after the app's earlier middleware; wrapApp now answers them before the app, so ${what}. If a task function relies on what it sets up (an AsyncLocalStorage context, a database session, auth, request logging), set that up in the task function, with the data it needs passed as arguments.`,
+  );
+}
+
 function rowLabel(row: RouteRow): string {
   return row.path ?? row.pattern.getText();
 }
@@ -256,6 +284,7 @@ function migrateTable(analysis: Analysis, out: RuleOutput, table: RouteTable): v
   // Under a prefix (`app.use('/tasks', table)`) the built-in row served
   // `/tasks/_ah/queue/deferred`, not the URL wrapApp serves: it stays a route, at the same URL.
   if (prefix && framework) custom.push(...builtin.splice(0));
+  if (builtin.length > 0 && primary) reportBypassedMiddleware(out, primary);
   const plain = custom.filter((r) => !r.regex);
   let converted: RouteRow[] = [];
   let crossFile: Map<RouteRow, string> | undefined;

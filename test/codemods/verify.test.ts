@@ -219,6 +219,7 @@ describe('docs', () => {
     'handler-webapp-member': true,
     'handler-result': true,
     'default-url-handler': true,
+    'middleware-bypassed': true,
     'unresolved-legacy-reference': true,
     'new-type-error': true,
     'shim-unresolved': true,

@@ -5,6 +5,7 @@
 // (at least once). 2xx completes a task; anything else reschedules it with
 // backoff until the retry options give up, and the task is then kept as failed.
 // queue.yaml limits (rate, concurrency per queue) shape what each claim may take.
+import { AsyncResource } from 'node:async_hooks';
 import type { Clock, DeliveryTarget, Logger } from '../../api/types.js';
 import { takeAttemptFailure } from '../../operations/attempt-outcome.js';
 import type { QueueLimits, TaskAttempt } from '../../operations/types.js';
@@ -12,6 +13,12 @@ import { SIGNATURE_HEADER, signTask } from '../../runtime/signing.js';
 import { effectiveRetry, TokenBucket } from './queue-limits.js';
 import { backoffSeconds, retriesExhausted } from './retry.js';
 import type { ClaimPolicy, QueueStore, StoredTask } from './store.js';
+
+// A delivery starts in the async context this module was loaded in, not in the one
+// of whatever claimed the task (a defer() inside a request, a timer it set): the task
+// must not see the enqueuing request's AsyncLocalStorage stores (a tenant, a user, a
+// trace), as it would not when Cloud Tasks delivers it over HTTP.
+const DELIVERY_SCOPE = new AsyncResource('DeferredDelivery');
 
 export interface DispatcherOptions {
   clock: Clock;
@@ -199,7 +206,7 @@ export class Dispatcher {
         this.buckets.get(task.queue)?.take(1, nowMs);
         this.inFlightByQueue.set(task.queue, (this.inFlightByQueue.get(task.queue) ?? 0) + 1);
       }
-      const delivery = this.deliver(task, target).finally(() => {
+      const delivery = DELIVERY_SCOPE.runInAsyncScope(() => this.deliver(task, target)).finally(() => {
         this.inFlight.delete(delivery);
         this.inFlightTasks.delete(delivery);
         if (limited) this.inFlightByQueue.set(task.queue, this.inFlightByQueue.get(task.queue)! - 1);

@@ -3,6 +3,7 @@
 // environ built in process; custom URLs go through the app; nothing from outside
 // the process can take the direct path.
 import express from 'express';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { IncomingMessage } from 'node:http';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Handler } from '../../../shim/api/handler.js';
@@ -119,6 +120,30 @@ describe('a wrapped app delivering its own tasks', () => {
       expect(deliver).toHaveBeenCalledTimes(1);
       expect(handler.environs.at(-1)!.REMOTE_ADDR).toBe('0.1.0.2');
       expect(calls).toEqual([]);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("runs a task outside the enqueuing request's AsyncLocalStorage stores, as an HTTP delivery would", async () => {
+    const tenant = new AsyncLocalStorage<string>();
+    const app = express();
+    app.use((_req, _res, next) => tenant.run('request-tenant', next));
+    app.get('/go', async (_req, res) => {
+      await defer(readTenant, 'in-request');
+      res.send('ok');
+    });
+    const seen: string[] = [];
+    const readTenant = register(function readTenant(label: string) {
+      seen.push(`${label}:${tenant.getStore() ?? 'none'}`);
+    }, 'direct.readTenant');
+    const wrapped = wrapApp(app, { useDeferred: true });
+    const server = await listen(wrapped as never);
+    try {
+      expect(await (await fetch(`${server.baseUrl}/go`)).text()).toBe('ok');
+      await tenant.run('caller-tenant', () => defer(readTenant, 'in-run'));
+      await getRuntime().drain();
+      expect(seen.sort()).toEqual(['in-request:none', 'in-run:none']);
     } finally {
       await server.close();
     }
