@@ -83,6 +83,7 @@ function referencesIn(analysis: Analysis, record: SourceRecord, declaration: Dec
   for (const element of compilerNodesOfKind<ts.BindingElement>(record.sourceFile, SyntaxKind.BindingElement)) {
     if (element.propertyName && ts.isIdentifier(element.propertyName) && element.propertyName.text === name && ts.isIdentifier(element.name)) names.add(element.name.text);
   }
+  const loadsInline = /\bimport\s*\(/.test(record.text);
   // In text order, as one pass over the file's identifiers would meet them.
   const spelled = [...names].flatMap((n) => compilerIdentifiersNamed(record.sourceFile, n)).sort((a, b) => a.pos - b.pos);
   for (const compilerId of spelled) {
@@ -119,10 +120,8 @@ function referencesIn(analysis: Analysis, record: SourceRecord, declaration: Dec
       }
       else if (Node.isIdentifier(object)) {
         member = resolveModuleMember(analysis.index, record, object, name);
-        // A module object bound inside a function (`const tasks = await import('./tasks')`).
-        if (member.kind === 'nested') member = localModuleMember(analysis, record, object, name);
-        // Of any other object, an unknown member is no project module's.
-        else if (member.kind === 'unknown' && !loadsProjectModule(analysis, record, object.getText())) member = undefined;
+        // A module object bound by a load the resolver does not read (`const tasks = await import('./tasks')`, in a function too).
+        if (member.kind === 'nested' || member.kind === 'unknown') member = localModuleMember(analysis, record, object, name) ?? (member.kind === 'unknown' && loadsProjectModule(analysis, record, object.getText()) ? member : undefined);
       }
       if (denotes(member, declaration)) refs.push(id);
       // `barrel.schedule()` of a project module the codemod does not read through (`module.exports = { ...tasks }`).
@@ -133,6 +132,11 @@ function referencesIn(analysis: Analysis, record: SourceRecord, declaration: Dec
     if (isShadowed(id)) {
       // A binding of a function's own scope: the function, when it is loaded there (`const { schedule } = require('./tasks')`).
       if (denotes(localModuleMember(analysis, record, id, undefined), declaration)) refs.push(id);
+      continue;
+    }
+    // `const { schedule } = await import('./tasks')` at the top level of an ES module.
+    if (loadsInline && denotes(localModuleMember(analysis, record, id, undefined), declaration)) {
+      refs.push(id);
       continue;
     }
     const resolution = resolveIdentifier(analysis.index, record, id);
@@ -232,14 +236,15 @@ function loadedSpecifier(node: Node): string | undefined {
  */
 function localModuleMember(analysis: Analysis, record: SourceRecord, id: Identifier, member: string | undefined): Resolution | undefined {
   const name = id.getText();
-  const scope = declaringScope(id, name);
-  if (!scope) return undefined;
+  // The scope that declares the name (the module's when no nearer one does), and its declaration there.
+  const scopeOf = (node: Node): Node => declaringScope(node, name) ?? node.getSourceFile();
+  const scope = scopeOf(id);
   const declaration = scope.getDescendantsOfKind(SyntaxKind.VariableDeclaration).find((d) => {
     const nameNode = d.getNameNode();
-    return Node.isIdentifier(nameNode) ? nameNode.getText() === name : Node.isObjectBindingPattern(nameNode) && nameNode.getElements().some((e) => e.getName() === name);
+    const bound = Node.isIdentifier(nameNode) ? nameNode : Node.isObjectBindingPattern(nameNode) ? nameNode.getElements().find((e) => e.getName() === name)?.getNameNode() : undefined;
+    return !!bound && bound.getText() === name && scopeOf(bound) === scope;
   });
-  // The nearest declaration of the name under the scope that declares it (a nested one shadows it again).
-  if (!declaration || declaringScope(declaration.getNameNode(), name) !== scope) return undefined;
+  if (!declaration) return undefined;
   const list = declaration.getParent();
   if (!Node.isVariableDeclarationList(list) || list.getDeclarationKind() !== 'const') return undefined;
   const initializer = declaration.getInitializer();
