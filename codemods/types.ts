@@ -28,6 +28,8 @@ export type ReasonCode =
   | 'sync-error-handling'
   // A catch clause a migrated defer()'s error reaches tests its message, or a legacy error name the shim lacks.
   | 'legacy-error-text'
+  // A defer() or run() not awaited, after which the process ends (process.exit()...), that could not be awaited.
+  | 'process-exit'
   // Added by the verification pass: the output still reaches a legacy-only symbol, or type-checks worse than the input.
   | 'unresolved-legacy-reference'
   | 'new-type-error'

@@ -46,6 +46,7 @@ export const SHIM_EXPORTS: ReadonlySet<string> = new Set([
   'DeferOptions',
   'TaskSpec',
   'EnqueuedTask',
+  'ExitOutcome',
   'OverflowStore',
   'DeliveryRequest',
   'DeliveryResponse',

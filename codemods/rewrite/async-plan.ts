@@ -175,17 +175,31 @@ const CHAIN_METHODS = new Set(['then', 'catch', 'finally']);
 /** Calls whose callback runs from the event loop: a throw there was an uncaught exception. */
 const TIMERS = new Set(['setTimeout', 'setInterval', 'setImmediate', 'queueMicrotask', 'process.nextTick']);
 
+const PROCESS_LISTENER = /^process\.(on|once|addListener|prependListener|prependOnceListener)$/;
+
+/**
+ * A process event that Node emits from the event loop, whose listener's throw was an
+ * uncaught exception: a signal (`'SIGTERM'`...) or `'beforeExit'`. Not `'exit'` (no
+ * tick runs after it) nor `'uncaughtException'`/`'unhandledRejection'` (a rejection in
+ * their listener comes back to them).
+ */
+function isLoopEvent(event: Node | undefined): boolean {
+  return !!event && Node.isStringLiteral(event) && (/^SIG[A-Z0-9]+$/.test(event.getLiteralText()) || event.getLiteralText() === 'beforeExit');
+}
+
 /**
  * `fn` is written as the callback of a timer (`setTimeout(() => ..., ms)`), the
- * listener of `http.createServer(...)` or the callback of a server's `listen(port, cb)`
- * (run from the event loop once it listens): a throw there was an uncaught exception.
+ * listener of `http.createServer(...)`, the callback of a server's `listen(port, cb)`
+ * (run from the event loop once it listens), or a listener of a process signal
+ * (`process.on('SIGTERM', fn)`): a throw there was an uncaught exception.
  */
-function eventLoopCallback(fn: FunctionLike): boolean {
+export function eventLoopCallback(fn: FunctionLike): boolean {
   const parent = outermost(fn).getParent();
   if (!parent || !Node.isCallExpression(parent)) return false;
   const args = parent.getArguments();
   const callee = parent.getExpression().getText().replace(/^(globalThis|global|window)\./, '');
   if (TIMERS.has(callee)) return args[0] === outermost(fn);
+  if (PROCESS_LISTENER.test(callee)) return args[1] === outermost(fn) && isLoopEvent(args[0]);
   if (/^(\w+\.)?createServer$/.test(callee)) return args.includes(outermost(fn));
   return /\.listen$/.test(callee) && args.length > 1 && args[args.length - 1] === outermost(fn);
 }
@@ -284,6 +298,19 @@ export interface PlannedAsyncEdit {
   end: number;
   text: string;
   description: string;
+}
+
+/**
+ * Where a plan may end besides an async function, a route handler or an ES module's top
+ * level (`process-exit.ts` asks for them). `eventLoop`: a timer's, `createServer`'s,
+ * `listen`'s or process signal's callback (eventLoopCallback) may become async (the event
+ * loop ignores its value, and its rejection is an uncaught exception as its throw was). `commonJsTail`: a call that is the last
+ * statement of a CommonJS module's top level may stay unawaited (nothing follows it there;
+ * its rejection is an uncaught exception as its throw was).
+ */
+export interface PlanEnds {
+  eventLoop?: boolean;
+  commonJsTail?: boolean;
 }
 
 export type AwaitPlan = { ok: true; edits: PlannedAsyncEdit[]; madeAsync?: FunctionLike[] } | { ok: false; reason: string };
@@ -994,7 +1021,7 @@ export class AsyncPlanner {
    * What awaiting `call` takes. Either all of it is possible (every function on
    * the way can become async and every caller is known) or nothing is done.
    */
-  planAwait(call: CallExpression): AwaitPlan {
+  planAwait(call: CallExpression, ends: PlanEnds = {}): AwaitPlan {
     const edits: PlannedAsyncEdit[] = [];
     const awaited = new Set<CallExpression>();
     const madeAsync = new Set<FunctionLike>();
@@ -1012,6 +1039,7 @@ export class AsyncPlanner {
       const fn = enclosingFunction(current);
       const illegal = awaitNotAllowed(current, fn);
       if (illegal) return { ok: false, reason: current === call ? illegal : `the call at ${where(current)}: ${illegal}` };
+      if (!fn && current !== call && ends.commonJsTail && !this.isEsm(record) && isLastStatement(current)) continue;
       edits.push(...awaitEdits(record, current));
       if (!fn) {
         const requirer = this.isEsm(record) ? this.requiredWithTopLevelAwait(record) : undefined;
@@ -1025,6 +1053,11 @@ export class AsyncPlanner {
       if (isAsync(fn) || madeAsync.has(fn) || this.madeAsync.has(fn)) continue;
       const blocker = this.blocker(fn);
       if (blocker) return { ok: false, reason: current === call ? blocker : `the call at ${where(current)}: ${blocker}` };
+      if (ends.eventLoop && eventLoopCallback(fn)) {
+        madeAsync.add(fn);
+        edits.push(...asyncEdits(this.record(fn)!, fn));
+        continue;
+      }
       const callers = this.findCallers(fn);
       if (!callers.ok) return { ok: false, reason: callers.reason };
       madeAsync.add(fn);
@@ -1270,6 +1303,25 @@ function isCommonJsExport(ref: Node): boolean {
 }
 
 /**
+ * `call` is the whole of the last statement the module runs: only declarations (which run
+ * nothing) follow it, also out of the `if` it sits in (`if (require.main === module) main();`).
+ */
+function isLastStatement(call: CallExpression): boolean {
+  let statement: Node | undefined = outermost(call).getParent();
+  if (!statement || !Node.isExpressionStatement(statement)) return false;
+  for (;;) {
+    const runsNothing = (next: Node) => Node.isFunctionDeclaration(next) || Node.isInterfaceDeclaration(next) || Node.isTypeAliasDeclaration(next) || Node.isEmptyStatement(next);
+    if (!statement.getNextSiblings().every(runsNothing)) return false;
+    const parent: Node | undefined = statement.getParent();
+    if (!parent || Node.isSourceFile(parent)) return true;
+    // A block of an `if` (then or else), or the `if`'s statement itself: go on from the `if`.
+    const owner: Node | undefined = Node.isBlock(parent) ? parent.getParent() : parent;
+    if (!owner || !Node.isIfStatement(owner)) return false;
+    statement = owner;
+  }
+}
+
+/**
  * Why `await` cannot stand at `call` even in an async function: in a default
  * parameter value, a class field initialiser or a class static block (between
  * the call and its function, or the module).
@@ -1346,9 +1398,9 @@ function jsDocReturnType(fn: FunctionLike): Node | undefined {
  * Awaits `call` if it can be (see planAwait), emitting the edits into `out`;
  * returns why it could not, if it could not (nothing is emitted then).
  */
-export function awaitCall(analysis: Analysis, call: CallExpression, out: RuleOutput, shared: RuleOutput): string | undefined {
+export function awaitCall(analysis: Analysis, call: CallExpression, out: RuleOutput, shared: RuleOutput, ends: PlanEnds = {}): string | undefined {
   const planner = AsyncPlanner.of(analysis);
-  const plan = planner.planAwait(call);
+  const plan = planner.planAwait(call, ends);
   if (!plan.ok) return plan.reason;
   emitPlan(plan.edits, out, shared);
   planner.markAsync(plan.madeAsync ?? []);

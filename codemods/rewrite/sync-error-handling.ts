@@ -12,7 +12,9 @@
 import { findDeferCalls, findPayloadCalls } from '../analysis/defer-calls.js';
 import { AsyncPlanner, awaitCall, isAwaited, returnedFromAsync } from './async-plan.js';
 import { findCaughtErrorTests } from './caught-error-tests.js';
-import type { Rule, RuleMeta } from './context.js';
+import type { CallExpression } from 'ts-morph';
+import type { SourceRecord } from '../analysis/project.js';
+import type { Rule, RuleMeta, RuleOutput } from './context.js';
 import { transactionalOption } from './defer-options.js';
 import { isResultUsed } from './defer-result.js';
 import { addNeededImports } from './imports.js';
@@ -25,6 +27,11 @@ export const meta: RuleMeta = {
   reasonCodes: ['sync-error-handling', 'legacy-error-text'],
   docs: 'docs/manual-steps.md#sync-error-handling',
 };
+
+/** An earlier rule's edits await `call`. */
+function awaitedEarlier(shared: RuleOutput, record: SourceRecord, call: CallExpression): boolean {
+  return !!shared.edits.get(record.absPath)?.some((edit) => edit.start === call.getStart() && edit.end === edit.start && /^\(?await $/.test(edit.text));
+}
 
 export const rule: Rule = {
   meta,
@@ -49,7 +56,8 @@ export const rule: Rule = {
         continue;
       }
       const reason = awaitCall(analysis, call, out, shared);
-      if (reason === undefined) continue;
+      // The process-exit rule, which runs first, may end a plan where this one cannot (a CommonJS module's last statement).
+      if (reason === undefined || awaitedEarlier(shared, record, call)) continue;
       const what = runs.has(deferCall)
         ? "run() now rejects where it used to throw (the function's errors, PermanentTaskFailure among them), so what handled them (a try/catch/finally here or in a caller, the promise of an async function it ran in, or a framework's error handling around a route handler) misses them"
         : "defer() now rejects where it used to throw, so what handled its error (a try/catch/finally here or in a caller, the promise of an async function it ran in, or a framework's error handling around a route handler) misses it";

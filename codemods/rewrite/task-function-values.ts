@@ -2,9 +2,10 @@
 // shim runs only functions registered by name, so each function that can reach
 // defer() must be registered where it is declared. Followed: module-level
 // functions (also through imports), static methods and members of module-level
-// const objects and arrays (also a registry read with a computed key), and a
-// wrapper's parameter back to what its callers pass (forwarded-arguments.ts). Anything else is a problem
-// with its reason, reported where the value is written.
+// const objects and arrays (also a registry read with a computed key), the
+// elements a loop hands over, and a wrapper's parameter back to what its callers
+// pass (forwarded-arguments.ts). Anything else is a problem with its reason,
+// reported where the value is written.
 import { Node, SyntaxKind, type ClassDeclaration, type ElementAccessExpression, type Identifier, type PropertyAccessExpression, type VariableDeclaration } from 'ts-morph';
 import type { Analysis } from '../analysis/index.js';
 import { isAssignedMember, resolveIdentifier, resolveModuleMember, type DeclarationNode, type Resolution } from '../analysis/declarations.js';
@@ -116,11 +117,8 @@ export class TaskFunctionValues {
   /** Everything `value` (given to defer() in `record`) can enqueue; `via`: the parameters it came through. */
   add(record: SourceRecord, value: Node, via: readonly Forwarded[] = []): void {
     const fn = unwrap(value);
-    const problem = (what: string, at: Node = fn, where: SourceRecord = record): void => {
-      this.problems.push({ record: where, at, what, via });
-    };
     if (Node.isPropertyAccessExpression(fn) || Node.isElementAccessExpression(fn)) return this.addMember(record, fn, via);
-    if (!Node.isIdentifier(fn)) return problem(describe(fn));
+    if (!Node.isIdentifier(fn)) return void this.problems.push({ record, at: fn, what: describe(fn), via });
     const resolution = resolveIdentifier(this.analysis.index, record, fn as Identifier);
     if (resolution.kind === 'nested') return this.addForwarded(record, fn as Identifier, via);
     this.addResolved(record, fn, resolution, via);
@@ -130,7 +128,10 @@ export class TaskFunctionValues {
     if (resolution.kind === 'module') {
       if (isModuleFunction(resolution.node)) {
         const statement = Node.isVariableDeclaration(resolution.node) ? resolution.node.getVariableStatement() : resolution.node;
-        if (statement) this.target(resolution.record, statement, resolution.name, resolution.name, resolution.node);
+        // `const send = function sendMail() {}` is registered as `send`, under its own name, sendMail.
+        const initializer = Node.isVariableDeclaration(resolution.node) ? resolution.node.getInitializer() : undefined;
+        const ownName = (initializer && Node.isFunctionExpression(initializer) && initializer.getName()) || resolution.name;
+        if (statement) this.target(resolution.record, statement, resolution.name, ownName, resolution.node);
       } else this.problems.push({ record, at: fn, what: `\`${fn.getText()}\`, which is not a function declared at module level`, via });
     } else if (resolution.kind === 'external') {
       this.problems.push({ record, at: fn, what: `\`${fn.getText()}\``, via, external: resolution.specifier });

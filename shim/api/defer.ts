@@ -1,6 +1,7 @@
 // `defer(fn, ...args, options?)`: everything that can be wrong with the call
 // (unregistered function, bad options, unserializable argument) throws
 // synchronously at the call site; only the enqueue itself is asynchronous.
+import { guardEnqueue } from '../runtime/exit-guard.js';
 import { getRuntime, type Runtime } from '../runtime/runtime.js';
 import { encodeCall, encodeOverflow, MAX_PAYLOAD_BYTES } from '../serialization/envelope.js';
 import { findQueue, type QueueConfig } from '../queues/queue-yaml.js';
@@ -45,10 +46,10 @@ export function defer<F extends (...args: never[]) => unknown>(fn: F, ...rest: u
   let held: HeldTask | undefined;
   if (scope === undefined) {
     // Outside deferred.transactional a `_transactional` task goes to the backend, which refuses it.
-    startEnqueue(runtime, spec).then(settle.resolve, settle.reject);
+    startEnqueue(runtime, spec, name).then(settle.resolve, settle.reject);
   } else {
     // Enqueued as an ordinary task once the scope commits, on the backend configured then.
-    held = scope.hold(() => startEnqueue(getRuntime(), { ...spec, transactional: false }), settle.resolve, settle.reject);
+    held = scope.hold(() => startEnqueue(getRuntime(), { ...spec, transactional: false }, name), settle.resolve, settle.reject);
     const task = held;
     result.onWait = () => refuseWaitFromInside(task);
   }
@@ -79,10 +80,11 @@ function requireKnownQueue(config: QueueConfig | undefined, queue: string): void
   );
 }
 
-function startEnqueue(runtime: Runtime, spec: TaskSpec): Promise<EnqueuedTask> {
+function startEnqueue(runtime: Runtime, spec: TaskSpec, fn: string): Promise<EnqueuedTask> {
   const backend = runtime.backend;
   const enqueued = taskSize(spec) > backend.maxTaskSizeBytes ? enqueueOverflowing(backend, spec) : backend.enqueue(spec);
-  runtime.track(enqueued);
+  // Known until it settles, so a process.exit() before then neither loses it silently nor (embedded queue) at all.
+  runtime.track(enqueued, guardEnqueue(fn, spec, backend, runtime.logger));
   return enqueued;
 }
 

@@ -64,6 +64,9 @@ export interface TaskSpec {
   overflowKey?: string;
 }
 
+/** What became of an enqueue that a backend settled at process exit (`Backend.settleOnExit`). */
+export type ExitOutcome = { task: EnqueuedTask } | { error: unknown };
+
 /** What `defer()` resolves to. */
 export interface EnqueuedTask {
   name: string;
@@ -135,6 +138,15 @@ export interface Backend {
    * local deliveries need not have it (close() is used).
    */
   shutdown?(deadlineMs: number): Promise<void>;
+  /**
+   * Called from the process's 'exit' event (`process.exit()`, an uncaught exception),
+   * after which no promise settles and no timer runs: stores now, synchronously, the
+   * enqueues accepted and not yet stored, and says what became of each enqueue it knows
+   * the end of (keyed by the TaskSpec given to `enqueue`). Backends that cannot finish
+   * an enqueue synchronously (a network call) leave it out: the runtime then logs each
+   * enqueue still in flight at exit as not enqueued (shim/runtime/exit-guard.ts).
+   */
+  settleOnExit?(): ReadonlyMap<TaskSpec, ExitOutcome>;
   /** The operations surface (queues ls, tasks retry...), where the backend has one. See shim/operations/types.ts. */
   readonly operations?: QueueOperations;
 }

@@ -12,6 +12,7 @@ import { systemClock } from './clock.js';
 import { sharedSlot } from './global-state.js';
 import { consoleLogger, isLogLevel } from './logger.js';
 import { detectPlatform } from './platform.js';
+import { releaseEnqueue, type GuardedEnqueue } from './exit-guard.js';
 import { installSignalHandlers } from './shutdown.js';
 
 export type Mode = 'production' | 'development';
@@ -66,8 +67,8 @@ export interface Runtime {
   shutdown(deadlineMs?: number): Promise<void>;
   /** Where the local backends deliver due tasks (set by `wrapApp`); kept across backend re-creation. */
   attach(target: DeliveryTarget): void;
-  /** Keeps an enqueue in flight visible to `drain()`/`close()` so no task is lost at shutdown. */
-  track(pending: Promise<unknown>): void;
+  /** Keeps an enqueue in flight visible to `drain()`/`close()` so no task is lost at shutdown (and, `guarded`, at exit: exit-guard.ts). */
+  track(pending: Promise<unknown>, guarded?: GuardedEnqueue): void;
   /** Waits for enqueues in flight, then delivers every task due now. Resolves to the number delivered. */
   drain(): Promise<number>;
   close(): Promise<void>;
@@ -193,9 +194,12 @@ const runtime: Runtime = sharedSlot<Runtime>('runtimeObject', () => ({
     state.target = target;
     state.backend?.attach(target);
   },
-  track(promise: Promise<unknown>) {
+  track(promise: Promise<unknown>, guarded?: GuardedEnqueue) {
     state.pending.add(promise);
-    const forget = () => state.pending.delete(promise);
+    const forget = () => {
+      state.pending.delete(promise);
+      if (guarded) releaseEnqueue(guarded);
+    };
     promise.then(forget, forget);
   },
   async drain() {

@@ -214,6 +214,7 @@ describe('docs', () => {
     'defer-result': true,
     'sync-error-handling': true,
     'legacy-error-text': true,
+    'process-exit': true,
     'queue-yaml-unsupported': true,
     'unknown-handler-base': true,
     'handler-webapp-member': true,

@@ -8,6 +8,7 @@ import type {
   DeliveryTarget,
   EnqueuedTask,
   Environ,
+  ExitOutcome,
   Logger,
   OverflowStore,
   TaskSpec,
@@ -25,6 +26,11 @@ interface PendingInsert {
   name: string | undefined;
   resolve: (enqueued: EnqueuedTask) => void;
   reject: (error: unknown) => void;
+  /** The spec `enqueue` was given: what settleOnExit reports the outcome by. */
+  spec: TaskSpec;
+  /** Set when the commit stores it, or fails it (the promise's reactions may never run: see settleOnExit). */
+  stored?: EnqueuedTask;
+  failure?: { error: unknown };
 }
 
 /** App Engine's MAX_PUSH_TASK_SIZE_BYTES. */
@@ -52,6 +58,11 @@ export interface LocalBackendOptions {
   failedRetentionMs?: number;
 }
 
+function fail(pending: PendingInsert, error: unknown): void {
+  pending.failure = { error };
+  pending.reject(error);
+}
+
 export class LocalBackend implements Backend {
   readonly kind: 'embedded' | 'memory';
   readonly maxTaskSizeBytes = MAX_TASK_SIZE_BYTES;
@@ -61,6 +72,8 @@ export class LocalBackend implements Backend {
   private readonly autoNamePrefix: string;
   private nameCounter = 0;
   private pendingInserts: PendingInsert[] = [];
+  /** The batch of the latest commit, with its outcomes (settleOnExit). */
+  private lastBatch: PendingInsert[] = [];
   private readonly sweepTimer: NodeJS.Timeout;
   private closed = false;
 
@@ -105,7 +118,7 @@ export class LocalBackend implements Backend {
       ...(task.overflowKey !== undefined && { overflowKey: task.overflowKey }),
     };
     return new Promise<EnqueuedTask>((resolve, reject) => {
-      this.pendingInserts.push({ task: base, name: task.name, resolve, reject });
+      this.pendingInserts.push({ task: base, name: task.name, resolve, reject, spec: task });
       // nextTick, not setImmediate: a lone awaited defer() costs no extra turn of the
       // event loop, and it runs once the microtask queue is empty, so calls made
       // together (a loop, Promise.all, N callers resumed by the previous commit) are
@@ -124,13 +137,14 @@ export class LocalBackend implements Backend {
   private commitPending(): void {
     let batch = this.pendingInserts;
     this.pendingInserts = [];
+    this.lastBatch = batch;
     while (batch.length > 0) {
       let results: InsertResult[];
       try {
         // One task: a plain autocommit insert, without BEGIN and COMMIT around it.
         results = batch.length === 1 ? [this.store.insert(this.named(batch[0]!))] : this.store.insertMany(batch.map((pending) => this.named(pending)));
       } catch (error) {
-        for (const pending of batch) pending.reject(error);
+        for (const pending of batch) fail(pending, error);
         return;
       }
       // A generated name can only collide with a tombstone of an earlier run: those go again with the next name.
@@ -141,17 +155,37 @@ export class LocalBackend implements Backend {
         const result = results[i]!;
         if (result === 'duplicate' || result === 'tombstoned') {
           if (pending.name === undefined) again.push(pending);
-          else if (result === 'tombstoned') pending.reject(new TombstonedTaskError(pending.name, pending.task.queue));
-          else pending.reject(new TaskAlreadyExistsError(pending.name, pending.task.queue));
-        } else if ('error' in result) pending.reject(result.error);
+          else if (result === 'tombstoned') fail(pending, new TombstonedTaskError(pending.name, pending.task.queue));
+          else fail(pending, new TaskAlreadyExistsError(pending.name, pending.task.queue));
+        } else if ('error' in result) fail(pending, result.error);
         else {
           stored = true;
-          pending.resolve({ name: result.name, queue: result.queue, eta: new Date(result.etaMs), url: result.url, headers: { ...result.headers } });
+          const task = { name: result.name, queue: result.queue, eta: new Date(result.etaMs), url: result.url, headers: { ...result.headers } };
+          pending.stored = task;
+          pending.resolve(task);
         }
       }
       if (stored) this.dispatcher.wake();
       batch = again;
     }
+  }
+
+  /**
+   * At process exit: commits the pending batch now (better-sqlite3 is synchronous), so
+   * `defer(); process.exit()` keeps its task, and gives the outcome of that batch and of
+   * the latest one before it (settled, but its promises' reactions may not have run:
+   * `process.exit()` in a nextTick queued after the commit's).
+   */
+  settleOnExit(): ReadonlyMap<TaskSpec, ExitOutcome> {
+    const previous = this.lastBatch;
+    const pending = this.pendingInserts;
+    if (pending.length > 0) this.commitPending();
+    const outcomes = new Map<TaskSpec, ExitOutcome>();
+    for (const settled of [...previous, ...pending]) {
+      if (settled.stored) outcomes.set(settled.spec, { task: settled.stored });
+      else if (settled.failure) outcomes.set(settled.spec, settled.failure);
+    }
+    return outcomes;
   }
 
   private named(pending: PendingInsert): NewTask {
