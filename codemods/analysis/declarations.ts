@@ -341,6 +341,9 @@ export function findExport(index: ProjectIndex, record: SourceRecord, exported: 
         }
       }
     }
+    // `module.exports = require('./tasks')`: a CommonJS barrel passing a project module on whole.
+    const whole = left === 'module.exports' ? requireSpecifier(right) : undefined;
+    if (whole && index.resolve(record.absPath, whole.getLiteralValue()) !== undefined) return followImport(index, record, whole.getLiteralValue(), exported, depth);
     if (left === 'module.exports' && Node.isIdentifier(right) && exported === 'default') {
       return resolveName(index, record, right.getText(), depth + 1);
     }
@@ -429,7 +432,7 @@ function exportedObjectMember(index: ProjectIndex, record: SourceRecord, exporte
 }
 
 /** A CommonJS module (no ES import or export, assigns `exports`) without TypeScript's `__esModule` marker. */
-function isPlainCommonJs(record: SourceRecord): boolean {
+export function isPlainCommonJs(record: SourceRecord): boolean {
   const statements = record.sourceFile.compilerNode.statements;
   if (statements.some((s) => ts.isImportDeclaration(s) || ts.isExportDeclaration(s) || ts.isExportAssignment(s) || (ts.canHaveModifiers(s) && ts.getModifiers(s)?.some((m) => m.kind === SyntaxKind.ExportKeyword)))) return false;
   return /\b(?:module\.)?exports\b/.test(record.text) && !record.text.includes('__esModule');

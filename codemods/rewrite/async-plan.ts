@@ -37,7 +37,7 @@ import { withoutScriptExtension } from '../analysis/specifiers.js';
 import type { RuleOutput } from './context.js';
 import { filesWithUnfollowedImports } from '../analysis/unfollowed-imports.js';
 import { findDeferCalls, findPayloadCalls } from '../analysis/defer-calls.js';
-import { exportedReferences, isCommonJsExportByName } from './exported-references.js';
+import { exportedReferences, isCommonJsExportByName, moduleAndImporters } from './exported-references.js';
 import { asyncRefused, decoratedRouteMethods, ignoresRejection, mayHoldRoutes, routeCallbackOf, routeHandlersIn, type RouteCallback } from './route-callback.js';
 
 export type FunctionLike =
@@ -411,6 +411,11 @@ export class AsyncPlanner {
         path.handled = true;
         break;
       }
+      // A generator's body runs as it is iterated: its throw went to that code, not to the call.
+      if (!Node.isArrowFunction(fn) && !Node.isConstructorDeclaration(fn) && !Node.isGetAccessorDeclaration(fn) && !Node.isSetAccessorDeclaration(fn) && fn.isGenerator()) {
+        path.unseen ??= `it is in the generator ${nameOf(fn)}, whose throw went to the code iterating it, which the codemod does not follow`;
+        continue;
+      }
       const host = syncCallbackHost(fn);
       let calls: Node[];
       if (host) calls = [host];
@@ -427,6 +432,12 @@ export class AsyncPlanner {
         if (isGuarded(call)) {
           path.handled = true;
           break walk;
+        }
+        // An instance field's initialiser runs in `new`: its throw went to the code constructing the class.
+        const field = instanceFieldOf(call);
+        if (field) {
+          path.unseen ??= `it is called in the initialiser of the field \`${field.getName()}\`, which runs in each \`new\` of its class: the code constructing it received the throw, and the codemod does not follow it`;
+          continue;
         }
         const outer = enclosingFunction(call);
         if (outer) work.push(outer);
@@ -695,6 +706,31 @@ export class AsyncPlanner {
     return names;
   }
 
+  /**
+   * A file of the run (its relative path) that loads `record`, or a module that imports it
+   * in turn, with `require()`: Node's require() of an ES module refuses one whose graph
+   * has a top-level await.
+   */
+  private requiredWithTopLevelAwait(record: SourceRecord): string | undefined {
+    const { index, imports } = this.analysis;
+    const graph = [record.absPath];
+    const inGraph = new Set(graph);
+    for (let i = 0; i < graph.length; i++) {
+      const current = graph[i]!;
+      for (const importers of imports.importerCandidates(current, index)) {
+        for (const importer of importers) {
+          if (inGraph.has(importer) || !imports.importsOf(importer, index).has(current)) continue;
+          const text = index.loadedText(importer) ?? index.text(importer);
+          const loaded = text !== undefined && /\brequire\s*\(/.test(text) ? index.load(importer) : undefined;
+          if (loaded && requiresOneOf(loaded, inGraph, (specifier) => index.resolve(importer, specifier))) return loaded.rel;
+          inGraph.add(importer);
+          graph.push(importer);
+        }
+      }
+    }
+    return undefined;
+  }
+
   /** Whether a file may use top-level await: it is an ES module by extension or by its package's `type`. */
   private isEsm(record: SourceRecord): boolean {
     if (/\.m[jt]s$/.test(record.absPath)) return true;
@@ -822,6 +858,8 @@ export class AsyncPlanner {
       const chain = promiseChainCall(fn);
       if (chain && startsFromPromise(chain)) return { ok: true, calls: [] };
       const parent = outermost(fn).getParent();
+      // `(() => { ... })()`: called once, where it is written.
+      if (parent && Node.isCallExpression(parent) && parent.getExpression() === outermost(fn)) return { ok: true, calls: [parent] };
       if (parent && Node.isCallExpression(parent)) return { ok: false, reason: `the function is a callback passed to \`${parent.getExpression().getText()}()\`, whose calls of it the codemod cannot see (it may ignore a promise)` };
       if (parent && Node.isNewExpression(parent) && parent.getExpression().getText() === 'Promise') {
         return { ok: false, reason: 'the function is the executor of `new Promise(...)`, whose throw rejected that promise; an async executor cannot do that (its rejection goes unhandled)' };
@@ -831,12 +869,17 @@ export class AsyncPlanner {
         const className = (Node.isClassDeclaration(owner) || Node.isClassExpression(owner)) && owner.getName();
         return { ok: false, reason: `it is in the constructor of ${className ? `\`${className}\`` : 'a class'}, which cannot be async: its \`new\` expressions received the throw` };
       }
+      if (Node.isGetAccessorDeclaration(fn) || Node.isSetAccessorDeclaration(fn)) {
+        return { ok: false, reason: `it is in the ${Node.isGetAccessorDeclaration(fn) ? 'getter' : 'setter'} \`${fn.getName()}\`, which every ${Node.isGetAccessorDeclaration(fn) ? 'read' : 'assignment'} of the property runs: the codemod does not follow those` };
+      }
       return { ok: false, reason: 'the function is used as a value, so its callers are not known' };
     }
     const record = this.record(fn)!;
     const declaration = Node.isFunctionDeclaration(fn) ? fn : name.getParentIfKind(SyntaxKind.VariableDeclaration);
     // By its keyword (isExported() asks the checker, which would build the whole program).
     const exportedByName = Node.isFunctionDeclaration(fn) ? fn.hasExportKeyword() && !fn.hasDefaultKeyword() : (name.getFirstAncestorByKind(SyntaxKind.VariableStatement)?.hasExportKeyword() ?? false);
+    const otherwise = exportedOtherwise(fn, name);
+    if (otherwise) return this.callersByLanguageService(fn, record, name, otherwise === 'module');
     if (exportedByName && declaration) return this.callersThroughImports(fn, record, declaration, name.getText());
     const local = sameScopeReferences(name);
     // `module.exports = { schedule }`: its importers through require() are followed like ES ones.
@@ -845,9 +888,19 @@ export class AsyncPlanner {
     // so the language service finds them in the loaded files (it builds the program for it).
     const exported = local.some((ref) => Node.isExportSpecifier(ref.getParent()) || Node.isExportAssignment(ref.getParent()));
     if (!exported) return this.callsAmong(fn, record, local);
+    return this.callersByLanguageService(fn, record, name, true);
+  }
+
+  /**
+   * The callers the language service finds for `name` (it builds the program for it):
+   * for a function exported other than by its own name at module level, whose importers
+   * may call it by another name or through a namespace. `leavesModule`: the module
+   * exports it, so callers may also be outside the run.
+   */
+  private callersByLanguageService(fn: FunctionLike, record: SourceRecord, name: Identifier, leavesModule: boolean): Callers {
     const refs = name.findReferencesAsNodes().filter((ref) => ref !== name && !Node.isExportSpecifier(ref.getParent()) && !Node.isExportAssignment(ref.getParent()));
     const callers = this.callsAmong(fn, record, refs);
-    if (!callers.ok) return callers;
+    if (!callers.ok || !leavesModule) return callers;
     const outside = this.exportsLeaveRun(record);
     if (outside) return { ok: false, reason: `${nameOf(fn)} is exported and may be called from outside the analysed files: ${outside}` };
     const unseen = this.unloadedMention(name.getText());
@@ -910,13 +963,46 @@ export class AsyncPlanner {
       return { ok: false, reason: `${nameOf(fn)} is a method: it may be overridden or called dynamically, so not every caller is known` };
     }
     const calls: CallExpression[] = [];
-    for (const ref of name.findReferencesAsNodes()) {
+    const refs = name.findReferencesAsNodes();
+    for (const ref of refs) {
       if (ref === name) continue;
       const call = calleeCall(ref);
       if (!call) return { ok: false, reason: `${nameOf(fn)} is used as a value at ${where(ref)}, so not every caller is known` };
       calls.push(call);
     }
+    const untyped = Node.isIdentifier(name) ? this.untypedMemberAccess(name, new Set(refs)) : undefined;
+    if (untyped) return { ok: false, reason: `${nameOf(fn)} is private to the type checker only, and \`${untyped.getText()}\` at ${where(untyped)} may call it (through \`any\` or an element access, which TypeScript allows on a private member)` };
     return { ok: true, calls };
+  }
+
+  /**
+   * A member access spelling the name of a TypeScript \`private\` method (\`(svc as any).m()\`,
+   * \`svc['m']()\`) that the language service does not count as its reference, in the
+   * class's file or a file importing its module: JavaScript sees no \`private\`.
+   */
+  private untypedMemberAccess(name: Identifier, refs: ReadonlySet<Node>): Node | undefined {
+    const text = name.getText();
+    const sf = name.getSourceFile();
+    const files = ts.isExternalModule(sf.compilerNode) ? moduleAndImporters(this.analysis, sf.getFilePath()) : [sf.getFilePath()];
+    const word = identifierPattern(text);
+    for (const absPath of files) {
+      const source = this.analysis.index.text(absPath);
+      if (source === undefined || !word.test(source)) continue;
+      const record = this.analysis.index.load(absPath);
+      if (!record) continue;
+      for (const compilerNode of compilerNodesOfKind<ts.PropertyAccessExpression>(record.sourceFile, SyntaxKind.PropertyAccessExpression)) {
+        if (compilerNode.name.text !== text) continue;
+        const access = wrapCompilerNode<PropertyAccessExpression>(record.sourceFile, compilerNode);
+        if (!refs.has(access.getNameNode()) && !isOwnMemberOfOtherClass(access, name)) return access;
+      }
+      for (const compilerNode of compilerNodesOfKind<ts.ElementAccessExpression>(record.sourceFile, SyntaxKind.ElementAccessExpression)) {
+        const argument = compilerNode.argumentExpression;
+        if (!ts.isStringLiteralLike(argument) || argument.text !== text) continue;
+        const access = wrapCompilerNode<Node>(record.sourceFile, compilerNode);
+        if (![...refs].some((ref) => ref.getParent() === access)) return access;
+      }
+    }
+    return undefined;
   }
 
   /** Why `fn` cannot become async, if it cannot. */
@@ -956,7 +1042,9 @@ export class AsyncPlanner {
       if (!fn && current !== call && ends.commonJsTail && !this.isEsm(record) && isLastStatement(current)) continue;
       edits.push(...awaitEdits(record, current));
       if (!fn) {
-        if (this.isEsm(record)) continue;
+        const requirer = this.isEsm(record) ? this.requiredWithTopLevelAwait(record) : undefined;
+        if (this.isEsm(record) && !requirer) continue;
+        if (requirer) return { ok: false, reason: `${current === call ? 'it' : `the call at ${where(current)}`} runs at the top level of an ES module that ${requirer} loads with require() (directly or through its imports), which fails on a module with top-level await (ERR_REQUIRE_ASYNC_MODULE)` };
         return {
           ok: false,
           reason: current === call ? 'it runs at the top level of a module that is not an ES module (no top-level await)' : `the call at ${where(current)} runs at the top level of a module that is not an ES module (no top-level await)`,
@@ -993,6 +1081,54 @@ export class AsyncPlanner {
     // throw: a rejection that reaches one now went there as a throw before.
     return { ok: true, edits, madeAsync: [...madeAsync] };
   }
+}
+
+/**
+ * How `fn` is exported when not by its own name at module level: `export default function
+ * f()` (importers name it anything), or as a member of a namespace (`export namespace Jobs
+ * { export function f() }`, called as `Jobs.f()`): `'module'` when the module exports it,
+ * `'file'` when only the file sees it (a namespace the module does not export).
+ */
+function exportedOtherwise(fn: FunctionLike, name: Identifier): 'module' | 'file' | undefined {
+  if (Node.isFunctionDeclaration(fn) && fn.hasDefaultKeyword()) return 'module';
+  const statement = Node.isFunctionDeclaration(fn) ? fn : name.getFirstAncestorByKind(SyntaxKind.VariableStatement);
+  if (!statement?.hasExportKeyword() || !Node.isModuleBlock(statement.getParent())) return undefined;
+  // The outermost namespace decides whether the module exports the member (or the file is a script).
+  let namespace = statement.getParent()!.getParent();
+  while (namespace && Node.isModuleDeclaration(namespace.getParent()?.getParent())) namespace = namespace.getParent()!.getParent();
+  return namespace && Node.isModuleDeclaration(namespace) && !namespace.hasExportKeyword() && isModuleFile(namespace.getSourceFile()) ? 'file' : 'module';
+}
+
+/** The file is a module (it imports or exports), not a script whose top-level names are global. */
+function isModuleFile(sf: import('ts-morph').SourceFile): boolean {
+  return ts.isExternalModule(sf.compilerNode);
+}
+
+/** `this.m` inside another class that declares its own member `m`: that class's member. */
+function isOwnMemberOfOtherClass(access: PropertyAccessExpression, name: Identifier): boolean {
+  if (access.getExpression().getKind() !== SyntaxKind.ThisKeyword) return false;
+  const owner = access.getFirstAncestor((node) => Node.isClassDeclaration(node) || Node.isClassExpression(node));
+  if (!owner || owner === name.getParent()?.getParent() || !(Node.isClassDeclaration(owner) || Node.isClassExpression(owner))) return false;
+  return owner.getMembers().some((member) => (Node.isMethodDeclaration(member) || Node.isPropertyDeclaration(member) || Node.isGetAccessorDeclaration(member) || Node.isSetAccessorDeclaration(member)) && member.getName() === name.getText());
+}
+
+/** `record` calls `require()` with a specifier that resolves to one of `targets`. */
+function requiresOneOf(record: SourceRecord, targets: ReadonlySet<string>, resolve: (specifier: string) => string | undefined): boolean {
+  for (const call of compilerNodesOfKind<ts.CallExpression>(record.sourceFile, SyntaxKind.CallExpression)) {
+    const [argument] = call.arguments;
+    if (!ts.isIdentifier(call.expression) || call.expression.text !== 'require' || !argument || !ts.isStringLiteralLike(argument)) continue;
+    const target = resolve(argument.text);
+    if (target !== undefined && targets.has(target)) return true;
+  }
+  return false;
+}
+
+/** The instance field whose initialiser holds `node` (outside any function of its own), if any. */
+function instanceFieldOf(node: Node): import('ts-morph').PropertyDeclaration | undefined {
+  for (let parent = node.getParent(); parent && !isFunctionLike(parent) && !Node.isSourceFile(parent); parent = parent.getParent()) {
+    if (Node.isPropertyDeclaration(parent)) return parent.isStatic() ? undefined : parent;
+  }
+  return undefined;
 }
 
 /** `inner` is `outer` or inside it. */
@@ -1151,7 +1287,12 @@ function calleeCall(ref: Node): CallExpression | undefined {
   let callee: Node = ref;
   const parent = ref.getParent();
   if (parent && Node.isPropertyAccessExpression(parent) && parent.getNameNode() === ref) callee = parent;
-  const outer = outermost(callee);
+  let outer = outermost(callee);
+  // `(0, tasks_1.schedule)(id)`: TypeScript's and Babel's CommonJS emit of an imported function's call.
+  const sequence = outer.getParent();
+  if (sequence && Node.isBinaryExpression(sequence) && sequence.getOperatorToken().getKind() === SyntaxKind.CommaToken && sequence.getRight() === outer && Node.isNumericLiteral(sequence.getLeft())) {
+    outer = outermost(sequence);
+  }
   const call = outer.getParent();
   return call && Node.isCallExpression(call) && call.getExpression() === outer ? call : undefined;
 }
@@ -1190,6 +1331,9 @@ function awaitNotAllowed(call: Node, fn: FunctionLike | undefined): string | und
     if (Node.isParameterDeclaration(node)) return 'it is in a default parameter value, where await is not allowed';
     if (Node.isPropertyDeclaration(node)) return 'it is in a class field initialiser, where await is not allowed';
     if (Node.isClassStaticBlockDeclaration(node)) return 'it is in a class static block, where await is not allowed';
+    // Both run where the class is defined (a base the analysis reads as written, so not `extends (await f())`).
+    if (Node.isDecorator(node)) return 'it is in a decorator, which runs where the class is defined';
+    if (Node.isHeritageClause(node)) return "it is in a class's `extends` clause, which runs where the class is defined";
   }
   return undefined;
 }
@@ -1198,13 +1342,21 @@ function awaitNotAllowed(call: Node, fn: FunctionLike | undefined): string | und
 export function awaitEdits(record: SourceRecord, call: CallExpression): PlannedAsyncEdit[] {
   const outer = outermost(call);
   const parent = outer.getParent();
-  const operand =
+  const member =
     (Node.isPropertyAccessExpression(parent) || Node.isElementAccessExpression(parent) || Node.isCallExpression(parent) || Node.isTaggedTemplateExpression(parent)) &&
     (Node.isTaggedTemplateExpression(parent) ? parent.getTag() : parent.getExpression()) === outer;
+  // `await f() ** 2` does not parse: a unary operand cannot be the base of `**`.
+  const operand = member || isExponentBase(outer);
   const description = 'await the call (it now returns a Promise)';
   const edits: PlannedAsyncEdit[] = [{ record, start: call.getStart(), end: call.getStart(), text: operand ? '(await ' : 'await ', description }];
   if (operand) edits.push({ record, start: call.getEnd(), end: call.getEnd(), text: ')', description });
   return edits;
+}
+
+/** `node` is the left operand of `**`. */
+function isExponentBase(node: Node): boolean {
+  const parent = node.getParent();
+  return !!parent && Node.isBinaryExpression(parent) && parent.getLeft() === node && parent.getOperatorToken().getKind() === SyntaxKind.AsteriskAsteriskToken;
 }
 
 function asyncEdits(record: SourceRecord, fn: FunctionLike): PlannedAsyncEdit[] {

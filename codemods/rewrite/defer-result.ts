@@ -11,6 +11,7 @@ import type { Analysis } from '../analysis/index.js';
 import { isExportedObject, isMember } from '../analysis/legacy-symbols.js';
 import type { SourceRecord } from '../analysis/project.js';
 import { AsyncPlanner, awaitCall, isAsync, isFunctionLike } from './async-plan.js';
+import { routeCallbackOf } from './route-callback.js';
 import { isCommonJsExportByName } from './exported-references.js';
 import type { Rule, RuleMeta } from './context.js';
 import { transactionalOption } from './defer-options.js';
@@ -70,13 +71,14 @@ function usedAsTask(node: CallExpression): boolean {
  * (`awaitable`); an array of Promises does not. A string: why the callers of the
  * function are not all known.
  */
-function returnedResultUses(analysis: Analysis, call: CallExpression): { uses: CallExpression[]; awaitable: boolean } | string | undefined {
+function returnedResultUses(analysis: Analysis, call: CallExpression, seen = new Set<Node>()): TaskUse[] | string | undefined {
   const outer = outermost(call);
   const parent = outer.getParent();
   let fn: Node | undefined;
   if (parent && Node.isReturnStatement(parent)) fn = parent.getFirstAncestor((a) => Node.isFunctionLikeDeclaration(a));
   else if (parent && Node.isArrowFunction(parent) && parent.getBody() === outer) fn = parent;
-  if (!fn) return undefined;
+  if (!fn || seen.has(fn)) return undefined;
+  seen.add(fn);
   // An async function returned a Promise of the task before the migration too.
   if (isFunctionLike(fn) && isAsync(fn)) return undefined;
   const fnOuter = outermost(fn);
@@ -84,19 +86,20 @@ function returnedResultUses(analysis: Analysis, call: CallExpression): { uses: C
   // ids.map((n) => deferred.defer(...)): the array holds what each call returned.
   if (holder && Node.isCallExpression(holder) && holder.getArguments()[0] === fnOuter) {
     const callee = holder.getExpression();
-    if (Node.isPropertyAccessExpression(callee) && ['map', 'flatMap'].includes(callee.getName())) return usedAsTask(holder) ? { uses: [holder], awaitable: false } : undefined;
+    if (Node.isPropertyAccessExpression(callee) && ['map', 'flatMap'].includes(callee.getName())) return usedAsTask(holder) ? [{ use: holder, why: ARRAY_OF_RESULTS }] : undefined;
     if (holder.getExpression() === fnOuter) return undefined;
   }
   // (() => deferred.defer(...))().name
-  if (holder && Node.isCallExpression(holder) && holder.getExpression() === fnOuter) return usedAsTask(holder) ? { uses: [holder], awaitable: true } : undefined;
+  if (holder && Node.isCallExpression(holder) && holder.getExpression() === fnOuter) return usedAsTask(holder) ? [{ use: holder }] : undefined;
   const name = Node.isFunctionDeclaration(fn) ? fn.getNameNode() : holder && Node.isVariableDeclaration(holder) ? holder.getNameNode() : undefined;
   if (!name || !Node.isIdentifier(name)) return undefined;
   // Calls in this file of the same binding (by scope, without the checker).
   const references = sameScopeReferences(name);
-  const uses: CallExpression[] = [];
+  const uses: TaskUse[] = [];
   for (const reference of references) {
     const use = reference.getParent();
-    if (use && Node.isCallExpression(use) && use.getExpression() === reference && usedAsTask(use)) uses.push(use);
+    if (use && Node.isCallExpression(use) && use.getExpression() === reference) uses.push(...(usedAsTask(use) ? [{ use }] : passedOn(analysis, use, seen)));
+    else uses.push(...valueReference(analysis, reference));
   }
   // An exported function's callers in other files: found through the import graph by
   // the planner that awaits calls. The result of a call is what the caller reads.
@@ -104,9 +107,58 @@ function returnedResultUses(analysis: Analysis, call: CallExpression): { uses: C
   if (exported && isFunctionLike(fn)) {
     const callers = AsyncPlanner.of(analysis).findCallers(fn);
     if (!callers.ok) return callers.reason;
-    for (const caller of callers.calls) if (usedAsTask(caller) && !uses.includes(caller)) uses.push(caller);
+    for (const caller of callers.calls) {
+      if (uses.some((u) => u.use === caller)) continue;
+      uses.push(...(usedAsTask(caller) ? [{ use: caller }] : passedOn(analysis, caller, seen)));
+    }
   }
-  return uses.length > 0 ? { uses, awaitable: true } : undefined;
+  return uses.length > 0 ? uses : undefined;
+}
+
+/**
+ * Where a returned task is read: a call whose result is the task (awaiting it gives the
+ * task again), or, with `why`, a use the codemod cannot await.
+ */
+type TaskUse = { use: CallExpression; why?: string } | { use?: undefined; why: string };
+
+const ARRAY_OF_RESULTS = 'it is an array of what each call returned';
+
+/** Methods given a function whose result they ignore (a loop, a listener) or adopt as a promise's (a chain). */
+const RESULT_IGNORED_OR_ADOPTED = new Set(['forEach', 'on', 'once', 'addListener', 'prependListener', 'prependOnceListener', 'addEventListener', 'then', 'catch', 'finally', 'nextTick']);
+const TIMERS = new Set(['setTimeout', 'setInterval', 'setImmediate', 'queueMicrotask']);
+
+/**
+ * A call of a function returning the task, whose result is returned on in turn
+ * (`function again(id) { return enqueue(id) }`): the uses of that function's result,
+ * where the legacy code read the task.
+ */
+function passedOn(analysis: Analysis, call: CallExpression, seen: Set<Node>): TaskUse[] {
+  const found = returnedResultUses(analysis, call, seen);
+  // The outer function's callers are not all known: where its result goes is not either.
+  if (typeof found === 'string') return [{ use: call, why: `it is returned on from a function whose callers the codemod cannot all see (${found})` }];
+  return found ?? [];
+}
+
+/**
+ * A reference to a function returning the task, other than a call, that may read the
+ * task: the function passed to a call (`ids.map(enqueue)`, `enqueue.call(...)`),
+ * stored or assigned (`const make = enqueue`, `{ enqueue }`). Neither
+ * `ids.forEach(enqueue)`, a listener, timer or route handler (which ignore the result), `.then(enqueue)`
+ * (which adopts it), a type (`typeof enqueue`) nor an export.
+ */
+function valueReference(analysis: Analysis, reference: Node): TaskUse[] {
+  const parent = reference.getParent();
+  // A route handler's framework ignores what it returns.
+  if (!parent || Node.isTypeQuery(parent) || isExportUse(reference) || routeCallbackOf(analysis, reference)) return [];
+  const holder = outermost(reference).getParent() ?? parent;
+  if (Node.isCallExpression(holder) && holder.getArguments().includes(outermost(reference) as never)) {
+    const callee = holder.getExpression();
+    // Hosts that ignore what the function returns, or adopt a returned promise (`.then(enqueue)` resolves to the task either way).
+    if (Node.isPropertyAccessExpression(callee) && RESULT_IGNORED_OR_ADOPTED.has(callee.getName())) return [];
+    if (Node.isIdentifier(callee) && TIMERS.has(callee.getText())) return [];
+    if (Node.isPropertyAccessExpression(callee) && ['map', 'flatMap'].includes(callee.getName())) return usedAsTask(holder) ? [{ use: holder, why: ARRAY_OF_RESULTS }] : [];
+  }
+  return [{ why: `the function is used as a value at line ${reference.getStartLineNumber()} (\`${holder.getText().slice(0, 60)}\`), so the codemod cannot see what reads its result` }];
 }
 
 /** `export { enqueue }`, `export default enqueue`, `module.exports = { enqueue }`, `exports.enqueue = enqueue`. */
@@ -136,11 +188,14 @@ export const rule: Rule = {
             `defer() now returns a Promise of the task (name, queue, eta). This call's result is returned from an exported function whose callers the codemod cannot all see (${found}): any that reads it as the task now gets a Promise. Await the result where it is used, or use .then().`,
           );
         }
-        const returned = typeof found === 'object' ? found : { uses: [], awaitable: false };
-        for (const use of returned.uses) {
+        for (const { use, why } of typeof found === 'object' ? found : []) {
           // The caller reads the task from the call: awaiting the call gives it the task again.
-          const reason = returned.awaitable ? awaitCall(analysis, use, out, shared) : 'it is an array of what each call returned';
+          const reason = why ?? awaitCall(analysis, use!, out, shared);
           if (reason === undefined) continue;
+          if (!use) {
+            out.report(record, call, 'defer-result', 'warning', `defer() now returns a Promise of the task (name, queue, eta). This call's result is returned from a function whose callers may read it as the task, and ${reason}: any that reads it now gets a Promise. Await the result where it is used, or use .then().`);
+            break;
+          }
           const where = use.getSourceFile() === call.getSourceFile() ? `line ${use.getStartLineNumber()}` : `${path.relative(path.dirname(record.absPath), use.getSourceFile().getFilePath())}:${use.getStartLineNumber()}`;
           out.report(
             record,

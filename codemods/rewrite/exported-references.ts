@@ -4,13 +4,14 @@
 // each with its own `schedule`), and files it did not load had to be read whole for
 // the name. Here only the files that import the module, directly or through modules
 // that re-export, are read, and only those that name the function are parsed.
-import { Node, SyntaxKind, ts, type Identifier } from 'ts-morph';
+import { Node, SyntaxKind, ts, type CallExpression, type Identifier, type PropertyAccessExpression } from 'ts-morph';
 import { compilerIdentifiersNamed, compilerNodesOfKind, wrapCompilerNode } from '../analysis/compiler-nodes.js';
-import { resolveIdentifier, resolveModuleMember, type DeclarationNode } from '../analysis/declarations.js';
+import { findExport, isPlainCommonJs, resolveIdentifier, resolveModuleMember, resolveRequiredMember, type DeclarationNode, type Resolution } from '../analysis/declarations.js';
 import type { Analysis } from '../analysis/index.js';
 import type { SourceRecord } from '../analysis/project.js';
 import { identifierPattern } from '../analysis/prefilter.js';
-import { isShadowed } from '../analysis/scope.js';
+import { unwrap } from '../analysis/legacy-symbols.js';
+import { declaringScope, isShadowed, sameScopeReferences } from '../analysis/scope.js';
 
 export type References = { ok: true; refs: Node[] } | { ok: false; reason: string };
 
@@ -26,28 +27,15 @@ const MAY_REEXPORT = /\bexports?\b/;
  * `ns.name` member names) that denote it, or why they cannot all be known.
  */
 export function exportedReferences(analysis: Analysis, record: SourceRecord, declaration: DeclarationNode, name: string): ExportedReferences {
-  const { index, imports } = analysis;
+  const { index } = analysis;
   const word = identifierPattern(name);
-  // The transitive importers of the module (a file re-exporting it passes it on), each
-  // read once: those that spell the name are parsed below.
-  const files = [record.absPath];
+  const files = moduleAndImporters(analysis, record.absPath);
   const seen = new Set(files);
-  const naming: string[] = [];
-  for (let i = 0; i < files.length; i++) {
-    const current = files[i]!;
-    const text = index.text(current);
-    if (text === undefined) continue;
-    // A file that never spells the name cannot reach it by name (a renamed import spells it too).
-    if (word.test(text)) naming.push(current);
-    if (i > 0 && !MAY_REEXPORT.test(text)) continue;
-    for (const importers of imports.importerCandidates(current, index)) {
-      for (const absPath of importers) {
-        if (seen.has(absPath) || !imports.importsOf(absPath, index).has(current)) continue;
-        seen.add(absPath);
-        files.push(absPath);
-      }
-    }
-  }
+  // A file that never spells the name cannot reach it by name (a renamed import spells it too).
+  const naming = files.filter((absPath) => {
+    const text = index.text(absPath);
+    return text !== undefined && word.test(text);
+  });
   const refs: Node[] = [];
   for (const absPath of naming) {
     const importer = index.load(absPath);
@@ -58,6 +46,30 @@ export function exportedReferences(analysis: Analysis, record: SourceRecord, dec
     refs.push(...found.refs);
   }
   return { ok: true, refs, searched: seen };
+}
+
+/**
+ * The module at `absPath` and its transitive importers (a file re-exporting it passes it
+ * on), each read once, in the order found.
+ */
+export function moduleAndImporters(analysis: Analysis, absPath: string): string[] {
+  const { index, imports } = analysis;
+  const files = [absPath];
+  const seen = new Set(files);
+  for (let i = 0; i < files.length; i++) {
+    const current = files[i]!;
+    const text = index.text(current);
+    if (text === undefined) continue;
+    if (i > 0 && !MAY_REEXPORT.test(text)) continue;
+    for (const importers of imports.importerCandidates(current, index)) {
+      for (const importer of importers) {
+        if (seen.has(importer) || !imports.importsOf(importer, index).has(current)) continue;
+        seen.add(importer);
+        files.push(importer);
+      }
+    }
+  }
+  return files;
 }
 
 function referencesIn(analysis: Analysis, record: SourceRecord, declaration: DeclarationNode, name: string, declaring: boolean): References {
@@ -71,6 +83,7 @@ function referencesIn(analysis: Analysis, record: SourceRecord, declaration: Dec
   for (const element of compilerNodesOfKind<ts.BindingElement>(record.sourceFile, SyntaxKind.BindingElement)) {
     if (element.propertyName && ts.isIdentifier(element.propertyName) && element.propertyName.text === name && ts.isIdentifier(element.name)) names.add(element.name.text);
   }
+  const loadsInline = /\bimport\s*\(/.test(record.text);
   // In text order, as one pass over the file's identifiers would meet them.
   const spelled = [...names].flatMap((n) => compilerIdentifiersNamed(record.sourceFile, n)).sort((a, b) => a.pos - b.pos);
   for (const compilerId of spelled) {
@@ -91,19 +104,47 @@ function referencesIn(analysis: Analysis, record: SourceRecord, declaration: Dec
     }
     if (Node.isPropertyAccessExpression(parent) && parent.getNameNode() === id) {
       const object = parent.getExpression();
-      if (!Node.isIdentifier(object)) continue;
-      const member = resolveModuleMember(analysis.index, record, object, name);
-      if (member.kind === 'module' && member.node === declaration) refs.push(id);
+      // `require('./tasks').schedule(...)`, `(await import('./tasks')).schedule(...)`.
+      const loaded = loadedSpecifier(object);
+      let member: Resolution | undefined;
+      if (loaded !== undefined) member = resolveRequiredMember(analysis.index, record, loaded, name);
+      // `exports.schedule()`, `module.exports.schedule()`: the file's own export.
+      else if (isOwnExportsObject(object)) {
+        // `exports.schedule = schedule` exports it; another value assigned there replaces it.
+        const assignment = parent.getParent();
+        if (assignment && Node.isBinaryExpression(assignment) && assignment.getLeft() === parent && assignment.getOperatorToken().getKind() === SyntaxKind.EqualsToken) {
+          if (isCommonJsExportByName(assignment.getRight(), name)) continue;
+          return { ok: false, reason: `the export \`${name}\` is assigned another value in ${record.rel} at line ${id.getStartLineNumber()}` };
+        }
+        member = findExport(analysis.index, record, name, 0);
+      }
+      else if (Node.isIdentifier(object)) {
+        member = resolveModuleMember(analysis.index, record, object, name);
+        // A module object bound by a load the resolver does not read (`const tasks = await import('./tasks')`, in a function too).
+        if (member.kind === 'nested' || member.kind === 'unknown') member = localModuleMember(analysis, record, object, name) ?? (member.kind === 'unknown' && loadsProjectModule(analysis, record, object.getText()) ? member : undefined);
+      }
+      if (denotes(member, declaration)) refs.push(id);
+      // `barrel.schedule()` of a project module the codemod does not read through (`module.exports = { ...tasks }`).
+      else if (member?.kind === 'unknown') return { ok: false, reason: `\`${name}\` is read from a module object in ${record.rel} at line ${id.getStartLineNumber()}, where the codemod cannot resolve what it denotes` };
       continue;
     }
     if ((Node.isPropertyAssignment(parent) || Node.isMethodDeclaration(parent) || Node.isPropertySignature(parent) || Node.isPropertyDeclaration(parent)) && parent.getNameNode() === id) continue;
-    if (isShadowed(id)) continue;
+    if (isShadowed(id)) {
+      // A binding of a function's own scope: the function, when it is loaded there (`const { schedule } = require('./tasks')`).
+      if (denotes(localModuleMember(analysis, record, id, undefined), declaration)) refs.push(id);
+      continue;
+    }
+    // `const { schedule } = await import('./tasks')` at the top level of an ES module.
+    if (loadsInline && denotes(localModuleMember(analysis, record, id, undefined), declaration)) {
+      refs.push(id);
+      continue;
+    }
     const resolution = resolveIdentifier(analysis.index, record, id);
     if (resolution.kind === 'module' && resolution.node === declaration) refs.push(id);
     else if (resolution.kind === 'unknown' && !declaring) return { ok: false, reason: `\`${name}\` is named in ${record.rel} at line ${id.getStartLineNumber()}, where the codemod cannot resolve what it denotes` };
   }
   // A module object passed on whole (`register(tasks)`, `{ ...tasks }`) lets anything call the function.
-  const escaped = moduleObjectEscape(analysis, record, declaration);
+  const escaped = moduleObjectEscape(analysis, record, declaration) ?? dynamicLoadEscape(analysis, record, declaration);
   if (escaped) return { ok: false, reason: `the module exporting \`${name}\` is used as a value in ${record.rel} at line ${escaped}, so not every caller is known` };
   return { ok: true, refs };
 }
@@ -117,8 +158,9 @@ function moduleObjectEscape(analysis: Analysis, record: SourceRecord, declaratio
       const clause = statement.importClause;
       if (!clause || clause.isTypeOnly || analysis.index.resolve(record.absPath, statement.moduleSpecifier.text) !== target) continue;
       if (clause.namedBindings && ts.isNamespaceImport(clause.namedBindings)) bindings.add(clause.namedBindings.name.text);
-      // A default import of a CommonJS module is its module object.
-      if (clause.name) bindings.add(clause.name.text);
+      // A default import of a CommonJS module is its module object (of an ES module, its default export).
+      const targetRecord = analysis.index.load(target);
+      if (clause.name && (!targetRecord || isPlainCommonJs(targetRecord))) bindings.add(clause.name.text);
     } else if (ts.isImportEqualsDeclaration(statement) && ts.isExternalModuleReference(statement.moduleReference) && ts.isStringLiteral(statement.moduleReference.expression)) {
       if (analysis.index.resolve(record.absPath, statement.moduleReference.expression.text) === target) bindings.add(statement.name.text);
     }
@@ -166,4 +208,147 @@ export function isCommonJsExportByName(ref: Node, name: string): boolean {
     return (left === `exports.${name}` || left === `module.exports.${name}`) && Node.isExpressionStatement(parent.getParent());
   }
   return false;
+}
+
+function denotes(resolution: Resolution | undefined, declaration: DeclarationNode): boolean {
+  return resolution?.kind === 'module' && resolution.node === declaration;
+}
+
+/** The specifier `node` loads the module object of: `require('<s>')`, `import('<s>')` awaited (parentheses and assertions aside). */
+function loadedSpecifier(node: Node): string | undefined {
+  let inner = unwrap(node);
+  if (Node.isAwaitExpression(inner)) inner = unwrap(inner.getExpression());
+  if (!Node.isCallExpression(inner) || inner.getArguments().length !== 1) return undefined;
+  const [argument] = inner.getArguments();
+  if (!argument || !Node.isStringLiteral(argument)) return undefined;
+  const callee = inner.getExpression();
+  const isLoad = (Node.isIdentifier(callee) && callee.getText() === 'require') || callee.getKind() === SyntaxKind.ImportKeyword;
+  // A bare import() is a promise of the module: only awaited is it the module object.
+  if (callee.getKind() === SyntaxKind.ImportKeyword && !Node.isAwaitExpression(unwrap(node))) return undefined;
+  return isLoad ? argument.getLiteralValue() : undefined;
+}
+
+/**
+ * What `id` (a name declared in a function or block, not at module level) denotes in a
+ * project module, when its declaration loads one there: `member` of `const tasks =
+ * require('./tasks')` / `await import('./tasks')` (`member` given), or the name itself of
+ * `const { schedule } = require('./tasks')`, `const schedule = require('./tasks').schedule`.
+ */
+function localModuleMember(analysis: Analysis, record: SourceRecord, id: Identifier, member: string | undefined): Resolution | undefined {
+  const name = id.getText();
+  // The scope that declares the name (the module's when no nearer one does), and its declaration there.
+  const scopeOf = (node: Node): Node => declaringScope(node, name) ?? node.getSourceFile();
+  const scope = scopeOf(id);
+  const declaration = scope.getDescendantsOfKind(SyntaxKind.VariableDeclaration).find((d) => {
+    const nameNode = d.getNameNode();
+    const bound = Node.isIdentifier(nameNode) ? nameNode : Node.isObjectBindingPattern(nameNode) ? nameNode.getElements().find((e) => e.getName() === name)?.getNameNode() : undefined;
+    return !!bound && bound.getText() === name && scopeOf(bound) === scope;
+  });
+  if (!declaration) return undefined;
+  const list = declaration.getParent();
+  if (!Node.isVariableDeclarationList(list) || list.getDeclarationKind() !== 'const') return undefined;
+  const initializer = declaration.getInitializer();
+  if (!initializer) return undefined;
+  const nameNode = declaration.getNameNode();
+  if (Node.isIdentifier(nameNode)) {
+    const loaded = loadedSpecifier(initializer);
+    if (loaded !== undefined) return member === undefined ? undefined : resolveRequiredMember(analysis.index, record, loaded, member);
+    const inner = unwrap(initializer);
+    const fromMember = Node.isPropertyAccessExpression(inner) ? loadedSpecifier(inner.getExpression()) : undefined;
+    return fromMember !== undefined && member === undefined ? resolveRequiredMember(analysis.index, record, fromMember, (inner as PropertyAccessExpression).getName()) : undefined;
+  }
+  const loaded = loadedSpecifier(initializer);
+  const element = Node.isObjectBindingPattern(nameNode) ? nameNode.getElements().find((e) => e.getName() === name) : undefined;
+  if (loaded === undefined || !element || element.getDotDotDotToken() || member !== undefined) return undefined;
+  const property = element.getPropertyNameNode();
+  return resolveRequiredMember(analysis.index, record, loaded, property ? (Node.isStringLiteral(property) ? property.getLiteralValue() : property.getText()) : name);
+}
+
+/**
+ * The line of an `import('<module>')` of the module declaring `declaration` whose module
+ * object the references above do not follow: not awaited where it is read
+ * (`import('./tasks').then((m) => m.schedule())`), or bound to a name used otherwise than
+ * as `m.member` (`const m = await import('./tasks'); run(m)`).
+ */
+function dynamicLoadEscape(analysis: Analysis, record: SourceRecord, declaration: DeclarationNode): number | undefined {
+  const target = declaration.getSourceFile().getFilePath();
+  for (const compilerCall of compilerNodesOfKind<ts.CallExpression>(record.sourceFile, SyntaxKind.CallExpression)) {
+    const dynamic = compilerCall.expression.kind === SyntaxKind.ImportKeyword;
+    const required = ts.isIdentifier(compilerCall.expression) && compilerCall.expression.text === 'require';
+    if (!dynamic && !required) continue;
+    const [argument] = compilerCall.arguments;
+    if (!argument || !ts.isStringLiteral(argument) || analysis.index.resolve(record.absPath, argument.text) !== target) continue;
+    const call = wrapCompilerNode<CallExpression>(record.sourceFile, compilerCall);
+    let holder: Node | undefined = outside(call);
+    if (dynamic) {
+      const awaited = holder.getParent();
+      holder = awaited && Node.isAwaitExpression(awaited) ? outside(awaited) : undefined;
+    }
+    const use = holder?.getParent();
+    const line = call.getStartLineNumber();
+    if (!use) return line;
+    // `(await import('./tasks')).schedule`: followed by the references above.
+    if (Node.isPropertyAccessExpression(use) && use.getExpression() === holder) continue;
+    if (Node.isVariableDeclaration(use) && use.getInitializer() === holder) {
+      const nameNode = use.getNameNode();
+      // `const { schedule } = await import('./tasks')`: its names are followed as references.
+      if (Node.isObjectBindingPattern(nameNode) && nameNode.getElements().every((e) => !e.getDotDotDotToken())) continue;
+      // A module-level `require()` binding is moduleObjectEscape's; one in a function is checked here.
+      if (Node.isIdentifier(nameNode) && required && !isShadowed(nameNode)) continue;
+      if (Node.isIdentifier(nameNode)) {
+        if (sameScopeReferences(nameNode).every(isMemberObject)) continue;
+        return line;
+      }
+    }
+    // moduleObjectEscape has the other forms of a require().
+    if (required) continue;
+    return line;
+  }
+  return undefined;
+}
+
+/** `node` outside its parentheses. */
+function outside(node: Node): Node {
+  let outer = node;
+  while (Node.isParenthesizedExpression(outer.getParent())) outer = outer.getParent()!;
+  return outer;
+}
+
+/** `ref` is the object of a member access (`tasks.schedule`). */
+function isMemberObject(ref: Node): boolean {
+  const parent = ref.getParent();
+  return !!parent && Node.isPropertyAccessExpression(parent) && parent.getExpression() === ref;
+}
+
+/**
+ * `name` is bound at module level to a project module's object: `import * as name`, a
+ * default import, `import name = require()`, `const name = require()` of a specifier
+ * that resolves to a file of the tree.
+ */
+function loadsProjectModule(analysis: Analysis, record: SourceRecord, name: string): boolean {
+  const resolves = (specifier: string): boolean => analysis.index.resolve(record.absPath, specifier) !== undefined;
+  for (const statement of record.sourceFile.compilerNode.statements) {
+    if (ts.isImportDeclaration(statement) && ts.isStringLiteral(statement.moduleSpecifier)) {
+      const clause = statement.importClause;
+      const bound = clause?.name?.text === name || (clause?.namedBindings && ts.isNamespaceImport(clause.namedBindings) && clause.namedBindings.name.text === name);
+      if (bound && resolves(statement.moduleSpecifier.text)) return true;
+    } else if (ts.isImportEqualsDeclaration(statement) && statement.name.text === name && ts.isExternalModuleReference(statement.moduleReference) && ts.isStringLiteral(statement.moduleReference.expression)) {
+      if (resolves(statement.moduleReference.expression.text)) return true;
+    } else if (ts.isVariableStatement(statement)) {
+      for (const declaration of statement.declarationList.declarations) {
+        if (!ts.isIdentifier(declaration.name) || declaration.name.text !== name || !declaration.initializer) continue;
+        const initializer = wrapCompilerNode<Node>(record.sourceFile, declaration.initializer);
+        const loaded = loadedSpecifier(initializer);
+        if (loaded !== undefined && resolves(loaded)) return true;
+      }
+    }
+  }
+  return false;
+}
+
+/** `exports` or `module.exports` of the file itself (not a binding of that name). */
+function isOwnExportsObject(node: Node): boolean {
+  const inner = unwrap(node);
+  if (Node.isIdentifier(inner)) return inner.getText() === 'exports' && !isShadowed(inner);
+  return Node.isPropertyAccessExpression(inner) && inner.getName() === 'exports' && Node.isIdentifier(inner.getExpression()) && inner.getExpression().getText() === 'module' && !isShadowed(inner.getExpression());
 }
