@@ -426,6 +426,12 @@ export class AsyncPlanner {
           path.unseen ??= callers.reason;
           continue;
         }
+        // A route framework calls it (also one its route regions do not list: a handler
+        // registered in a loop over a routes object): the framework answered its throw.
+        if (callers.route) {
+          path.handled = true;
+          break;
+        }
         calls = callers.calls;
       }
       for (const call of calls) {

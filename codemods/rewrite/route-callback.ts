@@ -9,7 +9,7 @@ import { Node, SyntaxKind, ts, type CallExpression, type Identifier, type Method
 import { readJsonObject } from '../analysis/alias-config.js';
 import { compilerNodesOfKind, wrapCompilerNode } from '../analysis/compiler-nodes.js';
 import { frameworkBindings, type Framework, type HostApp } from '../analysis/host-app.js';
-import { declaringScope, isShadowed } from '../analysis/scope.js';
+import { declaringScope, isShadowed, sameScopeReferences } from '../analysis/scope.js';
 import { resolveIdentifier } from '../analysis/declarations.js';
 import type { Analysis } from '../analysis/index.js';
 import type { SourceRecord } from '../analysis/project.js';
@@ -156,6 +156,8 @@ export function routeCallbackOf(analysis: Analysis, value: Node): RouteCallback 
     if (!Node.isPropertyAccessExpression(callee) || callee.getName() !== 'route') return undefined;
     return frameworkOfObject(analysis, callee.getExpression()) === 'fastify' && parent.getArguments().includes(argument) ? { framework: 'fastify', call: parent } : undefined;
   }
+  // const routes = { '/audit': (req, res) => {...} }, registered in a loop over its entries.
+  if (parent && Node.isPropertyAssignment(parent) && parent.getInitializer() === argument) return tableRouteCallback(analysis, parent);
   // app.post('/x', [auth, handler]): Express takes arrays of handlers, nested too.
   let inArray = false;
   while (parent && Node.isArrayLiteralExpression(parent)) {
@@ -171,6 +173,65 @@ export function routeCallbackOf(analysis: Analysis, value: Node): RouteCallback 
   const framework = owner.framework;
   if (inArray && framework !== 'express') return undefined;
   return { framework, call: parent };
+}
+
+/**
+ * A function held by a property of a `const` object literal that is only read by
+ * loops registering each value as a route: `for (const [path, handler] of
+ * Object.entries(routes)) app.get(path, handler)`, also `Object.values(routes)` and
+ * `Object.entries(routes).forEach(([path, handler]) => app.get(path, handler))`.
+ * The framework calls every value the loops pass; nothing else does.
+ */
+function tableRouteCallback(analysis: Analysis, property: import('ts-morph').PropertyAssignment): RouteCallback | undefined {
+  const literal = property.getParent();
+  const declaration = literal && outermost(literal).getParent();
+  if (!declaration || !Node.isVariableDeclaration(declaration) || !Node.isIdentifier(declaration.getNameNode())) return undefined;
+  const list = declaration.getParent();
+  if (!Node.isVariableDeclarationList(list) || list.getDeclarationKind() !== 'const') return undefined;
+  // Its uses in its own scope are all there are: not exported (then importers could read it too).
+  if (declaration.getVariableStatement()?.hasExportKeyword()) return undefined;
+  const name = declaration.getNameNode() as Identifier;
+  const uses = sameScopeReferences(name);
+  if (uses.length === 0 || uses.some((use) => Node.isExportSpecifier(use.getParent()) || Node.isShorthandPropertyAssignment(use.getParent()))) return undefined;
+  let found: RouteCallback | undefined;
+  for (const use of uses) {
+    const route = loopRegistration(analysis, use);
+    if (!route || (found && found.framework !== route.framework)) return undefined;
+    found ??= route;
+  }
+  return found;
+}
+
+/** `Object.entries(use)` / `Object.values(use)` whose values a loop passes as route handlers, each to one routing call. */
+function loopRegistration(analysis: Analysis, use: Node): RouteCallback | undefined {
+  const call = outermost(use).getParent();
+  if (!call || !Node.isCallExpression(call) || call.getArguments()[0] !== outermost(use)) return undefined;
+  const method = call.getExpression().getText().replace(/\s+/g, '');
+  if (method !== 'Object.entries' && method !== 'Object.values') return undefined;
+  const valueAt = method === 'Object.entries' ? 1 : undefined;
+  // The binding that takes each value: a for-of's declaration, or a forEach callback's first parameter.
+  let binding: Node | undefined;
+  const holder = outermost(call).getParent();
+  if (holder && Node.isForOfStatement(holder) && holder.getExpression() === outermost(call)) {
+    const initializer = holder.getInitializer();
+    if (Node.isVariableDeclarationList(initializer) && initializer.getDeclarations().length === 1) binding = initializer.getDeclarations()[0]!.getNameNode();
+  } else if (holder && Node.isPropertyAccessExpression(holder) && holder.getName() === 'forEach') {
+    const forEach = holder.getParent();
+    const callback = forEach && Node.isCallExpression(forEach) ? forEach.getArguments()[0] : undefined;
+    if (callback && (Node.isArrowFunction(callback) || Node.isFunctionExpression(callback))) binding = callback.getParameters()[0]?.getNameNode();
+  }
+  if (!binding) return undefined;
+  let value: Node | undefined = binding;
+  if (valueAt !== undefined) {
+    if (!Node.isArrayBindingPattern(binding)) return undefined;
+    const element = binding.getElements()[valueAt];
+    value = element && Node.isBindingElement(element) && !element.getDotDotDotToken() ? element.getNameNode() : undefined;
+  }
+  if (!value || !Node.isIdentifier(value)) return undefined;
+  const valueName = value as Identifier;
+  const refs = sameScopeReferences(valueName);
+  if (refs.length !== 1) return undefined;
+  return routeCallbackOf(analysis, refs[0]!);
 }
 
 /** The host app of `record` that `object` names by its declaration's binding, if any. */
