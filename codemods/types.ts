@@ -48,7 +48,9 @@ export type ReasonCode =
   // A Handler subclass a route table served at /_ah/queue/deferred, which wrapApp could not be given.
   | 'default-url-handler'
   // The built-in URL's mount sat behind app middleware that wrapApp's earlier answer skips.
-  | 'middleware-bypassed';
+  | 'middleware-bypassed'
+  // A task function registered in a module the app loads only lazily (import(), require() in a function).
+  | 'lazy-registration';
 
 export type Severity = 'error' | 'warning' | 'note';
 

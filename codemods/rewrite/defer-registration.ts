@@ -6,6 +6,7 @@ import { Node } from 'ts-morph';
 import type { Analysis } from '../analysis/index.js';
 import { findDeferCalls, findDeferValueUses, findPayloadCalls } from '../analysis/defer-calls.js';
 import { isMember } from '../analysis/legacy-symbols.js';
+import { StartupLoads } from '../analysis/startup-load.js';
 import type { SourceRecord } from '../analysis/project.js';
 import { quoted, semi } from '../analysis/style.js';
 import type { Rule, RuleMeta, RuleOutput } from './context.js';
@@ -19,7 +20,7 @@ import { indentAt } from './text.js';
 export const meta: RuleMeta = {
   id: 'defer-registration',
   description: 'Registers every function passed to defer() where it is declared, so a fresh process knows it by name.',
-  reasonCodes: ['non-registrable-callable', 'unresolved-legacy-reference'],
+  reasonCodes: ['non-registrable-callable', 'unresolved-legacy-reference', 'lazy-registration'],
   docs: 'docs/manual-steps.md#non-registrable-callable',
 };
 
@@ -41,6 +42,28 @@ function nonRegistrable(out: RuleOutput, problem: Unregistrable, callee: string)
     ? `${problem.what} comes from '${problem.external}', outside the migrated files. Register it where it is declared (register(${problem.at.getText()})) before this code runs.`
     : `${callee}() is given ${problem.what}, which cannot be registered by name. Move the work into a named module-level function (arguments carry the data), register it, and defer that.`;
   out.report(problem.record, problem.at, 'non-registrable-callable', 'warning', `${forwardedBy(problem.via)}${message}`);
+}
+
+/**
+ * A registration in a module the app loads only lazily runs only once that code
+ * has run: a freshly started process that receives the task first fails it. (Only
+ * where the run has a host app: without one, what the serving process loads is unknown.)
+ */
+function reportLazyRegistrations(analysis: Analysis, out: RuleOutput, targets: readonly RegistrationTarget[]): void {
+  if (analysis.hosts.length === 0) return;
+  const loads = StartupLoads.of(analysis);
+  for (const target of targets) {
+    const load = loads.of(target.record.absPath);
+    if (load.eager || load.lazy.length === 0) continue;
+    const where = load.lazy.map((site) => `${site.how} at ${site.file}:${site.line}`).join(', ');
+    out.report(
+      target.record,
+      target.declaration,
+      'lazy-registration',
+      'warning',
+      `${target.expression} is registered in ${target.record.rel}, which the app loads only lazily (${where}), not when it starts: a freshly started process that receives a task for it before that code runs fails the task permanently (PermanentTaskFailure; Cloud Tasks then deletes it). Import ${target.record.rel} statically from the module that creates the app (or its entry point), so that every process registers it at startup.`,
+    );
+  }
 }
 
 export const rule: Rule = {
@@ -71,6 +94,7 @@ export const rule: Rule = {
     }
 
     const targets = [...values.targets.values()];
+    reportLazyRegistrations(analysis, out, targets);
     const byName = new Map<string, number>();
     for (const target of targets) byName.set(target.name, (byName.get(target.name) ?? 0) + 1);
     // Registrations after the same statement (members of one object) go in one edit, in source order.

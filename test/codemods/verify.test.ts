@@ -221,6 +221,7 @@ describe('docs', () => {
     'handler-result': true,
     'default-url-handler': true,
     'middleware-bypassed': true,
+    'lazy-registration': true,
     'unresolved-legacy-reference': true,
     'new-type-error': true,
     'shim-unresolved': true,
