@@ -6,12 +6,15 @@
 // that re-export, are read, and only those that name the function are parsed.
 import { Node, SyntaxKind, ts, type CallExpression, type Identifier, type PropertyAccessExpression } from 'ts-morph';
 import { compilerIdentifiersNamed, compilerNodesOfKind, wrapCompilerNode } from '../analysis/compiler-nodes.js';
-import { findExport, isPlainCommonJs, resolveIdentifier, resolveModuleMember, resolveRequiredMember, type DeclarationNode, type Resolution } from '../analysis/declarations.js';
+import { findExport, isPlainCommonJs, resolveIdentifier, resolveModuleMember, resolveRequiredMember, type DeclarationNode, type ExportedFunctionNode, type Resolution } from '../analysis/declarations.js';
 import type { Analysis } from '../analysis/index.js';
 import type { SourceRecord } from '../analysis/project.js';
 import { identifierPattern } from '../analysis/prefilter.js';
 import { unwrap } from '../analysis/legacy-symbols.js';
 import { declaringScope, isShadowed, sameScopeReferences } from '../analysis/scope.js';
+
+/** What a module exports by name: a declaration, or a function assigned to `exports.name` (`exports.f = function () {...}`). */
+export type ExportedNode = DeclarationNode | ExportedFunctionNode;
 
 export type References = { ok: true; refs: Node[] } | { ok: false; reason: string };
 
@@ -26,7 +29,7 @@ const MAY_REEXPORT = /\bexports?\b/;
  * and exports under that name, in the files of the run: the identifiers (and
  * `ns.name` member names) that denote it, or why they cannot all be known.
  */
-export function exportedReferences(analysis: Analysis, record: SourceRecord, declaration: DeclarationNode, name: string): ExportedReferences {
+export function exportedReferences(analysis: Analysis, record: SourceRecord, declaration: ExportedNode, name: string): ExportedReferences {
   const { index } = analysis;
   const word = identifierPattern(name);
   const files = moduleAndImporters(analysis, record.absPath);
@@ -72,7 +75,7 @@ export function moduleAndImporters(analysis: Analysis, absPath: string): string[
   return files;
 }
 
-function referencesIn(analysis: Analysis, record: SourceRecord, declaration: DeclarationNode, name: string, declaring: boolean): References {
+function referencesIn(analysis: Analysis, record: SourceRecord, declaration: ExportedNode, name: string, declaring: boolean): References {
   const refs: Node[] = [];
   const names = new Set([name]);
   // `import { schedule as queueIt }`: the local name is a reference too.
@@ -113,7 +116,7 @@ function referencesIn(analysis: Analysis, record: SourceRecord, declaration: Dec
         // `exports.schedule = schedule` exports it; another value assigned there replaces it.
         const assignment = parent.getParent();
         if (assignment && Node.isBinaryExpression(assignment) && assignment.getLeft() === parent && assignment.getOperatorToken().getKind() === SyntaxKind.EqualsToken) {
-          if (isCommonJsExportByName(assignment.getRight(), name)) continue;
+          if (isCommonJsExportByName(assignment.getRight(), name) || assignment.getRight() === declaration) continue;
           return { ok: false, reason: `the export \`${name}\` is assigned another value in ${record.rel} at line ${id.getStartLineNumber()}` };
         }
         member = findExport(analysis.index, record, name, 0);
@@ -140,7 +143,7 @@ function referencesIn(analysis: Analysis, record: SourceRecord, declaration: Dec
       continue;
     }
     const resolution = resolveIdentifier(analysis.index, record, id);
-    if (resolution.kind === 'module' && resolution.node === declaration) refs.push(id);
+    if (denotes(resolution, declaration)) refs.push(id);
     else if (resolution.kind === 'unknown' && !declaring) return { ok: false, reason: `\`${name}\` is named in ${record.rel} at line ${id.getStartLineNumber()}, where the codemod cannot resolve what it denotes` };
   }
   // A module object passed on whole (`register(tasks)`, `{ ...tasks }`) lets anything call the function.
@@ -150,7 +153,7 @@ function referencesIn(analysis: Analysis, record: SourceRecord, declaration: Dec
 }
 
 /** The line where a binding of the whole module that declares `declaration` is used other than as `ns.member`, if any. */
-function moduleObjectEscape(analysis: Analysis, record: SourceRecord, declaration: DeclarationNode): number | undefined {
+function moduleObjectEscape(analysis: Analysis, record: SourceRecord, declaration: ExportedNode): number | undefined {
   const target = declaration.getSourceFile().getFilePath();
   const bindings = new Set<string>();
   for (const statement of record.sourceFile.compilerNode.statements) {
@@ -210,8 +213,8 @@ export function isCommonJsExportByName(ref: Node, name: string): boolean {
   return false;
 }
 
-function denotes(resolution: Resolution | undefined, declaration: DeclarationNode): boolean {
-  return resolution?.kind === 'module' && resolution.node === declaration;
+function denotes(resolution: Resolution | undefined, declaration: ExportedNode): boolean {
+  return (resolution?.kind === 'module' || resolution?.kind === 'exported-function') && resolution.node === declaration;
 }
 
 /** The specifier `node` loads the module object of: `require('<s>')`, `import('<s>')` awaited (parentheses and assertions aside). */
@@ -270,7 +273,7 @@ function localModuleMember(analysis: Analysis, record: SourceRecord, id: Identif
  * (`import('./tasks').then((m) => m.schedule())`), or bound to a name used otherwise than
  * as `m.member` (`const m = await import('./tasks'); run(m)`).
  */
-function dynamicLoadEscape(analysis: Analysis, record: SourceRecord, declaration: DeclarationNode): number | undefined {
+function dynamicLoadEscape(analysis: Analysis, record: SourceRecord, declaration: ExportedNode): number | undefined {
   const target = declaration.getSourceFile().getFilePath();
   for (const compilerCall of compilerNodesOfKind<ts.CallExpression>(record.sourceFile, SyntaxKind.CallExpression)) {
     const dynamic = compilerCall.expression.kind === SyntaxKind.ImportKeyword;
