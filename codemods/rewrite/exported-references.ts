@@ -185,6 +185,8 @@ function moduleObjectEscape(analysis: Analysis, record: SourceRecord, declaratio
     if (ts.isPropertyAccessExpression(parent) && parent.name === compilerId) continue;
     if (ts.isImportClause(parent) || ts.isNamespaceImport(parent) || ts.isImportEqualsDeclaration(parent) || ts.isImportSpecifier(parent) || ts.isTypeQueryNode(parent) || ts.isQualifiedName(parent)) continue;
     if (ts.isVariableDeclaration(parent) && parent.name === compilerId) continue;
+    // `const { schedule } = tasks`: its names are followed as references (localModuleMember).
+    if (ts.isVariableDeclaration(parent) && parent.initializer === compilerId && isConstDestructuring(parent)) continue;
     if ((ts.isPropertyAssignment(parent) || ts.isMethodDeclaration(parent) || ts.isPropertySignature(parent) || ts.isPropertyDeclaration(parent)) && parent.name === compilerId) continue;
     const id = wrapCompilerNode<Identifier>(record.sourceFile, compilerId);
     if (isShadowed(id)) continue;
@@ -247,7 +249,7 @@ function localModuleMember(analysis: Analysis, record: SourceRecord, id: Identif
     const bound = Node.isIdentifier(nameNode) ? nameNode : Node.isObjectBindingPattern(nameNode) ? nameNode.getElements().find((e) => e.getName() === name)?.getNameNode() : undefined;
     return !!bound && bound.getText() === name && scopeOf(bound) === scope;
   });
-  if (!declaration) return undefined;
+  if (!declaration) return thenParameterMember(analysis, record, scope, name, member);
   const list = declaration.getParent();
   if (!Node.isVariableDeclarationList(list) || list.getDeclarationKind() !== 'const') return undefined;
   const initializer = declaration.getInitializer();
@@ -262,9 +264,27 @@ function localModuleMember(analysis: Analysis, record: SourceRecord, id: Identif
   }
   const loaded = loadedSpecifier(initializer);
   const element = Node.isObjectBindingPattern(nameNode) ? nameNode.getElements().find((e) => e.getName() === name) : undefined;
-  if (loaded === undefined || !element || element.getDotDotDotToken() || member !== undefined) return undefined;
+  if (!element || element.getDotDotDotToken() || member !== undefined) return undefined;
   const property = element.getPropertyNameNode();
-  return resolveRequiredMember(analysis.index, record, loaded, property ? (Node.isStringLiteral(property) ? property.getLiteralValue() : property.getText()) : name);
+  const exported = property ? (Node.isStringLiteral(property) ? property.getLiteralValue() : property.getText()) : name;
+  // `const { schedule } = tasks` of `import * as tasks` / `const tasks = require(...)`: a member of the module object.
+  const object = unwrap(initializer);
+  if (loaded === undefined && Node.isIdentifier(object)) return resolveModuleMember(analysis.index, record, object, exported);
+  return loaded === undefined ? undefined : resolveRequiredMember(analysis.index, record, loaded, exported);
+}
+
+/** `member` of (or, with none, the name `name` destructured from) the module object a `.then()` callback's parameter receives. */
+function thenParameterMember(analysis: Analysis, record: SourceRecord, scope: Node, name: string, member: string | undefined): Resolution | undefined {
+  if (!(Node.isArrowFunction(scope) || Node.isFunctionExpression(scope))) return undefined;
+  const parameter = scope.getParameters()[0];
+  const specifier = parameter && thenParameterSpecifier(parameter);
+  if (specifier === undefined) return undefined;
+  const nameNode = parameter!.getNameNode();
+  if (Node.isIdentifier(nameNode)) return nameNode.getText() === name && member !== undefined ? resolveRequiredMember(analysis.index, record, specifier, member) : undefined;
+  const element = Node.isObjectBindingPattern(nameNode) ? nameNode.getElements().find((e) => e.getName() === name) : undefined;
+  if (!element || element.getDotDotDotToken() || member !== undefined) return undefined;
+  const property = element.getPropertyNameNode();
+  return resolveRequiredMember(analysis.index, record, specifier, property ? (Node.isStringLiteral(property) ? property.getLiteralValue() : property.getText()) : name);
 }
 
 /**
@@ -284,6 +304,8 @@ function dynamicLoadEscape(analysis: Analysis, record: SourceRecord, declaration
     const call = wrapCompilerNode<CallExpression>(record.sourceFile, compilerCall);
     let holder: Node | undefined = outside(call);
     if (dynamic) {
+      // `import('./tasks').then((m) => m.schedule())`: the callback's parameter is followed as the module object.
+      if (thenCallbackOf(call) && followedModuleParameter(thenCallbackOf(call)!)) continue;
       const awaited = holder.getParent();
       holder = awaited && Node.isAwaitExpression(awaited) ? outside(awaited) : undefined;
     }
@@ -308,6 +330,50 @@ function dynamicLoadEscape(analysis: Analysis, record: SourceRecord, declaration
     return line;
   }
   return undefined;
+}
+
+/** The function passed first to `.then()` of `load` (an `import('<module>')` call), if any. */
+function thenCallbackOf(load: CallExpression): FunctionLikeCallback | undefined {
+  const access = outside(load).getParent();
+  if (!access || !Node.isPropertyAccessExpression(access) || access.getName() !== 'then') return undefined;
+  const call = access.getParent();
+  if (!call || !Node.isCallExpression(call) || call.getExpression() !== access) return undefined;
+  const callback = call.getArguments()[0];
+  return callback && (Node.isArrowFunction(callback) || Node.isFunctionExpression(callback)) ? callback : undefined;
+}
+
+type FunctionLikeCallback = import('ts-morph').ArrowFunction | import('ts-morph').FunctionExpression;
+
+/**
+ * The `.then()` callback's first parameter is read only as the module object, so the
+ * references above see every use: `(m) => m.schedule()`, `({ schedule }) => schedule()`.
+ */
+function followedModuleParameter(callback: FunctionLikeCallback): boolean {
+  const [parameter, ...rest] = callback.getParameters();
+  if (!parameter || rest.length > 0) return !parameter;
+  const nameNode = parameter.getNameNode();
+  if (Node.isObjectBindingPattern(nameNode)) return nameNode.getElements().every((e) => !e.getDotDotDotToken() && Node.isIdentifier(e.getNameNode()));
+  return Node.isIdentifier(nameNode) && sameScopeReferences(nameNode).every(isMemberObject);
+}
+
+/** The specifier whose module object a `.then()` callback's parameter receives: `import('<s>').then((m) => ...)`. */
+function thenParameterSpecifier(parameter: import('ts-morph').ParameterDeclaration): string | undefined {
+  const callback = parameter.getParent();
+  if (!(Node.isArrowFunction(callback) || Node.isFunctionExpression(callback)) || callback.getParameters()[0] !== parameter) return undefined;
+  const call = callback.getParent();
+  if (!call || !Node.isCallExpression(call) || call.getArguments()[0] !== callback) return undefined;
+  const access = call.getExpression();
+  if (!Node.isPropertyAccessExpression(access) || access.getName() !== 'then') return undefined;
+  const load = unwrap(access.getExpression());
+  if (!Node.isCallExpression(load) || load.getExpression().getKind() !== SyntaxKind.ImportKeyword || load.getArguments().length !== 1) return undefined;
+  const [argument] = load.getArguments();
+  return argument && Node.isStringLiteral(argument) ? argument.getLiteralValue() : undefined;
+}
+
+/** `const { a, b: c } = ...`: names only, no rest element, no nested pattern. */
+function isConstDestructuring(declaration: ts.VariableDeclaration): boolean {
+  const list = declaration.parent;
+  return ts.isVariableDeclarationList(list) && (list.flags & ts.NodeFlags.Const) !== 0 && ts.isObjectBindingPattern(declaration.name) && declaration.name.elements.every((e) => !e.dotDotDotToken && ts.isIdentifier(e.name));
 }
 
 /** `node` outside its parentheses. */
