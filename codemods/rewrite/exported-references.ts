@@ -265,8 +265,7 @@ function localModuleMember(analysis: Analysis, record: SourceRecord, id: Identif
   const loaded = loadedSpecifier(initializer);
   const element = Node.isObjectBindingPattern(nameNode) ? nameNode.getElements().find((e) => e.getName() === name) : undefined;
   if (!element || element.getDotDotDotToken() || member !== undefined) return undefined;
-  const property = element.getPropertyNameNode();
-  const exported = property ? (Node.isStringLiteral(property) ? property.getLiteralValue() : property.getText()) : name;
+  const exported = boundProperty(element);
   // `const { schedule } = tasks` of `import * as tasks` / `const tasks = require(...)`: a member of the module object.
   const object = unwrap(initializer);
   if (loaded === undefined && Node.isIdentifier(object)) return resolveModuleMember(analysis.index, record, object, exported);
@@ -283,8 +282,13 @@ function thenParameterMember(analysis: Analysis, record: SourceRecord, scope: No
   if (Node.isIdentifier(nameNode)) return nameNode.getText() === name && member !== undefined ? resolveRequiredMember(analysis.index, record, specifier, member) : undefined;
   const element = Node.isObjectBindingPattern(nameNode) ? nameNode.getElements().find((e) => e.getName() === name) : undefined;
   if (!element || element.getDotDotDotToken() || member !== undefined) return undefined;
+  return resolveRequiredMember(analysis.index, record, specifier, boundProperty(element));
+}
+
+/** The property a binding element reads: `b` of `{ b: c }`, `'x'` of `{ 'x': c }`, `a` of `{ a }`. */
+function boundProperty(element: import('ts-morph').BindingElement): string {
   const property = element.getPropertyNameNode();
-  return resolveRequiredMember(analysis.index, record, specifier, property ? (Node.isStringLiteral(property) ? property.getLiteralValue() : property.getText()) : name);
+  return property ? (Node.isStringLiteral(property) ? property.getLiteralValue() : property.getText()) : element.getName();
 }
 
 /**
