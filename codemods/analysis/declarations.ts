@@ -9,8 +9,13 @@ import { isShadowed } from './scope.js';
 
 export type DeclarationNode = import('ts-morph').FunctionDeclaration | import('ts-morph').ClassDeclaration | import('ts-morph').VariableDeclaration;
 
+/** A function a CommonJS module exports without a declaration of its own: `exports.f = function () {...}`. */
+export type ExportedFunctionNode = import('ts-morph').FunctionExpression | import('ts-morph').ArrowFunction;
+
 export type Resolution =
   | { kind: 'module'; record: SourceRecord; node: DeclarationNode; name: string }
+  /** `exports.f = function () {...}` (or an arrow): the function is the export itself, not a name's declaration. */
+  | { kind: 'exported-function'; record: SourceRecord; node: ExportedFunctionNode; name: string }
   /** An exported class without a declaration name: `module.exports = class ...`, `export default class extends ...`. */
   | { kind: 'class-value'; record: SourceRecord; node: import('ts-morph').ClassExpression | import('ts-morph').ClassDeclaration }
   /** Declared inside a function or block: a closure, not reachable by name. */
@@ -327,7 +332,7 @@ export function findExport(index: ProjectIndex, record: SourceRecord, exported: 
     if (left === `exports.${exported}` || left === `module.exports.${exported}`) {
       if (Node.isIdentifier(right)) return resolveName(index, record, right.getText(), depth + 1);
       if (Node.isClassExpression(right)) return { kind: 'class-value', record, node: right };
-      if (Node.isFunctionExpression(right) || Node.isArrowFunction(right)) return { kind: 'unknown' };
+      if (Node.isFunctionExpression(right) || Node.isArrowFunction(right)) return { kind: 'exported-function', record, node: right, name: exported };
     }
     if (left === 'module.exports' && Node.isObjectLiteralExpression(right)) {
       for (const property of right.getProperties()) {

@@ -35,9 +35,20 @@ const MODULE_FRAMEWORKS: Record<string, Framework> = {
   'node:https': 'node',
 };
 
+/**
+ * A local name bound to a framework module: the module itself, one of its members, or
+ * (compiled CommonJS) the object an interop helper made of it: `{ default: module }`
+ * (`__importDefault`) or a copy of its members with `default: module` (`__importStar`).
+ */
+export interface FrameworkBinding {
+  framework: Framework;
+  member?: string;
+  interop?: 'default' | 'namespace';
+}
+
 /** Local names bound to a framework module (default, namespace, named or required). */
-export function frameworkBindings(record: SourceRecord): Map<string, { framework: Framework; member?: string }> {
-  const names = new Map<string, { framework: Framework; member?: string }>();
+export function frameworkBindings(record: SourceRecord): Map<string, FrameworkBinding> {
+  const names = new Map<string, FrameworkBinding>();
   const sf = record.sourceFile;
   // Runs for every loaded file: statements are judged on the compiler's nodes and
   // only imports and requires of a framework module are wrapped.
@@ -69,10 +80,15 @@ export function frameworkBindings(record: SourceRecord): Map<string, { framework
       const declaration = wrapCompilerNode<VariableDeclaration>(sf, compilerDeclaration);
       const initializer = declaration.getInitializer();
       if (!initializer) continue;
-      const literal = requireSpecifier(initializer);
+      const helped = interopHelped(initializer);
+      const literal = requireSpecifier(helped?.argument ?? initializer);
       const framework = literal && MODULE_FRAMEWORKS[literal.getLiteralValue()];
       if (!framework) continue;
       const nameNode = declaration.getNameNode();
+      if (helped) {
+        if (Node.isIdentifier(nameNode)) names.set(nameNode.getText(), { framework, interop: helped.interop });
+        continue;
+      }
       if (Node.isIdentifier(nameNode)) names.set(nameNode.getText(), { framework });
       else if (Node.isObjectBindingPattern(nameNode)) {
         for (const element of nameNode.getElements()) {
@@ -84,11 +100,41 @@ export function frameworkBindings(record: SourceRecord): Map<string, { framework
   return names;
 }
 
-/** Whether `requireSpecifier` can find a `require('...')` call in this expression (a cheap, conservative test). */
+/** Interop helpers of TypeScript's and Babel's CommonJS emit (`import express from 'express'` → `__importDefault(require('express'))`). */
+const INTEROP_HELPERS: Record<string, 'default' | 'namespace'> = {
+  __importDefault: 'default',
+  _interopRequireDefault: 'default',
+  __importStar: 'namespace',
+  _interopRequireWildcard: 'namespace',
+};
+
+/** `__importDefault(<argument>)` and the like: the helper's kind and its one argument. */
+function interopHelped(node: Node): { interop: 'default' | 'namespace'; argument: Node } | undefined {
+  if (!Node.isCallExpression(node) || node.getArguments().length !== 1) return undefined;
+  const callee = node.getExpression();
+  const interop = Node.isIdentifier(callee) && Object.hasOwn(INTEROP_HELPERS, callee.getText()) ? INTEROP_HELPERS[callee.getText()] : undefined;
+  return interop && { interop, argument: node.getArguments()[0]! };
+}
+
+/** Whether `requireSpecifier` can find a `require('...')` call in this expression, maybe inside an interop helper (a cheap, conservative test). */
 function mayBeRequire(expression: ts.Expression | undefined): boolean {
   let current = expression;
   while (current && (ts.isParenthesizedExpression(current) || ts.isAsExpression(current) || ts.isSatisfiesExpression(current) || ts.isNonNullExpression(current))) current = current.expression;
+  if (current && ts.isCallExpression(current) && ts.isIdentifier(current.expression) && Object.hasOwn(INTEROP_HELPERS, current.expression.text) && current.arguments.length === 1) current = current.arguments[0];
   return !!current && ts.isCallExpression(current) && ts.isIdentifier(current.expression) && current.expression.text === 'require';
+}
+
+/** `(0, f)`, as compiled CommonJS calls an imported function without a `this`: `f`. */
+function withoutZeroComma(expression: ts.Expression): ts.Expression {
+  let current = expression;
+  while (ts.isParenthesizedExpression(current)) current = current.expression;
+  return ts.isBinaryExpression(current) && current.operatorToken.kind === SyntaxKind.CommaToken && ts.isNumericLiteral(current.left) ? current.right : expression;
+}
+
+/** `withoutZeroComma` on a wrapped node. */
+function calleeWithoutZeroComma(expression: Node): Node {
+  const inner = withoutZeroComma(expression.compilerNode as ts.Expression);
+  return inner === expression.compilerNode ? expression : wrapCompilerNode<Node>(expression.getSourceFile(), inner);
 }
 
 /**
@@ -97,32 +143,36 @@ function mayBeRequire(expression: ts.Expression | undefined): boolean {
  * (an identifier's getText() there is its compiler `text`).
  */
 function mayCreateApp(node: ts.CallExpression | ts.NewExpression, bindings: ReturnType<typeof frameworkBindings>): boolean {
-  const callee = node.expression;
-  if (ts.isIdentifier(callee)) return bindings.has(callee.text);
-  return ts.isPropertyAccessExpression(callee) && ts.isIdentifier(callee.expression) && bindings.has(callee.expression.text);
+  let callee = withoutZeroComma(node.expression);
+  // `express_1.default`, `http_1.default.createServer`: compiled CommonJS reaches the module through the helper's object.
+  for (let depth = 0; depth < 2 && ts.isPropertyAccessExpression(callee); depth++) callee = callee.expression;
+  return ts.isIdentifier(callee) && bindings.has(callee.text);
+}
+
+/** What a callee denotes of a framework module: the module itself (no member), or one of its members. */
+function frameworkValue(node: Node, bindings: ReturnType<typeof frameworkBindings>): FrameworkBinding | undefined {
+  const value = calleeWithoutZeroComma(node);
+  if (Node.isIdentifier(value)) return isShadowed(value) ? undefined : bindings.get(value.getText());
+  if (!Node.isPropertyAccessExpression(value)) return undefined;
+  const object = frameworkValue(value.getExpression(), bindings);
+  if (!object || object.member !== undefined) return undefined;
+  const name = value.getName();
+  // The helper's `default` is the module (`__importStar` of a CommonJS module also copies its members).
+  if (object.interop) return name === 'default' ? { framework: object.framework } : object.interop === 'namespace' ? { framework: object.framework, member: name } : undefined;
+  return { framework: object.framework, member: name };
 }
 
 function frameworkOfCreate(record: SourceRecord, node: CallExpression | NewExpression, bindings: ReturnType<typeof frameworkBindings>): Framework | undefined {
-  const callee = node.getExpression();
   const isNew = Node.isNewExpression(node);
-  if (Node.isIdentifier(callee)) {
-    if (isShadowed(callee)) return undefined;
-    const binding = bindings.get(callee.getText());
-    if (!binding) return undefined;
-    const { framework, member } = binding;
-    if (framework === 'node') return member === 'createServer' && !isNew ? 'node' : undefined;
-    if (framework === 'koa') return isNew ? 'koa' : undefined;
-    if (framework === 'hono') return isNew && (member === 'Hono' || member === undefined) ? 'hono' : undefined;
-    if (framework === 'fastify') return !isNew && (member === undefined || member === 'fastify' || member === 'default') ? 'fastify' : undefined;
-    if (framework === 'express' || framework === 'connect') return !isNew && member === undefined ? framework : undefined;
-    return undefined;
-  }
-  if (Node.isPropertyAccessExpression(callee) && !isNew) {
-    const object = callee.getExpression();
-    if (!Node.isIdentifier(object)) return undefined;
-    const binding = bindings.get(object.getText());
-    if (binding?.framework === 'node' && binding.member === undefined && callee.getName() === 'createServer') return 'node';
-  }
+  const binding = frameworkValue(node.getExpression(), bindings);
+  // An interop helper's object itself is not callable.
+  if (!binding || binding.interop) return undefined;
+  const { framework, member } = binding;
+  if (framework === 'node') return member === 'createServer' && !isNew ? 'node' : undefined;
+  if (framework === 'koa') return isNew && member === undefined ? 'koa' : undefined;
+  if (framework === 'hono') return isNew && (member === 'Hono' || member === undefined) ? 'hono' : undefined;
+  if (framework === 'fastify') return !isNew && (member === undefined || member === 'fastify' || member === 'default') ? 'fastify' : undefined;
+  if (framework === 'express' || framework === 'connect') return !isNew && member === undefined ? framework : undefined;
   return undefined;
 }
 
@@ -146,7 +196,7 @@ function wrapAppNames(record: SourceRecord, shimModule: string): Set<string> {
 
 function isWrapAppCall(node: Node | undefined, names: Set<string>): boolean {
   if (!node || !Node.isCallExpression(node)) return false;
-  const callee = node.getExpression();
+  const callee = calleeWithoutZeroComma(node.getExpression());
   return (Node.isIdentifier(callee) && names.has(callee.getText())) || (Node.isPropertyAccessExpression(callee) && callee.getName() === 'wrapApp');
 }
 

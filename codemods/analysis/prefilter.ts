@@ -31,8 +31,12 @@ export function containsAny(text: string, needles: readonly string[]): boolean {
   return re !== null && re.test(text);
 }
 
-/** Patterns that create a host app; looked for only when an app must be wrapped. */
-export const HOST_APP_NEEDLES = ['express(', 'new Koa(', 'Fastify(', 'fastify(', 'new Hono(', 'createServer('];
+/**
+ * Patterns that create a host app; looked for only when an app must be wrapped. The
+ * last four are compiled CommonJS: `(0, express_1.default)()`, `new koa_1.default()`,
+ * `new hono_1.Hono()`, `(0, http_1.createServer)(listener)`.
+ */
+export const HOST_APP_NEEDLES = ['express(', 'new Koa(', 'Fastify(', 'fastify(', 'new Hono(', 'createServer(', '.default)(', '.default(', '.Hono(', 'createServer)('];
 
 // Relative specifiers after `from`, `require(`, `import(` or a bare `import` at the
 // start of a line. Found quote first (a native search for a quote followed by a dot,

@@ -30,14 +30,14 @@ import { readJsonObject } from '../analysis/alias-config.js';
 import { compilerNodesOfKind, wrapCompilerNode } from '../analysis/compiler-nodes.js';
 import type { Analysis } from '../analysis/index.js';
 import type { SourceRecord } from '../analysis/project.js';
-import { resolveIdentifier, resolveModuleMember, type DeclarationNode } from '../analysis/declarations.js';
+import { resolveIdentifier, resolveModuleMember } from '../analysis/declarations.js';
 import { identifierPattern } from '../analysis/prefilter.js';
 import { isShadowed, sameScopeReferences } from '../analysis/scope.js';
 import { withoutScriptExtension } from '../analysis/specifiers.js';
 import type { RuleOutput } from './context.js';
 import { filesWithUnfollowedImports } from '../analysis/unfollowed-imports.js';
 import { findDeferCalls, findPayloadCalls } from '../analysis/defer-calls.js';
-import { exportedReferences, isCommonJsExportByName, moduleAndImporters } from './exported-references.js';
+import { exportedReferences, isCommonJsExportByName, moduleAndImporters, type ExportedNode } from './exported-references.js';
 import { asyncRefused, decoratedRouteMethods, ignoresRejection, mayHoldRoutes, routeCallbackOf, routeHandlersIn, type RouteCallback } from './route-callback.js';
 
 export type FunctionLike =
@@ -123,6 +123,8 @@ export function nameOf(fn: FunctionLike): string {
   }
   const parent = fn.getParent();
   if (parent && Node.isVariableDeclaration(parent)) return `\`${parent.getName()}\``;
+  // `exports.schedule = function () {...}`
+  if (parent && Node.isBinaryExpression(parent) && parent.getRight() === fn && parent.getOperatorToken().getKind() === SyntaxKind.EqualsToken) return `\`${parent.getLeft().getText()}\``;
   return 'the function';
 }
 
@@ -861,6 +863,17 @@ export class AsyncPlanner {
     if (!name) {
       const route = routeCallbackOf(this.analysis, fn);
       if (route) return { ok: true, calls: [], route };
+      // `exports.schedule = function () {...}`: importers reach it by that name, as an exported declaration.
+      const exportName = commonJsExportName(fn);
+      const fnRecord = exportName === undefined ? undefined : this.record(fn);
+      if (exportName !== undefined && fnRecord && !fnRecord.isTypeScript) {
+        // `exports.f = function run() { ... run() ... }`: its own name is a caller the import graph does not see.
+        const ownName = Node.isFunctionExpression(fn) ? fn.getName() : undefined;
+        if (ownName && fn.getDescendantsOfKind(SyntaxKind.Identifier).some((id) => id.getText() === ownName)) {
+          return { ok: false, reason: `${nameOf(fn)} names itself \`${ownName}\` inside, where the codemod does not follow its calls` };
+        }
+        return this.callersThroughImports(fn, fnRecord, fn as ExportedNode, exportName);
+      }
       const chain = promiseChainCall(fn);
       if (chain && startsFromPromise(chain)) return { ok: true, calls: [] };
       const parent = outermost(fn).getParent();
@@ -915,7 +928,7 @@ export class AsyncPlanner {
   }
 
   /** The callers of a function its module exports by name, through the import graph (exported-references.ts). */
-  private callersThroughImports(fn: FunctionLike, record: SourceRecord, declaration: DeclarationNode, name: string): Callers {
+  private callersThroughImports(fn: FunctionLike, record: SourceRecord, declaration: ExportedNode, name: string): Callers {
     const outside = this.exportsLeaveRun(record);
     if (outside) return { ok: false, reason: `${nameOf(fn)} is exported and may be called from outside the analysed files: ${outside}` };
     const found = exportedReferences(this.analysis, record, declaration, name);
@@ -1301,6 +1314,20 @@ function calleeCall(ref: Node): CallExpression | undefined {
   }
   const call = outer.getParent();
   return call && Node.isCallExpression(call) && call.getExpression() === outer ? call : undefined;
+}
+
+/**
+ * The name a function expression or arrow is exported under as the whole right side of a
+ * module-level `exports.name = ...` / `module.exports.name = ...` (what findExport reads).
+ */
+function commonJsExportName(fn: FunctionLike): string | undefined {
+  if (!Node.isFunctionExpression(fn) && !Node.isArrowFunction(fn)) return undefined;
+  const assignment = fn.getParent();
+  if (!assignment || !Node.isBinaryExpression(assignment) || assignment.getRight() !== fn || assignment.getOperatorToken().getKind() !== SyntaxKind.EqualsToken) return undefined;
+  const statement = assignment.getParent();
+  if (!statement || !Node.isExpressionStatement(statement) || !Node.isSourceFile(statement.getParent())) return undefined;
+  const match = /^(?:module\.)?exports\.([A-Za-z_$][\w$]*)$/.exec(assignment.getLeft().getText());
+  return match?.[1];
 }
 
 function isCommonJsExport(ref: Node): boolean {

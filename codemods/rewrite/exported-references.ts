@@ -6,12 +6,15 @@
 // that re-export, are read, and only those that name the function are parsed.
 import { Node, SyntaxKind, ts, type CallExpression, type Identifier, type PropertyAccessExpression } from 'ts-morph';
 import { compilerIdentifiersNamed, compilerNodesOfKind, wrapCompilerNode } from '../analysis/compiler-nodes.js';
-import { findExport, isPlainCommonJs, resolveIdentifier, resolveModuleMember, resolveRequiredMember, type DeclarationNode, type Resolution } from '../analysis/declarations.js';
+import { findExport, isPlainCommonJs, resolveIdentifier, resolveModuleMember, resolveRequiredMember, type DeclarationNode, type ExportedFunctionNode, type Resolution } from '../analysis/declarations.js';
 import type { Analysis } from '../analysis/index.js';
 import type { SourceRecord } from '../analysis/project.js';
 import { identifierPattern } from '../analysis/prefilter.js';
 import { unwrap } from '../analysis/legacy-symbols.js';
 import { declaringScope, isShadowed, sameScopeReferences } from '../analysis/scope.js';
+
+/** What a module exports by name: a declaration, or a function assigned to `exports.name` (`exports.f = function () {...}`). */
+export type ExportedNode = DeclarationNode | ExportedFunctionNode;
 
 export type References = { ok: true; refs: Node[] } | { ok: false; reason: string };
 
@@ -26,7 +29,7 @@ const MAY_REEXPORT = /\bexports?\b/;
  * and exports under that name, in the files of the run: the identifiers (and
  * `ns.name` member names) that denote it, or why they cannot all be known.
  */
-export function exportedReferences(analysis: Analysis, record: SourceRecord, declaration: DeclarationNode, name: string): ExportedReferences {
+export function exportedReferences(analysis: Analysis, record: SourceRecord, declaration: ExportedNode, name: string): ExportedReferences {
   const { index } = analysis;
   const word = identifierPattern(name);
   const files = moduleAndImporters(analysis, record.absPath);
@@ -72,7 +75,7 @@ export function moduleAndImporters(analysis: Analysis, absPath: string): string[
   return files;
 }
 
-function referencesIn(analysis: Analysis, record: SourceRecord, declaration: DeclarationNode, name: string, declaring: boolean): References {
+function referencesIn(analysis: Analysis, record: SourceRecord, declaration: ExportedNode, name: string, declaring: boolean): References {
   const refs: Node[] = [];
   const names = new Set([name]);
   // `import { schedule as queueIt }`: the local name is a reference too.
@@ -113,7 +116,7 @@ function referencesIn(analysis: Analysis, record: SourceRecord, declaration: Dec
         // `exports.schedule = schedule` exports it; another value assigned there replaces it.
         const assignment = parent.getParent();
         if (assignment && Node.isBinaryExpression(assignment) && assignment.getLeft() === parent && assignment.getOperatorToken().getKind() === SyntaxKind.EqualsToken) {
-          if (isCommonJsExportByName(assignment.getRight(), name)) continue;
+          if (isCommonJsExportByName(assignment.getRight(), name) || assignment.getRight() === declaration) continue;
           return { ok: false, reason: `the export \`${name}\` is assigned another value in ${record.rel} at line ${id.getStartLineNumber()}` };
         }
         member = findExport(analysis.index, record, name, 0);
@@ -140,7 +143,7 @@ function referencesIn(analysis: Analysis, record: SourceRecord, declaration: Dec
       continue;
     }
     const resolution = resolveIdentifier(analysis.index, record, id);
-    if (resolution.kind === 'module' && resolution.node === declaration) refs.push(id);
+    if (denotes(resolution, declaration)) refs.push(id);
     else if (resolution.kind === 'unknown' && !declaring) return { ok: false, reason: `\`${name}\` is named in ${record.rel} at line ${id.getStartLineNumber()}, where the codemod cannot resolve what it denotes` };
   }
   // A module object passed on whole (`register(tasks)`, `{ ...tasks }`) lets anything call the function.
@@ -150,7 +153,7 @@ function referencesIn(analysis: Analysis, record: SourceRecord, declaration: Dec
 }
 
 /** The line where a binding of the whole module that declares `declaration` is used other than as `ns.member`, if any. */
-function moduleObjectEscape(analysis: Analysis, record: SourceRecord, declaration: DeclarationNode): number | undefined {
+function moduleObjectEscape(analysis: Analysis, record: SourceRecord, declaration: ExportedNode): number | undefined {
   const target = declaration.getSourceFile().getFilePath();
   const bindings = new Set<string>();
   for (const statement of record.sourceFile.compilerNode.statements) {
@@ -182,6 +185,8 @@ function moduleObjectEscape(analysis: Analysis, record: SourceRecord, declaratio
     if (ts.isPropertyAccessExpression(parent) && parent.name === compilerId) continue;
     if (ts.isImportClause(parent) || ts.isNamespaceImport(parent) || ts.isImportEqualsDeclaration(parent) || ts.isImportSpecifier(parent) || ts.isTypeQueryNode(parent) || ts.isQualifiedName(parent)) continue;
     if (ts.isVariableDeclaration(parent) && parent.name === compilerId) continue;
+    // `const { schedule } = tasks`: its names are followed as references (localModuleMember).
+    if (ts.isVariableDeclaration(parent) && parent.initializer === compilerId && isConstDestructuring(parent)) continue;
     if ((ts.isPropertyAssignment(parent) || ts.isMethodDeclaration(parent) || ts.isPropertySignature(parent) || ts.isPropertyDeclaration(parent)) && parent.name === compilerId) continue;
     const id = wrapCompilerNode<Identifier>(record.sourceFile, compilerId);
     if (isShadowed(id)) continue;
@@ -210,8 +215,8 @@ export function isCommonJsExportByName(ref: Node, name: string): boolean {
   return false;
 }
 
-function denotes(resolution: Resolution | undefined, declaration: DeclarationNode): boolean {
-  return resolution?.kind === 'module' && resolution.node === declaration;
+function denotes(resolution: Resolution | undefined, declaration: ExportedNode): boolean {
+  return (resolution?.kind === 'module' || resolution?.kind === 'exported-function') && resolution.node === declaration;
 }
 
 /** The specifier `node` loads the module object of: `require('<s>')`, `import('<s>')` awaited (parentheses and assertions aside). */
@@ -244,7 +249,7 @@ function localModuleMember(analysis: Analysis, record: SourceRecord, id: Identif
     const bound = Node.isIdentifier(nameNode) ? nameNode : Node.isObjectBindingPattern(nameNode) ? nameNode.getElements().find((e) => e.getName() === name)?.getNameNode() : undefined;
     return !!bound && bound.getText() === name && scopeOf(bound) === scope;
   });
-  if (!declaration) return undefined;
+  if (!declaration) return thenParameterMember(analysis, record, scope, name, member);
   const list = declaration.getParent();
   if (!Node.isVariableDeclarationList(list) || list.getDeclarationKind() !== 'const') return undefined;
   const initializer = declaration.getInitializer();
@@ -259,9 +264,31 @@ function localModuleMember(analysis: Analysis, record: SourceRecord, id: Identif
   }
   const loaded = loadedSpecifier(initializer);
   const element = Node.isObjectBindingPattern(nameNode) ? nameNode.getElements().find((e) => e.getName() === name) : undefined;
-  if (loaded === undefined || !element || element.getDotDotDotToken() || member !== undefined) return undefined;
+  if (!element || element.getDotDotDotToken() || member !== undefined) return undefined;
+  const exported = boundProperty(element);
+  // `const { schedule } = tasks` of `import * as tasks` / `const tasks = require(...)`: a member of the module object.
+  const object = unwrap(initializer);
+  if (loaded === undefined && Node.isIdentifier(object)) return resolveModuleMember(analysis.index, record, object, exported);
+  return loaded === undefined ? undefined : resolveRequiredMember(analysis.index, record, loaded, exported);
+}
+
+/** `member` of (or, with none, the name `name` destructured from) the module object a `.then()` callback's parameter receives. */
+function thenParameterMember(analysis: Analysis, record: SourceRecord, scope: Node, name: string, member: string | undefined): Resolution | undefined {
+  if (!(Node.isArrowFunction(scope) || Node.isFunctionExpression(scope))) return undefined;
+  const parameter = scope.getParameters()[0];
+  const specifier = parameter && thenParameterSpecifier(parameter);
+  if (specifier === undefined) return undefined;
+  const nameNode = parameter!.getNameNode();
+  if (Node.isIdentifier(nameNode)) return nameNode.getText() === name && member !== undefined ? resolveRequiredMember(analysis.index, record, specifier, member) : undefined;
+  const element = Node.isObjectBindingPattern(nameNode) ? nameNode.getElements().find((e) => e.getName() === name) : undefined;
+  if (!element || element.getDotDotDotToken() || member !== undefined) return undefined;
+  return resolveRequiredMember(analysis.index, record, specifier, boundProperty(element));
+}
+
+/** The property a binding element reads: `b` of `{ b: c }`, `'x'` of `{ 'x': c }`, `a` of `{ a }`. */
+function boundProperty(element: import('ts-morph').BindingElement): string {
   const property = element.getPropertyNameNode();
-  return resolveRequiredMember(analysis.index, record, loaded, property ? (Node.isStringLiteral(property) ? property.getLiteralValue() : property.getText()) : name);
+  return property ? (Node.isStringLiteral(property) ? property.getLiteralValue() : property.getText()) : element.getName();
 }
 
 /**
@@ -270,7 +297,7 @@ function localModuleMember(analysis: Analysis, record: SourceRecord, id: Identif
  * (`import('./tasks').then((m) => m.schedule())`), or bound to a name used otherwise than
  * as `m.member` (`const m = await import('./tasks'); run(m)`).
  */
-function dynamicLoadEscape(analysis: Analysis, record: SourceRecord, declaration: DeclarationNode): number | undefined {
+function dynamicLoadEscape(analysis: Analysis, record: SourceRecord, declaration: ExportedNode): number | undefined {
   const target = declaration.getSourceFile().getFilePath();
   for (const compilerCall of compilerNodesOfKind<ts.CallExpression>(record.sourceFile, SyntaxKind.CallExpression)) {
     const dynamic = compilerCall.expression.kind === SyntaxKind.ImportKeyword;
@@ -281,6 +308,8 @@ function dynamicLoadEscape(analysis: Analysis, record: SourceRecord, declaration
     const call = wrapCompilerNode<CallExpression>(record.sourceFile, compilerCall);
     let holder: Node | undefined = outside(call);
     if (dynamic) {
+      // `import('./tasks').then((m) => m.schedule())`: the callback's parameter is followed as the module object.
+      if (thenCallbackOf(call) && followedModuleParameter(thenCallbackOf(call)!)) continue;
       const awaited = holder.getParent();
       holder = awaited && Node.isAwaitExpression(awaited) ? outside(awaited) : undefined;
     }
@@ -305,6 +334,50 @@ function dynamicLoadEscape(analysis: Analysis, record: SourceRecord, declaration
     return line;
   }
   return undefined;
+}
+
+/** The function passed first to `.then()` of `load` (an `import('<module>')` call), if any. */
+function thenCallbackOf(load: CallExpression): FunctionLikeCallback | undefined {
+  const access = outside(load).getParent();
+  if (!access || !Node.isPropertyAccessExpression(access) || access.getName() !== 'then') return undefined;
+  const call = access.getParent();
+  if (!call || !Node.isCallExpression(call) || call.getExpression() !== access) return undefined;
+  const callback = call.getArguments()[0];
+  return callback && (Node.isArrowFunction(callback) || Node.isFunctionExpression(callback)) ? callback : undefined;
+}
+
+type FunctionLikeCallback = import('ts-morph').ArrowFunction | import('ts-morph').FunctionExpression;
+
+/**
+ * The `.then()` callback's first parameter is read only as the module object, so the
+ * references above see every use: `(m) => m.schedule()`, `({ schedule }) => schedule()`.
+ */
+function followedModuleParameter(callback: FunctionLikeCallback): boolean {
+  const [parameter, ...rest] = callback.getParameters();
+  if (!parameter || rest.length > 0) return !parameter;
+  const nameNode = parameter.getNameNode();
+  if (Node.isObjectBindingPattern(nameNode)) return nameNode.getElements().every((e) => !e.getDotDotDotToken() && Node.isIdentifier(e.getNameNode()));
+  return Node.isIdentifier(nameNode) && sameScopeReferences(nameNode).every(isMemberObject);
+}
+
+/** The specifier whose module object a `.then()` callback's parameter receives: `import('<s>').then((m) => ...)`. */
+function thenParameterSpecifier(parameter: import('ts-morph').ParameterDeclaration): string | undefined {
+  const callback = parameter.getParent();
+  if (!(Node.isArrowFunction(callback) || Node.isFunctionExpression(callback)) || callback.getParameters()[0] !== parameter) return undefined;
+  const call = callback.getParent();
+  if (!call || !Node.isCallExpression(call) || call.getArguments()[0] !== callback) return undefined;
+  const access = call.getExpression();
+  if (!Node.isPropertyAccessExpression(access) || access.getName() !== 'then') return undefined;
+  const load = unwrap(access.getExpression());
+  if (!Node.isCallExpression(load) || load.getExpression().getKind() !== SyntaxKind.ImportKeyword || load.getArguments().length !== 1) return undefined;
+  const [argument] = load.getArguments();
+  return argument && Node.isStringLiteral(argument) ? argument.getLiteralValue() : undefined;
+}
+
+/** `const { a, b: c } = ...`: names only, no rest element, no nested pattern. */
+function isConstDestructuring(declaration: ts.VariableDeclaration): boolean {
+  const list = declaration.parent;
+  return ts.isVariableDeclarationList(list) && (list.flags & ts.NodeFlags.Const) !== 0 && ts.isObjectBindingPattern(declaration.name) && declaration.name.elements.every((e) => !e.dotDotDotToken && ts.isIdentifier(e.name));
 }
 
 /** `node` outside its parentheses. */
