@@ -94,10 +94,10 @@ function isFreezeCall(node: ts.Expression): node is ts.CallExpression {
   return ts.isCallExpression(node) && node.arguments.length === 1 && ts.isPropertyAccessExpression(node.expression) && node.expression.name.text === 'freeze' && ts.isIdentifier(node.expression.expression) && node.expression.expression.text === 'Object';
 }
 
-/** `unwrap`, also through `Object.freeze(...)`. */
-export function unwrapOptions(node: Node): Node {
+/** `unwrap`, also through `Object.freeze(...)` (a frozen literal holds the same entries). */
+export function unwrapFrozen(node: Node): Node {
   const inner = unwrap(node);
-  return Node.isCallExpression(inner) && isFreezeCall(inner.compilerNode) ? unwrapOptions(inner.getArguments()[0]!) : inner;
+  return Node.isCallExpression(inner) && isFreezeCall(inner.compilerNode) ? unwrapFrozen(inner.getArguments()[0]!) : inner;
 }
 
 /** `...base` in an options literal, where `const base = { _queue: 'q', ... }` in the file: that literal. */
@@ -144,14 +144,14 @@ function unreadArgument(last: Node): Node | undefined {
   if (!Node.isIdentifier(value)) return undefined;
   const declaration = objectDeclaration(value);
   const initializer = declaration?.getInitializer();
-  return declaration && !constLiteral(declaration) && initializer && isOptionsLiteral(unwrapOptions(initializer)) ? last : undefined;
+  return declaration && !constLiteral(declaration) && initializer && isOptionsLiteral(unwrapFrozen(initializer)) ? last : undefined;
 }
 
 function constLiteral(declaration: import('ts-morph').VariableDeclaration): ObjectLiteralExpression | undefined {
   const list = declaration.getParent();
   if (!Node.isVariableDeclarationList(list) || list.getDeclarationKind() !== 'const') return undefined;
   const initializer = declaration.getInitializer();
-  const literal = initializer && unwrapOptions(initializer);
+  const literal = initializer && unwrapFrozen(initializer);
   return literal && Node.isObjectLiteralExpression(literal) ? literal : undefined;
 }
 

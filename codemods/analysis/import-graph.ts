@@ -120,6 +120,17 @@ export class ImportGraph {
     return lists;
   }
 
+  /** The files that import `absPath` (their specifiers resolve to it), each once, in the candidates' order. */
+  importersOf(absPath: string, index: ProjectIndex): string[] {
+    const found = new Set<string>();
+    for (const candidates of this.importerCandidates(absPath, index)) {
+      for (const importer of candidates) {
+        if (importer !== absPath && !found.has(importer) && this.importsOf(importer, index).has(absPath)) found.add(importer);
+      }
+    }
+    return [...found];
+  }
+
   private importersThroughAliases(index: ProjectIndex): Map<string, string[]> {
     if (this.aliasImporters === undefined) {
       this.aliasImporters = new Map();

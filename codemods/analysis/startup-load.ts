@@ -68,10 +68,7 @@ export class StartupLoads {
   private compute(absPath: string, visiting: Set<string>): StartupLoad {
     if (this.hostFiles.has(absPath)) return { eager: true };
     const { index, imports } = this.analysis;
-    const importers: string[] = [];
-    for (const candidates of imports.importerCandidates(absPath, index)) {
-      for (const importer of candidates) if (importer !== absPath && imports.importsOf(importer, index).has(absPath)) importers.push(importer);
-    }
+    const importers = imports.importersOf(absPath, index);
     if (importers.length === 0) return { eager: true };
     const lazy: Array<{ file: string; line: number; how: string }> = [];
     for (const importer of importers) {

@@ -1,7 +1,7 @@
 // Rule `defer-options`: options that behave differently on the new backends are
 // reported (the call itself stays as it is).
 import { Node, type Identifier, type ObjectLiteralExpression } from 'ts-morph';
-import { constOptions, findDeferCalls, isOptionsLiteral, optionProperty, unwrapOptions, type DeferCall } from '../analysis/defer-calls.js';
+import { constOptions, findDeferCalls, isOptionsLiteral, optionProperty, unwrapFrozen, type DeferCall } from '../analysis/defer-calls.js';
 import type { Analysis } from '../analysis/index.js';
 import type { SourceRecord } from '../analysis/project.js';
 import type { Rule, RuleMeta, RuleOutput } from './context.js';
@@ -45,7 +45,7 @@ function forwardedOptions(analysis: Analysis, record: SourceRecord, last: Identi
   const passed = forwardedArguments(analysis, record, last, via);
   if (!passed?.ok) return;
   for (const { record: caller, value, via: through } of passed.values) {
-    const inner = unwrapOptions(value);
+    const inner = unwrapFrozen(value);
     const options = isOptionsLiteral(inner) ? inner : constOptions(value);
     if (options && isOptionsLiteral(options)) found.push({ record: caller, at: value, options, via: through });
     else if (Node.isIdentifier(inner)) forwardedOptions(analysis, caller, inner as Identifier, through, found);
@@ -54,7 +54,7 @@ function forwardedOptions(analysis: Analysis, record: SourceRecord, last: Identi
 
 function reportForwardedOptions(analysis: Analysis, out: RuleOutput, call: DeferCall): void {
   const args = call.call.getArguments();
-  const last = args.length > 1 ? unwrapOptions(args[args.length - 1]!) : undefined;
+  const last = args.length > 1 ? unwrapFrozen(args[args.length - 1]!) : undefined;
   if (!last || !Node.isIdentifier(last)) return;
   const found: Array<{ record: SourceRecord; at: Node; options: ObjectLiteralExpression; via: readonly Forwarded[] }> = [];
   forwardedOptions(analysis, call.record, last as Identifier, [], found);

@@ -64,12 +64,10 @@ export function moduleAndImporters(analysis: Analysis, absPath: string): string[
     const text = index.text(current);
     if (text === undefined) continue;
     if (i > 0 && !MAY_REEXPORT.test(text)) continue;
-    for (const importers of imports.importerCandidates(current, index)) {
-      for (const importer of importers) {
-        if (seen.has(importer) || !imports.importsOf(importer, index).has(current)) continue;
-        seen.add(importer);
-        files.push(importer);
-      }
+    for (const importer of imports.importersOf(current, index)) {
+      if (seen.has(importer)) continue;
+      seen.add(importer);
+      files.push(importer);
     }
   }
   return files;

@@ -11,9 +11,11 @@
 // ends nothing (the event loop still drains), and neither does a throw: Node emits
 // 'exit' for an uncaught exception, where the shim stores what the embedded queue
 // holds and logs what another backend loses (shim/runtime/exit-guard.ts).
-import { Node, SyntaxKind, type CallExpression } from 'ts-morph';
+import { Node, SyntaxKind, ts, type CallExpression, type VariableDeclaration } from 'ts-morph';
+import { compilerNodesOfKind, wrapCompilerNode } from '../analysis/compiler-nodes.js';
 import type { Analysis } from '../analysis/index.js';
 import type { SourceRecord } from '../analysis/project.js';
+import { unwrap } from '../analysis/legacy-symbols.js';
 import { identifierPattern } from '../analysis/prefilter.js';
 import { declaringScope } from '../analysis/scope.js';
 import { AsyncPlanner, calleeFunctions, enclosingFunction, eventLoopCallback, isFunctionLike, type FunctionLike } from './async-plan.js';
@@ -25,8 +27,7 @@ const PROCESS_MODULES = new Set(['process', 'node:process']);
 
 /** `process`, `globalThis.process`, `require('process')`, `require('node:process')`. */
 function isProcessObject(node: Node): boolean {
-  let value = node;
-  while (Node.isParenthesizedExpression(value) || Node.isAsExpression(value)) value = value.getExpression();
+  const value = unwrap(node);
   const text = value.getText().replace(/\s+/g, '');
   if (text === 'process' || text === 'globalThis.process' || text === 'global.process') return true;
   if (!Node.isCallExpression(value) || value.getExpression().getText() !== 'require') return false;
@@ -64,7 +65,12 @@ function processBinding(identifier: Node): string | undefined {
     const specifier = declaration.getNamedImports().find((named) => (named.getAliasNode() ?? named.getNameNode()).getText() === name);
     if (specifier) return scope ? undefined : specifier.getNameNode().getText();
   }
-  for (const declaration of sf.getDescendantsOfKind(SyntaxKind.VariableDeclaration)) {
+  // Only the declarations that bind the name are wrapped.
+  const binds = (declaration: ts.VariableDeclaration): boolean =>
+    ts.isIdentifier(declaration.name) ? declaration.name.text === name : ts.isObjectBindingPattern(declaration.name) && declaration.name.elements.some((e) => ts.isIdentifier(e.name) && e.name.text === name);
+  for (const found of compilerNodesOfKind<ts.VariableDeclaration>(sf, SyntaxKind.VariableDeclaration)) {
+    if (!binds(found)) continue;
+    const declaration = wrapCompilerNode<VariableDeclaration>(sf, found);
     const initializer = declaration.getInitializer();
     if (!initializer || declaringScope(declaration.getNameNode(), name) !== scope) continue;
     const bound = declaration.getNameNode();
@@ -107,8 +113,7 @@ function directEnd(call: CallExpression): string | undefined {
   if (Node.isIdentifier(callee)) name = processBinding(callee);
   else if (Node.isPropertyAccessExpression(callee)) {
     const object = callee.getExpression();
-    const isProcess = object.getText().replace(/^(globalThis|global)\./, '') === 'process' || (Node.isIdentifier(object) && processBinding(object) === 'process');
-    if (isProcess) name = callee.getName();
+    if (isProcessObject(object) || (Node.isIdentifier(object) && processBinding(object) === 'process')) name = callee.getName();
   }
   if (name === 'exit' || name === 'abort' || name === 'reallyExit') return `process.${name}()`;
   if (name === 'kill' && call.getArguments()[0]?.getText().replace(/\s+/g, '') === 'process.pid') return 'process.kill(process.pid)';

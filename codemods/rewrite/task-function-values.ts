@@ -9,6 +9,7 @@
 import { Node, SyntaxKind, type ClassDeclaration, type ElementAccessExpression, type Identifier, type PropertyAccessExpression, type VariableDeclaration } from 'ts-morph';
 import type { Analysis } from '../analysis/index.js';
 import { isAssignedMember, resolveIdentifier, resolveModuleMember, type DeclarationNode, type Resolution } from '../analysis/declarations.js';
+import { unwrapFrozen } from '../analysis/defer-calls.js';
 import { unwrap } from '../analysis/legacy-symbols.js';
 import type { SourceRecord } from '../analysis/project.js';
 import { declaringScope, isReassigned } from '../analysis/scope.js';
@@ -90,22 +91,29 @@ function memberExpression(record: SourceRecord, object: string, key: string): st
   return PLAIN_NAME.test(key) ? `${object}.${key}` : `${object}[${/^\d+$/.test(key) ? key : quoted(record.style, key)}]`;
 }
 
+interface LiteralEntry {
+  key: string;
+  value: Node | undefined;
+  entry: Node;
+}
+
 /** The entries of a module-level const object or array literal (`Object.freeze(...)`, `as const` included). */
-function literalEntries(declaration: VariableDeclaration): Array<{ key: string; value: Node | undefined; entry: Node }> | undefined {
+function literalEntries(declaration: VariableDeclaration): { array: boolean; entries: LiteralEntry[] } | undefined {
   const list = declaration.getParent();
   if (!Node.isVariableDeclarationList(list) || list.getDeclarationKind() !== 'const' || !Node.isIdentifier(declaration.getNameNode())) return undefined;
-  let initializer = declaration.getInitializer() && unwrap(declaration.getInitializer()!);
-  if (initializer && Node.isCallExpression(initializer) && initializer.getExpression().getText() === 'Object.freeze' && initializer.getArguments().length === 1) initializer = unwrap(initializer.getArguments()[0]!);
+  const initializer = declaration.getInitializer() && unwrapFrozen(declaration.getInitializer()!);
   if (initializer && Node.isArrayLiteralExpression(initializer)) {
-    return initializer.getElements().map((element, index) => ({ key: String(index), value: Node.isSpreadElement(element) || Node.isOmittedExpression(element) ? undefined : element, entry: element }));
+    const entries = initializer.getElements().map((element, index) => ({ key: String(index), value: Node.isSpreadElement(element) || Node.isOmittedExpression(element) ? undefined : element, entry: element }));
+    return { array: true, entries };
   }
   if (!initializer || !Node.isObjectLiteralExpression(initializer)) return undefined;
-  return initializer.getProperties().map((property) => {
+  const entries = initializer.getProperties().map((property) => {
     const name = Node.isPropertyAssignment(property) || Node.isMethodDeclaration(property) || Node.isShorthandPropertyAssignment(property) ? property.getNameNode() : undefined;
     const key = name && (Node.isIdentifier(name) || Node.isStringLiteral(name) || Node.isNumericLiteral(name)) ? (Node.isIdentifier(name) ? name.getText() : name.getLiteralText()) : '';
     const value = !key ? undefined : Node.isPropertyAssignment(property) ? property.getInitializer() : Node.isShorthandPropertyAssignment(property) ? property.getNameNode() : Node.isMethodDeclaration(property) ? property : undefined;
     return { key, value, entry: property };
   });
+  return { array: false, entries };
 }
 
 export class TaskFunctionValues {
@@ -188,10 +196,10 @@ export class TaskFunctionValues {
     const problem = (what: string): void => void this.problems.push({ record, at, what, via });
     const ownerName = owner.name;
     const ownerFile = owner.record.sourceFile;
-    const entries = Node.isVariableDeclaration(owner.node) ? literalEntries(owner.node) : undefined;
+    const literal = Node.isVariableDeclaration(owner.node) ? literalEntries(owner.node) : undefined;
     const statement = Node.isVariableDeclaration(owner.node) ? owner.node.getVariableStatement() : undefined;
-    if (!entries || !statement) return problem(describe(at));
-    const read = key === undefined ? entries : entries.filter((entry) => entry.key === key);
+    if (!literal || !statement) return problem(describe(at));
+    const read = key === undefined ? literal.entries : literal.entries.filter((entry) => entry.key === key);
     if (read.length === 0) return problem(describe(at));
     // A member written elsewhere holds what the analysis did not see.
     if (read.some((entry) => !entry.key || isAssignedMember(ownerFile, ownerName, entry.key))) {
@@ -204,7 +212,7 @@ export class TaskFunctionValues {
         problem(`\`${at.getText()}\`, which reads an entry of \`${ownerName}\` that is a spread or a hole (${where})`);
       } else if (Node.isMethodDeclaration(value) || Node.isFunctionExpression(value) || Node.isArrowFunction(value)) {
         // Its name at run time: its own, else the property's (an array element's function has none).
-        const name = (Node.isFunctionExpression(value) && value.getName()) || (Node.isArrayLiteralExpression(entry.entry.getParent()) ? '' : entry.key);
+        const name = (Node.isFunctionExpression(value) && value.getName()) || (literal.array ? '' : entry.key);
         if (!PLAIN_NAME.test(name)) {
           problem(`\`${at.getText()}\`, which reads a function of \`${ownerName}\` ${name ? `named '${name}'` : 'without a name'} (${where}): not a plain function name, which the legacy payload named it by`);
         } else this.target(owner.record, statement, memberExpression(owner.record, ownerName, entry.key), name, value);
@@ -236,22 +244,14 @@ export class TaskFunctionValues {
     const valuesOf = Node.isCallExpression(collection) && collection.getExpression().getText() === 'Object.values' && collection.getArguments().length === 1 ? unwrap(collection.getArguments()[0]!) : undefined;
     const object = valuesOf ?? collection;
     const owner = Node.isIdentifier(object) ? resolveIdentifier(this.analysis.index, record, object as Identifier) : undefined;
-    const entries = owner?.kind === 'module' && Node.isVariableDeclaration(owner.node) ? literalEntries(owner.node) : undefined;
-    if (!owner || owner.kind !== 'module' || !entries || (!valuesOf && !isArrayLiteral(owner.node))) {
+    const literal = owner?.kind === 'module' && Node.isVariableDeclaration(owner.node) ? literalEntries(owner.node) : undefined;
+    if (!owner || owner.kind !== 'module' || !literal || (!valuesOf && !literal.array)) {
       problem(`\`${fn.getText()}\`, an element of \`${collection.getText()}\`, whose elements the codemod does not follow`);
       return true;
     }
     this.addEntries(record, fn, owner, undefined, via);
     return true;
   }
-}
-
-/** A const declared with an array literal (`Object.freeze([...])`, `as const` included). */
-function isArrayLiteral(declaration: DeclarationNode): boolean {
-  const declared = Node.isVariableDeclaration(declaration) ? declaration.getInitializer() : undefined;
-  let initializer: Node | undefined = declared && unwrap(declared);
-  if (initializer && Node.isCallExpression(initializer) && initializer.getExpression().getText() === 'Object.freeze' && initializer.getArguments().length === 1) initializer = unwrap(initializer.getArguments()[0]!);
-  return !!initializer && Node.isArrayLiteralExpression(initializer);
 }
 
 /** Array methods whose callback's first parameter is each element in turn. */
