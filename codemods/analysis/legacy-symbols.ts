@@ -181,6 +181,13 @@ function lookupExport(exports: BarrelExports, name: string): SymbolRef | undefin
 }
 
 /** The expression inside parentheses, `as`, `satisfies` and `!`. */
+/** `node` with the parentheses around it (the counterpart of `unwrap`'s inward walk, parentheses only). */
+export function outermost(node: Node): Node {
+  let outer = node;
+  while (Node.isParenthesizedExpression(outer.getParent())) outer = outer.getParent()!;
+  return outer;
+}
+
 export function unwrap(node: Node): Node {
   let current = node;
   while (Node.isParenthesizedExpression(current) || Node.isAsExpression(current) || Node.isTypeAssertion(current) || Node.isSatisfiesExpression(current) || Node.isNonNullExpression(current)) {

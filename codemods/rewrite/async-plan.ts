@@ -33,6 +33,7 @@ import type { SourceRecord } from '../analysis/project.js';
 import { resolveIdentifier, resolveModuleMember } from '../analysis/declarations.js';
 import { identifierPattern } from '../analysis/prefilter.js';
 import { isShadowed, sameScopeReferences } from '../analysis/scope.js';
+import { outermost } from '../analysis/legacy-symbols.js';
 import { withoutScriptExtension } from '../analysis/specifiers.js';
 import type { RuleOutput } from './context.js';
 import { filesWithUnfollowedImports } from '../analysis/unfollowed-imports.js';
@@ -70,12 +71,6 @@ const SYNC_CALLBACK_METHODS = new Set(['forEach', 'map', 'filter', 'some', 'ever
 /** The function whose body holds `node`; undefined at module level (class field initialisers count as module level: they cannot await either). */
 export function enclosingFunction(node: Node): FunctionLike | undefined {
   return node.getFirstAncestor(isFunctionLike);
-}
-
-function outermost(node: Node): Node {
-  let outer = node;
-  while (Node.isParenthesizedExpression(outer.getParent())) outer = outer.getParent()!;
-  return outer;
 }
 
 export function isAwaited(call: Node): boolean {

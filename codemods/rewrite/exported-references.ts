@@ -10,7 +10,7 @@ import { findExport, isPlainCommonJs, resolveIdentifier, resolveModuleMember, re
 import type { Analysis } from '../analysis/index.js';
 import type { SourceRecord } from '../analysis/project.js';
 import { identifierPattern } from '../analysis/prefilter.js';
-import { unwrap } from '../analysis/legacy-symbols.js';
+import { outermost, unwrap } from '../analysis/legacy-symbols.js';
 import { declaringScope, isShadowed, sameScopeReferences } from '../analysis/scope.js';
 
 /** What a module exports by name: a declaration, or a function assigned to `exports.name` (`exports.f = function () {...}`). */
@@ -304,12 +304,12 @@ function dynamicLoadEscape(analysis: Analysis, record: SourceRecord, declaration
     const [argument] = compilerCall.arguments;
     if (!argument || !ts.isStringLiteral(argument) || analysis.index.resolve(record.absPath, argument.text) !== target) continue;
     const call = wrapCompilerNode<CallExpression>(record.sourceFile, compilerCall);
-    let holder: Node | undefined = outside(call);
+    let holder: Node | undefined = outermost(call);
     if (dynamic) {
       // `import('./tasks').then((m) => m.schedule())`: the callback's parameter is followed as the module object.
       if (thenCallbackOf(call) && followedModuleParameter(thenCallbackOf(call)!)) continue;
       const awaited = holder.getParent();
-      holder = awaited && Node.isAwaitExpression(awaited) ? outside(awaited) : undefined;
+      holder = awaited && Node.isAwaitExpression(awaited) ? outermost(awaited) : undefined;
     }
     const use = holder?.getParent();
     const line = call.getStartLineNumber();
@@ -336,7 +336,7 @@ function dynamicLoadEscape(analysis: Analysis, record: SourceRecord, declaration
 
 /** The function passed first to `.then()` of `load` (an `import('<module>')` call), if any. */
 function thenCallbackOf(load: CallExpression): FunctionLikeCallback | undefined {
-  const access = outside(load).getParent();
+  const access = outermost(load).getParent();
   if (!access || !Node.isPropertyAccessExpression(access) || access.getName() !== 'then') return undefined;
   const call = access.getParent();
   if (!call || !Node.isCallExpression(call) || call.getExpression() !== access) return undefined;
@@ -376,13 +376,6 @@ function thenParameterSpecifier(parameter: import('ts-morph').ParameterDeclarati
 function isConstDestructuring(declaration: ts.VariableDeclaration): boolean {
   const list = declaration.parent;
   return ts.isVariableDeclarationList(list) && (list.flags & ts.NodeFlags.Const) !== 0 && ts.isObjectBindingPattern(declaration.name) && declaration.name.elements.every((e) => !e.dotDotDotToken && ts.isIdentifier(e.name));
-}
-
-/** `node` outside its parentheses. */
-function outside(node: Node): Node {
-  let outer = node;
-  while (Node.isParenthesizedExpression(outer.getParent())) outer = outer.getParent()!;
-  return outer;
 }
 
 /** `ref` is the object of a member access (`tasks.schedule`). */

@@ -10,6 +10,7 @@ import { readJsonObject } from '../analysis/alias-config.js';
 import { compilerNodesOfKind, wrapCompilerNode } from '../analysis/compiler-nodes.js';
 import { frameworkBindings, type Framework, type HostApp } from '../analysis/host-app.js';
 import { declaringScope, isShadowed, sameScopeReferences } from '../analysis/scope.js';
+import { outermost } from '../analysis/legacy-symbols.js';
 import { resolveIdentifier } from '../analysis/declarations.js';
 import type { Analysis } from '../analysis/index.js';
 import type { SourceRecord } from '../analysis/project.js';
@@ -39,12 +40,6 @@ export interface RouteCallback {
   framework: Framework;
   /** The routing call (`app.get(...)`). */
   call: CallExpression;
-}
-
-function outermost(node: Node): Node {
-  let outer = node;
-  while (Node.isParenthesizedExpression(outer.getParent())) outer = outer.getParent()!;
-  return outer;
 }
 
 /**
