@@ -9,8 +9,8 @@ import { isShadowed } from './scope.js';
 
 export type DeclarationNode = import('ts-morph').FunctionDeclaration | import('ts-morph').ClassDeclaration | import('ts-morph').VariableDeclaration;
 
-/** A function a CommonJS module exports without a declaration of its own: `exports.f = function () {...}`. */
-export type ExportedFunctionNode = import('ts-morph').FunctionExpression | import('ts-morph').ArrowFunction;
+/** A function a CommonJS module exports without a declaration of its own: `exports.f = function () {...}`, `module.exports = { f() {...} }`. */
+export type ExportedFunctionNode = import('ts-morph').FunctionExpression | import('ts-morph').ArrowFunction | import('ts-morph').MethodDeclaration;
 
 export type Resolution =
   | { kind: 'module'; record: SourceRecord; node: DeclarationNode; name: string }
@@ -343,7 +343,9 @@ export function findExport(index: ProjectIndex, record: SourceRecord, exported: 
           const value = property.getInitializer();
           if (value && Node.isIdentifier(value)) return resolveName(index, record, value.getText(), depth + 1);
           if (value && Node.isClassExpression(value)) return { kind: 'class-value', record, node: value };
+          if (value && (Node.isFunctionExpression(value) || Node.isArrowFunction(value))) return { kind: 'exported-function', record, node: value, name: exported };
         }
+        if (Node.isMethodDeclaration(property) && property.getName() === exported) return { kind: 'exported-function', record, node: property, name: exported };
       }
     }
     // `module.exports = require('./tasks')`: a CommonJS barrel passing a project module on whole.

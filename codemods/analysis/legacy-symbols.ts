@@ -180,13 +180,14 @@ function lookupExport(exports: BarrelExports, name: string): SymbolRef | undefin
   return exports.whole ? memberOf(exports.whole, name) : undefined;
 }
 
-/** The expression inside parentheses, `as`, `satisfies` and `!`. */
 /** `node` with the parentheses around it (the counterpart of `unwrap`'s inward walk, parentheses only). */
 export function outermost(node: Node): Node {
   let outer = node;
   while (Node.isParenthesizedExpression(outer.getParent())) outer = outer.getParent()!;
   return outer;
 }
+
+/** The expression inside parentheses, `as`, `satisfies` and `!`. */
 
 export function unwrap(node: Node): Node {
   let current = node;

@@ -34,12 +34,14 @@ import { resolveIdentifier, resolveModuleMember } from '../analysis/declarations
 import { identifierPattern } from '../analysis/prefilter.js';
 import { isShadowed, sameScopeReferences } from '../analysis/scope.js';
 import { outermost } from '../analysis/legacy-symbols.js';
+import { where } from '../analysis/positions.js';
 import { withoutScriptExtension } from '../analysis/specifiers.js';
 import type { RuleOutput } from './context.js';
 import { filesWithUnfollowedImports } from '../analysis/unfollowed-imports.js';
 import { findDeferCalls, findPayloadCalls } from '../analysis/defer-calls.js';
-import { exportedReferences, isCommonJsExportByName, moduleAndImporters, type ExportedNode } from './exported-references.js';
-import { asyncRefused, decoratedRouteMethods, ignoresRejection, mayHoldRoutes, routeCallbackOf, routeHandlersIn, type RouteCallback } from './route-callback.js';
+import { exportedReferences, isCommonJsExportByName, moduleAndImporters, type ExportedNode, type References } from './exported-references.js';
+import { exportsLiteralMember, heldMember, memberUses, thisInMembers, type HeldMember } from '../analysis/object-members.js';
+import { asyncRefused, decoratedRouteMethods, ignoresRejection, loopRegistration, mayHoldRoutes, routeCallbackOf, routeHandlersIn, type RouteCallback } from './route-callback.js';
 
 export type FunctionLike =
   | FunctionDeclaration
@@ -104,11 +106,6 @@ export function isGuarded(node: Node): boolean {
     child = parent;
   }
   return false;
-}
-
-export function where(node: Node): string {
-  const { line, column } = node.getSourceFile().getLineAndColumnAtPos(node.getStart());
-  return `${node.getSourceFile().getBaseName()}:${line}:${column}`;
 }
 
 export function nameOf(fn: FunctionLike): string {
@@ -333,6 +330,8 @@ export class AsyncPlanner {
    */
   private readonly madeAsync = new Set<FunctionLike>();
   private readonly callers = new Map<FunctionLike, Callers>();
+  /** Object literals whose member reads callsAmong is following (a literal holding itself ends there). */
+  private readonly following = new Set<Node>();
   private readonly packageEntries = new Map<string, Set<string>>();
   /** Each directory's package.json, read once (null: none, or not a JSON object). */
   private readonly manifests = new Map<string, Record<string, unknown> | null>();
@@ -853,11 +852,13 @@ export class AsyncPlanner {
   }
 
   private computeCallers(fn: FunctionLike): Callers {
-    if (Node.isMethodDeclaration(fn)) return this.privateMethodCallers(fn);
+    const held = heldMember(fn);
+    if (Node.isMethodDeclaration(fn) && !held && commonJsExportName(fn) === undefined) return this.privateMethodCallers(fn);
     const name = this.nameNode(fn);
     if (!name) {
       const route = routeCallbackOf(this.analysis, fn);
       if (route) return { ok: true, calls: [], route };
+      if (held) return this.memberCallers(fn, held);
       // `exports.schedule = function () {...}`: importers reach it by that name, as an exported declaration.
       const exportName = commonJsExportName(fn);
       const fnRecord = exportName === undefined ? undefined : this.record(fn);
@@ -867,7 +868,12 @@ export class AsyncPlanner {
         if (ownName && fn.getDescendantsOfKind(SyntaxKind.Identifier).some((id) => id.getText() === ownName)) {
           return { ok: false, reason: `${nameOf(fn)} names itself \`${ownName}\` inside, where the codemod does not follow its calls` };
         }
-        return this.callersThroughImports(fn, fnRecord, fn as ExportedNode, exportName);
+        // `module.exports = { create() {...}, run() { this.create() } }`: `this` reaches its members unseen.
+        const literal = exportsLiteralMember(fn)?.literal;
+        const self = literal && thisInMembers(literal);
+        if (self) return { ok: false, reason: `${nameOf(fn)} is a member of the object \`module.exports\` is set to, and \`this\` at ${where(self)}, in a member function of it, may call it` };
+        const refs = this.referencesThroughImports(nameOf(fn), fnRecord, fn as ExportedNode, exportName);
+        return refs.ok ? this.callsAmong(fn, fnRecord, refs.refs) : refs;
       }
       const chain = promiseChainCall(fn);
       if (chain && startsFromPromise(chain)) return { ok: true, calls: [] };
@@ -890,50 +896,80 @@ export class AsyncPlanner {
     }
     const record = this.record(fn)!;
     const declaration = Node.isFunctionDeclaration(fn) ? fn : name.getParentIfKind(SyntaxKind.VariableDeclaration);
-    // By its keyword (isExported() asks the checker, which would build the whole program).
-    const exportedByName = Node.isFunctionDeclaration(fn) ? fn.hasExportKeyword() && !fn.hasDefaultKeyword() : (name.getFirstAncestorByKind(SyntaxKind.VariableStatement)?.hasExportKeyword() ?? false);
-    const otherwise = exportedOtherwise(fn, name);
-    if (otherwise) return this.callersByLanguageService(fn, record, name, otherwise === 'module');
-    if (exportedByName && declaration) return this.callersThroughImports(fn, record, declaration, name.getText());
-    const local = sameScopeReferences(name);
-    // `module.exports = { schedule }`: its importers through require() are followed like ES ones.
-    if (!record.isTypeScript && declaration && local.some((ref) => isCommonJsExportByName(ref, name.getText()))) return this.callersThroughImports(fn, record, declaration, name.getText());
-    // `export { f }`, `export { f as g }`, `export default f`: importers may use another name,
-    // so the language service finds them in the loaded files (it builds the program for it).
-    const exported = local.some((ref) => Node.isExportSpecifier(ref.getParent()) || Node.isExportAssignment(ref.getParent()));
-    if (!exported) return this.callsAmong(fn, record, local);
-    return this.callersByLanguageService(fn, record, name, true);
+    const refs = this.bindingReferences(nameOf(fn), record, name, declaration, exportedOtherwise(fn, name));
+    return refs.ok ? this.callsAmong(fn, record, refs.refs) : refs;
   }
 
   /**
-   * The callers the language service finds for `name` (it builds the program for it):
-   * for a function exported other than by its own name at module level, whose importers
-   * may call it by another name or through a namespace. `leavesModule`: the module
-   * exports it, so callers may also be outside the run.
+   * The references of the module-level or local binding `name` (a function's, or an
+   * object's that holds one), in its file or, when exported, in the files of the run;
+   * or why they cannot all be known. `subject` names it in reasons.
    */
-  private callersByLanguageService(fn: FunctionLike, record: SourceRecord, name: Identifier, leavesModule: boolean): Callers {
-    const refs = name.findReferencesAsNodes().filter((ref) => ref !== name && !Node.isExportSpecifier(ref.getParent()) && !Node.isExportAssignment(ref.getParent()));
-    const callers = this.callsAmong(fn, record, refs);
-    if (!callers.ok || !leavesModule) return callers;
-    const outside = this.exportsLeaveRun(record);
-    if (outside) return { ok: false, reason: `${nameOf(fn)} is exported and may be called from outside the analysed files: ${outside}` };
-    const unseen = this.unloadedMention(name.getText());
-    if (unseen) return { ok: false, reason: `${nameOf(fn)} is exported and named in ${unseen}, whose calls of it the codemod cannot see (it imports through a path alias or a package name)` };
-    return callers;
+  private bindingReferences(subject: string, record: SourceRecord, name: Identifier, declaration: ExportedNode | undefined, otherwise: 'module' | 'file' | undefined): References {
+    if (otherwise) return this.referencesByLanguageService(subject, record, name, otherwise === 'module');
+    // By its keyword (isExported() asks the checker, which would build the whole program).
+    const statement = declaration && (Node.isFunctionDeclaration(declaration) ? declaration : declaration.getFirstAncestorByKind(SyntaxKind.VariableStatement));
+    const exportedByName = !!statement && Node.isExportable(statement) && statement.hasExportKeyword() && !(Node.isFunctionDeclaration(statement) && statement.hasDefaultKeyword());
+    if (exportedByName && declaration) return this.referencesThroughImports(subject, record, declaration, name.getText());
+    const local = sameScopeReferences(name);
+    // `module.exports = { schedule }`: its importers through require() are followed like ES ones.
+    if (!record.isTypeScript && declaration && local.some((ref) => isCommonJsExportByName(ref, name.getText()))) return this.referencesThroughImports(subject, record, declaration, name.getText());
+    // `export { f }`, `export { f as g }`, `export default f`: importers may use another name,
+    // so the language service finds them in the loaded files (it builds the program for it).
+    const exported = local.some((ref) => Node.isExportSpecifier(ref.getParent()) || Node.isExportAssignment(ref.getParent()));
+    return exported ? this.referencesByLanguageService(subject, record, name, true) : { ok: true, refs: local };
   }
 
-  /** The callers of a function its module exports by name, through the import graph (exported-references.ts). */
-  private callersThroughImports(fn: FunctionLike, record: SourceRecord, declaration: ExportedNode, name: string): Callers {
+  /**
+   * The references the language service finds for `name` (it builds the program for it):
+   * for a binding exported other than by its own name at module level, whose importers
+   * may use it by another name or through a namespace. `leavesModule`: the module
+   * exports it, so uses may also be outside the run.
+   */
+  private referencesByLanguageService(subject: string, record: SourceRecord, name: Identifier, leavesModule: boolean): References {
+    const refs = name.findReferencesAsNodes().filter((ref) => ref !== name && !Node.isExportSpecifier(ref.getParent()) && !Node.isExportAssignment(ref.getParent()));
+    if (!leavesModule) return { ok: true, refs };
     const outside = this.exportsLeaveRun(record);
-    if (outside) return { ok: false, reason: `${nameOf(fn)} is exported and may be called from outside the analysed files: ${outside}` };
+    if (outside) return { ok: false, reason: `${subject} is exported and may be used from outside the analysed files: ${outside}` };
+    const unseen = this.unloadedMention(name.getText());
+    if (unseen) return { ok: false, reason: `${subject} is exported and named in ${unseen}, whose uses of it the codemod cannot see (it imports through a path alias or a package name)` };
+    return { ok: true, refs };
+  }
+
+  /** The references of a binding its module exports by name, through the import graph (exported-references.ts). */
+  private referencesThroughImports(subject: string, record: SourceRecord, declaration: ExportedNode, name: string): References {
+    const outside = this.exportsLeaveRun(record);
+    if (outside) return { ok: false, reason: `${subject} is exported and may be used from outside the analysed files: ${outside}` };
     const found = exportedReferences(this.analysis, record, declaration, name);
     if (!found.ok) return { ok: false, reason: found.reason };
     // A file that names it without importing its module as the graph sees it (a bundler's
-    // alias, a computed require): its calls are not known.
+    // alias, a computed require): its uses are not known.
     const unseen = this.unfollowedMention(name, found.searched);
-    if (unseen) return { ok: false, reason: `${nameOf(fn)} is exported and named in ${unseen}, which imports a module the codemod cannot follow (a path alias or package name it does not resolve, or a computed path), so its calls of it are not known` };
+    if (unseen) return { ok: false, reason: `${subject} is exported and named in ${unseen}, which imports a module the codemod cannot follow (a path alias or package name it does not resolve, or a computed path), so its uses of it are not known` };
     // `module.exports = { name }` is how importers reach it, not a use.
-    return this.callsAmong(fn, record, found.refs.filter((ref) => record.isTypeScript || !isCommonJsExportByName(ref, name)));
+    return { ok: true, refs: found.refs.filter((ref) => record.isTypeScript || !isCommonJsExportByName(ref, name)) };
+  }
+
+  /**
+   * The callers of a function held by a member of a `const` object literal: the reads
+   * of that member wherever the object's binding reaches (object-members.ts), and the
+   * route registrations of loops over the object's values.
+   */
+  private memberCallers(fn: FunctionLike, held: HeldMember): Callers {
+    const record = this.record(fn)!;
+    const object = `\`${held.name.getText()}\``;
+    const refs = this.bindingReferences(`${object}, which holds ${nameOf(fn)},`, record, held.name, held.declaration, exportedOtherwise(held.declaration, held.name));
+    if (!refs.ok) return refs;
+    const uses = memberUses(held, refs.refs);
+    if (!uses.ok) return { ok: false, reason: `${nameOf(fn)} is a member of ${object}, and ${uses.reason}, so not every caller is known` };
+    let route: RouteCallback | undefined;
+    for (const use of uses.whole) {
+      const loop = loopRegistration(this.analysis, use);
+      if (!loop) return { ok: false, reason: `${nameOf(fn)} is a member of ${object}, which is used as a whole at ${where(use)} (passed on, spread or stored), so not every caller is known` };
+      route ??= loop;
+    }
+    const callers = this.callsAmong(fn, record, uses.reads);
+    return callers.ok && route && !callers.route ? { ...callers, route } : callers;
   }
 
   /** The calls among `refs` (references of `fn`), or why some reference is not a known call. */
@@ -952,6 +988,17 @@ export class AsyncPlanner {
       const routeUse = routeCallbackOf(this.analysis, passed && Node.isPropertyAccessExpression(passed) && passed.getNameNode() === ref ? passed : ref);
       if (routeUse) {
         route ??= routeUse;
+        continue;
+      }
+      // `const controller = { notify }`, `{ run: notify }`: its callers are the reads of that member.
+      const held = heldMember(ref);
+      if (held && !this.following.has(held.literal)) {
+        this.following.add(held.literal);
+        const members = this.memberCallers(fn, held);
+        this.following.delete(held.literal);
+        if (!members.ok) return members;
+        calls.push(...members.calls);
+        route ??= members.route;
         continue;
       }
       const parent = ref.getParent();
@@ -1103,7 +1150,7 @@ export class AsyncPlanner {
  * { export function f() }`, called as `Jobs.f()`): `'module'` when the module exports it,
  * `'file'` when only the file sees it (a namespace the module does not export).
  */
-function exportedOtherwise(fn: FunctionLike, name: Identifier): 'module' | 'file' | undefined {
+function exportedOtherwise(fn: Node, name: Identifier): 'module' | 'file' | undefined {
   if (Node.isFunctionDeclaration(fn) && fn.hasDefaultKeyword()) return 'module';
   const statement = Node.isFunctionDeclaration(fn) ? fn : name.getFirstAncestorByKind(SyntaxKind.VariableStatement);
   if (!statement?.hasExportKeyword() || !Node.isModuleBlock(statement.getParent())) return undefined;
@@ -1313,9 +1360,12 @@ function calleeCall(ref: Node): CallExpression | undefined {
 
 /**
  * The name a function expression or arrow is exported under as the whole right side of a
- * module-level `exports.name = ...` / `module.exports.name = ...` (what findExport reads).
+ * module-level `exports.name = ...` / `module.exports.name = ...`, or a function member of
+ * the literal `module.exports = { ... }` is exported under (what findExport reads).
  */
 function commonJsExportName(fn: FunctionLike): string | undefined {
+  const member = exportsLiteralMember(fn);
+  if (member) return member.key;
   if (!Node.isFunctionExpression(fn) && !Node.isArrowFunction(fn)) return undefined;
   const assignment = fn.getParent();
   if (!assignment || !Node.isBinaryExpression(assignment) || assignment.getRight() !== fn || assignment.getOperatorToken().getKind() !== SyntaxKind.EqualsToken) return undefined;

@@ -11,6 +11,7 @@ import { compilerNodesOfKind, wrapCompilerNode } from '../analysis/compiler-node
 import { frameworkBindings, type Framework, type HostApp } from '../analysis/host-app.js';
 import { declaringScope, isShadowed, sameScopeReferences } from '../analysis/scope.js';
 import { outermost } from '../analysis/legacy-symbols.js';
+import { heldMember, memberUses, type HeldMember } from '../analysis/object-members.js';
 import { resolveIdentifier } from '../analysis/declarations.js';
 import type { Analysis } from '../analysis/index.js';
 import type { SourceRecord } from '../analysis/project.js';
@@ -152,7 +153,8 @@ export function routeCallbackOf(analysis: Analysis, value: Node): RouteCallback 
     return frameworkOfObject(analysis, callee.getExpression()) === 'fastify' && parent.getArguments().includes(argument) ? { framework: 'fastify', call: parent } : undefined;
   }
   // const routes = { '/audit': (req, res) => {...} }, registered in a loop over its entries.
-  if (parent && Node.isPropertyAssignment(parent) && parent.getInitializer() === argument) return tableRouteCallback(analysis, parent);
+  const held = (parent && Node.isPropertyAssignment(parent)) || Node.isMethodDeclaration(value) ? heldMember(value) : undefined;
+  if (held) return tableRouteCallback(analysis, held);
   // app.post('/x', [auth, handler]): Express takes arrays of handlers, nested too.
   let inArray = false;
   while (parent && Node.isArrayLiteralExpression(parent)) {
@@ -171,25 +173,21 @@ export function routeCallbackOf(analysis: Analysis, value: Node): RouteCallback 
 }
 
 /**
- * A function held by a property of a `const` object literal that is only read by
+ * A function held by a member of a `const` object literal that is only read by
  * loops registering each value as a route: `for (const [path, handler] of
  * Object.entries(routes)) app.get(path, handler)`, also `Object.values(routes)` and
  * `Object.entries(routes).forEach(([path, handler]) => app.get(path, handler))`.
  * The framework calls every value the loops pass; nothing else does.
  */
-function tableRouteCallback(analysis: Analysis, property: import('ts-morph').PropertyAssignment): RouteCallback | undefined {
-  const literal = property.getParent();
-  const declaration = literal && outermost(literal).getParent();
-  if (!declaration || !Node.isVariableDeclaration(declaration) || !Node.isIdentifier(declaration.getNameNode())) return undefined;
-  const list = declaration.getParent();
-  if (!Node.isVariableDeclarationList(list) || list.getDeclarationKind() !== 'const') return undefined;
+function tableRouteCallback(analysis: Analysis, held: HeldMember): RouteCallback | undefined {
   // Its uses in its own scope are all there are: not exported (then importers could read it too).
-  if (declaration.getVariableStatement()?.hasExportKeyword()) return undefined;
-  const name = declaration.getNameNode() as Identifier;
-  const uses = sameScopeReferences(name);
-  if (uses.length === 0 || uses.some((use) => Node.isExportSpecifier(use.getParent()) || Node.isShorthandPropertyAssignment(use.getParent()))) return undefined;
+  if (held.declaration.getVariableStatement()?.hasExportKeyword()) return undefined;
+  const refs = sameScopeReferences(held.name);
+  if (refs.some((ref) => Node.isExportSpecifier(ref.getParent()))) return undefined;
+  const uses = memberUses(held, refs);
+  if (!uses.ok || uses.reads.length > 0) return undefined;
   let found: RouteCallback | undefined;
-  for (const use of uses) {
+  for (const use of uses.whole) {
     const route = loopRegistration(analysis, use);
     if (!route || (found && found.framework !== route.framework)) return undefined;
     found ??= route;
@@ -198,7 +196,7 @@ function tableRouteCallback(analysis: Analysis, property: import('ts-morph').Pro
 }
 
 /** `Object.entries(use)` / `Object.values(use)` whose values a loop passes as route handlers, each to one routing call. */
-function loopRegistration(analysis: Analysis, use: Node): RouteCallback | undefined {
+export function loopRegistration(analysis: Analysis, use: Node): RouteCallback | undefined {
   const call = outermost(use).getParent();
   if (!call || !Node.isCallExpression(call) || call.getArguments()[0] !== outermost(use)) return undefined;
   const method = call.getExpression().getText().replace(/\s+/g, '');
