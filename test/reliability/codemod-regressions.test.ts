@@ -109,7 +109,7 @@ describe('codemod regressions found by the property tests', () => {
       writeFileSync(file.absPath, file.updated!);
       outputs.set(file.absPath, name);
     }
-    const diagnostics = typeCheckFiles([...outputs.keys()]);
+    const diagnostics = await typeCheckFiles([...outputs.keys()]);
     const errors = [...outputs].flatMap(([file, name]) => diagnostics.get(file)!.map((d) => `${name}: line ${d.line} ${d.message}`));
     expect(errors).toEqual([]);
   });

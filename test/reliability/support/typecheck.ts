@@ -40,7 +40,7 @@ export interface FileDiagnostic {
 }
 
 /** Diagnostics per root file (absolute path); texts in `overrides` win over the disk. */
-export function typeCheckFiles(rootFiles: string[], overrides: Map<string, string> = new Map()): Map<string, FileDiagnostic[]> {
+export async function typeCheckFiles(rootFiles: string[], overrides: Map<string, string> = new Map()): Promise<Map<string, FileDiagnostic[]>> {
   const host = ts.createCompilerHost(OPTIONS, true);
   const readFile = host.readFile.bind(host);
   const fileExists = host.fileExists.bind(host);
@@ -56,7 +56,14 @@ export function typeCheckFiles(rootFiles: string[], overrides: Map<string, strin
   for (const diagnostic of [...program.getOptionsDiagnostics(), ...program.getGlobalDiagnostics()]) {
     throw new Error(`type-check set-up is broken: ${ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n')}`);
   }
+  let yielded = Date.now();
   for (const file of rootFiles) {
+    // Back to the event loop now and then: vitest's worker fails a run whose RPC reply
+    // waits 60 s behind synchronous work (checking thousands of files on a loaded machine).
+    if (Date.now() - yielded > 100) {
+      await new Promise((resolve) => setImmediate(resolve));
+      yielded = Date.now();
+    }
     const source = program.getSourceFile(file);
     if (!source) throw new Error(`type-check: ${file} is not in the program`);
     for (const diagnostic of [...program.getSyntacticDiagnostics(source), ...program.getSemanticDiagnostics(source)]) {
