@@ -143,6 +143,15 @@ function migratedReader(planned: Map<string, Planned>, first: Analysis): (absPat
   };
 }
 
+/**
+ * A turn of the event loop between phases: a process hosting a long run (a test
+ * runner's worker, whose RPC replies wait behind synchronous work; an editor) stays
+ * responsive, and the CLI's progress line repaints.
+ */
+function eventLoopTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 export async function migrate(options: MigrateOptions): Promise<MigrationResult> {
   const started = performance.now();
   const { root, paths, matchers, needles } = runScope(options);
@@ -156,8 +165,10 @@ export async function migrate(options: MigrateOptions): Promise<MigrationResult>
       })
     : scanTree(paths, root, needles);
   const analysis = analyze({ root, paths, discovery, matchers, scans, ...(index ? { index } : {}) });
+  await eventLoopTurn();
   const firstOutput = runRules(analysis);
   const planned = plan(analysis, firstOutput);
+  await eventLoopTurn();
 
   // Idempotency: the output, analysed again, must need no further edit.
   const changed = [...planned.values()].filter((p) => p.updated !== undefined);
@@ -188,6 +199,7 @@ export async function migrate(options: MigrateOptions): Promise<MigrationResult>
     }
   }
 
+  await eventLoopTurn();
   // Verification, then markers: both on the migrated texts, before anything is written.
   finishFiles(planned, final, {
     root,
