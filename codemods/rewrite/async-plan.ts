@@ -40,7 +40,7 @@ import type { RuleOutput } from './context.js';
 import { filesWithUnfollowedImports } from '../analysis/unfollowed-imports.js';
 import { findDeferCalls, findPayloadCalls } from '../analysis/defer-calls.js';
 import { exportedReferences, isCommonJsExportByName, moduleAndImporters, type ExportedNode, type References } from './exported-references.js';
-import { exportsLiteralMember, heldMember, memberUses, thisInMembers, type HeldMember } from '../analysis/object-members.js';
+import { exportsLiteralMember, heldMember, memberUses, thisReaching, type HeldMember } from '../analysis/object-members.js';
 import { asyncRefused, decoratedRouteMethods, ignoresRejection, loopRegistration, mayHoldRoutes, routeCallbackOf, routeHandlersIn, type RouteCallback } from './route-callback.js';
 
 export type FunctionLike =
@@ -858,20 +858,21 @@ export class AsyncPlanner {
     if (!name) {
       const route = routeCallbackOf(this.analysis, fn);
       if (route) return { ok: true, calls: [], route };
+      // `exports.f = function run() { ... run() ... }`, `{ retry: function again() { ... again() ... } }`:
+      // its own name is a caller neither the import graph nor the object's reads see.
+      const ownName = Node.isFunctionExpression(fn) ? fn.getName() : undefined;
+      if (ownName && (held || commonJsExportName(fn) !== undefined) && fn.getDescendantsOfKind(SyntaxKind.Identifier).some((id) => id.getText() === ownName)) {
+        return { ok: false, reason: `${nameOf(fn)} names itself \`${ownName}\` inside, where the codemod does not follow its calls` };
+      }
       if (held) return this.memberCallers(fn, held);
       // `exports.schedule = function () {...}`: importers reach it by that name, as an exported declaration.
       const exportName = commonJsExportName(fn);
       const fnRecord = exportName === undefined ? undefined : this.record(fn);
       if (exportName !== undefined && fnRecord && !fnRecord.isTypeScript) {
-        // `exports.f = function run() { ... run() ... }`: its own name is a caller the import graph does not see.
-        const ownName = Node.isFunctionExpression(fn) ? fn.getName() : undefined;
-        if (ownName && fn.getDescendantsOfKind(SyntaxKind.Identifier).some((id) => id.getText() === ownName)) {
-          return { ok: false, reason: `${nameOf(fn)} names itself \`${ownName}\` inside, where the codemod does not follow its calls` };
-        }
         // `module.exports = { create() {...}, run() { this.create() } }`: `this` reaches its members unseen.
         const literal = exportsLiteralMember(fn)?.literal;
-        const self = literal && thisInMembers(literal);
-        if (self) return { ok: false, reason: `${nameOf(fn)} is a member of the object \`module.exports\` is set to, and \`this\` at ${where(self)}, in a member function of it, may call it` };
+        const self = literal && thisReaching(literal, this.analysis.index);
+        if (self) return { ok: false, reason: `${nameOf(fn)} is a member of the object \`module.exports\` is set to, and ${self}` };
         const refs = this.referencesThroughImports(nameOf(fn), fnRecord, fn as ExportedNode, exportName);
         return refs.ok ? this.callsAmong(fn, fnRecord, refs.refs) : refs;
       }
@@ -913,7 +914,14 @@ export class AsyncPlanner {
     if (exportedByName && declaration) return this.referencesThroughImports(subject, record, declaration, name.getText());
     const local = sameScopeReferences(name);
     // `module.exports = { schedule }`: its importers through require() are followed like ES ones.
-    if (!record.isTypeScript && declaration && local.some((ref) => isCommonJsExportByName(ref, name.getText()))) return this.referencesThroughImports(subject, record, declaration, name.getText());
+    const commonJsExport = !record.isTypeScript && declaration ? local.find((ref) => isCommonJsExportByName(ref, name.getText())) : undefined;
+    if (commonJsExport && declaration) {
+      // `module.exports = { schedule, again }`, `again` calling `this.schedule()`: importers' `jobs.again()` reach it unseen.
+      const literal = commonJsExport.getParent()?.getParent();
+      const self = literal && Node.isObjectLiteralExpression(literal) ? thisReaching(literal, this.analysis.index) : undefined;
+      if (self) return { ok: false, reason: `${subject} is a member of the object \`module.exports\` is set to, and ${self}` };
+      return this.referencesThroughImports(subject, record, declaration, name.getText());
+    }
     // `export { f }`, `export { f as g }`, `export default f`: importers may use another name,
     // so the language service finds them in the loaded files (it builds the program for it).
     const exported = local.some((ref) => Node.isExportSpecifier(ref.getParent()) || Node.isExportAssignment(ref.getParent()));
@@ -960,15 +968,23 @@ export class AsyncPlanner {
     const object = `\`${held.name.getText()}\``;
     const refs = this.bindingReferences(`${object}, which holds ${nameOf(fn)},`, record, held.name, held.declaration, exportedOtherwise(held.declaration, held.name));
     if (!refs.ok) return refs;
-    const uses = memberUses(held, refs.refs);
+    const uses = memberUses(held, refs.refs, this.analysis.index);
     if (!uses.ok) return { ok: false, reason: `${nameOf(fn)} is a member of ${object}, and ${uses.reason}, so not every caller is known` };
+    // `const { send } = handlers`: the name's references are reads, in its file or, exported, in its importers.
+    const reads = [...uses.reads];
+    for (const bound of uses.bindings) {
+      const declaration = bound.getFirstAncestorByKindOrThrow(SyntaxKind.VariableDeclaration);
+      const found = this.bindingReferences(`\`${bound.getText()}\`, destructured from ${object},`, this.record(bound)!, bound, declaration, exportedOtherwise(declaration, bound));
+      if (!found.ok) return found;
+      reads.push(...found.refs);
+    }
     let route: RouteCallback | undefined;
     for (const use of uses.whole) {
       const loop = loopRegistration(this.analysis, use);
       if (!loop) return { ok: false, reason: `${nameOf(fn)} is a member of ${object}, which is used as a whole at ${where(use)} (passed on, spread or stored), so not every caller is known` };
       route ??= loop;
     }
-    const callers = this.callsAmong(fn, record, uses.reads);
+    const callers = this.callsAmong(fn, record, reads);
     return callers.ok && route && !callers.route ? { ...callers, route } : callers;
   }
 
