@@ -976,7 +976,8 @@ export class AsyncPlanner {
       const declaration = bound.getFirstAncestorByKindOrThrow(SyntaxKind.VariableDeclaration);
       const found = this.bindingReferences(`\`${bound.getText()}\`, destructured from ${object},`, this.record(bound)!, bound, declaration, exportedOtherwise(declaration, bound));
       if (!found.ok) return found;
-      reads.push(...found.refs);
+      // The language service counts the member's own name in the literal as a reference of the binding.
+      reads.push(...found.refs.filter((ref) => ref.getParent()?.getParent() !== held.literal));
     }
     let route: RouteCallback | undefined;
     for (const use of uses.whole) {
