@@ -161,12 +161,25 @@ function declarationOf(index: ProjectIndex, id: Identifier): Node | undefined {
  * may be a function the analysis does not read (an import it cannot resolve, `a.b`, a
  * call's result, a spread) may too. Says where, or undefined.
  */
-export function thisReaching(literal: ObjectLiteralExpression, index: ProjectIndex): string | undefined {
+export function thisReaching(literal: ObjectLiteralExpression, index: ProjectIndex, seen = new Set<Node>()): string | undefined {
+  seen.add(literal);
   const own = freeThis(literal, literal);
   if (own) return `\`this\` at ${where(own)}, in a function of \`${literalName(literal)}\`, may call it`;
   for (const property of literal.getProperties()) {
     if (Node.isMethodDeclaration(property) || Node.isGetAccessorDeclaration(property) || Node.isSetAccessorDeclaration(property)) continue;
-    const value = Node.isShorthandPropertyAssignment(property) ? property.getNameNode() : Node.isPropertyAssignment(property) ? unwrap(property.getInitializer() ?? property) : Node.isSpreadAssignment(property) ? unwrap(property.getExpression()) : undefined;
+    // `{ send, ...mixin }`: the members of `mixin` become the object's, their `this` too.
+    if (Node.isSpreadAssignment(property)) {
+      const spread = unwrap(property.getExpression());
+      const declaration = Node.isIdentifier(spread) ? declarationOf(index, spread) : undefined;
+      const initializer = declaration && Node.isVariableDeclaration(declaration) ? declaration.getInitializer() : undefined;
+      const copied = initializer && unwrapFrozen(initializer);
+      if (!copied || !Node.isObjectLiteralExpression(copied)) return `the members spread into it at ${where(spread)} may be functions the codemod does not read, which call it through \`this\``;
+      if (seen.has(copied)) continue;
+      const reached = thisReaching(copied, index, seen);
+      if (reached) return reached;
+      continue;
+    }
+    const value = Node.isShorthandPropertyAssignment(property) ? property.getNameNode() : Node.isPropertyAssignment(property) ? unwrap(property.getInitializer() ?? property) : undefined;
     if (!value || Node.isFunctionExpression(value) || Node.isArrowFunction(value) || Node.isObjectLiteralExpression(value) || Node.isLiteralExpression(value) || Node.isNoSubstitutionTemplateLiteral(value) || Node.isTemplateExpression(value) || Node.isArrayLiteralExpression(value) || Node.isTrueLiteral(value) || Node.isFalseLiteral(value) || Node.isNullLiteral(value) || Node.isClassExpression(value)) continue;
     if (Node.isIdentifier(value)) {
       if (value.getText() === 'undefined') continue;
