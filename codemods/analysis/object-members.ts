@@ -4,7 +4,7 @@
 // `handlers['send']`, `const { send } = handlers`), as long as every other use
 // of the object is known too. This module finds the member and sorts the uses;
 // the async planner and the route tables decide what each use means.
-import { Node, SyntaxKind, type Identifier, type ObjectLiteralExpression, type VariableDeclaration } from 'ts-morph';
+import { Node, SyntaxKind, type Identifier, type ObjectLiteralExpression, type SourceFile, type VariableDeclaration } from 'ts-morph';
 import { unwrapFrozen } from './defer-calls.js';
 import { outermost, unwrap } from './legacy-symbols.js';
 import { where } from './positions.js';
@@ -133,7 +133,7 @@ function isMemberOfOtherLiteral(fn: Node, literal: ObjectLiteralExpression | und
 function freeThis(root: Node, literal: ObjectLiteralExpression | undefined): Node | undefined {
   for (const keyword of root.getDescendantsOfKind(SyntaxKind.ThisKeyword)) {
     let container: Node | undefined = keyword.getParent();
-    while (container && (Node.isArrowFunction(container) || !(Node.isFunctionLikeDeclaration(container) || Node.isClassLikeDeclarationBase(container)))) container = container.getParent();
+    while (container && !(Node.isFunctionDeclaration(container) || Node.isFunctionExpression(container) || Node.isMethodDeclaration(container) || Node.isGetAccessorDeclaration(container) || Node.isSetAccessorDeclaration(container) || Node.isConstructorDeclaration(container) || Node.isClassLikeDeclarationBase(container))) container = container.getParent();
     if (!container || Node.isClassLikeDeclarationBase(container) || Node.isClassLikeDeclarationBase(container.getParent() ?? container)) continue;
     if (!isMemberOfOtherLiteral(container, literal)) return keyword;
   }
@@ -192,6 +192,25 @@ export function thisReaching(literal: ObjectLiteralExpression, index: ProjectInd
     if (Node.isBinaryExpression(value) && ![SyntaxKind.BarBarToken, SyntaxKind.AmpersandAmpersandToken, SyntaxKind.QuestionQuestionToken, SyntaxKind.CommaToken].includes(value.getOperatorToken().getKind())) continue;
     if (Node.isPrefixUnaryExpression(value) || Node.isTypeOfExpression(value) || Node.isVoidExpression(value)) continue;
     return `its member at ${where(value)} may be a function the codemod does not read, which calls it through \`this\``;
+  }
+  return undefined;
+}
+
+/**
+ * Where a `this` may call an export of a CommonJS module unseen: a function the module
+ * exports by assignment (`exports.again = function () { return this.retry() }`,
+ * `module.exports.again = again`) runs, called as `jobs.again()`, with `this` the exports
+ * object. (The `module.exports = {...}` literal's members are `thisReaching`'s.)
+ */
+export function exportsThis(sourceFile: SourceFile, index: ProjectIndex): string | undefined {
+  for (const statement of sourceFile.getStatements()) {
+    const assignment = Node.isExpressionStatement(statement) ? statement.getExpression() : undefined;
+    if (!assignment || !Node.isBinaryExpression(assignment) || assignment.getOperatorToken().getKind() !== SyntaxKind.EqualsToken) continue;
+    if (!/^(?:module\.)?exports\.[\w$]+$/.test(assignment.getLeft().getText().replace(/\s+/g, ''))) continue;
+    const value = unwrap(assignment.getRight());
+    const declaration = Node.isIdentifier(value) ? declarationOf(index, value) : Node.isFunctionExpression(value) ? value : undefined;
+    const used = declaration && !Node.isClassLikeDeclarationBase(declaration) ? freeThis(declaration, undefined) : undefined;
+    if (used) return `\`this\` at ${where(used)}, in the export \`${assignment.getLeft().getText()}\`, may call it`;
   }
   return undefined;
 }

@@ -40,7 +40,7 @@ import type { RuleOutput } from './context.js';
 import { filesWithUnfollowedImports } from '../analysis/unfollowed-imports.js';
 import { findDeferCalls, findPayloadCalls } from '../analysis/defer-calls.js';
 import { exportedReferences, isCommonJsExportByName, moduleAndImporters, type ExportedNode, type References } from './exported-references.js';
-import { exportsLiteralMember, heldMember, memberUses, thisReaching, type HeldMember } from '../analysis/object-members.js';
+import { exportsLiteralMember, exportsThis, heldMember, memberUses, thisReaching, type HeldMember } from '../analysis/object-members.js';
 import { asyncRefused, decoratedRouteMethods, ignoresRejection, loopRegistration, mayHoldRoutes, routeCallbackOf, routeHandlersIn, type RouteCallback } from './route-callback.js';
 
 export type FunctionLike =
@@ -871,8 +871,8 @@ export class AsyncPlanner {
       if (exportName !== undefined && fnRecord && !fnRecord.isTypeScript) {
         // `module.exports = { create() {...}, run() { this.create() } }`: `this` reaches its members unseen.
         const literal = exportsLiteralMember(fn)?.literal;
-        const self = literal && thisReaching(literal, this.analysis.index);
-        if (self) return { ok: false, reason: `${nameOf(fn)} is a member of the object \`module.exports\` is set to, and ${self}` };
+        const self = (literal && thisReaching(literal, this.analysis.index)) || exportsThis(fn.getSourceFile(), this.analysis.index);
+        if (self) return { ok: false, reason: `${nameOf(fn)} is exported with module.exports, and ${self}` };
         const refs = this.referencesThroughImports(nameOf(fn), fnRecord, fn as ExportedNode, exportName);
         return refs.ok ? this.callsAmong(fn, fnRecord, refs.refs) : refs;
       }
@@ -918,8 +918,8 @@ export class AsyncPlanner {
     if (commonJsExport && declaration) {
       // `module.exports = { schedule, again }`, `again` calling `this.schedule()`: importers' `jobs.again()` reach it unseen.
       const literal = commonJsExport.getParent()?.getParent();
-      const self = literal && Node.isObjectLiteralExpression(literal) ? thisReaching(literal, this.analysis.index) : undefined;
-      if (self) return { ok: false, reason: `${subject} is a member of the object \`module.exports\` is set to, and ${self}` };
+      const self = (literal && Node.isObjectLiteralExpression(literal) ? thisReaching(literal, this.analysis.index) : undefined) || exportsThis(record.sourceFile, this.analysis.index);
+      if (self) return { ok: false, reason: `${subject} is exported with module.exports, and ${self}` };
       return this.referencesThroughImports(subject, record, declaration, name.getText());
     }
     // `export { f }`, `export { f as g }`, `export default f`: importers may use another name,
