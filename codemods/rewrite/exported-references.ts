@@ -24,8 +24,8 @@ export type ExportedReferences = { ok: true; refs: Node[]; searched: ReadonlySet
 /** A file that may pass a module's exports on to its own importers (`export *`, `export {}`, `module.exports =`). */
 const MAY_REEXPORT = /\bexports?\b/;
 
-/** A file that may bind a module object: `import * as`, a default import, `import x = require()`, `require()`, `import()`. */
-const MAY_BIND_MODULE_OBJECT = /\bimport\s*\*|\bimport\s+[\w$]+\s*(?:,|from\b|=)|\brequire\s*\(|\bimport\s*\(/;
+/** A file that may bind a module object: `import * as`, a default import, `import x = require()`, a named import of `export * as`, `require()`, `import()`. */
+const MAY_BIND_MODULE_OBJECT = /\bimport\s*\*|\bimport\s+[\w$]+\s*(?:,|from\b|=)|\bimport\s*\{|\brequire\s*\(|\bimport\s*\(/;
 
 /** Whether the module object of the file at a path holds the function (its own module, or one re-exporting it by the same name). */
 type HoldsIt = (absPath: string | undefined) => boolean;
@@ -191,6 +191,12 @@ function moduleObjectEscape(analysis: Analysis, record: SourceRecord, holds: Hol
     if (ts.isImportDeclaration(statement) && ts.isStringLiteral(statement.moduleSpecifier)) {
       const clause = statement.importClause;
       const target = analysis.index.resolve(record.absPath, statement.moduleSpecifier.text);
+      // `import { ns } from './barrel'`, `export * as ns from './tasks'` there: a module object under a name.
+      if (clause && !clause.isTypeOnly && target && clause.namedBindings && ts.isNamedImports(clause.namedBindings)) {
+        for (const element of clause.namedBindings.elements) {
+          if (!element.isTypeOnly && isNamespaceReexport(analysis, target, (element.propertyName ?? element.name).text, holds)) bindings.add(element.name.text);
+        }
+      }
       if (!clause || clause.isTypeOnly || !holds(target)) continue;
       if (clause.namedBindings && ts.isNamespaceImport(clause.namedBindings)) bindings.add(clause.namedBindings.name.text);
       // A default import of a CommonJS module is its module object (of an ES module, its default export).
@@ -227,6 +233,22 @@ function moduleObjectEscape(analysis: Analysis, record: SourceRecord, holds: Hol
     return id.getStartLineNumber();
   }
   return undefined;
+}
+
+/** The module at `absPath` re-exports, as `name`, the whole module object of one holding the function (`export * as name from`). */
+function isNamespaceReexport(analysis: Analysis, absPath: string, name: string, holds: HoldsIt): boolean {
+  const barrel = analysis.index.load(absPath);
+  if (!barrel || barrel.parseProblem) return false;
+  return barrel.sourceFile.compilerNode.statements.some(
+    (statement) =>
+      ts.isExportDeclaration(statement) &&
+      !!statement.exportClause &&
+      ts.isNamespaceExport(statement.exportClause) &&
+      statement.exportClause.name.text === name &&
+      !!statement.moduleSpecifier &&
+      ts.isStringLiteral(statement.moduleSpecifier) &&
+      holds(analysis.index.resolve(absPath, statement.moduleSpecifier.text)),
+  );
 }
 
 /**
