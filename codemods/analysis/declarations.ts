@@ -437,8 +437,10 @@ function exportedObjectMember(index: ProjectIndex, record: SourceRecord, exporte
       const inner = initializer && unwrap(initializer);
       if (inner && Node.isIdentifier(inner)) found = resolveName(index, record, inner.getText(), depth + 1);
       else if (inner && Node.isClassExpression(inner)) found = { kind: 'class-value', record, node: inner };
+      else if (inner && (Node.isFunctionExpression(inner) || Node.isArrowFunction(inner))) found = { kind: 'exported-function', record, node: inner, name: member };
       else found = { kind: 'unknown' };
-    } else if ((Node.isMethodDeclaration(property) || Node.isGetAccessorDeclaration(property) || Node.isSetAccessorDeclaration(property)) && property.getName() === member) found = { kind: 'unknown' };
+    } else if (Node.isMethodDeclaration(property) && property.getName() === member) found = { kind: 'exported-function', record, node: property, name: member };
+    else if ((Node.isGetAccessorDeclaration(property) || Node.isSetAccessorDeclaration(property)) && property.getName() === member) found = { kind: 'unknown' };
   }
   // A member the object does not hold reads `undefined`: nothing of the project.
   return found ?? { kind: 'unknown' };

@@ -78,6 +78,18 @@ export function exportsLiteralMember(fn: Node): { key: string; literal: ObjectLi
   return statement && Node.isExpressionStatement(statement) && Node.isSourceFile(statement.getParent()) ? member : undefined;
 }
 
+/**
+ * The member of a module's `export default { ... }` literal (through parentheses, `as`,
+ * `satisfies`) that `fn` is: importers reach it as `jobs.key` of a default import.
+ */
+export function defaultExportMember(fn: Node): { key: string; literal: ObjectLiteralExpression } | undefined {
+  if (Node.isIdentifier(fn)) return undefined;
+  const member = literalMember(fn);
+  let holder: Node | undefined = member?.literal.getParent();
+  while (holder && (Node.isParenthesizedExpression(holder) || Node.isAsExpression(holder) || Node.isSatisfiesExpression(holder) || Node.isTypeAssertion(holder))) holder = holder.getParent();
+  return member && holder && Node.isExportAssignment(holder) && !holder.isExportEquals() && Node.isSourceFile(holder.getParent()) ? member : undefined;
+}
+
 export type MemberUses =
   /**
    * `reads`: the nodes that denote the function (for the planner's calls and route uses);
@@ -164,7 +176,7 @@ function declarationOf(index: ProjectIndex, id: Identifier): Node | undefined {
 export function thisReaching(literal: ObjectLiteralExpression, index: ProjectIndex, seen = new Set<Node>()): string | undefined {
   seen.add(literal);
   const own = freeThis(literal, literal);
-  if (own) return `\`this\` at ${where(own)}, in a function of \`${literalName(literal)}\`, may call it`;
+  if (own) return `\`this\` at ${where(own)}, in a function of ${literalName(literal)}, may call it`;
   for (const property of literal.getProperties()) {
     if (Node.isMethodDeclaration(property) || Node.isGetAccessorDeclaration(property) || Node.isSetAccessorDeclaration(property)) continue;
     // `{ send, ...mixin }`: the members of `mixin` become the object's, their `this` too.
@@ -215,10 +227,13 @@ export function exportsThis(sourceFile: SourceFile, index: ProjectIndex): string
   return undefined;
 }
 
-/** How the object is named in reasons: its `const`, or `module.exports`. */
+/** How the object is named in reasons: its `const`, the default export, or `module.exports`. */
 function literalName(literal: ObjectLiteralExpression): string {
   const declaration = bindingOf(literal);
-  return declaration ? declaration.getName() : 'module.exports';
+  if (declaration) return `\`${declaration.getName()}\``;
+  let holder: Node | undefined = literal.getParent();
+  while (holder && (Node.isParenthesizedExpression(holder) || Node.isAsExpression(holder) || Node.isSatisfiesExpression(holder) || Node.isTypeAssertion(holder))) holder = holder.getParent();
+  return holder && Node.isExportAssignment(holder) ? 'the default export' : '`module.exports`';
 }
 
 /** `const { send, other: o } = <use>` (no rest element): the identifier bound to `key`, `null` when none is, or why it cannot be followed. */

@@ -40,7 +40,7 @@ import type { RuleOutput } from './context.js';
 import { filesWithUnfollowedImports } from '../analysis/unfollowed-imports.js';
 import { findDeferCalls, findPayloadCalls } from '../analysis/defer-calls.js';
 import { exportedReferences, isCommonJsExportByName, moduleAndImporters, type ExportedNode, type References } from './exported-references.js';
-import { exportsLiteralMember, exportsThis, heldMember, memberUses, thisReaching, type HeldMember } from '../analysis/object-members.js';
+import { defaultExportMember, exportsLiteralMember, exportsThis, heldMember, memberUses, thisReaching, type HeldMember } from '../analysis/object-members.js';
 import { asyncRefused, decoratedRouteMethods, ignoresRejection, loopRegistration, mayHoldRoutes, routeCallbackOf, routeHandlersIn, type RouteCallback } from './route-callback.js';
 
 export type FunctionLike =
@@ -853,7 +853,7 @@ export class AsyncPlanner {
 
   private computeCallers(fn: FunctionLike): Callers {
     const held = heldMember(fn);
-    if (Node.isMethodDeclaration(fn) && !held && commonJsExportName(fn) === undefined) return this.privateMethodCallers(fn);
+    if (Node.isMethodDeclaration(fn) && !held && commonJsExportName(fn) === undefined && !defaultExportMember(fn)) return this.privateMethodCallers(fn);
     const name = this.nameNode(fn);
     if (!name) {
       const route = routeCallbackOf(this.analysis, fn);
@@ -865,6 +865,15 @@ export class AsyncPlanner {
         return { ok: false, reason: `${nameOf(fn)} names itself \`${ownName}\` inside, where the codemod does not follow its calls` };
       }
       if (held) return this.memberCallers(fn, held);
+      // `export default { create(req, res) {...} }`: default imports read it as `jobs.create`, through the import graph.
+      const defaultMember = defaultExportMember(fn);
+      if (defaultMember) {
+        const ownRecord = this.record(fn)!;
+        const self = thisReaching(defaultMember.literal, this.analysis.index);
+        if (self) return { ok: false, reason: `${nameOf(fn)} is a member of the default export, and ${self}, so not every caller is known` };
+        const refs = this.referencesThroughImports(nameOf(fn), ownRecord, fn as ExportedNode, defaultMember.key);
+        return refs.ok ? this.callsAmong(fn, ownRecord, refs.refs) : refs;
+      }
       // `exports.schedule = function () {...}`: importers reach it by that name, as an exported declaration.
       const exportName = commonJsExportName(fn);
       const fnRecord = exportName === undefined ? undefined : this.record(fn);

@@ -12,6 +12,7 @@ import type { SourceRecord } from '../analysis/project.js';
 import { identifierPattern } from '../analysis/prefilter.js';
 import { outermost, unwrap } from '../analysis/legacy-symbols.js';
 import { declaringScope, isShadowed, sameScopeReferences } from '../analysis/scope.js';
+import { defaultExportMember } from '../analysis/object-members.js';
 
 /** What a module exports by name: a declaration, or a function assigned to `exports.name` (`exports.f = function () {...}`). */
 export type ExportedNode = DeclarationNode | ExportedFunctionNode;
@@ -27,8 +28,12 @@ const MAY_REEXPORT = /\bexports?\b/;
 /** A file that may bind a module object: `import * as`, a default import, `import x = require()`, a named import of `export * as`, `require()`, `import()`. */
 const MAY_BIND_MODULE_OBJECT = /\bimport\s*\*|\bimport\s+[\w$]+\s*(?:,|from\b|=)|\bimport\s*\{|\brequire\s*\(|\bimport\s*\(/;
 
-/** Whether the module object of the file at a path holds the function (its own module, or one re-exporting it by the same name). */
-type HoldsIt = (absPath: string | undefined) => boolean;
+/**
+ * Whether the module object of the file at a path holds the function (its own module, or
+ * one re-exporting it by the same name). `defaultHolder`: the module whose default export
+ * (an object literal) holds it, whose default imports are then bindings of that object.
+ */
+type HoldsIt = ((absPath: string | undefined) => boolean) & { defaultHolder?: string };
 
 /**
  * Every reference of `name`, which `record` declares at module level (`declaration`)
@@ -46,7 +51,7 @@ export function exportedReferences(analysis: Analysis, record: SourceRecord, dec
     return text !== undefined && word.test(text);
   });
   const holders = new Map<string, boolean>([[declaration.getSourceFile().getFilePath(), true]]);
-  const holds: HoldsIt = (absPath) => {
+  const holds: HoldsIt = (absPath: string | undefined) => {
     if (absPath === undefined || !seen.has(absPath)) return false;
     let held = holders.get(absPath);
     if (held === undefined) {
@@ -56,6 +61,8 @@ export function exportedReferences(analysis: Analysis, record: SourceRecord, dec
     }
     return held;
   };
+  // `export default { create() {...} }`: a default import is the object holding it.
+  if (defaultExportMember(declaration)) holds.defaultHolder = declaration.getSourceFile().getFilePath();
   const refs: Node[] = [];
   const namingSet = new Set(naming);
   for (const absPath of naming) {
@@ -71,7 +78,7 @@ export function exportedReferences(analysis: Analysis, record: SourceRecord, dec
   for (const absPath of files) {
     if (namingSet.has(absPath) || absPath === record.absPath) continue;
     const text = index.text(absPath);
-    if (text === undefined || !MAY_BIND_MODULE_OBJECT.test(text)) continue;
+    if (text === undefined || !(MAY_BIND_MODULE_OBJECT.test(text) || (holds.defaultHolder !== undefined && /\bdefault\b/.test(text)))) continue;
     const importer = index.load(absPath);
     if (!importer) continue;
     if (importer.parseProblem) return { ok: false, reason: `${importer.rel}, which imports the module exporting \`${name}\`, does not parse` };
@@ -197,11 +204,22 @@ function moduleObjectEscape(analysis: Analysis, record: SourceRecord, holds: Hol
           if (!element.isTypeOnly && isNamespaceReexport(analysis, target, (element.propertyName ?? element.name).text, holds)) bindings.add(element.name.text);
         }
       }
+      // `import jobs from './jobs'`, `import { default as jobs }` of the module whose default export holds it.
+      if (clause && !clause.isTypeOnly && target !== undefined && target === holds.defaultHolder) {
+        if (clause.name) bindings.add(clause.name.text);
+        if (clause.namedBindings && ts.isNamedImports(clause.namedBindings)) {
+          for (const element of clause.namedBindings.elements) if (!element.isTypeOnly && (element.propertyName ?? element.name).text === 'default') bindings.add(element.name.text);
+        }
+      }
       if (!clause || clause.isTypeOnly || !holds(target)) continue;
       if (clause.namedBindings && ts.isNamespaceImport(clause.namedBindings)) bindings.add(clause.namedBindings.name.text);
       // A default import of a CommonJS module is its module object (of an ES module, its default export).
       const targetRecord = analysis.index.load(target!);
       if (clause.name && (!targetRecord || isPlainCommonJs(targetRecord))) bindings.add(clause.name.text);
+    } else if (ts.isExportDeclaration(statement) && holds.defaultHolder !== undefined && statement.moduleSpecifier && ts.isStringLiteral(statement.moduleSpecifier)) {
+      // `export { default as jobs } from './jobs'`: its importers would read the object under another name.
+      const reexportsDefault = statement.exportClause && ts.isNamedExports(statement.exportClause) && statement.exportClause.elements.some((e) => (e.propertyName ?? e.name).text === 'default');
+      if (reexportsDefault && analysis.index.resolve(record.absPath, statement.moduleSpecifier.text) === holds.defaultHolder) return record.sourceFile.getLineAndColumnAtPos(statement.getStart(record.sourceFile.compilerNode)).line;
     } else if (ts.isImportEqualsDeclaration(statement) && ts.isExternalModuleReference(statement.moduleReference) && ts.isStringLiteral(statement.moduleReference.expression)) {
       if (holds(analysis.index.resolve(record.absPath, statement.moduleReference.expression.text))) bindings.add(statement.name.text);
     }
@@ -215,7 +233,7 @@ function moduleObjectEscape(analysis: Analysis, record: SourceRecord, holds: Hol
     // `module.exports = require('./tasks')`: a barrel passing it on, whose importers are searched too.
     if (ts.isBinaryExpression(holder) && holder.right === call && holder.operatorToken.kind === SyntaxKind.EqualsToken && holder.left.getText(record.sourceFile.compilerNode) === 'module.exports' && ts.isExpressionStatement(holder.parent)) continue;
     if (ts.isVariableDeclaration(holder) && ts.isIdentifier(holder.name)) bindings.add(holder.name.text);
-    else if (!(ts.isVariableDeclaration(holder) && ts.isObjectBindingPattern(holder.name)) && !ts.isPropertyAccessExpression(holder)) return record.sourceFile.getLineAndColumnAtPos(call.getStart(record.sourceFile.compilerNode)).line;
+    else if (!(ts.isVariableDeclaration(holder) && ts.isObjectBindingPattern(holder.name)) && !(ts.isPropertyAccessExpression(holder) && holder.name.text !== 'default')) return record.sourceFile.getLineAndColumnAtPos(call.getStart(record.sourceFile.compilerNode)).line;
   }
   if (bindings.size === 0) return undefined;
   for (const compilerId of compilerNodesOfKind<ts.Identifier>(record.sourceFile, SyntaxKind.Identifier)) {
