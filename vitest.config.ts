@@ -17,6 +17,7 @@ export default defineConfig({
     // event loop for long (vitest's worker RPC times out after a fixed 60 s): long
     // promise-only loops yield with setImmediate (codemod-properties, typecheck support).
     poolOptions: { forks: { maxForks: Math.max(2, availableParallelism() - 1), minForks: 1 } },
+    setupFiles: ['test/support/event-loop-watch.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
   },

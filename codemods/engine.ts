@@ -155,8 +155,7 @@ export async function migrate(options: MigrateOptions): Promise<MigrationResult>
         scanned: (absPath, scan) => scan.legacy && index?.load(absPath),
       })
     : scanTree(paths, root, needles);
-  const walked = paths.map((p) => path.resolve(root, p));
-  const analysis = analyze({ root, paths: walked, discovery, matchers, scans, ...(index ? { index } : {}) });
+  const analysis = analyze({ root, paths, discovery, matchers, scans, ...(index ? { index } : {}) });
   const firstOutput = runRules(analysis);
   const planned = plan(analysis, firstOutput);
 
@@ -166,7 +165,7 @@ export async function migrate(options: MigrateOptions): Promise<MigrationResult>
   if (changed.length > 0) {
     const read = migratedReader(planned, analysis);
     const changedTexts = changed.map((p): [string, string] => [p.file.absPath, p.updated!]);
-    const second = analyze({ root, paths: walked, discovery, matchers, readText: read, scans: rescanChanged(analysis.scans, changedTexts, needles, discovery.aliasPrefixes), previous: analysis });
+    const second = analyze({ root, paths, discovery, matchers, readText: read, scans: rescanChanged(analysis.scans, changedTexts, needles, discovery.aliasPrefixes), previous: analysis });
     const secondOutput = runRules(second);
     final = { analysis: second, output: secondOutput };
     for (const [absPath, edits] of secondOutput.edits) {

@@ -263,27 +263,42 @@ function destructured(declaration: VariableDeclaration, key: string): Identifier
 export function memberUses(held: HeldMember, refs: readonly Node[], index: ProjectIndex): MemberUses {
   const self = thisReaching(held.literal, index);
   if (self) return { ok: false, reason: self };
+  return keyUses(`\`${held.name.getText()}\``, held.key, refs);
+}
+
+/** The expression a reference of an object's binding denotes it by: `ns.handlers` through a namespace import, else the reference (parentheses included). */
+export function objectUse(ref: Node): Node {
+  const parent = ref.getParent();
+  return outermost(parent && Node.isPropertyAccessExpression(parent) && parent.getNameNode() === ref ? parent : ref);
+}
+
+/**
+ * Sorts `refs`, references of an object (`object` names it in reasons: a literal's binding,
+ * a class's instances), into reads of its member `key`, names destructured from it that
+ * hold the member, and uses of the whole object, or says why a reference could reach the
+ * member otherwise (a write, a computed key).
+ */
+export function keyUses(object: string, memberKey: string, refs: readonly Node[]): MemberUses {
   const reads: Node[] = [];
   const bindings: Identifier[] = [];
   const whole: Node[] = [];
   for (const ref of refs) {
     const parent = ref.getParent();
     if (!parent || Node.isImportSpecifier(parent) || Node.isImportClause(parent) || Node.isExportSpecifier(parent) || Node.isTypeQuery(parent)) continue;
-    // `ns.handlers`, through a namespace import: the member access is the object.
-    const use = outermost(Node.isPropertyAccessExpression(parent) && parent.getNameNode() === ref ? parent : ref);
+    const use = objectUse(ref);
     const access = use.getParent();
     if (access && (Node.isPropertyAccessExpression(access) || Node.isElementAccessExpression(access)) && access.getExpression() === use) {
       const argument = Node.isElementAccessExpression(access) ? access.getArgumentExpression() : undefined;
       const key = Node.isPropertyAccessExpression(access) ? access.getName() : argument && propertyKey(argument);
-      if (key === undefined) return { ok: false, reason: `\`${held.name.getText()}\` is read with a computed key at ${where(access)}` };
-      if (key !== held.key) continue;
+      if (key === undefined) return { ok: false, reason: `${object} is read with a computed key at ${where(access)}` };
+      if (key !== memberKey) continue;
       if (isWritten(access)) return { ok: false, reason: `\`${access.getText()}\` is assigned at ${where(access)}` };
       reads.push(Node.isPropertyAccessExpression(access) ? access.getNameNode() : access);
       continue;
     }
     if (access && Node.isVariableDeclaration(access) && access.getInitializer() === use) {
-      const bound = destructured(access, held.key);
-      if (typeof bound === 'string') return { ok: false, reason: `\`${held.name.getText()}\` is destructured at ${where(access)}, and ${bound}` };
+      const bound = destructured(access, memberKey);
+      if (typeof bound === 'string') return { ok: false, reason: `${object} is destructured at ${where(access)}, and ${bound}` };
       if (bound) bindings.push(bound);
       continue;
     }

@@ -28,5 +28,6 @@ export function runScope(options: Pick<MigrateOptions, 'paths' | 'root' | 'legac
   const firstPath = path.resolve(cwd, options.paths[0] ?? '.');
   const root = path.resolve(options.root ?? findGitRoot(existsSync(firstPath) ? firstPath : cwd) ?? cwd);
   const matchers = createMatchers(options.legacyModules, options.legacyWebappModules, options.shimModule);
-  return { root, paths: options.paths.length > 0 ? options.paths : [root], matchers, needles: prefilterNeedles(matchers) };
+  // Relative paths are the caller's, from `cwd` (as the CLI gives them), not from the root.
+  return { root, paths: options.paths.length > 0 ? options.paths.map((p) => path.resolve(cwd, p)) : [root], matchers, needles: prefilterNeedles(matchers) };
 }

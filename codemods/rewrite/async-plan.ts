@@ -40,7 +40,8 @@ import type { RuleOutput } from './context.js';
 import { filesWithUnfollowedImports } from '../analysis/unfollowed-imports.js';
 import { findDeferCalls, findPayloadCalls } from '../analysis/defer-calls.js';
 import { exportedReferences, isCommonJsExportByName, moduleAndImporters, type ExportedNode, type References } from './exported-references.js';
-import { defaultExportMember, exportsLiteralMember, exportsThis, heldMember, memberUses, thisReaching, type HeldMember } from '../analysis/object-members.js';
+import { defaultExportMember, exportsLiteralMember, exportsThis, heldMember, keyUses, memberUses, objectUse, thisReaching, type HeldMember } from '../analysis/object-members.js';
+import { instanceMember, instanceThis, isStaticMember, unseenConstruction, type InstanceMember } from '../analysis/instance-members.js';
 import { asyncRefused, decoratedRouteMethods, ignoresRejection, loopRegistration, mayHoldRoutes, routeCallbackOf, routeHandlersIn, type RouteCallback } from './route-callback.js';
 
 export type FunctionLike =
@@ -902,6 +903,9 @@ export class AsyncPlanner {
       if (Node.isGetAccessorDeclaration(fn) || Node.isSetAccessorDeclaration(fn)) {
         return { ok: false, reason: `it is in the ${Node.isGetAccessorDeclaration(fn) ? 'getter' : 'setter'} \`${fn.getName()}\`, which every ${Node.isGetAccessorDeclaration(fn) ? 'read' : 'assignment'} of the property runs: the codemod does not follow those` };
       }
+      // `create = (req, res) => {...}` in a class: the reads of that member on its instances.
+      const member = instanceMember(fn);
+      if (member) return this.instanceCallers(fn, member);
       return { ok: false, reason: 'the function is used as a value, so its callers are not known' };
     }
     const record = this.record(fn)!;
@@ -918,8 +922,8 @@ export class AsyncPlanner {
   private bindingReferences(subject: string, record: SourceRecord, name: Identifier, declaration: ExportedNode | undefined, otherwise: 'module' | 'file' | undefined): References {
     if (otherwise) return this.referencesByLanguageService(subject, record, name, otherwise === 'module');
     // By its keyword (isExported() asks the checker, which would build the whole program).
-    const statement = declaration && (Node.isFunctionDeclaration(declaration) ? declaration : declaration.getFirstAncestorByKind(SyntaxKind.VariableStatement));
-    const exportedByName = !!statement && Node.isExportable(statement) && statement.hasExportKeyword() && !(Node.isFunctionDeclaration(statement) && statement.hasDefaultKeyword());
+    const statement = declaration && (Node.isFunctionDeclaration(declaration) || Node.isClassDeclaration(declaration) ? declaration : declaration.getFirstAncestorByKind(SyntaxKind.VariableStatement));
+    const exportedByName = !!statement && Node.isExportable(statement) && statement.hasExportKeyword() && !((Node.isFunctionDeclaration(statement) || Node.isClassDeclaration(statement)) && statement.hasDefaultKeyword());
     if (exportedByName && declaration) return this.referencesThroughImports(subject, record, declaration, name.getText());
     const local = sameScopeReferences(name);
     // `module.exports = { schedule }`: its importers through require() are followed like ES ones.
@@ -979,15 +983,9 @@ export class AsyncPlanner {
     if (!refs.ok) return refs;
     const uses = memberUses(held, refs.refs, this.analysis.index);
     if (!uses.ok) return { ok: false, reason: `${nameOf(fn)} is a member of ${object}, and ${uses.reason}, so not every caller is known` };
-    // `const { send } = handlers`: the name's references are reads, in its file or, exported, in its importers.
-    const reads = [...uses.reads];
-    for (const bound of uses.bindings) {
-      const declaration = bound.getFirstAncestorByKindOrThrow(SyntaxKind.VariableDeclaration);
-      const found = this.bindingReferences(`\`${bound.getText()}\`, destructured from ${object},`, this.record(bound)!, bound, declaration, exportedOtherwise(declaration, bound));
-      if (!found.ok) return found;
-      // The language service counts the member's own name in the literal as a reference of the binding.
-      reads.push(...found.refs.filter((ref) => ref.getParent()?.getParent() !== held.literal));
-    }
+    const destructured = this.destructuredReads(uses.bindings, object, held.literal);
+    if (!destructured.ok) return destructured;
+    const reads = [...uses.reads, ...destructured.refs];
     let route: RouteCallback | undefined;
     for (const use of uses.whole) {
       const loop = loopRegistration(this.analysis, use);
@@ -996,6 +994,79 @@ export class AsyncPlanner {
     }
     const callers = this.callsAmong(fn, record, reads);
     return callers.ok && route && !callers.route ? { ...callers, route } : callers;
+  }
+
+  /**
+   * The references of names destructured from an object that hold its member (`const { send }
+   * = handlers`): reads too, in their file or, exported, in their importers. `owner`, the
+   * literal or class declaring the member: the language service counts the member's own
+   * name there among a binding's references, which is no use.
+   */
+  private destructuredReads(bindings: readonly Identifier[], object: string, owner: Node): References {
+    const refs: Node[] = [];
+    for (const bound of bindings) {
+      const declaration = bound.getFirstAncestorByKindOrThrow(SyntaxKind.VariableDeclaration);
+      const found = this.bindingReferences(`\`${bound.getText()}\`, destructured from ${object},`, this.record(bound)!, bound, declaration, exportedOtherwise(declaration, bound));
+      if (!found.ok) return found;
+      refs.push(...found.refs.filter((ref) => ref.getParent()?.getParent() !== owner));
+    }
+    return { ok: true, refs };
+  }
+
+  /**
+   * The callers of a function held by an instance member of a class: the reads of that
+   * member on `this` in the class and on the `const` bindings of `new C(...)`, wherever
+   * those reach (instance-members.ts). A subclass, any other use of the class, or an
+   * instance used as a whole makes the callers unknown.
+   */
+  private instanceCallers(fn: FunctionLike, member: InstanceMember): Callers {
+    const className = `\`${member.name.getText()}\``;
+    const unknown = (why: string): Callers => ({ ok: false, reason: `${nameOf(fn)} is a member of ${className}, ${why}, so not every caller is known` });
+    const base = member.cls.getExtends();
+    if (base) return unknown(`which extends \`${base.getText()}\` (the base class may call it)`);
+    // A decorator receives the class (or its prototype) and may make instances or call members: Nest, DI containers.
+    const decorator = member.cls.getFirstDescendantByKind(SyntaxKind.Decorator);
+    if (decorator) return unknown(`whose decorator \`${decorator.getText()}\` receives the class or its prototype`);
+    const record = this.record(fn)!;
+    const classRefs = this.bindingReferences(`${className}, whose instances hold ${nameOf(fn)},`, record, member.name, member.cls, exportedOtherwise(member.cls, member.name));
+    if (!classRefs.ok) return classRefs;
+    const instanceRefs: Node[] = instanceThis(member.cls);
+    for (const ref of classRefs.refs) {
+      const parent = ref.getParent();
+      if (!parent || Node.isImportSpecifier(parent) || Node.isImportClause(parent) || Node.isExportSpecifier(parent) || Node.isTypeQuery(parent) || Node.isTypeReference(parent)) continue;
+      // `implements C` names a type; `extends C` makes instances the codemod does not see.
+      const heritage = Node.isExpressionWithTypeArguments(parent) ? parent.getParentIfKind(SyntaxKind.HeritageClause) : undefined;
+      if (heritage?.getToken() === SyntaxKind.ImplementsKeyword) continue;
+      const created = objectUse(ref);
+      const construction = created.getParent();
+      // `C.make()`: a static member (which makes no instance unseen: checked below), not `C.prototype`.
+      if (construction && Node.isPropertyAccessExpression(construction) && construction.getExpression() === created && isStaticMember(member.cls, construction.getName())) continue;
+      const binding = construction && Node.isNewExpression(construction) && construction.getExpression() === created ? outermost(construction).getParent() : undefined;
+      const list = binding?.getParent();
+      if (!binding || !Node.isVariableDeclaration(binding) || !Node.isIdentifier(binding.getNameNode()) || !Node.isVariableDeclarationList(list) || list.getDeclarationKind() !== 'const') {
+        return unknown(`which is used at ${where(ref)} other than as \`const x = new ${member.name.getText()}(...)\` (so its instances are not all known)`);
+      }
+      const name = binding.getNameNode() as Identifier;
+      const bindingRecord = this.record(binding);
+      if (!bindingRecord) return unknown(`whose instance \`${name.getText()}\` is outside the analysed files`);
+      const refs = this.bindingReferences(`\`${name.getText()}\`, an instance of ${className},`, bindingRecord, name, binding, exportedOtherwise(binding, name));
+      if (!refs.ok) return refs;
+      instanceRefs.push(...refs.refs);
+    }
+    const unseen = unseenConstruction(member.cls);
+    if (unseen) return unknown(`which makes instances the codemod does not follow at ${where(unseen)}`);
+    // `jobs.constructor`: a way to the class, and to new instances, from an instance.
+    const toClass = instanceRefs.find((ref) => {
+      const access = objectUse(ref).getParent();
+      return !!access && Node.isPropertyAccessExpression(access) && access.getExpression() === objectUse(ref) && access.getName() === 'constructor';
+    });
+    if (toClass) return unknown(`whose class is reached from an instance at ${where(toClass)}`);
+    const uses = keyUses(`an instance of ${member.name.getText()}`, member.key, instanceRefs);
+    if (!uses.ok) return unknown(`and ${uses.reason}`);
+    if (uses.whole[0]) return unknown(`whose instance is used as a whole at ${where(uses.whole[0])} (passed on, returned or stored)`);
+    const destructured = this.destructuredReads(uses.bindings, `an instance of ${className}`, member.cls);
+    if (!destructured.ok) return destructured;
+    return this.callsAmong(fn, record, [...uses.reads, ...destructured.refs]);
   }
 
   /** The calls among `refs` (references of `fn`), or why some reference is not a known call. */
@@ -1047,6 +1118,8 @@ export class AsyncPlanner {
     const name = fn.getNameNode();
     const isPrivate = Node.isPrivateIdentifier(name) || (Node.isIdentifier(name) && fn.hasModifier(SyntaxKind.PrivateKeyword));
     if (!isPrivate || !(Node.isIdentifier(name) || Node.isPrivateIdentifier(name)) || !(Node.isClassDeclaration(fn.getParent()) || Node.isClassExpression(fn.getParent()))) {
+      const member = instanceMember(fn);
+      if (member) return this.instanceCallers(fn, member);
       return { ok: false, reason: `${nameOf(fn)} is a method: it may be overridden or called dynamically, so not every caller is known` };
     }
     const calls: CallExpression[] = [];
@@ -1177,8 +1250,8 @@ export class AsyncPlanner {
  * `'file'` when only the file sees it (a namespace the module does not export).
  */
 function exportedOtherwise(fn: Node, name: Identifier): 'module' | 'file' | undefined {
-  if (Node.isFunctionDeclaration(fn) && fn.hasDefaultKeyword()) return 'module';
-  const statement = Node.isFunctionDeclaration(fn) ? fn : name.getFirstAncestorByKind(SyntaxKind.VariableStatement);
+  if ((Node.isFunctionDeclaration(fn) || Node.isClassDeclaration(fn)) && fn.hasDefaultKeyword()) return 'module';
+  const statement = Node.isFunctionDeclaration(fn) || Node.isClassDeclaration(fn) ? fn : name.getFirstAncestorByKind(SyntaxKind.VariableStatement);
   if (!statement?.hasExportKeyword() || !Node.isModuleBlock(statement.getParent())) return undefined;
   // The outermost namespace decides whether the module exports the member (or the file is a script).
   let namespace = statement.getParent()!.getParent();

@@ -91,6 +91,24 @@ describe('migrate', () => {
     expect(whole.files.find((f) => f.file === 'test/tasks.test.ts')!.updated).toContain('await schedule(1);');
     expect(whole.files.flatMap((f) => f.items).filter((i) => i.code === 'sync-error-handling')).toEqual([]);
   });
+  it('reads relative paths from the working directory, as the CLI does, whatever the root', async () => {
+    tree = makeTree({
+      'package.json': '{ "private": true, "main": "src/index.ts" }\n',
+      'src/tasks.ts': "import * as deferred from 'google/appengine/ext/deferred';\nexport function work(id: number) {\n  return id;\n}\nexport function schedule(id: number) {\n  deferred.defer(work, id, { _name: `x${id}`, _url: '/tasks/work' });\n}\n",
+      'test/tasks.test.ts': "import { schedule } from '../src/tasks.js';\nexport function check() {\n  try {\n    schedule(1);\n    return 'queued';\n  } catch {\n    return 'refused';\n  }\n}\n",
+    });
+    const absolute = await migrate({ paths: [tree.path('src')], root: tree.root, verify: false });
+    const cwd = process.cwd();
+    process.chdir(tree.path('src'));
+    try {
+      // `.` is src: the run walks part of the package, so it cannot see the test's call.
+      const relative = await migrate({ paths: ['.'], root: tree.root, verify: false });
+      expect(relative.files.map((f) => [f.file, f.updated, f.items.map((i) => i.message)])).toEqual(absolute.files.map((f) => [f.file, f.updated, f.items.map((i) => i.message)]));
+      expect(relative.files.find((f) => f.file === 'src/tasks.ts')!.items.map((i) => i.code)).toContain('sync-error-handling');
+    } finally {
+      process.chdir(cwd);
+    }
+  });
   it("follows callers of a private package's entry point when the run walks the repository, and reports a published one's", async () => {
     const files = (manifest: string) => ({
       'package.json': manifest,

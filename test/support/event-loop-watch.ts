@@ -1,0 +1,17 @@
+// Says which test kept its vitest worker from the event loop for long. Vitest's worker
+// RPC times out after a fixed 60 s, and a reply that waited behind synchronous work (or
+// a long chain of promises) then fails the run although every test passed
+// ("Timeout calling onTaskUpdate"): this line names the test to fix.
+import { expect } from 'vitest';
+
+const REPORT_AFTER_MS = 15_000;
+let last = Date.now();
+const watch = setInterval(() => {
+  const now = Date.now();
+  if (now - last > REPORT_AFTER_MS) {
+    const state = expect.getState();
+    process.stderr.write(`event loop blocked for ${((now - last) / 1000).toFixed(1)} s in ${state.testPath ?? '?'} :: ${state.currentTestName ?? '(a hook)'}\n`);
+  }
+  last = now;
+}, 250);
+watch.unref();
