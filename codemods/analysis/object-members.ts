@@ -194,11 +194,8 @@ export function thisReaching(literal: ObjectLiteralExpression, index: ProjectInd
     const value = Node.isShorthandPropertyAssignment(property) ? property.getNameNode() : Node.isPropertyAssignment(property) ? unwrap(property.getInitializer() ?? property) : undefined;
     if (!value || Node.isFunctionExpression(value) || Node.isArrowFunction(value) || Node.isObjectLiteralExpression(value) || Node.isLiteralExpression(value) || Node.isNoSubstitutionTemplateLiteral(value) || Node.isTemplateExpression(value) || Node.isArrayLiteralExpression(value) || Node.isTrueLiteral(value) || Node.isFalseLiteral(value) || Node.isNullLiteral(value) || Node.isClassExpression(value)) continue;
     if (Node.isIdentifier(value)) {
-      if (value.getText() === 'undefined') continue;
-      const declaration = declarationOf(index, value);
-      if (!declaration) return `\`${value.getText()}\` at ${where(value)}, a member of it the codemod cannot resolve, may be a function that calls it through \`this\``;
-      const used = Node.isClassLikeDeclarationBase(declaration) ? undefined : freeThis(declaration, undefined);
-      if (used) return `\`this\` at ${where(used)}, in \`${value.getText()}\`, a member of it, may call it`;
+      const named = namedFunctionThis(value, index);
+      if (named) return named;
       continue;
     }
     if (Node.isBinaryExpression(value) && ![SyntaxKind.BarBarToken, SyntaxKind.AmpersandAmpersandToken, SyntaxKind.QuestionQuestionToken, SyntaxKind.CommaToken].includes(value.getOperatorToken().getKind())) continue;
@@ -225,6 +222,19 @@ export function exportsThis(sourceFile: SourceFile, index: ProjectIndex): string
     if (used) return `\`this\` at ${where(used)}, in the export \`${assignment.getLeft().getText()}\`, may call it`;
   }
   return undefined;
+}
+
+/**
+ * `value`, a member's value naming a function declared elsewhere (`{ send, retryAll }`, a
+ * class field `checkAll = checkAll`), whose own `this` is the object when it is called as
+ * its member: where that `this` is, or why the name cannot be followed.
+ */
+export function namedFunctionThis(value: Identifier, index: ProjectIndex): string | undefined {
+  if (value.getText() === 'undefined') return undefined;
+  const declaration = declarationOf(index, value);
+  if (!declaration) return `\`${value.getText()}\` at ${where(value)}, a member of it the codemod cannot resolve, may be a function that calls it through \`this\``;
+  const used = Node.isClassLikeDeclarationBase(declaration) ? undefined : freeThis(declaration, undefined);
+  return used ? `\`this\` at ${where(used)}, in \`${value.getText()}\`, a member of it, may call it` : undefined;
 }
 
 /** How the object is named in reasons: its `const`, the default export, or `module.exports`. */

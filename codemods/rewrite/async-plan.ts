@@ -33,14 +33,14 @@ import type { SourceRecord } from '../analysis/project.js';
 import { resolveIdentifier, resolveModuleMember } from '../analysis/declarations.js';
 import { identifierPattern } from '../analysis/prefilter.js';
 import { isShadowed, sameScopeReferences } from '../analysis/scope.js';
-import { outermost } from '../analysis/legacy-symbols.js';
+import { outermost, unwrap } from '../analysis/legacy-symbols.js';
 import { where } from '../analysis/positions.js';
 import { withoutScriptExtension } from '../analysis/specifiers.js';
 import type { RuleOutput } from './context.js';
 import { filesWithUnfollowedImports } from '../analysis/unfollowed-imports.js';
 import { findDeferCalls, findPayloadCalls } from '../analysis/defer-calls.js';
 import { exportedReferences, isCommonJsExportByName, moduleAndImporters, type ExportedNode, type References } from './exported-references.js';
-import { defaultExportMember, exportsLiteralMember, exportsThis, heldMember, keyUses, memberUses, objectUse, thisReaching, type HeldMember } from '../analysis/object-members.js';
+import { defaultExportMember, exportsLiteralMember, exportsThis, heldMember, keyUses, memberUses, namedFunctionThis, objectUse, thisReaching, type HeldMember } from '../analysis/object-members.js';
 import { instanceMember, instanceThis, isStaticMember, unseenConstruction, type InstanceMember } from '../analysis/instance-members.js';
 import { asyncRefused, decoratedRouteMethods, ignoresRejection, loopRegistration, mayHoldRoutes, routeCallbackOf, routeHandlersIn, type RouteCallback } from './route-callback.js';
 
@@ -1027,6 +1027,12 @@ export class AsyncPlanner {
     // A decorator receives the class (or its prototype) and may make instances or call members: Nest, DI containers.
     const decorator = member.cls.getFirstDescendantByKind(SyntaxKind.Decorator);
     if (decorator) return unknown(`whose decorator \`${decorator.getText()}\` receives the class or its prototype`);
+    // `checkAll = checkAll`, a function declared elsewhere: called as `x.checkAll()`, its `this` is the instance.
+    for (const property of member.cls.getProperties()) {
+      const value = property.isStatic() ? undefined : property.getInitializer();
+      const self = value && Node.isIdentifier(unwrap(value)) ? namedFunctionThis(unwrap(value) as Identifier, this.analysis.index) : undefined;
+      if (self) return unknown(`and ${self}`);
+    }
     const record = this.record(fn)!;
     const classRefs = this.bindingReferences(`${className}, whose instances hold ${nameOf(fn)},`, record, member.name, member.cls, exportedOtherwise(member.cls, member.name));
     if (!classRefs.ok) return classRefs;
