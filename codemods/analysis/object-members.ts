@@ -200,6 +200,8 @@ export function thisReaching(literal: ObjectLiteralExpression, index: ProjectInd
     }
     if (Node.isBinaryExpression(value) && ![SyntaxKind.BarBarToken, SyntaxKind.AmpersandAmpersandToken, SyntaxKind.QuestionQuestionToken, SyntaxKind.CommaToken].includes(value.getOperatorToken().getKind())) continue;
     if (Node.isPrefixUnaryExpression(value) || Node.isTypeOfExpression(value) || Node.isVoidExpression(value)) continue;
+    // `cache: new Map()`: an object, whose own functions' `this` is that object (not `new Function`, `new Proxy`).
+    if (Node.isNewExpression(value) && !['Function', 'Proxy'].includes(value.getExpression().getText())) continue;
     return `its member at ${where(value)} may be a function the codemod does not read, which calls it through \`this\``;
   }
   return undefined;
