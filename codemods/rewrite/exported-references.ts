@@ -154,6 +154,9 @@ function referencesIn(analysis: Analysis, record: SourceRecord, declaration: Exp
           if (isCommonJsExportByName(assignment.getRight(), name) || assignment.getRight() === declaration) continue;
           return { ok: false, reason: `the export \`${name}\` is assigned another value in ${record.rel} at line ${id.getStartLineNumber()}` };
         }
+        // Its value depends on where it is read when the module assigns the export more than
+        // once (`const orig = module.exports.f; module.exports.f = wrap(orig)`): findExport gives the last.
+        if (exportAssignments(record, name) > 1) return { ok: false, reason: `\`${name}\` is read from the module's own exports in ${record.rel} at line ${id.getStartLineNumber()}, and the module assigns that export more than once` };
         member = findExport(analysis.index, record, name, 0);
       }
       else if (Node.isIdentifier(object)) {
@@ -483,6 +486,26 @@ function loadsProjectModule(analysis: Analysis, record: SourceRecord, name: stri
     }
   }
   return false;
+}
+
+/**
+ * How many module-level statements of a CommonJS module may set its export `name`:
+ * `exports.name = ...`, `module.exports.name = ...` (not TypeScript's `= void 0`
+ * placeholder), and every `module.exports = ...` (a literal naming it, or any other value).
+ */
+function exportAssignments(record: SourceRecord, name: string): number {
+  let count = 0;
+  for (const statement of record.sourceFile.compilerNode.statements) {
+    if (!ts.isExpressionStatement(statement) || !ts.isBinaryExpression(statement.expression) || statement.expression.operatorToken.kind !== SyntaxKind.EqualsToken) continue;
+    const { left, right } = statement.expression;
+    const target = left.getText(record.sourceFile.compilerNode).replace(/\s+/g, '');
+    if ((target === `exports.${name}` || target === `module.exports.${name}`) && !ts.isVoidExpression(right)) count++;
+    else if (target === 'module.exports') {
+      const literal = ts.isObjectLiteralExpression(right) ? right : undefined;
+      if (!literal || literal.properties.some((p) => ts.isSpreadAssignment(p) || (p.name !== undefined && ts.isIdentifier(p.name) && p.name.text === name) || (p.name !== undefined && ts.isStringLiteral(p.name) && p.name.text === name))) count++;
+    }
+  }
+  return count;
 }
 
 /** `exports` or `module.exports` of the file itself (not a binding of that name). */
