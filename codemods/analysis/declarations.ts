@@ -314,8 +314,11 @@ export function findExport(index: ProjectIndex, record: SourceRecord, exported: 
       return resolveName(index, record, exportSpecifier.getName(), depth + 1);
     }
   }
-  // CommonJS: exports.fn = fn, module.exports.fn = fn, module.exports = { fn }
-  for (const statement of sf.getStatements()) {
+  // CommonJS: exports.fn = fn, module.exports.fn = fn, module.exports = { fn }. The last
+  // module-level assignment is what importers get (a later one replaces an earlier), so
+  // they are read from the end, and a later `module.exports = ...` that does not define
+  // the name hides the earlier ones.
+  for (const statement of [...sf.getStatements()].reverse()) {
     if (!Node.isExpressionStatement(statement)) continue;
     const expression = statement.getExpression();
     // TypeScript's emit: `Object.defineProperty(exports, 'X', { get: function () { return X; } })`.
@@ -333,6 +336,8 @@ export function findExport(index: ProjectIndex, record: SourceRecord, exported: 
       if (Node.isIdentifier(right)) return resolveName(index, record, right.getText(), depth + 1);
       if (Node.isClassExpression(right)) return { kind: 'class-value', record, node: right };
       if (Node.isFunctionExpression(right) || Node.isArrowFunction(right)) return { kind: 'exported-function', record, node: right, name: exported };
+      // Another value (TypeScript's `exports.f = void 0` placeholder comes before the real one).
+      if (!Node.isVoidExpression(right)) return { kind: 'unknown' };
     }
     if (left === 'module.exports' && Node.isObjectLiteralExpression(right)) {
       for (const property of right.getProperties()) {
@@ -355,6 +360,7 @@ export function findExport(index: ProjectIndex, record: SourceRecord, exported: 
       return resolveName(index, record, right.getText(), depth + 1);
     }
     if (left === 'module.exports' && Node.isClassExpression(right) && exported === 'default') return { kind: 'class-value', record, node: right };
+    if (left === 'module.exports') return { kind: 'unknown' };
   }
   return { kind: 'unknown' };
 }
@@ -431,8 +437,10 @@ function exportedObjectMember(index: ProjectIndex, record: SourceRecord, exporte
       const inner = initializer && unwrap(initializer);
       if (inner && Node.isIdentifier(inner)) found = resolveName(index, record, inner.getText(), depth + 1);
       else if (inner && Node.isClassExpression(inner)) found = { kind: 'class-value', record, node: inner };
+      else if (inner && (Node.isFunctionExpression(inner) || Node.isArrowFunction(inner))) found = { kind: 'exported-function', record, node: inner, name: member };
       else found = { kind: 'unknown' };
-    } else if ((Node.isMethodDeclaration(property) || Node.isGetAccessorDeclaration(property) || Node.isSetAccessorDeclaration(property)) && property.getName() === member) found = { kind: 'unknown' };
+    } else if (Node.isMethodDeclaration(property) && property.getName() === member) found = { kind: 'exported-function', record, node: property, name: member };
+    else if ((Node.isGetAccessorDeclaration(property) || Node.isSetAccessorDeclaration(property)) && property.getName() === member) found = { kind: 'unknown' };
   }
   // A member the object does not hold reads `undefined`: nothing of the project.
   return found ?? { kind: 'unknown' };

@@ -4,11 +4,13 @@
 // `handlers['send']`, `const { send } = handlers`), as long as every other use
 // of the object is known too. This module finds the member and sorts the uses;
 // the async planner and the route tables decide what each use means.
-import { Node, SyntaxKind, type Identifier, type ObjectLiteralExpression, type VariableDeclaration } from 'ts-morph';
+import { Node, SyntaxKind, type Identifier, type ObjectLiteralExpression, type SourceFile, type VariableDeclaration } from 'ts-morph';
 import { unwrapFrozen } from './defer-calls.js';
-import { outermost } from './legacy-symbols.js';
+import { outermost, unwrap } from './legacy-symbols.js';
 import { where } from './positions.js';
-import { isReassigned, sameScopeReferences } from './scope.js';
+import { declaringScope, isReassigned } from './scope.js';
+import { resolveIdentifier } from './declarations.js';
+import type { ProjectIndex } from './project.js';
 
 export interface HeldMember {
   /** The property the function is stored under. */
@@ -76,9 +78,26 @@ export function exportsLiteralMember(fn: Node): { key: string; literal: ObjectLi
   return statement && Node.isExpressionStatement(statement) && Node.isSourceFile(statement.getParent()) ? member : undefined;
 }
 
+/**
+ * The member of a module's `export default { ... }` literal (through parentheses, `as`,
+ * `satisfies`) that `fn` is: importers reach it as `jobs.key` of a default import.
+ */
+export function defaultExportMember(fn: Node): { key: string; literal: ObjectLiteralExpression } | undefined {
+  if (Node.isIdentifier(fn)) return undefined;
+  const member = literalMember(fn);
+  let holder: Node | undefined = member?.literal.getParent();
+  while (holder && (Node.isParenthesizedExpression(holder) || Node.isAsExpression(holder) || Node.isSatisfiesExpression(holder) || Node.isTypeAssertion(holder))) holder = holder.getParent();
+  return member && holder && Node.isExportAssignment(holder) && !holder.isExportEquals() && Node.isSourceFile(holder.getParent()) ? member : undefined;
+}
+
 export type MemberUses =
-  /** `reads`: the nodes that denote the function (for the planner's calls and route uses); `whole`: uses of the object as a whole. */
-  | { ok: true; reads: Node[]; whole: Node[] }
+  /**
+   * `reads`: the nodes that denote the function (for the planner's calls and route uses);
+   * `bindings`: names destructured from the object that hold it (`const { send } = handlers`),
+   * whose references are reads too, wherever they reach (an exported one: its importers);
+   * `whole`: uses of the object as a whole.
+   */
+  | { ok: true; reads: Node[]; bindings: Identifier[]; whole: Node[] }
   | { ok: false; reason: string };
 
 /** `access` is written (`x.k = v`, `x.k += v`, `x.k++`, `delete x.k`, a destructuring target). */
@@ -109,24 +128,130 @@ function isDestructuringTarget(node: Node): boolean {
   return false;
 }
 
+/** Whether `fn` is a member of an object literal other than `literal` (a method, an accessor, a property's function value). */
+function isMemberOfOtherLiteral(fn: Node, literal: ObjectLiteralExpression | undefined): boolean {
+  const member = Node.isMethodDeclaration(fn) || Node.isGetAccessorDeclaration(fn) || Node.isSetAccessorDeclaration(fn) ? fn : outermost(fn).getParent();
+  const owner = member && (Node.isMethodDeclaration(member) || Node.isGetAccessorDeclaration(member) || Node.isSetAccessorDeclaration(member) || Node.isPropertyAssignment(member)) ? member.getParent() : undefined;
+  return !!owner && Node.isObjectLiteralExpression(owner) && owner !== literal;
+}
+
 /**
- * A `this` in a member function of the literal (not in an arrow's own scope, which
- * takes the outer `this`): `this.send()` there may call the member unseen.
+ * A `this` in `root` that may denote the object `literal` when a function holding it is
+ * called as a member of it: in a function (not an arrow, which takes the outer `this`) that
+ * is neither a member of another object literal nor of a class. Any such function in the
+ * literal counts, not only its members: a callback inside a member may be called with that
+ * member's `this` (`fn.call(this)`, a wrapper forwarding it).
  */
-export function thisInMembers(literal: ObjectLiteralExpression): Node | undefined {
-  for (const keyword of literal.getDescendantsOfKind(SyntaxKind.ThisKeyword)) {
+function freeThis(root: Node, literal: ObjectLiteralExpression | undefined): Node | undefined {
+  for (const keyword of root.getDescendantsOfKind(SyntaxKind.ThisKeyword)) {
     let container: Node | undefined = keyword.getParent();
-    while (container && (Node.isArrowFunction(container) || !(Node.isFunctionLikeDeclaration(container) || Node.isClassLikeDeclarationBase(container)))) container = container.getParent();
-    if (!container || Node.isClassLikeDeclarationBase(container)) continue;
-    const member = Node.isMethodDeclaration(container) || Node.isGetAccessorDeclaration(container) || Node.isSetAccessorDeclaration(container) ? container : outermost(container).getParent();
-    if (member?.getParent() === literal) return keyword;
+    while (container && !(Node.isFunctionDeclaration(container) || Node.isFunctionExpression(container) || Node.isMethodDeclaration(container) || Node.isGetAccessorDeclaration(container) || Node.isSetAccessorDeclaration(container) || Node.isConstructorDeclaration(container) || Node.isClassLikeDeclarationBase(container))) container = container.getParent();
+    if (!container || Node.isClassLikeDeclarationBase(container) || Node.isClassLikeDeclarationBase(container.getParent() ?? container)) continue;
+    if (!isMemberOfOtherLiteral(container, literal)) return keyword;
   }
   return undefined;
+}
+
+/**
+ * The declaration `id` (a member's value) denotes, in its file or through imports; in a
+ * function or block, its declaration there. Undefined when not found.
+ */
+function declarationOf(index: ProjectIndex, id: Identifier): Node | undefined {
+  const record = index.load(id.getSourceFile().getFilePath());
+  const resolution = record && resolveIdentifier(index, record, id);
+  if (resolution?.kind === 'module' || resolution?.kind === 'exported-function' || resolution?.kind === 'class-value') return resolution.node;
+  if (resolution?.kind !== 'nested') return undefined;
+  const name = id.getText();
+  const scope = declaringScope(id, name);
+  return scope?.getDescendants().find((node) => (Node.isFunctionDeclaration(node) || Node.isVariableDeclaration(node)) && node.getNameNode()?.getText() === name && declaringScope(node.getNameNode()!, name) === scope);
+}
+
+/**
+ * Where a `this` may call a member of `literal` unseen: `this.send()` in a function of the
+ * literal, or in a function a member names (`{ send, retryAll }`, `retryAll` declared
+ * elsewhere: `handlers.retryAll()` runs it with `this` the object). A member whose value
+ * may be a function the analysis does not read (an import it cannot resolve, `a.b`, a
+ * call's result, a spread) may too. Says where, or undefined.
+ */
+export function thisReaching(literal: ObjectLiteralExpression, index: ProjectIndex, seen = new Set<Node>()): string | undefined {
+  seen.add(literal);
+  const own = freeThis(literal, literal);
+  if (own) return `\`this\` at ${where(own)}, in a function of ${literalName(literal)}, may call it`;
+  for (const property of literal.getProperties()) {
+    if (Node.isMethodDeclaration(property) || Node.isGetAccessorDeclaration(property) || Node.isSetAccessorDeclaration(property)) continue;
+    // `{ send, ...mixin }`: the members of `mixin` become the object's, their `this` too.
+    if (Node.isSpreadAssignment(property)) {
+      const spread = unwrap(property.getExpression());
+      const declaration = Node.isIdentifier(spread) ? declarationOf(index, spread) : undefined;
+      const initializer = declaration && Node.isVariableDeclaration(declaration) ? declaration.getInitializer() : undefined;
+      const copied = initializer && unwrapFrozen(initializer);
+      if (!copied || !Node.isObjectLiteralExpression(copied)) return `the members spread into it at ${where(spread)} may be functions the codemod does not read, which call it through \`this\``;
+      if (seen.has(copied)) continue;
+      const reached = thisReaching(copied, index, seen);
+      if (reached) return reached;
+      continue;
+    }
+    const value = Node.isShorthandPropertyAssignment(property) ? property.getNameNode() : Node.isPropertyAssignment(property) ? unwrap(property.getInitializer() ?? property) : undefined;
+    if (!value || Node.isFunctionExpression(value) || Node.isArrowFunction(value) || Node.isObjectLiteralExpression(value) || Node.isLiteralExpression(value) || Node.isNoSubstitutionTemplateLiteral(value) || Node.isTemplateExpression(value) || Node.isArrayLiteralExpression(value) || Node.isTrueLiteral(value) || Node.isFalseLiteral(value) || Node.isNullLiteral(value) || Node.isClassExpression(value)) continue;
+    if (Node.isIdentifier(value)) {
+      const named = namedFunctionThis(value, index);
+      if (named) return named;
+      continue;
+    }
+    if (Node.isBinaryExpression(value) && ![SyntaxKind.BarBarToken, SyntaxKind.AmpersandAmpersandToken, SyntaxKind.QuestionQuestionToken, SyntaxKind.CommaToken].includes(value.getOperatorToken().getKind())) continue;
+    if (Node.isPrefixUnaryExpression(value) || Node.isTypeOfExpression(value) || Node.isVoidExpression(value)) continue;
+    // `cache: new Map()`: an object, whose own functions' `this` is that object (not `new Function`, `new Proxy`).
+    if (Node.isNewExpression(value) && !['Function', 'Proxy'].includes(value.getExpression().getText())) continue;
+    return `its member at ${where(value)} may be a function the codemod does not read, which calls it through \`this\``;
+  }
+  return undefined;
+}
+
+/**
+ * Where a `this` may call an export of a CommonJS module unseen: a function the module
+ * exports by assignment (`exports.again = function () { return this.retry() }`,
+ * `module.exports.again = again`) runs, called as `jobs.again()`, with `this` the exports
+ * object. (The `module.exports = {...}` literal's members are `thisReaching`'s.)
+ */
+export function exportsThis(sourceFile: SourceFile, index: ProjectIndex): string | undefined {
+  for (const statement of sourceFile.getStatements()) {
+    const assignment = Node.isExpressionStatement(statement) ? statement.getExpression() : undefined;
+    if (!assignment || !Node.isBinaryExpression(assignment) || assignment.getOperatorToken().getKind() !== SyntaxKind.EqualsToken) continue;
+    if (!/^(?:module\.)?exports\.[\w$]+$/.test(assignment.getLeft().getText().replace(/\s+/g, ''))) continue;
+    const value = unwrap(assignment.getRight());
+    const declaration = Node.isIdentifier(value) ? declarationOf(index, value) : Node.isFunctionExpression(value) ? value : undefined;
+    const used = declaration && !Node.isClassLikeDeclarationBase(declaration) ? freeThis(declaration, undefined) : undefined;
+    if (used) return `\`this\` at ${where(used)}, in the export \`${assignment.getLeft().getText()}\`, may call it`;
+  }
+  return undefined;
+}
+
+/**
+ * `value`, a member's value naming a function declared elsewhere (`{ send, retryAll }`, a
+ * class field `checkAll = checkAll`), whose own `this` is the object when it is called as
+ * its member: where that `this` is, or why the name cannot be followed.
+ */
+export function namedFunctionThis(value: Identifier, index: ProjectIndex): string | undefined {
+  if (value.getText() === 'undefined') return undefined;
+  const declaration = declarationOf(index, value);
+  if (!declaration) return `\`${value.getText()}\` at ${where(value)}, a member of it the codemod cannot resolve, may be a function that calls it through \`this\``;
+  const used = Node.isClassLikeDeclarationBase(declaration) ? undefined : freeThis(declaration, undefined);
+  return used ? `\`this\` at ${where(used)}, in \`${value.getText()}\`, a member of it, may call it` : undefined;
+}
+
+/** How the object is named in reasons: its `const`, the default export, or `module.exports`. */
+function literalName(literal: ObjectLiteralExpression): string {
+  const declaration = bindingOf(literal);
+  if (declaration) return `\`${declaration.getName()}\``;
+  let holder: Node | undefined = literal.getParent();
+  while (holder && (Node.isParenthesizedExpression(holder) || Node.isAsExpression(holder) || Node.isSatisfiesExpression(holder) || Node.isTypeAssertion(holder))) holder = holder.getParent();
+  return holder && Node.isExportAssignment(holder) ? 'the default export' : '`module.exports`';
 }
 
 /** `const { send, other: o } = <use>` (no rest element): the identifier bound to `key`, `null` when none is, or why it cannot be followed. */
 function destructured(declaration: VariableDeclaration, key: string): Identifier | null | string {
   const pattern = declaration.getNameNode();
+  if (Node.isIdentifier(pattern)) return `it is bound to another name, \`${pattern.getText()}\``;
   if (!Node.isObjectBindingPattern(pattern)) return 'it is destructured into an array pattern';
   for (const element of pattern.getElements()) {
     if (element.getDotDotDotToken()) return `a rest element at ${where(element)} collects it`;
@@ -147,9 +272,9 @@ function destructured(declaration: VariableDeclaration, key: string): Identifier
  * reference could reach the member otherwise (a write, a computed key, a `this` of
  * a member function).
  */
-export function memberUses(held: HeldMember, refs: readonly Node[]): MemberUses {
-  const self = thisInMembers(held.literal);
-  if (self) return { ok: false, reason: `\`this\` at ${where(self)}, in a member function of \`${held.name.getText()}\`, may call it` };
+export function memberUses(held: HeldMember, refs: readonly Node[], index: ProjectIndex): MemberUses {
+  const self = thisReaching(held.literal, index);
+  if (self) return { ok: false, reason: self };
   return keyUses(`\`${held.name.getText()}\``, held.key, refs);
 }
 
@@ -161,11 +286,13 @@ export function objectUse(ref: Node): Node {
 
 /**
  * Sorts `refs`, references of an object (`object` names it in reasons: a literal's binding,
- * a class's instances), into reads of its member `key` and uses of the whole object, or
- * says why a reference could reach the member otherwise (a write, a computed key).
+ * a class's instances), into reads of its member `key`, names destructured from it that
+ * hold the member, and uses of the whole object, or says why a reference could reach the
+ * member otherwise (a write, a computed key).
  */
 export function keyUses(object: string, memberKey: string, refs: readonly Node[]): MemberUses {
   const reads: Node[] = [];
+  const bindings: Identifier[] = [];
   const whole: Node[] = [];
   for (const ref of refs) {
     const parent = ref.getParent();
@@ -184,10 +311,10 @@ export function keyUses(object: string, memberKey: string, refs: readonly Node[]
     if (access && Node.isVariableDeclaration(access) && access.getInitializer() === use) {
       const bound = destructured(access, memberKey);
       if (typeof bound === 'string') return { ok: false, reason: `${object} is destructured at ${where(access)}, and ${bound}` };
-      if (bound) reads.push(...sameScopeReferences(bound));
+      if (bound) bindings.push(bound);
       continue;
     }
     whole.push(use);
   }
-  return { ok: true, reads, whole };
+  return { ok: true, reads, bindings, whole };
 }

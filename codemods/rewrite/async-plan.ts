@@ -33,14 +33,14 @@ import type { SourceRecord } from '../analysis/project.js';
 import { resolveIdentifier, resolveModuleMember } from '../analysis/declarations.js';
 import { identifierPattern } from '../analysis/prefilter.js';
 import { isShadowed, sameScopeReferences } from '../analysis/scope.js';
-import { outermost } from '../analysis/legacy-symbols.js';
+import { outermost, unwrap } from '../analysis/legacy-symbols.js';
 import { where } from '../analysis/positions.js';
 import { withoutScriptExtension } from '../analysis/specifiers.js';
 import type { RuleOutput } from './context.js';
 import { filesWithUnfollowedImports } from '../analysis/unfollowed-imports.js';
 import { findDeferCalls, findPayloadCalls } from '../analysis/defer-calls.js';
 import { exportedReferences, isCommonJsExportByName, moduleAndImporters, type ExportedNode, type References } from './exported-references.js';
-import { exportsLiteralMember, heldMember, keyUses, memberUses, objectUse, thisInMembers, type HeldMember } from '../analysis/object-members.js';
+import { defaultExportMember, exportsLiteralMember, exportsThis, heldMember, keyUses, memberUses, namedFunctionThis, objectUse, thisReaching, type HeldMember } from '../analysis/object-members.js';
 import { instanceMember, instanceThis, isStaticMember, unseenConstruction, type InstanceMember } from '../analysis/instance-members.js';
 import { asyncRefused, decoratedRouteMethods, ignoresRejection, loopRegistration, mayHoldRoutes, routeCallbackOf, routeHandlersIn, type RouteCallback } from './route-callback.js';
 
@@ -854,25 +854,35 @@ export class AsyncPlanner {
 
   private computeCallers(fn: FunctionLike): Callers {
     const held = heldMember(fn);
-    if (Node.isMethodDeclaration(fn) && !held && commonJsExportName(fn) === undefined) return this.privateMethodCallers(fn);
+    if (Node.isMethodDeclaration(fn) && !held && commonJsExportName(fn) === undefined && !defaultExportMember(fn)) return this.privateMethodCallers(fn);
     const name = this.nameNode(fn);
     if (!name) {
       const route = routeCallbackOf(this.analysis, fn);
       if (route) return { ok: true, calls: [], route };
+      // `exports.f = function run() { ... run() ... }`, `{ retry: function again() { ... again() ... } }`:
+      // its own name is a caller neither the import graph nor the object's reads see.
+      const ownName = Node.isFunctionExpression(fn) ? fn.getName() : undefined;
+      if (ownName && (held || commonJsExportName(fn) !== undefined) && fn.getDescendantsOfKind(SyntaxKind.Identifier).some((id) => id.getText() === ownName)) {
+        return { ok: false, reason: `${nameOf(fn)} names itself \`${ownName}\` inside, where the codemod does not follow its calls` };
+      }
       if (held) return this.memberCallers(fn, held);
+      // `export default { create(req, res) {...} }`: default imports read it as `jobs.create`, through the import graph.
+      const defaultMember = defaultExportMember(fn);
+      if (defaultMember) {
+        const ownRecord = this.record(fn)!;
+        const self = thisReaching(defaultMember.literal, this.analysis.index);
+        if (self) return { ok: false, reason: `${nameOf(fn)} is a member of the default export, and ${self}, so not every caller is known` };
+        const refs = this.referencesThroughImports(nameOf(fn), ownRecord, fn as ExportedNode, defaultMember.key);
+        return refs.ok ? this.callsAmong(fn, ownRecord, refs.refs) : refs;
+      }
       // `exports.schedule = function () {...}`: importers reach it by that name, as an exported declaration.
       const exportName = commonJsExportName(fn);
       const fnRecord = exportName === undefined ? undefined : this.record(fn);
       if (exportName !== undefined && fnRecord && !fnRecord.isTypeScript) {
-        // `exports.f = function run() { ... run() ... }`: its own name is a caller the import graph does not see.
-        const ownName = Node.isFunctionExpression(fn) ? fn.getName() : undefined;
-        if (ownName && fn.getDescendantsOfKind(SyntaxKind.Identifier).some((id) => id.getText() === ownName)) {
-          return { ok: false, reason: `${nameOf(fn)} names itself \`${ownName}\` inside, where the codemod does not follow its calls` };
-        }
         // `module.exports = { create() {...}, run() { this.create() } }`: `this` reaches its members unseen.
         const literal = exportsLiteralMember(fn)?.literal;
-        const self = literal && thisInMembers(literal);
-        if (self) return { ok: false, reason: `${nameOf(fn)} is a member of the object \`module.exports\` is set to, and \`this\` at ${where(self)}, in a member function of it, may call it` };
+        const self = (literal && thisReaching(literal, this.analysis.index)) || exportsThis(fn.getSourceFile(), this.analysis.index);
+        if (self) return { ok: false, reason: `${nameOf(fn)} is exported with module.exports, and ${self}` };
         const refs = this.referencesThroughImports(nameOf(fn), fnRecord, fn as ExportedNode, exportName);
         return refs.ok ? this.callsAmong(fn, fnRecord, refs.refs) : refs;
       }
@@ -917,7 +927,14 @@ export class AsyncPlanner {
     if (exportedByName && declaration) return this.referencesThroughImports(subject, record, declaration, name.getText());
     const local = sameScopeReferences(name);
     // `module.exports = { schedule }`: its importers through require() are followed like ES ones.
-    if (!record.isTypeScript && declaration && local.some((ref) => isCommonJsExportByName(ref, name.getText()))) return this.referencesThroughImports(subject, record, declaration, name.getText());
+    const commonJsExport = !record.isTypeScript && declaration ? local.find((ref) => isCommonJsExportByName(ref, name.getText())) : undefined;
+    if (commonJsExport && declaration) {
+      // `module.exports = { schedule, again }`, `again` calling `this.schedule()`: importers' `jobs.again()` reach it unseen.
+      const literal = commonJsExport.getParent()?.getParent();
+      const self = (literal && Node.isObjectLiteralExpression(literal) ? thisReaching(literal, this.analysis.index) : undefined) || exportsThis(record.sourceFile, this.analysis.index);
+      if (self) return { ok: false, reason: `${subject} is exported with module.exports, and ${self}` };
+      return this.referencesThroughImports(subject, record, declaration, name.getText());
+    }
     // `export { f }`, `export { f as g }`, `export default f`: importers may use another name,
     // so the language service finds them in the loaded files (it builds the program for it).
     const exported = local.some((ref) => Node.isExportSpecifier(ref.getParent()) || Node.isExportAssignment(ref.getParent()));
@@ -964,16 +981,36 @@ export class AsyncPlanner {
     const object = `\`${held.name.getText()}\``;
     const refs = this.bindingReferences(`${object}, which holds ${nameOf(fn)},`, record, held.name, held.declaration, exportedOtherwise(held.declaration, held.name));
     if (!refs.ok) return refs;
-    const uses = memberUses(held, refs.refs);
+    const uses = memberUses(held, refs.refs, this.analysis.index);
     if (!uses.ok) return { ok: false, reason: `${nameOf(fn)} is a member of ${object}, and ${uses.reason}, so not every caller is known` };
+    const destructured = this.destructuredReads(uses.bindings, object, held.literal);
+    if (!destructured.ok) return destructured;
+    const reads = [...uses.reads, ...destructured.refs];
     let route: RouteCallback | undefined;
     for (const use of uses.whole) {
       const loop = loopRegistration(this.analysis, use);
       if (!loop) return { ok: false, reason: `${nameOf(fn)} is a member of ${object}, which is used as a whole at ${where(use)} (passed on, spread or stored), so not every caller is known` };
       route ??= loop;
     }
-    const callers = this.callsAmong(fn, record, uses.reads);
+    const callers = this.callsAmong(fn, record, reads);
     return callers.ok && route && !callers.route ? { ...callers, route } : callers;
+  }
+
+  /**
+   * The references of names destructured from an object that hold its member (`const { send }
+   * = handlers`): reads too, in their file or, exported, in their importers. `owner`, the
+   * literal or class declaring the member: the language service counts the member's own
+   * name there among a binding's references, which is no use.
+   */
+  private destructuredReads(bindings: readonly Identifier[], object: string, owner: Node): References {
+    const refs: Node[] = [];
+    for (const bound of bindings) {
+      const declaration = bound.getFirstAncestorByKindOrThrow(SyntaxKind.VariableDeclaration);
+      const found = this.bindingReferences(`\`${bound.getText()}\`, destructured from ${object},`, this.record(bound)!, bound, declaration, exportedOtherwise(declaration, bound));
+      if (!found.ok) return found;
+      refs.push(...found.refs.filter((ref) => ref.getParent()?.getParent() !== owner));
+    }
+    return { ok: true, refs };
   }
 
   /**
@@ -990,6 +1027,12 @@ export class AsyncPlanner {
     // A decorator receives the class (or its prototype) and may make instances or call members: Nest, DI containers.
     const decorator = member.cls.getFirstDescendantByKind(SyntaxKind.Decorator);
     if (decorator) return unknown(`whose decorator \`${decorator.getText()}\` receives the class or its prototype`);
+    // `checkAll = checkAll`, a function declared elsewhere: called as `x.checkAll()`, its `this` is the instance.
+    for (const property of member.cls.getProperties()) {
+      const value = property.isStatic() ? undefined : property.getInitializer();
+      const self = value && Node.isIdentifier(unwrap(value)) ? namedFunctionThis(unwrap(value) as Identifier, this.analysis.index) : undefined;
+      if (self) return unknown(`and ${self}`);
+    }
     const record = this.record(fn)!;
     const classRefs = this.bindingReferences(`${className}, whose instances hold ${nameOf(fn)},`, record, member.name, member.cls, exportedOtherwise(member.cls, member.name));
     if (!classRefs.ok) return classRefs;
@@ -1027,7 +1070,9 @@ export class AsyncPlanner {
     const uses = keyUses(`an instance of ${member.name.getText()}`, member.key, instanceRefs);
     if (!uses.ok) return unknown(`and ${uses.reason}`);
     if (uses.whole[0]) return unknown(`whose instance is used as a whole at ${where(uses.whole[0])} (passed on, returned or stored)`);
-    return this.callsAmong(fn, record, uses.reads);
+    const destructured = this.destructuredReads(uses.bindings, `an instance of ${className}`, member.cls);
+    if (!destructured.ok) return destructured;
+    return this.callsAmong(fn, record, [...uses.reads, ...destructured.refs]);
   }
 
   /** The calls among `refs` (references of `fn`), or why some reference is not a known call. */

@@ -12,6 +12,7 @@ import type { SourceRecord } from '../analysis/project.js';
 import { identifierPattern } from '../analysis/prefilter.js';
 import { outermost, unwrap } from '../analysis/legacy-symbols.js';
 import { declaringScope, isShadowed, sameScopeReferences } from '../analysis/scope.js';
+import { defaultExportMember } from '../analysis/object-members.js';
 
 /** What a module exports by name: a declaration, or a function assigned to `exports.name` (`exports.f = function () {...}`). */
 export type ExportedNode = DeclarationNode | ExportedFunctionNode;
@@ -23,6 +24,16 @@ export type ExportedReferences = { ok: true; refs: Node[]; searched: ReadonlySet
 
 /** A file that may pass a module's exports on to its own importers (`export *`, `export {}`, `module.exports =`). */
 const MAY_REEXPORT = /\bexports?\b/;
+
+/** A file that may bind a module object: `import * as`, a default import, `import x = require()`, a named import of `export * as`, `require()`, `import()`. */
+const MAY_BIND_MODULE_OBJECT = /\bimport\s*\*|\bimport\s+[\w$]+\s*(?:,|from\b|=)|\bimport\s*\{|\brequire\s*\(|\bimport\s*\(/;
+
+/**
+ * Whether the module object of the file at a path holds the function (its own module, or
+ * one re-exporting it by the same name). `defaultHolder`: the module whose default export
+ * (an object literal) holds it, whose default imports are then bindings of that object.
+ */
+type HoldsIt = ((absPath: string | undefined) => boolean) & { defaultHolder?: string };
 
 /**
  * Every reference of `name`, which `record` declares at module level (`declaration`)
@@ -39,14 +50,40 @@ export function exportedReferences(analysis: Analysis, record: SourceRecord, dec
     const text = index.text(absPath);
     return text !== undefined && word.test(text);
   });
+  const holders = new Map<string, boolean>([[declaration.getSourceFile().getFilePath(), true]]);
+  const holds: HoldsIt = (absPath: string | undefined) => {
+    if (absPath === undefined || !seen.has(absPath)) return false;
+    let held = holders.get(absPath);
+    if (held === undefined) {
+      const holder = index.load(absPath);
+      held = !!holder && !holder.parseProblem && denotes(findExport(index, holder, name, 0), declaration);
+      holders.set(absPath, held);
+    }
+    return held;
+  };
+  // `export default { create() {...} }`: a default import is the object holding it.
+  if (defaultExportMember(declaration)) holds.defaultHolder = declaration.getSourceFile().getFilePath();
   const refs: Node[] = [];
+  const namingSet = new Set(naming);
   for (const absPath of naming) {
     const importer = index.load(absPath);
     if (!importer) continue;
     if (importer.parseProblem) return { ok: false, reason: `\`${name}\` is named in ${importer.rel}, which does not parse` };
-    const found = referencesIn(analysis, importer, declaration, name, absPath === record.absPath);
+    const found = referencesIn(analysis, importer, declaration, name, absPath === record.absPath, holds);
     if (!found.ok) return found;
     refs.push(...found.refs);
+  }
+  // A file that does not spell the name still reaches it through a module object holding it:
+  // `require('./tasks')[name]()`, `register(tasks)`, `Object.values(tasks)`.
+  for (const absPath of files) {
+    if (namingSet.has(absPath) || absPath === record.absPath) continue;
+    const text = index.text(absPath);
+    if (text === undefined || !(MAY_BIND_MODULE_OBJECT.test(text) || (holds.defaultHolder !== undefined && /\bdefault\b/.test(text)))) continue;
+    const importer = index.load(absPath);
+    if (!importer) continue;
+    if (importer.parseProblem) return { ok: false, reason: `${importer.rel}, which imports the module exporting \`${name}\`, does not parse` };
+    const escaped = moduleObjectEscape(analysis, importer, holds) ?? dynamicLoadEscape(analysis, importer, holds);
+    if (escaped) return { ok: false, reason: `the module exporting \`${name}\` is used as a value in ${importer.rel} at line ${escaped}, so not every caller is known` };
   }
   return { ok: true, refs, searched: seen };
 }
@@ -73,7 +110,7 @@ export function moduleAndImporters(analysis: Analysis, absPath: string): string[
   return files;
 }
 
-function referencesIn(analysis: Analysis, record: SourceRecord, declaration: ExportedNode, name: string, declaring: boolean): References {
+function referencesIn(analysis: Analysis, record: SourceRecord, declaration: ExportedNode, name: string, declaring: boolean, holds: HoldsIt): References {
   const refs: Node[] = [];
   const names = new Set([name]);
   // `import { schedule as queueIt }`: the local name is a reference too.
@@ -117,6 +154,9 @@ function referencesIn(analysis: Analysis, record: SourceRecord, declaration: Exp
           if (isCommonJsExportByName(assignment.getRight(), name) || assignment.getRight() === declaration) continue;
           return { ok: false, reason: `the export \`${name}\` is assigned another value in ${record.rel} at line ${id.getStartLineNumber()}` };
         }
+        // Its value depends on where it is read when the module assigns the export more than
+        // once (`const orig = module.exports.f; module.exports.f = wrap(orig)`): findExport gives the last.
+        if (exportAssignments(record, name) > 1) return { ok: false, reason: `\`${name}\` is read from the module's own exports in ${record.rel} at line ${id.getStartLineNumber()}, and the module assigns that export more than once` };
         member = findExport(analysis.index, record, name, 0);
       }
       else if (Node.isIdentifier(object)) {
@@ -145,41 +185,64 @@ function referencesIn(analysis: Analysis, record: SourceRecord, declaration: Exp
     else if (resolution.kind === 'unknown' && !declaring) return { ok: false, reason: `\`${name}\` is named in ${record.rel} at line ${id.getStartLineNumber()}, where the codemod cannot resolve what it denotes` };
   }
   // A module object passed on whole (`register(tasks)`, `{ ...tasks }`) lets anything call the function.
-  const escaped = moduleObjectEscape(analysis, record, declaration) ?? dynamicLoadEscape(analysis, record, declaration);
+  const escaped = moduleObjectEscape(analysis, record, holds) ?? dynamicLoadEscape(analysis, record, holds);
   if (escaped) return { ok: false, reason: `the module exporting \`${name}\` is used as a value in ${record.rel} at line ${escaped}, so not every caller is known` };
   return { ok: true, refs };
 }
 
-/** The line where a binding of the whole module that declares `declaration` is used other than as `ns.member`, if any. */
-function moduleObjectEscape(analysis: Analysis, record: SourceRecord, declaration: ExportedNode): number | undefined {
-  const target = declaration.getSourceFile().getFilePath();
+/**
+ * The line where a binding of a module object holding the function (its module's, a
+ * re-exporting module's) is used other than as `ns.member`, if any. `ns.default` counts
+ * as a use: of a CommonJS module it is the module object again.
+ */
+function moduleObjectEscape(analysis: Analysis, record: SourceRecord, holds: HoldsIt): number | undefined {
   const bindings = new Set<string>();
   for (const statement of record.sourceFile.compilerNode.statements) {
     if (ts.isImportDeclaration(statement) && ts.isStringLiteral(statement.moduleSpecifier)) {
       const clause = statement.importClause;
-      if (!clause || clause.isTypeOnly || analysis.index.resolve(record.absPath, statement.moduleSpecifier.text) !== target) continue;
+      const target = analysis.index.resolve(record.absPath, statement.moduleSpecifier.text);
+      // `import { ns } from './barrel'`, `export * as ns from './tasks'` there: a module object under a name.
+      if (clause && !clause.isTypeOnly && target && clause.namedBindings && ts.isNamedImports(clause.namedBindings)) {
+        for (const element of clause.namedBindings.elements) {
+          if (!element.isTypeOnly && isNamespaceReexport(analysis, target, (element.propertyName ?? element.name).text, holds)) bindings.add(element.name.text);
+        }
+      }
+      // `import jobs from './jobs'`, `import { default as jobs }` of the module whose default export holds it.
+      if (clause && !clause.isTypeOnly && target !== undefined && target === holds.defaultHolder) {
+        if (clause.name) bindings.add(clause.name.text);
+        if (clause.namedBindings && ts.isNamedImports(clause.namedBindings)) {
+          for (const element of clause.namedBindings.elements) if (!element.isTypeOnly && (element.propertyName ?? element.name).text === 'default') bindings.add(element.name.text);
+        }
+      }
+      if (!clause || clause.isTypeOnly || !holds(target)) continue;
       if (clause.namedBindings && ts.isNamespaceImport(clause.namedBindings)) bindings.add(clause.namedBindings.name.text);
       // A default import of a CommonJS module is its module object (of an ES module, its default export).
-      const targetRecord = analysis.index.load(target);
+      const targetRecord = analysis.index.load(target!);
       if (clause.name && (!targetRecord || isPlainCommonJs(targetRecord))) bindings.add(clause.name.text);
+    } else if (ts.isExportDeclaration(statement) && holds.defaultHolder !== undefined && statement.moduleSpecifier && ts.isStringLiteral(statement.moduleSpecifier)) {
+      // `export { default as jobs } from './jobs'`: its importers would read the object under another name.
+      const reexportsDefault = statement.exportClause && ts.isNamedExports(statement.exportClause) && statement.exportClause.elements.some((e) => (e.propertyName ?? e.name).text === 'default');
+      if (reexportsDefault && analysis.index.resolve(record.absPath, statement.moduleSpecifier.text) === holds.defaultHolder) return record.sourceFile.getLineAndColumnAtPos(statement.getStart(record.sourceFile.compilerNode)).line;
     } else if (ts.isImportEqualsDeclaration(statement) && ts.isExternalModuleReference(statement.moduleReference) && ts.isStringLiteral(statement.moduleReference.expression)) {
-      if (analysis.index.resolve(record.absPath, statement.moduleReference.expression.text) === target) bindings.add(statement.name.text);
+      if (holds(analysis.index.resolve(record.absPath, statement.moduleReference.expression.text))) bindings.add(statement.name.text);
     }
   }
   // `const tasks = require('./tasks')`
   for (const call of compilerNodesOfKind<ts.CallExpression>(record.sourceFile, SyntaxKind.CallExpression)) {
     const [argument] = call.arguments;
     if (!ts.isIdentifier(call.expression) || call.expression.text !== 'require' || !argument || !ts.isStringLiteral(argument)) continue;
-    if (analysis.index.resolve(record.absPath, argument.text) !== target) continue;
+    if (!holds(analysis.index.resolve(record.absPath, argument.text))) continue;
     const holder = call.parent;
+    // `module.exports = require('./tasks')`: a barrel passing it on, whose importers are searched too.
+    if (ts.isBinaryExpression(holder) && holder.right === call && holder.operatorToken.kind === SyntaxKind.EqualsToken && holder.left.getText(record.sourceFile.compilerNode) === 'module.exports' && ts.isExpressionStatement(holder.parent)) continue;
     if (ts.isVariableDeclaration(holder) && ts.isIdentifier(holder.name)) bindings.add(holder.name.text);
-    else if (!(ts.isVariableDeclaration(holder) && ts.isObjectBindingPattern(holder.name)) && !ts.isPropertyAccessExpression(holder)) return record.sourceFile.getLineAndColumnAtPos(call.getStart(record.sourceFile.compilerNode)).line;
+    else if (!(ts.isVariableDeclaration(holder) && ts.isObjectBindingPattern(holder.name)) && !(ts.isPropertyAccessExpression(holder) && holder.name.text !== 'default')) return record.sourceFile.getLineAndColumnAtPos(call.getStart(record.sourceFile.compilerNode)).line;
   }
   if (bindings.size === 0) return undefined;
   for (const compilerId of compilerNodesOfKind<ts.Identifier>(record.sourceFile, SyntaxKind.Identifier)) {
     if (!bindings.has(compilerId.text)) continue;
     const parent = compilerId.parent;
-    if (ts.isPropertyAccessExpression(parent) && parent.expression === compilerId) continue;
+    if (ts.isPropertyAccessExpression(parent) && parent.expression === compilerId && parent.name.text !== 'default') continue;
     if (ts.isPropertyAccessExpression(parent) && parent.name === compilerId) continue;
     if (ts.isImportClause(parent) || ts.isNamespaceImport(parent) || ts.isImportEqualsDeclaration(parent) || ts.isImportSpecifier(parent) || ts.isTypeQueryNode(parent) || ts.isQualifiedName(parent)) continue;
     if (ts.isVariableDeclaration(parent) && parent.name === compilerId) continue;
@@ -191,6 +254,22 @@ function moduleObjectEscape(analysis: Analysis, record: SourceRecord, declaratio
     return id.getStartLineNumber();
   }
   return undefined;
+}
+
+/** The module at `absPath` re-exports, as `name`, the whole module object of one holding the function (`export * as name from`). */
+function isNamespaceReexport(analysis: Analysis, absPath: string, name: string, holds: HoldsIt): boolean {
+  const barrel = analysis.index.load(absPath);
+  if (!barrel || barrel.parseProblem) return false;
+  return barrel.sourceFile.compilerNode.statements.some(
+    (statement) =>
+      ts.isExportDeclaration(statement) &&
+      !!statement.exportClause &&
+      ts.isNamespaceExport(statement.exportClause) &&
+      statement.exportClause.name.text === name &&
+      !!statement.moduleSpecifier &&
+      ts.isStringLiteral(statement.moduleSpecifier) &&
+      holds(analysis.index.resolve(absPath, statement.moduleSpecifier.text)),
+  );
 }
 
 /**
@@ -295,14 +374,13 @@ function boundProperty(element: import('ts-morph').BindingElement): string {
  * (`import('./tasks').then((m) => m.schedule())`), or bound to a name used otherwise than
  * as `m.member` (`const m = await import('./tasks'); run(m)`).
  */
-function dynamicLoadEscape(analysis: Analysis, record: SourceRecord, declaration: ExportedNode): number | undefined {
-  const target = declaration.getSourceFile().getFilePath();
+function dynamicLoadEscape(analysis: Analysis, record: SourceRecord, holds: HoldsIt): number | undefined {
   for (const compilerCall of compilerNodesOfKind<ts.CallExpression>(record.sourceFile, SyntaxKind.CallExpression)) {
     const dynamic = compilerCall.expression.kind === SyntaxKind.ImportKeyword;
     const required = ts.isIdentifier(compilerCall.expression) && compilerCall.expression.text === 'require';
     if (!dynamic && !required) continue;
     const [argument] = compilerCall.arguments;
-    if (!argument || !ts.isStringLiteral(argument) || analysis.index.resolve(record.absPath, argument.text) !== target) continue;
+    if (!argument || !ts.isStringLiteral(argument) || !holds(analysis.index.resolve(record.absPath, argument.text))) continue;
     const call = wrapCompilerNode<CallExpression>(record.sourceFile, compilerCall);
     let holder: Node | undefined = outermost(call);
     if (dynamic) {
@@ -315,7 +393,7 @@ function dynamicLoadEscape(analysis: Analysis, record: SourceRecord, declaration
     const line = call.getStartLineNumber();
     if (!use) return line;
     // `(await import('./tasks')).schedule`: followed by the references above.
-    if (Node.isPropertyAccessExpression(use) && use.getExpression() === holder) continue;
+    if (Node.isPropertyAccessExpression(use) && use.getExpression() === holder && use.getName() !== 'default') continue;
     if (Node.isVariableDeclaration(use) && use.getInitializer() === holder) {
       const nameNode = use.getNameNode();
       // `const { schedule } = await import('./tasks')`: its names are followed as references.
@@ -378,10 +456,10 @@ function isConstDestructuring(declaration: ts.VariableDeclaration): boolean {
   return ts.isVariableDeclarationList(list) && (list.flags & ts.NodeFlags.Const) !== 0 && ts.isObjectBindingPattern(declaration.name) && declaration.name.elements.every((e) => !e.dotDotDotToken && ts.isIdentifier(e.name));
 }
 
-/** `ref` is the object of a member access (`tasks.schedule`). */
+/** `ref` is the object of a member access (`tasks.schedule`; not `tasks.default`, of a CommonJS module the module object again). */
 function isMemberObject(ref: Node): boolean {
   const parent = ref.getParent();
-  return !!parent && Node.isPropertyAccessExpression(parent) && parent.getExpression() === ref;
+  return !!parent && Node.isPropertyAccessExpression(parent) && parent.getExpression() === ref && parent.getName() !== 'default';
 }
 
 /**
@@ -408,6 +486,26 @@ function loadsProjectModule(analysis: Analysis, record: SourceRecord, name: stri
     }
   }
   return false;
+}
+
+/**
+ * How many module-level statements of a CommonJS module may set its export `name`:
+ * `exports.name = ...`, `module.exports.name = ...` (not TypeScript's `= void 0`
+ * placeholder), and every `module.exports = ...` (a literal naming it, or any other value).
+ */
+function exportAssignments(record: SourceRecord, name: string): number {
+  let count = 0;
+  for (const statement of record.sourceFile.compilerNode.statements) {
+    if (!ts.isExpressionStatement(statement) || !ts.isBinaryExpression(statement.expression) || statement.expression.operatorToken.kind !== SyntaxKind.EqualsToken) continue;
+    const { left, right } = statement.expression;
+    const target = left.getText(record.sourceFile.compilerNode).replace(/\s+/g, '');
+    if ((target === `exports.${name}` || target === `module.exports.${name}`) && !ts.isVoidExpression(right)) count++;
+    else if (target === 'module.exports') {
+      const literal = ts.isObjectLiteralExpression(right) ? right : undefined;
+      if (!literal || literal.properties.some((p) => ts.isSpreadAssignment(p) || (p.name !== undefined && ts.isIdentifier(p.name) && p.name.text === name) || (p.name !== undefined && ts.isStringLiteral(p.name) && p.name.text === name))) count++;
+    }
+  }
+  return count;
 }
 
 /** `exports` or `module.exports` of the file itself (not a binding of that name). */

@@ -184,8 +184,8 @@ function tableRouteCallback(analysis: Analysis, held: HeldMember): RouteCallback
   if (held.declaration.getVariableStatement()?.hasExportKeyword()) return undefined;
   const refs = sameScopeReferences(held.name);
   if (refs.some((ref) => Node.isExportSpecifier(ref.getParent()))) return undefined;
-  const uses = memberUses(held, refs);
-  if (!uses.ok || uses.reads.length > 0) return undefined;
+  const uses = memberUses(held, refs, analysis.index);
+  if (!uses.ok || uses.reads.length > 0 || uses.bindings.length > 0) return undefined;
   let found: RouteCallback | undefined;
   for (const use of uses.whole) {
     const route = loopRegistration(analysis, use);
