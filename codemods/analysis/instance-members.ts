@@ -5,8 +5,9 @@
 // `C.prototype`, not passed on), its callers are the reads of that member on those
 // bindings and on `this` inside the class. This module finds the member and the
 // class's own `this`; the async planner follows the bindings.
-import { Node, SyntaxKind, type ClassDeclaration, type Identifier } from 'ts-morph';
+import { Node, SyntaxKind, type ClassDeclaration, type ElementAccessExpression, type Identifier, type PropertyAccessExpression } from 'ts-morph';
 import { outermost } from './legacy-symbols.js';
+import { isWritten, objectUse } from './object-members.js';
 
 export interface InstanceMember {
   /** The member's name (`#name` for a private one). */
@@ -51,6 +52,87 @@ function thisOwner(cls: ClassDeclaration, node: Node): { isStatic: boolean } | u
 /** Every `this` of `cls` that is an instance: in its constructor, instance methods, accessors and property initialisers (arrows included). */
 export function instanceThis(cls: ClassDeclaration): Node[] {
   return cls.getDescendantsOfKind(SyntaxKind.ThisKeyword).filter((keyword) => thisOwner(cls, keyword)?.isStatic === false);
+}
+
+/** Every `this` of `cls` that is the class itself: in its static members and static blocks. */
+export function staticThis(cls: ClassDeclaration): Node[] {
+  return cls.getDescendantsOfKind(SyntaxKind.ThisKeyword).filter((keyword) => thisOwner(cls, keyword)?.isStatic === true);
+}
+
+export interface MemberRead {
+  access: PropertyAccessExpression | ElementAccessExpression;
+  /** undefined when computed (`jobs[name]`). */
+  key: string | undefined;
+}
+
+/** The member read `ref` (a reference of an object: a binding, a `this`, a namespace member) is the object of: `jobs.k`, `jobs['k']`, `jobs[k]`. */
+export function memberRead(ref: Node): MemberRead | undefined {
+  const use = objectUse(ref);
+  const access = use.getParent();
+  if (!access || !(Node.isPropertyAccessExpression(access) || Node.isElementAccessExpression(access)) || access.getExpression() !== use) return undefined;
+  if (Node.isPropertyAccessExpression(access)) return { access, key: access.getName() };
+  const argument = access.getArgumentExpression();
+  const key = argument && (Node.isStringLiteral(argument) || Node.isNoSubstitutionTemplateLiteral(argument) || Node.isNumericLiteral(argument)) ? argument.getLiteralText() : undefined;
+  return { access, key };
+}
+
+/** Keys that lead from an instance to its class or prototype (`new jobs.constructor()`, `jobs.__proto__.run()`), or from the class to its prototype. */
+function reachesClass(key: string | undefined, isStatic: boolean): boolean {
+  return isStatic ? key === 'prototype' : key === 'constructor' || key === '__proto__';
+}
+
+/** Methods every object inherits that call none of its members (unless the class declares or the code assigns them: checked apart). */
+const OBJECT_METHODS = new Set(['hasOwnProperty', 'isPrototypeOf', 'propertyIsEnumerable', 'toLocaleString', 'toString', 'valueOf']);
+
+/**
+ * The keys of `cls` whose calls run code of the class with `this` = the object (an
+ * instance, or the class when `isStatic`): its methods and the properties it initialises
+ * with a function or arrow. Not a property holding another value (a function stored
+ * there from outside), nor an accessor (what it returns is not known).
+ */
+function methodKeys(cls: ClassDeclaration, isStatic: boolean): Set<string> {
+  const keys = new Set<string>();
+  for (const member of cls.getMembers()) {
+    if (Node.isClassStaticBlockDeclaration(member) || Node.isConstructorDeclaration(member) || member.isStatic() !== isStatic) continue;
+    if (Node.isMethodDeclaration(member)) keys.add(member.getName());
+    if (Node.isPropertyDeclaration(member)) {
+      const initializer = member.getInitializer();
+      if (initializer && (Node.isArrowFunction(initializer) || Node.isFunctionExpression(initializer))) keys.add(member.getName());
+    }
+  }
+  return keys;
+}
+
+/**
+ * Where a function the codemod does not follow may get the object as its `this` (so its
+ * `this.create()` is a caller it does not see), among `refs` (references of the instances,
+ * or of the class when `isStatic`): a read leading to the class or prototype (`constructor`,
+ * `__proto__`; `prototype`, `bind` and any key the class does not declare on the static
+ * side), or a method call (`jobs.k()`, a tagged template) through a key that is assigned
+ * somewhere (`jobs.k = function () { this.create() }`) or that the class does not give a
+ * method (a function stored from outside).
+ */
+export function unseenReceiver(cls: ClassDeclaration, refs: readonly Node[], isStatic: boolean): { access: Node; called: boolean } | undefined {
+  const reads = refs.map(memberRead).filter((read): read is MemberRead => !!read);
+  const written = new Set(reads.filter((read) => read.key !== undefined && isWritten(read.access)).map((read) => read.key));
+  const methods = methodKeys(cls, isStatic);
+  for (const { access, key } of reads) {
+    if (reachesClass(key, isStatic)) return { access, called: false };
+    // `this.bind(null)`, `this[k]` in a static member: the class's own members are all that is followed there
+    // (`name` and `length` are the function's strings).
+    if (isStatic && (key === undefined || !(isStaticMember(cls, key) || key === 'name' || key === 'length'))) return { access, called: false };
+    if (key === undefined) continue; // an instance read with a computed key: keyUses reports it
+    // `jobs.k!()`, `(jobs.k as F)()`: still a method call.
+    let outer: Node = access;
+    let parent = outer.getParent();
+    while (parent && (Node.isParenthesizedExpression(parent) || Node.isNonNullExpression(parent) || Node.isAsExpression(parent) || Node.isSatisfiesExpression(parent) || Node.isTypeAssertion(parent))) {
+      outer = parent;
+      parent = outer.getParent();
+    }
+    const called = !!parent && ((Node.isCallExpression(parent) && parent.getExpression() === outer) || (Node.isTaggedTemplateExpression(parent) && parent.getTag() === outer));
+    if (called && (written.has(key) || !(methods.has(key) || (!isStatic && OBJECT_METHODS.has(key))))) return { access, called };
+  }
+  return undefined;
 }
 
 /**

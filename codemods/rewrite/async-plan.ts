@@ -41,7 +41,7 @@ import { filesWithUnfollowedImports } from '../analysis/unfollowed-imports.js';
 import { findDeferCalls, findPayloadCalls } from '../analysis/defer-calls.js';
 import { exportedReferences, isCommonJsExportByName, moduleAndImporters, type ExportedNode, type References } from './exported-references.js';
 import { exportsLiteralMember, heldMember, keyUses, memberUses, objectUse, thisInMembers, type HeldMember } from '../analysis/object-members.js';
-import { instanceMember, instanceThis, isStaticMember, unseenConstruction, type InstanceMember } from '../analysis/instance-members.js';
+import { instanceMember, instanceThis, isStaticMember, staticThis, unseenConstruction, unseenReceiver, type InstanceMember } from '../analysis/instance-members.js';
 import { asyncRefused, decoratedRouteMethods, ignoresRejection, loopRegistration, mayHoldRoutes, routeCallbackOf, routeHandlersIn, type RouteCallback } from './route-callback.js';
 
 export type FunctionLike =
@@ -994,6 +994,7 @@ export class AsyncPlanner {
     const classRefs = this.bindingReferences(`${className}, whose instances hold ${nameOf(fn)},`, record, member.name, member.cls, exportedOtherwise(member.cls, member.name));
     if (!classRefs.ok) return classRefs;
     const instanceRefs: Node[] = instanceThis(member.cls);
+    const staticRefs: Node[] = staticThis(member.cls);
     for (const ref of classRefs.refs) {
       const parent = ref.getParent();
       if (!parent || Node.isImportSpecifier(parent) || Node.isImportClause(parent) || Node.isExportSpecifier(parent) || Node.isTypeQuery(parent) || Node.isTypeReference(parent)) continue;
@@ -1003,7 +1004,10 @@ export class AsyncPlanner {
       const created = objectUse(ref);
       const construction = created.getParent();
       // `C.make()`: a static member (which makes no instance unseen: checked below), not `C.prototype`.
-      if (construction && Node.isPropertyAccessExpression(construction) && construction.getExpression() === created && isStaticMember(member.cls, construction.getName())) continue;
+      if (construction && Node.isPropertyAccessExpression(construction) && construction.getExpression() === created && isStaticMember(member.cls, construction.getName())) {
+        staticRefs.push(ref);
+        continue;
+      }
       const binding = construction && Node.isNewExpression(construction) && construction.getExpression() === created ? outermost(construction).getParent() : undefined;
       const list = binding?.getParent();
       if (!binding || !Node.isVariableDeclaration(binding) || !Node.isIdentifier(binding.getNameNode()) || !Node.isVariableDeclarationList(list) || list.getDeclarationKind() !== 'const') {
@@ -1018,12 +1022,17 @@ export class AsyncPlanner {
     }
     const unseen = unseenConstruction(member.cls);
     if (unseen) return unknown(`which makes instances the codemod does not follow at ${where(unseen)}`);
-    // `jobs.constructor`: a way to the class, and to new instances, from an instance.
-    const toClass = instanceRefs.find((ref) => {
-      const access = objectUse(ref).getParent();
-      return !!access && Node.isPropertyAccessExpression(access) && access.getExpression() === objectUse(ref) && access.getName() === 'constructor';
-    });
-    if (toClass) return unknown(`whose class is reached from an instance at ${where(toClass)}`);
+    // `jobs.constructor`, `this.prototype` in a static member: ways to new instances; `jobs.run = function () { this.create() }; jobs.run()`:
+    // a function outside the class called with the instance as `this` (the same for the class in its static members).
+    const onClass = unseenReceiver(member.cls, staticRefs, true);
+    const receiver = onClass ?? unseenReceiver(member.cls, instanceRefs, false);
+    if (receiver) {
+      const target = onClass ? 'the class' : 'an instance';
+      const text = `\`${receiver.access.getText()}\` at ${where(receiver.access)}`;
+      return unknown(receiver.called
+        ? `and ${text} calls a function assigned or stored there, not a method the class declares, with ${target} as its \`this\``
+        : onClass ? `whose prototype, or a copy of the class, is reached from the class by ${text}` : `whose class or prototype is reached from an instance by ${text}`);
+    }
     const uses = keyUses(`an instance of ${member.name.getText()}`, member.key, instanceRefs);
     if (!uses.ok) return unknown(`and ${uses.reason}`);
     if (uses.whole[0]) return unknown(`whose instance is used as a whole at ${where(uses.whole[0])} (passed on, returned or stored)`);
