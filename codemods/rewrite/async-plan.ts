@@ -41,7 +41,7 @@ import { filesWithUnfollowedImports } from '../analysis/unfollowed-imports.js';
 import { findDeferCalls, findPayloadCalls } from '../analysis/defer-calls.js';
 import { exportedReferences, isCommonJsExportByName, moduleAndImporters, type ExportedNode, type References } from './exported-references.js';
 import { exportsLiteralMember, heldMember, keyUses, memberUses, objectUse, thisInMembers, type HeldMember } from '../analysis/object-members.js';
-import { instanceMember, instanceThis, isStaticMember, staticThis, unseenConstruction, unseenReceiver, type InstanceMember } from '../analysis/instance-members.js';
+import { instanceMember, instanceThis, isStaticMember, literalMethodKeys, memberReads, staticThis, storedFunctionCall, unseenConstruction, unseenReceiver, type InstanceMember } from '../analysis/instance-members.js';
 import { asyncRefused, decoratedRouteMethods, ignoresRejection, loopRegistration, mayHoldRoutes, routeCallbackOf, routeHandlersIn, type RouteCallback } from './route-callback.js';
 
 export type FunctionLike =
@@ -966,6 +966,9 @@ export class AsyncPlanner {
     if (!refs.ok) return refs;
     const uses = memberUses(held, refs.refs);
     if (!uses.ok) return { ok: false, reason: `${nameOf(fn)} is a member of ${object}, and ${uses.reason}, so not every caller is known` };
+    // `handlers.run = function () { return this.send() }; handlers.run()`: a function stored on the object gets it as `this`.
+    const stored = storedFunctionCall(memberReads(refs.refs), literalMethodKeys(held.literal), true);
+    if (stored) return { ok: false, reason: `${nameOf(fn)} is a member of ${object}, and \`${stored.access.getText()}\` at ${where(stored.access)} calls a function assigned or stored there, not one the literal holds, with ${object} as its \`this\`, so not every caller is known` };
     let route: RouteCallback | undefined;
     for (const use of uses.whole) {
       const loop = loopRegistration(this.analysis, use);
