@@ -17,6 +17,12 @@ export interface InstanceMember {
   name: Identifier;
 }
 
+/** The key a member's name gives (`create`, `#create`, `'create'`, `2`); undefined when computed. */
+function nameKey(name: Node): string | undefined {
+  if (Node.isIdentifier(name) || Node.isPrivateIdentifier(name)) return name.getText();
+  return Node.isStringLiteral(name) || Node.isNoSubstitutionTemplateLiteral(name) || Node.isNumericLiteral(name) ? name.getLiteralText() : undefined;
+}
+
 /** The instance member of a named class declaration that `fn` is, if it is one (not static, not abstract). */
 export function instanceMember(fn: Node): InstanceMember | undefined {
   const member = Node.isMethodDeclaration(fn) ? fn : outermost(fn).getParent();
@@ -24,8 +30,7 @@ export function instanceMember(fn: Node): InstanceMember | undefined {
   if (member.isStatic() || member.isAbstract()) return undefined;
   const cls = member.getParent();
   const name = Node.isClassDeclaration(cls) ? cls.getNameNode() : undefined;
-  const nameNode = member.getNameNode();
-  const key = Node.isIdentifier(nameNode) || Node.isPrivateIdentifier(nameNode) ? nameNode.getText() : Node.isStringLiteral(nameNode) ? nameNode.getLiteralText() : undefined;
+  const key = nameKey(member.getNameNode());
   return name && key !== undefined && Node.isClassDeclaration(cls) ? { key, cls, name } : undefined;
 }
 
@@ -111,10 +116,12 @@ function methodKeys(cls: ClassDeclaration, isStatic: boolean): Set<string> {
   const keys = new Set<string>();
   for (const member of cls.getMembers()) {
     if (Node.isClassStaticBlockDeclaration(member) || Node.isConstructorDeclaration(member) || member.isStatic() !== isStatic) continue;
-    if (Node.isMethodDeclaration(member)) keys.add(member.getName());
+    const key = nameKey(member.getNameNode());
+    if (key === undefined) continue;
+    if (Node.isMethodDeclaration(member)) keys.add(key);
     if (Node.isPropertyDeclaration(member)) {
       const initializer = member.getInitializer();
-      if (initializer && (Node.isArrowFunction(initializer) || Node.isFunctionExpression(initializer))) keys.add(member.getName());
+      if (initializer && (Node.isArrowFunction(initializer) || Node.isFunctionExpression(initializer))) keys.add(key);
     }
   }
   return keys;
@@ -215,5 +222,5 @@ export function unseenConstruction(cls: ClassDeclaration): Node | undefined {
 
 /** `cls` declares a static member named `name`. */
 export function isStaticMember(cls: ClassDeclaration, name: string): boolean {
-  return cls.getStaticMembers().some((member) => !Node.isClassStaticBlockDeclaration(member) && member.getName() === name);
+  return cls.getStaticMembers().some((member) => !Node.isClassStaticBlockDeclaration(member) && nameKey(member.getNameNode()) === name);
 }
