@@ -14,6 +14,7 @@ import {
   SyntaxKind,
   ts,
   type ArrowFunction,
+  type BinaryExpression,
   type CallExpression,
   type ConstructorDeclaration,
   type FunctionDeclaration,
@@ -1012,6 +1013,15 @@ export class AsyncPlanner {
         continue;
       }
       const binding = construction && Node.isNewExpression(construction) && construction.getExpression() === created ? outermost(construction).getParent() : undefined;
+      // `module.exports = new JobsController()`: the CommonJS module's importers hold the instance.
+      if (binding && isCommonJsSingleton(binding, construction!)) {
+        const moduleRecord = this.record(binding);
+        if (!moduleRecord || moduleRecord.isTypeScript) return unknown(`whose instance is the \`module.exports\` of a TypeScript file`);
+        const refs = this.requiredInstanceRefs(`\`module.exports\` of ${moduleRecord.rel}, an instance of ${className},`, moduleRecord, member.key, binding);
+        if (!refs.ok) return refs;
+        instanceRefs.push(...refs.refs);
+        continue;
+      }
       const list = binding?.getParent();
       if (!binding || !Node.isVariableDeclaration(binding) || !Node.isIdentifier(binding.getNameNode()) || !Node.isVariableDeclarationList(list) || list.getDeclarationKind() !== 'const') {
         return unknown(`which is used at ${where(ref)} other than as \`const x = new ${member.name.getText()}(...)\` (so its instances are not all known)`);
@@ -1040,6 +1050,57 @@ export class AsyncPlanner {
     if (!uses.ok) return unknown(`and ${uses.reason}`);
     if (uses.whole[0]) return unknown(`whose instance is used as a whole at ${where(uses.whole[0])} (passed on, returned or stored)`);
     return this.callsAmong(fn, record, uses.reads);
+  }
+
+  /**
+   * The references of the instance a CommonJS module exports whole (`module.exports =
+   * new JobsController()`): `module.exports` in its file, and in the files that load it
+   * with require() the loads (`require('./jobs').create()`, `const { create } =
+   * require('./jobs')`) or the references of the `const` bound to one, wherever it
+   * reaches. Not all known when it leaves the run, when a file loads it otherwise (an ES
+   * import, import()), or when a file that spells `key` imports what the codemod does not follow.
+   */
+  private requiredInstanceRefs(subject: string, record: SourceRecord, key: string, assignment: BinaryExpression): References {
+    const outside = this.exportsLeaveRun(record);
+    if (outside) return { ok: false, reason: `${subject} is exported and may be used from outside the analysed files: ${outside}` };
+    const refs: Node[] = [];
+    // Its own file's `module.exports.create()` (another `module.exports = ...` is a whole use: reported).
+    for (const access of record.sourceFile.getDescendantsOfKind(SyntaxKind.PropertyAccessExpression)) {
+      if (access !== assignment.getLeft() && isModuleExports(access)) refs.push(access);
+    }
+    const { index } = this.analysis;
+    const searched = new Set([record.absPath]);
+    for (const importerPath of this.analysis.imports.importersOf(record.absPath, index)) {
+      searched.add(importerPath);
+      const importer = index.load(importerPath);
+      if (!importer || importer.parseProblem) return { ok: false, reason: `${subject} is loaded in ${importer?.rel ?? importerPath}, which the codemod cannot read` };
+      const loads = (specifier: string): boolean => index.resolve(importerPath, specifier) === record.absPath;
+      const esImport = [...importer.sourceFile.getImportDeclarations(), ...importer.sourceFile.getExportDeclarations()].find((declaration) => {
+        const specifier = declaration.getModuleSpecifierValue();
+        return specifier !== undefined && loads(specifier);
+      });
+      if (esImport) return { ok: false, reason: `${subject} is imported as an ES module at ${where(esImport)}, which the codemod does not follow for it` };
+      for (const call of importer.sourceFile.getDescendantsOfKind(SyntaxKind.CallExpression)) {
+        const [argument, ...rest] = call.getArguments();
+        if (!argument || rest.length || !(Node.isStringLiteral(argument) || Node.isNoSubstitutionTemplateLiteral(argument)) || !loads(argument.getLiteralText())) continue;
+        const callee = call.getExpression();
+        if (callee.getKind() === SyntaxKind.ImportKeyword) return { ok: false, reason: `${subject} is loaded with import() at ${where(call)}, which the codemod does not follow for it` };
+        if (!Node.isIdentifier(callee) || callee.getText() !== 'require' || isShadowed(callee)) return { ok: false, reason: `${subject} is loaded at ${where(call)} by \`${callee.getText()}()\`, which the codemod does not follow` };
+        const declaration = outermost(call).getParent();
+        const name = declaration && Node.isVariableDeclaration(declaration) && declaration.getInitializer() === outermost(call) ? declaration.getNameNode() : undefined;
+        if (name && Node.isIdentifier(name)) {
+          // `const jobs = require('./jobs')`: the binding's references, as for `const jobs = new C()`.
+          const list = declaration!.getParent();
+          if (!Node.isVariableDeclarationList(list) || list.getDeclarationKind() !== 'const') return { ok: false, reason: `${subject} is bound at ${where(declaration!)} to a variable that may be assigned again` };
+          const bound = this.bindingReferences(`\`${name.getText()}\`, ${subject.replace(/,$/, '')} loaded there,`, importer, name, declaration as ExportedNode, exportedOtherwise(declaration!, name));
+          if (!bound.ok) return bound;
+          refs.push(...bound.refs);
+        } else refs.push(call);
+      }
+    }
+    const unseen = this.unfollowedMention(key, searched) ?? this.unloadedMention(key);
+    if (unseen) return { ok: false, reason: `${subject} may be loaded in ${unseen}, which names \`${key}\` and imports what the codemod does not follow` };
+    return { ok: true, refs };
   }
 
   /** The calls among `refs` (references of `fn`), or why some reference is not a known call. */
@@ -1230,6 +1291,20 @@ function exportedOtherwise(fn: Node, name: Identifier): 'module' | 'file' | unde
   let namespace = statement.getParent()!.getParent();
   while (namespace && Node.isModuleDeclaration(namespace.getParent()?.getParent())) namespace = namespace.getParent()!.getParent();
   return namespace && Node.isModuleDeclaration(namespace) && !namespace.hasExportKeyword() && isModuleFile(namespace.getSourceFile()) ? 'file' : 'module';
+}
+
+/** `module.exports` (not shadowed: a CommonJS module's own). */
+function isModuleExports(node: Node): boolean {
+  if (!Node.isPropertyAccessExpression(node) || node.getName() !== 'exports') return false;
+  const object = node.getExpression();
+  return Node.isIdentifier(object) && object.getText() === 'module' && !isShadowed(object);
+}
+
+/** `module.exports = new C(...)` as a statement of the file, where `binding` is the assignment `construction` is the right side of. */
+function isCommonJsSingleton(binding: Node, construction: Node): binding is BinaryExpression {
+  if (!Node.isBinaryExpression(binding) || binding.getOperatorToken().getKind() !== SyntaxKind.EqualsToken || binding.getRight() !== outermost(construction)) return false;
+  const statement = binding.getParent();
+  return isModuleExports(binding.getLeft()) && !!statement && Node.isExpressionStatement(statement) && Node.isSourceFile(statement.getParent());
 }
 
 /** The file is a module (it imports or exports), not a script whose top-level names are global. */
