@@ -1075,11 +1075,15 @@ export class AsyncPlanner {
       const importer = index.load(importerPath);
       if (!importer || importer.parseProblem) return { ok: false, reason: `${subject} is loaded in ${importer?.rel ?? importerPath}, which the codemod cannot read` };
       const loads = (specifier: string): boolean => index.resolve(importerPath, specifier) === record.absPath;
+      // `import jobs from`, `export * from`, TypeScript's `import jobs = require(...)`.
       const esImport = [...importer.sourceFile.getImportDeclarations(), ...importer.sourceFile.getExportDeclarations()].find((declaration) => {
         const specifier = declaration.getModuleSpecifierValue();
         return specifier !== undefined && loads(specifier);
+      }) ?? importer.sourceFile.getDescendantsOfKind(SyntaxKind.ExternalModuleReference).find((reference) => {
+        const specifier = reference.getExpression();
+        return !!specifier && Node.isStringLiteral(specifier) && loads(specifier.getLiteralText());
       });
-      if (esImport) return { ok: false, reason: `${subject} is imported as an ES module at ${where(esImport)}, which the codemod does not follow for it` };
+      if (esImport) return { ok: false, reason: `${subject} is imported at ${where(esImport)} by an import declaration, which the codemod does not follow for it` };
       for (const call of importer.sourceFile.getDescendantsOfKind(SyntaxKind.CallExpression)) {
         const [argument, ...rest] = call.getArguments();
         if (!argument || rest.length || !(Node.isStringLiteral(argument) || Node.isNoSubstitutionTemplateLiteral(argument)) || !loads(argument.getLiteralText())) continue;
