@@ -101,7 +101,7 @@ export type MemberUses =
   | { ok: false; reason: string };
 
 /** `access` is written (`x.k = v`, `x.k += v`, `x.k++`, `delete x.k`, a destructuring target). */
-function isWritten(access: Node): boolean {
+export function isWritten(access: Node): boolean {
   const outer = outermost(access);
   const parent = outer.getParent();
   if (!parent) return false;
@@ -301,7 +301,8 @@ export function keyUses(object: string, memberKey: string, refs: readonly Node[]
     const access = use.getParent();
     if (access && (Node.isPropertyAccessExpression(access) || Node.isElementAccessExpression(access)) && access.getExpression() === use) {
       const argument = Node.isElementAccessExpression(access) ? access.getArgumentExpression() : undefined;
-      const key = Node.isPropertyAccessExpression(access) ? access.getName() : argument && propertyKey(argument);
+      // `jobs[name]` is computed: an identifier names a key only as a property name.
+      const key = Node.isPropertyAccessExpression(access) ? access.getName() : argument && !Node.isIdentifier(argument) ? propertyKey(argument) : undefined;
       if (key === undefined) return { ok: false, reason: `${object} is read with a computed key at ${where(access)}` };
       if (key !== memberKey) continue;
       if (isWritten(access)) return { ok: false, reason: `\`${access.getText()}\` is assigned at ${where(access)}` };

@@ -14,6 +14,7 @@ import {
   SyntaxKind,
   ts,
   type ArrowFunction,
+  type BinaryExpression,
   type CallExpression,
   type ConstructorDeclaration,
   type FunctionDeclaration,
@@ -41,7 +42,7 @@ import { filesWithUnfollowedImports } from '../analysis/unfollowed-imports.js';
 import { findDeferCalls, findPayloadCalls } from '../analysis/defer-calls.js';
 import { exportedReferences, isCommonJsExportByName, moduleAndImporters, type ExportedNode, type References } from './exported-references.js';
 import { defaultExportMember, exportsLiteralMember, exportsThis, heldMember, keyUses, memberUses, namedFunctionThis, objectUse, thisReaching, type HeldMember } from '../analysis/object-members.js';
-import { instanceMember, instanceThis, isStaticMember, unseenConstruction, type InstanceMember } from '../analysis/instance-members.js';
+import { instanceMember, instanceThis, isStaticMember, literalMethodKeys, memberReads, staticThis, storedFunctionCall, unseenConstruction, unseenReceiver, type InstanceMember } from '../analysis/instance-members.js';
 import { asyncRefused, decoratedRouteMethods, ignoresRejection, loopRegistration, mayHoldRoutes, routeCallbackOf, routeHandlersIn, type RouteCallback } from './route-callback.js';
 
 export type FunctionLike =
@@ -983,6 +984,9 @@ export class AsyncPlanner {
     if (!refs.ok) return refs;
     const uses = memberUses(held, refs.refs, this.analysis.index);
     if (!uses.ok) return { ok: false, reason: `${nameOf(fn)} is a member of ${object}, and ${uses.reason}, so not every caller is known` };
+    // `handlers.run = function () { return this.send() }; handlers.run()`: a function stored on the object gets it as `this`.
+    const stored = storedFunctionCall(memberReads(refs.refs), literalMethodKeys(held.literal), true);
+    if (stored) return { ok: false, reason: `${nameOf(fn)} is a member of ${object}, and \`${stored.access.getText()}\` at ${where(stored.access)} calls a function assigned or stored there, not one the literal holds, with ${object} as its \`this\`, so not every caller is known` };
     const destructured = this.destructuredReads(uses.bindings, object, held.literal);
     if (!destructured.ok) return destructured;
     const reads = [...uses.reads, ...destructured.refs];
@@ -1037,6 +1041,7 @@ export class AsyncPlanner {
     const classRefs = this.bindingReferences(`${className}, whose instances hold ${nameOf(fn)},`, record, member.name, member.cls, exportedOtherwise(member.cls, member.name));
     if (!classRefs.ok) return classRefs;
     const instanceRefs: Node[] = instanceThis(member.cls);
+    const staticRefs: Node[] = staticThis(member.cls);
     for (const ref of classRefs.refs) {
       const parent = ref.getParent();
       if (!parent || Node.isImportSpecifier(parent) || Node.isImportClause(parent) || Node.isExportSpecifier(parent) || Node.isTypeQuery(parent) || Node.isTypeReference(parent)) continue;
@@ -1046,8 +1051,20 @@ export class AsyncPlanner {
       const created = objectUse(ref);
       const construction = created.getParent();
       // `C.make()`: a static member (which makes no instance unseen: checked below), not `C.prototype`.
-      if (construction && Node.isPropertyAccessExpression(construction) && construction.getExpression() === created && isStaticMember(member.cls, construction.getName())) continue;
+      if (construction && Node.isPropertyAccessExpression(construction) && construction.getExpression() === created && isStaticMember(member.cls, construction.getName())) {
+        staticRefs.push(ref);
+        continue;
+      }
       const binding = construction && Node.isNewExpression(construction) && construction.getExpression() === created ? outermost(construction).getParent() : undefined;
+      // `module.exports = new JobsController()`: the CommonJS module's importers hold the instance.
+      if (binding && isCommonJsSingleton(binding, construction!)) {
+        const moduleRecord = this.record(binding);
+        if (!moduleRecord || moduleRecord.isTypeScript) return unknown(`whose instance is the \`module.exports\` of a TypeScript file`);
+        const refs = this.requiredInstanceRefs(`\`module.exports\` of ${moduleRecord.rel}, an instance of ${className},`, moduleRecord, member.key, binding);
+        if (!refs.ok) return refs;
+        instanceRefs.push(...refs.refs);
+        continue;
+      }
       const list = binding?.getParent();
       if (!binding || !Node.isVariableDeclaration(binding) || !Node.isIdentifier(binding.getNameNode()) || !Node.isVariableDeclarationList(list) || list.getDeclarationKind() !== 'const') {
         return unknown(`which is used at ${where(ref)} other than as \`const x = new ${member.name.getText()}(...)\` (so its instances are not all known)`);
@@ -1061,18 +1078,78 @@ export class AsyncPlanner {
     }
     const unseen = unseenConstruction(member.cls);
     if (unseen) return unknown(`which makes instances the codemod does not follow at ${where(unseen)}`);
-    // `jobs.constructor`: a way to the class, and to new instances, from an instance.
-    const toClass = instanceRefs.find((ref) => {
-      const access = objectUse(ref).getParent();
-      return !!access && Node.isPropertyAccessExpression(access) && access.getExpression() === objectUse(ref) && access.getName() === 'constructor';
-    });
-    if (toClass) return unknown(`whose class is reached from an instance at ${where(toClass)}`);
+    // `jobs.constructor`, `this.prototype` in a static member: ways to new instances; `jobs.run = function () { this.create() }; jobs.run()`:
+    // a function outside the class called with the instance as `this` (the same for the class in its static members).
+    const onClass = unseenReceiver(member.cls, staticRefs, true);
+    const receiver = onClass ?? unseenReceiver(member.cls, instanceRefs, false);
+    if (receiver) {
+      const target = onClass ? 'the class' : 'an instance';
+      const text = `\`${receiver.access.getText()}\` at ${where(receiver.access)}`;
+      return unknown(receiver.called
+        ? `and ${text} calls a function assigned or stored there, not a method the class declares, with ${target} as its \`this\``
+        : onClass ? `whose prototype, or a copy of the class, is reached from the class by ${text}` : `whose class or prototype is reached from an instance by ${text}`);
+    }
     const uses = keyUses(`an instance of ${member.name.getText()}`, member.key, instanceRefs);
     if (!uses.ok) return unknown(`and ${uses.reason}`);
     if (uses.whole[0]) return unknown(`whose instance is used as a whole at ${where(uses.whole[0])} (passed on, returned or stored)`);
     const destructured = this.destructuredReads(uses.bindings, `an instance of ${className}`, member.cls);
     if (!destructured.ok) return destructured;
     return this.callsAmong(fn, record, [...uses.reads, ...destructured.refs]);
+  }
+
+  /**
+   * The references of the instance a CommonJS module exports whole (`module.exports =
+   * new JobsController()`): `module.exports` in its file, and in the files that load it
+   * with require() the loads (`require('./jobs').create()`, `const { create } =
+   * require('./jobs')`) or the references of the `const` bound to one, wherever it
+   * reaches. Not all known when it leaves the run, when a file loads it otherwise (an ES
+   * import, import()), or when a file that spells `key` imports what the codemod does not follow.
+   */
+  private requiredInstanceRefs(subject: string, record: SourceRecord, key: string, assignment: BinaryExpression): References {
+    const outside = this.exportsLeaveRun(record);
+    if (outside) return { ok: false, reason: `${subject} is exported and may be used from outside the analysed files: ${outside}` };
+    const refs: Node[] = [];
+    // Its own file's `module.exports.create()` (another `module.exports = ...` is a whole use: reported).
+    for (const access of record.sourceFile.getDescendantsOfKind(SyntaxKind.PropertyAccessExpression)) {
+      if (access !== assignment.getLeft() && isModuleExports(access)) refs.push(access);
+    }
+    const { index } = this.analysis;
+    const searched = new Set([record.absPath]);
+    for (const importerPath of this.analysis.imports.importersOf(record.absPath, index)) {
+      searched.add(importerPath);
+      const importer = index.load(importerPath);
+      if (!importer || importer.parseProblem) return { ok: false, reason: `${subject} is loaded in ${importer?.rel ?? importerPath}, which the codemod cannot read` };
+      const loads = (specifier: string): boolean => index.resolve(importerPath, specifier) === record.absPath;
+      // `import jobs from`, `export * from`, TypeScript's `import jobs = require(...)`.
+      const esImport = [...importer.sourceFile.getImportDeclarations(), ...importer.sourceFile.getExportDeclarations()].find((declaration) => {
+        const specifier = declaration.getModuleSpecifierValue();
+        return specifier !== undefined && loads(specifier);
+      }) ?? importer.sourceFile.getDescendantsOfKind(SyntaxKind.ExternalModuleReference).find((reference) => {
+        const specifier = reference.getExpression();
+        return !!specifier && Node.isStringLiteral(specifier) && loads(specifier.getLiteralText());
+      });
+      if (esImport) return { ok: false, reason: `${subject} is imported at ${where(esImport)} by an import declaration, which the codemod does not follow for it` };
+      for (const call of importer.sourceFile.getDescendantsOfKind(SyntaxKind.CallExpression)) {
+        const [argument, ...rest] = call.getArguments();
+        if (!argument || rest.length || !(Node.isStringLiteral(argument) || Node.isNoSubstitutionTemplateLiteral(argument)) || !loads(argument.getLiteralText())) continue;
+        const callee = call.getExpression();
+        if (callee.getKind() === SyntaxKind.ImportKeyword) return { ok: false, reason: `${subject} is loaded with import() at ${where(call)}, which the codemod does not follow for it` };
+        if (!Node.isIdentifier(callee) || callee.getText() !== 'require' || isShadowed(callee)) return { ok: false, reason: `${subject} is loaded at ${where(call)} by \`${callee.getText()}()\`, which the codemod does not follow` };
+        const declaration = outermost(call).getParent();
+        const name = declaration && Node.isVariableDeclaration(declaration) && declaration.getInitializer() === outermost(call) ? declaration.getNameNode() : undefined;
+        if (name && Node.isIdentifier(name)) {
+          // `const jobs = require('./jobs')`: the binding's references, as for `const jobs = new C()`.
+          const list = declaration!.getParent();
+          if (!Node.isVariableDeclarationList(list) || list.getDeclarationKind() !== 'const') return { ok: false, reason: `${subject} is bound at ${where(declaration!)} to a variable that may be assigned again` };
+          const bound = this.bindingReferences(`\`${name.getText()}\`, ${subject.replace(/,$/, '')} loaded there,`, importer, name, declaration as ExportedNode, exportedOtherwise(declaration!, name));
+          if (!bound.ok) return bound;
+          refs.push(...bound.refs);
+        } else refs.push(call);
+      }
+    }
+    const unseen = this.unfollowedMention(key, searched) ?? this.unloadedMention(key);
+    if (unseen) return { ok: false, reason: `${subject} may be loaded in ${unseen}, which names \`${key}\` and imports what the codemod does not follow` };
+    return { ok: true, refs };
   }
 
   /** The calls among `refs` (references of `fn`), or why some reference is not a known call. */
@@ -1263,6 +1340,20 @@ function exportedOtherwise(fn: Node, name: Identifier): 'module' | 'file' | unde
   let namespace = statement.getParent()!.getParent();
   while (namespace && Node.isModuleDeclaration(namespace.getParent()?.getParent())) namespace = namespace.getParent()!.getParent();
   return namespace && Node.isModuleDeclaration(namespace) && !namespace.hasExportKeyword() && isModuleFile(namespace.getSourceFile()) ? 'file' : 'module';
+}
+
+/** `module.exports` (not shadowed: a CommonJS module's own). */
+function isModuleExports(node: Node): boolean {
+  if (!Node.isPropertyAccessExpression(node) || node.getName() !== 'exports') return false;
+  const object = node.getExpression();
+  return Node.isIdentifier(object) && object.getText() === 'module' && !isShadowed(object);
+}
+
+/** `module.exports = new C(...)` as a statement of the file, where `binding` is the assignment `construction` is the right side of. */
+function isCommonJsSingleton(binding: Node, construction: Node): binding is BinaryExpression {
+  if (!Node.isBinaryExpression(binding) || binding.getOperatorToken().getKind() !== SyntaxKind.EqualsToken || binding.getRight() !== outermost(construction)) return false;
+  const statement = binding.getParent();
+  return isModuleExports(binding.getLeft()) && !!statement && Node.isExpressionStatement(statement) && Node.isSourceFile(statement.getParent());
 }
 
 /** The file is a module (it imports or exports), not a script whose top-level names are global. */
