@@ -9,24 +9,7 @@
 // by one rule of logic and the edits of the two rules are identical where they
 // meet (identical edits are emitted once).
 import * as path from 'node:path';
-import {
-  Node,
-  SyntaxKind,
-  ts,
-  type ArrowFunction,
-  type BinaryExpression,
-  type CallExpression,
-  type ConstructorDeclaration,
-  type FunctionDeclaration,
-  type FunctionExpression,
-  type GetAccessorDeclaration,
-  type Identifier,
-  type MethodDeclaration,
-  type NewExpression,
-  type PropertyAccessExpression,
-  type SetAccessorDeclaration,
-  type Symbol as TsMorphSymbol,
-} from 'ts-morph';
+import { Node, SyntaxKind, ts, type CallExpression, type Identifier, type MethodDeclaration, type NewExpression, type PropertyAccessExpression, type Symbol as TsMorphSymbol } from 'ts-morph';
 import { readJsonObject } from '../analysis/alias-config.js';
 import { compilerNodesOfKind, wrapCompilerNode } from '../analysis/compiler-nodes.js';
 import type { Analysis } from '../analysis/index.js';
@@ -34,40 +17,19 @@ import type { SourceRecord } from '../analysis/project.js';
 import { resolveIdentifier, resolveModuleMember } from '../analysis/declarations.js';
 import { identifierPattern } from '../analysis/prefilter.js';
 import { isShadowed, sameScopeReferences } from '../analysis/scope.js';
-import { outermost, unwrap } from '../analysis/legacy-symbols.js';
+import { outermost } from '../analysis/legacy-symbols.js';
 import { where } from '../analysis/positions.js';
 import { withoutScriptExtension } from '../analysis/specifiers.js';
 import type { RuleOutput } from './context.js';
 import { filesWithUnfollowedImports } from '../analysis/unfollowed-imports.js';
 import { findDeferCalls, findPayloadCalls } from '../analysis/defer-calls.js';
 import { exportedReferences, isCommonJsExportByName, moduleAndImporters, type ExportedNode, type References } from './exported-references.js';
-import { defaultExportMember, exportsLiteralMember, exportsThis, heldMember, keyUses, memberUses, namedFunctionThis, objectUse, thisReaching, type HeldMember } from '../analysis/object-members.js';
-import { instanceMember, instanceThis, isStaticMember, literalMethodKeys, memberReads, staticThis, storedFunctionCall, unseenConstruction, unseenReceiver, type InstanceMember } from '../analysis/instance-members.js';
-import { asyncRefused, decoratedRouteMethods, ignoresRejection, loopRegistration, mayHoldRoutes, routeCallbackOf, routeHandlersIn, type RouteCallback } from './route-callback.js';
-
-export type FunctionLike =
-  | FunctionDeclaration
-  | FunctionExpression
-  | ArrowFunction
-  | MethodDeclaration
-  | ConstructorDeclaration
-  | GetAccessorDeclaration
-  | SetAccessorDeclaration;
-
-/** The kinds of `FunctionLike`, also for walks on the compiler's nodes. */
-const FUNCTION_LIKE_KINDS: ReadonlySet<SyntaxKind> = new Set([
-  SyntaxKind.FunctionDeclaration,
-  SyntaxKind.FunctionExpression,
-  SyntaxKind.ArrowFunction,
-  SyntaxKind.MethodDeclaration,
-  SyntaxKind.Constructor,
-  SyntaxKind.GetAccessor,
-  SyntaxKind.SetAccessor,
-]);
-
-export function isFunctionLike(node: Node): node is FunctionLike {
-  return FUNCTION_LIKE_KINDS.has(node.getKind());
-}
+import { defaultExportMember, exportsLiteralMember, exportsThis, heldMember, thisReaching } from '../analysis/object-members.js';
+import { instanceMember } from '../analysis/instance-members.js';
+import { FUNCTION_LIKE_KINDS, isFunctionLike, nameOf, type FunctionLike } from './function-like.js';
+import { instanceCallers, memberCallers, type BindingLookup } from './member-callers.js';
+export { isFunctionLike, nameOf, type FunctionLike } from './function-like.js';
+import { asyncRefused, decoratedRouteMethods, ignoresRejection, mayHoldRoutes, routeCallbackOf, routeHandlersIn, type RouteCallback } from './route-callback.js';
 
 /** Array methods that call their callback synchronously and ignore a returned promise. */
 const SYNC_CALLBACK_METHODS = new Set(['forEach', 'map', 'filter', 'some', 'every', 'find', 'findIndex', 'findLast', 'findLastIndex', 'flatMap', 'reduce', 'reduceRight', 'sort']);
@@ -110,17 +72,6 @@ export function isGuarded(node: Node): boolean {
   return false;
 }
 
-export function nameOf(fn: FunctionLike): string {
-  if (Node.isConstructorDeclaration(fn)) return 'the constructor';
-  if (Node.isFunctionDeclaration(fn) || Node.isMethodDeclaration(fn) || Node.isGetAccessorDeclaration(fn) || Node.isSetAccessorDeclaration(fn)) {
-    return `\`${fn.getName() ?? 'default'}\``;
-  }
-  const parent = fn.getParent();
-  if (parent && Node.isVariableDeclaration(parent)) return `\`${parent.getName()}\``;
-  // `exports.schedule = function () {...}`
-  if (parent && Node.isBinaryExpression(parent) && parent.getRight() === fn && parent.getOperatorToken().getKind() === SyntaxKind.EqualsToken) return `\`${parent.getLeft().getText()}\``;
-  return 'the function';
-}
 
 /** The call or `new` that `fn` is passed to directly as an argument, if any. */
 function callbackHost(fn: FunctionLike): CallExpression | NewExpression | undefined {
@@ -334,6 +285,7 @@ export class AsyncPlanner {
   private readonly callers = new Map<FunctionLike, Callers>();
   /** Object literals whose member reads callsAmong is following (a literal holding itself ends there). */
   private readonly following = new Set<Node>();
+  private bindingLookup: BindingLookup | undefined;
   private readonly packageEntries = new Map<string, Set<string>>();
   /** Each directory's package.json, read once (null: none, or not a JSON object). */
   private readonly manifests = new Map<string, Record<string, unknown> | null>();
@@ -355,6 +307,19 @@ export class AsyncPlanner {
       AsyncPlanner.planners.set(analysis, planner);
     }
     return planner;
+  }
+
+  /** What member-callers.ts asks of the planner: references of bindings, calls among references. */
+  private get lookup(): BindingLookup {
+    return (this.bindingLookup ??= {
+      analysis: this.analysis,
+      record: (node) => this.record(node),
+      bindingReferences: (subject, record, name, declaration) => this.bindingReferences(subject, record, name, declaration, exportedOtherwise(declaration, name)),
+      callsAmong: (fn, record, refs) => this.callsAmong(fn, record, refs),
+      exportsLeaveRun: (record) => this.exportsLeaveRun(record),
+      unfollowedMention: (name, searched) => this.unfollowedMention(name, searched),
+      unloadedMention: (name) => this.unloadedMention(name),
+    });
   }
 
   private record(node: Node): SourceRecord | undefined {
@@ -866,7 +831,7 @@ export class AsyncPlanner {
       if (ownName && (held || commonJsExportName(fn) !== undefined) && fn.getDescendantsOfKind(SyntaxKind.Identifier).some((id) => id.getText() === ownName)) {
         return { ok: false, reason: `${nameOf(fn)} names itself \`${ownName}\` inside, where the codemod does not follow its calls` };
       }
-      if (held) return this.memberCallers(fn, held);
+      if (held) return memberCallers(this.lookup, fn, held);
       // `export default { create(req, res) {...} }`: default imports read it as `jobs.create`, through the import graph.
       const defaultMember = defaultExportMember(fn);
       if (defaultMember) {
@@ -906,7 +871,7 @@ export class AsyncPlanner {
       }
       // `create = (req, res) => {...}` in a class: the reads of that member on its instances.
       const member = instanceMember(fn);
-      if (member) return this.instanceCallers(fn, member);
+      if (member) return instanceCallers(this.lookup, fn, member);
       return { ok: false, reason: 'the function is used as a value, so its callers are not known' };
     }
     const record = this.record(fn)!;
@@ -972,185 +937,9 @@ export class AsyncPlanner {
     return { ok: true, refs: found.refs.filter((ref) => record.isTypeScript || !isCommonJsExportByName(ref, name)) };
   }
 
-  /**
-   * The callers of a function held by a member of a `const` object literal: the reads
-   * of that member wherever the object's binding reaches (object-members.ts), and the
-   * route registrations of loops over the object's values.
-   */
-  private memberCallers(fn: FunctionLike, held: HeldMember): Callers {
-    const record = this.record(fn)!;
-    const object = `\`${held.name.getText()}\``;
-    const refs = this.bindingReferences(`${object}, which holds ${nameOf(fn)},`, record, held.name, held.declaration, exportedOtherwise(held.declaration, held.name));
-    if (!refs.ok) return refs;
-    const uses = memberUses(held, refs.refs, this.analysis.index);
-    if (!uses.ok) return { ok: false, reason: `${nameOf(fn)} is a member of ${object}, and ${uses.reason}, so not every caller is known` };
-    // `handlers.run = function () { return this.send() }; handlers.run()`: a function stored on the object gets it as `this`.
-    const stored = storedFunctionCall(memberReads(refs.refs), literalMethodKeys(held.literal), true);
-    if (stored) return { ok: false, reason: `${nameOf(fn)} is a member of ${object}, and \`${stored.access.getText()}\` at ${where(stored.access)} calls a function assigned or stored there, not one the literal holds, with ${object} as its \`this\`, so not every caller is known` };
-    const destructured = this.destructuredReads(uses.bindings, object, held.literal);
-    if (!destructured.ok) return destructured;
-    const reads = [...uses.reads, ...destructured.refs];
-    let route: RouteCallback | undefined;
-    for (const use of uses.whole) {
-      const loop = loopRegistration(this.analysis, use);
-      if (!loop) return { ok: false, reason: `${nameOf(fn)} is a member of ${object}, which is used as a whole at ${where(use)} (passed on, spread or stored), so not every caller is known` };
-      route ??= loop;
-    }
-    const callers = this.callsAmong(fn, record, reads);
-    return callers.ok && route && !callers.route ? { ...callers, route } : callers;
-  }
 
-  /**
-   * The references of names destructured from an object that hold its member (`const { send }
-   * = handlers`): reads too, in their file or, exported, in their importers. `owner`, the
-   * literal or class declaring the member: the language service counts the member's own
-   * name there among a binding's references, which is no use.
-   */
-  private destructuredReads(bindings: readonly Identifier[], object: string, owner: Node): References {
-    const refs: Node[] = [];
-    for (const bound of bindings) {
-      const declaration = bound.getFirstAncestorByKindOrThrow(SyntaxKind.VariableDeclaration);
-      const found = this.bindingReferences(`\`${bound.getText()}\`, destructured from ${object},`, this.record(bound)!, bound, declaration, exportedOtherwise(declaration, bound));
-      if (!found.ok) return found;
-      refs.push(...found.refs.filter((ref) => ref.getParent()?.getParent() !== owner));
-    }
-    return { ok: true, refs };
-  }
 
-  /**
-   * The callers of a function held by an instance member of a class: the reads of that
-   * member on `this` in the class and on the `const` bindings of `new C(...)`, wherever
-   * those reach (instance-members.ts). A subclass, any other use of the class, or an
-   * instance used as a whole makes the callers unknown.
-   */
-  private instanceCallers(fn: FunctionLike, member: InstanceMember): Callers {
-    const className = `\`${member.name.getText()}\``;
-    const unknown = (why: string): Callers => ({ ok: false, reason: `${nameOf(fn)} is a member of ${className}, ${why}, so not every caller is known` });
-    const base = member.cls.getExtends();
-    if (base) return unknown(`which extends \`${base.getText()}\` (the base class may call it)`);
-    // A decorator receives the class (or its prototype) and may make instances or call members: Nest, DI containers.
-    const decorator = member.cls.getFirstDescendantByKind(SyntaxKind.Decorator);
-    if (decorator) return unknown(`whose decorator \`${decorator.getText()}\` receives the class or its prototype`);
-    // `checkAll = checkAll`, a function declared elsewhere: called as `x.checkAll()`, its `this` is the instance.
-    for (const property of member.cls.getProperties()) {
-      const value = property.isStatic() ? undefined : property.getInitializer();
-      const self = value && Node.isIdentifier(unwrap(value)) ? namedFunctionThis(unwrap(value) as Identifier, this.analysis.index) : undefined;
-      if (self) return unknown(`and ${self}`);
-    }
-    const record = this.record(fn)!;
-    const classRefs = this.bindingReferences(`${className}, whose instances hold ${nameOf(fn)},`, record, member.name, member.cls, exportedOtherwise(member.cls, member.name));
-    if (!classRefs.ok) return classRefs;
-    const instanceRefs: Node[] = instanceThis(member.cls);
-    const staticRefs: Node[] = staticThis(member.cls);
-    for (const ref of classRefs.refs) {
-      const parent = ref.getParent();
-      if (!parent || Node.isImportSpecifier(parent) || Node.isImportClause(parent) || Node.isExportSpecifier(parent) || Node.isTypeQuery(parent) || Node.isTypeReference(parent)) continue;
-      // `implements C` names a type; `extends C` makes instances the codemod does not see.
-      const heritage = Node.isExpressionWithTypeArguments(parent) ? parent.getParentIfKind(SyntaxKind.HeritageClause) : undefined;
-      if (heritage?.getToken() === SyntaxKind.ImplementsKeyword) continue;
-      const created = objectUse(ref);
-      const construction = created.getParent();
-      // `C.make()`: a static member (which makes no instance unseen: checked below), not `C.prototype`.
-      if (construction && Node.isPropertyAccessExpression(construction) && construction.getExpression() === created && isStaticMember(member.cls, construction.getName())) {
-        staticRefs.push(ref);
-        continue;
-      }
-      const binding = construction && Node.isNewExpression(construction) && construction.getExpression() === created ? outermost(construction).getParent() : undefined;
-      // `module.exports = new JobsController()`: the CommonJS module's importers hold the instance.
-      if (binding && isCommonJsSingleton(binding, construction!)) {
-        const moduleRecord = this.record(binding);
-        if (!moduleRecord || moduleRecord.isTypeScript) return unknown(`whose instance is the \`module.exports\` of a TypeScript file`);
-        const refs = this.requiredInstanceRefs(`\`module.exports\` of ${moduleRecord.rel}, an instance of ${className},`, moduleRecord, member.key, binding);
-        if (!refs.ok) return refs;
-        instanceRefs.push(...refs.refs);
-        continue;
-      }
-      const list = binding?.getParent();
-      if (!binding || !Node.isVariableDeclaration(binding) || !Node.isIdentifier(binding.getNameNode()) || !Node.isVariableDeclarationList(list) || list.getDeclarationKind() !== 'const') {
-        return unknown(`which is used at ${where(ref)} other than as \`const x = new ${member.name.getText()}(...)\` (so its instances are not all known)`);
-      }
-      const name = binding.getNameNode() as Identifier;
-      const bindingRecord = this.record(binding);
-      if (!bindingRecord) return unknown(`whose instance \`${name.getText()}\` is outside the analysed files`);
-      const refs = this.bindingReferences(`\`${name.getText()}\`, an instance of ${className},`, bindingRecord, name, binding, exportedOtherwise(binding, name));
-      if (!refs.ok) return refs;
-      instanceRefs.push(...refs.refs);
-    }
-    const unseen = unseenConstruction(member.cls);
-    if (unseen) return unknown(`which makes instances the codemod does not follow at ${where(unseen)}`);
-    // `jobs.constructor`, `this.prototype` in a static member: ways to new instances; `jobs.run = function () { this.create() }; jobs.run()`:
-    // a function outside the class called with the instance as `this` (the same for the class in its static members).
-    const onClass = unseenReceiver(member.cls, staticRefs, true);
-    const receiver = onClass ?? unseenReceiver(member.cls, instanceRefs, false);
-    if (receiver) {
-      const target = onClass ? 'the class' : 'an instance';
-      const text = `\`${receiver.access.getText()}\` at ${where(receiver.access)}`;
-      return unknown(receiver.called
-        ? `and ${text} calls a function assigned or stored there, not a method the class declares, with ${target} as its \`this\``
-        : onClass ? `whose prototype, or a copy of the class, is reached from the class by ${text}` : `whose class or prototype is reached from an instance by ${text}`);
-    }
-    const uses = keyUses(`an instance of ${member.name.getText()}`, member.key, instanceRefs);
-    if (!uses.ok) return unknown(`and ${uses.reason}`);
-    if (uses.whole[0]) return unknown(`whose instance is used as a whole at ${where(uses.whole[0])} (passed on, returned or stored)`);
-    const destructured = this.destructuredReads(uses.bindings, `an instance of ${className}`, member.cls);
-    if (!destructured.ok) return destructured;
-    return this.callsAmong(fn, record, [...uses.reads, ...destructured.refs]);
-  }
 
-  /**
-   * The references of the instance a CommonJS module exports whole (`module.exports =
-   * new JobsController()`): `module.exports` in its file, and in the files that load it
-   * with require() the loads (`require('./jobs').create()`, `const { create } =
-   * require('./jobs')`) or the references of the `const` bound to one, wherever it
-   * reaches. Not all known when it leaves the run, when a file loads it otherwise (an ES
-   * import, import()), or when a file that spells `key` imports what the codemod does not follow.
-   */
-  private requiredInstanceRefs(subject: string, record: SourceRecord, key: string, assignment: BinaryExpression): References {
-    const outside = this.exportsLeaveRun(record);
-    if (outside) return { ok: false, reason: `${subject} is exported and may be used from outside the analysed files: ${outside}` };
-    const refs: Node[] = [];
-    // Its own file's `module.exports.create()` (another `module.exports = ...` is a whole use: reported).
-    for (const access of record.sourceFile.getDescendantsOfKind(SyntaxKind.PropertyAccessExpression)) {
-      if (access !== assignment.getLeft() && isModuleExports(access)) refs.push(access);
-    }
-    const { index } = this.analysis;
-    const searched = new Set([record.absPath]);
-    for (const importerPath of this.analysis.imports.importersOf(record.absPath, index)) {
-      searched.add(importerPath);
-      const importer = index.load(importerPath);
-      if (!importer || importer.parseProblem) return { ok: false, reason: `${subject} is loaded in ${importer?.rel ?? importerPath}, which the codemod cannot read` };
-      const loads = (specifier: string): boolean => index.resolve(importerPath, specifier) === record.absPath;
-      // `import jobs from`, `export * from`, TypeScript's `import jobs = require(...)`.
-      const esImport = [...importer.sourceFile.getImportDeclarations(), ...importer.sourceFile.getExportDeclarations()].find((declaration) => {
-        const specifier = declaration.getModuleSpecifierValue();
-        return specifier !== undefined && loads(specifier);
-      }) ?? importer.sourceFile.getDescendantsOfKind(SyntaxKind.ExternalModuleReference).find((reference) => {
-        const specifier = reference.getExpression();
-        return !!specifier && Node.isStringLiteral(specifier) && loads(specifier.getLiteralText());
-      });
-      if (esImport) return { ok: false, reason: `${subject} is imported at ${where(esImport)} by an import declaration, which the codemod does not follow for it` };
-      for (const call of importer.sourceFile.getDescendantsOfKind(SyntaxKind.CallExpression)) {
-        const [argument, ...rest] = call.getArguments();
-        if (!argument || rest.length || !(Node.isStringLiteral(argument) || Node.isNoSubstitutionTemplateLiteral(argument)) || !loads(argument.getLiteralText())) continue;
-        const callee = call.getExpression();
-        if (callee.getKind() === SyntaxKind.ImportKeyword) return { ok: false, reason: `${subject} is loaded with import() at ${where(call)}, which the codemod does not follow for it` };
-        if (!Node.isIdentifier(callee) || callee.getText() !== 'require' || isShadowed(callee)) return { ok: false, reason: `${subject} is loaded at ${where(call)} by \`${callee.getText()}()\`, which the codemod does not follow` };
-        const declaration = outermost(call).getParent();
-        const name = declaration && Node.isVariableDeclaration(declaration) && declaration.getInitializer() === outermost(call) ? declaration.getNameNode() : undefined;
-        if (name && Node.isIdentifier(name)) {
-          // `const jobs = require('./jobs')`: the binding's references, as for `const jobs = new C()`.
-          const list = declaration!.getParent();
-          if (!Node.isVariableDeclarationList(list) || list.getDeclarationKind() !== 'const') return { ok: false, reason: `${subject} is bound at ${where(declaration!)} to a variable that may be assigned again` };
-          const bound = this.bindingReferences(`\`${name.getText()}\`, ${subject.replace(/,$/, '')} loaded there,`, importer, name, declaration as ExportedNode, exportedOtherwise(declaration!, name));
-          if (!bound.ok) return bound;
-          refs.push(...bound.refs);
-        } else refs.push(call);
-      }
-    }
-    const unseen = this.unfollowedMention(key, searched) ?? this.unloadedMention(key);
-    if (unseen) return { ok: false, reason: `${subject} may be loaded in ${unseen}, which names \`${key}\` and imports what the codemod does not follow` };
-    return { ok: true, refs };
-  }
 
   /** The calls among `refs` (references of `fn`), or why some reference is not a known call. */
   private callsAmong(fn: FunctionLike, record: SourceRecord, refs: readonly Node[]): Callers {
@@ -1174,7 +963,7 @@ export class AsyncPlanner {
       const held = heldMember(ref);
       if (held && !this.following.has(held.literal)) {
         this.following.add(held.literal);
-        const members = this.memberCallers(fn, held);
+        const members = memberCallers(this.lookup, fn, held);
         this.following.delete(held.literal);
         if (!members.ok) return members;
         calls.push(...members.calls);
@@ -1202,7 +991,7 @@ export class AsyncPlanner {
     const isPrivate = Node.isPrivateIdentifier(name) || (Node.isIdentifier(name) && fn.hasModifier(SyntaxKind.PrivateKeyword));
     if (!isPrivate || !(Node.isIdentifier(name) || Node.isPrivateIdentifier(name)) || !(Node.isClassDeclaration(fn.getParent()) || Node.isClassExpression(fn.getParent()))) {
       const member = instanceMember(fn);
-      if (member) return this.instanceCallers(fn, member);
+      if (member) return instanceCallers(this.lookup, fn, member);
       return { ok: false, reason: `${nameOf(fn)} is a method: it may be overridden or called dynamically, so not every caller is known` };
     }
     const calls: CallExpression[] = [];
@@ -1342,19 +1131,7 @@ function exportedOtherwise(fn: Node, name: Identifier): 'module' | 'file' | unde
   return namespace && Node.isModuleDeclaration(namespace) && !namespace.hasExportKeyword() && isModuleFile(namespace.getSourceFile()) ? 'file' : 'module';
 }
 
-/** `module.exports` (not shadowed: a CommonJS module's own). */
-function isModuleExports(node: Node): boolean {
-  if (!Node.isPropertyAccessExpression(node) || node.getName() !== 'exports') return false;
-  const object = node.getExpression();
-  return Node.isIdentifier(object) && object.getText() === 'module' && !isShadowed(object);
-}
 
-/** `module.exports = new C(...)` as a statement of the file, where `binding` is the assignment `construction` is the right side of. */
-function isCommonJsSingleton(binding: Node, construction: Node): binding is BinaryExpression {
-  if (!Node.isBinaryExpression(binding) || binding.getOperatorToken().getKind() !== SyntaxKind.EqualsToken || binding.getRight() !== outermost(construction)) return false;
-  const statement = binding.getParent();
-  return isModuleExports(binding.getLeft()) && !!statement && Node.isExpressionStatement(statement) && Node.isSourceFile(statement.getParent());
-}
 
 /** The file is a module (it imports or exports), not a script whose top-level names are global. */
 function isModuleFile(sf: import('ts-morph').SourceFile): boolean {
