@@ -28,7 +28,6 @@ import { defaultExportMember, exportsLiteralMember, exportsThis, heldMember, thi
 import { instanceMember } from '../analysis/instance-members.js';
 import { FUNCTION_LIKE_KINDS, isFunctionLike, nameOf, type FunctionLike } from './function-like.js';
 import { instanceCallers, memberCallers, type BindingLookup } from './member-callers.js';
-export { isFunctionLike, nameOf, type FunctionLike } from './function-like.js';
 import { asyncRefused, decoratedRouteMethods, ignoresRejection, mayHoldRoutes, routeCallbackOf, routeHandlersIn, type RouteCallback } from './route-callback.js';
 
 /** Array methods that call their callback synchronously and ignore a returned promise. */

@@ -12,7 +12,8 @@ import { findDeferCalls } from '../analysis/defer-calls.js';
 import type { Analysis } from '../analysis/index.js';
 import { BACKEND_DEPENDENT_ERROR_CLASSES, LEGACY_ERROR_CLASSES } from '../analysis/legacy-errors.js';
 import type { SourceRecord } from '../analysis/project.js';
-import { calleeFunctions, type FunctionLike } from './async-plan.js';
+import { calleeFunctions } from './async-plan.js';
+import type { FunctionLike } from './function-like.js';
 
 /** String methods whose call on a message tests its text. */
 const TEXT_TESTS = new Set(['includes', 'startsWith', 'endsWith', 'match', 'matchAll', 'indexOf', 'lastIndexOf', 'search', 'localeCompare']);

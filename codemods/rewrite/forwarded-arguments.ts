@@ -7,7 +7,8 @@ import { Node, type Identifier } from 'ts-morph';
 import type { Analysis } from '../analysis/index.js';
 import type { SourceRecord } from '../analysis/project.js';
 import { declaringScope, isReassigned } from '../analysis/scope.js';
-import { AsyncPlanner, isFunctionLike, nameOf, type FunctionLike } from './async-plan.js';
+import { AsyncPlanner } from './async-plan.js';
+import { isFunctionLike, nameOf, type FunctionLike } from './function-like.js';
 
 /** A parameter a value came through: `fn` of `later(fn, ...args)`. */
 export interface Forwarded {

@@ -18,7 +18,8 @@ import type { SourceRecord } from '../analysis/project.js';
 import { unwrap } from '../analysis/legacy-symbols.js';
 import { identifierPattern } from '../analysis/prefilter.js';
 import { declaringScope } from '../analysis/scope.js';
-import { AsyncPlanner, calleeFunctions, enclosingFunction, eventLoopCallback, isFunctionLike, type FunctionLike } from './async-plan.js';
+import { AsyncPlanner, calleeFunctions, enclosingFunction, eventLoopCallback } from './async-plan.js';
+import { isFunctionLike, type FunctionLike } from './function-like.js';
 
 /** Text that may hold an end: the prefilter of the whole search (also `process` imported or destructured). */
 const END_TEXT = /\bprocess\s*\.\s*(exit|abort|reallyExit|kill)\b|['"](node:)?process['"]|=\s*(globalThis\.)?process\b/;

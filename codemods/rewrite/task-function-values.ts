@@ -14,7 +14,8 @@ import { unwrap } from '../analysis/legacy-symbols.js';
 import type { SourceRecord } from '../analysis/project.js';
 import { declaringScope, isReassigned } from '../analysis/scope.js';
 import { quoted } from '../analysis/style.js';
-import { enclosingFunction, isFunctionLike, nameOf } from './async-plan.js';
+import { enclosingFunction } from './async-plan.js';
+import { isFunctionLike, nameOf } from './function-like.js';
 import { forwardedArguments, type Forwarded } from './forwarded-arguments.js';
 
 /** One registration: `register(<expression>)` after `statement`, a module-level statement of `record`. */
