@@ -304,6 +304,11 @@ export function keyUses(object: string, memberKey: string, refs: readonly Node[]
       // `jobs[name]` is computed: an identifier names a key only as a property name.
       const key = Node.isPropertyAccessExpression(access) ? access.getName() : argument && !Node.isIdentifier(argument) ? propertyKey(argument) : undefined;
       if (key === undefined) return { ok: false, reason: `${object} is read with a computed key at ${where(access)}` };
+      // The inherited `valueOf()` returns the object itself (`jobs.valueOf().create()`): a use of the whole.
+      if (key === 'valueOf' && memberKey !== 'valueOf') {
+        whole.push(access);
+        continue;
+      }
       if (key !== memberKey) continue;
       if (isWritten(access)) return { ok: false, reason: `\`${access.getText()}\` is assigned at ${where(access)}` };
       reads.push(Node.isPropertyAccessExpression(access) ? access.getNameNode() : access);
