@@ -3,7 +3,7 @@
 // creating call to its module, and whether it is already wrapped.
 import { Node, SyntaxKind, ts, type CallExpression, type ImportDeclaration, type NewExpression, type VariableDeclaration } from 'ts-morph';
 import { compilerNodesOfKind, wrapCompilerNode } from './compiler-nodes.js';
-import { importEqualsRequire, requireSpecifier } from './legacy-symbols.js';
+import { importEqualsRequire, interopHelperKind, mayBeRequireCall, requireSpecifier, unwrapCompiler } from './legacy-symbols.js';
 import type { SourceRecord } from './project.js';
 import { isShadowed } from './scope.js';
 
@@ -100,28 +100,20 @@ export function frameworkBindings(record: SourceRecord): Map<string, FrameworkBi
   return names;
 }
 
-/** Interop helpers of TypeScript's and Babel's CommonJS emit (`import express from 'express'` → `__importDefault(require('express'))`). */
-const INTEROP_HELPERS: Record<string, 'default' | 'namespace'> = {
-  __importDefault: 'default',
-  _interopRequireDefault: 'default',
-  __importStar: 'namespace',
-  _interopRequireWildcard: 'namespace',
-};
-
 /** `__importDefault(<argument>)` and the like: the helper's kind and its one argument. */
 function interopHelped(node: Node): { interop: 'default' | 'namespace'; argument: Node } | undefined {
   if (!Node.isCallExpression(node) || node.getArguments().length !== 1) return undefined;
   const callee = node.getExpression();
-  const interop = Node.isIdentifier(callee) && Object.hasOwn(INTEROP_HELPERS, callee.getText()) ? INTEROP_HELPERS[callee.getText()] : undefined;
+  const interop = Node.isIdentifier(callee) ? interopHelperKind(callee.getText()) : undefined;
   return interop && { interop, argument: node.getArguments()[0]! };
 }
 
 /** Whether `requireSpecifier` can find a `require('...')` call in this expression, maybe inside an interop helper (a cheap, conservative test). */
 function mayBeRequire(expression: ts.Expression | undefined): boolean {
-  let current = expression;
-  while (current && (ts.isParenthesizedExpression(current) || ts.isAsExpression(current) || ts.isSatisfiesExpression(current) || ts.isNonNullExpression(current))) current = current.expression;
-  if (current && ts.isCallExpression(current) && ts.isIdentifier(current.expression) && Object.hasOwn(INTEROP_HELPERS, current.expression.text) && current.arguments.length === 1) current = current.arguments[0];
-  return !!current && ts.isCallExpression(current) && ts.isIdentifier(current.expression) && current.expression.text === 'require';
+  if (!expression) return false;
+  const value = unwrapCompiler(expression);
+  const helped = ts.isCallExpression(value) && ts.isIdentifier(value.expression) && interopHelperKind(value.expression.text) !== undefined && value.arguments.length === 1;
+  return mayBeRequireCall(helped ? value.arguments[0]! : value);
 }
 
 /** `(0, f)`, as compiled CommonJS calls an imported function without a `this`: `f`. */

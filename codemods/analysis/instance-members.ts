@@ -5,9 +5,9 @@
 // `C.prototype`, not passed on), its callers are the reads of that member on those
 // bindings and on `this` inside the class. This module finds the member and the
 // class's own `this`; the async planner follows the bindings.
-import { Node, SyntaxKind, type ClassDeclaration, type ElementAccessExpression, type Identifier, type ObjectLiteralExpression, type PropertyAccessExpression } from 'ts-morph';
-import { outermost } from './legacy-symbols.js';
-import { isWritten, objectUse } from './object-members.js';
+import { Node, SyntaxKind, type ClassDeclaration, type Identifier, type ObjectLiteralExpression } from 'ts-morph';
+import { outermost, outermostExpression } from './legacy-symbols.js';
+import { isWritten, memberReads, objectUse, propertyKey, type MemberRead } from './object-members.js';
 
 export interface InstanceMember {
   /** The member's name (`#name` for a private one). */
@@ -17,12 +17,6 @@ export interface InstanceMember {
   name: Identifier;
 }
 
-/** The key a member's name gives (`create`, `#create`, `'create'`, `2`); undefined when computed. */
-function nameKey(name: Node): string | undefined {
-  if (Node.isIdentifier(name) || Node.isPrivateIdentifier(name)) return name.getText();
-  return Node.isStringLiteral(name) || Node.isNoSubstitutionTemplateLiteral(name) || Node.isNumericLiteral(name) ? name.getLiteralText() : undefined;
-}
-
 /** The instance member of a named class declaration that `fn` is, if it is one (not static, not abstract). */
 export function instanceMember(fn: Node): InstanceMember | undefined {
   const member = Node.isMethodDeclaration(fn) ? fn : outermost(fn).getParent();
@@ -30,7 +24,7 @@ export function instanceMember(fn: Node): InstanceMember | undefined {
   if (member.isStatic() || member.isAbstract()) return undefined;
   const cls = member.getParent();
   const name = Node.isClassDeclaration(cls) ? cls.getNameNode() : undefined;
-  const key = nameKey(member.getNameNode());
+  const key = propertyKey(member.getNameNode());
   return name && key !== undefined && Node.isClassDeclaration(cls) ? { key, cls, name } : undefined;
 }
 
@@ -76,28 +70,6 @@ export function staticThis(cls: ClassDeclaration): Node[] {
   return cls.getDescendantsOfKind(SyntaxKind.ThisKeyword).filter((keyword) => thisOwner(cls, keyword)?.isStatic === true);
 }
 
-export interface MemberRead {
-  access: PropertyAccessExpression | ElementAccessExpression;
-  /** undefined when computed (`jobs[name]`). */
-  key: string | undefined;
-}
-
-/** The member read `ref` (a reference of an object: a binding, a `this`, a namespace member) is the object of: `jobs.k`, `jobs['k']`, `jobs[k]`. */
-export function memberRead(ref: Node): MemberRead | undefined {
-  const use = objectUse(ref);
-  const access = use.getParent();
-  if (!access || !(Node.isPropertyAccessExpression(access) || Node.isElementAccessExpression(access)) || access.getExpression() !== use) return undefined;
-  if (Node.isPropertyAccessExpression(access)) return { access, key: access.getName() };
-  const argument = access.getArgumentExpression();
-  const key = argument && (Node.isStringLiteral(argument) || Node.isNoSubstitutionTemplateLiteral(argument) || Node.isNumericLiteral(argument)) ? argument.getLiteralText() : undefined;
-  return { access, key };
-}
-
-/** The member reads among `refs` (references of one object). */
-export function memberReads(refs: readonly Node[]): MemberRead[] {
-  return refs.map(memberRead).filter((read): read is MemberRead => !!read);
-}
-
 /** Keys that lead from an instance to its class or prototype (`new jobs.constructor()`, `jobs.__proto__.run()`), or from the class to its prototype. */
 function reachesClass(key: string | undefined, isStatic: boolean): boolean {
   return isStatic ? key === 'prototype' : key === 'constructor' || key === '__proto__';
@@ -116,7 +88,7 @@ function methodKeys(cls: ClassDeclaration, isStatic: boolean): Set<string> {
   const keys = new Set<string>();
   for (const member of cls.getMembers()) {
     if (Node.isClassStaticBlockDeclaration(member) || Node.isConstructorDeclaration(member) || member.isStatic() !== isStatic) continue;
-    const key = nameKey(member.getNameNode());
+    const key = propertyKey(member.getNameNode());
     if (key === undefined) continue;
     if (Node.isMethodDeclaration(member)) keys.add(key);
     if (Node.isPropertyDeclaration(member)) {
@@ -144,9 +116,7 @@ export function unseenReceiver(cls: ClassDeclaration, refs: readonly Node[], isS
     const pattern = declaration && Node.isVariableDeclaration(declaration) && declaration.getInitializer() === objectUse(ref) ? declaration.getNameNode() : undefined;
     if (!pattern || !Node.isObjectBindingPattern(pattern)) continue;
     for (const element of pattern.getElements()) {
-      const name = element.getPropertyNameNode() ?? element.getNameNode();
-      const key = Node.isIdentifier(name) ? name.getText() : Node.isStringLiteral(name) || Node.isNoSubstitutionTemplateLiteral(name) ? name.getLiteralText() : undefined;
-      if (reachesClass(key, isStatic)) return { access: element, called: false };
+      if (reachesClass(propertyKey(element.getPropertyNameNode() ?? element.getNameNode()), isStatic)) return { access: element, called: false };
     }
   }
   for (const { access, key } of reads) {
@@ -161,12 +131,8 @@ export function unseenReceiver(cls: ClassDeclaration, refs: readonly Node[], isS
 
 /** `read` is called as a method: `o.k()`, `o.k!()`, `(o.k as F)()`, `` o.k`...` ``. */
 function isMethodCall(read: MemberRead): boolean {
-  let outer: Node = read.access;
-  let parent = outer.getParent();
-  while (parent && (Node.isParenthesizedExpression(parent) || Node.isNonNullExpression(parent) || Node.isAsExpression(parent) || Node.isSatisfiesExpression(parent) || Node.isTypeAssertion(parent))) {
-    outer = parent;
-    parent = outer.getParent();
-  }
+  const outer = outermostExpression(read.access);
+  const parent = outer.getParent();
   return !!parent && ((Node.isCallExpression(parent) && parent.getExpression() === outer) || (Node.isTaggedTemplateExpression(parent) && parent.getTag() === outer));
 }
 
@@ -186,8 +152,7 @@ export function literalMethodKeys(literal: ObjectLiteralExpression): Set<string>
   const keys = new Set<string>();
   for (const property of literal.getProperties()) {
     if (Node.isSpreadAssignment(property)) continue;
-    const name = property.getNameNode();
-    const key = Node.isIdentifier(name) ? name.getText() : Node.isStringLiteral(name) || Node.isNumericLiteral(name) || Node.isNoSubstitutionTemplateLiteral(name) ? name.getLiteralText() : undefined;
+    const key = propertyKey(property.getNameNode());
     if (key === undefined) continue;
     if (Node.isMethodDeclaration(property) || Node.isShorthandPropertyAssignment(property)) keys.add(key);
     if (Node.isPropertyAssignment(property)) {
@@ -222,5 +187,5 @@ export function unseenConstruction(cls: ClassDeclaration): Node | undefined {
 
 /** `cls` declares a static member named `name`. */
 export function isStaticMember(cls: ClassDeclaration, name: string): boolean {
-  return cls.getStaticMembers().some((member) => !Node.isClassStaticBlockDeclaration(member) && nameKey(member.getNameNode()) === name);
+  return cls.getStaticMembers().some((member) => !Node.isClassStaticBlockDeclaration(member) && propertyKey(member.getNameNode()) === name);
 }

@@ -187,8 +187,14 @@ export function outermost(node: Node): Node {
   return outer;
 }
 
-/** The expression inside parentheses, `as`, `satisfies` and `!`. */
+/** `node` with what `unwrap` looks through around it: parentheses, `as`, `<T>`, `satisfies` and `!`. */
+export function outermostExpression(node: Node): Node {
+  let outer = node;
+  for (let parent = outer.getParent(); parent && (Node.isParenthesizedExpression(parent) || Node.isAsExpression(parent) || Node.isTypeAssertion(parent) || Node.isSatisfiesExpression(parent) || Node.isNonNullExpression(parent)); parent = outer.getParent()) outer = parent;
+  return outer;
+}
 
+/** The expression inside parentheses, `as`, `<T>`, `satisfies` and `!`. */
 export function unwrap(node: Node): Node {
   let current = node;
   while (Node.isParenthesizedExpression(current) || Node.isAsExpression(current) || Node.isTypeAssertion(current) || Node.isSatisfiesExpression(current) || Node.isNonNullExpression(current)) {
@@ -205,18 +211,30 @@ function isBoundName(symbols: FileSymbols, name: string): boolean {
 }
 
 /** `unwrap` on a compiler node. */
-function unwrapCompiler(node: ts.Expression): ts.Expression {
+export function unwrapCompiler(node: ts.Expression): ts.Expression {
   let current = node;
   while (ts.isParenthesizedExpression(current) || ts.isAsExpression(current) || ts.isTypeAssertionExpression(current) || ts.isSatisfiesExpression(current) || ts.isNonNullExpression(current)) current = current.expression;
   return current;
 }
 
-/** Interop helpers of TypeScript's and Babel's CommonJS emit: the module object itself, or `{ default: module }`. */
-const NAMESPACE_HELPERS = new Set(['__importStar', '_interopRequireWildcard']);
-const DEFAULT_HELPERS = new Set(['__importDefault', '_interopRequireDefault']);
+/**
+ * Interop helpers of TypeScript's and Babel's CommonJS emit (`import express from 'express'` →
+ * `__importDefault(require('express'))`), by what they make of a module: the module object
+ * itself (`namespace`), or `{ default: module }` (`default`). Undefined for another name.
+ */
+export function interopHelperKind(name: string): 'default' | 'namespace' | undefined {
+  return Object.hasOwn(INTEROP_HELPERS, name) ? INTEROP_HELPERS[name] : undefined;
+}
+
+const INTEROP_HELPERS: Readonly<Record<string, 'default' | 'namespace'>> = {
+  __importDefault: 'default',
+  _interopRequireDefault: 'default',
+  __importStar: 'namespace',
+  _interopRequireWildcard: 'namespace',
+};
 
 /** Necessary for `requireSpecifier` to find a literal: a call of an identifier named `require`. */
-function mayBeRequireCall(node: ts.Expression): boolean {
+export function mayBeRequireCall(node: ts.Expression): boolean {
   const call = unwrapCompiler(node);
   return ts.isCallExpression(call) && ts.isIdentifier(call.expression) && call.expression.text === 'require';
 }
@@ -691,8 +709,9 @@ export class SymbolTable {
       // `__importStar(require(...))`: TypeScript's CommonJS emit of `import * as` (Babel's `_interopRequireWildcard`).
       const [wrapped] = current.getArguments();
       const helper = calleeName(current.getExpression().compilerNode as ts.Expression);
-      if (helper && NAMESPACE_HELPERS.has(helper) && wrapped && current.getArguments().length === 1) return this.resolveIn(symbols, wrapped);
-      if (helper && DEFAULT_HELPERS.has(helper) && wrapped && current.getArguments().length === 1) {
+      const kind = helper === undefined ? undefined : interopHelperKind(helper);
+      if (kind === 'namespace' && wrapped && current.getArguments().length === 1) return this.resolveIn(symbols, wrapped);
+      if (kind === 'default' && wrapped && current.getArguments().length === 1) {
         // `__importDefault(require(L)).default`: the shim is an ES module, so after the migration `.default` is undefined.
         const inner = this.resolveIn(symbols, wrapped);
         return inner && (isTrackedNamespace(inner) || inner.kind === 'member' || inner.kind === 'unresolved')
@@ -765,7 +784,7 @@ export class SymbolTable {
       if (ts.isIdentifier(current)) return names.has(current.text);
       // `const api = { enqueue: deferred.defer }`: an object of legacy members.
       if (ts.isObjectLiteralExpression(current)) return current.properties.some((p) => (ts.isPropertyAssignment(p) ? mayDerive(p.initializer) : ts.isShorthandPropertyAssignment(p) && names.has(p.name.text)));
-      if (ts.isCallExpression(current) && ts.isIdentifier(current.expression) && (NAMESPACE_HELPERS.has(current.expression.text) || DEFAULT_HELPERS.has(current.expression.text))) return current.arguments.length === 1 && mayDerive(current.arguments[0]);
+      if (ts.isCallExpression(current) && ts.isIdentifier(current.expression) && interopHelperKind(current.expression.text) !== undefined) return current.arguments.length === 1 && mayDerive(current.arguments[0]);
       return ts.isCallExpression(current) && ts.isIdentifier(current.expression) && current.expression.text === 'require';
     };
     const derive = (compilerNode: ts.Node): void => {

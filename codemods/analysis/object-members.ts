@@ -4,11 +4,11 @@
 // `handlers['send']`, `const { send } = handlers`), as long as every other use
 // of the object is known too. This module finds the member and sorts the uses;
 // the async planner and the route tables decide what each use means.
-import { Node, SyntaxKind, type Identifier, type ObjectLiteralExpression, type SourceFile, type VariableDeclaration } from 'ts-morph';
+import { Node, SyntaxKind, type BinaryExpression, type ElementAccessExpression, type Identifier, type ObjectLiteralExpression, type PropertyAccessExpression, type SourceFile, type VariableDeclaration } from 'ts-morph';
 import { unwrapFrozen } from './defer-calls.js';
-import { outermost, unwrap } from './legacy-symbols.js';
+import { outermost, outermostExpression, unwrap } from './legacy-symbols.js';
 import { where } from './positions.js';
-import { declaringScope, isReassigned } from './scope.js';
+import { declaringScope, isReassigned, isShadowed } from './scope.js';
 import { resolveIdentifier } from './declarations.js';
 import type { ProjectIndex } from './project.js';
 
@@ -21,11 +21,37 @@ export interface HeldMember {
   name: Identifier;
 }
 
-/** The key a property is named by, when it is not computed: `send`, `'send-sms'`, `2`. */
-function propertyKey(name: Node): string | undefined {
-  if (Node.isIdentifier(name)) return name.getText();
+/** The key a member's name gives, when it is not computed: `send`, `#send`, `'send-sms'`, `2`. */
+export function propertyKey(name: Node): string | undefined {
+  if (Node.isIdentifier(name) || Node.isPrivateIdentifier(name)) return name.getText();
   if (Node.isStringLiteral(name) || Node.isNoSubstitutionTemplateLiteral(name) || Node.isNumericLiteral(name)) return name.getLiteralText();
   return undefined;
+}
+
+/** The key a member access reads: `x.k`, `x['k']`, `x[0]`; undefined when computed (`x[k]`: an identifier names a key only as a property name). */
+export function accessKey(access: PropertyAccessExpression | ElementAccessExpression): string | undefined {
+  if (Node.isPropertyAccessExpression(access)) return access.getName();
+  const argument = access.getArgumentExpression();
+  return argument && !Node.isIdentifier(argument) ? propertyKey(argument) : undefined;
+}
+
+export interface MemberRead {
+  access: PropertyAccessExpression | ElementAccessExpression;
+  /** undefined when computed (`jobs[name]`). */
+  key: string | undefined;
+}
+
+/** The member read `ref` (a reference of an object: a binding, a `this`, a namespace member) is the object of: `jobs.k`, `jobs['k']`, `jobs[k]`. */
+export function memberRead(ref: Node): MemberRead | undefined {
+  const use = objectUse(ref);
+  const access = use.getParent();
+  if (!access || !(Node.isPropertyAccessExpression(access) || Node.isElementAccessExpression(access)) || access.getExpression() !== use) return undefined;
+  return { access, key: accessKey(access) };
+}
+
+/** The member reads among `refs` (references of one object). */
+export function memberReads(refs: readonly Node[]): MemberRead[] {
+  return refs.map(memberRead).filter((read): read is MemberRead => !!read);
 }
 
 /** The `const` declaration whose initializer is `literal` (through parentheses, `as const`, `satisfies`, `Object.freeze()`). */
@@ -71,11 +97,22 @@ export function heldMember(value: Node): HeldMember | undefined {
 export function exportsLiteralMember(fn: Node): { key: string; literal: ObjectLiteralExpression } | undefined {
   if (Node.isIdentifier(fn)) return undefined;
   const member = literalMember(fn);
-  const assignment = member && outermost(member.literal).getParent();
-  if (!member || !assignment || !Node.isBinaryExpression(assignment) || assignment.getRight() !== outermost(member.literal)) return undefined;
-  if (assignment.getOperatorToken().getKind() !== SyntaxKind.EqualsToken || assignment.getLeft().getText().replace(/\s+/g, '') !== 'module.exports') return undefined;
+  return member && moduleExportsAssignment(member.literal) ? member : undefined;
+}
+
+/** `module.exports` (not shadowed: the CommonJS module's own). */
+export function isModuleExports(node: Node): boolean {
+  if (!Node.isPropertyAccessExpression(node) || node.getName() !== 'exports') return false;
+  const object = node.getExpression();
+  return Node.isIdentifier(object) && object.getText() === 'module' && !isShadowed(object);
+}
+
+/** The module-level statement's assignment `module.exports = value` whose right side is `value` (parentheses aside). */
+export function moduleExportsAssignment(value: Node): BinaryExpression | undefined {
+  const assignment = outermost(value).getParent();
+  if (!assignment || !Node.isBinaryExpression(assignment) || assignment.getRight() !== outermost(value) || assignment.getOperatorToken().getKind() !== SyntaxKind.EqualsToken) return undefined;
   const statement = assignment.getParent();
-  return statement && Node.isExpressionStatement(statement) && Node.isSourceFile(statement.getParent()) ? member : undefined;
+  return isModuleExports(assignment.getLeft()) && !!statement && Node.isExpressionStatement(statement) && Node.isSourceFile(statement.getParent()) ? assignment : undefined;
 }
 
 /**
@@ -85,9 +122,13 @@ export function exportsLiteralMember(fn: Node): { key: string; literal: ObjectLi
 export function defaultExportMember(fn: Node): { key: string; literal: ObjectLiteralExpression } | undefined {
   if (Node.isIdentifier(fn)) return undefined;
   const member = literalMember(fn);
-  let holder: Node | undefined = member?.literal.getParent();
-  while (holder && (Node.isParenthesizedExpression(holder) || Node.isAsExpression(holder) || Node.isSatisfiesExpression(holder) || Node.isTypeAssertion(holder))) holder = holder.getParent();
-  return member && holder && Node.isExportAssignment(holder) && !holder.isExportEquals() && Node.isSourceFile(holder.getParent()) ? member : undefined;
+  return member && isDefaultExported(member.literal) ? member : undefined;
+}
+
+/** `literal` is what the module's `export default` statement exports. */
+function isDefaultExported(literal: ObjectLiteralExpression): boolean {
+  const holder = outermostExpression(literal).getParent();
+  return !!holder && Node.isExportAssignment(holder) && !holder.isExportEquals() && Node.isSourceFile(holder.getParent());
 }
 
 export type MemberUses =
@@ -243,9 +284,7 @@ export function namedFunctionThis(value: Identifier, index: ProjectIndex): strin
 function literalName(literal: ObjectLiteralExpression): string {
   const declaration = bindingOf(literal);
   if (declaration) return `\`${declaration.getName()}\``;
-  let holder: Node | undefined = literal.getParent();
-  while (holder && (Node.isParenthesizedExpression(holder) || Node.isAsExpression(holder) || Node.isSatisfiesExpression(holder) || Node.isTypeAssertion(holder))) holder = holder.getParent();
-  return holder && Node.isExportAssignment(holder) ? 'the default export' : '`module.exports`';
+  return isDefaultExported(literal) ? 'the default export' : '`module.exports`';
 }
 
 /** `const { send, other: o } = <use>` (no rest element): the identifier bound to `key`, `null` when none is, or why it cannot be followed. */
@@ -297,12 +336,9 @@ export function keyUses(object: string, memberKey: string, refs: readonly Node[]
   for (const ref of refs) {
     const parent = ref.getParent();
     if (!parent || Node.isImportSpecifier(parent) || Node.isImportClause(parent) || Node.isExportSpecifier(parent) || Node.isTypeQuery(parent)) continue;
-    const use = objectUse(ref);
-    const access = use.getParent();
-    if (access && (Node.isPropertyAccessExpression(access) || Node.isElementAccessExpression(access)) && access.getExpression() === use) {
-      const argument = Node.isElementAccessExpression(access) ? access.getArgumentExpression() : undefined;
-      // `jobs[name]` is computed: an identifier names a key only as a property name.
-      const key = Node.isPropertyAccessExpression(access) ? access.getName() : argument && !Node.isIdentifier(argument) ? propertyKey(argument) : undefined;
+    const read = memberRead(ref);
+    if (read) {
+      const { access, key } = read;
       if (key === undefined) return { ok: false, reason: `${object} is read with a computed key at ${where(access)}` };
       // The inherited `valueOf()` returns the object itself (`jobs.valueOf().create()`): a use of the whole.
       if (key === 'valueOf' && memberKey !== 'valueOf') {
@@ -314,9 +350,11 @@ export function keyUses(object: string, memberKey: string, refs: readonly Node[]
       reads.push(Node.isPropertyAccessExpression(access) ? access.getNameNode() : access);
       continue;
     }
-    if (access && Node.isVariableDeclaration(access) && access.getInitializer() === use) {
-      const bound = destructured(access, memberKey);
-      if (typeof bound === 'string') return { ok: false, reason: `${object} is destructured at ${where(access)}, and ${bound}` };
+    const use = objectUse(ref);
+    const declaration = use.getParent();
+    if (declaration && Node.isVariableDeclaration(declaration) && declaration.getInitializer() === use) {
+      const bound = destructured(declaration, memberKey);
+      if (typeof bound === 'string') return { ok: false, reason: `${object} is destructured at ${where(declaration)}, and ${bound}` };
       if (bound) bindings.push(bound);
       continue;
     }

@@ -819,7 +819,9 @@ export class AsyncPlanner {
 
   private computeCallers(fn: FunctionLike): Callers {
     const held = heldMember(fn);
-    if (Node.isMethodDeclaration(fn) && !held && commonJsExportName(fn) === undefined && !defaultExportMember(fn)) return this.privateMethodCallers(fn);
+    const exportName = commonJsExportName(fn);
+    const defaultMember = defaultExportMember(fn);
+    if (Node.isMethodDeclaration(fn) && !held && exportName === undefined && !defaultMember) return this.privateMethodCallers(fn);
     const name = this.nameNode(fn);
     if (!name) {
       const route = routeCallbackOf(this.analysis, fn);
@@ -827,12 +829,11 @@ export class AsyncPlanner {
       // `exports.f = function run() { ... run() ... }`, `{ retry: function again() { ... again() ... } }`:
       // its own name is a caller neither the import graph nor the object's reads see.
       const ownName = Node.isFunctionExpression(fn) ? fn.getName() : undefined;
-      if (ownName && (held || commonJsExportName(fn) !== undefined) && fn.getDescendantsOfKind(SyntaxKind.Identifier).some((id) => id.getText() === ownName)) {
+      if (ownName && (held || exportName !== undefined) && fn.getDescendantsOfKind(SyntaxKind.Identifier).some((id) => id.getText() === ownName)) {
         return { ok: false, reason: `${nameOf(fn)} names itself \`${ownName}\` inside, where the codemod does not follow its calls` };
       }
       if (held) return memberCallers(this.lookup, fn, held);
       // `export default { create(req, res) {...} }`: default imports read it as `jobs.create`, through the import graph.
-      const defaultMember = defaultExportMember(fn);
       if (defaultMember) {
         const ownRecord = this.record(fn)!;
         const self = thisReaching(defaultMember.literal, this.analysis.index);
@@ -841,7 +842,6 @@ export class AsyncPlanner {
         return refs.ok ? this.callsAmong(fn, ownRecord, refs.refs) : refs;
       }
       // `exports.schedule = function () {...}`: importers reach it by that name, as an exported declaration.
-      const exportName = commonJsExportName(fn);
       const fnRecord = exportName === undefined ? undefined : this.record(fn);
       if (exportName !== undefined && fnRecord && !fnRecord.isTypeScript) {
         // `module.exports = { create() {...}, run() { this.create() } }`: `this` reaches its members unseen.

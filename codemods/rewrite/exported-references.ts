@@ -12,7 +12,7 @@ import type { SourceRecord } from '../analysis/project.js';
 import { identifierPattern } from '../analysis/prefilter.js';
 import { outermost, unwrap } from '../analysis/legacy-symbols.js';
 import { declaringScope, isShadowed, sameScopeReferences } from '../analysis/scope.js';
-import { defaultExportMember } from '../analysis/object-members.js';
+import { defaultExportMember, isModuleExports } from '../analysis/object-members.js';
 
 /** What a module exports by name: a declaration, or a function assigned to `exports.name` (`exports.f = function () {...}`). */
 export type ExportedNode = DeclarationNode | ExportedFunctionNode;
@@ -512,5 +512,5 @@ function exportAssignments(record: SourceRecord, name: string): number {
 function isOwnExportsObject(node: Node): boolean {
   const inner = unwrap(node);
   if (Node.isIdentifier(inner)) return inner.getText() === 'exports' && !isShadowed(inner);
-  return Node.isPropertyAccessExpression(inner) && inner.getName() === 'exports' && Node.isIdentifier(inner.getExpression()) && inner.getExpression().getText() === 'module' && !isShadowed(inner.getExpression());
+  return isModuleExports(inner);
 }

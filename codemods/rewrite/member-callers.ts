@@ -9,8 +9,8 @@ import type { SourceRecord } from '../analysis/project.js';
 import { outermost, unwrap } from '../analysis/legacy-symbols.js';
 import { isShadowed } from '../analysis/scope.js';
 import { where } from '../analysis/positions.js';
-import { keyUses, memberUses, namedFunctionThis, objectUse, type HeldMember } from '../analysis/object-members.js';
-import { instanceThis, isStaticMember, literalMethodKeys, memberReads, staticThis, storedFunctionCall, unseenConstruction, unseenReceiver, type InstanceMember } from '../analysis/instance-members.js';
+import { isModuleExports, keyUses, memberReads, memberUses, moduleExportsAssignment, namedFunctionThis, objectUse, type HeldMember } from '../analysis/object-members.js';
+import { instanceThis, isStaticMember, literalMethodKeys, staticThis, storedFunctionCall, unseenConstruction, unseenReceiver, type InstanceMember } from '../analysis/instance-members.js';
 import type { ExportedNode, References } from './exported-references.js';
 import { loopRegistration, type RouteCallback } from './route-callback.js';
 import { nameOf, type FunctionLike } from './function-like.js';
@@ -115,12 +115,14 @@ export function instanceCallers(lookup: BindingLookup, fn: FunctionLike, member:
       staticRefs.push(ref);
       continue;
     }
-    const binding = construction && Node.isNewExpression(construction) && construction.getExpression() === created ? outermost(construction).getParent() : undefined;
+    const isNew = !!construction && Node.isNewExpression(construction) && construction.getExpression() === created;
+    const binding = isNew ? outermost(construction).getParent() : undefined;
     // `module.exports = new JobsController()`: the CommonJS module's importers hold the instance.
-    if (binding && isCommonJsSingleton(binding, construction!)) {
-      const moduleRecord = lookup.record(binding);
+    const singleton = isNew ? moduleExportsAssignment(construction) : undefined;
+    if (singleton) {
+      const moduleRecord = lookup.record(singleton);
       if (!moduleRecord || moduleRecord.isTypeScript) return unknown(`whose instance is the \`module.exports\` of a TypeScript file`);
-      const refs = requiredInstanceRefs(lookup, `\`module.exports\` of ${moduleRecord.rel}, an instance of ${className},`, moduleRecord, member.key, binding);
+      const refs = requiredInstanceRefs(lookup, `\`module.exports\` of ${moduleRecord.rel}, an instance of ${className},`, moduleRecord, member.key, singleton);
       if (!refs.ok) return refs;
       instanceRefs.push(...refs.refs);
       continue;
@@ -210,18 +212,4 @@ function requiredInstanceRefs(lookup: BindingLookup, subject: string, record: So
   const unseen = lookup.unfollowedMention(key, searched) ?? lookup.unloadedMention(key);
   if (unseen) return { ok: false, reason: `${subject} may be loaded in ${unseen}, which names \`${key}\` and imports what the codemod does not follow` };
   return { ok: true, refs };
-}
-
-/** `module.exports` (not shadowed: a CommonJS module's own). */
-export function isModuleExports(node: Node): boolean {
-  if (!Node.isPropertyAccessExpression(node) || node.getName() !== 'exports') return false;
-  const object = node.getExpression();
-  return Node.isIdentifier(object) && object.getText() === 'module' && !isShadowed(object);
-}
-
-/** `module.exports = new C(...)` as a statement of the file, where `binding` is the assignment `construction` is the right side of. */
-function isCommonJsSingleton(binding: Node, construction: Node): binding is BinaryExpression {
-  if (!Node.isBinaryExpression(binding) || binding.getOperatorToken().getKind() !== SyntaxKind.EqualsToken || binding.getRight() !== outermost(construction)) return false;
-  const statement = binding.getParent();
-  return isModuleExports(binding.getLeft()) && !!statement && Node.isExpressionStatement(statement) && Node.isSourceFile(statement.getParent());
 }

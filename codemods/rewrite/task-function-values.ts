@@ -11,6 +11,7 @@ import type { Analysis } from '../analysis/index.js';
 import { isAssignedMember, resolveIdentifier, resolveModuleMember, type DeclarationNode, type Resolution } from '../analysis/declarations.js';
 import { unwrapFrozen } from '../analysis/defer-calls.js';
 import { unwrap } from '../analysis/legacy-symbols.js';
+import { accessKey } from '../analysis/object-members.js';
 import type { SourceRecord } from '../analysis/project.js';
 import { declaringScope, isReassigned } from '../analysis/scope.js';
 import { quoted } from '../analysis/style.js';
@@ -77,14 +78,6 @@ function describeLocal(identifier: Identifier): string {
       : Node.isVariableStatement(statement) && statement.getDeclarations().some((d) => d.getName() === name && isFunctionLike(unwrap(d.getInitializer() ?? d)));
   if (statements.some(declaresFunction)) return `\`${name}\`, a function declared inside another function (a closure)`;
   return `\`${name}\`, a local variable${of}, whose value the codemod does not follow`;
-}
-
-/** The key a member access reads: `x.k`, `x['k']`, `x[0]`; undefined when computed. */
-function accessedKey(access: PropertyAccessExpression | ElementAccessExpression): string | undefined {
-  if (Node.isPropertyAccessExpression(access)) return access.getName();
-  const argument = access.getArgumentExpression();
-  if (argument && (Node.isStringLiteral(argument) || Node.isNoSubstitutionTemplateLiteral(argument) || Node.isNumericLiteral(argument))) return argument.getLiteralText();
-  return undefined;
 }
 
 /** How to write the member `key` of `object` in a registration, in the file's quotes. */
@@ -175,7 +168,7 @@ export class TaskFunctionValues {
     const problem = (what: string): void => void this.problems.push({ record, at: access, what, via });
     const object = unwrap(access.getExpression());
     if (!Node.isIdentifier(object)) return problem(describe(access));
-    const key = accessedKey(access);
+    const key = accessKey(access);
     if (Node.isPropertyAccessExpression(access)) {
       const member = resolveModuleMember(this.analysis.index, record, object as Identifier, access.getName());
       if (member.kind === 'module') return this.addResolved(record, access, member, via);
