@@ -104,6 +104,9 @@ describe('jscodeshift transforms on single-file fixtures', () => {
   for (const fixture of cases) {
     if (fixture.kind !== 'single' || !transforms.has(fixture.rule)) continue;
     it(`${fixture.rule}/${fixture.name}`, async () => {
+      // The engine's runs are already settled here, so without this turn the whole block
+      // would run as one chain of microtasks and hold the worker's RPC past its timeout.
+      await new Promise((resolve) => setImmediate(resolve));
       const source = readFileSync(fixture.input, 'utf8');
       const result = await (singleRuns.get(fixture.input) ?? migrate({ paths: [fixture.input], root: fixture.dir }));
       const file = result.files.find((f) => f.absPath === fixture.input);
