@@ -3,8 +3,10 @@
 // is reached through the instances. When every instance is a `const` binding of
 // `new C(...)` and the class is not used otherwise (no subclass, no
 // `C.prototype`, not passed on), its callers are the reads of that member on those
-// bindings and on `this` inside the class. This module finds the member and the
-// class's own `this`; the async planner follows the bindings.
+// bindings and on `this` inside the class. A static member's are the reads on the
+// class's name and on `this` in its static members, under the same conditions.
+// This module finds the member and the class's own `this`; the async planner
+// follows the bindings.
 import { Node, SyntaxKind, type ClassDeclaration, type Identifier, type ObjectLiteralExpression } from 'ts-morph';
 import { outermost, outermostExpression } from './legacy-symbols.js';
 import { isWritten, memberReads, objectUse, propertyKey, type MemberRead } from './object-members.js';
@@ -15,17 +17,19 @@ export interface InstanceMember {
   cls: ClassDeclaration;
   /** The class's name. */
   name: Identifier;
+  /** A static member: reached through the class, not its instances. */
+  isStatic: boolean;
 }
 
-/** The instance member of a named class declaration that `fn` is, if it is one (not static, not abstract). */
+/** The member of a named class declaration that `fn` is, if it is one (not abstract). */
 export function instanceMember(fn: Node): InstanceMember | undefined {
   const member = Node.isMethodDeclaration(fn) ? fn : outermost(fn).getParent();
   if (!member || !(Node.isMethodDeclaration(member) || (Node.isPropertyDeclaration(member) && member.getInitializer() === outermost(fn)))) return undefined;
-  if (member.isStatic() || member.isAbstract()) return undefined;
+  if (member.isAbstract()) return undefined;
   const cls = member.getParent();
   const name = Node.isClassDeclaration(cls) ? cls.getNameNode() : undefined;
   const key = propertyKey(member.getNameNode());
-  return name && key !== undefined && Node.isClassDeclaration(cls) ? { key, cls, name } : undefined;
+  return name && key !== undefined && Node.isClassDeclaration(cls) ? { key, cls, name, isStatic: member.isStatic() } : undefined;
 }
 
 /** The member of `cls` whose code `node` is in, and whether it is static; undefined when a nested function or class has its own `this` there. */

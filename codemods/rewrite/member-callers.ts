@@ -80,8 +80,9 @@ function destructuredReads(lookup: BindingLookup, bindings: readonly Identifier[
 /**
  * The callers of a function held by an instance member of a class: the reads of that
  * member on `this` in the class and on the `const` bindings of `new C(...)`, wherever
- * those reach (instance-members.ts). A subclass, any other use of the class, or an
- * instance used as a whole makes the callers unknown.
+ * those reach (instance-members.ts); of a static member, the reads on the class and on
+ * `this` in its static members. A subclass, any other use of the class, or an
+ * instance (the class, for a static member) used as a whole makes the callers unknown.
  */
 export function instanceCallers(lookup: BindingLookup, fn: FunctionLike, member: InstanceMember): Callers {
   const className = `\`${member.name.getText()}\``;
@@ -151,10 +152,11 @@ export function instanceCallers(lookup: BindingLookup, fn: FunctionLike, member:
       ? `and ${text} calls a function assigned or stored there, not a method the class declares, with ${target} as its \`this\``
       : onClass ? `whose prototype, or a copy of the class, is reached from the class by ${text}` : `whose class or prototype is reached from an instance by ${text}`);
   }
-  const uses = keyUses(`an instance of ${member.name.getText()}`, member.key, instanceRefs);
+  const holder = member.isStatic ? `the class ${member.name.getText()}` : `an instance of ${member.name.getText()}`;
+  const uses = keyUses(holder, member.key, member.isStatic ? staticRefs : instanceRefs);
   if (!uses.ok) return unknown(`and ${uses.reason}`);
-  if (uses.whole[0]) return unknown(`whose instance is used as a whole at ${where(uses.whole[0])} (passed on, returned or stored)`);
-  const destructured = destructuredReads(lookup, uses.bindings, `an instance of ${className}`, member.cls);
+  if (uses.whole[0]) return unknown(`whose ${member.isStatic ? 'class' : 'instance'} is used as a whole at ${where(uses.whole[0])} (passed on, returned or stored)`);
+  const destructured = destructuredReads(lookup, uses.bindings, holder, member.cls);
   if (!destructured.ok) return destructured;
   return lookup.callsAmong(fn, record, [...uses.reads, ...destructured.refs]);
 }

@@ -14,6 +14,7 @@ import { migrate } from '../../codemods/engine.js';
 import { resetRuntime } from '../../shim/runtime/runtime.js';
 import { freshRuntime } from '../shim/core/helpers.js';
 import { makeTree, type TempTree } from './helpers.js';
+import { preEmitDiagnostics } from '../support/diagnostics.js';
 
 const LEGACY_PROGRAM = `import * as deferred from 'google/appengine/ext/deferred';
 
@@ -119,7 +120,7 @@ function migratedTypeScript(): string[] {
 }
 
 describe('sync-error-handling output types', () => {
-  it('the migrated TypeScript and checkJs fixtures type-check against the shim', () => {
+  it('the migrated TypeScript and checkJs fixtures type-check against the shim', async () => {
     const files = migratedTypeScript();
     expect(files.length).toBeGreaterThanOrEqual(8);
     const read = ts.readConfigFile(path.join(REPO, 'tsconfig.json'), ts.sys.readFile);
@@ -134,7 +135,7 @@ describe('sync-error-handling output types', () => {
       paths: { 'deferred-migrate/shim': [path.join(REPO, 'shim/index.ts')] },
     };
     const program = ts.createProgram({ rootNames: files, options });
-    const diagnostics = ts.getPreEmitDiagnostics(program).map((d) => {
+    const diagnostics = (await preEmitDiagnostics(program, files)).map((d) => {
       const where = d.file && d.start !== undefined ? `${path.relative(REPO, d.file.fileName)}:${d.file.getLineAndCharacterOfPosition(d.start).line + 1}` : '';
       return `${where} ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`;
     });

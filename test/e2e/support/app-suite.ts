@@ -71,7 +71,7 @@ export function describeLegacyApp(spec: LegacyAppSpec): void {
       beforeAll(async () => {
         assertShimBuilt();
         workspace = createWorkspace(spec.name);
-        legacyDiagnostics = typeCheck(join(workspace.appDir, 'tsconfig.json'), workspace.appDir);
+        legacyDiagnostics = await typeCheck(join(workspace.appDir, 'tsconfig.json'), workspace.appDir);
         result = await migrateApp(workspace.appDir);
         await writeMigration(result);
       }, 180_000); // a compiler program over Express/Fastify types plus the migration: slow on a loaded machine
@@ -96,8 +96,8 @@ export function describeLegacyApp(spec: LegacyAppSpec): void {
         expect(legacyDiagnostics, formatDiagnostics(legacyDiagnostics)).toEqual([]);
       });
 
-      it('type-checks against the shim with no new errors', () => {
-        const after = typeCheck(join(workspace.appDir, 'tsconfig.json'), workspace.appDir);
+      it('type-checks against the shim with no new errors', async () => {
+        const after = await typeCheck(join(workspace.appDir, 'tsconfig.json'), workspace.appDir);
         const added = newDiagnostics(legacyDiagnostics, after);
         expect(added, formatDiagnostics(added)).toEqual([]);
       });

@@ -2,6 +2,7 @@
 // tsconfig.json, and compare diagnostics before and after migration.
 import { dirname, relative, sep } from 'node:path';
 import ts from 'typescript';
+import { preEmitDiagnostics } from '../../support/diagnostics.js';
 
 export interface Diagnostic {
   /** Relative to `relativeTo`, POSIX; '' for global diagnostics. */
@@ -11,7 +12,7 @@ export interface Diagnostic {
   message: string;
 }
 
-export function typeCheck(tsconfigPath: string, relativeTo: string): Diagnostic[] {
+export async function typeCheck(tsconfigPath: string, relativeTo: string): Promise<Diagnostic[]> {
   const read = ts.readConfigFile(tsconfigPath, ts.sys.readFile);
   if (read.error) throw new Error(ts.flattenDiagnosticMessageText(read.error.messageText, '\n'));
   const parsed = ts.parseJsonConfigFileContent(read.config, ts.sys, dirname(tsconfigPath));
@@ -20,7 +21,7 @@ export function typeCheck(tsconfigPath: string, relativeTo: string): Diagnostic[
   }
   const options = { ...parsed.options, noEmit: true };
   const program = ts.createProgram({ rootNames: parsed.fileNames, options, host: cachingHost(options) });
-  return ts.getPreEmitDiagnostics(program).map((diagnostic) => {
+  return (await preEmitDiagnostics(program)).map((diagnostic) => {
     const file = diagnostic.file;
     const line = file && diagnostic.start !== undefined ? file.getLineAndCharacterOfPosition(diagnostic.start).line + 1 : 0;
     return {

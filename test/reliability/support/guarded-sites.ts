@@ -3,7 +3,8 @@
 // rethrows to an outer try) around the call, in a nested block, or around a
 // call of a helper that calls it (one or two levels), in function
 // declarations, arrows, function expressions, private (`private`, `#`) and
-// public methods, inside the callback of an awaited `.then()` chain or of a
+// public methods, members of a `const` object literal (a method or an arrow),
+// methods of a class called on a `const` instance or statically, inside the callback of an awaited `.then()` chain or of a
 // chain with a later `.catch()`, and at the top level of a module; defer() named by the import, a `const` alias or a
 // destructured binding; written as a statement, through `.call(null, ...)`,
 // with its Task used, or returned to the caller. The shim's defer() rejects instead of throwing, so
@@ -17,7 +18,18 @@
 import fc from 'fast-check';
 
 /** How the function at one level of the path is written. */
-export type FrameForm = 'declaration' | 'arrow' | 'function-expression' | 'private-method' | 'hash-method' | 'public-method';
+export type FrameForm =
+  | 'declaration'
+  | 'arrow'
+  | 'function-expression'
+  | 'private-method'
+  | 'hash-method'
+  | 'public-method'
+  // Held by a container of its own, called through it: `holder.name()`.
+  | 'object-method'
+  | 'object-arrow'
+  | 'instance-method'
+  | 'static-method';
 /** What handles the throw: a catch, a finally only, or a catch that rethrows (both then reach an outer try). */
 export type Guard = 'catch' | 'finally' | 'rethrow' | 'catch-finally';
 /**
@@ -60,9 +72,23 @@ export interface GuardedSite {
   marker: string;
   /** `C<n>_<k>`: markers before the calls of the path's functions, innermost first. */
   callers: string[];
+  /** A function of the path is a member of an object literal or a class, called through it. */
+  throughMember: boolean;
 }
 
-const frameForm = fc.constantFrom<FrameForm>('declaration', 'declaration', 'arrow', 'function-expression', 'private-method', 'hash-method', 'public-method');
+const frameForm = fc.constantFrom<FrameForm>(
+  'declaration',
+  'declaration',
+  'arrow',
+  'function-expression',
+  'private-method',
+  'hash-method',
+  'public-method',
+  'object-method',
+  'object-arrow',
+  'instance-method',
+  'static-method',
+);
 
 export const guardedChoices: fc.Arbitrary<GuardedChoices> = fc.record({
   binding: fc.constantFrom<DeferBinding>('import', 'import', 'alias', 'destructure'),
@@ -93,7 +119,10 @@ export interface GuardedFileOptions {
   task: string;
 }
 
-const FUNCTION_FORMS = new Set<FrameForm>(['declaration', 'arrow', 'function-expression']);
+const MEMBER_FORMS = new Set<FrameForm>(['object-method', 'object-arrow', 'instance-method', 'static-method']);
+
+/** Forms that stand alone in the module (the others are methods of the path's own class). */
+const FUNCTION_FORMS = new Set<FrameForm>(['declaration', 'arrow', 'function-expression', 'object-method', 'object-arrow', 'instance-method', 'static-method']);
 
 /** The guarded file's text and its sites. */
 export function buildGuardedFile(choices: GuardedChoices, options: GuardedFileOptions): { text: string; sites: GuardedSite[] } {
@@ -165,6 +194,8 @@ function buildSite(site: GuardedSiteChoice, n: number, deferRef: string, task: s
     const form = frames[k]!;
     if (form === 'hash-method') return `this.#${names[k]}()`;
     if (form === 'private-method' || form === 'public-method') return `this.${names[k]}()`;
+    if (form === 'static-method') return `Holder${n}_${k}.${names[k]}()`;
+    if (form === 'object-method' || form === 'object-arrow' || form === 'instance-method') return `holder${n}_${k}.${names[k]}()`;
     return `${names[k]}()`;
   };
   const callers: string[] = [];
@@ -218,6 +249,14 @@ function buildSite(site: GuardedSiteChoice, n: number, deferRef: string, task: s
         return `#${names[k]}()${type} ${block}`;
       case 'public-method':
         return `${names[k]}()${type} ${block}`;
+      case 'object-method':
+        return `const holder${n}_${k} = {\n${indent(`${names[k]}()${type} ${block},`)}\n};`;
+      case 'object-arrow':
+        return `const holder${n}_${k} = {\n${indent(`${names[k]}: ()${type} => ${block},`)}\n};`;
+      case 'instance-method':
+        return `class Holder${n}_${k} {\n${indent(`${names[k]}()${type} ${block}`)}\n}\nconst holder${n}_${k} = new Holder${n}_${k}();`;
+      case 'static-method':
+        return `class Holder${n}_${k} {\n${indent(`static ${names[k]}()${type} ${block}`)}\n}`;
     }
   };
   const statements: string[] = [];
@@ -260,5 +299,5 @@ function buildSite(site: GuardedSiteChoice, n: number, deferRef: string, task: s
       statements[cls] = statements[cls]!.replace(/\n}$/, `\n\n${indent(`${head}${body}`)}\n}`);
     } else statements.push(`${isAsync ? 'async ' : ''}function stray${n}()${returns} ${body}`);
   }
-  return { statements, site: { marker: `G${n}`, callers } };
+  return { statements, site: { marker: `G${n}`, callers, throughMember: frames.some((form) => MEMBER_FORMS.has(form)) } };
 }

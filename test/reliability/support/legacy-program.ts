@@ -395,7 +395,7 @@ function buildProgram(c: ProgramChoices): LegacyProgram {
     return `  ${mark(i)}${deferCall(deferRef, fnRef, options, site.layout, site.comment, c.deferVia === 'call' ? 'null' : undefined)}`;
   });
   if (c.lambdaSite) calls.push(`  ${mark(calls.length)}${plainDeferRef}(() => console.log('inline'));`);
-  if (kickGuard) guardedSites[pathOf.app!] = calls.map((_, i) => ({ marker: `G${i}`, callers: [] }));
+  if (kickGuard) guardedSites[pathOf.app!] = calls.map((_, i) => ({ marker: `G${i}`, callers: [], throughMember: false }));
   if (c.deferVia === 'object') app.push(`const queueApi = { enqueue: ${plainDeferRef} };`);
   const callBlock = calls.join('\n');
 
@@ -604,7 +604,7 @@ function buildCommonJsProgram(c: CommonJsChoices): LegacyProgram {
       return `  ${kickGuard ? `/* G${i} */ ` : ''}${deferCall(deferRef, taskNames[site.task % taskNames.length]!, options, site.layout, site.comment)}`;
     })
     .join('\n');
-  if (kickGuard) guardedSites[`src/app${c.extension}`] = c.sites.map((_, i) => ({ marker: `G${i}`, callers: [] }));
+  if (kickGuard) guardedSites[`src/app${c.extension}`] = c.sites.map((_, i) => ({ marker: `G${i}`, callers: [], throughMember: false }));
   const table = c.table ? `const tasks = new webapp.WSGIApplication([\n  ${rows.join(',\n  ')},\n]);` : undefined;
   if (c.host === 'express') {
     app.push('const app = express();');

@@ -5,6 +5,7 @@
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
+import { turnTaker } from '../../support/diagnostics.js';
 
 export const REPO_ROOT = resolve(fileURLToPath(new URL('../../..', import.meta.url)));
 export const LEGACY_DEFERRED_ENTRY = join(REPO_ROOT, 'fixtures/legacy-runtime/google/appengine/ext/deferred/index.ts');
@@ -56,14 +57,10 @@ export async function typeCheckFiles(rootFiles: string[], overrides: Map<string,
   for (const diagnostic of [...program.getOptionsDiagnostics(), ...program.getGlobalDiagnostics()]) {
     throw new Error(`type-check set-up is broken: ${ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n')}`);
   }
-  let yielded = Date.now();
+  // Back to the event loop now and then (checking thousands of files on a loaded machine).
+  const turn = turnTaker();
   for (const file of rootFiles) {
-    // Back to the event loop now and then: vitest's worker fails a run whose RPC reply
-    // waits 60 s behind synchronous work (checking thousands of files on a loaded machine).
-    if (Date.now() - yielded > 100) {
-      await new Promise((resolve) => setImmediate(resolve));
-      yielded = Date.now();
-    }
+    await turn();
     const source = program.getSourceFile(file);
     if (!source) throw new Error(`type-check: ${file} is not in the program`);
     for (const diagnostic of [...program.getSyntacticDiagnostics(source), ...program.getSemanticDiagnostics(source)]) {
