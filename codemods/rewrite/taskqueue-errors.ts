@@ -83,7 +83,7 @@ function usesIn(record: SourceRecord): TaskqueueUses {
       const local = named.getAliasNode() ?? named.getNameNode();
       if (!LEGACY_ERROR_CLASSES.has(name)) {
         // A type describes the legacy queue's values; it runs nothing.
-        if (!named.isTypeOnly()) block(named, `${name} of the legacy taskqueue module, imported`);
+        if (!named.isTypeOnly()) block(named, `${name} of the legacy taskqueue module`);
         continue;
       }
       const refs = usesOf(sf, local.getText(), local);
@@ -148,7 +148,7 @@ function runUsesTaskqueueApi(analysis: Analysis): string | undefined {
     const record = index.load(file.absPath);
     if (!record || record.parseProblem) return `${file.rel} mentions the legacy taskqueue module and does not parse`;
     const [apiUse] = usesIn(record).apiUses;
-    if (apiUse) return `the run also uses the legacy taskqueue module (${apiUse.what} at ${where(apiUse.node, record)}), whose throws are its own classes`;
+    if (apiUse) return `the run also uses the legacy taskqueue module (${apiUse.what}${Node.isImportSpecifier(apiUse.node) ? ', imported' : ''} at ${where(apiUse.node, record)}), whose throws are its own classes`;
   }
   return undefined;
 }
