@@ -1,8 +1,9 @@
 // App Engine queue configs (`queue.yaml`): the fields that have no Cloud Tasks
 // equivalent, with their line and column (pull queues, `acl`,
-// `total_storage_limit`). The codemod reports them and changes nothing: the rest
-// of the file keeps working (the shim enforces it on the embedded queue, and
-// `deferred-migrate queues apply` maps it onto Cloud Tasks).
+// `total_storage_limit`), and whether the shim's default lookup finds the file. The
+// codemod reports them and changes nothing: the rest of the file keeps working (the
+// shim enforces it on the embedded queue once it reads it, and `deferred-migrate
+// queues apply` maps it onto Cloud Tasks).
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Pair, type YAMLMap } from 'yaml';
