@@ -37,8 +37,9 @@ export type ReasonCode =
   | 'verify-incomplete'
   // Added by the CLI's write phase: `.deferred/` (the shim's data directory) added to a .gitignore.
   | 'data-dir-gitignore'
-  // queue.yaml fields with no Cloud Tasks equivalent (pull queues, acl, total_storage_limit).
+  // queue.yaml fields with no Cloud Tasks equivalent (pull queues, acl, total_storage_limit); a queue.yaml the shim does not find by itself.
   | 'queue-yaml-unsupported'
+  | 'queue-yaml-location'
   // Added by the resolver (issue 12): a class whose base could not be followed (a legacy value the tracker lost is unresolved-legacy-reference).
   | 'unknown-handler-base'
   // A handler subclass using webapp's RequestHandler beyond request/response: error(), redirect(), router hooks, other verbs.

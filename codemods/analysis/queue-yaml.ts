@@ -1,8 +1,10 @@
 // App Engine queue configs (`queue.yaml`): the fields that have no Cloud Tasks
 // equivalent, with their line and column (pull queues, `acl`,
-// `total_storage_limit`). The codemod reports them and changes nothing: the rest
-// of the file keeps working (the shim enforces it on the embedded queue, and
-// `deferred-migrate queues apply` maps it onto Cloud Tasks).
+// `total_storage_limit`), and whether the shim's default lookup finds the file. The
+// codemod reports them and changes nothing: the rest of the file keeps working (the
+// shim enforces it on the embedded queue once it reads it, and `deferred-migrate
+// queues apply` maps it onto Cloud Tasks).
+import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Pair, type YAMLMap } from 'yaml';
 import type { DiscoveredFile } from './discover.js';
@@ -21,6 +23,14 @@ export interface QueueYamlFile {
   rel: string;
   text: string;
   unsupported: UnsupportedQueueField[];
+  /**
+   * Why the shim's default lookup does not find this file (it reads `queue.yaml` or
+   * `queue.yml` from the working directory only when `app.yaml` or `app.yml` is there
+   * too: shim/runtime/runtime.ts `resolveQueues`), or undefined when it does.
+   */
+  notFoundBecause?: string;
+  /** Where the top-level `queue:` list starts, when there is one. */
+  queueList?: { line: number; column: number };
   parseError?: { line: number; column: number; message: string };
 }
 
@@ -48,6 +58,7 @@ export function analyzeQueueYaml(absPath: string, rel: string, text: string): Qu
   const storage = pairOf(contents, 'total_storage_limit');
   if (storage) result.unsupported.push({ field: 'total_storage_limit', ...at(storage) });
   const queues = pairOf(contents, 'queue');
+  if (queues) result.queueList = at(queues);
   if (queues && isSeq(queues.value)) {
     for (const item of queues.value.items) {
       if (!isMap(item)) continue;
@@ -66,9 +77,26 @@ export function analyzeQueueYamls(files: DiscoveredFile[], index: ProjectIndex):
   for (const file of files) {
     const text = index.text(file.absPath);
     if (text === undefined || !isQueueYaml(file, text)) continue;
-    result.push(analyzeQueueYaml(file.absPath, file.rel, text));
+    const analyzed = analyzeQueueYaml(file.absPath, file.rel, text);
+    // A file with no queues has nothing the shim would miss.
+    const notFoundBecause = analyzed.queueList ? defaultLookupMiss(file.absPath) : undefined;
+    if (notFoundBecause !== undefined) analyzed.notFoundBecause = notFoundBecause;
+    result.push(analyzed);
   }
   return result;
+}
+
+/** The names the shim's default lookup takes (shim/runtime/runtime.ts), as App Engine's deploy tools did. */
+const QUEUE_CONFIG_NAMES = ['queue.yaml', 'queue.yml'];
+const APP_CONFIG_NAMES = ['app.yaml', 'app.yml'];
+
+function defaultLookupMiss(absPath: string): string | undefined {
+  const name = path.basename(absPath);
+  if (!QUEUE_CONFIG_NAMES.includes(name)) return `it is named ${name}, not queue.yaml`;
+  const directory = path.dirname(absPath);
+  if (!APP_CONFIG_NAMES.some((app) => existsSync(path.join(directory, app)))) return 'no app.yaml sits beside it (App Engine deployed it for the whole app, from any directory)';
+  const shadowing = QUEUE_CONFIG_NAMES.slice(0, QUEUE_CONFIG_NAMES.indexOf(name)).find((other) => existsSync(path.join(directory, other)));
+  return shadowing === undefined ? undefined : `${shadowing} beside it is read instead`;
 }
 
 function pairOf(map: YAMLMap, key: string): Pair | undefined {

@@ -1,6 +1,6 @@
 // Whether the run needs wrapApp (the repository used the built-in endpoint or
-// defers to the default URL, or an app gets custom task routes) and which host apps
-// get it.
+// defers to the default URL, an app gets custom task routes, or tasks go to a custom
+// URL the app serves itself) and which host apps get it.
 import type { Node } from 'ts-morph';
 import { findDeferCalls, usesDefaultUrl } from './defer-calls.js';
 import type { HostApp } from './host-app.js';
@@ -52,8 +52,9 @@ export function wrapPlan(analysis: Analysis): WrapPlan {
       }
     }
   }
+  const calls = reason ? [] : findDeferCalls(analysis.symbols, analysis.candidates);
   if (!reason) {
-    const call = findDeferCalls(analysis.symbols, analysis.candidates).find(usesDefaultUrl);
+    const call = calls.find(usesDefaultUrl);
     if (call) reason = { record: call.record, node: call.call };
   }
   let toWrap = reason ? analysis.hosts.filter((h) => !h.wrapped) : [];
@@ -68,6 +69,18 @@ export function wrapPlan(analysis: Analysis): WrapPlan {
       if (!host) continue;
       reason ??= { record: table.record, node: table.create };
       if (!host.wrapped && !toWrap.includes(host)) toWrap.push(host);
+    }
+  }
+  if (!reason) {
+    // Tasks sent to a custom URL that no route table serves: the app's own route runs
+    // them (`deferred.run(req.body)`, `new Handler().post(environ)`). The embedded queue
+    // delivers only to an app wrapApp made its target, so those apps are wrapped too, or
+    // the tasks would wait in the queue for ever. (With no host app found, which may
+    // live outside the run, nothing is said, as before.)
+    const call = calls.find((c) => !usesDefaultUrl(c));
+    if (call && analysis.hosts.some((h) => !h.wrapped)) {
+      reason = { record: call.record, node: call.call };
+      toWrap = analysis.hosts.filter((h) => !h.wrapped);
     }
   }
   const plan: WrapPlan = {

@@ -272,6 +272,76 @@ function webappMemberReason(use: WebappMemberUse): string {
   }
 }
 
+/** `super.post(...)`, with or without arguments. */
+function isSuperPost(node: ts.Node): node is ts.CallExpression {
+  return ts.isCallExpression(node) && ts.isPropertyAccessExpression(node.expression) && node.expression.expression.kind === SyntaxKind.SuperKeyword && node.expression.name.text === 'post';
+}
+
+/** Whether `statement` reads `name` (an identifier of that text anywhere in it). */
+function mentions(statement: ts.Node, name: string): boolean {
+  let found = false;
+  const visit = (node: ts.Node): void => {
+    if (found) return;
+    if (ts.isIdentifier(node) && node.text === name) found = true;
+    else ts.forEachChild(node, visit);
+  };
+  visit(statement);
+  return found;
+}
+
+/**
+ * `super.post()` calls of a post() override whose code depends on the call failing by a
+ * throw: the legacy TaskHandler.post() threw an error out of the task (other than
+ * PermanentTaskFailure and SingularTaskFailure), the shim's resolves to [body, 500,
+ * headers]. So a `try` around the awaited call whose catch (or finally) saw the failure,
+ * and statements after it that ran only when the task succeeded, now behave otherwise,
+ * unless they read what the call resolved to.
+ * Checked on both shapes (no argument, and environ), so a second run reports it again.
+ */
+function superPostFailureDependents(method: MethodDeclaration): Node[] {
+  const body = method.getBody();
+  if (method.getName() !== 'post' || !body || !Node.isBlock(body)) return [];
+  const sf = method.getSourceFile();
+  const found: Node[] = [];
+  for (const call of compilerDescendants<ts.CallExpression>(body.compilerNode, isSuperPost)) {
+    if (observesFailure(call, body.compilerNode)) found.push(wrapCompilerNode(sf, call));
+  }
+  return found;
+}
+
+function observesFailure(call: ts.CallExpression, body: ts.Block): boolean {
+  let outer: ts.Node = call;
+  let awaited = false;
+  while (ts.isAwaitExpression(outer.parent) || ts.isParenthesizedExpression(outer.parent)) {
+    awaited ||= ts.isAwaitExpression(outer.parent);
+    outer = outer.parent;
+  }
+  // (A .then()/.catch()/.finally() chained on the call makes post() answer with another
+  // value: endsWithoutResult reports that already.)
+  // Not awaited, the legacy call threw nothing either (post() was async): what follows ran at once, failure or not.
+  if (!awaited) return false;
+  // The variable the call's result is held in, when its statement declares one.
+  let held: string | undefined;
+  if (ts.isVariableDeclaration(outer.parent) && ts.isIdentifier(outer.parent.name)) held = outer.parent.name.text;
+  for (let node: ts.Node = call; node !== body; node = node.parent) {
+    const parent = node.parent;
+    if (ts.isTryStatement(parent) && parent.tryBlock === node && (parent.catchClause || parent.finallyBlock)) return true;
+    if (!ts.isBlock(parent) || !ts.isStatement(node)) continue;
+    let after = parent.statements.slice(parent.statements.indexOf(node as ts.Statement) + 1);
+    // `return result` last passes the answer on (what the codemod writes after such code).
+    const last = after[after.length - 1];
+    if (held !== undefined && last && ts.isReturnStatement(last) && last.expression && ts.isIdentifier(last.expression) && last.expression.text === held) after = after.slice(0, -1);
+    // What follows reads the answer (tests its status): it sees the failure.
+    if (after.length > 0 && !(held !== undefined && after.some((statement) => mentions(statement, held!)))) return true;
+    if (held !== undefined) return false;
+  }
+  return false;
+}
+
+function superPostReason(environ: string): string {
+  return `super.post(${environ}) resolves to [body, 500, headers] when the task fails with an error (other than PermanentTaskFailure and SingularTaskFailure), where the legacy TaskHandler.post() threw that error: a catch, .catch() or finally around this call no longer sees it, and code after the call now also runs for a failed task. Where that code depends on the task succeeding, test the status the call resolves to (\`const result = await super.post(${environ}); if (result[1] >= 500) ...\`).`;
+}
+
 function handlerResultReason(name: string, environ: string): string {
   const chained = name === 'post' ? `super.post(${environ})` : `super.runFromRequest(${environ})`;
   return `${name}(${environ}) can end without its answer here (a bare return, a value webapp ignored, or the end of the method), but the route that calls it answers with what it resolves to, [body, status, headers]: it fails (500) and the task is retried, although it may have run. Return \`await ${chained}\`'s result, or a triple such as ['', 200, {}] (what webapp answered when post() wrote nothing).`;
@@ -295,6 +365,8 @@ export const rule: Rule = {
         );
       }
       for (const method of entryMethods(handler.node)) {
+        const environ = method.getParameters()[0]?.getName() ?? 'environ';
+        for (const call of superPostFailureDependents(method)) out.report(handler.record, call, 'handler-result', 'warning', superPostReason(environ));
         if (method.getParameters().length === 0) continue;
         const at = endsWithoutResult(method);
         if (at) out.report(handler.record, at, 'handler-result', 'warning', handlerResultReason(method.getName(), method.getParameters()[0]!.getName()));

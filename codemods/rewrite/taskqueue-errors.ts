@@ -35,8 +35,14 @@ interface TaskqueueUses {
   imports: Array<{ declaration: ImportDeclaration; movable: string[]; kept: string[]; namespaceMovable: boolean }>;
   /** `const { A, B: C } = require(...)` of error classes only, with the literal, and whether every name may move. */
   requires: Array<{ literal: Node; movable: boolean }>;
-  /** A use of the module's API or of its object as a value (the run's legacy taskqueue calls throw legacy classes). */
-  apiUse?: string;
+  /** Uses of the module's API or of its object as a value (the run's legacy taskqueue calls throw legacy classes), first found first. */
+  apiUses: TaskqueueApiUse[];
+}
+
+/** A use of the legacy taskqueue module other than its error classes: where, and what (without the place), for a message. */
+export interface TaskqueueApiUse {
+  node: Node;
+  what: string;
 }
 
 function isInstanceofRight(node: Node): boolean {
@@ -62,10 +68,10 @@ function usesOf(sourceFile: SourceFile, name: string, except: Node): Node[] {
 }
 
 function usesIn(record: SourceRecord): TaskqueueUses {
-  const uses: TaskqueueUses = { imports: [], requires: [] };
+  const uses: TaskqueueUses = { imports: [], requires: [], apiUses: [] };
   const sf = record.sourceFile;
-  const block = (reason: string): void => {
-    uses.apiUse ??= reason;
+  const block = (node: Node, what: string): void => {
+    uses.apiUses.push({ node, what });
   };
   for (const declaration of sf.getImportDeclarations()) {
     if (!LEGACY_TASKQUEUE.test(declaration.getModuleSpecifierValue())) continue;
@@ -76,7 +82,8 @@ function usesIn(record: SourceRecord): TaskqueueUses {
       const name = named.getName();
       const local = named.getAliasNode() ?? named.getNameNode();
       if (!LEGACY_ERROR_CLASSES.has(name)) {
-        block(`${name} of the legacy taskqueue module, imported at ${where(named, record)}`);
+        // A type describes the legacy queue's values; it runs nothing.
+        if (!named.isTypeOnly()) block(named, `${name} of the legacy taskqueue module`);
         continue;
       }
       const refs = usesOf(sf, local.getText(), local);
@@ -92,10 +99,10 @@ function usesIn(record: SourceRecord): TaskqueueUses {
         const access = ref.getParent();
         const member = Node.isPropertyAccessExpression(access) && access.getExpression() === ref ? access.getName() : undefined;
         if (member === undefined) {
-          block(`the legacy taskqueue module object used as a value at ${where(ref, record)}`);
+          block(ref, 'the legacy taskqueue module object used as a value');
           namespaceMovable = false;
         } else if (!LEGACY_ERROR_CLASSES.has(member)) {
-          block(`${object.getText()}.${member} at ${where(ref, record)}`);
+          block(access!, `${object.getText()}.${member}`);
           namespaceMovable = false;
         } else if (!movableErrorClass(member) || !isInstanceofRight(access!)) namespaceMovable = false;
       }
@@ -111,7 +118,7 @@ function usesIn(record: SourceRecord): TaskqueueUses {
     const pattern = holder && Node.isVariableDeclaration(holder) && holder.getInitializer() === call ? holder.getNameNode() : undefined;
     const elements = pattern && Node.isObjectBindingPattern(pattern) && call.getExpression().getText() === 'require' ? pattern.getElements() : undefined;
     if (!elements || elements.some((e) => e.getDotDotDotToken() || !LEGACY_ERROR_CLASSES.has(e.getPropertyNameNode()?.getText() ?? e.getName()))) {
-      block(`a load of the legacy taskqueue module at ${where(call, record)}`);
+      block(call, 'a load of the legacy taskqueue module');
       continue;
     }
     const movable = elements.every((e) => {
@@ -122,7 +129,7 @@ function usesIn(record: SourceRecord): TaskqueueUses {
   }
   for (const declaration of sf.getExportDeclarations()) {
     const specifier = declaration.getModuleSpecifierValue();
-    if (specifier && LEGACY_TASKQUEUE.test(specifier)) block(`a re-export of the legacy taskqueue module at ${where(declaration, record)}`);
+    if (specifier && LEGACY_TASKQUEUE.test(specifier)) block(declaration, 'a re-export of the legacy taskqueue module');
   }
   return uses;
 }
@@ -140,13 +147,19 @@ function runUsesTaskqueueApi(analysis: Analysis): string | undefined {
     if (!text?.includes('appengine/api/taskqueue')) continue;
     const record = index.load(file.absPath);
     if (!record || record.parseProblem) return `${file.rel} mentions the legacy taskqueue module and does not parse`;
-    const { apiUse } = usesIn(record);
-    if (apiUse) return `the run also uses the legacy taskqueue module (${apiUse}), whose throws are its own classes`;
+    const [apiUse] = usesIn(record).apiUses;
+    if (apiUse) return `the run also uses the legacy taskqueue module (${apiUse.what}${Node.isImportSpecifier(apiUse.node) ? ', imported' : ''} at ${where(apiUse.node, record)}), whose throws are its own classes`;
   }
   return undefined;
 }
 
 const verdicts = new WeakMap<Analysis, string | null>();
+
+/** A file's uses of the legacy taskqueue module other than its error classes (the verification reports them). */
+export function taskqueueApiUses(record: SourceRecord): TaskqueueApiUse[] {
+  if (!record.text.includes('appengine/api/taskqueue')) return [];
+  return usesIn(record).apiUses;
+}
 
 /** Why the legacy taskqueue error imports of the run stay as they are, if they do. */
 export function taskqueueErrorsKept(analysis: Analysis): string | undefined {

@@ -8,7 +8,7 @@ import type { Analysis } from '../analysis/index.js';
 import type { SourceRecord } from '../analysis/project.js';
 import type { SymbolRef } from '../analysis/legacy-symbols.js';
 import { BACKEND_DEPENDENT_ERROR_CLASSES, LEGACY_ERROR_CLASSES, LEGACY_TASKQUEUE } from '../analysis/legacy-errors.js';
-import { movableErrorClass, taskqueueErrorsKept } from '../rewrite/taskqueue-errors.js';
+import { movableErrorClass, taskqueueApiUses, taskqueueErrorsKept } from '../rewrite/taskqueue-errors.js';
 import { SHIM_EXPORTS } from '../analysis/shim-exports.js';
 import { roleOfSpecifier } from '../analysis/specifiers.js';
 
@@ -109,6 +109,7 @@ export const findLegacyReferences: LegacyReferenceFinder = (analysis, record) =>
   }
 
   found.push(...legacyTaskqueueErrors(analysis, record));
+  found.push(...legacyQueueAndRuntimeState(record));
   found.push(...legacyModuleNames(analysis, record));
 
   // A webapp router that still routes task handlers: those rows never reach the shim.
@@ -126,6 +127,40 @@ export const findLegacyReferences: LegacyReferenceFinder = (analysis, record) =>
   }
   return found;
 };
+
+/** The legacy reference runtime's process state (`google/appengine/runtime/state`): its logger, log level, function map and queue. */
+const LEGACY_RUNTIME_STATE = /(^|\/)appengine\/runtime\/state(\/index)?(\.[cm]?[jt]s)?$/;
+
+const LEGACY_QUEUE_WHY =
+  "the legacy task queue is not deferred-migrate/shim's queue: a task added to it bypasses the shim (wrapApp's Handler refuses its deliveries in production, the shim's retries and queue.yaml do not apply to it), and what it lists or counts no longer includes the deferred tasks. Enqueue with defer() and its options; read the shim's queues through getRuntime().backend.operations";
+const LEGACY_STATE_WHY =
+  "the legacy runtime's state (its logger, log level, function map and queue) is not the shim's: nothing the shim does reads or writes it. Use configure({ logger, logLevel }) for the shim's logging, register() for its functions, getRuntime().backend.operations for its queues";
+
+/**
+ * What a file that uses the deferred API does with the rest of the legacy runtime:
+ * the taskqueue module's queue (other than its error classes, legacyTaskqueueErrors)
+ * and the runtime's process state. Both stay the legacy runtime's after the migration,
+ * so a task added there, a backlog counted there or a logger set there silently
+ * stops meeting the deferred tasks, which now live in the shim.
+ */
+function legacyQueueAndRuntimeState(record: SourceRecord): LegacyReference[] {
+  const found: LegacyReference[] = taskqueueApiUses(record).map((use) => ({ node: use.node, what: use.what, why: LEGACY_QUEUE_WHY }));
+  if (!record.text.includes('appengine/runtime/state')) return found;
+  for (const declaration of record.sourceFile.getImportDeclarations()) {
+    const specifier = declaration.getModuleSpecifierValue();
+    if (!LEGACY_RUNTIME_STATE.test(specifier) || declaration.isTypeOnly()) continue;
+    if (declaration.getNamedImports().length > 0 && declaration.getNamedImports().every((named) => named.isTypeOnly()) && !declaration.getDefaultImport() && !declaration.getNamespaceImport()) continue;
+    found.push({ node: declaration.getModuleSpecifier(), what: `an import of ${specifier}`, why: LEGACY_STATE_WHY });
+  }
+  for (const call of record.sourceFile.getDescendantsOfKind(SyntaxKind.CallExpression)) {
+    const [argument] = call.getArguments();
+    const callee = call.getExpression();
+    const loads = callee.getKind() === SyntaxKind.ImportKeyword || (Node.isIdentifier(callee) && callee.getText() === 'require');
+    if (!loads || !argument || !Node.isStringLiteral(argument) || !LEGACY_RUNTIME_STATE.test(argument.getLiteralValue())) continue;
+    found.push({ node: argument, what: `a load of ${argument.getLiteralValue()}`, why: LEGACY_STATE_WHY });
+  }
+  return found;
+}
 
 /** Whether a string literal is where a module is imported, re-exported, required or declared (`declare module '...'`). */
 function isModuleSpecifierPosition(literal: ts.Node): boolean {

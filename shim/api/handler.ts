@@ -52,12 +52,12 @@ export class Handler {
       checkedBodies.set(environ, checked.body);
       return await this.runFromRequest(environ);
     } catch (error) {
-      if (error instanceof SingularTaskFailure) {
+      if (isTaskFailure(error, SingularTaskFailure)) {
         logger.debug('Failure executing task, task retry forced', { task: taskName(environ), error: error.message });
         reportFailure(environ, error, false);
         return respond('SingularTaskFailure', 408);
       }
-      if (error instanceof PermanentTaskFailure) {
+      if (isTaskFailure(error, PermanentTaskFailure)) {
         logger.error('Permanent failure attempting to execute task', { task: taskName(environ), error });
         reportFailure(environ, error, true);
         return respond('PermanentTaskFailure', 200);
@@ -150,6 +150,16 @@ function reportFailure(environ: Environ, error: unknown, permanent: boolean): vo
   const queue = environ.HTTP_X_APPENGINE_QUEUENAME;
   const name = environ.HTTP_X_APPENGINE_TASKNAME;
   if (typeof queue === 'string' && typeof name === 'string') reportAttemptFailure(queue, name, error, permanent);
+}
+
+/**
+ * The shim's class (from either build), or any Error of that name, as the legacy
+ * Node.js runtime matched them: a task module the migration did not reach (outside
+ * the run, a vendored copy) still throws the legacy class, and an app may define its
+ * own, which the queue would otherwise retry for ever instead of dropping.
+ */
+function isTaskFailure(error: unknown, type: typeof PermanentTaskFailure | typeof SingularTaskFailure): error is Error {
+  return error instanceof type || (error instanceof Error && error.name === type.name);
 }
 
 function asError(value: unknown): Error {

@@ -114,7 +114,10 @@ const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
 const STORAGE_UNITS: Record<string, number> = { '': 1, B: 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 };
 /** Positions of keys (not values) are recorded under `path + KEY_SUFFIX`. */
 const KEY_SUFFIX = '#key';
-const TOP_KEYS = ['queue', 'total_storage_limit'];
+// `application` (the app the file was deployed to) and `resume_paused_queues` (what a
+// deploy did to paused queues) are App Engine's too (queueinfo.py): accepted, and
+// without meaning here, so a queue.yaml App Engine took is never refused for them.
+const TOP_KEYS = ['queue', 'total_storage_limit', 'application', 'resume_paused_queues'];
 const QUEUE_KEYS = ['name', 'rate', 'bucket_size', 'max_concurrent_requests', 'retry_parameters', 'target', 'mode', 'acl'];
 const RETRY_KEYS = ['task_retry_limit', 'task_age_limit', 'min_backoff_seconds', 'max_backoff_seconds', 'max_doublings'];
 

@@ -292,12 +292,17 @@ function resolveSettings(options: RuntimeOptions): Settings {
   };
 }
 
-/** A path or an object as given; else queue.yaml beside app.yaml in the working directory, as App Engine deployed them. */
+/** The file names App Engine's deploy tools read (appcfg took either extension); codemods/analysis/queue-yaml.ts mirrors them. */
+const APP_CONFIG_NAMES = ['app.yaml', 'app.yml'];
+const QUEUE_CONFIG_NAMES = ['queue.yaml', 'queue.yml'];
+
+/** A path or an object as given; else queue.yaml (or queue.yml) beside app.yaml (or app.yml) in the working directory, as App Engine deployed them. */
 export function resolveQueues(queues: string | Record<string, unknown> | undefined, cwd = process.cwd()): QueueConfig | undefined {
   if (typeof queues === 'string') return loadQueueYaml(resolve(cwd, queues));
   if (queues !== undefined) return queueConfigFromObject(queues, 'configure({ queues })');
-  const found = join(cwd, 'queue.yaml');
-  return existsSync(join(cwd, 'app.yaml')) && existsSync(found) ? loadQueueYaml(found) : undefined;
+  if (!APP_CONFIG_NAMES.some((name) => existsSync(join(cwd, name)))) return undefined;
+  const found = QUEUE_CONFIG_NAMES.map((name) => join(cwd, name)).find((file) => existsSync(file));
+  return found === undefined ? undefined : loadQueueYaml(found);
 }
 
 function parseMode(value: string | undefined): Mode {

@@ -18,7 +18,7 @@ async function itemsFor(files: Record<string, string>, markers = false) {
 
 describe('queue-yaml', () => {
   it('reads queue.yml too, and says what to do instead of each field', async () => {
-    const items = await itemsFor({ 'queue.yml': 'queue:\n- name: jobs\n  mode: pull\n  acl:\n  - user_email: a@example.com\n' });
+    const items = await itemsFor({ 'app.yml': 'runtime: nodejs20\n', 'queue.yml': 'queue:\n- name: jobs\n  mode: pull\n  acl:\n  - user_email: a@example.com\n' });
     expect(items).toEqual([
       { at: 'queue.yml:3:3', code: 'queue-yaml-unsupported', severity: 'warning', message: expect.stringMatching(/^Queue "jobs" is a pull queue \(mode: pull\): Cloud Tasks has push queues only/) },
       { at: 'queue.yml:4:3', code: 'queue-yaml-unsupported', severity: 'warning', message: expect.stringContaining('Grant roles/cloudtasks.enqueuer (or viewer) on the queue with IAM') },
@@ -30,11 +30,37 @@ describe('queue-yaml', () => {
       'config/queues-prod.yaml': 'total_storage_limit: 1G\nqueue:\n- name: default\n  rate: 1/s\n',
       'deploy.yaml': 'jobs:\n  mode: pull\n  acl: [x]\n',
     });
-    expect(items.map((i) => i.at)).toEqual(['config/queues-prod.yaml:1:1']);
+    // total_storage_limit, and the file is not one the shim finds by itself.
+    expect(items.map((i) => `${i.at} ${i.code}`)).toEqual(['config/queues-prod.yaml:1:1 queue-yaml-unsupported', 'config/queues-prod.yaml:2:1 queue-yaml-location']);
   });
 
   it('a push queue with every supported field is not reported', async () => {
-    expect(await itemsFor({ 'queue.yaml': 'queue:\n- name: default\n  mode: push\n  rate: 5/s\n  target: worker\n' })).toEqual([]);
+    expect(await itemsFor({ 'app.yaml': 'runtime: nodejs20\n', 'queue.yaml': 'queue:\n- name: default\n  mode: push\n  rate: 5/s\n  target: worker\n' })).toEqual([]);
+  });
+
+  it('reports a queue config the shim does not find by itself, saying why and how to pass it', async () => {
+    const queues = 'queue:\n- name: default\n  rate: 5/s\n  retry_parameters:\n    task_retry_limit: 3\n';
+    const items = await itemsFor({
+      // Read: beside an app config, under either extension.
+      'svc/app.yaml': 'runtime: nodejs20\n',
+      'svc/queue.yaml': queues,
+      'yml/app.yml': 'runtime: nodejs20\n',
+      'yml/queue.yml': queues,
+      // Not read: no app config beside it; another name; shadowed by queue.yaml.
+      'queue.yaml': `# whole app\n${queues}`,
+      'svc/queues-prod.yaml': queues,
+      'svc/queue.yml': queues,
+    });
+    expect(items.map((i) => `${i.at} ${i.code}`)).toEqual([
+      'queue.yaml:2:1 queue-yaml-location',
+      'svc/queue.yml:1:1 queue-yaml-location',
+      'svc/queues-prod.yaml:1:1 queue-yaml-location',
+    ]);
+    expect(items[0]!.message).toContain('and no app.yaml sits beside it');
+    expect(items[0]!.message).toContain("Pass configure({ queues: 'queue.yaml' }) (a path from the working directory) or DEFERRED_QUEUES=queue.yaml.");
+    expect(items[0]!.message).toContain('applies none of its retry parameters, rates and concurrency limits');
+    expect(items[1]!.message).toContain('and queue.yaml beside it is read instead');
+    expect(items[2]!.message).toContain('and it is named queues-prod.yaml, not queue.yaml');
   });
 
   it('a queue.yaml that does not parse is a parse error and stays untouched', async () => {

@@ -216,6 +216,7 @@ describe('docs', () => {
     'legacy-error-text': true,
     'process-exit': true,
     'queue-yaml-unsupported': true,
+    'queue-yaml-location': true,
     'unknown-handler-base': true,
     'handler-webapp-member': true,
     'handler-result': true,

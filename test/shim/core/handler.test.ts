@@ -86,6 +86,31 @@ describe('status table', () => {
     expect((entry!.fields!.error as Error).stack).toMatch(/secret detail/);
   });
 
+  it('matches PermanentTaskFailure and SingularTaskFailure of another class by name, as the legacy Node.js runtime did', async () => {
+    // What a task module the migration did not reach throws (the legacy runtime's classes), or an app's own.
+    class LegacyPermanent extends Error {
+      override name = 'PermanentTaskFailure';
+    }
+    class LegacySingular extends Error {
+      override name = 'SingularTaskFailure';
+    }
+    behaviour = () => {
+      throw new LegacyPermanent('cancelled');
+    };
+    expect(await post(serialize(work))).toEqual(['PermanentTaskFailure', 200, TEXT]);
+    expect(rt.logger.at('error')[0]!.message).toBe('Permanent failure attempting to execute task');
+    behaviour = () => {
+      throw new LegacySingular('later');
+    };
+    expect(await post(serialize(work))).toEqual(['SingularTaskFailure', 408, TEXT]);
+    expect(rt.logger.at('error')).toHaveLength(1);
+    // Only the name counts, not a message or a property.
+    behaviour = () => {
+      throw Object.assign(new Error('PermanentTaskFailure'), { kind: 'PermanentTaskFailure' });
+    };
+    expect((await post(serialize(work)))[1]).toBe(500);
+  });
+
   it('500 for a thrown non-Error value', async () => {
     behaviour = () => {
       throw 'a string';

@@ -31,6 +31,14 @@ describe('finding queue.yaml', () => {
     expect(resolveQueues(undefined, dir)).toMatchObject({ source: join(dir, 'queue.yaml'), queues: [{ name: 'mail' }] });
   });
 
+  it('takes queue.yml and app.yml too, as App Engine\'s deploy tools did; queue.yaml first', () => {
+    writeFileSync(join(dir, 'app.yml'), 'runtime: nodejs22\n');
+    writeFileSync(join(dir, 'queue.yml'), 'queue:\n- name: mail\n  rate: 2/s\n  retry_parameters:\n    task_retry_limit: 2\n');
+    expect(resolveQueues(undefined, dir)).toMatchObject({ source: join(dir, 'queue.yml'), queues: [{ name: 'mail', retryParameters: { task_retry_limit: 2 } }] });
+    writeFileSync(join(dir, 'queue.yaml'), 'queue:\n- name: jobs\n  rate: 1/s\n');
+    expect(resolveQueues(undefined, dir)).toMatchObject({ source: join(dir, 'queue.yaml'), queues: [{ name: 'jobs' }] });
+  });
+
   it('takes a path relative to the working directory, or an object', () => {
     writeFileSync(join(dir, 'other.yaml'), 'queue:\n- name: x\n  rate: 1/s\n');
     expect(resolveQueues('other.yaml', dir)!.queues[0]!.name).toBe('x');

@@ -75,6 +75,11 @@ describe('queue.yaml', () => {
     expect(error.message).toBe('q.yaml:3:9: queue[0].rate: must be N/s, N/m, N/h or N/d (e.g. 5/s), got "5/x"');
   });
 
+  it("accepts App Engine's other top-level keys, application and resume_paused_queues", () => {
+    const config = parseQueueYaml('application: my-app\nresume_paused_queues: True\nqueue:\n- name: a\n  rate: 1/s\n  retry_parameters:\n    task_retry_limit: 2\n');
+    expect(config.queues).toEqual([{ name: 'a', mode: 'push', rate: { text: '1/s', perSecond: 1 }, retryParameters: { task_retry_limit: 2 } }]);
+  });
+
   it('points at an unknown key, a bad age limit and a duplicate queue', () => {
     expect(errorOf(() => parseQueueYaml('queue:\n- name: a\n  rate: 1/s\n  bukket_size: 3\n')).message).toMatch(
       /^queue configuration:4:3: queue\[0\]\.bukket_size: unknown key "bukket_size"/,
@@ -116,6 +121,6 @@ describe('queue.yaml', () => {
     expect(loadQueueYaml(file).source).toBe(file);
     expect(errorOf(() => loadQueueYaml(join(dir, 'missing.yaml'))).message).toMatch(/missing\.yaml: cannot be read/);
     writeFileSync(file, 'queues:\n- name: ok\n');
-    expect(errorOf(() => loadQueueYaml(file)).message).toBe(`${file}:1:1: queues: unknown key "queues"; expected one of queue, total_storage_limit`);
+    expect(errorOf(() => loadQueueYaml(file)).message).toBe(`${file}:1:1: queues: unknown key "queues"; expected one of queue, total_storage_limit, application, resume_paused_queues`);
   });
 });
