@@ -40,6 +40,8 @@ export type ReasonCode =
   // queue.yaml fields with no Cloud Tasks equivalent (pull queues, acl, total_storage_limit); a queue.yaml the shim does not find by itself.
   | 'queue-yaml-unsupported'
   | 'queue-yaml-location'
+  // A run(data) whose payload may come from a request: a task route of the app's own, which nothing checks off App Engine.
+  | 'unchecked-task-payload'
   // Added by the resolver (issue 12): a class whose base could not be followed (a legacy value the tracker lost is unresolved-legacy-reference).
   | 'unknown-handler-base'
   // A handler subclass using webapp's RequestHandler beyond request/response: error(), redirect(), router hooks, other verbs.

@@ -3,6 +3,8 @@
 // routes register through the wrapped app), around the listener for node:http.
 // A Handler subclass that a route table served at the built-in URL goes into
 // wrapApp's `handler` option, since wrapApp answers that URL before the app's routes.
+// A task route of the app's own, running payloads with run(), is reported: nothing
+// checks that its requests come from the queue (task-payload-runs.ts).
 import { Node, type CallExpression } from 'ts-morph';
 import { wrapPlan, type DefaultUrlHandler } from '../analysis/wrap-plan.js';
 import type { Rule, RuleMeta, RuleOutput } from './context.js';
@@ -11,11 +13,12 @@ import { useShimName } from './names.js';
 import { indentAt } from './text.js';
 import { defaultUrlHandlerName, instantiate, isMemberChain, uniqueName } from './route-table.js';
 import { makeTransform } from './single-file.js';
+import { reportUncheckedPayloadRuns } from './task-payload-runs.js';
 
 export const meta: RuleMeta = {
   id: 'wrap-app',
   description: 'Adds wrapApp(app, { useDeferred: true }) once per host app when tasks use /_ah/queue/deferred.',
-  reasonCodes: ['unknown-framework', 'default-url-handler'],
+  reasonCodes: ['unknown-framework', 'default-url-handler', 'unchecked-task-payload'],
   docs: 'docs/manual-steps.md#unknown-framework',
 };
 
@@ -70,6 +73,7 @@ function reportDefaultUrlHandler(out: RuleOutput, entry: DefaultUrlHandler, prob
 export const rule: Rule = {
   meta,
   run(analysis, out, shared) {
+    reportUncheckedPayloadRuns(analysis, out);
     const plan = wrapPlan(analysis);
     if (!plan.needed) return;
     const problems = new Map(plan.defaultUrlHandlers.flatMap((e) => (e.problem ? [[e, e.problem] as const] : [])));

@@ -137,6 +137,26 @@ const tables: Record<string, { valid: Case[]; invalid: Case[] }> = {
       },
     ],
   },
+  'wrap-app': {
+    valid: [
+      {
+        name: 'run() of a payload serialize() made in place, or held by a const of the file',
+        code: `import { register, run, serialize } from ${SHIM};\nfunction f(n: number) {\n  return n;\n}\nregister(f);\nexport async function check() {\n  const payload = Buffer.from(serialize(f, 2));\n  return (await run(serialize(f, 1))) + (await run(payload));\n}\n`,
+      },
+    ],
+    invalid: [
+      {
+        name: "run() of a request's body in a task route of the app's own",
+        code: `import { run } from ${SHIM};\nexport async function route(req: { body: Uint8Array }) {\n  await run(req.body);\n}\n`,
+        items: ['unchecked-task-payload@3:9'],
+      },
+      {
+        name: 'run() of a payload held by a let (it may be replaced)',
+        code: `import { register, run, serialize } from ${SHIM};\nfunction f() {}\nregister(f);\nlet payload = Buffer.from(serialize(f));\nexport function swap(p: Uint8Array) {\n  payload = p;\n}\nexport const go = () => run(payload);\n`,
+        items: ['unchecked-task-payload@8:25'],
+      },
+    ],
+  },
 };
 
 for (const [rule, { valid, invalid }] of Object.entries(tables)) {
