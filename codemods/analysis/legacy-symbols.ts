@@ -3,6 +3,7 @@
 // every import style of the contract, CommonJS, aliases and project barrels.
 import { Node, SyntaxKind, ts, type BindingElement, type CallExpression, type Identifier, type SourceFile, type StringLiteral, type VariableStatement } from 'ts-morph';
 import { compilerNodesOfKind } from './compiler-nodes.js';
+import { findImportTypes, moduleTypedParameter, typedParameter } from './import-types.js';
 import type { ProjectIndex, SourceRecord } from './project.js';
 import { declaringScope, isReassigned, isReference } from './scope.js';
 import { SHIM_EXPORTS } from './shim-exports.js';
@@ -409,6 +410,10 @@ export class SymbolTable {
         const target = this.target(record, literal.getLiteralValue());
         if (!target) continue;
         if (statement.getDeclarations().length !== 1) continue; // rewritten as an inline require instead
+        // `{ defer = fallback, ...rest }`, `{ TaskHandler: { prototype } }`: a pattern the import rewrite cannot
+        // rebuild from names keeps its text, its require rewritten inline (the destructuring is derived).
+        const pattern = declaration.getNameNode();
+        if (Node.isObjectBindingPattern(pattern) && pattern.getElements().some((e) => e.getDotDotDotToken() || e.hasInitializer() || !Node.isIdentifier(e.getNameNode()))) continue;
         claimedRequires.add(requireCall);
         const role: ModuleRole = 'role' in target ? target.role : 'deferred';
         const site: ImportSite = { kind: 'cjs-variable', node: statement, role, specifier: literal, viaBarrel: 'barrel' in target };
@@ -467,14 +472,14 @@ export class SymbolTable {
             const imported = exportSpecifier.getName();
             const ref = 'barrel' in target ? lookupExport(target.barrel, imported) : memberRef(role, imported);
             if (!ref) continue;
-            const exported = exportSpecifier.getAliasNode()?.getText() ?? imported;
+            const exported = exportedName(exportSpecifier.getAliasNode()) ?? imported;
             exports.named.set(exported, ref);
           }
         }
       } else {
         for (const exportSpecifier of declaration.getNamedExports()) {
           const binding = bindings.get(exportSpecifier.getName());
-          if (binding) exports.named.set(exportSpecifier.getAliasNode()?.getText() ?? exportSpecifier.getName(), binding.ref);
+          if (binding) exports.named.set(exportedName(exportSpecifier.getAliasNode()) ?? exportSpecifier.getName(), binding.ref);
         }
       }
     }
@@ -1039,11 +1044,42 @@ export class SymbolTable {
         if (reason) result.push({ node: identifier, reason });
       }
     }
+    // An inline `require(L)` escapes where a binding of it would (`require(L) || {}`, `use(require(L))`).
+    for (const site of symbols.sites) {
+      if (site.kind !== 'cjs-inline') continue;
+      const ref = this.resolveIn(symbols, site.node);
+      const reason = ref && isTrackedNamespace(ref) ? escapeReason(site.node) : undefined;
+      if (reason) result.push({ node: site.node, reason });
+    }
+    // `(d: typeof import(L))`: what callers pass as the module is not followed, as with `typeof deferred`.
+    for (const found of findImportTypes(record, this.matchers, true)) {
+      const node = found.role !== 'webapp' ? moduleTypedParameter(record, found) : undefined;
+      if (node) result.push({ node, reason: PARAMETER_TYPED });
+    }
+    // Code built from a string runs where no reference can be resolved: `eval('deferred.defer(f)')`.
+    if (symbols.sites.length > 0 || all.length > 0) result.push(...evaluatedCode(record.sourceFile));
     return result.sort((a, b) => a.node.getStart() - b.node.getStart());
   }
 }
 
-function escapeReason(identifier: Identifier): string | undefined {
+const PARAMETER_TYPED = 'a parameter is typed as the deferred module, and what its callers pass is not followed';
+
+/** `eval(...)`, `Function(...)`, `new Function(...)` (also through `globalThis.`/`window.`): code the tracker cannot read. */
+function evaluatedCode(sf: SourceFile): UnresolvedReference[] {
+  if (!/\b(?:eval|Function)\s*\(/.test(sf.getFullText())) return [];
+  const found: UnresolvedReference[] = [];
+  for (const kind of [SyntaxKind.CallExpression, SyntaxKind.NewExpression]) {
+    for (const call of compilerNodesOfKind<ts.CallExpression | ts.NewExpression>(sf, kind)) {
+      const name = calleeName(call.expression);
+      if ((name === 'eval' && kind === SyntaxKind.CallExpression) || name === 'Function') {
+        found.push({ node: wrap(sf, call), reason: `code built from a string by ${name}() is run where the codemod cannot see what it reads` });
+      }
+    }
+  }
+  return found;
+}
+
+function escapeReason(identifier: Node): string | undefined {
   let node: Node = identifier;
   let parent = node.getParent();
   // Wrappers that keep the value, and `(0, x)`, which the resolver reads as `x`.
@@ -1052,8 +1088,12 @@ function escapeReason(identifier: Identifier): string | undefined {
     parent = parent.getParent();
   }
   if (!parent) return undefined;
+  if (Node.isTypeQuery(parent)) return typedParameter(parent) ? PARAMETER_TYPED : undefined;
   if (Node.isCallExpression(parent) || Node.isNewExpression(parent)) {
     if (parent.getExpression() === node) return undefined;
+    // `__importStar(require(L))`, `__exportStar(require(L), exports)`: the emit's helpers, which the resolver follows.
+    const helper = calleeName(parent.getExpression().compilerNode as ts.Expression);
+    if (helper !== undefined && (interopHelperKind(helper) !== undefined || helper === '__exportStar' || helper === '__export')) return undefined;
     if (Node.isCallExpression(parent) && parent.getArguments()[0] !== node && isExportedObject(node)) return undefined; // Object.assign(module.exports, deferred)
     const callee = unwrap(parent.getExpression());
     if (Node.isArrowFunction(callee) || Node.isFunctionExpression(callee)) return undefined; // followed into the IIFE
@@ -1073,7 +1113,7 @@ function escapeReason(identifier: Identifier): string | undefined {
     const operator = parent.getOperatorToken().getKind();
     if (operator === SyntaxKind.EqualsToken && parent.getRight() === node) {
       const left = parent.getLeft().getText().replace(/\s+/g, '');
-      if (left === 'module.exports' || /^(?:module\.)?exports\.[A-Za-z_$][\w$]*$/.test(left)) return undefined;
+      if (/^(?:module\.)?exports(?:\.[A-Za-z_$][\w$]*)?$/.test(left)) return undefined;
       return 'the deferred module is assigned where the codemod does not follow it';
     }
     // `a || deferred`, `deferred ?? b`, `x ||= deferred`, `(f(), deferred)`: the expression's value may be the module.
@@ -1087,11 +1127,23 @@ function escapeReason(identifier: Identifier): string | undefined {
     return isEmittedReexportValue(node) ? undefined : 'the deferred module is returned from a function';
   }
   if (Node.isYieldExpression(parent) || Node.isAwaitExpression(parent)) return 'the deferred module is yielded or awaited';
+  if (Node.isThrowStatement(parent)) return 'the deferred module is thrown, and its catch is not followed';
+  // `tag\`${deferred}\``: the tag function gets the value itself (an untagged template only its text).
+  if (Node.isTemplateSpan(parent) && Node.isTaggedTemplateExpression(parent.getParent()?.getParent())) return 'the deferred module is passed to a function the codemod does not follow';
+  // `class Reg extends (deferred as any) {}`: the class inherits the module's members as statics.
+  if (Node.isExpressionWithTypeArguments(parent) && Node.isHeritageClause(parent.getParent())) return 'the deferred module is the base of a class, whose static members the codemod does not follow';
+  if (Node.isWithStatement(parent) && parent.getExpression() === node) return 'the deferred module is the object of a with statement, whose bare names the codemod does not resolve';
   // `constructor(private queue = deferred)` is a class field too: `this.queue` is not followed.
   const classField = Node.isPropertyDeclaration(parent) || (Node.isParameterDeclaration(parent) && parent.isParameterProperty());
   if (classField || Node.isBindingElement(parent)) return 'the deferred module is the initial value of a class field or a destructured default';
   if (Node.isJsxExpression(parent) || Node.isForOfStatement(parent)) return 'the deferred module is passed on where the codemod does not follow it';
   return undefined;
+}
+
+/** The name an export alias gives: `as x`, or ES2022's string name `as 'tasks api'` (as importers spell it: its value). */
+function exportedName(alias: Node | undefined): string | undefined {
+  if (!alias) return undefined;
+  return Node.isStringLiteral(alias) ? alias.getLiteralValue() : alias.getText();
 }
 
 /** `(0, x)` (TypeScript's emit of an imported call), which the resolver reads as `x`. */
