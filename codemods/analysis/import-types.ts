@@ -56,7 +56,10 @@ export function typedParameter(type: Node): boolean {
   let node = type;
   for (let parent = node.getParent(); parent && (Node.isUnionTypeNode(parent) || Node.isParenthesizedTypeNode(parent)); parent = parent.getParent()) node = parent;
   const parameter = node.getParent();
-  return !!parameter && Node.isParameterDeclaration(parameter) && parameter.getTypeNode() === node && !parameter.hasInitializer();
+  if (!parameter || !Node.isParameterDeclaration(parameter) || parameter.getTypeNode() !== node || parameter.hasInitializer()) return false;
+  // A function with a body, where the value is used (not a function type or an overload).
+  const owner = parameter.getParent();
+  return !!owner && (Node.isBodied(owner) || (Node.isBodyable(owner) && owner.hasBody()));
 }
 
 /** `(d: typeof import(L))`, or JSDoc's `@param {typeof import(L)} d` in JavaScript (where JSDoc is parsed): that import type. */
