@@ -489,6 +489,11 @@ export class SymbolTable {
         exports.named.set(binding.local, binding.ref);
         continue;
       }
+      // `export import D = deferred` at module level: an export like `export const D = deferred`.
+      if (ts.isImportEqualsDeclaration(parent) && parent.parent.kind === SyntaxKind.SourceFile && !ts.isExternalModuleReference(parent.moduleReference) && ts.getModifiers(parent)?.some((m) => m.kind === SyntaxKind.ExportKeyword)) {
+        exports.named.set(binding.local, binding.ref);
+        continue;
+      }
       let statement: ts.Node | undefined = binding.nameNode.compilerNode.parent;
       while (statement && statement.kind !== SyntaxKind.VariableStatement) statement = statement.parent;
       if (statement?.parent.kind === SyntaxKind.SourceFile && (wrap(sf, statement) as VariableStatement).hasExportKeyword()) exports.named.set(binding.local, binding.ref);
