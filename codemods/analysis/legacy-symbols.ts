@@ -1069,6 +1069,20 @@ export class SymbolTable {
 
 const PARAMETER_TYPED = 'a parameter is typed as the deferred module, and what its callers pass is not followed';
 
+/** `x.m = v`, `x.m += v`, `delete x.m`, `x.m++`: the member is written, not read. */
+function isWriteTarget(access: Node): boolean {
+  let target = access;
+  while (Node.isParenthesizedExpression(target.getParent())) target = target.getParentOrThrow();
+  const parent = target.getParent();
+  if (!parent) return false;
+  if (Node.isBinaryExpression(parent)) {
+    const operator = parent.getOperatorToken().getKind();
+    return parent.getLeft() === target && operator >= SyntaxKind.FirstAssignment && operator <= SyntaxKind.LastAssignment;
+  }
+  if (Node.isDeleteExpression(parent)) return true;
+  return (Node.isPrefixUnaryExpression(parent) || Node.isPostfixUnaryExpression(parent)) && [SyntaxKind.PlusPlusToken, SyntaxKind.MinusMinusToken].includes(parent.getOperatorToken());
+}
+
 /** `eval(...)`, `Function(...)`, `new Function(...)` (also through `globalThis.`/`window.`): code the tracker cannot read. */
 function evaluatedCode(sf: SourceFile): UnresolvedReference[] {
   if (!/\b(?:eval|Function)\s*\(/.test(sf.getFullText())) return [];
@@ -1093,6 +1107,10 @@ function escapeReason(identifier: Node): string | undefined {
     parent = parent.getParent();
   }
   if (!parent) return undefined;
+  // `deferred.defer = wrapper`, `(deferred as any).run = ...`, `delete deferred.X`: a patch of the module.
+  if ((Node.isPropertyAccessExpression(parent) || Node.isElementAccessExpression(parent)) && parent.getExpression() === node && isWriteTarget(parent)) {
+    return "a member of the deferred module is patched (assigned or deleted), which the shim's exports do not allow: the write is ignored, or a TypeError in strict code";
+  }
   if (Node.isTypeQuery(parent)) return typedParameter(parent) ? PARAMETER_TYPED : undefined;
   if (Node.isCallExpression(parent) || Node.isNewExpression(parent)) {
     if (parent.getExpression() === node) return undefined;
