@@ -597,9 +597,9 @@ export class SymbolTable {
         this.collectExportSource(symbols, property.getExpression(), into);
         continue;
       }
-      const value = Node.isShorthandPropertyAssignment(property) ? property.getNameNode() : Node.isPropertyAssignment(property) ? property.getInitializer() : undefined;
+      const value = Node.isShorthandPropertyAssignment(property) ? property.getNameNode() : Node.isPropertyAssignment(property) ? property.getInitializer() : getterResult(property);
       const ref = value && this.resolveIn(symbols, value);
-      if (ref && (Node.isShorthandPropertyAssignment(property) || Node.isPropertyAssignment(property))) into.named.set(property.getName(), ref);
+      if (ref && (Node.isShorthandPropertyAssignment(property) || Node.isPropertyAssignment(property) || Node.isGetAccessorDeclaration(property))) into.named.set(property.getName(), ref);
       else if (Node.isShorthandPropertyAssignment(property) || Node.isPropertyAssignment(property) || Node.isMethodDeclaration(property) || Node.isGetAccessorDeclaration(property)) {
         // `{ ...deferred, TaskHandler: AuditHandler }`: the object's own value shadows the spread one.
         into.named.delete(property.getName());
@@ -1068,6 +1068,15 @@ export class SymbolTable {
 }
 
 const PARAMETER_TYPED = 'a parameter is typed as the deferred module, and what its callers pass is not followed';
+
+/** `get defer() { return require(L).defer; }`: what a getter whose body is one return statement yields. */
+function getterResult(property: Node): Node | undefined {
+  if (!Node.isGetAccessorDeclaration(property)) return undefined;
+  const body = property.getBody();
+  const statements = body && Node.isBlock(body) ? body.getStatements() : [];
+  const only = statements.length === 1 ? statements[0] : undefined;
+  return only && Node.isReturnStatement(only) ? only.getExpression() : undefined;
+}
 
 /** `x.m = v`, `x.m += v`, `delete x.m`, `x.m++`: the member is written, not read. */
 function isWriteTarget(access: Node): boolean {
