@@ -59,7 +59,12 @@ export function typedParameter(type: Node): boolean {
   if (!parameter || !Node.isParameterDeclaration(parameter) || parameter.getTypeNode() !== node || parameter.hasInitializer()) return false;
   // A function with a body, where the value is used (not a function type or an overload).
   const owner = parameter.getParent();
-  return !!owner && (Node.isBodied(owner) || (Node.isBodyable(owner) && owner.hasBody()));
+  if (!owner || !(Node.isBodied(owner) || (Node.isBodyable(owner) && owner.hasBody()))) return false;
+  // An immediately invoked function's parameters hold its arguments, which the tracker follows.
+  let callee: Node = owner;
+  while (Node.isParenthesizedExpression(callee.getParent())) callee = callee.getParentOrThrow();
+  const call = callee.getParent();
+  return !(Node.isCallExpression(call) && call.getExpression() === callee);
 }
 
 /** `(d: typeof import(L))`, or JSDoc's `@param {typeof import(L)} d` in JavaScript (where JSDoc is parsed): that import type. */

@@ -797,6 +797,12 @@ export class SymbolTable {
       if (ts.isCallExpression(current) && ts.isIdentifier(current.expression) && interopHelperKind(current.expression.text) !== undefined) return current.arguments.length === 1 && mayDerive(current.arguments[0]);
       return ts.isCallExpression(current) && ts.isIdentifier(current.expression) && current.expression.text === 'require';
     };
+    // A parameter assigned in its function (`(d) => { d = stub; d.defer(f) }`) holds what is not known, as a `let` would.
+    const bindParameter = (nameNode: Node, ref: SymbolRef): void => {
+      if (!Node.isIdentifier(nameNode) || !isReassigned(nameNode)) return bindName(nameNode, ref);
+      if (ref.kind === 'unresolved' || isTrackedNamespace(ref) || ref.kind === 'member') symbols.unresolved.push({ node: nameNode, reason: `\`${nameNode.getText()}\` is reassigned, so what it holds is not known` });
+      bindName(nameNode, { kind: 'unresolved', reason: 'reassigned' });
+    };
     const derive = (compilerNode: ts.Node): void => {
       if (compilerNode.kind === ts.SyntaxKind.VariableDeclaration && mayDerive((compilerNode as ts.VariableDeclaration).initializer)) {
         const declaration = wrap(sf, compilerNode);
@@ -807,7 +813,7 @@ export class SymbolTable {
         // the module itself is reported where it passes it).
         const parameter = wrap(sf, compilerNode) as import('ts-morph').ParameterDeclaration;
         const ref = this.resolveIn(symbols, parameter.getInitializerOrThrow());
-        if (ref) bindName(parameter.getNameNode(), ref);
+        if (ref) bindParameter(parameter.getNameNode(), ref);
         names = known();
       } else if (compilerNode.kind === ts.SyntaxKind.ImportEqualsDeclaration && !ts.isExternalModuleReference((compilerNode as ts.ImportEqualsDeclaration).moduleReference)) {
         // TypeScript's alias of a namespace member: `import enqueue = deferred.defer`, `export import TH = deferred.TaskHandler`.
@@ -828,7 +834,7 @@ export class SymbolTable {
           fn.getParameters().forEach((parameter, i) => {
             const arg = call.getArguments()[i];
             const ref = arg && this.resolveIn(symbols, arg);
-            if (ref) bindName(parameter.getNameNode(), ref);
+            if (ref) bindParameter(parameter.getNameNode(), ref);
           });
           names = known();
         }
@@ -1127,8 +1133,10 @@ function escapeReason(identifier: Node): string | undefined {
     const helper = calleeName(parent.getExpression().compilerNode as ts.Expression);
     if (helper !== undefined && (interopHelperKind(helper) !== undefined || helper === '__exportStar' || helper === '__export')) return undefined;
     if (Node.isCallExpression(parent) && parent.getArguments()[0] !== node && isExportedObject(node)) return undefined; // Object.assign(module.exports, deferred)
-    const callee = unwrap(parent.getExpression());
-    if (Node.isArrowFunction(callee) || Node.isFunctionExpression(callee)) return undefined; // followed into the IIFE
+    // Followed into an immediately invoked function (deriveBindings: a call, its callee in parentheses only).
+    let callee: Node = parent.getExpression();
+    while (Node.isParenthesizedExpression(callee)) callee = callee.getExpression();
+    if (Node.isCallExpression(parent) && (Node.isArrowFunction(callee) || Node.isFunctionExpression(callee))) return undefined;
     return 'the deferred module is passed to a function the codemod does not follow';
   }
   if (Node.isElementAccessExpression(parent) && parent.getExpression() === node) {
