@@ -1098,13 +1098,22 @@ function isWriteTarget(access: Node): boolean {
   return (Node.isPrefixUnaryExpression(parent) || Node.isPostfixUnaryExpression(parent)) && [SyntaxKind.PlusPlusToken, SyntaxKind.MinusMinusToken].includes(parent.getOperatorToken());
 }
 
-/** `eval(...)`, `Function(...)`, `new Function(...)` (also through `globalThis.`/`window.`): code the tracker cannot read. */
+/**
+ * `eval(...)`, `Function(...)`, `new Function(...)`, also as a member of the global object
+ * (`globalThis.eval`; not `redis.eval(script)`): code the tracker cannot read.
+ */
 function evaluatedCode(sf: SourceFile): UnresolvedReference[] {
   if (!/\b(?:eval|Function)\s*\(/.test(sf.getFullText())) return [];
   const found: UnresolvedReference[] = [];
+  const globalName = (callee: ts.Expression): string | undefined => {
+    const current = unwrapCompiler(callee);
+    if (ts.isIdentifier(current)) return current.text;
+    const global = ts.isPropertyAccessExpression(current) && ts.isIdentifier(current.expression) && ['globalThis', 'global', 'window', 'self'].includes(current.expression.text);
+    return global ? current.name.text : undefined;
+  };
   for (const kind of [SyntaxKind.CallExpression, SyntaxKind.NewExpression]) {
     for (const call of compilerNodesOfKind<ts.CallExpression | ts.NewExpression>(sf, kind)) {
-      const name = calleeName(call.expression);
+      const name = globalName(call.expression);
       if ((name === 'eval' && kind === SyntaxKind.CallExpression) || name === 'Function') {
         found.push({ node: wrap(sf, call), reason: `code built from a string by ${name}() is run where the codemod cannot see what it reads` });
       }
@@ -1113,8 +1122,9 @@ function evaluatedCode(sf: SourceFile): UnresolvedReference[] {
   return found;
 }
 
-function escapeReason(identifier: Node): string | undefined {
-  let node: Node = identifier;
+/** Why a value of the module object (a binding's reference or an inline require) leaves the tracker's sight here, if it does. */
+function escapeReason(value: Node): string | undefined {
+  let node: Node = value;
   let parent = node.getParent();
   // Wrappers that keep the value, and `(0, x)`, which the resolver reads as `x`.
   while (parent && (Node.isParenthesizedExpression(parent) || Node.isAsExpression(parent) || Node.isTypeAssertion(parent) || Node.isSatisfiesExpression(parent) || Node.isNonNullExpression(parent) || isIndirectValue(parent, node))) {
