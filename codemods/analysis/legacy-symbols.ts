@@ -357,13 +357,13 @@ export class SymbolTable {
       if (defaultImport && !viaBarrel) addBinding(defaultImport, { kind: 'namespace', role }, site, typeOnly);
       else if (defaultImport && 'barrel' in target) {
         // A CommonJS module's default import is its exports object.
-        const ref = lookupExport(target.barrel, 'default') ?? target.barrel.whole ?? (target.barrel.commonjs ? { kind: 'barrel-namespace', exports: target.barrel } : undefined);
+        const ref = defaultOf(target.barrel);
         if (ref) addBinding(defaultImport, ref, site, typeOnly);
       }
       for (const element of namedBindings && ts.isNamedImports(namedBindings) ? namedBindings.elements : []) {
         // ts-morph's getName(): what is imported (`a` in `a as b`), a string literal's value or an identifier's name.
         const imported = (element.propertyName ?? element.name).text;
-        const ref = 'barrel' in target ? lookupExport(target.barrel, imported) : memberRef(role, imported);
+        const ref = 'barrel' in target ? (imported === 'default' ? defaultOf(target.barrel) : lookupExport(target.barrel, imported)) : memberRef(role, imported);
         if (!ref) continue;
         // The local name: the alias, else the imported identifier (`name` either way).
         addBinding(wrap(sf, element.name) as Identifier, ref, site, typeOnly || element.isTypeOnly, 'barrel' in target && target.barrel.named.has(imported));
@@ -470,7 +470,8 @@ export class SymbolTable {
         } else {
           for (const exportSpecifier of declaration.getNamedExports()) {
             const imported = exportSpecifier.getName();
-            const ref = 'barrel' in target ? lookupExport(target.barrel, imported) : memberRef(role, imported);
+            // `export { default as api } from './tasks.cjs'`: a CommonJS module's default is its exports (as for an import).
+            const ref = 'barrel' in target ? (imported === 'default' ? defaultOf(target.barrel) : lookupExport(target.barrel, imported)) : memberRef(role, imported);
             if (!ref) continue;
             const exported = exportedName(exportSpecifier.getAliasNode()) ?? imported;
             exports.named.set(exported, ref);
@@ -1188,6 +1189,11 @@ function escapeReason(value: Node): string | undefined {
   if (classField || Node.isBindingElement(parent)) return 'the deferred module is the initial value of a class field or a destructured default';
   if (Node.isJsxExpression(parent) || Node.isForOfStatement(parent)) return 'the deferred module is passed on where the codemod does not follow it';
   return undefined;
+}
+
+/** What an ES default import of a module gives: its `default` export, or a CommonJS module's exports object. */
+function defaultOf(exports: BarrelExports): SymbolRef | undefined {
+  return lookupExport(exports, 'default') ?? exports.whole ?? (exports.commonjs ? { kind: 'barrel-namespace', exports } : undefined);
 }
 
 /** The name an export alias gives: `as x`, or ES2022's string name `as 'tasks api'` (as importers spell it: its value). */
