@@ -102,7 +102,8 @@ export function isLegacyOnly(ref: SymbolRef): boolean {
 /** A member of what `ref` denotes (`ref.name`), when the tracker knows it. */
 function memberOf(ref: SymbolRef, name: string): SymbolRef | undefined {
   if (ref.kind === 'namespace') return memberRef(ref.role, name);
-  if (ref.kind === 'barrel-namespace') return lookupExport(ref.exports, name);
+  // `import * as ns from './tasks.cjs'`: `ns.default` is a CommonJS module's exports object.
+  if (ref.kind === 'barrel-namespace') return name === 'default' ? defaultOf(ref.exports) : lookupExport(ref.exports, name);
   if (ref.kind === 'unresolved') return ref;
   return undefined;
 }
