@@ -3,6 +3,7 @@
 // every import style of the contract, CommonJS, aliases and project barrels.
 import { Node, SyntaxKind, ts, type BindingElement, type CallExpression, type Identifier, type SourceFile, type StringLiteral, type VariableStatement } from 'ts-morph';
 import { compilerNodesOfKind } from './compiler-nodes.js';
+import { findImportTypes, moduleTypedParameter, typedParameter } from './import-types.js';
 import type { ProjectIndex, SourceRecord } from './project.js';
 import { declaringScope, isReassigned, isReference } from './scope.js';
 import { SHIM_EXPORTS } from './shim-exports.js';
@@ -101,7 +102,8 @@ export function isLegacyOnly(ref: SymbolRef): boolean {
 /** A member of what `ref` denotes (`ref.name`), when the tracker knows it. */
 function memberOf(ref: SymbolRef, name: string): SymbolRef | undefined {
   if (ref.kind === 'namespace') return memberRef(ref.role, name);
-  if (ref.kind === 'barrel-namespace') return lookupExport(ref.exports, name);
+  // `import * as ns from './tasks.cjs'`: `ns.default` is a CommonJS module's exports object.
+  if (ref.kind === 'barrel-namespace') return name === 'default' ? defaultOf(ref.exports) : lookupExport(ref.exports, name);
   if (ref.kind === 'unresolved') return ref;
   return undefined;
 }
@@ -356,13 +358,13 @@ export class SymbolTable {
       if (defaultImport && !viaBarrel) addBinding(defaultImport, { kind: 'namespace', role }, site, typeOnly);
       else if (defaultImport && 'barrel' in target) {
         // A CommonJS module's default import is its exports object.
-        const ref = lookupExport(target.barrel, 'default') ?? target.barrel.whole ?? (target.barrel.commonjs ? { kind: 'barrel-namespace', exports: target.barrel } : undefined);
+        const ref = defaultOf(target.barrel);
         if (ref) addBinding(defaultImport, ref, site, typeOnly);
       }
       for (const element of namedBindings && ts.isNamedImports(namedBindings) ? namedBindings.elements : []) {
         // ts-morph's getName(): what is imported (`a` in `a as b`), a string literal's value or an identifier's name.
         const imported = (element.propertyName ?? element.name).text;
-        const ref = 'barrel' in target ? lookupExport(target.barrel, imported) : memberRef(role, imported);
+        const ref = 'barrel' in target ? (imported === 'default' ? defaultOf(target.barrel) : lookupExport(target.barrel, imported)) : memberRef(role, imported);
         if (!ref) continue;
         // The local name: the alias, else the imported identifier (`name` either way).
         addBinding(wrap(sf, element.name) as Identifier, ref, site, typeOnly || element.isTypeOnly, 'barrel' in target && target.barrel.named.has(imported));
@@ -409,6 +411,10 @@ export class SymbolTable {
         const target = this.target(record, literal.getLiteralValue());
         if (!target) continue;
         if (statement.getDeclarations().length !== 1) continue; // rewritten as an inline require instead
+        // `{ defer = fallback, ...rest }`, `{ TaskHandler: { prototype } }`: a pattern the import rewrite cannot
+        // rebuild from names keeps its text, its require rewritten inline (the destructuring is derived).
+        const pattern = declaration.getNameNode();
+        if (Node.isObjectBindingPattern(pattern) && pattern.getElements().some((e) => e.getDotDotDotToken() || e.hasInitializer() || !Node.isIdentifier(e.getNameNode()))) continue;
         claimedRequires.add(requireCall);
         const role: ModuleRole = 'role' in target ? target.role : 'deferred';
         const site: ImportSite = { kind: 'cjs-variable', node: statement, role, specifier: literal, viaBarrel: 'barrel' in target };
@@ -465,22 +471,28 @@ export class SymbolTable {
         } else {
           for (const exportSpecifier of declaration.getNamedExports()) {
             const imported = exportSpecifier.getName();
-            const ref = 'barrel' in target ? lookupExport(target.barrel, imported) : memberRef(role, imported);
+            // `export { default as api } from './tasks.cjs'`: a CommonJS module's default is its exports (as for an import).
+            const ref = 'barrel' in target ? (imported === 'default' ? defaultOf(target.barrel) : lookupExport(target.barrel, imported)) : memberRef(role, imported);
             if (!ref) continue;
-            const exported = exportSpecifier.getAliasNode()?.getText() ?? imported;
+            const exported = exportedName(exportSpecifier.getAliasNode()) ?? imported;
             exports.named.set(exported, ref);
           }
         }
       } else {
         for (const exportSpecifier of declaration.getNamedExports()) {
           const binding = bindings.get(exportSpecifier.getName());
-          if (binding) exports.named.set(exportSpecifier.getAliasNode()?.getText() ?? exportSpecifier.getName(), binding.ref);
+          if (binding) exports.named.set(exportedName(exportSpecifier.getAliasNode()) ?? exportSpecifier.getName(), binding.ref);
         }
       }
     }
     for (const binding of bindings.values()) {
       const parent = binding.nameNode.compilerNode.parent;
       if (ts.isModuleDeclaration(parent) && parent.parent.kind === SyntaxKind.SourceFile && ts.getModifiers(parent)?.some((m) => m.kind === SyntaxKind.ExportKeyword)) {
+        exports.named.set(binding.local, binding.ref);
+        continue;
+      }
+      // `export import D = deferred` at module level: an export like `export const D = deferred`.
+      if (ts.isImportEqualsDeclaration(parent) && parent.parent.kind === SyntaxKind.SourceFile && !ts.isExternalModuleReference(parent.moduleReference) && ts.getModifiers(parent)?.some((m) => m.kind === SyntaxKind.ExportKeyword)) {
         exports.named.set(binding.local, binding.ref);
         continue;
       }
@@ -587,9 +599,9 @@ export class SymbolTable {
         this.collectExportSource(symbols, property.getExpression(), into);
         continue;
       }
-      const value = Node.isShorthandPropertyAssignment(property) ? property.getNameNode() : Node.isPropertyAssignment(property) ? property.getInitializer() : undefined;
+      const value = Node.isShorthandPropertyAssignment(property) ? property.getNameNode() : Node.isPropertyAssignment(property) ? property.getInitializer() : getterResult(property);
       const ref = value && this.resolveIn(symbols, value);
-      if (ref && (Node.isShorthandPropertyAssignment(property) || Node.isPropertyAssignment(property))) into.named.set(property.getName(), ref);
+      if (ref && (Node.isShorthandPropertyAssignment(property) || Node.isPropertyAssignment(property) || Node.isGetAccessorDeclaration(property))) into.named.set(property.getName(), ref);
       else if (Node.isShorthandPropertyAssignment(property) || Node.isPropertyAssignment(property) || Node.isMethodDeclaration(property) || Node.isGetAccessorDeclaration(property)) {
         // `{ ...deferred, TaskHandler: AuditHandler }`: the object's own value shadows the spread one.
         into.named.delete(property.getName());
@@ -787,6 +799,12 @@ export class SymbolTable {
       if (ts.isCallExpression(current) && ts.isIdentifier(current.expression) && interopHelperKind(current.expression.text) !== undefined) return current.arguments.length === 1 && mayDerive(current.arguments[0]);
       return ts.isCallExpression(current) && ts.isIdentifier(current.expression) && current.expression.text === 'require';
     };
+    // A parameter assigned in its function (`(d) => { d = stub; d.defer(f) }`) holds what is not known, as a `let` would.
+    const bindParameter = (nameNode: Node, ref: SymbolRef): void => {
+      if (!Node.isIdentifier(nameNode) || !isReassigned(nameNode)) return bindName(nameNode, ref);
+      if (ref.kind === 'unresolved' || isTrackedNamespace(ref) || ref.kind === 'member') symbols.unresolved.push({ node: nameNode, reason: `\`${nameNode.getText()}\` is reassigned, so what it holds is not known` });
+      bindName(nameNode, { kind: 'unresolved', reason: 'reassigned' });
+    };
     const derive = (compilerNode: ts.Node): void => {
       if (compilerNode.kind === ts.SyntaxKind.VariableDeclaration && mayDerive((compilerNode as ts.VariableDeclaration).initializer)) {
         const declaration = wrap(sf, compilerNode);
@@ -797,7 +815,7 @@ export class SymbolTable {
         // the module itself is reported where it passes it).
         const parameter = wrap(sf, compilerNode) as import('ts-morph').ParameterDeclaration;
         const ref = this.resolveIn(symbols, parameter.getInitializerOrThrow());
-        if (ref) bindName(parameter.getNameNode(), ref);
+        if (ref) bindParameter(parameter.getNameNode(), ref);
         names = known();
       } else if (compilerNode.kind === ts.SyntaxKind.ImportEqualsDeclaration && !ts.isExternalModuleReference((compilerNode as ts.ImportEqualsDeclaration).moduleReference)) {
         // TypeScript's alias of a namespace member: `import enqueue = deferred.defer`, `export import TH = deferred.TaskHandler`.
@@ -818,7 +836,7 @@ export class SymbolTable {
           fn.getParameters().forEach((parameter, i) => {
             const arg = call.getArguments()[i];
             const ref = arg && this.resolveIn(symbols, arg);
-            if (ref) bindName(parameter.getNameNode(), ref);
+            if (ref) bindParameter(parameter.getNameNode(), ref);
           });
           names = known();
         }
@@ -1039,12 +1057,76 @@ export class SymbolTable {
         if (reason) result.push({ node: identifier, reason });
       }
     }
+    // An inline `require(L)` escapes where a binding of it would (`require(L) || {}`, `use(require(L))`).
+    for (const site of symbols.sites) {
+      if (site.kind !== 'cjs-inline') continue;
+      const ref = this.resolveIn(symbols, site.node);
+      const reason = ref && isTrackedNamespace(ref) ? escapeReason(site.node) : undefined;
+      if (reason) result.push({ node: site.node, reason });
+    }
+    // `(d: typeof import(L))`: what callers pass as the module is not followed, as with `typeof deferred`.
+    for (const found of findImportTypes(record, this.matchers, true)) {
+      const node = found.role !== 'webapp' ? moduleTypedParameter(record, found) : undefined;
+      if (node) result.push({ node, reason: PARAMETER_TYPED });
+    }
+    // Code built from a string runs where no reference can be resolved: `eval('deferred.defer(f)')`.
+    if (symbols.sites.length > 0 || all.length > 0) result.push(...evaluatedCode(record.sourceFile));
     return result.sort((a, b) => a.node.getStart() - b.node.getStart());
   }
 }
 
-function escapeReason(identifier: Identifier): string | undefined {
-  let node: Node = identifier;
+const PARAMETER_TYPED = 'a parameter is typed as the deferred module, and what its callers pass is not followed';
+
+/** `get defer() { return require(L).defer; }`: what a getter whose body is one return statement yields. */
+function getterResult(property: Node): Node | undefined {
+  if (!Node.isGetAccessorDeclaration(property)) return undefined;
+  const body = property.getBody();
+  const statements = body && Node.isBlock(body) ? body.getStatements() : [];
+  const only = statements.length === 1 ? statements[0] : undefined;
+  return only && Node.isReturnStatement(only) ? only.getExpression() : undefined;
+}
+
+/** `x.m = v`, `x.m += v`, `delete x.m`, `x.m++`: the member is written, not read. */
+function isWriteTarget(access: Node): boolean {
+  let target = access;
+  while (Node.isParenthesizedExpression(target.getParent())) target = target.getParentOrThrow();
+  const parent = target.getParent();
+  if (!parent) return false;
+  if (Node.isBinaryExpression(parent)) {
+    const operator = parent.getOperatorToken().getKind();
+    return parent.getLeft() === target && operator >= SyntaxKind.FirstAssignment && operator <= SyntaxKind.LastAssignment;
+  }
+  if (Node.isDeleteExpression(parent)) return true;
+  return (Node.isPrefixUnaryExpression(parent) || Node.isPostfixUnaryExpression(parent)) && [SyntaxKind.PlusPlusToken, SyntaxKind.MinusMinusToken].includes(parent.getOperatorToken());
+}
+
+/**
+ * `eval(...)`, `Function(...)`, `new Function(...)`, also as a member of the global object
+ * (`globalThis.eval`; not `redis.eval(script)`): code the tracker cannot read.
+ */
+function evaluatedCode(sf: SourceFile): UnresolvedReference[] {
+  if (!/\b(?:eval|Function)\s*\(/.test(sf.getFullText())) return [];
+  const found: UnresolvedReference[] = [];
+  const globalName = (callee: ts.Expression): string | undefined => {
+    const current = unwrapCompiler(callee);
+    if (ts.isIdentifier(current)) return current.text;
+    const global = ts.isPropertyAccessExpression(current) && ts.isIdentifier(current.expression) && ['globalThis', 'global', 'window', 'self'].includes(current.expression.text);
+    return global ? current.name.text : undefined;
+  };
+  for (const kind of [SyntaxKind.CallExpression, SyntaxKind.NewExpression]) {
+    for (const call of compilerNodesOfKind<ts.CallExpression | ts.NewExpression>(sf, kind)) {
+      const name = globalName(call.expression);
+      if ((name === 'eval' && kind === SyntaxKind.CallExpression) || name === 'Function') {
+        found.push({ node: wrap(sf, call), reason: `code built from a string by ${name}() is run where the codemod cannot see what it reads` });
+      }
+    }
+  }
+  return found;
+}
+
+/** Why a value of the module object (a binding's reference or an inline require) leaves the tracker's sight here, if it does. */
+function escapeReason(value: Node): string | undefined {
+  let node: Node = value;
   let parent = node.getParent();
   // Wrappers that keep the value, and `(0, x)`, which the resolver reads as `x`.
   while (parent && (Node.isParenthesizedExpression(parent) || Node.isAsExpression(parent) || Node.isTypeAssertion(parent) || Node.isSatisfiesExpression(parent) || Node.isNonNullExpression(parent) || isIndirectValue(parent, node))) {
@@ -1052,11 +1134,21 @@ function escapeReason(identifier: Identifier): string | undefined {
     parent = parent.getParent();
   }
   if (!parent) return undefined;
+  // `deferred.defer = wrapper`, `(deferred as any).run = ...`, `delete deferred.X`: a patch of the module.
+  if ((Node.isPropertyAccessExpression(parent) || Node.isElementAccessExpression(parent)) && parent.getExpression() === node && isWriteTarget(parent)) {
+    return "a member of the deferred module is patched (assigned or deleted), which the shim's exports do not allow: the write is ignored, or a TypeError in strict code";
+  }
+  if (Node.isTypeQuery(parent)) return typedParameter(parent) ? PARAMETER_TYPED : undefined;
   if (Node.isCallExpression(parent) || Node.isNewExpression(parent)) {
     if (parent.getExpression() === node) return undefined;
+    // `__importStar(require(L))`, `__exportStar(require(L), exports)`: the emit's helpers, which the resolver follows.
+    const helper = calleeName(parent.getExpression().compilerNode as ts.Expression);
+    if (helper !== undefined && (interopHelperKind(helper) !== undefined || helper === '__exportStar' || helper === '__export')) return undefined;
     if (Node.isCallExpression(parent) && parent.getArguments()[0] !== node && isExportedObject(node)) return undefined; // Object.assign(module.exports, deferred)
-    const callee = unwrap(parent.getExpression());
-    if (Node.isArrowFunction(callee) || Node.isFunctionExpression(callee)) return undefined; // followed into the IIFE
+    // Followed into an immediately invoked function (deriveBindings: a call, its callee in parentheses only).
+    let callee: Node = parent.getExpression();
+    while (Node.isParenthesizedExpression(callee)) callee = callee.getExpression();
+    if (Node.isCallExpression(parent) && (Node.isArrowFunction(callee) || Node.isFunctionExpression(callee))) return undefined;
     return 'the deferred module is passed to a function the codemod does not follow';
   }
   if (Node.isElementAccessExpression(parent) && parent.getExpression() === node) {
@@ -1073,7 +1165,7 @@ function escapeReason(identifier: Identifier): string | undefined {
     const operator = parent.getOperatorToken().getKind();
     if (operator === SyntaxKind.EqualsToken && parent.getRight() === node) {
       const left = parent.getLeft().getText().replace(/\s+/g, '');
-      if (left === 'module.exports' || /^(?:module\.)?exports\.[A-Za-z_$][\w$]*$/.test(left)) return undefined;
+      if (/^(?:module\.)?exports(?:\.[A-Za-z_$][\w$]*)?$/.test(left)) return undefined;
       return 'the deferred module is assigned where the codemod does not follow it';
     }
     // `a || deferred`, `deferred ?? b`, `x ||= deferred`, `(f(), deferred)`: the expression's value may be the module.
@@ -1087,11 +1179,28 @@ function escapeReason(identifier: Identifier): string | undefined {
     return isEmittedReexportValue(node) ? undefined : 'the deferred module is returned from a function';
   }
   if (Node.isYieldExpression(parent) || Node.isAwaitExpression(parent)) return 'the deferred module is yielded or awaited';
+  if (Node.isThrowStatement(parent)) return 'the deferred module is thrown, and its catch is not followed';
+  // `tag\`${deferred}\``: the tag function gets the value itself (an untagged template only its text).
+  if (Node.isTemplateSpan(parent) && Node.isTaggedTemplateExpression(parent.getParent()?.getParent())) return 'the deferred module is passed to a function the codemod does not follow';
+  // `class Reg extends (deferred as any) {}`: the class inherits the module's members as statics.
+  if (Node.isExpressionWithTypeArguments(parent) && Node.isHeritageClause(parent.getParent())) return 'the deferred module is the base of a class, whose static members the codemod does not follow';
+  if (Node.isWithStatement(parent) && parent.getExpression() === node) return 'the deferred module is the object of a with statement, whose bare names the codemod does not resolve';
   // `constructor(private queue = deferred)` is a class field too: `this.queue` is not followed.
   const classField = Node.isPropertyDeclaration(parent) || (Node.isParameterDeclaration(parent) && parent.isParameterProperty());
   if (classField || Node.isBindingElement(parent)) return 'the deferred module is the initial value of a class field or a destructured default';
   if (Node.isJsxExpression(parent) || Node.isForOfStatement(parent)) return 'the deferred module is passed on where the codemod does not follow it';
   return undefined;
+}
+
+/** What an ES default import of a module gives: its `default` export, or a CommonJS module's exports object. */
+function defaultOf(exports: BarrelExports): SymbolRef | undefined {
+  return lookupExport(exports, 'default') ?? exports.whole ?? (exports.commonjs ? { kind: 'barrel-namespace', exports } : undefined);
+}
+
+/** The name an export alias gives: `as x`, or ES2022's string name `as 'tasks api'` (as importers spell it: its value). */
+function exportedName(alias: Node | undefined): string | undefined {
+  if (!alias) return undefined;
+  return Node.isStringLiteral(alias) ? alias.getLiteralValue() : alias.getText();
 }
 
 /** `(0, x)` (TypeScript's emit of an imported call), which the resolver reads as `x`. */

@@ -182,10 +182,17 @@ function isModuleSpecifierPosition(literal: ts.Node): boolean {
  */
 function legacyModuleNames(analysis: Analysis, record: SourceRecord): LegacyReference[] {
   const found: LegacyReference[] = [];
+  // Only a file that runs code from strings: elsewhere such a string is text (a message, a note).
+  const evaluates = /\b(?:eval|Function|runIn(?:This|New)?Context|compileFunction|Script)\s*\(/.test(record.text);
   for (const kind of [SyntaxKind.StringLiteral, SyntaxKind.NoSubstitutionTemplateLiteral]) {
     for (const literal of compilerNodesOfKind<ts.StringLiteral | ts.NoSubstitutionTemplateLiteral>(record.sourceFile, kind)) {
       const role = roleOfSpecifier(literal.text, analysis.matchers, record.absPath);
-      if ((role !== 'deferred' && role !== 'webapp') || isModuleSpecifierPosition(literal)) continue;
+      if ((role !== 'deferred' && role !== 'webapp') || isModuleSpecifierPosition(literal)) {
+        // Code in a string (`eval("require('google/appengine/ext/deferred')...")`): the load it makes is not seen.
+        const quoted = role || !evaluates ? undefined : quotedLegacyName(literal.text, analysis, record);
+        if (quoted) found.push({ node: wrapCompilerNode(record.sourceFile, literal), what: `the name of the legacy ${quoted} module inside a string`, why: 'code in a string (eval, new Function, a script) that loads it is not migrated: the legacy module is still loaded when it runs' });
+        continue;
+      }
       const node = wrapCompilerNode(record.sourceFile, literal);
       const call = node.getParentIfKind(SyntaxKind.CallExpression);
       found.push({
@@ -196,6 +203,16 @@ function legacyModuleNames(analysis: Analysis, record: SourceRecord): LegacyRefe
     }
   }
   return found;
+}
+
+/** The role of a legacy module named in quotes inside a string's text (`"require('google/appengine/ext/deferred')"`). */
+function quotedLegacyName(text: string, analysis: Analysis, record: SourceRecord): 'deferred' | 'webapp' | undefined {
+  if (!/['"`]/.test(text)) return undefined;
+  for (const match of text.matchAll(/(['"`])([^'"`\s]+)\1/g)) {
+    const role = roleOfSpecifier(match[2]!, analysis.matchers, record.absPath);
+    if (role === 'deferred' || role === 'webapp') return role;
+  }
+  return undefined;
 }
 
 /**
