@@ -174,7 +174,7 @@ const BARE_OR_COMPUTED = /\bfrom\s*(['"])([^'"./\s,;()[\]][^'"\s,;()[\]]*)\1|\b(
 // `from` only): `createRequire(url)`'s function, `module.require(...)`, `require` passed
 // on or aliased (`const r = require`, `require.call(null, './m')`), a test runner's
 // `requireActual`/`importActual`. The substring test keeps the expression off most texts.
-const UNSEEN_LOAD = /\bcreateRequire\b|\.\s*(?:require|requireActual|importActual)\s*\(|(?<![\w$.]\s*)\brequire\b(?!\s*\()(?:\s*\.\s*(?:call|apply|bind)\b|\s*[;,)\]}]|[ \t]*(?:\r?\n|$)(?!\s*[(.]))/;
+const UNSEEN_LOAD = /\bcreateRequire\b|\.\s*(?:require|requireActual|importActual)\s*\(|(?<!\.\s*)\brequire\b(?!\s*\()(?:\s*\.\s*(?:call|apply|bind)\b|\s*[;,)\]}]|[ \t]*(?:\r?\n|$)(?!\s*[(.]))/;
 
 /** Whether the text may load a module in a way the import graph does not follow (see UNSEEN_LOAD). */
 export function mayLoadUnseen(text: string): boolean {

@@ -78,6 +78,9 @@ function followed(analysis: Analysis, packages: PackageLookup, absPath: string, 
   return packages.known(path.dirname(absPath), packageName(specifier));
 }
 
+/** Members whose call may load a module: `module.require()`, `jest.requireActual()`, `require.call()`. */
+const LOADING_MEMBERS: ReadonlySet<string> = new Set(['require', 'requireActual', 'importActual', 'call', 'apply']);
+
 /**
  * Where a file loads a module that `loads` accepts (given its absolute path) by a call the
  * import graph does not follow: `createRequire(url)('./tasks')` or its function under any
@@ -97,6 +100,9 @@ export function unseenLoad(analysis: Analysis, loads: (absPath: string) => boole
       const callee = call.expression;
       // What the graph follows (`require` under its own name, even a local one from createRequire).
       if (callee.kind === SyntaxKind.ImportKeyword || (ts.isIdentifier(callee) && callee.text === 'require')) continue;
+      // A function under any name, `createRequire(url)(...)`, `module.require`, `require.call`; not
+      // `fs.readFileSync('./x.js')` nor `jest.mock('./x')` (its test calls the mock).
+      if (!ts.isIdentifier(callee) && !ts.isCallExpression(callee) && !(ts.isPropertyAccessExpression(callee) && LOADING_MEMBERS.has(callee.name.text))) continue;
       const loaded = call.arguments.find((argument) => {
         if (!ts.isStringLiteral(argument) && !ts.isNoSubstitutionTemplateLiteral(argument)) return false;
         if (!argument.text.startsWith('.') && !path.isAbsolute(argument.text)) return false;

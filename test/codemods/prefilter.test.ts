@@ -128,6 +128,8 @@ describe('mayLoadUnseen', () => {
       'register([require]);',
       'withLoader(require)',
       "require.call(null, './jobs')",
+      "return require.call(null, './jobs').run();",
+      'return require;',
       "jest.requireActual('./jobs')",
       "await vi.importActual('./jobs.js')",
     ]) expect({ text, unseen: mayLoadUnseen(text) }).toEqual({ text, unseen: true });
@@ -141,6 +143,7 @@ describe('mayLoadUnseen', () => {
       'if (require.main === module) main();',
       "if (typeof require === 'function') {}",
       'delete require.cache[key];',
+      "const main = module.require;",
       '// the handlers require a name\n',
       'const requirement = requireAll();',
       "const jobs = await import('./jobs.js');",
