@@ -91,28 +91,43 @@ const LOADING_MEMBERS: ReadonlySet<string> = new Set(['require', 'requireActual'
  * \`req()\`"`, or undefined.
  */
 export function unseenLoad(analysis: Analysis, loads: (absPath: string) => boolean): string | undefined {
-  for (const [absPath, scan] of analysis.scans) {
-    if (!scan.unseenLoad) continue;
-    const record = analysis.index.load(absPath);
-    if (!record || record.parseProblem) continue;
-    const sf = record.sourceFile.compilerNode;
-    for (const call of compilerNodesOfKind<ts.CallExpression>(record.sourceFile, SyntaxKind.CallExpression)) {
-      const callee = call.expression;
-      // What the graph follows (`require` under its own name, even a local one from createRequire).
-      if (callee.kind === SyntaxKind.ImportKeyword || (ts.isIdentifier(callee) && callee.text === 'require')) continue;
-      // A function under any name, `createRequire(url)(...)`, `module.require`, `require.call`; not
-      // `fs.readFileSync('./x.js')` nor `jest.mock('./x')` (its test calls the mock).
-      if (!ts.isIdentifier(callee) && !ts.isCallExpression(callee) && !(ts.isPropertyAccessExpression(callee) && LOADING_MEMBERS.has(callee.name.text))) continue;
-      const loaded = call.arguments.find((argument) => {
-        if (!ts.isStringLiteral(argument) && !ts.isNoSubstitutionTemplateLiteral(argument)) return false;
-        if (!argument.text.startsWith('.') && !path.isAbsolute(argument.text)) return false;
-        const target = analysis.index.resolve(absPath, argument.text);
-        return target !== undefined && loads(target);
-      });
-      if (loaded) return `${record.rel} at line ${sf.getLineAndCharacterOfPosition(call.getStart(sf)).line + 1} by \`${callee.getText(sf)}()\``;
+  let found = unseenLoadsCache.get(analysis);
+  if (found === undefined) {
+    found = [];
+    for (const [absPath, scan] of analysis.scans) if (scan.unseenLoad) found.push(...unseenLoadsIn(analysis, absPath));
+    unseenLoadsCache.set(analysis, found);
+  }
+  return found.find((load) => loads(load.target))?.where;
+}
+
+/** A load the graph does not read: the module it loads, and where. */
+interface UnseenLoad {
+  target: string;
+  where: string;
+}
+
+const unseenLoadsCache = new WeakMap<Analysis, UnseenLoad[]>();
+
+function unseenLoadsIn(analysis: Analysis, absPath: string): UnseenLoad[] {
+  const record = analysis.index.load(absPath);
+  if (!record || record.parseProblem) return [];
+  const sf = record.sourceFile.compilerNode;
+  const found: UnseenLoad[] = [];
+  for (const call of compilerNodesOfKind<ts.CallExpression>(record.sourceFile, SyntaxKind.CallExpression)) {
+    const callee = call.expression;
+    // What the graph follows (`require` under its own name, even a local one from createRequire).
+    if (callee.kind === SyntaxKind.ImportKeyword || (ts.isIdentifier(callee) && callee.text === 'require')) continue;
+    // A function under any name, `createRequire(url)(...)`, `module.require`, `require.call`; not
+    // `fs.readFileSync('./x.js')` nor `jest.mock('./x')` (its test calls the mock).
+    if (!ts.isIdentifier(callee) && !ts.isCallExpression(callee) && !(ts.isPropertyAccessExpression(callee) && LOADING_MEMBERS.has(callee.name.text))) continue;
+    for (const argument of call.arguments) {
+      if (!ts.isStringLiteral(argument) && !ts.isNoSubstitutionTemplateLiteral(argument)) continue;
+      if (!argument.text.startsWith('.') && !path.isAbsolute(argument.text)) continue;
+      const target = analysis.index.resolve(absPath, argument.text);
+      if (target !== undefined) found.push({ target, where: `${record.rel} at line ${sf.getLineAndCharacterOfPosition(call.getStart(sf)).line + 1} by \`${callee.getText(sf)}()\`` });
     }
   }
-  return undefined;
+  return found;
 }
 
 /** A computed load whose module object is used other than by member names; `dir`: the directory its path starts in, when it says. */
