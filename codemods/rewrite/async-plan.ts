@@ -876,6 +876,8 @@ export class AsyncPlanner {
     const record = this.record(fn)!;
     const annexB = !record.isTypeScript && Node.isFunctionDeclaration(fn) ? useOutsideBlock(fn) : undefined;
     if (annexB) return { ok: false, reason: `${nameOf(fn)} is declared in a block, and \`${annexB.getText()}\` at ${where(annexB)}, outside that block, reaches it too in sloppy-mode JavaScript, where the codemod does not follow it` };
+    const namespaceUse = namespaceValueUse(Node.isFunctionDeclaration(fn) ? fn : name.getFirstAncestorByKind(SyntaxKind.VariableStatement));
+    if (namespaceUse) return { ok: false, reason: `${nameOf(fn)} is a member of the namespace \`${namespaceUse.namespace}\`, which is used other than by member names at ${where(namespaceUse.use)} (a computed key, or passed on whole), so not every caller is known` };
     const declaration = Node.isFunctionDeclaration(fn) ? fn : name.getParentIfKind(SyntaxKind.VariableDeclaration);
     const refs = this.bindingReferences(nameOf(fn), record, name, declaration, exportedOtherwise(fn, name));
     return refs.ok ? this.callsAmong(fn, record, refs.refs) : refs;
@@ -1338,6 +1340,34 @@ function useOutsideBlock(fn: import('ts-morph').FunctionDeclaration): Identifier
     if (compilerId.pos < outer.getPos() || compilerId.end > outer.getEnd() || (compilerId.pos >= block.getPos() && compilerId.end <= block.getEnd())) continue;
     const id = wrapCompilerNode<Identifier>(sf, compilerId);
     if (isReference(id) && !isShadowed(id)) return id;
+  }
+  return undefined;
+}
+
+/**
+ * A use of a namespace holding `statement` (`export namespace Jobs { export function send() }`)
+ * other than reading a member by name (`Jobs.send`), in the files the language service
+ * loaded: `Jobs[action](to)`, `register(Jobs)`, `Object.values(Jobs)` call its members
+ * where no reference of the member shows. Types (`typeof Jobs`) and import or export
+ * specifiers are not uses.
+ */
+function namespaceValueUse(statement: Node | undefined): { namespace: string; use: Node } | undefined {
+  if (!statement || !Node.isModuleBlock(statement.getParent())) return undefined;
+  // Every namespace around it: `namespace A.B { ... }` is A holding B.
+  for (const declaration of statement.getAncestors()) {
+    if (!Node.isModuleDeclaration(declaration)) continue;
+    const nameNode = declaration.getNameNode();
+    if (!Node.isIdentifier(nameNode)) continue;
+    for (const ref of nameNode.findReferencesAsNodes()) {
+      if (ref === nameNode) continue;
+      const parent = ref.getParent();
+      if (!parent || Node.isImportSpecifier(parent) || Node.isExportSpecifier(parent) || Node.isImportClause(parent) || Node.isNamespaceImport(parent) || Node.isQualifiedName(parent) || Node.isTypeQuery(parent) || Node.isModuleDeclaration(parent)) continue;
+      // `A.B` of `namespace A.B`, `ns.Jobs` of `import * as ns`: the access is the namespace.
+      const use = Node.isPropertyAccessExpression(parent) && parent.getNameNode() === ref ? parent : ref;
+      const reader = use.getParent();
+      if (reader && Node.isPropertyAccessExpression(reader) && reader.getExpression() === use) continue;
+      return { namespace: nameNode.getText(), use };
+    }
   }
   return undefined;
 }
