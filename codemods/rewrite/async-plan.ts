@@ -23,7 +23,7 @@ import { withoutScriptExtension } from '../analysis/specifiers.js';
 import type { RuleOutput } from './context.js';
 import { computedLoadEscape, filesWithUnfollowedImports, unseenLoad } from '../analysis/unfollowed-imports.js';
 import { findDeferCalls, findPayloadCalls } from '../analysis/defer-calls.js';
-import { exportedReferences, isCommonJsExportByName, moduleAndImporters, type ExportedNode, type References } from './exported-references.js';
+import { exportedReferences, isCommonJsExportByName, moduleAndImporters, moduleObjectUseOf, type ExportedNode, type References } from './exported-references.js';
 import { defaultExportMember, exportsLiteralMember, exportsThis, heldMember, thisReaching } from '../analysis/object-members.js';
 import { instanceMember } from '../analysis/instance-members.js';
 import { FUNCTION_LIKE_KINDS, isFunctionLike, nameOf, type FunctionLike } from './function-like.js';
@@ -925,6 +925,9 @@ export class AsyncPlanner {
     if (unseen) return { ok: false, reason: `${subject} is exported and named in ${unseen}, whose uses of it the codemod cannot see (it imports through a path alias or a package name)` };
     const loadedUnseen = unseenLoad(this.analysis, (absPath) => absPath === record.absPath);
     if (loadedUnseen) return { ok: false, reason: `${subject} is exported, and its module is loaded in ${loadedUnseen}, which the codemod does not follow` };
+    // `import * as t from './one'; t[action](to)`: the service's references do not include a computed read.
+    const objectUse = moduleObjectUseOf(this.analysis, record.absPath);
+    if (objectUse) return { ok: false, reason: `${subject} is exported, and a module object holding it is used other than by member names in ${objectUse}, so not every caller is known` };
     const computed = computedLoadEscape(this.analysis, [record.absPath], () => true);
     if (computed) return { ok: false, reason: `${subject} is exported, and a module loaded from a computed path in ${computed}, which may be its own, is used other than by member names` };
     return { ok: true, refs };

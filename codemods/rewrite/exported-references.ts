@@ -96,6 +96,38 @@ export function exportedReferences(analysis: Analysis, record: SourceRecord, dec
 }
 
 /**
+ * For a function its module exports under another name or as its default (`export { go as
+ * run }`, `export default go`), whose references the language service finds: where a module
+ * object of that module, or of one re-exporting from it, is used other than by member names
+ * in the run (`t[action](to)`, `register(t)`), which no reference shows. `"app.ts at line
+ * 3"`, or undefined.
+ */
+export function moduleObjectUseOf(analysis: Analysis, absPath: string): string | undefined {
+  const files = moduleAndImporters(analysis, absPath);
+  const chain = new Set(files);
+  const known = new Map<string, boolean>([[absPath, true]]);
+  // A module of the chain holds it when it is the module or re-exports from one that does (`export * from`, `export { run } from`).
+  const holds: HoldsIt = (target: string | undefined) => {
+    if (target === undefined || !chain.has(target)) return false;
+    let held = known.get(target);
+    if (held === undefined) {
+      known.set(target, false);
+      const barrel = analysis.index.load(target);
+      held = !!barrel && !barrel.parseProblem && barrel.sourceFile.compilerNode.statements.some((statement) => ts.isExportDeclaration(statement) && !!statement.moduleSpecifier && ts.isStringLiteral(statement.moduleSpecifier) && holds(analysis.index.resolve(target, statement.moduleSpecifier.text)));
+      known.set(target, held);
+    }
+    return held;
+  };
+  for (const file of files) {
+    const importer = analysis.index.load(file);
+    if (!importer || importer.parseProblem) continue;
+    const line = moduleObjectEscape(analysis, importer, holds) ?? dynamicLoadEscape(analysis, importer, holds);
+    if (line !== undefined) return `${importer.rel} at line ${line}`;
+  }
+  return undefined;
+}
+
+/**
  * The module at `absPath` and its transitive importers (a file re-exporting it passes it
  * on), each read once, in the order found.
  */
