@@ -170,6 +170,17 @@ export function aliasSpecifiers(text: string, prefixes: readonly string[]): stri
 // over the text (about 60 ms on the deep bench's 140 MB).
 const BARE_OR_COMPUTED = /\bfrom\s*(['"])([^'"./\s,;()[\]][^'"\s,;()[\]]*)\1|\b(?:require|import)\s*\(\s*(?:(['"`])([^'"`./\s,;()[\]][^'"`\s,;()[\]]*)\3|(`[^`]*\$\{|[^'"`\s)]))/g;
 
+// A module load the import graph does not read (it follows `require(`, `import(` and
+// `from` only): `createRequire(url)`'s function, `module.require(...)`, `require` passed
+// on or aliased (`const r = require`, `require.call(null, './m')`), a test runner's
+// `requireActual`/`importActual`. The substring test keeps the expression off most texts.
+const UNSEEN_LOAD = /\bcreateRequire\b|\.\s*(?:require|requireActual|importActual)\s*\(|(?<!\.\s*)\brequire\b(?!\s*\()(?:\s*\.\s*(?:call|apply|bind)\b|\s*[;,)\]}]|[ \t]*(?:\r?\n|$)(?!\s*[(.]))/;
+
+/** Whether the text may load a module in a way the import graph does not follow (see UNSEEN_LOAD). */
+export function mayLoadUnseen(text: string): boolean {
+  return (text.includes('equire') || text.includes('importActual')) && UNSEEN_LOAD.test(text);
+}
+
 /** The distinct bare specifiers a module imports or requires, and whether it requires or imports a computed path. */
 export function bareSpecifiers(text: string): { specifiers: string[]; computed: boolean } {
   const specifiers = new Set<string>();

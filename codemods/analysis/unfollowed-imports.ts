@@ -6,7 +6,10 @@
 import { existsSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import * as path from 'node:path';
+import { Node, SyntaxKind, ts, type Identifier } from 'ts-morph';
 import { readJsonObject } from './alias-config.js';
+import { compilerNodesOfKind, wrapCompilerNode } from './compiler-nodes.js';
+import { sameScopeReferences } from './scope.js';
 import type { Analysis } from './index.js';
 import { roleOfSpecifier } from './specifiers.js';
 
@@ -73,4 +76,173 @@ function followed(analysis: Analysis, packages: PackageLookup, absPath: string, 
   if (analysis.index.resolve(absPath, specifier) !== undefined) return true;
   if (analysis.index.isUnfollowedAlias(absPath, specifier)) return false;
   return packages.known(path.dirname(absPath), packageName(specifier));
+}
+
+/** Members whose call may load a module: `module.require()`, `jest.requireActual()`, `require.call()`. */
+const LOADING_MEMBERS: ReadonlySet<string> = new Set(['require', 'requireActual', 'importActual', 'call', 'apply']);
+
+/**
+ * Where a file loads a module that `loads` accepts (given its absolute path) by a call the
+ * import graph does not follow: `createRequire(url)('./tasks')` or its function under any
+ * name, `module.require('./tasks')`, `const r = require; r('./tasks')`, `require.call(null,
+ * './tasks')`, `jest.requireActual('./tasks')`. Only files whose text shows such a load
+ * (tree-scan's `unseenLoad`) are read. What that module object reaches is not followed,
+ * so the functions it holds have callers no reference shows: `"app.ts at line 3 by
+ * \`req()\`"`, or undefined.
+ */
+export function unseenLoad(analysis: Analysis, loads: (absPath: string) => boolean): string | undefined {
+  let found = unseenLoadsCache.get(analysis);
+  if (found === undefined) {
+    found = [];
+    for (const [absPath, scan] of analysis.scans) if (scan.unseenLoad) found.push(...unseenLoadsIn(analysis, absPath));
+    unseenLoadsCache.set(analysis, found);
+  }
+  return found.find((load) => loads(load.target))?.where;
+}
+
+/** A load the graph does not read: the module it loads, and where. */
+interface UnseenLoad {
+  target: string;
+  where: string;
+}
+
+const unseenLoadsCache = new WeakMap<Analysis, UnseenLoad[]>();
+
+function unseenLoadsIn(analysis: Analysis, absPath: string): UnseenLoad[] {
+  const record = analysis.index.load(absPath);
+  if (!record || record.parseProblem) return [];
+  const sf = record.sourceFile.compilerNode;
+  const found: UnseenLoad[] = [];
+  for (const call of compilerNodesOfKind<ts.CallExpression>(record.sourceFile, SyntaxKind.CallExpression)) {
+    const callee = call.expression;
+    // What the graph follows (`require` under its own name, even a local one from createRequire).
+    if (callee.kind === SyntaxKind.ImportKeyword || (ts.isIdentifier(callee) && callee.text === 'require')) continue;
+    // A function under any name, `createRequire(url)(...)`, `module.require`, `require.call`; not
+    // `fs.readFileSync('./x.js')` nor `jest.mock('./x')` (its test calls the mock).
+    if (!ts.isIdentifier(callee) && !ts.isCallExpression(callee) && !(ts.isPropertyAccessExpression(callee) && LOADING_MEMBERS.has(callee.name.text))) continue;
+    for (const argument of call.arguments) {
+      if (!ts.isStringLiteral(argument) && !ts.isNoSubstitutionTemplateLiteral(argument)) continue;
+      if (!argument.text.startsWith('.') && !path.isAbsolute(argument.text)) continue;
+      const target = analysis.index.resolve(absPath, argument.text);
+      if (target !== undefined) found.push({ target, where: `${record.rel} at line ${sf.getLineAndCharacterOfPosition(call.getStart(sf)).line + 1} by \`${callee.getText(sf)}()\`` });
+    }
+  }
+  return found;
+}
+
+/** A computed load whose module object is used other than by member names; `dir`: the directory its path starts in, when it says. */
+interface ComputedLoadEscape {
+  where: string;
+  dir?: string;
+}
+
+const escapesCache = new WeakMap<Analysis, ComputedLoadEscape[]>();
+
+/**
+ * Where a file loads a module from a computed path (`require(path.join(dir, file))`, `await
+ * import(where)`, `` require(`./jobs/${kind}`) ``) that may be one of `files` holding a
+ * function (`holds`), and uses the module object other than by member names
+ * (`mod[action](to)`, `Object.values(mod)`, `register(mod)`): its functions are then called
+ * without their names being spelled, which the name-based check of such files
+ * (`filesWithUnfollowedImports`) cannot see. `"jobs.js at line 3"`, or undefined.
+ */
+export function computedLoadEscape(analysis: Analysis, files: readonly string[], holds: (absPath: string) => boolean): string | undefined {
+  let escapes = escapesCache.get(analysis);
+  if (escapes === undefined) {
+    escapes = [];
+    for (const [absPath, scan] of analysis.scans) if (scan.computedImport) escapes.push(...computedLoadEscapesIn(analysis, absPath));
+    escapesCache.set(analysis, escapes);
+  }
+  const reached = escapes.find((escape) => escape.dir === undefined || files.some((file) => file.startsWith(escape.dir + path.sep) && holds(file)));
+  return reached?.where;
+}
+
+function computedLoadEscapesIn(analysis: Analysis, absPath: string): ComputedLoadEscape[] {
+  const record = analysis.index.load(absPath);
+  if (!record || record.parseProblem) return [];
+  const sf = record.sourceFile;
+  const found: ComputedLoadEscape[] = [];
+  for (const compilerCall of compilerNodesOfKind<ts.CallExpression>(sf, SyntaxKind.CallExpression)) {
+    const callee = compilerCall.expression;
+    const dynamic = callee.kind === SyntaxKind.ImportKeyword;
+    if (!dynamic && !(ts.isIdentifier(callee) && callee.text === 'require')) continue;
+    const [argument] = compilerCall.arguments;
+    if (!argument || ts.isStringLiteral(argument) || ts.isNoSubstitutionTemplateLiteral(argument)) continue;
+    const call = wrapCompilerNode<Node>(sf, compilerCall);
+    if (usedByMemberNames(call, dynamic)) continue;
+    const dir = computedDirectory(argument, path.dirname(absPath));
+    found.push({ where: `${record.rel} at line ${call.getStartLineNumber()}`, ...(dir !== undefined ? { dir } : {}) });
+  }
+  return found;
+}
+
+/**
+ * The directory a computed path starts in, when it says: `./jobs/` of `` `./jobs/${kind}` `` or
+ * `'./jobs/' + kind`, `<dir>/routes` of `path.join(__dirname, 'routes', file)`.
+ */
+function computedDirectory(argument: ts.Expression, fileDir: string): string | undefined {
+  const head = ts.isTemplateExpression(argument) ? argument.head.text : ts.isBinaryExpression(argument) && ts.isStringLiteral(argument.left) ? argument.left.text : undefined;
+  if (head !== undefined) return head.startsWith('.') && head.includes('/') ? path.resolve(fileDir, head.slice(0, head.lastIndexOf('/') + 1)) : undefined;
+  if (!ts.isCallExpression(argument) || !ts.isPropertyAccessExpression(argument.expression) || !['join', 'resolve'].includes(argument.expression.name.text)) return undefined;
+  const [base, ...rest] = argument.arguments;
+  if (!base || !ts.isIdentifier(base) || base.text !== '__dirname') return undefined;
+  const segments: string[] = [];
+  // The literal segments before the first computed one; the last of several is itself computed (a file).
+  for (const segment of rest) {
+    if (!ts.isStringLiteral(segment)) break;
+    segments.push(segment.text);
+  }
+  if (segments.length === rest.length) segments.pop();
+  return path.resolve(fileDir, ...segments);
+}
+
+/** Parentheses, type assertions and `!` around `node`: the outermost of them. */
+function outerExpression(node: Node): Node {
+  let outer = node;
+  for (let parent = outer.getParent(); parent && (Node.isParenthesizedExpression(parent) || Node.isAsExpression(parent) || Node.isNonNullExpression(parent) || Node.isSatisfiesExpression(parent) || Node.isTypeAssertion(parent)); parent = outer.getParent()) outer = parent;
+  return outer;
+}
+
+/**
+ * The module object a load yields is only read by member names (`m.run()`, `const { run } =`,
+ * a `const` only used so), or not used (`require(file);`): a function it holds is reached
+ * under its own name. For `import()`, once awaited or in a `.then()` callback's parameter.
+ */
+function usedByMemberNames(load: Node, dynamic: boolean): boolean {
+  let value = outerExpression(load);
+  let parent = value.getParent();
+  if (dynamic) {
+    if (parent && Node.isAwaitExpression(parent)) {
+      value = outerExpression(parent);
+      parent = value.getParent();
+    } else if (parent && Node.isPropertyAccessExpression(parent) && parent.getName() === 'then') {
+      const call = parent.getParent();
+      const callback = call && Node.isCallExpression(call) && call.getExpression() === parent ? call.getArguments()[0] : undefined;
+      if (!callback || !(Node.isArrowFunction(callback) || Node.isFunctionExpression(callback))) return false;
+      const parameter = callback.getParameters()[0];
+      return !parameter || boundByMemberNames(parameter.getNameNode());
+    } else return !!parent && Node.isExpressionStatement(parent);
+  }
+  if (!parent || Node.isExpressionStatement(parent)) return true;
+  if (Node.isPropertyAccessExpression(parent) && parent.getExpression() === value) return parent.getName() !== 'default' || usedByMemberNames(parent, false);
+  if (Node.isVariableDeclaration(parent) && parent.getInitializer() === value) {
+    const list = parent.getParent();
+    return Node.isVariableDeclarationList(list) && list.getDeclarationKind() === 'const' && boundByMemberNames(parent.getNameNode());
+  }
+  return false;
+}
+
+/** A binding of a module object used only by member names: `{ a, b: c }` (no rest, no `default`), or a name every use of which reads a member. */
+function boundByMemberNames(name: Node): boolean {
+  if (Node.isObjectBindingPattern(name)) {
+    return name.getElements().every((e) => {
+      const property = e.getPropertyNameNode();
+      return !e.getDotDotDotToken() && Node.isIdentifier(e.getNameNode()) && (!property || Node.isIdentifier(property)) && (property?.getText() ?? e.getName()) !== 'default';
+    });
+  }
+  return Node.isIdentifier(name) && sameScopeReferences(name as Identifier).every((ref) => {
+    const access = outerExpression(ref).getParent();
+    // `m.default.run()`: the default export (or a CommonJS module's object) read by member names in turn.
+    return !!access && Node.isPropertyAccessExpression(access) && (access.getName() !== 'default' || usedByMemberNames(access, false));
+  });
 }

@@ -11,19 +11,19 @@
 import * as path from 'node:path';
 import { Node, SyntaxKind, ts, type CallExpression, type Identifier, type MethodDeclaration, type NewExpression, type PropertyAccessExpression, type Symbol as TsMorphSymbol } from 'ts-morph';
 import { readJsonObject } from '../analysis/alias-config.js';
-import { compilerNodesOfKind, wrapCompilerNode } from '../analysis/compiler-nodes.js';
+import { compilerIdentifiersNamed, compilerNodesOfKind, wrapCompilerNode } from '../analysis/compiler-nodes.js';
 import type { Analysis } from '../analysis/index.js';
 import type { SourceRecord } from '../analysis/project.js';
 import { resolveIdentifier, resolveModuleMember } from '../analysis/declarations.js';
 import { identifierPattern } from '../analysis/prefilter.js';
-import { isShadowed, sameScopeReferences } from '../analysis/scope.js';
+import { isReference, isShadowed, sameScopeReferences } from '../analysis/scope.js';
 import { outermost } from '../analysis/legacy-symbols.js';
 import { where } from '../analysis/positions.js';
 import { withoutScriptExtension } from '../analysis/specifiers.js';
 import type { RuleOutput } from './context.js';
-import { filesWithUnfollowedImports } from '../analysis/unfollowed-imports.js';
+import { computedLoadEscape, filesWithUnfollowedImports, unseenLoad } from '../analysis/unfollowed-imports.js';
 import { findDeferCalls, findPayloadCalls } from '../analysis/defer-calls.js';
-import { exportedReferences, isCommonJsExportByName, moduleAndImporters, type ExportedNode, type References } from './exported-references.js';
+import { exportedReferences, isCommonJsExportByName, moduleAndImporters, moduleObjectUseOf, type ExportedNode, type References } from './exported-references.js';
 import { defaultExportMember, exportsLiteralMember, exportsThis, heldMember, thisReaching } from '../analysis/object-members.js';
 import { instanceMember } from '../analysis/instance-members.js';
 import { FUNCTION_LIKE_KINDS, isFunctionLike, nameOf, type FunctionLike } from './function-like.js';
@@ -874,6 +874,10 @@ export class AsyncPlanner {
       return { ok: false, reason: 'the function is used as a value, so its callers are not known' };
     }
     const record = this.record(fn)!;
+    const annexB = !record.isTypeScript && Node.isFunctionDeclaration(fn) ? useOutsideBlock(fn) : undefined;
+    if (annexB) return { ok: false, reason: `${nameOf(fn)} is declared in a block, and \`${annexB.getText()}\` at ${where(annexB)}, outside that block, reaches it too in sloppy-mode JavaScript, where the codemod does not follow it` };
+    const namespaceUse = namespaceValueUse(Node.isFunctionDeclaration(fn) ? fn : name.getFirstAncestorByKind(SyntaxKind.VariableStatement));
+    if (namespaceUse) return { ok: false, reason: `${nameOf(fn)} is a member of the namespace \`${namespaceUse.namespace}\`, which is used other than by member names at ${where(namespaceUse.use)} (a computed key, or passed on whole), so not every caller is known` };
     const declaration = Node.isFunctionDeclaration(fn) ? fn : name.getParentIfKind(SyntaxKind.VariableDeclaration);
     const refs = this.bindingReferences(nameOf(fn), record, name, declaration, exportedOtherwise(fn, name));
     return refs.ok ? this.callsAmong(fn, record, refs.refs) : refs;
@@ -919,6 +923,13 @@ export class AsyncPlanner {
     if (outside) return { ok: false, reason: `${subject} is exported and may be used from outside the analysed files: ${outside}` };
     const unseen = this.unloadedMention(name.getText());
     if (unseen) return { ok: false, reason: `${subject} is exported and named in ${unseen}, whose uses of it the codemod cannot see (it imports through a path alias or a package name)` };
+    const loadedUnseen = unseenLoad(this.analysis, (absPath) => absPath === record.absPath);
+    if (loadedUnseen) return { ok: false, reason: `${subject} is exported, and its module is loaded in ${loadedUnseen}, which the codemod does not follow` };
+    // `import * as t from './one'; t[action](to)`: the service's references do not include a computed read.
+    const objectUse = moduleObjectUseOf(this.analysis, record.absPath);
+    if (objectUse) return { ok: false, reason: `${subject} is exported, and a module object holding it is used other than by member names in ${objectUse}, so not every caller is known` };
+    const computed = computedLoadEscape(this.analysis, [record.absPath], () => true);
+    if (computed) return { ok: false, reason: `${subject} is exported, and a module loaded from a computed path in ${computed}, which may be its own, is used other than by member names` };
     return { ok: true, refs };
   }
 
@@ -1313,6 +1324,55 @@ function forEachRegionNode(region: Node, visit: (node: Node) => boolean): void {
     ts.forEachChild(node, walk);
   };
   ts.forEachChild(region.compilerNode, walk);
+}
+
+/**
+ * A use of the name of `fn`, a function declared in a block (`if (x) { function go() {} }`),
+ * outside that block in its function (or file) that no other binding takes: sloppy-mode
+ * JavaScript also binds the name there (Annex B), so that use is a caller lexical scope misses.
+ */
+function useOutsideBlock(fn: import('ts-morph').FunctionDeclaration): Identifier | undefined {
+  const block = fn.getParent();
+  const name = fn.getName();
+  if (!name || !block || !(Node.isBlock(block) || Node.isCaseClause(block) || Node.isDefaultClause(block))) return undefined;
+  const owner = block.getParent();
+  if (Node.isBlock(block) && owner && isFunctionLike(owner)) return undefined;
+  const outer: Node = block.getFirstAncestor(isFunctionLike) ?? fn.getSourceFile();
+  const sf = fn.getSourceFile();
+  for (const compilerId of compilerIdentifiersNamed(sf, name)) {
+    if (compilerId.pos < outer.getPos() || compilerId.end > outer.getEnd() || (compilerId.pos >= block.getPos() && compilerId.end <= block.getEnd())) continue;
+    const id = wrapCompilerNode<Identifier>(sf, compilerId);
+    if (isReference(id) && !isShadowed(id)) return id;
+  }
+  return undefined;
+}
+
+/**
+ * A use of a namespace holding `statement` (`export namespace Jobs { export function send() }`)
+ * other than reading a member by name (`Jobs.send`), in the files the language service
+ * loaded: `Jobs[action](to)`, `register(Jobs)`, `Object.values(Jobs)` call its members
+ * where no reference of the member shows. Types (`typeof Jobs`) and import or export
+ * specifiers are not uses.
+ */
+function namespaceValueUse(statement: Node | undefined): { namespace: string; use: Node } | undefined {
+  if (!statement || !Node.isModuleBlock(statement.getParent())) return undefined;
+  // Every namespace around it: `namespace A.B { ... }` is A holding B.
+  for (const declaration of statement.getAncestors()) {
+    if (!Node.isModuleDeclaration(declaration)) continue;
+    const nameNode = declaration.getNameNode();
+    if (!Node.isIdentifier(nameNode)) continue;
+    for (const ref of nameNode.findReferencesAsNodes()) {
+      if (ref === nameNode) continue;
+      const parent = ref.getParent();
+      if (!parent || Node.isImportSpecifier(parent) || Node.isExportSpecifier(parent) || Node.isImportClause(parent) || Node.isNamespaceImport(parent) || Node.isQualifiedName(parent) || Node.isTypeQuery(parent) || Node.isModuleDeclaration(parent)) continue;
+      // `A.B` of `namespace A.B`, `ns.Jobs` of `import * as ns`: the access is the namespace.
+      const use = Node.isPropertyAccessExpression(parent) && parent.getNameNode() === ref ? parent : ref;
+      const reader = use.getParent();
+      if (reader && Node.isPropertyAccessExpression(reader) && reader.getExpression() === use) continue;
+      return { namespace: nameNode.getText(), use };
+    }
+  }
+  return undefined;
 }
 
 /** The call that `ref` is the callee of (`f(...)`, `ns.f(...)`), if any. */

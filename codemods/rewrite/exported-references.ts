@@ -13,6 +13,7 @@ import { identifierPattern } from '../analysis/prefilter.js';
 import { outermost, unwrap } from '../analysis/legacy-symbols.js';
 import { declaringScope, isShadowed, sameScopeReferences } from '../analysis/scope.js';
 import { defaultExportMember, isModuleExports } from '../analysis/object-members.js';
+import { computedLoadEscape, unseenLoad } from '../analysis/unfollowed-imports.js';
 
 /** What a module exports by name: a declaration, or a function assigned to `exports.name` (`exports.f = function () {...}`). */
 export type ExportedNode = DeclarationNode | ExportedFunctionNode;
@@ -85,7 +86,45 @@ export function exportedReferences(analysis: Analysis, record: SourceRecord, dec
     const escaped = moduleObjectEscape(analysis, importer, holds) ?? dynamicLoadEscape(analysis, importer, holds);
     if (escaped) return { ok: false, reason: `the module exporting \`${name}\` is used as a value in ${importer.rel} at line ${escaped}, so not every caller is known` };
   }
+  // `createRequire(import.meta.url)('./tasks').schedule()`, `module.require('./tasks')`: a module object no reference shows.
+  const unseen = unseenLoad(analysis, holds);
+  if (unseen) return { ok: false, reason: `the module exporting \`${name}\` is loaded in ${unseen}, which the codemod does not follow, so not every caller is known` };
+  // `require(path.join(dir, file))[action]()`: a module object from a computed path, read by computed keys.
+  const computed = computedLoadEscape(analysis, files, holds);
+  if (computed) return { ok: false, reason: `a module loaded from a computed path in ${computed} is used other than by member names, and may be the one exporting \`${name}\`, so not every caller is known` };
   return { ok: true, refs, searched: seen };
+}
+
+/**
+ * For a function its module exports under another name or as its default (`export { go as
+ * run }`, `export default go`), whose references the language service finds: where a module
+ * object of that module, or of one re-exporting from it, is used other than by member names
+ * in the run (`t[action](to)`, `register(t)`), which no reference shows. `"app.ts at line
+ * 3"`, or undefined.
+ */
+export function moduleObjectUseOf(analysis: Analysis, absPath: string): string | undefined {
+  const files = moduleAndImporters(analysis, absPath);
+  const chain = new Set(files);
+  const known = new Map<string, boolean>([[absPath, true]]);
+  // A module of the chain holds it when it is the module or re-exports from one that does (`export * from`, `export { run } from`).
+  const holds: HoldsIt = (target: string | undefined) => {
+    if (target === undefined || !chain.has(target)) return false;
+    let held = known.get(target);
+    if (held === undefined) {
+      known.set(target, false);
+      const barrel = analysis.index.load(target);
+      held = !!barrel && !barrel.parseProblem && barrel.sourceFile.compilerNode.statements.some((statement) => ts.isExportDeclaration(statement) && !!statement.moduleSpecifier && ts.isStringLiteral(statement.moduleSpecifier) && holds(analysis.index.resolve(target, statement.moduleSpecifier.text)));
+      known.set(target, held);
+    }
+    return held;
+  };
+  for (const file of files) {
+    const importer = analysis.index.load(file);
+    if (!importer || importer.parseProblem) continue;
+    const line = moduleObjectEscape(analysis, importer, holds) ?? dynamicLoadEscape(analysis, importer, holds);
+    if (line !== undefined) return `${importer.rel} at line ${line}`;
+  }
+  return undefined;
 }
 
 /**
@@ -236,7 +275,8 @@ function moduleObjectEscape(analysis: Analysis, record: SourceRecord, holds: Hol
     // `module.exports = require('./tasks')`: a barrel passing it on, whose importers are searched too.
     if (ts.isBinaryExpression(holder) && holder.right === call && holder.operatorToken.kind === SyntaxKind.EqualsToken && holder.left.getText(record.sourceFile.compilerNode) === 'module.exports' && ts.isExpressionStatement(holder.parent)) continue;
     if (ts.isVariableDeclaration(holder) && ts.isIdentifier(holder.name)) bindings.add(holder.name.text);
-    else if (!(ts.isVariableDeclaration(holder) && ts.isObjectBindingPattern(holder.name)) && !(ts.isPropertyAccessExpression(holder) && holder.name.text !== 'default')) return record.sourceFile.getLineAndColumnAtPos(call.getStart(record.sourceFile.compilerNode)).line;
+    // `const { schedule } = require('./tasks')` (by names; `{ [key]: f }` or `{ 'schedule': f }` reads it unseen).
+    else if (!(ts.isVariableDeclaration(holder) && ts.isObjectBindingPattern(holder.name) && holder.name.elements.every((e) => !e.propertyName || ts.isIdentifier(e.propertyName))) && !(ts.isPropertyAccessExpression(holder) && holder.name.text !== 'default')) return record.sourceFile.getLineAndColumnAtPos(call.getStart(record.sourceFile.compilerNode)).line;
   }
   if (bindings.size === 0) return undefined;
   for (const compilerId of compilerNodesOfKind<ts.Identifier>(record.sourceFile, SyntaxKind.Identifier)) {
@@ -397,7 +437,7 @@ function dynamicLoadEscape(analysis: Analysis, record: SourceRecord, holds: Hold
     if (Node.isVariableDeclaration(use) && use.getInitializer() === holder) {
       const nameNode = use.getNameNode();
       // `const { schedule } = await import('./tasks')`: its names are followed as references.
-      if (Node.isObjectBindingPattern(nameNode) && nameNode.getElements().every((e) => !e.getDotDotDotToken())) continue;
+      if (Node.isObjectBindingPattern(nameNode) && nameNode.getElements().every(isNamedElement)) continue;
       // A module-level `require()` binding is moduleObjectEscape's; one in a function is checked here.
       if (Node.isIdentifier(nameNode) && required && !isShadowed(nameNode)) continue;
       if (Node.isIdentifier(nameNode)) {
@@ -432,7 +472,7 @@ function followedModuleParameter(callback: FunctionLikeCallback): boolean {
   const [parameter, ...rest] = callback.getParameters();
   if (!parameter || rest.length > 0) return !parameter;
   const nameNode = parameter.getNameNode();
-  if (Node.isObjectBindingPattern(nameNode)) return nameNode.getElements().every((e) => !e.getDotDotDotToken() && Node.isIdentifier(e.getNameNode()));
+  if (Node.isObjectBindingPattern(nameNode)) return nameNode.getElements().every((e) => isNamedElement(e) && Node.isIdentifier(e.getNameNode()));
   return Node.isIdentifier(nameNode) && sameScopeReferences(nameNode).every(isMemberObject);
 }
 
@@ -450,10 +490,16 @@ function thenParameterSpecifier(parameter: import('ts-morph').ParameterDeclarati
   return argument && Node.isStringLiteral(argument) ? argument.getLiteralValue() : undefined;
 }
 
+/** An element of a module object's destructuring that names what it reads: `a`, `b: c` (not `[key]: f`, `'b': c`, nor a rest). */
+function isNamedElement(element: import('ts-morph').BindingElement): boolean {
+  const property = element.getPropertyNameNode();
+  return !element.getDotDotDotToken() && (!property || Node.isIdentifier(property));
+}
+
 /** `const { a, b: c } = ...`: names only, no rest element, no nested pattern. */
 function isConstDestructuring(declaration: ts.VariableDeclaration): boolean {
   const list = declaration.parent;
-  return ts.isVariableDeclarationList(list) && (list.flags & ts.NodeFlags.Const) !== 0 && ts.isObjectBindingPattern(declaration.name) && declaration.name.elements.every((e) => !e.dotDotDotToken && ts.isIdentifier(e.name));
+  return ts.isVariableDeclarationList(list) && (list.flags & ts.NodeFlags.Const) !== 0 && ts.isObjectBindingPattern(declaration.name) && declaration.name.elements.every((e) => !e.dotDotDotToken && ts.isIdentifier(e.name) && (!e.propertyName || ts.isIdentifier(e.propertyName)));
 }
 
 /** `ref` is the object of a member access (`tasks.schedule`; not `tasks.default`, of a CommonJS module the module object again). */

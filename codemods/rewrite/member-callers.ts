@@ -13,6 +13,7 @@ import { isModuleExports, keyUses, memberReads, memberUses, moduleExportsAssignm
 import { instanceThis, isStaticMember, literalMethodKeys, staticThis, storedFunctionCall, unseenConstruction, unseenReceiver, type InstanceMember } from '../analysis/instance-members.js';
 import type { ExportedNode, References } from './exported-references.js';
 import { loopRegistration, type RouteCallback } from './route-callback.js';
+import { computedLoadEscape, unseenLoad } from '../analysis/unfollowed-imports.js';
 import { nameOf, type FunctionLike } from './function-like.js';
 import type { Callers } from './async-plan.js';
 
@@ -213,5 +214,9 @@ function requiredInstanceRefs(lookup: BindingLookup, subject: string, record: So
   }
   const unseen = lookup.unfollowedMention(key, searched) ?? lookup.unloadedMention(key);
   if (unseen) return { ok: false, reason: `${subject} may be loaded in ${unseen}, which names \`${key}\` and imports what the codemod does not follow` };
+  const loadedUnseen = unseenLoad(lookup.analysis, (absPath) => absPath === record.absPath);
+  if (loadedUnseen) return { ok: false, reason: `${subject} is loaded in ${loadedUnseen}, which the codemod does not follow` };
+  const computed = computedLoadEscape(lookup.analysis, [record.absPath], () => true);
+  if (computed) return { ok: false, reason: `${subject} may be loaded from a computed path in ${computed}, which uses the module object other than by member names` };
   return { ok: true, refs };
 }

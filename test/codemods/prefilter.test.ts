@@ -2,7 +2,7 @@
 // search finds, whatever regular expression they are compiled to.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { aliasSpecifiers, bareSpecifiers, containsAny, HOST_APP_NEEDLES, relativeSpecifiers } from '../../codemods/analysis/prefilter.js';
+import { aliasSpecifiers, bareSpecifiers, containsAny, HOST_APP_NEEDLES, mayLoadUnseen, relativeSpecifiers } from '../../codemods/analysis/prefilter.js';
 import { createMatchers, prefilterNeedles } from '../../codemods/analysis/specifiers.js';
 
 const LISTS: Record<string, readonly string[]> = {
@@ -112,5 +112,41 @@ describe('bareSpecifiers', () => {
     expect(bareSpecifiers('const m = await import(`./jobs/daily.js`);').computed).toBe(false);
     expect(bareSpecifiers('const m = await import(path.join(dir, kind));').computed).toBe(true);
     expect(bareSpecifiers("const m = require('./x');").computed).toBe(false);
+  });
+});
+
+describe('mayLoadUnseen', () => {
+  it('tells a load by other means than require(), import() or from', () => {
+    for (const text of [
+      "const load = createRequire(import.meta.url);",
+      "module.require('./jobs')",
+      "require.main.require('./jobs')",
+      "process.mainModule.require ('./jobs')",
+      'const r = require;',
+      'const r = require\nr("./jobs")',
+      'const r = require',
+      'register([require]);',
+      'withLoader(require)',
+      "require.call(null, './jobs')",
+      "return require.call(null, './jobs').run();",
+      'return require;',
+      "jest.requireActual('./jobs')",
+      "await vi.importActual('./jobs.js')",
+    ]) expect({ text, unseen: mayLoadUnseen(text) }).toEqual({ text, unseen: true });
+  });
+
+  it('leaves the loads the import graph reads, and other uses of the name', () => {
+    for (const text of [
+      "const jobs = require('./jobs');",
+      "const jobs = require ('./jobs');",
+      "const where = require.resolve('./jobs');",
+      'if (require.main === module) main();',
+      "if (typeof require === 'function') {}",
+      'delete require.cache[key];',
+      "const main = module.require;",
+      '// the handlers require a name\n',
+      'const requirement = requireAll();',
+      "const jobs = await import('./jobs.js');",
+    ]) expect({ text, unseen: mayLoadUnseen(text) }).toEqual({ text, unseen: false });
   });
 });

@@ -140,7 +140,8 @@ describe('sync-error-handling output types', () => {
       return `${where} ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`;
     });
     expect(diagnostics).toEqual([]);
-  });
+    // One program over every fixture's output: about 20 s alone, over a minute on a machine shared with other runs.
+  }, 240_000);
 });
 
 describe('sync-error-handling and transactional-enqueue messages', () => {
