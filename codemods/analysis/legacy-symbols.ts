@@ -1078,7 +1078,7 @@ export class SymbolTable {
 const PARAMETER_TYPED = 'a parameter is typed as the deferred module, and what its callers pass is not followed';
 
 /** `get defer() { return require(L).defer; }`: what a getter whose body is one return statement yields. */
-function getterResult(property: Node): Node | undefined {
+export function getterResult(property: Node): Node | undefined {
   if (!Node.isGetAccessorDeclaration(property)) return undefined;
   const body = property.getBody();
   const statements = body && Node.isBlock(body) ? body.getStatements() : [];
