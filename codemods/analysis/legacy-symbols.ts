@@ -5,7 +5,7 @@ import { Node, SyntaxKind, ts, type BindingElement, type CallExpression, type Id
 import { compilerNodesOfKind } from './compiler-nodes.js';
 import { findImportTypes, moduleTypedParameter, typedParameter } from './import-types.js';
 import type { ProjectIndex, SourceRecord } from './project.js';
-import { declaringScope, isReassigned, isReference } from './scope.js';
+import { declaringCompilerScope, declaringScope, isReassigned, isReference } from './scope.js';
 import { SHIM_EXPORTS } from './shim-exports.js';
 import { roleOfSpecifier, type ModuleMatchers, type ModuleRole } from './specifiers.js';
 
@@ -906,6 +906,11 @@ export class SymbolTable {
       }
       if (!hasExports(offered)) continue;
       bindInScope(symbols, wrap(sf, compilerNode.name) as Identifier, { kind: 'barrel-namespace', exports: offered });
+      // Its aliases in this file (`const O = Tasks`, `export import O = Tasks`, `import P = Tasks.D`) were
+      // derived before the namespace was bound here, so they are not followed: reported.
+      for (const alias of namespaceAliases(sf, compilerNode.name)) {
+        symbols.unresolved.push({ node: wrap(sf, alias), reason: `the namespace \`${compilerNode.name.text}\` holds bindings of the legacy module, and this alias of it in the file that declares it is not followed` });
+      }
     }
   }
 
@@ -1288,6 +1293,41 @@ function wrap(sf: SourceFile, compilerNode: ts.Node): Node {
 }
 
 /** Binds a derived name in the scope that declares it (module level or nearer); the first binding of a name wins. */
+/**
+ * Uses of a namespace's name in its own file that alias it or its members (`const O = Tasks`,
+ * `const f = Tasks.D.defer`, `import P = Tasks.D`); not member reads used in place
+ * (`Tasks.D.defer(f)`), types, or export lists.
+ */
+function namespaceAliases(sf: SourceFile, name: ts.Identifier): ts.Node[] {
+  const scope = declaringCompilerScope(name, name.text);
+  const found: ts.Node[] = [];
+  for (const identifier of compilerNodesOfKind<ts.Identifier>(sf, SyntaxKind.Identifier)) {
+    if (identifier === name || identifier.text !== name.text || declaringCompilerScope(identifier, name.text) !== scope) continue;
+    const parent = identifier.parent;
+    if (ts.isModuleDeclaration(parent) || ts.isExportSpecifier(parent) || ts.isExportAssignment(parent) || ts.isTypeQueryNode(parent)) continue;
+    if (ts.isPropertyAccessExpression(parent) && parent.name === identifier) continue;
+    if (ts.isQualifiedName(parent) && parent.right === identifier) continue;
+    if (!isReference(wrap(sf, identifier) as Identifier)) continue;
+    // `Tasks.D` in a type or a qualified name: a type, unless an import alias reads it.
+    let node: ts.Node = identifier;
+    while (ts.isQualifiedName(node.parent) && node.parent.left === node) node = node.parent;
+    if (node !== identifier || ts.isTypeReferenceNode(node.parent)) {
+      if (ts.isImportEqualsDeclaration(node.parent)) found.push(node);
+      continue;
+    }
+    // `Tasks.D.defer(f)` is resolved where it is; `const f = Tasks.D.defer` was derived too early.
+    let depth = 0;
+    while ((ts.isPropertyAccessExpression(node.parent) || ts.isElementAccessExpression(node.parent)) && node.parent.expression === node) {
+      node = node.parent;
+      depth++;
+    }
+    const reader = node.parent;
+    const aliased = (ts.isVariableDeclaration(reader) && reader.initializer === node) || (ts.isBinaryExpression(reader) && reader.right === node && reader.operatorToken.kind === SyntaxKind.EqualsToken);
+    if (depth === 0 || aliased) found.push(node);
+  }
+  return found;
+}
+
 function bindInScope(symbols: FileSymbols, nameNode: Identifier, ref: SymbolRef, element?: BindingElement, keepsName = false): void {
   const name = nameNode.getText();
   const scope = declaringScope(nameNode, name);
