@@ -594,19 +594,31 @@ export class SymbolTable {
    * the importers report what they read from it.
    */
   private collectObjectExports(symbols: FileSymbols, literal: import('ts-morph').ObjectLiteralExpression, into: BarrelExports): void {
+    let holdsLegacy = false;
     for (const property of literal.getProperties()) {
       if (Node.isSpreadAssignment(property)) {
+        const before = into.star.length;
         this.collectExportSource(symbols, property.getExpression(), into);
+        if (into.star.slice(before).some((role) => isLegacyRole(role) || role === 'shim')) holdsLegacy = true;
         continue;
       }
       const value = Node.isShorthandPropertyAssignment(property) ? property.getNameNode() : Node.isPropertyAssignment(property) ? property.getInitializer() : getterResult(property);
       const ref = value && this.resolveIn(symbols, value);
-      if (ref && (Node.isShorthandPropertyAssignment(property) || Node.isPropertyAssignment(property) || Node.isGetAccessorDeclaration(property))) into.named.set(property.getName(), ref);
-      else if (Node.isShorthandPropertyAssignment(property) || Node.isPropertyAssignment(property) || Node.isMethodDeclaration(property) || Node.isGetAccessorDeclaration(property)) {
+      if (ref && (Node.isShorthandPropertyAssignment(property) || Node.isPropertyAssignment(property) || Node.isGetAccessorDeclaration(property))) {
+        into.named.set(property.getName(), ref);
+        // The shim's too: a second run reports what the first did.
+        if ((ref.kind === 'namespace' || ref.kind === 'member') && (isLegacyRole(ref.role) || ref.role === 'shim')) holdsLegacy = true;
+      } else if (Node.isShorthandPropertyAssignment(property) || Node.isPropertyAssignment(property) || Node.isMethodDeclaration(property) || Node.isGetAccessorDeclaration(property)) {
         // `{ ...deferred, TaskHandler: AuditHandler }`: the object's own value shadows the spread one.
         into.named.delete(property.getName());
         (into.own ??= new Set()).add(property.getName());
       }
+    }
+    // `{ _d: require(L), get defer() { return this._d.defer; } }`, `{ defer: d.defer, kick() { this.defer(f); } }`:
+    // its own members reach the legacy values through `this`, which the tracker does not follow.
+    if (!holdsLegacy) return;
+    for (const keyword of ownThis(literal)) {
+      symbols.unresolved.push({ node: keyword, reason: 'a member of an object holding bindings of the legacy module reads them through `this`, which the codemod does not follow' });
     }
   }
 
@@ -1326,6 +1338,16 @@ function namespaceAliases(sf: SourceFile, name: ts.Identifier): ts.Node[] {
     if (depth === 0 || aliased) found.push(node);
   }
   return found;
+}
+
+/** `this` in the literal's own methods, accessors and function-valued properties: the literal itself. */
+function ownThis(literal: import('ts-morph').ObjectLiteralExpression): Node[] {
+  return literal.getDescendantsOfKind(SyntaxKind.ThisKeyword).filter((keyword) => {
+    const owner = keyword.getFirstAncestor((a) => (Node.isFunctionLikeDeclaration(a) && !Node.isArrowFunction(a)) || Node.isClassDeclaration(a) || Node.isClassExpression(a));
+    if (!owner || Node.isClassDeclaration(owner) || Node.isClassExpression(owner)) return false;
+    const member = Node.isFunctionExpression(owner) ? owner.getParent() : owner;
+    return member?.getParent() === literal;
+  });
 }
 
 function bindInScope(symbols: FileSymbols, nameNode: Identifier, ref: SymbolRef, element?: BindingElement, keepsName = false): void {
