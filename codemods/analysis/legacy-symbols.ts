@@ -1081,6 +1081,13 @@ export class SymbolTable {
       const reason = ref && isTrackedNamespace(ref) ? escapeReason(site.node) : undefined;
       if (reason) result.push({ node: site.node, reason });
     }
+    if (!record.isTypeScript) {
+      const isModuleObject = (value: Node): boolean => {
+        const ref = this.resolveIn(symbols, unwrap(value));
+        return !!ref && isTrackedNamespace(ref);
+      };
+      for (const node of patchesThroughModuleExports(record.sourceFile, isModuleObject)) result.push({ node, reason: PATCHED });
+    }
     // `(d: typeof import(L))`: what callers pass as the module is not followed, as with `typeof deferred`.
     for (const found of findImportTypes(record, this.matchers, true)) {
       const node = found.role !== 'webapp' ? moduleTypedParameter(record, found) : undefined;
@@ -1141,6 +1148,22 @@ function evaluatedCode(sf: SourceFile): UnresolvedReference[] {
   return found;
 }
 
+const PATCHED = "a member of the deferred module is patched (assigned or deleted), which the shim's exports do not allow: the write is ignored, or a TypeError in strict code";
+
+/**
+ * `module.exports = deferred; module.exports.PermanentTaskFailure = MyError`: writes to
+ * members of `module.exports` in a file that exports the module object itself.
+ */
+function patchesThroughModuleExports(sf: SourceFile, isModuleObject: (value: Node) => boolean): Node[] {
+  const isModuleExports = (node: Node): boolean => node.getText().replace(/\s+/g, '') === 'module.exports';
+  const exportsModule = sf.getStatements().some((statement) => {
+    const expression = Node.isExpressionStatement(statement) ? statement.getExpression() : undefined;
+    return !!expression && Node.isBinaryExpression(expression) && expression.getOperatorToken().getKind() === SyntaxKind.EqualsToken && isModuleExports(expression.getLeft()) && isModuleObject(expression.getRight());
+  });
+  if (!exportsModule) return [];
+  return [...sf.getDescendantsOfKind(SyntaxKind.PropertyAccessExpression), ...sf.getDescendantsOfKind(SyntaxKind.ElementAccessExpression)].filter((access) => isModuleExports(access.getExpression()) && isWriteTarget(access));
+}
+
 /** Why a value of the module object (a binding's reference or an inline require) leaves the tracker's sight here, if it does. */
 function escapeReason(value: Node): string | undefined {
   let node: Node = value;
@@ -1153,7 +1176,7 @@ function escapeReason(value: Node): string | undefined {
   if (!parent) return undefined;
   // `deferred.defer = wrapper`, `(deferred as any).run = ...`, `delete deferred.X`: a patch of the module.
   if ((Node.isPropertyAccessExpression(parent) || Node.isElementAccessExpression(parent)) && parent.getExpression() === node && isWriteTarget(parent)) {
-    return "a member of the deferred module is patched (assigned or deleted), which the shim's exports do not allow: the write is ignored, or a TypeError in strict code";
+    return PATCHED;
   }
   if (Node.isTypeQuery(parent)) return typedParameter(parent) ? PARAMETER_TYPED : undefined;
   if (Node.isCallExpression(parent) || Node.isNewExpression(parent)) {
