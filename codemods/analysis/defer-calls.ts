@@ -4,7 +4,7 @@
 import { Node, SyntaxKind, ts, type CallExpression, type Identifier, type ObjectLiteralExpression } from 'ts-morph';
 import { compilerNodesOfKind, wrapCompilerNode } from './compiler-nodes.js';
 import { resolveIdentifier, resolveModuleMember } from './declarations.js';
-import { isDeferRef, isEmittedReexportValue, isExportedObject, isMember, unwrap, type SymbolRef, type SymbolTable } from './legacy-symbols.js';
+import { getterResult, isDeferRef, isEmittedReexportValue, isExportedObject, isMember, unwrap, type SymbolRef, type SymbolTable } from './legacy-symbols.js';
 import { declaringScope } from './scope.js';
 import type { ProjectIndex, SourceRecord } from './project.js';
 import { BUILTIN_URL } from './route-tables.js';
@@ -318,7 +318,29 @@ export function findDeferValueUses(symbols: SymbolTable, record: SourceRecord): 
     if (ref.kind !== 'member' || (ref.role !== 'deferred' && ref.role !== 'shim') || !CALLED_MEMBERS.includes(ref.name)) continue;
     if (!isFollowedUse(reference.node)) uses.push({ node: reference.node, member: ref.name });
   }
+  // An inline `require(L).defer` used as a value (`get defer() { log(); return require(L).defer }`,
+  // `[require(L).defer]`): as a binding's read is (the file's references hold bindings only).
+  for (const site of symbols.of(record).sites) {
+    if (site.kind !== 'cjs-inline') continue;
+    const access = site.node.getParent();
+    if (!access || !(Node.isPropertyAccessExpression(access) || Node.isElementAccessExpression(access)) || access.getExpression() !== site.node) continue;
+    const ref = symbols.resolve(record, access);
+    if (ref?.kind !== 'member' || (ref.role !== 'deferred' && ref.role !== 'shim') || !CALLED_MEMBERS.includes(ref.name)) continue;
+    if (!isFollowedUse(access) && !isFollowedGetterResult(access) && !uses.some((use) => use.node === access)) uses.push({ node: access, member: ref.name });
+  }
   return uses;
+}
+
+/** `get defer() { return require(L).defer; }` in what the module exports or in a const object: the resolver follows that getter (getterResult). */
+function isFollowedGetterResult(node: Node): boolean {
+  const statement = node.getParent();
+  const getter = statement?.getParent()?.getParent();
+  const literal = getter?.getParent();
+  if (!statement || !Node.isReturnStatement(statement) || !getter || !literal || !Node.isObjectLiteralExpression(literal) || getterResult(getter) !== node) return false;
+  let holder: Node | undefined = literal.getParent();
+  while (holder && (Node.isParenthesizedExpression(holder) || Node.isAsExpression(holder) || Node.isSatisfiesExpression(holder))) holder = holder.getParent();
+  if (holder && Node.isVariableDeclaration(holder) && Node.isIdentifier(holder.getNameNode())) return holder.getVariableStatement()?.getDeclarationKind() === 'const';
+  return isExportedObject(literal);
 }
 
 function isFollowedUse(node: Node): boolean {

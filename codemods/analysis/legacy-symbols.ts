@@ -5,7 +5,7 @@ import { Node, SyntaxKind, ts, type BindingElement, type CallExpression, type Id
 import { compilerNodesOfKind } from './compiler-nodes.js';
 import { findImportTypes, moduleTypedParameter, typedParameter } from './import-types.js';
 import type { ProjectIndex, SourceRecord } from './project.js';
-import { declaringScope, isReassigned, isReference } from './scope.js';
+import { declaringCompilerScope, declaringScope, isReassigned, isReference } from './scope.js';
 import { SHIM_EXPORTS } from './shim-exports.js';
 import { roleOfSpecifier, type ModuleMatchers, type ModuleRole } from './specifiers.js';
 
@@ -594,19 +594,31 @@ export class SymbolTable {
    * the importers report what they read from it.
    */
   private collectObjectExports(symbols: FileSymbols, literal: import('ts-morph').ObjectLiteralExpression, into: BarrelExports): void {
+    let holdsLegacy = false;
     for (const property of literal.getProperties()) {
       if (Node.isSpreadAssignment(property)) {
+        const before = into.star.length;
         this.collectExportSource(symbols, property.getExpression(), into);
+        if (into.star.slice(before).some((role) => isLegacyRole(role) || role === 'shim')) holdsLegacy = true;
         continue;
       }
       const value = Node.isShorthandPropertyAssignment(property) ? property.getNameNode() : Node.isPropertyAssignment(property) ? property.getInitializer() : getterResult(property);
       const ref = value && this.resolveIn(symbols, value);
-      if (ref && (Node.isShorthandPropertyAssignment(property) || Node.isPropertyAssignment(property) || Node.isGetAccessorDeclaration(property))) into.named.set(property.getName(), ref);
-      else if (Node.isShorthandPropertyAssignment(property) || Node.isPropertyAssignment(property) || Node.isMethodDeclaration(property) || Node.isGetAccessorDeclaration(property)) {
+      if (ref && (Node.isShorthandPropertyAssignment(property) || Node.isPropertyAssignment(property) || Node.isGetAccessorDeclaration(property))) {
+        into.named.set(property.getName(), ref);
+        // The shim's too: a second run reports what the first did.
+        if ((ref.kind === 'namespace' || ref.kind === 'member') && (isLegacyRole(ref.role) || ref.role === 'shim')) holdsLegacy = true;
+      } else if (Node.isShorthandPropertyAssignment(property) || Node.isPropertyAssignment(property) || Node.isMethodDeclaration(property) || Node.isGetAccessorDeclaration(property)) {
         // `{ ...deferred, TaskHandler: AuditHandler }`: the object's own value shadows the spread one.
         into.named.delete(property.getName());
         (into.own ??= new Set()).add(property.getName());
       }
+    }
+    // `{ _d: require(L), get defer() { return this._d.defer; } }`, `{ defer: d.defer, kick() { this.defer(f); } }`:
+    // its own members reach the legacy values through `this`, which the tracker does not follow.
+    if (!holdsLegacy) return;
+    for (const keyword of ownThis(literal)) {
+      symbols.unresolved.push({ node: keyword, reason: 'a member of an object holding bindings of the legacy module reads them through `this`, which the codemod does not follow' });
     }
   }
 
@@ -906,6 +918,11 @@ export class SymbolTable {
       }
       if (!hasExports(offered)) continue;
       bindInScope(symbols, wrap(sf, compilerNode.name) as Identifier, { kind: 'barrel-namespace', exports: offered });
+      // Its aliases in this file (`const O = Tasks`, `export import O = Tasks`, `import P = Tasks.D`) were
+      // derived before the namespace was bound here, so they are not followed: reported.
+      for (const alias of namespaceAliases(sf, compilerNode.name)) {
+        symbols.unresolved.push({ node: wrap(sf, alias), reason: `the namespace \`${compilerNode.name.text}\` holds bindings of the legacy module, and this alias of it in the file that declares it is not followed` });
+      }
     }
   }
 
@@ -1064,6 +1081,13 @@ export class SymbolTable {
       const reason = ref && isTrackedNamespace(ref) ? escapeReason(site.node) : undefined;
       if (reason) result.push({ node: site.node, reason });
     }
+    if (!record.isTypeScript) {
+      const isModuleObject = (value: Node): boolean => {
+        const ref = this.resolveIn(symbols, unwrap(value));
+        return !!ref && isTrackedNamespace(ref);
+      };
+      for (const node of patchesThroughModuleExports(record.sourceFile, isModuleObject)) result.push({ node, reason: PATCHED });
+    }
     // `(d: typeof import(L))`: what callers pass as the module is not followed, as with `typeof deferred`.
     for (const found of findImportTypes(record, this.matchers, true)) {
       const node = found.role !== 'webapp' ? moduleTypedParameter(record, found) : undefined;
@@ -1078,7 +1102,7 @@ export class SymbolTable {
 const PARAMETER_TYPED = 'a parameter is typed as the deferred module, and what its callers pass is not followed';
 
 /** `get defer() { return require(L).defer; }`: what a getter whose body is one return statement yields. */
-function getterResult(property: Node): Node | undefined {
+export function getterResult(property: Node): Node | undefined {
   if (!Node.isGetAccessorDeclaration(property)) return undefined;
   const body = property.getBody();
   const statements = body && Node.isBlock(body) ? body.getStatements() : [];
@@ -1124,6 +1148,22 @@ function evaluatedCode(sf: SourceFile): UnresolvedReference[] {
   return found;
 }
 
+const PATCHED = "a member of the deferred module is patched (assigned or deleted), which the shim's exports do not allow: the write is ignored, or a TypeError in strict code";
+
+/**
+ * `module.exports = deferred; module.exports.PermanentTaskFailure = MyError`: writes to
+ * members of `module.exports` in a file that exports the module object itself.
+ */
+function patchesThroughModuleExports(sf: SourceFile, isModuleObject: (value: Node) => boolean): Node[] {
+  const isModuleExports = (node: Node): boolean => node.getText().replace(/\s+/g, '') === 'module.exports';
+  const exportsModule = sf.getStatements().some((statement) => {
+    const expression = Node.isExpressionStatement(statement) ? statement.getExpression() : undefined;
+    return !!expression && Node.isBinaryExpression(expression) && expression.getOperatorToken().getKind() === SyntaxKind.EqualsToken && isModuleExports(expression.getLeft()) && isModuleObject(expression.getRight());
+  });
+  if (!exportsModule) return [];
+  return [...sf.getDescendantsOfKind(SyntaxKind.PropertyAccessExpression), ...sf.getDescendantsOfKind(SyntaxKind.ElementAccessExpression)].filter((access) => isModuleExports(access.getExpression()) && isWriteTarget(access));
+}
+
 /** Why a value of the module object (a binding's reference or an inline require) leaves the tracker's sight here, if it does. */
 function escapeReason(value: Node): string | undefined {
   let node: Node = value;
@@ -1136,7 +1176,7 @@ function escapeReason(value: Node): string | undefined {
   if (!parent) return undefined;
   // `deferred.defer = wrapper`, `(deferred as any).run = ...`, `delete deferred.X`: a patch of the module.
   if ((Node.isPropertyAccessExpression(parent) || Node.isElementAccessExpression(parent)) && parent.getExpression() === node && isWriteTarget(parent)) {
-    return "a member of the deferred module is patched (assigned or deleted), which the shim's exports do not allow: the write is ignored, or a TypeError in strict code";
+    return PATCHED;
   }
   if (Node.isTypeQuery(parent)) return typedParameter(parent) ? PARAMETER_TYPED : undefined;
   if (Node.isCallExpression(parent) || Node.isNewExpression(parent)) {
@@ -1288,6 +1328,51 @@ function wrap(sf: SourceFile, compilerNode: ts.Node): Node {
 }
 
 /** Binds a derived name in the scope that declares it (module level or nearer); the first binding of a name wins. */
+/**
+ * Uses of a namespace's name in its own file that alias it or its members (`const O = Tasks`,
+ * `const f = Tasks.D.defer`, `import P = Tasks.D`); not member reads used in place
+ * (`Tasks.D.defer(f)`), types, or export lists.
+ */
+function namespaceAliases(sf: SourceFile, name: ts.Identifier): ts.Node[] {
+  const scope = declaringCompilerScope(name, name.text);
+  const found: ts.Node[] = [];
+  for (const identifier of compilerNodesOfKind<ts.Identifier>(sf, SyntaxKind.Identifier)) {
+    if (identifier === name || identifier.text !== name.text || declaringCompilerScope(identifier, name.text) !== scope) continue;
+    const parent = identifier.parent;
+    if (ts.isModuleDeclaration(parent) || ts.isExportSpecifier(parent) || ts.isExportAssignment(parent) || ts.isTypeQueryNode(parent)) continue;
+    if (ts.isPropertyAccessExpression(parent) && parent.name === identifier) continue;
+    if (ts.isQualifiedName(parent) && parent.right === identifier) continue;
+    if (!isReference(wrap(sf, identifier) as Identifier)) continue;
+    // `Tasks.D` in a type or a qualified name: a type, unless an import alias reads it.
+    let node: ts.Node = identifier;
+    while (ts.isQualifiedName(node.parent) && node.parent.left === node) node = node.parent;
+    if (node !== identifier || ts.isTypeReferenceNode(node.parent)) {
+      if (ts.isImportEqualsDeclaration(node.parent)) found.push(node);
+      continue;
+    }
+    // `Tasks.D.defer(f)` is resolved where it is; `const f = Tasks.D.defer` was derived too early.
+    let depth = 0;
+    while ((ts.isPropertyAccessExpression(node.parent) || ts.isElementAccessExpression(node.parent)) && node.parent.expression === node) {
+      node = node.parent;
+      depth++;
+    }
+    const reader = node.parent;
+    const aliased = (ts.isVariableDeclaration(reader) && reader.initializer === node) || (ts.isBinaryExpression(reader) && reader.right === node && reader.operatorToken.kind === SyntaxKind.EqualsToken);
+    if (depth === 0 || aliased) found.push(node);
+  }
+  return found;
+}
+
+/** `this` in the literal's own methods, accessors and function-valued properties: the literal itself. */
+function ownThis(literal: import('ts-morph').ObjectLiteralExpression): Node[] {
+  return literal.getDescendantsOfKind(SyntaxKind.ThisKeyword).filter((keyword) => {
+    const owner = keyword.getFirstAncestor((a) => (Node.isFunctionLikeDeclaration(a) && !Node.isArrowFunction(a)) || Node.isClassDeclaration(a) || Node.isClassExpression(a));
+    if (!owner || Node.isClassDeclaration(owner) || Node.isClassExpression(owner)) return false;
+    const member = Node.isFunctionExpression(owner) ? owner.getParent() : owner;
+    return member?.getParent() === literal;
+  });
+}
+
 function bindInScope(symbols: FileSymbols, nameNode: Identifier, ref: SymbolRef, element?: BindingElement, keepsName = false): void {
   const name = nameNode.getText();
   const scope = declaringScope(nameNode, name);

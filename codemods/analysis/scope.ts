@@ -122,7 +122,6 @@ export function isReference(identifier: Identifier): boolean {
     case SyntaxKind.ImportClause:
     case SyntaxKind.NamespaceImport:
     case SyntaxKind.NamespaceExport:
-    case SyntaxKind.ImportEqualsDeclaration:
     case SyntaxKind.LabeledStatement:
     case SyntaxKind.BreakStatement:
     case SyntaxKind.ContinueStatement:
@@ -131,6 +130,9 @@ export function isReference(identifier: Identifier): boolean {
     case SyntaxKind.InterfaceDeclaration:
     case SyntaxKind.TypeParameter:
       return false;
+    // `import D = deferred` (in a namespace too) reads `deferred`; the alias's own name does not.
+    case SyntaxKind.ImportEqualsDeclaration:
+      return (parent as ts.ImportEqualsDeclaration).moduleReference === id;
     case SyntaxKind.ExportSpecifier: {
       const specifier = identifier.getParentOrThrow() as import('ts-morph').ExportSpecifier;
       if (specifier.getExportDeclaration().getModuleSpecifier()) return false;

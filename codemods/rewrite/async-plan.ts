@@ -25,7 +25,7 @@ import { computedLoadEscape, filesWithUnfollowedImports, unseenLoad } from '../a
 import { findDeferCalls, findPayloadCalls } from '../analysis/defer-calls.js';
 import { exportedReferences, isCommonJsExportByName, moduleAndImporters, moduleObjectUseOf, type ExportedNode, type References } from './exported-references.js';
 import { defaultExportMember, exportsLiteralMember, exportsThis, heldMember, thisReaching } from '../analysis/object-members.js';
-import { instanceMember } from '../analysis/instance-members.js';
+import { instanceMember, type InstanceMember } from '../analysis/instance-members.js';
 import { FUNCTION_LIKE_KINDS, isFunctionLike, nameOf, type FunctionLike } from './function-like.js';
 import { instanceCallers, memberCallers, type BindingLookup } from './member-callers.js';
 import { asyncRefused, decoratedRouteMethods, ignoresRejection, mayHoldRoutes, routeCallbackOf, routeHandlersIn, type RouteCallback } from './route-callback.js';
@@ -870,7 +870,7 @@ export class AsyncPlanner {
       }
       // `create = (req, res) => {...}` in a class: the reads of that member on its instances.
       const member = instanceMember(fn);
-      if (member) return instanceCallers(this.lookup, fn, member);
+      if (member) return this.classMemberCallers(fn, member);
       return { ok: false, reason: 'the function is used as a value, so its callers are not known' };
     }
     const record = this.record(fn)!;
@@ -992,6 +992,17 @@ export class AsyncPlanner {
   }
 
   /**
+   * The callers of a member of a class (member-callers.ts), unless the class is a member
+   * of a namespace read other than by member names (`N[k].create()`, `new N[k]()`): the
+   * class's references do not include that read.
+   */
+  private classMemberCallers(fn: FunctionLike, member: InstanceMember): Callers {
+    const namespaceUse = namespaceValueUse(member.cls);
+    if (namespaceUse) return { ok: false, reason: `${nameOf(fn)} is a member of \`${member.name.getText()}\`, a class in the namespace \`${namespaceUse.namespace}\`, which is used other than by member names at ${where(namespaceUse.use)} (a computed key, or passed on whole), so not every caller is known` };
+    return instanceCallers(this.lookup, fn, member);
+  }
+
+  /**
    * A private method (`private m()` or `#m()`) of a class can be neither
    * overridden nor called from outside it, so its references are all its
    * callers; any other method may be.
@@ -1001,7 +1012,7 @@ export class AsyncPlanner {
     const isPrivate = Node.isPrivateIdentifier(name) || (Node.isIdentifier(name) && fn.hasModifier(SyntaxKind.PrivateKeyword));
     if (!isPrivate || !(Node.isIdentifier(name) || Node.isPrivateIdentifier(name)) || !(Node.isClassDeclaration(fn.getParent()) || Node.isClassExpression(fn.getParent()))) {
       const member = instanceMember(fn);
-      if (member) return instanceCallers(this.lookup, fn, member);
+      if (member) return this.classMemberCallers(fn, member);
       return { ok: false, reason: `${nameOf(fn)} is a method: it may be overridden or called dynamically, so not every caller is known` };
     }
     const calls: CallExpression[] = [];

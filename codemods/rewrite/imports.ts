@@ -271,7 +271,8 @@ function rewriteReexport(analysis: Analysis, out: RuleOutput, record: SourceReco
   const namespaceExport = declaration.getNamespaceExport();
   let text: string;
   if (namespaceExport) {
-    const name = namespaceExport.getName();
+    // `export * as 'tasks api' from ...`: a string name keeps its quotes.
+    const name = namespaceExport.getNameNode().getText();
     text = `${typePrefix} { ${name === 'deferred' ? 'deferred' : `deferred as ${name}`} } from ${q(shim)}${end}`;
   } else if (declaration.getNamedExports().length === 0) {
     text = `${typePrefix} * from ${q(shim)}${end}`;

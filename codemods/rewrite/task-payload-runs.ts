@@ -11,6 +11,7 @@ import { findPayloadCalls } from '../analysis/defer-calls.js';
 import type { Analysis } from '../analysis/index.js';
 import { isMember, unwrap } from '../analysis/legacy-symbols.js';
 import type { SourceRecord } from '../analysis/project.js';
+import { isShadowed } from '../analysis/scope.js';
 import type { RuleOutput } from './context.js';
 
 /** `serialize(...)` of the legacy module or the shim (or its Buffer.from()), written as the argument or as a `const` of the same file it names. */
@@ -26,7 +27,10 @@ function madeInPlace(analysis: Analysis, record: SourceRecord, payload: Node): b
     value = unwrap(initializer);
   }
   // `Buffer.from(serialize(...))`: the codemod's own rewrite of a payload kept as a Buffer (defer-result).
-  if (Node.isCallExpression(value) && value.getExpression().getText().replace(/\s+/g, '') === 'Buffer.from' && value.getArguments().length === 1) value = unwrap(value.getArguments()[0]!);
+  // The global Buffer only: a local `Buffer` may return anything.
+  const callee = Node.isCallExpression(value) ? value.getExpression() : undefined;
+  const bufferFrom = callee && Node.isPropertyAccessExpression(callee) && callee.getName() === 'from' && Node.isIdentifier(callee.getExpression()) && callee.getExpression().getText() === 'Buffer' && !isShadowed(callee.getExpression());
+  if (bufferFrom && Node.isCallExpression(value) && value.getArguments().length === 1) value = unwrap(value.getArguments()[0]!);
   return Node.isCallExpression(value) && isMember(analysis.symbols.resolve(record, value.getExpression()), ['serialize']);
 }
 
