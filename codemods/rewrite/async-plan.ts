@@ -718,6 +718,30 @@ export class AsyncPlanner {
    * whole repository. A run on `./src` of a package whose tests or scripts live beside
    * it sees none of their calls.
    */
+  /**
+   * A file among `files` (the module's importers, followed through re-exporting
+   * files) that is an entry point of a package whose importers may be outside the run
+   * and exports `declaration` again, under any name (`export { create } from
+   * './jobs.js'`, `export *`): its relative path. A CommonJS entry is judged by its
+   * text (it names the binding), a file that does not parse as one that exports it.
+   */
+  private reexportingEntry(record: SourceRecord, files: Iterable<string>, declaration: Node, name: string): string | undefined {
+    const word = identifierPattern(name);
+    for (const absPath of files) {
+      if (absPath === record.absPath) continue;
+      const dir = this.packageDirOf(absPath);
+      if (dir === undefined || !this.packageEntriesOf(dir).has(withoutScriptExtension(absPath))) continue;
+      if (this.manifest(dir)?.private === true && this.analysis.paths.some((walked) => isWithin(this.analysis.root, walked))) continue;
+      const entry = this.analysis.index.load(absPath);
+      if (!entry || entry.parseProblem) return path.relative(this.analysis.root, absPath);
+      const text = entry.text;
+      const esm = /\bexport\b/.test(text);
+      if (!esm && word.test(text)) return entry.rel;
+      if (esm && [...entry.sourceFile.getExportedDeclarations().values()].some((nodes) => nodes.some((node) => node === declaration))) return entry.rel;
+    }
+    return undefined;
+  }
+
   private exportsLeaveRun(record: SourceRecord): string | undefined {
     if (this.analysis.singleFile) return 'this run sees one file only';
     const dir = this.packageDirOf(record.absPath);
@@ -921,6 +945,9 @@ export class AsyncPlanner {
     if (!leavesModule) return { ok: true, refs };
     const outside = this.exportsLeaveRun(record);
     if (outside) return { ok: false, reason: `${subject} is exported and may be used from outside the analysed files: ${outside}` };
+    const declaration = name.getParent();
+    const entry = declaration && this.reexportingEntry(record, moduleAndImporters(this.analysis, record.absPath), declaration, name.getText());
+    if (entry) return { ok: false, reason: `${subject} is exported again by ${entry}, an entry point of its package, and may be used from outside the analysed files` };
     const unseen = this.unloadedMention(name.getText());
     if (unseen) return { ok: false, reason: `${subject} is exported and named in ${unseen}, whose uses of it the codemod cannot see (it imports through a path alias or a package name)` };
     const loadedUnseen = unseenLoad(this.analysis, (absPath) => absPath === record.absPath);
@@ -939,6 +966,8 @@ export class AsyncPlanner {
     if (outside) return { ok: false, reason: `${subject} is exported and may be used from outside the analysed files: ${outside}` };
     const found = exportedReferences(this.analysis, record, declaration, name);
     if (!found.ok) return { ok: false, reason: found.reason };
+    const entry = this.reexportingEntry(record, found.searched, declaration, name);
+    if (entry) return { ok: false, reason: `${subject} is exported again by ${entry}, an entry point of its package, and may be used from outside the analysed files` };
     // A file that names it without importing its module as the graph sees it (a bundler's
     // alias, a computed require): its uses are not known.
     const unseen = this.unfollowedMention(name, found.searched);
