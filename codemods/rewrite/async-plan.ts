@@ -784,6 +784,19 @@ export class AsyncPlanner {
     collect(pkg.module);
     collect(pkg.bin);
     collect(pkg.exports);
+    collect(pkg.types);
+    collect(pkg.typings);
+    // `types: "dist/index.d.ts"` names the same module as `dist/index.js`.
+    for (const entry of [...entries]) if (entry.endsWith('.d')) entries.add(entry.slice(0, -2));
+    // A compiled package names its build output (`main: "dist/index.js"`): the run sees the
+    // sources, under tsconfig's rootDir (or, without one, `src` or the package's directory).
+    const build = buildDirsOf(dir);
+    if (build) {
+      for (const entry of [...entries]) {
+        if (!isWithin(entry, build.outDir)) continue;
+        for (const root of build.rootDirs) entries.add(path.join(root, path.relative(build.outDir, entry)));
+      }
+    }
     this.packageEntries.set(dir, entries);
     return entries;
   }
@@ -1213,6 +1226,17 @@ function instanceFieldOf(node: Node): import('ts-morph').PropertyDeclaration | u
     if (Node.isPropertyDeclaration(parent)) return parent.isStatic() ? undefined : parent;
   }
   return undefined;
+}
+
+/** The output directory of the TypeScript build in `dir` (its tsconfig.json's outDir) and the directories its sources may sit in. */
+function buildDirsOf(dir: string): { outDir: string; rootDirs: string[] } | undefined {
+  const configPath = path.join(dir, 'tsconfig.json');
+  const read = ts.readConfigFile(configPath, ts.sys.readFile);
+  if (read.error || !read.config) return undefined;
+  // Its own compilerOptions only: no walk of the include patterns (an outDir set in an `extends` base is not seen).
+  const { options } = ts.convertCompilerOptionsFromJson((read.config as { compilerOptions?: unknown }).compilerOptions ?? {}, dir, configPath);
+  if (!options.outDir) return undefined;
+  return { outDir: options.outDir, rootDirs: options.rootDir ? [options.rootDir] : [path.join(dir, 'src'), dir] };
 }
 
 /** `inner` is `outer` or inside it. */
