@@ -722,8 +722,8 @@ export class AsyncPlanner {
    * A file among `files` (the module's importers, followed through re-exporting
    * files) that is an entry point of a package whose importers may be outside the run
    * and exports `declaration` again, under any name (`export { create } from
-   * './jobs.js'`, `export *`): its relative path. A CommonJS entry is judged by its
-   * text (it names the binding), a file that does not parse as one that exports it.
+   * './jobs.js'`, `export *`): its relative path. An entry that names the binding counts
+   * (`export default { create }`), and one that does not parse.
    */
   private reexportingEntry(record: SourceRecord, files: Iterable<string>, declaration: Node, name: string): string | undefined {
     const word = identifierPattern(name);
@@ -734,10 +734,10 @@ export class AsyncPlanner {
       if (this.manifest(dir)?.private === true && this.analysis.paths.some((walked) => isWithin(this.analysis.root, walked))) continue;
       const entry = this.analysis.index.load(absPath);
       if (!entry || entry.parseProblem) return path.relative(this.analysis.root, absPath);
-      const text = entry.text;
-      const esm = /\bexport\b/.test(text);
-      if (!esm && word.test(text)) return entry.rel;
-      if (esm && [...entry.sourceFile.getExportedDeclarations().values()].some((nodes) => nodes.some((node) => node === declaration))) return entry.rel;
+      // An entry that names it may export it in a way the declarations do not show (`export
+      // default { create }`, `module.exports = { create }`): taken as exporting it.
+      if (word.test(entry.text)) return entry.rel;
+      if ([...entry.sourceFile.getExportedDeclarations().values()].some((nodes) => nodes.some((node) => node === declaration))) return entry.rel;
     }
     return undefined;
   }
