@@ -286,6 +286,7 @@ export class AsyncPlanner {
   private readonly following = new Set<Node>();
   private bindingLookup: BindingLookup | undefined;
   private readonly packageEntries = new Map<string, Set<string>>();
+  private sourcesWithoutExtension?: Set<string>;
   /** Each directory's package.json, read once (null: none, or not a JSON object). */
   private readonly manifests = new Map<string, Record<string, unknown> | null>();
 
@@ -748,11 +749,33 @@ export class AsyncPlanner {
     if (dir === undefined) return 'no package.json above it says what its package is, so callers may be anywhere';
     const rel = path.relative(this.analysis.root, dir) || '.';
     if (!this.analysis.paths.some((walked) => isWithin(dir, walked))) return `the run walked only part of its package (${rel}): a run on the package's directory follows callers in its tests and scripts too`;
-    if (!this.packageEntriesOf(dir).has(withoutScriptExtension(record.absPath))) return undefined;
     // A private package is imported only from its repository: all of it when the run walks the root.
     const isPrivate = this.manifest(dir)?.private === true;
-    if (isPrivate && this.analysis.paths.some((walked) => isWithin(this.analysis.root, walked))) return undefined;
+    const exempt = isPrivate && this.analysis.paths.some((walked) => isWithin(this.analysis.root, walked));
+    // A published package's importers reach what its entries export; a private one's are in its repository.
+    const unseen = isPrivate ? undefined : this.unseenEntryOf(dir);
+    if (unseen) return `its package's entry point ${path.relative(this.analysis.root, unseen)} (${rel}/package.json) is none of the run's files (a build's output?), so what the package exports is not known`;
+    if (!this.packageEntriesOf(dir).has(withoutScriptExtension(record.absPath))) return undefined;
+    if (exempt) return undefined;
     return `the file is an entry point of its package (${rel}/package.json), whose importers may be outside the run${isPrivate ? ' (a run on the repository root follows them)' : ''}`;
+  }
+
+  /**
+   * An entry point the package names explicitly (`main`, `module`, `bin`, `exports`) that
+   * is none of the run's source files, nor maps to one through its build (outDir to
+   * rootDir): without extension.
+   */
+  private unseenEntryOf(dir: string): string | undefined {
+    const pkg = this.manifest(dir) ?? {};
+    if (pkg.main === undefined && pkg.module === undefined && pkg.bin === undefined && pkg.exports === undefined) return undefined;
+    this.sourcesWithoutExtension ??= new Set(this.analysis.index.knownFiles().filter((file) => file.kind === 'source').map((file) => withoutScriptExtension(file.absPath)));
+    const sources = this.sourcesWithoutExtension;
+    const build = buildDirsOf(dir);
+    const candidates = (entry: string): string[] =>
+      build && isWithin(entry, build.outDir) ? [entry, ...build.rootDirs.map((root) => path.join(root, path.relative(build.outDir, entry)))] : [entry];
+    // Patterns (`"./*": "./lib/*.js"`) name no one file: not judged here.
+    // Only entries written as script files: a bin without extension, `./package.json` are not sources anyway.
+    return declaredEntries(dir, pkg, false, true).find((entry) => !entry.includes('*') && !candidates(entry).some((candidate) => sources.has(candidate)));
   }
 
   /** The nearest directory above `absPath`, up to the run's root, that holds a package.json. */
@@ -774,20 +797,7 @@ export class AsyncPlanner {
   private packageEntriesOf(dir: string): Set<string> {
     let entries = this.packageEntries.get(dir);
     if (entries) return entries;
-    entries = new Set<string>();
-    const pkg = this.manifest(dir) ?? {};
-    const collect = (value: unknown): void => {
-      if (typeof value === 'string') entries!.add(withoutScriptExtension(path.resolve(dir, value)));
-      else if (value && typeof value === 'object') for (const inner of Object.values(value)) collect(inner);
-    };
-    collect(pkg.main ?? 'index.js');
-    collect(pkg.module);
-    collect(pkg.bin);
-    collect(pkg.exports);
-    collect(pkg.types);
-    collect(pkg.typings);
-    // `types: "dist/index.d.ts"` names the same module as `dist/index.js`.
-    for (const entry of [...entries]) if (entry.endsWith('.d')) entries.add(entry.slice(0, -2));
+    entries = new Set(declaredEntries(dir, this.manifest(dir) ?? {}, true));
     // A compiled package names its build output (`main: "dist/index.js"`): the run sees the
     // sources, under tsconfig's rootDir (or, without one, `src` or the package's directory).
     const build = buildDirsOf(dir);
@@ -1226,6 +1236,30 @@ function instanceFieldOf(node: Node): import('ts-morph').PropertyDeclaration | u
     if (Node.isPropertyDeclaration(parent)) return parent.isStatic() ? undefined : parent;
   }
   return undefined;
+}
+
+/**
+ * The entry points `pkg` (the package.json in `dir`) names, absolute, without extension:
+ * `main` (npm's default `index.js` when `withDefault`), `module`, `bin`, `exports`, and
+ * then `types`/`typings` (`dist/index.d.ts` names the module `dist/index`); with
+ * `scriptsOnly`, those written with a script extension only.
+ */
+function declaredEntries(dir: string, pkg: Record<string, unknown>, withDefault: boolean, scriptsOnly = false): string[] {
+  const entries = new Set<string>();
+  const collect = (value: unknown): void => {
+    if (typeof value === 'string' && scriptsOnly && !/\.[cm]?[jt]sx?$/.test(value)) return;
+    if (typeof value === 'string') entries.add(withoutScriptExtension(path.resolve(dir, value)).replace(/\.d$/, ''));
+    else if (value && typeof value === 'object') for (const inner of Object.values(value)) collect(inner);
+  };
+  collect(withDefault ? (pkg.main ?? 'index.js') : pkg.main);
+  collect(pkg.module);
+  collect(pkg.bin);
+  collect(pkg.exports);
+  if (withDefault) {
+    collect(pkg.types);
+    collect(pkg.typings);
+  }
+  return [...entries];
 }
 
 /** The output directory of the TypeScript build in `dir` (its tsconfig.json's outDir) and the directories its sources may sit in. */
