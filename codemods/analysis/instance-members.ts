@@ -9,7 +9,8 @@
 // follows the bindings.
 import { Node, SyntaxKind, type ClassDeclaration, type Identifier, type ObjectLiteralExpression } from 'ts-morph';
 import { outermost, outermostExpression } from './legacy-symbols.js';
-import { isWritten, memberReads, objectUse, propertyKey, type MemberRead } from './object-members.js';
+import { memberReads, objectUse, propertyKey, type MemberRead } from './object-members.js';
+import { isWritten } from './scope.js';
 
 export interface InstanceMember {
   /** The member's name (`#name` for a private one). */

@@ -5,7 +5,7 @@ import { Node, SyntaxKind, ts, type BindingElement, type CallExpression, type Id
 import { compilerNodesOfKind } from './compiler-nodes.js';
 import { findImportTypes, moduleTypedParameter, typedParameter } from './import-types.js';
 import type { ProjectIndex, SourceRecord } from './project.js';
-import { declaringCompilerScope, declaringScope, isReassigned, isReference } from './scope.js';
+import { declaringCompilerScope, declaringScope, isReassigned, isReference, isWritten } from './scope.js';
 import { SHIM_EXPORTS } from './shim-exports.js';
 import { roleOfSpecifier, type ModuleMatchers, type ModuleRole } from './specifiers.js';
 
@@ -1110,20 +1110,6 @@ export function getterResult(property: Node): Node | undefined {
   return only && Node.isReturnStatement(only) ? only.getExpression() : undefined;
 }
 
-/** `x.m = v`, `x.m += v`, `delete x.m`, `x.m++`: the member is written, not read. */
-function isWriteTarget(access: Node): boolean {
-  let target = access;
-  while (Node.isParenthesizedExpression(target.getParent())) target = target.getParentOrThrow();
-  const parent = target.getParent();
-  if (!parent) return false;
-  if (Node.isBinaryExpression(parent)) {
-    const operator = parent.getOperatorToken().getKind();
-    return parent.getLeft() === target && operator >= SyntaxKind.FirstAssignment && operator <= SyntaxKind.LastAssignment;
-  }
-  if (Node.isDeleteExpression(parent)) return true;
-  return (Node.isPrefixUnaryExpression(parent) || Node.isPostfixUnaryExpression(parent)) && [SyntaxKind.PlusPlusToken, SyntaxKind.MinusMinusToken].includes(parent.getOperatorToken());
-}
-
 /**
  * `eval(...)`, `Function(...)`, `new Function(...)`, also as a member of the global object
  * (`globalThis.eval`; not `redis.eval(script)`): code the tracker cannot read.
@@ -1161,7 +1147,7 @@ function patchesThroughModuleExports(sf: SourceFile, isModuleObject: (value: Nod
     return !!expression && Node.isBinaryExpression(expression) && expression.getOperatorToken().getKind() === SyntaxKind.EqualsToken && isModuleExports(expression.getLeft()) && isModuleObject(expression.getRight());
   });
   if (!exportsModule) return [];
-  return [...sf.getDescendantsOfKind(SyntaxKind.PropertyAccessExpression), ...sf.getDescendantsOfKind(SyntaxKind.ElementAccessExpression)].filter((access) => isModuleExports(access.getExpression()) && isWriteTarget(access));
+  return [...sf.getDescendantsOfKind(SyntaxKind.PropertyAccessExpression), ...sf.getDescendantsOfKind(SyntaxKind.ElementAccessExpression)].filter((access) => isModuleExports(access.getExpression()) && isWritten(access));
 }
 
 /** Why a value of the module object (a binding's reference or an inline require) leaves the tracker's sight here, if it does. */
@@ -1175,7 +1161,7 @@ function escapeReason(value: Node): string | undefined {
   }
   if (!parent) return undefined;
   // `deferred.defer = wrapper`, `(deferred as any).run = ...`, `delete deferred.X`: a patch of the module.
-  if ((Node.isPropertyAccessExpression(parent) || Node.isElementAccessExpression(parent)) && parent.getExpression() === node && isWriteTarget(parent)) {
+  if ((Node.isPropertyAccessExpression(parent) || Node.isElementAccessExpression(parent)) && parent.getExpression() === node && isWritten(parent)) {
     return PATCHED;
   }
   if (Node.isTypeQuery(parent)) return typedParameter(parent) ? PARAMETER_TYPED : undefined;
@@ -1327,7 +1313,6 @@ function wrap(sf: SourceFile, compilerNode: ts.Node): Node {
   return (sf as unknown as { _getNodeFromCompilerNode(node: ts.Node): Node })._getNodeFromCompilerNode(compilerNode);
 }
 
-/** Binds a derived name in the scope that declares it (module level or nearer); the first binding of a name wins. */
 /**
  * Uses of a namespace's name in its own file that alias it or its members (`const O = Tasks`,
  * `const f = Tasks.D.defer`, `import P = Tasks.D`); not member reads used in place
@@ -1373,6 +1358,7 @@ function ownThis(literal: import('ts-morph').ObjectLiteralExpression): Node[] {
   });
 }
 
+/** Binds a derived name in the scope that declares it (module level or nearer); the first binding of a name wins. */
 function bindInScope(symbols: FileSymbols, nameNode: Identifier, ref: SymbolRef, element?: BindingElement, keepsName = false): void {
   const name = nameNode.getText();
   const scope = declaringScope(nameNode, name);

@@ -8,7 +8,7 @@ import { Node, SyntaxKind, type BinaryExpression, type ElementAccessExpression, 
 import { unwrapFrozen } from './defer-calls.js';
 import { outermost, outermostExpression, unwrap } from './legacy-symbols.js';
 import { where } from './positions.js';
-import { declaringScope, isReassigned, isShadowed } from './scope.js';
+import { declaringScope, isReassigned, isShadowed, isWritten } from './scope.js';
 import { resolveIdentifier } from './declarations.js';
 import type { ProjectIndex } from './project.js';
 
@@ -140,34 +140,6 @@ export type MemberUses =
    */
   | { ok: true; reads: Node[]; bindings: Identifier[]; whole: Node[] }
   | { ok: false; reason: string };
-
-/** `access` is written (`x.k = v`, `x.k += v`, `x.k++`, `delete x.k`, a destructuring target). */
-export function isWritten(access: Node): boolean {
-  const outer = outermost(access);
-  const parent = outer.getParent();
-  if (!parent) return false;
-  if (Node.isBinaryExpression(parent)) {
-    const operator = parent.getOperatorToken().getKind();
-    return parent.getLeft() === outer && operator >= SyntaxKind.FirstAssignment && operator <= SyntaxKind.LastAssignment;
-  }
-  if (Node.isPrefixUnaryExpression(parent) || Node.isPostfixUnaryExpression(parent)) {
-    const operator = parent.getOperatorToken();
-    return operator === SyntaxKind.PlusPlusToken || operator === SyntaxKind.MinusMinusToken;
-  }
-  if (Node.isDeleteExpression(parent)) return true;
-  return Node.isArrayLiteralExpression(parent) || Node.isShorthandPropertyAssignment(parent) || Node.isPropertyAssignment(parent) ? isDestructuringTarget(parent) : false;
-}
-
-/** An array or object literal on the left of `=` (or nested in one). */
-function isDestructuringTarget(node: Node): boolean {
-  let current: Node | undefined = node;
-  while (current && (Node.isArrayLiteralExpression(current) || Node.isObjectLiteralExpression(current) || Node.isPropertyAssignment(current) || Node.isShorthandPropertyAssignment(current) || Node.isSpreadElement(current) || Node.isParenthesizedExpression(current))) {
-    const parent: Node | undefined = current.getParent();
-    if (parent && Node.isBinaryExpression(parent) && parent.getOperatorToken().getKind() === SyntaxKind.EqualsToken && parent.getLeft() === current) return true;
-    current = parent;
-  }
-  return false;
-}
 
 /** Whether `fn` is a member of an object literal other than `literal` (a method, an accessor, a property's function value). */
 function isMemberOfOtherLiteral(fn: Node, literal: ObjectLiteralExpression | undefined): boolean {

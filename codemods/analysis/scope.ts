@@ -223,3 +223,32 @@ export function isReassigned(nameNode: Identifier): boolean {
   visit(root.compilerNode);
   return found;
 }
+
+/** `access` is written (`x.k = v`, `x.k += v`, `x.k++`, `delete x.k`, a destructuring target). */
+export function isWritten(access: Node): boolean {
+  let outer = access;
+  while (Node.isParenthesizedExpression(outer.getParent())) outer = outer.getParentOrThrow();
+  const parent = outer.getParent();
+  if (!parent) return false;
+  if (Node.isBinaryExpression(parent)) {
+    const operator = parent.getOperatorToken().getKind();
+    return parent.getLeft() === outer && operator >= SyntaxKind.FirstAssignment && operator <= SyntaxKind.LastAssignment;
+  }
+  if (Node.isPrefixUnaryExpression(parent) || Node.isPostfixUnaryExpression(parent)) {
+    const operator = parent.getOperatorToken();
+    return operator === SyntaxKind.PlusPlusToken || operator === SyntaxKind.MinusMinusToken;
+  }
+  if (Node.isDeleteExpression(parent)) return true;
+  return Node.isArrayLiteralExpression(parent) || Node.isShorthandPropertyAssignment(parent) || Node.isPropertyAssignment(parent) ? isDestructuringTarget(parent) : false;
+}
+
+/** An array or object literal on the left of `=` (or nested in one). */
+function isDestructuringTarget(node: Node): boolean {
+  let current: Node | undefined = node;
+  while (current && (Node.isArrayLiteralExpression(current) || Node.isObjectLiteralExpression(current) || Node.isPropertyAssignment(current) || Node.isShorthandPropertyAssignment(current) || Node.isSpreadElement(current) || Node.isParenthesizedExpression(current))) {
+    const parent: Node | undefined = current.getParent();
+    if (parent && Node.isBinaryExpression(parent) && parent.getOperatorToken().getKind() === SyntaxKind.EqualsToken && parent.getLeft() === current) return true;
+    current = parent;
+  }
+  return false;
+}
