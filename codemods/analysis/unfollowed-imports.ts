@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { Node, SyntaxKind, ts, type Identifier } from 'ts-morph';
 import { readJsonObject } from './alias-config.js';
 import { compilerNodesOfKind, wrapCompilerNode } from './compiler-nodes.js';
+import { outermostExpression } from './legacy-symbols.js';
 import { sameScopeReferences } from './scope.js';
 import type { Analysis } from './index.js';
 import { roleOfSpecifier } from './specifiers.js';
@@ -196,24 +197,17 @@ function computedDirectory(argument: ts.Expression, fileDir: string): string | u
   return path.resolve(fileDir, ...segments);
 }
 
-/** Parentheses, type assertions and `!` around `node`: the outermost of them. */
-function outerExpression(node: Node): Node {
-  let outer = node;
-  for (let parent = outer.getParent(); parent && (Node.isParenthesizedExpression(parent) || Node.isAsExpression(parent) || Node.isNonNullExpression(parent) || Node.isSatisfiesExpression(parent) || Node.isTypeAssertion(parent)); parent = outer.getParent()) outer = parent;
-  return outer;
-}
-
 /**
  * The module object a load yields is only read by member names (`m.run()`, `const { run } =`,
  * a `const` only used so), or not used (`require(file);`): a function it holds is reached
  * under its own name. For `import()`, once awaited or in a `.then()` callback's parameter.
  */
 function usedByMemberNames(load: Node, dynamic: boolean): boolean {
-  let value = outerExpression(load);
+  let value = outermostExpression(load);
   let parent = value.getParent();
   if (dynamic) {
     if (parent && Node.isAwaitExpression(parent)) {
-      value = outerExpression(parent);
+      value = outermostExpression(parent);
       parent = value.getParent();
     } else if (parent && Node.isPropertyAccessExpression(parent) && parent.getName() === 'then') {
       const call = parent.getParent();
@@ -241,7 +235,7 @@ function boundByMemberNames(name: Node): boolean {
     });
   }
   return Node.isIdentifier(name) && sameScopeReferences(name as Identifier).every((ref) => {
-    const access = outerExpression(ref).getParent();
+    const access = outermostExpression(ref).getParent();
     // `m.default.run()`: the default export (or a CommonJS module's object) read by member names in turn.
     return !!access && Node.isPropertyAccessExpression(access) && (access.getName() !== 'default' || usedByMemberNames(access, false));
   });

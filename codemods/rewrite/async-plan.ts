@@ -285,7 +285,7 @@ export class AsyncPlanner {
   /** Object literals whose member reads callsAmong is following (a literal holding itself ends there). */
   private readonly following = new Set<Node>();
   private bindingLookup: BindingLookup | undefined;
-  private readonly packageEntries = new Map<string, Set<string>>();
+  private readonly packages = new Map<string, PackageFacts>();
   private sourcesWithoutExtension?: Set<string>;
   /** Each directory's package.json, read once (null: none, or not a JSON object). */
   private readonly manifests = new Map<string, Record<string, unknown> | null>();
@@ -717,8 +717,28 @@ export class AsyncPlanner {
    * and the file is none of its entry points (`main`, `module`, `bin`, `exports`:
    * compared without extension), unless the package is private and the run walks the
    * whole repository. A run on `./src` of a package whose tests or scripts live beside
-   * it sees none of their calls.
+   * it sees none of their calls. A published package that names an entry the run cannot
+   * see (a build's output) may export any of its files.
    */
+  private exportsLeaveRun(record: SourceRecord): string | undefined {
+    if (this.analysis.singleFile) return 'this run sees one file only';
+    const dir = this.packageDirOf(record.absPath);
+    if (dir === undefined) return 'no package.json above it says what its package is, so callers may be anywhere';
+    const rel = path.relative(this.analysis.root, dir) || '.';
+    if (!this.analysis.paths.some((walked) => isWithin(dir, walked))) return `the run walked only part of its package (${rel}): a run on the package's directory follows callers in its tests and scripts too`;
+    const isPrivate = this.manifest(dir)?.private === true;
+    // A published package's importers reach what its entries export; a private one's are in its repository.
+    const unseen = isPrivate ? undefined : this.unseenEntryOf(dir);
+    if (unseen) return `its package's entry point ${path.relative(this.analysis.root, unseen)} (${rel}/package.json) is none of the run's files (a build's output?), so what the package exports is not known`;
+    if (!this.packageOf(dir).entries.has(withoutScriptExtension(record.absPath)) || this.importersAllInRun(dir)) return undefined;
+    return `the file is an entry point of its package (${rel}/package.json), whose importers may be outside the run${isPrivate ? ' (a run on the repository root follows them)' : ''}`;
+  }
+
+  /** A private package is imported only from its repository: all of it when the run walks the root. */
+  private importersAllInRun(dir: string): boolean {
+    return this.manifest(dir)?.private === true && this.analysis.paths.some((walked) => isWithin(this.analysis.root, walked));
+  }
+
   /**
    * A file among `files` (the module's importers, followed through re-exporting
    * files) that is an entry point of a package whose importers may be outside the run
@@ -731,8 +751,7 @@ export class AsyncPlanner {
     for (const absPath of files) {
       if (absPath === record.absPath) continue;
       const dir = this.packageDirOf(absPath);
-      if (dir === undefined || !this.packageEntriesOf(dir).has(withoutScriptExtension(absPath))) continue;
-      if (this.manifest(dir)?.private === true && this.analysis.paths.some((walked) => isWithin(this.analysis.root, walked))) continue;
+      if (dir === undefined || !this.packageOf(dir).entries.has(withoutScriptExtension(absPath)) || this.importersAllInRun(dir)) continue;
       const entry = this.analysis.index.load(absPath);
       if (!entry || entry.parseProblem) return path.relative(this.analysis.root, absPath);
       // An entry that names it may export it in a way the declarations do not show (`export
@@ -743,39 +762,24 @@ export class AsyncPlanner {
     return undefined;
   }
 
-  private exportsLeaveRun(record: SourceRecord): string | undefined {
-    if (this.analysis.singleFile) return 'this run sees one file only';
-    const dir = this.packageDirOf(record.absPath);
-    if (dir === undefined) return 'no package.json above it says what its package is, so callers may be anywhere';
-    const rel = path.relative(this.analysis.root, dir) || '.';
-    if (!this.analysis.paths.some((walked) => isWithin(dir, walked))) return `the run walked only part of its package (${rel}): a run on the package's directory follows callers in its tests and scripts too`;
-    // A private package is imported only from its repository: all of it when the run walks the root.
-    const isPrivate = this.manifest(dir)?.private === true;
-    const exempt = isPrivate && this.analysis.paths.some((walked) => isWithin(this.analysis.root, walked));
-    // A published package's importers reach what its entries export; a private one's are in its repository.
-    const unseen = isPrivate ? undefined : this.unseenEntryOf(dir);
-    if (unseen) return `its package's entry point ${path.relative(this.analysis.root, unseen)} (${rel}/package.json) is none of the run's files (a build's output?), so what the package exports is not known`;
-    if (!this.packageEntriesOf(dir).has(withoutScriptExtension(record.absPath))) return undefined;
-    if (exempt) return undefined;
-    return `the file is an entry point of its package (${rel}/package.json), whose importers may be outside the run${isPrivate ? ' (a run on the repository root follows them)' : ''}`;
-  }
-
   /**
    * An entry point the package names explicitly (`main`, `module`, `bin`, `exports`) that
    * is none of the run's source files, nor maps to one through its build (outDir to
    * rootDir): without extension.
    */
   private unseenEntryOf(dir: string): string | undefined {
-    const pkg = this.manifest(dir) ?? {};
-    if (pkg.main === undefined && pkg.module === undefined && pkg.bin === undefined && pkg.exports === undefined) return undefined;
-    this.sourcesWithoutExtension ??= new Set(this.analysis.index.knownFiles().filter((file) => file.kind === 'source').map((file) => withoutScriptExtension(file.absPath)));
-    const sources = this.sourcesWithoutExtension;
-    const build = buildDirsOf(dir);
-    const candidates = (entry: string): string[] =>
-      build && isWithin(entry, build.outDir) ? [entry, ...build.rootDirs.map((root) => path.join(root, path.relative(build.outDir, entry)))] : [entry];
-    // Patterns (`"./*": "./lib/*.js"`) name no one file: not judged here.
-    // Only entries written as script files: a bin without extension, `./package.json` are not sources anyway.
-    return declaredEntries(dir, pkg, false, true).find((entry) => !entry.includes('*') && !candidates(entry).some((candidate) => sources.has(candidate)));
+    const facts = this.packageOf(dir);
+    if (facts.unseen === undefined) {
+      const pkg = this.manifest(dir) ?? {};
+      const explicit = pkg.main !== undefined || pkg.module !== undefined || pkg.bin !== undefined || pkg.exports !== undefined;
+      this.sourcesWithoutExtension ??= new Set(this.analysis.index.knownFiles().filter((file) => file.kind === 'source').map((file) => withoutScriptExtension(file.absPath)));
+      const sources = this.sourcesWithoutExtension;
+      // Patterns (`"./*": "./lib/*.js"`) name no one file; only entries written as script files
+      // are judged (a bin without extension, `./package.json` are not sources anyway).
+      const unseen = explicit ? declaredEntries(dir, pkg, false, true).find((entry) => !entry.includes('*') && !entrySources(entry, facts.build).some((source) => sources.has(source))) : undefined;
+      facts.unseen = unseen ?? null;
+    }
+    return facts.unseen ?? undefined;
   }
 
   /** The nearest directory above `absPath`, up to the run's root, that holds a package.json. */
@@ -793,22 +797,18 @@ export class AsyncPlanner {
     return manifest ?? undefined;
   }
 
-  /** The entry points of the package in `dir`, without extension. */
-  private packageEntriesOf(dir: string): Set<string> {
-    let entries = this.packageEntries.get(dir);
-    if (entries) return entries;
-    entries = new Set(declaredEntries(dir, this.manifest(dir) ?? {}, true));
-    // A compiled package names its build output (`main: "dist/index.js"`): the run sees the
-    // sources, under tsconfig's rootDir (or, without one, `src` or the package's directory).
+  /**
+   * The package in `dir`: its TypeScript build's directories, and its entry points
+   * without extension, with the sources a build maps them to (`main: "dist/index.js"`
+   * is also `src/index`, under tsconfig's rootDir, or without one `src` or `dir`).
+   */
+  private packageOf(dir: string): PackageFacts {
+    let facts = this.packages.get(dir);
+    if (facts) return facts;
     const build = buildDirsOf(dir);
-    if (build) {
-      for (const entry of [...entries]) {
-        if (!isWithin(entry, build.outDir)) continue;
-        for (const root of build.rootDirs) entries.add(path.join(root, path.relative(build.outDir, entry)));
-      }
-    }
-    this.packageEntries.set(dir, entries);
-    return entries;
+    facts = { build, entries: new Set(declaredEntries(dir, this.manifest(dir) ?? {}, true).flatMap((entry) => entrySources(entry, build))) };
+    this.packages.set(dir, facts);
+    return facts;
   }
 
   /**
@@ -1262,8 +1262,26 @@ function declaredEntries(dir: string, pkg: Record<string, unknown>, withDefault:
   return [...entries];
 }
 
-/** The output directory of the TypeScript build in `dir` (its tsconfig.json's outDir) and the directories its sources may sit in. */
-function buildDirsOf(dir: string): { outDir: string; rootDirs: string[] } | undefined {
+/** The output directory of a TypeScript build and the directories its sources may sit in. */
+interface BuildDirs {
+  outDir: string;
+  rootDirs: string[];
+}
+
+/** What the planner reads of a package once: see AsyncPlanner.packageOf and unseenEntryOf (null: every entry is seen). */
+interface PackageFacts {
+  build: BuildDirs | undefined;
+  entries: Set<string>;
+  unseen?: string | null;
+}
+
+/** An entry (without extension) and, when it is in the build's output, the sources that build it. */
+function entrySources(entry: string, build: BuildDirs | undefined): string[] {
+  return build && isWithin(entry, build.outDir) ? [entry, ...build.rootDirs.map((root) => path.join(root, path.relative(build.outDir, entry)))] : [entry];
+}
+
+/** The TypeScript build in `dir`: its tsconfig.json's outDir, and where the sources may sit. */
+function buildDirsOf(dir: string): BuildDirs | undefined {
   const configPath = path.join(dir, 'tsconfig.json');
   const read = ts.readConfigFile(configPath, ts.sys.readFile);
   if (read.error || !read.config) return undefined;

@@ -11,6 +11,7 @@ import { compilerNodesOfKind, wrapCompilerNode } from '../analysis/compiler-node
 import { findDeferCalls } from '../analysis/defer-calls.js';
 import type { Analysis } from '../analysis/index.js';
 import { BACKEND_DEPENDENT_ERROR_CLASSES, LEGACY_ERROR_CLASSES } from '../analysis/legacy-errors.js';
+import { outermostExpression } from '../analysis/legacy-symbols.js';
 import type { SourceRecord } from '../analysis/project.js';
 import { calleeFunctions } from './async-plan.js';
 import type { FunctionLike } from './function-like.js';
@@ -38,16 +39,6 @@ export interface CaughtErrorTest {
 
 type TextKind = 'message' | 'name';
 
-/** The expression around `node` once parentheses, `as`, `!` and `<T>` are looked through. */
-function outer(node: Node): Node {
-  let current = node;
-  for (;;) {
-    const parent = current.getParent();
-    if (parent && (Node.isParenthesizedExpression(parent) || Node.isAsExpression(parent) || Node.isNonNullExpression(parent) || Node.isTypeAssertion(parent) || Node.isSatisfiesExpression(parent))) {
-      current = parent;
-    } else return current;
-  }
-}
 
 function literalText(node: Node | undefined): string | undefined {
   return node && (Node.isStringLiteral(node) || Node.isNoSubstitutionTemplateLiteral(node)) ? node.getLiteralValue() : undefined;
@@ -174,20 +165,20 @@ function textReads(nameNode: Node, block: Node): Array<{ node: Node; kind: TextK
   };
   /** What `expression` (a read of the error) is used as: a text read, or an alias. */
   const follow = (read: Node, kind: TextKind | undefined): void => {
-    let at = outer(read);
+    let at = outermostExpression(read);
     if (kind === undefined) {
       const parent = at.getParent();
       if (parent && (Node.isPropertyAccessExpression(parent) || Node.isElementAccessExpression(parent)) && parent.getExpression() === at) {
         const member = Node.isPropertyAccessExpression(parent) ? parent.getName() : literalText(parent.getArgumentExpression());
         if (member === 'message' || member === 'name') return follow(parent, member);
         if (member === 'constructor') {
-          const up = outer(parent).getParent();
+          const up = outermostExpression(parent).getParent();
           if (up && Node.isPropertyAccessExpression(up) && up.getName() === 'name') return follow(up, 'name');
           return;
         }
         if (member === 'toString') {
-          const call = outer(parent).getParent();
-          if (call && Node.isCallExpression(call) && call.getExpression() === outer(parent)) return follow(call, 'message');
+          const call = outermostExpression(parent).getParent();
+          if (call && Node.isCallExpression(call) && call.getExpression() === outermostExpression(parent)) return follow(call, 'message');
         }
         return;
       }
@@ -203,14 +194,14 @@ function textReads(nameNode: Node, block: Node): Array<{ node: Node; kind: TextK
     for (;;) {
       const parent = at.getParent();
       if (parent && Node.isPropertyAccessExpression(parent) && parent.getExpression() === at && TEXT_FORMS.has(parent.getName())) {
-        const call = outer(parent).getParent();
-        if (call && Node.isCallExpression(call) && call.getExpression() === outer(parent)) {
-          at = outer(call);
+        const call = outermostExpression(parent).getParent();
+        if (call && Node.isCallExpression(call) && call.getExpression() === outermostExpression(parent)) {
+          at = outermostExpression(call);
           continue;
         }
       }
       if (parent && Node.isBinaryExpression(parent) && parent.getLeft() === at && [SyntaxKind.QuestionQuestionToken, SyntaxKind.BarBarToken].includes(parent.getOperatorToken().getKind())) {
-        at = outer(parent);
+        at = outermostExpression(parent);
         continue;
       }
       break;
@@ -236,8 +227,8 @@ function testsOf(read: Node): Array<{ node: Node; values: Array<string | undefin
     return [{ node: parent, values: [literalText(other)] }];
   }
   if (Node.isPropertyAccessExpression(parent) && parent.getExpression() === read && TEXT_TESTS.has(parent.getName())) {
-    const call = outer(parent).getParent();
-    if (call && Node.isCallExpression(call) && call.getExpression() === outer(parent)) return [{ node: call, values: [literalText(call.getArguments()[0])] }];
+    const call = outermostExpression(parent).getParent();
+    if (call && Node.isCallExpression(call) && call.getExpression() === outermostExpression(parent)) return [{ node: call, values: [literalText(call.getArguments()[0])] }];
   }
   // `/already exists/.test(msg)`, `pattern.exec(msg)`.
   if (Node.isCallExpression(parent) && parent.getArguments()[0] === read) {

@@ -279,14 +279,7 @@ function isSuperPost(node: ts.Node): node is ts.CallExpression {
 
 /** Whether `statement` reads `name` (an identifier of that text anywhere in it). */
 function mentions(statement: ts.Node, name: string): boolean {
-  let found = false;
-  const visit = (node: ts.Node): void => {
-    if (found) return;
-    if (ts.isIdentifier(node) && node.text === name) found = true;
-    else ts.forEachChild(node, visit);
-  };
-  visit(statement);
-  return found;
+  return compilerDescendants(statement, (node) => ts.isIdentifier(node) && node.text === name).length > 0;
 }
 
 /**
