@@ -743,12 +743,23 @@ export class AsyncPlanner {
    * A file among `files` (the module's importers, followed through re-exporting
    * files) that is an entry point of a package whose importers may be outside the run
    * and exports `declaration` again, under any name (`export { create } from
-   * './jobs.js'`, `export *`): its relative path. An entry that names the binding counts
+   * './jobs.js'`, `export *`), or exports a module of `files` as a namespace (`export * as
+   * jobs from './jobs.js'`): its relative path. An entry that names the binding counts
    * (`export default { create }`), and one that does not parse.
    */
   private reexportingEntry(record: SourceRecord, files: Iterable<string>, declaration: Node, name: string): string | undefined {
     const word = identifierPattern(name);
-    for (const absPath of files) {
+    const chain = new Set(files);
+    // `export * as jobs from './jobs.js'`, `import * as jobs ...; export { jobs }`: a module of the chain as a
+    // namespace, which exports it in turn.
+    const visited = new Set<Node>();
+    const exportsIt = (node: Node): boolean => {
+      if (node === declaration) return true;
+      if (!Node.isSourceFile(node) || !chain.has(node.getFilePath()) || visited.has(node)) return false;
+      visited.add(node);
+      return [...node.getExportedDeclarations().values()].some((nodes) => nodes.some(exportsIt));
+    };
+    for (const absPath of chain) {
       if (absPath === record.absPath) continue;
       const dir = this.packageDirOf(absPath);
       if (dir === undefined || !this.packageOf(dir).entries.has(withoutScriptExtension(absPath)) || this.importersAllInRun(dir)) continue;
@@ -757,7 +768,7 @@ export class AsyncPlanner {
       // An entry that names it may export it in a way the declarations do not show (`export
       // default { create }`, `module.exports = { create }`): taken as exporting it.
       if (word.test(entry.text)) return entry.rel;
-      if ([...entry.sourceFile.getExportedDeclarations().values()].some((nodes) => nodes.some((node) => node === declaration))) return entry.rel;
+      if ([...entry.sourceFile.getExportedDeclarations().values()].some((nodes) => nodes.some(exportsIt))) return entry.rel;
     }
     return undefined;
   }
