@@ -1,0 +1,76 @@
+// Which app receives tasks sent to custom URLs. The local backends deliver every task
+// in process to one app: the last one `wrapApp` (useDeferred, `deliver` not false) was
+// called on. A task for the built-in URL goes straight to that app's endpoint, which
+// is the same in every wrapped app; a task sent to a custom `_url` goes through that
+// app's own routes. With more than one app wrapped, which wrapApp runs last in the
+// serving process is not something the codemod reads: when it is a sub-app mounted
+// under a prefix (`app.use('/api', api)`, which sees `/api/tasks/run` unprefixed
+// nowhere) or a second server (metrics, admin), the task is answered 404 and retried
+// for ever, where App Engine delivered it to the app serving the URL.
+import { Node } from 'ts-morph';
+import { findDeferCalls, usesDefaultUrl } from './defer-calls.js';
+import { resolveName } from './declarations.js';
+import type { HostApp } from './host-app.js';
+import type { Analysis } from './index.js';
+import { mountPrefix } from './route-tables.js';
+import type { WrapPlan } from './wrap-plan.js';
+
+export interface DeliveryConflict {
+  /** The custom URLs tasks are sent to, as the report names them. */
+  urls: string[];
+  /** The distinct apps that become (or already are) delivery targets. */
+  apps: HostApp[];
+}
+
+/** Custom task URLs of the run: `_url` options (literal or not) and the custom rows of mounted route tables. */
+function customTaskUrls(analysis: Analysis): string[] {
+  const urls = new Set<string>();
+  for (const call of findDeferCalls(analysis.symbols, analysis.candidates)) {
+    if (call.unreadOptions) urls.add('options the codemod cannot read');
+    else if (!usesDefaultUrl(call)) urls.add(call.url === 'dynamic' ? 'a computed _url' : call.url!);
+  }
+  for (const table of analysis.tables) {
+    if (table.mounts.length === 0) continue;
+    const prefix = mountPrefix(table);
+    for (const row of table.rows) if (row.kind === 'custom') urls.add(row.path === undefined || prefix === undefined ? 'a route-table row' : prefix + row.path);
+  }
+  return [...urls];
+}
+
+/** The framework app a node listener is (`http.createServer(app)`, `app.callback()`, in this file or imported), if it is one of `hosts`. */
+function frameworkAppOf(analysis: Analysis, host: HostApp, hosts: readonly HostApp[]): HostApp | undefined {
+  let listener = host.listener;
+  // `wrapApp(app, ...)` written already, `app.callback()` of Koa.
+  if (listener && Node.isCallExpression(listener) && host.wrapped) listener = listener.getArguments()[0];
+  if (listener && Node.isCallExpression(listener)) {
+    const callee = listener.getExpression();
+    listener = Node.isPropertyAccessExpression(callee) && callee.getName() === 'callback' ? callee.getExpression() : undefined;
+  }
+  if (!listener || !Node.isIdentifier(listener)) return undefined;
+  const name = listener.getText();
+  const local = hosts.find((h) => h !== host && h.record === host.record && h.variable?.getName() === name);
+  if (local) return local;
+  const resolution = resolveName(analysis.index, host.record, name, 0);
+  return resolution.kind === 'module' ? hosts.find((h) => h !== host && h.variable !== undefined && h.variable === resolution.node) : undefined;
+}
+
+/** An app already wrapped with `deliver: false` written in its options: never the delivery target. */
+function deliversNothing(host: HostApp): boolean {
+  if (!host.wrapped) return false;
+  let call: Node | undefined = host.framework === 'node' ? host.listener : (host.served ?? host.create).getParent();
+  while (call && (Node.isParenthesizedExpression(call) || Node.isAsExpression(call))) call = call.getParent();
+  const options = call && Node.isCallExpression(call) ? call.getArguments()[1] : undefined;
+  if (!options || !Node.isObjectLiteralExpression(options)) return false;
+  const deliver = options.getProperty('deliver');
+  return !!deliver && Node.isPropertyAssignment(deliver) && deliver.getInitializer()?.getText() === 'false';
+}
+
+/** More than one app receives deliveries while tasks go to custom URLs: which one gets them is not known. */
+export function deliveryConflict(analysis: Analysis, plan: WrapPlan): DeliveryConflict | undefined {
+  const candidates = [...plan.toWrap, ...plan.wrapped].filter((h) => !deliversNothing(h));
+  // `http.createServer(app)` of an app in the list is that app again, not a second target.
+  const apps = candidates.filter((h) => h.framework !== 'node' || !frameworkAppOf(analysis, h, candidates));
+  if (apps.length < 2) return undefined;
+  const urls = customTaskUrls(analysis);
+  return urls.length > 0 ? { urls, apps } : undefined;
+}
