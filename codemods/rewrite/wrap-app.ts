@@ -79,11 +79,20 @@ function wrapTarget(host: HostApp): Node {
   return host.framework === 'node' && host.listener ? host.listener : (host.served ?? host.create);
 }
 
+/**
+ * An app as messages name it: its variable and file (`api in src/app.ts`), stable under
+ * the edits (a line number would name the migrated text in the marker the engine writes).
+ */
+function appName(host: HostApp): string {
+  const name = host.variable?.getName();
+  return name ? `${name} in ${host.record.rel}` : `the ${host.framework} app in ${host.record.rel}`;
+}
+
 /** Several apps receive deliveries while tasks go to custom URLs (delivery-target.ts): each is reported. */
 function reportDeliveryConflict(analysis: Analysis, out: RuleOutput): void {
   const conflict = deliveryConflict(analysis, wrapPlan(analysis));
   if (!conflict) return;
-  const where = conflict.apps.map((h) => `${h.record.rel}:${wrapTarget(h).getStartLineNumber()}`).join(', ');
+  const where = conflict.apps.map(appName).join(', ');
   const urls = conflict.urls.slice(0, 3).join(', ') + (conflict.urls.length > 3 ? ', ...' : '');
   for (const host of conflict.apps) {
     out.report(
@@ -101,7 +110,7 @@ function reportDeliveryConflict(analysis: Analysis, out: RuleOutput): void {
  * a server the finder does not recognise, or apps found in test files only.
  */
 function reportUnwrappedServers(analysis: Analysis, out: RuleOutput, apps: readonly HostApp[], reason: WrapPlan['reason']): void {
-  const where = apps.map((h) => `${h.record.rel}:${wrapTarget(h).getStartLineNumber()}`).join(', ');
+  const where = apps.map(appName).join(', ');
   for (const server of findUnrecognisedServers(analysis)) {
     out.report(
       server.record,
