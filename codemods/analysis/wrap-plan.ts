@@ -70,6 +70,10 @@ export function wrapPlan(analysis: Analysis): WrapPlan {
       reason ??= { record: table.record, node: table.create };
       if (!host.wrapped && !toWrap.includes(host)) toWrap.push(host);
     }
+    // Tasks deferred to a custom URL make every app a target below once the tables are
+    // gone: wrapping them now too keeps the migration a fixpoint (a table on a sub-app
+    // otherwise wrapped the sub-app now and its parent on a second run).
+    if (reason && calls.some((c) => !usesDefaultUrl(c))) toWrap = analysis.hosts.filter((h) => !h.wrapped);
   }
   if (!reason) {
     // Tasks sent to a custom URL that no route table serves: the app's own route runs
