@@ -64,45 +64,105 @@ function mentionsWrapApp(node: CallExpression | NewExpression): boolean {
   return node.getArguments().some(wrapCall) || !!node.getFirstAncestor(wrapCall);
 }
 
-function unrecognisedIn(record: SourceRecord, creates: ReadonlySet<Node>): UnrecognisedServer[] {
+/** Parentheses, type assertions and `await` around an expression. */
+function strip(node: Node): Node {
+  let current = unwrap(node);
+  while (Node.isAwaitExpression(current)) current = unwrap(current.getExpression());
+  return current;
+}
+
+/**
+ * Where a value comes from, followed through `const` initializers and method chains
+ * (`polka().get(...)`, `await NestFactory.create(M)`): the first call that made it
+ * (`root`) and the identifier that call starts from (`leaf`).
+ */
+function origin(node: Node, depth = 0): { root?: CallExpression | NewExpression; leaf?: Node } {
+  const value = strip(node);
+  if (Node.isIdentifier(value)) {
+    const [declaration] = value.getSymbol()?.getDeclarations() ?? [];
+    const initializer = declaration && Node.isVariableDeclaration(declaration) && Node.isIdentifier(declaration.getNameNode()) ? declaration.getInitializer() : undefined;
+    return initializer && depth < 4 ? origin(initializer, depth + 1) : { leaf: value };
+  }
+  if (!Node.isCallExpression(value) && !Node.isNewExpression(value)) return {};
+  // `wrapApp(app, ...)`: the app it was given.
+  const [wrappedApp] = value.getArguments();
+  if (Node.isCallExpression(value) && calleeName(value.getExpression()) === 'wrapApp' && wrappedApp) return origin(wrappedApp, depth);
+  let object = strip(value.getExpression());
+  while (Node.isPropertyAccessExpression(object)) object = strip(object.getExpression());
+  if (Node.isCallExpression(object) || Node.isNewExpression(object)) return origin(object, depth);
+  if (!Node.isIdentifier(object)) return {};
+  const inner = origin(object, depth);
+  return inner.root ? inner : { root: value, leaf: inner.leaf ?? object };
+}
+
+/** A module of a package (not a relative path), none the host finder knows, speaking HTTP as far as the codemod knows. */
+function unknownPackage(module: string | undefined): module is string {
+  return module !== undefined && !module.startsWith('.') && !module.startsWith('/') && !MODULE_FRAMEWORKS[module] && !NOT_HTTP.has(module);
+}
+
+/** `server.on('request', app)` in the file, every listener an app the finder found there (or already wrapped). */
+function requestListenersAreHosts(record: SourceRecord, calls: readonly Node[], hostNames: ReadonlySet<string>): boolean {
+  const listeners = calls.flatMap((call) => {
+    if (!Node.isCallExpression(call)) return [];
+    const callee = call.getExpression();
+    const [event, listener] = call.getArguments();
+    return Node.isPropertyAccessExpression(callee) && callee.getName() === 'on' && event && Node.isStringLiteral(event) && event.getLiteralValue() === 'request' && listener ? [listener] : [];
+  });
+  return listeners.length > 0 && listeners.every((l) => (Node.isIdentifier(l) && hostNames.has(l.getText())) || (Node.isCallExpression(l) && calleeName(l.getExpression()) === 'wrapApp'));
+}
+
+function unrecognisedIn(record: SourceRecord, hosts: readonly HostApp[], creates: ReadonlySet<Node>): UnrecognisedServer[] {
   const found: UnrecognisedServer[] = [];
   const sf = record.sourceFile;
-  const text = record.text;
-  if (!/createServer|createSecureServer|Server\(|require\(/.test(text)) return found;
+  if (!/createServer|createSecureServer|Server\(|require\(|import\(|\.listen\(/.test(record.text)) return found;
   const bindings = frameworkBindings(record);
-  const calls = [...compilerNodesOfKind<ts.CallExpression>(sf, SyntaxKind.CallExpression), ...compilerNodesOfKind<ts.NewExpression>(sf, SyntaxKind.NewExpression)];
-  for (const compilerNode of calls) {
-    const node = wrapCompilerNode<CallExpression | NewExpression>(sf, compilerNode);
-    if (creates.has(node)) continue;
+  const hostNames = new Set(hosts.filter((h) => h.record === record && h.variable).map((h) => h.variable!.getName()));
+  const calls = [...compilerNodesOfKind<ts.CallExpression>(sf, SyntaxKind.CallExpression), ...compilerNodesOfKind<ts.NewExpression>(sf, SyntaxKind.NewExpression)].map((n) =>
+    wrapCompilerNode<CallExpression | NewExpression>(sf, n),
+  );
+  const seen = new Set<Node>();
+  const add = (node: CallExpression | NewExpression, what: string) => {
+    if (seen.has(node) || creates.has(node) || mentionsWrapApp(node)) return;
+    seen.add(node);
+    found.push({ record, node, what });
+  };
+  for (const node of calls) {
     const callee = node.getExpression();
     const name = calleeName(callee);
     // `require('express')()`, `new (require('koa'))()`: a framework app the finder does not follow.
     const required = requireSpecifier(callee);
     if (required && MODULE_FRAMEWORKS[required.getLiteralValue()] && MODULE_FRAMEWORKS[required.getLiteralValue()] !== 'node') {
-      if (!mentionsWrapApp(node)) found.push({ record, node, what: `an app of ${required.getLiteralValue()} created straight from require()` });
+      add(node, `an app of ${required.getLiteralValue()} created straight from require()`);
       continue;
     }
-    // `const express = require('express')` inside a function: the finder reads module-level requires only.
+    // `const express = require('express')` inside a function, `await import('express')`: the finder reads module-level imports and requires only.
     const specifier = requireSpecifier(node);
-    if (specifier && MODULE_FRAMEWORKS[specifier.getLiteralValue()] && MODULE_FRAMEWORKS[specifier.getLiteralValue()] !== 'node') {
-      if (node.getFirstAncestor((a) => Node.isFunctionLikeDeclaration(a) || Node.isArrowFunction(a) || Node.isFunctionExpression(a))) {
-        found.push({ record, node, what: `${specifier.getLiteralValue()} required inside a function` });
-      }
+    const imported = Node.isCallExpression(node) && callee.getKind() === SyntaxKind.ImportKeyword && node.getArguments()[0];
+    const loaded = specifier?.getLiteralValue() ?? (imported && Node.isStringLiteral(imported) ? imported.getLiteralValue() : undefined);
+    if (loaded !== undefined && MODULE_FRAMEWORKS[loaded] && MODULE_FRAMEWORKS[loaded] !== 'node') {
+      if (imported) add(node, `${loaded} loaded with import()`);
+      else if (node.getFirstAncestor((a) => Node.isFunctionLikeDeclaration(a) || Node.isArrowFunction(a) || Node.isFunctionExpression(a))) add(node, `${loaded} required inside a function`);
+      continue;
+    }
+    // `<server>.listen(...)` of a server some package made (`polka()`, `await NestFactory.create(M)`).
+    if (name === 'listen' && Node.isCallExpression(node) && Node.isPropertyAccessExpression(callee)) {
+      const { root, leaf } = origin(callee.getExpression());
+      const module = leaf && calleeModule(leaf);
+      if (root && unknownPackage(module)) add(root, `${root.getExpression().getText()}(...) of ${module}, listening`);
       continue;
     }
     if (name !== 'createServer' && name !== 'createSecureServer' && !(name === 'Server' && Node.isNewExpression(node))) continue;
     const module = calleeModule(callee);
-    if (module !== undefined && NOT_HTTP.has(module)) continue;
-    if (mentionsWrapApp(node)) continue;
+    if (module === undefined || NOT_HTTP.has(module)) continue;
     if (!Node.isNewExpression(node) && name === 'createServer' && frameworkCallee(record, callee, bindings)?.framework === 'node') {
       // http.createServer(listener) is a host, or the server of one; with no listener, one is attached later (server.on('request', ...)).
       const args = node.getArguments();
       const listener = args[args.length - 1];
-      if (listener && !Node.isObjectLiteralExpression(listener)) continue;
-      found.push({ record, node, what: `${node.getExpression().getText()}() with no listener (one attached later, server.on('request', ...))` });
+      if ((listener && !Node.isObjectLiteralExpression(listener)) || requestListenersAreHosts(record, calls, hostNames)) continue;
+      add(node, `${node.getExpression().getText()}() with no listener (one attached later, server.on('request', ...))`);
       continue;
     }
-    found.push({ record, node, what: `${node.getExpression().getText()}(...)${module ? ` of ${module}` : ''}` });
+    add(node, `${node.getExpression().getText()}(...) of ${module}`);
   }
   return found;
 }
@@ -113,7 +173,7 @@ export function findUnrecognisedServers(analysis: Analysis): UnrecognisedServer[
   return analysis.index
     .loaded()
     .filter((record) => !record.parseProblem)
-    .flatMap((record) => unrecognisedIn(record, creates));
+    .flatMap((record) => unrecognisedIn(record, analysis.hosts, creates));
 }
 
 const TEST_PATH = /(^|\/)(test|tests|__tests__|spec|__mocks__)\/|\.(test|spec)\.[cm]?[jt]sx?$/;
