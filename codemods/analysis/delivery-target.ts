@@ -7,10 +7,11 @@
 // under a prefix (`app.use('/api', api)`, which sees `/api/tasks/run` unprefixed
 // nowhere) or a second server (metrics, admin), the task is answered 404 and retried
 // for ever, where App Engine delivered it to the app serving the URL.
-import { Node } from 'ts-morph';
+import { Node, SyntaxKind } from 'ts-morph';
 import { findDeferCalls, usesDefaultUrl } from './defer-calls.js';
 import { resolveName } from './declarations.js';
 import type { HostApp } from './host-app.js';
+import { requireSpecifier } from './legacy-symbols.js';
 import type { Analysis } from './index.js';
 import { mountPrefix } from './route-tables.js';
 import type { WrapPlan } from './wrap-plan.js';
@@ -51,7 +52,36 @@ function frameworkAppOf(analysis: Analysis, host: HostApp, hosts: readonly HostA
   const local = hosts.find((h) => h !== host && h.record === host.record && h.variable?.getName() === name);
   if (local) return local;
   const resolution = resolveName(analysis.index, host.record, name, 0);
-  return resolution.kind === 'module' ? hosts.find((h) => h !== host && h.variable !== undefined && h.variable === resolution.node) : undefined;
+  if (resolution.kind === 'module') return hosts.find((h) => h !== host && h.variable !== undefined && h.variable === resolution.node);
+  return defaultExportedApp(analysis, listener, hosts);
+}
+
+/** `import app from './app'` / `const app = require('./app')` of a module whose default export is an app itself (`export default express()`, `module.exports = express()`). */
+function defaultExportedApp(analysis: Analysis, identifier: Node, hosts: readonly HostApp[]): HostApp | undefined {
+  const [declaration] = identifier.getSymbol()?.getDeclarations() ?? [];
+  let specifier: string | undefined;
+  const importDeclaration = declaration && Node.isImportClause(declaration) ? declaration.getParent() : undefined;
+  if (importDeclaration && Node.isImportDeclaration(importDeclaration)) specifier = importDeclaration.getModuleSpecifierValue();
+  else if (declaration && Node.isVariableDeclaration(declaration) && Node.isIdentifier(declaration.getNameNode())) {
+    const initializer = declaration.getInitializer();
+    specifier = initializer && requireSpecifier(initializer)?.getLiteralValue();
+  }
+  const target = specifier && analysis.index.resolve(identifier.getSourceFile().getFilePath(), specifier);
+  if (!target) return undefined;
+  return hosts.find((h) => h.record.absPath === target && isDefaultExport(h.served ?? h.create));
+}
+
+/** `export default <app>`, `module.exports = <app>`, through wrapApp(...) and parentheses. */
+function isDefaultExport(app: Node): boolean {
+  let current = app;
+  let parent = current.getParent();
+  while (parent && (Node.isParenthesizedExpression(parent) || Node.isAsExpression(parent) || (Node.isCallExpression(parent) && parent.getArguments()[0] === current && parent.getExpression().getText().endsWith('wrapApp')))) {
+    current = parent;
+    parent = current.getParent();
+  }
+  if (!parent) return false;
+  if (Node.isExportAssignment(parent)) return true;
+  return Node.isBinaryExpression(parent) && parent.getRight() === current && parent.getOperatorToken().getKind() === SyntaxKind.EqualsToken && parent.getLeft().getText().replace(/\s/g, '') === 'module.exports';
 }
 
 /** An app already wrapped with `deliver: false` written in its options: never the delivery target. */
