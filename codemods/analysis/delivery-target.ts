@@ -12,6 +12,7 @@ import { findDeferCalls, usesDefaultUrl } from './defer-calls.js';
 import { resolveName } from './declarations.js';
 import type { HostApp } from './host-app.js';
 import { requireSpecifier } from './legacy-symbols.js';
+import { bindingDeclaration } from './scope.js';
 import type { Analysis } from './index.js';
 import { mountPrefix } from './route-tables.js';
 import type { WrapPlan } from './wrap-plan.js';
@@ -58,7 +59,7 @@ function frameworkAppOf(analysis: Analysis, host: HostApp, hosts: readonly HostA
 
 /** `import app from './app'` / `const app = require('./app')` of a module whose default export is an app itself (`export default express()`, `module.exports = express()`). */
 function defaultExportedApp(analysis: Analysis, identifier: Node, hosts: readonly HostApp[]): HostApp | undefined {
-  const [declaration] = identifier.getSymbol()?.getDeclarations() ?? [];
+  const declaration = bindingDeclaration(identifier);
   let specifier: string | undefined;
   const importDeclaration = declaration && Node.isImportClause(declaration) ? declaration.getParent() : undefined;
   if (importDeclaration && Node.isImportDeclaration(importDeclaration)) specifier = importDeclaration.getModuleSpecifierValue();
@@ -98,6 +99,7 @@ function deliversNothing(host: HostApp): boolean {
 /** More than one app receives deliveries while tasks go to custom URLs: which one gets them is not known. */
 export function deliveryConflict(analysis: Analysis, plan: WrapPlan): DeliveryConflict | undefined {
   const candidates = [...plan.toWrap, ...plan.wrapped].filter((h) => !deliversNothing(h));
+  if (candidates.length < 2) return undefined;
   // `http.createServer(app)` of an app in the list is that app again, not a second target.
   const apps = candidates.filter((h) => h.framework !== 'node' || !frameworkAppOf(analysis, h, candidates));
   if (apps.length < 2) return undefined;

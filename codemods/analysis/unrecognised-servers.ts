@@ -10,6 +10,7 @@ import { frameworkBindings, frameworkCallee, MODULE_FRAMEWORKS, type HostApp } f
 import type { Analysis } from './index.js';
 import { interopHelperKind, requireSpecifier, unwrap } from './legacy-symbols.js';
 import type { SourceRecord } from './project.js';
+import { bindingDeclaration } from './scope.js';
 
 export interface UnrecognisedServer {
   record: SourceRecord;
@@ -23,21 +24,23 @@ const NOT_HTTP = new Set(['net', 'node:net', 'tls', 'node:tls', 'dgram', 'node:d
 
 /** The module specifier an identifier is imported or required from, when it is. */
 function moduleOf(identifier: Node): string | undefined {
-  for (const declaration of identifier.getSymbol()?.getDeclarations() ?? []) {
-    const importDeclaration = declaration.getFirstAncestorByKind(SyntaxKind.ImportDeclaration);
-    if (importDeclaration) return importDeclaration.getModuleSpecifierValue();
-    const variable = Node.isVariableDeclaration(declaration) ? declaration : declaration.getFirstAncestorByKind(SyntaxKind.VariableDeclaration);
-    let initializer = variable?.getInitializer() && unwrap(variable.getInitializer()!);
-    if (initializer && Node.isPropertyAccessExpression(initializer)) initializer = initializer.getExpression();
-    // `__importDefault(require('net'))` of compiled CommonJS.
-    if (initializer && Node.isCallExpression(initializer) && initializer.getArguments().length === 1) {
-      const helper = initializer.getExpression();
-      if (Node.isIdentifier(helper) && interopHelperKind(helper.getText())) initializer = initializer.getArguments()[0]!;
-    }
-    const literal = initializer && requireSpecifier(initializer);
-    if (literal) return literal.getLiteralValue();
+  const declaration = bindingDeclaration(identifier);
+  if (!declaration) return undefined;
+  const importDeclaration = declaration.getFirstAncestorByKind(SyntaxKind.ImportDeclaration);
+  if (importDeclaration) return importDeclaration.getModuleSpecifierValue();
+  if (Node.isImportEqualsDeclaration(declaration)) {
+    const reference = declaration.getModuleReference();
+    return Node.isExternalModuleReference(reference) ? reference.getExpressionIfKind(SyntaxKind.StringLiteral)?.getLiteralValue() : undefined;
   }
-  return undefined;
+  if (!Node.isVariableDeclaration(declaration)) return undefined;
+  let initializer = declaration.getInitializer() && unwrap(declaration.getInitializer()!);
+  if (initializer && Node.isPropertyAccessExpression(initializer)) initializer = initializer.getExpression();
+  // `__importDefault(require('net'))` of compiled CommonJS.
+  if (initializer && Node.isCallExpression(initializer) && initializer.getArguments().length === 1) {
+    const helper = initializer.getExpression();
+    if (Node.isIdentifier(helper) && interopHelperKind(helper.getText())) initializer = initializer.getArguments()[0]!;
+  }
+  return (initializer && requireSpecifier(initializer))?.getLiteralValue();
 }
 
 /** The module a callee (`restify.createServer`, `createServer`, `http2.Server`) comes from. */
@@ -79,7 +82,7 @@ function strip(node: Node): Node {
 function origin(node: Node, depth = 0): { root?: CallExpression | NewExpression; leaf?: Node } {
   const value = strip(node);
   if (Node.isIdentifier(value)) {
-    const [declaration] = value.getSymbol()?.getDeclarations() ?? [];
+    const declaration = bindingDeclaration(value);
     const initializer = declaration && Node.isVariableDeclaration(declaration) && Node.isIdentifier(declaration.getNameNode()) ? declaration.getInitializer() : undefined;
     return initializer && depth < 4 ? origin(initializer, depth + 1) : { leaf: value };
   }
@@ -111,15 +114,28 @@ function requestListenersAreHosts(record: SourceRecord, calls: readonly Node[], 
   return listeners.length > 0 && listeners.every((l) => (Node.isIdentifier(l) && hostNames.has(l.getText())) || (Node.isCallExpression(l) && calleeName(l.getExpression()) === 'wrapApp'));
 }
 
+const CALLEE_NAMES = new Set(['require', 'createServer', 'createSecureServer', 'Server', 'listen', 'on']);
+
+/** Whether a callee may be one the checks below look at: a name among CALLEE_NAMES, `import(...)`, or a `require(...)` call. */
+function mayMatch(callee: ts.Expression): boolean {
+  let value = callee;
+  while (ts.isParenthesizedExpression(value)) value = value.expression;
+  if (value.kind === SyntaxKind.ImportKeyword) return true;
+  if (ts.isIdentifier(value)) return CALLEE_NAMES.has(value.text);
+  if (ts.isPropertyAccessExpression(value)) return CALLEE_NAMES.has(value.name.text);
+  return ts.isCallExpression(value) && ts.isIdentifier(value.expression) && value.expression.text === 'require';
+}
+
 function unrecognisedIn(record: SourceRecord, hosts: readonly HostApp[], creates: ReadonlySet<Node>): UnrecognisedServer[] {
   const found: UnrecognisedServer[] = [];
   const sf = record.sourceFile;
   if (!/createServer|createSecureServer|Server\(|require\(|import\(|\.listen\(/.test(record.text)) return found;
   const bindings = frameworkBindings(record);
   const hostNames = new Set(hosts.filter((h) => h.record === record && h.variable).map((h) => h.variable!.getName()));
-  const calls = [...compilerNodesOfKind<ts.CallExpression>(sf, SyntaxKind.CallExpression), ...compilerNodesOfKind<ts.NewExpression>(sf, SyntaxKind.NewExpression)].map((n) =>
-    wrapCompilerNode<CallExpression | NewExpression>(sf, n),
-  );
+  // Only the calls the checks below can match are wrapped (wrapping every call of a large file costs).
+  const calls = [...compilerNodesOfKind<ts.CallExpression>(sf, SyntaxKind.CallExpression), ...compilerNodesOfKind<ts.NewExpression>(sf, SyntaxKind.NewExpression)]
+    .filter((n) => mayMatch(n.expression))
+    .map((n) => wrapCompilerNode<CallExpression | NewExpression>(sf, n));
   const seen = new Set<Node>();
   const add = (node: CallExpression | NewExpression, what: string) => {
     if (seen.has(node) || creates.has(node) || mentionsWrapApp(node)) return;
