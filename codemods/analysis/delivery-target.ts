@@ -13,6 +13,7 @@ import { resolveName } from './declarations.js';
 import type { HostApp } from './host-app.js';
 import { requireSpecifier } from './legacy-symbols.js';
 import { bindingDeclaration } from './scope.js';
+import { isTestFile } from './unrecognised-servers.js';
 import type { Analysis } from './index.js';
 import { mountPrefix } from './route-tables.js';
 import type { WrapPlan } from './wrap-plan.js';
@@ -98,7 +99,8 @@ function deliversNothing(host: HostApp): boolean {
 
 /** More than one app receives deliveries while tasks go to custom URLs: which one gets them is not known. */
 export function deliveryConflict(analysis: Analysis, plan: WrapPlan): DeliveryConflict | undefined {
-  const candidates = [...plan.toWrap, ...plan.wrapped].filter((h) => !deliversNothing(h));
+  // Apps of test files are not in the serving process (a test that loads two apps sees its tasks fail).
+  const candidates = [...plan.toWrap, ...plan.wrapped].filter((h) => !deliversNothing(h) && !isTestFile(h.record.rel));
   if (candidates.length < 2) return undefined;
   // `http.createServer(app)` of an app in the list is that app again, not a second target.
   const apps = candidates.filter((h) => h.framework !== 'node' || !frameworkAppOf(analysis, h, candidates));
