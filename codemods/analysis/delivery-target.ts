@@ -6,7 +6,9 @@
 // serving process is not something the codemod reads: when it is a sub-app mounted
 // under a prefix (`app.use('/api', api)`, which sees `/api/tasks/run` unprefixed
 // nowhere) or a second server (metrics, admin), the task is answered 404 and retried
-// for ever, where App Engine delivered it to the app serving the URL.
+// for ever, where App Engine delivered it to the app serving the URL. Likewise a Handler
+// subclass one app's wrapApp is given for the built-in URL runs only when that app is
+// the target: otherwise its overrides are skipped, with no error.
 import { Node, SyntaxKind } from 'ts-morph';
 import { findDeferCalls, usesDefaultUrl } from './defer-calls.js';
 import { resolveName } from './declarations.js';
@@ -21,6 +23,8 @@ import type { WrapPlan } from './wrap-plan.js';
 export interface DeliveryConflict {
   /** The custom URLs tasks are sent to, as the report names them. */
   urls: string[];
+  /** Apps that answer the built-in URL with a handler of their own (a Handler subclass): in process, only the target's endpoint runs. */
+  handlers: HostApp[];
   /** The distinct apps that become (or already are) delivery targets. */
   apps: HostApp[];
 }
@@ -86,15 +90,24 @@ function isDefaultExport(app: Node): boolean {
   return Node.isBinaryExpression(parent) && parent.getRight() === current && parent.getOperatorToken().getKind() === SyntaxKind.EqualsToken && parent.getLeft().getText().replace(/\s/g, '') === 'module.exports';
 }
 
-/** An app already wrapped with `deliver: false` written in its options: never the delivery target. */
-function deliversNothing(host: HostApp): boolean {
-  if (!host.wrapped) return false;
+/** The options literal of an app's written wrapApp call, if any. */
+function wrapOptionsOf(host: HostApp): import('ts-morph').ObjectLiteralExpression | undefined {
+  if (!host.wrapped) return undefined;
   let call: Node | undefined = host.framework === 'node' ? host.listener : (host.served ?? host.create).getParent();
   while (call && (Node.isParenthesizedExpression(call) || Node.isAsExpression(call))) call = call.getParent();
   const options = call && Node.isCallExpression(call) ? call.getArguments()[1] : undefined;
-  if (!options || !Node.isObjectLiteralExpression(options)) return false;
-  const deliver = options.getProperty('deliver');
+  return options && Node.isObjectLiteralExpression(options) ? options : undefined;
+}
+
+/** An app already wrapped with `deliver: false` written in its options: never the delivery target. */
+function deliversNothing(host: HostApp): boolean {
+  const deliver = wrapOptionsOf(host)?.getProperty('deliver');
   return !!deliver && Node.isPropertyAssignment(deliver) && deliver.getInitializer()?.getText() === 'false';
+}
+
+/** An app whose built-in URL a handler of its own answers: the one wrapApp is given now (a route table's subclass), or a `handler` written already. */
+function hasOwnHandler(host: HostApp, plan: WrapPlan): boolean {
+  return plan.defaultUrlHandlers.some((e) => e.host === host && !e.problem) || wrapOptionsOf(host)?.getProperty('handler') !== undefined;
 }
 
 /** More than one app receives deliveries while tasks go to custom URLs: which one gets them is not known. */
@@ -106,5 +119,6 @@ export function deliveryConflict(analysis: Analysis, plan: WrapPlan): DeliveryCo
   const apps = candidates.filter((h) => h.framework !== 'node' || !frameworkAppOf(analysis, h, candidates));
   if (apps.length < 2) return undefined;
   const urls = customTaskUrls(analysis);
-  return urls.length > 0 ? { urls, apps } : undefined;
+  const handlers = apps.filter((h) => hasOwnHandler(h, plan));
+  return urls.length > 0 || handlers.length > 0 ? { urls, handlers, apps } : undefined;
 }

@@ -88,19 +88,23 @@ function appName(host: HostApp): string {
   return name ? `${name} in ${host.record.rel}` : `the ${host.framework} app in ${host.record.rel}`;
 }
 
-/** Several apps receive deliveries while tasks go to custom URLs (delivery-target.ts): each is reported. */
+/** Several apps receive deliveries while tasks go to custom URLs or one app has a handler of its own (delivery-target.ts): each is reported. */
 function reportDeliveryConflict(analysis: Analysis, out: RuleOutput): void {
   const conflict = deliveryConflict(analysis, wrapPlan(analysis));
   if (!conflict) return;
   const where = conflict.apps.map(appName).join(', ');
   const urls = conflict.urls.slice(0, 3).join(', ') + (conflict.urls.length > 3 ? ', ...' : '');
+  const why = [
+    ...(conflict.urls.length > 0 ? [`tasks go to custom URLs (${urls}), which run through that app's routes: a sub-app mounted under a prefix or a second server answers them 404, and the task is retried for ever`] : []),
+    ...(conflict.handlers.length > 0 ? [`the built-in URL has a handler of its own on ${conflict.handlers.map(appName).join(', ')}, which runs only when its app is that one: elsewhere the task runs without its overrides`] : []),
+  ].join('; and ');
   for (const host of conflict.apps) {
     out.report(
       host.record,
       wrapTarget(host),
       'delivery-target',
       'warning',
-      `${conflict.apps.length} apps are wrapped with wrapApp (${where}), and tasks go to custom URLs (${urls}). The embedded queue delivers every task to the app wrapApp ran on last, through that app's routes: a sub-app mounted under a prefix or a second server answers those URLs 404, and the task is retried for ever. Give each app that does not serve them from the root { useDeferred: true, deliver: false }.`,
+      `${conflict.apps.length} apps are wrapped with wrapApp (${where}), and the embedded queue delivers every task to the one wrapApp ran on last: ${why}. Give each app that should not receive the tasks { useDeferred: true, deliver: false }.`,
     );
   }
 }
