@@ -19,8 +19,8 @@ export interface UnrecognisedServer {
   what: string;
 }
 
-/** Servers that speak no HTTP: not hosts of the task URL. */
-const NOT_HTTP = new Set(['net', 'node:net', 'tls', 'node:tls', 'dgram', 'node:dgram']);
+/** Servers that serve no HTTP app (sockets, websockets): not hosts of the task URL. */
+const NOT_HTTP = new Set(['net', 'node:net', 'tls', 'node:tls', 'dgram', 'node:dgram', 'ws', 'socket.io']);
 
 /** The module specifier an identifier is imported or required from, when it is. */
 function moduleOf(identifier: Node): string | undefined {
