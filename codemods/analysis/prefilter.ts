@@ -186,6 +186,14 @@ export function mayLoadUnseen(text: string): boolean {
 // `module.children` (also of `require.main`, `process.mainModule`, `module.parent`).
 const MODULE_REGISTRY = /\brequire\s*\.\s*cache\b|\b(?:module|main|mainModule|parent)\s*\.\s*children\b/;
 
+// Bundlers' loads of every module a pattern or directory names (`pattern-loads.ts`).
+const PATTERN_LOAD = /\bimport\s*\.\s*meta\s*\.\s*(?:glob|globEager|webpackContext)\b|\brequire\s*\.\s*context\s*\(/;
+
+/** Whether the text may load modules by a pattern (see PATTERN_LOAD). */
+export function mayLoadByPattern(text: string): boolean {
+  return (text.includes('meta') || text.includes('context')) && PATTERN_LOAD.test(text);
+}
+
 /** Whether the text may read CommonJS's module registry (see MODULE_REGISTRY): a module reached that way is named by no specifier. */
 export function mayReadModuleRegistry(text: string): boolean {
   return (text.includes('cache') || text.includes('children')) && MODULE_REGISTRY.test(text);

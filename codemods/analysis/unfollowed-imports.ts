@@ -10,6 +10,7 @@ import { Node, SyntaxKind, ts, type Identifier } from 'ts-morph';
 import { readJsonObject } from './alias-config.js';
 import { compilerNodesOfKind, wrapCompilerNode } from './compiler-nodes.js';
 import { outermostExpression } from './legacy-symbols.js';
+import { patternLoadsIn } from './pattern-loads.js';
 import { sameScopeReferences } from './scope.js';
 import type { Analysis } from './index.js';
 import { roleOfSpecifier } from './specifiers.js';
@@ -173,6 +174,9 @@ function computedLoadEscapesIn(analysis: Analysis, absPath: string): ComputedLoa
     if (usedByMemberNames(call, dynamic)) continue;
     const dir = computedDirectory(argument, path.dirname(absPath));
     found.push({ where: `${record.rel} at line ${call.getStartLineNumber()}`, ...(dir !== undefined ? { dir } : {}) });
+  }
+  for (const load of patternLoadsIn(sf.compilerNode, path.dirname(absPath))) {
+    found.push({ where: `${record.rel} at line ${load.line} (\`${load.loader}\`, which loads every module of a directory or pattern)`, ...(load.dir !== undefined ? { dir: load.dir } : {}) });
   }
   for (const access of compilerNodesOfKind<ts.PropertyAccessExpression>(sf, SyntaxKind.PropertyAccessExpression)) {
     if (!isModuleRegistry(access)) continue;

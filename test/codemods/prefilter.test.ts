@@ -2,7 +2,7 @@
 // search finds, whatever regular expression they are compiled to.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { aliasSpecifiers, bareSpecifiers, containsAny, HOST_APP_NEEDLES, mayLoadUnseen, mayReadModuleRegistry, relativeSpecifiers } from '../../codemods/analysis/prefilter.js';
+import { aliasSpecifiers, bareSpecifiers, containsAny, HOST_APP_NEEDLES, mayLoadByPattern, mayLoadUnseen, mayReadModuleRegistry, relativeSpecifiers } from '../../codemods/analysis/prefilter.js';
 import { createMatchers, prefilterNeedles } from '../../codemods/analysis/specifiers.js';
 
 const LISTS: Record<string, readonly string[]> = {
@@ -174,5 +174,19 @@ describe('mayReadModuleRegistry', () => {
       'tree.children.map(render)',
       "const requireCache = require('./cache');",
     ]) expect({ text, registry: mayReadModuleRegistry(text) }).toEqual({ text, registry: false });
+  });
+});
+
+describe('mayLoadByPattern', () => {
+  it('tells a bundler load of a pattern or directory', () => {
+    for (const text of ["import.meta.glob('./jobs/*.ts')", 'import.meta . globEager(x)', "import.meta.webpackContext('./jobs')", "require.context('./jobs', true)"]) {
+      expect({ text, pattern: mayLoadByPattern(text) }).toEqual({ text, pattern: true });
+    }
+  });
+
+  it('leaves other uses of meta and context', () => {
+    for (const text of ['import.meta.url', 'const context = require("./context");', 'ctx.context(x)', 'globalThis.glob']) {
+      expect({ text, pattern: mayLoadByPattern(text) }).toEqual({ text, pattern: false });
+    }
   });
 });
