@@ -182,9 +182,9 @@ export function mayLoadUnseen(text: string): boolean {
   return (text.includes('equire') || text.includes('importActual') || text.includes('_load')) && UNSEEN_LOAD.test(text);
 }
 
-// CommonJS's module registry, whose records hold loaded modules' exports: `require.cache`,
-// `module.children` (also of `require.main`, `process.mainModule`, `module.parent`).
-const MODULE_REGISTRY = /\brequire\s*\.\s*cache\b|\b(?:module|main|mainModule|parent)\s*\.\s*children\b/;
+// CommonJS's module registry, whose records hold loaded modules' exports: `require.cache`
+// (`Module._cache`), `module.children` (also of `require.main`, `process.mainModule`, `module.parent`).
+const MODULE_REGISTRY = /\brequire\s*\.\s*cache\b|\.\s*_cache\b|\b(?:module|main|mainModule|parent)\s*\.\s*children\b/;
 
 // Bundlers' loads of every module a pattern or directory names (`pattern-loads.ts`).
 const PATTERN_LOAD = /\bimport\s*\.\s*meta\s*\.\s*(?:glob|globEager|webpackContext)\b|\brequire\s*\.\s*context\s*\(/;

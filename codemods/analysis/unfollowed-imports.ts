@@ -187,10 +187,11 @@ function computedLoadEscapesIn(analysis: Analysis, absPath: string): ComputedLoa
   return found;
 }
 
-/** `require.cache`, or the `children` of `module`, `require.main`, `process.mainModule`, `module.parent`. */
+/** `require.cache` (`Module._cache`, `module.constructor._cache`), or the `children` of `module`, `require.main`, `process.mainModule`, `module.parent`. */
 function isModuleRegistry(access: ts.PropertyAccessExpression): boolean {
   const owner = access.expression;
   if (access.name.text === 'cache') return ts.isIdentifier(owner) && owner.text === 'require';
+  if (access.name.text === '_cache') return ts.isIdentifier(owner) ? owner.text === 'Module' : ts.isPropertyAccessExpression(owner) && owner.name.text === 'constructor' && ts.isIdentifier(owner.expression) && owner.expression.text === 'module';
   if (access.name.text !== 'children') return false;
   if (ts.isIdentifier(owner)) return owner.text === 'module';
   return ts.isPropertyAccessExpression(owner) && ['main', 'mainModule', 'parent'].includes(owner.name.text) && ts.isIdentifier(owner.expression) && ['require', 'process', 'module'].includes(owner.expression.text);

@@ -163,6 +163,7 @@ describe('mayReadModuleRegistry', () => {
       'require.main.children.find(isJobs)',
       'process.mainModule.children',
       'module.parent.children',
+      'Module._cache[file].exports',
     ]) expect({ text, registry: mayReadModuleRegistry(text) }).toEqual({ text, registry: true });
   });
 
