@@ -95,7 +95,7 @@ export function wrapPlan(analysis: Analysis): WrapPlan {
 }
 
 /** The host app a table is served by at the root of its URL space, when the analysis knows it. */
-function rootHostOf(analysis: Analysis, mount: Mount): HostApp | undefined {
+export function rootHostOf(analysis: Analysis, mount: Mount): HostApp | undefined {
   if (mount.kind === 'create-server') return analysis.hosts.find((h) => h.framework === 'node' && h.create === mount.call);
   if (mount.kind === 'listener-call') {
     // `tasks(req, res)` inside the listener given to http.createServer.

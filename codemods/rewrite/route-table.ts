@@ -9,9 +9,9 @@ import { resolveName } from '../analysis/declarations.js';
 import type { Framework, HostApp } from '../analysis/host-app.js';
 import type { Analysis } from '../analysis/index.js';
 import type { SourceRecord } from '../analysis/project.js';
-import { hostOfMount, mountPrefix, type Mount, type RouteRow, type RouteTable } from '../analysis/route-tables.js';
+import { hostOfMount, mountPrefix, mountPrefixOf, type Mount, type RouteRow, type RouteTable } from '../analysis/route-tables.js';
 import { middlewareBefore } from '../analysis/middleware-before.js';
-import { wrapPlan, type DefaultUrlHandler } from '../analysis/wrap-plan.js';
+import { rootHostOf, wrapPlan, type DefaultUrlHandler } from '../analysis/wrap-plan.js';
 import { quoted, semi } from '../analysis/style.js';
 import { RuleOutput, type Rule, type RuleMeta } from './context.js';
 import { addNeededImports } from './imports.js';
@@ -229,6 +229,49 @@ function reportBypassedMiddleware(out: RuleOutput, mount: Mount): void {
   );
 }
 
+/** `file:line under '/v2'` for each mount, when the table's mounts do not all serve it at one place of one app; else undefined. */
+function differentMounts(table: RouteTable): string | undefined {
+  if (table.mounts.length < 2) return undefined;
+  const placeOf = (mount: Mount): string => {
+    const prefix = mountPrefixOf(mount);
+    const under = prefix === undefined ? 'under a path the codemod cannot read' : prefix === '' ? 'at the root' : `under ${prefix}`;
+    return `${mount.record.rel}:${mount.call.getStartLineNumber()} (${mount.app?.getText() ?? mount.kind} ${under})`;
+  };
+  const keyOf = (mount: Mount): string => `${mount.record.absPath}\0${mount.kind}\0${mount.app?.getText() ?? ''}\0${mountPrefixOf(mount) ?? '?'}`;
+  const keys = new Set(table.mounts.map(keyOf));
+  return keys.size > 1 ? table.mounts.map(placeOf).join(', ') : undefined;
+}
+
+/**
+ * Why a table's built-in row did not answer /_ah/queue/deferred at the root of an app
+ * wrapApp wraps (where wrapApp answers it now), or undefined when it did. A table
+ * mounted with app.use on something that is not a host app (a Router, a parameter, a
+ * plugin's instance) served it under a path only that object's own mount tells; a
+ * mount under a path that is not a string, or inside a condition, likewise.
+ */
+function builtinServedElsewhere(analysis: Analysis, table: RouteTable): string | undefined {
+  const mount = table.mounts[0];
+  if (!mount || (mount.kind !== 'use' && mount.kind !== 'adapter-use')) return undefined;
+  const at = `${mount.record.rel}:${mount.call.getStartLineNumber()}`;
+  if (mountPrefixOf(mount) === undefined) return `under a path the codemod cannot read (${at}: \`${mount.call.getText().replace(/\s+/g, ' ').slice(0, 80)}\`)`;
+  if (!rootHostOf(analysis, mount)) return `on \`${mount.app?.getText() ?? 'an object'}\` (${at}), which is not an app the codemod found created (a Router, a sub-app or plugin instance handed in): the path that serves it under is not known`;
+  const condition = conditionAround(mount.call);
+  if (condition) return `only when \`${condition.replace(/\s+/g, ' ').slice(0, 80)}\` holds (${at}), where wrapApp answers it always`;
+  return undefined;
+}
+
+/** The condition a call runs under within its function (an if, a switch, `?:`, `&&`/`||`/`??`), if any. */
+function conditionAround(call: Node): string | undefined {
+  for (let node: Node = call, parent = node.getParent(); parent; node = parent, parent = parent.getParent()) {
+    if (Node.isFunctionLikeDeclaration(parent) || Node.isSourceFile(parent)) return undefined;
+    if (Node.isIfStatement(parent) && parent.getExpression() !== node) return parent.getExpression().getText();
+    if (Node.isConditionalExpression(parent) && parent.getCondition() !== node) return parent.getCondition().getText();
+    if (Node.isSwitchStatement(parent) && parent.getExpression() !== node) return parent.getExpression().getText();
+    if (Node.isBinaryExpression(parent) && parent.getRight() === node && ['&&', '||', '??'].includes(parent.getOperatorToken().getText())) return parent.getLeft().getText();
+  }
+  return undefined;
+}
+
 function rowLabel(row: RouteRow): string {
   return row.path ?? row.pattern.getText();
 }
@@ -256,6 +299,31 @@ function migrateTable(analysis: Analysis, out: RuleOutput, table: RouteTable): v
       'warning',
       `The codemod could not tell whether ${row.handler.getText()} (route ${rowLabel(row)}) is a deferred task handler: its class or base is not something it can follow. The row stays in the webapp table; if it is a TaskHandler subclass, migrate it by hand (docs/manual-steps.md#unknown-handler-base).`,
     );
+  }
+  const mountedAt = differentMounts(table);
+  if (mountedAt && (builtin.length > 0 || custom.length > 0)) {
+    // Nothing is edited, so that a second run sees the same table.
+    out.report(
+      record,
+      table.create,
+      'mount-not-found',
+      'warning',
+      `This route table is mounted at more than one place: ${mountedAt}. Its task rows served a URL under each, and the codemod moves them to one place only, so it leaves the table as it is. Serve each task URL with new Handler().post(environ) where the table is mounted (the built-in URL at the app's root is wrapApp's), then remove the table and its mounts. ${ROWS_FAIL_UNTIL_MOVED}`,
+    );
+    return;
+  }
+  const builtinElsewhere = builtin.length > 0 ? builtinServedElsewhere(analysis, table) : undefined;
+  if (builtinElsewhere) {
+    // The row stays (reported on every run): wrapApp answers /_ah/queue/deferred at the root of the app only.
+    for (const row of builtin.splice(0)) {
+      out.report(
+        record,
+        row.node,
+        'mount-not-found',
+        'warning',
+        `This built-in row answered ${rowLabel(row)} where the table is mounted, ${builtinElsewhere}. wrapApp answers /_ah/queue/deferred at the root of the app, before any middleware, and nothing answers the URL this row served: the row stays, and fails once its handler is the shim's Handler. Serve that URL with new Handler().post(environ) where the table is mounted (or send the tasks to /_ah/queue/deferred), then remove the row. ${ROWS_FAIL_UNTIL_MOVED}`,
+      );
+    }
   }
   if (builtin.length === 0 && custom.length === 0) {
     reportWebappKept(out, record, table, table.rows.filter((r) => r.kind === 'webapp'));
@@ -358,7 +426,7 @@ function migrateTable(analysis: Analysis, out: RuleOutput, table: RouteTable): v
       const host = primary.record;
       const indent = indentAt(host.text, statement.getStart());
       const text = frameworkRoutes(framework!, primary.app!.getText(), routes, (r) => environCall(analysis, out, host, r, prefix), host, indent);
-      out.edit(host, statement.getStart(), statement.getStart(), text + host.style.newline + indent, 'custom task routes served by the host framework');
+      insertRoutesBefore(out, host, statement, text, indent);
     }
     return;
   }
@@ -377,7 +445,7 @@ function migrateTable(analysis: Analysis, out: RuleOutput, table: RouteTable): v
       if (statement) {
         const indent = indentAt(record.text, statement.getStart());
         const text = frameworkRoutes(framework!, primary.app!.getText(), routes, (r) => environCall(analysis, out, record, r, prefix), record, indent);
-        out.edit(record, statement.getStart(), statement.getStart(), text + record.style.newline + indent, 'custom task routes served by the host framework');
+        insertRoutesBefore(out, record, statement, text, indent);
       }
     }
     return;
@@ -402,6 +470,18 @@ function migrateTable(analysis: Analysis, out: RuleOutput, table: RouteTable): v
     removals.set(owner, [...(removals.get(owner) ?? []), statement]);
   };
   if (table.statement) removeStatement(record, table.statement);
+  if (table.statement && table.variable) {
+    // `export { tasks }` names the declaration that goes: the importers were followed (their mounts go too).
+    const name = table.variable.getName();
+    for (const declaration of record.sourceFile.getExportDeclarations()) {
+      if (declaration.getModuleSpecifier()) continue;
+      const specifiers = declaration.getNamedExports();
+      const removed = new Set(specifiers.map((e, i) => (e.getName() === name ? i : -1)).filter((i) => i >= 0));
+      if (removed.size === 0) continue;
+      if (removed.size === specifiers.length) removeStatement(record, declaration);
+      else for (const [start, end] of listRemovalSpans(specifiers, removed)) out.remove(record, start, end, 'removed the export of the task route table');
+    }
+  }
   for (const statement of rowSources ?? []) removeStatement(record, statement);
   table.mounts.forEach((mount, index) => {
     const statement = expressionStatementOf(mount.call);
@@ -714,6 +794,21 @@ export function uniqueName(record: SourceRecord, base: string): string {
   let name = base;
   for (let i = 2; new RegExp(`\\b${name}\\b`).test(record.text); i++) name = `${base}${i}`;
   return name;
+}
+
+/**
+ * The generated routes, before the mount's statement. A mount that is the body of an
+ * `if` (or a loop) without braces gets them, so that both stay under that condition.
+ */
+function insertRoutesBefore(out: RuleOutput, record: SourceRecord, statement: Node, text: string, indent: string): void {
+  const parent = statement.getParent();
+  const inList = !!parent && (Node.isBlock(parent) || Node.isSourceFile(parent) || Node.isModuleBlock(parent) || Node.isCaseClause(parent) || Node.isDefaultClause(parent));
+  if (inList) {
+    out.edit(record, statement.getStart(), statement.getStart(), text + record.style.newline + indent, 'custom task routes served by the host framework');
+    return;
+  }
+  out.edit(record, statement.getStart(), statement.getStart(), '{ ' + text + record.style.newline + indent, 'custom task routes served by the host framework, under the mount\'s condition');
+  out.edit(record, statement.getEnd(), statement.getEnd(), ' }', 'custom task routes served by the host framework, under the mount\'s condition');
 }
 
 /**
