@@ -251,6 +251,10 @@ function differentMounts(table: RouteTable): string | undefined {
  */
 function builtinServedElsewhere(analysis: Analysis, table: RouteTable): string | undefined {
   const mount = table.mounts[0];
+  if (!mount && table.otherUses.length > 0) {
+    const use = table.otherUses[0]!;
+    return `and it is used where the codemod does not follow it (${table.record.rel}:${use.getStartLineNumber()}: exported, passed on or stored), so where it is mounted is not known`;
+  }
   if (!mount || (mount.kind !== 'use' && mount.kind !== 'adapter-use')) return undefined;
   const at = `${mount.record.rel}:${mount.call.getStartLineNumber()}`;
   if (mountPrefixOf(mount) === undefined) return `under a path the codemod cannot read (${at}: \`${mount.call.getText().replace(/\s+/g, ' ').slice(0, 80)}\`)`;
