@@ -249,7 +249,9 @@ function mountOf(record: SourceRecord, reference: Node): Mount | undefined {
   const parent = unwrapParent(reference);
   if (!parent || !Node.isCallExpression(parent)) return undefined;
   const callee = parent.getExpression();
-  if (callee === reference) return { kind: 'listener-call', record, call: parent, reference };
+  // `tasks(req, res)`; with a third argument (`next`) the table was connect middleware,
+  // passing what it did not route on, which a node:http listener does not do.
+  if (callee === reference) return parent.getArguments().length <= 2 ? { kind: 'listener-call', record, call: parent, reference } : undefined;
   if (!parent.getArguments().includes(reference as never)) return undefined;
   const calleeName = Node.isPropertyAccessExpression(callee) ? callee.getName() : callee.getText();
   if (calleeName === 'createServer') return { kind: 'create-server', record, call: parent, reference };

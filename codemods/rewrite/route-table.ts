@@ -15,7 +15,7 @@ import { rootHostOf, wrapPlan, type DefaultUrlHandler } from '../analysis/wrap-p
 import { quoted, semi } from '../analysis/style.js';
 import { RuleOutput, type Rule, type RuleMeta } from './context.js';
 import { addNeededImports } from './imports.js';
-import { hasLocalName, namespaceAccess, translate, useShimName } from './names.js';
+import { hasLocalName, legacyNameUses, namespaceAccess, translate, useShimName } from './names.js';
 import { importStatement, insertImportStatement, isCommonJs, relativeSpecifier } from './import-placement.js';
 import { isHandlerRef, unwrap } from '../analysis/legacy-symbols.js';
 import { findRouterValueUses } from '../analysis/handler-values.js';
@@ -255,12 +255,32 @@ function builtinServedElsewhere(analysis: Analysis, table: RouteTable): string |
     const use = table.otherUses[0]!;
     return `and it is used where the codemod does not follow it (${table.record.rel}:${use.getStartLineNumber()}: exported, passed on or stored), so where it is mounted is not known`;
   }
-  if (!mount || (mount.kind !== 'use' && mount.kind !== 'adapter-use')) return undefined;
+  if (!mount || mount.kind === 'create-server') return undefined;
   const at = `${mount.record.rel}:${mount.call.getStartLineNumber()}`;
+  if (mount.kind === 'listener-call') {
+    if (!rootHostOf(analysis, mount)) return `by a call (${at}) outside the listener of an http server the codemod found (in a middleware or a function of its own), where the path that reaches it is not known`;
+    const rewritten = urlRewrite(mount.call);
+    if (rewritten) return `by a call (${at}) after the listener rewrites the request's URL (\`${rewritten.replace(/\s+/g, ' ').slice(0, 80)}\`), so the table saw another path than the one requested`;
+    return undefined;
+  }
   if (mountPrefixOf(mount) === undefined) return `under a path the codemod cannot read (${at}: \`${mount.call.getText().replace(/\s+/g, ' ').slice(0, 80)}\`)`;
   if (!rootHostOf(analysis, mount)) return `on \`${mount.app?.getText() ?? 'an object'}\` (${at}), which is not an app the codemod found created (a Router, a sub-app or plugin instance handed in): the path that serves it under is not known`;
   const condition = conditionAround(mount.call);
   if (condition) return `only when \`${condition.replace(/\s+/g, ' ').slice(0, 80)}\` holds (${at}), where wrapApp answers it always`;
+  return undefined;
+}
+
+/** `req.url = ...` in the function that calls the table with `req`: an assignment to the URL of the request it passes. */
+function urlRewrite(call: CallExpression): string | undefined {
+  const request = call.getArguments()[0];
+  const fn = call.getFirstAncestor((a) => Node.isFunctionLikeDeclaration(a));
+  if (!request || !Node.isIdentifier(request) || !fn) return undefined;
+  const name = request.getText();
+  for (const assignment of fn.getDescendantsOfKind(SyntaxKind.BinaryExpression)) {
+    if (assignment.getOperatorToken().getKind() < SyntaxKind.FirstAssignment || assignment.getOperatorToken().getKind() > SyntaxKind.LastAssignment) continue;
+    const left = unwrap(assignment.getLeft());
+    if (Node.isPropertyAccessExpression(left) && left.getName() === 'url' && left.getExpression().getText() === name) return assignment.getText();
+  }
   return undefined;
 }
 
@@ -328,6 +348,16 @@ function migrateTable(analysis: Analysis, out: RuleOutput, table: RouteTable): v
         `This built-in row answered ${rowLabel(row)} where the table is mounted, ${builtinElsewhere}. wrapApp answers /_ah/queue/deferred at the root of the app, before any middleware, and nothing answers the URL this row served: the row stays, and fails once its handler is the shim's Handler. Serve that URL with new Handler().post(environ) where the table is mounted (or send the tasks to /_ah/queue/deferred), then remove the row. ${ROWS_FAIL_UNTIL_MOVED}`,
       );
     }
+  }
+  const nodeMount = table.mounts[0]?.kind === 'listener-call' || table.mounts[0]?.kind === 'create-server';
+  if (builtinElsewhere && nodeMount) {
+    // A node:http table would become a listener with the row in a table of its own, which a
+    // second run would judge by another mount: the table stays as it is, custom rows too.
+    if (custom.length > 0) {
+      out.report(record, table.create, 'mount-not-found', 'warning', `This table keeps its built-in row (see there), so the codemod leaves it as it is: its custom task routes ${custom.map(rowLabel).join(', ')} stay too. Serve each with new Handler().post(environ) where the table is called. ${ROWS_FAIL_UNTIL_MOVED}`);
+    }
+    reportWebappKept(out, record, table, table.rows.filter((r) => r.kind === 'webapp'));
+    return;
   }
   if (builtin.length === 0 && custom.length === 0) {
     reportWebappKept(out, record, table, table.rows.filter((r) => r.kind === 'webapp'));
@@ -788,8 +818,13 @@ function tableTextWithout(analysis: Analysis, out: RuleOutput, table: RouteTable
   const start = table.create.getStart();
   const elements = table.rowsArray!.getElements();
   const removed = new Set(removedRows.map((r) => elements.indexOf(r.node)));
+  const spans = listRemovalSpans(elements, removed);
+  // Legacy names in what stays (a built-in row kept: `deferred.TaskHandler`) are renamed as the imports rule would.
+  const renames = legacyNameUses(analysis, record).filter((u) => u.start >= start && u.end <= table.create.getEnd() && !spans.some(([s, e]) => u.start >= s && u.end <= e));
+  const edits = [...spans.map(([s, e]) => ({ start: s, end: e, text: '' })), ...renames.map((u) => ({ start: u.start, end: u.end, text: u.text }))].sort((a, b) => b.start - a.start);
   let text = record.text.slice(start, table.create.getEnd());
-  for (const [s, e] of listRemovalSpans(elements, removed).reverse()) text = text.slice(0, s - start) + text.slice(e - start);
+  for (const edit of edits) text = text.slice(0, edit.start - start) + edit.text + text.slice(edit.end - start);
+  out.use(record, renames.map((u) => u.binding).filter(Boolean));
   translate(analysis, out, record, table.create.getExpression());
   return text;
 }
