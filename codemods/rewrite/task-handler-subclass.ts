@@ -357,6 +357,15 @@ export const rule: Rule = {
           `\`this\` is handed on here (\`${self.getParent()?.getText().replace(/\s+/g, ' ').slice(0, 60) ?? 'this'}\`: destructured, aliased, read with a computed key, passed or stored), so what reads request or response through it is not followed. A migrated Handler has neither: such reads get undefined. Read what you need from the environ that post(environ)/runFromRequest(environ) receive, and pass that on.`,
         );
       }
+      for (const decorator of Node.isClassDeclaration(handler.node) ? handler.node.getDecorators() : []) {
+        out.report(
+          handler.record,
+          decorator,
+          'handler-as-value',
+          'warning',
+          `\`${decorator.getText().replace(/\s+/g, ' ').slice(0, 60)}\` decorates this handler class: what routes instantiate is what the decorator returns, which the codemod does not follow. A decorator that returns a subclass overriding post()/runFromRequest() calls them without environ and answers with their result; check it against the shim's Handler (post(environ) resolves to [body, status, headers]).`,
+        );
+      }
       for (const member of unmigratedEntryMembers(handler.node)) {
         out.report(
           handler.record,
