@@ -99,7 +99,9 @@ function rowOf(node: Node, record: SourceRecord, handlers: HandlerClasses, conta
     regex = !PLAIN_PATH.test(stripped);
   }
   const status = handlers.statusOf(record, handler).kind;
-  const kind: RowKind = status === 'unknown' ? 'unknown' : status === 'other' ? 'webapp' : path === BUILTIN_URL ? 'builtin' : 'custom';
+  // At the built-in URL a class not known to be a task handler (one from a package, which may
+  // extend TaskHandler) is not judged ordinary: wrapApp answers that URL ahead of it now.
+  const kind: RowKind = status === 'unknown' || (status === 'other' && path === BUILTIN_URL) ? 'unknown' : status === 'other' ? 'webapp' : path === BUILTIN_URL ? 'builtin' : 'custom';
   return { node, pattern, path, regex, handler, kind, container };
 }
 

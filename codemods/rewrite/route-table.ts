@@ -9,7 +9,7 @@ import { resolveName } from '../analysis/declarations.js';
 import type { Framework, HostApp } from '../analysis/host-app.js';
 import type { Analysis } from '../analysis/index.js';
 import type { SourceRecord } from '../analysis/project.js';
-import { hostOfMount, mountPrefix, mountPrefixOf, type Mount, type RouteRow, type RouteTable } from '../analysis/route-tables.js';
+import { BUILTIN_URL, hostOfMount, mountPrefix, mountPrefixOf, type Mount, type RouteRow, type RouteTable } from '../analysis/route-tables.js';
 import { middlewareBefore } from '../analysis/middleware-before.js';
 import { rootHostOf, wrapPlan, type DefaultUrlHandler } from '../analysis/wrap-plan.js';
 import { quoted, semi } from '../analysis/style.js';
@@ -321,7 +321,7 @@ function migrateTable(analysis: Analysis, out: RuleOutput, table: RouteTable): v
       row.handler,
       'unknown-handler-base',
       'warning',
-      `The codemod could not tell whether ${row.handler.getText()} (route ${rowLabel(row)}) is a deferred task handler: its class or base is not something it can follow. The row stays in the webapp table; if it is a TaskHandler subclass, migrate it by hand (docs/manual-steps.md#unknown-handler-base).`,
+      `The codemod could not tell whether ${row.handler.getText()} (route ${rowLabel(row)}) is a deferred task handler: its class or base is not something it can follow${row.path === BUILTIN_URL ? ' (a class from a package, say)' : ''}. The row stays in the webapp table; if it is a TaskHandler subclass, migrate it by hand (docs/manual-steps.md#unknown-handler-base).${row.path === BUILTIN_URL ? ` Where wrapApp wraps the app, it answers ${BUILTIN_URL} before the app's routes, so this row no longer runs: give what ${row.handler.getText()} adds to wrapApp's handler option, or move it into the task functions.` : ''}`,
     );
   }
   const mountedAt = differentMounts(table);
