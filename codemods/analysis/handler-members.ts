@@ -93,8 +93,9 @@ function escapes(self: ts.Node): boolean {
 
 /**
  * Members of a handler class that may override an entry method but are not methods the
- * codemod migrates: a quoted or computed name (`'post'() {}`, `['post']() {}`, `[verb]() {}`),
- * an accessor (`get post() { return ... }`).
+ * codemod migrates: a quoted or computed name (`'post'() {}`, `['post']() {}`, `[verb]() {}`,
+ * `'post' = () => {}`), an accessor (`get post() { return ... }`). Fields named plainly are
+ * task-handler-subclass's entryFields.
  */
 export function unmigratedEntryMembers(node: ClassNode): Node[] {
   const sf = node.getSourceFile();
@@ -109,7 +110,7 @@ export function unmigratedEntryMembers(node: ClassNode): Node[] {
       continue;
     }
     if (ts.isStringLiteralLike(name) || ts.isNumericLiteral(name)) {
-      if (ENTRY_METHODS.has(name.text) && !ts.isPropertyDeclaration(member)) found.push(name);
+      if (ENTRY_METHODS.has(name.text)) found.push(name);
       continue;
     }
     if (ts.isComputedPropertyName(name)) {
