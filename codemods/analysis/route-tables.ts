@@ -297,7 +297,10 @@ export function mountPrefixOf(mount: Mount): string | undefined {
   const args = mount.call.getArguments();
   if (args.length <= 1) return '';
   const first = args[0]!;
-  return Node.isStringLiteral(first) || Node.isNoSubstitutionTemplateLiteral(first) ? first.getLiteralValue().replace(/\/$/, '') : undefined;
+  if (!Node.isStringLiteral(first) && !Node.isNoSubstitutionTemplateLiteral(first)) return undefined;
+  const path = first.getLiteralValue();
+  // A pattern (`/tasks/:tenant`, `/tasks*`) matches paths it does not spell: the prefix the table saw is not known.
+  return /[:*?+()[\]{}]/.test(path) ? undefined : path.replace(/\/$/, '');
 }
 
 export function findRouteTables(index: ProjectIndex, symbols: SymbolTable, handlers: HandlerClasses, records: SourceRecord[]): RouteTable[] {

@@ -410,6 +410,14 @@ function migrateTable(analysis: Analysis, out: RuleOutput, table: RouteTable): v
       );
       reportWebappKept(out, record, table, table.rows.filter((r) => r.kind === 'webapp'));
       return;
+    } else if (!framework && mountedUnder === undefined) {
+      out.report(
+        record,
+        primary.call,
+        'mount-not-found',
+        'warning',
+        `This route table is mounted under a path the codemod cannot read (a variable, a pattern such as /tenants/:tenant, several paths, a middleware before it in the same call): its custom task routes stay in the table. Serve each with new Handler().post(environ) at the URL the table served it (the mount path followed by the row's path). ${ROWS_FAIL_UNTIL_MOVED}`,
+      );
     } else if (!framework) {
       out.report(record, primary.call, 'unknown-framework', 'warning', `The app this route table is mounted on was not recognised (Express, Koa, Fastify, Hono, node:http); its custom task routes stay in the table. Serve each with new Handler().post(environ). ${ROWS_FAIL_UNTIL_MOVED}`);
     } else if (primary.record !== record && framework !== 'node') {
