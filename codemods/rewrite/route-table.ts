@@ -258,7 +258,8 @@ function builtinServedElsewhere(analysis: Analysis, table: RouteTable): string |
   if (!mount || mount.kind === 'create-server') return undefined;
   const at = `${mount.record.rel}:${mount.call.getStartLineNumber()}`;
   if (mount.kind === 'listener-call') {
-    if (!rootHostOf(analysis, mount)) return `by a call (${at}) outside the listener of an http server the codemod found (in a middleware or a function of its own), where the path that reaches it is not known`;
+    const registration = rootHostOf(analysis, mount) ? undefined : registeredBy(mount.call);
+    if (registration) return `by a call (${at}) in a function registered with \`${registration}(...)\`, a route or middleware of a framework, which may hand it a path below its own mount`;
     const rewritten = urlRewrite(mount.call);
     if (rewritten) return `by a call (${at}) after the listener rewrites the request's URL (\`${rewritten.replace(/\s+/g, ' ').slice(0, 80)}\`), so the table saw another path than the one requested`;
     return undefined;
@@ -268,6 +269,15 @@ function builtinServedElsewhere(analysis: Analysis, table: RouteTable): string |
   const condition = conditionAround(mount.call);
   if (condition) return `only when \`${condition.replace(/\s+/g, ' ').slice(0, 80)}\` holds (${at}), where wrapApp answers it always`;
   return undefined;
+}
+
+/** `app.use` in `app.use('/x', (req, res) => tasks(req, res))`: the call that registers the function calling the table (not an http server's listener, which the caller rules out). */
+function registeredBy(call: CallExpression): string | undefined {
+  const fn = call.getFirstAncestor((a) => Node.isFunctionLikeDeclaration(a));
+  const parent = fn?.getParent();
+  if (!fn || !parent || !Node.isCallExpression(parent) || !parent.getArguments().includes(fn as never)) return undefined;
+  const callee = parent.getExpression();
+  return Node.isPropertyAccessExpression(callee) ? callee.getText().replace(/\s+/g, '') : undefined;
 }
 
 /** `req.url = ...` in the function that calls the table with `req`: an assignment to the URL of the request it passes. */
