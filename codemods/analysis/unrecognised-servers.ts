@@ -114,7 +114,7 @@ function requestListenersAreHosts(record: SourceRecord, calls: readonly Node[], 
   return listeners.length > 0 && listeners.every((l) => (Node.isIdentifier(l) && hostNames.has(l.getText())) || (Node.isCallExpression(l) && calleeName(l.getExpression()) === 'wrapApp'));
 }
 
-const CALLEE_NAMES = new Set(['require', 'createServer', 'createSecureServer', 'Server', 'listen', 'on']);
+const CALLEE_NAMES = new Set(['require', 'createServer', 'createSecureServer', 'Server', 'listen', 'on', 'serve']);
 
 /** Whether a callee may be one the checks below look at: a name among CALLEE_NAMES, `import(...)`, or a `require(...)` call. */
 function mayMatch(callee: ts.Expression): boolean {
@@ -126,12 +126,37 @@ function mayMatch(callee: ts.Expression): boolean {
   return ts.isCallExpression(value) && ts.isIdentifier(value.expression) && value.expression.text === 'require';
 }
 
-function unrecognisedIn(record: SourceRecord, hosts: readonly HostApp[], creates: ReadonlySet<Node>): UnrecognisedServer[] {
+/** `serve({ fetch: app.fetch })`, `serve({ fetch: app })`, `serve(app)`, `serve(wrapApp(...))` of an app the finder found (a variable of this file). */
+function servesFoundApp(call: CallExpression, isFoundApp: (identifier: Node) => boolean): boolean {
+  const args = call.getArguments();
+  const options = args.find((a) => Node.isObjectLiteralExpression(a));
+  const fetchProperty = options && Node.isObjectLiteralExpression(options) ? options.getProperty('fetch') : undefined;
+  let served: Node | undefined = fetchProperty && Node.isPropertyAssignment(fetchProperty) ? fetchProperty.getInitializer() : fetchProperty && Node.isShorthandPropertyAssignment(fetchProperty) ? fetchProperty.getNameNode() : args.find((a) => !Node.isObjectLiteralExpression(a) && !Node.isStringLiteral(a));
+  // `fetch(req) { ... }` written in place: a handler, not an app.
+  if (fetchProperty && !Node.isPropertyAssignment(fetchProperty) && !Node.isShorthandPropertyAssignment(fetchProperty)) return false;
+  if (!served) return true;
+  served = unwrap(served);
+  if (Node.isCallExpression(served) && calleeName(served.getExpression()) === 'wrapApp') return true;
+  // `app.fetch`, `app.fetch.bind(app)`.
+  while (Node.isCallExpression(served) || Node.isPropertyAccessExpression(served)) served = unwrap(served.getExpression());
+  return Node.isIdentifier(served) && isFoundApp(served);
+}
+
+function unrecognisedIn(analysis: Analysis, record: SourceRecord, creates: ReadonlySet<Node>): UnrecognisedServer[] {
+  const hosts = analysis.hosts;
   const found: UnrecognisedServer[] = [];
   const sf = record.sourceFile;
-  if (!/createServer|createSecureServer|Server\(|require\(|import\(|\.listen\(/.test(record.text)) return found;
+  if (!/createServer|createSecureServer|Server\(|require\(|import\(|\.listen\(|serve\(/.test(record.text)) return found;
   const bindings = frameworkBindings(record);
   const hostNames = new Set(hosts.filter((h) => h.record === record && h.variable).map((h) => h.variable!.getName()));
+  // A framework app of this file, or one imported from a file of the run that creates one.
+  const isFoundApp = (identifier: Node): boolean => {
+    if (hostNames.has(identifier.getText())) return true;
+    const declaration = bindingDeclaration(identifier);
+    const importDeclaration = declaration?.getFirstAncestorByKind(SyntaxKind.ImportDeclaration);
+    const target = importDeclaration && analysis.index.resolve(record.absPath, importDeclaration.getModuleSpecifierValue());
+    return !!target && hosts.some((h) => h.framework !== 'node' && h.record.absPath === target);
+  };
   // Only the calls the checks below can match are wrapped (wrapping every call of a large file costs).
   const calls = [...compilerNodesOfKind<ts.CallExpression>(sf, SyntaxKind.CallExpression), ...compilerNodesOfKind<ts.NewExpression>(sf, SyntaxKind.NewExpression)]
     .filter((n) => mayMatch(n.expression))
@@ -167,6 +192,12 @@ function unrecognisedIn(record: SourceRecord, hosts: readonly HostApp[], creates
       if (root && unknownPackage(module)) add(root, `${root.getExpression().getText()}(...) of ${module}, listening`);
       continue;
     }
+    // `Bun.serve({ fetch })`, `Deno.serve(handler)`, `serve({ fetch })` of @hono/node-server: served is whatever `fetch` is.
+    if (name === 'serve' && Node.isCallExpression(node)) {
+      const runtime = Node.isPropertyAccessExpression(unwrap(callee)) ? unwrap((unwrap(callee) as import('ts-morph').PropertyAccessExpression).getExpression()).getText() : undefined;
+      if ((runtime === 'Bun' || runtime === 'Deno' || calleeModule(callee) === '@hono/node-server') && !servesFoundApp(node, isFoundApp)) add(node, `${callee.getText()}(...) of a handler that is not a found app`);
+      continue;
+    }
     if (name !== 'createServer' && name !== 'createSecureServer' && !(name === 'Server' && Node.isNewExpression(node))) continue;
     const module = calleeModule(callee);
     if (module === undefined || NOT_HTTP.has(module)) continue;
@@ -189,7 +220,7 @@ export function findUnrecognisedServers(analysis: Analysis): UnrecognisedServer[
   return analysis.index
     .loaded()
     .filter((record) => !record.parseProblem)
-    .flatMap((record) => unrecognisedIn(record, analysis.hosts, creates));
+    .flatMap((record) => unrecognisedIn(analysis, record, creates));
 }
 
 const TEST_PATH = /(^|\/)(test|tests|__tests__|spec|__mocks__)\/|\.(test|spec)\.[cm]?[jt]sx?$/;
