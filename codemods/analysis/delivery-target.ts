@@ -110,13 +110,52 @@ function hasOwnHandler(host: HostApp, plan: WrapPlan): boolean {
   return plan.defaultUrlHandlers.some((e) => e.host === host && !e.problem) || wrapOptionsOf(host)?.getProperty('handler') !== undefined;
 }
 
+/** Files an upward walk visits at most before it gives up (and takes the apps to share a process). */
+const MAX_WALK = 5000;
+
+/**
+ * The entry modules (imported by no file of the run) that load `absPath`: the processes
+ * its app can run in. Undefined when the walk is too large to tell.
+ */
+function entriesOf(analysis: Analysis, absPath: string): Set<string> | undefined {
+  const entries = new Set<string>();
+  const seen = new Set([absPath]);
+  const queue = [absPath];
+  while (queue.length > 0) {
+    const file = queue.pop()!;
+    const importers = analysis.imports.importersOf(file, analysis.index);
+    if (importers.length === 0) entries.add(file);
+    for (const importer of importers) {
+      if (seen.has(importer)) continue;
+      if (seen.size >= MAX_WALK) return undefined;
+      seen.add(importer);
+      queue.push(importer);
+    }
+  }
+  return entries;
+}
+
+/** The apps that share a process with another of them (their files are loaded from a common entry module). */
+function sharingAProcess(analysis: Analysis, apps: readonly HostApp[]): HostApp[] {
+  const entries = new Map<string, Set<string> | undefined>();
+  for (const app of apps) if (!entries.has(app.record.absPath)) entries.set(app.record.absPath, entriesOf(analysis, app.record.absPath));
+  const shares = (a: HostApp, b: HostApp): boolean => {
+    const x = entries.get(a.record.absPath);
+    const y = entries.get(b.record.absPath);
+    return a.record === b.record || !x || !y || [...x].some((entry) => y.has(entry));
+  };
+  return apps.filter((app) => apps.some((other) => other !== app && shares(app, other)));
+}
+
 /** More than one app receives deliveries while tasks go to custom URLs: which one gets them is not known. */
 export function deliveryConflict(analysis: Analysis, plan: WrapPlan): DeliveryConflict | undefined {
   // Apps of test files are not in the serving process (a test that loads two apps sees its tasks fail).
   const candidates = [...plan.toWrap, ...plan.wrapped].filter((h) => !deliversNothing(h) && !isTestFile(h.record.rel));
   if (candidates.length < 2) return undefined;
   // `http.createServer(app)` of an app in the list is that app again, not a second target.
-  const apps = candidates.filter((h) => h.framework !== 'node' || !frameworkAppOf(analysis, h, candidates));
+  const distinct = candidates.filter((h) => h.framework !== 'node' || !frameworkAppOf(analysis, h, candidates));
+  // Apps of separate services (no module loads both) run in separate processes, each its own target.
+  const apps = distinct.length < 2 ? [] : sharingAProcess(analysis, distinct);
   if (apps.length < 2) return undefined;
   const urls = customTaskUrls(analysis);
   const handlers = apps.filter((h) => hasOwnHandler(h, plan));
