@@ -154,10 +154,11 @@ export function deliveryConflict(analysis: Analysis, plan: WrapPlan): DeliveryCo
   if (candidates.length < 2) return undefined;
   // `http.createServer(app)` of an app in the list is that app again, not a second target.
   const distinct = candidates.filter((h) => h.framework !== 'node' || !frameworkAppOf(analysis, h, candidates));
-  // Apps of separate services (no module loads both) run in separate processes, each its own target.
-  const apps = distinct.length < 2 ? [] : sharingAProcess(analysis, distinct);
-  if (apps.length < 2) return undefined;
+  if (distinct.length < 2) return undefined;
   const urls = customTaskUrls(analysis);
+  if (urls.length === 0 && !distinct.some((h) => hasOwnHandler(h, plan))) return undefined;
+  // Apps of separate services (no module loads both) run in separate processes, each its own target.
+  const apps = sharingAProcess(analysis, distinct);
   const handlers = apps.filter((h) => hasOwnHandler(h, plan));
-  return urls.length > 0 || handlers.length > 0 ? { urls, handlers, apps } : undefined;
+  return apps.length >= 2 && (urls.length > 0 || handlers.length > 0) ? { urls, handlers, apps } : undefined;
 }
