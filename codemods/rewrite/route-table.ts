@@ -3,13 +3,15 @@
 // the host framework, in its idiom, answering with `new H().post(environ)`; for
 // plain node:http the table becomes a listener routing paths to Handler
 // instances. Tables left empty disappear with their mounts.
+import path from 'node:path';
 import { Node, SyntaxKind, ts, type CallExpression } from 'ts-morph';
-import { compilerIdentifiersNamed, wrapCompilerNode } from '../analysis/compiler-nodes.js';
+import { compilerIdentifiersNamed, compilerNodesOfKind, wrapCompilerNode } from '../analysis/compiler-nodes.js';
 import { resolveName } from '../analysis/declarations.js';
 import type { Framework, HostApp } from '../analysis/host-app.js';
 import type { Analysis } from '../analysis/index.js';
 import type { SourceRecord } from '../analysis/project.js';
-import { BUILTIN_URL, hostOfMount, mountPrefix, mountPrefixOf, type Mount, type RouteRow, type RouteTable } from '../analysis/route-tables.js';
+import { BUILTIN_URL, hostOfMount, isExported, mountPrefix, mountPrefixOf, type Mount, type RouteRow, type RouteTable } from '../analysis/route-tables.js';
+import { isCommonJsExportByName, moduleAndImporters, moduleObjectUseOf } from './exported-references.js';
 import { middlewareBefore } from '../analysis/middleware-before.js';
 import { rootHostOf, wrapPlan, type DefaultUrlHandler } from '../analysis/wrap-plan.js';
 import { quoted, semi } from '../analysis/style.js';
@@ -243,6 +245,39 @@ function differentMounts(table: RouteTable): string | undefined {
 }
 
 /**
+ * Where a table the analysis found mounted is also used in a way it does not follow, so
+ * that it may be mounted there too (`app2.use('/v2', routes['tasks'])`, `mount(routes)`,
+ * `Object.values(routes)`, `const { tasks } = await import('./tasks')`): a use other than a
+ * mount, or, for an exported table, its module object (or a barrel's) used other than by
+ * member names, or loaded with import(). `"src/admin.js:5"`, or undefined.
+ */
+function unfollowedUse(analysis: Analysis, table: RouteTable): string | undefined {
+  const name = table.variable?.getName();
+  // `module.exports = { tasks }`, `exports.tasks = tasks`: how importers reach it, like `export`.
+  const exportedByName = (use: Node): boolean => name !== undefined && use.getSourceFile() === table.record.sourceFile && isCommonJsExportByName(use, name);
+  const use = table.otherUses.find((u) => !exportedByName(u));
+  if (use) return `${path.relative(analysis.root, use.getSourceFile().getFilePath())}:${use.getStartLineNumber()}`;
+  if (!table.variable || !(isExported(table.record, table.variable) || table.otherUses.some(exportedByName))) return undefined;
+  return moduleObjectUseOf(analysis, table.record.absPath) ?? dynamicImportOf(analysis, table.record.absPath);
+}
+
+/** A file importing the module at `absPath`, or a barrel passing it on, with import(): `"src/admin.js at line 3"`. */
+function dynamicImportOf(analysis: Analysis, absPath: string): string | undefined {
+  const chain = moduleAndImporters(analysis, absPath);
+  const passesOn = (target: string | undefined): boolean => target === absPath || (target !== undefined && chain.includes(target) && /\bexport\s*(?:\*|\{)/.test(analysis.index.text(target) ?? ''));
+  for (const file of chain) {
+    const importer = analysis.index.load(file);
+    if (!importer || importer.parseProblem) continue;
+    for (const call of compilerNodesOfKind<ts.CallExpression>(importer.sourceFile, SyntaxKind.CallExpression)) {
+      const [argument] = call.arguments;
+      if (call.expression.kind !== SyntaxKind.ImportKeyword || !argument || !ts.isStringLiteralLike(argument)) continue;
+      if (passesOn(analysis.index.resolve(file, argument.text))) return `${importer.rel} at line ${importer.sourceFile.getLineAndColumnAtPos(call.getStart(importer.sourceFile.compilerNode)).line}`;
+    }
+  }
+  return undefined;
+}
+
+/**
  * Why a table's built-in row did not answer /_ah/queue/deferred at the root of an app
  * wrapApp wraps (where wrapApp answers it now), or undefined when it did. A table
  * mounted with app.use on something that is not a host app (a Router, a parameter, a
@@ -343,6 +378,19 @@ function migrateTable(analysis: Analysis, out: RuleOutput, table: RouteTable): v
       'mount-not-found',
       'warning',
       `This route table is mounted at more than one place: ${mountedAt}. Its task rows served a URL under each, and the codemod moves them to one place only, so it leaves the table as it is. Serve each task URL with new Handler().post(environ) where the table is mounted (the built-in URL at the app's root is wrapApp's), then remove the table and its mounts. ${ROWS_FAIL_UNTIL_MOVED}`,
+    );
+    return;
+  }
+  const unfollowed = mountedAt || table.mounts.length === 0 || (builtin.length === 0 && custom.length === 0) ? undefined : unfollowedUse(analysis, table);
+  if (unfollowed) {
+    // Like a table mounted twice: moving its rows to the mount found drops them where else it is mounted. Nothing is edited.
+    const mount = table.mounts[0]!;
+    out.report(
+      record,
+      table.create,
+      'mount-not-found',
+      'warning',
+      `This route table is mounted at ${mount.record.rel}:${mount.call.getStartLineNumber()}, and also used where the codemod does not follow it (${unfollowed}: passed on, read by a computed name, loaded with import(), exported again), where it may be mounted too: its task rows served a URL under each mount, and the codemod moves them to the one it found only, so it leaves the table as it is. Serve each task URL with new Handler().post(environ) where the table is mounted (the built-in URL at the app's root is wrapApp's), then remove the table and its mounts. ${ROWS_FAIL_UNTIL_MOVED}`,
     );
     return;
   }
