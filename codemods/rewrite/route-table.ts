@@ -468,6 +468,15 @@ function migrateTable(analysis: Analysis, out: RuleOutput, table: RouteTable): v
       );
       reportWebappKept(out, record, table, table.rows.filter((r) => r.kind === 'webapp'));
       return;
+    } else if (framework !== undefined && framework !== 'node' && !expressionStatementOf(primary.call)) {
+      // `mount = () => app.use(tasks)`, `cond && app.use(tasks)`, `app.use(tasks).listen()`: no statement to put the routes before.
+      out.report(
+        record,
+        primary.call,
+        'mount-not-found',
+        'warning',
+        `This route table is mounted inside an expression (${primary.record.rel}:${primary.call.getStartLineNumber()}: \`${(primary.call.getFirstAncestor((n) => Node.isStatement(n)) ?? primary.call).getText().replace(/\s+/g, ' ').slice(0, 80)}\`: an arrow function's body, a condition, a chained call), not as a statement of its own, so the codemod has no place to serve its custom task routes ${plain.map(rowLabel).join(', ')} under the same conditions: they stay in the table. Serve each with new Handler().post(environ) where the table is mounted. ${ROWS_FAIL_UNTIL_MOVED}`,
+      );
     } else if (!framework && mountedUnder === undefined) {
       out.report(
         record,
