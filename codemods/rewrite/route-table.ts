@@ -258,7 +258,36 @@ function unfollowedUse(analysis: Analysis, table: RouteTable): string | undefine
   const use = table.otherUses.find((u) => !exportedByName(u));
   if (use) return `${path.relative(analysis.root, use.getSourceFile().getFilePath())}:${use.getStartLineNumber()}`;
   if (!table.variable || !(isExported(table.record, table.variable) || table.otherUses.some(exportedByName))) return undefined;
-  return moduleObjectUseOf(analysis, table.record.absPath) ?? dynamicImportOf(analysis, table.record.absPath);
+  return moduleObjectUseOf(analysis, table.record.absPath) ?? dynamicImportOf(analysis, table.record.absPath) ?? reexportOf(analysis, table.record.absPath, name!);
+}
+
+/**
+ * A file other than the table's that exports it again (`export { tasks } from './tasks.js'`
+ * in a barrel, `import { tasks } from './tasks.js'; export { tasks }`): what its own importers
+ * (maybe outside the run) do with it is not seen, and the export would outlive the table.
+ */
+function reexportOf(analysis: Analysis, absPath: string, name: string): string | undefined {
+  const chain = moduleAndImporters(analysis, absPath);
+  const inChain = (file: string, specifier: string | undefined): boolean => {
+    const target = specifier === undefined ? undefined : analysis.index.resolve(file, specifier);
+    return target !== undefined && chain.includes(target);
+  };
+  for (const file of chain) {
+    const record = file === absPath ? undefined : analysis.index.load(file);
+    if (!record || record.parseProblem) continue;
+    const sf = record.sourceFile;
+    // The local names bound to it by an import (`import { tasks as t } from './tasks.js'`).
+    const locals = new Set(sf.getImportDeclarations().filter((d) => !d.isTypeOnly() && inChain(file, d.getModuleSpecifierValue())).flatMap((d) => d.getNamedImports().filter((i) => !i.isTypeOnly() && i.getName() === name).map((i) => i.getAliasNode()?.getText() ?? name)));
+    for (const declaration of sf.getExportDeclarations()) {
+      if (declaration.isTypeOnly()) continue;
+      const specifier = declaration.getModuleSpecifierValue();
+      const exported = specifier === undefined
+        ? declaration.getNamedExports().some((e) => !e.isTypeOnly() && locals.has(e.getName()))
+        : inChain(file, specifier) && declaration.getNamedExports().some((e) => !e.isTypeOnly() && e.getName() === name);
+      if (exported) return `${record.rel} at line ${declaration.getStartLineNumber()}`;
+    }
+  }
+  return undefined;
 }
 
 /** A file importing the module at `absPath`, or a barrel passing it on, with import(): `"src/admin.js at line 3"`. */
@@ -488,7 +517,10 @@ function migrateTable(analysis: Analysis, out: RuleOutput, table: RouteTable): v
     } else if (!framework) {
       out.report(record, primary.call, 'unknown-framework', 'warning', `The app this route table is mounted on was not recognised (Express, Koa, Fastify, Hono, node:http); its custom task routes stay in the table. Serve each with new Handler().post(environ). ${ROWS_FAIL_UNTIL_MOVED}`);
     } else if (primary.record !== record && framework !== 'node') {
-      crossFile = handlersForOtherFile(analysis, out, record, primary.record, plain);
+      // The mount's import of the table may go with the table: the handlers' import is not placed after it.
+      const tableGoes = !table.composed && table.rows.every((r) => r.kind === 'builtin' || (r.kind === 'custom' && !r.regex));
+      const mountImport = tableGoes && Node.isIdentifier(primary.reference) ? wholeImportsOf(primary.record, primary.reference.getText()) : [];
+      crossFile = handlersForOtherFile(analysis, out, record, primary.record, plain, mountImport);
       if (crossFile) converted = plain;
       else {
         out.report(
@@ -866,6 +898,17 @@ function removeImportsOf(out: RuleOutput, record: SourceRecord, names: Set<strin
     if (allNamed && specifiers.length > 0 && defaultImport && !removedDefault && namedBindings) out.remove(record, defaultImport.getEnd(), namedBindings.getEnd(), 'removed the imports of the task handlers');
     else for (const [start, end] of listRemovalSpans(specifiers, removed)) out.remove(record, start, end, 'removed the import of a task handler');
   }
+}
+
+/** The spans of the import declarations that bind `name` alone (`import { tasks } from`, `import tasks from`), which removeImportOf removes whole. */
+function wholeImportsOf(record: SourceRecord, name: string): Array<[number, number]> {
+  return record.sourceFile.getImportDeclarations().filter((declaration) => {
+    const specifiers = declaration.getNamedImports();
+    const local = declaration.getDefaultImport()?.getText();
+    if (declaration.getNamespaceImport() || (local !== undefined && local !== name)) return false;
+    if (local !== undefined) return specifiers.length === 0;
+    return specifiers.length === 1 && (specifiers[0]!.getAliasNode()?.getText() ?? specifiers[0]!.getName()) === name;
+  }).map((declaration) => statementRemovalSpan(record.text, declaration));
 }
 
 function removeImportOf(out: RuleOutput, record: SourceRecord, name: string): void {
