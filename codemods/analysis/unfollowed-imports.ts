@@ -165,11 +165,11 @@ function computedLoadEscapesIn(analysis: Analysis, absPath: string): ComputedLoa
   if (!record || record.parseProblem) return [];
   const sf = record.sourceFile;
   const found: ComputedLoadEscape[] = [];
-  const loaders = loaderNames(sf.compilerNode);
+  const { loaders, creators } = loaderNames(sf.compilerNode);
   for (const compilerCall of compilerNodesOfKind<ts.CallExpression>(sf, SyntaxKind.CallExpression)) {
     const callee = compilerCall.expression;
     const dynamic = callee.kind === SyntaxKind.ImportKeyword;
-    if (!dynamic && !(ts.isIdentifier(callee) && (callee.text === 'require' || loaders.has(callee.text))) && !isLoaderCall(callee)) continue;
+    if (!dynamic && !(ts.isIdentifier(callee) && (callee.text === 'require' || loaders.has(callee.text))) && !isLoaderCall(callee, creators)) continue;
     const [argument] = compilerCall.arguments;
     if (!argument || ts.isStringLiteral(argument) || ts.isNoSubstitutionTemplateLiteral(argument)) continue;
     const call = wrapCompilerNode<Node>(sf, compilerCall);
@@ -189,26 +189,29 @@ function computedLoadEscapesIn(analysis: Analysis, absPath: string): ComputedLoa
   return found;
 }
 
-/** The loading function called directly: `createRequire(url)(path)`, `module.require(path)`, `Module._load(path)`, `Module['_load'](path)`. */
-function isLoaderCall(callee: ts.Expression): boolean {
+/** The loading function called directly: `createRequire(url)(path)`, `module.require(path)`, `Module._load(path)`, `Module['_load'](path)`. `creators`: local names of createRequire (`import { createRequire as cr }`). */
+function isLoaderCall(callee: ts.Expression, creators: ReadonlySet<string> = new Set()): boolean {
   const inner = skipOuterExpressions(callee);
-  if (ts.isCallExpression(inner)) return /(?:^|\.)createRequire$/.test(inner.expression.getText());
+  if (ts.isCallExpression(inner)) return /(?:^|\.)createRequire$/.test(inner.expression.getText()) || (ts.isIdentifier(inner.expression) && creators.has(inner.expression.text));
   if (ts.isPropertyAccessExpression(inner)) return inner.name.text === 'require' || inner.name.text === '_load';
   return ts.isElementAccessExpression(inner) && ts.isStringLiteralLike(inner.argumentExpression) && ['require', '_load'].includes(inner.argumentExpression.text);
 }
 
 /** Names the file binds to a loading function (`const req = createRequire(import.meta.url)`, `const r = require`, `const load = Module._load`): a call of one loads a module. */
-function loaderNames(sf: ts.SourceFile): Set<string> {
+function loaderNames(sf: ts.SourceFile): { loaders: Set<string>; creators: Set<string> } {
   const names = new Set<string>();
+  const creators = new Set<string>();
   const visit = (node: ts.Node): void => {
+    // `import { createRequire as cr } from 'node:module'`, `const { createRequire: cr } = require('module')`.
+    if ((ts.isImportSpecifier(node) || ts.isBindingElement(node)) && (node.propertyName ?? node.name).getText(sf) === 'createRequire' && ts.isIdentifier(node.name)) creators.add(node.name.text);
     if (ts.isVariableDeclaration(node) && ts.isIdentifier(node.name) && node.initializer) {
       const value = skipOuterExpressions(node.initializer);
-      if ((ts.isIdentifier(value) && value.text === 'require') || isLoaderCall(value) || ts.isCallExpression(value) && /(?:^|\.)createRequire$/.test(value.expression.getText(sf))) names.add(node.name.text);
+      if ((ts.isIdentifier(value) && value.text === 'require') || isLoaderCall(value, creators)) names.add(node.name.text);
     }
     ts.forEachChild(node, visit);
   };
   visit(sf);
-  return names;
+  return { loaders: names, creators };
 }
 
 /** `(x as any)`, `(x)`, `x!`: the expression inside. */
