@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { Node, SyntaxKind, ts, type Identifier } from 'ts-morph';
 import { readJsonObject } from './alias-config.js';
 import { compilerNodesOfKind, wrapCompilerNode } from './compiler-nodes.js';
-import { outermostExpression } from './legacy-symbols.js';
+import { outermostExpression, unwrapCompiler } from './legacy-symbols.js';
 import { patternLoadsIn } from './pattern-loads.js';
 import { sameScopeReferences } from './scope.js';
 import type { Analysis } from './index.js';
@@ -191,7 +191,7 @@ function computedLoadEscapesIn(analysis: Analysis, absPath: string): ComputedLoa
 
 /** The loading function called directly: `createRequire(url)(path)`, `module.require(path)`, `Module._load(path)`, `Module['_load'](path)`. `creators`: local names of createRequire (`import { createRequire as cr }`). */
 function isLoaderCall(callee: ts.Expression, creators: ReadonlySet<string> = new Set()): boolean {
-  const inner = skipOuterExpressions(callee);
+  const inner = unwrapCompiler(callee);
   if (ts.isCallExpression(inner)) return /(?:^|\.)createRequire$/.test(inner.expression.getText()) || (ts.isIdentifier(inner.expression) && creators.has(inner.expression.text));
   if (ts.isPropertyAccessExpression(inner)) return inner.name.text === 'require' || inner.name.text === '_load';
   return ts.isElementAccessExpression(inner) && ts.isStringLiteralLike(inner.argumentExpression) && ['require', '_load'].includes(inner.argumentExpression.text);
@@ -205,20 +205,13 @@ function loaderNames(sf: ts.SourceFile): { loaders: Set<string>; creators: Set<s
     // `import { createRequire as cr } from 'node:module'`, `const { createRequire: cr } = require('module')`.
     if ((ts.isImportSpecifier(node) || ts.isBindingElement(node)) && (node.propertyName ?? node.name).getText(sf) === 'createRequire' && ts.isIdentifier(node.name)) creators.add(node.name.text);
     if (ts.isVariableDeclaration(node) && ts.isIdentifier(node.name) && node.initializer) {
-      const value = skipOuterExpressions(node.initializer);
+      const value = unwrapCompiler(node.initializer);
       if ((ts.isIdentifier(value) && value.text === 'require') || isLoaderCall(value, creators)) names.add(node.name.text);
     }
     ts.forEachChild(node, visit);
   };
   visit(sf);
   return { loaders: names, creators };
-}
-
-/** `(x as any)`, `(x)`, `x!`: the expression inside. */
-function skipOuterExpressions(node: ts.Expression): ts.Expression {
-  let current = node;
-  while (ts.isParenthesizedExpression(current) || ts.isAsExpression(current) || ts.isNonNullExpression(current) || ts.isTypeAssertionExpression(current) || ts.isSatisfiesExpression(current)) current = current.expression;
-  return current;
 }
 
 /** `require.cache` (`Module._cache`, `module.constructor._cache`), or the `children` of `module`, `require.main`, `process.mainModule`, `module.parent`. */
