@@ -166,16 +166,18 @@ export function aliasSpecifiers(text: string, prefixes: readonly string[]): stri
 // Bare specifiers after `from`, `require(` or `import(`, and requires or imports of a
 // computed path: what the run may not resolve to a file (a bundler's alias, a package
 // that is not installed), so a module reached that way has callers the import graph
-// does not show (a template literal with a substitution is a computed path). One expression
+// does not show (a template literal with a substitution, or a string joined with `+`
+// as in `require('./jobs/' + name)`, is a computed path). One expression
 // over the text (about 60 ms on the deep bench's 140 MB).
-const BARE_OR_COMPUTED = /\bfrom\s*(['"])([^'"./\s,;()[\]][^'"\s,;()[\]]*)\1|\b(?:require|import)\s*\(\s*(?:(['"`])([^'"`./\s,;()[\]][^'"`\s,;()[\]]*)\3|(`[^`]*\$\{|[^'"`\s)]))/g;
+const BARE_OR_COMPUTED = /\bfrom\s*(['"])([^'"./\s,;()[\]][^'"\s,;()[\]]*)\1|\b(?:require|import)\s*\(\s*(?:(['"`])([^'"`./\s,;()[\]][^'"`\s,;()[\]]*)\3(?!\s*\+)|(`[^`]*\$\{|[^'"`\s)]|(['"`])[^'"`\\\r\n]*\6\s*\+))/g;
 
 // A module load the import graph does not read (it follows `require(`, `import(` and
 // `from` only): `createRequire(url)`'s function, `module.require(...)`, `require` passed
 // on or aliased (`const r = require`, `require.call(null, './m')`), a test runner's
-// `requireActual`/`importActual`, Node's internal `Module._load(...)`. The substring test
+// `requireActual`/`importActual`, Node's internal `Module._load(...)` (also read as
+// `Module['_load']`, a function under another name then). The substring test
 // keeps the expression off most texts.
-const UNSEEN_LOAD = /\bcreateRequire\b|\.\s*(?:require|requireActual|importActual|_load)\s*\(|(?<!\.\s*)\brequire\b(?!\s*\()(?:\s*\.\s*(?:call|apply|bind)\b|\s*[;,)\]}]|[ \t]*(?:\r?\n|$)(?!\s*[(.]))/;
+const UNSEEN_LOAD = /\bcreateRequire\b|\.\s*(?:require|requireActual|importActual|_load)\s*\(|\[\s*(['"`])(?:require|_load)\1\s*\]|(?<!\.\s*)\brequire\b(?!\s*\()(?:\s*\.\s*(?:call|apply|bind)\b|\s*[;,)\]}]|[ \t]*(?:\r?\n|$)(?!\s*[(.]))/;
 
 /** Whether the text may load a module in a way the import graph does not follow (see UNSEEN_LOAD). */
 export function mayLoadUnseen(text: string): boolean {
@@ -183,8 +185,9 @@ export function mayLoadUnseen(text: string): boolean {
 }
 
 // CommonJS's module registry, whose records hold loaded modules' exports: `require.cache`
-// (`Module._cache`), `module.children` (also of `require.main`, `process.mainModule`, `module.parent`).
-const MODULE_REGISTRY = /\brequire\s*\.\s*cache\b|\.\s*_cache\b|\b(?:module|main|mainModule|parent)\s*\.\s*children\b/;
+// (`Module._cache`), `module.children` (also of `require.main`, `process.mainModule`, `module.parent`),
+// also read by a quoted key or destructured (`const { cache } = require`).
+const MODULE_REGISTRY = /\brequire\s*(?:\.\s*cache\b|\[\s*(['"`])cache\1)|\.\s*_cache\b|\[\s*(['"`])_cache\2|\b(?:module|main|mainModule|parent)\s*(?:\.\s*children\b|\[\s*(['"`])children\3)|\{[^{}]*\b(?:cache|_cache|children)\b[^{}]*\}\s*=\s*(?:require|module|Module)\b(?!\s*[(.[])/;
 
 // Bundlers' loads of every module a pattern or directory names (`pattern-loads.ts`).
 const PATTERN_LOAD = /\bimport\s*\.\s*meta\s*\.\s*(?:glob|globEager|webpackContext)\b|\brequire\s*\.\s*context\s*\(/;

@@ -428,7 +428,7 @@ function moduleMemberDeclaration(index: ProjectIndex, record: SourceRecord, acce
 }
 
 /** `export const tasks = ...`, or `export { tasks }` / `export { tasks as t }` in its file. */
-function isExported(record: SourceRecord, variable: VariableDeclaration): boolean {
+export function isExported(record: SourceRecord, variable: VariableDeclaration): boolean {
   if (variable.getVariableStatement()?.hasExportKeyword()) return true;
   const name = variable.getName();
   return record.sourceFile.getExportDeclarations().some((d) => !d.getModuleSpecifier() && d.getNamedExports().some((e) => e.getName() === name));

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { Node, SyntaxKind, ts, type Identifier } from 'ts-morph';
 import { readJsonObject } from './alias-config.js';
 import { compilerNodesOfKind, wrapCompilerNode } from './compiler-nodes.js';
-import { outermostExpression } from './legacy-symbols.js';
+import { outermostExpression, unwrapCompiler } from './legacy-symbols.js';
 import { patternLoadsIn } from './pattern-loads.js';
 import { sameScopeReferences } from './scope.js';
 import type { Analysis } from './index.js';
@@ -65,7 +65,8 @@ export function filesWithUnfollowedImports(analysis: Analysis): readonly string[
     const packages = new PackageLookup();
     files = [];
     for (const [absPath, scan] of analysis.scans) {
-      if (scan.computedImport || scan.bare?.some((specifier) => !followed(analysis, packages, absPath, specifier))) files.push(absPath);
+      // A load by another function (`createRequire`'s, `const r = require`) may take a computed path too (`req(p)`).
+      if (scan.computedImport || scan.unseenLoad || scan.bare?.some((specifier) => !followed(analysis, packages, absPath, specifier))) files.push(absPath);
     }
     cache.set(analysis, files);
   }
@@ -152,7 +153,7 @@ export function computedLoadEscape(analysis: Analysis, files: readonly string[],
   let escapes = escapesCache.get(analysis);
   if (escapes === undefined) {
     escapes = [];
-    for (const [absPath, scan] of analysis.scans) if (scan.computedImport) escapes.push(...computedLoadEscapesIn(analysis, absPath));
+    for (const [absPath, scan] of analysis.scans) if (scan.computedImport || scan.unseenLoad) escapes.push(...computedLoadEscapesIn(analysis, absPath));
     escapesCache.set(analysis, escapes);
   }
   const reached = escapes.find((escape) => escape.dir === undefined || files.some((file) => file.startsWith(escape.dir + path.sep) && holds(file)));
@@ -164,10 +165,11 @@ function computedLoadEscapesIn(analysis: Analysis, absPath: string): ComputedLoa
   if (!record || record.parseProblem) return [];
   const sf = record.sourceFile;
   const found: ComputedLoadEscape[] = [];
+  const { loaders, creators } = loaderNames(sf.compilerNode);
   for (const compilerCall of compilerNodesOfKind<ts.CallExpression>(sf, SyntaxKind.CallExpression)) {
     const callee = compilerCall.expression;
     const dynamic = callee.kind === SyntaxKind.ImportKeyword;
-    if (!dynamic && !(ts.isIdentifier(callee) && callee.text === 'require')) continue;
+    if (!dynamic && !(ts.isIdentifier(callee) && (callee.text === 'require' || loaders.has(callee.text))) && !isLoaderCall(callee, creators)) continue;
     const [argument] = compilerCall.arguments;
     if (!argument || ts.isStringLiteral(argument) || ts.isNoSubstitutionTemplateLiteral(argument)) continue;
     const call = wrapCompilerNode<Node>(sf, compilerCall);
@@ -185,6 +187,31 @@ function computedLoadEscapesIn(analysis: Analysis, absPath: string): ComputedLoa
     found.push({ where: `${record.rel} at line ${registry.getStartLineNumber()} (\`${access.getText(sf.compilerNode)}\`, the module registry)` });
   }
   return found;
+}
+
+/** The loading function called directly: `createRequire(url)(path)`, `module.require(path)`, `Module._load(path)`, `Module['_load'](path)`. `creators`: local names of createRequire (`import { createRequire as cr }`). */
+function isLoaderCall(callee: ts.Expression, creators: ReadonlySet<string> = new Set()): boolean {
+  const inner = unwrapCompiler(callee);
+  if (ts.isCallExpression(inner)) return /(?:^|\.)createRequire$/.test(inner.expression.getText()) || (ts.isIdentifier(inner.expression) && creators.has(inner.expression.text));
+  if (ts.isPropertyAccessExpression(inner)) return inner.name.text === 'require' || inner.name.text === '_load';
+  return ts.isElementAccessExpression(inner) && ts.isStringLiteralLike(inner.argumentExpression) && ['require', '_load'].includes(inner.argumentExpression.text);
+}
+
+/** Names the file binds to a loading function (`const req = createRequire(import.meta.url)`, `const r = require`, `const load = Module._load`): a call of one loads a module. */
+function loaderNames(sf: ts.SourceFile): { loaders: Set<string>; creators: Set<string> } {
+  const names = new Set<string>();
+  const creators = new Set<string>();
+  const visit = (node: ts.Node): void => {
+    // `import { createRequire as cr } from 'node:module'`, `const { createRequire: cr } = require('module')`.
+    if ((ts.isImportSpecifier(node) || ts.isBindingElement(node)) && (node.propertyName ?? node.name).getText(sf) === 'createRequire' && ts.isIdentifier(node.name)) creators.add(node.name.text);
+    if (ts.isVariableDeclaration(node) && ts.isIdentifier(node.name) && node.initializer) {
+      const value = unwrapCompiler(node.initializer);
+      if ((ts.isIdentifier(value) && value.text === 'require') || isLoaderCall(value, creators)) names.add(node.name.text);
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(sf);
+  return { loaders: names, creators };
 }
 
 /** `require.cache` (`Module._cache`, `module.constructor._cache`), or the `children` of `module`, `require.main`, `process.mainModule`, `module.parent`. */

@@ -3,13 +3,15 @@
 // the host framework, in its idiom, answering with `new H().post(environ)`; for
 // plain node:http the table becomes a listener routing paths to Handler
 // instances. Tables left empty disappear with their mounts.
+import path from 'node:path';
 import { Node, SyntaxKind, ts, type CallExpression } from 'ts-morph';
-import { compilerIdentifiersNamed, wrapCompilerNode } from '../analysis/compiler-nodes.js';
+import { compilerIdentifiersNamed, compilerNodesOfKind, wrapCompilerNode } from '../analysis/compiler-nodes.js';
 import { resolveName } from '../analysis/declarations.js';
 import type { Framework, HostApp } from '../analysis/host-app.js';
 import type { Analysis } from '../analysis/index.js';
 import type { SourceRecord } from '../analysis/project.js';
-import { BUILTIN_URL, hostOfMount, mountPrefix, mountPrefixOf, type Mount, type RouteRow, type RouteTable } from '../analysis/route-tables.js';
+import { BUILTIN_URL, hostOfMount, isExported, mountPrefix, mountPrefixOf, type Mount, type RouteRow, type RouteTable } from '../analysis/route-tables.js';
+import { isCommonJsExportByName, moduleAndImporters, moduleObjectUseOf } from './exported-references.js';
 import { middlewareBefore } from '../analysis/middleware-before.js';
 import { rootHostOf, wrapPlan, type DefaultUrlHandler } from '../analysis/wrap-plan.js';
 import { quoted, semi } from '../analysis/style.js';
@@ -243,6 +245,68 @@ function differentMounts(table: RouteTable): string | undefined {
 }
 
 /**
+ * Where a table the analysis found mounted is also used in a way it does not follow, so
+ * that it may be mounted there too (`app2.use('/v2', routes['tasks'])`, `mount(routes)`,
+ * `Object.values(routes)`, `const { tasks } = await import('./tasks')`): a use other than a
+ * mount, or, for an exported table, its module object (or a barrel's) used other than by
+ * member names, or loaded with import(). `"src/admin.js:5"`, or undefined.
+ */
+function unfollowedUse(analysis: Analysis, table: RouteTable): string | undefined {
+  const name = table.variable?.getName();
+  // `module.exports = { tasks }`, `exports.tasks = tasks`: how importers reach it, like `export`.
+  const exportedByName = (use: Node): boolean => name !== undefined && use.getSourceFile() === table.record.sourceFile && isCommonJsExportByName(use, name);
+  const use = table.otherUses.find((u) => !exportedByName(u));
+  if (use) return `${path.relative(analysis.root, use.getSourceFile().getFilePath())}:${use.getStartLineNumber()}`;
+  if (!table.variable || !(isExported(table.record, table.variable) || table.otherUses.some(exportedByName))) return undefined;
+  return moduleObjectUseOf(analysis, table.record.absPath) ?? dynamicImportOf(analysis, table.record.absPath) ?? reexportOf(analysis, table.record.absPath, name!);
+}
+
+/**
+ * A file other than the table's that exports it again (`export { tasks } from './tasks.js'`
+ * in a barrel, `import { tasks } from './tasks.js'; export { tasks }`): what its own importers
+ * (maybe outside the run) do with it is not seen, and the export would outlive the table.
+ */
+function reexportOf(analysis: Analysis, absPath: string, name: string): string | undefined {
+  const chain = moduleAndImporters(analysis, absPath);
+  const inChain = (file: string, specifier: string | undefined): boolean => {
+    const target = specifier === undefined ? undefined : analysis.index.resolve(file, specifier);
+    return target !== undefined && chain.includes(target);
+  };
+  for (const file of chain) {
+    const record = file === absPath ? undefined : analysis.index.load(file);
+    if (!record || record.parseProblem) continue;
+    const sf = record.sourceFile;
+    // The local names bound to it by an import (`import { tasks as t } from './tasks.js'`).
+    const locals = new Set(sf.getImportDeclarations().filter((d) => !d.isTypeOnly() && inChain(file, d.getModuleSpecifierValue())).flatMap((d) => d.getNamedImports().filter((i) => !i.isTypeOnly() && i.getName() === name).map((i) => i.getAliasNode()?.getText() ?? name)));
+    for (const declaration of sf.getExportDeclarations()) {
+      if (declaration.isTypeOnly()) continue;
+      const specifier = declaration.getModuleSpecifierValue();
+      const exported = specifier === undefined
+        ? declaration.getNamedExports().some((e) => !e.isTypeOnly() && locals.has(e.getName()))
+        : inChain(file, specifier) && declaration.getNamedExports().some((e) => !e.isTypeOnly() && e.getName() === name);
+      if (exported) return `${record.rel} at line ${declaration.getStartLineNumber()}`;
+    }
+  }
+  return undefined;
+}
+
+/** A file importing the module at `absPath`, or a barrel passing it on, with import(): `"src/admin.js at line 3"`. */
+function dynamicImportOf(analysis: Analysis, absPath: string): string | undefined {
+  const chain = moduleAndImporters(analysis, absPath);
+  const passesOn = (target: string | undefined): boolean => target === absPath || (target !== undefined && chain.includes(target) && /\bexport\s*(?:\*|\{)/.test(analysis.index.text(target) ?? ''));
+  for (const file of chain) {
+    const importer = analysis.index.load(file);
+    if (!importer || importer.parseProblem) continue;
+    for (const call of compilerNodesOfKind<ts.CallExpression>(importer.sourceFile, SyntaxKind.CallExpression)) {
+      const [argument] = call.arguments;
+      if (call.expression.kind !== SyntaxKind.ImportKeyword || !argument || !ts.isStringLiteralLike(argument)) continue;
+      if (passesOn(analysis.index.resolve(file, argument.text))) return `${importer.rel} at line ${importer.sourceFile.getLineAndColumnAtPos(call.getStart(importer.sourceFile.compilerNode)).line}`;
+    }
+  }
+  return undefined;
+}
+
+/**
  * Why a table's built-in row did not answer /_ah/queue/deferred at the root of an app
  * wrapApp wraps (where wrapApp answers it now), or undefined when it did. A table
  * mounted with app.use on something that is not a host app (a Router, a parameter, a
@@ -346,6 +410,19 @@ function migrateTable(analysis: Analysis, out: RuleOutput, table: RouteTable): v
     );
     return;
   }
+  const unfollowed = mountedAt || table.mounts.length === 0 || (builtin.length === 0 && custom.length === 0) ? undefined : unfollowedUse(analysis, table);
+  if (unfollowed) {
+    // Like a table mounted twice: moving its rows to the mount found drops them where else it is mounted. Nothing is edited.
+    const mount = table.mounts[0]!;
+    out.report(
+      record,
+      table.create,
+      'mount-not-found',
+      'warning',
+      `This route table is mounted at ${mount.record.rel}:${mount.call.getStartLineNumber()}, and also used where the codemod does not follow it (${unfollowed}: passed on, read by a computed name, loaded with import(), exported again), where it may be mounted too: its task rows served a URL under each mount, and the codemod moves them to the one it found only, so it leaves the table as it is. Serve each task URL with new Handler().post(environ) where the table is mounted (the built-in URL at the app's root is wrapApp's), then remove the table and its mounts. ${ROWS_FAIL_UNTIL_MOVED}`,
+    );
+    return;
+  }
   const builtinElsewhere = builtin.length > 0 ? builtinServedElsewhere(analysis, table) : undefined;
   if (builtinElsewhere) {
     // The row stays (reported on every run): wrapApp answers /_ah/queue/deferred at the root of the app only.
@@ -420,6 +497,15 @@ function migrateTable(analysis: Analysis, out: RuleOutput, table: RouteTable): v
       );
       reportWebappKept(out, record, table, table.rows.filter((r) => r.kind === 'webapp'));
       return;
+    } else if (framework !== undefined && framework !== 'node' && !expressionStatementOf(primary.call)) {
+      // `mount = () => app.use(tasks)`, `cond && app.use(tasks)`, `app.use(tasks).listen()`: no statement to put the routes before.
+      out.report(
+        record,
+        primary.call,
+        'mount-not-found',
+        'warning',
+        `This route table is mounted inside an expression (${primary.record.rel}:${primary.call.getStartLineNumber()}: \`${(primary.call.getFirstAncestor((n) => Node.isStatement(n)) ?? primary.call).getText().replace(/\s+/g, ' ').slice(0, 80)}\`: an arrow function's body, a condition, a chained call), not as a statement of its own, so the codemod has no place to serve its custom task routes ${plain.map(rowLabel).join(', ')} under the same conditions: they stay in the table. Serve each with new Handler().post(environ) where the table is mounted. ${ROWS_FAIL_UNTIL_MOVED}`,
+      );
     } else if (!framework && mountedUnder === undefined) {
       out.report(
         record,
@@ -431,7 +517,10 @@ function migrateTable(analysis: Analysis, out: RuleOutput, table: RouteTable): v
     } else if (!framework) {
       out.report(record, primary.call, 'unknown-framework', 'warning', `The app this route table is mounted on was not recognised (Express, Koa, Fastify, Hono, node:http); its custom task routes stay in the table. Serve each with new Handler().post(environ). ${ROWS_FAIL_UNTIL_MOVED}`);
     } else if (primary.record !== record && framework !== 'node') {
-      crossFile = handlersForOtherFile(analysis, out, record, primary.record, plain);
+      // The mount's import of the table may go with the table: the handlers' import is not placed after it.
+      const tableGoes = !table.composed && table.rows.every((r) => r.kind === 'builtin' || (r.kind === 'custom' && !r.regex));
+      const mountImport = tableGoes && Node.isIdentifier(primary.reference) ? wholeImportsOf(primary.record, primary.reference.getText()) : [];
+      crossFile = handlersForOtherFile(analysis, out, record, primary.record, plain, mountImport);
       if (crossFile) converted = plain;
       else {
         out.report(
@@ -809,6 +898,17 @@ function removeImportsOf(out: RuleOutput, record: SourceRecord, names: Set<strin
     if (allNamed && specifiers.length > 0 && defaultImport && !removedDefault && namedBindings) out.remove(record, defaultImport.getEnd(), namedBindings.getEnd(), 'removed the imports of the task handlers');
     else for (const [start, end] of listRemovalSpans(specifiers, removed)) out.remove(record, start, end, 'removed the import of a task handler');
   }
+}
+
+/** The spans of the import declarations that bind `name` alone (`import { tasks } from`, `import tasks from`), which removeImportOf removes whole. */
+function wholeImportsOf(record: SourceRecord, name: string): Array<[number, number]> {
+  return record.sourceFile.getImportDeclarations().filter((declaration) => {
+    const specifiers = declaration.getNamedImports();
+    const local = declaration.getDefaultImport()?.getText();
+    if (declaration.getNamespaceImport() || (local !== undefined && local !== name)) return false;
+    if (local !== undefined) return specifiers.length === 0;
+    return specifiers.length === 1 && (specifiers[0]!.getAliasNode()?.getText() ?? specifiers[0]!.getName()) === name;
+  }).map((declaration) => statementRemovalSpan(record.text, declaration));
 }
 
 function removeImportOf(out: RuleOutput, record: SourceRecord, name: string): void {

@@ -112,6 +112,12 @@ describe('bareSpecifiers', () => {
     expect(bareSpecifiers('const m = await import(`./jobs/daily.js`);').computed).toBe(false);
     expect(bareSpecifiers('const m = await import(path.join(dir, kind));').computed).toBe(true);
     expect(bareSpecifiers("const m = require('./x');").computed).toBe(false);
+    // A string joined to a computed part: the specifier is not that string.
+    expect(bareSpecifiers("const m = await import('./jobs/' + kind);").computed).toBe(true);
+    expect(bareSpecifiers("const m = require( './handlers/'+name );").computed).toBe(true);
+    expect(bareSpecifiers('const m = require(`./jobs/` + kind);').computed).toBe(true);
+    expect(bareSpecifiers("const m = require('plugins/' + name);")).toEqual({ specifiers: [], computed: true });
+    expect(bareSpecifiers("const n = require('./a') + 1;").computed).toBe(false);
   });
 });
 
@@ -134,6 +140,8 @@ describe('mayLoadUnseen', () => {
       "await vi.importActual('./jobs.js')",
       "Module._load('./jobs', module)",
       "module.constructor._load ('./jobs', module)",
+      "const load = Module['_load'];",
+      'const r = module[`require`];',
     ]) expect({ text, unseen: mayLoadUnseen(text) }).toEqual({ text, unseen: true });
   });
 
@@ -164,6 +172,12 @@ describe('mayReadModuleRegistry', () => {
       'process.mainModule.children',
       'module.parent.children',
       'Module._cache[file].exports',
+      "require['cache'][file]",
+      "Module['_cache']",
+      "module['children']",
+      'const { cache } = require;',
+      'const { cache: loaded, resolve } = require;',
+      'const { children } = module;',
     ]) expect({ text, registry: mayReadModuleRegistry(text) }).toEqual({ text, registry: true });
   });
 
@@ -174,6 +188,8 @@ describe('mayReadModuleRegistry', () => {
       'element.children[0]',
       'tree.children.map(render)',
       "const requireCache = require('./cache');",
+      "const { cache } = require('./cache');",
+      "const { children } = node;",
     ]) expect({ text, registry: mayReadModuleRegistry(text) }).toEqual({ text, registry: false });
   });
 });
