@@ -53,7 +53,9 @@ export type ReasonCode =
   // The built-in URL's mount sat behind app middleware that wrapApp's earlier answer skips.
   | 'middleware-bypassed'
   // A task function registered in a module the app loads only lazily (import(), require() in a function).
-  | 'lazy-registration';
+  | 'lazy-registration'
+  // A hoisted task function in a module of an import cycle: a module of the cycle may defer it before it is registered.
+  | 'registration-order';
 
 export type Severity = 'error' | 'warning' | 'note';
 

@@ -12,6 +12,7 @@ import { quoted, semi } from '../analysis/style.js';
 import type { Rule, RuleMeta, RuleOutput } from './context.js';
 import { addNeededImports } from './imports.js';
 import { forwardedBy } from './forwarded-arguments.js';
+import { earlyRegistration, ImportCycles, runsCodeWhenLoaded } from './registration-order.js';
 import { TaskFunctionValues, type RegistrationTarget, type Unregistrable } from './task-function-values.js';
 import { namespaceAccess, useShimName } from './names.js';
 import { makeTransform } from './single-file.js';
@@ -20,7 +21,7 @@ import { indentAt } from './text.js';
 export const meta: RuleMeta = {
   id: 'defer-registration',
   description: 'Registers every function passed to defer() where it is declared, so a fresh process knows it by name.',
-  reasonCodes: ['non-registrable-callable', 'unresolved-legacy-reference', 'lazy-registration'],
+  reasonCodes: ['non-registrable-callable', 'unresolved-legacy-reference', 'lazy-registration', 'registration-order'],
   docs: 'docs/manual-steps.md#non-registrable-callable',
 };
 
@@ -66,6 +67,46 @@ function reportLazyRegistrations(analysis: Analysis, out: RuleOutput, targets: r
   }
 }
 
+/**
+ * A function declaration (hoisted: the legacy runtime could defer it before its line
+ * ran) in a module of an import cycle: a module of the cycle that runs first and
+ * defers it while loading finds it unregistered. No placement in its own module helps.
+ */
+function reportCycles(analysis: Analysis, out: RuleOutput, targets: readonly RegistrationTarget[]): void {
+  const cycles = new ImportCycles(analysis);
+  for (const target of targets) {
+    if (!Node.isFunctionDeclaration(target.declaration)) continue;
+    const others = cycles.of(target.record);
+    if (!others) continue;
+    // Modules that only declare things cannot defer anything while they load.
+    const running = others.flatMap((file) => {
+      const record = analysis.index.load(file);
+      return !record ? [file] : runsCodeWhenLoaded(record) ? [record.rel] : [];
+    });
+    if (running.length === 0 && others.length > 0) continue;
+    const listed = running.length > 3 ? `${running.slice(0, 3).join(', ')} and ${running.length - 3} more` : running.join(', ') || 'itself';
+    out.report(
+      target.record,
+      target.declaration,
+      'registration-order',
+      'warning',
+      `${target.expression} is registered in ${target.record.rel} when that module has run, but ${target.record.rel} is in an import cycle with ${listed}: a module of the cycle evaluated before it runs its own code first, and a defer() of ${target.expression} made then (the legacy runtime could defer the hoisted function) now fails with NotRegisteredError. Break the cycle, or make sure no module of it defers ${target.expression} while it loads.`,
+    );
+  }
+}
+
+/** A running statement above the declaration that comes before what binds `register` (CommonJS): reported, registered after the declaration. */
+function reportLate(out: RuleOutput, record: SourceRecord, statement: Node, group: readonly RegistrationTarget[], late: Node): void {
+  const names = group.map((t) => t.expression).join(', ');
+  out.report(
+    record,
+    statement,
+    'registration-order',
+    'warning',
+    `${names} is registered after its declaration, but ${record.rel}:${late.getStartLineNumber()} runs code before that line (and before the module's require() calls), which may defer it as the legacy runtime allowed (a function declaration is hoisted): such a defer() now fails with NotRegisteredError. Move register(${group[0]!.expression}) above that code, after the require() of the shim.`,
+  );
+}
+
 export const rule: Rule = {
   meta,
   run(analysis, out) {
@@ -95,6 +136,7 @@ export const rule: Rule = {
 
     const targets = [...values.targets.values()];
     reportLazyRegistrations(analysis, out, targets);
+    reportCycles(analysis, out, targets);
     const byName = new Map<string, number>();
     for (const target of targets) byName.set(target.name, (byName.get(target.name) ?? 0) + 1);
     // Registrations after the same statement (members of one object) go in one edit, in source order.
@@ -108,12 +150,21 @@ export const rule: Rule = {
       const namespace = namespaceAccess(analysis, record);
       const callee = namespace ? `${namespace.local}.register` : useShimName(analysis, out, record, 'register');
       if (namespace) out.use(record, [namespace.local]);
-      const indent = indentAt(record.text, statement.getStart());
-      const lines = group.map(({ expression, name }) => {
+      const calls = group.map(({ expression, name }) => {
         const explicitName = (byName.get(name) ?? 0) > 1 ? `, ${quoted(record.style, `${record.rel.replace(/\.[^./]+$/, '')}:${expression}`)}` : '';
-        return `${record.style.newline}${indent}${callee}(${expression}${explicitName})${semi(record.style)}`;
+        return `${callee}(${expression}${explicitName})${semi(record.style)}`;
       });
-      out.edit(record, statement.getEnd(), statement.getEnd(), lines.join(''), `registered ${group.map((t) => t.expression).join(', ')} for defer()`);
+      const described = `registered ${group.map((t) => t.expression).join(', ')} for defer()`;
+      // A hoisted function its own module may defer before the declaration's line: register it first.
+      const early = Node.isStatement(statement) ? earlyRegistration(record, statement, group.flatMap((t) => t.sites)) : undefined;
+      if (early && 'before' in early) {
+        const indent = indentAt(record.text, early.before.getStart());
+        out.edit(record, early.before.getStart(), early.before.getStart(), calls.map((call) => `${call}${record.style.newline}${indent}`).join(''), described);
+        continue;
+      }
+      if (early) reportLate(out, record, statement, group, early.late);
+      const indent = indentAt(record.text, statement.getStart());
+      out.edit(record, statement.getEnd(), statement.getEnd(), calls.map((call) => `${record.style.newline}${indent}${call}`).join(''), described);
     }
   },
 };

@@ -29,6 +29,8 @@ export interface RegistrationTarget {
   name: string;
   /** The function's declaration: one registration per function. */
   declaration: Node;
+  /** Where code hands it to defer() (or to a wrapper that does): the values written. */
+  sites: Node[];
 }
 
 /** A value that reaches defer() and cannot be registered: `what` completes "defer() is given ...". */
@@ -51,6 +53,32 @@ function isModuleFunction(node: DeclarationNode): boolean {
     return !!initializer && (Node.isFunctionExpression(initializer) || Node.isArrowFunction(initializer)) && Node.isIdentifier(node.getNameNode());
   }
   return false;
+}
+
+/**
+ * The line where the binding a module-level function is declared by (`let task = ...`,
+ * `function send() {}`) is assigned again: the registration at its declaration
+ * registers only its first value. Undefined for a binding never assigned again.
+ */
+function reassignment(node: DeclarationNode): number | undefined {
+  const name = Node.isFunctionDeclaration(node) || Node.isVariableDeclaration(node) ? node.getNameNode() : undefined;
+  if (!name || !Node.isIdentifier(name)) return undefined;
+  if (Node.isVariableDeclaration(node) && node.getVariableStatement()?.getDeclarationKind() === 'const') return undefined;
+  return isReassigned(name) ? firstWrite(name) : undefined;
+}
+
+/** The line of the first write of `name` other than its declaration (for the report; the declaration's line when not found). */
+function firstWrite(name: Identifier): number {
+  for (const reference of name.findReferencesAsNodes()) {
+    if (reference === name) continue;
+    let outer: Node = reference;
+    while (Node.isParenthesizedExpression(outer.getParent()) || Node.isAsExpression(outer.getParent()) || Node.isNonNullExpression(outer.getParent())) outer = outer.getParentOrThrow();
+    const parent = outer.getParent();
+    if (Node.isBinaryExpression(parent) && parent.getLeft() === outer && parent.getOperatorToken().getText().endsWith('=') && !['==', '===', '!=', '!==', '<=', '>='].includes(parent.getOperatorToken().getText())) return reference.getStartLineNumber();
+    if ((Node.isPrefixUnaryExpression(parent) || Node.isPostfixUnaryExpression(parent))) return reference.getStartLineNumber();
+    if (Node.isVariableDeclaration(parent) && parent.getNameNode() === reference) return reference.getStartLineNumber();
+  }
+  return name.getStartLineNumber();
 }
 
 function describe(fn: Node): string {
@@ -128,12 +156,15 @@ export class TaskFunctionValues {
 
   private addResolved(record: SourceRecord, fn: Node, resolution: Resolution, via: readonly Forwarded[]): void {
     if (resolution.kind === 'module') {
-      if (isModuleFunction(resolution.node)) {
+      const reassigned = reassignment(resolution.node);
+      if (reassigned) {
+        this.problems.push({ record, at: fn, what: `\`${fn.getText()}\`, a module-level binding that is assigned again (${resolution.record.rel}:${reassigned}), so the function it holds when defer() runs may not be the one registered at its declaration`, via });
+      } else if (isModuleFunction(resolution.node)) {
         const statement = Node.isVariableDeclaration(resolution.node) ? resolution.node.getVariableStatement() : resolution.node;
         // `const send = function sendMail() {}` is registered as `send`, under its own name, sendMail.
         const initializer = Node.isVariableDeclaration(resolution.node) ? resolution.node.getInitializer() : undefined;
         const ownName = (initializer && Node.isFunctionExpression(initializer) && initializer.getName()) || resolution.name;
-        if (statement) this.target(resolution.record, statement, resolution.name, ownName, resolution.node);
+        if (statement) this.target(fn, resolution.record, statement, resolution.name, ownName, resolution.node);
       } else this.problems.push({ record, at: fn, what: `\`${fn.getText()}\`, which is not a function declared at module level`, via });
     } else if (resolution.kind === 'external') {
       this.problems.push({ record, at: fn, what: `\`${fn.getText()}\``, via, external: resolution.specifier });
@@ -144,9 +175,12 @@ export class TaskFunctionValues {
     }
   }
 
-  private target(record: SourceRecord, statement: Node, expression: string, name: string, declaration: Node): void {
+  /** Registers `declaration` (in `record`) for the value `site` given to defer(). */
+  private target(site: Node, record: SourceRecord, statement: Node, expression: string, name: string, declaration: Node): void {
     if (statement.getParent()?.getKind() !== SyntaxKind.SourceFile) return;
-    if (!this.targets.has(declaration)) this.targets.set(declaration, { record, statement, expression, name, declaration });
+    const known = this.targets.get(declaration);
+    if (known) known.sites.push(site);
+    else this.targets.set(declaration, { record, statement, expression, name, declaration, sites: [site] });
   }
 
   /** `function later(fn, ...a) { defer(fn, ...a) }`: the functions its callers pass are the ones enqueued. */
@@ -180,7 +214,7 @@ export class TaskFunctionValues {
     if (Node.isClassDeclaration(owner.node)) {
       const method = key === undefined ? undefined : staticMethod(owner.node, key);
       if (!method || isAssignedMember(ownerFile, ownerName, key!)) return problem(describe(access));
-      return this.target(owner.record, owner.node, memberExpression(owner.record, ownerName, key!), key!, method);
+      return this.target(access, owner.record, owner.node, memberExpression(owner.record, ownerName, key!), key!, method);
     }
     this.addEntries(record, access, owner, key, via);
   }
@@ -209,7 +243,7 @@ export class TaskFunctionValues {
         const name = (Node.isFunctionExpression(value) && value.getName()) || (literal.array ? '' : entry.key);
         if (!PLAIN_NAME.test(name)) {
           problem(`\`${at.getText()}\`, which reads a function of \`${ownerName}\` ${name ? `named '${name}'` : 'without a name'} (${where}): not a plain function name, which the legacy payload named it by`);
-        } else this.target(owner.record, statement, memberExpression(owner.record, ownerName, entry.key), name, value);
+        } else this.target(at, owner.record, statement, memberExpression(owner.record, ownerName, entry.key), name, value);
       } else if (Node.isIdentifier(value)) {
         this.add(owner.record, value, via);
       } else {
