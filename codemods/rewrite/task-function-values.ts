@@ -18,6 +18,7 @@ import { quoted } from '../analysis/style.js';
 import { enclosingFunction } from './async-plan.js';
 import { isFunctionLike, nameOf } from './function-like.js';
 import { forwardedArguments, type Forwarded } from './forwarded-arguments.js';
+import { registryChange } from './registry-uses.js';
 
 /** One registration: `register(<expression>)` after `statement`, a module-level statement of `record`. */
 export interface RegistrationTarget {
@@ -214,6 +215,9 @@ export class TaskFunctionValues {
     if (Node.isClassDeclaration(owner.node)) {
       const method = key === undefined ? undefined : staticMethod(owner.node, key);
       if (!method || isAssignedMember(ownerFile, ownerName, key!)) return problem(describe(access));
+      if (key!.startsWith('#')) return problem(`\`${access.getText()}\`, a private static method (register() outside the class cannot name it)`);
+      const change = registryChange(this.analysis, owner.record, owner.node, new Set(), key!);
+      if (change) return problem(`\`${access.getText()}\`, a static method that code may replace (${change}), so defer() may be given a function its registration misses`);
       return this.target(access, owner.record, owner.node, memberExpression(owner.record, ownerName, key!), key!, method);
     }
     this.addEntries(record, access, owner, key, via);
@@ -233,6 +237,8 @@ export class TaskFunctionValues {
     if (read.some((entry) => !entry.key || isAssignedMember(ownerFile, ownerName, entry.key))) {
       return problem(`\`${at.getText()}\`, a member of \`${ownerName}\` that is written elsewhere or has no plain key`);
     }
+    const change = registryChange(this.analysis, owner.record, owner.node as VariableDeclaration, new Set(literal.entries.map((entry) => entry.key)));
+    if (change) return problem(`\`${at.getText()}\`, read from \`${ownerName}\`, which code may change (${change}), so it may hold functions the registrations written from its literal miss`);
     for (const entry of read) {
       const value = entry.value && unwrap(entry.value);
       const where = `${owner.record.rel}:${entry.entry.getStartLineNumber()}`;
