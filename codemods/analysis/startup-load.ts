@@ -65,6 +65,33 @@ export class StartupLoads {
     return answer;
   }
 
+  private served: Set<string> | undefined;
+
+  /**
+   * Whether the process that serves the app loads `absPath` at all, as far as the run
+   * sees: the host apps' modules, the modules that import them (up to its entry
+   * points), and everything they import (statically or not). False: only other
+   * processes load it (a script, a worker, a test), or a load the run does not see
+   * (a computed require()).
+   */
+  loadedByServer(absPath: string): boolean {
+    if (!this.served) {
+      const { index, imports } = this.analysis;
+      const up = [...this.hostFiles];
+      const entries = new Set(up);
+      for (let file = up.pop(); file !== undefined; file = up.pop()) {
+        for (const importer of imports.importersOf(file, index)) if (!entries.has(importer)) entries.add(importer), up.push(importer);
+      }
+      const served = new Set(entries);
+      const down = [...entries];
+      for (let file = down.pop(); file !== undefined; file = down.pop()) {
+        for (const target of imports.importsOf(file, index)) if (!served.has(target)) served.add(target), down.push(target);
+      }
+      this.served = served;
+    }
+    return this.served.has(absPath);
+  }
+
   private compute(absPath: string, visiting: Set<string>): StartupLoad {
     if (this.hostFiles.has(absPath)) return { eager: true };
     const { index, imports } = this.analysis;

@@ -55,6 +55,17 @@ function reportLazyRegistrations(analysis: Analysis, out: RuleOutput, targets: r
   const loads = StartupLoads.of(analysis);
   for (const target of targets) {
     const load = loads.of(target.record.absPath);
+    if (load.eager && !loads.loadedByServer(target.record.absPath)) {
+      const from = [...new Set(target.sites.map((site) => site.getSourceFile().getFilePath()))].map((file) => analysis.index.load(file)?.rel ?? file);
+      out.report(
+        target.record,
+        target.declaration,
+        'lazy-registration',
+        'warning',
+        `${target.expression} is registered in ${target.record.rel}, which the process that serves the app does not load (nothing imports it from ${analysis.hosts.map((host) => host.record.rel).join(', ')} or the modules that import ${analysis.hosts.length > 1 ? 'them' : 'it'}; it is deferred from ${from.join(', ')}): a task for it reaches the app, which fails it permanently (PermanentTaskFailure; Cloud Tasks then deletes it). Import ${target.record.rel} statically from the module that creates the app (or its entry point), so that the serving process registers it at startup.`,
+      );
+      continue;
+    }
     if (load.eager || load.lazy.length === 0) continue;
     const where = load.lazy.map((site) => `${site.how} at ${site.file}:${site.line}`).join(', ');
     out.report(
