@@ -6,7 +6,7 @@
 // elements a loop hands over, and a wrapper's parameter back to what its callers
 // pass (forwarded-arguments.ts). Anything else is a problem with its reason,
 // reported where the value is written.
-import { Node, SyntaxKind, type ClassDeclaration, type ElementAccessExpression, type Identifier, type PropertyAccessExpression, type VariableDeclaration } from 'ts-morph';
+import { Node, SyntaxKind, type CallExpression, type ClassDeclaration, type ElementAccessExpression, type Identifier, type PropertyAccessExpression, type VariableDeclaration } from 'ts-morph';
 import type { Analysis } from '../analysis/index.js';
 import { isAssignedMember, resolveIdentifier, resolveModuleMember, type DeclarationNode, type Resolution } from '../analysis/declarations.js';
 import { unwrapFrozen } from '../analysis/defer-calls.js';
@@ -120,6 +120,39 @@ interface LiteralEntry {
   entry: Node;
 }
 
+/**
+ * The values of the pairs a module-level `const` Map is built from
+ * (`new Map([['one', t1], ['two', t2]])`), undefined in place of an entry that is
+ * not a plain pair; undefined when the declaration is not such a Map.
+ */
+function mapLiteralPairs(declaration: VariableDeclaration): Array<Node | undefined> | undefined {
+  const list = declaration.getParent();
+  if (!Node.isVariableDeclarationList(list) || list.getDeclarationKind() !== 'const' || !Node.isIdentifier(declaration.getNameNode())) return undefined;
+  const initializer = declaration.getInitializer() && unwrap(declaration.getInitializer()!);
+  if (!initializer || !Node.isNewExpression(initializer) || initializer.getExpression().getText() !== 'Map') return undefined;
+  const [entries, ...rest] = initializer.getArguments();
+  if (!entries || rest.length > 0 || !Node.isArrayLiteralExpression(unwrap(entries))) return undefined;
+  return (unwrap(entries) as import('ts-morph').ArrayLiteralExpression).getElements().map((element) => {
+    const pair = unwrap(element);
+    return Node.isArrayLiteralExpression(pair) && pair.getElements().length === 2 && !pair.getElements().some((e) => Node.isSpreadElement(e) || Node.isOmittedExpression(e)) ? pair.getElements()[1] : undefined;
+  });
+}
+
+/** The initializer of the local `const` (inside a function or block) `identifier` names, if it is one. */
+function localConstValue(identifier: Identifier): Node | undefined {
+  const declarations = identifier.getSymbol()?.getDeclarations() ?? [];
+  const declaration = declarations.length === 1 ? declarations[0] : undefined;
+  if (!declaration || !Node.isVariableDeclaration(declaration) || !Node.isIdentifier(declaration.getNameNode())) return undefined;
+  const list = declaration.getParent();
+  if (!Node.isVariableDeclarationList(list) || list.getDeclarationKind() !== 'const' || Node.isSourceFile(list.getParent()?.getParent())) return undefined;
+  // A `for (const f of ...)` binding takes each element: addIterated's.
+  if (!Node.isVariableStatement(list.getParent())) return undefined;
+  // Only a value read from elsewhere (`const t = w1`, `TASKS[k]`, `TASKS.get(k)`); a local function is reported as the closure it is.
+  const initializer = declaration.getInitializer();
+  const value = initializer && unwrap(initializer);
+  return value && (Node.isIdentifier(value) || Node.isPropertyAccessExpression(value) || Node.isElementAccessExpression(value) || Node.isCallExpression(value)) ? initializer : undefined;
+}
+
 /** The entries of a module-level const object or array literal (`Object.freeze(...)`, `as const` included). */
 function literalEntries(declaration: VariableDeclaration): { array: boolean; entries: LiteralEntry[] } | undefined {
   const list = declaration.getParent();
@@ -149,10 +182,47 @@ export class TaskFunctionValues {
   add(record: SourceRecord, value: Node, via: readonly Forwarded[] = []): void {
     const fn = unwrap(value);
     if (Node.isPropertyAccessExpression(fn) || Node.isElementAccessExpression(fn)) return this.addMember(record, fn, via);
+    if (Node.isCallExpression(fn) && this.addMapRead(record, fn, via)) return;
     if (!Node.isIdentifier(fn)) return void this.problems.push({ record, at: fn, what: describe(fn), via });
     const resolution = resolveIdentifier(this.analysis.index, record, fn as Identifier);
-    if (resolution.kind === 'nested') return this.addForwarded(record, fn as Identifier, via);
+    if (resolution.kind === 'nested') {
+      const initializer = localConstValue(fn as Identifier);
+      if (initializer && !this.following.has(initializer)) {
+        this.following.add(initializer);
+        return this.add(record, initializer, via);
+      }
+      return this.addForwarded(record, fn as Identifier, via);
+    }
     this.addResolved(record, fn, resolution, via);
+  }
+
+  /** Local `const` initializers being followed (a guard against `const a = b, b = a`). */
+  private readonly following = new Set<Node>();
+
+  /**
+   * `TASKS.get(kind)`, `TASKS` a module-level `const TASKS = new Map([['one', t1], ...])`
+   * that nothing changes: every value of its pairs. False when `call` is not such a read.
+   */
+  private addMapRead(record: SourceRecord, call: CallExpression, via: readonly Forwarded[]): boolean {
+    const callee = call.getExpression();
+    if (!Node.isPropertyAccessExpression(callee) || callee.getName() !== 'get') return false;
+    const object = unwrap(callee.getExpression());
+    if (!Node.isIdentifier(object)) return false;
+    const owner = resolveIdentifier(this.analysis.index, record, object as Identifier);
+    const pairs = owner.kind === 'module' && Node.isVariableDeclaration(owner.node) ? mapLiteralPairs(owner.node) : undefined;
+    if (owner.kind !== 'module' || !pairs) return false;
+    const problem = (what: string): void => void this.problems.push({ record, at: call, what, via });
+    if (pairs.some((pair) => !pair)) {
+      problem(`\`${call.getText()}\`, which reads \`${owner.name}\`, a Map whose entries are not all written as \`[key, value]\` pairs`);
+      return true;
+    }
+    const change = registryChange(this.analysis, owner.record, owner.node as VariableDeclaration, new Set(['get', 'has']));
+    if (change) {
+      problem(`\`${call.getText()}\`, read from the Map \`${owner.name}\`, which code may change (${change}), so it may hold functions the registrations written from its entries miss`);
+      return true;
+    }
+    for (const pair of pairs) this.add(owner.record, pair!, via);
+    return true;
   }
 
   private addResolved(record: SourceRecord, fn: Node, resolution: Resolution, via: readonly Forwarded[]): void {
