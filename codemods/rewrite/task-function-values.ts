@@ -217,10 +217,8 @@ export class TaskFunctionValues {
       return true;
     }
     const change = registryChange(this.analysis, owner.record, owner.node as VariableDeclaration, new Set(['get', 'has']));
-    if (change) {
-      problem(`\`${call.getText()}\`, read from the Map \`${owner.name}\`, which code may change (${change}), so it may hold functions the registrations written from its entries miss`);
-      return true;
-    }
+    // Its entries are registered all the same: what the code adds is what the item is about.
+    if (change) problem(`\`${call.getText()}\`, read from the Map \`${owner.name}\`, which code may change (${change}), so it may hold functions the registrations written from its entries miss`);
     for (const pair of pairs) this.add(owner.record, pair!, via);
     return true;
   }
@@ -228,15 +226,15 @@ export class TaskFunctionValues {
   private addResolved(record: SourceRecord, fn: Node, resolution: Resolution, via: readonly Forwarded[]): void {
     if (resolution.kind === 'module') {
       const reassigned = reassignment(resolution.node);
-      if (reassigned) {
-        this.problems.push({ record, at: fn, what: `\`${fn.getText()}\`, a module-level binding that is assigned again (${resolution.record.rel}:${reassigned}), so the function it holds when defer() runs may not be the one registered at its declaration`, via });
-      } else if (isModuleFunction(resolution.node)) {
+      // Its first value is registered all the same: the item is about the values assigned later.
+      if (reassigned) this.problems.push({ record, at: fn, what: `\`${fn.getText()}\`, a module-level binding that is assigned again (${resolution.record.rel}:${reassigned}), so the function it holds when defer() runs may not be the one registered at its declaration`, via });
+      if (isModuleFunction(resolution.node)) {
         const statement = Node.isVariableDeclaration(resolution.node) ? resolution.node.getVariableStatement() : resolution.node;
         // `const send = function sendMail() {}` is registered as `send`, under its own name, sendMail.
         const initializer = Node.isVariableDeclaration(resolution.node) ? resolution.node.getInitializer() : undefined;
         const ownName = (initializer && Node.isFunctionExpression(initializer) && initializer.getName()) || resolution.name;
         if (statement) this.target(fn, resolution.record, statement, resolution.name, ownName, resolution.node);
-      } else this.problems.push({ record, at: fn, what: `\`${fn.getText()}\`, which is not a function declared at module level`, via });
+      } else if (!reassigned) this.problems.push({ record, at: fn, what: `\`${fn.getText()}\`, which is not a function declared at module level`, via });
     } else if (resolution.kind === 'external') {
       this.problems.push({ record, at: fn, what: `\`${fn.getText()}\``, via, external: resolution.specifier });
     } else if (resolution.kind === 'nested') {
@@ -287,7 +285,7 @@ export class TaskFunctionValues {
       if (!method || isAssignedMember(ownerFile, ownerName, key!)) return problem(describe(access));
       if (key!.startsWith('#')) return problem(`\`${access.getText()}\`, a private static method (register() outside the class cannot name it)`);
       const change = registryChange(this.analysis, owner.record, owner.node, new Set(), key!);
-      if (change) return problem(`\`${access.getText()}\`, a static method that code may replace (${change}), so defer() may be given a function its registration misses`);
+      if (change) problem(`\`${access.getText()}\`, a static method that code may replace (${change}), so defer() may be given a function its registration misses`);
       return this.target(access, owner.record, owner.node, memberExpression(owner.record, ownerName, key!), key!, method);
     }
     this.addEntries(record, access, owner, key, via);
@@ -308,7 +306,7 @@ export class TaskFunctionValues {
       return problem(`\`${at.getText()}\`, a member of \`${ownerName}\` that is written elsewhere or has no plain key`);
     }
     const change = registryChange(this.analysis, owner.record, owner.node as VariableDeclaration, new Set(literal.entries.map((entry) => entry.key)));
-    if (change) return problem(`\`${at.getText()}\`, read from \`${ownerName}\`, which code may change (${change}), so it may hold functions the registrations written from its literal miss`);
+    if (change) problem(`\`${at.getText()}\`, read from \`${ownerName}\`, which code may change (${change}), so it may hold functions the registrations written from its literal miss`);
     for (const entry of read) {
       const value = entry.value && unwrap(entry.value);
       const where = `${owner.record.rel}:${entry.entry.getStartLineNumber()}`;
