@@ -35,6 +35,16 @@ function isModuleSetup(call: ts.CallExpression): boolean {
  * reach a defer(). Imports, requires and declarations run none.
  */
 function runsCode(statement: Statement): boolean {
+  let known = runsCodeCache.get(statement.compilerNode);
+  if (known === undefined) runsCodeCache.set(statement.compilerNode, (known = computeRunsCode(statement)));
+  return known;
+}
+
+// Asked for every registration of a file: each statement is walked once.
+const runsCodeCache = new WeakMap<ts.Node, boolean>();
+const identifierCache = new WeakMap<ts.Node, Set<string>>();
+
+function computeRunsCode(statement: Statement): boolean {
   if (Node.isImportDeclaration(statement) || Node.isImportEqualsDeclaration(statement) || Node.isExportDeclaration(statement)) return false;
   if (Node.isInterfaceDeclaration(statement) || Node.isTypeAliasDeclaration(statement) || (Node.isModifierable(statement) && statement.hasModifier(SyntaxKind.DeclareKeyword))) return false;
   let found = false;
@@ -57,6 +67,8 @@ export function runsCodeWhenLoaded(record: SourceRecord): boolean {
 
 /** Whether `statement` calls require() outside nested functions (it may bind the shim's `register`). */
 function requires(statement: Statement): boolean {
+  // `import x = require('m')` compiles to a `require()` in place, not hoisted as an import is.
+  if (Node.isImportEqualsDeclaration(statement)) return true;
   let found = false;
   const visit = (node: ts.Node): void => {
     if (found || ts.isFunctionLike(node)) return;
@@ -109,7 +121,10 @@ function declaredNames(statement: ts.Statement): string[] {
 }
 
 function identifierTexts(root: ts.Node): Set<string> {
+  const cached = identifierCache.get(root);
+  if (cached) return cached;
   const texts = new Set<string>();
+  identifierCache.set(root, texts);
   const visit = (node: ts.Node): void => {
     if (ts.isIdentifier(node)) texts.add(node.text);
     ts.forEachChild(node, visit);
