@@ -27,15 +27,20 @@ export const meta: RuleMeta = {
 
 /** Top-level `register(fn)` / `deferred.register(fn, ...)` already present for `name` (`fn`, `Tasks.run`). */
 export function hasRegistration(analysis: Analysis, record: SourceRecord, name: string): boolean {
+  return registrationOf(analysis, record, name) !== undefined;
+}
+
+/** The top-level statement registering `name`, if there is one. */
+function registrationOf(analysis: Analysis, record: SourceRecord, name: string): Node | undefined {
   for (const statement of record.sourceFile.getStatements()) {
     if (!Node.isExpressionStatement(statement)) continue;
     const expression = statement.getExpression();
     if (!Node.isCallExpression(expression)) continue;
     const [first] = expression.getArguments();
     if (!first || !(Node.isIdentifier(first) || Node.isPropertyAccessExpression(first) || Node.isElementAccessExpression(first)) || first.getText() !== name) continue;
-    if (isMember(analysis.symbols.resolve(record, expression.getExpression()), ['register'])) return true;
+    if (isMember(analysis.symbols.resolve(record, expression.getExpression()), ['register'])) return statement;
   }
-  return false;
+  return undefined;
 }
 
 function nonRegistrable(out: RuleOutput, problem: Unregistrable, callee: string): void {
@@ -106,16 +111,26 @@ function reportCycles(analysis: Analysis, out: RuleOutput, targets: readonly Reg
   }
 }
 
-/** A running statement above the declaration that comes before what binds `register` (CommonJS): reported, registered after the declaration. */
-function reportLate(out: RuleOutput, record: SourceRecord, statement: Node, group: readonly RegistrationTarget[], late: Node): void {
-  const names = group.map((t) => t.expression).join(', ');
-  out.report(
-    record,
-    statement,
-    'registration-order',
-    'warning',
-    `${names} is registered after its declaration, but ${record.rel}:${late.getStartLineNumber()} runs code before that line (and before the module's require() calls), which may defer it as the legacy runtime allowed (a function declaration is hoisted): such a defer() now fails with NotRegisteredError. Move register(${group[0]!.expression}) above that code, after the require() of the shim.`,
-  );
+/**
+ * Code above a function declaration that may defer it but comes before what binds
+ * `register` (CommonJS): registered after the declaration, and reported unless a
+ * registration above that code exists already (moved there by hand).
+ */
+function reportLate(analysis: Analysis, out: RuleOutput, targets: readonly RegistrationTarget[]): void {
+  for (const target of targets) {
+    const { record, statement } = target;
+    const early = Node.isStatement(statement) ? earlyRegistration(record, statement, target.sites) : undefined;
+    if (!early || !('late' in early)) continue;
+    const existing = registrationOf(analysis, record, target.expression);
+    if (existing && existing.getStart() < early.late.getStart()) continue;
+    out.report(
+      record,
+      statement,
+      'registration-order',
+      'warning',
+      `${target.expression} is registered after its declaration, but ${record.rel}:${early.late.getStartLineNumber()} runs code before that line (and before the module's require() calls), which may defer it as the legacy runtime allowed (a function declaration is hoisted): such a defer() now fails with NotRegisteredError. Move register(${target.expression}) above that code, after the require() of the shim.`,
+    );
+  }
 }
 
 export const rule: Rule = {
@@ -148,6 +163,7 @@ export const rule: Rule = {
     const targets = [...values.targets.values()];
     reportLazyRegistrations(analysis, out, targets);
     reportCycles(analysis, out, targets);
+    reportLate(analysis, out, targets);
     const byName = new Map<string, number>();
     for (const target of targets) byName.set(target.name, (byName.get(target.name) ?? 0) + 1);
     // Registrations after the same statement (members of one object) go in one edit, in source order.
@@ -173,7 +189,6 @@ export const rule: Rule = {
         out.edit(record, early.before.getStart(), early.before.getStart(), calls.map((call) => `${call}${record.style.newline}${indent}`).join(''), described);
         continue;
       }
-      if (early) reportLate(out, record, statement, group, early.late);
       const indent = indentAt(record.text, statement.getStart());
       out.edit(record, statement.getEnd(), statement.getEnd(), calls.map((call) => `${record.style.newline}${indent}${call}`).join(''), described);
     }
