@@ -9,6 +9,7 @@
 import { Node, SyntaxKind, ts, type Identifier, type SourceFile, type VariableDeclaration, type ClassDeclaration } from 'ts-morph';
 import type { Analysis } from '../analysis/index.js';
 import { compilerIdentifiersNamed, wrapCompilerNode } from '../analysis/compiler-nodes.js';
+import { outermostExpression } from '../analysis/legacy-symbols.js';
 import { accessKey } from '../analysis/object-members.js';
 import type { SourceRecord } from '../analysis/project.js';
 import { isWritten } from '../analysis/scope.js';
@@ -34,18 +35,9 @@ interface Registry {
 /** Calls that change the object given first. */
 const PATCHING_CALLS = new Set(['Object.assign', 'Object.defineProperty', 'Object.defineProperties', 'Object.setPrototypeOf', 'Reflect.set', 'Reflect.defineProperty', 'Reflect.deleteProperty', 'Reflect.setPrototypeOf']);
 
-function outermost(node: Node): Node {
-  let outer = node;
-  for (;;) {
-    const parent = outer.getParent();
-    if (parent && (Node.isParenthesizedExpression(parent) || Node.isAsExpression(parent) || Node.isNonNullExpression(parent) || Node.isSatisfiesExpression(parent) || Node.isTypeAssertion(parent))) outer = parent;
-    else return outer;
-  }
-}
-
 /** Why the reference `ref` of the registry may change it, or undefined when it only reads it. */
 function changeBy(ref: Node, registry: Registry): string | undefined {
-  const outer = outermost(ref);
+  const outer = outermostExpression(ref);
   const parent = outer.getParent();
   if (!parent) return undefined;
   if ((Node.isPropertyAccessExpression(parent) || Node.isElementAccessExpression(parent)) && parent.getExpression() === outer) {
@@ -54,8 +46,8 @@ function changeBy(ref: Node, registry: Registry): string | undefined {
       return registry.member === undefined || key === undefined || key === registry.member ? `\`${parent.getText()}\` is written` : undefined;
     }
     if (registry.member !== undefined) return undefined;
-    const call = outermost(parent).getParent();
-    if (call && Node.isCallExpression(call) && outermost(parent) === call.getExpression()) {
+    const call = outermostExpression(parent).getParent();
+    if (call && Node.isCallExpression(call) && outermostExpression(parent) === call.getExpression()) {
       const key = accessKey(parent);
       if (key === undefined || (!READING_METHODS.has(key) && !registry.keys.has(key))) return `\`${call.getExpression().getText()}()\` is called`;
     }

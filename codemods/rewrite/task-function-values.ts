@@ -10,10 +10,10 @@ import { Node, SyntaxKind, type CallExpression, type ClassDeclaration, type Elem
 import type { Analysis } from '../analysis/index.js';
 import { isAssignedMember, resolveIdentifier, resolveModuleMember, type DeclarationNode, type Resolution } from '../analysis/declarations.js';
 import { unwrapFrozen } from '../analysis/defer-calls.js';
-import { unwrap } from '../analysis/legacy-symbols.js';
+import { outermostExpression, unwrap } from '../analysis/legacy-symbols.js';
 import { accessKey } from '../analysis/object-members.js';
 import type { SourceRecord } from '../analysis/project.js';
-import { declaringScope, isReassigned } from '../analysis/scope.js';
+import { declaringScope, isReassigned, isWritten } from '../analysis/scope.js';
 import { quoted } from '../analysis/style.js';
 import { enclosingFunction } from './async-plan.js';
 import { isFunctionLike, nameOf } from './function-like.js';
@@ -72,12 +72,9 @@ function reassignment(node: DeclarationNode): number | undefined {
 function firstWrite(name: Identifier): number {
   for (const reference of name.findReferencesAsNodes()) {
     if (reference === name) continue;
-    let outer: Node = reference;
-    while (Node.isParenthesizedExpression(outer.getParent()) || Node.isAsExpression(outer.getParent()) || Node.isNonNullExpression(outer.getParent())) outer = outer.getParentOrThrow();
-    const parent = outer.getParent();
-    if (Node.isBinaryExpression(parent) && parent.getLeft() === outer && parent.getOperatorToken().getText().endsWith('=') && !['==', '===', '!=', '!==', '<=', '>='].includes(parent.getOperatorToken().getText())) return reference.getStartLineNumber();
-    if ((Node.isPrefixUnaryExpression(parent) || Node.isPostfixUnaryExpression(parent))) return reference.getStartLineNumber();
-    if (Node.isVariableDeclaration(parent) && parent.getNameNode() === reference) return reference.getStartLineNumber();
+    const parent = reference.getParent();
+    // `var send = a; ... var send = b`: a later `var` assigns it again.
+    if ((Node.isVariableDeclaration(parent) && parent.getNameNode() === reference) || isWritten(outermostExpression(reference))) return reference.getStartLineNumber();
   }
   return name.getStartLineNumber();
 }
