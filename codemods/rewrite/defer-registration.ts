@@ -67,7 +67,7 @@ function reportLazyRegistrations(analysis: Analysis, out: RuleOutput, targets: r
         target.declaration,
         'lazy-registration',
         'warning',
-        `${target.expression} is registered in ${target.record.rel}, which the process that serves the app does not load (nothing imports it from ${analysis.hosts.map((host) => host.record.rel).join(', ')} or the modules that import ${analysis.hosts.length > 1 ? 'them' : 'it'}; it is deferred from ${from.join(', ')}): a task for it reaches the app, which fails it permanently (PermanentTaskFailure; Cloud Tasks then deletes it). Import ${target.record.rel} statically from the module that creates the app (or its entry point), so that the serving process registers it at startup.`,
+        `${target.expression} is registered in ${target.record.rel}, which the process that serves the app does not load as far as the run sees (nothing imports it from ${analysis.hosts.map((host) => host.record.rel).join(', ')} or the modules that import ${analysis.hosts.length > 1 ? 'them' : 'it'}; it is deferred from ${from.join(', ')}): a task for it reaches the app, which fails it permanently (PermanentTaskFailure; Cloud Tasks then deletes it). Import ${target.record.rel} statically from the module that creates the app (or its entry point), so that the serving process registers it at startup; if the app loads it in a way the run does not show (a framework's loader, a computed require()), this item does not apply.`,
       );
       continue;
     }
