@@ -12,7 +12,7 @@ import { quoted, semi } from '../analysis/style.js';
 import type { Rule, RuleMeta, RuleOutput } from './context.js';
 import { addNeededImports } from './imports.js';
 import { forwardedBy } from './forwarded-arguments.js';
-import { earlyRegistration, ImportCycles, runsCodeWhenLoaded } from './registration-order.js';
+import { earlyRegistration, ImportCycles, registerBinder, runsCodeWhenLoaded } from './registration-order.js';
 import { TaskFunctionValues, type RegistrationTarget, type Unregistrable } from './task-function-values.js';
 import { namespaceAccess, useShimName } from './names.js';
 import { makeTransform } from './single-file.js';
@@ -119,7 +119,7 @@ function reportCycles(analysis: Analysis, out: RuleOutput, targets: readonly Reg
 function reportLate(analysis: Analysis, out: RuleOutput, targets: readonly RegistrationTarget[]): void {
   for (const target of targets) {
     const { record, statement } = target;
-    const early = Node.isStatement(statement) ? earlyRegistration(record, statement, target.sites) : undefined;
+    const early = Node.isStatement(statement) ? earlyRegistration(record, statement, target.sites, registerBinder(analysis, record)) : undefined;
     if (!early || !('late' in early)) continue;
     const existing = registrationOf(analysis, record, target.expression);
     if (existing && existing.getStart() < early.late.getStart()) continue;
@@ -183,14 +183,17 @@ export const rule: Rule = {
       });
       const described = `registered ${group.map((t) => t.expression).join(', ')} for defer()`;
       // A hoisted function its own module may defer before the declaration's line: register it first.
-      const early = Node.isStatement(statement) ? earlyRegistration(record, statement, group.flatMap((t) => t.sites)) : undefined;
+      const binder = registerBinder(analysis, record);
+      const early = Node.isStatement(statement) ? earlyRegistration(record, statement, group.flatMap((t) => t.sites), binder) : undefined;
       if (early && 'before' in early) {
         const indent = indentAt(record.text, early.before.getStart());
         out.edit(record, early.before.getStart(), early.before.getStart(), calls.map((call) => `${call}${record.style.newline}${indent}`).join(''), described);
         continue;
       }
-      const indent = indentAt(record.text, statement.getStart());
-      out.edit(record, statement.getEnd(), statement.getEnd(), calls.map((call) => `${record.style.newline}${indent}${call}`).join(''), described);
+      // After the declaration, and after the CommonJS require() that binds `register` when that comes later.
+      const after = binder && binder.getStart() > statement.getStart() ? binder : statement;
+      const indent = indentAt(record.text, after.getStart());
+      out.edit(record, after.getEnd(), after.getEnd(), calls.map((call) => `${record.style.newline}${indent}${call}`).join(''), described);
     }
   },
 };

@@ -65,18 +65,18 @@ export function runsCodeWhenLoaded(record: SourceRecord): boolean {
   return record.sourceFile.getStatements().some(runsCode);
 }
 
-/** Whether `statement` calls require() outside nested functions (it may bind the shim's `register`). */
-function requires(statement: Statement): boolean {
-  // `import x = require('m')` compiles to a `require()` in place, not hoisted as an import is.
-  if (Node.isImportEqualsDeclaration(statement)) return true;
-  let found = false;
-  const visit = (node: ts.Node): void => {
-    if (found || ts.isFunctionLike(node)) return;
-    if (ts.isCallExpression(node) && ts.isIdentifier(node.expression) && node.expression.text === 'require') found = true;
-    else ts.forEachChild(node, visit);
-  };
-  visit(statement.compilerNode);
-  return found;
+/**
+ * The module-level statement that binds the module the registration calls through,
+ * when it runs in place: a CommonJS `require()` of the legacy module or the shim (or
+ * TypeScript's `import x = require()`), the last one. An ES import is hoisted: none.
+ */
+export function registerBinder(analysis: Analysis, record: SourceRecord): Statement | undefined {
+  const statements = new Set<Node>(record.sourceFile.getStatements());
+  const binders = analysis.symbols
+    .of(record)
+    .sites.filter((site) => (site.kind === 'cjs-variable' || site.kind === 'import-equals') && statements.has(site.node))
+    .map((site) => site.node as Statement);
+  return binders.sort((a, b) => a.getStart() - b.getStart()).at(-1);
 }
 
 /**
@@ -137,19 +137,17 @@ function identifierTexts(root: ts.Node): Set<string> {
  * Where the registration of the function declared by `declaration` must go when
  * right after the declaration is too late: before the first statement above it
  * that runs code that may defer it (a value of `sites` in this file), or that
- * holds a module-level `return`. `late`: that statement comes before the
- * module's last top-level require() (which may bind `register` in CommonJS),
- * so no place works.
+ * holds a module-level `return`. `late`: that statement comes before `binder`,
+ * the CommonJS require() that binds `register`, so no place works.
  */
-export function earlyRegistration(record: SourceRecord, declaration: Statement, sites: readonly Node[]): { before: Statement } | { late: Statement } | undefined {
+export function earlyRegistration(record: SourceRecord, declaration: Statement, sites: readonly Node[], binder: Statement | undefined): { before: Statement } | { late: Statement } | undefined {
   if (!Node.isFunctionDeclaration(declaration)) return undefined;
   const statements = record.sourceFile.getStatements();
   const above = statements.slice(0, statements.indexOf(declaration));
   const deferring = above.some(runsCode) ? mayDefer(record, sites) : new Set<Statement>();
   const first = above.findIndex((statement) => (deferring.has(statement) && runsCode(statement)) || holdsModuleReturn(statement));
   if (first < 0) return undefined;
-  const lastRequire = above.findLastIndex(requires);
-  return first > lastRequire ? { before: above[first]! } : { late: above[first]! };
+  return first > (binder ? statements.indexOf(binder) : -1) ? { before: above[first]! } : { late: above[first]! };
 }
 
 /**
