@@ -224,11 +224,11 @@ describe('docs', () => {
     'default-url-handler': true,
     'middleware-bypassed': true,
     'lazy-registration': true,
-    'registration-order': true,
     'unresolved-legacy-reference': true,
     'new-type-error': true,
     'shim-unresolved': true,
     'verify-incomplete': true,
+    'registration-order': true,
     'data-dir-gitignore': true,
   };
 
