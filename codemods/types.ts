@@ -52,6 +52,8 @@ export type ReasonCode =
   | 'default-url-handler'
   // The built-in URL's mount sat behind app middleware that wrapApp's earlier answer skips.
   | 'middleware-bypassed'
+  // Several apps wrapped while tasks go to custom URLs: the one the embedded queue delivers to is not known.
+  | 'delivery-target'
   // A task function registered in a module the app loads only lazily (import(), require() in a function).
   | 'lazy-registration'
   // A hoisted task function in a module of an import cycle: a module of the cycle may defer it before it is registered.

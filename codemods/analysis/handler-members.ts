@@ -48,6 +48,85 @@ export function legacyAccesses(node: ClassNode): Array<import('ts-morph').Proper
   return reads.map((access) => wrapCompilerNode<import('ts-morph').PropertyAccessExpression>(sf, access));
 }
 
+/** Comparisons and member reads that take nothing from `this` but itself. */
+const THIS_COMPARISONS = new Set([SyntaxKind.InstanceOfKeyword, SyntaxKind.EqualsEqualsEqualsToken, SyntaxKind.ExclamationEqualsEqualsToken, SyntaxKind.EqualsEqualsToken, SyntaxKind.ExclamationEqualsToken]);
+
+/**
+ * `this` in a handler class's own members handed on otherwise than as `this.member`:
+ * destructured (`const { request } = this`), read with a computed key
+ * (`this['request']`, `this[key]`), aliased (`const self = this`), passed to a function
+ * (`log(this)`), returned or stored. Reads of `request`/`response` through it are not
+ * followed (legacyAccesses sees `this.request` only). `this` of a nested non-arrow
+ * function or class is another value and is left out.
+ */
+export function thisEscapes(node: ClassNode): Node[] {
+  const sf = node.getSourceFile();
+  const owner = node.compilerNode;
+  const found: ts.Node[] = [];
+  const visit = (current: ts.Node, inMember: boolean): void => {
+    if (current !== owner && (ts.isClassLike(current) || ts.isFunctionDeclaration(current) || ts.isFunctionExpression(current))) return;
+    if (current.kind === SyntaxKind.ThisKeyword && inMember && escapes(current)) found.push(current);
+    ts.forEachChild(current, (child) => visit(child, inMember || (current === owner && !isStaticMember(child))));
+  };
+  visit(owner, false);
+  return found.map((n) => wrapCompilerNode(sf, n));
+}
+
+function isStaticMember(member: ts.Node): boolean {
+  return ts.isClassElement(member) && (ts.getCombinedModifierFlags(member as ts.Declaration) & ts.ModifierFlags.Static) !== 0;
+}
+
+function escapes(self: ts.Node): boolean {
+  let node = self;
+  let parent = node.parent;
+  while (ts.isParenthesizedExpression(parent) || ts.isNonNullExpression(parent) || ts.isAsExpression(parent) || ts.isTypeAssertionExpression(parent) || ts.isSatisfiesExpression(parent)) {
+    node = parent;
+    parent = parent.parent;
+  }
+  if (ts.isPropertyAccessExpression(parent) && parent.expression === node) return false;
+  if (ts.isElementAccessExpression(parent) && parent.expression === node) {
+    const key = parent.argumentExpression;
+    return !(ts.isStringLiteralLike(key) && !['request', 'response'].includes(key.text));
+  }
+  return !(ts.isBinaryExpression(parent) && THIS_COMPARISONS.has(parent.operatorToken.kind));
+}
+
+/**
+ * Members of a handler class that may override an entry method but are not methods the
+ * codemod migrates: a quoted or computed name (`'post'() {}`, `['post']() {}`, `[verb]() {}`,
+ * `'post' = () => {}`), an accessor (`get post() { return ... }`). Fields named plainly are
+ * task-handler-subclass's entryFields.
+ */
+export function unmigratedEntryMembers(node: ClassNode): Node[] {
+  const sf = node.getSourceFile();
+  const found: ts.Node[] = [];
+  for (const member of node.compilerNode.members) {
+    if (!member.name || isStaticMember(member)) continue;
+    if (!ts.isMethodDeclaration(member) && !ts.isGetAccessorDeclaration(member) && !ts.isSetAccessorDeclaration(member) && !ts.isPropertyDeclaration(member)) continue;
+    const name = member.name;
+    const accessor = ts.isGetAccessorDeclaration(member) || ts.isSetAccessorDeclaration(member);
+    if (ts.isIdentifier(name)) {
+      if (accessor && ENTRY_METHODS.has(name.text)) found.push(name);
+      continue;
+    }
+    if (ts.isStringLiteralLike(name) || ts.isNumericLiteral(name)) {
+      if (ENTRY_METHODS.has(name.text)) found.push(name);
+      continue;
+    }
+    if (ts.isComputedPropertyName(name)) {
+      const key = name.expression;
+      if (ts.isStringLiteralLike(key) ? ENTRY_METHODS.has(key.text) : !isSymbolKey(key)) found.push(name);
+    }
+  }
+  return found.map((n) => wrapCompilerNode(sf, n));
+}
+
+/** `[Symbol.iterator]`, `[Symbol.for('x')]`: not a string name. */
+function isSymbolKey(key: ts.Expression): boolean {
+  const target = ts.isCallExpression(key) ? key.expression : key;
+  return ts.isPropertyAccessExpression(target) && ts.isIdentifier(target.expression) && target.expression.text === 'Symbol';
+}
+
 /** RequestHandler members of webapp that the shim's Handler does not have. */
 const WEBAPP_MEMBERS = new Set(['initialize', 'error', 'redirect', 'handleException']);
 /** Hooks webapp's router called on the handler; nothing calls them once migrated. */

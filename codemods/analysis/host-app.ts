@@ -14,6 +14,8 @@ export interface HostApp {
   framework: Framework;
   /** The creating expression: `express()`, `new Koa()`, `http.createServer(listener)`... */
   create: CallExpression | NewExpression;
+  /** What wrapApp goes around, when not `create`: `new Hono().basePath('/v1')`, whose result is another app. */
+  served?: CallExpression;
   /** `const app = express()`. */
   variable?: VariableDeclaration;
   /** Already inside `wrapApp(...)`. */
@@ -22,7 +24,7 @@ export interface HostApp {
   listener?: Node;
 }
 
-const MODULE_FRAMEWORKS: Record<string, Framework> = {
+export const MODULE_FRAMEWORKS: Record<string, Framework> = {
   express: 'express',
   express4: 'express',
   connect: 'connect',
@@ -154,6 +156,11 @@ function frameworkValue(node: Node, bindings: ReturnType<typeof frameworkBinding
   return { framework: object.framework, member: name };
 }
 
+/** What a callee denotes of a framework module in its file (`http.createServer`, `http_1.default.createServer`), if anything. */
+export function frameworkCallee(record: SourceRecord, callee: Node, bindings = frameworkBindings(record)): FrameworkBinding | undefined {
+  return frameworkValue(callee, bindings);
+}
+
 function frameworkOfCreate(record: SourceRecord, node: CallExpression | NewExpression, bindings: ReturnType<typeof frameworkBindings>): Framework | undefined {
   const isNew = Node.isNewExpression(node);
   const binding = frameworkValue(node.getExpression(), bindings);
@@ -192,6 +199,23 @@ function isWrapAppCall(node: Node | undefined, names: Set<string>): boolean {
   return (Node.isIdentifier(callee) && names.has(callee.getText())) || (Node.isPropertyAccessExpression(callee) && callee.getName() === 'wrapApp');
 }
 
+/**
+ * `new Hono().basePath('/v1')` (maybe repeated): the outermost call. basePath returns a
+ * new Hono object with its own `fetch`, and that object is the one served; wrapApp
+ * around `new Hono()` alone would leave the served `fetch` without the task URL.
+ */
+function basePathChain(create: CallExpression | NewExpression): CallExpression | undefined {
+  let served: CallExpression | undefined;
+  let current: Node = create;
+  for (;;) {
+    const access = current.getParent();
+    const call = access?.getParent();
+    if (!access || !Node.isPropertyAccessExpression(access) || access.getName() !== 'basePath' || !call || !Node.isCallExpression(call) || call.getExpression() !== access) return served;
+    served = call;
+    current = call;
+  }
+}
+
 export function findHostApps(records: SourceRecord[], shimModule: string): HostApp[] {
   const hosts: HostApp[] = [];
   for (const record of records) {
@@ -208,12 +232,14 @@ export function findHostApps(records: SourceRecord[], shimModule: string): HostA
     for (const create of creates) {
       const framework = frameworkOfCreate(record, create, bindings);
       if (!framework) continue;
-      let container: Node | undefined = create.getParent();
+      const served = framework === 'hono' ? basePathChain(create) : undefined;
+      let container: Node | undefined = (served ?? create).getParent();
       while (container && (Node.isParenthesizedExpression(container) || Node.isAsExpression(container))) container = container.getParent();
       const wrapped = isWrapAppCall(container, wrapNames);
       const holder = wrapped ? container?.getParent() : container;
       const variable = holder && Node.isVariableDeclaration(holder) ? holder : undefined;
       const host: HostApp = { record, framework, create, wrapped };
+      if (served) host.served = served;
       if (variable) host.variable = variable;
       if (framework === 'node') {
         const args = create.getArguments();

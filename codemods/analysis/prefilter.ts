@@ -173,12 +173,30 @@ const BARE_OR_COMPUTED = /\bfrom\s*(['"])([^'"./\s,;()[\]][^'"\s,;()[\]]*)\1|\b(
 // A module load the import graph does not read (it follows `require(`, `import(` and
 // `from` only): `createRequire(url)`'s function, `module.require(...)`, `require` passed
 // on or aliased (`const r = require`, `require.call(null, './m')`), a test runner's
-// `requireActual`/`importActual`. The substring test keeps the expression off most texts.
-const UNSEEN_LOAD = /\bcreateRequire\b|\.\s*(?:require|requireActual|importActual)\s*\(|(?<!\.\s*)\brequire\b(?!\s*\()(?:\s*\.\s*(?:call|apply|bind)\b|\s*[;,)\]}]|[ \t]*(?:\r?\n|$)(?!\s*[(.]))/;
+// `requireActual`/`importActual`, Node's internal `Module._load(...)`. The substring test
+// keeps the expression off most texts.
+const UNSEEN_LOAD = /\bcreateRequire\b|\.\s*(?:require|requireActual|importActual|_load)\s*\(|(?<!\.\s*)\brequire\b(?!\s*\()(?:\s*\.\s*(?:call|apply|bind)\b|\s*[;,)\]}]|[ \t]*(?:\r?\n|$)(?!\s*[(.]))/;
 
 /** Whether the text may load a module in a way the import graph does not follow (see UNSEEN_LOAD). */
 export function mayLoadUnseen(text: string): boolean {
-  return (text.includes('equire') || text.includes('importActual')) && UNSEEN_LOAD.test(text);
+  return (text.includes('equire') || text.includes('importActual') || text.includes('_load')) && UNSEEN_LOAD.test(text);
+}
+
+// CommonJS's module registry, whose records hold loaded modules' exports: `require.cache`
+// (`Module._cache`), `module.children` (also of `require.main`, `process.mainModule`, `module.parent`).
+const MODULE_REGISTRY = /\brequire\s*\.\s*cache\b|\.\s*_cache\b|\b(?:module|main|mainModule|parent)\s*\.\s*children\b/;
+
+// Bundlers' loads of every module a pattern or directory names (`pattern-loads.ts`).
+const PATTERN_LOAD = /\bimport\s*\.\s*meta\s*\.\s*(?:glob|globEager|webpackContext)\b|\brequire\s*\.\s*context\s*\(/;
+
+/** Whether the text may load modules by a pattern (see PATTERN_LOAD). */
+export function mayLoadByPattern(text: string): boolean {
+  return (text.includes('meta') || text.includes('context')) && PATTERN_LOAD.test(text);
+}
+
+/** Whether the text may read CommonJS's module registry (see MODULE_REGISTRY): a module reached that way is named by no specifier. */
+export function mayReadModuleRegistry(text: string): boolean {
+  return (text.includes('cache') || text.includes('children')) && MODULE_REGISTRY.test(text);
 }
 
 /** The distinct bare specifiers a module imports or requires, and whether it requires or imports a computed path. */

@@ -13,10 +13,10 @@ import {
   type VariableStatement,
 } from 'ts-morph';
 import { compilerIdentifiers, compilerNodesOfKind, compilerText, morphText, wrapCompilerNode } from './compiler-nodes.js';
-import { resolveName, type Resolution } from './declarations.js';
+import { resolveModuleMember, resolveName, resolveRequiredMember, type Resolution } from './declarations.js';
 import type { HandlerClasses } from './handlers.js';
 import type { HostApp } from './host-app.js';
-import { isWsgiApplicationRef, unwrap, type SymbolTable } from './legacy-symbols.js';
+import { isWsgiApplicationRef, requireSpecifier, unwrap, type SymbolTable } from './legacy-symbols.js';
 import type { ProjectIndex, SourceRecord } from './project.js';
 import { declaringScope, isReference, isShadowedAt } from './scope.js';
 
@@ -99,7 +99,9 @@ function rowOf(node: Node, record: SourceRecord, handlers: HandlerClasses, conta
     regex = !PLAIN_PATH.test(stripped);
   }
   const status = handlers.statusOf(record, handler).kind;
-  const kind: RowKind = status === 'unknown' ? 'unknown' : status === 'other' ? 'webapp' : path === BUILTIN_URL ? 'builtin' : 'custom';
+  // At the built-in URL a class not known to be a task handler (one from a package, which may
+  // extend TaskHandler) is not judged ordinary: wrapApp answers that URL ahead of it now.
+  const kind: RowKind = status === 'unknown' || (status === 'other' && path === BUILTIN_URL) ? 'unknown' : status === 'other' ? 'webapp' : path === BUILTIN_URL ? 'builtin' : 'custom';
   return { node, pattern, path, regex, handler, kind, container };
 }
 
@@ -147,6 +149,8 @@ function constArray(record: SourceRecord, identifier: Node): { initializer: Node
   if (!Node.isArrayLiteralExpression(initializer) && !concat) return undefined;
   const statement = declaration.getVariableStatement();
   if (statement?.getDeclarationKind() !== 'const') return undefined;
+  // Exported, the array can gain rows in files that import it.
+  if (!scope && isExported(record, declaration)) return undefined;
   const name = identifier.getText();
   const pushes: CallExpression[] = [];
   const sf = record.sourceFile;
@@ -158,7 +162,12 @@ function constArray(record: SourceRecord, identifier: Node): { initializer: Node
     const reference = wrapCompilerNode<Identifier>(sf, compilerReference);
     if (reference === declaration.getNameNode() || declaringScope(reference, name) !== scope) continue;
     const access = reference.getParent();
-    if (!access || !Node.isPropertyAccessExpression(access) || access.getExpression() !== reference) continue;
+    if (!access || !Node.isPropertyAccessExpression(access) || access.getExpression() !== reference) {
+      // Read into a table (`new WSGIApplication(rows)`, `[...rows]`, `other.concat(rows)`); handed to
+      // anything else (`addRows(rows)`, `Object.assign(rows, ...)`, an export), it may gain rows not followed.
+      if (access && (Node.isNewExpression(access) || Node.isSpreadElement(access) || Node.isTypeQuery(access) || isConcatArgument(access, reference))) continue;
+      return undefined;
+    }
     const call = access.getParent();
     const method = access.getName();
     if (method === 'concat' || method === 'slice' || method === 'map' || method === 'filter') continue; // reads
@@ -167,6 +176,13 @@ function constArray(record: SourceRecord, identifier: Node): { initializer: Node
     else return undefined;
   }
   return { initializer, pushes };
+}
+
+/** `other.concat(rows)`: the array read as rows of another list. */
+function isConcatArgument(call: Node, reference: Node): boolean {
+  if (!Node.isCallExpression(call) || !call.getArguments().includes(reference as never)) return false;
+  const callee = call.getExpression();
+  return Node.isPropertyAccessExpression(callee) && callee.getName() === 'concat';
 }
 
 /** The rows of a table's first argument, through variables, spreads, `push` and `concat`. */
@@ -235,7 +251,9 @@ function mountOf(record: SourceRecord, reference: Node): Mount | undefined {
   const parent = unwrapParent(reference);
   if (!parent || !Node.isCallExpression(parent)) return undefined;
   const callee = parent.getExpression();
-  if (callee === reference) return { kind: 'listener-call', record, call: parent, reference };
+  // `tasks(req, res)`; with a third argument (`next`) the table was connect middleware,
+  // passing what it did not route on, which a node:http listener does not do.
+  if (callee === reference) return parent.getArguments().length <= 2 ? { kind: 'listener-call', record, call: parent, reference } : undefined;
   if (!parent.getArguments().includes(reference as never)) return undefined;
   const calleeName = Node.isPropertyAccessExpression(callee) ? callee.getName() : callee.getText();
   if (calleeName === 'createServer') return { kind: 'create-server', record, call: parent, reference };
@@ -270,11 +288,19 @@ export function hostOfMount(index: ProjectIndex, hosts: readonly HostApp[], moun
  */
 export function mountPrefix(table: RouteTable): string | undefined {
   const primary = table.mounts[0];
-  if (!primary || primary.kind === 'create-server' || primary.kind === 'listener-call') return '';
-  const args = primary.call.getArguments();
+  return primary ? mountPrefixOf(primary) : '';
+}
+
+/** The path one mount serves its table under (see mountPrefix). */
+export function mountPrefixOf(mount: Mount): string | undefined {
+  if (mount.kind === 'create-server' || mount.kind === 'listener-call') return '';
+  const args = mount.call.getArguments();
   if (args.length <= 1) return '';
   const first = args[0]!;
-  return Node.isStringLiteral(first) ? first.getLiteralValue().replace(/\/$/, '') : undefined;
+  if (!Node.isStringLiteral(first) && !Node.isNoSubstitutionTemplateLiteral(first)) return undefined;
+  const path = first.getLiteralValue();
+  // A pattern (`/tasks/:tenant`, `/tasks*`) matches paths it does not spell: the prefix the table saw is not known.
+  return /[:*?+()[\]{}]/.test(path) ? undefined : path.replace(/\/$/, '');
 }
 
 export function findRouteTables(index: ProjectIndex, symbols: SymbolTable, handlers: HandlerClasses, records: SourceRecord[]): RouteTable[] {
@@ -344,8 +370,19 @@ export function findRouteTables(index: ProjectIndex, symbols: SymbolTable, handl
       // Declarations, property names and import/export lists name no table; all read on the compiler's nodes.
       const parent = compilerIdentifier.parent as ts.Node | undefined;
       if (!parent || parent.kind === SyntaxKind.ImportSpecifier || parent.kind === SyntaxKind.ImportClause) continue;
-      if ((parent.kind === SyntaxKind.VariableDeclaration || parent.kind === SyntaxKind.PropertyAccessExpression || parent.kind === SyntaxKind.FunctionDeclaration) && (parent as ts.NamedDeclaration).name === compilerIdentifier) continue;
+      if ((parent.kind === SyntaxKind.VariableDeclaration || parent.kind === SyntaxKind.FunctionDeclaration) && (parent as ts.NamedDeclaration).name === compilerIdentifier) continue;
       if (parent.kind === SyntaxKind.ExportSpecifier || parent.kind === SyntaxKind.BindingElement) continue;
+      // `t.tasks` of `import * as t from './tasks'` (or `require('./tasks').tasks`): the table read off its module object.
+      if (parent.kind === SyntaxKind.PropertyAccessExpression && (parent as ts.PropertyAccessExpression).name === compilerIdentifier) {
+        const access = wrapCompilerNode<import('ts-morph').PropertyAccessExpression>(sf, parent);
+        const table = byDeclaration.get(moduleMemberDeclaration(index, record, access) as Node);
+        if (!table) continue;
+        const mount = mountOf(record, access);
+        if (mount) table.mounts.push(mount);
+        else table.otherUses.push(access);
+        continue;
+      }
+      if (parent.kind === SyntaxKind.PropertyAccessExpression) continue;
       const name = compilerIdentifier.text; // ts-morph's getText() of an identifier
       if (!names.has(name) && !imported.has(name)) continue;
       if (isShadowedAt(compilerIdentifier, name)) continue;
@@ -370,7 +407,31 @@ export function findRouteTables(index: ProjectIndex, symbols: SymbolTable, handl
       else table.otherUses.push(reference);
     }
   }
+  // An exported table none of whose uses was found is read where the analysis does not look
+  // (a module object passed on, a file outside the run): not a table that served nothing.
+  for (const table of tables) {
+    if (table.mounts.length === 0 && table.otherUses.length === 0 && table.variable && isExported(table.record, table.variable)) table.otherUses.push(table.variable.getNameNode());
+  }
   return tables;
+}
+
+/** The declaration `access` (`ns.tasks`, `require('./tasks').tasks`) reads off a module object, if the analysis follows it. */
+function moduleMemberDeclaration(index: ProjectIndex, record: SourceRecord, access: import('ts-morph').PropertyAccessExpression): Node | undefined {
+  const object = unwrap(access.getExpression());
+  const required = requireSpecifier(object);
+  const resolution = required
+    ? resolveRequiredMember(index, record, required.getLiteralValue(), access.getName())
+    : Node.isIdentifier(object)
+      ? resolveModuleMember(index, record, object, access.getName())
+      : undefined;
+  return resolution?.kind === 'module' ? resolution.node : undefined;
+}
+
+/** `export const tasks = ...`, or `export { tasks }` / `export { tasks as t }` in its file. */
+function isExported(record: SourceRecord, variable: VariableDeclaration): boolean {
+  if (variable.getVariableStatement()?.hasExportKeyword()) return true;
+  const name = variable.getName();
+  return record.sourceFile.getExportDeclarations().some((d) => !d.getModuleSpecifier() && d.getNamedExports().some((e) => e.getName() === name));
 }
 
 /**

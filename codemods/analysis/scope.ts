@@ -253,3 +253,37 @@ function isDestructuringTarget(node: Node): boolean {
   }
   return false;
 }
+
+/**
+ * The declaration an identifier binds to, found by lexical scope without the type
+ * checker (its first use builds the whole program): a `const`/`let`/`var` of its scope
+ * (the whole declaration when the name is destructured), or at module level also an
+ * import clause, namespace import, import specifier or `import x = require()`. Undefined for a parameter, a
+ * loop or catch variable, a function or class.
+ */
+export function bindingDeclaration(identifier: Node): Node | undefined {
+  const name = identifier.getText();
+  const sf = identifier.getSourceFile();
+  const scope = declaringCompilerScope(identifier.compilerNode, name);
+  const statements = scope ? (scope as Partial<ts.Block>).statements : sf.compilerNode.statements;
+  if (!statements) return undefined;
+  const binds = (nameNode: ts.Node): boolean => {
+    const names = new Set<string>();
+    addBindingNames(nameNode, names);
+    return names.has(name);
+  };
+  for (const statement of statements) {
+    if (ts.isVariableStatement(statement)) {
+      for (const declaration of statement.declarationList.declarations) if (binds(declaration.name)) return wrapCompilerNode(sf, declaration);
+    } else if (!scope && ts.isImportEqualsDeclaration(statement) && statement.name.text === name) {
+      return wrapCompilerNode(sf, statement);
+    } else if (!scope && ts.isImportDeclaration(statement) && statement.importClause) {
+      const clause = statement.importClause;
+      if (clause.name?.text === name) return wrapCompilerNode(sf, clause);
+      const bindings = clause.namedBindings;
+      if (bindings && ts.isNamespaceImport(bindings) && bindings.name.text === name) return wrapCompilerNode(sf, bindings);
+      if (bindings && ts.isNamedImports(bindings)) for (const element of bindings.elements) if (element.name.text === name) return wrapCompilerNode(sf, element);
+    }
+  }
+  return undefined;
+}

@@ -5,7 +5,8 @@
 // the analysis loads are read again, so memory does not grow with the tree's text.
 import { readFileSync } from 'node:fs';
 import { discoverSync, type DiscoveredFile, type Discovery } from './discover.js';
-import { aliasSpecifiers, bareSpecifiers, containsAny, HOST_APP_NEEDLES, mayLoadUnseen, relativeSpecifiers } from './prefilter.js';
+import { aliasSpecifiers, bareSpecifiers, containsAny, HOST_APP_NEEDLES, mayLoadByPattern, mayLoadUnseen, mayReadModuleRegistry, relativeSpecifiers } from './prefilter.js';
+import { DIRECTORY_LOADERS } from './pattern-loads.js';
 
 /** The text-only facts of one source file. */
 export interface TextScan {
@@ -19,7 +20,7 @@ export interface TextScan {
   aliased?: string[];
   /** Every distinct bare specifier (packages, aliases); absent when none. */
   bare?: string[];
-  /** Requires or imports a computed path (`require(name)`); absent when it does not. */
+  /** Requires or imports a computed path (`require(name)`), may read the module registry (`require.cache`) or load by a pattern or directory (`import.meta.glob`, `require-all`); absent when it does not. */
   computedImport?: true;
   /** May load a module by other means than `require()`/`import()`/`from` (`createRequire`, `module.require`); absent when it may not. */
   unseenLoad?: true;
@@ -60,7 +61,8 @@ export function scanText(text: string, needles: readonly string[], aliasPrefixes
   }
   const bare = bareSpecifiers(text);
   if (bare.specifiers.length > 0) scan.bare = bare.specifiers;
-  if (bare.computed) scan.computedImport = true;
+  // Loads no specifier names: a computed path, the module registry, a pattern or a directory.
+  if (bare.computed || mayReadModuleRegistry(text) || mayLoadByPattern(text) || bare.specifiers.some((specifier) => DIRECTORY_LOADERS.has(specifier))) scan.computedImport = true;
   if (mayLoadUnseen(text)) scan.unseenLoad = true;
   return scan;
 }

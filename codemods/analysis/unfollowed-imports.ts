@@ -10,6 +10,7 @@ import { Node, SyntaxKind, ts, type Identifier } from 'ts-morph';
 import { readJsonObject } from './alias-config.js';
 import { compilerNodesOfKind, wrapCompilerNode } from './compiler-nodes.js';
 import { outermostExpression } from './legacy-symbols.js';
+import { patternLoadsIn } from './pattern-loads.js';
 import { sameScopeReferences } from './scope.js';
 import type { Analysis } from './index.js';
 import { roleOfSpecifier } from './specifiers.js';
@@ -79,8 +80,8 @@ function followed(analysis: Analysis, packages: PackageLookup, absPath: string, 
   return packages.known(path.dirname(absPath), packageName(specifier));
 }
 
-/** Members whose call may load a module: `module.require()`, `jest.requireActual()`, `require.call()`. */
-const LOADING_MEMBERS: ReadonlySet<string> = new Set(['require', 'requireActual', 'importActual', 'call', 'apply']);
+/** Members whose call may load a module: `module.require()`, `jest.requireActual()`, `require.call()`, `Module._load()`. */
+const LOADING_MEMBERS: ReadonlySet<string> = new Set(['require', 'requireActual', 'importActual', 'call', 'apply', '_load']);
 
 /**
  * Where a file loads a module that `loads` accepts (given its absolute path) by a call the
@@ -174,7 +175,61 @@ function computedLoadEscapesIn(analysis: Analysis, absPath: string): ComputedLoa
     const dir = computedDirectory(argument, path.dirname(absPath));
     found.push({ where: `${record.rel} at line ${call.getStartLineNumber()}`, ...(dir !== undefined ? { dir } : {}) });
   }
+  for (const load of patternLoadsIn(sf.compilerNode, path.dirname(absPath))) {
+    found.push({ where: `${record.rel} at line ${load.line} (\`${load.loader}\`, which loads every module of a directory or pattern)`, ...(load.dir !== undefined ? { dir: load.dir } : {}) });
+  }
+  for (const access of compilerNodesOfKind<ts.PropertyAccessExpression>(sf, SyntaxKind.PropertyAccessExpression)) {
+    if (!isModuleRegistry(access)) continue;
+    const registry = wrapCompilerNode<Node>(sf, access);
+    if (!registryReachesExports(registry)) continue;
+    found.push({ where: `${record.rel} at line ${registry.getStartLineNumber()} (\`${access.getText(sf.compilerNode)}\`, the module registry)` });
+  }
   return found;
+}
+
+/** `require.cache` (`Module._cache`, `module.constructor._cache`), or the `children` of `module`, `require.main`, `process.mainModule`, `module.parent`. */
+function isModuleRegistry(access: ts.PropertyAccessExpression): boolean {
+  const owner = access.expression;
+  if (access.name.text === 'cache') return ts.isIdentifier(owner) && owner.text === 'require';
+  if (access.name.text === '_cache') return ts.isIdentifier(owner) ? owner.text === 'Module' : ts.isPropertyAccessExpression(owner) && owner.name.text === 'constructor' && ts.isIdentifier(owner.expression) && owner.expression.text === 'module';
+  if (access.name.text !== 'children') return false;
+  if (ts.isIdentifier(owner)) return owner.text === 'module';
+  return ts.isPropertyAccessExpression(owner) && ['main', 'mainModule', 'parent'].includes(owner.name.text) && ts.isIdentifier(owner.expression) && ['require', 'process', 'module'].includes(owner.expression.text);
+}
+
+/** Record fields that do not hold the module's exports. */
+const RECORD_FIELDS: ReadonlySet<string> = new Set(['filename', 'id', 'loaded', 'path', 'paths', 'length']);
+
+/**
+ * Whether a read of the module registry may reach a module's exports other than by member
+ * names: not the keys (`Object.keys(require.cache)`, `for (k in require.cache)`, `k in
+ * require.cache`), a record removed or replaced (`delete require.cache[k]`), a test
+ * (`if (require.cache[k])`), a record's own fields (`.filename`), nor `.exports` read
+ * by member names (found by name in this file, as a computed path's are).
+ */
+function registryReachesExports(registry: Node): boolean {
+  const value = outermostExpression(registry);
+  const parent = value.getParent();
+  if (!parent) return false;
+  if (Node.isForInStatement(parent) && parent.getExpression() === value) return false;
+  if (Node.isBinaryExpression(parent) && parent.getOperatorToken().getKind() === SyntaxKind.InKeyword) return false;
+  if (Node.isCallExpression(parent) && parent.getArguments()[0] === value && parent.getExpression().getText() === 'Object.keys') return false;
+  if (Node.isPropertyAccessExpression(parent) && parent.getExpression() === value) return !RECORD_FIELDS.has(parent.getName());
+  if (!Node.isElementAccessExpression(parent) || parent.getExpression() !== value) return true;
+  const record = outermostExpression(parent);
+  const use = record.getParent();
+  if (!use || Node.isDeleteExpression(use) || Node.isPrefixUnaryExpression(use) || Node.isIfStatement(use) || Node.isExpressionStatement(use)) return false;
+  if (Node.isConditionalExpression(use) && use.getCondition() === record) return false;
+  if (Node.isBinaryExpression(use)) {
+    const operator = use.getOperatorToken().getKind();
+    if (operator === SyntaxKind.EqualsToken && use.getLeft() === record) return false;
+    if ([SyntaxKind.EqualsEqualsEqualsToken, SyntaxKind.ExclamationEqualsEqualsToken, SyntaxKind.EqualsEqualsToken, SyntaxKind.ExclamationEqualsToken].includes(operator)) return false;
+  }
+  if (Node.isPropertyAccessExpression(use) && use.getExpression() === record) {
+    if (use.getName() === 'exports') return !usedByMemberNames(use, false);
+    return !RECORD_FIELDS.has(use.getName());
+  }
+  return true;
 }
 
 /**

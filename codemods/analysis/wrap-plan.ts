@@ -1,7 +1,7 @@
 // Whether the run needs wrapApp (the repository used the built-in endpoint or
 // defers to the default URL, an app gets custom task routes, or tasks go to a custom
 // URL the app serves itself) and which host apps get it.
-import type { Node } from 'ts-morph';
+import { SyntaxKind, type Node } from 'ts-morph';
 import { findDeferCalls, usesDefaultUrl } from './defer-calls.js';
 import type { HostApp } from './host-app.js';
 import type { Analysis } from './index.js';
@@ -70,6 +70,10 @@ export function wrapPlan(analysis: Analysis): WrapPlan {
       reason ??= { record: table.record, node: table.create };
       if (!host.wrapped && !toWrap.includes(host)) toWrap.push(host);
     }
+    // Tasks deferred to a custom URL make every app a target below once the tables are
+    // gone: wrapping them now too keeps the migration a fixpoint (a table on a sub-app
+    // otherwise wrapped the sub-app now and its parent on a second run).
+    if (reason && calls.some((c) => !usesDefaultUrl(c))) toWrap = analysis.hosts.filter((h) => !h.wrapped);
   }
   if (!reason) {
     // Tasks sent to a custom URL that no route table serves: the app's own route runs
@@ -95,14 +99,25 @@ export function wrapPlan(analysis: Analysis): WrapPlan {
 }
 
 /** The host app a table is served by at the root of its URL space, when the analysis knows it. */
-function rootHostOf(analysis: Analysis, mount: Mount): HostApp | undefined {
+export function rootHostOf(analysis: Analysis, mount: Mount): HostApp | undefined {
   if (mount.kind === 'create-server') return analysis.hosts.find((h) => h.framework === 'node' && h.create === mount.call);
   if (mount.kind === 'listener-call') {
     // `tasks(req, res)` inside the listener given to http.createServer.
     const at = mount.call.getStart();
-    return analysis.hosts.find((h) => h.framework === 'node' && h.record === mount.record && h.listener && h.listener.getStart() <= at && at < h.listener.getEnd());
+    return analysis.hosts.find((h) => {
+      const listener = h.framework === 'node' && h.record === mount.record ? listenerFunction(h) : undefined;
+      return !!listener && listener.getStart() <= at && at < listener.getEnd();
+    });
   }
   return hostOfMount(analysis.index, analysis.hosts, mount);
+}
+
+/** A node host's listener: the function itself, also where createServer is given its name (`createServer(listener)`). */
+function listenerFunction(host: HostApp): Node | undefined {
+  const listener = host.listener;
+  if (!listener || !listener.isKind(SyntaxKind.Identifier)) return listener;
+  const sf = host.record.sourceFile;
+  return sf.getFunction(listener.getText()) ?? sf.getVariableDeclaration(listener.getText())?.getInitializer() ?? listener;
 }
 
 function defaultUrlHandlers(analysis: Analysis, toWrap: readonly HostApp[]): DefaultUrlHandler[] {

@@ -1005,7 +1005,7 @@ export class AsyncPlanner {
     // A file that names it without importing its module as the graph sees it (a bundler's
     // alias, a computed require): its uses are not known.
     const unseen = this.unfollowedMention(name, found.searched);
-    if (unseen) return { ok: false, reason: `${subject} is exported and named in ${unseen}, which imports a module the codemod cannot follow (a path alias or package name it does not resolve, or a computed path), so its uses of it are not known` };
+    if (unseen) return { ok: false, reason: `${subject} is exported and named in ${unseen}, which imports a module the codemod cannot follow (a path alias or package name it does not resolve, a computed path, or the module registry \`require.cache\`), so its uses of it are not known` };
     // `module.exports = { name }` is how importers reach it, not a use.
     return { ok: true, refs: found.refs.filter((ref) => record.isTypeScript || !isCommonJsExportByName(ref, name)) };
   }

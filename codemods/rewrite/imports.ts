@@ -246,7 +246,7 @@ function runImports(analysis: Analysis, out: RuleOutput, shared: RuleOutput, rew
       }
     }
 
-    if (!neededPlaced) addImport(analysis, out, record, needed);
+    if (!neededPlaced) addImport(analysis, out, record, needed, shared.removedSpans.get(record.absPath));
   }
 }
 
@@ -357,7 +357,8 @@ function rewriteImportTypes(analysis: Analysis, out: RuleOutput, record: SourceR
 }
 
 /** Adds the shim names a file needs: merged into an existing shim import, or a new statement. */
-function addImport(analysis: Analysis, out: RuleOutput, record: SourceRecord, needed: Map<ShimName, string>): void {
+/** `removed`: statements other rules remove (an import among them is no place to add one after). */
+function addImport(analysis: Analysis, out: RuleOutput, record: SourceRecord, needed: Map<ShimName, string>, removed: ReadonlyArray<[number, number]> = []): void {
   const shim = analysis.matchers.shim;
   const cjs = isCommonJs(record);
   const entries = neededSpecifiers(needed, cjs);
@@ -370,10 +371,10 @@ function addImport(analysis: Analysis, out: RuleOutput, record: SourceRecord, ne
   }
   if (!cjs && entries.every((e) => e.startsWith('type '))) {
     const statement = importStatement(record, entries.map((e) => e.slice('type '.length)), shim).replace(/^import /, 'import type ');
-    insertImportStatement(out, record, statement, 'added shim type import');
+    insertImportStatement(out, record, statement, 'added shim type import', removed);
     return;
   }
-  insertImportStatement(out, record, importStatement(record, entries, shim), 'added shim import');
+  insertImportStatement(out, record, importStatement(record, entries, shim), 'added shim import', removed);
 }
 
 export const rule: Rule = {

@@ -7,7 +7,7 @@ import { Node, SyntaxKind, type BinaryExpression, type Identifier } from 'ts-mor
 import type { Analysis } from '../analysis/index.js';
 import type { SourceRecord } from '../analysis/project.js';
 import { outermost, unwrap } from '../analysis/legacy-symbols.js';
-import { isShadowed } from '../analysis/scope.js';
+import { isShadowed, sameScopeReferences } from '../analysis/scope.js';
 import { where } from '../analysis/positions.js';
 import { isModuleExports, keyUses, memberReads, memberUses, moduleExportsAssignment, namedFunctionThis, objectUse, type HeldMember } from '../analysis/object-members.js';
 import { instanceThis, isStaticMember, literalMethodKeys, staticThis, storedFunctionCall, unseenConstruction, unseenReceiver, type InstanceMember } from '../analysis/instance-members.js';
@@ -129,6 +129,15 @@ export function instanceCallers(lookup: BindingLookup, fn: FunctionLike, member:
       instanceRefs.push(...refs.refs);
       continue;
     }
+    // `export default new JobsController()`: the ES module's default imports hold the instance.
+    const defaultExport = isNew ? defaultExportAssignment(construction) : undefined;
+    if (defaultExport) {
+      const moduleRecord = lookup.record(defaultExport)!;
+      const refs = defaultImportedInstanceRefs(lookup, `the default export of ${moduleRecord.rel}, an instance of ${className},`, moduleRecord, member.key);
+      if (!refs.ok) return refs;
+      instanceRefs.push(...refs.refs);
+      continue;
+    }
     const list = binding?.getParent();
     if (!binding || !Node.isVariableDeclaration(binding) || !Node.isIdentifier(binding.getNameNode()) || !Node.isVariableDeclarationList(list) || list.getDeclarationKind() !== 'const') {
       return unknown(`which is used at ${where(ref)} other than as \`const x = new ${member.name.getText()}(...)\` (so its instances are not all known)`);
@@ -171,28 +180,12 @@ export function instanceCallers(lookup: BindingLookup, fn: FunctionLike, member:
  * import, import()), or when a file that spells `key` imports what the codemod does not follow.
  */
 function requiredInstanceRefs(lookup: BindingLookup, subject: string, record: SourceRecord, key: string, assignment: BinaryExpression): References {
-  const outside = lookup.exportsLeaveRun(record);
-  if (outside) return { ok: false, reason: `${subject} is exported and may be used from outside the analysed files: ${outside}` };
-  const refs: Node[] = [];
   // Its own file's `module.exports.create()` (another `module.exports = ...` is a whole use: reported).
-  for (const access of record.sourceFile.getDescendantsOfKind(SyntaxKind.PropertyAccessExpression)) {
-    if (access !== assignment.getLeft() && isModuleExports(access)) refs.push(access);
-  }
-  const { index } = lookup.analysis;
-  const searched = new Set([record.absPath]);
-  for (const importerPath of lookup.analysis.imports.importersOf(record.absPath, index)) {
-    searched.add(importerPath);
-    const importer = index.load(importerPath);
-    if (!importer || importer.parseProblem) return { ok: false, reason: `${subject} is loaded in ${importer?.rel ?? importerPath}, which the codemod cannot read` };
-    const loads = (specifier: string): boolean => index.resolve(importerPath, specifier) === record.absPath;
+  const own = record.sourceFile.getDescendantsOfKind(SyntaxKind.PropertyAccessExpression).filter((access) => access !== assignment.getLeft() && isModuleExports(access));
+  return importedInstanceRefs(lookup, subject, record, key, own, (importer, loads) => {
+    const refs: Node[] = [];
     // `import jobs from`, `export * from`, TypeScript's `import jobs = require(...)`.
-    const esImport = [...importer.sourceFile.getImportDeclarations(), ...importer.sourceFile.getExportDeclarations()].find((declaration) => {
-      const specifier = declaration.getModuleSpecifierValue();
-      return specifier !== undefined && loads(specifier);
-    }) ?? importer.sourceFile.getDescendantsOfKind(SyntaxKind.ExternalModuleReference).find((reference) => {
-      const specifier = reference.getExpression();
-      return !!specifier && Node.isStringLiteral(specifier) && loads(specifier.getLiteralText());
-    });
+    const esImport = [...importer.sourceFile.getImportDeclarations(), ...importer.sourceFile.getExportDeclarations()].find((declaration) => loads(declaration.getModuleSpecifierValue())) ?? importEqualsOf(importer, loads);
     if (esImport) return { ok: false, reason: `${subject} is imported at ${where(esImport)} by an import declaration, which the codemod does not follow for it` };
     for (const call of importer.sourceFile.getDescendantsOfKind(SyntaxKind.CallExpression)) {
       const [argument, ...rest] = call.getArguments();
@@ -211,12 +204,97 @@ function requiredInstanceRefs(lookup: BindingLookup, subject: string, record: So
         refs.push(...bound.refs);
       } else refs.push(call);
     }
-  }
-  const unseen = lookup.unfollowedMention(key, searched) ?? lookup.unloadedMention(key);
-  if (unseen) return { ok: false, reason: `${subject} may be loaded in ${unseen}, which names \`${key}\` and imports what the codemod does not follow` };
-  const loadedUnseen = unseenLoad(lookup.analysis, (absPath) => absPath === record.absPath);
-  if (loadedUnseen) return { ok: false, reason: `${subject} is loaded in ${loadedUnseen}, which the codemod does not follow` };
-  const computed = computedLoadEscape(lookup.analysis, [record.absPath], () => true);
-  if (computed) return { ok: false, reason: `${subject} may be loaded from a computed path in ${computed}, which uses the module object other than by member names` };
-  return { ok: true, refs };
+    return { ok: true, refs };
+  });
 }
+
+/**
+ * The references of the instance an ES module exports as its default (`export default new
+ * JobsController()`): in the files that import the module, the references of a default
+ * import (`import jobs from`, `import { default as jobs } from`), which can only be read,
+ * never assigned. Not all known when it leaves the run, when a file re-exports the default
+ * or imports the module object (`import * as`, `export * as`, `require()`, `import()`,
+ * `import x = require()`), when a default import is exported again, or when the module may be loaded unseen.
+ */
+function defaultImportedInstanceRefs(lookup: BindingLookup, subject: string, record: SourceRecord, key: string): References {
+  return importedInstanceRefs(lookup, subject, record, key, [], (importer, loads) => {
+    const refs: Node[] = [];
+    for (const declaration of importer.sourceFile.getExportDeclarations()) {
+      if (!loads(declaration.getModuleSpecifierValue()) || declaration.isTypeOnly()) continue;
+      // `export * from` passes no default on; `export * as ns from`, `export { default as jobs } from` do.
+      const passesDefault = declaration.getNamespaceExport() !== undefined || declaration.getNamedExports().some((e) => !e.isTypeOnly() && e.getName() === 'default');
+      if (passesDefault) return { ok: false, reason: `${subject} is exported again at ${where(declaration)}, which the codemod does not follow for it` };
+    }
+    for (const declaration of importer.sourceFile.getImportDeclarations()) {
+      if (!loads(declaration.getModuleSpecifierValue()) || declaration.isTypeOnly()) continue;
+      if (declaration.getNamespaceImport()) return { ok: false, reason: `${subject} is imported at ${where(declaration)} as a module object, which the codemod does not follow for it` };
+      const names = [declaration.getDefaultImport(), ...declaration.getNamedImports().filter((s) => !s.isTypeOnly() && s.getName() === 'default').map((s) => s.getAliasNode())];
+      for (const name of names) {
+        if (!name) continue;
+        for (const ref of sameScopeReferences(name)) {
+          const parent = ref.getParent();
+          if (parent && (Node.isExportSpecifier(parent) || Node.isExportAssignment(parent))) return { ok: false, reason: `${subject} is imported as \`${name.getText()}\` and exported again at ${where(ref)}, which the codemod does not follow for it` };
+          refs.push(ref);
+        }
+      }
+    }
+    const other = importEqualsOf(importer, loads) ?? importer.sourceFile.getDescendantsOfKind(SyntaxKind.CallExpression).find((call) => {
+      const [argument] = call.getArguments();
+      return !!argument && (Node.isStringLiteral(argument) || Node.isNoSubstitutionTemplateLiteral(argument)) && loads(argument.getLiteralText());
+    });
+    if (other) return { ok: false, reason: `${subject} is loaded at ${where(other)} other than by an import declaration, which the codemod does not follow for it` };
+    return { ok: true, refs };
+  });
+}
+
+/** Whether a specifier of the importer resolves to the module exporting the instance. */
+type LoadsModule = (specifier: string | undefined) => boolean;
+
+/**
+ * The references of an instance a module exports whole (`own`: those in its file), in each
+ * of its importers as `visit` finds them, or why they cannot all be known: the module leaves
+ * the run, an importer does not parse, or the module may be loaded where no import shows it.
+ */
+function importedInstanceRefs(lookup: BindingLookup, subject: string, record: SourceRecord, key: string, own: readonly Node[], visit: (importer: SourceRecord, loads: LoadsModule) => References): References {
+  const outside = lookup.exportsLeaveRun(record);
+  if (outside) return { ok: false, reason: `${subject} is exported and may be used from outside the analysed files: ${outside}` };
+  const refs: Node[] = [...own];
+  const { index } = lookup.analysis;
+  const searched = new Set([record.absPath]);
+  for (const importerPath of lookup.analysis.imports.importersOf(record.absPath, index)) {
+    searched.add(importerPath);
+    const importer = index.load(importerPath);
+    if (!importer || importer.parseProblem) return { ok: false, reason: `${subject} is loaded in ${importer?.rel ?? importerPath}, which the codemod cannot read` };
+    const found = visit(importer, (specifier) => specifier !== undefined && index.resolve(importerPath, specifier) === record.absPath);
+    if (!found.ok) return found;
+    refs.push(...found.refs);
+  }
+  const unseen = loadedOtherwise(lookup, subject, record, key, searched);
+  return unseen ? { ok: false, reason: unseen } : { ok: true, refs };
+}
+
+/** TypeScript's `import jobs = require('./jobs')` of the module, if the importer has one. */
+function importEqualsOf(importer: SourceRecord, loads: LoadsModule): Node | undefined {
+  return importer.sourceFile.getDescendantsOfKind(SyntaxKind.ExternalModuleReference).find((reference) => {
+    const specifier = reference.getExpression();
+    return !!specifier && Node.isStringLiteral(specifier) && loads(specifier.getLiteralText());
+  });
+}
+
+/** Why a module exporting an instance may be loaded where no import shows it: a file the analysis cannot follow naming `key`, an unseen load, a computed path. */
+function loadedOtherwise(lookup: BindingLookup, subject: string, record: SourceRecord, key: string, searched: ReadonlySet<string>): string | undefined {
+  const unseen = lookup.unfollowedMention(key, searched) ?? lookup.unloadedMention(key);
+  if (unseen) return `${subject} may be loaded in ${unseen}, which names \`${key}\` and imports what the codemod does not follow`;
+  const loadedUnseen = unseenLoad(lookup.analysis, (absPath) => absPath === record.absPath);
+  if (loadedUnseen) return `${subject} is loaded in ${loadedUnseen}, which the codemod does not follow`;
+  const computed = computedLoadEscape(lookup.analysis, [record.absPath], () => true);
+  if (computed) return `${subject} may be loaded from a computed path in ${computed}, which uses the module object other than by member names`;
+  return undefined;
+}
+
+/** `export default new C()` at module level of an ES module (not `export =`): the export. */
+function defaultExportAssignment(construction: Node): Node | undefined {
+  const statement = outermost(construction).getParent();
+  return statement && Node.isExportAssignment(statement) && !statement.isExportEquals() && Node.isSourceFile(statement.getParent()) ? statement : undefined;
+}
+

@@ -9,13 +9,13 @@ import { resolveName } from '../analysis/declarations.js';
 import type { Framework, HostApp } from '../analysis/host-app.js';
 import type { Analysis } from '../analysis/index.js';
 import type { SourceRecord } from '../analysis/project.js';
-import { hostOfMount, mountPrefix, type Mount, type RouteRow, type RouteTable } from '../analysis/route-tables.js';
+import { BUILTIN_URL, hostOfMount, mountPrefix, mountPrefixOf, type Mount, type RouteRow, type RouteTable } from '../analysis/route-tables.js';
 import { middlewareBefore } from '../analysis/middleware-before.js';
-import { wrapPlan, type DefaultUrlHandler } from '../analysis/wrap-plan.js';
+import { rootHostOf, wrapPlan, type DefaultUrlHandler } from '../analysis/wrap-plan.js';
 import { quoted, semi } from '../analysis/style.js';
 import { RuleOutput, type Rule, type RuleMeta } from './context.js';
 import { addNeededImports } from './imports.js';
-import { hasLocalName, namespaceAccess, translate, useShimName } from './names.js';
+import { hasLocalName, legacyNameUses, namespaceAccess, translate, useShimName } from './names.js';
 import { importStatement, insertImportStatement, isCommonJs, relativeSpecifier } from './import-placement.js';
 import { isHandlerRef, unwrap } from '../analysis/legacy-symbols.js';
 import { findRouterValueUses } from '../analysis/handler-values.js';
@@ -229,6 +229,83 @@ function reportBypassedMiddleware(out: RuleOutput, mount: Mount): void {
   );
 }
 
+/** `file:line under '/v2'` for each mount, when the table's mounts do not all serve it at one place of one app; else undefined. */
+function differentMounts(table: RouteTable): string | undefined {
+  if (table.mounts.length < 2) return undefined;
+  const placeOf = (mount: Mount): string => {
+    const prefix = mountPrefixOf(mount);
+    const under = prefix === undefined ? 'under a path the codemod cannot read' : prefix === '' ? 'at the root' : `under ${prefix}`;
+    return `${mount.record.rel}:${mount.call.getStartLineNumber()} (${mount.app?.getText() ?? mount.kind} ${under})`;
+  };
+  const keyOf = (mount: Mount): string => `${mount.record.absPath}\0${mount.kind}\0${mount.app?.getText() ?? ''}\0${mountPrefixOf(mount) ?? '?'}`;
+  const keys = new Set(table.mounts.map(keyOf));
+  return keys.size > 1 ? table.mounts.map(placeOf).join(', ') : undefined;
+}
+
+/**
+ * Why a table's built-in row did not answer /_ah/queue/deferred at the root of an app
+ * wrapApp wraps (where wrapApp answers it now), or undefined when it did. A table
+ * mounted with app.use on something that is not a host app (a Router, a parameter, a
+ * plugin's instance) served it under a path only that object's own mount tells; a
+ * mount under a path that is not a string, or inside a condition, likewise.
+ */
+function builtinServedElsewhere(analysis: Analysis, table: RouteTable): string | undefined {
+  const mount = table.mounts[0];
+  if (!mount && table.otherUses.length > 0) {
+    const use = table.otherUses[0]!;
+    return `and it is used where the codemod does not follow it (${table.record.rel}:${use.getStartLineNumber()}: exported, passed on or stored), so where it is mounted is not known`;
+  }
+  if (!mount || mount.kind === 'create-server') return undefined;
+  const at = `${mount.record.rel}:${mount.call.getStartLineNumber()}`;
+  if (mount.kind === 'listener-call') {
+    const registration = rootHostOf(analysis, mount) ? undefined : registeredBy(mount.call);
+    if (registration) return `by a call (${at}) in a function registered with \`${registration}(...)\`, a route or middleware of a framework, which may hand it a path below its own mount`;
+    const rewritten = urlRewrite(mount.call);
+    if (rewritten) return `by a call (${at}) after the listener rewrites the request's URL (\`${rewritten.replace(/\s+/g, ' ').slice(0, 80)}\`), so the table saw another path than the one requested`;
+    return undefined;
+  }
+  if (mountPrefixOf(mount) === undefined) return `under a path the codemod cannot read (${at}: \`${mount.call.getText().replace(/\s+/g, ' ').slice(0, 80)}\`)`;
+  if (!rootHostOf(analysis, mount)) return `on \`${mount.app?.getText() ?? 'an object'}\` (${at}), which is not an app the codemod found created (a Router, a sub-app or plugin instance handed in): the path that serves it under is not known`;
+  const condition = conditionAround(mount.call);
+  if (condition) return `only when \`${condition.replace(/\s+/g, ' ').slice(0, 80)}\` holds (${at}), where wrapApp answers it always`;
+  return undefined;
+}
+
+/** `app.use` in `app.use('/x', (req, res) => tasks(req, res))`: the call that registers the function calling the table (not an http server's listener, which the caller rules out). */
+function registeredBy(call: CallExpression): string | undefined {
+  const fn = call.getFirstAncestor((a) => Node.isFunctionLikeDeclaration(a));
+  const parent = fn?.getParent();
+  if (!fn || !parent || !Node.isCallExpression(parent) || !parent.getArguments().includes(fn as never)) return undefined;
+  const callee = parent.getExpression();
+  return Node.isPropertyAccessExpression(callee) ? callee.getText().replace(/\s+/g, '') : undefined;
+}
+
+/** `req.url = ...` in the function that calls the table with `req`: an assignment to the URL of the request it passes. */
+function urlRewrite(call: CallExpression): string | undefined {
+  const request = call.getArguments()[0];
+  const fn = call.getFirstAncestor((a) => Node.isFunctionLikeDeclaration(a));
+  if (!request || !Node.isIdentifier(request) || !fn) return undefined;
+  const name = request.getText();
+  for (const assignment of fn.getDescendantsOfKind(SyntaxKind.BinaryExpression)) {
+    if (assignment.getOperatorToken().getKind() < SyntaxKind.FirstAssignment || assignment.getOperatorToken().getKind() > SyntaxKind.LastAssignment) continue;
+    const left = unwrap(assignment.getLeft());
+    if (Node.isPropertyAccessExpression(left) && left.getName() === 'url' && left.getExpression().getText() === name) return assignment.getText();
+  }
+  return undefined;
+}
+
+/** The condition a call runs under within its function (an if, a switch, `?:`, `&&`/`||`/`??`), if any. */
+function conditionAround(call: Node): string | undefined {
+  for (let node: Node = call, parent = node.getParent(); parent; node = parent, parent = parent.getParent()) {
+    if (Node.isFunctionLikeDeclaration(parent) || Node.isSourceFile(parent)) return undefined;
+    if (Node.isIfStatement(parent) && parent.getExpression() !== node) return parent.getExpression().getText();
+    if (Node.isConditionalExpression(parent) && parent.getCondition() !== node) return parent.getCondition().getText();
+    if (Node.isSwitchStatement(parent) && parent.getExpression() !== node) return parent.getExpression().getText();
+    if (Node.isBinaryExpression(parent) && parent.getRight() === node && ['&&', '||', '??'].includes(parent.getOperatorToken().getText())) return parent.getLeft().getText();
+  }
+  return undefined;
+}
+
 function rowLabel(row: RouteRow): string {
   return row.path ?? row.pattern.getText();
 }
@@ -254,8 +331,43 @@ function migrateTable(analysis: Analysis, out: RuleOutput, table: RouteTable): v
       row.handler,
       'unknown-handler-base',
       'warning',
-      `The codemod could not tell whether ${row.handler.getText()} (route ${rowLabel(row)}) is a deferred task handler: its class or base is not something it can follow. The row stays in the webapp table; if it is a TaskHandler subclass, migrate it by hand (docs/manual-steps.md#unknown-handler-base).`,
+      `The codemod could not tell whether ${row.handler.getText()} (route ${rowLabel(row)}) is a deferred task handler: its class or base is not something it can follow${row.path === BUILTIN_URL ? ' (a class from a package, say)' : ''}. The row stays in the webapp table; if it is a TaskHandler subclass, migrate it by hand (docs/manual-steps.md#unknown-handler-base).${row.path === BUILTIN_URL ? ` Where wrapApp wraps the app, it answers ${BUILTIN_URL} before the app's routes, so this row no longer runs: give what ${row.handler.getText()} adds to wrapApp's handler option, or move it into the task functions.` : ''}`,
     );
+  }
+  const mountedAt = differentMounts(table);
+  if (mountedAt && (builtin.length > 0 || custom.length > 0)) {
+    // Nothing is edited, so that a second run sees the same table.
+    out.report(
+      record,
+      table.create,
+      'mount-not-found',
+      'warning',
+      `This route table is mounted at more than one place: ${mountedAt}. Its task rows served a URL under each, and the codemod moves them to one place only, so it leaves the table as it is. Serve each task URL with new Handler().post(environ) where the table is mounted (the built-in URL at the app's root is wrapApp's), then remove the table and its mounts. ${ROWS_FAIL_UNTIL_MOVED}`,
+    );
+    return;
+  }
+  const builtinElsewhere = builtin.length > 0 ? builtinServedElsewhere(analysis, table) : undefined;
+  if (builtinElsewhere) {
+    // The row stays (reported on every run): wrapApp answers /_ah/queue/deferred at the root of the app only.
+    for (const row of builtin.splice(0)) {
+      out.report(
+        record,
+        row.node,
+        'mount-not-found',
+        'warning',
+        `This built-in row answered ${rowLabel(row)} where the table is mounted, ${builtinElsewhere}. wrapApp answers /_ah/queue/deferred at the root of the app, before any middleware, and nothing answers the URL this row served: the row stays, and fails once its handler is the shim's Handler. Serve that URL with new Handler().post(environ) where the table is mounted (or send the tasks to /_ah/queue/deferred), then remove the row. ${ROWS_FAIL_UNTIL_MOVED}`,
+      );
+    }
+  }
+  const nodeMount = table.mounts[0]?.kind === 'listener-call' || table.mounts[0]?.kind === 'create-server';
+  if (builtinElsewhere && nodeMount) {
+    // A node:http table would become a listener with the row in a table of its own, which a
+    // second run would judge by another mount: the table stays as it is, custom rows too.
+    if (custom.length > 0) {
+      out.report(record, table.create, 'mount-not-found', 'warning', `This table keeps its built-in row (see there), so the codemod leaves it as it is: its custom task routes ${custom.map(rowLabel).join(', ')} stay too. Serve each with new Handler().post(environ) where the table is called. ${ROWS_FAIL_UNTIL_MOVED}`);
+    }
+    reportWebappKept(out, record, table, table.rows.filter((r) => r.kind === 'webapp'));
+    return;
   }
   if (builtin.length === 0 && custom.length === 0) {
     reportWebappKept(out, record, table, table.rows.filter((r) => r.kind === 'webapp'));
@@ -308,6 +420,14 @@ function migrateTable(analysis: Analysis, out: RuleOutput, table: RouteTable): v
       );
       reportWebappKept(out, record, table, table.rows.filter((r) => r.kind === 'webapp'));
       return;
+    } else if (!framework && mountedUnder === undefined) {
+      out.report(
+        record,
+        primary.call,
+        'mount-not-found',
+        'warning',
+        `This route table is mounted under a path the codemod cannot read (a variable, a pattern such as /tenants/:tenant, several paths, a middleware before it in the same call): its custom task routes stay in the table. Serve each with new Handler().post(environ) at the URL the table served it (the mount path followed by the row's path). ${ROWS_FAIL_UNTIL_MOVED}`,
+      );
     } else if (!framework) {
       out.report(record, primary.call, 'unknown-framework', 'warning', `The app this route table is mounted on was not recognised (Express, Koa, Fastify, Hono, node:http); its custom task routes stay in the table. Serve each with new Handler().post(environ). ${ROWS_FAIL_UNTIL_MOVED}`);
     } else if (primary.record !== record && framework !== 'node') {
@@ -358,7 +478,7 @@ function migrateTable(analysis: Analysis, out: RuleOutput, table: RouteTable): v
       const host = primary.record;
       const indent = indentAt(host.text, statement.getStart());
       const text = frameworkRoutes(framework!, primary.app!.getText(), routes, (r) => environCall(analysis, out, host, r, prefix), host, indent);
-      out.edit(host, statement.getStart(), statement.getStart(), text + host.style.newline + indent, 'custom task routes served by the host framework');
+      insertRoutesBefore(out, host, statement, text, indent);
     }
     return;
   }
@@ -377,7 +497,7 @@ function migrateTable(analysis: Analysis, out: RuleOutput, table: RouteTable): v
       if (statement) {
         const indent = indentAt(record.text, statement.getStart());
         const text = frameworkRoutes(framework!, primary.app!.getText(), routes, (r) => environCall(analysis, out, record, r, prefix), record, indent);
-        out.edit(record, statement.getStart(), statement.getStart(), text + record.style.newline + indent, 'custom task routes served by the host framework');
+        insertRoutesBefore(out, record, statement, text, indent);
       }
     }
     return;
@@ -402,6 +522,18 @@ function migrateTable(analysis: Analysis, out: RuleOutput, table: RouteTable): v
     removals.set(owner, [...(removals.get(owner) ?? []), statement]);
   };
   if (table.statement) removeStatement(record, table.statement);
+  if (table.statement && table.variable) {
+    // `export { tasks }` names the declaration that goes: the importers were followed (their mounts go too).
+    const name = table.variable.getName();
+    for (const declaration of record.sourceFile.getExportDeclarations()) {
+      if (declaration.getModuleSpecifier()) continue;
+      const specifiers = declaration.getNamedExports();
+      const removed = new Set(specifiers.map((e, i) => (e.getName() === name ? i : -1)).filter((i) => i >= 0));
+      if (removed.size === 0) continue;
+      if (removed.size === specifiers.length) removeStatement(record, declaration);
+      else for (const [start, end] of listRemovalSpans(specifiers, removed)) out.remove(record, start, end, 'removed the export of the task route table');
+    }
+  }
   for (const statement of rowSources ?? []) removeStatement(record, statement);
   table.mounts.forEach((mount, index) => {
     const statement = expressionStatementOf(mount.call);
@@ -704,8 +836,13 @@ function tableTextWithout(analysis: Analysis, out: RuleOutput, table: RouteTable
   const start = table.create.getStart();
   const elements = table.rowsArray!.getElements();
   const removed = new Set(removedRows.map((r) => elements.indexOf(r.node)));
+  const spans = listRemovalSpans(elements, removed);
+  // Legacy names in what stays (a built-in row kept: `deferred.TaskHandler`) are renamed as the imports rule would.
+  const renames = legacyNameUses(analysis, record).filter((u) => u.start >= start && u.end <= table.create.getEnd() && !spans.some(([s, e]) => u.start >= s && u.end <= e));
+  const edits = [...spans.map(([s, e]) => ({ start: s, end: e, text: '' })), ...renames.map((u) => ({ start: u.start, end: u.end, text: u.text }))].sort((a, b) => b.start - a.start);
   let text = record.text.slice(start, table.create.getEnd());
-  for (const [s, e] of listRemovalSpans(elements, removed).reverse()) text = text.slice(0, s - start) + text.slice(e - start);
+  for (const edit of edits) text = text.slice(0, edit.start - start) + edit.text + text.slice(edit.end - start);
+  out.use(record, renames.map((u) => u.binding).filter(Boolean));
   translate(analysis, out, record, table.create.getExpression());
   return text;
 }
@@ -714,6 +851,21 @@ export function uniqueName(record: SourceRecord, base: string): string {
   let name = base;
   for (let i = 2; new RegExp(`\\b${name}\\b`).test(record.text); i++) name = `${base}${i}`;
   return name;
+}
+
+/**
+ * The generated routes, before the mount's statement. A mount that is the body of an
+ * `if` (or a loop) without braces gets them, so that both stay under that condition.
+ */
+function insertRoutesBefore(out: RuleOutput, record: SourceRecord, statement: Node, text: string, indent: string): void {
+  const parent = statement.getParent();
+  const inList = !!parent && (Node.isBlock(parent) || Node.isSourceFile(parent) || Node.isModuleBlock(parent) || Node.isCaseClause(parent) || Node.isDefaultClause(parent));
+  if (inList) {
+    out.edit(record, statement.getStart(), statement.getStart(), text + record.style.newline + indent, 'custom task routes served by the host framework');
+    return;
+  }
+  out.edit(record, statement.getStart(), statement.getStart(), '{ ' + text + record.style.newline + indent, 'custom task routes served by the host framework, under the mount\'s condition');
+  out.edit(record, statement.getEnd(), statement.getEnd(), ' }', 'custom task routes served by the host framework, under the mount\'s condition');
 }
 
 /**

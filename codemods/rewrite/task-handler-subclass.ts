@@ -5,7 +5,7 @@
 import { Node, SyntaxKind, ts, type CallExpression, type MethodDeclaration, type PropertyAccessExpression } from 'ts-morph';
 import { compilerDescendants, morphText, wrapCompilerNode } from '../analysis/compiler-nodes.js';
 import type { Analysis } from '../analysis/index.js';
-import { endsWithoutResult, ENTRY_METHODS, isEntryCall, legacyAccesses, webappMemberUses, type WebappMemberUse } from '../analysis/handler-members.js';
+import { endsWithoutResult, ENTRY_METHODS, isEntryCall, legacyAccesses, thisEscapes, unmigratedEntryMembers, webappMemberUses, type WebappMemberUse } from '../analysis/handler-members.js';
 import type { HandlerClass } from '../analysis/handlers.js';
 import { findHandlerValueUses, findInstantiations, findPrototypeUses, servedPlaces } from '../analysis/handler-values.js';
 import type { SourceRecord } from '../analysis/project.js';
@@ -348,6 +348,33 @@ export const rule: Rule = {
       for (const use of webappMemberUses(handler.node)) out.report(handler.record, use.node, 'handler-webapp-member', 'warning', webappMemberReason(use));
       // Checked on migrated methods (they take environ): the first pass's output is checked by
       // the idempotency pass, whose items the report takes over.
+      for (const self of thisEscapes(handler.node)) {
+        out.report(
+          handler.record,
+          self,
+          'request-access',
+          'warning',
+          `\`this\` is handed on here (\`${self.getParent()?.getText().replace(/\s+/g, ' ').slice(0, 60) ?? 'this'}\`: destructured, aliased, read with a computed key, passed or stored), so what reads request or response through it is not followed. A migrated Handler has neither: such reads get undefined. Read what you need from the environ that post(environ)/runFromRequest(environ) receive, and pass that on.`,
+        );
+      }
+      for (const decorator of Node.isClassDeclaration(handler.node) ? handler.node.getDecorators() : []) {
+        out.report(
+          handler.record,
+          decorator,
+          'handler-as-value',
+          'warning',
+          `\`${decorator.getText().replace(/\s+/g, ' ').slice(0, 60)}\` decorates this handler class: what routes instantiate is what the decorator returns, which the codemod does not follow. A decorator that returns a subclass overriding post()/runFromRequest() calls them without environ and answers with their result; check it against the shim's Handler (post(environ) resolves to [body, status, headers]).`,
+        );
+      }
+      for (const member of unmigratedEntryMembers(handler.node)) {
+        out.report(
+          handler.record,
+          member,
+          'handler-result',
+          'warning',
+          `\`${member.getText()}\` may override post or runFromRequest (a quoted or computed name, or an accessor), which the codemod does not migrate (it rewrites methods named post() and runFromRequest()): the shim's Handler calls it with environ and the route answers with the [body, status, headers] it resolves to, so this override gets no environ passed on to super and its result fails the route (500, the task retried). Write it as a plain method, post() or runFromRequest(): the codemod migrates that.`,
+        );
+      }
       for (const field of entryFields(handler.node)) {
         out.report(
           handler.record,

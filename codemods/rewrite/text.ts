@@ -86,7 +86,8 @@ export function mergeLineRemovals(text: string, spans: Array<[number, number]>):
   const merged: Array<[number, number]> = [];
   for (const span of sorted) {
     const last = merged[merged.length - 1];
-    if (last && span[0] >= last[1] && /^\s*$/.test(text.slice(last[1], span[0]))) {
+    // Overlapping (each span may have taken a blank line of its own) or apart by whitespace only.
+    if (last && (span[0] <= last[1] || /^\s*$/.test(text.slice(last[1], span[0])))) {
       last[1] = Math.max(last[1], span[1]);
       continue;
     }

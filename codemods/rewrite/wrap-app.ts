@@ -6,7 +6,11 @@
 // A task route of the app's own, running payloads with run(), is reported: nothing
 // checks that its requests come from the queue (task-payload-runs.ts).
 import { Node, type CallExpression } from 'ts-morph';
-import { wrapPlan, type DefaultUrlHandler } from '../analysis/wrap-plan.js';
+import { deliveryConflict } from '../analysis/delivery-target.js';
+import type { HostApp } from '../analysis/host-app.js';
+import type { Analysis } from '../analysis/index.js';
+import { findUnrecognisedServers, isTestFile, onlyTestApps } from '../analysis/unrecognised-servers.js';
+import { wrapPlan, type DefaultUrlHandler, type WrapPlan } from '../analysis/wrap-plan.js';
 import type { Rule, RuleMeta, RuleOutput } from './context.js';
 import { addNeededImports } from './imports.js';
 import { useShimName } from './names.js';
@@ -18,7 +22,7 @@ import { reportUncheckedPayloadRuns } from './task-payload-runs.js';
 export const meta: RuleMeta = {
   id: 'wrap-app',
   description: 'Adds wrapApp(app, { useDeferred: true }) once per host app when tasks use /_ah/queue/deferred.',
-  reasonCodes: ['unknown-framework', 'default-url-handler', 'unchecked-task-payload'],
+  reasonCodes: ['unknown-framework', 'default-url-handler', 'unchecked-task-payload', 'delivery-target'],
   docs: 'docs/manual-steps.md#unknown-framework',
 };
 
@@ -70,16 +74,78 @@ function reportDefaultUrlHandler(out: RuleOutput, entry: DefaultUrlHandler, prob
   );
 }
 
+/** What wrapApp goes (or went) around: the listener of node:http, else the app's creation. */
+function wrapTarget(host: HostApp): Node {
+  return host.framework === 'node' && host.listener ? host.listener : (host.served ?? host.create);
+}
+
+/**
+ * An app as messages name it: its variable and file (`api in src/app.ts`), stable under
+ * the edits (a line number would name the migrated text in the marker the engine writes).
+ */
+function appName(host: HostApp): string {
+  const name = host.variable?.getName();
+  return name ? `${name} in ${host.record.rel}` : `the ${host.framework} app in ${host.record.rel}`;
+}
+
+/** Several apps receive deliveries while tasks go to custom URLs or one app has a handler of its own (delivery-target.ts): each is reported. */
+function reportDeliveryConflict(analysis: Analysis, out: RuleOutput): void {
+  const conflict = deliveryConflict(analysis, wrapPlan(analysis));
+  if (!conflict) return;
+  const where = conflict.apps.map(appName).join(', ');
+  const urls = conflict.urls.slice(0, 3).join(', ') + (conflict.urls.length > 3 ? ', ...' : '');
+  const why = [
+    ...(conflict.urls.length > 0 ? [`tasks go to custom URLs (${urls}), which run through that app's routes: a sub-app mounted under a prefix or a second server answers them 404, and the task is retried for ever`] : []),
+    ...(conflict.handlers.length > 0 ? [`the built-in URL has a handler of its own on ${conflict.handlers.map(appName).join(', ')}, which runs only when its app is that one: elsewhere the task runs without its overrides`] : []),
+  ].join('; and ');
+  for (const host of conflict.apps) {
+    out.report(
+      host.record,
+      wrapTarget(host),
+      'delivery-target',
+      'warning',
+      `${conflict.apps.length} apps are wrapped with wrapApp (${where}), and the embedded queue delivers every task to the one wrapApp ran on last: ${why}. Give each app that should not receive the tasks { useDeferred: true, deliver: false }.`,
+    );
+  }
+}
+
+/**
+ * Apps were found and wrapped, but the one that serves may be another (unrecognised-servers.ts):
+ * a server the finder does not recognise, or apps found in test files only.
+ */
+function reportUnwrappedServers(analysis: Analysis, out: RuleOutput, apps: readonly HostApp[], reason: WrapPlan['reason']): void {
+  const where = apps.map(appName).join(', ');
+  for (const server of findUnrecognisedServers(analysis)) {
+    out.report(
+      server.record,
+      server.node,
+      'unknown-framework',
+      'warning',
+      `A server the codemod does not recognise is created here (${server.what}), and only other apps were wrapped with wrapApp (${where}). If this one serves the app, its requests to /_ah/queue/deferred are not answered (the embedded queue waits for a wrapApp in its process): wrap its app or request listener with wrapApp(app, { useDeferred: true }).`,
+    );
+  }
+  if (reason && 'record' in reason && !isTestFile(reason.record.rel) && onlyTestApps(apps)) {
+    out.report(
+      reason.record,
+      reason.node,
+      'unknown-framework',
+      'warning',
+      `Tasks are sent to /_ah/queue/deferred, but the only host apps found are in test files (${where}), which the serving process does not load: the app that serves was not recognised. Wrap it with wrapApp(app, { useDeferred: true }) where it is created.`,
+    );
+  }
+}
+
 export const rule: Rule = {
   meta,
   run(analysis, out, shared) {
     reportUncheckedPayloadRuns(analysis, out);
+    reportDeliveryConflict(analysis, out);
     const plan = wrapPlan(analysis);
     if (!plan.needed) return;
     const problems = new Map(plan.defaultUrlHandlers.flatMap((e) => (e.problem ? [[e, e.problem] as const] : [])));
     for (const host of plan.toWrap) {
-      const target = host.framework === 'node' ? host.listener : host.create;
-      if (!target) continue;
+      if (host.framework === 'node' && !host.listener) continue;
+      const target = wrapTarget(host);
       const wrapApp = useShimName(analysis, out, host.record, 'wrapApp');
       const entry = plan.defaultUrlHandlers.find((e) => e.host === host && !e.problem);
       const handler = entry && defaultUrlHandlerName(analysis, out, entry, shared.removedSpans.get(host.record.absPath));
@@ -106,7 +172,11 @@ export const rule: Rule = {
       out.edit(host.record, target.getEnd(), target.getEnd(), `, ${wrapOptions(option)})`, `wrapApp around the ${host.framework} app`);
     }
     for (const [entry, problem] of problems) reportDefaultUrlHandler(out, entry, problem);
-    if (plan.toWrap.length > 0 || plan.wrapped.length > 0 || analysis.singleFile || !plan.reason) return;
+    if (plan.toWrap.length > 0 || plan.wrapped.length > 0) {
+      reportUnwrappedServers(analysis, out, [...plan.toWrap, ...plan.wrapped], plan.reason);
+      return;
+    }
+    if (analysis.singleFile || !plan.reason) return;
     const message =
       'Tasks are sent to /_ah/queue/deferred, but no host app (express(), new Koa(), Fastify(), new Hono(), http.createServer(listener)) was found to serve it. Wrap your app with wrapApp(app, { useDeferred: true }) where it is created.';
     if ('record' in plan.reason) {

@@ -2,7 +2,7 @@
 // search finds, whatever regular expression they are compiled to.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { aliasSpecifiers, bareSpecifiers, containsAny, HOST_APP_NEEDLES, mayLoadUnseen, relativeSpecifiers } from '../../codemods/analysis/prefilter.js';
+import { aliasSpecifiers, bareSpecifiers, containsAny, HOST_APP_NEEDLES, mayLoadByPattern, mayLoadUnseen, mayReadModuleRegistry, relativeSpecifiers } from '../../codemods/analysis/prefilter.js';
 import { createMatchers, prefilterNeedles } from '../../codemods/analysis/specifiers.js';
 
 const LISTS: Record<string, readonly string[]> = {
@@ -132,6 +132,8 @@ describe('mayLoadUnseen', () => {
       'return require;',
       "jest.requireActual('./jobs')",
       "await vi.importActual('./jobs.js')",
+      "Module._load('./jobs', module)",
+      "module.constructor._load ('./jobs', module)",
     ]) expect({ text, unseen: mayLoadUnseen(text) }).toEqual({ text, unseen: true });
   });
 
@@ -147,6 +149,45 @@ describe('mayLoadUnseen', () => {
       '// the handlers require a name\n',
       'const requirement = requireAll();',
       "const jobs = await import('./jobs.js');",
+      'const loadMore = () => this._loaded;',
     ]) expect({ text, unseen: mayLoadUnseen(text) }).toEqual({ text, unseen: false });
+  });
+});
+
+describe('mayReadModuleRegistry', () => {
+  it('tells a read of the registry of loaded CommonJS modules', () => {
+    for (const text of [
+      'delete require.cache[key];',
+      'Object.values(require . cache)',
+      'module.children[0].exports',
+      'require.main.children.find(isJobs)',
+      'process.mainModule.children',
+      'module.parent.children',
+      'Module._cache[file].exports',
+    ]) expect({ text, registry: mayReadModuleRegistry(text) }).toEqual({ text, registry: true });
+  });
+
+  it('leaves other caches and children', () => {
+    for (const text of [
+      'const cache = new Map();',
+      'this.cache.get(key)',
+      'element.children[0]',
+      'tree.children.map(render)',
+      "const requireCache = require('./cache');",
+    ]) expect({ text, registry: mayReadModuleRegistry(text) }).toEqual({ text, registry: false });
+  });
+});
+
+describe('mayLoadByPattern', () => {
+  it('tells a bundler load of a pattern or directory', () => {
+    for (const text of ["import.meta.glob('./jobs/*.ts')", 'import.meta . globEager(x)', "import.meta.webpackContext('./jobs')", "require.context('./jobs', true)"]) {
+      expect({ text, pattern: mayLoadByPattern(text) }).toEqual({ text, pattern: true });
+    }
+  });
+
+  it('leaves other uses of meta and context', () => {
+    for (const text of ['import.meta.url', 'const context = require("./context");', 'ctx.context(x)', 'globalThis.glob']) {
+      expect({ text, pattern: mayLoadByPattern(text) }).toEqual({ text, pattern: false });
+    }
   });
 });

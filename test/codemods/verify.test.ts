@@ -224,6 +224,7 @@ describe('docs', () => {
     'default-url-handler': true,
     'middleware-bypassed': true,
     'lazy-registration': true,
+    'delivery-target': true,
     'unresolved-legacy-reference': true,
     'new-type-error': true,
     'shim-unresolved': true,

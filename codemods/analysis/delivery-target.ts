@@ -1,0 +1,164 @@
+// Which app receives tasks sent to custom URLs. The local backends deliver every task
+// in process to one app: the last one `wrapApp` (useDeferred, `deliver` not false) was
+// called on. A task for the built-in URL goes straight to that app's endpoint, which
+// is the same in every wrapped app; a task sent to a custom `_url` goes through that
+// app's own routes. With more than one app wrapped, which wrapApp runs last in the
+// serving process is not something the codemod reads: when it is a sub-app mounted
+// under a prefix (`app.use('/api', api)`, which sees `/api/tasks/run` unprefixed
+// nowhere) or a second server (metrics, admin), the task is answered 404 and retried
+// for ever, where App Engine delivered it to the app serving the URL. Likewise a Handler
+// subclass one app's wrapApp is given for the built-in URL runs only when that app is
+// the target: otherwise its overrides are skipped, with no error.
+import { Node, SyntaxKind } from 'ts-morph';
+import { findDeferCalls, usesDefaultUrl } from './defer-calls.js';
+import { resolveName } from './declarations.js';
+import type { HostApp } from './host-app.js';
+import { requireSpecifier } from './legacy-symbols.js';
+import { bindingDeclaration } from './scope.js';
+import { isTestFile } from './unrecognised-servers.js';
+import type { Analysis } from './index.js';
+import { mountPrefix } from './route-tables.js';
+import type { WrapPlan } from './wrap-plan.js';
+
+export interface DeliveryConflict {
+  /** The custom URLs tasks are sent to, as the report names them. */
+  urls: string[];
+  /** Apps that answer the built-in URL with a handler of their own (a Handler subclass): in process, only the target's endpoint runs. */
+  handlers: HostApp[];
+  /** The distinct apps that become (or already are) delivery targets. */
+  apps: HostApp[];
+}
+
+/** Custom task URLs of the run: `_url` options (literal or not) and the custom rows of mounted route tables. */
+function customTaskUrls(analysis: Analysis): string[] {
+  const urls = new Set<string>();
+  for (const call of findDeferCalls(analysis.symbols, analysis.candidates)) {
+    if (call.unreadOptions) urls.add('options the codemod cannot read');
+    else if (!usesDefaultUrl(call)) urls.add(call.url === 'dynamic' ? 'a computed _url' : call.url!);
+  }
+  for (const table of analysis.tables) {
+    if (table.mounts.length === 0) continue;
+    const prefix = mountPrefix(table);
+    for (const row of table.rows) if (row.kind === 'custom') urls.add(row.path === undefined || prefix === undefined ? 'a route-table row' : prefix + row.path);
+  }
+  return [...urls];
+}
+
+/** The framework app a node listener is (`http.createServer(app)`, `app.callback()`, in this file or imported), if it is one of `hosts`. */
+function frameworkAppOf(analysis: Analysis, host: HostApp, hosts: readonly HostApp[]): HostApp | undefined {
+  let listener = host.listener;
+  // `wrapApp(app, ...)` written already, `app.callback()` of Koa.
+  if (listener && Node.isCallExpression(listener) && host.wrapped) listener = listener.getArguments()[0];
+  if (listener && Node.isCallExpression(listener)) {
+    const callee = listener.getExpression();
+    listener = Node.isPropertyAccessExpression(callee) && callee.getName() === 'callback' ? callee.getExpression() : undefined;
+  }
+  if (!listener || !Node.isIdentifier(listener)) return undefined;
+  const name = listener.getText();
+  const local = hosts.find((h) => h !== host && h.record === host.record && h.variable?.getName() === name);
+  if (local) return local;
+  const resolution = resolveName(analysis.index, host.record, name, 0);
+  if (resolution.kind === 'module') return hosts.find((h) => h !== host && h.variable !== undefined && h.variable === resolution.node);
+  return defaultExportedApp(analysis, listener, hosts);
+}
+
+/** `import app from './app'` / `const app = require('./app')` of a module whose default export is an app itself (`export default express()`, `module.exports = express()`). */
+function defaultExportedApp(analysis: Analysis, identifier: Node, hosts: readonly HostApp[]): HostApp | undefined {
+  const declaration = bindingDeclaration(identifier);
+  let specifier: string | undefined;
+  const importDeclaration = declaration && Node.isImportClause(declaration) ? declaration.getParent() : undefined;
+  if (importDeclaration && Node.isImportDeclaration(importDeclaration)) specifier = importDeclaration.getModuleSpecifierValue();
+  else if (declaration && Node.isVariableDeclaration(declaration) && Node.isIdentifier(declaration.getNameNode())) {
+    const initializer = declaration.getInitializer();
+    specifier = initializer && requireSpecifier(initializer)?.getLiteralValue();
+  }
+  const target = specifier && analysis.index.resolve(identifier.getSourceFile().getFilePath(), specifier);
+  if (!target) return undefined;
+  return hosts.find((h) => h.record.absPath === target && isDefaultExport(h.served ?? h.create));
+}
+
+/** `export default <app>`, `module.exports = <app>`, through wrapApp(...) and parentheses. */
+function isDefaultExport(app: Node): boolean {
+  let current = app;
+  let parent = current.getParent();
+  while (parent && (Node.isParenthesizedExpression(parent) || Node.isAsExpression(parent) || (Node.isCallExpression(parent) && parent.getArguments()[0] === current && parent.getExpression().getText().endsWith('wrapApp')))) {
+    current = parent;
+    parent = current.getParent();
+  }
+  if (!parent) return false;
+  if (Node.isExportAssignment(parent)) return true;
+  return Node.isBinaryExpression(parent) && parent.getRight() === current && parent.getOperatorToken().getKind() === SyntaxKind.EqualsToken && parent.getLeft().getText().replace(/\s/g, '') === 'module.exports';
+}
+
+/** The options literal of an app's written wrapApp call, if any. */
+function wrapOptionsOf(host: HostApp): import('ts-morph').ObjectLiteralExpression | undefined {
+  if (!host.wrapped) return undefined;
+  let call: Node | undefined = host.framework === 'node' ? host.listener : (host.served ?? host.create).getParent();
+  while (call && (Node.isParenthesizedExpression(call) || Node.isAsExpression(call))) call = call.getParent();
+  const options = call && Node.isCallExpression(call) ? call.getArguments()[1] : undefined;
+  return options && Node.isObjectLiteralExpression(options) ? options : undefined;
+}
+
+/** An app already wrapped with `deliver: false` written in its options: never the delivery target. */
+function deliversNothing(host: HostApp): boolean {
+  const deliver = wrapOptionsOf(host)?.getProperty('deliver');
+  return !!deliver && Node.isPropertyAssignment(deliver) && deliver.getInitializer()?.getText() === 'false';
+}
+
+/** An app whose built-in URL a handler of its own answers: the one wrapApp is given now (a route table's subclass), or a `handler` written already. */
+function hasOwnHandler(host: HostApp, plan: WrapPlan): boolean {
+  return plan.defaultUrlHandlers.some((e) => e.host === host && !e.problem) || wrapOptionsOf(host)?.getProperty('handler') !== undefined;
+}
+
+/** Files an upward walk visits at most before it gives up (and takes the apps to share a process). */
+const MAX_WALK = 5000;
+
+/**
+ * The entry modules (imported by no file of the run) that load `absPath`: the processes
+ * its app can run in. Undefined when the walk is too large to tell.
+ */
+function entriesOf(analysis: Analysis, absPath: string): Set<string> | undefined {
+  const entries = new Set<string>();
+  const seen = new Set([absPath]);
+  const queue = [absPath];
+  while (queue.length > 0) {
+    const file = queue.pop()!;
+    const importers = analysis.imports.importersOf(file, analysis.index);
+    if (importers.length === 0) entries.add(file);
+    for (const importer of importers) {
+      if (seen.has(importer)) continue;
+      if (seen.size >= MAX_WALK) return undefined;
+      seen.add(importer);
+      queue.push(importer);
+    }
+  }
+  return entries;
+}
+
+/** The apps that share a process with another of them (their files are loaded from a common entry module). */
+function sharingAProcess(analysis: Analysis, apps: readonly HostApp[]): HostApp[] {
+  const entries = new Map<string, Set<string> | undefined>();
+  for (const app of apps) if (!entries.has(app.record.absPath)) entries.set(app.record.absPath, entriesOf(analysis, app.record.absPath));
+  const shares = (a: HostApp, b: HostApp): boolean => {
+    const x = entries.get(a.record.absPath);
+    const y = entries.get(b.record.absPath);
+    return a.record === b.record || !x || !y || [...x].some((entry) => y.has(entry));
+  };
+  return apps.filter((app) => apps.some((other) => other !== app && shares(app, other)));
+}
+
+/** More than one app receives deliveries while tasks go to custom URLs: which one gets them is not known. */
+export function deliveryConflict(analysis: Analysis, plan: WrapPlan): DeliveryConflict | undefined {
+  // Apps of test files are not in the serving process (a test that loads two apps sees its tasks fail).
+  const candidates = [...plan.toWrap, ...plan.wrapped].filter((h) => !deliversNothing(h) && !isTestFile(h.record.rel));
+  if (candidates.length < 2) return undefined;
+  // `http.createServer(app)` of an app in the list is that app again, not a second target.
+  const distinct = candidates.filter((h) => h.framework !== 'node' || !frameworkAppOf(analysis, h, candidates));
+  if (distinct.length < 2) return undefined;
+  const urls = customTaskUrls(analysis);
+  if (urls.length === 0 && !distinct.some((h) => hasOwnHandler(h, plan))) return undefined;
+  // Apps of separate services (no module loads both) run in separate processes, each its own target.
+  const apps = sharingAProcess(analysis, distinct);
+  const handlers = apps.filter((h) => hasOwnHandler(h, plan));
+  return apps.length >= 2 && (urls.length > 0 || handlers.length > 0) ? { urls, handlers, apps } : undefined;
+}
