@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { Node, SyntaxKind, ts } from 'ts-morph';
 import { compilerNodesOfKind, wrapCompilerNode } from './compiler-nodes.js';
 import type { Analysis } from './index.js';
+import { isTestFile } from './unrecognised-servers.js';
 
 export type StartupLoad = { eager: true } | { eager: false; lazy: Array<{ file: string; line: number; how: string }> };
 
@@ -72,12 +73,16 @@ export class StartupLoads {
    * sees: the host apps' modules, the modules that import them (up to its entry
    * points), and everything they import (statically or not). False: only other
    * processes load it (a script, a worker, a test), or a load the run does not see
-   * (a computed require()).
+   * (a computed require()). True when every app found is in a test file (the serving
+   * process is then not known).
    */
   loadedByServer(absPath: string): boolean {
     if (!this.served) {
       const { index, imports } = this.analysis;
-      const up = [...this.hostFiles];
+      // An app in a test file is not the serving process; with no other, that process is unknown.
+      const serving = this.analysis.hosts.filter((host) => !isTestFile(host.record.rel)).map((host) => host.record.absPath);
+      if (serving.length === 0) return true;
+      const up = [...new Set(serving)];
       const entries = new Set(up);
       for (let file = up.pop(); file !== undefined; file = up.pop()) {
         for (const importer of imports.importersOf(file, index)) if (!entries.has(importer)) entries.add(importer), up.push(importer);

@@ -7,6 +7,7 @@ import type { Analysis } from '../analysis/index.js';
 import { findDeferCalls, findDeferValueUses, findPayloadCalls } from '../analysis/defer-calls.js';
 import { isMember } from '../analysis/legacy-symbols.js';
 import { StartupLoads } from '../analysis/startup-load.js';
+import { isTestFile } from '../analysis/unrecognised-servers.js';
 import type { SourceRecord } from '../analysis/project.js';
 import { quoted, semi } from '../analysis/style.js';
 import type { Rule, RuleMeta, RuleOutput } from './context.js';
@@ -62,12 +63,13 @@ function reportLazyRegistrations(analysis: Analysis, out: RuleOutput, targets: r
     const load = loads.of(target.record.absPath);
     if (load.eager && !loads.loadedByServer(target.record.absPath)) {
       const from = [...new Set(target.sites.map((site) => site.getSourceFile().getFilePath()))].map((file) => analysis.index.load(file)?.rel ?? file);
+      const servingHosts = [...new Set(analysis.hosts.map((host) => host.record.rel).filter((rel) => !isTestFile(rel)))];
       out.report(
         target.record,
         target.declaration,
         'lazy-registration',
         'warning',
-        `${target.expression} is registered in ${target.record.rel}, which the process that serves the app does not load as far as the run sees (nothing imports it from ${analysis.hosts.map((host) => host.record.rel).join(', ')} or the modules that import ${analysis.hosts.length > 1 ? 'them' : 'it'}; it is deferred from ${from.join(', ')}): a task for it reaches the app, which fails it permanently (PermanentTaskFailure; Cloud Tasks then deletes it). Import ${target.record.rel} statically from the module that creates the app (or its entry point), so that the serving process registers it at startup; if the app loads it in a way the run does not show (a framework's loader, a computed require()), this item does not apply.`,
+        `${target.expression} is registered in ${target.record.rel}, which the process that serves the app does not load as far as the run sees (nothing imports it from ${servingHosts.join(', ')} or the modules that import ${servingHosts.length > 1 ? 'them' : 'it'}; it is deferred from ${from.join(', ')}): a task for it reaches the app, which fails it permanently (PermanentTaskFailure; Cloud Tasks then deletes it). Import ${target.record.rel} statically from the module that creates the app (or its entry point), so that the serving process registers it at startup; if the app loads it in a way the run does not show (a framework's loader, a computed require()), this item does not apply.`,
       );
       continue;
     }
