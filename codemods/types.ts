@@ -55,7 +55,9 @@ export type ReasonCode =
   // Several apps wrapped while tasks go to custom URLs: the one the embedded queue delivers to is not known.
   | 'delivery-target'
   // A task function registered in a module the app loads only lazily (import(), require() in a function).
-  | 'lazy-registration';
+  | 'lazy-registration'
+  // A hoisted task function in a module of an import cycle: a module of the cycle may defer it before it is registered.
+  | 'registration-order';
 
 export type Severity = 'error' | 'warning' | 'note';
 

@@ -187,7 +187,8 @@ export function sameScopeReferences(name: Identifier): Identifier[] {
 /** An assignment target (`x`, `[x] =`, `({ x } =)`, `({ k: x } =)`, `[...x] =`) that writes `name`. */
 function assignsName(target: ts.Node, name: string): boolean {
   if (ts.isIdentifier(target)) return target.text === name;
-  if (ts.isParenthesizedExpression(target)) return assignsName(target.expression, name);
+  // `(x as any) = v`, `x! = v`: TypeScript's assertions leave the target `x`.
+  if (ts.isParenthesizedExpression(target) || ts.isAsExpression(target) || ts.isNonNullExpression(target) || ts.isTypeAssertionExpression(target) || ts.isSatisfiesExpression(target)) return assignsName(target.expression, name);
   if (ts.isArrayLiteralExpression(target)) return target.elements.some((element) => assignsName(element, name));
   if (ts.isSpreadElement(target) || ts.isSpreadAssignment(target)) return assignsName(target.expression, name);
   if (ts.isObjectLiteralExpression(target)) {

@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { Node, SyntaxKind, ts } from 'ts-morph';
 import { compilerNodesOfKind, wrapCompilerNode } from './compiler-nodes.js';
 import type { Analysis } from './index.js';
+import { isTestFile } from './unrecognised-servers.js';
 
 export type StartupLoad = { eager: true } | { eager: false; lazy: Array<{ file: string; line: number; how: string }> };
 
@@ -63,6 +64,37 @@ export class StartupLoads {
     visiting.delete(absPath);
     if (visiting.size === 0 || answer.eager) this.answers.set(absPath, answer);
     return answer;
+  }
+
+  private served: Set<string> | undefined;
+
+  /**
+   * Whether the process that serves the app loads `absPath` at all, as far as the run
+   * sees: the host apps' modules, the modules that import them (up to its entry
+   * points), and everything they import (statically or not). False: only other
+   * processes load it (a script, a worker, a test), or a load the run does not see
+   * (a computed require()). True when every app found is in a test file (the serving
+   * process is then not known).
+   */
+  loadedByServer(absPath: string): boolean {
+    if (!this.served) {
+      const { index, imports } = this.analysis;
+      // An app in a test file is not the serving process; with no other, that process is unknown.
+      const serving = this.analysis.hosts.filter((host) => !isTestFile(host.record.rel)).map((host) => host.record.absPath);
+      if (serving.length === 0) return true;
+      const up = [...new Set(serving)];
+      const entries = new Set(up);
+      for (let file = up.pop(); file !== undefined; file = up.pop()) {
+        for (const importer of imports.importersOf(file, index)) if (!entries.has(importer)) entries.add(importer), up.push(importer);
+      }
+      const served = new Set(entries);
+      const down = [...entries];
+      for (let file = down.pop(); file !== undefined; file = down.pop()) {
+        for (const target of imports.importsOf(file, index)) if (!served.has(target)) served.add(target), down.push(target);
+      }
+      this.served = served;
+    }
+    return this.served.has(absPath);
   }
 
   private compute(absPath: string, visiting: Set<string>): StartupLoad {

@@ -7,11 +7,13 @@ import type { Analysis } from '../analysis/index.js';
 import { findDeferCalls, findDeferValueUses, findPayloadCalls } from '../analysis/defer-calls.js';
 import { isMember } from '../analysis/legacy-symbols.js';
 import { StartupLoads } from '../analysis/startup-load.js';
+import { isTestFile } from '../analysis/unrecognised-servers.js';
 import type { SourceRecord } from '../analysis/project.js';
 import { quoted, semi } from '../analysis/style.js';
 import type { Rule, RuleMeta, RuleOutput } from './context.js';
 import { addNeededImports } from './imports.js';
 import { forwardedBy } from './forwarded-arguments.js';
+import { earlyRegistration, ImportCycles, registerBinder, runsCodeWhenLoaded } from './registration-order.js';
 import { TaskFunctionValues, type RegistrationTarget, type Unregistrable } from './task-function-values.js';
 import { namespaceAccess, useShimName } from './names.js';
 import { makeTransform } from './single-file.js';
@@ -20,21 +22,26 @@ import { indentAt } from './text.js';
 export const meta: RuleMeta = {
   id: 'defer-registration',
   description: 'Registers every function passed to defer() where it is declared, so a fresh process knows it by name.',
-  reasonCodes: ['non-registrable-callable', 'unresolved-legacy-reference', 'lazy-registration'],
+  reasonCodes: ['non-registrable-callable', 'unresolved-legacy-reference', 'lazy-registration', 'registration-order'],
   docs: 'docs/manual-steps.md#non-registrable-callable',
 };
 
 /** Top-level `register(fn)` / `deferred.register(fn, ...)` already present for `name` (`fn`, `Tasks.run`). */
 export function hasRegistration(analysis: Analysis, record: SourceRecord, name: string): boolean {
+  return registrationOf(analysis, record, name) !== undefined;
+}
+
+/** The top-level statement registering `name`, if there is one. */
+function registrationOf(analysis: Analysis, record: SourceRecord, name: string): Node | undefined {
   for (const statement of record.sourceFile.getStatements()) {
     if (!Node.isExpressionStatement(statement)) continue;
     const expression = statement.getExpression();
     if (!Node.isCallExpression(expression)) continue;
     const [first] = expression.getArguments();
     if (!first || !(Node.isIdentifier(first) || Node.isPropertyAccessExpression(first) || Node.isElementAccessExpression(first)) || first.getText() !== name) continue;
-    if (isMember(analysis.symbols.resolve(record, expression.getExpression()), ['register'])) return true;
+    if (isMember(analysis.symbols.resolve(record, expression.getExpression()), ['register'])) return statement;
   }
-  return false;
+  return undefined;
 }
 
 function nonRegistrable(out: RuleOutput, problem: Unregistrable, callee: string): void {
@@ -54,6 +61,18 @@ function reportLazyRegistrations(analysis: Analysis, out: RuleOutput, targets: r
   const loads = StartupLoads.of(analysis);
   for (const target of targets) {
     const load = loads.of(target.record.absPath);
+    if (load.eager && !loads.loadedByServer(target.record.absPath)) {
+      const from = [...new Set(target.sites.map((site) => site.getSourceFile().getFilePath()))].map((file) => analysis.index.load(file)?.rel ?? file);
+      const servingHosts = [...new Set(analysis.hosts.map((host) => host.record.rel).filter((rel) => !isTestFile(rel)))];
+      out.report(
+        target.record,
+        target.declaration,
+        'lazy-registration',
+        'warning',
+        `${target.expression} is registered in ${target.record.rel}, which the process that serves the app does not load as far as the run sees (nothing imports it from ${servingHosts.join(', ')} or the modules that import ${servingHosts.length > 1 ? 'them' : 'it'}; it is deferred from ${from.join(', ')}): a task for it reaches the app, which fails it permanently (PermanentTaskFailure; Cloud Tasks then deletes it). Import ${target.record.rel} statically from the module that creates the app (or its entry point), so that the serving process registers it at startup; if the app loads it in a way the run does not show (a framework's loader, a computed require()), this item does not apply.`,
+      );
+      continue;
+    }
     if (load.eager || load.lazy.length === 0) continue;
     const where = load.lazy.map((site) => `${site.how} at ${site.file}:${site.line}`).join(', ');
     out.report(
@@ -62,6 +81,56 @@ function reportLazyRegistrations(analysis: Analysis, out: RuleOutput, targets: r
       'lazy-registration',
       'warning',
       `${target.expression} is registered in ${target.record.rel}, which the app loads only lazily (${where}), not when it starts: a freshly started process that receives a task for it before that code runs fails the task permanently (PermanentTaskFailure; Cloud Tasks then deletes it). Import ${target.record.rel} statically from the module that creates the app (or its entry point), so that every process registers it at startup.`,
+    );
+  }
+}
+
+/**
+ * A function declaration (hoisted: the legacy runtime could defer it before its line
+ * ran) in a module of an import cycle: a module of the cycle that runs first and
+ * defers it while loading finds it unregistered. No placement in its own module helps.
+ */
+function reportCycles(analysis: Analysis, out: RuleOutput, targets: readonly RegistrationTarget[]): void {
+  const cycles = new ImportCycles(analysis);
+  for (const target of targets) {
+    if (!Node.isFunctionDeclaration(target.declaration)) continue;
+    const others = cycles.of(target.record);
+    if (!others) continue;
+    // Modules that only declare things cannot defer anything while they load.
+    const running = others.flatMap((file) => {
+      const record = analysis.index.load(file);
+      return !record ? [file] : runsCodeWhenLoaded(record) ? [record.rel] : [];
+    });
+    if (running.length === 0 && others.length > 0) continue;
+    const listed = running.length > 3 ? `${running.slice(0, 3).join(', ')} and ${running.length - 3} more` : running.join(', ') || 'itself';
+    out.report(
+      target.record,
+      target.declaration,
+      'registration-order',
+      'warning',
+      `${target.expression} is registered in ${target.record.rel} when that module has run, but ${target.record.rel} is in an import cycle with ${listed}: a module of the cycle evaluated before it runs its own code first, and a defer() of ${target.expression} made then (the legacy runtime could defer the hoisted function) now fails with NotRegisteredError. Break the cycle, or make sure no module of it defers ${target.expression} while it loads.`,
+    );
+  }
+}
+
+/**
+ * Code above a function declaration that may defer it but comes before what binds
+ * `register` (CommonJS): registered after the declaration, and reported unless a
+ * registration above that code exists already (moved there by hand).
+ */
+function reportLate(analysis: Analysis, out: RuleOutput, targets: readonly RegistrationTarget[]): void {
+  for (const target of targets) {
+    const { record, statement } = target;
+    const early = Node.isStatement(statement) ? earlyRegistration(record, statement, target.sites, registerBinder(analysis, record)) : undefined;
+    if (!early || !('late' in early)) continue;
+    const existing = registrationOf(analysis, record, target.expression);
+    if (existing && existing.getStart() < early.late.getStart()) continue;
+    out.report(
+      record,
+      statement,
+      'registration-order',
+      'warning',
+      `${target.expression} is registered after its declaration, but ${record.rel}:${early.late.getStartLineNumber()} runs code before that line (and before the module's require() calls), which may defer it as the legacy runtime allowed (a function declaration is hoisted): such a defer() now fails with NotRegisteredError. Move register(${target.expression}) above that code, after the require() of the shim.`,
     );
   }
 }
@@ -95,6 +164,8 @@ export const rule: Rule = {
 
     const targets = [...values.targets.values()];
     reportLazyRegistrations(analysis, out, targets);
+    reportCycles(analysis, out, targets);
+    reportLate(analysis, out, targets);
     const byName = new Map<string, number>();
     for (const target of targets) byName.set(target.name, (byName.get(target.name) ?? 0) + 1);
     // Registrations after the same statement (members of one object) go in one edit, in source order.
@@ -108,12 +179,23 @@ export const rule: Rule = {
       const namespace = namespaceAccess(analysis, record);
       const callee = namespace ? `${namespace.local}.register` : useShimName(analysis, out, record, 'register');
       if (namespace) out.use(record, [namespace.local]);
-      const indent = indentAt(record.text, statement.getStart());
-      const lines = group.map(({ expression, name }) => {
+      const calls = group.map(({ expression, name }) => {
         const explicitName = (byName.get(name) ?? 0) > 1 ? `, ${quoted(record.style, `${record.rel.replace(/\.[^./]+$/, '')}:${expression}`)}` : '';
-        return `${record.style.newline}${indent}${callee}(${expression}${explicitName})${semi(record.style)}`;
+        return `${callee}(${expression}${explicitName})${semi(record.style)}`;
       });
-      out.edit(record, statement.getEnd(), statement.getEnd(), lines.join(''), `registered ${group.map((t) => t.expression).join(', ')} for defer()`);
+      const described = `registered ${group.map((t) => t.expression).join(', ')} for defer()`;
+      // A hoisted function its own module may defer before the declaration's line: register it first.
+      const binder = registerBinder(analysis, record);
+      const early = Node.isStatement(statement) ? earlyRegistration(record, statement, group.flatMap((t) => t.sites), binder) : undefined;
+      if (early && 'before' in early) {
+        const indent = indentAt(record.text, early.before.getStart());
+        out.edit(record, early.before.getStart(), early.before.getStart(), calls.map((call) => `${call}${record.style.newline}${indent}`).join(''), described);
+        continue;
+      }
+      // After the declaration, and after the CommonJS require() that binds `register` when that comes later.
+      const after = binder && binder.getStart() > statement.getStart() ? binder : statement;
+      const indent = indentAt(record.text, after.getStart());
+      out.edit(record, after.getEnd(), after.getEnd(), calls.map((call) => `${record.style.newline}${indent}${call}`).join(''), described);
     }
   },
 };

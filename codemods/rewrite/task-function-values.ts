@@ -6,18 +6,19 @@
 // elements a loop hands over, and a wrapper's parameter back to what its callers
 // pass (forwarded-arguments.ts). Anything else is a problem with its reason,
 // reported where the value is written.
-import { Node, SyntaxKind, type ClassDeclaration, type ElementAccessExpression, type Identifier, type PropertyAccessExpression, type VariableDeclaration } from 'ts-morph';
+import { Node, SyntaxKind, type CallExpression, type ClassDeclaration, type ElementAccessExpression, type Identifier, type PropertyAccessExpression, type VariableDeclaration } from 'ts-morph';
 import type { Analysis } from '../analysis/index.js';
 import { isAssignedMember, resolveIdentifier, resolveModuleMember, type DeclarationNode, type Resolution } from '../analysis/declarations.js';
 import { unwrapFrozen } from '../analysis/defer-calls.js';
-import { unwrap } from '../analysis/legacy-symbols.js';
+import { outermostExpression, unwrap } from '../analysis/legacy-symbols.js';
 import { accessKey } from '../analysis/object-members.js';
 import type { SourceRecord } from '../analysis/project.js';
-import { declaringScope, isReassigned } from '../analysis/scope.js';
+import { declaringScope, isReassigned, isWritten } from '../analysis/scope.js';
 import { quoted } from '../analysis/style.js';
 import { enclosingFunction } from './async-plan.js';
 import { isFunctionLike, nameOf } from './function-like.js';
 import { forwardedArguments, type Forwarded } from './forwarded-arguments.js';
+import { registryChange } from './registry-uses.js';
 
 /** One registration: `register(<expression>)` after `statement`, a module-level statement of `record`. */
 export interface RegistrationTarget {
@@ -29,6 +30,8 @@ export interface RegistrationTarget {
   name: string;
   /** The function's declaration: one registration per function. */
   declaration: Node;
+  /** Where code hands it to defer() (or to a wrapper that does): the values written. */
+  sites: Node[];
 }
 
 /** A value that reaches defer() and cannot be registered: `what` completes "defer() is given ...". */
@@ -51,6 +54,29 @@ function isModuleFunction(node: DeclarationNode): boolean {
     return !!initializer && (Node.isFunctionExpression(initializer) || Node.isArrowFunction(initializer)) && Node.isIdentifier(node.getNameNode());
   }
   return false;
+}
+
+/**
+ * The line where the binding a module-level function is declared by (`let task = ...`,
+ * `function send() {}`) is assigned again: the registration at its declaration
+ * registers only its first value. Undefined for a binding never assigned again.
+ */
+function reassignment(node: DeclarationNode): number | undefined {
+  const name = Node.isFunctionDeclaration(node) || Node.isVariableDeclaration(node) ? node.getNameNode() : undefined;
+  if (!name || !Node.isIdentifier(name)) return undefined;
+  if (Node.isVariableDeclaration(node) && node.getVariableStatement()?.getDeclarationKind() === 'const') return undefined;
+  return isReassigned(name) ? firstWrite(name) : undefined;
+}
+
+/** The line of the first write of `name` other than its declaration (for the report; the declaration's line when not found). */
+function firstWrite(name: Identifier): number {
+  for (const reference of name.findReferencesAsNodes()) {
+    if (reference === name) continue;
+    const parent = reference.getParent();
+    // `var send = a; ... var send = b`: a later `var` assigns it again.
+    if ((Node.isVariableDeclaration(parent) && parent.getNameNode() === reference) || isWritten(outermostExpression(reference))) return reference.getStartLineNumber();
+  }
+  return name.getStartLineNumber();
 }
 
 function describe(fn: Node): string {
@@ -91,6 +117,39 @@ interface LiteralEntry {
   entry: Node;
 }
 
+/**
+ * The values of the pairs a module-level `const` Map is built from
+ * (`new Map([['one', t1], ['two', t2]])`), undefined in place of an entry that is
+ * not a plain pair; undefined when the declaration is not such a Map.
+ */
+function mapLiteralPairs(declaration: VariableDeclaration): Array<Node | undefined> | undefined {
+  const list = declaration.getParent();
+  if (!Node.isVariableDeclarationList(list) || list.getDeclarationKind() !== 'const' || !Node.isIdentifier(declaration.getNameNode())) return undefined;
+  const initializer = declaration.getInitializer() && unwrap(declaration.getInitializer()!);
+  if (!initializer || !Node.isNewExpression(initializer) || initializer.getExpression().getText() !== 'Map') return undefined;
+  const [entries, ...rest] = initializer.getArguments();
+  if (!entries || rest.length > 0 || !Node.isArrayLiteralExpression(unwrap(entries))) return undefined;
+  return (unwrap(entries) as import('ts-morph').ArrayLiteralExpression).getElements().map((element) => {
+    const pair = unwrap(element);
+    return Node.isArrayLiteralExpression(pair) && pair.getElements().length === 2 && !pair.getElements().some((e) => Node.isSpreadElement(e) || Node.isOmittedExpression(e)) ? pair.getElements()[1] : undefined;
+  });
+}
+
+/** The initializer of the local `const` (inside a function or block) `identifier` names, if it is one. */
+function localConstValue(identifier: Identifier): Node | undefined {
+  const declarations = identifier.getSymbol()?.getDeclarations() ?? [];
+  const declaration = declarations.length === 1 ? declarations[0] : undefined;
+  if (!declaration || !Node.isVariableDeclaration(declaration) || !Node.isIdentifier(declaration.getNameNode())) return undefined;
+  const list = declaration.getParent();
+  if (!Node.isVariableDeclarationList(list) || list.getDeclarationKind() !== 'const' || Node.isSourceFile(list.getParent()?.getParent())) return undefined;
+  // A `for (const f of ...)` binding takes each element: addIterated's.
+  if (!Node.isVariableStatement(list.getParent())) return undefined;
+  // Only a value read from elsewhere (`const t = w1`, `TASKS[k]`, `TASKS.get(k)`); a local function is reported as the closure it is.
+  const initializer = declaration.getInitializer();
+  const value = initializer && unwrap(initializer);
+  return value && (Node.isIdentifier(value) || Node.isPropertyAccessExpression(value) || Node.isElementAccessExpression(value) || Node.isCallExpression(value)) ? initializer : undefined;
+}
+
 /** The entries of a module-level const object or array literal (`Object.freeze(...)`, `as const` included). */
 function literalEntries(declaration: VariableDeclaration): { array: boolean; entries: LiteralEntry[] } | undefined {
   const list = declaration.getParent();
@@ -120,21 +179,59 @@ export class TaskFunctionValues {
   add(record: SourceRecord, value: Node, via: readonly Forwarded[] = []): void {
     const fn = unwrap(value);
     if (Node.isPropertyAccessExpression(fn) || Node.isElementAccessExpression(fn)) return this.addMember(record, fn, via);
+    if (Node.isCallExpression(fn) && this.addMapRead(record, fn, via)) return;
     if (!Node.isIdentifier(fn)) return void this.problems.push({ record, at: fn, what: describe(fn), via });
     const resolution = resolveIdentifier(this.analysis.index, record, fn as Identifier);
-    if (resolution.kind === 'nested') return this.addForwarded(record, fn as Identifier, via);
+    if (resolution.kind === 'nested') {
+      const initializer = localConstValue(fn as Identifier);
+      if (initializer && !this.following.has(initializer)) {
+        this.following.add(initializer);
+        return this.add(record, initializer, via);
+      }
+      return this.addForwarded(record, fn as Identifier, via);
+    }
     this.addResolved(record, fn, resolution, via);
+  }
+
+  /** Local `const` initializers being followed (a guard against `const a = b, b = a`). */
+  private readonly following = new Set<Node>();
+
+  /**
+   * `TASKS.get(kind)`, `TASKS` a module-level `const TASKS = new Map([['one', t1], ...])`
+   * that nothing changes: every value of its pairs. False when `call` is not such a read.
+   */
+  private addMapRead(record: SourceRecord, call: CallExpression, via: readonly Forwarded[]): boolean {
+    const callee = call.getExpression();
+    if (!Node.isPropertyAccessExpression(callee) || callee.getName() !== 'get') return false;
+    const object = unwrap(callee.getExpression());
+    if (!Node.isIdentifier(object)) return false;
+    const owner = resolveIdentifier(this.analysis.index, record, object as Identifier);
+    const pairs = owner.kind === 'module' && Node.isVariableDeclaration(owner.node) ? mapLiteralPairs(owner.node) : undefined;
+    if (owner.kind !== 'module' || !pairs) return false;
+    const problem = (what: string): void => void this.problems.push({ record, at: call, what, via });
+    if (pairs.some((pair) => !pair)) {
+      problem(`\`${call.getText()}\`, which reads \`${owner.name}\`, a Map whose entries are not all written as \`[key, value]\` pairs`);
+      return true;
+    }
+    const change = registryChange(this.analysis, owner.record, owner.node as VariableDeclaration, new Set(['get', 'has']));
+    // Its entries are registered all the same: what the code adds is what the item is about.
+    if (change) problem(`\`${call.getText()}\`, read from the Map \`${owner.name}\`, which code may change (${change}), so it may hold functions the registrations written from its entries miss`);
+    for (const pair of pairs) this.add(owner.record, pair!, via);
+    return true;
   }
 
   private addResolved(record: SourceRecord, fn: Node, resolution: Resolution, via: readonly Forwarded[]): void {
     if (resolution.kind === 'module') {
+      const reassigned = reassignment(resolution.node);
+      // Its first value is registered all the same: the item is about the values assigned later.
+      if (reassigned) this.problems.push({ record, at: fn, what: `\`${fn.getText()}\`, a module-level binding that is assigned again (${resolution.record.rel}:${reassigned}), so the function it holds when defer() runs may not be the one registered at its declaration`, via });
       if (isModuleFunction(resolution.node)) {
         const statement = Node.isVariableDeclaration(resolution.node) ? resolution.node.getVariableStatement() : resolution.node;
         // `const send = function sendMail() {}` is registered as `send`, under its own name, sendMail.
         const initializer = Node.isVariableDeclaration(resolution.node) ? resolution.node.getInitializer() : undefined;
         const ownName = (initializer && Node.isFunctionExpression(initializer) && initializer.getName()) || resolution.name;
-        if (statement) this.target(resolution.record, statement, resolution.name, ownName, resolution.node);
-      } else this.problems.push({ record, at: fn, what: `\`${fn.getText()}\`, which is not a function declared at module level`, via });
+        if (statement) this.target(fn, resolution.record, statement, resolution.name, ownName, resolution.node);
+      } else if (!reassigned) this.problems.push({ record, at: fn, what: `\`${fn.getText()}\`, which is not a function declared at module level`, via });
     } else if (resolution.kind === 'external') {
       this.problems.push({ record, at: fn, what: `\`${fn.getText()}\``, via, external: resolution.specifier });
     } else if (resolution.kind === 'nested') {
@@ -144,9 +241,12 @@ export class TaskFunctionValues {
     }
   }
 
-  private target(record: SourceRecord, statement: Node, expression: string, name: string, declaration: Node): void {
+  /** Registers `declaration` (in `record`) for the value `site` given to defer(). */
+  private target(site: Node, record: SourceRecord, statement: Node, expression: string, name: string, declaration: Node): void {
     if (statement.getParent()?.getKind() !== SyntaxKind.SourceFile) return;
-    if (!this.targets.has(declaration)) this.targets.set(declaration, { record, statement, expression, name, declaration });
+    const known = this.targets.get(declaration);
+    if (known) known.sites.push(site);
+    else this.targets.set(declaration, { record, statement, expression, name, declaration, sites: [site] });
   }
 
   /** `function later(fn, ...a) { defer(fn, ...a) }`: the functions its callers pass are the ones enqueued. */
@@ -180,7 +280,10 @@ export class TaskFunctionValues {
     if (Node.isClassDeclaration(owner.node)) {
       const method = key === undefined ? undefined : staticMethod(owner.node, key);
       if (!method || isAssignedMember(ownerFile, ownerName, key!)) return problem(describe(access));
-      return this.target(owner.record, owner.node, memberExpression(owner.record, ownerName, key!), key!, method);
+      if (key!.startsWith('#')) return problem(`\`${access.getText()}\`, a private static method (register() outside the class cannot name it)`);
+      const change = registryChange(this.analysis, owner.record, owner.node, new Set(), key!);
+      if (change) problem(`\`${access.getText()}\`, a static method that code may replace (${change}), so defer() may be given a function its registration misses`);
+      return this.target(access, owner.record, owner.node, memberExpression(owner.record, ownerName, key!), key!, method);
     }
     this.addEntries(record, access, owner, key, via);
   }
@@ -199,6 +302,8 @@ export class TaskFunctionValues {
     if (read.some((entry) => !entry.key || isAssignedMember(ownerFile, ownerName, entry.key))) {
       return problem(`\`${at.getText()}\`, a member of \`${ownerName}\` that is written elsewhere or has no plain key`);
     }
+    const change = registryChange(this.analysis, owner.record, owner.node as VariableDeclaration, new Set(literal.entries.map((entry) => entry.key)));
+    if (change) problem(`\`${at.getText()}\`, read from \`${ownerName}\`, which code may change (${change}), so it may hold functions the registrations written from its literal miss`);
     for (const entry of read) {
       const value = entry.value && unwrap(entry.value);
       const where = `${owner.record.rel}:${entry.entry.getStartLineNumber()}`;
@@ -209,7 +314,7 @@ export class TaskFunctionValues {
         const name = (Node.isFunctionExpression(value) && value.getName()) || (literal.array ? '' : entry.key);
         if (!PLAIN_NAME.test(name)) {
           problem(`\`${at.getText()}\`, which reads a function of \`${ownerName}\` ${name ? `named '${name}'` : 'without a name'} (${where}): not a plain function name, which the legacy payload named it by`);
-        } else this.target(owner.record, statement, memberExpression(owner.record, ownerName, entry.key), name, value);
+        } else this.target(at, owner.record, statement, memberExpression(owner.record, ownerName, entry.key), name, value);
       } else if (Node.isIdentifier(value)) {
         this.add(owner.record, value, via);
       } else {

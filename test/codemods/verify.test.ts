@@ -229,6 +229,7 @@ describe('docs', () => {
     'new-type-error': true,
     'shim-unresolved': true,
     'verify-incomplete': true,
+    'registration-order': true,
     'data-dir-gitignore': true,
   };
 
