@@ -5,9 +5,8 @@
 // functions are reached without their names being spelled.
 import * as path from 'node:path';
 import { ts } from 'ts-morph';
+import { DIRECTORY_LOADERS } from './prefilter.js';
 
-/** npm packages that load every module of a directory. */
-export const DIRECTORY_LOADERS: ReadonlySet<string> = new Set(['require-all', 'require-directory', 'require-dir', 'bulk-require', 'import-modules', '@fastify/autoload', 'fastify-autoload']);
 
 /** Bundler calls that load the modules a pattern or directory names. */
 const BUNDLER_LOADS: ReadonlySet<string> = new Set(['import.meta.glob', 'import.meta.globEager', 'import.meta.webpackContext', 'require.context']);

@@ -5,8 +5,7 @@
 // the analysis loads are read again, so memory does not grow with the tree's text.
 import { readFileSync } from 'node:fs';
 import { discoverSync, type DiscoveredFile, type Discovery } from './discover.js';
-import { aliasSpecifiers, bareSpecifiers, containsAny, HOST_APP_NEEDLES, mayLoadByPattern, mayLoadUnseen, mayReadModuleRegistry, relativeSpecifiers } from './prefilter.js';
-import { DIRECTORY_LOADERS } from './pattern-loads.js';
+import { aliasSpecifiers, bareSpecifiers, containsAny, DIRECTORY_LOADERS, HOST_APP_NEEDLES, relativeSpecifiers, unnamedLoads } from './prefilter.js';
 
 /** The text-only facts of one source file. */
 export interface TextScan {
@@ -61,9 +60,10 @@ export function scanText(text: string, needles: readonly string[], aliasPrefixes
   }
   const bare = bareSpecifiers(text);
   if (bare.specifiers.length > 0) scan.bare = bare.specifiers;
+  const loads = unnamedLoads(text);
   // Loads no specifier names: a computed path, the module registry, a pattern or a directory.
-  if (bare.computed || mayReadModuleRegistry(text) || mayLoadByPattern(text) || bare.specifiers.some((specifier) => DIRECTORY_LOADERS.has(specifier))) scan.computedImport = true;
-  if (mayLoadUnseen(text)) scan.unseenLoad = true;
+  if (bare.computed || loads.registry || loads.pattern || bare.specifiers.some((specifier) => DIRECTORY_LOADERS.has(specifier))) scan.computedImport = true;
+  if (loads.unseen) scan.unseenLoad = true;
   return scan;
 }
 

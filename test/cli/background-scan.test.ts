@@ -1,7 +1,7 @@
 // The CLI's tree scan in its worker thread (the built one: dist/esm/cli, as `npm test`
 // builds it), shared with the main thread, must give exactly the in-process scan.
 import { execFileSync } from 'node:child_process';
-import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -102,5 +102,27 @@ describe('background tree scan', () => {
     for (const argv of [['--help'], ['--version'], ['queues', 'ls'], ['tasks', 'ls'], ['dashboard']]) {
       expect(built.prestartScanWorker(argv, WORKER)).toBeUndefined();
     }
+  });
+});
+
+describe("the scan worker's module graph", () => {
+  // The worker starts before the main thread loads TypeScript and must stay light: a
+  // value import that reaches ts-morph makes every run compile its 13 MB in the worker too.
+  it('reaches neither ts-morph nor typescript through value imports', () => {
+    const seen = new Set<string>();
+    const heavy: string[] = [];
+    const visit = (file: string, via: string[]): void => {
+      if (seen.has(file)) return;
+      seen.add(file);
+      const text = readFileSync(file, 'utf8');
+      for (const match of text.matchAll(/^(?:import|export)\s+(?!type\b)[^;]*?\bfrom\s+'([^']+)'|^import\s+'([^']+)'/gm)) {
+        const specifier = (match[1] ?? match[2])!;
+        if (specifier === 'ts-morph' || specifier === 'typescript') heavy.push([...via, path.relative(ROOT, file)].join(' -> '));
+        else if (specifier.startsWith('.')) visit(path.resolve(path.dirname(file), specifier.replace(/\.js$/, '.ts')), [...via, path.relative(ROOT, file)]);
+      }
+    };
+    visit(path.join(ROOT, 'cli/scan-worker.ts'), []);
+    expect(seen.size).toBeGreaterThan(3);
+    expect(heavy).toEqual([]);
   });
 });
