@@ -76,7 +76,9 @@ function plan(analysis: Analysis, output: RuleOutput): Map<string, Planned> {
       column: problem.column,
       code: 'parse-error',
       severity: 'error',
-      message: `The file does not parse (${problem.message}); it was left untouched. Fix the syntax error and run the migration again.`,
+      message: problem.unread
+        ? `This is ${problem.message}, and it names the legacy API or imports a module that does; it was left untouched, and the functions it reaches are reported, not migrated. Migrate its script by hand as the report's other files were (the legacy module does not enqueue on the shim; a function made async is awaited where it is called).`
+        : `The file does not parse (${problem.message}); it was left untouched. Fix the syntax error and run the migration again.`,
       rule: 'engine',
       docsUrl: docsUrl('parse-error'),
     };

@@ -43,6 +43,18 @@ export function isSourcePath(file: string): boolean {
   return (SOURCE_EXTENSIONS as readonly string[]).includes(path.extname(file));
 }
 
+/**
+ * Single-file components and documents that hold scripts (Vue, Svelte, Astro, MDX): the
+ * codemod does not read them, but they import the run's modules and may name the legacy
+ * API. They are listed as sources so their imports join the graph, and load as files that
+ * cannot be read (`project.ts`): what they import is then not judged harmless.
+ */
+export const COMPONENT_EXTENSIONS = ['.vue', '.svelte', '.astro', '.mdx'] as const;
+
+export function isComponentPath(file: string): boolean {
+  return (COMPONENT_EXTENSIONS as readonly string[]).includes(path.extname(file));
+}
+
 /** `app.yaml`/`app.yml`, and any other YAML file whose text looks like an App Engine app config. */
 function yamlKind(file: string): boolean {
   const ext = path.extname(file);
@@ -133,7 +145,7 @@ export function discoverSync(paths: string[], root: string): Discovery {
 
   function addFile(absPath: string, name: string, rel: string | undefined): void {
     if (seenFiles.has(absPath)) return;
-    const kind: DiscoveredKind | undefined = isSourcePath(name) ? 'source' : yamlKind(name) ? 'app-yaml' : undefined;
+    const kind: DiscoveredKind | undefined = isSourcePath(name) || isComponentPath(name) ? 'source' : yamlKind(name) ? 'app-yaml' : undefined;
     if (kind === undefined) {
       if (isAliasConfig(name)) configs.push(absPath);
       return;

@@ -4,13 +4,15 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as tsMorph from 'ts-morph';
 import { Project, ts, type FileSystemHost, type SourceFile } from 'ts-morph';
-import type { DiscoveredFile } from './discover.js';
+import { isComponentPath, type DiscoveredFile } from './discover.js';
 import { detectStyle, type CodeStyle } from './style.js';
 
 export interface ParseProblem {
   line: number;
   column: number;
   message: string;
+  /** A file the codemod does not read at all (a `.vue` component): it was not parsed. */
+  unread?: true;
 }
 
 export interface SourceRecord {
@@ -163,10 +165,12 @@ export class ProjectIndex {
       this.records.set(absPath, null);
       return undefined;
     }
+    // A component's script is not TypeScript of its own: it stands in the project empty, unread.
+    const component = isComponentPath(absPath);
     this.fileSystem.hidden = path.resolve(absPath);
     let sourceFile: SourceFile;
     try {
-      sourceFile = this.project.createSourceFile(absPath, text, { overwrite: true });
+      sourceFile = this.project.createSourceFile(absPath, component ? '' : text, { overwrite: true });
     } finally {
       this.fileSystem.hidden = undefined;
     }
@@ -178,7 +182,7 @@ export class ProjectIndex {
       sourceFile,
       style: detectStyle(text, sourceFile),
     };
-    const problem = firstParseProblem(sourceFile);
+    const problem = component ? { line: 1, column: 1, message: `a ${path.extname(absPath)} file, which the codemod does not read`, unread: true as const } : firstParseProblem(sourceFile);
     if (problem) record.parseProblem = problem;
     this.records.set(absPath, record);
     return record;

@@ -15,6 +15,11 @@ import { declaringScope, isShadowed, sameScopeReferences } from '../analysis/sco
 import { defaultExportMember, isModuleExports } from '../analysis/object-members.js';
 import { computedLoadEscape, unseenLoad } from '../analysis/unfollowed-imports.js';
 
+/** Why a file's uses are not known: it `does not parse`, or the codemod `does not read` it (a `.vue` component). */
+function unparsed(record: SourceRecord): string {
+  return record.parseProblem?.unread ? `is ${record.parseProblem.message}` : 'does not parse';
+}
+
 /** What a module exports by name: a declaration, or a function assigned to `exports.name` (`exports.f = function () {...}`). */
 export type ExportedNode = DeclarationNode | ExportedFunctionNode;
 
@@ -69,7 +74,7 @@ export function exportedReferences(analysis: Analysis, record: SourceRecord, dec
   for (const absPath of naming) {
     const importer = index.load(absPath);
     if (!importer) continue;
-    if (importer.parseProblem) return { ok: false, reason: `\`${name}\` is named in ${importer.rel}, which does not parse` };
+    if (importer.parseProblem) return { ok: false, reason: `\`${name}\` is named in ${importer.rel}, which ${unparsed(importer)}` };
     const found = referencesIn(analysis, importer, declaration, name, absPath === record.absPath, holds);
     if (!found.ok) return found;
     refs.push(...found.refs);
@@ -82,7 +87,7 @@ export function exportedReferences(analysis: Analysis, record: SourceRecord, dec
     if (text === undefined || !(MAY_BIND_MODULE_OBJECT.test(text) || (holds.defaultHolder !== undefined && /\bdefault\b/.test(text)))) continue;
     const importer = index.load(absPath);
     if (!importer) continue;
-    if (importer.parseProblem) return { ok: false, reason: `${importer.rel}, which imports the module exporting \`${name}\`, does not parse` };
+    if (importer.parseProblem) return { ok: false, reason: `${importer.rel}, which imports the module exporting \`${name}\`, ${unparsed(importer)}` };
     const escaped = moduleObjectEscape(analysis, importer, holds) ?? dynamicLoadEscape(analysis, importer, holds);
     if (escaped) return { ok: false, reason: `the module exporting \`${name}\` is used as a value in ${importer.rel} at line ${escaped}, so not every caller is known` };
   }
