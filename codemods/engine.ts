@@ -2,7 +2,6 @@
 // then the output analysed again in memory: a file that would change again is a
 // failure, not a result. Nothing is written here; the CLI writes.
 import { readFileSync } from 'node:fs';
-import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { analyze, type Analysis } from './analysis/index.js';
 import { isSourcePath } from './analysis/discover.js';
