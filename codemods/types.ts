@@ -32,6 +32,7 @@ export type ReasonCode =
   | 'process-exit'
   // Added by the verification pass: the output still reaches a legacy-only symbol, or type-checks worse than the input.
   | 'unresolved-legacy-reference'
+  | 'legacy-dependency'
   | 'new-type-error'
   | 'shim-unresolved'
   | 'verify-incomplete'

@@ -31,6 +31,8 @@ export interface Discovery {
   configs?: string[];
   /** What bare specifiers may be aliases start with (`alias-config.ts`); absent when the configs declare none. */
   aliasPrefixes?: string[];
+  /** The walked directories that hold a `node_modules` (absolute), where packages are installed; absent when none. */
+  nodeModulesIn?: string[];
 }
 
 export function toPosixRelative(root: string, absPath: string): string {
@@ -121,6 +123,7 @@ export function discoverSync(paths: string[], root: string): Discovery {
   const files: DiscoveredFile[] = [];
   const unreadable: UnreadableEntry[] = [];
   const configs: string[] = [];
+  const nodeModulesIn: string[] = [];
   const seenDirectories = new Set<string>();
   const seenFiles = new Set<string>();
   const rootResolved = path.resolve(root);
@@ -189,6 +192,7 @@ export function discoverSync(paths: string[], root: string): Discovery {
         }
       }
       if (isDirectory) {
+        if (name === 'node_modules') nodeModulesIn.push(directory.absPath);
         if (SKIPPED_DIRECTORIES.has(name) || isIgnored(directory, name, true)) continue;
         let real: string;
         try {
@@ -232,9 +236,10 @@ export function discoverSync(paths: string[], root: string): Discovery {
     }
   }
   configs.push(...outsideConfigs(paths, root, configs));
-  if (configs.length === 0) return { files, unreadable };
+  const installed = nodeModulesIn.length > 0 ? { nodeModulesIn } : {};
+  if (configs.length === 0) return { files, unreadable, ...installed };
   const prefixes = aliasPrefixes(configs, root);
-  return prefixes ? { files, unreadable, configs, aliasPrefixes: prefixes } : { files, unreadable, configs };
+  return prefixes ? { files, unreadable, configs, aliasPrefixes: prefixes, ...installed } : { files, unreadable, configs, ...installed };
 }
 
 /** `discoverSync` behind the promise the programmatic API has always returned. */

@@ -39,6 +39,8 @@ export interface Analysis {
   paths: string[];
   /** The JavaScript files carry JSDoc types (checkJs code bases): generated JS gets JSDoc types too. */
   jsdocTyped: boolean;
+  /** The walked directories that hold a `node_modules` (the discovery's). */
+  nodeModulesIn: readonly string[];
   /** What the text scans found per source file, for a later analysis of the same tree. */
   scans: TextScans;
   /** The relative imports of those scans, for a later analysis of the same tree. */
@@ -165,6 +167,7 @@ export function analyze(options: AnalyzeOptions): Analysis {
     singleFile: options.singleFile ?? false,
     paths: options.paths ?? [options.root],
     jsdocTyped: candidates.some((r) => !r.isTypeScript && /@(type|param|returns?)\s*\{/.test(r.text)),
+    nodeModulesIn: discovery.nodeModulesIn ?? [],
     scans,
     imports,
   };

@@ -15,12 +15,13 @@ import { RuleOutput, type Rule, type RuleMeta, type ShimName } from './context.j
 import { legacyNameUses, migratedLocal, RENAMED_MEMBERS } from './names.js';
 import { importStatement, insertImportStatement, isCommonJs } from './import-placement.js';
 import { makeTransform } from './single-file.js';
+import { reportLegacyDependencies } from './legacy-dependencies.js';
 import { listRemovalSpans, statementRemovalSpan } from './text.js';
 
 export const meta: RuleMeta = {
   id: 'imports',
   description: 'Rewrites imports, requires and re-exports of the legacy deferred module to deferred-migrate/shim, renaming TaskHandler to Handler.',
-  reasonCodes: ['dynamic-import', 'unresolved-legacy-reference'],
+  reasonCodes: ['dynamic-import', 'unresolved-legacy-reference', 'legacy-dependency'],
   docs: 'docs/manual-steps.md#dynamic-import',
 };
 
@@ -379,7 +380,10 @@ function addImport(analysis: Analysis, out: RuleOutput, record: SourceRecord, ne
 
 export const rule: Rule = {
   meta,
-  run: (analysis, out, shared) => runImports(analysis, out, shared, true),
+  run: (analysis, out, shared) => {
+    runImports(analysis, out, shared, true);
+    reportLegacyDependencies(analysis, out);
+  },
 };
 
 /** Only adds the imports other rules' code needs (used when a single rule runs alone). */

@@ -226,6 +226,7 @@ describe('docs', () => {
     'lazy-registration': true,
     'delivery-target': true,
     'unresolved-legacy-reference': true,
+    'legacy-dependency': true,
     'new-type-error': true,
     'shim-unresolved': true,
     'verify-incomplete': true,
