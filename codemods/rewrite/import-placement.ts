@@ -55,6 +55,11 @@ export function insertImportStatement(out: RuleOutput, record: SourceRecord, sta
   }
 }
 
+/** Whether `statement` is one of the `require()` statements that open its CommonJS file: names it binds precede every use. */
+export function isLeadingRequire(record: SourceRecord, statement: Node): boolean {
+  return leadingRequires(record.sourceFile.getStatements()).includes(statement as Statement);
+}
+
 /**
  * The `const x = require('y')` statements that open a CommonJS file ('use strict'
  * aside). A require added after them precedes every use of its names; one added

@@ -13,7 +13,7 @@ import { roleOfSpecifier } from '../analysis/specifiers.js';
 import { quoted, semi } from '../analysis/style.js';
 import { RuleOutput, type Rule, type RuleMeta, type ShimName } from './context.js';
 import { legacyNameUses, migratedLocal, RENAMED_MEMBERS } from './names.js';
-import { importStatement, insertImportStatement, isCommonJs } from './import-placement.js';
+import { importStatement, insertImportStatement, isCommonJs, isLeadingRequire } from './import-placement.js';
 import { makeTransform } from './single-file.js';
 import { reportLegacyDependencies } from './legacy-dependencies.js';
 import { listRemovalSpans, statementRemovalSpan } from './text.js';
@@ -227,7 +227,9 @@ function runImports(analysis: Analysis, out: RuleOutput, shared: RuleOutput, rew
         continue;
       }
       entries = liveBindings.map(cjsElement);
-      if (!neededPlaced) {
+      // Names other rules need (`wrapApp(express())` above a legacy require that follows
+      // `const app = ...`) join it only where it opens the file: `const` is not hoisted.
+      if (!neededPlaced && isLeadingRequire(record, statement)) {
         entries.push(...neededSpecifiers(needed, true));
         neededPlaced = true;
       }
