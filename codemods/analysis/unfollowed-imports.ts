@@ -186,6 +186,17 @@ function computedLoadEscapesIn(analysis: Analysis, absPath: string): ComputedLoa
     if (!registryReachesExports(registry)) continue;
     found.push({ where: `${record.rel} at line ${registry.getStartLineNumber()} (\`${access.getText(sf.compilerNode)}\`, the module registry)` });
   }
+  // `const { cache } = require`, `const { _cache: c } = Module`: the registry under a name of its own, whose uses are not followed.
+  for (const declaration of compilerNodesOfKind<ts.VariableDeclaration>(sf, SyntaxKind.VariableDeclaration)) {
+    const owner = declaration.initializer && unwrapCompiler(declaration.initializer);
+    if (!owner || !ts.isIdentifier(owner) || !['require', 'module', 'Module'].includes(owner.text) || !ts.isObjectBindingPattern(declaration.name)) continue;
+    const registry = declaration.name.elements.find((e) => ['cache', '_cache', 'children'].includes((e.propertyName ?? e.name).getText(sf.compilerNode)));
+    if (!registry) continue;
+    // Its uses as those of `require.cache`: `cache[key].exports.later()` names what it reaches.
+    const bound = ts.isIdentifier(registry.name) ? wrapCompilerNode<Identifier>(sf, registry.name) : undefined;
+    if (bound && !sameScopeReferences(bound).some((ref) => registryReachesExports(ref))) continue;
+    found.push({ where: `${record.rel} at line ${sf.compilerNode.getLineAndCharacterOfPosition(registry.getStart(sf.compilerNode)).line + 1} (\`${registry.getText(sf.compilerNode)}\` of \`${owner.text}\`, the module registry)` });
+  }
   return found;
 }
 
