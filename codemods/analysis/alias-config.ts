@@ -90,6 +90,14 @@ export function readJsonObject(absPath: string): Record<string, unknown> | undef
   }
 }
 
+/** The packages a manifest names in the given dependency fields (`dependencies`, `peerDependencies`, ...). */
+export function dependencyNames(manifest: Record<string, unknown> | undefined, fields: readonly string[]): string[] {
+  return fields.flatMap((field) => {
+    const deps = manifest?.[field];
+    return deps && typeof deps === 'object' ? Object.keys(deps) : [];
+  });
+}
+
 export function readPackageJson(absPath: string): PackageJson | undefined {
   const json = readJson(absPath);
   return json ? { ...json, dir: path.dirname(absPath) } : undefined;

@@ -118,21 +118,7 @@ const MAX_WALK = 5000;
  * its app can run in. Undefined when the walk is too large to tell.
  */
 function entriesOf(analysis: Analysis, absPath: string): Set<string> | undefined {
-  const entries = new Set<string>();
-  const seen = new Set([absPath]);
-  const queue = [absPath];
-  while (queue.length > 0) {
-    const file = queue.pop()!;
-    const importers = analysis.imports.importersOf(file, analysis.index);
-    if (importers.length === 0) entries.add(file);
-    for (const importer of importers) {
-      if (seen.has(importer)) continue;
-      if (seen.size >= MAX_WALK) return undefined;
-      seen.add(importer);
-      queue.push(importer);
-    }
-  }
-  return entries;
+  return analysis.imports.importerClosure([absPath], analysis.index, MAX_WALK)?.entries;
 }
 
 /** The apps that share a process with another of them (their files are loaded from a common entry module). */

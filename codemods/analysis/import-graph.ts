@@ -131,6 +131,28 @@ export class ImportGraph {
     return [...found];
   }
 
+  /**
+   * `starts` and every file that imports one of them, transitively (`files`), and those of
+   * them no file imports (`entries`: the modules a process starts from). Undefined once the
+   * walk finds more than `limit` files.
+   */
+  importerClosure(starts: Iterable<string>, index: ProjectIndex, limit = Infinity): { files: Set<string>; entries: Set<string> } | undefined {
+    const files = new Set(starts);
+    const entries = new Set<string>();
+    const queue = [...files];
+    for (let file = queue.pop(); file !== undefined; file = queue.pop()) {
+      const importers = this.importersOf(file, index);
+      if (importers.length === 0) entries.add(file);
+      for (const importer of importers) {
+        if (files.has(importer)) continue;
+        if (files.size >= limit) return undefined;
+        files.add(importer);
+        queue.push(importer);
+      }
+    }
+    return { files, entries };
+  }
+
   private importersThroughAliases(index: ProjectIndex): Map<string, string[]> {
     if (this.aliasImporters === undefined) {
       this.aliasImporters = new Map();

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { ts } from 'ts-morph';
 import { isImportablePackage, readPackageJson, type PackageJson } from './alias-config.js';
 import type { Discovery } from './discover.js';
-import { roleOfSpecifier, type AliasRoles, type ModuleMatchers, type ModuleRole } from './specifiers.js';
+import { packageName, roleOfSpecifier, type AliasRoles, type ModuleMatchers, type ModuleRole } from './specifiers.js';
 
 /** What an alias resolved to. */
 export type AliasResolution =
@@ -66,12 +66,6 @@ function targetStrings(target: unknown, star: string): string[] {
     return Object.entries(target as Record<string, unknown>).flatMap(([condition, value]) => (CONDITIONS.has(condition) ? targetStrings(value, star) : []));
   }
   return [];
-}
-
-/** `@scope/name/sub` → `@scope/name`, `name/sub` → `name`. */
-function packageName(specifier: string): string {
-  const parts = specifier.split('/');
-  return specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0]!;
 }
 
 function isSubpathMap(value: unknown): value is Record<string, unknown> {

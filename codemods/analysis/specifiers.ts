@@ -2,7 +2,22 @@
 // module and the shim: suffix matches, tolerant of `.js`, `/index` and friends, and
 // (given the importing file) aliases that resolve to such a module (`module-aliases.ts`).
 
+import { builtinModules } from 'node:module';
+
 export type ModuleRole = 'deferred' | 'webapp' | 'shim';
+
+const BUILTINS: ReadonlySet<string> = new Set(builtinModules);
+
+/** The package a bare specifier names: `@scope/name/sub` → `@scope/name`, `name/sub` → `name`. */
+export function packageName(specifier: string): string {
+  const parts = specifier.split('/');
+  return specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0]!;
+}
+
+/** A Node built-in module (`node:fs`, `fs`, `fs/promises`). */
+export function isNodeBuiltin(specifier: string): boolean {
+  return specifier.startsWith('node:') || BUILTINS.has(packageName(specifier));
+}
 
 export const DEFAULT_SHIM_MODULE = 'deferred-migrate/shim';
 export const LEGACY_DEFERRED_SUFFIX = 'appengine/ext/deferred';

@@ -82,13 +82,8 @@ export class StartupLoads {
       // An app in a test file is not the serving process; with no other, that process is unknown.
       const serving = this.analysis.hosts.filter((host) => !isTestFile(host.record.rel)).map((host) => host.record.absPath);
       if (serving.length === 0) return true;
-      const up = [...new Set(serving)];
-      const entries = new Set(up);
-      for (let file = up.pop(); file !== undefined; file = up.pop()) {
-        for (const importer of imports.importersOf(file, index)) if (!entries.has(importer)) entries.add(importer), up.push(importer);
-      }
-      const served = new Set(entries);
-      const down = [...entries];
+      const served = imports.importerClosure(serving, index)!.files;
+      const down = [...served];
       for (let file = down.pop(); file !== undefined; file = down.pop()) {
         for (const target of imports.importsOf(file, index)) if (!served.has(target)) served.add(target), down.push(target);
       }

@@ -4,24 +4,15 @@
 // path. Such a file may reach any module of the run without the import graph showing it,
 // so a proof that the graph shows every caller of a function must read these files too.
 import { existsSync } from 'node:fs';
-import { builtinModules } from 'node:module';
 import * as path from 'node:path';
 import { Node, SyntaxKind, ts, type Identifier } from 'ts-morph';
-import { readJsonObject } from './alias-config.js';
+import { dependencyNames, readJsonObject } from './alias-config.js';
 import { compilerNodesOfKind, wrapCompilerNode } from './compiler-nodes.js';
 import { outermostExpression, unwrapCompiler } from './legacy-symbols.js';
 import { patternLoadsIn } from './pattern-loads.js';
 import { sameScopeReferences } from './scope.js';
 import type { Analysis } from './index.js';
-import { roleOfSpecifier } from './specifiers.js';
-
-const BUILTINS = new Set(builtinModules);
-
-/** `@scope/name/x` → `@scope/name`, `name/x` → `name`. */
-function packageName(specifier: string): string {
-  const parts = specifier.split('/');
-  return specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0]!;
-}
+import { isNodeBuiltin, packageName, roleOfSpecifier } from './specifiers.js';
 
 class PackageLookup {
   private readonly answers = new Map<string, boolean>();
@@ -44,12 +35,7 @@ class PackageLookup {
     let names = this.declared.get(dir);
     if (names === undefined) {
       const pkg = readJsonObject(path.join(dir, 'package.json'));
-      const collected = new Set<string>(typeof pkg?.name === 'string' ? [pkg.name] : []);
-      for (const field of ['dependencies', 'devDependencies', 'peerDependencies', 'optionalDependencies']) {
-        const deps = pkg?.[field];
-        if (deps && typeof deps === 'object') for (const name of Object.keys(deps)) collected.add(name);
-      }
-      names = collected;
+      names = new Set<string>([...(typeof pkg?.name === 'string' ? [pkg.name] : []), ...dependencyNames(pkg, ['dependencies', 'devDependencies', 'peerDependencies', 'optionalDependencies'])]);
       this.declared.set(dir, names);
     }
     return names;
@@ -74,7 +60,7 @@ export function filesWithUnfollowedImports(analysis: Analysis): readonly string[
 }
 
 function followed(analysis: Analysis, packages: PackageLookup, absPath: string, specifier: string): boolean {
-  if (specifier.startsWith('node:') || BUILTINS.has(packageName(specifier))) return true;
+  if (isNodeBuiltin(specifier)) return true;
   if (roleOfSpecifier(specifier, analysis.matchers, absPath) !== undefined) return true;
   if (analysis.index.resolve(absPath, specifier) !== undefined) return true;
   if (analysis.index.isUnfollowedAlias(absPath, specifier)) return false;

@@ -4,22 +4,14 @@
 // the legacy runtime, whose payloads the shim's handler cannot decode (dropped as
 // PermanentTaskFailure). Its package.json says so without reading its code.
 import { existsSync } from 'node:fs';
-import { builtinModules } from 'node:module';
 import * as path from 'node:path';
 import type { Analysis } from '../analysis/index.js';
-import { readJsonObject } from '../analysis/alias-config.js';
-import { roleOfSpecifier } from '../analysis/specifiers.js';
+import { dependencyNames, readJsonObject } from '../analysis/alias-config.js';
+import { isNodeBuiltin, packageName, roleOfSpecifier } from '../analysis/specifiers.js';
 import type { RuleOutput } from './context.js';
 
-const BUILTINS = new Set(builtinModules);
 /** How many installed packages one run reads at most (a dependency tree is followed breadth first). */
 const MANIFEST_LIMIT = 5000;
-
-/** `@scope/name/x` → `@scope/name`, `name/x` → `name`. */
-function packageName(specifier: string): string {
-  const parts = specifier.split('/');
-  return specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0]!;
-}
 
 /**
  * The names of the packages that hold the legacy API: those the run's own legacy imports
@@ -83,11 +75,7 @@ class InstalledPackages {
       const manifest = this.installsIn(dir) && this.reads < MANIFEST_LIMIT ? readJsonObject(path.join(dir, 'node_modules', name, 'package.json')) : undefined;
       if (manifest) {
         this.reads++;
-        const dependencies = ['dependencies', 'peerDependencies', 'optionalDependencies'].flatMap((field) => {
-          const deps = manifest[field];
-          return deps && typeof deps === 'object' ? Object.keys(deps) : [];
-        });
-        installed = { dir: path.join(dir, 'node_modules', name), dependencies };
+        installed = { dir: path.join(dir, 'node_modules', name), dependencies: dependencyNames(manifest, ['dependencies', 'peerDependencies', 'optionalDependencies']) };
       } else if (path.dirname(dir) !== dir) {
         installed = this.resolve(path.dirname(dir), name) ?? null;
       }
@@ -127,7 +115,7 @@ export function reportLegacyDependencies(analysis: Analysis, out: RuleOutput): v
     const reported = new Set<string>();
     for (const specifier of scan.bare ?? []) {
       const name = packageName(specifier);
-      if (reported.has(name) || specifier.startsWith('node:') || BUILTINS.has(name) || roleOfSpecifier(specifier, analysis.matchers, absPath) !== undefined || isLegacyPackage(name)) continue;
+      if (reported.has(name) || isNodeBuiltin(specifier) || roleOfSpecifier(specifier, analysis.matchers, absPath) !== undefined || isLegacyPackage(name)) continue;
       const chain = packages.legacyChain(path.dirname(absPath), name, isLegacyPackage);
       const file = known.get(absPath);
       const text = chain && file ? analysis.index.text(absPath) : undefined;
