@@ -4,7 +4,7 @@
 import { Node, SyntaxKind, ts, type CallExpression, type Identifier, type ObjectLiteralExpression } from 'ts-morph';
 import { compilerNodesOfKind, wrapCompilerNode } from './compiler-nodes.js';
 import { resolveIdentifier, resolveModuleMember } from './declarations.js';
-import { getterResult, isDeferRef, isEmittedReexportValue, isExportedObject, isMember, unwrap, type SymbolRef, type SymbolTable } from './legacy-symbols.js';
+import { getterResult, isDeferRef, isEmittedReexportValue, isExportedObject, isIndirectValue, isMember, unwrap, type SymbolRef, type SymbolTable } from './legacy-symbols.js';
 import { declaringScope } from './scope.js';
 import type { ProjectIndex, SourceRecord } from './project.js';
 import { BUILTIN_URL } from './route-tables.js';
@@ -346,7 +346,7 @@ function isFollowedGetterResult(node: Node): boolean {
 function isFollowedUse(node: Node): boolean {
   let current = node;
   let parent = current.getParent();
-  while (parent && (Node.isParenthesizedExpression(parent) || Node.isAsExpression(parent) || Node.isNonNullExpression(parent) || Node.isSatisfiesExpression(parent) || isIndirectCallee(parent, current))) {
+  while (parent && (Node.isParenthesizedExpression(parent) || Node.isAsExpression(parent) || Node.isNonNullExpression(parent) || Node.isSatisfiesExpression(parent) || isIndirectValue(parent, current))) {
     current = parent;
     parent = parent.getParent();
   }
@@ -364,11 +364,6 @@ function isFollowedUse(node: Node): boolean {
  * export lists, `const` aliases, properties of a `const` object or of what the
  * module exports, and CommonJS export assignments.
  */
-/** `(0, x.f)`: TypeScript's emit of a call of an imported function, which the resolver reads as `x.f`. */
-function isIndirectCallee(parent: Node, current: Node): boolean {
-  return Node.isBinaryExpression(parent) && parent.getOperatorToken().getKind() === SyntaxKind.CommaToken && parent.getRight() === current && Node.isNumericLiteral(parent.getLeft());
-}
-
 export function isKeptByResolver(current: Node, parent: Node): boolean {
   // The getter of an emitted re-export: `Object.defineProperty(exports, "X", { get: function () { return v; } })`.
   if (isEmittedReexportValue(current)) return true;

@@ -9,7 +9,7 @@ import { Node, SyntaxKind, ts } from 'ts-morph';
 import { compilerDescendants, compilerNodesOfKind, wrapCompilerNode } from './compiler-nodes.js';
 import type { HandlerClasses } from './handlers.js';
 import { isKeptByResolver } from './defer-calls.js';
-import { isHandlerRef, isWsgiApplicationRef, type SymbolTable } from './legacy-symbols.js';
+import { isHandlerRef, isIndirectValue, isWsgiApplicationRef, type SymbolTable } from './legacy-symbols.js';
 import type { SourceRecord } from './project.js';
 import type { RouteTable } from './route-tables.js';
 
@@ -91,7 +91,7 @@ export function findRouterValueUses(symbols: SymbolTable, record: SourceRecord):
     if (!isWsgiApplicationRef(reference.ref)) continue;
     let current = reference.node;
     let parent = current.getParent();
-    while (parent && (Node.isParenthesizedExpression(parent) || Node.isAsExpression(parent) || Node.isNonNullExpression(parent) || Node.isSatisfiesExpression(parent))) {
+    while (parent && (Node.isParenthesizedExpression(parent) || Node.isAsExpression(parent) || Node.isNonNullExpression(parent) || Node.isSatisfiesExpression(parent) || isIndirectValue(parent, current))) {
       current = parent;
       parent = parent.getParent();
     }
@@ -151,7 +151,7 @@ function isMigratedUse(node: Node, served: ServedPlaces, record: SourceRecord): 
   if ((served.tableFiles.has(record.absPath) && isRowShaped(node)) || isReturnedBase(node, served.baseNames)) return true;
   let current = node;
   let parent = current.getParent();
-  while (parent && (Node.isParenthesizedExpression(parent) || Node.isAsExpression(parent) || Node.isNonNullExpression(parent) || Node.isSatisfiesExpression(parent))) {
+  while (parent && (Node.isParenthesizedExpression(parent) || Node.isAsExpression(parent) || Node.isNonNullExpression(parent) || Node.isSatisfiesExpression(parent) || isIndirectValue(parent, current))) {
     current = parent;
     parent = parent.getParent();
   }

@@ -802,6 +802,8 @@ export class SymbolTable {
       while (current) {
         if (ts.isParenthesizedExpression(current) || ts.isAsExpression(current) || ts.isTypeAssertionExpression(current) || ts.isNonNullExpression(current) || ts.isSatisfiesExpression(current)) current = current.expression;
         else if (ts.isPropertyAccessExpression(current) || ts.isElementAccessExpression(current)) current = current.expression;
+        // `(0, deferred.defer)`, which resolveIn reads as `deferred.defer`.
+        else if (ts.isBinaryExpression(current) && current.operatorToken.kind === SyntaxKind.CommaToken && ts.isNumericLiteral(unwrapCompiler(current.left))) current = current.right;
         else break;
       }
       if (!current) return false;
@@ -1229,8 +1231,8 @@ function exportedName(alias: Node | undefined): string | undefined {
   return Node.isStringLiteral(alias) ? alias.getLiteralValue() : alias.getText();
 }
 
-/** `(0, x)` (TypeScript's emit of an imported call), which the resolver reads as `x`. */
-function isIndirectValue(parent: Node, node: Node): boolean {
+/** `(0, x)` (TypeScript's emit of an imported call), which the resolver reads as `x`: walkers up from a reference look through it. */
+export function isIndirectValue(parent: Node, node: Node): boolean {
   return Node.isBinaryExpression(parent) && parent.getOperatorToken().getKind() === SyntaxKind.CommaToken && parent.getRight() === node && Node.isNumericLiteral(unwrap(parent.getLeft()));
 }
 
