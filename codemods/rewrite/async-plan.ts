@@ -39,7 +39,10 @@ export function enclosingFunction(node: Node): FunctionLike | undefined {
 }
 
 export function isAwaited(call: Node): boolean {
-  return Node.isAwaitExpression(outermost(call).getParent());
+  // `await f()!` is `await (f()!)`: the non-null assertion is the promise itself.
+  let outer = outermost(call);
+  while (Node.isNonNullExpression(outer.getParent())) outer = outermost(outer.getParent()!);
+  return Node.isAwaitExpression(outer.getParent());
 }
 
 /**
@@ -1577,7 +1580,9 @@ function awaitNotAllowed(call: Node, fn: FunctionLike | undefined): string | und
 
 /** `await call`, parenthesised where the call is the object of a member access or the callee of a call. */
 export function awaitEdits(record: SourceRecord, call: CallExpression): PlannedAsyncEdit[] {
-  const outer = outermost(call);
+  // `f()!.name` reads the member of what `f()!` is: `(await f())!.name`.
+  let outer = outermost(call);
+  while (Node.isNonNullExpression(outer.getParent())) outer = outermost(outer.getParent()!);
   const parent = outer.getParent();
   const member =
     (Node.isPropertyAccessExpression(parent) || Node.isElementAccessExpression(parent) || Node.isCallExpression(parent) || Node.isTaggedTemplateExpression(parent)) &&

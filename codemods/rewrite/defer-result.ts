@@ -29,7 +29,8 @@ export const meta: RuleMeta = {
 /** The call's result is used as a value (not discarded, awaited, returned or voided). */
 export function isResultUsed(call: CallExpression): boolean {
   let outer: Node = call;
-  while (Node.isParenthesizedExpression(outer.getParent())) outer = outer.getParent()!;
+  // `f()!` is the call's value itself (`await f()!` awaits it).
+  while (Node.isParenthesizedExpression(outer.getParent()) || Node.isNonNullExpression(outer.getParent())) outer = outer.getParent()!;
   const parent = outer.getParent();
   return !(
     !parent ||
