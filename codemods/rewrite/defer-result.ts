@@ -8,7 +8,7 @@ import { Node, SyntaxKind, type CallExpression } from 'ts-morph';
 import { sameScopeReferences } from '../analysis/scope.js';
 import { findDeferCalls, findPayloadCalls } from '../analysis/defer-calls.js';
 import type { Analysis } from '../analysis/index.js';
-import { isExportedObject, isMember } from '../analysis/legacy-symbols.js';
+import { isExportedObject, isMember, outermostExpression as outermost } from '../analysis/legacy-symbols.js';
 import type { SourceRecord } from '../analysis/project.js';
 import { AsyncPlanner, awaitCall, isAsync } from './async-plan.js';
 import { isFunctionLike } from './function-like.js';
@@ -44,13 +44,6 @@ export function isResultUsed(call: CallExpression): boolean {
 
 /** `Promise.all([...])` and its kin: they take Tasks and Promises of them alike. */
 const PROMISE_COMBINATORS = new Set(['all', 'allSettled', 'any', 'race']);
-
-/** The node outside parentheses and type assertions. */
-function outermost(node: Node): Node {
-  let outer = node;
-  for (let parent = outer.getParent(); parent && (Node.isParenthesizedExpression(parent) || Node.isAsExpression(parent) || Node.isNonNullExpression(parent) || Node.isSatisfiesExpression(parent)); parent = outer.getParent()) outer = parent;
-  return outer;
-}
 
 /** A value that a Promise can stand in for: discarded, awaited, returned on, or given to `Promise.all(...)`. */
 function usedAsTask(node: CallExpression): boolean {
