@@ -18,6 +18,7 @@ import type { Rule, RuleMeta } from './context.js';
 import { transactionalOption } from './defer-options.js';
 import { addNeededImports } from './imports.js';
 import { makeTransform } from './single-file.js';
+import { migrateTaskMembers } from './task-members.js';
 
 export const meta: RuleMeta = {
   id: 'defer-result',
@@ -178,6 +179,8 @@ export const rule: Rule = {
     const runs = new Set(runCalls);
     for (const deferCall of [...findDeferCalls(analysis.symbols, analysis.candidates), ...runCalls]) {
       const { record, call } = deferCall;
+      // The task's members the shim's task lacks or names otherwise (legacy Task → EnqueuedTask).
+      if (!runs.has(deferCall)) migrateTaskMembers(out, record, call);
       if (!isResultUsed(call)) {
         const found = runs.has(deferCall) ? undefined : returnedResultUses(analysis, call);
         if (typeof found === 'string') {
