@@ -10,7 +10,7 @@ import { Node, SyntaxKind, ts, type CallExpression, type CatchClause, type Ident
 import { compilerNodesOfKind, wrapCompilerNode } from '../analysis/compiler-nodes.js';
 import { findDeferCalls } from '../analysis/defer-calls.js';
 import type { Analysis } from '../analysis/index.js';
-import { BACKEND_DEPENDENT_ERROR_CLASSES, LEGACY_ERROR_CLASSES } from '../analysis/legacy-errors.js';
+import { BACKEND_DEPENDENT_ERROR_CLASSES, LEGACY_ERROR_CLASSES, NAME_SPLIT_ERROR_CLASSES } from '../analysis/legacy-errors.js';
 import { outermostExpression } from '../analysis/legacy-symbols.js';
 import type { SourceRecord } from '../analysis/project.js';
 import { calleeFunctions } from './async-plan.js';
@@ -253,7 +253,7 @@ function excerpt(node: Node): string {
 
 function messageOf(test: Node, kind: TextKind, legacyName?: string): string {
   if (kind === 'name') {
-    const onSomeBackends = BACKEND_DEPENDENT_ERROR_CLASSES.get(legacyName!);
+    const onSomeBackends = BACKEND_DEPENDENT_ERROR_CLASSES.get(legacyName!) ?? NAME_SPLIT_ERROR_CLASSES.get(legacyName!);
     if (onSomeBackends) return `\`${excerpt(test)}\` tests the name of an error a migrated defer() throws, and ${onSomeBackends}.`;
     const instead = LEGACY_ERROR_CLASSES.get(legacyName!);
     return (
@@ -281,7 +281,7 @@ function textTests(record: SourceRecord, nameNode: Node, block: Node): CaughtErr
       if (kind === 'message') tests.push({ record, node: test.node, message: messageOf(test.node, kind) });
       else {
         // A name is fine when the shim throws an error of that name.
-        const legacy = test.values.find((v) => v !== undefined && LEGACY_ERROR_CLASSES.has(v) && (LEGACY_ERROR_CLASSES.get(v) !== v || BACKEND_DEPENDENT_ERROR_CLASSES.has(v)));
+        const legacy = test.values.find((v) => v !== undefined && LEGACY_ERROR_CLASSES.has(v) && (LEGACY_ERROR_CLASSES.get(v) !== v || BACKEND_DEPENDENT_ERROR_CLASSES.has(v) || NAME_SPLIT_ERROR_CLASSES.has(v)));
         if (legacy) tests.push({ record, node: test.node, message: messageOf(test.node, kind, legacy) });
       }
     }

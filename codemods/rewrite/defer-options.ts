@@ -1,6 +1,6 @@
 // Rule `defer-options`: options that behave differently on the new backends are
 // reported (the call itself stays as it is).
-import { Node, type Identifier, type ObjectLiteralExpression } from 'ts-morph';
+import { Node, SyntaxKind, type Identifier, type ObjectLiteralExpression } from 'ts-morph';
 import { constOptions, findDeferCalls, isOptionsLiteral, optionProperty, unwrapFrozen, type DeferCall } from '../analysis/defer-calls.js';
 import type { Analysis } from '../analysis/index.js';
 import type { SourceRecord } from '../analysis/project.js';
@@ -61,7 +61,8 @@ function reportForwardedOptions(analysis: Analysis, out: RuleOutput, call: Defer
   for (const { record, at, options, via } of found) {
     const transactional = optionProperty(options, '_transactional');
     if (transactional && !isFalse(transactional)) out.report(record, at, 'transactional-enqueue', 'warning', `${forwardedBy(via)}${TRANSACTIONAL_MESSAGE}`);
-    if (optionProperty(options, '_target')) out.report(record, at, 'target-routing', 'warning', `${forwardedBy(via)}${TARGET_MESSAGE}`);
+    const target = optionProperty(options, '_target');
+    if (target && !isAbsentOption(target)) out.report(record, at, 'target-routing', 'warning', `${forwardedBy(via)}${TARGET_MESSAGE}`);
   }
 }
 
@@ -98,7 +99,7 @@ export const rule: Rule = {
       const transactional = transactionalOption(call);
       if (transactional) out.report(call.record, at(transactional), 'transactional-enqueue', 'warning', TRANSACTIONAL_MESSAGE);
       const target = optionProperty(call.options, '_target');
-      if (target) {
+      if (target && !isAbsentOption(target)) {
         out.report(call.record, at(target), 'target-routing', 'warning', TARGET_MESSAGE);
       }
     }
@@ -106,3 +107,10 @@ export const rule: Rule = {
 };
 
 export default makeTransform(rule, addNeededImports);
+
+/** `_target: null` / `_target: undefined`: no target, for the legacy defer() and the shim alike (Python's None default). */
+function isAbsentOption(property: Node): boolean {
+  if (!Node.isPropertyAssignment(property)) return false;
+  const value = property.getInitializer();
+  return !!value && (value.getKind() === SyntaxKind.NullKeyword || (Node.isIdentifier(value) && value.getText() === 'undefined'));
+}

@@ -18,6 +18,7 @@ import type { Rule, RuleMeta } from './context.js';
 import { transactionalOption } from './defer-options.js';
 import { addNeededImports } from './imports.js';
 import { makeTransform } from './single-file.js';
+import { migrateTaskMembers } from './task-members.js';
 
 export const meta: RuleMeta = {
   id: 'defer-result',
@@ -111,6 +112,41 @@ function returnedResultUses(analysis: Analysis, call: CallExpression, seen = new
 }
 
 /**
+ * The awaited calls of a function that returns the task `call` gives (`return defer(...)`,
+ * `return await defer(...)`, an arrow's body): a legacy async function resolved to the
+ * legacy Task as well, and a migrated one (a second run) to the shim's. What its awaiting
+ * callers read off the task is mapped or reported (task-members.ts). Calls not awaited
+ * are left to returnedResultUses, which awaits them first.
+ */
+function awaitedCallersOfReturned(analysis: Analysis, call: CallExpression): CallExpression[] {
+  let outer: Node = call;
+  for (let parent = outer.getParent(); parent && (Node.isParenthesizedExpression(parent) || Node.isAwaitExpression(parent) || Node.isAsExpression(parent) || Node.isNonNullExpression(parent) || Node.isSatisfiesExpression(parent)); parent = outer.getParent()) outer = parent;
+  const parent = outer.getParent();
+  let fn: Node | undefined;
+  if (parent && Node.isReturnStatement(parent)) fn = parent.getFirstAncestor((a) => Node.isFunctionLikeDeclaration(a));
+  else if (parent && Node.isArrowFunction(parent) && parent.getBody() === outer) fn = parent;
+  if (!fn || !isFunctionLike(fn)) return [];
+  const holder = outermost(fn).getParent();
+  const name = Node.isFunctionDeclaration(fn) ? fn.getNameNode() : holder && Node.isVariableDeclaration(holder) ? holder.getNameNode() : undefined;
+  if (!name || !Node.isIdentifier(name)) return [];
+  const calls = new Set<CallExpression>();
+  for (const reference of sameScopeReferences(name)) {
+    const use = reference.getParent();
+    if (use && Node.isCallExpression(use) && use.getExpression() === reference) calls.add(use);
+  }
+  const exported = Node.isFunctionDeclaration(fn) ? fn.hasExportKeyword() : (name.getFirstAncestorByKind(SyntaxKind.VariableStatement)?.hasExportKeyword() ?? false);
+  if (exported) {
+    const callers = AsyncPlanner.of(analysis).findCallers(fn);
+    if (callers.ok) for (const caller of callers.calls) calls.add(caller);
+  }
+  return [...calls].filter((caller) => {
+    let at: Node = caller;
+    while (Node.isParenthesizedExpression(at.getParent())) at = at.getParent()!;
+    return Node.isAwaitExpression(at.getParent());
+  });
+}
+
+/**
  * Where a returned task is read: a call whose result is the task (awaiting it gives the
  * task again), or, with `why`, a use the codemod cannot await.
  */
@@ -172,6 +208,14 @@ export const rule: Rule = {
     const runs = new Set(runCalls);
     for (const deferCall of [...findDeferCalls(analysis.symbols, analysis.candidates), ...runCalls]) {
       const { record, call } = deferCall;
+      // The task's members the shim's task lacks or names otherwise (legacy Task → EnqueuedTask).
+      if (!runs.has(deferCall)) {
+        migrateTaskMembers(out, record, call);
+        for (const caller of awaitedCallersOfReturned(analysis, call)) {
+          const callerRecord = analysis.candidates.find((candidate) => candidate.sourceFile === caller.getSourceFile());
+          if (callerRecord) migrateTaskMembers(out, callerRecord, caller);
+        }
+      }
       if (!isResultUsed(call)) {
         const found = runs.has(deferCall) ? undefined : returnedResultUses(analysis, call);
         if (typeof found === 'string') {
@@ -186,7 +230,12 @@ export const rule: Rule = {
         for (const { use, why } of typeof found === 'object' ? found : []) {
           // The caller reads the task from the call: awaiting the call gives it the task again.
           const reason = why ?? awaitCall(analysis, use!, out, shared);
-          if (reason === undefined) continue;
+          if (reason === undefined) {
+            // Awaited there, the caller reads the task: its legacy-only members as at the call.
+            const useRecord = use && analysis.candidates.find((candidate) => candidate.sourceFile === use.getSourceFile());
+            if (use && useRecord) migrateTaskMembers(out, useRecord, use);
+            continue;
+          }
           if (!use) {
             out.report(record, call, 'defer-result', 'warning', `defer() now returns a Promise of the task (name, queue, eta). This call's result is returned from a function whose callers may read it as the task, and ${reason}: any that reads it now gets a Promise. Await the result where it is used, or use .then().`);
             break;

@@ -331,6 +331,62 @@ function observesFailure(call: ts.CallExpression, body: ts.Block): boolean {
   return false;
 }
 
+/**
+ * `super.runFromRequest(...)` / `this.runFromRequest(...)` calls of an entry method whose
+ * code depended on the call throwing synchronously: the legacy runFromRequest() ran the
+ * task at once (`run(this.request.body)`), so a synchronous task function's error (and a
+ * payload that could not be decoded) was thrown by the call itself. The shim's is async:
+ * the call resolves or rejects later. Not awaited, a `try` around it with a catch or a
+ * finally no longer sees the failure (a finally runs before the task), statements after it
+ * run before the task and also when it fails, and a function holding the call hands a
+ * helper a Promise where the throw went. Awaiting is not the same either: the legacy
+ * call did not throw for an async task function, whose rejection passed such a catch. So
+ * reported, not rewritten. Checked on both shapes (no argument, and environ), so a second
+ * run reports it again.
+ */
+function runFromRequestFailureDependents(method: MethodDeclaration): Node[] {
+  const body = method.getBody();
+  if (!body || !Node.isBlock(body)) return [];
+  const sf = method.getSourceFile();
+  const calls = compilerDescendants<ts.CallExpression>(body.compilerNode, (node) => isEntryCall(node) && (node.expression as ts.PropertyAccessExpression).name.text === 'runFromRequest');
+  return calls.filter((call) => observesSyncThrow(call, body.compilerNode)).map((call) => wrapCompilerNode(sf, call));
+}
+
+const PROMISE_CALLBACK_METHODS = new Set(['then', 'catch', 'finally']);
+
+function observesSyncThrow(call: ts.CallExpression, body: ts.Block): boolean {
+  let outer: ts.Node = call;
+  while (ts.isParenthesizedExpression(outer.parent) || ts.isAsExpression(outer.parent) || ts.isNonNullExpression(outer.parent) || ts.isSatisfiesExpression(outer.parent)) outer = outer.parent;
+  // Awaited, the call observes every failure, as the legacy call did (sync or awaited).
+  if (ts.isAwaitExpression(outer.parent)) return false;
+  const returned = ts.isReturnStatement(outer.parent) || (ts.isArrowFunction(outer.parent) && outer.parent.body === outer);
+  let held: string | undefined;
+  if (ts.isVariableDeclaration(outer.parent) && outer.parent.initializer === outer && ts.isIdentifier(outer.parent.name)) held = outer.parent.name.text;
+  if (ts.isBinaryExpression(outer.parent) && outer.parent.right === outer && outer.parent.operatorToken.kind === SyntaxKind.EqualsToken && ts.isIdentifier(outer.parent.left)) held = outer.parent.left.text;
+  for (let node: ts.Node = call; node !== body; node = node.parent) {
+    const parent = node.parent;
+    if (ts.isFunctionLike(parent)) {
+      // A callback of a promise chain: the legacy throw became its rejection as the Promise does now.
+      const site = parent.parent;
+      if (ts.isCallExpression(site) && site.arguments.includes(parent as ts.Expression) && ts.isPropertyAccessExpression(site.expression) && PROMISE_CALLBACK_METHODS.has(site.expression.name.text)) return false;
+      // Any other function holding the call hands its caller a Promise where the throw went.
+      return true;
+    }
+    if (ts.isTryStatement(parent) && parent.tryBlock === node && (parent.catchClause || parent.finallyBlock)) return true;
+    if (returned || !ts.isBlock(parent) || !ts.isStatement(node)) continue;
+    let after = parent.statements.slice(parent.statements.indexOf(node as ts.Statement) + 1);
+    // `return result` last passes the answer on (what the codemod writes after such code).
+    const last = after[after.length - 1];
+    if (held !== undefined && last && ts.isReturnStatement(last) && last.expression && ts.isIdentifier(last.expression) && last.expression.text === held) after = after.slice(0, -1);
+    if (after.length > 0) return true;
+  }
+  return false;
+}
+
+function runFromRequestReason(call: string): string {
+  return `\`${call}\` now returns a Promise: the legacy runFromRequest() ran the task at once and threw a synchronous task function's error (or an undecodable payload's PermanentTaskFailure) from this call. Unawaited here, that failure no longer reaches the catch or finally around it (a finally now runs before the task), code after the call runs before the task and also when it fails, and a function holding the call returns a Promise where it threw. Write \`await ${call}\` (in an async method) where this code should see the task's failure; the legacy call did not throw for an async task function, whose rejection passed the catch, which with await it no longer does.`;
+}
+
 function superPostReason(environ: string): string {
   return `super.post(${environ}) resolves to [body, 500, headers] when the task fails with an error (other than PermanentTaskFailure and SingularTaskFailure), where the legacy TaskHandler.post() threw that error: a catch, .catch() or finally around this call no longer sees it, and code after the call now also runs for a failed task. Where that code depends on the task succeeding, test the status the call resolves to (\`const result = await super.post(${environ}); if (result[1] >= 500) ...\`).`;
 }
@@ -387,6 +443,10 @@ export const rule: Rule = {
       for (const method of entryMethods(handler.node)) {
         const environ = method.getParameters()[0]?.getName() ?? 'environ';
         for (const call of superPostFailureDependents(method)) out.report(handler.record, call, 'handler-result', 'warning', superPostReason(environ));
+        for (const call of runFromRequestFailureDependents(method)) {
+          const callee = (call as CallExpression).getExpression().getText();
+          out.report(handler.record, call, 'handler-result', 'warning', runFromRequestReason(`${callee}(${environ})`));
+        }
         if (method.getParameters().length === 0) continue;
         const at = endsWithoutResult(method);
         if (at) out.report(handler.record, at, 'handler-result', 'warning', handlerResultReason(method.getName(), method.getParameters()[0]!.getName()));

@@ -7,7 +7,9 @@
 //      (`req.rawBody`, `ctx.request.rawBody`);
 //   2. the request stream itself when nothing has read it yet;
 //   3. a parsed body that is still bytes or text (`express.raw()`, `express.text()`);
-//   4. last resort: a parsed JSON object re-encoded as JSON. That is not the
+//   4. last resort: a parsed JSON object re-encoded as JSON (a JSON body, or a task's
+//      application/octet-stream body that an app-wide `express.json({ type: '*/*' })`
+//      parsed, as the legacy webapp router re-encoded it). That is not always the
 //      bytes that were sent, so the production signature check fails and the
 //      Handler answers 403 (the task is retried, not lost). Mount `wrapApp`
 //      before body parsers, or give the task route a raw parser.
@@ -156,6 +158,15 @@ function isJsonContentType(contentType: string | undefined): boolean {
   return type === 'application/json' || type.endsWith('+json');
 }
 
+/**
+ * The Content-Type task requests carry (their body is the JSON envelope): a parsed object
+ * there comes from an app-wide JSON parser given a broad type (`express.json({ type: '*\/*' })`),
+ * which the legacy webapp router also re-encoded as JSON.
+ */
+function isTaskContentType(contentType: string | undefined): boolean {
+  return !!contentType && contentType.split(';')[0]!.trim().toLowerCase() === 'application/octet-stream';
+}
+
 /** True once anything (a body parser, `for await`) has read from the request stream. */
 function streamConsumed(req: IncomingMessage): boolean {
   const flags = req as IncomingMessage & { readableDidRead?: boolean; _body?: unknown };
@@ -172,7 +183,7 @@ function nodeBody(req: IncomingMessage, options: EnvironOptions): Uint8Array | I
   if (!streamConsumed(req)) return req;
   const parsed = options.parsedBody;
   if (isBytes(parsed) || typeof parsed === 'string') return toBytes(parsed);
-  if (parsed !== null && typeof parsed === 'object' && isJsonContentType(req.headers['content-type'])) {
+  if (parsed !== null && typeof parsed === 'object' && (isJsonContentType(req.headers['content-type']) || isTaskContentType(req.headers['content-type']))) {
     // Last resort, see the top of this file: fine in development mode, refused (403) in production.
     return encoder.encode(JSON.stringify(parsed));
   }

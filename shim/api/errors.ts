@@ -27,11 +27,25 @@ export class DeferredError extends Error {
   }
 }
 
-/** The task will never succeed: answered 200 so the queue drops it, logged at error level. */
-export class PermanentTaskFailure extends DeferredError {}
+/**
+ * The task will never succeed: answered 200 so the queue drops it, logged at error level.
+ * An app's subclass is named `PermanentTaskFailure` unless it names itself, as the legacy
+ * class (a `name` field) made it: task code testing `error.name` sees the same.
+ */
+export class PermanentTaskFailure extends DeferredError {
+  constructor(message?: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'PermanentTaskFailure';
+  }
+}
 
-/** This attempt failed, retry quietly: answered 408, logged at debug level. */
-export class SingularTaskFailure extends DeferredError {}
+/** This attempt failed, retry quietly: answered 408, logged at debug level. Subclasses named as PermanentTaskFailure's. */
+export class SingularTaskFailure extends DeferredError {
+  constructor(message?: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'SingularTaskFailure';
+  }
+}
 
 /** A task with this name is queued, or was in the recent past (tombstone). */
 export class TaskAlreadyExistsError extends DeferredError {

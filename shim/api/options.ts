@@ -76,13 +76,15 @@ export function resolveOptions(options: DeferOptions, nowMs: number): ResolvedOp
     etaMs: resolveEta(options, nowMs),
     headers: resolveHeaders(options),
   };
-  if (options._name !== undefined) {
+  // `null` is absent for the options the legacy defer() took null for (Python's None
+  // defaults): _name (a named task otherwise), _target, _retry_options, _transactional.
+  if (options._name !== undefined && options._name !== null) {
     if (typeof options._name !== 'string' || !TASK_NAME_PATTERN.test(options._name)) {
       throw new InvalidTaskNameError(`_name must match ${TASK_NAME_PATTERN}, got ${JSON.stringify(options._name)}.`);
     }
     resolved.name = options._name;
   }
-  if (options._target !== undefined) {
+  if (options._target !== undefined && options._target !== null) {
     if (typeof options._target !== 'string' || options._target.length === 0) {
       throw new InvalidTaskError('_target must be a non-empty string.');
     }
@@ -91,14 +93,14 @@ export function resolveOptions(options: DeferOptions, nowMs: number): ResolvedOp
     }
     resolved.target = options._target;
   }
-  if (options._transactional !== undefined) {
+  if (options._transactional !== undefined && options._transactional !== null) {
     if (typeof options._transactional !== 'boolean') throw new InvalidTaskError('_transactional must be a boolean.');
     if (options._transactional && resolved.name !== undefined) {
       throw new InvalidTaskNameError('A task bound to a transaction cannot be named (_name with _transactional).');
     }
     resolved.transactional = options._transactional;
   }
-  if (options._retry_options !== undefined) resolved.retry = resolveRetryOptions(options._retry_options);
+  if (options._retry_options !== undefined && options._retry_options !== null) resolved.retry = resolveRetryOptions(options._retry_options);
   return resolved;
 }
 

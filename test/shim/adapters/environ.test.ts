@@ -132,6 +132,18 @@ describe('environFromNode', () => {
     expect(environ.CONTENT_LENGTH).toBe('7');
   });
 
+  it("re-encodes a task's octet-stream body that an app-wide JSON parser with a broad type parsed (row 172)", async () => {
+    const payload = '{"v":1,"fn":"index","args":["custom"]}';
+    const environ = await capture(
+      { method: 'POST', url: '/tasks/index', headers: { 'content-type': 'application/octet-stream' }, payload },
+      async (req) => {
+        for await (const _chunk of req); // express.json({ type: '*/*' }) ran
+        return environFromNode(req, { parsedBody: JSON.parse(payload) });
+      },
+    );
+    expect(await readInput(environ['wsgi.input'])).toBe(payload);
+  });
+
   it('refuses a body that a parser consumed and that cannot be recovered, saying what to do', async () => {
     const attempt = capture(
       { method: 'POST', url: '/form', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'a=1' },

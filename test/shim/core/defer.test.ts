@@ -179,6 +179,13 @@ describe('options', () => {
     expect((await defer(work, { _url: '/custom/path' })).url).toBe('/custom/path');
     expect((await defer(work, { _url: undefined })).url).toBe('/_ah/queue/deferred');
   });
+
+  it('null is absent for the options the legacy defer() took null for (Python None defaults)', async () => {
+    // Row 168 (helper 37's probe): the legacy defer() accepted these, a port of Python's `_name=None` writes them.
+    const task = await defer(work, 1, { _name: null, _target: null, _retry_options: null, _transactional: null } as never);
+    expect(task.name).toMatch(/\S/);
+    expect(task.queue).toBe('default');
+  });
 });
 
 describe('synchronous errors', () => {

@@ -111,6 +111,25 @@ describe('status table', () => {
     expect((await post(serialize(work)))[1]).toBe(500);
   });
 
+  it("names an app's subclass after PermanentTaskFailure or SingularTaskFailure unless it names itself, as the legacy classes did", async () => {
+    // Row 170: task code testing error.name (`e.name === 'PermanentTaskFailure'`) on a subclass saw the base name.
+    class BadInput extends PermanentTaskFailure {}
+    class Named extends PermanentTaskFailure {
+      override name = 'Named';
+    }
+    class Later extends SingularTaskFailure {}
+    expect([new BadInput('x').name, new Named('y').name, new Later('z').name]).toEqual(['PermanentTaskFailure', 'Named', 'SingularTaskFailure']);
+    expect(String(new BadInput('x'))).toBe('PermanentTaskFailure: x');
+    behaviour = () => {
+      throw new BadInput('bad');
+    };
+    expect(await post(serialize(work))).toEqual(['PermanentTaskFailure', 200, TEXT]);
+    behaviour = () => {
+      throw new Later('later');
+    };
+    expect(await post(serialize(work))).toEqual(['SingularTaskFailure', 408, TEXT]);
+  });
+
   it('500 for a thrown non-Error value', async () => {
     behaviour = () => {
       throw 'a string';
