@@ -76,12 +76,61 @@ function memberOf(out: RuleOutput, record: SourceRecord, value: Node): void {
   if (Node.isVariableDeclaration(parent) && parent.getInitializer() === value) {
     const name = parent.getNameNode();
     if (Node.isObjectBindingPattern(name)) destructured(out, record, name);
+    else if (!Node.isIdentifier(name)) out.report(record, value, 'defer-result', 'warning', WHOLE_TASK);
+    return;
   }
+  if (isWholeUse(value, parent)) out.report(record, value, 'defer-result', 'warning', WHOLE_TASK);
+}
+
+const WHOLE_TASK =
+  'The task defer() returns is used whole here (passed on, stored, serialized or logged): its fields are now { name, queue, eta, url, headers } where the legacy Task had name, queueName, etaMs, payload, retryCount and more, so what this code hands on (a JSON response, a log line, a record) changes. Pass on the fields it needs by name.';
+
+/**
+ * Whether `value` (the task) flows on whole from here: not when it is only discarded,
+ * returned (the callers' reads are followed), tested (`if (task)`, `task === x`,
+ * `!task`, `typeof task`) or held by a `const` (whose reads are followed).
+ */
+function isWholeUse(value: Node, parent: Node): boolean {
+  if (Node.isExpressionStatement(parent) || Node.isReturnStatement(parent) || Node.isVoidExpression(parent) || Node.isTypeOfExpression(parent)) return false;
+  // A default parameter value or a class field: defer-result reports the call there (no await can stand in it).
+  if (Node.isParameterDeclaration(parent) || Node.isPropertyDeclaration(parent)) return false;
+  if (Node.isArrowFunction(parent) && parent.getBody() === value) return false;
+  if (Node.isPrefixUnaryExpression(parent) && parent.getOperatorToken() === SyntaxKind.ExclamationToken) return false;
+  if ((Node.isIfStatement(parent) || Node.isWhileStatement(parent) || Node.isDoStatement(parent)) && parent.getExpression() === value) return false;
+  if (Node.isConditionalExpression(parent)) return parent.getCondition() === value ? false : flowsOn(parent);
+  if (Node.isBinaryExpression(parent)) {
+    const operator = parent.getOperatorToken().getKind();
+    if ([SyntaxKind.EqualsEqualsEqualsToken, SyntaxKind.ExclamationEqualsEqualsToken, SyntaxKind.EqualsEqualsToken, SyntaxKind.ExclamationEqualsToken, SyntaxKind.InstanceOfKeyword].includes(operator)) return false;
+    // `task && task.name`: the left operand of && is only tested; `(log(), task)`: the left of a comma is dropped.
+    if ((operator === SyntaxKind.AmpersandAmpersandToken || operator === SyntaxKind.CommaToken) && parent.getLeft() === value) return false;
+    // `flag && defer(...)`, `x ?? defer(...)`, `(log(), defer(...))`: the task flows to where the whole expression goes.
+    if ([SyntaxKind.AmpersandAmpersandToken, SyntaxKind.BarBarToken, SyntaxKind.QuestionQuestionToken, SyntaxKind.CommaToken].includes(operator) && parent.getRight() === value) return flowsOn(parent);
+    // Written to (`task = other`): not a use of the task.
+    if (parent.getLeft() === value && operator >= SyntaxKind.FirstAssignment && operator <= SyntaxKind.LastAssignment) return false;
+  }
+  // `Promise.all([defer(...), ...])` and kin: the rule's own concern (defer-result awaits or reports the array).
+  if (Node.isArrayLiteralExpression(parent)) {
+    const holder = parent.getParent();
+    if (holder && Node.isCallExpression(holder) && /^Promise\.(?:all|allSettled|any|race)$/.test(holder.getExpression().getText().replace(/\s+/g, ''))) return false;
+  }
+  return true;
+}
+
+/** Whether the expression holding the task (a branch, an operand) flows on whole from where it stands. */
+function flowsOn(expression: Node): boolean {
+  let outer = expression;
+  while (Node.isParenthesizedExpression(outer.getParent()) || Node.isAsExpression(outer.getParent()) || Node.isNonNullExpression(outer.getParent())) outer = outer.getParent()!;
+  const parent = outer.getParent();
+  // Held by a binding: its reads are not followed through the branch, so it counts as passed on.
+  return !!parent && isWholeUse(outer, parent);
 }
 
 function destructured(out: RuleOutput, record: SourceRecord, pattern: ObjectBindingPattern): void {
   for (const element of pattern.getElements()) {
-    if (element.getDotDotDotToken()) continue;
+    if (element.getDotDotDotToken()) {
+      out.report(record, element, 'defer-result', 'warning', WHOLE_TASK);
+      continue;
+    }
     const property = element.getPropertyNameNode();
     const member = property ? (Node.isIdentifier(property) || Node.isStringLiteral(property) ? (Node.isIdentifier(property) ? property.getText() : property.getLiteralValue()) : undefined) : element.getName();
     if (member === undefined) continue;
