@@ -10,7 +10,8 @@ import type { SymbolRef } from '../analysis/legacy-symbols.js';
 import { BACKEND_DEPENDENT_ERROR_CLASSES, LEGACY_ERROR_CLASSES, LEGACY_TASKQUEUE } from '../analysis/legacy-errors.js';
 import { movableErrorClass, taskqueueApiUses, taskqueueErrorsKept } from '../rewrite/taskqueue-errors.js';
 import { SHIM_EXPORTS } from '../analysis/shim-exports.js';
-import { roleOfSpecifier } from '../analysis/specifiers.js';
+import { mockedModuleRole, PATTERN_CHARACTERS, patternRole, roleOfSpecifier } from '../analysis/specifiers.js';
+import * as path from 'node:path';
 
 
 export interface LegacyReference {
@@ -182,11 +183,33 @@ function isModuleSpecifierPosition(literal: ts.Node): boolean {
  */
 function legacyModuleNames(analysis: Analysis, record: SourceRecord): LegacyReference[] {
   const found: LegacyReference[] = [];
+  const mocked = mockedModuleRole(record.absPath, analysis.matchers);
+  if (mocked) {
+    found.push({
+      node: record.sourceFile.getFirstChild() ?? record.sourceFile,
+      what: `this manual mock of the legacy ${mocked} module (${path.basename(record.absPath)} under __mocks__)`,
+      why: `a test runner puts it in the legacy module's place (jest for an installed package by itself, jest.mock()/vi.mock() of its name otherwise), but the migrated code imports deferred-migrate/shim instead, so the mock no longer applies: the tests using it reach the real shim (a real queue, functions that must be registered) or assert on a mock nothing calls. Mock deferred-migrate/shim instead (__mocks__/deferred-migrate/shim.js with the shim's exports, or vi.mock/jest.mock of that name), or delete the mock`,
+    });
+  }
   // Only a file that runs code from strings: elsewhere such a string is text (a message, a note).
   const evaluates = /\b(?:eval|Function|runIn(?:This|New)?Context|compileFunction|Script)\s*\(/.test(record.text);
+  // The legacy names written as regular expressions (`/^google\/appengine\/ext\/deferred$/`, the keys
+  // of jest's moduleNameMapper, `'^google/appengine/ext/deferred(.*)$'`): a mapper, alias or mock of that pattern.
+  for (const literal of compilerNodesOfKind<ts.RegularExpressionLiteral>(record.sourceFile, SyntaxKind.RegularExpressionLiteral)) {
+    const slash = literal.text.lastIndexOf('/');
+    const role = patternRole(literal.text.slice(1, slash), literal.text.slice(slash + 1), analysis.matchers);
+    if (role) found.push({ node: wrapCompilerNode(record.sourceFile, literal), what: `a regular expression matching the name of the legacy ${role} module`, why: PATTERN_WHY });
+  }
   for (const kind of [SyntaxKind.StringLiteral, SyntaxKind.NoSubstitutionTemplateLiteral]) {
     for (const literal of compilerNodesOfKind<ts.StringLiteral | ts.NoSubstitutionTemplateLiteral>(record.sourceFile, kind)) {
       const role = roleOfSpecifier(literal.text, analysis.matchers, record.absPath);
+      if (role === undefined && !isModuleSpecifierPosition(literal) && PATTERN_CHARACTERS.test(literal.text)) {
+        const patterned = patternRole(literal.text, '', analysis.matchers);
+        if (patterned) {
+          found.push({ node: wrapCompilerNode(record.sourceFile, literal), what: `a pattern matching the name of the legacy ${patterned} module`, why: PATTERN_WHY });
+          continue;
+        }
+      }
       if ((role !== 'deferred' && role !== 'webapp') || isModuleSpecifierPosition(literal)) {
         // Code in a string (`eval("require('google/appengine/ext/deferred')...")`): the load it makes is not seen.
         const quoted = role || !evaluates ? undefined : quotedLegacyName(literal.text, analysis, record);
@@ -204,6 +227,9 @@ function legacyModuleNames(analysis: Analysis, record: SourceRecord): LegacyRefe
   }
   return found;
 }
+
+const PATTERN_WHY =
+  "the migrated code imports deferred-migrate/shim instead, so what this pattern maps, aliases or mocks (jest's moduleNameMapper, a bundler or test runner alias, a module replacement) no longer applies to it: tests mapped to a fake reach the real shim. Map deferred-migrate/shim instead, or delete the entry if it only resolved the legacy package";
 
 /** The role of a legacy module named in quotes inside a string's text (`"require('google/appengine/ext/deferred')"`). */
 function quotedLegacyName(text: string, analysis: Analysis, record: SourceRecord): 'deferred' | 'webapp' | undefined {
