@@ -129,6 +129,42 @@ export function findInstantiations(handlers: HandlerClasses, record: SourceRecor
   return found;
 }
 
+/**
+ * Calls whose class argument is tested, not used: `instanceof` and identity hold after the rename
+ * (`expect(h).toBeInstanceOf(Audit)`, `assert.strictEqual(h.constructor, Audit)`); prototype wiring is
+ * findPrototypeUses'.
+ */
+const CLASS_TESTS = /^(?:toBeInstanceOf|instanceOf|instanceof|isPrototypeOf|inherits|setPrototypeOf|toBe|toEqual|toStrictEqual|equal|equals|strictEqual|deepEqual|deepStrictEqual|notStrictEqual|notEqual|is|same)$/;
+
+/**
+ * A handler subclass handed to a function or constructor as an argument (`dispatch(AuditHandler, body)`,
+ * `Reflect.construct(AuditHandler, [])`, `router.add('/mail', MailHandler)`): what is done with the class
+ * there is not followed. A test's or a replay tool's dispatch helper makes an instance and calls
+ * `post()` without environ, as webapp did; a custom router serves it as a webapp handler. Only names of
+ * the subclasses found (and member chains ending in one) are looked at.
+ */
+export function findHandOffs(handlers: HandlerClasses, record: SourceRecord): Node[] {
+  const names = new Set(handlers.classes.map((c) => c.name).filter((name): name is string => name !== undefined));
+  if (names.size === 0 || ![...names].some((name) => record.text.includes(name))) return [];
+  const sf = record.sourceFile;
+  const found: Node[] = [];
+  for (const kind of [SyntaxKind.CallExpression, SyntaxKind.NewExpression] as const) {
+    for (const call of compilerNodesOfKind<ts.CallExpression | ts.NewExpression>(sf, kind)) {
+      const callee = call.expression;
+      const calleeName = ts.isIdentifier(callee) ? callee.text : ts.isPropertyAccessExpression(callee) ? callee.name.text : '';
+      if (CLASS_TESTS.test(calleeName)) continue;
+      for (let argument of call.arguments ?? []) {
+        while (ts.isParenthesizedExpression(argument) || ts.isAsExpression(argument) || ts.isNonNullExpression(argument) || ts.isSatisfiesExpression(argument)) argument = argument.expression;
+        const last = ts.isIdentifier(argument) ? argument.text : ts.isPropertyAccessExpression(argument) ? argument.name.text : undefined;
+        if (last === undefined || !names.has(last)) continue;
+        const node = wrapCompilerNode(sf, argument);
+        if (handlers.statusOf(record, node).kind === 'handler') found.push(node);
+      }
+    }
+  }
+  return found;
+}
+
 /** `new X().post(environ)`, `new X().runFromRequest(environ)`, `new X()(req, res)`: what the rules write. */
 function isWrittenDispatch(created: ts.NewExpression): boolean {
   let parent = created.parent;
