@@ -418,7 +418,7 @@ export const rule: Rule = {
           : instances.has(node)
             ? 'a TaskHandler subclass instantiated outside a route table (a hand-made dispatch calls its methods as webapp did, without environ)'
             : handedOff.has(node)
-              ? 'a TaskHandler subclass handed to a function the codemod does not follow (a dispatch helper making an instance and calling post() without environ, as a test or a replay tool does; a custom router serving it as a webapp handler)'
+              ? 'a TaskHandler subclass handed on where the codemod does not follow it (an argument of a call, an element of an array that is not a route-table row): a dispatch helper making an instance and calling post() without environ, as tests and replay tools do, or a custom router serving it as a webapp handler'
               : 'TaskHandler used as a value (a prototype-based subclass, a call or patch of its methods, a global, an argument...)';
         out.report(
           record,
