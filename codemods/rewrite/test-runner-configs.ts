@@ -40,6 +40,9 @@ function positionOf(text: string, key: string): { line: number; column: number }
 }
 
 export function reportLegacyNameMappers(analysis: Analysis, out: RuleOutput): void {
+  if (analysis.configs.length === 0) return;
+  // A table keeping ordinary webapp rows keeps its import of webapp, and a mapping of that name still applies.
+  const webappKept = analysis.tables.some((table) => table.rows.some((row) => row.kind === 'webapp'));
   for (const manifest of analysis.configs) {
     if (path.basename(manifest) !== 'package.json') continue;
     const files: Array<[string, (json: unknown) => unknown]> = [
@@ -64,7 +67,7 @@ export function reportLegacyNameMappers(analysis: Analysis, out: RuleOutput): vo
       const file = { absPath, rel: toPosixRelative(analysis.root, absPath), text };
       for (const key of mapperKeys(config)) {
         const role = keyRole(key, analysis.matchers);
-        if (!role) continue;
+        if (!role || (role === 'webapp' && webappKept)) continue;
         const { line, column } = positionOf(text, key);
         out.reportAt(
           file,

@@ -181,10 +181,21 @@ function isModuleSpecifierPosition(literal: ts.Node): boolean {
  * imports deferred-migrate/shim instead, so a mock or lookup of this name silently stops
  * reaching what the code uses.
  */
+/** Whether a migrated file still imports the webapp module (a table keeping ordinary rows): a mock or mapping of it still applies. */
+const webappKeptBy = new WeakMap<Analysis, boolean>();
+function webappKept(analysis: Analysis): boolean {
+  let kept = webappKeptBy.get(analysis);
+  if (kept === undefined) {
+    kept = analysis.candidates.some((record) => analysis.symbols.of(record).sites.some((site) => site.role === 'webapp'));
+    webappKeptBy.set(analysis, kept);
+  }
+  return kept;
+}
+
 function legacyModuleNames(analysis: Analysis, record: SourceRecord): LegacyReference[] {
   const found: LegacyReference[] = [];
   const mocked = mockedModuleRole(record.absPath, analysis.matchers);
-  if (mocked) {
+  if (mocked && !(mocked === 'webapp' && webappKept(analysis))) {
     found.push({
       node: record.sourceFile.getFirstChild() ?? record.sourceFile,
       what: `this manual mock of the legacy ${mocked} module (${path.basename(record.absPath)} under __mocks__)`,
@@ -198,7 +209,7 @@ function legacyModuleNames(analysis: Analysis, record: SourceRecord): LegacyRefe
   for (const literal of compilerNodesOfKind<ts.RegularExpressionLiteral>(record.sourceFile, SyntaxKind.RegularExpressionLiteral)) {
     const slash = literal.text.lastIndexOf('/');
     const role = patternRole(literal.text.slice(1, slash), literal.text.slice(slash + 1), analysis.matchers);
-    if (role) found.push({ node: wrapCompilerNode(record.sourceFile, literal), what: `a regular expression matching the name of the legacy ${role} module`, why: PATTERN_WHY });
+    if (role && !(role === 'webapp' && webappKept(analysis))) found.push({ node: wrapCompilerNode(record.sourceFile, literal), what: `a regular expression matching the name of the legacy ${role} module`, why: PATTERN_WHY });
   }
   for (const kind of [SyntaxKind.StringLiteral, SyntaxKind.NoSubstitutionTemplateLiteral]) {
     for (const literal of compilerNodesOfKind<ts.StringLiteral | ts.NoSubstitutionTemplateLiteral>(record.sourceFile, kind)) {
@@ -206,7 +217,7 @@ function legacyModuleNames(analysis: Analysis, record: SourceRecord): LegacyRefe
       if (role === undefined && !isModuleSpecifierPosition(literal) && PATTERN_CHARACTERS.test(literal.text)) {
         const patterned = patternRole(literal.text, '', analysis.matchers);
         if (patterned) {
-          found.push({ node: wrapCompilerNode(record.sourceFile, literal), what: `a pattern matching the name of the legacy ${patterned} module`, why: PATTERN_WHY });
+          if (!(patterned === 'webapp' && webappKept(analysis))) found.push({ node: wrapCompilerNode(record.sourceFile, literal), what: `a pattern matching the name of the legacy ${patterned} module`, why: PATTERN_WHY });
           continue;
         }
       }
