@@ -11,6 +11,10 @@ import { toPosixRelative } from '../analysis/discover.js';
 import { PATTERN_CHARACTERS, patternRole, roleOfSpecifier, type ModuleMatchers } from '../analysis/specifiers.js';
 import type { RuleOutput } from './context.js';
 
+function isLegacy(role: string | undefined): boolean {
+  return role === 'deferred' || role === 'webapp';
+}
+
 /** The role of the legacy module a moduleNameMapper key names, as a plain name or a pattern. */
 function keyRole(key: string, matchers: ModuleMatchers): 'deferred' | 'webapp' | undefined {
   const role = roleOfSpecifier(key, matchers);
@@ -18,18 +22,20 @@ function keyRole(key: string, matchers: ModuleMatchers): 'deferred' | 'webapp' |
   return PATTERN_CHARACTERS.test(key) ? patternRole(key, '', matchers) : undefined;
 }
 
-/** Every moduleNameMapper key of a jest configuration, also in its `projects`. */
-function mapperKeys(config: unknown, keys: string[] = []): string[] {
-  if (config === null || typeof config !== 'object') return keys;
+/** Every moduleNameMapper entry of a jest configuration, also in its `projects`: the key and the paths it maps to. */
+function mapperEntries(config: unknown, entries: Array<[string, string[]]> = []): Array<[string, string[]]> {
+  if (config === null || typeof config !== 'object') return entries;
   if (Array.isArray(config)) {
-    for (const entry of config) mapperKeys(entry, keys);
-    return keys;
+    for (const entry of config) mapperEntries(entry, entries);
+    return entries;
   }
   const record = config as Record<string, unknown>;
   const mapper = record.moduleNameMapper;
-  if (mapper && typeof mapper === 'object' && !Array.isArray(mapper)) keys.push(...Object.keys(mapper));
-  if (Array.isArray(record.projects)) mapperKeys(record.projects, keys);
-  return keys;
+  if (mapper && typeof mapper === 'object' && !Array.isArray(mapper)) {
+    for (const [key, value] of Object.entries(mapper)) entries.push([key, (Array.isArray(value) ? value : [value]).filter((v): v is string => typeof v === 'string')]);
+  }
+  if (Array.isArray(record.projects)) mapperEntries(record.projects, entries);
+  return entries;
 }
 
 function positionOf(text: string, key: string): { line: number; column: number } {
@@ -65,10 +71,23 @@ export function reportLegacyNameMappers(analysis: Analysis, out: RuleOutput): vo
         continue;
       }
       const file = { absPath, rel: toPosixRelative(analysis.root, absPath), text };
-      for (const key of mapperKeys(config)) {
-        const role = keyRole(key, analysis.matchers);
-        if (!role || (role === 'webapp' && webappKept)) continue;
+      for (const [key, targets] of mapperEntries(config)) {
         const { line, column } = positionOf(text, key);
+        const role = keyRole(key, analysis.matchers);
+        // A name only jest resolves to the legacy module (`'^@legacy/deferred$': '<rootDir>/vendor/google/appengine/ext/deferred'`).
+        const target = role ? undefined : targets.find((t) => isLegacy(roleOfSpecifier(t.replace(/^<rootDir>\//, ''), analysis.matchers)));
+        if (target) {
+          out.reportAt(
+            file,
+            line,
+            column,
+            'unresolved-legacy-reference',
+            'warning',
+            `jest's moduleNameMapper maps ${key} to the legacy module (${target}). Only jest resolves that name, so the codemod does not know it names the legacy module: code importing it is not migrated and, under jest, keeps loading the legacy module (its mocks and spies no longer meet the migrated code, which imports ${analysis.matchers.shim}). Import ${analysis.matchers.shim} there instead, and drop the entry.`,
+          );
+          continue;
+        }
+        if (!role || (role === 'webapp' && webappKept)) continue;
         out.reportAt(
           file,
           line,
