@@ -110,6 +110,7 @@ export const findLegacyReferences: LegacyReferenceFinder = (analysis, record) =>
   }
 
   found.push(...legacyTaskqueueErrors(analysis, record));
+  found.push(...legacyErrorsMade(analysis, record));
   found.push(...legacyQueueAndRuntimeState(record));
   found.push(...legacyModuleNames(analysis, record));
 
@@ -250,6 +251,85 @@ function quotedLegacyName(text: string, analysis: Analysis, record: SourceRecord
     if (role === 'deferred' || role === 'webapp') return role;
   }
   return undefined;
+}
+
+/**
+ * Where the migrated code tests a class of deferred-migrate/shim with `instanceof`: the shim's class
+ * name → the first such test (`src/app.ts:10`). Memoised per analysis (the migrated texts').
+ */
+const shimClassTestsBy = new WeakMap<Analysis, Map<string, string>>();
+function shimClassTests(analysis: Analysis): Map<string, string> {
+  let tests = shimClassTestsBy.get(analysis);
+  if (tests) return tests;
+  tests = new Map();
+  const shim = analysis.matchers.shim;
+  for (const record of analysis.candidates) {
+    if (!record.text.includes('instanceof') || !record.text.includes(shim)) continue;
+    // Local names of the shim's classes: named imports and CommonJS destructuring.
+    const local = new Map<string, string>();
+    for (const declaration of record.sourceFile.getImportDeclarations()) {
+      if (declaration.getModuleSpecifierValue() !== shim) continue;
+      for (const named of declaration.getNamedImports()) local.set(named.getAliasNode()?.getText() ?? named.getName(), named.getName());
+    }
+    for (const call of record.sourceFile.getDescendantsOfKind(SyntaxKind.CallExpression)) {
+      const [argument] = call.getArguments();
+      if (call.getExpression().getText() !== 'require' || !argument || !Node.isStringLiteral(argument) || argument.getLiteralValue() !== shim) continue;
+      const holder = call.getParent();
+      const name = holder && Node.isVariableDeclaration(holder) ? holder.getNameNode() : undefined;
+      if (!name || !Node.isObjectBindingPattern(name)) continue;
+      for (const element of name.getElements()) local.set(element.getName(), element.getPropertyNameNode()?.getText() ?? element.getName());
+    }
+    for (const test of record.sourceFile.getDescendantsOfKind(SyntaxKind.BinaryExpression)) {
+      if (test.getOperatorToken().getKind() !== SyntaxKind.InstanceOfKeyword) continue;
+      const right = test.getRight();
+      const name = Node.isIdentifier(right) ? local.get(right.getText()) : Node.isPropertyAccessExpression(right) && right.getExpression().getText() === 'deferred' ? right.getName() : undefined;
+      if (name && !tests.has(name)) tests.set(name, `${record.rel}:${test.getStartLineNumber()}`);
+    }
+  }
+  shimClassTestsBy.set(analysis, tests);
+  return tests;
+}
+
+/**
+ * An error class of the legacy taskqueue module made with `new` (a test's mock or fake queue
+ * throwing `new TaskAlreadyExistsError('dup')`) while the migrated code tests the shim's class of
+ * that failure with `instanceof`, in this file or another: the error made here no longer takes
+ * that branch (h39-r3: 409 before, 500 after). The import of the legacy class is kept where it
+ * is constructed (taskqueue-errors.ts: the shim's constructors differ), so it is reported.
+ */
+function legacyErrorsMade(analysis: Analysis, record: SourceRecord): LegacyReference[] {
+  if (!record.text.includes('appengine/api/taskqueue') || !/\bnew\b/.test(record.text)) return [];
+  const legacy = new Map<string, string>(); // local name (or `ns.`) → legacy class name
+  const objects = new Set<string>();
+  for (const declaration of record.sourceFile.getImportDeclarations()) {
+    if (!LEGACY_TASKQUEUE.test(declaration.getModuleSpecifierValue())) continue;
+    for (const named of declaration.getNamedImports()) legacy.set(named.getAliasNode()?.getText() ?? named.getName(), named.getName());
+    const object = declaration.getNamespaceImport() ?? declaration.getDefaultImport();
+    if (object) objects.add(object.getText());
+  }
+  for (const call of record.sourceFile.getDescendantsOfKind(SyntaxKind.CallExpression)) {
+    const [argument] = call.getArguments();
+    if (call.getExpression().getText() !== 'require' || !argument || !Node.isStringLiteral(argument) || !LEGACY_TASKQUEUE.test(argument.getLiteralValue())) continue;
+    const holder = call.getParent();
+    const name = holder && Node.isVariableDeclaration(holder) ? holder.getNameNode() : undefined;
+    if (name && Node.isObjectBindingPattern(name)) for (const element of name.getElements()) legacy.set(element.getName(), element.getPropertyNameNode()?.getText() ?? element.getName());
+    else if (name && Node.isIdentifier(name)) objects.add(name.getText());
+  }
+  if (legacy.size === 0 && objects.size === 0) return [];
+  const found: LegacyReference[] = [];
+  for (const made of record.sourceFile.getDescendantsOfKind(SyntaxKind.NewExpression)) {
+    const callee = made.getExpression();
+    const name = Node.isIdentifier(callee) ? legacy.get(callee.getText()) : Node.isPropertyAccessExpression(callee) && objects.has(callee.getExpression().getText()) ? callee.getName() : undefined;
+    const instead = name === undefined ? undefined : LEGACY_ERROR_CLASSES.get(name);
+    const tested = instead === undefined ? undefined : shimClassTests(analysis).get(instead);
+    if (!name || !instead || !tested) continue;
+    found.push({
+      node: made,
+      what: `\`${made.getText().length > 60 ? `new ${callee.getText()}(...)` : made.getText()}\` (the legacy taskqueue module's ${name})`,
+      why: `the migrated code tests deferred-migrate/shim's ${instead} instead (${tested}: instanceof), so an error made here (a mock's or a fake's throw) no longer takes that branch. Throw the shim's ${instead} (import it from deferred-migrate/shim; its constructor takes (taskName, queue) for TaskAlreadyExistsError, a message for the others)`,
+    });
+  }
+  return found;
 }
 
 /**
