@@ -131,11 +131,10 @@ export function findInstantiations(handlers: HandlerClasses, record: SourceRecor
 
 /**
  * Calls whose class argument is tested, not used: `instanceof` and identity hold after the rename
- * (`expect(h).toBeInstanceOf(Audit)`, `assert.strictEqual(h.constructor, Audit)`, `kinds.includes(H)`, a
- * Map's key); prototype wiring is
- * findPrototypeUses'.
+ * (`expect(h).toBeInstanceOf(Audit)`, `assert.strictEqual(h.constructor, Audit)`, `kinds.includes(H)`,
+ * `expect(H)`, a Map's key); prototype wiring is findPrototypeUses'.
  */
-const CLASS_TESTS = /^(?:toBeInstanceOf|instanceOf|instanceof|isPrototypeOf|inherits|setPrototypeOf|toBe|toEqual|toStrictEqual|equal|equals|strictEqual|deepEqual|deepStrictEqual|notStrictEqual|notEqual|is|same|includes|indexOf|has|get)$/;
+const CLASS_TESTS = /^(?:toBeInstanceOf|instanceOf|instanceof|isPrototypeOf|inherits|setPrototypeOf|toBe|toEqual|toStrictEqual|equal|equals|strictEqual|deepEqual|deepStrictEqual|notStrictEqual|notEqual|is|same|includes|indexOf|has|get|expect)$/;
 
 /**
  * A handler subclass handed on where the analysis does not follow it: an argument of a call or `new`
