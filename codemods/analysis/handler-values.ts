@@ -129,6 +129,50 @@ export function findInstantiations(handlers: HandlerClasses, record: SourceRecor
   return found;
 }
 
+/**
+ * Calls whose class argument is tested, not used: `instanceof` and identity hold after the rename
+ * (`expect(h).toBeInstanceOf(Audit)`, `assert.strictEqual(h.constructor, Audit)`, `kinds.includes(H)`,
+ * `expect(H)`, a Map's key); prototype wiring is findPrototypeUses'.
+ */
+const CLASS_TESTS = /^(?:toBeInstanceOf|instanceOf|instanceof|isPrototypeOf|inherits|setPrototypeOf|toBe|toEqual|toStrictEqual|equal|equals|strictEqual|deepEqual|deepStrictEqual|notStrictEqual|notEqual|is|same|includes|indexOf|has|get|expect)$/;
+
+/**
+ * A handler subclass handed on where the analysis does not follow it: an argument of a call or `new`
+ * (`dispatch(AuditHandler, body)`, `Reflect.construct(AuditHandler, [])`, `router.add('/mail', MailTask)`,
+ * also through a const alias or a registry member, `dispatch(registry.audit)`), or an element of an
+ * array that is not a route-table row (`for (const H of [AuditHandler, MailTask]) new H().post()`). A
+ * test's or a replay tool's dispatch helper makes an instance and calls `post()` without environ, as
+ * webapp did; a custom router serves it as a webapp handler. Only files that spell the name of a
+ * subclass found are looked at.
+ */
+export function findHandOffs(handlers: HandlerClasses, record: SourceRecord): Node[] {
+  const names = handlers.classes.map((c) => c.name).filter((name): name is string => name !== undefined);
+  if (names.length === 0 || !names.some((name) => record.text.includes(name))) return [];
+  const sf = record.sourceFile;
+  const found: Node[] = [];
+  const consider = (value: ts.Expression): void => {
+    while (ts.isParenthesizedExpression(value) || ts.isAsExpression(value) || ts.isNonNullExpression(value) || ts.isSatisfiesExpression(value)) value = value.expression;
+    if (!ts.isIdentifier(value) && !ts.isPropertyAccessExpression(value)) return;
+    const node = wrapCompilerNode(sf, value);
+    if (handlers.statusOf(record, node).kind === 'handler') found.push(node);
+  };
+  for (const kind of [SyntaxKind.CallExpression, SyntaxKind.NewExpression] as const) {
+    for (const call of compilerNodesOfKind<ts.CallExpression | ts.NewExpression>(sf, kind)) {
+      const callee = call.expression;
+      const calleeName = ts.isIdentifier(callee) ? callee.text : ts.isPropertyAccessExpression(callee) ? callee.name.text : '';
+      if (CLASS_TESTS.test(calleeName)) continue;
+      for (const argument of call.arguments ?? []) consider(argument);
+    }
+  }
+  for (const array of compilerNodesOfKind<ts.ArrayLiteralExpression>(sf, SyntaxKind.ArrayLiteralExpression)) {
+    // `[pattern, Handler]`: a row (the route-table analysis reads it, or reports its table).
+    const [first] = array.elements;
+    if (array.elements.length === 2 && first && (ts.isStringLiteralLike(first) || ts.isTemplateExpression(first) || ts.isRegularExpressionLiteral(first))) continue;
+    for (const element of array.elements) if (!ts.isSpreadElement(element)) consider(element);
+  }
+  return found;
+}
+
 /** `new X().post(environ)`, `new X().runFromRequest(environ)`, `new X()(req, res)`: what the rules write. */
 function isWrittenDispatch(created: ts.NewExpression): boolean {
   let parent = created.parent;

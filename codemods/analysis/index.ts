@@ -14,7 +14,7 @@ import { ImportGraph } from './import-graph.js';
 import { ModuleAliases } from './module-aliases.js';
 import { findRouteTables, type RouteTable } from './route-tables.js';
 import { scanSources, type TextScans } from './tree-scan.js';
-import { prefilterNeedles, type ModuleMatchers } from './specifiers.js';
+import { mockedModuleRole, prefilterNeedles, type ModuleMatchers } from './specifiers.js';
 
 export interface Analysis {
   root: string;
@@ -41,6 +41,8 @@ export interface Analysis {
   jsdocTyped: boolean;
   /** The walked directories that hold a `node_modules` (the discovery's). */
   nodeModulesIn: readonly string[];
+  /** The package.json, tsconfig and jsconfig files the discovery listed (absolute). */
+  configs: readonly string[];
   /** What the text scans found per source file, for a later analysis of the same tree. */
   scans: TextScans;
   /** The relative imports of those scans, for a later analysis of the same tree. */
@@ -105,7 +107,8 @@ export function analyze(options: AnalyzeOptions): Analysis {
   const aliasCandidate = aliases && aliasCandidates(aliases, scans);
   for (const [absPath, scan] of scans) {
     // A file that imports the legacy module only through an alias names none of the needles.
-    if (!scan.legacy && !(scan.aliased && aliasCandidate?.(absPath, scan.aliased))) continue;
+    // A test runner's manual mock of the legacy module names none of them either: the verification reports it.
+    if (!scan.legacy && !(scan.aliased && aliasCandidate?.(absPath, scan.aliased)) && !(absPath.includes('__mocks__') && mockedModuleRole(absPath, matchers))) continue;
     const record = index.load(absPath);
     if (record) frontier.push(record);
   }
@@ -168,6 +171,7 @@ export function analyze(options: AnalyzeOptions): Analysis {
     paths: options.paths ?? [options.root],
     jsdocTyped: candidates.some((r) => !r.isTypeScript && /@(type|param|returns?)\s*\{/.test(r.text)),
     nodeModulesIn: discovery.nodeModulesIn ?? [],
+    configs: discovery.configs ?? [],
     scans,
     imports,
   };

@@ -86,15 +86,69 @@ export function roleOfSpecifier(specifier: string, matchers: ModuleMatchers, fro
   return matchers.aliases.roleOf(fromAbsPath, specifier);
 }
 
+/** A path through a `__mocks__` directory: a test runner's manual mock, never the module it stands for. */
+const MOCKS_SEGMENT = /(^|\/)__mocks__\//;
+
 function computeRole(specifier: string, matchers: ModuleMatchers): ModuleRole | undefined {
   if (specifier === matchers.shim) return 'shim';
   const s = normalize(specifier);
+  if (MOCKS_SEGMENT.test(s)) return undefined;
   if (matchers.deferred.some((suffix) => endsWithSegment(s, suffix))) return 'deferred';
   if (matchers.webapp.some((suffix) => endsWithSegment(s, suffix))) return 'webapp';
   return undefined;
 }
 
+/**
+ * The legacy module a test runner's manual mock stands for (`__mocks__/google/appengine/ext/deferred.js`
+ * beside node_modules, `vendor/google/appengine/ext/__mocks__/deferred.js` beside a vendored copy), or
+ * undefined: the path without its `__mocks__` segment names it.
+ */
+export function mockedModuleRole(relPath: string, matchers: ModuleMatchers): 'deferred' | 'webapp' | undefined {
+  const posix = relPath.replace(/\\/g, '/');
+  if (!MOCKS_SEGMENT.test(posix)) return undefined;
+  const role = computeRole(posix.replace(MOCKS_SEGMENT, '$1'), matchers);
+  return role === 'deferred' || role === 'webapp' ? role : undefined;
+}
+
 /** Text fragments whose presence makes a file worth parsing. */
 export function prefilterNeedles(matchers: ModuleMatchers): string[] {
-  return [...matchers.deferred, ...matchers.webapp, matchers.shim, 'TaskHandler', 'WSGIApplication'];
+  // The legacy names also as a regular expression spells them (`/^google\/appengine\/ext\/deferred$/`: a
+  // module name mapper, a bundler alias), which the verification reports.
+  const escaped = [...matchers.deferred, ...matchers.webapp].filter((name) => name.includes('/')).map((name) => name.replace(/\//g, '\\/'));
+  return [...matchers.deferred, ...matchers.webapp, ...escaped, matchers.shim, 'TaskHandler', 'WSGIApplication'];
+}
+
+/** Characters that make a string a regular expression's source rather than a module name. */
+export const PATTERN_CHARACTERS = /[\^$\\()[\]*+?|]/;
+
+/**
+ * Whether a regular expression (its source and flags) stands for a legacy module's name: it spells
+ * every segment of the module's name (so `/deferred/` or a route's `^/_ah/queue/deferred$` is not one)
+ * and matches that name as imports write it, or its own text without anchors and trailing groups
+ * (`^@acme/appengine/ext/deferred(\.js)?$`) is such a name and matches it.
+ */
+export function patternRole(source: string, flags: string, matchers: ModuleMatchers): 'deferred' | 'webapp' | undefined {
+  let pattern: RegExp;
+  try {
+    pattern = new RegExp(source, flags.replace(/[gy]/g, ''));
+  } catch {
+    return undefined;
+  }
+  const plain = source.replace(/\\(.)/g, '$1');
+  let stripped = plain.replace(/^\^/, '');
+  for (let before = ''; before !== stripped; ) {
+    before = stripped;
+    stripped = stripped.replace(/\$$/, '').replace(/(\([^()]*\)|\.)[?*+]?$/, '').replace(/\?$/, '');
+  }
+  for (const role of ['deferred', 'webapp'] as const) {
+    for (const name of matchers[role]) {
+      const segments = name.split('/').filter((segment) => segment !== '' && segment !== '.' && segment !== '..');
+      if (segments.length === 0 || !segments.every((segment) => plain.includes(segment))) continue;
+      const bare = name.replace(/^(\.\.?\/)+/, '');
+      const written = [bare, `google/${bare}`, `${bare}.js`, `${bare}/index`, `${bare}/index.js`, `google/${bare}.js`];
+      if (written.some((w) => pattern.test(w))) return role;
+      if (roleOfSpecifier(stripped, matchers) === role && pattern.test(stripped)) return role;
+    }
+  }
+  return undefined;
 }

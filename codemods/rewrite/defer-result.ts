@@ -16,6 +16,7 @@ import { routeCallbackOf } from './route-callback.js';
 import { isCommonJsExportByName } from './exported-references.js';
 import type { Rule, RuleMeta } from './context.js';
 import { transactionalOption } from './defer-options.js';
+import { taskqueueApiUses } from './taskqueue-errors.js';
 import { addNeededImports } from './imports.js';
 import { makeTransform } from './single-file.js';
 import { migrateTaskMembers } from './task-members.js';
@@ -272,12 +273,46 @@ export const rule: Rule = {
     // serialize() now returns a Uint8Array where the legacy one returned a Buffer:
     // Buffer.from() gives the code the Buffer it used (toString('base64') and the like).
     for (const { record, call } of findPayloadCalls(analysis.symbols, analysis.candidates, 'serialize')) {
-      if (!isResultUsed(call) || keepsPayloadBytes(analysis, record, call)) continue;
+      if (!isResultUsed(call)) continue;
+      // The bytes are the shim's envelope, not the legacy JSON text: only the shim's run() reads them alike.
+      if (!onlyRun(analysis, record, call) && !toLegacyQueue(record, call)) out.report(record, call, 'defer-result', 'warning', PAYLOAD_TEXT_WHY);
+      if (keepsPayloadBytes(analysis, record, call)) continue;
       out.edit(record, call.getStart(), call.getStart(), 'Buffer.from(', 'serialize() result made a Buffer');
       out.edit(record, call.getEnd(), call.getEnd(), ')', 'serialize() result made a Buffer');
     }
   },
 };
+
+const PAYLOAD_TEXT_WHY =
+  'serialize() now writes the shim\'s payload envelope ({"v":1,"fn":...,"args":[...]}, arguments encoded with their types), not the legacy JSON text ({"fn":...,"args":[...]}). ' +
+  'Only the shim\'s run() reads both alike: code reading these bytes otherwise (JSON.parse, a comparison or snapshot in a test, a hash or a stored copy, a service still on the legacy runtime) sees a different text. ' +
+  'Check what reads it (the shim\'s run() also runs payloads in the legacy format).';
+
+/** A payload handed to the legacy task queue in the same statement (`getLegacyQueue().add({ payload: serialize(...) })`): the verification reports that queue there. */
+function toLegacyQueue(record: SourceRecord, call: CallExpression): boolean {
+  const statement = call.getFirstAncestor((a) => Node.isStatement(a));
+  return !!statement && taskqueueApiUses(record).some((use) => use.node.getFirstAncestor((a) => Node.isStatement(a)) === statement);
+}
+
+/** The payload only reaches the shim's `run()`: directly, or through a `const` every reference of which is `run()`'s argument. */
+function onlyRun(analysis: Analysis, record: SourceRecord, call: CallExpression): boolean {
+  const isRunArgument = (node: Node): boolean => {
+    const outer = outermost(node);
+    const parent = outer.getParent();
+    return !!parent && Node.isCallExpression(parent) && parent.getArguments()[0] === outer && isMember(analysis.symbols.resolve(record, parent.getExpression()), ['run']);
+  };
+  // What the codemod writes around it (`Buffer.from(serialize(...))`, for the next run) is the payload too.
+  let payload: Node = outermost(call);
+  const wrapper = payload.getParent();
+  if (wrapper && Node.isCallExpression(wrapper) && wrapper.getArguments()[0] === payload && wrapper.getExpression().getText().replace(/\s+/g, '') === 'Buffer.from') payload = wrapper;
+  if (isRunArgument(payload)) return true;
+  const holder = outermost(payload).getParent();
+  if (!holder || !Node.isVariableDeclaration(holder) || holder.getVariableStatement()?.getDeclarationKind() !== 'const') return false;
+  const name = holder.getNameNode();
+  if (!Node.isIdentifier(name)) return false;
+  const references = sameScopeReferences(name);
+  return references.length > 0 && references.every(isRunArgument);
+}
 
 /** The payload goes straight into `Buffer.from(...)` or `run(...)`, which take a Uint8Array as they took a Buffer. */
 function keepsPayloadBytes(analysis: Analysis, record: SourceRecord, call: CallExpression): boolean {

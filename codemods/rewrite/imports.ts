@@ -16,6 +16,7 @@ import { legacyNameUses, migratedLocal, RENAMED_MEMBERS } from './names.js';
 import { importStatement, insertImportStatement, isCommonJs, isLeadingRequire } from './import-placement.js';
 import { makeTransform } from './single-file.js';
 import { reportLegacyDependencies } from './legacy-dependencies.js';
+import { reportLegacyNameMappers } from './test-runner-configs.js';
 import { listRemovalSpans, statementRemovalSpan } from './text.js';
 
 export const meta: RuleMeta = {
@@ -385,6 +386,7 @@ export const rule: Rule = {
   run: (analysis, out, shared) => {
     runImports(analysis, out, shared, true);
     reportLegacyDependencies(analysis, out);
+    reportLegacyNameMappers(analysis, out);
   },
 };
 

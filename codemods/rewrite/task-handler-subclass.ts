@@ -7,7 +7,7 @@ import { compilerDescendants, morphText, wrapCompilerNode } from '../analysis/co
 import type { Analysis } from '../analysis/index.js';
 import { endsWithoutResult, ENTRY_METHODS, isEntryCall, legacyAccesses, thisEscapes, unmigratedEntryMembers, webappMemberUses, type WebappMemberUse } from '../analysis/handler-members.js';
 import type { HandlerClass } from '../analysis/handlers.js';
-import { findHandlerValueUses, findInstantiations, findPrototypeUses, servedPlaces } from '../analysis/handler-values.js';
+import { findHandlerValueUses, findHandOffs, findInstantiations, findPrototypeUses, servedPlaces } from '../analysis/handler-values.js';
 import type { SourceRecord } from '../analysis/project.js';
 import { quoted, semi } from '../analysis/style.js';
 import type { Rule, RuleMeta, RuleOutput } from './context.js';
@@ -468,12 +468,18 @@ export const rule: Rule = {
       const subclassUses = findPrototypeUses(analysis.handlers, record).filter((n) => !starts.has(n.getStart()));
       const subclasses = new Set(subclassUses);
       const instances = new Set(findInstantiations(analysis.handlers, record).filter((n) => !starts.has(n.getStart())));
-      for (const node of [...values, ...subclassUses, ...instances].sort((a, b) => a.getStart() - b.getStart())) {
+      // Inside a route table's arguments (`new WSGIApplication(loadRows(Task))`) the route-table rule reports the rows.
+      const tableArguments = analysis.tables.filter((table) => table.record.absPath === record.absPath).map((table) => table.create);
+      const inTable = (node: Node): boolean => tableArguments.some((create) => node.getStart() >= create.getStart() && node.getEnd() <= create.getEnd());
+      const handedOff = new Set(findHandOffs(analysis.handlers, record).filter((n) => !starts.has(n.getStart()) && !subclasses.has(n) && !inTable(n)));
+      for (const node of [...values, ...subclassUses, ...instances, ...handedOff].sort((a, b) => a.getStart() - b.getStart())) {
         const what = subclasses.has(node)
           ? 'a TaskHandler subclass used in prototype-based code (its prototype read or wired, its constructor called on `this`)'
           : instances.has(node)
             ? 'a TaskHandler subclass instantiated outside a route table (a hand-made dispatch calls its methods as webapp did, without environ)'
-            : 'TaskHandler used as a value (a prototype-based subclass, a call or patch of its methods, a global, an argument...)';
+            : handedOff.has(node)
+              ? 'a TaskHandler subclass handed on where the codemod does not follow it (an argument of a call, an element of an array that is not a route-table row): a dispatch helper making an instance and calling post() without environ, as tests and replay tools do, or a custom router serving it as a webapp handler'
+              : 'TaskHandler used as a value (a prototype-based subclass, a call or patch of its methods, a global, an argument...)';
         out.report(
           record,
           node,

@@ -162,7 +162,8 @@ export function finishFiles(planned: Map<string, Planned>, final: { analysis: An
       continue;
     }
     // A file that does not parse (e.g. a YAML file a rule could not read) is never touched, markers included.
-    if (!options.markers || state.sites.length === 0 || entry.items.some((i) => i.code === 'parse-error')) continue;
+    // JSON (a package.json whose jest config names the legacy module) has no comments: reported only.
+    if (!options.markers || state.sites.length === 0 || entry.items.some((i) => i.code === 'parse-error') || /\.json$/i.test(entry.file.absPath)) continue;
     const insertions = state.inMigrated().plan(state.sites);
     if (insertions.length === 0) continue;
     const applied = applyEdits(state.migrated, insertions.map((i) => ({ ...i, rule: 'markers' })));

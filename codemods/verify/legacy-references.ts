@@ -10,7 +10,8 @@ import type { SymbolRef } from '../analysis/legacy-symbols.js';
 import { BACKEND_DEPENDENT_ERROR_CLASSES, LEGACY_ERROR_CLASSES, LEGACY_TASKQUEUE } from '../analysis/legacy-errors.js';
 import { movableErrorClass, taskqueueApiUses, taskqueueErrorsKept } from '../rewrite/taskqueue-errors.js';
 import { SHIM_EXPORTS } from '../analysis/shim-exports.js';
-import { roleOfSpecifier } from '../analysis/specifiers.js';
+import { mockedModuleRole, PATTERN_CHARACTERS, patternRole, roleOfSpecifier } from '../analysis/specifiers.js';
+import * as path from 'node:path';
 
 
 export interface LegacyReference {
@@ -109,6 +110,7 @@ export const findLegacyReferences: LegacyReferenceFinder = (analysis, record) =>
   }
 
   found.push(...legacyTaskqueueErrors(analysis, record));
+  found.push(...legacyErrorsMade(analysis, record));
   found.push(...legacyQueueAndRuntimeState(record));
   found.push(...legacyModuleNames(analysis, record));
 
@@ -180,13 +182,46 @@ function isModuleSpecifierPosition(literal: ts.Node): boolean {
  * imports deferred-migrate/shim instead, so a mock or lookup of this name silently stops
  * reaching what the code uses.
  */
+/** Whether a migrated file still imports the webapp module (a table keeping ordinary rows): a mock or mapping of it still applies. */
+const webappKeptBy = new WeakMap<Analysis, boolean>();
+function webappKept(analysis: Analysis): boolean {
+  let kept = webappKeptBy.get(analysis);
+  if (kept === undefined) {
+    kept = analysis.candidates.some((record) => analysis.symbols.of(record).sites.some((site) => site.role === 'webapp'));
+    webappKeptBy.set(analysis, kept);
+  }
+  return kept;
+}
+
 function legacyModuleNames(analysis: Analysis, record: SourceRecord): LegacyReference[] {
   const found: LegacyReference[] = [];
+  const mocked = mockedModuleRole(record.absPath, analysis.matchers);
+  if (mocked && !(mocked === 'webapp' && webappKept(analysis))) {
+    found.push({
+      node: record.sourceFile.getFirstChild() ?? record.sourceFile,
+      what: `this manual mock of the legacy ${mocked} module (${path.basename(record.absPath)} under __mocks__)`,
+      why: `a test runner puts it in the legacy module's place (jest for an installed package by itself, jest.mock()/vi.mock() of its name otherwise), but the migrated code imports deferred-migrate/shim instead, so the mock no longer applies: the tests using it reach the real shim (a real queue, functions that must be registered) or assert on a mock nothing calls. Mock deferred-migrate/shim instead (__mocks__/deferred-migrate/shim.js with the shim's exports, or vi.mock/jest.mock of that name), or delete the mock`,
+    });
+  }
   // Only a file that runs code from strings: elsewhere such a string is text (a message, a note).
   const evaluates = /\b(?:eval|Function|runIn(?:This|New)?Context|compileFunction|Script)\s*\(/.test(record.text);
+  // The legacy names written as regular expressions (`/^google\/appengine\/ext\/deferred$/`, the keys
+  // of jest's moduleNameMapper, `'^google/appengine/ext/deferred(.*)$'`): a mapper, alias or mock of that pattern.
+  for (const literal of compilerNodesOfKind<ts.RegularExpressionLiteral>(record.sourceFile, SyntaxKind.RegularExpressionLiteral)) {
+    const slash = literal.text.lastIndexOf('/');
+    const role = patternRole(literal.text.slice(1, slash), literal.text.slice(slash + 1), analysis.matchers);
+    if (role && !(role === 'webapp' && webappKept(analysis))) found.push({ node: wrapCompilerNode(record.sourceFile, literal), what: `a regular expression matching the name of the legacy ${role} module`, why: PATTERN_WHY });
+  }
   for (const kind of [SyntaxKind.StringLiteral, SyntaxKind.NoSubstitutionTemplateLiteral]) {
     for (const literal of compilerNodesOfKind<ts.StringLiteral | ts.NoSubstitutionTemplateLiteral>(record.sourceFile, kind)) {
       const role = roleOfSpecifier(literal.text, analysis.matchers, record.absPath);
+      if (role === undefined && !isModuleSpecifierPosition(literal) && PATTERN_CHARACTERS.test(literal.text)) {
+        const patterned = patternRole(literal.text, '', analysis.matchers);
+        if (patterned) {
+          if (!(patterned === 'webapp' && webappKept(analysis))) found.push({ node: wrapCompilerNode(record.sourceFile, literal), what: `a pattern matching the name of the legacy ${patterned} module`, why: PATTERN_WHY });
+          continue;
+        }
+      }
       if ((role !== 'deferred' && role !== 'webapp') || isModuleSpecifierPosition(literal)) {
         // Code in a string (`eval("require('google/appengine/ext/deferred')...")`): the load it makes is not seen.
         const quoted = role || !evaluates ? undefined : quotedLegacyName(literal.text, analysis, record);
@@ -205,6 +240,9 @@ function legacyModuleNames(analysis: Analysis, record: SourceRecord): LegacyRefe
   return found;
 }
 
+const PATTERN_WHY =
+  "the migrated code imports deferred-migrate/shim instead, so what this pattern maps, aliases or mocks (jest's moduleNameMapper, a bundler or test runner alias, a module replacement) no longer applies to it: tests mapped to a fake reach the real shim. Map deferred-migrate/shim instead, or delete the entry if it only resolved the legacy package";
+
 /** The role of a legacy module named in quotes inside a string's text (`"require('google/appengine/ext/deferred')"`). */
 function quotedLegacyName(text: string, analysis: Analysis, record: SourceRecord): 'deferred' | 'webapp' | undefined {
   if (!/['"`]/.test(text)) return undefined;
@@ -213,6 +251,85 @@ function quotedLegacyName(text: string, analysis: Analysis, record: SourceRecord
     if (role === 'deferred' || role === 'webapp') return role;
   }
   return undefined;
+}
+
+/**
+ * Where the migrated code tests a class of deferred-migrate/shim with `instanceof`: the shim's class
+ * name → the first such test (`src/app.ts:10`). Memoised per analysis (the migrated texts').
+ */
+const shimClassTestsBy = new WeakMap<Analysis, Map<string, string>>();
+function shimClassTests(analysis: Analysis): Map<string, string> {
+  let tests = shimClassTestsBy.get(analysis);
+  if (tests) return tests;
+  tests = new Map();
+  const shim = analysis.matchers.shim;
+  for (const record of analysis.candidates) {
+    if (!record.text.includes('instanceof') || !record.text.includes(shim)) continue;
+    // Local names of the shim's classes: named imports and CommonJS destructuring.
+    const local = new Map<string, string>();
+    for (const declaration of record.sourceFile.getImportDeclarations()) {
+      if (declaration.getModuleSpecifierValue() !== shim) continue;
+      for (const named of declaration.getNamedImports()) local.set(named.getAliasNode()?.getText() ?? named.getName(), named.getName());
+    }
+    for (const call of record.sourceFile.getDescendantsOfKind(SyntaxKind.CallExpression)) {
+      const [argument] = call.getArguments();
+      if (call.getExpression().getText() !== 'require' || !argument || !Node.isStringLiteral(argument) || argument.getLiteralValue() !== shim) continue;
+      const holder = call.getParent();
+      const name = holder && Node.isVariableDeclaration(holder) ? holder.getNameNode() : undefined;
+      if (!name || !Node.isObjectBindingPattern(name)) continue;
+      for (const element of name.getElements()) local.set(element.getName(), element.getPropertyNameNode()?.getText() ?? element.getName());
+    }
+    for (const test of record.sourceFile.getDescendantsOfKind(SyntaxKind.BinaryExpression)) {
+      if (test.getOperatorToken().getKind() !== SyntaxKind.InstanceOfKeyword) continue;
+      const right = test.getRight();
+      const name = Node.isIdentifier(right) ? local.get(right.getText()) : Node.isPropertyAccessExpression(right) && right.getExpression().getText() === 'deferred' ? right.getName() : undefined;
+      if (name && !tests.has(name)) tests.set(name, `${record.rel}:${test.getStartLineNumber()}`);
+    }
+  }
+  shimClassTestsBy.set(analysis, tests);
+  return tests;
+}
+
+/**
+ * An error class of the legacy taskqueue module made with `new` (a test's mock or fake queue
+ * throwing `new TaskAlreadyExistsError('dup')`) while the migrated code tests the shim's class of
+ * that failure with `instanceof`, in this file or another: the error made here no longer takes
+ * that branch (h39-r3: 409 before, 500 after). The import of the legacy class is kept where it
+ * is constructed (taskqueue-errors.ts: the shim's constructors differ), so it is reported.
+ */
+function legacyErrorsMade(analysis: Analysis, record: SourceRecord): LegacyReference[] {
+  if (!record.text.includes('appengine/api/taskqueue') || !/\bnew\b/.test(record.text)) return [];
+  const legacy = new Map<string, string>(); // local name (or `ns.`) → legacy class name
+  const objects = new Set<string>();
+  for (const declaration of record.sourceFile.getImportDeclarations()) {
+    if (!LEGACY_TASKQUEUE.test(declaration.getModuleSpecifierValue())) continue;
+    for (const named of declaration.getNamedImports()) legacy.set(named.getAliasNode()?.getText() ?? named.getName(), named.getName());
+    const object = declaration.getNamespaceImport() ?? declaration.getDefaultImport();
+    if (object) objects.add(object.getText());
+  }
+  for (const call of record.sourceFile.getDescendantsOfKind(SyntaxKind.CallExpression)) {
+    const [argument] = call.getArguments();
+    if (call.getExpression().getText() !== 'require' || !argument || !Node.isStringLiteral(argument) || !LEGACY_TASKQUEUE.test(argument.getLiteralValue())) continue;
+    const holder = call.getParent();
+    const name = holder && Node.isVariableDeclaration(holder) ? holder.getNameNode() : undefined;
+    if (name && Node.isObjectBindingPattern(name)) for (const element of name.getElements()) legacy.set(element.getName(), element.getPropertyNameNode()?.getText() ?? element.getName());
+    else if (name && Node.isIdentifier(name)) objects.add(name.getText());
+  }
+  if (legacy.size === 0 && objects.size === 0) return [];
+  const found: LegacyReference[] = [];
+  for (const made of record.sourceFile.getDescendantsOfKind(SyntaxKind.NewExpression)) {
+    const callee = made.getExpression();
+    const name = Node.isIdentifier(callee) ? legacy.get(callee.getText()) : Node.isPropertyAccessExpression(callee) && objects.has(callee.getExpression().getText()) ? callee.getName() : undefined;
+    const instead = name === undefined ? undefined : LEGACY_ERROR_CLASSES.get(name);
+    const tested = instead === undefined ? undefined : shimClassTests(analysis).get(instead);
+    if (!name || !instead || !tested) continue;
+    found.push({
+      node: made,
+      what: `\`${made.getText().length > 60 ? `new ${callee.getText()}(...)` : made.getText()}\` (the legacy taskqueue module's ${name})`,
+      why: `the migrated code tests deferred-migrate/shim's ${instead} instead (${tested}: instanceof), so an error made here (a mock's or a fake's throw) no longer takes that branch. Throw the shim's ${instead} (import it from deferred-migrate/shim; its constructor takes (taskName, queue) for TaskAlreadyExistsError, a message for the others)`,
+    });
+  }
+  return found;
 }
 
 /**
