@@ -12,6 +12,7 @@ import { SymbolTable } from './legacy-symbols.js';
 import { ProjectIndex, readUtf8, type SourceRecord, type TextSource } from './project.js';
 import { ImportGraph } from './import-graph.js';
 import { ModuleAliases } from './module-aliases.js';
+import { OutsideModules } from './outside-modules.js';
 import { findRouteTables, type RouteTable } from './route-tables.js';
 import { scanSources, type TextScans } from './tree-scan.js';
 import { prefilterNeedles, type ModuleMatchers } from './specifiers.js';
@@ -45,6 +46,8 @@ export interface Analysis {
   scans: TextScans;
   /** The relative imports of those scans, for a later analysis of the same tree. */
   imports: ImportGraph;
+  /** Modules outside the run its files import that use the legacy API (none in a one-file run). */
+  outside?: OutsideModules;
 }
 
 export interface AnalyzeOptions {
@@ -68,13 +71,20 @@ export interface AnalyzeOptions {
  * module, or one names a package of the tree that names the legacy API but leads to
  * nothing the analysis can follow (only built output there): reported at the import.
  */
-function aliasCandidates(aliases: ModuleAliases, scans: TextScans): (absPath: string, specifiers: readonly string[]) => boolean {
+function aliasCandidates(aliases: ModuleAliases, scans: TextScans, outside: OutsideModules | undefined): (absPath: string, specifiers: readonly string[]) => boolean {
   const legacyPackages = new Map<string, boolean>();
   const namesLegacy = (dir: string): boolean => {
     let found = legacyPackages.get(dir);
     if (found === undefined) {
       found = false;
-      for (const [absPath, scan] of scans) if (scan.legacy && absPath.startsWith(dir + path.sep)) found = true;
+      let walked = false;
+      for (const [absPath, scan] of scans) {
+        if (!absPath.startsWith(dir + path.sep)) continue;
+        walked = true;
+        if (scan.legacy) found = true;
+      }
+      // A workspace package the walk does not reach (a run on one app of a monorepo): its files on disk.
+      if (!walked && outside?.legacyInPackage(dir)) found = true;
       legacyPackages.set(dir, found);
     }
     return found;
@@ -102,10 +112,12 @@ export function analyze(options: AnalyzeOptions): Analysis {
   const scans = options.scans ?? scanSources(discovery.files, (absPath) => index.text(absPath), prefilterNeedles(matchers), discovery.aliasPrefixes);
 
   let frontier: SourceRecord[] = [];
-  const aliasCandidate = aliases && aliasCandidates(aliases, scans);
+  const outside = options.singleFile ? undefined : new OutsideModules(index, matchers.deferred);
+  const aliasCandidate = aliases && aliasCandidates(aliases, scans, outside);
   for (const [absPath, scan] of scans) {
-    // A file that imports the legacy module only through an alias names none of the needles.
-    if (!scan.legacy && !(scan.aliased && aliasCandidate?.(absPath, scan.aliased))) continue;
+    // A file that imports the legacy module only through an alias names none of the needles;
+    // one importing a module outside the run that uses it, none either.
+    if (!scan.legacy && !(scan.aliased && aliasCandidate?.(absPath, scan.aliased)) && !scan.specifiers.some((specifier) => outside?.legacyTarget(absPath, specifier))) continue;
     const record = index.load(absPath);
     if (record) frontier.push(record);
   }
@@ -170,5 +182,6 @@ export function analyze(options: AnalyzeOptions): Analysis {
     nodeModulesIn: discovery.nodeModulesIn ?? [],
     scans,
     imports,
+    ...(outside ? { outside } : {}),
   };
 }

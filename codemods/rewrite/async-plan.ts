@@ -734,6 +734,21 @@ export class AsyncPlanner {
     return `the file is an entry point of its package (${rel}/package.json), whose importers may be outside the run${isPrivate ? ' (a run on the repository root follows them)' : ''}`;
   }
 
+  /**
+   * Why what `record` exports may be imported by files the run does not see, when its
+   * package says so: the run walked only part of the package (`deferred-migrate ./src`
+   * beside ./test, ./scripts), the file is an entry point of a package whose importers
+   * may be elsewhere, or the package names an entry the run cannot see. Undefined for a
+   * file with no package.json above it (up to the root) and for a one-file run, where
+   * nothing says where its importers are: the rules that change what a file exports
+   * (a route table removed, a handler class's methods taking environ, the legacy API
+   * re-exported) report only what the package shows.
+   */
+  exportsLeavePackage(record: SourceRecord): string | undefined {
+    if (this.analysis.singleFile || this.packageDirOf(record.absPath) === undefined) return undefined;
+    return this.exportsLeaveRun(record);
+  }
+
   /** A private package is imported only from its repository: all of it when the run walks the root. */
   private importersAllInRun(dir: string): boolean {
     return this.manifest(dir)?.private === true && this.analysis.paths.some((walked) => isWithin(this.analysis.root, walked));

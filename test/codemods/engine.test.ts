@@ -91,6 +91,30 @@ describe('migrate', () => {
     expect(whole.files.find((f) => f.file === 'test/tasks.test.ts')!.updated).toContain('await schedule(1);');
     expect(whole.files.flatMap((f) => f.items).filter((i) => i.code === 'sync-error-handling')).toEqual([]);
   });
+  it('reports what a run on part of a package changes in its exports, and modules outside the run that use the legacy API', async () => {
+    tree = makeTree({
+      'package.json': '{ "private": true, "type": "module" }\n',
+      'src/jobs.ts': "import * as deferred from 'google/appengine/ext/deferred';\nexport function audit(id: number) {\n  return id;\n}\nexport class AuditHandler extends deferred.TaskHandler {\n  post() {\n    return super.post();\n  }\n}\n",
+      'src/appengine.ts': "export * from 'google/appengine/ext/deferred';\n",
+      'src/app.ts': "import express from 'express';\nimport { WSGIApplication } from 'google/appengine/ext/webapp';\nimport { AuditHandler } from './jobs.js';\nimport { sendMail } from './mailer.js';\nexport const app = express();\nexport const tasks = new WSGIApplication([['/tasks/audit', AuditHandler]]);\napp.use(tasks);\napp.get('/m', (_req, res) => { sendMail('x'); res.send('ok'); });\n",
+      'src/mailer.ts': "import { enqueue } from '../lib/queue.js';\nexport function mail(to: string) {\n  return to;\n}\nexport function sendMail(to: string) {\n  enqueue(mail, to);\n}\n",
+      'lib/queue.ts': "import * as deferred from 'google/appengine/ext/deferred';\nexport const enqueue = deferred.defer;\n",
+      'test/app.test.ts': "import { tasks } from '../src/app.js';\nimport { AuditHandler } from '../src/jobs.js';\nimport { TaskHandler } from '../src/appengine.js';\nexport const probe = [tasks, new AuditHandler(), TaskHandler];\n",
+    });
+    const codes = (result: Awaited<ReturnType<typeof migrate>>): string[] => result.files.flatMap((f) => f.items.map((i) => `${f.file}:${i.line} ${i.code}`)).sort();
+    const part = await migrate({ paths: [tree.path('src')], root: tree.root, verify: false });
+    expect(codes(part)).toEqual([
+      'src/app.ts:6 mount-not-found',
+      'src/appengine.ts:1 unresolved-legacy-reference',
+      'src/jobs.ts:5 handler-as-value',
+      'src/mailer.ts:1 unresolved-legacy-reference',
+    ]);
+    // The table stays where its export may be imported from outside the run.
+    expect(part.files.find((f) => f.file === 'src/app.ts')!.updated).toContain('export const tasks = new WSGIApplication(');
+    // The whole package: the test's uses are seen (and reported there), nothing leaves the run.
+    const whole = await migrate({ paths: [tree.root], root: tree.root, verify: false });
+    expect(codes(whole).filter((c) => !c.startsWith('test/'))).toEqual(['src/app.ts:6 mount-not-found']);
+  });
   it('reads relative paths from the working directory, as the CLI does, whatever the root', async () => {
     tree = makeTree({
       'package.json': '{ "private": true, "main": "src/index.ts" }\n',
