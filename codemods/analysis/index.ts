@@ -112,9 +112,11 @@ export function analyze(options: AnalyzeOptions): Analysis {
   const scans = options.scans ?? scanSources(discovery.files, (absPath) => index.text(absPath), prefilterNeedles(matchers), discovery.aliasPrefixes);
 
   let frontier: SourceRecord[] = [];
-  const outside = options.singleFile ? undefined : new OutsideModules(index, matchers.deferred);
+  const outside = options.singleFile ? undefined : new OutsideModules(index, matchers);
   const aliasCandidate = aliases && aliasCandidates(aliases, scans, outside);
   for (const [absPath, scan] of scans) {
+    // The modules outside the run its relative imports name (their own imports of the run's files too).
+    outside?.visitFrom(absPath, scan.specifiers);
     // A file that imports the legacy module only through an alias names none of the needles;
     // one importing a module outside the run that uses it, none either.
     if (!scan.legacy && !(scan.aliased && aliasCandidate?.(absPath, scan.aliased)) && !scan.specifiers.some((specifier) => outside?.legacyTarget(absPath, specifier))) continue;

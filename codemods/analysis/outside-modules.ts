@@ -11,6 +11,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { containsAny, relativeSpecifiers } from './prefilter.js';
 import type { ProjectIndex } from './project.js';
+import { roleOfSpecifier, type ModuleMatchers } from './specifiers.js';
 
 const SCRIPT = /\.(?:[cm]?[jt]s|[jt]sx)$/;
 const DECLARATION = /\.d\.[cm]?ts$/;
@@ -60,11 +61,15 @@ export class OutsideModules {
   private readonly packages = new Map<string, string | null>();
   private readonly onDisk = new Map<string, string | null>();
 
-  /** `needles`: the specifiers of the legacy deferred module (suffixes, --legacy-module). */
+  /** What names the legacy deferred module: its specifiers (suffixes, --legacy-module). */
+  private readonly needles: readonly string[];
+
   constructor(
     private readonly index: ProjectIndex,
-    private readonly needles: readonly string[],
-  ) {}
+    private readonly matchers: ModuleMatchers,
+  ) {
+    this.needles = matchers.deferred;
+  }
 
   /**
    * The file outside the run that the relative `specifier` of `fromAbsPath` names, when
@@ -73,6 +78,8 @@ export class OutsideModules {
    */
   legacyTarget(fromAbsPath: string, specifier: string): string | undefined {
     if (!specifier.startsWith('.') || this.index.resolve(fromAbsPath, specifier) !== undefined) return undefined;
+    // A vendored copy of the legacy modules (or the shim) is what the rules migrate from (to).
+    if (roleOfSpecifier(specifier, this.matchers, fromAbsPath) !== undefined) return undefined;
     const target = this.scriptOnDisk(path.resolve(path.dirname(fromAbsPath), specifier));
     if (target === undefined || this.index.isKnown(target)) return undefined;
     return this.usesLegacy(target, 0) ? target : undefined;
@@ -121,6 +128,28 @@ export class OutsideModules {
     return found ?? undefined;
   }
 
+  /**
+   * A file outside the run (its relative path from the root is the caller's) that
+   * imports the run's file `absPath` by a relative path, among the outside files the
+   * run's own imports name (a generated or gitignored module the app loads, another
+   * package's file), a few steps deep: its absolute path. Its calls are not seen, so
+   * `absPath`'s exports may be used where the codemod does not look.
+   */
+  importerOutside(absPath: string): string | undefined {
+    return this.runImporters.get(absPath);
+  }
+
+  /** Reads the outside files the run's relative `specifiers` of `fromAbsPath` name (those that name no file of the run). */
+  visitFrom(fromAbsPath: string, specifiers: readonly string[]): void {
+    for (const specifier of specifiers) {
+      if (this.index.resolve(fromAbsPath, specifier) !== undefined || roleOfSpecifier(specifier, this.matchers, fromAbsPath) !== undefined) continue;
+      const target = this.scriptOnDisk(path.resolve(path.dirname(fromAbsPath), specifier));
+      if (target !== undefined && !this.index.isKnown(target)) this.usesLegacy(target, 0);
+    }
+  }
+
+  private readonly runImporters = new Map<string, string>();
+
   private usesLegacy(absPath: string, depth: number): boolean {
     const known = this.files.get(absPath);
     if (known !== undefined) return known !== null;
@@ -128,13 +157,16 @@ export class OutsideModules {
     this.files.set(absPath, null);
     const text = readSmall(absPath);
     let found = text !== undefined && containsAny(text, this.needles);
-    if (!found && text !== undefined && depth < DEPTH) {
+    if (text !== undefined) {
       for (const specifier of relativeSpecifiers(text)) {
-        const next = this.scriptOnDisk(path.resolve(path.dirname(absPath), specifier));
-        if (next !== undefined && !this.index.isKnown(next) && this.usesLegacy(next, depth + 1)) {
-          found = true;
-          break;
+        const inRun = this.index.resolve(absPath, specifier);
+        if (inRun !== undefined) {
+          if (!this.runImporters.has(inRun)) this.runImporters.set(inRun, absPath);
+          continue;
         }
+        if (depth >= DEPTH) continue;
+        const next = this.scriptOnDisk(path.resolve(path.dirname(absPath), specifier));
+        if (next !== undefined && !this.index.isKnown(next) && this.usesLegacy(next, depth + 1)) found = true;
       }
     }
     this.files.set(absPath, found ? absPath : null);

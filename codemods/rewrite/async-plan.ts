@@ -722,6 +722,9 @@ export class AsyncPlanner {
    */
   private exportsLeaveRun(record: SourceRecord): string | undefined {
     if (this.analysis.singleFile) return 'this run sees one file only';
+    // A module outside the run (gitignored, generated, another package) that the run's own imports lead to imports it.
+    const importer = this.analysis.outside?.importerOutside(record.absPath);
+    if (importer) return `${path.relative(this.analysis.root, importer)} imports it, a file the run does not read (outside its paths, or skipped by its walk: gitignored, generated)`;
     const dir = this.packageDirOf(record.absPath);
     if (dir === undefined) return 'no package.json above it says what its package is, so callers may be anywhere';
     const rel = path.relative(this.analysis.root, dir) || '.';
@@ -745,7 +748,8 @@ export class AsyncPlanner {
    * re-exported) report only what the package shows.
    */
   exportsLeavePackage(record: SourceRecord): string | undefined {
-    if (this.analysis.singleFile || this.packageDirOf(record.absPath) === undefined) return undefined;
+    if (this.analysis.singleFile) return undefined;
+    if (this.packageDirOf(record.absPath) === undefined) return this.analysis.outside?.importerOutside(record.absPath) === undefined ? undefined : this.exportsLeaveRun(record);
     return this.exportsLeaveRun(record);
   }
 
