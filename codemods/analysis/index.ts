@@ -93,7 +93,10 @@ function aliasCandidates(aliases: ModuleAliases, scans: TextScans, outside: Outs
     specifiers.some((specifier) => {
       const resolution = aliases.resolve(absPath, specifier);
       if (resolution?.kind === 'role') return resolution.role !== 'shim';
-      return resolution?.kind === 'unfollowed' && resolution.packageDir !== undefined && namesLegacy(resolution.packageDir);
+      if (resolution?.kind !== 'unfollowed') return false;
+      if (resolution.packageDir !== undefined && namesLegacy(resolution.packageDir)) return true;
+      // A tsconfig `paths` or `imports` target outside the run (another app's directory) that uses the API.
+      return resolution.file !== undefined && outside?.fileUsesLegacy(resolution.file) === true;
     });
 }
 

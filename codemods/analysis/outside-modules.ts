@@ -85,6 +85,11 @@ export class OutsideModules {
     return this.usesLegacy(target, 0) ? target : undefined;
   }
 
+  /** Whether `absPath`, a file outside the run an alias names, uses the legacy API (or a module it imports by a relative path does). */
+  fileUsesLegacy(absPath: string): boolean {
+    return SCRIPT.test(absPath) && !this.index.isKnown(absPath) && this.usesLegacy(absPath, 0);
+  }
+
   /**
    * A script file of the package in `dir` (not under node_modules) naming the legacy
    * deferred module, for a package outside the walk that the run imports by name.
