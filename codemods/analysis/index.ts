@@ -48,6 +48,8 @@ export interface Analysis {
   imports: ImportGraph;
   /** Modules outside the run its files import that use the legacy API (none in a one-file run). */
   outside?: OutsideModules;
+  /** The package.json/tsconfig files the discovery read: the walked ones and those above the paths or of the root's workspaces. */
+  configs?: readonly string[];
 }
 
 export interface AnalyzeOptions {
@@ -63,7 +65,7 @@ export interface AnalyzeOptions {
   /** An index of the discovery's files that already holds some parsed files (loaded while the scan ran). */
   index?: ProjectIndex;
   /** An earlier analysis of the same file list (the idempotency pass's first), whose import graph is updated rather than made again. */
-  previous?: Pick<Analysis, 'imports'>;
+  previous?: Pick<Analysis, 'imports' | 'outside'>;
 }
 
 /**
@@ -115,14 +117,14 @@ export function analyze(options: AnalyzeOptions): Analysis {
   const scans = options.scans ?? scanSources(discovery.files, (absPath) => index.text(absPath), prefilterNeedles(matchers), discovery.aliasPrefixes);
 
   let frontier: SourceRecord[] = [];
-  const outside = options.singleFile ? undefined : new OutsideModules(index, matchers);
+  const outside = options.singleFile ? undefined : (options.previous?.outside?.forIndex(index) ?? new OutsideModules(index, matchers));
   const aliasCandidate = aliases && aliasCandidates(aliases, scans, outside);
   for (const [absPath, scan] of scans) {
     // The modules outside the run its relative imports name (their own imports of the run's files too).
-    outside?.visitFrom(absPath, scan.specifiers);
+    const outsideLegacy = outside?.visitFrom(absPath, scan.specifiers) === true;
     // A file that imports the legacy module only through an alias names none of the needles;
     // one importing a module outside the run that uses it, none either.
-    if (!scan.legacy && !(scan.aliased && aliasCandidate?.(absPath, scan.aliased)) && !scan.specifiers.some((specifier) => outside?.legacyTarget(absPath, specifier))) continue;
+    if (!scan.legacy && !(scan.aliased && aliasCandidate?.(absPath, scan.aliased)) && !outsideLegacy) continue;
     const record = index.load(absPath);
     if (record) frontier.push(record);
   }
@@ -188,5 +190,6 @@ export function analyze(options: AnalyzeOptions): Analysis {
     scans,
     imports,
     ...(outside ? { outside } : {}),
+    ...(discovery.configs ? { configs: discovery.configs } : {}),
   };
 }

@@ -65,11 +65,24 @@ export class OutsideModules {
   private readonly needles: readonly string[];
 
   constructor(
-    private readonly index: ProjectIndex,
+    private index: ProjectIndex,
     private readonly matchers: ModuleMatchers,
   ) {
     this.needles = matchers.deferred;
   }
+
+  /**
+   * The same answers for a later analysis of the same file list (the idempotency pass's):
+   * the files outside the run did not change, and a file's relative specifiers, when they
+   * are the same, lead to the same ones.
+   */
+  forIndex(index: ProjectIndex): OutsideModules {
+    this.index = index;
+    return this;
+  }
+
+  /** fromAbsPath → its specifiers (joined) and whether one leads outside to the legacy API. */
+  private readonly visited = new Map<string, { key: string; legacy: boolean }>();
 
   /**
    * The file outside the run that the relative `specifier` of `fromAbsPath` names, when
@@ -144,13 +157,51 @@ export class OutsideModules {
     return this.runImporters.get(absPath);
   }
 
-  /** Reads the outside files the run's relative `specifiers` of `fromAbsPath` name (those that name no file of the run). */
-  visitFrom(fromAbsPath: string, specifiers: readonly string[]): void {
+  /**
+   * Reads the outside files the run's relative `specifiers` of `fromAbsPath` name (those
+   * that name no file of the run): whether one of them uses the legacy API.
+   */
+  visitFrom(fromAbsPath: string, specifiers: readonly string[]): boolean {
+    if (specifiers.length === 0) return false;
+    const key = specifiers.join('\0');
+    const seen = this.visited.get(fromAbsPath);
+    if (seen?.key === key) return seen.legacy;
+    const legacy = this.visitSpecifiers(fromAbsPath, specifiers);
+    this.visited.set(fromAbsPath, { key, legacy });
+    return legacy;
+  }
+
+  private visitSpecifiers(fromAbsPath: string, specifiers: readonly string[]): boolean {
+    const dir = path.dirname(fromAbsPath);
+    let legacy = false;
     for (const specifier of specifiers) {
-      if (this.index.resolve(fromAbsPath, specifier) !== undefined || roleOfSpecifier(specifier, this.matchers, fromAbsPath) !== undefined) continue;
-      const target = this.scriptOnDisk(path.resolve(path.dirname(fromAbsPath), specifier));
-      if (target !== undefined && !this.index.isKnown(target)) this.usesLegacy(target, 0);
+      if (!specifier.startsWith('.')) continue;
+      // `./name` (the usual form) joined by hand: path.resolve's normalising costs more, on every import of the tree.
+      const base = specifier.startsWith('./') && !specifier.includes('/.', 1) && !specifier.endsWith('/') && !specifier.includes('\\') ? `${dir}${path.sep}${specifier.slice(2)}` : path.resolve(dir, specifier);
+      // Most specifiers name a file of the run: found by its path without extension, cheaply.
+      if (this.namesRunFile(base) || this.index.resolve(fromAbsPath, specifier) !== undefined || roleOfSpecifier(specifier, this.matchers, fromAbsPath) !== undefined) continue;
+      const target = this.scriptOnDisk(base);
+      if (target !== undefined && !this.index.isKnown(target) && this.usesLegacy(target, 0)) legacy = true;
     }
+    return legacy;
+  }
+
+  /** The run's source files by their path without a script extension, and the directories holding an index file. */
+  private stems: Set<string> | undefined;
+
+  private namesRunFile(base: string): boolean {
+    if (!this.stems) {
+      this.stems = new Set();
+      for (const file of this.index.knownFiles()) {
+        if (file.kind !== 'source') continue;
+        const stem = file.absPath.replace(/\.(?:[cm]?[jt]s|[jt]sx)$/, '');
+        this.stems.add(stem);
+        if (path.basename(stem) === 'index') this.stems.add(path.dirname(stem));
+      }
+    }
+    if (this.stems.has(base)) return true;
+    const stem = base.replace(SCRIPT, '');
+    return stem !== base && this.stems.has(stem);
   }
 
   private readonly runImporters = new Map<string, string>();

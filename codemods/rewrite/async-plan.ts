@@ -10,7 +10,9 @@
 // meet (identical edits are emitted once).
 import * as path from 'node:path';
 import { Node, SyntaxKind, ts, type CallExpression, type Identifier, type MethodDeclaration, type NewExpression, type PropertyAccessExpression, type Symbol as TsMorphSymbol } from 'ts-morph';
-import { readJsonObject } from '../analysis/alias-config.js';
+import { dependencyNames, readJsonObject } from '../analysis/alias-config.js';
+
+const DEPENDENCY_FIELDS = ['dependencies', 'devDependencies', 'peerDependencies', 'optionalDependencies'];
 import { compilerIdentifiersNamed, compilerNodesOfKind, wrapCompilerNode } from '../analysis/compiler-nodes.js';
 import type { Analysis } from '../analysis/index.js';
 import type { SourceRecord } from '../analysis/project.js';
@@ -733,6 +735,9 @@ export class AsyncPlanner {
     // A published package's importers reach what its entries export; a private one's are in its repository.
     const unseen = isPrivate ? undefined : this.unseenEntryOf(dir);
     if (unseen) return `its package's entry point ${path.relative(this.analysis.root, unseen)} (${rel}/package.json) is none of the run's files (a build's output?), so what the package exports is not known`;
+    // Another package of the repository may import any file of a package without `exports` by its path.
+    const deep = this.deepImportable(dir);
+    if (deep) return deep;
     if (!this.packageOf(dir).entries.has(withoutScriptExtension(record.absPath)) || this.importersAllInRun(dir)) return undefined;
     return `the file is an entry point of its package (${rel}/package.json), whose importers may be outside the run${isPrivate ? ' (a run on the repository root follows them)' : ''}`;
   }
@@ -751,6 +756,28 @@ export class AsyncPlanner {
     if (this.analysis.singleFile) return undefined;
     if (this.packageDirOf(record.absPath) === undefined) return this.analysis.outside?.importerOutside(record.absPath) === undefined ? undefined : this.exportsLeaveRun(record);
     return this.exportsLeaveRun(record);
+  }
+
+  /**
+   * Why files of the package in `dir` may be imported by path (`@acme/shared/src/jobs.js`)
+   * from packages the run does not walk: a named package other than the root's, without
+   * an `exports` field (which would limit importers to its entries), in a run that does
+   * not walk the repository root (a run on one package of a monorepo).
+   */
+  private deepImportable(dir: string): string | undefined {
+    const root = path.resolve(this.analysis.root);
+    if (dir === root || this.analysis.paths.some((walked) => isWithin(root, walked))) return undefined;
+    const pkg = this.manifest(dir);
+    const name = pkg?.name;
+    if (typeof name !== 'string' || name === '' || pkg!.exports !== undefined) return undefined;
+    // Only packages that depend on it import it (pnpm allows nothing else; npm and yarn hoist, but a
+    // package importing a sibling it does not declare is rare): an app nothing depends on is not imported.
+    const dependent = (this.analysis.configs ?? []).find((config) => {
+      if (path.basename(config) !== 'package.json' || path.dirname(config) === dir) return false;
+      return dependencyNames(this.manifest(path.dirname(config)), DEPENDENCY_FIELDS).includes(name);
+    });
+    if (!dependent) return undefined;
+    return `its package ${name} (${path.relative(root, dir)}) has no "exports" field, and ${path.relative(root, dependent)} depends on it: a package the run does not walk may import this file by its path`;
   }
 
   /** A private package is imported only from its repository: all of it when the run walks the root. */

@@ -10,6 +10,7 @@ import { findImportTypes } from '../analysis/import-types.js';
 import { hasExports, type Binding, type ImportSite, type SymbolRef } from '../analysis/legacy-symbols.js';
 import type { SourceRecord } from '../analysis/project.js';
 import { roleOfSpecifier } from '../analysis/specifiers.js';
+import { relativeSpecifiers } from '../analysis/prefilter.js';
 import { quoted, semi } from '../analysis/style.js';
 import { RuleOutput, type Rule, type RuleMeta, type ShimName } from './context.js';
 import { legacyNameUses, migratedLocal, RENAMED_MEMBERS } from './names.js';
@@ -437,7 +438,7 @@ function declarationSibling(absPath: string): string | undefined {
  */
 function reportOutsideLegacyImports(analysis: Analysis, out: RuleOutput, record: SourceRecord): void {
   const outside = analysis.outside;
-  if (!outside || !/['"`]\./.test(record.text)) return;
+  if (!outside || !relativeSpecifiers(record.text).some((specifier) => outside.legacyTarget(record.absPath, specifier))) return;
   const sf = record.sourceFile;
   const specifiers: Node[] = [];
   for (const statement of sf.getStatements()) {

@@ -115,6 +115,24 @@ describe('migrate', () => {
     const whole = await migrate({ paths: [tree.root], root: tree.root, verify: false });
     expect(codes(whole).filter((c) => !c.startsWith('test/'))).toEqual(['src/app.ts:6 mount-not-found']);
   });
+  it('takes the files of a workspace package without "exports" as importable by the packages that depend on it', async () => {
+    tree = makeTree({
+      'package.json': '{ "name": "mono", "private": true, "workspaces": ["packages/*", "apps/*"] }\n',
+      'packages/shared/package.json': '{ "name": "@acme/shared", "private": true, "main": "src/index.ts" }\n',
+      'packages/shared/src/index.ts': 'export const version = 1;\n',
+      'packages/shared/src/jobs.ts': "import * as deferred from 'google/appengine/ext/deferred';\nexport function audit(id: number) {\n  return id;\n}\nexport function schedule(id: number) {\n  deferred.defer(audit, id, { _name: `a${id}`, _url: '/tasks/audit' });\n}\n",
+      'packages/shared/src/worker.ts': "import { schedule } from './jobs.js';\nexport function safe(id: number) {\n  try {\n    schedule(id);\n    return true;\n  } catch {\n    return false;\n  }\n}\n",
+      'apps/web/package.json': '{ "name": "@acme/web", "private": true, "dependencies": { "@acme/shared": "*" } }\n',
+      'apps/web/src/app.ts': "import { schedule } from '@acme/shared/src/jobs.js';\nexport function kick() {\n  try {\n    schedule(9);\n    return 'ok';\n  } catch {\n    return 'dup';\n  }\n}\n",
+    });
+    const shared = await migrate({ paths: [tree.path('packages/shared')], root: tree.root, verify: false });
+    const jobs = shared.files.find((f) => f.file === 'packages/shared/src/jobs.ts')!;
+    expect(jobs.items.filter((i) => i.code === 'sync-error-handling').map((i) => i.message.includes('apps/web/package.json depends on it'))).toEqual([true]);
+    expect(jobs.updated).not.toContain('async function schedule');
+    // Run on the root, the importer is seen and awaited.
+    const whole = await migrate({ paths: [tree.root], root: tree.root, verify: false });
+    expect(whole.files.find((f) => f.file === 'apps/web/src/app.ts')!.updated).toContain('await schedule(9);');
+  });
   it('reads relative paths from the working directory, as the CLI does, whatever the root', async () => {
     tree = makeTree({
       'package.json': '{ "private": true, "main": "src/index.ts" }\n',
