@@ -155,6 +155,7 @@ function runImports(analysis: Analysis, out: RuleOutput, shared: RuleOutput, rew
     if (rewriteLegacy) reportLegacyDeclarations(analysis, out, record);
     if (rewriteLegacy) reportExportsLeavingRun(analysis, out, record);
     if (rewriteLegacy) reportOutsideLegacyImports(analysis, out, record);
+    if (rewriteLegacy) reportLegacyCopy(analysis, out, record);
 
     const legacySites = rewriteLegacy ? symbols.sites.filter((s) => s.role === 'deferred' || s.role === 'webapp') : [];
     for (const site of legacySites) {
@@ -426,6 +427,31 @@ function isTypePosition(node: Node): boolean {
 function declarationSibling(absPath: string): string | undefined {
   const match = /\.([cm]?)js$/.exec(absPath);
   return match ? `${absPath.slice(0, -match[0].length)}.d.${match[1]}ts` : undefined;
+}
+
+/**
+ * A file of the run that declares the legacy deferred module's API itself (an exported
+ * `TaskHandler` class and `defer` function): a copy of the module kept at a path the
+ * specifiers do not match (`lib/tasks/deferred.ts`). Its importers are not migrated,
+ * and once the app is wrapped, the tasks its `defer()` sends to the deferred URL reach
+ * the shim's Handler, which knows none of their functions (dropped as not registered).
+ * A copy the matchers name (`appengine/ext/deferred`, --legacy-module) is the legacy module.
+ */
+function reportLegacyCopy(analysis: Analysis, out: RuleOutput, record: SourceRecord): void {
+  if (!/\bTaskHandler\b/.test(record.text) || !/\bdefer\b/.test(record.text)) return;
+  const posixPath = record.absPath.replace(/\\/g, '/');
+  if (roleOfSpecifier(posixPath, analysis.matchers) !== undefined || roleOfSpecifier(posixPath.replace(/\.[cm]?[jt]sx?$/, ''), analysis.matchers) !== undefined) return;
+  const sf = record.sourceFile;
+  const handler = sf.getClass('TaskHandler');
+  const defer = sf.getFunction('defer');
+  if (!handler || !defer || !handler.isExported() || !defer.isExported()) return;
+  out.report(
+    record,
+    handler.getNameNode() ?? handler,
+    'unresolved-legacy-reference',
+    'warning',
+    `This file declares TaskHandler and defer() itself, like the legacy deferred module: if it is a copy of that module, the codemod does not take it for one (its path does not end in appengine/ext/deferred), so the code importing it is not migrated. Once the app is wrapped, the tasks its defer() sends to the deferred URL reach the shim's Handler, which knows none of their functions (dropped as not registered). Run the codemod again with --legacy-module naming it (${record.rel.replace(/\.[cm]?[jt]sx?$/, '')}), or migrate its importers by hand.`,
+  );
 }
 
 /**
