@@ -13,6 +13,7 @@ import { ProjectIndex, readUtf8, type SourceRecord, type TextSource } from './pr
 import { ImportGraph } from './import-graph.js';
 import { ModuleAliases } from './module-aliases.js';
 import { OutsideModules } from './outside-modules.js';
+import { readJsonObject } from './alias-config.js';
 import { findRouteTables, type RouteTable } from './route-tables.js';
 import { scanSources, type TextScans } from './tree-scan.js';
 import { prefilterNeedles, type ModuleMatchers } from './specifiers.js';
@@ -102,6 +103,24 @@ function aliasCandidates(aliases: ModuleAliases, scans: TextScans, outside: Outs
     });
 }
 
+/**
+ * The `bin` entries of the walked package.json files that have no script extension
+ * (`bin/tool` with a `#!/usr/bin/env node` line): scripts the walk does not list, which
+ * may call the run's functions.
+ */
+function extensionlessBins(configs: readonly string[], paths: readonly string[]): string[] {
+  const bins: string[] = [];
+  for (const config of configs) {
+    if (path.basename(config) !== 'package.json' || !paths.some((walked) => config === walked || config.startsWith(walked.endsWith(path.sep) ? walked : walked + path.sep))) continue;
+    const bin = readJsonObject(config)?.['bin'];
+    const entries = typeof bin === 'string' ? [bin] : bin && typeof bin === 'object' ? Object.values(bin as Record<string, unknown>) : [];
+    for (const entry of entries) {
+      if (typeof entry === 'string' && !/\.(?:[cm]?[jt]s|[jt]sx)$/.test(entry)) bins.push(path.resolve(path.dirname(config), entry));
+    }
+  }
+  return bins;
+}
+
 function byRel(a: SourceRecord, b: SourceRecord): number {
   return a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0;
 }
@@ -118,6 +137,7 @@ export function analyze(options: AnalyzeOptions): Analysis {
 
   let frontier: SourceRecord[] = [];
   const outside = options.singleFile ? undefined : (options.previous?.outside?.forIndex(index) ?? new OutsideModules(index, matchers));
+  if (outside && !options.previous?.outside) for (const bin of extensionlessBins(discovery.configs ?? [], options.paths ?? [options.root])) outside.visitFile(bin);
   const aliasCandidate = aliases && aliasCandidates(aliases, scans, outside);
   for (const [absPath, scan] of scans) {
     // The modules outside the run its relative imports name (their own imports of the run's files too).

@@ -98,6 +98,15 @@ export class OutsideModules {
     return this.usesLegacy(target, 0) ? target : undefined;
   }
 
+  /**
+   * Reads a script the walk does not list although the run's package names it: a `bin`
+   * entry without an extension (`"bin": { "tool": "bin/tool" }`, a `#!/usr/bin/env node`
+   * file). Its relative imports of the run's files are recorded (`importerOutside`).
+   */
+  visitFile(absPath: string): void {
+    if (!this.index.isKnown(absPath) && isFile(absPath)) this.usesLegacy(absPath, 0);
+  }
+
   /** Whether `absPath`, a file outside the run an alias names, uses the legacy API (or a module it imports by a relative path does). */
   fileUsesLegacy(absPath: string): boolean {
     return SCRIPT.test(absPath) && !this.index.isKnown(absPath) && this.usesLegacy(absPath, 0);

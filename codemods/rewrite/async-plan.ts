@@ -726,7 +726,7 @@ export class AsyncPlanner {
     if (this.analysis.singleFile) return 'this run sees one file only';
     // A module outside the run (gitignored, generated, another package) that the run's own imports lead to imports it.
     const importer = this.analysis.outside?.importerOutside(record.absPath);
-    if (importer) return `${path.relative(this.analysis.root, importer)} imports it, a file the run does not read (outside its paths, or skipped by its walk: gitignored, generated)`;
+    if (importer) return `${path.relative(this.analysis.root, importer)} imports it, a file the run does not read (outside its paths, or skipped by its walk: gitignored, generated, a script without extension)`;
     const dir = this.packageDirOf(record.absPath);
     if (dir === undefined) return 'no package.json above it says what its package is, so callers may be anywhere';
     const rel = path.relative(this.analysis.root, dir) || '.';

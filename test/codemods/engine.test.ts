@@ -133,6 +133,18 @@ describe('migrate', () => {
     const whole = await migrate({ paths: [tree.root], root: tree.root, verify: false });
     expect(whole.files.find((f) => f.file === 'apps/web/src/app.ts')!.updated).toContain('await schedule(9);');
   });
+  it("follows a package's bin script without extension to the run's functions it calls", async () => {
+    tree = makeTree({
+      'package.json': '{ "name": "tool", "private": true, "bin": { "tool": "bin/tool" } }\n',
+      'src/jobs.js': "const deferred = require('google/appengine/ext/deferred');\nfunction audit(id) {\n  return id;\n}\nfunction schedule(id) {\n  deferred.defer(audit, id, { _name: 'a' + id, _url: '/t' });\n}\nmodule.exports = { audit, schedule };\n",
+      'src/app.js': "const { schedule } = require('./jobs');\nfunction one() {\n  try {\n    schedule(1);\n    return 'ok';\n  } catch {\n    return 'dup';\n  }\n}\nmodule.exports = { one };\n",
+      'bin/tool': "#!/usr/bin/env node\nconst { schedule } = require('../src/jobs');\ntry {\n  schedule(Number(process.argv[2]));\n} catch {\n  process.exitCode = 1;\n}\n",
+    });
+    const result = await migrate({ paths: [tree.root], root: tree.root, verify: false });
+    const jobs = result.files.find((f) => f.file === 'src/jobs.js')!;
+    expect(jobs.items.filter((i) => i.code === 'sync-error-handling').map((i) => i.message.includes('bin/tool imports it'))).toEqual([true]);
+    expect(jobs.updated ?? '').not.toContain('async function schedule');
+  });
   it('reads relative paths from the working directory, as the CLI does, whatever the root', async () => {
     tree = makeTree({
       'package.json': '{ "private": true, "main": "src/index.ts" }\n',
