@@ -520,7 +520,8 @@ function reportExportsLeavingRun(analysis: Analysis, out: RuleOutput, record: So
   const site = analysis.symbols.of(record).sites.find((s) => s.kind === 'reexport')?.node;
   const at = site ?? record.sourceFile.getStatements().find((s) => /^\s*(?:export\b|(?:module\.)?exports\b)/.test(s.getText())) ?? record.sourceFile.getStatements()[0];
   if (!at) return;
-  const what = [...(star ? ['export *'] : []), ...names.slice(0, 6), ...(exports.whole && names.length === 0 && !star ? ['module.exports'] : [])].join(', ');
+  const whole = isDeferredRef(exports.whole);
+  const what = [...(whole ? ['module.exports'] : star ? ['export *'] : []), ...names.slice(0, 6)].join(', ');
   out.report(
     record,
     at,
