@@ -10,6 +10,7 @@ import { findImportTypes } from '../analysis/import-types.js';
 import { hasExports, type Binding, type ImportSite, type SymbolRef } from '../analysis/legacy-symbols.js';
 import type { SourceRecord } from '../analysis/project.js';
 import { roleOfSpecifier } from '../analysis/specifiers.js';
+import { readJsonObject } from '../analysis/alias-config.js';
 import { relativeSpecifiers } from '../analysis/prefilter.js';
 import { quoted, semi } from '../analysis/style.js';
 import { RuleOutput, type Rule, type RuleMeta, type ShimName } from './context.js';
@@ -441,6 +442,15 @@ function reportLegacyCopy(analysis: Analysis, out: RuleOutput, record: SourceRec
   if (!/\bTaskHandler\b/.test(record.text) || !/\bdefer\b/.test(record.text)) return;
   const posixPath = record.absPath.replace(/\\/g, '/');
   if (roleOfSpecifier(posixPath, analysis.matchers) !== undefined || roleOfSpecifier(posixPath.replace(/\.[cm]?[jt]sx?$/, ''), analysis.matchers) !== undefined) return;
+  // A package the matchers name (`--legacy-module @corp/tasks`): its files are the legacy module's.
+  for (let dir = path.dirname(record.absPath); dir.startsWith(path.resolve(analysis.root)); dir = path.dirname(dir)) {
+    const name = readJsonObject(path.join(dir, 'package.json'))?.['name'];
+    if (typeof name === 'string') {
+      if (roleOfSpecifier(name, analysis.matchers) !== undefined) return;
+      break;
+    }
+    if (path.dirname(dir) === dir) break;
+  }
   const sf = record.sourceFile;
   const handler = sf.getClass('TaskHandler');
   const defer = sf.getFunction('defer');
