@@ -6,6 +6,7 @@
 // has no prefixes, and its scan extracts relative specifiers only, as before.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { parse as parseYaml } from 'yaml';
 
 /** Whether a file may declare aliases (package.json, tsconfig.json, tsconfig.app.json, jsconfig.json...); discovery lists them beside the sources. */
 export function isAliasConfig(name: string): boolean {
@@ -168,14 +169,22 @@ export function outsideConfigs(paths: readonly string[], root: string, walked: r
       if (dir === rootDir || path.dirname(dir) === dir) break;
     }
   }
-  // Workspaces are declared by the root's package.json (or one above the run's paths).
+  // Workspaces are declared by the root's package.json (or one above the run's paths), or by
+  // pnpm's pnpm-workspace.yaml beside it (pnpm reads no `workspaces` field).
+  const declared: Array<{ dir: string; globs: unknown[] }> = [];
   for (const config of [...walked.filter((c) => path.dirname(c) === rootDir), ...found]) {
     if (path.basename(config) !== 'package.json') continue;
     const pkg = readPackageJson(config);
     if (!pkg) continue;
     const workspaces = pkg.workspaces as unknown[] | { packages?: unknown[] } | undefined;
-    const globs = Array.isArray(workspaces) ? workspaces : (workspaces?.packages ?? []);
-    for (const glob of globs) {
+    declared.push({ dir: pkg.dir, globs: Array.isArray(workspaces) ? workspaces : (workspaces?.packages ?? []) });
+  }
+  const pnpmGlobs = pnpmWorkspaceGlobs(path.join(rootDir, 'pnpm-workspace.yaml'));
+  if (pnpmGlobs) declared.push({ dir: rootDir, globs: pnpmGlobs });
+  for (const pkg of declared) {
+    for (const rawGlob of pkg.globs) {
+      // pnpm's `packages/**`: each package directory is looked for one level down, as for `packages/*`.
+      const glob = typeof rawGlob === 'string' ? rawGlob.replace(/\/\*\*$/, '/*') : rawGlob;
       if (typeof glob !== 'string' || glob.startsWith('!')) continue;
       // `dir/*` and `dir`: the forms workspaces use; deeper globs are left to the walk.
       const dirs = glob.endsWith('/*') ? subdirectories(path.join(pkg.dir, glob.slice(0, -2))) : glob.includes('*') ? [] : [path.join(pkg.dir, glob)];
@@ -187,6 +196,22 @@ export function outsideConfigs(paths: readonly string[], root: string, walked: r
   }
   const walkedSet = new Set(walked);
   return [...found].filter((config) => !walkedSet.has(config));
+}
+
+/** The `packages` globs of a pnpm-workspace.yaml, or undefined when there is none. */
+function pnpmWorkspaceGlobs(absPath: string): unknown[] | undefined {
+  let text: string;
+  try {
+    text = readFileSync(absPath, 'utf8');
+  } catch {
+    return undefined;
+  }
+  try {
+    const parsed = parseYaml(text) as { packages?: unknown } | null;
+    return Array.isArray(parsed?.packages) ? parsed.packages : [];
+  } catch {
+    return [];
+  }
 }
 
 function subdirectories(dir: string): string[] {

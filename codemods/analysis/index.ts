@@ -12,6 +12,8 @@ import { SymbolTable } from './legacy-symbols.js';
 import { ProjectIndex, readUtf8, type SourceRecord, type TextSource } from './project.js';
 import { ImportGraph } from './import-graph.js';
 import { ModuleAliases } from './module-aliases.js';
+import { OutsideModules } from './outside-modules.js';
+import { readJsonObject } from './alias-config.js';
 import { findRouteTables, type RouteTable } from './route-tables.js';
 import { scanSources, type TextScans } from './tree-scan.js';
 import { mockedModuleRole, prefilterNeedles, type ModuleMatchers } from './specifiers.js';
@@ -41,12 +43,14 @@ export interface Analysis {
   jsdocTyped: boolean;
   /** The walked directories that hold a `node_modules` (the discovery's). */
   nodeModulesIn: readonly string[];
-  /** The package.json, tsconfig and jsconfig files the discovery listed (absolute). */
-  configs: readonly string[];
   /** What the text scans found per source file, for a later analysis of the same tree. */
   scans: TextScans;
   /** The relative imports of those scans, for a later analysis of the same tree. */
   imports: ImportGraph;
+  /** Modules outside the run its files import that use the legacy API (none in a one-file run). */
+  outside?: OutsideModules;
+  /** The package.json, tsconfig and jsconfig files the discovery read (absolute): the walked ones and those above the paths or of the root's workspaces. */
+  configs: readonly string[];
 }
 
 export interface AnalyzeOptions {
@@ -62,7 +66,7 @@ export interface AnalyzeOptions {
   /** An index of the discovery's files that already holds some parsed files (loaded while the scan ran). */
   index?: ProjectIndex;
   /** An earlier analysis of the same file list (the idempotency pass's first), whose import graph is updated rather than made again. */
-  previous?: Pick<Analysis, 'imports'>;
+  previous?: Pick<Analysis, 'imports' | 'outside'>;
 }
 
 /**
@@ -70,13 +74,20 @@ export interface AnalyzeOptions {
  * module, or one names a package of the tree that names the legacy API but leads to
  * nothing the analysis can follow (only built output there): reported at the import.
  */
-function aliasCandidates(aliases: ModuleAliases, scans: TextScans): (absPath: string, specifiers: readonly string[]) => boolean {
+function aliasCandidates(aliases: ModuleAliases, scans: TextScans, outside: OutsideModules | undefined): (absPath: string, specifiers: readonly string[]) => boolean {
   const legacyPackages = new Map<string, boolean>();
   const namesLegacy = (dir: string): boolean => {
     let found = legacyPackages.get(dir);
     if (found === undefined) {
       found = false;
-      for (const [absPath, scan] of scans) if (scan.legacy && absPath.startsWith(dir + path.sep)) found = true;
+      let walked = false;
+      for (const [absPath, scan] of scans) {
+        if (!absPath.startsWith(dir + path.sep)) continue;
+        walked = true;
+        if (scan.legacy) found = true;
+      }
+      // A workspace package the walk does not reach (a run on one app of a monorepo): its files on disk.
+      if (!walked && outside?.legacyInPackage(dir)) found = true;
       legacyPackages.set(dir, found);
     }
     return found;
@@ -85,8 +96,29 @@ function aliasCandidates(aliases: ModuleAliases, scans: TextScans): (absPath: st
     specifiers.some((specifier) => {
       const resolution = aliases.resolve(absPath, specifier);
       if (resolution?.kind === 'role') return resolution.role !== 'shim';
-      return resolution?.kind === 'unfollowed' && resolution.packageDir !== undefined && namesLegacy(resolution.packageDir);
+      if (resolution?.kind !== 'unfollowed') return false;
+      if (resolution.packageDir !== undefined && namesLegacy(resolution.packageDir)) return true;
+      // A tsconfig `paths` or `imports` target outside the run (another app's directory) that uses the API.
+      return resolution.file !== undefined && outside?.fileUsesLegacy(resolution.file) === true;
     });
+}
+
+/**
+ * The `bin` entries of the walked package.json files that have no script extension
+ * (`bin/tool` with a `#!/usr/bin/env node` line): scripts the walk does not list, which
+ * may call the run's functions.
+ */
+function extensionlessBins(configs: readonly string[], paths: readonly string[]): string[] {
+  const bins: string[] = [];
+  for (const config of configs) {
+    if (path.basename(config) !== 'package.json' || !paths.some((walked) => config === walked || config.startsWith(walked.endsWith(path.sep) ? walked : walked + path.sep))) continue;
+    const bin = readJsonObject(config)?.['bin'];
+    const entries = typeof bin === 'string' ? [bin] : bin && typeof bin === 'object' ? Object.values(bin as Record<string, unknown>) : [];
+    for (const entry of entries) {
+      if (typeof entry === 'string' && !/\.(?:[cm]?[jt]s|[jt]sx)$/.test(entry)) bins.push(path.resolve(path.dirname(config), entry));
+    }
+  }
+  return bins;
 }
 
 function byRel(a: SourceRecord, b: SourceRecord): number {
@@ -104,11 +136,16 @@ export function analyze(options: AnalyzeOptions): Analysis {
   const scans = options.scans ?? scanSources(discovery.files, (absPath) => index.text(absPath), prefilterNeedles(matchers), discovery.aliasPrefixes);
 
   let frontier: SourceRecord[] = [];
-  const aliasCandidate = aliases && aliasCandidates(aliases, scans);
+  const outside = options.singleFile ? undefined : (options.previous?.outside?.forIndex(index) ?? new OutsideModules(index, matchers));
+  if (outside && !options.previous?.outside) for (const bin of extensionlessBins(discovery.configs ?? [], options.paths ?? [options.root])) outside.visitFile(bin);
+  const aliasCandidate = aliases && aliasCandidates(aliases, scans, outside);
   for (const [absPath, scan] of scans) {
-    // A file that imports the legacy module only through an alias names none of the needles.
+    // The modules outside the run its relative imports name (their own imports of the run's files too).
+    const outsideLegacy = outside?.visitFrom(absPath, scan.specifiers) === true;
+    // A file that imports the legacy module only through an alias names none of the needles;
+    // one importing a module outside the run that uses it, none either.
     // A test runner's manual mock of the legacy module names none of them either: the verification reports it.
-    if (!scan.legacy && !(scan.aliased && aliasCandidate?.(absPath, scan.aliased)) && !(absPath.includes('__mocks__') && mockedModuleRole(absPath, matchers))) continue;
+    if (!scan.legacy && !(scan.aliased && aliasCandidate?.(absPath, scan.aliased)) && !outsideLegacy && !(absPath.includes('__mocks__') && mockedModuleRole(absPath, matchers))) continue;
     const record = index.load(absPath);
     if (record) frontier.push(record);
   }
@@ -174,5 +211,6 @@ export function analyze(options: AnalyzeOptions): Analysis {
     configs: discovery.configs ?? [],
     scans,
     imports,
+    ...(outside ? { outside } : {}),
   };
 }

@@ -4,6 +4,7 @@
 // patterns) and the tree's own packages imported by name (`name`, `name/sub`: their
 // `exports`, else `types`/`module`/`main`, else the path). Made only for a tree whose
 // configs declare such aliases (`alias-config.ts`); every answer is kept.
+import { statSync } from 'node:fs';
 import * as path from 'node:path';
 import { ts } from 'ts-morph';
 import { isImportablePackage, readPackageJson, type PackageJson } from './alias-config.js';
@@ -19,7 +20,7 @@ export type AliasResolution =
    * The project's alias, but to nothing the analysis can follow (a file outside the run, a
    * target that is not there); `packageDir`: the tree's package it names, if it names one.
    */
-  | { kind: 'unfollowed'; reason: string; packageDir?: string };
+  | { kind: 'unfollowed'; reason: string; packageDir?: string; file?: string };
 
 // Conditions a package's `imports`/`exports` may be read under: any a tool of the project
 // could pick (types for TypeScript, import/require for Node and bundlers), in the map's order.
@@ -29,6 +30,14 @@ const CONDITIONS = new Set(['types', 'typings', 'import', 'require', 'node', 'mo
 export interface FileProbe {
   /** The run's source file `absBase` names (extensions, `.js` → `.ts`, index files), if any. */
   source(absBase: string): string | undefined;
+}
+
+function isFile(absPath: string): boolean {
+  try {
+    return statSync(absPath).isFile();
+  } catch {
+    return false;
+  }
 }
 
 function posix(absPath: string): string {
@@ -152,7 +161,10 @@ export class ModuleAliases implements AliasRoles {
       if (resolution?.kind === 'unfollowed') unfollowed ??= resolution;
       else if (resolution) return resolution;
     }
-    return unfollowed ?? { kind: 'unfollowed', reason: `${what} maps to ${targets.length === 0 ? 'nothing' : targets.join(', ')}, which is not a source file of this run` };
+    if (unfollowed) return unfollowed;
+    // A target that is there, outside the run (the analysis asks whether it uses the legacy API).
+    const file = targets.filter((value) => value.startsWith('./')).map((value) => path.join(dir, value)).find(isFile);
+    return { kind: 'unfollowed', reason: `${what} maps to ${targets.length === 0 ? 'nothing' : targets.join(', ')}, which is not a source file of this run`, ...(file ? { file } : {}) };
   }
 
   private nearestPackageJson(fromAbsPath: string): PackageJson | undefined {
@@ -261,7 +273,7 @@ export class ModuleAliases implements AliasRoles {
       const found = this.pathTarget(target);
       if (found) return found;
     }
-    if (resolved) return { kind: 'unfollowed', reason: `${specifier} resolves to ${this.rel(resolved.resolvedFileName)}, which is not a source file of this run` };
+    if (resolved) return { kind: 'unfollowed', reason: `${specifier} resolves to ${this.rel(resolved.resolvedFileName)}, which is not a source file of this run`, file: path.resolve(resolved.resolvedFileName) };
     return { kind: 'unfollowed', reason: `${specifier} (paths of ${this.rel(config)}) maps to ${targets.map((t) => this.rel(t)).join(', ')}, which is not a source file of this run` };
   }
 }

@@ -10,7 +10,9 @@
 // meet (identical edits are emitted once).
 import * as path from 'node:path';
 import { Node, SyntaxKind, ts, type CallExpression, type Identifier, type MethodDeclaration, type NewExpression, type PropertyAccessExpression, type Symbol as TsMorphSymbol } from 'ts-morph';
-import { readJsonObject } from '../analysis/alias-config.js';
+import { dependencyNames, readJsonObject } from '../analysis/alias-config.js';
+
+const DEPENDENCY_FIELDS = ['dependencies', 'devDependencies', 'peerDependencies', 'optionalDependencies'];
 import { compilerIdentifiersNamed, compilerNodesOfKind, wrapCompilerNode } from '../analysis/compiler-nodes.js';
 import type { Analysis } from '../analysis/index.js';
 import type { SourceRecord } from '../analysis/project.js';
@@ -725,6 +727,9 @@ export class AsyncPlanner {
    */
   private exportsLeaveRun(record: SourceRecord): string | undefined {
     if (this.analysis.singleFile) return 'this run sees one file only';
+    // A module outside the run (gitignored, generated, another package) that the run's own imports lead to imports it.
+    const importer = this.analysis.outside?.importerOutside(record.absPath);
+    if (importer) return `${path.relative(this.analysis.root, importer)} imports it, a file the run does not read (outside its paths, or skipped by its walk: gitignored, generated, a script without extension)`;
     const dir = this.packageDirOf(record.absPath);
     if (dir === undefined) return 'no package.json above it says what its package is, so callers may be anywhere';
     const rel = path.relative(this.analysis.root, dir) || '.';
@@ -733,8 +738,49 @@ export class AsyncPlanner {
     // A published package's importers reach what its entries export; a private one's are in its repository.
     const unseen = isPrivate ? undefined : this.unseenEntryOf(dir);
     if (unseen) return `its package's entry point ${path.relative(this.analysis.root, unseen)} (${rel}/package.json) is none of the run's files (a build's output?), so what the package exports is not known`;
+    // Another package of the repository may import any file of a package without `exports` by its path.
+    const deep = this.deepImportable(dir);
+    if (deep) return deep;
     if (!this.packageOf(dir).entries.has(withoutScriptExtension(record.absPath)) || this.importersAllInRun(dir)) return undefined;
     return `the file is an entry point of its package (${rel}/package.json), whose importers may be outside the run${isPrivate ? ' (a run on the repository root follows them)' : ''}`;
+  }
+
+  /**
+   * Why what `record` exports may be imported by files the run does not see, when its
+   * package says so: the run walked only part of the package (`deferred-migrate ./src`
+   * beside ./test, ./scripts), the file is an entry point of a package whose importers
+   * may be elsewhere, or the package names an entry the run cannot see. Undefined for a
+   * file with no package.json above it (up to the root) and for a one-file run, where
+   * nothing says where its importers are: the rules that change what a file exports
+   * (a route table removed, a handler class's methods taking environ, the legacy API
+   * re-exported) report only what the package shows.
+   */
+  exportsLeavePackage(record: SourceRecord): string | undefined {
+    if (this.analysis.singleFile) return undefined;
+    if (this.packageDirOf(record.absPath) === undefined) return this.analysis.outside?.importerOutside(record.absPath) === undefined ? undefined : this.exportsLeaveRun(record);
+    return this.exportsLeaveRun(record);
+  }
+
+  /**
+   * Why files of the package in `dir` may be imported by path (`@acme/shared/src/jobs.js`)
+   * from packages the run does not walk: a named package other than the root's, without
+   * an `exports` field (which would limit importers to its entries), in a run that does
+   * not walk the repository root (a run on one package of a monorepo).
+   */
+  private deepImportable(dir: string): string | undefined {
+    const root = path.resolve(this.analysis.root);
+    if (dir === root || this.analysis.paths.some((walked) => isWithin(root, walked))) return undefined;
+    const pkg = this.manifest(dir);
+    const name = pkg?.name;
+    if (typeof name !== 'string' || name === '' || pkg!.exports !== undefined) return undefined;
+    // Only packages that depend on it import it (pnpm allows nothing else; npm and yarn hoist, but a
+    // package importing a sibling it does not declare is rare): an app nothing depends on is not imported.
+    const dependent = (this.analysis.configs ?? []).find((config) => {
+      if (path.basename(config) !== 'package.json' || path.dirname(config) === dir) return false;
+      return dependencyNames(this.manifest(path.dirname(config)), DEPENDENCY_FIELDS).includes(name);
+    });
+    if (!dependent) return undefined;
+    return `its package ${name} (${path.relative(root, dir)}) has no "exports" field, and ${path.relative(root, dependent)} depends on it: a package the run does not walk may import this file by its path`;
   }
 
   /** A private package is imported only from its repository: all of it when the run walks the root. */

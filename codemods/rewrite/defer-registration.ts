@@ -168,6 +168,16 @@ export const rule: Rule = {
     reportLate(analysis, out, targets);
     const byName = new Map<string, number>();
     for (const target of targets) byName.set(target.name, (byName.get(target.name) ?? 0) + 1);
+    // The name a module path gives: without its extension, unless a sibling module differing only
+    // by it (`index.mjs` and `index.cjs` of a dual package, `jobs.ts` beside `jobs.js`) holds a
+    // function of the same name: a process loading both would register one name twice.
+    const withoutExtension = (rel: string): string => rel.replace(/\.[^./]+$/, '');
+    const modulesOf = new Map<string, Set<string>>();
+    for (const target of targets) {
+      const key = `${target.name}\0${withoutExtension(target.record.rel)}`;
+      modulesOf.set(key, (modulesOf.get(key) ?? new Set()).add(target.record.rel));
+    }
+    const modulePart = (rel: string, name: string): string => ((modulesOf.get(`${name}\0${withoutExtension(rel)}`)?.size ?? 0) > 1 ? rel : withoutExtension(rel));
     // Registrations after the same statement (members of one object) go in one edit, in source order.
     const byStatement = new Map<Node, RegistrationTarget[]>();
     for (const target of targets.sort((x, y) => x.declaration.getStart() - y.declaration.getStart())) {
@@ -180,7 +190,7 @@ export const rule: Rule = {
       const callee = namespace ? `${namespace.local}.register` : useShimName(analysis, out, record, 'register');
       if (namespace) out.use(record, [namespace.local]);
       const calls = group.map(({ expression, name }) => {
-        const explicitName = (byName.get(name) ?? 0) > 1 ? `, ${quoted(record.style, `${record.rel.replace(/\.[^./]+$/, '')}:${expression}`)}` : '';
+        const explicitName = (byName.get(name) ?? 0) > 1 ? `, ${quoted(record.style, `${modulePart(record.rel, name)}:${expression}`)}` : '';
         return `${callee}(${expression}${explicitName})${semi(record.style)}`;
       });
       const described = `registered ${group.map((t) => t.expression).join(', ')} for defer()`;

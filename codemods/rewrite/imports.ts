@@ -7,14 +7,17 @@ import * as path from 'node:path';
 import { Node, ts, type ExportDeclaration, type ImportDeclaration, type VariableStatement } from 'ts-morph';
 import type { Analysis } from '../analysis/index.js';
 import { findImportTypes } from '../analysis/import-types.js';
-import { hasExports, type Binding, type ImportSite } from '../analysis/legacy-symbols.js';
+import { hasExports, type Binding, type ImportSite, type SymbolRef } from '../analysis/legacy-symbols.js';
 import type { SourceRecord } from '../analysis/project.js';
 import { roleOfSpecifier } from '../analysis/specifiers.js';
+import { readJsonObject } from '../analysis/alias-config.js';
+import { relativeSpecifiers } from '../analysis/prefilter.js';
 import { quoted, semi } from '../analysis/style.js';
 import { RuleOutput, type Rule, type RuleMeta, type ShimName } from './context.js';
 import { legacyNameUses, migratedLocal, RENAMED_MEMBERS } from './names.js';
 import { importStatement, insertImportStatement, isCommonJs, isLeadingRequire } from './import-placement.js';
 import { makeTransform } from './single-file.js';
+import { AsyncPlanner } from './async-plan.js';
 import { reportLegacyDependencies } from './legacy-dependencies.js';
 import { reportLegacyNameMappers } from './test-runner-configs.js';
 import { listRemovalSpans, statementRemovalSpan } from './text.js';
@@ -152,6 +155,9 @@ function runImports(analysis: Analysis, out: RuleOutput, shared: RuleOutput, rew
 
     if (rewriteLegacy) rewriteImportTypes(analysis, out, record, otherSpans);
     if (rewriteLegacy) reportLegacyDeclarations(analysis, out, record);
+    if (rewriteLegacy) reportExportsLeavingRun(analysis, out, record);
+    if (rewriteLegacy) reportOutsideLegacyImports(analysis, out, record);
+    if (rewriteLegacy) reportLegacyCopy(analysis, out, record);
 
     const legacySites = rewriteLegacy ? symbols.sites.filter((s) => s.role === 'deferred' || s.role === 'webapp') : [];
     for (const site of legacySites) {
@@ -424,6 +430,117 @@ function isTypePosition(node: Node): boolean {
 function declarationSibling(absPath: string): string | undefined {
   const match = /\.([cm]?)js$/.exec(absPath);
   return match ? `${absPath.slice(0, -match[0].length)}.d.${match[1]}ts` : undefined;
+}
+
+/**
+ * A file of the run that declares the legacy deferred module's API itself (an exported
+ * `TaskHandler` class and `defer` function): a copy of the module kept at a path the
+ * specifiers do not match (`lib/tasks/deferred.ts`). Its importers are not migrated,
+ * and once the app is wrapped, the tasks its `defer()` sends to the deferred URL reach
+ * the shim's Handler, which knows none of their functions (dropped as not registered).
+ * A copy the matchers name (`appengine/ext/deferred`, --legacy-module) is the legacy module.
+ */
+function reportLegacyCopy(analysis: Analysis, out: RuleOutput, record: SourceRecord): void {
+  if (!/\bTaskHandler\b/.test(record.text) || !/\bdefer\b/.test(record.text)) return;
+  const posixPath = record.absPath.replace(/\\/g, '/');
+  if (roleOfSpecifier(posixPath, analysis.matchers) !== undefined || roleOfSpecifier(posixPath.replace(/\.[cm]?[jt]sx?$/, ''), analysis.matchers) !== undefined) return;
+  // A package the matchers name (`--legacy-module @corp/tasks`): its files are the legacy module's.
+  for (let dir = path.dirname(record.absPath); dir.startsWith(path.resolve(analysis.root)); dir = path.dirname(dir)) {
+    const name = readJsonObject(path.join(dir, 'package.json'))?.['name'];
+    if (typeof name === 'string') {
+      if (roleOfSpecifier(name, analysis.matchers) !== undefined) return;
+      break;
+    }
+    if (path.dirname(dir) === dir) break;
+  }
+  const sf = record.sourceFile;
+  const handler = sf.getClass('TaskHandler');
+  const defer = sf.getFunction('defer');
+  if (!handler || !defer || !handler.isExported() || !defer.isExported()) return;
+  out.report(
+    record,
+    handler.getNameNode() ?? handler,
+    'unresolved-legacy-reference',
+    'warning',
+    `This file declares TaskHandler and defer() itself, like the legacy deferred module: if it is a copy of that module, the codemod does not take it for one (its path does not end in appengine/ext/deferred), so the code importing it is not migrated. Once the app is wrapped, the tasks its defer() sends to the deferred URL reach the shim's Handler, which knows none of their functions (dropped as not registered). Run the codemod again with --legacy-module naming it (${record.rel.replace(/\.[cm]?[jt]sx?$/, '')}), or migrate its importers by hand.`,
+  );
+}
+
+/**
+ * Imports of modules outside the run (by a relative path: another package of a
+ * monorepo, a directory the run was not given, a file its walk skipped) that use the
+ * legacy deferred API: what they export stays legacy, and the run does not see what
+ * this file takes from them. A `defer` from there enqueues on the legacy queue a
+ * function nobody registers, whose task the shim's Handler (which wrapApp makes answer
+ * the deferred URL) then drops as not registered.
+ */
+function reportOutsideLegacyImports(analysis: Analysis, out: RuleOutput, record: SourceRecord): void {
+  const outside = analysis.outside;
+  if (!outside || !relativeSpecifiers(record.text).some((specifier) => outside.legacyTarget(record.absPath, specifier))) return;
+  const sf = record.sourceFile;
+  const specifiers: Node[] = [];
+  for (const statement of sf.getStatements()) {
+    if (Node.isImportDeclaration(statement) || Node.isExportDeclaration(statement)) {
+      const literal = statement.getModuleSpecifier();
+      if (literal) specifiers.push(literal);
+    }
+  }
+  sf.forEachDescendant((node) => {
+    if (!Node.isCallExpression(node)) return;
+    const callee = node.getExpression();
+    const [argument] = node.getArguments();
+    if ((callee.getKind() === ts.SyntaxKind.ImportKeyword || (Node.isIdentifier(callee) && callee.getText() === 'require')) && argument && Node.isStringLiteral(argument)) specifiers.push(argument);
+  });
+  for (const literal of specifiers) {
+    const specifier = (literal as unknown as { getLiteralValue(): string }).getLiteralValue();
+    const target = outside.legacyTarget(record.absPath, specifier);
+    if (!target) continue;
+    out.report(
+      record,
+      literal,
+      'unresolved-legacy-reference',
+      'warning',
+      `${specifier} is outside the run (${path.relative(analysis.root, target)}: another package, a directory the run was not given, or a file its walk skips), and it uses the legacy deferred module, which the codemod does not migrate there: what this file takes from it stays legacy. A defer() from there enqueues a function nobody registers with the shim, whose task the shim's Handler (answering the deferred URL once the app is wrapped) drops as not registered; TaskHandler from there is not the shim's Handler. Run the codemod on that module too (or on the directory holding both), or register each function it is given (register(fn)) and check the uses by hand.`,
+    );
+  }
+}
+
+/** Whether a ref is the deferred module (or the shim that replaces it), a member of it, or a barrel of it. */
+function isDeferredRef(ref: SymbolRef | undefined): boolean {
+  if (!ref) return false;
+  if (ref.kind === 'barrel-namespace' || ref.kind === 'unresolved') return true;
+  return ref.role === 'deferred' || ref.role === 'shim';
+}
+
+/**
+ * A module that passes values of the deferred module on to its importers (`export *
+ * from L`, `export { defer, TaskHandler }`, `export const enqueue = deferred.defer`,
+ * `module.exports = deferred`) when its package says those importers may be files the
+ * run does not see (a run on ./src beside ./test or another app, a package's entry
+ * point): the migration hands them the shim's values, which they use as the legacy
+ * ones (TaskHandler gone, defer() returning a Promise and refusing functions nobody
+ * registered). Reported on every run while the module does.
+ */
+function reportExportsLeavingRun(analysis: Analysis, out: RuleOutput, record: SourceRecord): void {
+  const exports = analysis.symbols.of(record).exports;
+  if (!hasExports(exports)) return;
+  const names = [...exports.named].filter(([, ref]) => isDeferredRef(ref)).map(([name]) => name);
+  const star = exports.star.some((role) => role === 'deferred' || role === 'shim');
+  if (names.length === 0 && !star && !isDeferredRef(exports.whole)) return;
+  const outside = AsyncPlanner.of(analysis).exportsLeavePackage(record);
+  if (!outside) return;
+  const site = analysis.symbols.of(record).sites.find((s) => s.kind === 'reexport')?.node;
+  const at = site ?? record.sourceFile.getStatements().find((s) => /^\s*(?:export\b|(?:module\.)?exports\b)/.test(s.getText())) ?? record.sourceFile.getStatements()[0];
+  if (!at) return;
+  const whole = isDeferredRef(exports.whole);
+  const what = [...(whole ? ['module.exports'] : star ? ['export *'] : []), ...names.slice(0, 6)].join(', ');
+  out.report(
+    record,
+    at,
+    'unresolved-legacy-reference',
+    'warning',
+    `This module passes values of the deferred module on to its importers (${what}), and they may be outside the run (${outside}): those importers are not migrated, and after migration they get ${analysis.matchers.shim}'s values: no TaskHandler (it is Handler, whose post(environ)/runFromRequest(environ) take environ), and a defer() that returns a Promise and refuses a function nobody registered (register(fn) where it is declared). Migrate those files too (run the codemod on the package's directory), or check each importer by hand.`,
+  );
 }
 
 /**

@@ -3,7 +3,7 @@
 // calls the legacy `defer()` keeps doing so after the migration, and its tasks go through
 // the legacy runtime, whose payloads the shim's handler cannot decode (dropped as
 // PermanentTaskFailure). Its package.json says so without reading its code.
-import { existsSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import * as path from 'node:path';
 import type { Analysis } from '../analysis/index.js';
 import { dependencyNames, readJsonObject } from '../analysis/alias-config.js';
@@ -105,6 +105,26 @@ class InstalledPackages {
   }
 }
 
+/**
+ * The real directory of an installed package that is a link into the repository (outside
+ * any node_modules, inside the root, not walked by the run), and its first file that
+ * uses the legacy API: `{ dir: <its package.json>, file }`.
+ */
+function linkedLegacyCode(analysis: Analysis, installedDir: string | undefined): { dir: string; file: string } | undefined {
+  if (!installedDir || !analysis.outside) return undefined;
+  let real: string;
+  try {
+    real = realpathSync.native(installedDir);
+  } catch {
+    return undefined;
+  }
+  const root = path.resolve(analysis.root);
+  const within = (dir: string, outer: string): boolean => dir === outer || dir.startsWith(outer.endsWith(path.sep) ? outer : outer + path.sep);
+  if (real === installedDir || real.split(path.sep).includes('node_modules') || !within(real, root) || analysis.paths.some((walked) => within(real, path.resolve(walked)))) return undefined;
+  const file = analysis.outside.legacyInPackage(real);
+  return file ? { dir: path.join(real, 'package.json'), file } : undefined;
+}
+
 /** Reports, at its first import in each file of the run, every installed package that depends on the legacy API (directly or through its own dependencies). */
 export function reportLegacyDependencies(analysis: Analysis, out: RuleOutput): void {
   const packages = new InstalledPackages(analysis.paths.map((p) => path.resolve(p)), analysis.nodeModulesIn);
@@ -117,14 +137,21 @@ export function reportLegacyDependencies(analysis: Analysis, out: RuleOutput): v
       const name = packageName(specifier);
       if (reported.has(name) || isNodeBuiltin(specifier) || roleOfSpecifier(specifier, analysis.matchers, absPath) !== undefined || isLegacyPackage(name)) continue;
       const chain = packages.legacyChain(path.dirname(absPath), name, isLegacyPackage);
+      // A package installed as a link into the repository (`file:`, `link:`, `npm link`): its code, outside the run.
+      const linked = chain ? undefined : linkedLegacyCode(analysis, packages.resolve(path.dirname(absPath), name)?.dir);
       const file = known.get(absPath);
-      const text = chain && file ? analysis.index.text(absPath) : undefined;
-      if (!chain || !file || text === undefined) continue;
+      const text = (chain || linked) && file ? analysis.index.text(absPath) : undefined;
+      if ((!chain && !linked) || !file || text === undefined) continue;
       reported.add(name);
       const at = Math.max(0, text.search(new RegExp(`['"\`]${specifier.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}['"\`]`)));
       const before = text.slice(0, at);
       const line = before.split('\n').length;
       const column = at - before.lastIndexOf('\n');
+      if (!chain) {
+        out.reportAt({ absPath, rel: file.rel, text }, line, column, 'legacy-dependency', 'warning',
+          `The installed package \`${name}\` is a link to ${path.relative(analysis.root, path.dirname(linked!.dir))} in the repository, outside this run, whose code uses the legacy deferred API (${path.relative(analysis.root, linked!.file)}), and the codemod does not migrate it here: what this file takes from it stays legacy (a defer() enqueuing functions nobody registers with the shim, whose tasks the shim's Handler drops; TaskHandler that is not the shim's Handler). Run the codemod on that package too (or on the directory holding both).`);
+        continue;
+      }
       const via = chain.length > 2 ? ` (through ${chain.slice(1, -1).map((p) => `\`${p}\``).join(', ')})` : '';
       out.reportAt({ absPath, rel: file.rel, text }, line, column, 'legacy-dependency', 'warning',
         `The installed package \`${name}\` depends on \`${chain.at(-1)}\`, the legacy deferred API${via}, and the codemod does not migrate packages: code in it that defers tasks still uses the legacy runtime after the migration, whose tasks the shim's handler refuses (a payload it cannot decode is dropped as a PermanentTaskFailure). Migrate that package with deferred-migrate too (or check that it never defers), and install the migrated version.`);

@@ -9,6 +9,7 @@ import type { Analysis } from '../analysis/index.js';
 import { unwrap } from '../analysis/legacy-symbols.js';
 import { isExported, mountPrefixOf, type Mount, type RouteTable } from '../analysis/route-tables.js';
 import { rootHostOf } from '../analysis/wrap-plan.js';
+import { AsyncPlanner } from './async-plan.js';
 import { isCommonJsExportByName, moduleAndImporters, moduleObjectUseOf } from './exported-references.js';
 
 /** `file:line under '/v2'` for each mount, when the table's mounts do not all serve it at one place of one app; else undefined. */
@@ -38,7 +39,17 @@ export function unfollowedUse(analysis: Analysis, table: RouteTable): string | u
   const use = table.otherUses.find((u) => !exportedByName(u));
   if (use) return `${path.relative(analysis.root, use.getSourceFile().getFilePath())}:${use.getStartLineNumber()}`;
   if (!table.variable || !(isExported(table.record, table.variable) || table.otherUses.some(exportedByName))) return undefined;
-  return moduleObjectUseOf(analysis, table.record.absPath) ?? dynamicImportOf(analysis, table.record.absPath) ?? reexportOf(analysis, table.record.absPath, name!);
+  return moduleObjectUseOf(analysis, table.record.absPath) ?? dynamicImportOf(analysis, table.record.absPath) ?? reexportOf(analysis, table.record.absPath, name!) ?? outsideImporters(analysis, table);
+}
+
+/**
+ * An exported table whose importers may be files the run does not see (a run on ./src
+ * beside ./test or ./server, a package's entry point): there it may be mounted, or its
+ * import fails once the table is gone.
+ */
+function outsideImporters(analysis: Analysis, table: RouteTable): string | undefined {
+  const outside = AsyncPlanner.of(analysis).exportsLeavePackage(table.record);
+  return outside === undefined ? undefined : `its export \`${table.variable!.getName()}\`, whose importers may be outside the run (${outside})`;
 }
 
 /**

@@ -11,6 +11,7 @@ import { findHandlerValueUses, findHandOffs, findInstantiations, findPrototypeUs
 import type { SourceRecord } from '../analysis/project.js';
 import { quoted, semi } from '../analysis/style.js';
 import type { Rule, RuleMeta, RuleOutput } from './context.js';
+import { AsyncPlanner } from './async-plan.js';
 import { addNeededImports } from './imports.js';
 import { namespaceAccess, useShimName } from './names.js';
 import { makeTransform } from './single-file.js';
@@ -396,11 +397,47 @@ function handlerResultReason(name: string, environ: string): string {
   return `${name}(${environ}) can end without its answer here (a bare return, a value webapp ignored, or the end of the method), but the route that calls it answers with what it resolves to, [body, status, headers]: it fails (500) and the task is retried, although it may have run. Return \`await ${chained}\`'s result, or a triple such as ['', 200, {}] (what webapp answered when post() wrote nothing).`;
 }
 
+/**
+ * The node naming a handler class that its module exports (`export class`, `export
+ * default`, `export { H }`, `export const H = class ...`, or named in a module-level
+ * `module.exports` / `exports.` assignment), or undefined.
+ */
+function exportedClassName(handler: HandlerClass): Node | undefined {
+  const { node, name } = handler;
+  const at = Node.isClassDeclaration(node) ? (node.getNameNode() ?? node) : node;
+  if (Node.isClassDeclaration(node) && (node.hasExportKeyword() || node.hasDefaultKeyword())) return at;
+  const holder = node.getParentWhile((n) => !Node.isStatement(n) && !Node.isSourceFile(n));
+  const statement = holder && Node.isStatement(holder) ? holder : node.getFirstAncestor((n) => Node.isStatement(n));
+  if (statement && Node.isVariableStatement(statement) && statement.hasExportKeyword()) return at;
+  // `export default class extends ...` as an expression, `module.exports = class extends ...`.
+  if (statement && Node.isExportAssignment(statement)) return at;
+  if (statement && Node.isExpressionStatement(statement) && /^\s*(?:module\.)?exports\b/.test(statement.getText())) return at;
+  if (!name) return undefined;
+  const word = new RegExp(`(?<![\\w$])${name.replace(/\$/g, '\\$')}(?![\\w$])`);
+  for (const top of handler.record.sourceFile.getStatements()) {
+    if (Node.isExportDeclaration(top) && !top.getModuleSpecifier() && top.getNamedExports().some((e) => e.getName() === name)) return at;
+    if (Node.isExportAssignment(top) && word.test(top.getExpression().getText())) return at;
+    if (Node.isExpressionStatement(top) && /^\s*(?:module\.)?exports\b/.test(top.getText()) && word.test(top.getText())) return at;
+  }
+  return undefined;
+}
+
 export const rule: Rule = {
   meta,
   run(analysis, out) {
     for (const handler of analysis.handlers.classes) {
       migrateClass(analysis, out, handler);
+      const exported = exportedClassName(handler);
+      const outside = exported ? AsyncPlanner.of(analysis).exportsLeavePackage(handler.record) : undefined;
+      if (exported && outside) {
+        out.report(
+          handler.record,
+          exported,
+          'handler-as-value',
+          'warning',
+          `${handler.name ?? 'This handler class'} is exported, and its importers may be outside the run (${outside}): there a webapp route table, a subclass or a hand-made dispatch still calls its post()/runFromRequest() without environ, as webapp did, while after migration they take environ and resolve to [body, status, headers] (a route table outside the run cannot run it, and its tasks fail and are retried). Migrate those files too (run the codemod on the package's directory), or check each importer by hand.`,
+        );
+      }
       for (const use of webappMemberUses(handler.node)) out.report(handler.record, use.node, 'handler-webapp-member', 'warning', webappMemberReason(use));
       // Checked on migrated methods (they take environ): the first pass's output is checked by
       // the idempotency pass, whose items the report takes over.

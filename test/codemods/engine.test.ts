@@ -91,6 +91,60 @@ describe('migrate', () => {
     expect(whole.files.find((f) => f.file === 'test/tasks.test.ts')!.updated).toContain('await schedule(1);');
     expect(whole.files.flatMap((f) => f.items).filter((i) => i.code === 'sync-error-handling')).toEqual([]);
   });
+  it('reports what a run on part of a package changes in its exports, and modules outside the run that use the legacy API', async () => {
+    tree = makeTree({
+      'package.json': '{ "private": true, "type": "module" }\n',
+      'src/jobs.ts': "import * as deferred from 'google/appengine/ext/deferred';\nexport function audit(id: number) {\n  return id;\n}\nexport class AuditHandler extends deferred.TaskHandler {\n  post() {\n    return super.post();\n  }\n}\n",
+      'src/appengine.ts': "export * from 'google/appengine/ext/deferred';\n",
+      'src/app.ts': "import express from 'express';\nimport { WSGIApplication } from 'google/appengine/ext/webapp';\nimport { AuditHandler } from './jobs.js';\nimport { sendMail } from './mailer.js';\nexport const app = express();\nexport const tasks = new WSGIApplication([['/tasks/audit', AuditHandler]]);\napp.use(tasks);\napp.get('/m', (_req, res) => { sendMail('x'); res.send('ok'); });\n",
+      'src/mailer.ts': "import { enqueue } from '../lib/queue.js';\nexport function mail(to: string) {\n  return to;\n}\nexport function sendMail(to: string) {\n  enqueue(mail, to);\n}\n",
+      'lib/queue.ts': "import * as deferred from 'google/appengine/ext/deferred';\nexport const enqueue = deferred.defer;\n",
+      'test/app.test.ts': "import { tasks } from '../src/app.js';\nimport { AuditHandler } from '../src/jobs.js';\nimport { TaskHandler } from '../src/appengine.js';\nexport const probe = [tasks, new AuditHandler(), TaskHandler];\n",
+    });
+    const codes = (result: Awaited<ReturnType<typeof migrate>>): string[] => result.files.flatMap((f) => f.items.map((i) => `${f.file}:${i.line} ${i.code}`)).sort();
+    const part = await migrate({ paths: [tree.path('src')], root: tree.root, verify: false });
+    expect(codes(part)).toEqual([
+      'src/app.ts:6 mount-not-found',
+      'src/appengine.ts:1 unresolved-legacy-reference',
+      'src/jobs.ts:5 handler-as-value',
+      'src/mailer.ts:1 unresolved-legacy-reference',
+    ]);
+    // The table stays where its export may be imported from outside the run.
+    expect(part.files.find((f) => f.file === 'src/app.ts')!.updated).toContain('export const tasks = new WSGIApplication(');
+    // The whole package: the test's uses are seen (and reported there), nothing leaves the run.
+    const whole = await migrate({ paths: [tree.root], root: tree.root, verify: false });
+    expect(codes(whole).filter((c) => !c.startsWith('test/'))).toEqual(['src/app.ts:6 mount-not-found']);
+  });
+  it('takes the files of a workspace package without "exports" as importable by the packages that depend on it', async () => {
+    tree = makeTree({
+      'package.json': '{ "name": "mono", "private": true, "workspaces": ["packages/*", "apps/*"] }\n',
+      'packages/shared/package.json': '{ "name": "@acme/shared", "private": true, "main": "src/index.ts" }\n',
+      'packages/shared/src/index.ts': 'export const version = 1;\n',
+      'packages/shared/src/jobs.ts': "import * as deferred from 'google/appengine/ext/deferred';\nexport function audit(id: number) {\n  return id;\n}\nexport function schedule(id: number) {\n  deferred.defer(audit, id, { _name: `a${id}`, _url: '/tasks/audit' });\n}\n",
+      'packages/shared/src/worker.ts': "import { schedule } from './jobs.js';\nexport function safe(id: number) {\n  try {\n    schedule(id);\n    return true;\n  } catch {\n    return false;\n  }\n}\n",
+      'apps/web/package.json': '{ "name": "@acme/web", "private": true, "dependencies": { "@acme/shared": "*" } }\n',
+      'apps/web/src/app.ts': "import { schedule } from '@acme/shared/src/jobs.js';\nexport function kick() {\n  try {\n    schedule(9);\n    return 'ok';\n  } catch {\n    return 'dup';\n  }\n}\n",
+    });
+    const shared = await migrate({ paths: [tree.path('packages/shared')], root: tree.root, verify: false });
+    const jobs = shared.files.find((f) => f.file === 'packages/shared/src/jobs.ts')!;
+    expect(jobs.items.filter((i) => i.code === 'sync-error-handling').map((i) => i.message.includes('apps/web/package.json depends on it'))).toEqual([true]);
+    expect(jobs.updated).not.toContain('async function schedule');
+    // Run on the root, the importer is seen and awaited.
+    const whole = await migrate({ paths: [tree.root], root: tree.root, verify: false });
+    expect(whole.files.find((f) => f.file === 'apps/web/src/app.ts')!.updated).toContain('await schedule(9);');
+  });
+  it("follows a package's bin script without extension to the run's functions it calls", async () => {
+    tree = makeTree({
+      'package.json': '{ "name": "tool", "private": true, "bin": { "tool": "bin/tool" } }\n',
+      'src/jobs.js': "const deferred = require('google/appengine/ext/deferred');\nfunction audit(id) {\n  return id;\n}\nfunction schedule(id) {\n  deferred.defer(audit, id, { _name: 'a' + id, _url: '/t' });\n}\nmodule.exports = { audit, schedule };\n",
+      'src/app.js': "const { schedule } = require('./jobs');\nfunction one() {\n  try {\n    schedule(1);\n    return 'ok';\n  } catch {\n    return 'dup';\n  }\n}\nmodule.exports = { one };\n",
+      'bin/tool': "#!/usr/bin/env node\nconst { schedule } = require('../src/jobs');\ntry {\n  schedule(Number(process.argv[2]));\n} catch {\n  process.exitCode = 1;\n}\n",
+    });
+    const result = await migrate({ paths: [tree.root], root: tree.root, verify: false });
+    const jobs = result.files.find((f) => f.file === 'src/jobs.js')!;
+    expect(jobs.items.filter((i) => i.code === 'sync-error-handling').map((i) => i.message.includes('bin/tool imports it'))).toEqual([true]);
+    expect(jobs.updated ?? '').not.toContain('async function schedule');
+  });
   it('reads relative paths from the working directory, as the CLI does, whatever the root', async () => {
     tree = makeTree({
       'package.json': '{ "private": true, "main": "src/index.ts" }\n',

@@ -1,5 +1,6 @@
 // Installed packages that depend on the legacy API are reported where the run imports
 // them (rule `imports`, code `legacy-dependency`): the codemod does not migrate them.
+import { mkdirSync, symlinkSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { migrate } from '../../codemods/engine.js';
 import { makeTree, type TempTree } from './helpers.js';
@@ -41,6 +42,24 @@ describe('legacy-dependency', () => {
     tree = project();
     const result = await migrate({ paths: [tree.path('src')], root: tree.root });
     expect(items(result).map((item) => item.split(' ')[0])).toEqual(['src/app.ts:2:25', 'src/other.ts:2:24', 'src/other.ts:3:22']);
+  });
+
+  it('reports a package linked into the repository, outside the run, whose code uses the legacy API', async () => {
+    tree = makeTree({
+      'package.json': JSON.stringify({ name: 'mono', private: true }),
+      'packages/shared/package.json': JSON.stringify({ name: '@acme/shared', private: true, main: 'src/index.ts' }),
+      'packages/shared/src/index.ts': "import * as deferred from 'google/appengine/ext/deferred';\nexport const enqueue = deferred.defer;\n",
+      'apps/web/package.json': JSON.stringify({ name: '@acme/web', private: true, dependencies: { '@acme/shared': 'file:../../packages/shared' } }),
+      'apps/web/src/mailer.ts': "import { enqueue } from '@acme/shared';\nexport function mail(to: string) {\n  return to;\n}\nexport function sendMail(to: string) {\n  enqueue(mail, to);\n}\n",
+    });
+    mkdirSync(tree.path('node_modules/@acme'), { recursive: true });
+    symlinkSync('../../packages/shared', tree.path('node_modules/@acme/shared'), 'dir');
+    const result = await migrate({ paths: [tree.path('apps/web')], root: tree.root, verify: false });
+    expect(result.files.flatMap((f) => f.items.map((i) => `${f.file}:${i.line} ${i.code} ${i.message.slice(0, 83)}`))).toEqual([
+      'apps/web/src/mailer.ts:1 legacy-dependency The installed package `@acme/shared` is a link to packages/shared in the repository',
+    ]);
+    // The package in the run: migrated with its importer, nothing to report.
+    expect(items(await migrate({ paths: [tree.root], root: tree.root, verify: false }))).toEqual([]);
   });
 
   it('says nothing where no installed package depends on it', async () => {

@@ -154,4 +154,19 @@ describe('a run on part of the tree', () => {
     expect(app.updated).toContain("from 'deferred-migrate/shim'");
     expect(app.items.map((i) => `${i.line}:${i.code}`)).toEqual(expect.arrayContaining(['2:unresolved-legacy-reference', '4:unknown-handler-base']));
   });
+
+  it("reads pnpm's pnpm-workspace.yaml, and reports an import of a package outside the run that uses the legacy API", async () => {
+    tree = makeTree({
+      'package.json': '{ "name": "root", "private": true }',
+      'pnpm-workspace.yaml': "packages:\n  - 'packages/**'\n  - 'apps/*'\n",
+      'packages/shared/package.json': '{ "name": "@acme/shared", "private": true, "main": "src/index.ts" }',
+      'packages/shared/src/index.ts': "import * as deferred from 'google/appengine/ext/deferred';\nexport const enqueue = deferred.defer;\n",
+      'apps/web/package.json': '{ "name": "@acme/web", "private": true }',
+      'apps/web/src/mailer.ts': "import { enqueue } from '@acme/shared';\nexport function mail(to: string) {\n  return to;\n}\nexport function sendMail(to: string) {\n  enqueue(mail, to);\n}\n",
+    });
+    const discovery = discoverSync([tree.path('apps/web')], tree.root);
+    expect(discovery.configs?.map((c) => c.slice(tree!.root.length + 1)).sort()).toEqual(['apps/web/package.json', 'package.json', 'packages/shared/package.json']);
+    const result = await migrate({ paths: [tree.path('apps/web')], root: tree.root, verify: false });
+    expect(result.files.flatMap((f) => f.items.map((i) => `${f.file}:${i.line}:${i.code}`))).toEqual(['apps/web/src/mailer.ts:1:unresolved-legacy-reference']);
+  });
 });
