@@ -5,7 +5,7 @@
 // assignment to a global. The rename to Handler keeps such code running against
 // a class whose methods take `environ` and return [body, status, headers], so
 // each is reported (docs/manual-steps.md#handler-as-value).
-import { Node, SyntaxKind, ts } from 'ts-morph';
+import { Node, SyntaxKind, ts, type SourceFile } from 'ts-morph';
 import { compilerDescendants, compilerNodesOfKind, wrapCompilerNode } from './compiler-nodes.js';
 import type { HandlerClasses } from './handlers.js';
 import { isKeptByResolver } from './defer-calls.js';
@@ -150,9 +150,14 @@ export function findHandOffs(handlers: HandlerClasses, record: SourceRecord): No
   if (names.length === 0 || !names.some((name) => record.text.includes(name))) return [];
   const sf = record.sourceFile;
   const found: Node[] = [];
+  const holders = classHolders(sf, names);
   const consider = (value: ts.Expression): void => {
     while (ts.isParenthesizedExpression(value) || ts.isAsExpression(value) || ts.isNonNullExpression(value) || ts.isSatisfiesExpression(value)) value = value.expression;
     if (!ts.isIdentifier(value) && !ts.isPropertyAccessExpression(value)) return;
+    // Only what may hold a subclass: resolving every argument of the file asks the type checker of most.
+    let root: ts.Expression = value;
+    while (ts.isPropertyAccessExpression(root)) root = root.expression;
+    if (!ts.isIdentifier(root) || !holders.has(root.text)) return;
     const node = wrapCompilerNode(sf, value);
     if (handlers.statusOf(record, node).kind === 'handler') found.push(node);
   };
@@ -171,6 +176,61 @@ export function findHandOffs(handlers: HandlerClasses, record: SourceRecord): No
     for (const element of array.elements) if (!ts.isSpreadElement(element)) consider(element);
   }
   return found;
+}
+
+/**
+ * The names in a file that may hold a handler subclass: the classes' own names, what the file
+ * imports (a module object, a renamed import), and variables whose initializer spells one of
+ * those or a `require()` (aliases, registries), to a fixpoint. A parameter gets its class from
+ * a call, which is a hand-off of its own.
+ */
+function classHolders(sf: SourceFile, classNames: readonly string[]): Set<string> {
+  const holders = new Set(classNames);
+  for (const statement of sf.compilerNode.statements) {
+    if (ts.isImportEqualsDeclaration(statement)) holders.add(statement.name.text);
+    if (!ts.isImportDeclaration(statement) || !statement.importClause) continue;
+    const { name, namedBindings } = statement.importClause;
+    if (name) holders.add(name.text);
+    if (namedBindings && ts.isNamespaceImport(namedBindings)) holders.add(namedBindings.name.text);
+    else if (namedBindings) for (const element of namedBindings.elements) holders.add(element.name.text);
+  }
+  const declarations = compilerNodesOfKind<ts.VariableDeclaration>(sf, SyntaxKind.VariableDeclaration).filter((d) => d.initializer !== undefined);
+  const spells = (text: string): boolean => /\brequire\s*\(/.test(text) || [...holders].some((name) => text.includes(name) && new RegExp(`(?<![\\w$])${name.replace(/\$/g, '\\$')}(?![\\w$])`).test(text));
+  for (let grown = true; grown; ) {
+    grown = false;
+    for (const declaration of declarations) {
+      const bound = boundNames(declaration.name);
+      if (bound.every((name) => holders.has(name)) || !mayHoldClass(declaration.initializer!) || !spells(declaration.initializer!.getText(sf.compilerNode))) continue;
+      for (const name of bound) holders.add(name);
+      grown = true;
+    }
+  }
+  return holders;
+}
+
+/**
+ * An initializer whose value may be a class or hold one: a name or member chain, an object or
+ * array literal (a registry), a branch of a conditional or logical expression, a module
+ * (`require()`, `await import()`), `Object.freeze({...})`. Not an instance (`new X()`) nor what a
+ * call returns (`const [body, status] = await new X().post(environ)`, what the rules write).
+ */
+function mayHoldClass(initializer: ts.Expression): boolean {
+  let value = initializer;
+  while (ts.isParenthesizedExpression(value) || ts.isAsExpression(value) || ts.isSatisfiesExpression(value) || ts.isNonNullExpression(value) || ts.isAwaitExpression(value)) value = value.expression;
+  if (ts.isIdentifier(value) || ts.isPropertyAccessExpression(value) || ts.isElementAccessExpression(value) || ts.isObjectLiteralExpression(value) || ts.isArrayLiteralExpression(value)) return true;
+  if (ts.isConditionalExpression(value)) return mayHoldClass(value.whenTrue) || mayHoldClass(value.whenFalse);
+  if (ts.isBinaryExpression(value)) return mayHoldClass(value.left) || mayHoldClass(value.right);
+  if (ts.isCallExpression(value)) {
+    let callee: ts.Expression = value.expression;
+    while (ts.isPropertyAccessExpression(callee)) callee = callee.expression;
+    return value.expression.kind === SyntaxKind.ImportKeyword || (ts.isIdentifier(callee) && (callee.text === 'require' || callee.text === 'Object'));
+  }
+  return false;
+}
+
+function boundNames(name: ts.BindingName): string[] {
+  if (ts.isIdentifier(name)) return [name.text];
+  return name.elements.flatMap((element) => (ts.isOmittedExpression(element) ? [] : boundNames(element.name)));
 }
 
 /** `new X().post(environ)`, `new X().runFromRequest(environ)`, `new X()(req, res)`: what the rules write. */

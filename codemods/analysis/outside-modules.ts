@@ -8,7 +8,8 @@
 // (PermanentTaskFailure: dropped). Their importers are candidates and report the import.
 // Only files that the run's own imports name are read, on disk, a few relative steps deep.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import * as path from 'node:path';
+// Named imports: the CommonJS build reads a namespace import's members through getters, on every import of the tree.
+import { basename, dirname, extname, join, resolve, sep } from 'node:path';
 import { containsAny, relativeSpecifiers } from './prefilter.js';
 import type { ProjectIndex } from './project.js';
 import { roleOfSpecifier, type ModuleMatchers } from './specifiers.js';
@@ -37,12 +38,12 @@ const ASSET = /\.(?:css|scss|sass|less|styl|json|json5|svg|png|jpe?g|gif|webp|av
 /** The script file on disk a relative specifier's path names, as Node, TypeScript and bundlers look (extensions, `.js` → `.ts`, index files). */
 function lookOnDisk(base: string): string | undefined {
   const candidates: string[] = [];
-  const ext = path.extname(base);
+  const ext = extname(base);
   const mapped = JS_TO_TS[ext];
   if (mapped) candidates.push(...mapped.map((e) => base.slice(0, -ext.length) + e));
   candidates.push(base);
   for (const e of EXTENSIONS) candidates.push(base + e);
-  for (const e of EXTENSIONS) candidates.push(path.join(base, 'index' + e));
+  for (const e of EXTENSIONS) candidates.push(join(base, 'index' + e));
   return candidates.find((candidate) => SCRIPT.test(candidate) && !DECLARATION.test(candidate) && isFile(candidate));
 }
 
@@ -82,7 +83,8 @@ export class OutsideModules {
   }
 
   /** fromAbsPath → its specifiers (joined) and whether one leads outside to the legacy API. */
-  private readonly visited = new Map<string, { key: string; legacy: boolean }>();
+  // By the scan's specifier list: the idempotency pass's scans of unchanged files keep theirs.
+  private readonly visited = new WeakMap<readonly string[], boolean>();
 
   /**
    * The file outside the run that the relative `specifier` of `fromAbsPath` names, when
@@ -93,7 +95,7 @@ export class OutsideModules {
     if (!specifier.startsWith('.') || this.index.resolve(fromAbsPath, specifier) !== undefined) return undefined;
     // A vendored copy of the legacy modules (or the shim) is what the rules migrate from (to).
     if (roleOfSpecifier(specifier, this.matchers, fromAbsPath) !== undefined) return undefined;
-    const target = this.scriptOnDisk(path.resolve(path.dirname(fromAbsPath), specifier));
+    const target = this.scriptOnDisk(resolve(dirname(fromAbsPath), specifier));
     if (target === undefined || this.index.isKnown(target)) return undefined;
     return this.usesLegacy(target, 0) ? target : undefined;
   }
@@ -132,7 +134,7 @@ export class OutsideModules {
         }
         for (const entry of entries) {
           if (entry.name === 'node_modules' || entry.name.startsWith('.')) continue;
-          const full = path.join(current, entry.name);
+          const full = join(current, entry.name);
           if (entry.isDirectory()) stack.push(full);
           else if (entry.isFile() && SCRIPT.test(entry.name) && budget-- > 0) {
             const text = readSmall(full);
@@ -172,21 +174,18 @@ export class OutsideModules {
    */
   visitFrom(fromAbsPath: string, specifiers: readonly string[]): boolean {
     if (specifiers.length === 0) return false;
-    const key = specifiers.join('\0');
-    const seen = this.visited.get(fromAbsPath);
-    if (seen?.key === key) return seen.legacy;
-    const legacy = this.visitSpecifiers(fromAbsPath, specifiers);
-    this.visited.set(fromAbsPath, { key, legacy });
+    let legacy = this.visited.get(specifiers);
+    if (legacy === undefined) this.visited.set(specifiers, (legacy = this.visitSpecifiers(fromAbsPath, specifiers)));
     return legacy;
   }
 
   private visitSpecifiers(fromAbsPath: string, specifiers: readonly string[]): boolean {
-    const dir = path.dirname(fromAbsPath);
+    const dir = dirname(fromAbsPath);
     let legacy = false;
     for (const specifier of specifiers) {
       if (!specifier.startsWith('.')) continue;
-      // `./name` (the usual form) joined by hand: path.resolve's normalising costs more, on every import of the tree.
-      const base = specifier.startsWith('./') && !specifier.includes('/.', 1) && !specifier.endsWith('/') && !specifier.includes('\\') ? `${dir}${path.sep}${specifier.slice(2)}` : path.resolve(dir, specifier);
+      // `./name` (the usual form) joined by hand: resolve's normalising costs more, on every import of the tree.
+      const base = specifier.startsWith('./') && !specifier.includes('/.', 1) && !specifier.endsWith('/') && !specifier.includes('\\') ? `${dir}${sep}${specifier.slice(2)}` : resolve(dir, specifier);
       // Most specifiers name a file of the run: found by its path without extension, cheaply.
       if (this.namesRunFile(base) || this.index.resolve(fromAbsPath, specifier) !== undefined || roleOfSpecifier(specifier, this.matchers, fromAbsPath) !== undefined) continue;
       const target = this.scriptOnDisk(base);
@@ -205,7 +204,7 @@ export class OutsideModules {
         if (file.kind !== 'source') continue;
         const stem = file.absPath.replace(/\.(?:[cm]?[jt]s|[jt]sx)$/, '');
         this.stems.add(stem);
-        if (path.basename(stem) === 'index') this.stems.add(path.dirname(stem));
+        if (basename(stem) === 'index') this.stems.add(dirname(stem));
       }
     }
     if (this.stems.has(base)) return true;
@@ -230,7 +229,7 @@ export class OutsideModules {
           continue;
         }
         if (depth >= DEPTH) continue;
-        const next = this.scriptOnDisk(path.resolve(path.dirname(absPath), specifier));
+        const next = this.scriptOnDisk(resolve(dirname(absPath), specifier));
         if (next !== undefined && !this.index.isKnown(next) && this.usesLegacy(next, depth + 1)) found = true;
       }
     }
