@@ -9,15 +9,13 @@
 // Only files that the run's own imports name are read, on disk, a few relative steps deep.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 // Named imports: the CommonJS build reads a namespace import's members through getters, on every import of the tree.
-import { basename, dirname, extname, join, resolve, sep } from 'node:path';
+import { basename, dirname, join, resolve, sep } from 'node:path';
 import { containsAny, relativeSpecifiers } from './prefilter.js';
-import type { ProjectIndex } from './project.js';
+import { resolutionCandidates, type ProjectIndex } from './project.js';
 import { roleOfSpecifier, type ModuleMatchers } from './specifiers.js';
 
 const SCRIPT = /\.(?:[cm]?[jt]s|[jt]sx)$/;
 const DECLARATION = /\.d\.[cm]?ts$/;
-const EXTENSIONS = ['.ts', '.tsx', '.mts', '.cts', '.js', '.jsx', '.mjs', '.cjs'];
-const JS_TO_TS: Record<string, string[]> = { '.js': ['.ts', '.tsx', '.js', '.jsx'], '.jsx': ['.tsx', '.jsx'], '.mjs': ['.mts', '.mjs'], '.cjs': ['.cts', '.cjs'] };
 /** How many relative steps beyond the first outside file are followed (a barrel of a barrel). */
 const DEPTH = 3;
 /** Files read at most when a package outside the walk is searched for the legacy API. */
@@ -37,14 +35,7 @@ const ASSET = /\.(?:css|scss|sass|less|styl|json|json5|svg|png|jpe?g|gif|webp|av
 
 /** The script file on disk a relative specifier's path names, as Node, TypeScript and bundlers look (extensions, `.js` → `.ts`, index files). */
 function lookOnDisk(base: string): string | undefined {
-  const candidates: string[] = [];
-  const ext = extname(base);
-  const mapped = JS_TO_TS[ext];
-  if (mapped) candidates.push(...mapped.map((e) => base.slice(0, -ext.length) + e));
-  candidates.push(base);
-  for (const e of EXTENSIONS) candidates.push(base + e);
-  for (const e of EXTENSIONS) candidates.push(join(base, 'index' + e));
-  return candidates.find((candidate) => SCRIPT.test(candidate) && !DECLARATION.test(candidate) && isFile(candidate));
+  return resolutionCandidates(base).find((candidate) => SCRIPT.test(candidate) && !DECLARATION.test(candidate) && isFile(candidate));
 }
 
 function readSmall(absPath: string): string | undefined {

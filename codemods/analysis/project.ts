@@ -102,6 +102,18 @@ function hidingFileSystem(): HidingFileSystem {
   });
 }
 
+/** The files a relative specifier's path may name, in the order Node, TypeScript and bundlers try them (`.js` → `.ts`, extensions, index files). */
+export function resolutionCandidates(base: string): string[] {
+  const candidates: string[] = [];
+  const ext = path.extname(base);
+  const mapped = JS_TO_TS[ext];
+  if (mapped) candidates.push(...mapped.map((e) => base.slice(0, -ext.length) + e));
+  candidates.push(base);
+  for (const e of RESOLUTION_EXTENSIONS) candidates.push(base + e);
+  for (const e of RESOLUTION_EXTENSIONS) candidates.push(path.join(base, 'index' + e));
+  return candidates;
+}
+
 export class ProjectIndex {
   private readonly fileSystem = hidingFileSystem();
   readonly project = new Project({
@@ -222,14 +234,7 @@ export class ProjectIndex {
 
   /** The known source file a path without (or with a JavaScript) extension names, as a relative specifier would. */
   source(base: string): string | undefined {
-    const candidates: string[] = [];
-    const ext = path.extname(base);
-    const mapped = JS_TO_TS[ext];
-    if (mapped) candidates.push(...mapped.map((e) => base.slice(0, -ext.length) + e));
-    candidates.push(base);
-    for (const e of RESOLUTION_EXTENSIONS) candidates.push(base + e);
-    for (const e of RESOLUTION_EXTENSIONS) candidates.push(path.join(base, 'index' + e));
-    return candidates.find((c) => this.known.get(c)?.kind === 'source');
+    return resolutionCandidates(base).find((c) => this.known.get(c)?.kind === 'source');
   }
 }
 
