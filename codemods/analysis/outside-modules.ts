@@ -33,6 +33,27 @@ function isFile(absPath: string): boolean {
 // Files a module imports that are no scripts (a bundler's assets, JSON): not looked for on disk.
 const ASSET = /\.(?:css|scss|sass|less|styl|json|json5|svg|png|jpe?g|gif|webp|avif|ico|html?|md|txt|ya?ml|wasm|node|graphql|gql|vue|svelte|astro|mdx)$/i;
 
+/**
+ * `dir` joined with a relative specifier: `./` and `../` steps by hand (path.resolve's
+ * normalising costs more, on every import of the tree), anything unusual by path.resolve.
+ */
+function joinRelative(dir: string, specifier: string): string {
+  let base = dir;
+  let i = 0;
+  for (;;) {
+    if (specifier.startsWith('./', i)) i += 2;
+    else if (specifier.startsWith('../', i)) {
+      const cut = base.lastIndexOf(sep);
+      if (cut <= 0) return resolve(dir, specifier);
+      base = base.slice(0, cut);
+      i += 3;
+    } else break;
+  }
+  const rest = specifier.slice(i);
+  if (rest === '' || rest === '.' || rest === '..' || rest.startsWith('/') || rest.includes('/.') || rest.endsWith('/') || rest.includes('\\') || rest.includes('//')) return resolve(dir, specifier);
+  return sep === '/' ? `${base}/${rest}` : `${base}${sep}${rest.replace(/\//g, sep)}`;
+}
+
 /** The script file on disk a relative specifier's path names, as Node, TypeScript and bundlers look (extensions, `.js` → `.ts`, index files). */
 function lookOnDisk(base: string): string | undefined {
   return resolutionCandidates(base).find((candidate) => SCRIPT.test(candidate) && !DECLARATION.test(candidate) && isFile(candidate));
@@ -172,18 +193,28 @@ export class OutsideModules {
 
   private visitSpecifiers(fromAbsPath: string, specifiers: readonly string[]): boolean {
     const dir = dirname(fromAbsPath);
+    // Files of a directory import the same specifiers (`../index`, `./util`): one answer per directory.
+    let named = this.namedRun.get(dir);
+    if (named === undefined) this.namedRun.set(dir, (named = new Map()));
     let legacy = false;
     for (const specifier of specifiers) {
       if (!specifier.startsWith('.')) continue;
-      // `./name` (the usual form) joined by hand: resolve's normalising costs more, on every import of the tree.
-      const base = specifier.startsWith('./') && !specifier.includes('/.', 1) && !specifier.endsWith('/') && !specifier.includes('\\') ? `${dir}${sep}${specifier.slice(2)}` : resolve(dir, specifier);
-      // Most specifiers name a file of the run: found by its path without extension, cheaply.
-      if (this.namesRunFile(base) || this.index.resolve(fromAbsPath, specifier) !== undefined || roleOfSpecifier(specifier, this.matchers, fromAbsPath) !== undefined) continue;
+      let inRun = named.get(specifier);
+      if (inRun === undefined) {
+        // Most specifiers name a file of the run: found by its path without extension, cheaply.
+        inRun = this.namesRunFile(joinRelative(dir, specifier)) || this.index.resolve(fromAbsPath, specifier) !== undefined;
+        named.set(specifier, inRun);
+      }
+      if (inRun || roleOfSpecifier(specifier, this.matchers, fromAbsPath) !== undefined) continue;
+      const base = joinRelative(dir, specifier);
       const target = this.scriptOnDisk(base);
       if (target !== undefined && !this.index.isKnown(target) && this.usesLegacy(target, 0)) legacy = true;
     }
     return legacy;
   }
+
+  /** Directory → relative specifier → whether it names a file of the run (the run's files do not change between passes). */
+  private readonly namedRun = new Map<string, Map<string, boolean>>();
 
   /** The run's source files by their path without a script extension, and the directories holding an index file. */
   private stems: Set<string> | undefined;
