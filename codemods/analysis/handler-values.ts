@@ -8,6 +8,7 @@
 import { Node, SyntaxKind, ts, type SourceFile } from 'ts-morph';
 import { compilerDescendants, compilerNodesOfKind, wrapCompilerNode } from './compiler-nodes.js';
 import type { HandlerClasses } from './handlers.js';
+import { addBindingNames } from './scope.js';
 import { isKeptByResolver } from './defer-calls.js';
 import { isHandlerRef, isIndirectValue, isWsgiApplicationRef, type SymbolTable } from './legacy-symbols.js';
 import type { SourceRecord } from './project.js';
@@ -199,8 +200,9 @@ function classHolders(sf: SourceFile, classNames: readonly string[]): Set<string
   for (let grown = true; grown; ) {
     grown = false;
     for (const declaration of declarations) {
-      const bound = boundNames(declaration.name);
-      if (bound.every((name) => holders.has(name)) || !mayHoldClass(declaration.initializer!) || !spells(declaration.initializer!.getText(sf.compilerNode))) continue;
+      const bound = new Set<string>();
+      addBindingNames(declaration.name, bound);
+      if ([...bound].every((name) => holders.has(name)) || !mayHoldClass(declaration.initializer!) || !spells(declaration.initializer!.getText(sf.compilerNode))) continue;
       for (const name of bound) holders.add(name);
       grown = true;
     }
@@ -226,11 +228,6 @@ function mayHoldClass(initializer: ts.Expression): boolean {
     return value.expression.kind === SyntaxKind.ImportKeyword || (ts.isIdentifier(callee) && (callee.text === 'require' || callee.text === 'Object'));
   }
   return false;
-}
-
-function boundNames(name: ts.BindingName): string[] {
-  if (ts.isIdentifier(name)) return [name.text];
-  return name.elements.flatMap((element) => (ts.isOmittedExpression(element) ? [] : boundNames(element.name)));
 }
 
 /** `new X().post(environ)`, `new X().runFromRequest(environ)`, `new X()(req, res)`: what the rules write. */

@@ -32,7 +32,8 @@ export interface FileProbe {
   source(absBase: string): string | undefined;
 }
 
-function isFile(absPath: string): boolean {
+/** Whether `absPath` is a file on disk (false when it cannot be read). */
+export function isFile(absPath: string): boolean {
   try {
     return statSync(absPath).isFile();
   } catch {

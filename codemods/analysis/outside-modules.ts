@@ -10,6 +10,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 // Named imports: the CommonJS build reads a namespace import's members through getters, on every import of the tree.
 import { basename, dirname, join, resolve, sep } from 'node:path';
+import { isFile } from './module-aliases.js';
 import { containsAny, relativeSpecifiers } from './prefilter.js';
 import { resolutionCandidates, type ProjectIndex } from './project.js';
 import { roleOfSpecifier, type ModuleMatchers } from './specifiers.js';
@@ -21,14 +22,6 @@ const DEPTH = 3;
 /** Files read at most when a package outside the walk is searched for the legacy API. */
 const PACKAGE_FILES = 2000;
 const MAX_BYTES = 4 * 1024 * 1024;
-
-function isFile(absPath: string): boolean {
-  try {
-    return statSync(absPath).isFile();
-  } catch {
-    return false;
-  }
-}
 
 // Files a module imports that are no scripts (a bundler's assets, JSON): not looked for on disk.
 const ASSET = /\.(?:css|scss|sass|less|styl|json|json5|svg|png|jpe?g|gif|webp|avif|ico|html?|md|txt|ya?ml|wasm|node|graphql|gql|vue|svelte|astro|mdx)$/i;

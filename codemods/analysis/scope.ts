@@ -11,7 +11,7 @@ import { compilerIdentifiersNamed, wrapCompilerNode } from './compiler-nodes.js'
 const declaredByScope = new WeakMap<ts.Node, ReadonlySet<string>>();
 
 /** Adds the names a binding name declares (every name of a destructuring). */
-function addBindingNames(nameNode: ts.Node | undefined, names: Set<string>): void {
+export function addBindingNames(nameNode: ts.Node | undefined, names: Set<string>): void {
   if (!nameNode) return;
   if (ts.isIdentifier(nameNode)) names.add(nameNode.text);
   else if (ts.isObjectBindingPattern(nameNode) || ts.isArrayBindingPattern(nameNode)) {

@@ -7,7 +7,7 @@
 // it (also destructured; a `let` or `var` too, when nothing assigns it again) reach are followed; a task handed on is left as before.
 import { Node, SyntaxKind, VariableDeclarationKind, type CallExpression, type Identifier, type ObjectBindingPattern } from 'ts-morph';
 import type { SourceRecord } from '../analysis/project.js';
-import { sameScopeReferences } from '../analysis/scope.js';
+import { isReassigned, isWritten, sameScopeReferences } from '../analysis/scope.js';
 import type { RuleOutput } from './context.js';
 
 /** Members of the legacy Task the shim's task has under another name. */
@@ -29,24 +29,6 @@ function valueOf(call: CallExpression): Node {
     outer = parent;
   }
   return outer;
-}
-
-function isWritten(access: Node): boolean {
-  const parent = access.getParent();
-  if (!parent) return false;
-  if (Node.isBinaryExpression(parent) && parent.getLeft() === access && parent.getOperatorToken().getKind() >= SyntaxKind.FirstAssignment && parent.getOperatorToken().getKind() <= SyntaxKind.LastAssignment) return true;
-  if ((Node.isPrefixUnaryExpression(parent) || Node.isPostfixUnaryExpression(parent)) && [SyntaxKind.PlusPlusToken, SyntaxKind.MinusMinusToken].includes(parent.getOperatorToken())) return true;
-  return Node.isDeleteExpression(parent);
-}
-
-/** `({ task } = other)`, `[task] = list`, `for (task of ...)`: written other than by `=`. */
-function isDestructuringTarget(ref: Node): boolean {
-  for (let node: Node = ref, parent = node.getParent(); parent; node = parent, parent = node.getParent()) {
-    if (Node.isBinaryExpression(parent)) return parent.getLeft() === node && parent.getOperatorToken().getKind() === SyntaxKind.EqualsToken;
-    if (Node.isForOfStatement(parent) || Node.isForInStatement(parent)) return parent.getInitializer() === node;
-    if (!(Node.isShorthandPropertyAssignment(parent) || Node.isPropertyAssignment(parent) || Node.isObjectLiteralExpression(parent) || Node.isArrayLiteralExpression(parent) || Node.isSpreadElement(parent) || Node.isSpreadAssignment(parent))) return false;
-  }
-  return false;
 }
 
 /** A member read off `value` (the task): rewritten or reported. */
@@ -156,6 +138,6 @@ export function migrateTaskMembers(out: RuleOutput, record: SourceRecord, call: 
   if (!list || !Node.isVariableDeclarationList(list)) return;
   const refs = sameScopeReferences(name as Identifier);
   // A `let`/`var` assigned again may hold another value by the time it is read.
-  if (list.getDeclarationKind() !== VariableDeclarationKind.Const && refs.some((ref) => isWritten(ref) || isDestructuringTarget(ref))) return;
+  if (list.getDeclarationKind() !== VariableDeclarationKind.Const && isReassigned(name as Identifier)) return;
   for (const ref of refs) memberOf(out, record, ref);
 }
