@@ -19,7 +19,7 @@ import { transactionalOption } from './defer-options.js';
 import { taskqueueApiUses } from './taskqueue-errors.js';
 import { addNeededImports } from './imports.js';
 import { makeTransform } from './single-file.js';
-import { migrateTaskMembers } from './task-members.js';
+import { isPromiseCombinatorCall, migrateTaskMembers } from './task-members.js';
 
 export const meta: RuleMeta = {
   id: 'defer-result',
@@ -44,19 +44,13 @@ export function isResultUsed(call: CallExpression): boolean {
   );
 }
 
-/** `Promise.all([...])` and its kin: they take Tasks and Promises of them alike. */
-const PROMISE_COMBINATORS = new Set(['all', 'allSettled', 'any', 'race']);
 
 /** A value that a Promise can stand in for: discarded, awaited, returned on, or given to `Promise.all(...)`. */
 function usedAsTask(node: CallExpression): boolean {
   if (!isResultUsed(node)) return false;
   const parent = outermost(node).getParent();
   const host = parent && Node.isArrayLiteralExpression(parent) ? outermost(parent).getParent() : parent;
-  if (host && Node.isCallExpression(host)) {
-    const callee = host.getExpression();
-    if (Node.isPropertyAccessExpression(callee) && callee.getExpression().getText() === 'Promise' && PROMISE_COMBINATORS.has(callee.getName())) return false;
-  }
-  return true;
+  return !isPromiseCombinatorCall(host);
 }
 
 /**

@@ -93,9 +93,18 @@ function isWholeUse(value: Node, parent: Node): boolean {
   // `Promise.all([defer(...), ...])` and kin: the rule's own concern (defer-result awaits or reports the array).
   if (Node.isArrayLiteralExpression(parent)) {
     const holder = parent.getParent();
-    if (holder && Node.isCallExpression(holder) && /^Promise\.(?:all|allSettled|any|race)$/.test(holder.getExpression().getText().replace(/\s+/g, ''))) return false;
+    if (isPromiseCombinatorCall(holder)) return false;
   }
   return true;
+}
+
+const PROMISE_COMBINATORS = new Set(['all', 'allSettled', 'any', 'race']);
+
+/** `Promise.all(...)` and its kin: they take Tasks and Promises of them alike. */
+export function isPromiseCombinatorCall(node: Node | undefined): boolean {
+  if (!node || !Node.isCallExpression(node)) return false;
+  const callee = node.getExpression();
+  return Node.isPropertyAccessExpression(callee) && callee.getExpression().getText() === 'Promise' && PROMISE_COMBINATORS.has(callee.getName());
 }
 
 /** Whether the expression holding the task (a branch, an operand) flows on whole from where it stands. */
