@@ -40,11 +40,18 @@ export function enclosingFunction(node: Node): FunctionLike | undefined {
   return node.getFirstAncestor(isFunctionLike);
 }
 
-export function isAwaited(call: Node): boolean {
-  // `await f()!` is `await (f()!)`: the non-null assertion is the promise itself.
+/**
+ * The call's value as it stands in the code: the call with the parentheses and non-null
+ * assertions around it (`f()!` is the call's value itself: `await f()!` awaits it).
+ */
+export function callValue(call: Node): Node {
   let outer = outermost(call);
   while (Node.isNonNullExpression(outer.getParent())) outer = outermost(outer.getParent()!);
-  return Node.isAwaitExpression(outer.getParent());
+  return outer;
+}
+
+export function isAwaited(call: Node): boolean {
+  return Node.isAwaitExpression(callValue(call).getParent());
 }
 
 /**
@@ -1627,8 +1634,7 @@ function awaitNotAllowed(call: Node, fn: FunctionLike | undefined): string | und
 /** `await call`, parenthesised where the call is the object of a member access or the callee of a call. */
 export function awaitEdits(record: SourceRecord, call: CallExpression): PlannedAsyncEdit[] {
   // `f()!.name` reads the member of what `f()!` is: `(await f())!.name`.
-  let outer = outermost(call);
-  while (Node.isNonNullExpression(outer.getParent())) outer = outermost(outer.getParent()!);
+  const outer = callValue(call);
   const parent = outer.getParent();
   const member =
     (Node.isPropertyAccessExpression(parent) || Node.isElementAccessExpression(parent) || Node.isCallExpression(parent) || Node.isTaggedTemplateExpression(parent)) &&

@@ -10,7 +10,7 @@ import { findDeferCalls, findPayloadCalls } from '../analysis/defer-calls.js';
 import type { Analysis } from '../analysis/index.js';
 import { isExportedObject, isMember, outermostExpression as outermost } from '../analysis/legacy-symbols.js';
 import type { SourceRecord } from '../analysis/project.js';
-import { AsyncPlanner, awaitCall, isAsync } from './async-plan.js';
+import { AsyncPlanner, awaitCall, callValue, isAsync } from './async-plan.js';
 import { isFunctionLike } from './function-like.js';
 import { routeCallbackOf } from './route-callback.js';
 import { isCommonJsExportByName } from './exported-references.js';
@@ -30,9 +30,7 @@ export const meta: RuleMeta = {
 
 /** The call's result is used as a value (not discarded, awaited, returned or voided). */
 export function isResultUsed(call: CallExpression): boolean {
-  let outer: Node = call;
-  // `f()!` is the call's value itself (`await f()!` awaits it).
-  while (Node.isParenthesizedExpression(outer.getParent()) || Node.isNonNullExpression(outer.getParent())) outer = outer.getParent()!;
+  const outer = callValue(call);
   const parent = outer.getParent();
   return !(
     !parent ||
