@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { MessageChannel, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import type { Discovery } from '../codemods/analysis/discover.js';
 import type { RunScope } from '../codemods/analysis/run-scope.js';
-import { assembleTreeScan, scanFile, scanTree, type FileScanResult, type ScanHooks, type TreeScanSource } from '../codemods/analysis/tree-scan.js';
+import { assembleTreeScan, scanContext, scanFile, scanTree, type FileScanResult, type ScanHooks, type TreeScanSource } from '../codemods/analysis/tree-scan.js';
 import { claimChunk, type ScanMessage, type ScannedChunk, type ScanRequest } from './scan-protocol.js';
 
 /** First arguments that never migrate: the queue commands, help and version. */
@@ -91,9 +91,10 @@ function startInWorker(worker: Worker, scope: ScanScope): TreeScanSource {
           for (const [i, result] of message.message as ScannedChunk) record(i, result);
         }
       };
+      const context = scanContext(found, scope.needles);
       const scanHere = (i: number): void => {
         const file = found.files[i]!;
-        if (file.kind === 'source' && results[i] === undefined) record(i, scanFile(file.absPath, scope.needles, found.aliasPrefixes));
+        if (file.kind === 'source' && results[i] === undefined) record(i, scanFile(file.absPath, context));
       };
       // This thread's share: what the worker has scanned first (the hooks parse it while the
       // worker reads on), then a chunk of its own, until no chunk is left to claim.

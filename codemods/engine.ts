@@ -7,7 +7,7 @@ import { analyze, type Analysis } from './analysis/index.js';
 import { isSourcePath } from './analysis/discover.js';
 import { runScope } from './analysis/run-scope.js';
 import { ProjectIndex } from './analysis/project.js';
-import { rescanChanged, scanTree } from './analysis/tree-scan.js';
+import { rescanChanged, scanContext, scanTree } from './analysis/tree-scan.js';
 import { detectStyle } from './analysis/style.js';
 import { applyEdits } from './rewrite/apply.js';
 import { DOCS_BASE, docsUrl, RuleOutput, type FileRef, type PlannedEdit } from './rewrite/context.js';
@@ -203,7 +203,7 @@ export async function migrate(options: MigrateOptions): Promise<MigrationResult>
   if (changed.length > 0) {
     const read = migratedReader(planned, analysis);
     const changedTexts = changed.map((p): [string, string] => [p.file.absPath, p.updated!]);
-    const second = analyze({ root, paths, discovery, matchers, readText: read, scans: rescanChanged(analysis.scans, changedTexts, needles, discovery.aliasPrefixes), previous: analysis });
+    const second = analyze({ root, paths, discovery, matchers, readText: read, scans: rescanChanged(analysis.scans, changedTexts, scanContext(discovery, needles)), previous: analysis });
     const secondOutput = runRules(second);
     final = { analysis: second, output: secondOutput };
     for (const [absPath, edits] of secondOutput.edits) {

@@ -15,7 +15,7 @@ import { ModuleAliases } from './module-aliases.js';
 import { OutsideModules } from './outside-modules.js';
 import { readJsonObject } from './alias-config.js';
 import { findRouteTables, type RouteTable } from './route-tables.js';
-import { scanSources, type TextScans } from './tree-scan.js';
+import { scanContext, scanSources, type TextScans } from './tree-scan.js';
 import { mockedModuleRole, prefilterNeedles, type ModuleMatchers } from './specifiers.js';
 
 export interface Analysis {
@@ -133,7 +133,7 @@ export function analyze(options: AnalyzeOptions): Analysis {
   if (aliases) index.useAliases(aliases);
   const matchers: ModuleMatchers = aliases ? { ...options.matchers, aliases } : options.matchers;
   const symbols = new SymbolTable(index, matchers);
-  const scans = options.scans ?? scanSources(discovery.files, (absPath) => index.text(absPath), prefilterNeedles(matchers), discovery.aliasPrefixes);
+  const scans = options.scans ?? scanSources(discovery.files, (absPath) => index.text(absPath), scanContext(discovery, prefilterNeedles(matchers)));
 
   let frontier: SourceRecord[] = [];
   const outside = options.singleFile ? undefined : (options.previous?.outside?.forIndex(index) ?? new OutsideModules(index, matchers));
@@ -141,7 +141,7 @@ export function analyze(options: AnalyzeOptions): Analysis {
   const aliasCandidate = aliases && aliasCandidates(aliases, scans, outside);
   for (const [absPath, scan] of scans) {
     // The modules outside the run its relative imports name (their own imports of the run's files too).
-    const outsideLegacy = outside?.visitFrom(absPath, scan.specifiers) === true;
+    const outsideLegacy = scan.outside !== undefined && outside?.visitFrom(absPath, scan.outside) === true;
     // A file that imports the legacy module only through an alias names none of the needles;
     // one importing a module outside the run that uses it, none either.
     // A test runner's manual mock of the legacy module names none of them either: the verification reports it.

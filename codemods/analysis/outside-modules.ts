@@ -9,10 +9,11 @@
 // Only files that the run's own imports name are read, on disk, a few relative steps deep.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 // Named imports: the CommonJS build reads a namespace import's members through getters, on every import of the tree.
-import { basename, dirname, join, resolve, sep } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { isFile } from './module-aliases.js';
 import { containsAny, relativeSpecifiers } from './prefilter.js';
 import { resolutionCandidates, type ProjectIndex } from './project.js';
+import { joinRelative } from './run-files.js';
 import { roleOfSpecifier, type ModuleMatchers } from './specifiers.js';
 
 const SCRIPT = /\.(?:[cm]?[jt]s|[jt]sx)$/;
@@ -25,27 +26,6 @@ const MAX_BYTES = 4 * 1024 * 1024;
 
 // Files a module imports that are no scripts (a bundler's assets, JSON): not looked for on disk.
 const ASSET = /\.(?:css|scss|sass|less|styl|json|json5|svg|png|jpe?g|gif|webp|avif|ico|html?|md|txt|ya?ml|wasm|node|graphql|gql|vue|svelte|astro|mdx)$/i;
-
-/**
- * `dir` joined with a relative specifier: `./` and `../` steps by hand (path.resolve's
- * normalising costs more, on every import of the tree), anything unusual by path.resolve.
- */
-function joinRelative(dir: string, specifier: string): string {
-  let base = dir;
-  let i = 0;
-  for (;;) {
-    if (specifier.startsWith('./', i)) i += 2;
-    else if (specifier.startsWith('../', i)) {
-      const cut = base.lastIndexOf(sep);
-      if (cut <= 0) return resolve(dir, specifier);
-      base = base.slice(0, cut);
-      i += 3;
-    } else break;
-  }
-  const rest = specifier.slice(i);
-  if (rest === '' || rest === '.' || rest === '..' || rest.startsWith('/') || rest.includes('/.') || rest.endsWith('/') || rest.includes('\\') || rest.includes('//')) return resolve(dir, specifier);
-  return sep === '/' ? `${base}/${rest}` : `${base}${sep}${rest.replace(/\//g, sep)}`;
-}
 
 /** The script file on disk a relative specifier's path names, as Node, TypeScript and bundlers look (extensions, `.js` → `.ts`, index files). */
 function lookOnDisk(base: string): string | undefined {
@@ -174,8 +154,9 @@ export class OutsideModules {
   }
 
   /**
-   * Reads the outside files the run's relative `specifiers` of `fromAbsPath` name (those
-   * that name no file of the run): whether one of them uses the legacy API.
+   * Reads the outside files the relative `specifiers` of `fromAbsPath` name, those of its
+   * scan's that no file of the run has the path of (`TextScan.outside`): whether one of
+   * them uses the legacy API.
    */
   visitFrom(fromAbsPath: string, specifiers: readonly string[]): boolean {
     if (specifiers.length === 0) return false;
@@ -186,19 +167,10 @@ export class OutsideModules {
 
   private visitSpecifiers(fromAbsPath: string, specifiers: readonly string[]): boolean {
     const dir = dirname(fromAbsPath);
-    // Files of a directory import the same specifiers (`../index`, `./util`): one answer per directory.
-    let named = this.namedRun.get(dir);
-    if (named === undefined) this.namedRun.set(dir, (named = new Map()));
     let legacy = false;
     for (const specifier of specifiers) {
-      if (!specifier.startsWith('.')) continue;
-      let inRun = named.get(specifier);
-      if (inRun === undefined) {
-        // Most specifiers name a file of the run: found by its path without extension, cheaply.
-        inRun = this.namesRunFile(joinRelative(dir, specifier)) || this.index.resolve(fromAbsPath, specifier) !== undefined;
-        named.set(specifier, inRun);
-      }
-      if (inRun || roleOfSpecifier(specifier, this.matchers, fromAbsPath) !== undefined) continue;
+      // A file of the run by another path than its stem (`./dir/`), or a vendored copy of the legacy modules.
+      if (!specifier.startsWith('.') || this.index.resolve(fromAbsPath, specifier) !== undefined || roleOfSpecifier(specifier, this.matchers, fromAbsPath) !== undefined) continue;
       const base = joinRelative(dir, specifier);
       const target = this.scriptOnDisk(base);
       if (target !== undefined && !this.index.isKnown(target) && this.usesLegacy(target, 0)) legacy = true;
@@ -206,26 +178,6 @@ export class OutsideModules {
     return legacy;
   }
 
-  /** Directory → relative specifier → whether it names a file of the run (the run's files do not change between passes). */
-  private readonly namedRun = new Map<string, Map<string, boolean>>();
-
-  /** The run's source files by their path without a script extension, and the directories holding an index file. */
-  private stems: Set<string> | undefined;
-
-  private namesRunFile(base: string): boolean {
-    if (!this.stems) {
-      this.stems = new Set();
-      for (const file of this.index.knownFiles()) {
-        if (file.kind !== 'source') continue;
-        const stem = file.absPath.replace(/\.(?:[cm]?[jt]s|[jt]sx)$/, '');
-        this.stems.add(stem);
-        if (basename(stem) === 'index') this.stems.add(dirname(stem));
-      }
-    }
-    if (this.stems.has(base)) return true;
-    const stem = base.replace(SCRIPT, '');
-    return stem !== base && this.stems.has(stem);
-  }
 
   private readonly runImporters = new Map<string, string>();
 

@@ -4,8 +4,10 @@
 // TypeScript toolchain (`cli/background-scan.ts`). Texts are not kept: only the files
 // the analysis loads are read again, so memory does not grow with the tree's text.
 import { readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { discoverSync, type DiscoveredFile, type Discovery } from './discover.js';
 import { aliasSpecifiers, bareSpecifiers, containsAny, DIRECTORY_LOADERS, HOST_APP_NEEDLES, relativeSpecifiers, unnamedLoads } from './prefilter.js';
+import { runFilesOf, type RunFiles } from './run-files.js';
 
 /** The text-only facts of one source file. */
 export interface TextScan {
@@ -15,6 +17,8 @@ export interface TextScan {
   host: boolean;
   /** Relative specifiers it imports or requires, in text order. */
   specifiers: string[];
+  /** Those of `specifiers` that name no source file of the run by their path (outside-modules.ts resolves them); absent when none. */
+  outside?: string[];
   /** Bare specifiers that may be aliases (`alias-config.ts`), in text order; absent when none. */
   aliased?: string[];
   /** Every distinct bare specifier (packages, aliases); absent when none. */
@@ -51,11 +55,25 @@ export interface TreeScanSource {
   finish(hooks?: ScanHooks): Promise<TreeScan>;
 }
 
-/** `aliasPrefixes`: the discovery's (absent in a tree that declares no aliases). */
-export function scanText(text: string, needles: readonly string[], aliasPrefixes?: readonly string[]): TextScan {
-  const scan: TextScan = { legacy: containsAny(text, needles), host: containsAny(text, HOST_APP_NEEDLES), specifiers: relativeSpecifiers(text) };
-  if (aliasPrefixes !== undefined) {
-    const aliased = aliasSpecifiers(text, aliasPrefixes);
+/** What every file of a tree is scanned against. */
+export interface ScanContext {
+  needles: readonly string[];
+  /** The discovery's (absent in a tree that declares no aliases). */
+  aliasPrefixes?: readonly string[];
+  runFiles: RunFiles;
+}
+
+/** The scan context of a discovery. */
+export function scanContext(discovery: Discovery, needles: readonly string[]): ScanContext {
+  return { needles, ...(discovery.aliasPrefixes ? { aliasPrefixes: discovery.aliasPrefixes } : {}), runFiles: runFilesOf(discovery.files) };
+}
+
+export function scanText(absPath: string, text: string, context: ScanContext): TextScan {
+  const scan: TextScan = { legacy: containsAny(text, context.needles), host: containsAny(text, HOST_APP_NEEDLES), specifiers: relativeSpecifiers(text) };
+  const outside = context.runFiles.unnamed(dirname(absPath), scan.specifiers);
+  if (outside.length > 0) scan.outside = outside;
+  if (context.aliasPrefixes !== undefined) {
+    const aliased = aliasSpecifiers(text, context.aliasPrefixes);
     if (aliased.length > 0) scan.aliased = aliased;
   }
   const bare = bareSpecifiers(text);
@@ -68,12 +86,12 @@ export function scanText(text: string, needles: readonly string[], aliasPrefixes
 }
 
 /** Scans the source files among `files`; a file whose text is undefined (unreadable) gets no scan. */
-export function scanSources(files: readonly DiscoveredFile[], read: (absPath: string) => string | undefined, needles: readonly string[], aliasPrefixes?: readonly string[]): TextScans {
+export function scanSources(files: readonly DiscoveredFile[], read: (absPath: string) => string | undefined, context: ScanContext): TextScans {
   const scans: TextScans = new Map();
   for (const file of files) {
     if (file.kind !== 'source') continue;
     const text = read(file.absPath);
-    if (text !== undefined) scans.set(file.absPath, scanText(text, needles, aliasPrefixes));
+    if (text !== undefined) scans.set(file.absPath, scanText(file.absPath, text, context));
   }
   return scans;
 }
@@ -82,14 +100,14 @@ export function scanSources(files: readonly DiscoveredFile[], read: (absPath: st
 export type FileScanResult = TextScan | { unreadable: string };
 
 /** Reads and scans one source file. */
-export function scanFile(absPath: string, needles: readonly string[], aliasPrefixes?: readonly string[]): FileScanResult {
+export function scanFile(absPath: string, context: ScanContext): FileScanResult {
   let text: string;
   try {
     text = readFileSync(absPath, 'utf8');
   } catch (error) {
     return { unreadable: (error as Error).message };
   }
-  return scanText(text, needles, aliasPrefixes);
+  return scanText(absPath, text, context);
 }
 
 /**
@@ -111,15 +129,16 @@ export function assembleTreeScan(discovery: Discovery, results: ReadonlyArray<Fi
 /** Discovery and text scans of `paths`, reading every source file once. */
 export function scanTree(paths: string[], root: string, needles: readonly string[]): TreeScan {
   const discovery = discoverSync(paths, root);
+  const context = scanContext(discovery, needles);
   return assembleTreeScan(
     discovery,
-    discovery.files.map((file) => (file.kind === 'source' ? scanFile(file.absPath, needles, discovery.aliasPrefixes) : undefined)),
+    discovery.files.map((file) => (file.kind === 'source' ? scanFile(file.absPath, context) : undefined)),
   );
 }
 
 /** The scans of a tree after some texts changed (the idempotency pass): only those are scanned again. */
-export function rescanChanged(scans: TextScans, changed: Iterable<[string, string]>, needles: readonly string[], aliasPrefixes?: readonly string[]): TextScans {
+export function rescanChanged(scans: TextScans, changed: Iterable<[string, string]>, context: ScanContext): TextScans {
   const next: TextScans = new Map(scans);
-  for (const [absPath, text] of changed) next.set(absPath, scanText(text, needles, aliasPrefixes));
+  for (const [absPath, text] of changed) next.set(absPath, scanText(absPath, text, context));
   return next;
 }
