@@ -1,7 +1,7 @@
 // The CLI run: options and config, git guard, engine, write phase, output, exit code.
 // Everything outside (streams, env, engine, file system) comes in through `CliDeps`
 // so tests can drive it in process; `index.ts` wires the real ones.
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import * as path from 'node:path';
 import { ConfigError, findConfig, loadConfigFile, type FileConfig, type ReportFormat } from '../codemods/config.js';
@@ -98,9 +98,8 @@ async function run(options: CliOptions, deps: CliDeps): Promise<number> {
     if (!options.quiet) deps.stderr.write(`deferred-migrate: warning: ${text}\n`);
   };
   const cwd = path.resolve(deps.cwd);
-  const gitRoot = await gitTopLevel(cwd);
-  const root = gitRoot ?? cwd;
-  const loaded = options.config ? await loadConfigFile(path.resolve(cwd, options.config)) : await findConfig(cwd, root);
+  const { root, gitRoot, configFrom } = await runRoot(cwd, options.paths.map((p) => path.resolve(cwd, p)));
+  const loaded = options.config ? await loadConfigFile(path.resolve(cwd, options.config)) : await findConfig(configFrom, root);
   loaded.warnings.forEach(warn);
   if (options.verbose && loaded.source) deps.stderr.write(`deferred-migrate: config from ${loaded.source}\n`);
   const settings = resolveSettings(options, loaded.config, cwd, root, deps.docsBase);
@@ -209,6 +208,29 @@ function countUnlistedAsUnchanged(result: MigrationResult): MigrationResult {
   const s = result.summary;
   const unchanged = Math.max(s.unchanged, s.scanned - s.migrated - s.manual - s.failed);
   return unchanged === s.unchanged ? result : { ...result, summary: { ...s, unchanged } };
+}
+
+function isInside(dir: string, absPath: string): boolean {
+  const relative = path.relative(dir, absPath);
+  return relative === '' || (!relative.startsWith('..') && !path.isAbsolute(relative));
+}
+
+/**
+ * The run's root: the work tree (or directory) of the current directory, unless the
+ * given paths lie outside it (`deferred-migrate ../other-repo/src`): then the work tree
+ * they share, else the directory they share. The root bounds the config search, the
+ * type check's tsconfig search and the .gitignore updates, so it must hold the paths.
+ */
+async function runRoot(cwd: string, given: string[]): Promise<{ root: string; gitRoot: string | undefined; configFrom: string }> {
+  const gitRoot = await gitTopLevel(cwd);
+  const root = gitRoot ?? cwd;
+  if (given.every((p) => isInside(root, p))) return { root, gitRoot, configFrom: cwd };
+  const dirs = given.map((p) => (existsSync(p) && !statSync(p).isDirectory() ? path.dirname(p) : p));
+  let shared = dirs[0]!;
+  while (!dirs.every((d) => isInside(shared, d))) shared = path.dirname(shared);
+  const tops = await Promise.all(dirs.filter((d) => existsSync(d)).map((d) => gitTopLevel(d)));
+  const top = tops.length > 0 && tops.every((t) => t !== undefined && t === tops[0]) ? tops[0] : undefined;
+  return top !== undefined ? { root: top, gitRoot: top, configFrom: shared } : { root: shared, gitRoot: undefined, configFrom: shared };
 }
 
 function resolveSettings(options: CliOptions, config: FileConfig, cwd: string, root: string, defaultDocsBase: string | undefined): Settings {

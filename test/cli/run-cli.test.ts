@@ -256,6 +256,22 @@ describe('reports and streams', () => {
 });
 
 describe('options and configuration', () => {
+  it('takes the root, the config and the .gitignore from the repository of paths outside the current one', async () => {
+    const here = makeTree({ 'deferred-migrate.config.json': JSON.stringify({ shimModule: 'from-here' }) });
+    initRepo(here);
+    const other = makeTree({ ...LEGACY, 'deferred-migrate.config.json': JSON.stringify({ shimModule: 'from-other' }) });
+    initRepo(other);
+    const run = await cli([path.join(other, 'src')], here);
+    expect(run.code).toBe(ExitCode.Success);
+    // The type check looks for a tsconfig from each file up to the root: the other repository's.
+    expect(run.seen[0]).toMatchObject({ paths: [path.join(other, 'src')], root: other, shimModule: 'from-other' });
+    expect(readFileSync(path.join(other, '.gitignore'), 'utf8')).toBe('.deferred/\n');
+    expect(existsSync(path.join(here, '.gitignore'))).toBe(false);
+    // Paths inside the current repository keep its root.
+    const inside = await cli(['--dry-run'], here);
+    expect(inside.seen[0]).toMatchObject({ root: here, shimModule: 'from-here' });
+  });
+
   it('passes legacy and shim module settings to the engine; flags win over the config file', async () => {
     const dir = makeTree({
       ...LEGACY,
