@@ -400,9 +400,9 @@ export const rule: Rule = {
 /**
  * A script without a script extension (a package's `bin/tool`, a file its `scripts` run by
  * path, a `#!/usr/bin/env node` file) that uses the legacy deferred module: the codemod reads
- * files by extension only, so it is left legacy. Its defer() enqueues legacy tasks, which the
- * shim's Handler (answering the deferred URL once the app is wrapped) drops; its TaskHandler
- * is not the shim's Handler.
+ * files by extension only, so it is left on the legacy runtime: its defer() enqueues through the
+ * legacy module, not the shim's queue (and fails to load once the legacy package is removed);
+ * its TaskHandler is not the shim's Handler.
  */
 function reportLegacyScripts(analysis: Analysis, out: RuleOutput): void {
   for (const script of analysis.legacyScripts) {
@@ -412,7 +412,7 @@ function reportLegacyScripts(analysis: Analysis, out: RuleOutput): void {
       script.column,
       'unresolved-legacy-reference',
       'warning',
-      `This script has no extension the codemod reads (a package.json \`bin\` entry, a file its \`scripts\` run, or a file with a node \`#!\` line), and it uses the legacy deferred module: it is not migrated. Its defer() still enqueues legacy tasks, which the shim's Handler (answering the deferred URL once the app is wrapped) drops as undecodable or not registered, and its TaskHandler is not the shim's Handler. Give it a script extension (.js, .cjs or .mjs, and point \`bin\` or the script at the new name) and run the codemod again, or migrate it by hand.`,
+      `This script has no extension the codemod reads (a package.json \`bin\` entry, a file its \`scripts\` run, or a file with a node \`#!\` line), and it uses the legacy deferred module: it is not migrated. It stays on the legacy runtime: its defer() enqueues through the legacy module, not the shim's queue (and fails to load once the legacy package is removed), and its TaskHandler is not the shim's Handler. Give it a script extension (.js, .cjs or .mjs, and point \`bin\` or the script at the new name) and run the codemod again, or migrate it by hand.`,
     );
   }
 }
