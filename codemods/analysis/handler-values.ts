@@ -347,6 +347,19 @@ export function registryNames(handlers: HandlerClasses, records: readonly Source
       }
     }
   }
+  // The names they are exported and imported under (`export { handlers as table }`, `import { table as t }`).
+  for (let grown = names.size > 0; grown; ) {
+    grown = false;
+    for (const record of records) {
+      if (!/\bas\b/.test(record.text)) continue;
+      for (const specifier of [...compilerNodesOfKind<ts.ExportSpecifier>(record.sourceFile, SyntaxKind.ExportSpecifier), ...compilerNodesOfKind<ts.ImportSpecifier>(record.sourceFile, SyntaxKind.ImportSpecifier)]) {
+        if (specifier.propertyName && ts.isIdentifier(specifier.propertyName) && names.has(specifier.propertyName.text) && ts.isIdentifier(specifier.name) && !names.has(specifier.name.text)) {
+          names.add(specifier.name.text);
+          grown = true;
+        }
+      }
+    }
+  }
   return names;
 }
 
