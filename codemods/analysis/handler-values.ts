@@ -368,7 +368,8 @@ const MAP_READS = new Set(['get', 'values', 'entries', 'forEach']);
 
 /**
  * A registry of handler subclasses (a module-level `const` object or Map holding them, `registryKind`)
- * read where the codemod does not follow its classes: whole (`Object.values(handlers)`,
+ * read where the codemod does not follow its classes: by an element access (`handlers[kind]`,
+ * `handlers['/tasks/audit']` unless it is a row), whole (`Object.values(handlers)`,
  * `Object.entries(handlers).map(...)`, `[...table]`, `for (const H of table.values())`, handed to a
  * call) or by a computed key (`handlers[kind]`, `table.get(kind)`). A dispatch making an instance and
  * calling post() without environ, a custom router, or a route table built from it by code serves the
@@ -391,7 +392,11 @@ export function findRegistryReads(handlers: HandlerClasses, index: ProjectIndex,
     if (ts.isElementAccessExpression(parent) && parent.expression === current) {
       const key = parent.argumentExpression;
       const written = ts.isBinaryExpression(parent.parent) && parent.parent.left === parent && parent.parent.operatorToken.kind >= SyntaxKind.FirstAssignment && parent.parent.operatorToken.kind <= SyntaxKind.LastAssignment;
-      if (!ts.isStringLiteralLike(key) && !ts.isNumericLiteral(key) && !written) read = 'object';
+      // A literal key names one class, as `handlers.audit` does: reported where it is handed on (findHandOffs
+      // follows only names and member chains), not as a row `[pattern, handlers['/a']]` (the table's analysis reads it).
+      const literal = ts.isStringLiteralLike(key) || ts.isNumericLiteral(key);
+      const row = ts.isArrayLiteralExpression(parent.parent) && parent.parent.elements.length === 2 && parent.parent.elements[1] === parent && ts.isStringLiteralLike(parent.parent.elements[0]!);
+      if (!written && !(literal && row)) read = 'object';
     } else if (ts.isPropertyAccessExpression(parent) && parent.expression === current) {
       if (MAP_READS.has(parent.name.text) && ts.isCallExpression(parent.parent) && parent.parent.expression === parent) read = 'map';
     } else if (ts.isSpreadElement(parent) || ts.isSpreadAssignment(parent) || (ts.isForOfStatement(parent) && parent.expression === current)) {

@@ -538,7 +538,7 @@ export const rule: Rule = {
           node,
           'handler-as-value',
           'warning',
-          `\`${node.getText()}\` holds TaskHandler subclasses (declared at ${declared.rel}:${declaration.getStartLineNumber()}), read here whole or by a computed key, where the codemod does not follow them: after migration they are subclasses of the shim's Handler, whose post(environ)/runFromRequest(environ) take environ and resolve to [body, status, headers], so a dispatch making an instance and calling post() as webapp did, a custom router, or a route table built from them by code no longer fits. Mount each class in a route table written as rows (\`[pattern, Class]\`), or migrate this use by hand.`,
+          `\`${node.getText()}\` holds TaskHandler subclasses (declared at ${declared.rel}:${declaration.getStartLineNumber()}), read here whole or by a key, where the codemod does not follow them: after migration they are subclasses of the shim's Handler, whose post(environ)/runFromRequest(environ) take environ and resolve to [body, status, headers], so a dispatch making an instance and calling post() as webapp did, a custom router, or a route table built from them by code no longer fits. Mount each class in a route table written as rows (\`[pattern, Class]\`), or migrate this use by hand.`,
         );
       }
     }
