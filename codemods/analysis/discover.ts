@@ -33,7 +33,12 @@ export interface Discovery {
   aliasPrefixes?: string[];
   /** The walked directories that hold a `node_modules` (absolute), where packages are installed; absent when none. */
   nodeModulesIn?: string[];
+  /** Walked files without an extension (absolute; `bin/tool`, `scripts/cron`): a `#!/usr/bin/env node` script may be among them. Absent when none. */
+  extensionless?: string[];
 }
+
+/** How many files without an extension the walk lists at most (their first line is read for a node shebang). */
+const EXTENSIONLESS_LIMIT = 2000;
 
 export function toPosixRelative(root: string, absPath: string): string {
   const rel = path.relative(root, absPath);
@@ -124,6 +129,7 @@ export function discoverSync(paths: string[], root: string): Discovery {
   const unreadable: UnreadableEntry[] = [];
   const configs: string[] = [];
   const nodeModulesIn: string[] = [];
+  const extensionless: string[] = [];
   const seenDirectories = new Set<string>();
   const seenFiles = new Set<string>();
   const rootResolved = path.resolve(root);
@@ -151,6 +157,7 @@ export function discoverSync(paths: string[], root: string): Discovery {
     const kind: DiscoveredKind | undefined = isSourcePath(name) || isComponentPath(name) ? 'source' : yamlKind(name) ? 'app-yaml' : undefined;
     if (kind === undefined) {
       if (isAliasConfig(name)) configs.push(absPath);
+      else if (!name.includes('.') && extensionless.length < EXTENSIONLESS_LIMIT) extensionless.push(absPath);
       return;
     }
     seenFiles.add(absPath);
@@ -236,7 +243,7 @@ export function discoverSync(paths: string[], root: string): Discovery {
     }
   }
   configs.push(...outsideConfigs(paths, root, configs));
-  const installed = nodeModulesIn.length > 0 ? { nodeModulesIn } : {};
+  const installed = { ...(nodeModulesIn.length > 0 ? { nodeModulesIn } : {}), ...(extensionless.length > 0 ? { extensionless } : {}) };
   if (configs.length === 0) return { files, unreadable, ...installed };
   const prefixes = aliasPrefixes(configs, root);
   return prefixes ? { files, unreadable, configs, aliasPrefixes: prefixes, ...installed } : { files, unreadable, configs, ...installed };

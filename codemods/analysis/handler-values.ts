@@ -5,13 +5,14 @@
 // assignment to a global. The rename to Handler keeps such code running against
 // a class whose methods take `environ` and return [body, status, headers], so
 // each is reported (docs/manual-steps.md#handler-as-value).
-import { Node, SyntaxKind, ts, type SourceFile } from 'ts-morph';
+import { Node, SyntaxKind, ts, type Identifier, type SourceFile } from 'ts-morph';
 import { compilerDescendants, compilerNodesOfKind, wrapCompilerNode } from './compiler-nodes.js';
 import type { HandlerClasses } from './handlers.js';
-import { addBindingNames } from './scope.js';
+import { addBindingNames, isShadowed } from './scope.js';
+import { resolveModuleMember, resolveName } from './declarations.js';
 import { isKeptByResolver } from './defer-calls.js';
 import { isHandlerRef, isIndirectValue, isWsgiApplicationRef, type SymbolTable } from './legacy-symbols.js';
-import type { SourceRecord } from './project.js';
+import type { ProjectIndex, SourceRecord } from './project.js';
 import type { RouteTable } from './route-tables.js';
 
 /** What the rules migrate or report elsewhere: rows of the tables found, and the names class bases are read through. */
@@ -298,4 +299,124 @@ function isReturnedBase(node: Node, baseNames: Set<string>): boolean {
   const owner = Node.isArrowFunction(fn) || Node.isFunctionExpression(fn) ? fn.getParent() : fn;
   const name = owner && (Node.isFunctionDeclaration(owner) || Node.isGetAccessorDeclaration(owner) || Node.isMethodDeclaration(owner) || Node.isVariableDeclaration(owner) || Node.isPropertyAssignment(owner)) ? owner.getName() : undefined;
   return !!name && baseNames.has(name);
+}
+
+/** A module-level `const` registry of handler subclasses found, by declaration: 'object' (`{ audit: AuditHandler }`), 'map' (`new Map([[key, AuditHandler]])`), or null. */
+const registryKinds = new WeakMap<Node, 'object' | 'map' | null>();
+
+function registryKind(handlers: HandlerClasses, record: SourceRecord, declaration: Node): 'object' | 'map' | undefined {
+  let kind = registryKinds.get(declaration);
+  if (kind === undefined) {
+    kind = null;
+    registryKinds.set(declaration, kind);
+    const list = declaration.getParent();
+    if (Node.isVariableDeclaration(declaration) && Node.isIdentifier(declaration.getNameNode()) && Node.isVariableDeclarationList(list) && list.getDeclarationKind() === 'const') {
+      let value: Node | undefined = declaration.getInitializer();
+      for (;;) {
+        if (value && (Node.isParenthesizedExpression(value) || Node.isAsExpression(value) || Node.isSatisfiesExpression(value) || Node.isNonNullExpression(value))) value = value.getExpression();
+        else if (value && Node.isCallExpression(value) && /^Object\.freeze$/.test(value.getExpression().getText())) value = value.getArguments()[0];
+        else break;
+      }
+      const isHandler = (node: Node | undefined): boolean => !!node && handlers.statusOf(record, node).kind === 'handler';
+      if (value && Node.isObjectLiteralExpression(value)) {
+        const held = value.getProperties().some((property) => (Node.isPropertyAssignment(property) ? isHandler(property.getInitializer()) : Node.isShorthandPropertyAssignment(property) ? isHandler(property.getNameNode()) : false));
+        if (held) kind = 'object';
+      } else if (value && Node.isNewExpression(value) && value.getExpression().getText() === 'Map') {
+        const [entries] = value.getArguments();
+        if (entries && Node.isArrayLiteralExpression(entries) && entries.getElements().some((entry) => Node.isArrayLiteralExpression(entry) && isHandler(entry.getElements()[1]))) kind = 'map';
+      }
+      registryKinds.set(declaration, kind);
+    }
+  }
+  return kind ?? undefined;
+}
+
+/** The names of module-level consts of `records` whose initializer spells a handler subclass's name: the registries (`registryKind`) are among them. */
+export function registryNames(handlers: HandlerClasses, records: readonly SourceRecord[]): Set<string> {
+  const classNames = handlers.classes.map((c) => c.name).filter((name): name is string => name !== undefined);
+  const names = new Set<string>();
+  if (handlers.classes.length === 0) return names;
+  for (const record of records) {
+    for (const statement of record.sourceFile.compilerNode.statements) {
+      if (!ts.isVariableStatement(statement) || !(statement.declarationList.flags & ts.NodeFlags.Const)) continue;
+      for (const declaration of statement.declarationList.declarations) {
+        if (!ts.isIdentifier(declaration.name) || !declaration.initializer) continue;
+        const text = declaration.initializer.getText(record.sourceFile.compilerNode);
+        // Classes declared inline (`{ mail: class extends TaskHandler {} }`) spell no class name.
+        if (/\bextends\b/.test(text) || classNames.some((name) => text.includes(name))) names.add(declaration.name.text);
+      }
+    }
+  }
+  // The names they are exported and imported under (`export { handlers as table }`, `import { table as t }`).
+  for (let grown = names.size > 0; grown; ) {
+    grown = false;
+    for (const record of records) {
+      if (!/\bas\b/.test(record.text)) continue;
+      for (const specifier of [...compilerNodesOfKind<ts.ExportSpecifier>(record.sourceFile, SyntaxKind.ExportSpecifier), ...compilerNodesOfKind<ts.ImportSpecifier>(record.sourceFile, SyntaxKind.ImportSpecifier)]) {
+        if (specifier.propertyName && ts.isIdentifier(specifier.propertyName) && names.has(specifier.propertyName.text) && ts.isIdentifier(specifier.name) && !names.has(specifier.name.text)) {
+          names.add(specifier.name.text);
+          grown = true;
+        }
+      }
+    }
+  }
+  return names;
+}
+
+const OBJECT_READS = /^Object\.(?:values|entries|assign|getOwnPropertyDescriptors)$/;
+const MAP_READS = new Set(['get', 'values', 'entries', 'forEach']);
+
+/**
+ * A registry of handler subclasses (a module-level `const` object or Map holding them, `registryKind`)
+ * read where the codemod does not follow its classes: by an element access (`handlers[kind]`,
+ * `handlers['/tasks/audit']` unless it is a row), whole (`Object.values(handlers)`,
+ * `Object.entries(handlers).map(...)`, `[...table]`, `for (const H of table.values())`, handed to a
+ * call) or by a computed key (`handlers[kind]`, `table.get(kind)`). A dispatch making an instance and
+ * calling post() without environ, a custom router, or a route table built from it by code serves the
+ * migrated classes as webapp handlers. A member read by name (`handlers.audit`) is followed elsewhere.
+ */
+export function findRegistryReads(handlers: HandlerClasses, index: ProjectIndex, record: SourceRecord, names: ReadonlySet<string>): Array<{ node: Node; declaration: Node; declared: SourceRecord }> {
+  if (names.size === 0 || ![...names].some((name) => record.text.includes(name))) return [];
+  const sf = record.sourceFile;
+  const found: Array<{ node: Node; declaration: Node; declared: SourceRecord }> = [];
+  for (const identifier of compilerNodesOfKind<ts.Identifier>(sf, SyntaxKind.Identifier)) {
+    if (!names.has(identifier.text)) continue;
+    let current: ts.Node = identifier;
+    // `jobs.TABLE`, a member of a module object (`const jobs = require('./handlers')`, `import * as jobs`).
+    const held = ts.isPropertyAccessExpression(identifier.parent) && identifier.parent.name === identifier && ts.isIdentifier(identifier.parent.expression) ? identifier.parent : undefined;
+    if (ts.isPropertyAccessExpression(identifier.parent) && identifier.parent.name === identifier && !held) continue;
+    if (held) current = held;
+    while (ts.isParenthesizedExpression(current.parent) || ts.isAsExpression(current.parent) || ts.isNonNullExpression(current.parent) || ts.isSatisfiesExpression(current.parent)) current = current.parent;
+    const parent = current.parent;
+    let read: 'object' | 'map' | 'any' | undefined;
+    if (ts.isElementAccessExpression(parent) && parent.expression === current) {
+      const key = parent.argumentExpression;
+      const written = ts.isBinaryExpression(parent.parent) && parent.parent.left === parent && parent.parent.operatorToken.kind >= SyntaxKind.FirstAssignment && parent.parent.operatorToken.kind <= SyntaxKind.LastAssignment;
+      // A literal key names one class, as `handlers.audit` does: reported where it is handed on (findHandOffs
+      // follows only names and member chains), not as a row `[pattern, handlers['/a']]` (the table's analysis reads it).
+      const literal = ts.isStringLiteralLike(key) || ts.isNumericLiteral(key);
+      const row = ts.isArrayLiteralExpression(parent.parent) && parent.parent.elements.length === 2 && parent.parent.elements[1] === parent && ts.isStringLiteralLike(parent.parent.elements[0]!);
+      if (!written && !(literal && row)) read = 'object';
+    } else if (ts.isPropertyAccessExpression(parent) && parent.expression === current) {
+      if (MAP_READS.has(parent.name.text) && ts.isCallExpression(parent.parent) && parent.parent.expression === parent) read = 'map';
+    } else if (ts.isSpreadElement(parent) || ts.isSpreadAssignment(parent) || (ts.isForOfStatement(parent) && parent.expression === current)) {
+      read = 'any';
+    } else if ((ts.isCallExpression(parent) || ts.isNewExpression(parent)) && parent.arguments?.includes(current as ts.Expression)) {
+      const callee = parent.expression.getText(sf.compilerNode);
+      const name = callee.replace(/^.*\./, '');
+      if (OBJECT_READS.test(callee)) read = 'object';
+      else if (callee === 'Array.from') read = 'any';
+      else if (!callee.startsWith('Object.') && !CLASS_TESTS.test(name) && name !== 'freeze') read = 'any';
+    }
+    if (!read) continue;
+    const node = wrapCompilerNode(sf, held ?? identifier);
+    const root = held ? wrapCompilerNode(sf, held.expression) : node;
+    if (isShadowed(root)) continue;
+    const resolution = held ? resolveModuleMember(index, record, root as Identifier, identifier.text) : resolveName(index, record, identifier.text, 0);
+    if (resolution.kind !== 'module') continue;
+    const kind = registryKind(handlers, resolution.record, resolution.node);
+    if (!kind || (read !== 'any' && read !== kind)) continue;
+    found.push({ node, declaration: resolution.node, declared: resolution.record });
+  }
+  return found;
 }

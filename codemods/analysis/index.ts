@@ -1,8 +1,10 @@
 // One analysis of a run: discovery, prefilter, loading of candidates and their
 // import neighbours (iterated: barrels and handler bases make their importers
 // candidates), then the cross-file facts the rules need.
+import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import * as path from 'node:path';
-import type { Discovery } from './discover.js';
+import { toPosixRelative, type Discovery } from './discover.js';
+import { isFile } from './module-aliases.js';
 import { analyzeAppYamls, type AppYamlFile } from './app-yaml.js';
 import { analyzeQueueYamls, type QueueYamlFile } from './queue-yaml.js';
 import { CheckerResolver } from './checker.js';
@@ -51,6 +53,8 @@ export interface Analysis {
   outside?: OutsideModules;
   /** The package.json, tsconfig and jsconfig files the discovery read (absolute): the walked ones and those above the paths or of the root's workspaces. */
   configs: readonly string[];
+  /** Scripts without a script extension (`bin` entries, files `scripts` run, node-shebang files) that name the legacy module: not migrated, reported. */
+  legacyScripts: LegacyScript[];
 }
 
 export interface AnalyzeOptions {
@@ -103,22 +107,90 @@ function aliasCandidates(aliases: ModuleAliases, scans: TextScans, outside: Outs
     });
 }
 
+const SCRIPT_EXTENSION = /\.(?:[cm]?[jt]s|[jt]sx)$/;
+/** A `#!` line that runs the file with a JavaScript runtime (`#!/usr/bin/env node`, `-S tsx`, `ts-node`, `bun`, `deno`, `zx`). */
+const NODE_SHEBANG = /^#![^\n]*\b(?:node|nodejs|tsx|ts-node(?:-esm)?|bun|deno|zx)\b/;
+
 /**
- * The `bin` entries of the walked package.json files that have no script extension
- * (`bin/tool` with a `#!/usr/bin/env node` line): scripts the walk does not list, which
- * may call the run's functions.
+ * Scripts the walk does not list as sources because they have no script extension, though
+ * they run as JavaScript: the `bin` entries of the walked package.json files (`bin/tool`,
+ * with or without a `#!/usr/bin/env node` line), the files the package's `scripts` run by
+ * path (`node scripts/cron`), and any walked file without an extension whose first line is
+ * a node shebang. They may call the run's functions, or use the legacy API themselves.
  */
-function extensionlessBins(configs: readonly string[], paths: readonly string[]): string[] {
-  const bins: string[] = [];
+function unlistedScripts(configs: readonly string[], paths: readonly string[], extensionless: readonly string[]): string[] {
+  const scripts = new Set<string>();
+  const within = (file: string): boolean => paths.some((walked) => file === walked || file.startsWith(walked.endsWith(path.sep) ? walked : walked + path.sep));
   for (const config of configs) {
-    if (path.basename(config) !== 'package.json' || !paths.some((walked) => config === walked || config.startsWith(walked.endsWith(path.sep) ? walked : walked + path.sep))) continue;
-    const bin = readJsonObject(config)?.['bin'];
+    if (path.basename(config) !== 'package.json' || !within(config)) continue;
+    const manifest = readJsonObject(config);
+    const dir = path.dirname(config);
+    const bin = manifest?.['bin'];
     const entries = typeof bin === 'string' ? [bin] : bin && typeof bin === 'object' ? Object.values(bin as Record<string, unknown>) : [];
     for (const entry of entries) {
-      if (typeof entry === 'string' && !/\.(?:[cm]?[jt]s|[jt]sx)$/.test(entry)) bins.push(path.resolve(path.dirname(config), entry));
+      if (typeof entry === 'string' && !SCRIPT_EXTENSION.test(entry)) scripts.add(path.resolve(dir, entry));
+    }
+    // `node scripts/cron`, `./scripts/cron --dry-run`: words naming a file without an extension.
+    const commands = manifest?.['scripts'];
+    if (!commands || typeof commands !== 'object') continue;
+    for (const command of Object.values(commands as Record<string, unknown>)) {
+      if (typeof command !== 'string') continue;
+      for (const word of command.split(/[\s;&|()]+/)) {
+        const bare = word.replace(/^['"]|['"]$/g, '');
+        if (!bare.includes('/') || bare.includes('$') || /^[a-z][\w+.-]*:/i.test(bare) || path.extname(path.basename(bare)) !== '') continue;
+        const file = path.resolve(dir, bare);
+        if (within(file) && isFile(file)) scripts.add(file);
+      }
     }
   }
-  return bins;
+  for (const file of extensionless) {
+    if (scripts.has(file)) continue;
+    const first = firstLine(file);
+    if (first !== undefined && NODE_SHEBANG.test(first)) scripts.add(file);
+  }
+  return [...scripts];
+}
+
+/** The first 200 bytes of a file (its `#!` line), undefined when unreadable. */
+function firstLine(file: string): string | undefined {
+  let fd: number | undefined;
+  try {
+    fd = openSync(file, 'r');
+    const buffer = Buffer.alloc(200);
+    const read = readSync(fd, buffer, 0, 200, 0);
+    return buffer.toString('utf8', 0, read);
+  } catch {
+    return undefined;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/** A script without extension that names the legacy module, and where it first does. */
+export interface LegacyScript {
+  absPath: string;
+  rel: string;
+  text: string;
+  line: number;
+  column: number;
+}
+
+function legacyScript(absPath: string, root: string, needles: readonly string[]): LegacyScript | undefined {
+  let text: string;
+  try {
+    if (statSync(absPath).size > 4 * 1024 * 1024) return undefined;
+    text = readFileSync(absPath, 'utf8');
+  } catch {
+    return undefined;
+  }
+  let offset = -1;
+  for (const needle of needles) {
+    const at = text.indexOf(needle);
+    if (at >= 0 && (offset < 0 || at < offset)) offset = at;
+  }
+  if (offset < 0) return undefined;
+  const before = text.slice(0, offset).split('\n');
+  return { absPath, rel: toPosixRelative(root, absPath), text, line: before.length, column: before[before.length - 1]!.length + 1 };
 }
 
 function byRel(a: SourceRecord, b: SourceRecord): number {
@@ -137,7 +209,9 @@ export function analyze(options: AnalyzeOptions): Analysis {
 
   let frontier: SourceRecord[] = [];
   const outside = options.singleFile ? undefined : (options.previous?.outside?.forIndex(index) ?? new OutsideModules(index, matchers));
-  if (outside && !options.previous?.outside) for (const bin of extensionlessBins(discovery.configs ?? [], options.paths ?? [options.root])) outside.visitFile(bin);
+  const scripts = options.singleFile ? [] : unlistedScripts(discovery.configs ?? [], options.paths ?? [options.root], discovery.extensionless ?? []);
+  if (outside && !options.previous?.outside) for (const script of scripts) outside.visitFile(script);
+  const legacyScripts = scripts.map((script) => legacyScript(script, options.root, matchers.deferred)).filter((s): s is LegacyScript => s !== undefined);
   const aliasCandidate = aliases && aliasCandidates(aliases, scans, outside);
   for (const [absPath, scan] of scans) {
     // The modules outside the run its relative imports name (their own imports of the run's files too).
@@ -209,6 +283,7 @@ export function analyze(options: AnalyzeOptions): Analysis {
     jsdocTyped: candidates.some((r) => !r.isTypeScript && /@(type|param|returns?)\s*\{/.test(r.text)),
     nodeModulesIn: discovery.nodeModulesIn ?? [],
     configs: discovery.configs ?? [],
+    legacyScripts,
     scans,
     imports,
     ...(outside ? { outside } : {}),

@@ -104,7 +104,22 @@ export class OutsideModules {
    * deferred module, for a package outside the walk that the run imports by name.
    */
   legacyInPackage(dir: string): string | undefined {
-    let found = this.packages.get(dir);
+    return this.inPackage(dir, this.needles, this.packages);
+  }
+
+  /** Directory → specifier prefix → a file naming it, or null. */
+  private readonly deepImports = new Map<string, string | null>();
+
+  /**
+   * A script file of the package in `dir` (not under node_modules, nor under `skip`) whose
+   * text names `prefix` (`'@acme/shared/`: an import of another package's file by its path).
+   */
+  fileNaming(dir: string, prefix: string, skip?: string): string | undefined {
+    return this.inPackage(dir, [`'${prefix}`, `"${prefix}`, `\`${prefix}`], this.deepImports, `\0${prefix}`, skip);
+  }
+
+  private inPackage(dir: string, needles: readonly string[], cache: Map<string, string | null>, key = '', skip?: string): string | undefined {
+    let found = cache.get(dir + key);
     if (found === undefined) {
       found = null;
       let budget = PACKAGE_FILES;
@@ -120,17 +135,18 @@ export class OutsideModules {
         for (const entry of entries) {
           if (entry.name === 'node_modules' || entry.name.startsWith('.')) continue;
           const full = join(current, entry.name);
-          if (entry.isDirectory()) stack.push(full);
-          else if (entry.isFile() && SCRIPT.test(entry.name) && budget-- > 0) {
+          if (entry.isDirectory()) {
+            if (full !== skip) stack.push(full);
+          } else if (entry.isFile() && SCRIPT.test(entry.name) && budget-- > 0) {
             const text = readSmall(full);
-            if (text !== undefined && containsAny(text, this.needles)) {
+            if (text !== undefined && containsAny(text, needles)) {
               found = full;
               break;
             }
           }
         }
       }
-      this.packages.set(dir, found);
+      cache.set(dir + key, found);
     }
     return found ?? undefined;
   }

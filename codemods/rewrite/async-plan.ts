@@ -8,6 +8,7 @@
 // `defer-result` and `sync-error-handling` ask it, so a function is made async
 // by one rule of logic and the edits of the two rules are identical where they
 // meet (identical edits are emitted once).
+import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { Node, SyntaxKind, ts, type CallExpression, type Identifier, type MethodDeclaration, type NewExpression, type PropertyAccessExpression, type Symbol as TsMorphSymbol } from 'ts-morph';
 import { dependencyNames, readJsonObject } from '../analysis/alias-config.js';
@@ -786,8 +787,40 @@ export class AsyncPlanner {
       if (path.basename(config) !== 'package.json' || path.dirname(config) === dir) return false;
       return dependencyNames(this.manifest(path.dirname(config)), DEPENDENCY_FIELDS).includes(name);
     });
-    if (!dependent) return undefined;
-    return `its package ${name} (${path.relative(root, dir)}) has no "exports" field, and ${path.relative(root, dependent)} depends on it: a package the run does not walk may import this file by its path`;
+    if (dependent) return `its package ${name} (${path.relative(root, dir)}) has no "exports" field, and ${path.relative(root, dependent)} depends on it: a package the run does not walk may import this file by its path`;
+    // npm and yarn hoist the workspace's packages into the root's node_modules, where every package
+    // resolves them: one that imports a file of it by path without declaring it.
+    const undeclared = this.undeclaredDeepImporter(dir, name);
+    return undeclared && `its package ${name} (${path.relative(root, dir)}) has no "exports" field, and ${path.relative(root, undeclared)} imports a file of it by its path (${name} resolves there through a hoisted node_modules, though that package does not declare it)`;
+  }
+
+  /**
+   * A file of another package of the repository, outside the run, that imports a file of the package
+   * `name` (in `dir`) by its path (`'@acme/shared/src/jobs.js'`) where a node_modules above it holds
+   * `name` (hoisted by npm or yarn workspaces; pnpm links only declared dependencies).
+   */
+  private undeclaredDeepImporter(dir: string, name: string): string | undefined {
+    const outside = this.analysis.outside;
+    if (!outside) return undefined;
+    const root = path.resolve(this.analysis.root);
+    for (const config of this.analysis.configs ?? []) {
+      const other = path.dirname(config);
+      if (path.basename(config) !== 'package.json' || other === dir || isWithin(other, dir) || this.analysis.paths.some((walked) => isWithin(other, walked))) continue;
+      if (this.manifest(other) === undefined) continue;
+      let hoisted = false;
+      for (let at = other; isWithin(at, root); at = path.dirname(at)) {
+        if (existsSync(path.join(at, 'node_modules', name))) {
+          hoisted = true;
+          break;
+        }
+        if (at === root || path.dirname(at) === at) break;
+      }
+      if (!hoisted) continue;
+      // The root package's own files: not those of the package in `dir`, nor of the run.
+      const found = outside.fileNaming(other, `${name}/`, dir);
+      if (found && !this.analysis.paths.some((walked) => isWithin(found, walked))) return found;
+    }
+    return undefined;
   }
 
   /** A private package is imported only from its repository: all of it when the run walks the root. */

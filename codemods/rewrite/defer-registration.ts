@@ -2,7 +2,8 @@
 // function that can reach defer() is registered right after its module-level
 // declaration (in whichever file declares it), once; task-function-values.ts
 // says which functions those are.
-import { Node } from 'ts-morph';
+import * as path from 'node:path';
+import { Node, type ObjectLiteralExpression } from 'ts-morph';
 import type { Analysis } from '../analysis/index.js';
 import { findDeferCalls, findDeferValueUses, findPayloadCalls } from '../analysis/defer-calls.js';
 import { isMember } from '../analysis/legacy-symbols.js';
@@ -135,6 +136,94 @@ function reportLate(analysis: Analysis, out: RuleOutput, targets: readonly Regis
   }
 }
 
+const MOCK_CALLS = new Set(['jest.mock', 'jest.doMock', 'jest.unstable_mockModule', 'vi.mock', 'vi.doMock']);
+
+/** The module a `jest.mock()`/`vi.mock()` argument names: `'./tasks'`, `import('./tasks')`. */
+function mockedSpecifier(argument: Node | undefined): string | undefined {
+  if (argument && Node.isStringLiteral(argument)) return argument.getLiteralValue();
+  if (argument && Node.isCallExpression(argument) && argument.getExpression().getText() === 'import') {
+    const [inner] = argument.getArguments();
+    if (inner && Node.isStringLiteral(inner)) return inner.getLiteralValue();
+  }
+  return undefined;
+}
+
+/** The object literal a mock factory returns (`() => ({ ... })`, `() => { return { ... } }`, async too), if it is one. */
+function factoryObject(factory: Node): ObjectLiteralExpression | undefined {
+  if (!Node.isArrowFunction(factory) && !Node.isFunctionExpression(factory)) return undefined;
+  let body: Node | undefined = factory.getBody();
+  if (body && Node.isBlock(body)) body = body.getStatements().filter(Node.isReturnStatement).at(-1)?.getExpression();
+  while (body && (Node.isParenthesizedExpression(body) || Node.isAsExpression(body) || Node.isSatisfiesExpression(body))) body = body.getExpression();
+  return body && Node.isObjectLiteralExpression(body) ? body : undefined;
+}
+
+/**
+ * A test that replaces a module declaring task functions with a mock: jest's or vitest's automock
+ * (`jest.mock('../src/reports')` with no factory, a manual mock in `__mocks__`), or a factory whose
+ * object gives a task function's name another value (`{ build: jest.fn() }`). The legacy defer()
+ * enqueued any named function, the mock too (by its name); the shim's looks the function up among
+ * those registered, where the real one is and the mock is not, so a defer() of the mock in the code
+ * under test now rejects with NotRegisteredError and the test fails (or passes for the wrong reason).
+ */
+function reportMockedTaskModules(analysis: Analysis, out: RuleOutput, targets: readonly RegistrationTarget[]): void {
+  // Per declaring file: each task function's name and the files that defer it.
+  const byFile = new Map<string, Map<string, Set<string>>>();
+  for (const target of targets) {
+    const names = byFile.get(target.record.absPath) ?? new Map<string, Set<string>>();
+    const name = target.expression.split('.')[0]!;
+    const deferrers = names.get(name) ?? new Set<string>();
+    for (const site of target.sites) deferrers.add(site.getSourceFile().getFilePath());
+    names.set(name, deferrers);
+    byFile.set(target.record.absPath, names);
+  }
+  if (byFile.size === 0) return;
+  for (const record of analysis.candidates) {
+    if (!/\b(?:jest|vi)\.(?:do|unstable_)?[mM]ock(?:Module)?\s*\(/.test(record.text)) continue;
+    record.sourceFile.forEachDescendant((node) => {
+      if (!Node.isCallExpression(node) || !MOCK_CALLS.has(node.getExpression().getText())) return;
+      const [first, factory] = node.getArguments();
+      const specifier = mockedSpecifier(first);
+      const target = specifier === undefined ? undefined : analysis.index.resolve(record.absPath, specifier);
+      if (target === undefined || target === record.absPath) return;
+      const declared = byFile.get(target);
+      if (!declared) return;
+      // Deferred where the test runs it: outside the mocked module (whose own functions are mocked too), in this test or in code that is no test.
+      const names = new Set(
+        [...declared].filter(([, deferrers]) => [...deferrers].some((file) => file !== target && (file === record.absPath || !isTestFile(path.relative(analysis.root, file).replace(/\\/g, '/'))))).map(([name]) => name),
+      );
+      if (names.size === 0) return;
+      let mocked: string[];
+      let how: string;
+      if (!factory || !(Node.isArrowFunction(factory) || Node.isFunctionExpression(factory))) {
+        mocked = [...names];
+        how = 'an automatic mock (no factory: jest and vitest replace every function it exports, or use its __mocks__ file)';
+      } else {
+        const object = factoryObject(factory);
+        if (!object) return;
+        mocked = [];
+        for (const property of object.getProperties()) {
+          const name = Node.isPropertyAssignment(property) || Node.isShorthandPropertyAssignment(property) || Node.isMethodDeclaration(property) ? property.getName().replace(/^['"]|['"]$/g, '') : undefined;
+          if (name === undefined || !names.has(name)) continue;
+          // `build: actual.build`, `build: jest.requireActual('../src/reports').build`: the real, registered function.
+          const value = Node.isPropertyAssignment(property) ? property.getInitializer() : undefined;
+          if (value && Node.isPropertyAccessExpression(value) && value.getName() === name && /\b(?:actual|requireActual|importActual|original)\b/i.test(value.getExpression().getText())) continue;
+          mocked.push(name);
+        }
+        how = 'its factory';
+        if (mocked.length === 0) return;
+      }
+      const file = path.relative(path.dirname(record.absPath), target).replace(/\\/g, '/');
+      out.report(
+        record,
+        node,
+        'non-registrable-callable',
+        'warning',
+        `This test replaces ${file} with ${how}, and ${mocked.join(', ')} ${mocked.length === 1 ? 'is a task function' : 'are task functions'} the migration registers with the shim (register() where declared). The legacy defer() enqueued any named function, a mock too; the shim's enqueues only registered functions, and the mock is another function, so a defer() of it in the code under test now rejects with NotRegisteredError (the test fails, or passes on the error path). Keep the real task functions in the mock (spread jest.requireActual / vi.importActual and replace only the others), or mock the shim's defer in this test.`,
+      );
+    });
+  }
+}
+
 export const rule: Rule = {
   meta,
   run(analysis, out) {
@@ -163,6 +252,7 @@ export const rule: Rule = {
     }
 
     const targets = [...values.targets.values()];
+    reportMockedTaskModules(analysis, out, targets);
     reportLazyRegistrations(analysis, out, targets);
     reportCycles(analysis, out, targets);
     reportLate(analysis, out, targets);

@@ -393,8 +393,29 @@ export const rule: Rule = {
     runImports(analysis, out, shared, true);
     reportLegacyDependencies(analysis, out);
     reportLegacyNameMappers(analysis, out);
+    reportLegacyScripts(analysis, out);
   },
 };
+
+/**
+ * A script without a script extension (a package's `bin/tool`, a file its `scripts` run by
+ * path, a `#!/usr/bin/env node` file) that uses the legacy deferred module: the codemod reads
+ * files by extension only, so it is left on the legacy runtime: its defer() enqueues through the
+ * legacy module, not the shim's queue (and fails to load once the legacy package is removed);
+ * its TaskHandler is not the shim's Handler.
+ */
+function reportLegacyScripts(analysis: Analysis, out: RuleOutput): void {
+  for (const script of analysis.legacyScripts) {
+    out.reportAt(
+      script,
+      script.line,
+      script.column,
+      'unresolved-legacy-reference',
+      'warning',
+      `This script has no extension the codemod reads (a package.json \`bin\` entry, a file its \`scripts\` run, or a file with a node \`#!\` line), and it uses the legacy deferred module: it is not migrated. It stays on the legacy runtime: its defer() enqueues through the legacy module, not the shim's queue (and fails to load once the legacy package is removed), and its TaskHandler is not the shim's Handler. Give it a script extension (.js, .cjs or .mjs, and point \`bin\` or the script at the new name) and run the codemod again, or migrate it by hand.`,
+    );
+  }
+}
 
 /** Only adds the imports other rules' code needs (used when a single rule runs alone). */
 export function addNeededImports(analysis: Analysis, out: RuleOutput, shared: RuleOutput): void {

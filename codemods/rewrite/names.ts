@@ -149,9 +149,47 @@ export function legacyNameUses(analysis: Analysis, record: SourceRecord): NameUs
     if (!isLegacyNamespace) continue;
     uses.push({ start: name.getStart(), end: name.getEnd(), text: renamed, binding: '' });
   }
+  if (!record.isTypeScript && record.text.includes('/**')) uses.push(...jsdocNameUses(record, symbols));
   uses.sort((a, b) => a.start - b.start);
   usesCache.set(record, uses);
   return uses;
+}
+
+/**
+ * Type names in the JSDoc of a JavaScript file (`@param {TaskHandler} h`, `@type {deferred.TaskHandler}`):
+ * the compiler's references do not include them, so they were left naming a binding the migration
+ * renamed (TS2304 under checkJs or `// @ts-check`, a stale type in editors otherwise). Module-level
+ * bindings only: a renamed local (`TaskHandler` → `Handler`), a namespace's member (`deferred.TaskHandler`).
+ */
+function jsdocNameUses(record: SourceRecord, symbols: ReturnType<Analysis['symbols']['of']>): NameUse[] {
+  const renames: Array<{ pattern: RegExp; text: (match: RegExpExecArray) => string; offset: (match: RegExpExecArray) => number; binding: string }> = [];
+  for (const binding of symbols.bindings.values()) {
+    const local = migratedLocal(binding);
+    const word = binding.local.replace(/\$/g, '\\$');
+    if (local !== binding.local) {
+      renames.push({ pattern: new RegExp(`(?<![\\w$.'"/])${word}(?![\\w$])`, 'g'), text: () => local, offset: () => 0, binding: binding.local });
+    } else if (binding.ref.kind === 'namespace' && binding.ref.role === 'deferred') {
+      for (const [member, renamed] of Object.entries(RENAMED_MEMBERS)) {
+        renames.push({ pattern: new RegExp(`(?<![\\w$.'"/])${word}\\.${member}(?![\\w$])`, 'g'), text: () => renamed, offset: () => binding.local.length + 1, binding: '' });
+      }
+    }
+  }
+  if (renames.length === 0) return [];
+  const found: NameUse[] = [];
+  for (const block of record.text.matchAll(/\/\*\*[\s\S]*?\*\//g)) {
+    // The types: `{...}` after a tag (braces nest in object types).
+    for (const type of block[0].matchAll(/@[A-Za-z]+\s*\{((?:[^{}]|\{(?:[^{}]|\{[^{}]*\})*\})*)\}/g)) {
+      const typeStart = block.index! + type.index! + type[0].indexOf('{') + 1;
+      for (const { pattern, text, offset, binding } of renames) {
+        for (const match of type[1]!.matchAll(pattern)) {
+          const start = typeStart + match.index! + offset(match as RegExpExecArray);
+          const replacement = text(match as RegExpExecArray);
+          found.push({ start, end: start + (match[0].length - offset(match as RegExpExecArray)), text: replacement, binding });
+        }
+      }
+    }
+  }
+  return found;
 }
 
 /** The node's text as it reads after the migration; the bindings it uses are kept imported. */

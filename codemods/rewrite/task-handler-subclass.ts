@@ -7,7 +7,7 @@ import { compilerDescendants, morphText, wrapCompilerNode } from '../analysis/co
 import type { Analysis } from '../analysis/index.js';
 import { endsWithoutResult, ENTRY_METHODS, isEntryCall, legacyAccesses, thisEscapes, unmigratedEntryMembers, webappMemberUses, type WebappMemberUse } from '../analysis/handler-members.js';
 import type { HandlerClass } from '../analysis/handlers.js';
-import { findHandlerValueUses, findHandOffs, findInstantiations, findPrototypeUses, servedPlaces } from '../analysis/handler-values.js';
+import { findHandlerValueUses, findHandOffs, findInstantiations, findPrototypeUses, findRegistryReads, registryNames, servedPlaces } from '../analysis/handler-values.js';
 import type { SourceRecord } from '../analysis/project.js';
 import { quoted, semi } from '../analysis/style.js';
 import type { Rule, RuleMeta, RuleOutput } from './context.js';
@@ -523,6 +523,22 @@ export const rule: Rule = {
           'handler-as-value',
           'warning',
           `\`${node.getText()}\` is ${what}, which the codemod does not migrate: after migration it is the shim's Handler (or a subclass of it), whose post(environ)/runFromRequest(environ) take environ and resolve to [body, status, headers]. Write the subclass as \`class X extends TaskHandler\` (the codemod migrates that), or migrate this use by hand.`,
+        );
+      }
+    }
+    // Registries of subclasses (`const handlers = { audit: AuditHandler }`, a Map) read whole or by a computed key.
+    const registries = registryNames(analysis.handlers, analysis.candidates);
+    for (const record of analysis.candidates) {
+      const tableArguments = analysis.tables.filter((table) => table.record.absPath === record.absPath).map((table) => table.create);
+      const inTable = (node: Node): boolean => tableArguments.some((create) => node.getStart() >= create.getStart() && node.getEnd() <= create.getEnd());
+      for (const { node, declaration, declared } of findRegistryReads(analysis.handlers, analysis.index, record, registries)) {
+        if (inTable(node)) continue;
+        out.report(
+          record,
+          node,
+          'handler-as-value',
+          'warning',
+          `\`${node.getText()}\` holds TaskHandler subclasses (declared at ${declared.rel}:${declaration.getStartLineNumber()}), read here whole or by a key, where the codemod does not follow them: after migration they are subclasses of the shim's Handler, whose post(environ)/runFromRequest(environ) take environ and resolve to [body, status, headers], so a dispatch making an instance and calling post() as webapp did, a custom router, or a route table built from them by code no longer fits. Mount each class in a route table written as rows (\`[pattern, Class]\`), or migrate this use by hand.`,
         );
       }
     }

@@ -7,6 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { Analysis } from '../analysis/index.js';
+import { readJsonObject } from '../analysis/alias-config.js';
 import { toPosixRelative } from '../analysis/discover.js';
 import { PATTERN_CHARACTERS, patternRole, roleOfSpecifier, type ModuleMatchers } from '../analysis/specifiers.js';
 import type { RuleOutput } from './context.js';
@@ -45,6 +46,25 @@ function positionOf(text: string, key: string): { line: number; column: number }
   return { line: before.length, column: before[before.length - 1]!.length + 1 };
 }
 
+/**
+ * The JSON configurations a package's scripts give jest by path (`jest --config config/jest.unit.json`,
+ * `-c=jest.e2e.json`): at no standard location, so read only from there. A JavaScript or TypeScript
+ * config given so is a source the verification reads.
+ */
+export function scriptedJestConfigs(manifestPath: string, manifest: unknown): string[] {
+  const scripts = manifest && typeof manifest === 'object' ? (manifest as Record<string, unknown>).scripts : undefined;
+  if (!scripts || typeof scripts !== 'object') return [];
+  const found: string[] = [];
+  for (const command of Object.values(scripts as Record<string, unknown>)) {
+    if (typeof command !== 'string' || !/\bjest\b/.test(command)) continue;
+    for (const match of command.matchAll(/(?:^|\s)(?:--config|-c)(?:=|\s+)(?:"([^"]+)"|'([^']+)'|([^\s;&|]+))/g)) {
+      const given = match[1] ?? match[2] ?? match[3]!;
+      if (/\.json5?$/.test(given)) found.push(path.resolve(path.dirname(manifestPath), given));
+    }
+  }
+  return found;
+}
+
 export function reportLegacyNameMappers(analysis: Analysis, out: RuleOutput): void {
   if (analysis.configs.length === 0) return;
   // A table keeping ordinary webapp rows keeps its import of webapp, and a mapping of that name still applies.
@@ -55,6 +75,7 @@ export function reportLegacyNameMappers(analysis: Analysis, out: RuleOutput): vo
       [manifest, (json) => (json && typeof json === 'object' ? (json as Record<string, unknown>).jest : undefined)],
       [path.join(path.dirname(manifest), 'jest.config.json'), (json) => json],
     ];
+    for (const config of scriptedJestConfigs(manifest, readJsonObject(manifest))) if (!files.some(([known]) => known === config)) files.push([config, (json) => json]);
     for (const [absPath, configOf] of files) {
       let text: string;
       try {

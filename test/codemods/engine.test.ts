@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { migrate } from '../../codemods/engine.js';
 import { makeTree, type TempTree } from './helpers.js';
@@ -132,6 +132,27 @@ describe('migrate', () => {
     // Run on the root, the importer is seen and awaited.
     const whole = await migrate({ paths: [tree.root], root: tree.root, verify: false });
     expect(whole.files.find((f) => f.file === 'apps/web/src/app.ts')!.updated).toContain('await schedule(9);');
+  });
+  it('takes a hoisted workspace package as importable by path by a package that does not declare it', async () => {
+    tree = makeTree({
+      'package.json': '{ "name": "mono", "private": true, "workspaces": ["packages/*", "apps/*"] }\n',
+      'packages/shared/package.json': '{ "name": "@acme/shared", "private": true, "main": "src/index.js" }\n',
+      'packages/shared/src/index.js': 'exports.version = 1;\n',
+      'packages/shared/src/jobs.js': "const deferred = require('google/appengine/ext/deferred');\nfunction audit(id) {\n  return id;\n}\nfunction schedule(id) {\n  deferred.defer(audit, id, { _name: 'a' + id, _url: '/tasks/audit' });\n}\nmodule.exports = { audit, schedule };\n",
+      'packages/shared/src/worker.js': "const { schedule } = require('./jobs');\nfunction safe(id) {\n  try {\n    schedule(id);\n    return true;\n  } catch {\n    return false;\n  }\n}\nmodule.exports = { safe };\n",
+      // No dependency on @acme/shared: npm's hoisting resolves it anyway.
+      'apps/web/package.json': '{ "name": "@acme/web", "private": true }\n',
+      'apps/web/src/kick.js': "const { schedule } = require('@acme/shared/src/jobs');\nfunction kick() {\n  try {\n    schedule(9);\n    return 'ok';\n  } catch {\n    return 'dup';\n  }\n}\nmodule.exports = { kick };\n",
+    });
+    const run = () => migrate({ paths: [tree.path('packages/shared')], root: tree.root, verify: false });
+    // Not hoisted (pnpm links declared dependencies only): web cannot resolve it, the call stays the package's own.
+    const alone = (await run()).files.find((f) => f.file === 'packages/shared/src/jobs.js')!;
+    expect(alone.items.filter((i) => i.code === 'sync-error-handling')).toEqual([]);
+    mkdirSync(tree.path('node_modules/@acme'), { recursive: true });
+    symlinkSync('../../packages/shared', tree.path('node_modules/@acme/shared'));
+    const jobs = (await run()).files.find((f) => f.file === 'packages/shared/src/jobs.js')!;
+    expect(jobs.items.filter((i) => i.code === 'sync-error-handling').map((i) => i.message.includes('apps/web/src/kick.js imports a file of it by its path'))).toEqual([true]);
+    expect(jobs.updated ?? '').not.toContain('async function schedule');
   });
   it("follows a package's bin script without extension to the run's functions it calls", async () => {
     tree = makeTree({
