@@ -134,7 +134,7 @@ describe('migrate', () => {
     expect(whole.files.find((f) => f.file === 'apps/web/src/app.ts')!.updated).toContain('await schedule(9);');
   });
   it('takes a hoisted workspace package as importable by path by a package that does not declare it', async () => {
-    tree = makeTree({
+    const made = makeTree({
       'package.json': '{ "name": "mono", "private": true, "workspaces": ["packages/*", "apps/*"] }\n',
       'packages/shared/package.json': '{ "name": "@acme/shared", "private": true, "main": "src/index.js" }\n',
       'packages/shared/src/index.js': 'exports.version = 1;\n',
@@ -144,7 +144,8 @@ describe('migrate', () => {
       'apps/web/package.json': '{ "name": "@acme/web", "private": true }\n',
       'apps/web/src/kick.js': "const { schedule } = require('@acme/shared/src/jobs');\nfunction kick() {\n  try {\n    schedule(9);\n    return 'ok';\n  } catch {\n    return 'dup';\n  }\n}\nmodule.exports = { kick };\n",
     });
-    const run = () => migrate({ paths: [tree.path('packages/shared')], root: tree.root, verify: false });
+    tree = made;
+    const run = () => migrate({ paths: [made.path('packages/shared')], root: made.root, verify: false });
     // Not hoisted (pnpm links declared dependencies only): web cannot resolve it, the call stays the package's own.
     const alone = (await run()).files.find((f) => f.file === 'packages/shared/src/jobs.js')!;
     expect(alone.items.filter((i) => i.code === 'sync-error-handling')).toEqual([]);
