@@ -888,23 +888,42 @@ export class SymbolTable {
   /**
    * `namespace Tasks { export const d = deferred.defer }`: the namespace object
    * offers its exported legacy bindings, like a const object (`Tasks.d(...)` is a
-   * defer call).
+   * defer call); also its exported namespaces (`namespace C { export namespace D {...} }`,
+   * `namespace A.B {...}`: `C.D.d(...)`, `A.B.d(...)`), and what all the declarations of a
+   * merged namespace (`namespace Tasks {...} namespace Tasks {...}`) export.
    */
   private bindNamespaces(sf: SourceFile, symbols: FileSymbols): void {
-    for (const compilerNode of compilerNodesOfKind<ts.ModuleDeclaration>(sf, SyntaxKind.ModuleDeclaration)) {
-      const body = compilerNode.body;
-      if (!ts.isIdentifier(compilerNode.name) || !body || !ts.isModuleBlock(body)) continue;
-      const inner = symbols.scoped.get(wrap(sf, body));
-      if (!inner) continue;
+    const offers = new Map<ts.ModuleDeclaration, BarrelExports>();
+    const offerOf = (declaration: ts.ModuleDeclaration): BarrelExports => {
+      const known = offers.get(declaration);
+      if (known) return known;
       const offered: BarrelExports = { named: new Map(), star: [] };
+      offers.set(declaration, offered);
+      const body = declaration.body;
+      if (body && ts.isModuleDeclaration(body) && ts.isIdentifier(body.name)) {
+        // `namespace A.B { ... }`: A offers B.
+        const inner = offerOf(body);
+        if (hasExports(inner)) mergeNamespaceOffer(offered, body.name.text, inner);
+        return offered;
+      }
+      if (!body || !ts.isModuleBlock(body)) return offered;
+      const inner = symbols.scoped.get(wrap(sf, body));
       for (const statement of body.statements) {
-        if (ts.isImportEqualsDeclaration(statement) && statement.isTypeOnly === false && ts.getModifiers(statement)?.some((m) => m.kind === SyntaxKind.ExportKeyword)) {
+        const exported = ts.getModifiers(statement as ts.HasModifiers)?.some((m) => m.kind === SyntaxKind.ExportKeyword) === true;
+        if (!exported) continue;
+        if (ts.isModuleDeclaration(statement) && ts.isIdentifier(statement.name)) {
+          const nested = offerOf(statement);
+          if (hasExports(nested)) mergeNamespaceOffer(offered, statement.name.text, nested);
+          continue;
+        }
+        if (!inner) continue;
+        if (ts.isImportEqualsDeclaration(statement) && statement.isTypeOnly === false) {
           // `export import TH = deferred.TaskHandler`
           const binding = inner.get(statement.name.text);
           if (binding) offered.named.set(statement.name.text, binding.ref);
           continue;
         }
-        if (!ts.isVariableStatement(statement) || !ts.getModifiers(statement)?.some((m) => m.kind === SyntaxKind.ExportKeyword)) continue;
+        if (!ts.isVariableStatement(statement)) continue;
         for (const declaration of statement.declarationList.declarations) {
           const names: string[] = [];
           const collect = (name: ts.BindingName): void => {
@@ -918,12 +937,47 @@ export class SymbolTable {
           }
         }
       }
-      if (!hasExports(offered)) continue;
-      bindInScope(symbols, wrap(sf, compilerNode.name) as Identifier, { kind: 'barrel-namespace', exports: offered });
-      // Its aliases in this file (`const O = Tasks`, `export import O = Tasks`, `import P = Tasks.D`) were
-      // derived before the namespace was bound here, so they are not followed: reported.
-      for (const alias of namespaceAliases(sf, compilerNode.name)) {
-        symbols.unresolved.push({ node: wrap(sf, alias), reason: `the namespace \`${compilerNode.name.text}\` holds bindings of the legacy module, and this alias of it in the file that declares it is not followed` });
+      return offered;
+    };
+    // The declarations of one namespace in one scope, merged as TypeScript merges them.
+    const groups = new Map<ts.Node, Map<string, ts.ModuleDeclaration[]>>();
+    for (const compilerNode of compilerNodesOfKind<ts.ModuleDeclaration>(sf, SyntaxKind.ModuleDeclaration)) {
+      // `declare module 'x'`, `declare global`, and the B of `namespace A.B` (A offers it).
+      if (!ts.isIdentifier(compilerNode.name) || compilerNode.flags & ts.NodeFlags.GlobalAugmentation || ts.isModuleDeclaration(compilerNode.parent)) continue;
+      const byName = groups.get(compilerNode.parent) ?? new Map<string, ts.ModuleDeclaration[]>();
+      groups.set(compilerNode.parent, byName);
+      const group = byName.get(compilerNode.name.text) ?? [];
+      group.push(compilerNode);
+      byName.set(compilerNode.name.text, group);
+    }
+    for (const byName of groups.values()) {
+      for (const [text, group] of byName) {
+        const merged: BarrelExports = { named: new Map(), star: [] };
+        for (const declaration of group) for (const [name, ref] of offerOf(declaration).named) mergeNamespaceMember(merged, name, ref);
+        if (!hasExports(merged)) continue;
+        bindInScope(symbols, wrap(sf, group[0]!.name) as Identifier, { kind: 'barrel-namespace', exports: merged });
+        // Its aliases in this file (`const O = Tasks`, `export import O = Tasks`, `import P = Tasks.D`) were
+        // derived before the namespace was bound here, so they are not followed: reported.
+        for (const alias of namespaceAliases(sf, group[0]!.name as ts.Identifier)) {
+          symbols.unresolved.push({ node: wrap(sf, alias), reason: `the namespace \`${text}\` holds bindings of the legacy module, and this alias of it in the file that declares it is not followed` });
+        }
+        // A merged namespace's declaration reads another declaration's exported members by their bare names
+        // (`namespace Tasks { export const send = deferred.defer } namespace Tasks { send(f) }`): not followed.
+        if (group.length < 2) continue;
+        for (const declaration of group) {
+          const names = new Set(offerOf(declaration).named.keys());
+          for (const other of group) {
+            if (other === declaration || !other.body) continue;
+            for (const identifier of compilerNodesOfKind<ts.Identifier>(sf, SyntaxKind.Identifier)) {
+              if (!names.has(identifier.text) || identifier.pos < other.body.pos || identifier.end > other.body.end) continue;
+              if (!isReference(wrap(sf, identifier) as Identifier)) continue;
+              let scope = declaringCompilerScope(identifier, identifier.text);
+              while (scope && scope !== other.body) scope = scope.parent;
+              if (scope) continue;
+              symbols.unresolved.push({ node: wrap(sf, identifier), reason: `\`${identifier.text}\` is the member another declaration of the merged namespace \`${text}\` exports, which holds a binding of the legacy module; such a read is not followed` });
+            }
+          }
+        }
       }
     }
   }
@@ -1361,6 +1415,23 @@ function ownThis(literal: import('ts-morph').ObjectLiteralExpression): Node[] {
 }
 
 /** Binds a derived name in the scope that declares it (module level or nearer); the first binding of a name wins. */
+/** `C.D` offers what every exported declaration of the nested namespace `D` offers. */
+function mergeNamespaceOffer(into: BarrelExports, name: string, offered: BarrelExports): void {
+  mergeNamespaceMember(into, name, { kind: 'barrel-namespace', exports: offered });
+}
+
+/** A merged namespace's member: nested namespaces of one name are merged too. */
+function mergeNamespaceMember(into: BarrelExports, name: string, ref: SymbolRef): void {
+  const known = into.named.get(name);
+  if (known?.kind === 'barrel-namespace' && ref.kind === 'barrel-namespace') {
+    const named = new Map(known.exports.named);
+    for (const [key, value] of ref.exports.named) mergeNamespaceMember({ named, star: [] }, key, value);
+    into.named.set(name, { kind: 'barrel-namespace', exports: { named, star: [] } });
+    return;
+  }
+  if (!known) into.named.set(name, ref);
+}
+
 function bindInScope(symbols: FileSymbols, nameNode: Identifier, ref: SymbolRef, element?: BindingElement, keepsName = false): void {
   const name = nameNode.getText();
   const scope = declaringScope(nameNode, name);
