@@ -459,6 +459,19 @@ export const rule: Rule = {
           `\`${decorator.getText().replace(/\s+/g, ' ').slice(0, 60)}\` decorates this handler class: what routes instantiate is what the decorator returns, which the codemod does not follow. A decorator that returns a subclass overriding post()/runFromRequest() calls them without environ and answers with their result; check it against the shim's Handler (post(environ) resolves to [body, status, headers]).`,
         );
       }
+      // `@logged post() {...}`: the Handler calls what the decorator installs in the method's place.
+      for (const method of handler.node.getMembers()) {
+        if (!Node.isMethodDeclaration(method) || !ENTRY_METHODS.has(method.getName())) continue;
+        for (const decorator of method.getDecorators()) {
+          out.report(
+            handler.record,
+            decorator,
+            'handler-result',
+            'warning',
+            `\`${decorator.getText().replace(/\s+/g, ' ').slice(0, 60)}\` decorates ${method.getName()}(), which the codemod migrated to take environ and resolve to [body, status, headers]; what the shim's Handler calls is what the decorator puts in the method's place, which the codemod does not follow. A wrapper written for webapp's methods, which took no arguments (\`orig.call(this)\`), drops environ, and one that does not return the original's result loses the route's answer (a 500, the task retried). Make it pass its arguments on and return the result (\`return orig.apply(this, args)\`), or check it by hand.`,
+          );
+        }
+      }
       for (const member of unmigratedEntryMembers(handler.node)) {
         out.report(
           handler.record,
