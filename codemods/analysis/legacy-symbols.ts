@@ -1124,6 +1124,16 @@ export class SymbolTable {
     const result: UnresolvedReference[] = [...symbols.unresolved];
     const all = [...symbols.bindings.values(), ...[...symbols.scoped.values()].flatMap((m) => [...m.values()])];
     for (const binding of all) {
+      // `function enqueue(d: typeof defer) { d(f) }`, `(d: typeof deferred.defer)`: what callers pass is not followed.
+      const member = binding.ref.kind === 'member' && (binding.ref.role === 'deferred' || binding.ref.role === 'shim') && TYPED_MEMBERS.has(binding.ref.name);
+      if (member || isTrackedNamespace(binding.ref)) {
+        for (const identifier of this.references(record, binding)) {
+          let query = identifier.getParent();
+          if (!member && query && Node.isQualifiedName(query) && query.getLeft() === identifier && TYPED_MEMBERS.has(query.getRight().getText())) query = query.getParent();
+          else if (!member) continue;
+          if (query && Node.isTypeQuery(query)) for (const node of memberTypedParameters(query)) result.push({ node, reason: MEMBER_TYPED });
+        }
+      }
       if (!isTrackedNamespace(binding.ref)) continue;
       for (const identifier of this.references(record, binding)) {
         const reason = escapeReason(identifier);
@@ -1148,6 +1158,10 @@ export class SymbolTable {
     for (const found of findImportTypes(record, this.matchers, true)) {
       const node = found.role !== 'webapp' ? moduleTypedParameter(record, found) : undefined;
       if (node) result.push({ node, reason: PARAMETER_TYPED });
+      // `(d: typeof import(L).defer)`
+      if (found.role === 'webapp' || found.inComment || !found.member || !TYPED_MEMBERS.has(found.member.name)) continue;
+      const importType = record.sourceFile.getDescendantAtPos(found.start)?.getParent();
+      if (importType && Node.isImportTypeNode(importType) && importType.compilerNode.isTypeOf) for (const typed of memberTypedParameters(importType)) result.push({ node: typed, reason: MEMBER_TYPED });
     }
     // Code built from a string runs where no reference can be resolved: `eval('deferred.defer(f)')`.
     if (symbols.sites.length > 0 || all.length > 0) result.push(...evaluatedCode(record.sourceFile));
@@ -1156,6 +1170,25 @@ export class SymbolTable {
 }
 
 const PARAMETER_TYPED = 'a parameter is typed as the deferred module, and what its callers pass is not followed';
+
+/** defer(), run() and serialize(): a parameter typed as one of them is called where the codemod does not look. */
+const TYPED_MEMBERS = new Set(['defer', 'run', 'serialize']);
+const MEMBER_TYPED = 'a parameter is typed as defer(), run() or serialize() of the deferred module, and what its callers pass is not followed: the functions it enqueues are not registered, and its calls now return a Promise';
+
+/**
+ * The parameters a `typeof defer` type (`typeof deferred.defer`, `typeof import(L).defer`) types:
+ * itself as a parameter's type (also in a union), or a type alias of this file that one is typed with
+ * (`type Enqueue = typeof deferred.defer; function kick(send: Enqueue) { send(f) }`).
+ */
+function memberTypedParameters(query: Node): Node[] {
+  if (typedParameter(query)) return [query];
+  let node = query;
+  for (let parent = node.getParent(); parent && (Node.isUnionTypeNode(parent) || Node.isParenthesizedTypeNode(parent)); parent = parent.getParent()) node = parent;
+  const alias = node.getParent();
+  if (!alias || !Node.isTypeAliasDeclaration(alias) || alias.getTypeNode() !== node) return [];
+  const name = alias.getName();
+  return alias.getSourceFile().getDescendantsOfKind(SyntaxKind.TypeReference).filter((reference) => reference.getTypeName().getText() === name && typedParameter(reference));
+}
 
 /** `get defer() { return require(L).defer; }`: what a getter whose body is one return statement yields. */
 export function getterResult(property: Node): Node | undefined {
