@@ -1123,6 +1123,11 @@ export class SymbolTable {
     const symbols = this.of(record);
     const result: UnresolvedReference[] = [...symbols.unresolved];
     const all = [...symbols.bindings.values(), ...[...symbols.scoped.values()].flatMap((m) => [...m.values()])];
+    // An initialiser the tracker follows (`const q: typeof deferred = deferred`): the holder is not where the value escapes.
+    const followed = (initializer: Node): boolean => {
+      const ref = this.resolveIn(symbols, unwrap(initializer));
+      return !!ref && ref.kind !== 'unresolved';
+    };
     for (const binding of all) {
       // `function enqueue(d: typeof defer) { d(f) }`, `(d: typeof deferred.defer)`: what callers pass is not followed.
       const member = binding.ref.kind === 'member' && (binding.ref.role === 'deferred' || binding.ref.role === 'shim') && TYPED_MEMBERS.has(binding.ref.name);
@@ -1131,7 +1136,14 @@ export class SymbolTable {
           let query = identifier.getParent();
           if (!member && query && Node.isQualifiedName(query) && query.getLeft() === identifier && TYPED_MEMBERS.has(query.getRight().getText())) query = query.getParent();
           else if (!member) continue;
-          if (query && Node.isTypeQuery(query)) for (const node of memberTypedParameters(query)) result.push({ node, reason: MEMBER_TYPED });
+          if (query && Node.isTypeQuery(query)) for (const held of typedHolders(query, followed)) result.push({ node: held.node, reason: held.parameter ? MEMBER_TYPED : MEMBER_TYPED_HOLDER });
+        }
+      }
+      // `declare const q: typeof deferred`, `queue: typeof deferred` (a field, an interface member), `let q: typeof deferred = container.get()`.
+      if (isTrackedNamespace(binding.ref)) {
+        for (const identifier of this.references(record, binding)) {
+          const query = identifier.getParent();
+          if (query && Node.isTypeQuery(query)) for (const held of typedHolders(query, followed)) if (!held.parameter) result.push({ node: held.node, reason: MODULE_TYPED_HOLDER });
         }
       }
       if (!isTrackedNamespace(binding.ref)) continue;
@@ -1158,10 +1170,14 @@ export class SymbolTable {
     for (const found of findImportTypes(record, this.matchers, true)) {
       const node = found.role !== 'webapp' ? moduleTypedParameter(record, found) : undefined;
       if (node) result.push({ node, reason: PARAMETER_TYPED });
-      // `(d: typeof import(L).defer)`
-      if (found.role === 'webapp' || found.inComment || !found.member || !TYPED_MEMBERS.has(found.member.name)) continue;
+      // `(d: typeof import(L).defer)`, `declare const q: typeof import(L)`
+      if (found.role === 'webapp' || found.inComment || (found.member && !TYPED_MEMBERS.has(found.member.name))) continue;
       const importType = record.sourceFile.getDescendantAtPos(found.start)?.getParent();
-      if (importType && Node.isImportTypeNode(importType) && importType.compilerNode.isTypeOf) for (const typed of memberTypedParameters(importType)) result.push({ node: typed, reason: MEMBER_TYPED });
+      if (!importType || !Node.isImportTypeNode(importType) || !importType.compilerNode.isTypeOf) continue;
+      for (const held of typedHolders(importType, followed)) {
+        if (found.member) result.push({ node: held.node, reason: held.parameter ? MEMBER_TYPED : MEMBER_TYPED_HOLDER });
+        else if (held.node !== node && !held.parameter) result.push({ node: held.node, reason: MODULE_TYPED_HOLDER });
+      }
     }
     // Code built from a string runs where no reference can be resolved: `eval('deferred.defer(f)')`.
     if (symbols.sites.length > 0 || all.length > 0) result.push(...evaluatedCode(record.sourceFile));
@@ -1175,19 +1191,38 @@ const PARAMETER_TYPED = 'a parameter is typed as the deferred module, and what i
 const TYPED_MEMBERS = new Set(['defer', 'run', 'serialize']);
 const MEMBER_TYPED = 'a parameter is typed as defer(), run() or serialize() of the deferred module, and what its callers pass is not followed: the functions it enqueues are not registered, and its calls now return a Promise';
 
+const MEMBER_TYPED_HOLDER = 'a value is declared with the type of defer(), run() or serialize() of the deferred module (`declare`, a field, an interface member, a variable set from something the codemod does not follow), and where its value comes from is not followed: the functions it enqueues are not registered, and its calls now return a Promise';
+const MODULE_TYPED_HOLDER = 'a value is declared with the deferred module\'s type (`declare`, a field, an interface member, a variable set from something the codemod does not follow), and where its value comes from is not followed';
+
 /**
- * The parameters a `typeof defer` type (`typeof deferred.defer`, `typeof import(L).defer`) types:
- * itself as a parameter's type (also in a union), or a type alias of this file that one is typed with
- * (`type Enqueue = typeof deferred.defer; function kick(send: Enqueue) { send(f) }`).
+ * Where a `typeof` type of the legacy module or of its `defer` (`typeof deferred`, `typeof
+ * deferred.defer`, `typeof import(L)`) types a value the tracker does not follow: a parameter
+ * (`parameter`), an ambient or uninitialised variable (`declare const q: ...`, in `declare global`
+ * too), one whose initialiser is not followed, a class field, an interface or type literal member;
+ * directly, in a union, or through a type alias of its file (`type Enqueue = typeof deferred.defer;
+ * function later(send: Enqueue)`).
  */
-function memberTypedParameters(query: Node): Node[] {
-  if (typedParameter(query)) return [query];
-  let node = query;
+function typedHolders(type: Node, followed: (initializer: Node) => boolean, throughAlias = true): Array<{ node: Node; parameter: boolean }> {
+  if (typedParameter(type)) return [{ node: type, parameter: true }];
+  let node = type;
   for (let parent = node.getParent(); parent && (Node.isUnionTypeNode(parent) || Node.isParenthesizedTypeNode(parent)); parent = parent.getParent()) node = parent;
-  const alias = node.getParent();
-  if (!alias || !Node.isTypeAliasDeclaration(alias) || alias.getTypeNode() !== node) return [];
-  const name = alias.getName();
-  return alias.getSourceFile().getDescendantsOfKind(SyntaxKind.TypeReference).filter((reference) => reference.getTypeName().getText() === name && typedParameter(reference));
+  const holder = node.getParent();
+  if (!holder) return [];
+  if (Node.isTypeAliasDeclaration(holder) && holder.getTypeNode() === node) {
+    if (!throughAlias) return [];
+    const name = holder.getName();
+    return holder
+      .getSourceFile()
+      .getDescendantsOfKind(SyntaxKind.TypeReference)
+      .filter((reference) => reference.getTypeName().getText() === name)
+      .flatMap((reference) => typedHolders(reference, followed, false));
+  }
+  if ((Node.isVariableDeclaration(holder) || Node.isPropertyDeclaration(holder)) && holder.getTypeNode() === node) {
+    const initializer = holder.getInitializer();
+    return !initializer || !followed(initializer) ? [{ node: type, parameter: false }] : [];
+  }
+  if (Node.isPropertySignature(holder) && holder.getTypeNode() === node) return [{ node: type, parameter: false }];
+  return [];
 }
 
 /** `get defer() { return require(L).defer; }`: what a getter whose body is one return statement yields. */
