@@ -111,8 +111,15 @@ function chainedCalls(method: MethodDeclaration): CallExpression[] {
   return calls.map((call) => wrapCompilerNode<CallExpression>(sf, call));
 }
 
-function migrateEntryMethod(analysis: Analysis, out: RuleOutput, record: SourceRecord, method: MethodDeclaration): string {
+/** The method's parameters but TypeScript's `this` parameter (`post(this: AuditHandler)`), which is no argument. */
+function entryParameters(method: MethodDeclaration): import('ts-morph').ParameterDeclaration[] {
   const parameters = method.getParameters();
+  return parameters[0]?.getName() === 'this' ? parameters.slice(1) : parameters;
+}
+
+function migrateEntryMethod(analysis: Analysis, out: RuleOutput, record: SourceRecord, method: MethodDeclaration): string {
+  const parameters = entryParameters(method);
+  const thisParameter = method.getParameters()[0]?.getName() === 'this' ? method.getParameters()[0] : undefined;
   const environ = parameters[0]?.getName() ?? 'environ';
   if (parameters.length === 0) {
     let parameter = environ;
@@ -127,8 +134,11 @@ function migrateEntryMethod(analysis: Analysis, out: RuleOutput, record: SourceR
     } else if (analysis.jsdocTyped) {
       parameter = `/** @type {import(${quoted(record.style, analysis.matchers.shim)}).Environ} */ ${parameter}`;
     }
-    const open = openParenEnd(method, method.compilerNode.parameters);
-    out.edit(record, open, open, parameter, `${method.getName()}() takes environ`);
+    if (thisParameter) out.edit(record, thisParameter.getEnd(), thisParameter.getEnd(), `, ${parameter}`, `${method.getName()}() takes environ`);
+    else {
+      const open = openParenEnd(method, method.compilerNode.parameters);
+      out.edit(record, open, open, parameter, `${method.getName()}() takes environ`);
+    }
   }
   // The legacy return type (void, unknown, Promise<void>) does not describe the response triple: Handler's does.
   const returnType = method.getReturnTypeNode();
@@ -491,15 +501,15 @@ export const rule: Rule = {
         );
       }
       for (const method of entryMethods(handler.node)) {
-        const environ = method.getParameters()[0]?.getName() ?? 'environ';
+        const environ = entryParameters(method)[0]?.getName() ?? 'environ';
         for (const call of superPostFailureDependents(method)) out.report(handler.record, call, 'handler-result', 'warning', superPostReason(environ));
         for (const call of runFromRequestFailureDependents(method)) {
           const callee = (call as CallExpression).getExpression().getText();
           out.report(handler.record, call, 'handler-result', 'warning', runFromRequestReason(`${callee}(${environ})`));
         }
-        if (method.getParameters().length === 0) continue;
+        if (entryParameters(method).length === 0) continue;
         const at = endsWithoutResult(method);
-        if (at) out.report(handler.record, at, 'handler-result', 'warning', handlerResultReason(method.getName(), method.getParameters()[0]!.getName()));
+        if (at) out.report(handler.record, at, 'handler-result', 'warning', handlerResultReason(method.getName(), entryParameters(method)[0]!.getName()));
       }
     }
     for (const { record, node, base } of analysis.handlers.unknownBases) {
