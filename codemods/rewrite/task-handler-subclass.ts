@@ -143,7 +143,9 @@ function migrateEntryMethod(analysis: Analysis, out: RuleOutput, record: SourceR
   // The legacy return type (void, unknown, Promise<void>) does not describe the response triple: Handler's does.
   const returnType = method.getReturnTypeNode();
   if (returnType && parameters.length === 0) {
-    out.edit(record, closeParenEnd(method, method.compilerNode.parameters), returnType.getEnd(), '', 'return type now comes from Handler');
+    // Without a body (`abstract override post(): void;`) nothing infers it: Handler's own type, written out.
+    if (method.getBody()) out.edit(record, closeParenEnd(method, method.compilerNode.parameters), returnType.getEnd(), '', 'return type now comes from Handler');
+    else out.edit(record, returnType.getStart(), returnType.getEnd(), 'Promise<[body: string, status: number, headers: Record<string, string>]>', 'return type now Handler\'s');
   }
   const body = method.getBody();
   if (!body || !Node.isBlock(body)) return environ;
