@@ -1165,6 +1165,50 @@ export class SymbolTable {
         return !!ref && isTrackedNamespace(ref);
       };
       for (const node of patchesThroughModuleExports(record.sourceFile, isModuleObject)) result.push({ node, reason: PATCHED });
+      // JSDoc's types of the same holders: `@param {typeof import(L).defer} send`, `@param {typeof deferred.defer} send`,
+      // `@type {typeof import(L)}` on a variable set from something the tracker does not follow.
+      if (record.text.includes('typeof')) {
+        const typeOf = (type: ts.TypeNode): 'module' | 'member' | undefined => {
+          if (ts.isImportTypeNode(type) && type.isTypeOf && ts.isLiteralTypeNode(type.argument) && ts.isStringLiteral(type.argument.literal)) {
+            const role = roleOfSpecifier(type.argument.literal.text, this.matchers, record.absPath);
+            if (role !== 'deferred' && role !== 'shim') return undefined;
+            if (!type.qualifier) return 'module';
+            return ts.isIdentifier(type.qualifier) && TYPED_MEMBERS.has(type.qualifier.text) ? 'member' : undefined;
+          }
+          if (!ts.isTypeQueryNode(type)) return undefined;
+          const parts = type.exprName.getText(record.sourceFile.compilerNode).split('.');
+          const binding = symbols.bindings.get(parts[0]!);
+          if (!binding) return undefined;
+          if (parts.length === 1) {
+            if (isTrackedNamespace(binding.ref)) return 'module';
+            return binding.ref.kind === 'member' && (binding.ref.role === 'deferred' || binding.ref.role === 'shim') && TYPED_MEMBERS.has(binding.ref.name) ? 'member' : undefined;
+          }
+          return parts.length === 2 && isTrackedNamespace(binding.ref) && TYPED_MEMBERS.has(parts[1]!) ? 'member' : undefined;
+        };
+        const kindOf = (type: ts.TypeNode | undefined): 'module' | 'member' | undefined => {
+          if (!type) return undefined;
+          if (ts.isParenthesizedTypeNode(type) || ts.isJSDocNullableType(type) || ts.isJSDocNonNullableType(type) || ts.isJSDocOptionalType(type)) return kindOf(type.type);
+          if (ts.isUnionTypeNode(type)) return type.types.map(kindOf).find((kind) => kind !== undefined);
+          return typeOf(type);
+        };
+        const visit = (node: ts.Node): void => {
+          if (ts.isParameter(node) && !node.initializer && ts.isIdentifier(node.name)) {
+            const kind = kindOf(ts.getJSDocType(node));
+            const fn = node.parent;
+            const bodied = (ts.isFunctionDeclaration(fn) || ts.isFunctionExpression(fn) || ts.isArrowFunction(fn) || ts.isMethodDeclaration(fn)) && fn.body !== undefined;
+            // Row 111 reports a module typed by an import type already (moduleTypedParameter).
+            if (kind && bodied) result.push({ node: wrap(sf, node), reason: kind === 'member' ? MEMBER_TYPED : PARAMETER_TYPED });
+          } else if ((ts.isVariableDeclaration(node) || ts.isPropertyDeclaration(node)) && ts.isIdentifier(node.name)) {
+            const jsdocHost = ts.isVariableDeclaration(node) && ts.isVariableDeclarationList(node.parent) && ts.isVariableStatement(node.parent.parent) && node.parent.declarations.length === 1 ? node.parent.parent : node;
+            const type = ts.getJSDocTypeTag(jsdocHost)?.typeExpression?.type ?? ts.getJSDocType(node);
+            const kind = kindOf(type);
+            if (kind && (!node.initializer || !followed(wrap(sf, node.initializer)))) result.push({ node: wrap(sf, node), reason: kind === 'member' ? MEMBER_TYPED_HOLDER : MODULE_TYPED_HOLDER });
+          }
+          ts.forEachChild(node, visit);
+        };
+        const sf = record.sourceFile;
+        visit(sf.compilerNode);
+      }
     }
     // `(d: typeof import(L))`: what callers pass as the module is not followed, as with `typeof deferred`.
     for (const found of findImportTypes(record, this.matchers, true)) {
@@ -1181,7 +1225,9 @@ export class SymbolTable {
     }
     // Code built from a string runs where no reference can be resolved: `eval('deferred.defer(f)')`.
     if (symbols.sites.length > 0 || all.length > 0) result.push(...evaluatedCode(record.sourceFile));
-    return result.sort((a, b) => a.node.getStart() - b.node.getStart());
+    // One place, one item (a parameter both an import type and its JSDoc tag name).
+    const unique = result.filter((item, i) => result.findIndex((other) => other.node === item.node) === i);
+    return unique.sort((a, b) => a.node.getStart() - b.node.getStart());
   }
 }
 
