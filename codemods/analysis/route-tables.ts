@@ -28,7 +28,7 @@ export type RowKind = 'builtin' | 'custom' | 'webapp' | 'unknown';
 export interface RouteRow {
   node: ArrayLiteralExpression;
   /** The list's element when a TypeScript assertion wraps the row (`['/x', A] as Route`, `<Route>[...]`): what removing the row removes. */
-  element?: Node;
+  element?: import('ts-morph').Expression;
   pattern: Node;
   /** String value of the pattern with `^`/`$` anchors removed; undefined for a non-literal. */
   path: string | undefined;
@@ -105,7 +105,7 @@ function rowOf(element: Node, record: SourceRecord, handlers: HandlerClasses, co
   // At the built-in URL a class not known to be a task handler (one from a package, which may
   // extend TaskHandler) is not judged ordinary: wrapApp answers that URL ahead of it now.
   const kind: RowKind = status === 'unknown' || (status === 'other' && path === BUILTIN_URL) ? 'unknown' : status === 'other' ? 'webapp' : path === BUILTIN_URL ? 'builtin' : 'custom';
-  return { node, pattern, path, regex, handler, kind, container, ...(node !== element ? { element } : {}) };
+  return { node, pattern, path, regex, handler, kind, container, ...(node !== element ? { element: element as import('ts-morph').Expression } : {}) };
 }
 
 interface RowCollection {
