@@ -270,7 +270,10 @@ function collectDeferCalls(symbols: SymbolTable, records: SourceRecord[], member
       const last = args[args.length - 1];
       const deferCall: DeferCall = { record, call, fn: args[0], url: undefined };
       // Options written at the call, or held by a `const` of the file (`defer(fn, 1, TX)`).
-      const options = args.length > 1 ? (isOptionsLiteral(last) ? last : last && constOptions(last)) : undefined;
+      // Through TypeScript's assertions (`{ _transactional: true } as const`, `satisfies Opts`, `<Opts>{...}`) and
+      // `Object.freeze()`: the same object at run time, where both APIs tell options apart.
+      const literal = last && unwrapFrozen(last);
+      const options = args.length > 1 ? (isOptionsLiteral(literal) ? literal : last && constOptions(last)) : undefined;
       const unreadLast = !options && args.length > 1 && last ? unreadArgument(last) : undefined;
       if (unreadLast) deferCall.unreadOptions = unreadLast;
       if (options && isOptionsLiteral(options)) {

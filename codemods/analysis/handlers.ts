@@ -83,7 +83,10 @@ export function findHandlerClasses(index: ProjectIndex, symbols: SymbolTable, re
     const expression = unwrap(node);
     const ref = symbols.resolve(record, expression);
     if (isHandlerRef(ref)) return { kind: 'handler', depth: 0 };
-    if (ref) return ref.kind === 'unresolved' ? { kind: 'unknown', at: expression } : OTHER;
+    // A name that is a namespace of legacy bindings may also be a class TypeScript merges with it
+    // (`class Audit extends TaskHandler {}` + `namespace Audit { export const send = deferred.defer }`): asked as a class.
+    const merged = ref?.kind === 'barrel-namespace' && Node.isIdentifier(expression);
+    if (ref && !merged) return ref.kind === 'unresolved' ? { kind: 'unknown', at: expression } : OTHER;
     if (Node.isClassExpression(expression)) return classify(expression, seen);
     if (Node.isConditionalExpression(expression)) {
       return combine([statusIn(record, expression.getWhenTrue(), seen), statusIn(record, expression.getWhenFalse(), seen)], expression);

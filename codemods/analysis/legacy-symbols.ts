@@ -888,23 +888,42 @@ export class SymbolTable {
   /**
    * `namespace Tasks { export const d = deferred.defer }`: the namespace object
    * offers its exported legacy bindings, like a const object (`Tasks.d(...)` is a
-   * defer call).
+   * defer call); also its exported namespaces (`namespace C { export namespace D {...} }`,
+   * `namespace A.B {...}`: `C.D.d(...)`, `A.B.d(...)`), and what all the declarations of a
+   * merged namespace (`namespace Tasks {...} namespace Tasks {...}`) export.
    */
   private bindNamespaces(sf: SourceFile, symbols: FileSymbols): void {
-    for (const compilerNode of compilerNodesOfKind<ts.ModuleDeclaration>(sf, SyntaxKind.ModuleDeclaration)) {
-      const body = compilerNode.body;
-      if (!ts.isIdentifier(compilerNode.name) || !body || !ts.isModuleBlock(body)) continue;
-      const inner = symbols.scoped.get(wrap(sf, body));
-      if (!inner) continue;
+    const offers = new Map<ts.ModuleDeclaration, BarrelExports>();
+    const offerOf = (declaration: ts.ModuleDeclaration): BarrelExports => {
+      const known = offers.get(declaration);
+      if (known) return known;
       const offered: BarrelExports = { named: new Map(), star: [] };
+      offers.set(declaration, offered);
+      const body = declaration.body;
+      if (body && ts.isModuleDeclaration(body) && ts.isIdentifier(body.name)) {
+        // `namespace A.B { ... }`: A offers B.
+        const inner = offerOf(body);
+        if (hasExports(inner)) mergeNamespaceOffer(offered, body.name.text, inner);
+        return offered;
+      }
+      if (!body || !ts.isModuleBlock(body)) return offered;
+      const inner = symbols.scoped.get(wrap(sf, body));
       for (const statement of body.statements) {
-        if (ts.isImportEqualsDeclaration(statement) && statement.isTypeOnly === false && ts.getModifiers(statement)?.some((m) => m.kind === SyntaxKind.ExportKeyword)) {
+        const exported = ts.getModifiers(statement as ts.HasModifiers)?.some((m) => m.kind === SyntaxKind.ExportKeyword) === true;
+        if (!exported) continue;
+        if (ts.isModuleDeclaration(statement) && ts.isIdentifier(statement.name)) {
+          const nested = offerOf(statement);
+          if (hasExports(nested)) mergeNamespaceOffer(offered, statement.name.text, nested);
+          continue;
+        }
+        if (!inner) continue;
+        if (ts.isImportEqualsDeclaration(statement) && statement.isTypeOnly === false) {
           // `export import TH = deferred.TaskHandler`
           const binding = inner.get(statement.name.text);
           if (binding) offered.named.set(statement.name.text, binding.ref);
           continue;
         }
-        if (!ts.isVariableStatement(statement) || !ts.getModifiers(statement)?.some((m) => m.kind === SyntaxKind.ExportKeyword)) continue;
+        if (!ts.isVariableStatement(statement)) continue;
         for (const declaration of statement.declarationList.declarations) {
           const names: string[] = [];
           const collect = (name: ts.BindingName): void => {
@@ -918,12 +937,47 @@ export class SymbolTable {
           }
         }
       }
-      if (!hasExports(offered)) continue;
-      bindInScope(symbols, wrap(sf, compilerNode.name) as Identifier, { kind: 'barrel-namespace', exports: offered });
-      // Its aliases in this file (`const O = Tasks`, `export import O = Tasks`, `import P = Tasks.D`) were
-      // derived before the namespace was bound here, so they are not followed: reported.
-      for (const alias of namespaceAliases(sf, compilerNode.name)) {
-        symbols.unresolved.push({ node: wrap(sf, alias), reason: `the namespace \`${compilerNode.name.text}\` holds bindings of the legacy module, and this alias of it in the file that declares it is not followed` });
+      return offered;
+    };
+    // The declarations of one namespace in one scope, merged as TypeScript merges them.
+    const groups = new Map<ts.Node, Map<string, ts.ModuleDeclaration[]>>();
+    for (const compilerNode of compilerNodesOfKind<ts.ModuleDeclaration>(sf, SyntaxKind.ModuleDeclaration)) {
+      // `declare module 'x'`, `declare global`, and the B of `namespace A.B` (A offers it).
+      if (!ts.isIdentifier(compilerNode.name) || compilerNode.flags & ts.NodeFlags.GlobalAugmentation || ts.isModuleDeclaration(compilerNode.parent)) continue;
+      const byName = groups.get(compilerNode.parent) ?? new Map<string, ts.ModuleDeclaration[]>();
+      groups.set(compilerNode.parent, byName);
+      const group = byName.get(compilerNode.name.text) ?? [];
+      group.push(compilerNode);
+      byName.set(compilerNode.name.text, group);
+    }
+    for (const byName of groups.values()) {
+      for (const [text, group] of byName) {
+        const merged: BarrelExports = { named: new Map(), star: [] };
+        for (const declaration of group) for (const [name, ref] of offerOf(declaration).named) mergeNamespaceMember(merged, name, ref);
+        if (!hasExports(merged)) continue;
+        bindInScope(symbols, wrap(sf, group[0]!.name) as Identifier, { kind: 'barrel-namespace', exports: merged });
+        // Its aliases in this file (`const O = Tasks`, `export import O = Tasks`, `import P = Tasks.D`) were
+        // derived before the namespace was bound here, so they are not followed: reported.
+        for (const alias of namespaceAliases(sf, group[0]!.name as ts.Identifier)) {
+          symbols.unresolved.push({ node: wrap(sf, alias), reason: `the namespace \`${text}\` holds bindings of the legacy module, and this alias of it in the file that declares it is not followed` });
+        }
+        // A merged namespace's declaration reads another declaration's exported members by their bare names
+        // (`namespace Tasks { export const send = deferred.defer } namespace Tasks { send(f) }`): not followed.
+        if (group.length < 2) continue;
+        for (const declaration of group) {
+          const names = new Set(offerOf(declaration).named.keys());
+          for (const other of group) {
+            if (other === declaration || !other.body) continue;
+            for (const identifier of compilerNodesOfKind<ts.Identifier>(sf, SyntaxKind.Identifier)) {
+              if (!names.has(identifier.text) || identifier.pos < other.body.pos || identifier.end > other.body.end) continue;
+              if (!isReference(wrap(sf, identifier) as Identifier)) continue;
+              let scope = declaringCompilerScope(identifier, identifier.text);
+              while (scope && scope !== other.body) scope = scope.parent;
+              if (scope) continue;
+              symbols.unresolved.push({ node: wrap(sf, identifier), reason: `\`${identifier.text}\` is the member another declaration of the merged namespace \`${text}\` exports, which holds a binding of the legacy module; such a read is not followed` });
+            }
+          }
+        }
       }
     }
   }
@@ -1069,7 +1123,29 @@ export class SymbolTable {
     const symbols = this.of(record);
     const result: UnresolvedReference[] = [...symbols.unresolved];
     const all = [...symbols.bindings.values(), ...[...symbols.scoped.values()].flatMap((m) => [...m.values()])];
+    // An initialiser the tracker follows (`const q: typeof deferred = deferred`): the holder is not where the value escapes.
+    const followed = (initializer: Node): boolean => {
+      const ref = this.resolveIn(symbols, unwrap(initializer));
+      return !!ref && ref.kind !== 'unresolved';
+    };
     for (const binding of all) {
+      // `function enqueue(d: typeof defer) { d(f) }`, `(d: typeof deferred.defer)`: what callers pass is not followed.
+      const member = binding.ref.kind === 'member' && (binding.ref.role === 'deferred' || binding.ref.role === 'shim') && TYPED_MEMBERS.has(binding.ref.name);
+      if (member || isTrackedNamespace(binding.ref)) {
+        for (const identifier of this.references(record, binding)) {
+          let query = identifier.getParent();
+          if (!member && query && Node.isQualifiedName(query) && query.getLeft() === identifier && TYPED_MEMBERS.has(query.getRight().getText())) query = query.getParent();
+          else if (!member) continue;
+          if (query && Node.isTypeQuery(query)) for (const held of typedHolders(query, followed)) result.push({ node: held.node, reason: held.parameter ? MEMBER_TYPED : MEMBER_TYPED_HOLDER });
+        }
+      }
+      // `declare const q: typeof deferred`, `queue: typeof deferred` (a field, an interface member), `let q: typeof deferred = container.get()`.
+      if (isTrackedNamespace(binding.ref)) {
+        for (const identifier of this.references(record, binding)) {
+          const query = identifier.getParent();
+          if (query && Node.isTypeQuery(query)) for (const held of typedHolders(query, followed)) if (!held.parameter) result.push({ node: held.node, reason: MODULE_TYPED_HOLDER });
+        }
+      }
       if (!isTrackedNamespace(binding.ref)) continue;
       for (const identifier of this.references(record, binding)) {
         const reason = escapeReason(identifier);
@@ -1089,19 +1165,111 @@ export class SymbolTable {
         return !!ref && isTrackedNamespace(ref);
       };
       for (const node of patchesThroughModuleExports(record.sourceFile, isModuleObject)) result.push({ node, reason: PATCHED });
+      // JSDoc's types of the same holders: `@param {typeof import(L).defer} send`, `@param {typeof deferred.defer} send`,
+      // `@type {typeof import(L)}` on a variable set from something the tracker does not follow.
+      if (record.text.includes('typeof')) {
+        const typeOf = (type: ts.TypeNode): 'module' | 'member' | undefined => {
+          if (ts.isImportTypeNode(type) && type.isTypeOf && ts.isLiteralTypeNode(type.argument) && ts.isStringLiteral(type.argument.literal)) {
+            const role = roleOfSpecifier(type.argument.literal.text, this.matchers, record.absPath);
+            if (role !== 'deferred' && role !== 'shim') return undefined;
+            if (!type.qualifier) return 'module';
+            return ts.isIdentifier(type.qualifier) && TYPED_MEMBERS.has(type.qualifier.text) ? 'member' : undefined;
+          }
+          if (!ts.isTypeQueryNode(type)) return undefined;
+          const parts = type.exprName.getText(record.sourceFile.compilerNode).split('.');
+          const binding = symbols.bindings.get(parts[0]!);
+          if (!binding) return undefined;
+          if (parts.length === 1) {
+            if (isTrackedNamespace(binding.ref)) return 'module';
+            return binding.ref.kind === 'member' && (binding.ref.role === 'deferred' || binding.ref.role === 'shim') && TYPED_MEMBERS.has(binding.ref.name) ? 'member' : undefined;
+          }
+          return parts.length === 2 && isTrackedNamespace(binding.ref) && TYPED_MEMBERS.has(parts[1]!) ? 'member' : undefined;
+        };
+        const kindOf = (type: ts.TypeNode | undefined): 'module' | 'member' | undefined => {
+          if (!type) return undefined;
+          if (ts.isParenthesizedTypeNode(type) || ts.isJSDocNullableType(type) || ts.isJSDocNonNullableType(type) || ts.isJSDocOptionalType(type)) return kindOf(type.type);
+          if (ts.isUnionTypeNode(type)) return type.types.map(kindOf).find((kind) => kind !== undefined);
+          return typeOf(type);
+        };
+        const visit = (node: ts.Node): void => {
+          if (ts.isParameter(node) && !node.initializer && ts.isIdentifier(node.name)) {
+            const kind = kindOf(ts.getJSDocType(node));
+            const fn = node.parent;
+            const bodied = (ts.isFunctionDeclaration(fn) || ts.isFunctionExpression(fn) || ts.isArrowFunction(fn) || ts.isMethodDeclaration(fn)) && fn.body !== undefined;
+            // Row 111 reports a module typed by an import type already (moduleTypedParameter).
+            if (kind && bodied) result.push({ node: wrap(sf, node), reason: kind === 'member' ? MEMBER_TYPED : PARAMETER_TYPED });
+          } else if ((ts.isVariableDeclaration(node) || ts.isPropertyDeclaration(node)) && ts.isIdentifier(node.name)) {
+            const jsdocHost = ts.isVariableDeclaration(node) && ts.isVariableDeclarationList(node.parent) && ts.isVariableStatement(node.parent.parent) && node.parent.declarations.length === 1 ? node.parent.parent : node;
+            const type = ts.getJSDocTypeTag(jsdocHost)?.typeExpression?.type ?? ts.getJSDocType(node);
+            const kind = kindOf(type);
+            if (kind && (!node.initializer || !followed(wrap(sf, node.initializer)))) result.push({ node: wrap(sf, node), reason: kind === 'member' ? MEMBER_TYPED_HOLDER : MODULE_TYPED_HOLDER });
+          }
+          ts.forEachChild(node, visit);
+        };
+        const sf = record.sourceFile;
+        visit(sf.compilerNode);
+      }
     }
     // `(d: typeof import(L))`: what callers pass as the module is not followed, as with `typeof deferred`.
     for (const found of findImportTypes(record, this.matchers, true)) {
       const node = found.role !== 'webapp' ? moduleTypedParameter(record, found) : undefined;
       if (node) result.push({ node, reason: PARAMETER_TYPED });
+      // `(d: typeof import(L).defer)`, `declare const q: typeof import(L)`
+      if (found.role === 'webapp' || found.inComment || (found.member && !TYPED_MEMBERS.has(found.member.name))) continue;
+      const importType = record.sourceFile.getDescendantAtPos(found.start)?.getParent();
+      if (!importType || !Node.isImportTypeNode(importType) || !importType.compilerNode.isTypeOf) continue;
+      for (const held of typedHolders(importType, followed)) {
+        if (found.member) result.push({ node: held.node, reason: held.parameter ? MEMBER_TYPED : MEMBER_TYPED_HOLDER });
+        else if (held.node !== node && !held.parameter) result.push({ node: held.node, reason: MODULE_TYPED_HOLDER });
+      }
     }
     // Code built from a string runs where no reference can be resolved: `eval('deferred.defer(f)')`.
     if (symbols.sites.length > 0 || all.length > 0) result.push(...evaluatedCode(record.sourceFile));
-    return result.sort((a, b) => a.node.getStart() - b.node.getStart());
+    // One place, one item (a parameter both an import type and its JSDoc tag name).
+    const unique = result.filter((item, i) => result.findIndex((other) => other.node === item.node) === i);
+    return unique.sort((a, b) => a.node.getStart() - b.node.getStart());
   }
 }
 
 const PARAMETER_TYPED = 'a parameter is typed as the deferred module, and what its callers pass is not followed';
+
+/** defer(), run() and serialize(): a parameter typed as one of them is called where the codemod does not look. */
+const TYPED_MEMBERS = new Set(['defer', 'run', 'serialize']);
+const MEMBER_TYPED = 'a parameter is typed as defer(), run() or serialize() of the deferred module, and what its callers pass is not followed: the functions it enqueues are not registered, and its calls now return a Promise';
+
+const MEMBER_TYPED_HOLDER = 'a value is declared with the type of defer(), run() or serialize() of the deferred module (`declare`, a field, an interface member, a variable set from something the codemod does not follow), and where its value comes from is not followed: the functions it enqueues are not registered, and its calls now return a Promise';
+const MODULE_TYPED_HOLDER = 'a value is declared with the deferred module\'s type (`declare`, a field, an interface member, a variable set from something the codemod does not follow), and where its value comes from is not followed';
+
+/**
+ * Where a `typeof` type of the legacy module or of its `defer` (`typeof deferred`, `typeof
+ * deferred.defer`, `typeof import(L)`) types a value the tracker does not follow: a parameter
+ * (`parameter`), an ambient or uninitialised variable (`declare const q: ...`, in `declare global`
+ * too), one whose initialiser is not followed, a class field, an interface or type literal member;
+ * directly, in a union, or through a type alias of its file (`type Enqueue = typeof deferred.defer;
+ * function later(send: Enqueue)`).
+ */
+function typedHolders(type: Node, followed: (initializer: Node) => boolean, throughAlias = true): Array<{ node: Node; parameter: boolean }> {
+  if (typedParameter(type)) return [{ node: type, parameter: true }];
+  let node = type;
+  for (let parent = node.getParent(); parent && (Node.isUnionTypeNode(parent) || Node.isParenthesizedTypeNode(parent)); parent = parent.getParent()) node = parent;
+  const holder = node.getParent();
+  if (!holder) return [];
+  if (Node.isTypeAliasDeclaration(holder) && holder.getTypeNode() === node) {
+    if (!throughAlias) return [];
+    const name = holder.getName();
+    return holder
+      .getSourceFile()
+      .getDescendantsOfKind(SyntaxKind.TypeReference)
+      .filter((reference) => reference.getTypeName().getText() === name)
+      .flatMap((reference) => typedHolders(reference, followed, false));
+  }
+  if ((Node.isVariableDeclaration(holder) || Node.isPropertyDeclaration(holder)) && holder.getTypeNode() === node) {
+    const initializer = holder.getInitializer();
+    return !initializer || !followed(initializer) ? [{ node: type, parameter: false }] : [];
+  }
+  if (Node.isPropertySignature(holder) && holder.getTypeNode() === node) return [{ node: type, parameter: false }];
+  return [];
+}
 
 /** `get defer() { return require(L).defer; }`: what a getter whose body is one return statement yields. */
 export function getterResult(property: Node): Node | undefined {
@@ -1361,6 +1529,23 @@ function ownThis(literal: import('ts-morph').ObjectLiteralExpression): Node[] {
 }
 
 /** Binds a derived name in the scope that declares it (module level or nearer); the first binding of a name wins. */
+/** `C.D` offers what every exported declaration of the nested namespace `D` offers. */
+function mergeNamespaceOffer(into: BarrelExports, name: string, offered: BarrelExports): void {
+  mergeNamespaceMember(into, name, { kind: 'barrel-namespace', exports: offered });
+}
+
+/** A merged namespace's member: nested namespaces of one name are merged too. */
+function mergeNamespaceMember(into: BarrelExports, name: string, ref: SymbolRef): void {
+  const known = into.named.get(name);
+  if (known?.kind === 'barrel-namespace' && ref.kind === 'barrel-namespace') {
+    const named = new Map(known.exports.named);
+    for (const [key, value] of ref.exports.named) mergeNamespaceMember({ named, star: [] }, key, value);
+    into.named.set(name, { kind: 'barrel-namespace', exports: { named, star: [] } });
+    return;
+  }
+  if (!known) into.named.set(name, ref);
+}
+
 function bindInScope(symbols: FileSymbols, nameNode: Identifier, ref: SymbolRef, element?: BindingElement, keepsName = false): void {
   const name = nameNode.getText();
   const scope = declaringScope(nameNode, name);

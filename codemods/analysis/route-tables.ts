@@ -27,6 +27,8 @@ export type RowKind = 'builtin' | 'custom' | 'webapp' | 'unknown';
 
 export interface RouteRow {
   node: ArrayLiteralExpression;
+  /** The list's element when a TypeScript assertion wraps the row (`['/x', A] as Route`, `<Route>[...]`): what removing the row removes. */
+  element?: import('ts-morph').Expression;
   pattern: Node;
   /** String value of the pattern with `^`/`$` anchors removed; undefined for a non-literal. */
   path: string | undefined;
@@ -86,7 +88,8 @@ function providerOf(create: Node): Node | undefined {
 
 const PLAIN_PATH = /^\/[A-Za-z0-9_\-/.~%]*$/;
 
-function rowOf(node: Node, record: SourceRecord, handlers: HandlerClasses, container: Node): RouteRow | undefined {
+function rowOf(element: Node, record: SourceRecord, handlers: HandlerClasses, container: Node): RouteRow | undefined {
+  const node = unwrap(element);
   if (!Node.isArrayLiteralExpression(node)) return undefined;
   const [pattern, handler] = node.getElements();
   if (!pattern || !handler) return undefined;
@@ -102,7 +105,7 @@ function rowOf(node: Node, record: SourceRecord, handlers: HandlerClasses, conta
   // At the built-in URL a class not known to be a task handler (one from a package, which may
   // extend TaskHandler) is not judged ordinary: wrapApp answers that URL ahead of it now.
   const kind: RowKind = status === 'unknown' || (status === 'other' && path === BUILTIN_URL) ? 'unknown' : status === 'other' ? 'webapp' : path === BUILTIN_URL ? 'builtin' : 'custom';
-  return { node, pattern, path, regex, handler, kind, container };
+  return { node, pattern, path, regex, handler, kind, container, ...(node !== element ? { element: element as import('ts-morph').Expression } : {}) };
 }
 
 interface RowCollection {
@@ -319,7 +322,9 @@ export function findRouteTables(index: ProjectIndex, symbols: SymbolTable, handl
         table.rows = collected.rows;
         table.composed = collected.composed;
         if (collected.unknown) table.rowsUnknown = collected.unknown;
-        if (Node.isArrayLiteralExpression(first) && !collected.composed) table.rowsArray = first;
+        // Through TypeScript's assertions: `new WSGIApplication([...] satisfies Route[])`.
+        const rowsArray = unwrap(first);
+        if (Node.isArrayLiteralExpression(rowsArray) && !collected.composed) table.rowsArray = rowsArray;
       }
       const parent = unwrapParent(create);
       if (parent && Node.isVariableDeclaration(parent) && parent.getInitializer() && Node.isIdentifier(parent.getNameNode())) {

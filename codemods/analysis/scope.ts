@@ -28,6 +28,8 @@ function addStatementNames(scope: ts.Node, names: Set<string>): void {
   for (const statement of (scope as ts.Block | ts.ModuleBlock | ts.CaseOrDefaultClause).statements) {
     if (ts.isVariableStatement(statement)) for (const d of statement.declarationList.declarations) addBindingNames(d.name, names);
     else if (ts.isFunctionDeclaration(statement) || ts.isClassDeclaration(statement) || ts.isEnumDeclaration(statement) || ts.isImportEqualsDeclaration(statement)) addOwnName(statement, names);
+    // `namespace D {...}` in a namespace's block declares `D` there (a string-named `declare module` declares nothing).
+    else if (ts.isModuleDeclaration(statement) && ts.isIdentifier(statement.name) && scope.kind === SyntaxKind.ModuleBlock) addOwnName(statement, names);
   }
 }
 

@@ -1217,6 +1217,9 @@ export class AsyncPlanner {
     if (!Node.isArrowFunction(fn) && fn.isGenerator()) return `it is in the generator ${nameOf(fn)}`;
     if ((Node.isFunctionDeclaration(fn) || Node.isMethodDeclaration(fn)) && fn.getOverloads().length > 0) return `${nameOf(fn)} has overload signatures`;
     if (hasDeclaredFunctionType(fn)) return `${nameOf(fn)} has a declared function type that an async function would not match`;
+    // `(v): v is string`, `(v): asserts v is string`: a type predicate cannot be a Promise's.
+    const returnType = fn.getReturnTypeNode();
+    if (returnType && Node.isTypePredicate(returnType)) return `${nameOf(fn)} is ${returnType.hasAssertsModifier() ? 'an assertion function' : 'a type guard'} (\`${returnType.getText()}\`), which cannot be async`;
     const host = syncCallbackHost(fn);
     if (host) return `it is in a callback of \`${host.getExpression().getText()}\`, which runs its callback synchronously and ignores a promise`;
     return undefined;

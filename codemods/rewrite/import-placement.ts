@@ -8,7 +8,9 @@ import { quoted, semi } from '../analysis/style.js';
 import type { RuleOutput } from './context.js';
 
 export function isCommonJs(record: SourceRecord): boolean {
-  if (/\.c[jt]s$/.test(record.absPath)) return true;
+  // A `.cts` file is CommonJS too, but TypeScript's `import { x } from` compiles to require() there and keeps the
+  // shim's types (a `const { x } = require()` is `any`): it gets the style its imports have, as a `.ts` file does.
+  if (/\.cjs$/.test(record.absPath)) return true;
   if (/\.m[jt]s$/.test(record.absPath)) return false;
   const sf = record.sourceFile;
   if (sf.getImportDeclarations().length > 0 || sf.getExportDeclarations().length > 0 || sf.getExportAssignments().length > 0) return false;

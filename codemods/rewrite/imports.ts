@@ -159,6 +159,8 @@ function runImports(analysis: Analysis, out: RuleOutput, shared: RuleOutput, rew
     if (rewriteLegacy) reportOutsideLegacyImports(analysis, out, record);
     if (rewriteLegacy) reportLegacyCopy(analysis, out, record);
 
+    // Import statements this rule removes: no place to add the shim import after (the insertion would conflict).
+    const ownRemoved: Array<[number, number]> = [];
     const legacySites = rewriteLegacy ? symbols.sites.filter((s) => s.role === 'deferred' || s.role === 'webapp') : [];
     for (const site of legacySites) {
       if (inSpans(otherSpans, site.node.getStart(), site.node.getEnd())) continue;
@@ -170,6 +172,7 @@ function runImports(analysis: Analysis, out: RuleOutput, shared: RuleOutput, rew
         } else if (site.kind === 'import-equals' && site.role === 'webapp' && liveBindings.length === 0 && siteBindings.length > 0) {
           // `import webapp = require(...)` whose route tables all moved: as the ES import would be, removed.
           const [start, stop] = statementRemovalSpan(record.text, site.node);
+          ownRemoved.push([start, stop]);
           out.edit(record, start, stop, '', `removed the unused import of ${site.specifier.getLiteralValue()}`);
         }
         continue;
@@ -188,6 +191,7 @@ function runImports(analysis: Analysis, out: RuleOutput, shared: RuleOutput, rew
             continue;
           }
           const [start, stop] = statementRemovalSpan(record.text, site.node);
+          ownRemoved.push([start, stop]);
           out.edit(record, start, stop, '', `removed the unused import of ${site.specifier.getLiteralValue()}`);
         } else {
           renameBarrelImport(out, record, site, siteBindings, isLive);
@@ -209,6 +213,7 @@ function runImports(analysis: Analysis, out: RuleOutput, shared: RuleOutput, rew
         }
         if (entries.length === 0) {
           const [start, stop] = statementRemovalSpan(record.text, site.node);
+          ownRemoved.push([start, stop]);
           out.edit(record, start, stop, '', 'removed the unused legacy import');
         } else {
           const keyword = typeOnlySite ? 'import type' : 'import';
@@ -226,6 +231,7 @@ function runImports(analysis: Analysis, out: RuleOutput, shared: RuleOutput, rew
         // const T = require(X).TaskHandler
         if (liveBindings.length === 0) {
           const [start, stop] = statementRemovalSpan(record.text, statement);
+          ownRemoved.push([start, stop]);
           out.edit(record, start, stop, '', 'removed the unused legacy require');
         } else {
           out.edit(record, site.specifier.getStart(), site.specifier.getEnd(), q(shim), 'legacy require → deferred-migrate/shim');
@@ -242,6 +248,7 @@ function runImports(analysis: Analysis, out: RuleOutput, shared: RuleOutput, rew
       }
       if (entries.length === 0) {
         const [start, stop] = statementRemovalSpan(record.text, statement);
+        ownRemoved.push([start, stop]);
         out.edit(record, start, stop, '', 'removed the unused legacy require');
       } else if (Node.isIdentifier(nameNode) || Node.isObjectBindingPattern(nameNode)) {
         out.edit(record, statement.getStart(), statement.getEnd(), `${kind} ${namedList(entries)} = require(${q(shim)})${end}`, 'legacy require → deferred-migrate/shim');
@@ -256,7 +263,7 @@ function runImports(analysis: Analysis, out: RuleOutput, shared: RuleOutput, rew
       }
     }
 
-    if (!neededPlaced) addImport(analysis, out, record, needed, shared.removedSpans.get(record.absPath));
+    if (!neededPlaced) addImport(analysis, out, record, needed, [...(shared.removedSpans.get(record.absPath) ?? []), ...ownRemoved]);
   }
 }
 

@@ -439,7 +439,7 @@ function migrateTable(analysis: Analysis, out: RuleOutput, table: RouteTable): v
 
   if (remaining.length > 0 && table.rowsArray) {
     const elements = table.rowsArray.getElements();
-    const removed = new Set(table.rows.filter((r) => removedRows.has(r)).map((r) => elements.indexOf(r.node)));
+    const removed = new Set(table.rows.filter((r) => removedRows.has(r)).map((r) => elements.indexOf(r.element ?? r.node)));
     for (const [start, end] of listRemovalSpans(elements, removed)) out.remove(record, start, end, 'removed task rows from the route table');
     if (routes.length > 0 && primary) {
       const statement = expressionStatementOf(primary.call);
@@ -563,11 +563,13 @@ function removeRows(out: RuleOutput, record: SourceRecord, rows: RouteRow[]): vo
   const add = (container: Node, element: Node): void => {
     byContainer.set(container, (byContainer.get(container) ?? new Set()).add(element));
   };
-  for (const row of rows) add(row.container, row.node);
+  for (const row of rows) add(row.container, row.element ?? row.node);
   const statements: Node[] = [];
   for (const [container, removed] of [...byContainer]) {
     const spread = rows.find((r) => r.container === container)?.spread;
-    const declaration = container.getParent();
+    // `const rows = [...] as const satisfies Route[]`: the declaration through TypeScript's assertions.
+    let declaration = container.getParent();
+    while (declaration && (Node.isAsExpression(declaration) || Node.isSatisfiesExpression(declaration) || Node.isTypeAssertion(declaration) || Node.isParenthesizedExpression(declaration))) declaration = declaration.getParent();
     if (!spread || removed.size !== elementsOf(container).length || !declaration || !Node.isVariableDeclaration(declaration)) continue;
     const uses = identifierUses(record, declaration.getName(), declaration.getNameNode());
     const statement = declaration.getVariableStatement();
@@ -795,7 +797,7 @@ function tableTextWithout(analysis: Analysis, out: RuleOutput, table: RouteTable
   const { record } = table;
   const start = table.create.getStart();
   const elements = table.rowsArray!.getElements();
-  const removed = new Set(removedRows.map((r) => elements.indexOf(r.node)));
+  const removed = new Set(removedRows.map((r) => elements.indexOf(r.element ?? r.node)));
   const spans = listRemovalSpans(elements, removed);
   // Legacy names in what stays (a built-in row kept: `deferred.TaskHandler`) are renamed as the imports rule would.
   const renames = legacyNameUses(analysis, record).filter((u) => u.start >= start && u.end <= table.create.getEnd() && !spans.some(([s, e]) => u.start >= s && u.end <= e));
@@ -846,7 +848,7 @@ function migrateNodeTable(analysis: Analysis, out: RuleOutput, table: RouteTable
   const s = semi(style);
   if (remaining.length > 0 && routes.length === 0 && !composed) {
     const elements = table.rowsArray!.getElements();
-    const removed = new Set(table.rows.filter((r) => !remaining.includes(r)).map((r) => elements.indexOf(r.node)));
+    const removed = new Set(table.rows.filter((r) => !remaining.includes(r)).map((r) => elements.indexOf(r.element ?? r.node)));
     for (const [start, end] of listRemovalSpans(elements, removed)) out.remove(record, start, end, 'removed task rows from the route table');
     return;
   }

@@ -111,8 +111,15 @@ function chainedCalls(method: MethodDeclaration): CallExpression[] {
   return calls.map((call) => wrapCompilerNode<CallExpression>(sf, call));
 }
 
-function migrateEntryMethod(analysis: Analysis, out: RuleOutput, record: SourceRecord, method: MethodDeclaration): string {
+/** The method's parameters but TypeScript's `this` parameter (`post(this: AuditHandler)`), which is no argument. */
+function entryParameters(method: MethodDeclaration): import('ts-morph').ParameterDeclaration[] {
   const parameters = method.getParameters();
+  return parameters[0]?.getName() === 'this' ? parameters.slice(1) : parameters;
+}
+
+function migrateEntryMethod(analysis: Analysis, out: RuleOutput, record: SourceRecord, method: MethodDeclaration): string {
+  const parameters = entryParameters(method);
+  const thisParameter = method.getParameters()[0]?.getName() === 'this' ? method.getParameters()[0] : undefined;
   const environ = parameters[0]?.getName() ?? 'environ';
   if (parameters.length === 0) {
     let parameter = environ;
@@ -127,13 +134,18 @@ function migrateEntryMethod(analysis: Analysis, out: RuleOutput, record: SourceR
     } else if (analysis.jsdocTyped) {
       parameter = `/** @type {import(${quoted(record.style, analysis.matchers.shim)}).Environ} */ ${parameter}`;
     }
-    const open = openParenEnd(method, method.compilerNode.parameters);
-    out.edit(record, open, open, parameter, `${method.getName()}() takes environ`);
+    if (thisParameter) out.edit(record, thisParameter.getEnd(), thisParameter.getEnd(), `, ${parameter}`, `${method.getName()}() takes environ`);
+    else {
+      const open = openParenEnd(method, method.compilerNode.parameters);
+      out.edit(record, open, open, parameter, `${method.getName()}() takes environ`);
+    }
   }
   // The legacy return type (void, unknown, Promise<void>) does not describe the response triple: Handler's does.
   const returnType = method.getReturnTypeNode();
   if (returnType && parameters.length === 0) {
-    out.edit(record, closeParenEnd(method, method.compilerNode.parameters), returnType.getEnd(), '', 'return type now comes from Handler');
+    // Without a body (`abstract override post(): void;`) nothing infers it: Handler's own type, written out.
+    if (method.getBody()) out.edit(record, closeParenEnd(method, method.compilerNode.parameters), returnType.getEnd(), '', 'return type now comes from Handler');
+    else out.edit(record, returnType.getStart(), returnType.getEnd(), 'Promise<[body: string, status: number, headers: Record<string, string>]>', 'return type now Handler\'s');
   }
   const body = method.getBody();
   if (!body || !Node.isBlock(body)) return environ;
@@ -459,6 +471,19 @@ export const rule: Rule = {
           `\`${decorator.getText().replace(/\s+/g, ' ').slice(0, 60)}\` decorates this handler class: what routes instantiate is what the decorator returns, which the codemod does not follow. A decorator that returns a subclass overriding post()/runFromRequest() calls them without environ and answers with their result; check it against the shim's Handler (post(environ) resolves to [body, status, headers]).`,
         );
       }
+      // `@logged post() {...}`: the Handler calls what the decorator installs in the method's place.
+      for (const method of handler.node.getMembers()) {
+        if (!Node.isMethodDeclaration(method) || !ENTRY_METHODS.has(method.getName())) continue;
+        for (const decorator of method.getDecorators()) {
+          out.report(
+            handler.record,
+            decorator,
+            'handler-result',
+            'warning',
+            `\`${decorator.getText().replace(/\s+/g, ' ').slice(0, 60)}\` decorates ${method.getName()}(), which the codemod migrated to take environ and resolve to [body, status, headers]; what the shim's Handler calls is what the decorator puts in the method's place, which the codemod does not follow. A wrapper written for webapp's methods, which took no arguments (\`orig.call(this)\`), drops environ, and one that does not return the original's result loses the route's answer (a 500, the task retried). Make it pass its arguments on and return the result (\`return orig.apply(this, args)\`), or check it by hand.`,
+          );
+        }
+      }
       for (const member of unmigratedEntryMembers(handler.node)) {
         out.report(
           handler.record,
@@ -478,15 +503,15 @@ export const rule: Rule = {
         );
       }
       for (const method of entryMethods(handler.node)) {
-        const environ = method.getParameters()[0]?.getName() ?? 'environ';
+        const environ = entryParameters(method)[0]?.getName() ?? 'environ';
         for (const call of superPostFailureDependents(method)) out.report(handler.record, call, 'handler-result', 'warning', superPostReason(environ));
         for (const call of runFromRequestFailureDependents(method)) {
           const callee = (call as CallExpression).getExpression().getText();
           out.report(handler.record, call, 'handler-result', 'warning', runFromRequestReason(`${callee}(${environ})`));
         }
-        if (method.getParameters().length === 0) continue;
+        if (entryParameters(method).length === 0) continue;
         const at = endsWithoutResult(method);
-        if (at) out.report(handler.record, at, 'handler-result', 'warning', handlerResultReason(method.getName(), method.getParameters()[0]!.getName()));
+        if (at) out.report(handler.record, at, 'handler-result', 'warning', handlerResultReason(method.getName(), entryParameters(method)[0]!.getName()));
       }
     }
     for (const { record, node, base } of analysis.handlers.unknownBases) {
