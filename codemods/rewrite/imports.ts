@@ -160,6 +160,8 @@ function runImports(analysis: Analysis, out: RuleOutput, shared: RuleOutput, rew
     if (rewriteLegacy) reportLegacyCopy(analysis, out, record);
 
     const legacySites = rewriteLegacy ? symbols.sites.filter((s) => s.role === 'deferred' || s.role === 'webapp') : [];
+    // Statements this loop removes: no anchor for the shim import added after the imports.
+    const ownRemovals: Array<[number, number]> = [];
     for (const site of legacySites) {
       if (inSpans(otherSpans, site.node.getStart(), site.node.getEnd())) continue;
       const siteBindings = [...symbols.bindings.values()].filter((b) => b.site === site);
@@ -171,6 +173,7 @@ function runImports(analysis: Analysis, out: RuleOutput, shared: RuleOutput, rew
           // `import webapp = require(...)` whose route tables all moved: as the ES import would be, removed.
           const [start, stop] = statementRemovalSpan(record.text, site.node);
           out.edit(record, start, stop, '', `removed the unused import of ${site.specifier.getLiteralValue()}`);
+          ownRemovals.push([start, stop]);
         }
         continue;
       }
@@ -189,6 +192,7 @@ function runImports(analysis: Analysis, out: RuleOutput, shared: RuleOutput, rew
           }
           const [start, stop] = statementRemovalSpan(record.text, site.node);
           out.edit(record, start, stop, '', `removed the unused import of ${site.specifier.getLiteralValue()}`);
+          ownRemovals.push([start, stop]);
         } else {
           renameBarrelImport(out, record, site, siteBindings, isLive);
         }
@@ -210,6 +214,7 @@ function runImports(analysis: Analysis, out: RuleOutput, shared: RuleOutput, rew
         if (entries.length === 0) {
           const [start, stop] = statementRemovalSpan(record.text, site.node);
           out.edit(record, start, stop, '', 'removed the unused legacy import');
+          ownRemovals.push([start, stop]);
         } else {
           const keyword = typeOnlySite ? 'import type' : 'import';
           out.edit(record, site.node.getStart(), site.node.getEnd(), `${keyword} ${namedList(entries)} from ${q(shim)}${end}`, 'legacy import → deferred-migrate/shim');
@@ -227,6 +232,7 @@ function runImports(analysis: Analysis, out: RuleOutput, shared: RuleOutput, rew
         if (liveBindings.length === 0) {
           const [start, stop] = statementRemovalSpan(record.text, statement);
           out.edit(record, start, stop, '', 'removed the unused legacy require');
+          ownRemovals.push([start, stop]);
         } else {
           out.edit(record, site.specifier.getStart(), site.specifier.getEnd(), q(shim), 'legacy require → deferred-migrate/shim');
           out.edit(record, initializer.getNameNode().getStart(), initializer.getNameNode().getEnd(), renamedMember(initializer.getName()), 'TaskHandler → Handler');
@@ -243,6 +249,7 @@ function runImports(analysis: Analysis, out: RuleOutput, shared: RuleOutput, rew
       if (entries.length === 0) {
         const [start, stop] = statementRemovalSpan(record.text, statement);
         out.edit(record, start, stop, '', 'removed the unused legacy require');
+        ownRemovals.push([start, stop]);
       } else if (Node.isIdentifier(nameNode) || Node.isObjectBindingPattern(nameNode)) {
         out.edit(record, statement.getStart(), statement.getEnd(), `${kind} ${namedList(entries)} = require(${q(shim)})${end}`, 'legacy require → deferred-migrate/shim');
       }
@@ -256,7 +263,7 @@ function runImports(analysis: Analysis, out: RuleOutput, shared: RuleOutput, rew
       }
     }
 
-    if (!neededPlaced) addImport(analysis, out, record, needed, shared.removedSpans.get(record.absPath));
+    if (!neededPlaced) addImport(analysis, out, record, needed, [...(shared.removedSpans.get(record.absPath) ?? []), ...ownRemovals]);
   }
 }
 
