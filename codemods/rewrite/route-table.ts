@@ -312,12 +312,27 @@ function migrateTable(analysis: Analysis, out: RuleOutput, table: RouteTable): v
     return;
   }
   for (const row of custom.filter((r) => r.regex)) {
+    const earlier = row.shadowedBy;
     out.report(
       record,
       row.pattern,
       'regex-route',
       'warning',
-      `The task route ${rowLabel(row)} is a regular expression the host framework's router cannot take as is; it stays in the webapp table. Give it a plain path (and _url in defer), or route it by hand to new Handler().post(environ). ${ROWS_FAIL_UNTIL_MOVED}`,
+      earlier
+        ? `The task route ${rowLabel(row)} comes after the row ${rowLabel(earlier)} (${earlier.handler.getText()}), whose pattern ${earlier.path === undefined ? 'may match' : 'matches'} it: webapp's router takes the first match, so ${rowLabel(row)} was answered by ${earlier.handler.getText()}, never by ${row.handler.getText()}, and a route made of this row would now answer ahead of the table. It stays in the webapp table: remove it, or reorder the rows if ${row.handler.getText()} was meant to answer. ${ROWS_FAIL_UNTIL_MOVED}`
+        : `The task route ${rowLabel(row)} is a regular expression the host framework's router cannot take as is; it stays in the webapp table. Give it a plain path (and _url in defer), or route it by hand to new Handler().post(environ). ${ROWS_FAIL_UNTIL_MOVED}`,
+    );
+  }
+  // A shadowed built-in row stays in the table (reported on every run): it never answered, and wrapApp answers its URL now.
+  for (const row of builtin.filter((r) => r.shadowedBy)) {
+    builtin.splice(builtin.indexOf(row), 1);
+    const earlier = row.shadowedBy!;
+    out.report(
+      record,
+      earlier.pattern,
+      'regex-route',
+      'warning',
+      `The row ${rowLabel(earlier)} comes before the built-in row and its pattern ${earlier.path === undefined ? 'may match' : 'matches'} ${BUILTIN_URL}: webapp's router takes the first match, so ${earlier.handler.getText()} answered the deferred tasks, not ${row.handler.getText()} (the built-in row stays in the table, as it never answered). wrapApp now answers ${BUILTIN_URL} ahead of the app with a plain Handler: if ${earlier.handler.getText()} did more than run the task (checks, logging), give it to wrapApp's handler option (wrapApp(app, { useDeferred: true, handler: { post: (environ) => new ${earlier.handler.getText()}().post(environ) } })).`,
     );
   }
   const primary = table.mounts[0];
