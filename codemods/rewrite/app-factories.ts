@@ -12,25 +12,36 @@ import { Node, SyntaxKind, type Identifier } from 'ts-morph';
 import type { RepeatedApp } from '../analysis/delivery-target.js';
 import type { HostApp } from '../analysis/host-app.js';
 import type { Analysis } from '../analysis/index.js';
+import type { SourceRecord } from '../analysis/project.js';
 import { outermost } from '../analysis/legacy-symbols.js';
 import { sameScopeReferences } from '../analysis/scope.js';
 import { isTestFile } from '../analysis/unrecognised-servers.js';
 import { exportedReferences } from './exported-references.js';
 
-/** The function a creation runs in, with the identifier that names it (a declaration or a const it is assigned to). */
-function namedFunctionOf(node: Node): { fn: Node; name: Identifier; declaration: Node } | undefined {
-  const fn = node.getParentWhile((n) => !Node.isFunctionDeclaration(n) && !Node.isFunctionExpression(n) && !Node.isArrowFunction(n) && !Node.isMethodDeclaration(n))?.getParent();
-  if (!fn || Node.isSourceFile(fn)) return undefined;
+/**
+ * The function a node runs in, with the identifier that names it (a declaration or a const it
+ * is assigned to), or the class whose constructor (or field initializer) it runs in: made once
+ * per `new`.
+ */
+function namedFunctionOf(node: Node): { name: Identifier; declaration: Node; isClass: boolean } | undefined {
+  const fn = node.getFirstAncestor((n) => Node.isFunctionDeclaration(n) || Node.isFunctionExpression(n) || Node.isArrowFunction(n) || Node.isMethodDeclaration(n) || Node.isConstructorDeclaration(n) || Node.isPropertyDeclaration(n) || Node.isGetAccessorDeclaration(n) || Node.isSetAccessorDeclaration(n) || Node.isClassStaticBlockDeclaration(n));
+  if (!fn) return undefined;
   if (Node.isFunctionDeclaration(fn)) {
     const name = fn.getNameNode();
-    return name && { fn, name, declaration: fn };
+    return name && { name, declaration: fn, isClass: false };
   }
   if (Node.isFunctionExpression(fn) || Node.isArrowFunction(fn)) {
     const holder = outermost(fn).getParent();
     if (holder && Node.isVariableDeclaration(holder)) {
       const name = holder.getNameNode();
-      if (Node.isIdentifier(name)) return { fn, name, declaration: holder };
+      if (Node.isIdentifier(name)) return { name, declaration: holder, isClass: false };
     }
+    return undefined;
+  }
+  if (Node.isConstructorDeclaration(fn) || (Node.isPropertyDeclaration(fn) && !fn.isStatic())) {
+    const cls = fn.getParent();
+    const name = cls && Node.isClassDeclaration(cls) ? cls.getNameNode() : undefined;
+    return name && { name, declaration: cls!, isClass: true };
   }
   return undefined;
 }
@@ -67,38 +78,68 @@ function inLoop(call: Node): boolean {
   return false;
 }
 
-/**
- * The calls of the function `host` is created in, when the serving code (test files
- * aside) calls it more than once or in a loop; undefined when it is made once, at
- * module level, or by a function whose calls are not all found (not judged here).
- */
-export function repeatedCreation(analysis: Analysis, host: HostApp): RepeatedApp | undefined {
-  const named = namedFunctionOf(host.served ?? host.create);
-  if (!named) return undefined;
-  const { name, declaration } = named;
+/** How often the function or class `node` runs in is run by the serving code (test files aside): 1, or 2 for more than once. */
+interface Runs {
+  runs: number;
+  factory?: string;
+  /** Where it is called, by file (`2 calls in main.ts`, `in a loop in app.js`, `a call in main.ts, which runs more than once`). */
+  calls: string[];
+}
+
+/** Enclosing factories followed at most (a factory's caller's caller...). */
+const MAX_DEPTH = 3;
+
+function runsOf(analysis: Analysis, record: SourceRecord, node: Node, depth: number): Runs {
+  const named = namedFunctionOf(node);
+  if (!named) return { runs: 1, calls: [] };
+  const { name, declaration, isClass } = named;
   const refs = new Set<Node>(sameScopeReferences(name));
-  // A module-level function may be exported: its importers' calls count too.
-  if ((Node.isFunctionDeclaration(declaration) && Node.isSourceFile(declaration.getParent())) || (Node.isVariableDeclaration(declaration) && Node.isSourceFile(declaration.getVariableStatement()?.getParent() ?? declaration))) {
-    const found = exportedReferences(analysis, host.record, declaration as Parameters<typeof exportedReferences>[2], name.getText());
+  // A module-level function or class may be exported: its importers' calls count too.
+  const holder = Node.isVariableDeclaration(declaration) ? declaration.getVariableStatement() : declaration;
+  if (holder && Node.isSourceFile(holder.getParent())) {
+    const found = exportedReferences(analysis, record, declaration as Parameters<typeof exportedReferences>[2], name.getText());
     if (found.ok) for (const ref of found.refs) if (ref !== name) refs.add(ref);
   }
   // By file, not line: a line would name the migrated text in the marker the engine writes.
-  const perFile = new Map<string, { calls: number; looped: boolean }>();
+  const perFile = new Map<string, { calls: number; looped: boolean; repeated: boolean }>();
   let runs = 0;
   for (const ref of refs) {
-    const call = calleeCall(ref);
+    const call = isClass ? newOf(ref) : calleeCall(ref);
     if (!call) continue;
-    const sf = call.getSourceFile();
-    const record = analysis.index.load(sf.getFilePath());
-    if (record && isTestFile(record.rel)) continue;
+    const callRecord = analysis.index.load(call.getSourceFile().getFilePath());
+    if (!callRecord || isTestFile(callRecord.rel)) continue;
     const looped = inLoop(call);
-    runs += looped ? 2 : 1;
-    const file = record?.rel ?? sf.getBaseName();
-    const entry = perFile.get(file) ?? { calls: 0, looped: false };
+    // The call's own function may run more than once (a factory's caller called twice).
+    const repeated = !looped && depth < MAX_DEPTH && runsOf(analysis, callRecord, call, depth + 1).runs >= 2;
+    runs += looped || repeated ? 2 : 1;
+    const entry = perFile.get(callRecord.rel) ?? { calls: 0, looped: false, repeated: false };
     entry.calls += 1;
     entry.looped ||= looped;
-    perFile.set(file, entry);
+    entry.repeated ||= repeated;
+    perFile.set(callRecord.rel, entry);
+    if (runs >= 2 && perFile.size > 4) break;
   }
-  const calls = [...perFile].map(([file, { calls: n, looped }]) => `${looped ? 'in a loop in ' : n > 1 ? `${n} calls in ` : 'a call in '}${file}`);
-  return runs >= 2 ? { factory: name.getText(), calls } : undefined;
+  const calls = [...perFile].map(([file, e]) => `${e.looped ? 'in a loop in ' : e.calls > 1 ? `${e.calls} calls in ` : 'a call in '}${file}${e.repeated ? ', which runs more than once' : ''}`);
+  return { runs: Math.min(runs, 2), factory: isClass ? `new ${name.getText()}()` : `${name.getText()}()`, calls };
+}
+
+/** The `new X()` that `ref` is the class of, if any. */
+function newOf(ref: Node): Node | undefined {
+  let callee: Node = ref;
+  const parent = ref.getParent();
+  if (parent && Node.isPropertyAccessExpression(parent) && parent.getNameNode() === ref) callee = parent;
+  const outer = outermost(callee);
+  const created = outer.getParent();
+  return created && Node.isNewExpression(created) && created.getExpression() === outer ? created : undefined;
+}
+
+/**
+ * The calls of the function (or class) `host` is created in, when the serving code (test
+ * files aside) runs it more than once: two calls, one in a loop, or one in a function that
+ * itself runs more than once. Undefined when it is made once, at module level, or by a
+ * function the analysis does not name (a callback, a method).
+ */
+export function repeatedCreation(analysis: Analysis, host: HostApp): RepeatedApp | undefined {
+  const found = runsOf(analysis, host.record, host.served ?? host.create, 0);
+  return found.runs >= 2 && found.factory ? { factory: found.factory, calls: found.calls } : undefined;
 }
