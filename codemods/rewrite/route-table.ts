@@ -230,6 +230,27 @@ function reportBypassedMiddleware(out: RuleOutput, mount: Mount): void {
   );
 }
 
+/**
+ * The statement declaring a table's provider function, when the table goes and nothing but its
+ * mounts (all in its file) names the function: not exported, every reference a mount's call.
+ */
+function disposableProvider(record: SourceRecord, table: RouteTable): Node | undefined {
+  const provider = table.provider;
+  if (!provider || table.otherUses.length > 0 || table.mounts.length === 0 || table.mounts.some((m) => m.record !== record)) return undefined;
+  const statement = Node.isVariableDeclaration(provider) ? provider.getVariableStatement() : provider;
+  if (!statement || (Node.isExportable(statement) && statement.isExported())) return undefined;
+  const name = (provider as unknown as { getName(): string | undefined }).getName();
+  if (!name) return undefined;
+  const mountCalls = new Set<Node>(table.mounts.map((m) => unwrap(m.reference)));
+  for (const compilerId of compilerIdentifiersNamed(record.sourceFile, name)) {
+    const id = wrapCompilerNode<Node>(record.sourceFile, compilerId);
+    if (id.getStart() >= statement.getStart() && id.getEnd() <= statement.getEnd()) continue;
+    const call = id.getParent();
+    if (!call || !Node.isCallExpression(call) || call.getExpression() !== id || !mountCalls.has(call)) return undefined;
+  }
+  return statement;
+}
+
 function rowLabel(row: RouteRow): string {
   return row.path ?? row.pattern.getText();
 }
@@ -486,6 +507,16 @@ function migrateTable(analysis: Analysis, out: RuleOutput, table: RouteTable): v
     removals.set(owner, [...(removals.get(owner) ?? []), statement]);
   };
   if (table.statement) removeStatement(record, table.statement);
+  // `app.use(tasksTable())` of `function tasksTable() { return new WSGIApplication(...) }`: the
+  // function goes with its mounts when nothing else names it (kept, it held the task rows a second
+  // run would move again).
+  const provider = !table.statement ? disposableProvider(record, table) : undefined;
+  if (provider) {
+    const generatedHere = primary?.record === record ? new Set(routes.map((r) => r.handler)) : new Set<string>();
+    const handlerNames = table.rows.map((r) => r.handler).filter(Node.isIdentifier).map((h) => h.getText()).filter((n) => !generatedHere.has(n));
+    removeImportsIfUnused(analysis, out, record, handlerNames, [[provider.getStart(), provider.getEnd()]]);
+    removeStatement(record, provider);
+  }
   if (table.statement && table.variable) {
     // `export { tasks }` names the declaration that goes: the importers were followed (their mounts go too).
     const name = table.variable.getName();
