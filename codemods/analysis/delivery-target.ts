@@ -59,6 +59,12 @@ function frameworkAppOf(analysis: Analysis, host: HostApp, hosts: readonly HostA
   if (listener && Node.isCallExpression(listener) && host.wrapped) listener = listener.getArguments()[0];
   if (listener && Node.isCallExpression(listener)) {
     const callee = listener.getExpression();
+    // `http.createServer(createApp())`: the app a factory of the run makes (and returns).
+    if (Node.isIdentifier(callee)) {
+      const resolution = resolveName(analysis.index, host.record, callee.getText(), 0);
+      const made = resolution.kind === 'module' ? hosts.filter((h) => h !== host && h.framework !== 'node' && h.create.getSourceFile() === resolution.node.getSourceFile() && h.create.getStart() >= resolution.node.getStart() && h.create.getEnd() <= resolution.node.getEnd()) : [];
+      if (made.length === 1) return made[0];
+    }
     listener = Node.isPropertyAccessExpression(callee) && callee.getName() === 'callback' ? callee.getExpression() : undefined;
   }
   if (!listener || !Node.isIdentifier(listener)) return undefined;
