@@ -57,15 +57,23 @@ function frameworkAppOf(analysis: Analysis, host: HostApp, hosts: readonly HostA
   let listener = host.listener;
   // `wrapApp(app, ...)` written already, `app.callback()` of Koa.
   if (listener && Node.isCallExpression(listener) && host.wrapped) listener = listener.getArguments()[0];
+  // `http.createServer(createApp())`, `createApp().callback()`: the one app a factory of the run makes.
+  const factoryApp = (call: Node): HostApp | undefined => {
+    const callee = Node.isCallExpression(call) ? call.getExpression() : undefined;
+    if (!callee || !Node.isIdentifier(callee)) return undefined;
+    const resolution = resolveName(analysis.index, host.record, callee.getText(), 0);
+    if (resolution.kind !== 'module') return undefined;
+    const scope = resolution.node;
+    const made = hosts.filter((h) => h !== host && h.framework !== 'node' && h.create.getSourceFile() === scope.getSourceFile() && h.create.getStart() >= scope.getStart() && h.create.getEnd() <= scope.getEnd());
+    return made.length === 1 ? made[0] : undefined;
+  };
   if (listener && Node.isCallExpression(listener)) {
+    const made = factoryApp(listener);
+    if (made) return made;
     const callee = listener.getExpression();
-    // `http.createServer(createApp())`: the app a factory of the run makes (and returns).
-    if (Node.isIdentifier(callee)) {
-      const resolution = resolveName(analysis.index, host.record, callee.getText(), 0);
-      const made = resolution.kind === 'module' ? hosts.filter((h) => h !== host && h.framework !== 'node' && h.create.getSourceFile() === resolution.node.getSourceFile() && h.create.getStart() >= resolution.node.getStart() && h.create.getEnd() <= resolution.node.getEnd()) : [];
-      if (made.length === 1) return made[0];
-    }
     listener = Node.isPropertyAccessExpression(callee) && callee.getName() === 'callback' ? callee.getExpression() : undefined;
+    const madeForCallback = listener && factoryApp(listener);
+    if (madeForCallback) return madeForCallback;
   }
   if (!listener || !Node.isIdentifier(listener)) return undefined;
   const name = listener.getText();
