@@ -13,10 +13,10 @@ import type { RepeatedApp } from '../analysis/delivery-target.js';
 import type { HostApp } from '../analysis/host-app.js';
 import type { Analysis } from '../analysis/index.js';
 import type { SourceRecord } from '../analysis/project.js';
-import { outermost } from '../analysis/legacy-symbols.js';
+import { outermost, requireSpecifier } from '../analysis/legacy-symbols.js';
 import { sameScopeReferences } from '../analysis/scope.js';
 import { isTestFile } from '../analysis/unrecognised-servers.js';
-import { exportedReferences } from './exported-references.js';
+import { exportedReferences, moduleAndImporters } from './exported-references.js';
 
 /**
  * The function a node runs in, with the identifier that names it (a declaration or a const it
@@ -89,9 +89,53 @@ interface Runs {
 /** Enclosing factories followed at most (a factory's caller's caller...). */
 const MAX_DEPTH = 3;
 
+/** The function `node` runs in when it is the module's whole export: `module.exports = function () {...}`, `export default () => {...}`. */
+function wholeModuleFunction(node: Node): Node | undefined {
+  const fn = node.getFirstAncestor((n) => Node.isFunctionDeclaration(n) || Node.isFunctionExpression(n) || Node.isArrowFunction(n) || Node.isMethodDeclaration(n) || Node.isConstructorDeclaration(n));
+  if (!fn) return undefined;
+  if (Node.isFunctionDeclaration(fn)) return fn.isDefaultExport() && !fn.getName() ? fn : undefined;
+  if (!Node.isFunctionExpression(fn) && !Node.isArrowFunction(fn)) return undefined;
+  const holder = outermost(fn).getParent();
+  if (holder && Node.isExportAssignment(holder) && Node.isSourceFile(holder.getParent())) return fn;
+  if (holder && Node.isBinaryExpression(holder) && holder.getRight() === outermost(fn) && holder.getOperatorToken().getKind() === SyntaxKind.EqualsToken && holder.getLeft().getText().replace(/\s/g, '') === 'module.exports' && Node.isExpressionStatement(holder.getParent()) && Node.isSourceFile(holder.getParent()!.getParent())) return fn;
+  return undefined;
+}
+
+/** The calls, in the run's importers, of a module whose whole export is a function: `const f = require('./app'); f()`, `require('./app')()`, `import f from './app'; f()`. */
+function wholeModuleCalls(analysis: Analysis, record: SourceRecord): Node[] {
+  const calls: Node[] = [];
+  for (const absPath of moduleAndImporters(analysis, record.absPath)) {
+    if (absPath === record.absPath) continue;
+    const importer = analysis.index.load(absPath);
+    if (!importer || importer.parseProblem) continue;
+    const sf = importer.sourceFile;
+    const named = (nameNode: Node | undefined) => {
+      if (!nameNode || !Node.isIdentifier(nameNode)) return;
+      for (const ref of sameScopeReferences(nameNode)) {
+        const call = calleeCall(ref);
+        if (call) calls.push(call);
+      }
+    };
+    for (const declaration of sf.getImportDeclarations()) {
+      if (analysis.index.resolve(importer.absPath, declaration.getModuleSpecifierValue()) === record.absPath) named(declaration.getDefaultImport());
+    }
+    for (const call of sf.getDescendantsOfKind(SyntaxKind.CallExpression)) {
+      const literal = requireSpecifier(call);
+      if (!literal || analysis.index.resolve(importer.absPath, literal.getLiteralValue()) !== record.absPath) continue;
+      const parent = outermost(call).getParent();
+      if (parent && Node.isVariableDeclaration(parent)) named(parent.getNameNode());
+      else if (parent && Node.isCallExpression(parent) && parent.getExpression() === outermost(call)) calls.push(parent);
+    }
+  }
+  return calls;
+}
+
 function runsOf(analysis: Analysis, record: SourceRecord, node: Node, depth: number): Runs {
   const named = namedFunctionOf(node);
-  if (!named) return { runs: 1, calls: [] };
+  if (!named) {
+    const whole = wholeModuleFunction(node);
+    return whole ? countCalls(analysis, wholeModuleCalls(analysis, record), depth, 'the function the module exports') : { runs: 1, calls: [] };
+  }
   const { name, declaration, isClass } = named;
   const refs = new Set<Node>(sameScopeReferences(name));
   // A module-level function or class may be exported: its importers' calls count too.
@@ -100,12 +144,20 @@ function runsOf(analysis: Analysis, record: SourceRecord, node: Node, depth: num
     const found = exportedReferences(analysis, record, declaration as Parameters<typeof exportedReferences>[2], name.getText());
     if (found.ok) for (const ref of found.refs) if (ref !== name) refs.add(ref);
   }
+  const calls: Node[] = [];
+  for (const ref of refs) {
+    const call = isClass ? newOf(ref) : calleeCall(ref);
+    if (call) calls.push(call);
+  }
+  return countCalls(analysis, calls, depth, isClass ? `new ${name.getText()}()` : `${name.getText()}()`);
+}
+
+/** How often these calls (of one factory) run in the serving code. */
+function countCalls(analysis: Analysis, calls: readonly Node[], depth: number, factory: string): Runs {
   // By file, not line: a line would name the migrated text in the marker the engine writes.
   const perFile = new Map<string, { calls: number; looped: boolean; repeated: boolean }>();
   let runs = 0;
-  for (const ref of refs) {
-    const call = isClass ? newOf(ref) : calleeCall(ref);
-    if (!call) continue;
+  for (const call of calls) {
     const callRecord = analysis.index.load(call.getSourceFile().getFilePath());
     if (!callRecord || isTestFile(callRecord.rel)) continue;
     const looped = inLoop(call);
@@ -119,8 +171,8 @@ function runsOf(analysis: Analysis, record: SourceRecord, node: Node, depth: num
     perFile.set(callRecord.rel, entry);
     if (runs >= 2 && perFile.size > 4) break;
   }
-  const calls = [...perFile].map(([file, e]) => `${e.looped ? 'in a loop in ' : e.calls > 1 ? `${e.calls} calls in ` : 'a call in '}${file}${e.repeated ? ', which runs more than once' : ''}`);
-  return { runs: Math.min(runs, 2), factory: isClass ? `new ${name.getText()}()` : `${name.getText()}()`, calls };
+  const where = [...perFile].map(([file, e]) => `${e.looped ? 'in a loop in ' : e.calls > 1 ? `${e.calls} calls in ` : 'a call in '}${file}${e.repeated ? ', which runs more than once' : ''}`);
+  return { runs: Math.min(runs, 2), factory, calls: where };
 }
 
 /** The `new X()` that `ref` is the class of, if any. */
