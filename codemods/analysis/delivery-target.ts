@@ -166,7 +166,7 @@ export function deliveryConflict(analysis: Analysis, plan: WrapPlan, repeatedCre
   if (candidates.length === 0) return undefined;
   // `http.createServer(app)` of an app in the list is that app again, not a second target.
   const distinct = candidates.filter((h) => h.framework !== 'node' || !frameworkAppOf(analysis, h, candidates));
-  const inFunction = (h: HostApp) => (h.served ?? h.create).getFirstAncestor((n) => Node.isFunctionLikeDeclaration(n) || Node.isArrowFunction(n) || Node.isFunctionExpression(n) || Node.isClassDeclaration(n)) !== undefined;
+  const inFunction = (h: HostApp) => (h.served ?? h.create).getFirstAncestor((n) => Node.isFunctionLikeDeclaration(n) || Node.isArrowFunction(n) || Node.isFunctionExpression(n) || Node.isClassDeclaration(n) || Node.isIterationStatement(n)) !== undefined;
   if (distinct.length < 2 && !(repeatedCreation && distinct.some(inFunction))) return undefined;
   const urls = customTaskUrls(analysis);
   // One app made by a function the serving code calls more than once: its apps differ only in what

@@ -131,6 +131,8 @@ function wholeModuleCalls(analysis: Analysis, record: SourceRecord): Node[] {
 }
 
 function runsOf(analysis: Analysis, record: SourceRecord, node: Node, depth: number): Runs {
+  // `for (const port of ports) { const app = express(); ... }`, `ports.forEach((port) => ...)`.
+  if (inLoop(node)) return { runs: 2, factory: 'the loop (or array callback) around it', calls: [`in ${record.rel}`] };
   const named = namedFunctionOf(node);
   if (!named) {
     const whole = wholeModuleFunction(node);
