@@ -194,6 +194,8 @@ function newOf(ref: Node): Node | undefined {
  * function the analysis does not name (a callback, a method).
  */
 export function repeatedCreation(analysis: Analysis, host: HostApp): RepeatedApp | undefined {
+  // `http.createServer(handler)` made again wraps the same listener: wrapApp returns the app it made the first time.
+  if (host.framework === 'node' && host.listener && Node.isIdentifier(host.listener)) return undefined;
   const found = runsOf(analysis, host.record, host.served ?? host.create, 0);
   return found.runs >= 2 && found.factory ? { factory: found.factory, calls: found.calls } : undefined;
 }
