@@ -173,7 +173,8 @@ export function deliveryConflict(analysis: Analysis, plan: WrapPlan, repeatedCre
   // the function does with its arguments (`if (opts.tasks) app.use(tasks)`), so custom URLs only.
   const repeated = new Map<HostApp, RepeatedApp>();
   if (urls.length > 0 && repeatedCreation) {
-    for (const host of distinct.filter(inFunction)) {
+    // `deliver: opts.tasks` written: the factory's apps say themselves which one receives the tasks.
+    for (const host of distinct.filter((h) => inFunction(h) && wrapOptionsOf(h)?.getProperty('deliver') === undefined)) {
       const made = repeatedCreation(host);
       if (made) repeated.set(host, made);
     }
