@@ -139,7 +139,7 @@ const MAX_WALK = 5000;
  * The entry modules (imported by no file of the run) that load `absPath`: the processes
  * its app can run in. Undefined when the walk is too large to tell.
  */
-function entriesOf(analysis: Analysis, absPath: string): Set<string> | undefined {
+export function entriesOf(analysis: Analysis, absPath: string): Set<string> | undefined {
   return analysis.imports.importerClosure([absPath], analysis.index, MAX_WALK)?.entries;
 }
 

@@ -9,7 +9,7 @@
 // analysis of delivery targets (delivery-target.ts) counts apps by where they are
 // created; this says which of those creations are made more than once.
 import { Node, SyntaxKind, type Identifier } from 'ts-morph';
-import type { RepeatedApp } from '../analysis/delivery-target.js';
+import { entriesOf, type RepeatedApp } from '../analysis/delivery-target.js';
 import type { HostApp } from '../analysis/host-app.js';
 import type { Analysis } from '../analysis/index.js';
 import type { SourceRecord } from '../analysis/project.js';
@@ -158,6 +158,7 @@ function runsOf(analysis: Analysis, record: SourceRecord, node: Node, depth: num
 function countCalls(analysis: Analysis, calls: readonly Node[], depth: number, factory: string): Runs {
   // By file, not line: a line would name the migrated text in the marker the engine writes.
   const perFile = new Map<string, { calls: number; looped: boolean; repeated: boolean }>();
+  const callFiles = new Map<string, string>();
   let runs = 0;
   for (const call of calls) {
     const callRecord = analysis.index.load(call.getSourceFile().getFilePath());
@@ -171,10 +172,20 @@ function countCalls(analysis: Analysis, calls: readonly Node[], depth: number, f
     entry.looped ||= looped;
     entry.repeated ||= repeated;
     perFile.set(callRecord.rel, entry);
+    callFiles.set(callRecord.rel, callRecord.absPath);
     if (runs >= 2 && perFile.size > 4) break;
   }
   const where = [...perFile].map(([file, e]) => `${e.looped ? 'in a loop in ' : e.calls > 1 ? `${e.calls} calls in ` : 'a call in '}${file}${e.repeated ? ', which runs more than once' : ''}`);
+  // One call in each of files no entry module loads together (`web.ts`, `worker.ts`): separate processes, one app each.
+  if (runs >= 2 && [...perFile.values()].every((e) => e.calls === 1 && !e.looped && !e.repeated) && separateProcesses(analysis, [...callFiles.values()])) runs = 1;
   return { runs: Math.min(runs, 2), factory, calls: where };
+}
+
+/** No two of these files are loaded by a common entry module (as far as the walk can tell). */
+function separateProcesses(analysis: Analysis, files: readonly string[]): boolean {
+  const entries = files.map((file) => entriesOf(analysis, file));
+  if (entries.some((e) => e === undefined)) return false;
+  return entries.every((a, i) => entries.every((b, j) => i === j || ![...a!].some((entry) => b!.has(entry))));
 }
 
 /** The `new X()` that `ref` is the class of, if any. */
