@@ -27,6 +27,14 @@ export interface DeliveryConflict {
   handlers: HostApp[];
   /** The distinct apps that become (or already are) delivery targets. */
   apps: HostApp[];
+  /** Apps among them made anew each time a function runs, which the serving code calls more than once. */
+  repeated: Map<HostApp, RepeatedApp>;
+}
+
+/** An app its function makes more than once (rewrite/app-factories.ts): the function and its calls. */
+export interface RepeatedApp {
+  factory: string;
+  calls: string[];
 }
 
 /** Custom task URLs of the run: `_url` options (literal or not) and the custom rows of mounted route tables. */
@@ -49,9 +57,23 @@ function frameworkAppOf(analysis: Analysis, host: HostApp, hosts: readonly HostA
   let listener = host.listener;
   // `wrapApp(app, ...)` written already, `app.callback()` of Koa.
   if (listener && Node.isCallExpression(listener) && host.wrapped) listener = listener.getArguments()[0];
+  // `http.createServer(createApp())`, `createApp().callback()`: the one app a factory of the run makes.
+  const factoryApp = (call: Node): HostApp | undefined => {
+    const callee = Node.isCallExpression(call) ? call.getExpression() : undefined;
+    if (!callee || !Node.isIdentifier(callee)) return undefined;
+    const resolution = resolveName(analysis.index, host.record, callee.getText(), 0);
+    if (resolution.kind !== 'module') return undefined;
+    const scope = resolution.node;
+    const made = hosts.filter((h) => h !== host && h.framework !== 'node' && h.create.getSourceFile() === scope.getSourceFile() && h.create.getStart() >= scope.getStart() && h.create.getEnd() <= scope.getEnd());
+    return made.length === 1 ? made[0] : undefined;
+  };
   if (listener && Node.isCallExpression(listener)) {
+    const made = factoryApp(listener);
+    if (made) return made;
     const callee = listener.getExpression();
     listener = Node.isPropertyAccessExpression(callee) && callee.getName() === 'callback' ? callee.getExpression() : undefined;
+    const madeForCallback = listener && factoryApp(listener);
+    if (madeForCallback) return madeForCallback;
   }
   if (!listener || !Node.isIdentifier(listener)) return undefined;
   const name = listener.getText();
@@ -117,7 +139,7 @@ const MAX_WALK = 5000;
  * The entry modules (imported by no file of the run) that load `absPath`: the processes
  * its app can run in. Undefined when the walk is too large to tell.
  */
-function entriesOf(analysis: Analysis, absPath: string): Set<string> | undefined {
+export function entriesOf(analysis: Analysis, absPath: string): Set<string> | undefined {
   return analysis.imports.importerClosure([absPath], analysis.index, MAX_WALK)?.entries;
 }
 
@@ -133,18 +155,35 @@ function sharingAProcess(analysis: Analysis, apps: readonly HostApp[]): HostApp[
   return apps.filter((app) => apps.some((other) => other !== app && shares(app, other)));
 }
 
-/** More than one app receives deliveries while tasks go to custom URLs: which one gets them is not known. */
-export function deliveryConflict(analysis: Analysis, plan: WrapPlan): DeliveryConflict | undefined {
+/**
+ * More than one app receives deliveries while tasks go to custom URLs: which one gets them is not known.
+ * `repeatedCreation`: whether an app is made more than once in the serving process (a factory called
+ * twice), each made app a delivery target in turn.
+ */
+export function deliveryConflict(analysis: Analysis, plan: WrapPlan, repeatedCreation?: (host: HostApp) => RepeatedApp | undefined): DeliveryConflict | undefined {
   // Apps of test files are not in the serving process (a test that loads two apps sees its tasks fail).
   const candidates = [...plan.toWrap, ...plan.wrapped].filter((h) => !deliversNothing(h) && !isTestFile(h.record.rel));
-  if (candidates.length < 2) return undefined;
+  if (candidates.length === 0) return undefined;
   // `http.createServer(app)` of an app in the list is that app again, not a second target.
   const distinct = candidates.filter((h) => h.framework !== 'node' || !frameworkAppOf(analysis, h, candidates));
-  if (distinct.length < 2) return undefined;
+  const inFunction = (h: HostApp) => (h.served ?? h.create).getFirstAncestor((n) => Node.isFunctionLikeDeclaration(n) || Node.isArrowFunction(n) || Node.isFunctionExpression(n) || Node.isClassDeclaration(n) || Node.isIterationStatement(n)) !== undefined;
+  if (distinct.length < 2 && !(repeatedCreation && distinct.some(inFunction))) return undefined;
   const urls = customTaskUrls(analysis);
+  // One app made by a function the serving code calls more than once: its apps differ only in what
+  // the function does with its arguments (`if (opts.tasks) app.use(tasks)`), so custom URLs only.
+  const repeated = new Map<HostApp, RepeatedApp>();
+  if (urls.length > 0 && repeatedCreation) {
+    // `deliver: opts.tasks` written: the factory's apps say themselves which one receives the tasks.
+    for (const host of distinct.filter((h) => inFunction(h) && wrapOptionsOf(h)?.getProperty('deliver') === undefined)) {
+      const made = repeatedCreation(host);
+      if (made) repeated.set(host, made);
+    }
+  }
+  if (distinct.length < 2 && repeated.size === 0) return undefined;
   if (urls.length === 0 && !distinct.some((h) => hasOwnHandler(h, plan))) return undefined;
   // Apps of separate services (no module loads both) run in separate processes, each its own target.
-  const apps = sharingAProcess(analysis, distinct);
+  const apps = distinct.length >= 2 ? sharingAProcess(analysis, distinct) : [];
+  for (const host of repeated.keys()) if (!apps.includes(host)) apps.push(host);
   const handlers = apps.filter((h) => hasOwnHandler(h, plan));
-  return apps.length >= 2 && (urls.length > 0 || handlers.length > 0) ? { urls, handlers, apps } : undefined;
+  return apps.length + repeated.size >= 2 && (urls.length > 0 || handlers.length > 0) ? { urls, handlers, apps, repeated } : undefined;
 }

@@ -32,8 +32,14 @@ export interface RouteRow {
   pattern: Node;
   /** String value of the pattern with `^`/`$` anchors removed; undefined for a non-literal. */
   path: string | undefined;
-  /** The pattern is a regular expression a framework route cannot express. */
+  /** The pattern is a regular expression a framework route cannot express (or the row is shadowed: `shadowedBy`). */
   regex: boolean;
+  /**
+   * An earlier row of the table whose pattern matches this row's path (or may: a pattern that is
+   * not a literal): webapp's router took the first match, so this row never answered its path,
+   * while a route made of it would now answer ahead of the table. It stays in the table.
+   */
+  shadowedBy?: RouteRow;
   handler: Node;
   kind: RowKind;
   /** The list that holds the row: an array literal, or a `push`/`concat` call whose argument it is. */
@@ -306,6 +312,49 @@ export function mountPrefixOf(mount: Mount): string | undefined {
   return /[:*?+()[\]{}]/.test(path) ? undefined : path.replace(/\/$/, '');
 }
 
+/** What webapp's router matched a row's pattern as (`^...$` added), or undefined when the pattern is not a literal the analysis can read. */
+function rowRegExp(row: RouteRow): RegExp | undefined {
+  const pattern = row.pattern;
+  let source: string;
+  let flags = '';
+  if (Node.isStringLiteral(pattern) || Node.isNoSubstitutionTemplateLiteral(pattern)) source = pattern.getLiteralValue();
+  else if (Node.isRegularExpressionLiteral(pattern)) {
+    const text = pattern.getText();
+    const slash = text.lastIndexOf('/');
+    source = text.slice(1, slash);
+    flags = text.slice(slash + 1);
+  } else return undefined;
+  if (!source.startsWith('^')) source = `^${source}`;
+  if (!source.endsWith('$')) source = `${source}$`;
+  try {
+    return new RegExp(source, flags);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Marks each task row with a plain path that an earlier row's pattern matches (or may match) as shadowed, which keeps it in the table. */
+function markShadowedRows(rows: RouteRow[]): void {
+  for (let i = 1; i < rows.length; i++) {
+    const row = rows[i]!;
+    if ((row.kind !== 'custom' && row.kind !== 'builtin') || row.regex || row.path === undefined) continue;
+    for (let j = 0; j < i; j++) {
+      const earlier = rows[j]!;
+      if (earlier.path === row.path && earlier.kind === row.kind) continue;
+      const regex = rowRegExp(earlier);
+      if (regex && !regex.test(row.path)) continue;
+      if (row.kind === 'builtin') {
+        // wrapApp answers the built-in URL ahead of every row: the earlier row's handler stops answering it.
+        row.shadowedBy = earlier;
+        break;
+      }
+      row.shadowedBy = earlier;
+      row.regex = true;
+      break;
+    }
+  }
+}
+
 export function findRouteTables(index: ProjectIndex, symbols: SymbolTable, handlers: HandlerClasses, records: SourceRecord[]): RouteTable[] {
   const tables: RouteTable[] = [];
   for (const record of records) {
@@ -320,6 +369,7 @@ export function findRouteTables(index: ProjectIndex, symbols: SymbolTable, handl
         const collected: RowCollection = { rows: [], composed: false };
         collectRows(record, handlers, first, new Set(), collected);
         table.rows = collected.rows;
+        markShadowedRows(table.rows);
         table.composed = collected.composed;
         if (collected.unknown) table.rowsUnknown = collected.unknown;
         // Through TypeScript's assertions: `new WSGIApplication([...] satisfies Route[])`.

@@ -114,7 +114,7 @@ function requestListenersAreHosts(record: SourceRecord, calls: readonly Node[], 
   return listeners.length > 0 && listeners.every((l) => (Node.isIdentifier(l) && hostNames.has(l.getText())) || (Node.isCallExpression(l) && calleeName(l.getExpression()) === 'wrapApp'));
 }
 
-const CALLEE_NAMES = new Set(['require', 'createServer', 'createSecureServer', 'Server', 'listen', 'on', 'serve']);
+const CALLEE_NAMES = new Set(['require', 'createServer', 'createSecureServer', 'Server', 'server', 'listen', 'on', 'serve']);
 
 /** Whether a callee may be one the checks below look at: a name among CALLEE_NAMES, `import(...)`, or a `require(...)` call. */
 function mayMatch(callee: ts.Expression): boolean {
@@ -146,7 +146,7 @@ function unrecognisedIn(analysis: Analysis, record: SourceRecord, creates: Reado
   const hosts = analysis.hosts;
   const found: UnrecognisedServer[] = [];
   const sf = record.sourceFile;
-  if (!/createServer|createSecureServer|Server\(|require\(|import\(|\.listen\(|serve\(/.test(record.text)) return found;
+  if (!/createServer|createSecureServer|[Ss]erver\(|require\(|import\(|\.listen\(|serve\(/.test(record.text)) return found;
   const bindings = frameworkBindings(record);
   const hostNames = new Set(hosts.filter((h) => h.record === record && h.variable).map((h) => h.variable!.getName()));
   // A framework app of this file, or one imported from a file of the run that creates one.
@@ -196,6 +196,12 @@ function unrecognisedIn(analysis: Analysis, record: SourceRecord, creates: Reado
     if (name === 'serve' && Node.isCallExpression(node)) {
       const runtime = Node.isPropertyAccessExpression(unwrap(callee)) ? unwrap((unwrap(callee) as import('ts-morph').PropertyAccessExpression).getExpression()).getText() : undefined;
       if ((runtime === 'Bun' || runtime === 'Deno' || calleeModule(callee) === '@hono/node-server') && !servesFoundApp(node, isFoundApp)) add(node, `${callee.getText()}(...) of a handler that is not a found app`);
+      continue;
+    }
+    // hapi's `Hapi.server({ port })` (started with `server.start()`, not `listen`), or its `server` imported by name.
+    if (name === 'server' && Node.isCallExpression(node)) {
+      const module = calleeModule(callee);
+      if (unknownPackage(module)) add(node, `${callee.getText()}(...) of ${module}`);
       continue;
     }
     if (name !== 'createServer' && name !== 'createSecureServer' && !(name === 'Server' && Node.isNewExpression(node))) continue;

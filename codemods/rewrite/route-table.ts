@@ -230,6 +230,27 @@ function reportBypassedMiddleware(out: RuleOutput, mount: Mount): void {
   );
 }
 
+/**
+ * The statement declaring a table's provider function, when the table goes and nothing but its
+ * mounts (all in its file) names the function: not exported, every reference a mount's call.
+ */
+function disposableProvider(record: SourceRecord, table: RouteTable): Node | undefined {
+  const provider = table.provider;
+  if (!provider || table.otherUses.length > 0 || table.mounts.length === 0 || table.mounts.some((m) => m.record !== record)) return undefined;
+  const statement = Node.isVariableDeclaration(provider) ? provider.getVariableStatement() : provider;
+  if (!statement || (Node.isExportable(statement) && statement.isExported())) return undefined;
+  const name = (provider as unknown as { getName(): string | undefined }).getName();
+  if (!name) return undefined;
+  const mountCalls = new Set<Node>(table.mounts.map((m) => unwrap(m.reference)));
+  for (const compilerId of compilerIdentifiersNamed(record.sourceFile, name)) {
+    const id = wrapCompilerNode<Node>(record.sourceFile, compilerId);
+    if (id.getStart() >= statement.getStart() && id.getEnd() <= statement.getEnd()) continue;
+    const call = id.getParent();
+    if (!call || !Node.isCallExpression(call) || call.getExpression() !== id || !mountCalls.has(call)) return undefined;
+  }
+  return statement;
+}
+
 function rowLabel(row: RouteRow): string {
   return row.path ?? row.pattern.getText();
 }
@@ -312,12 +333,27 @@ function migrateTable(analysis: Analysis, out: RuleOutput, table: RouteTable): v
     return;
   }
   for (const row of custom.filter((r) => r.regex)) {
+    const earlier = row.shadowedBy;
     out.report(
       record,
       row.pattern,
       'regex-route',
       'warning',
-      `The task route ${rowLabel(row)} is a regular expression the host framework's router cannot take as is; it stays in the webapp table. Give it a plain path (and _url in defer), or route it by hand to new Handler().post(environ). ${ROWS_FAIL_UNTIL_MOVED}`,
+      earlier
+        ? `The task route ${rowLabel(row)} comes after the row ${rowLabel(earlier)} (${earlier.handler.getText()}), whose pattern ${earlier.path === undefined ? 'may match' : 'matches'} it: webapp's router takes the first match, so ${rowLabel(row)} was answered by ${earlier.handler.getText()}, never by ${row.handler.getText()}, and a route made of this row would now answer ahead of the table. It stays in the webapp table: remove it, or reorder the rows if ${row.handler.getText()} was meant to answer. ${ROWS_FAIL_UNTIL_MOVED}`
+        : `The task route ${rowLabel(row)} is a regular expression the host framework's router cannot take as is; it stays in the webapp table. Give it a plain path (and _url in defer), or route it by hand to new Handler().post(environ). ${ROWS_FAIL_UNTIL_MOVED}`,
+    );
+  }
+  // A shadowed built-in row stays in the table (reported on every run): it never answered, and wrapApp answers its URL now.
+  for (const row of builtin.filter((r) => r.shadowedBy)) {
+    builtin.splice(builtin.indexOf(row), 1);
+    const earlier = row.shadowedBy!;
+    out.report(
+      record,
+      earlier.pattern,
+      'regex-route',
+      'warning',
+      `The row ${rowLabel(earlier)} comes before the built-in row and its pattern ${earlier.path === undefined ? 'may match' : 'matches'} ${BUILTIN_URL}: webapp's router takes the first match, so ${earlier.handler.getText()} answered the deferred tasks, not ${row.handler.getText()} (the built-in row stays in the table, as it never answered). wrapApp now answers ${BUILTIN_URL} ahead of the app with a plain Handler: if ${earlier.handler.getText()} did more than run the task (checks, logging), give it to wrapApp's handler option (wrapApp(app, { useDeferred: true, handler: { post: (environ) => new ${earlier.handler.getText()}().post(environ) } })).`,
     );
   }
   const primary = table.mounts[0];
@@ -471,6 +507,16 @@ function migrateTable(analysis: Analysis, out: RuleOutput, table: RouteTable): v
     removals.set(owner, [...(removals.get(owner) ?? []), statement]);
   };
   if (table.statement) removeStatement(record, table.statement);
+  // `app.use(tasksTable())` of `function tasksTable() { return new WSGIApplication(...) }`: the
+  // function goes with its mounts when nothing else names it (kept, it held the task rows a second
+  // run would move again).
+  const provider = !table.statement ? disposableProvider(record, table) : undefined;
+  if (provider) {
+    const generatedHere = primary?.record === record ? new Set(routes.map((r) => r.handler)) : new Set<string>();
+    const handlerNames = table.rows.map((r) => r.handler).filter(Node.isIdentifier).map((h) => h.getText()).filter((n) => !generatedHere.has(n));
+    removeImportsIfUnused(analysis, out, record, handlerNames, [[provider.getStart(), provider.getEnd()]]);
+    removeStatement(record, provider);
+  }
   if (table.statement && table.variable) {
     // `export { tasks }` names the declaration that goes: the importers were followed (their mounts go too).
     const name = table.variable.getName();

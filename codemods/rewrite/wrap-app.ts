@@ -7,6 +7,7 @@
 // checks that its requests come from the queue (task-payload-runs.ts).
 import { Node, type CallExpression } from 'ts-morph';
 import { deliveryConflict } from '../analysis/delivery-target.js';
+import { repeatedCreation } from './app-factories.js';
 import type { HostApp } from '../analysis/host-app.js';
 import type { Analysis } from '../analysis/index.js';
 import { findUnrecognisedServers, isTestFile, onlyTestApps } from '../analysis/unrecognised-servers.js';
@@ -90,7 +91,7 @@ function appName(host: HostApp): string {
 
 /** Several apps receive deliveries while tasks go to custom URLs or one app has a handler of its own (delivery-target.ts): each is reported. */
 function reportDeliveryConflict(analysis: Analysis, out: RuleOutput): void {
-  const conflict = deliveryConflict(analysis, wrapPlan(analysis));
+  const conflict = deliveryConflict(analysis, wrapPlan(analysis), (host) => repeatedCreation(analysis, host));
   if (!conflict) return;
   const where = conflict.apps.map(appName).join(', ');
   const urls = conflict.urls.slice(0, 3).join(', ') + (conflict.urls.length > 3 ? ', ...' : '');
@@ -98,13 +99,18 @@ function reportDeliveryConflict(analysis: Analysis, out: RuleOutput): void {
     ...(conflict.urls.length > 0 ? [`tasks go to custom URLs (${urls}), which run through that app's routes: a sub-app mounted under a prefix or a second server answers them 404, and the task is retried for ever`] : []),
     ...(conflict.handlers.length > 0 ? [`the built-in URL has a handler of its own on ${conflict.handlers.map(appName).join(', ')}, which runs only when its app is that one: elsewhere the task runs without its overrides`] : []),
   ].join('; and ');
+  const made = [...conflict.repeated].map(([host, r]) => `${appName(host)} is made anew each time ${r.factory} runs, which the serving code does more than once (${r.calls.slice(0, 4).join(', ')}${r.calls.length > 4 ? ', ...' : ''})`);
+  const count =
+    conflict.apps.length === 1
+      ? `${made.join('; ')}, and each app made is wrapped with wrapApp`
+      : `${conflict.apps.length} apps are wrapped with wrapApp (${where})${made.length > 0 ? ` (${made.join('; ')})` : ''}`;
   for (const host of conflict.apps) {
     out.report(
       host.record,
       wrapTarget(host),
       'delivery-target',
       'warning',
-      `${conflict.apps.length} apps are wrapped with wrapApp (${where}), and the embedded queue delivers every task to the one wrapApp ran on last: ${why}. Give each app that should not receive the tasks { useDeferred: true, deliver: false }.`,
+      `${count}, and the embedded queue delivers every task to the one wrapApp ran on last: ${why}. Give each app that should not receive the tasks { useDeferred: true, deliver: false }${conflict.repeated.size > 0 ? ' (from the factory\'s arguments, e.g. deliver: opts.tasks, when the apps it makes differ)' : ''}.`,
     );
   }
 }
