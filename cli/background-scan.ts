@@ -16,11 +16,6 @@ import { claimChunk, type ScanMessage, type ScannedChunk, type ScanRequest } fro
 /** First arguments that never migrate: the queue commands, help and version. */
 const NOT_A_MIGRATION = new Set(['queues', 'tasks', 'dashboard', '--help', '-h', '--version']);
 
-/** Whether a command line may run a migration (not a queue command, help or version). */
-export function mayMigrate(argv: readonly string[]): boolean {
-  return !argv.some((arg) => NOT_A_MIGRATION.has(arg));
-}
-
 export type ScanScope = Pick<RunScope, 'paths' | 'root' | 'needles'>;
 
 export interface ScanWorker {
@@ -30,7 +25,7 @@ export interface ScanWorker {
 
 /** Boots the scan worker (`workerFile`: the built cli/scan-worker.js) for a command line that may migrate; undefined when it will not. */
 export function prestartScanWorker(argv: readonly string[], workerFile: URL): ScanWorker | undefined {
-  if (!mayMigrate(argv)) return undefined;
+  if (argv.some((arg) => NOT_A_MIGRATION.has(arg))) return undefined;
   // Sources run by a TypeScript loader (tests) have no compiled worker beside them.
   if (!existsSync(fileURLToPath(workerFile))) return undefined;
   let worker: Worker;

@@ -1,13 +1,10 @@
-// The verification's type check in a worker thread (cli/typecheck-worker.ts). The CLI
-// starts it with the scan worker, before the rest of the CLI loads, for a command line
-// that may verify: loading TypeScript and parsing the standard library take longer
-// than the engine's analysis, and the check waits for them. The engine falls back to
-// checking in process when the worker cannot answer.
+// The verification's type check in a worker thread (cli/typecheck-worker.ts), started
+// when the engine first asks (after the tree scan, whose worker has ended by then).
+// The engine falls back to checking in process when the worker cannot answer.
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { TypeCheckService } from '../codemods/types.js';
-import { mayMigrate } from './background-scan.js';
 import type { RawTypeCheck, TypeCheckRequest } from '../codemods/verify/typecheck.js';
 import type { TypeCheckWorkerReply, TypeCheckWorkerRequest } from './typecheck-protocol.js';
 
@@ -16,19 +13,8 @@ export interface BackgroundTypeCheck extends TypeCheckService {
   close(): void;
 }
 
-/**
- * Boots the type-check worker for a command line that may migrate with verification,
- * and has it prepare the configs nearest the paths it names; undefined otherwise.
- */
-export function prestartTypeCheckWorker(argv: readonly string[], workerFile: URL, cwd: string): BackgroundTypeCheck | undefined {
-  if (!mayMigrate(argv) || argv.some((arg) => arg === '--no-verify' || arg === '--verify=false')) return undefined;
-  const checker = typeCheckInWorker(workerFile);
-  checker?.guess(cwd, argv.filter((arg) => !arg.startsWith('-')));
-  return checker;
-}
-
-/** A type checker on the built worker `workerFile` (started at its first use); undefined when there is none (sources run by a TypeScript loader). */
-export function typeCheckInWorker(workerFile: URL): (BackgroundTypeCheck & { guess(cwd: string, args: string[]): void }) | undefined {
+/** A type checker on the built worker `workerFile`; undefined when there is none (sources run by a TypeScript loader). */
+export function typeCheckInWorker(workerFile: URL): BackgroundTypeCheck | undefined {
   if (!existsSync(fileURLToPath(workerFile))) return undefined;
   let worker: Worker | undefined;
   let failed: Error | undefined;
@@ -59,9 +45,6 @@ export function typeCheckInWorker(workerFile: URL): (BackgroundTypeCheck & { gue
     return true;
   };
   return {
-    guess(cwd, args) {
-      post({ guess: { cwd, args } });
-    },
     prepare(configPaths) {
       post({ prepare: configPaths });
     },

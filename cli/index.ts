@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Entry point of the `deferred-migrate` binary. The tree scan's worker thread boots
-// first, and the type check's (docs/performance.md), then the rest of the CLI loads (cli/node-main.ts wires the engine, the
+// first, then the rest of the CLI loads (cli/node-main.ts wires the engine, the
 // streams and the environment into runCli). The CLI and the engine load from their
 // CommonJS build (dist/cjs) under the V8 compile cache: on Node 20 a CommonJS graph
 // loads faster than ESM (no export lexing, no linking) and only CommonJS gets the
@@ -11,7 +11,6 @@ import { fileURLToPath } from 'node:url';
 import { enableCompileCache } from './compile-cache.js';
 
 type BackgroundScan = typeof import('./background-scan.js');
-type BackgroundTypeCheck = typeof import('./background-typecheck.js');
 type NodeMain = typeof import('./node-main.js');
 
 const argv = process.argv.slice(2);
@@ -23,7 +22,5 @@ const load = async <T>(name: string): Promise<T> => (fromCommonJs ? (createRequi
 enableCompileCache();
 const { prestartScanWorker } = await load<BackgroundScan>('background-scan.js');
 const scanWorker = prestartScanWorker(argv, new URL('./scan-worker.js', import.meta.url));
-const { prestartTypeCheckWorker } = await load<BackgroundTypeCheck>('background-typecheck.js');
-const typeChecker = prestartTypeCheckWorker(argv, new URL('./typecheck-worker.js', import.meta.url), process.cwd());
 const { main } = await load<NodeMain>('node-main.js');
-main(argv, { scanWorker, typeChecker }, cliDir);
+main(argv, scanWorker, cliDir);

@@ -1,22 +1,18 @@
 // The `deferred-migrate` binary after its entry point (cli/index.ts): wires the real
 // engine, streams and environment into runCli and turns its result into the exit code.
+import { join } from 'node:path';
 import { createInterface } from 'node:readline/promises';
+import { pathToFileURL } from 'node:url';
 import { runScope } from '../codemods/analysis/run-scope.js';
 import { docsUrl } from '../codemods/rewrite/context.js';
 import { ExitCode } from './exit-codes.js';
 import { startScan, type ScanWorker } from './background-scan.js';
-import type { BackgroundTypeCheck } from './background-typecheck.js';
+import { typeCheckInWorker } from './background-typecheck.js';
 import { runCli } from './main.js';
 import { defaultDocsBase, ownShimTypes, toolInfo } from './package-files.js';
 
 /** `cliDir`: the directory of the entry point (dist/esm/cli), where the package's files are found from. */
-/** The worker threads the entry point started before loading the rest of the CLI. */
-export interface Prestarted {
-  scanWorker: ScanWorker | undefined;
-  typeChecker: BackgroundTypeCheck | undefined;
-}
-
-export function main(argv: string[], { scanWorker, typeChecker: prestartedChecker }: Prestarted, cliDir: string): void {
+export function main(argv: string[], scanWorker: ScanWorker | undefined, cliDir: string): void {
   // `deferred-migrate --dry-run | head` closes the pipe early: stop quietly, keep the exit code.
   for (const stream of [process.stdout, process.stderr]) {
     stream.on('error', (error: NodeJS.ErrnoException) => {
@@ -38,11 +34,11 @@ export function main(argv: string[], { scanWorker, typeChecker: prestartedChecke
       // loads it), under the compile cache the entry point turned on.
       const { migrate } = await import('../codemods/engine.js');
       // The verification's type check runs in a worker thread beside the idempotency pass.
-      const typeChecker = options.verify === false ? undefined : prestartedChecker;
+      const typeChecker = options.verify === false ? undefined : typeCheckInWorker(pathToFileURL(join(cliDir, 'typecheck-worker.js')));
       try {
         return await migrate({ ...options, treeScan: scan, ...(typeChecker ? { typeChecker } : {}) });
       } finally {
-        prestartedChecker?.close();
+        typeChecker?.close();
       }
     },
     tool: toolInfo(cliDir),

@@ -1,12 +1,8 @@
 // What the main thread and the type-check worker (cli/typecheck-worker.ts) say to
-// each other: where configs may be and the configs to load ahead, then the check of the run's changes, answered
+// each other: the configs to load ahead, then the check of the run's changes, answered
 // once with its raw result or the reason it could not be made.
 import type { RawTypeCheck, TypeCheckRequest } from '../codemods/verify/typecheck.js';
 
-export type TypeCheckWorkerRequest =
-  /** At start-up: the command line's paths (and the working directory), whose nearest configs are likely the run's. */
-  | { guess: { cwd: string; args: string[] } }
-  | { prepare: string[] }
-  | { check: TypeCheckRequest };
+export type TypeCheckWorkerRequest = { prepare: string[] } | { check: TypeCheckRequest };
 
 export type TypeCheckWorkerReply = { raw: RawTypeCheck } | { error: string };
