@@ -1,13 +1,10 @@
 // The `deferred-migrate` binary after its entry point (cli/index.ts): wires the real
 // engine, streams and environment into runCli and turns its result into the exit code.
-import { join } from 'node:path';
 import { createInterface } from 'node:readline/promises';
-import { pathToFileURL } from 'node:url';
 import { runScope } from '../codemods/analysis/run-scope.js';
 import { docsUrl } from '../codemods/rewrite/context.js';
 import { ExitCode } from './exit-codes.js';
 import { startScan, type ScanWorker } from './background-scan.js';
-import { typeCheckInWorker } from './background-typecheck.js';
 import { runCli } from './main.js';
 import { defaultDocsBase, ownShimTypes, toolInfo } from './package-files.js';
 
@@ -33,13 +30,7 @@ export function main(argv: string[], scanWorker: ScanWorker | undefined, cliDir:
       // The CommonJS engine when this module is the CommonJS build (as the entry point
       // loads it), under the compile cache the entry point turned on.
       const { migrate } = await import('../codemods/engine.js');
-      // The verification's type check runs in a worker thread beside the idempotency pass.
-      const typeChecker = options.verify === false ? undefined : typeCheckInWorker(pathToFileURL(join(cliDir, 'typecheck-worker.js')));
-      try {
-        return await migrate({ ...options, treeScan: scan, ...(typeChecker ? { typeChecker } : {}) });
-      } finally {
-        typeChecker?.close();
-      }
+      return migrate({ ...options, treeScan: scan });
     },
     tool: toolInfo(cliDir),
     docsUrl,

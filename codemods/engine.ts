@@ -12,10 +12,8 @@ import { detectStyle } from './analysis/style.js';
 import { applyEdits } from './rewrite/apply.js';
 import { DOCS_BASE, docsUrl, RuleOutput, type FileRef, type PlannedEdit } from './rewrite/context.js';
 import { RULES } from './rewrite/index.js';
-import { isManual, type FileResult, type FileStatus, type MigrateOptions, type MigrationResult, type ReportItem, type TypeCheckService } from './types.js';
+import { isManual, type FileResult, type FileStatus, type MigrateOptions, type MigrationResult, type ReportItem } from './types.js';
 import { finishFiles } from './verify/finish.js';
-import { wantsTypeCheck } from './verify/index.js';
-import type { RawTypeCheck } from './verify/typecheck.js';
 
 /** Runs every rule over one analysis; the result holds all edits and items. */
 export function runRules(analysis: Analysis): RuleOutput {
@@ -155,25 +153,6 @@ function eventLoopTurn(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
-/**
- * The verification's type check of the first pass's changes, started on the type
- * checker (a worker thread) so that it runs while the idempotency pass does: resolves
- * undefined when it is not wanted or could not run (the verification then checks here).
- */
-function startTypeCheck(
-  typeChecker: TypeCheckService,
-  planned: Map<string, Planned>,
-  run: { root: string; shimModule: string; shimTypes?: string; verify: boolean | 'auto' },
-): Promise<{ changed: Map<string, string>; raw: RawTypeCheck } | undefined> | undefined {
-  const changed = new Map<string, string>();
-  for (const entry of planned.values()) if (entry.updated !== undefined && !entry.failure) changed.set(entry.file.absPath, entry.updated);
-  if (!wantsTypeCheck(run.verify, changed, run.root)) return undefined;
-  return typeChecker.check({ root: run.root, changed, shimModule: run.shimModule, ...(run.shimTypes ? { shimTypes: run.shimTypes } : {}) }).then(
-    (raw) => ({ changed, raw }),
-    () => undefined,
-  );
-}
-
 export async function migrate(options: MigrateOptions): Promise<MigrationResult> {
   const started = performance.now();
   const { root, paths, matchers, needles } = runScope(options);
@@ -186,15 +165,10 @@ export async function migrate(options: MigrateOptions): Promise<MigrationResult>
         scanned: (absPath, scan) => scan.legacy && index?.load(absPath),
       })
     : scanTree(paths, root, needles);
-  const typeChecker = options.verify === false ? undefined : options.typeChecker;
-  // The configs a type check may read, and their standard library, load beside the analysis.
-  const typeConfigs = (discovery.configs ?? []).filter((config) => /(?:^|[\\/])[tj]sconfig\.json$/.test(config));
-  if (typeChecker && typeConfigs.length > 0) typeChecker.prepare(typeConfigs);
   const analysis = analyze({ root, paths, discovery, matchers, scans, ...(index ? { index } : {}) });
   await eventLoopTurn();
   const firstOutput = runRules(analysis);
   const planned = plan(analysis, firstOutput);
-  const typeCheck = typeChecker && startTypeCheck(typeChecker, planned, { root, shimModule: matchers.shim, verify: options.verify ?? 'auto', ...(options.shimTypes ? { shimTypes: options.shimTypes } : {}) });
   await eventLoopTurn();
 
   // Idempotency: the output, analysed again, must need no further edit.
@@ -227,7 +201,6 @@ export async function migrate(options: MigrateOptions): Promise<MigrationResult>
   }
 
   await eventLoopTurn();
-  const typeChecked = typeCheck && (await typeCheck);
   // Verification, then markers: both on the migrated texts, before anything is written.
   finishFiles(planned, final, {
     root,
@@ -238,7 +211,6 @@ export async function migrate(options: MigrateOptions): Promise<MigrationResult>
     strict: options.strict ?? false,
     docsBase: options.docsBase ?? DOCS_BASE,
     ...(options.onPhase ? { onPhase: options.onPhase } : {}),
-    ...(typeChecked ? { typeChecked } : {}),
   });
 
   const files: FileResult[] = [];

@@ -1,7 +1,6 @@
 // Shared contracts of the codemod: analysis produces facts, rules turn facts into
 // edits and report items, the engine applies edits once per file, report/ renders.
 import type { TreeScanSource } from './analysis/tree-scan.js';
-import type { RawTypeCheck, TypeCheckRequest } from './verify/typecheck.js';
 
 /** Stable reason codes for sites a human must look at (docs/manual-steps.md#<code>). */
 export type ReasonCode =
@@ -148,19 +147,6 @@ export interface MigrateOptions {
    * a worker thread while the engine loads); made in process when absent.
    */
   treeScan?: TreeScanSource;
-  /**
-   * Runs the verification's type check elsewhere (the CLI's worker thread), so that it
-   * overlaps the idempotency pass; in process when absent or when it fails.
-   */
-  typeChecker?: TypeCheckService;
-}
-
-/** A type check that runs beside the engine (`MigrateOptions.typeChecker`). */
-export interface TypeCheckService {
-  /** The config files the check will likely read: read them and load their standard library ahead. */
-  prepare(configPaths: string[]): void;
-  /** The check of a run's changes; rejects when it cannot be made there. */
-  check(request: TypeCheckRequest): Promise<RawTypeCheck>;
 }
 
 /** Items a human must act on (notes describe what was done; acknowledged items were reviewed). */

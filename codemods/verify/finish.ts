@@ -8,7 +8,6 @@ import { applyEdits } from '../rewrite/apply.js';
 import { docsUrl, type RuleOutput } from '../rewrite/context.js';
 import type { ReasonCode, ReportItem } from '../types.js';
 import { verifyMigration, VERIFY_RULE } from './index.js';
-import type { RawTypeCheck } from './typecheck.js';
 import { MarkerPlanner, type MarkerSite } from './markers.js';
 import { lineIndexAt, lineStarts, OffsetMap, offsetAt, positionAt } from './offset-map.js';
 
@@ -21,14 +20,6 @@ export interface FinishOptions {
   strict: boolean;
   docsBase: string;
   onPhase?: (description: string) => void;
-  /** A type check made ahead, of `changed`; used when the run's changes are still exactly those. */
-  typeChecked?: { changed: ReadonlyMap<string, string>; raw: RawTypeCheck };
-}
-
-function sameTexts(a: ReadonlyMap<string, string>, b: ReadonlyMap<string, string>): boolean {
-  if (a.size !== b.size) return false;
-  for (const [key, text] of a) if (b.get(key) !== text) return false;
-  return true;
 }
 
 function isManualSeverity(item: ReportItem): boolean {
@@ -141,8 +132,6 @@ export function finishFiles(planned: Map<string, Planned>, final: { analysis: An
     ...(options.shimTypes ? { shimTypes: options.shimTypes } : {}),
     typeCheck: options.typeCheck,
     ...(options.onPhase ? { onPhase: options.onPhase } : {}),
-    // Made before the idempotency pass: a file that pass failed is not written, so is not part of the check.
-    ...(options.typeChecked && sameTexts(options.typeChecked.changed, changed) ? { typeChecked: options.typeChecked.raw } : {}),
   });
   for (const finding of verification.findings) {
     const state = states.get(finding.absPath);

@@ -9,7 +9,7 @@ import { roleOfSpecifier } from '../analysis/specifiers.js';
 import type { ReasonCode, Severity } from '../types.js';
 import { findLegacyReferences, type LegacyReferenceFinder } from './legacy-references.js';
 import { lineIndexAt, lineStarts } from './offset-map.js';
-import { checkTypes, hasTypeConfig, settleTypeCheck, type RawTypeCheck, type TypeCheckResult } from './typecheck.js';
+import { hasTypeConfig, typeCheckMigration, type TypeCheckResult } from './typecheck.js';
 
 export const VERIFY_RULE = 'verify';
 
@@ -37,19 +37,11 @@ export interface VerifyInput {
   typeCheck: boolean | 'auto';
   onPhase?: (description: string) => void;
   findReferences?: LegacyReferenceFinder;
-  /** The type check of exactly `changed`, made ahead (the CLI's worker thread); made here when absent. */
-  typeChecked?: RawTypeCheck;
 }
 
 export interface VerifyOutput {
   findings: VerifyFinding[];
   typeCheck?: TypeCheckResult;
-}
-
-/** Whether a run type-checks these changes: asked to, or 'auto' and a changed file is under a tsconfig/jsconfig. */
-export function wantsTypeCheck(typeCheck: boolean | 'auto', changed: ReadonlyMap<string, string>, root: string): boolean {
-  if (changed.size === 0) return false;
-  return typeCheck === true || (typeCheck === 'auto' && hasTypeConfig(changed.keys(), root));
 }
 
 export function verifyMigration(input: VerifyInput): VerifyOutput {
@@ -92,13 +84,19 @@ export function verifyMigration(input: VerifyInput): VerifyOutput {
     }
   }
 
-  if (!wantsTypeCheck(input.typeCheck, input.changed, input.root)) return { findings };
+  const wanted = input.typeCheck === true || (input.typeCheck === 'auto' && input.changed.size > 0 && hasTypeConfig(input.changed.keys(), input.root));
+  if (!wanted || input.changed.size === 0) return { findings };
   input.onPhase?.(`verifying: type-checking ${input.changed.size} changed file${input.changed.size === 1 ? '' : 's'} and their importers, before and after`);
   const matchers = input.analysis.matchers;
-  const raw = input.typeChecked ?? checkTypes({ root: input.root, changed: input.changed, shimModule: input.shimModule, ...(input.shimTypes ? { shimTypes: input.shimTypes } : {}) });
-  const typeCheck = settleTypeCheck(raw, (specifier, fromAbsPath) => {
-    const role = roleOfSpecifier(specifier, matchers, fromAbsPath);
-    return role === 'deferred' || role === 'webapp';
+  const typeCheck = typeCheckMigration({
+    root: input.root,
+    changed: input.changed,
+    shimModule: input.shimModule,
+    ...(input.shimTypes ? { shimTypes: input.shimTypes } : {}),
+    isLegacySpecifier: (specifier, fromAbsPath) => {
+      const role = roleOfSpecifier(specifier, matchers, fromAbsPath);
+      return role === 'deferred' || role === 'webapp';
+    },
   });
   if (typeCheck.unverified.length > 0) {
     const first = typeCheck.unverified[0]!;

@@ -42,17 +42,15 @@ export interface TypeCheckResult {
   unverified: Array<{ absPath: string; modules: string[] }>;
 }
 
-/**
- * What a type check needs: plain data, so it can be posted to a worker thread (the CLI
- * checks there while the engine's idempotency pass runs).
- */
-export interface TypeCheckRequest {
+export interface TypeCheckInput {
   root: string;
   /** absPath → migrated text, for every file the migration changes. */
   changed: ReadonlyMap<string, string>;
   shimModule: string;
   /** Declaration (or source) file standing in for the shim module when the project cannot resolve it. */
   shimTypes?: string;
+  /** Whether a specifier, imported from a file, denotes the legacy modules (which need not resolve: the migration removes them). */
+  isLegacySpecifier?: (specifier: string, fromAbsPath: string) => boolean;
 }
 
 /** The nearest tsconfig.json / jsconfig.json from the file's directory up to `root`. */
@@ -141,7 +139,7 @@ function memoized(cache: Map<string, boolean>, ask: (name: string) => boolean): 
  * migrated ones. `shared.parsed` is shared by the before and after hosts: the after
  * program then reuses every unchanged file as it is (TypeScript's structure reuse).
  */
-function createHost(options: ts.CompilerOptions, overrides: ReadonlyMap<string, string>, input: TypeCheckRequest, fallback: boolean, shared: SharedHostState): ts.CompilerHost {
+function createHost(options: ts.CompilerOptions, overrides: ReadonlyMap<string, string>, input: TypeCheckInput, fallback: boolean, shared: SharedHostState): ts.CompilerHost {
   const host = ts.createCompilerHost(options, true);
   const libs = libFilesFor(options);
   const libPath = (fileName: string) => (fileName.startsWith(`${LIB_DIR}/`) ? path.posix.basename(fileName) : undefined);
@@ -227,39 +225,14 @@ function importersOf(fileNames: readonly string[], options: ts.CompilerOptions, 
 
 const DECLARATION_FILE = /\.d\.[cm]?ts$/;
 
-/** One compared file's findings before the legacy-specifier filter (`settleTypeCheck`). */
-interface ComparedFile {
-  absPath: string;
-  /** Modules its imports did not resolve to before the migration (the shim's excepted). */
-  unresolvedBefore: string[];
-  /** Diagnostics only the migrated program has, in order. */
-  added: Array<{ offset: number; code: number; message: string; missingShim: boolean }>;
-}
-
-/** The outcome of `checkTypes`: structured-cloneable, settled by `settleTypeCheck`. */
-export interface RawTypeCheck {
-  configs: string[];
-  compared: number;
-  byConfig: Array<{ files: ComparedFile[]; fallbackShim?: { absPath: string; offset: number } }>;
-}
-
-/** The configs a check will read and the standard library its programs share, loaded ahead (a worker's idle time). */
-export function prepareTypeCheck(configPaths: readonly string[]): void {
-  for (const configPath of configPaths) {
-    const parsed = readConfig(configPath);
-    if (parsed) libFilesFor({ ...parsed.options, noEmit: true });
-  }
-}
-
-/** The before and after programs of every config a changed file is under, and what only the after side reports. */
-export function checkTypes(input: TypeCheckRequest): RawTypeCheck {
+export function typeCheckMigration(input: TypeCheckInput): TypeCheckResult {
   const byConfig = new Map<string, string[]>();
   for (const absPath of input.changed.keys()) {
     if (!/\.[cm]?[jt]sx?$/.test(absPath)) continue;
     const config = findConfigFor(absPath, input.root);
     if (config) byConfig.set(config, [...(byConfig.get(config) ?? []), absPath]);
   }
-  const raw: RawTypeCheck = { configs: [...byConfig.keys()].sort(), compared: 0, byConfig: [] };
+  const result: TypeCheckResult = { configs: [...byConfig.keys()].sort(), compared: 0, diagnostics: [], unverified: [] };
   for (const [configPath, files] of byConfig) {
     const parsed = readConfig(configPath);
     if (!parsed) continue;
@@ -272,7 +245,7 @@ export function checkTypes(input: TypeCheckRequest): RawTypeCheck {
     const fallback = input.shimTypes !== undefined && ts.resolveModuleName(input.shimModule, inProgram[0]!, options, ts.sys).resolvedModule === undefined;
     const targets = new Set(inProgram);
     const compared = [...inProgram, ...importersOf(rootNames, options, targets)];
-    raw.compared += compared.length;
+    result.compared += compared.length;
     // Only what the compared files need: themselves, the project's declaration files
     // (ambient modules, globals) and whatever they import. Not the whole project:
     // its other files cannot change these files' diagnostics, and parsing them all
@@ -281,63 +254,44 @@ export function checkTypes(input: TypeCheckRequest): RawTypeCheck {
     const shared: SharedHostState = { parsed: new Map(), fileExists: new Map(), directoryExists: new Map() };
     const before = ts.createProgram({ rootNames: programRoots, options, host: createHost(options, new Map(), input, fallback, shared) });
     const beforeRaw = new Map(compared.map((f) => [f, diagnosticsOf(before, before.getSourceFile(f))]));
-    const after = ts.createProgram({ rootNames: programRoots, options, host: createHost(options, input.changed, input, fallback, shared), oldProgram: before });
-    const checked: ComparedFile[] = [];
-    for (const absPath of compared) {
-      const beforeList = beforeRaw.get(absPath) ?? [];
-      const unresolvedBefore = beforeList
+    const beforeDiagnostics = new Map([...beforeRaw].map(([f, list]) => [f, list.map(identity)]));
+    const unresolvedBefore = new Map<string, string[]>();
+    for (const [absPath, list] of beforeRaw) {
+      const modules = list
         .filter((d) => MISSING_MODULE_CODES.has(d.code))
         .map((d) => /'([^']+)'/.exec(ts.flattenDiagnosticMessageText(d.messageText, '\n'))?.[1] ?? '?')
-        .filter((m) => m !== input.shimModule);
-      const remaining = beforeList.map(identity);
-      const added: ComparedFile['added'] = [];
+        .filter((m) => m !== input.shimModule && !(input.isLegacySpecifier?.(m, absPath) ?? false));
+      if (modules.length > 0) unresolvedBefore.set(absPath, [...new Set(modules)]);
+    }
+    const after = ts.createProgram({ rootNames: programRoots, options, host: createHost(options, input.changed, input, fallback, shared), oldProgram: before });
+    for (const absPath of compared) {
+      const unresolved = unresolvedBefore.get(absPath);
+      if (unresolved) {
+        result.unverified.push({ absPath, modules: unresolved });
+        continue;
+      }
+      const remaining = beforeDiagnostics.get(absPath) ?? [];
       for (const diagnostic of diagnosticsOf(after, after.getSourceFile(absPath))) {
-        const index = remaining.indexOf(identity(diagnostic));
+        const key = identity(diagnostic);
+        const index = remaining.indexOf(key);
         if (index >= 0) {
           remaining.splice(index, 1);
           continue;
         }
         const message = ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n');
-        added.push({ offset: diagnostic.start ?? 0, code: diagnostic.code, message, missingShim: MISSING_MODULE_CODES.has(diagnostic.code) && message.includes(`'${input.shimModule}'`) });
-      }
-      checked.push({ absPath, unresolvedBefore, added });
-    }
-    const entry: RawTypeCheck['byConfig'][number] = { files: checked };
-    if (fallback) {
-      const first = inProgram.find((f) => input.changed.get(f)!.includes(input.shimModule));
-      if (first) entry.fallbackShim = { absPath: first, offset: Math.max(0, input.changed.get(first)!.indexOf(input.shimModule)) };
-    }
-    raw.byConfig.push(entry);
-  }
-  return raw;
-}
-
-/**
- * The result of a check: a compared file whose own imports did not resolve before the
- * migration (other than the legacy modules, which the migration removes) is left
- * unverified; every other diagnostic only the after side has is new.
- * `isLegacySpecifier`: whether a specifier, imported from a file, denotes the legacy
- * modules (the main thread's matchers know them; a worker's check does not).
- */
-export function settleTypeCheck(raw: RawTypeCheck, isLegacySpecifier: (specifier: string, fromAbsPath: string) => boolean): TypeCheckResult {
-  const result: TypeCheckResult = { configs: raw.configs, compared: raw.compared, diagnostics: [], unverified: [] };
-  for (const config of raw.byConfig) {
-    for (const file of config.files) {
-      const modules = file.unresolvedBefore.filter((m) => !isLegacySpecifier(m, file.absPath));
-      if (modules.length > 0) {
-        result.unverified.push({ absPath: file.absPath, modules: [...new Set(modules)] });
-        continue;
-      }
-      for (const diagnostic of file.added) {
-        if (diagnostic.missingShim) {
+        const offset = diagnostic.start ?? 0;
+        if (MISSING_MODULE_CODES.has(diagnostic.code) && message.includes(`'${input.shimModule}'`)) {
           // One clear item for the uninstalled package instead of one per importing file.
-          result.shim ??= { absPath: file.absPath, offset: diagnostic.offset, unresolved: true, fallback: false };
+          result.shim ??= { absPath, offset, unresolved: true, fallback: false };
           continue;
         }
-        result.diagnostics.push({ absPath: file.absPath, offset: diagnostic.offset, code: diagnostic.code, message: diagnostic.message });
+        result.diagnostics.push({ absPath, offset, code: diagnostic.code, message });
       }
     }
-    if (config.fallbackShim && !result.shim) result.shim = { ...config.fallbackShim, unresolved: false, fallback: true };
+    if (fallback && !result.shim) {
+      const first = inProgram.find((f) => input.changed.get(f)!.includes(input.shimModule));
+      if (first) result.shim = { absPath: first, offset: Math.max(0, input.changed.get(first)!.indexOf(input.shimModule)), unresolved: false, fallback: true };
+    }
   }
   return result;
 }
