@@ -35,6 +35,8 @@ export interface DeliveryConflict {
 export interface RepeatedApp {
   factory: string;
   calls: string[];
+  /** Why not every call of the factory is known, when that is why it counts as made more than once. */
+  unknown?: string;
 }
 
 /** Custom task URLs of the run: `_url` options (literal or not) and the custom rows of mounted route tables. */

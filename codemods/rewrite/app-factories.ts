@@ -84,6 +84,8 @@ interface Runs {
   factory?: string;
   /** Where it is called, by file (`2 calls in main.ts`, `in a loop in app.js`, `a call in main.ts, which runs more than once`). */
   calls: string[];
+  /** Why not every call is known (an export the analysis cannot follow everywhere): counted as more than once. */
+  unknown?: string;
 }
 
 /** Enclosing factories followed at most (a factory's caller's caller...). */
@@ -144,7 +146,9 @@ function runsOf(analysis: Analysis, record: SourceRecord, node: Node, depth: num
   const holder = Node.isVariableDeclaration(declaration) ? declaration.getVariableStatement() : declaration;
   if (holder && Node.isSourceFile(holder.getParent())) {
     const found = exportedReferences(analysis, record, declaration as Parameters<typeof exportedReferences>[2], name.getText());
-    if (found.ok) for (const ref of found.refs) if (ref !== name) refs.add(ref);
+    // Calls the analysis cannot see may make more apps: not judged to be one.
+    if (!found.ok) return { runs: 2, factory: isClass ? `new ${name.getText()}()` : `${name.getText()}()`, calls: [], unknown: found.reason };
+    for (const ref of found.refs) if (ref !== name) refs.add(ref);
   }
   const calls: Node[] = [];
   for (const ref of refs) {
@@ -208,5 +212,6 @@ export function repeatedCreation(analysis: Analysis, host: HostApp): RepeatedApp
   // `http.createServer(handler)` made again wraps the same listener: wrapApp returns the app it made the first time.
   if (host.framework === 'node' && host.listener && Node.isIdentifier(host.listener)) return undefined;
   const found = runsOf(analysis, host.record, host.served ?? host.create, 0);
-  return found.runs >= 2 && found.factory ? { factory: found.factory, calls: found.calls } : undefined;
+  if (found.runs < 2 || !found.factory) return undefined;
+  return found.unknown !== undefined ? { factory: found.factory, calls: found.calls, unknown: found.unknown } : { factory: found.factory, calls: found.calls };
 }

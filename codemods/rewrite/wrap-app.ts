@@ -99,7 +99,11 @@ function reportDeliveryConflict(analysis: Analysis, out: RuleOutput): void {
     ...(conflict.urls.length > 0 ? [`tasks go to custom URLs (${urls}), which run through that app's routes: a sub-app mounted under a prefix or a second server answers them 404, and the task is retried for ever`] : []),
     ...(conflict.handlers.length > 0 ? [`the built-in URL has a handler of its own on ${conflict.handlers.map(appName).join(', ')}, which runs only when its app is that one: elsewhere the task runs without its overrides`] : []),
   ].join('; and ');
-  const made = [...conflict.repeated].map(([host, r]) => `${appName(host)} is made anew each time ${r.factory} runs, which the serving code does more than once (${r.calls.slice(0, 4).join(', ')}${r.calls.length > 4 ? ', ...' : ''})`);
+  const made = [...conflict.repeated].map(([host, r]) =>
+    r.unknown !== undefined
+      ? `${appName(host)} is made anew each time ${r.factory} runs, and not every call of it is known (${r.unknown}): if the serving code runs it more than once, each run makes another app`
+      : `${appName(host)} is made anew each time ${r.factory} runs, which the serving code does more than once (${r.calls.slice(0, 4).join(', ')}${r.calls.length > 4 ? ', ...' : ''})`,
+  );
   const count =
     conflict.apps.length === 1
       ? `${made.join('; ')}, and each app made is wrapped with wrapApp`
