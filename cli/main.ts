@@ -4,6 +4,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import * as path from 'node:path';
+import { isWithin } from '../codemods/analysis/discover.js';
 import { ConfigError, findConfig, loadConfigFile, type FileConfig, type ReportFormat } from '../codemods/config.js';
 import { gitTopLevel, gitTreeState, writeFileAtomic, type GitStatusEntry, type WriteFs } from '../codemods/io.js';
 import { painter, useColor } from '../codemods/report/color.js';
@@ -210,11 +211,6 @@ function countUnlistedAsUnchanged(result: MigrationResult): MigrationResult {
   return unchanged === s.unchanged ? result : { ...result, summary: { ...s, unchanged } };
 }
 
-function isInside(dir: string, absPath: string): boolean {
-  const relative = path.relative(dir, absPath);
-  return relative === '' || (!relative.startsWith('..') && !path.isAbsolute(relative));
-}
-
 /**
  * The run's root: the work tree (or directory) of the current directory, unless the
  * given paths lie outside it (`deferred-migrate ../other-repo/src`): then the work tree
@@ -224,10 +220,10 @@ function isInside(dir: string, absPath: string): boolean {
 async function runRoot(cwd: string, given: string[]): Promise<{ root: string; gitRoot: string | undefined; configFrom: string }> {
   const gitRoot = await gitTopLevel(cwd);
   const root = gitRoot ?? cwd;
-  if (given.every((p) => isInside(root, p))) return { root, gitRoot, configFrom: cwd };
+  if (given.every((p) => isWithin(p, root))) return { root, gitRoot, configFrom: cwd };
   const dirs = given.map((p) => (existsSync(p) && !statSync(p).isDirectory() ? path.dirname(p) : p));
   let shared = dirs[0]!;
-  while (!dirs.every((d) => isInside(shared, d))) shared = path.dirname(shared);
+  while (!dirs.every((d) => isWithin(d, shared))) shared = path.dirname(shared);
   const tops = await Promise.all(dirs.filter((d) => existsSync(d)).map((d) => gitTopLevel(d)));
   const top = tops.length > 0 && tops.every((t) => t !== undefined && t === tops[0]) ? tops[0] : undefined;
   return top !== undefined ? { root: top, gitRoot: top, configFrom: shared } : { root: shared, gitRoot: undefined, configFrom: shared };

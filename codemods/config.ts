@@ -5,6 +5,7 @@
 // not silently change what the codemod treats as legacy).
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
+import { isWithin } from './analysis/discover.js';
 
 export const CONFIG_FILE_NAMES = ['deferred-migrate.config.json', '.deferred-migraterc.json'] as const;
 export const PACKAGE_JSON_KEY = 'deferred-migrate';
@@ -149,14 +150,9 @@ export async function findConfig(startDir: string, stopDir: string): Promise<Loa
       return loaded;
     }
     const parent = path.dirname(dir);
-    if (dir === stop || parent === dir || !isInside(parent, stop)) return { config: {}, warnings: [] };
+    if (dir === stop || parent === dir || !isWithin(parent, stop)) return { config: {}, warnings: [] };
     dir = parent;
   }
-}
-
-function isInside(child: string, parent: string): boolean {
-  const rel = path.relative(parent, child);
-  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
 }
 
 function parseJson(text: string, source: string): unknown {

@@ -40,6 +40,12 @@ export interface Discovery {
 /** How many files without an extension the walk lists at most (their first line is read for a node shebang). */
 const EXTENSIONLESS_LIMIT = 2000;
 
+/** `inner` is `outer` or inside it (absolute paths). */
+export function isWithin(inner: string, outer: string): boolean {
+  const rel = path.relative(outer, inner);
+  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+}
+
 export function toPosixRelative(root: string, absPath: string): string {
   const rel = path.relative(root, absPath);
   return (rel === '' ? path.basename(absPath) : rel).split(path.sep).join('/');

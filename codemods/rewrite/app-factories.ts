@@ -17,6 +17,7 @@ import { outermost, requireSpecifier } from '../analysis/legacy-symbols.js';
 import { sameScopeReferences } from '../analysis/scope.js';
 import { isTestFile } from '../analysis/unrecognised-servers.js';
 import { exportedReferences, moduleAndImporters } from './exported-references.js';
+import { calleeCall } from './async-plan.js';
 
 /**
  * The function a node runs in, with the identifier that names it (a declaration or a const it
@@ -44,20 +45,6 @@ function namedFunctionOf(node: Node): { name: Identifier; declaration: Node; isC
     return name && { name, declaration: cls!, isClass: true };
   }
   return undefined;
-}
-
-/** The call `ref` is the callee of (`f()`, `ns.f()`, `(0, m.f)()`), if any. */
-function calleeCall(ref: Node): Node | undefined {
-  let callee: Node = ref;
-  const parent = ref.getParent();
-  if (parent && Node.isPropertyAccessExpression(parent) && parent.getNameNode() === ref) callee = parent;
-  let outer = outermost(callee);
-  const sequence = outer.getParent();
-  if (sequence && Node.isBinaryExpression(sequence) && sequence.getOperatorToken().getKind() === SyntaxKind.CommaToken && sequence.getRight() === outer && Node.isNumericLiteral(sequence.getLeft())) {
-    outer = outermost(sequence);
-  }
-  const call = outer.getParent();
-  return call && Node.isCallExpression(call) && call.getExpression() === outer ? call : undefined;
 }
 
 const LOOPS = new Set([SyntaxKind.ForStatement, SyntaxKind.ForOfStatement, SyntaxKind.ForInStatement, SyntaxKind.WhileStatement, SyntaxKind.DoStatement]);

@@ -23,6 +23,7 @@ import { isReference, isShadowed, sameScopeReferences } from '../analysis/scope.
 import { outermost } from '../analysis/legacy-symbols.js';
 import { where } from '../analysis/positions.js';
 import { withoutScriptExtension } from '../analysis/specifiers.js';
+import { isWithin } from '../analysis/discover.js';
 import type { RuleOutput } from './context.js';
 import { computedLoadEscape, filesWithUnfollowedImports, unseenLoad } from '../analysis/unfollowed-imports.js';
 import { findDeferCalls, findPayloadCalls } from '../analysis/defer-calls.js';
@@ -1394,12 +1395,6 @@ function buildDirsOf(dir: string): BuildDirs | undefined {
   return { outDir: options.outDir, rootDirs: options.rootDir ? [options.rootDir] : [path.join(dir, 'src'), dir] };
 }
 
-/** `inner` is `outer` or inside it. */
-function isWithin(inner: string, outer: string): boolean {
-  const rel = path.relative(outer, inner);
-  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
-}
-
 /** The functions `fn` returns as written (`return (req, res) => ...`), its nested functions' returns aside. */
 function returnedFunctions(fn: FunctionLike): FunctionLike[] {
   const body = fn.getBody();
@@ -1594,8 +1589,8 @@ function namespaceValueUse(statement: Node | undefined): { namespace: string; us
   return undefined;
 }
 
-/** The call that `ref` is the callee of (`f(...)`, `ns.f(...)`), if any. */
-function calleeCall(ref: Node): CallExpression | undefined {
+/** The call that `ref` is the callee of (`f(...)`, `ns.f(...)`, `(0, m.f)(...)`), if any. */
+export function calleeCall(ref: Node): CallExpression | undefined {
   let callee: Node = ref;
   const parent = ref.getParent();
   if (parent && Node.isPropertyAccessExpression(parent) && parent.getNameNode() === ref) callee = parent;
