@@ -97,26 +97,12 @@ export function reportLegacyNameMappers(analysis: Analysis, out: RuleOutput): vo
         const role = keyRole(key, analysis.matchers);
         // A name only jest resolves to the legacy module (`'^@legacy/deferred$': '<rootDir>/vendor/google/appengine/ext/deferred'`).
         const target = role ? undefined : targets.find((t) => isLegacy(roleOfSpecifier(t.replace(/^<rootDir>\//, ''), analysis.matchers)));
-        if (target) {
-          out.reportAt(
-            file,
-            line,
-            column,
-            'unresolved-legacy-reference',
-            'warning',
-            `jest's moduleNameMapper maps ${key} to the legacy module (${target}). Only jest resolves that name, so the codemod does not know it names the legacy module: code importing it is not migrated and, under jest, keeps loading the legacy module (its mocks and spies no longer meet the migrated code, which imports ${analysis.matchers.shim}). Import ${analysis.matchers.shim} there instead, and drop the entry.`,
-          );
-          continue;
-        }
-        if (!role || (role === 'webapp' && webappKept)) continue;
-        out.reportAt(
-          file,
-          line,
-          column,
-          'unresolved-legacy-reference',
-          'warning',
-          `jest's moduleNameMapper maps the name of the legacy ${role} module (${key}), but the migrated code imports ${analysis.matchers.shim} instead, so the mapping no longer applies: tests mapped to a fake now reach the real shim (a real queue, functions that must be registered), or assert on a fake nothing calls. Map ${analysis.matchers.shim} instead, or delete the entry if it only resolved the legacy package.`,
-        );
+        const message = target
+          ? `jest's moduleNameMapper maps ${key} to the legacy module (${target}). Only jest resolves that name, so the codemod does not know it names the legacy module: code importing it is not migrated and, under jest, keeps loading the legacy module (its mocks and spies no longer meet the migrated code, which imports ${analysis.matchers.shim}). Import ${analysis.matchers.shim} there instead, and drop the entry.`
+          : role && !(role === 'webapp' && webappKept)
+            ? `jest's moduleNameMapper maps the name of the legacy ${role} module (${key}), but the migrated code imports ${analysis.matchers.shim} instead, so the mapping no longer applies: tests mapped to a fake now reach the real shim (a real queue, functions that must be registered), or assert on a fake nothing calls. Map ${analysis.matchers.shim} instead, or delete the entry if it only resolved the legacy package.`
+            : undefined;
+        if (message) out.reportAt(file, line, column, 'unresolved-legacy-reference', 'warning', message);
       }
     }
   }
