@@ -3,7 +3,7 @@
 // candidates), then the cross-file facts the rules need.
 import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import * as path from 'node:path';
-import { toPosixRelative, type Discovery } from './discover.js';
+import { isWithin, toPosixRelative, type Discovery } from './discover.js';
 import { isFile } from './module-aliases.js';
 import { analyzeAppYamls, type AppYamlFile } from './app-yaml.js';
 import { analyzeQueueYamls, type QueueYamlFile } from './queue-yaml.js';
@@ -69,8 +69,8 @@ export interface AnalyzeOptions {
   scans?: TextScans;
   /** An index of the discovery's files that already holds some parsed files (loaded while the scan ran). */
   index?: ProjectIndex;
-  /** An earlier analysis of the same file list (the idempotency pass's first), whose import graph is updated rather than made again. */
-  previous?: Pick<Analysis, 'imports' | 'outside'>;
+  /** An earlier analysis of the same file list (the idempotency pass's first), whose import graph is updated rather than made again, and whose outside modules and unlisted scripts are kept. */
+  previous?: Pick<Analysis, 'imports' | 'outside' | 'legacyScripts'>;
 }
 
 /**
@@ -120,7 +120,7 @@ const NODE_SHEBANG = /^#![^\n]*\b(?:node|nodejs|tsx|ts-node(?:-esm)?|bun|deno|zx
  */
 function unlistedScripts(configs: readonly string[], paths: readonly string[], extensionless: readonly string[]): string[] {
   const scripts = new Set<string>();
-  const within = (file: string): boolean => paths.some((walked) => file === walked || file.startsWith(walked.endsWith(path.sep) ? walked : walked + path.sep));
+  const within = (file: string): boolean => paths.some((walked) => isWithin(file, walked));
   for (const config of configs) {
     if (path.basename(config) !== 'package.json' || !within(config)) continue;
     const manifest = readJsonObject(config);
@@ -149,6 +149,14 @@ function unlistedScripts(configs: readonly string[], paths: readonly string[], e
     if (first !== undefined && NODE_SHEBANG.test(first)) scripts.add(file);
   }
   return [...scripts];
+}
+
+/** The unlisted scripts that name the legacy module; their relative imports of the run's files are recorded (`outside`). */
+function findLegacyScripts(options: AnalyzeOptions, discovery: Discovery, matchers: ModuleMatchers, outside: OutsideModules | undefined): LegacyScript[] {
+  if (options.singleFile) return [];
+  const scripts = unlistedScripts(discovery.configs ?? [], options.paths ?? [options.root], discovery.extensionless ?? []);
+  if (outside) for (const script of scripts) outside.visitFile(script);
+  return scripts.map((script) => legacyScript(script, options.root, matchers.deferred)).filter((s): s is LegacyScript => s !== undefined);
 }
 
 /** The first 200 bytes of a file (its `#!` line), undefined when unreadable. */
@@ -209,9 +217,8 @@ export function analyze(options: AnalyzeOptions): Analysis {
 
   let frontier: SourceRecord[] = [];
   const outside = options.singleFile ? undefined : (options.previous?.outside?.forIndex(index) ?? new OutsideModules(index, matchers));
-  const scripts = options.singleFile ? [] : unlistedScripts(discovery.configs ?? [], options.paths ?? [options.root], discovery.extensionless ?? []);
-  if (outside && !options.previous?.outside) for (const script of scripts) outside.visitFile(script);
-  const legacyScripts = scripts.map((script) => legacyScript(script, options.root, matchers.deferred)).filter((s): s is LegacyScript => s !== undefined);
+  // The idempotency pass's: the same, since the migration does not change these scripts (they are not the run's files).
+  const legacyScripts = options.previous?.legacyScripts ?? findLegacyScripts(options, discovery, matchers, outside);
   const aliasCandidate = aliases && aliasCandidates(aliases, scans, outside);
   for (const [absPath, scan] of scans) {
     // The modules outside the run its relative imports name (their own imports of the run's files too).
