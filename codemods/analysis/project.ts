@@ -114,15 +114,53 @@ export function resolutionCandidates(base: string): string[] {
   return candidates;
 }
 
-export class ProjectIndex {
-  private readonly fileSystem = hidingFileSystem();
-  readonly project = new Project({
-    fileSystem: this.fileSystem,
+/**
+ * Parsed declaration files of installed packages (`node_modules/**.d.ts`), shared by every
+ * project of the process: the run's second pass (re-resolution) and every run of a test
+ * process would otherwise parse `@types/node` and its neighbours again (about 0.7 s each).
+ * All projects have the same compiler options, and TypeScript's own document registry
+ * shares source files between programs the same way. A cached file serves only the same
+ * path, text and script kind.
+ */
+const packageDeclarations = new Map<string, ts.SourceFile>();
+const PACKAGE_DECLARATION = /[\\/]node_modules[\\/].*\.d\.[cm]?ts$/;
+
+interface DocumentRegistryLike {
+  createOrUpdateSourceFile(fileName: string, settings: ts.CompilerOptions, snapshot: ts.IScriptSnapshot, scriptKind?: ts.ScriptKind): ts.SourceFile;
+}
+
+/** ts-morph creates every compiler source file through its project's document registry (not a public API: without it, nothing is shared). */
+function sharePackageDeclarations(project: Project): void {
+  const registry = (project as unknown as { _context?: { compilerFactory?: { documentRegistry?: DocumentRegistryLike } } })._context?.compilerFactory?.documentRegistry;
+  if (!registry || typeof registry.createOrUpdateSourceFile !== 'function') return;
+  const create = registry.createOrUpdateSourceFile.bind(registry);
+  registry.createOrUpdateSourceFile = (fileName, settings, snapshot, scriptKind) => {
+    if (!PACKAGE_DECLARATION.test(fileName)) return create(fileName, settings, snapshot, scriptKind);
+    const text = snapshot.getText(0, snapshot.getLength());
+    const key = `${settings.target ?? ''}\u0000${scriptKind ?? ''}\u0000${fileName}`;
+    const cached = packageDeclarations.get(key);
+    if (cached && cached.text === text) return cached;
+    const created = create(fileName, settings, snapshot, scriptKind);
+    packageDeclarations.set(key, created);
+    return created;
+  };
+}
+
+function analysisProject(fileSystem: FileSystemHost): Project {
+  const project = new Project({
+    fileSystem,
     skipAddingFilesFromTsConfig: true,
     skipFileDependencyResolution: true,
     skipLoadingLibFiles: true,
     compilerOptions: { allowJs: true, noLib: true, jsx: ts.JsxEmit.Preserve, target: ts.ScriptTarget.ES2022 },
   });
+  sharePackageDeclarations(project);
+  return project;
+}
+
+export class ProjectIndex {
+  private readonly fileSystem = hidingFileSystem();
+  readonly project = analysisProject(this.fileSystem);
   private readonly records = new Map<string, SourceRecord | null>();
   /** Bare specifiers that are aliases of the tree (`module-aliases.ts`); set by the analysis. */
   private aliases: AliasFiles | undefined;
