@@ -116,11 +116,8 @@ export function resolutionCandidates(base: string): string[] {
 
 /**
  * Parsed declaration files of installed packages (`node_modules/**.d.ts`), shared by every
- * project of the process: the run's second pass (re-resolution) and every run of a test
- * process would otherwise parse `@types/node` and its neighbours again (about 0.7 s each).
- * All projects have the same compiler options, and TypeScript's own document registry
- * shares source files between programs the same way. A cached file serves only the same
- * path, text and script kind.
+ * project of the process: every run of a test process would otherwise parse `@types/node`
+ * and its neighbours again (about 0.7 s each).
  */
 const packageDeclarations = new Map<string, ts.SourceFile>();
 const PACKAGE_DECLARATION = /[\\/]node_modules[\\/].*\.d\.[cm]?ts$/;
@@ -129,24 +126,39 @@ interface DocumentRegistryLike {
   createOrUpdateSourceFile(fileName: string, settings: ts.CompilerOptions, snapshot: ts.IScriptSnapshot, scriptKind?: ts.ScriptKind): ts.SourceFile;
 }
 
-/** ts-morph creates every compiler source file through its project's document registry (not a public API: without it, nothing is shared). */
-function sharePackageDeclarations(project: Project): void {
-  const registry = (project as unknown as { _context?: { compilerFactory?: { documentRegistry?: DocumentRegistryLike } } })._context?.compilerFactory?.documentRegistry;
-  if (!registry || typeof registry.createOrUpdateSourceFile !== 'function') return;
-  const create = registry.createOrUpdateSourceFile.bind(registry);
-  registry.createOrUpdateSourceFile = (fileName, settings, snapshot, scriptKind) => {
-    if (!PACKAGE_DECLARATION.test(fileName)) return create(fileName, settings, snapshot, scriptKind);
-    const text = snapshot.getText(0, snapshot.getLength());
-    const key = `${settings.target ?? ''}\u0000${scriptKind ?? ''}\u0000${fileName}`;
-    const cached = packageDeclarations.get(key);
-    if (cached && cached.text === text) return cached;
-    const created = create(fileName, settings, snapshot, scriptKind);
-    packageDeclarations.set(key, created);
-    return created;
-  };
+/**
+ * A project whose compiler source files are created once per path and text: a file
+ * another project of the process (the first pass's, for the re-resolution pass; any,
+ * for installed packages' declarations) already parsed from the same text is used as it
+ * is. Parsing and binding depend only on the text, the path, the script kind and the
+ * compiler options, which every analysis project shares; TypeScript's own document
+ * registry shares source files between programs the same way. Nothing edits the trees.
+ */
+class ParsedFiles {
+  /** `scriptKind \0 path` → the compiler source file this project holds. */
+  readonly files = new Map<string, ts.SourceFile>();
+
+  constructor(private readonly previous?: ParsedFiles) {}
+
+  /** ts-morph creates every compiler source file through its project's document registry (not public API: without it, nothing is shared). */
+  attach(project: Project): void {
+    const registry = (project as unknown as { _context?: { compilerFactory?: { documentRegistry?: DocumentRegistryLike } } })._context?.compilerFactory?.documentRegistry;
+    if (!registry || typeof registry.createOrUpdateSourceFile !== 'function') return;
+    const create = registry.createOrUpdateSourceFile.bind(registry);
+    registry.createOrUpdateSourceFile = (fileName, settings, snapshot, scriptKind) => {
+      const key = `${scriptKind ?? ''}\u0000${fileName}`;
+      const text = snapshot.getText(0, snapshot.getLength());
+      const isPackage = PACKAGE_DECLARATION.test(fileName);
+      const earlier = isPackage ? packageDeclarations.get(key) : this.previous?.files.get(key);
+      const file = earlier?.text === text ? earlier : create(fileName, settings, snapshot, scriptKind);
+      if (isPackage) packageDeclarations.set(key, file);
+      this.files.set(key, file);
+      return file;
+    };
+  }
 }
 
-function analysisProject(fileSystem: FileSystemHost): Project {
+function analysisProject(fileSystem: FileSystemHost, parsed: ParsedFiles): Project {
   const project = new Project({
     fileSystem,
     skipAddingFilesFromTsConfig: true,
@@ -154,20 +166,24 @@ function analysisProject(fileSystem: FileSystemHost): Project {
     skipLoadingLibFiles: true,
     compilerOptions: { allowJs: true, noLib: true, jsx: ts.JsxEmit.Preserve, target: ts.ScriptTarget.ES2022 },
   });
-  sharePackageDeclarations(project);
+  parsed.attach(project);
   return project;
 }
 
 export class ProjectIndex {
   private readonly fileSystem = hidingFileSystem();
-  readonly project = analysisProject(this.fileSystem);
+  private readonly parsed: ParsedFiles;
+  readonly project: Project;
   private readonly records = new Map<string, SourceRecord | null>();
   /** Bare specifiers that are aliases of the tree (`module-aliases.ts`); set by the analysis. */
   private aliases: AliasFiles | undefined;
   private readonly known = new Map<string, DiscoveredFile>();
   readonly unreadable = new Map<string, string>();
 
-  constructor(files: DiscoveredFile[], private readonly readText: TextSource = readUtf8) {
+  /** `previous`: the index of an earlier pass over the same tree, whose parsed files of unchanged texts are reused. */
+  constructor(files: DiscoveredFile[], private readonly readText: TextSource = readUtf8, previous?: ProjectIndex) {
+    this.parsed = new ParsedFiles(previous?.parsed);
+    this.project = analysisProject(this.fileSystem, this.parsed);
     for (const file of files) this.known.set(file.absPath, file);
   }
 
