@@ -69,8 +69,8 @@ export interface AnalyzeOptions {
   scans?: TextScans;
   /** An index of the discovery's files that already holds some parsed files (loaded while the scan ran). */
   index?: ProjectIndex;
-  /** An earlier analysis of the same file list (the idempotency pass's first), whose import graph is updated rather than made again, whose outside modules and unlisted scripts are kept, and whose parsed files of unchanged texts are reused. */
-  previous?: Pick<Analysis, 'imports' | 'outside' | 'legacyScripts' | 'index'>;
+  /** An earlier analysis of the same file list (the idempotency pass's first), whose import graph is updated rather than made again, and whose outside modules and unlisted scripts are kept. */
+  previous?: Pick<Analysis, 'imports' | 'outside' | 'legacyScripts'>;
 }
 
 /**
@@ -207,7 +207,7 @@ function byRel(a: SourceRecord, b: SourceRecord): number {
 
 export function analyze(options: AnalyzeOptions): Analysis {
   const { discovery } = options;
-  const index = options.index ?? new ProjectIndex(discovery.files, options.readText ?? readUtf8, options.previous?.index);
+  const index = options.index ?? new ProjectIndex(discovery.files, options.readText ?? readUtf8);
   // A tree that declares aliases: bare specifiers may resolve to its files or to the legacy modules.
   const aliases = discovery.aliasPrefixes ? new ModuleAliases(discovery, options.root, index, options.matchers) : undefined;
   if (aliases) index.useAliases(aliases);

@@ -116,49 +116,50 @@ export function resolutionCandidates(base: string): string[] {
 
 /**
  * Parsed declaration files of installed packages (`node_modules/**.d.ts`), shared by every
- * project of the process: every run of a test process would otherwise parse `@types/node`
- * and its neighbours again (about 0.7 s each).
+ * analysis project of the process: the re-resolution pass and every run of a test process
+ * would otherwise parse `@types/node` and its neighbours again (about 0.7 s each). Parsing
+ * and binding depend only on the path, the text, the script kind and the compiler options,
+ * which every analysis project shares; TypeScript's own document registry shares files
+ * between programs the same way. The run's own files are not shared: analysis caches
+ * keyed by a compiler source file take it to belong to one project.
  */
 const packageDeclarations = new Map<string, ts.SourceFile>();
 const PACKAGE_DECLARATION = /[\\/]node_modules[\\/].*\.d\.[cm]?ts$/;
 
 interface DocumentRegistryLike {
   createOrUpdateSourceFile(fileName: string, settings: ts.CompilerOptions, snapshot: ts.IScriptSnapshot, scriptKind?: ts.ScriptKind): ts.SourceFile;
+  acquireDocument(fileName: string, settings: ts.CompilerOptions, snapshot: ts.IScriptSnapshot, version: string, scriptKind?: ts.ScriptKind): ts.SourceFile;
+  getSourceFileVersion(sourceFile: ts.SourceFile): string;
 }
 
 /**
- * A project whose compiler source files are created once per path and text: a file
- * another project of the process (the first pass's, for the re-resolution pass; any,
- * for installed packages' declarations) already parsed from the same text is used as it
- * is. Parsing and binding depend only on the text, the path, the script kind and the
- * compiler options, which every analysis project shares; TypeScript's own document
- * registry shares source files between programs the same way. Nothing edits the trees.
+ * ts-morph creates every compiler source file through its project's document registry
+ * (not public API: without it, nothing is shared). Its language service (reference
+ * searches) asks the same registry by path and version: it gets the shared file the
+ * project's program holds, not a copy of its own.
  */
-class ParsedFiles {
-  /** `scriptKind \0 path` → the compiler source file this project holds. */
-  readonly files = new Map<string, ts.SourceFile>();
-
-  constructor(private readonly previous?: ParsedFiles) {}
-
-  /** ts-morph creates every compiler source file through its project's document registry (not public API: without it, nothing is shared). */
-  attach(project: Project): void {
-    const registry = (project as unknown as { _context?: { compilerFactory?: { documentRegistry?: DocumentRegistryLike } } })._context?.compilerFactory?.documentRegistry;
-    if (!registry || typeof registry.createOrUpdateSourceFile !== 'function') return;
-    const create = registry.createOrUpdateSourceFile.bind(registry);
-    registry.createOrUpdateSourceFile = (fileName, settings, snapshot, scriptKind) => {
-      const key = `${scriptKind ?? ''}\u0000${fileName}`;
-      const text = snapshot.getText(0, snapshot.getLength());
-      const isPackage = PACKAGE_DECLARATION.test(fileName);
-      const earlier = isPackage ? packageDeclarations.get(key) : this.previous?.files.get(key);
-      const file = earlier?.text === text ? earlier : create(fileName, settings, snapshot, scriptKind);
-      if (isPackage) packageDeclarations.set(key, file);
-      this.files.set(key, file);
-      return file;
-    };
-  }
+function sharePackageDeclarations(project: Project): void {
+  const registry = (project as unknown as { _context?: { compilerFactory?: { documentRegistry?: DocumentRegistryLike } } })._context?.compilerFactory?.documentRegistry;
+  if (!registry || typeof registry.createOrUpdateSourceFile !== 'function' || typeof registry.acquireDocument !== 'function') return;
+  const create = registry.createOrUpdateSourceFile.bind(registry);
+  const acquire = registry.acquireDocument.bind(registry);
+  const shared = new Map<string, ts.SourceFile>();
+  registry.createOrUpdateSourceFile = (fileName, settings, snapshot, scriptKind) => {
+    if (!PACKAGE_DECLARATION.test(fileName)) return create(fileName, settings, snapshot, scriptKind);
+    const key = `${settings.target ?? ''}\u0000${scriptKind ?? ''}\u0000${fileName}`;
+    const cached = packageDeclarations.get(key);
+    const file = cached?.text === snapshot.getText(0, snapshot.getLength()) ? cached : create(fileName, settings, snapshot, scriptKind);
+    packageDeclarations.set(key, file);
+    shared.set(fileName, file);
+    return file;
+  };
+  registry.acquireDocument = (fileName, settings, snapshot, version, scriptKind) => {
+    const held = shared.get(fileName);
+    return held && registry.getSourceFileVersion(held) === version ? held : acquire(fileName, settings, snapshot, version, scriptKind);
+  };
 }
 
-function analysisProject(fileSystem: FileSystemHost, parsed: ParsedFiles): Project {
+function analysisProject(fileSystem: FileSystemHost): Project {
   const project = new Project({
     fileSystem,
     skipAddingFilesFromTsConfig: true,
@@ -166,24 +167,20 @@ function analysisProject(fileSystem: FileSystemHost, parsed: ParsedFiles): Proje
     skipLoadingLibFiles: true,
     compilerOptions: { allowJs: true, noLib: true, jsx: ts.JsxEmit.Preserve, target: ts.ScriptTarget.ES2022 },
   });
-  parsed.attach(project);
+  sharePackageDeclarations(project);
   return project;
 }
 
 export class ProjectIndex {
   private readonly fileSystem = hidingFileSystem();
-  private readonly parsed: ParsedFiles;
-  readonly project: Project;
+  readonly project = analysisProject(this.fileSystem);
   private readonly records = new Map<string, SourceRecord | null>();
   /** Bare specifiers that are aliases of the tree (`module-aliases.ts`); set by the analysis. */
   private aliases: AliasFiles | undefined;
   private readonly known = new Map<string, DiscoveredFile>();
   readonly unreadable = new Map<string, string>();
 
-  /** `previous`: the index of an earlier pass over the same tree, whose parsed files of unchanged texts are reused. */
-  constructor(files: DiscoveredFile[], private readonly readText: TextSource = readUtf8, previous?: ProjectIndex) {
-    this.parsed = new ParsedFiles(previous?.parsed);
-    this.project = analysisProject(this.fileSystem, this.parsed);
+  constructor(files: DiscoveredFile[], private readonly readText: TextSource = readUtf8) {
     for (const file of files) this.known.set(file.absPath, file);
   }
 
