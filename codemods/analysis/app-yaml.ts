@@ -4,9 +4,11 @@
 // A removal is kept only when App Engine reads the rest of the file as before
 // (checked by parsing the result) and task requests still reach the app with
 // what lets the queue in (checked against the handlers that would answer the URL).
+import { readdirSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Pair, type YAMLMap } from 'yaml';
-import type { DiscoveredFile } from './discover.js';
+import { YAML_TEMPLATE, type DiscoveredFile } from './discover.js';
 import type { ProjectIndex } from './project.js';
 import { BUILTIN_URL } from './route-tables.js';
 
@@ -35,6 +37,8 @@ export interface AppYamlFile {
    * once the builtin is gone task requests reach a handler the queue cannot pass.
    */
   manual: Array<{ line: number; column: number; reason: string }>;
+  /** An app config in a directory above the run's paths (App Engine deploys it with them): reported, never edited. */
+  outsideRun?: boolean;
   parseError?: { line: number; column: number; message: string };
 }
 
@@ -288,13 +292,80 @@ function expectedAfter(before: unknown, handlersRemoved: boolean): unknown {
   return copy;
 }
 
-export function analyzeAppYamls(files: DiscoveredFile[], index: ProjectIndex): AppYamlFile[] {
+const APP_CONFIG_NEEDLE = /^(runtime|builtins|handlers)\s*:/m;
+const DEFERRED_NEEDLE = /\/_ah\/queue\/deferred|^\s*-?\s*["']?deferred["']?\s*:/m;
+
+export function analyzeAppYamls(files: DiscoveredFile[], index: ProjectIndex, paths: readonly string[] = [], root?: string): AppYamlFile[] {
   const result: AppYamlFile[] = [];
   for (const file of files) {
     const text = index.text(file.absPath);
     if (text === undefined) continue;
-    if (!/^(runtime|builtins|handlers)\s*:/m.test(text)) continue;
-    result.push(analyzeAppYaml(file.absPath, file.rel, text));
+    if (!APP_CONFIG_NEEDLE.test(text)) continue;
+    const analyzed = analyzeAppYaml(file.absPath, file.rel, text);
+    if (analyzed.parseError && YAML_TEMPLATE.test(file.absPath)) {
+      // Template syntax ({% if %}, <%= %>) need not be YAML: only one that uses the endpoint is said.
+      if (!DEFERRED_NEEDLE.test(text)) continue;
+      const { line, column, message } = analyzed.parseError;
+      delete analyzed.parseError;
+      analyzed.usesBuiltin = /^\s*-?\s*["']?deferred["']?\s*:/m.test(text);
+      analyzed.manual.push({ line, column, reason: `this template of an app config does not read as YAML (${message.split('\n')[0]}), so its deferred builtin or /_ah/queue/deferred handler was left as it is: remove it by hand, as docs/manual-steps.md#app-yaml says` });
+    }
+    result.push(analyzed);
+  }
+  if (root !== undefined) result.push(...outsideAppYamls(paths, root, new Set(files.map((f) => f.absPath))));
+  return result;
+}
+
+/**
+ * App configs (`*.yaml`, `*.yml`) of the directories from the root down to each run path's
+ * parent, which the walk does not reach (a run on `src/` beside `app.yaml`): App Engine
+ * deploys them with the run's code, so a deferred builtin or handlers entry there is
+ * reported (`app-yaml-manual`), and left as it is.
+ */
+function outsideAppYamls(paths: readonly string[], root: string, walked: ReadonlySet<string>): AppYamlFile[] {
+  const result: AppYamlFile[] = [];
+  const rootDir = path.resolve(root);
+  const seen = new Set<string>();
+  for (const given of paths) {
+    for (let dir = path.dirname(path.resolve(given)); ; dir = path.dirname(dir)) {
+      if (path.relative(rootDir, dir).startsWith('..') || seen.has(dir)) break;
+      seen.add(dir);
+      let names: string[] = [];
+      try {
+        names = readdirSync(dir).filter((name) => /\.ya?ml$/.test(name)).sort();
+      } catch {
+        // An unreadable directory above the run: nothing to say about it.
+      }
+      for (const name of names) {
+        const absPath = path.join(dir, name);
+        if (walked.has(absPath)) continue;
+        let text: string;
+        try {
+          text = readFileSync(absPath, 'utf8');
+        } catch {
+          continue;
+        }
+        if (!APP_CONFIG_NEEDLE.test(text)) continue;
+        const analyzed = analyzeAppYaml(absPath, path.relative(rootDir, absPath).split(path.sep).join('/'), text);
+        if (analyzed.parseError || (!analyzed.usesBuiltin && analyzed.removals.length === 0 && analyzed.kept.length === 0)) continue;
+        const first = analyzed.removals[0] ?? analyzed.manual[0] ?? analyzed.kept[0]!;
+        const what = analyzed.usesBuiltin ? 'the deferred builtin' : 'a handlers entry for /_ah/queue/deferred';
+        result.push({
+          ...analyzed,
+          outsideRun: true,
+          removals: [],
+          kept: [],
+          manual: [
+            {
+              line: first.line,
+              column: first.column,
+              reason: `this app config is outside the run's paths (App Engine deploys it with them), so ${what} was left as it is: run the codemod on the directory holding it too, or remove it by hand (docs/manual-steps.md#app-yaml)`,
+            },
+          ],
+        });
+      }
+      if (dir === rootDir || path.dirname(dir) === dir) break;
+    }
   }
   return result;
 }

@@ -68,10 +68,17 @@ export function isComponentPath(file: string): boolean {
   return (COMPONENT_EXTENSIONS as readonly string[]).includes(path.extname(file));
 }
 
-/** `app.yaml`/`app.yml`, and any other YAML file whose text looks like an App Engine app config. */
+/**
+ * A template an app config is generated from before a deploy (`app.yaml.tmpl` through
+ * envsubst, `app.yaml.j2`, `app.yaml.example`): it holds the builtin and handlers the
+ * deployed file gets, and the generated one is often not in the repository.
+ */
+export const YAML_TEMPLATE = /\.ya?ml\.(tmpl|template|tpl|j2|jinja2?|in|example|sample|dist|erb|mustache|hbs)$/i;
+
+/** `app.yaml`/`app.yml`, and any other YAML file (or template of one) whose text looks like an App Engine app config. */
 function yamlKind(file: string): boolean {
   const ext = path.extname(file);
-  return ext === '.yaml' || ext === '.yml';
+  return ext === '.yaml' || ext === '.yml' || YAML_TEMPLATE.test(file);
 }
 
 interface IgnoreScope {

@@ -58,6 +58,8 @@ export const rule: Rule = {
 };
 
 function manualMessage(reason: string): string {
+  if (reason.startsWith('this app config is outside')) return `Not migrated: ${reason}.`;
+  if (reason.startsWith('this template')) return `Not migrated: ${reason}.`;
   if (reason.startsWith('removing these lines')) return `The deferred builtin or the /_ah/queue/deferred handler could not be removed: ${reason}.`;
   return (
     `Kept \`builtins: - deferred: on\`: its handler (login: admin) answered /_ah/queue/deferred ahead of this file's handlers, and once it is removed ${reason}. ` +
