@@ -295,7 +295,7 @@ function expectedAfter(before: unknown, handlersRemoved: boolean): unknown {
 const APP_CONFIG_NEEDLE = /^(runtime|builtins|handlers)\s*:/m;
 const DEFERRED_NEEDLE = /\/_ah\/queue\/deferred|^\s*-?\s*["']?deferred["']?\s*:/m;
 
-export function analyzeAppYamls(files: DiscoveredFile[], index: ProjectIndex, paths: readonly string[] = [], root?: string): AppYamlFile[] {
+export function analyzeAppYamls(files: DiscoveredFile[], index: ProjectIndex, paths: readonly string[] = [], root?: string, ignored: readonly string[] = []): AppYamlFile[] {
   const result: AppYamlFile[] = [];
   for (const file of files) {
     const text = index.text(file.absPath);
@@ -312,60 +312,70 @@ export function analyzeAppYamls(files: DiscoveredFile[], index: ProjectIndex, pa
     }
     result.push(analyzed);
   }
-  if (root !== undefined) result.push(...outsideAppYamls(paths, root, new Set(files.map((f) => f.absPath))));
+  if (root !== undefined) {
+    const walked = new Set(files.map((f) => f.absPath));
+    const outside = outsideFiles(paths, root, walked).map((absPath) => ({ absPath, why: "is outside the run's paths (App Engine deploys it with them)" }));
+    const notInRepository = ignored.filter((absPath) => !walked.has(absPath)).map((absPath) => ({ absPath, why: 'is git-ignored (App Engine deploys it from the working copy all the same)' }));
+    result.push(...reportedOnly([...outside, ...notInRepository], root));
+  }
   return result;
 }
 
-/**
- * App configs (`*.yaml`, `*.yml`) of the directories from the root down to each run path's
- * parent, which the walk does not reach (a run on `src/` beside `app.yaml`): App Engine
- * deploys them with the run's code, so a deferred builtin or handlers entry there is
- * reported (`app-yaml-manual`), and left as it is.
- */
-function outsideAppYamls(paths: readonly string[], root: string, walked: ReadonlySet<string>): AppYamlFile[] {
-  const result: AppYamlFile[] = [];
+/** The `*.yaml`/`*.yml` files of the directories from the root down to each run path's parent, which the walk does not reach (a run on `src/` beside `app.yaml`). */
+function outsideFiles(paths: readonly string[], root: string, walked: ReadonlySet<string>): string[] {
+  const result: string[] = [];
   const rootDir = path.resolve(root);
   const seen = new Set<string>();
   for (const given of paths) {
     for (let dir = path.dirname(path.resolve(given)); ; dir = path.dirname(dir)) {
       if (path.relative(rootDir, dir).startsWith('..') || seen.has(dir)) break;
       seen.add(dir);
-      let names: string[] = [];
       try {
-        names = readdirSync(dir).filter((name) => /\.ya?ml$/.test(name)).sort();
+        for (const name of readdirSync(dir).filter((n) => /\.ya?ml$/.test(n)).sort()) {
+          const absPath = path.join(dir, name);
+          if (!walked.has(absPath)) result.push(absPath);
+        }
       } catch {
         // An unreadable directory above the run: nothing to say about it.
       }
-      for (const name of names) {
-        const absPath = path.join(dir, name);
-        if (walked.has(absPath)) continue;
-        let text: string;
-        try {
-          text = readFileSync(absPath, 'utf8');
-        } catch {
-          continue;
-        }
-        if (!APP_CONFIG_NEEDLE.test(text)) continue;
-        const analyzed = analyzeAppYaml(absPath, path.relative(rootDir, absPath).split(path.sep).join('/'), text);
-        if (analyzed.parseError || (!analyzed.usesBuiltin && analyzed.removals.length === 0 && analyzed.kept.length === 0)) continue;
-        const first = analyzed.removals[0] ?? analyzed.manual[0] ?? analyzed.kept[0]!;
-        const what = analyzed.usesBuiltin ? 'the deferred builtin' : 'a handlers entry for /_ah/queue/deferred';
-        result.push({
-          ...analyzed,
-          outsideRun: true,
-          removals: [],
-          kept: [],
-          manual: [
-            {
-              line: first.line,
-              column: first.column,
-              reason: `this app config is outside the run's paths (App Engine deploys it with them), so ${what} was left as it is: run the codemod on the directory holding it too, or remove it by hand (docs/manual-steps.md#app-yaml)`,
-            },
-          ],
-        });
-      }
       if (dir === rootDir || path.dirname(dir) === dir) break;
     }
+  }
+  return result;
+}
+
+/**
+ * App configs the run does not edit but App Engine deploys with its code (above the run's
+ * paths, git-ignored): a deferred builtin or handlers entry there is reported
+ * (`app-yaml-manual`) and left as it is.
+ */
+function reportedOnly(files: ReadonlyArray<{ absPath: string; why: string }>, root: string): AppYamlFile[] {
+  const result: AppYamlFile[] = [];
+  for (const { absPath, why } of files) {
+    let text: string;
+    try {
+      text = readFileSync(absPath, 'utf8');
+    } catch {
+      continue;
+    }
+    if (!APP_CONFIG_NEEDLE.test(text)) continue;
+    const analyzed = analyzeAppYaml(absPath, path.relative(path.resolve(root), absPath).split(path.sep).join('/'), text);
+    if (analyzed.parseError || (!analyzed.usesBuiltin && analyzed.removals.length === 0 && analyzed.kept.length === 0)) continue;
+    const first = analyzed.removals[0] ?? analyzed.manual[0] ?? analyzed.kept[0]!;
+    const what = analyzed.usesBuiltin ? 'the deferred builtin' : 'a handlers entry for /_ah/queue/deferred';
+    result.push({
+      ...analyzed,
+      outsideRun: true,
+      removals: [],
+      kept: [],
+      manual: [
+        {
+          line: first.line,
+          column: first.column,
+          reason: `this app config ${why}, so ${what} was left as it is: run the codemod on it too, or remove it by hand (docs/manual-steps.md#app-yaml)`,
+        },
+      ],
+    });
   }
   return result;
 }

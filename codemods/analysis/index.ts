@@ -265,7 +265,7 @@ export function analyze(options: AnalyzeOptions): Analysis {
     if (record && !record.parseProblem) hostCandidates.push(record);
   }
   const hosts = findHostApps(hostCandidates.sort(byRel), matchers.shim);
-  const appYamls = analyzeAppYamls(discovery.files.filter((f) => f.kind === 'app-yaml'), index, options.paths ?? [options.root], options.singleFile ? undefined : options.root);
+  const appYamls = analyzeAppYamls(discovery.files.filter((f) => f.kind === 'app-yaml'), index, options.paths ?? [options.root], options.singleFile ? undefined : options.root, discovery.ignoredYamls);
   const queueYamls = analyzeQueueYamls(discovery.files.filter((f) => f.kind === 'app-yaml' && !YAML_TEMPLATE.test(f.absPath)), index);
   const unreadable = [
     ...discovery.unreadable,

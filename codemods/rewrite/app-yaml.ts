@@ -58,7 +58,7 @@ export const rule: Rule = {
 };
 
 function manualMessage(reason: string): string {
-  if (reason.startsWith('this app config is outside')) return `Not migrated: ${reason}.`;
+  if (reason.startsWith('this app config ')) return `Not migrated: ${reason}.`;
   if (reason.startsWith('this template')) return `Not migrated: ${reason}.`;
   if (reason.startsWith('removing these lines')) return `The deferred builtin or the /_ah/queue/deferred handler could not be removed: ${reason}.`;
   return (

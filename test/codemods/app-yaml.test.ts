@@ -33,4 +33,16 @@ describe('app-yaml', () => {
     expect(whole.files.find((f) => f.file === 'app.yaml')?.updated).toBe('runtime: nodejs20\nentrypoint: node src/server.js\n');
     expect(whole.files.find((f) => f.file === 'worker.yaml')?.items.map((i) => i.code)).toEqual(['app-yaml']);
   });
+
+  it('reports a git-ignored app config (kept out of the repository, deployed from the working copy) and migrates it when named', async () => {
+    const appYaml = 'runtime: nodejs20\nbuiltins:\n- deferred: on\nenv_variables:\n  SECRET: s3cr3t\n';
+    tree = makeTree({ '.gitignore': 'app.yaml\n', 'app.yaml': appYaml, 'server.js': server });
+    const run = await migrate({ paths: [tree.root], root: tree.root, verify: false });
+    const yaml = run.files.find((f) => f.file === 'app.yaml');
+    expect(yaml?.items.map((i) => `${i.line} ${i.code}`)).toEqual(['2 app-yaml-manual']);
+    expect(yaml?.items[0]!.message).toMatch(/is git-ignored .* so the deferred builtin was left as it is/);
+    expect(yaml?.updated).toBeUndefined();
+    const named = await migrate({ paths: [tree.root, tree.path('app.yaml')], root: tree.root, verify: false });
+    expect(named.files.find((f) => f.file === 'app.yaml')?.updated).toBe('runtime: nodejs20\nenv_variables:\n  SECRET: s3cr3t\n');
+  });
 });
