@@ -17,6 +17,8 @@ export type ReasonCode =
   | 'regex-route'
   | 'unknown-framework'
   | 'app-yaml'
+  // An app.yaml change the codemod could not write safely, or a builtin whose URL now reaches a handler the queue cannot pass.
+  | 'app-yaml-manual'
   | 'unreadable-file'
   | 'io-error'
   // Added by the engine (E1): overlapping edits from two rules, and output that is not a fixpoint.

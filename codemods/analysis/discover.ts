@@ -35,6 +35,8 @@ export interface Discovery {
   nodeModulesIn?: string[];
   /** Walked files without an extension (absolute; `bin/tool`, `scripts/cron`): a `#!/usr/bin/env node` script may be among them. Absent when none. */
   extensionless?: string[];
+  /** Git-ignored YAML files of the walked directories (absolute): an app.yaml kept out of the repository still configures the deploy. Absent when none. */
+  ignoredYamls?: string[];
 }
 
 /** How many files without an extension the walk lists at most (their first line is read for a node shebang). */
@@ -68,10 +70,17 @@ export function isComponentPath(file: string): boolean {
   return (COMPONENT_EXTENSIONS as readonly string[]).includes(path.extname(file));
 }
 
-/** `app.yaml`/`app.yml`, and any other YAML file whose text looks like an App Engine app config. */
+/**
+ * A template an app config is generated from before a deploy (`app.yaml.tmpl` through
+ * envsubst, `app.yaml.j2`, `app.yaml.example`): it holds the builtin and handlers the
+ * deployed file gets, and the generated one is often not in the repository.
+ */
+export const YAML_TEMPLATE = /\.ya?ml\.(tmpl|template|tpl|j2|jinja2?|in|example|sample|dist|erb|mustache|hbs)$/i;
+
+/** `app.yaml`/`app.yml`, and any other YAML file (or template of one) whose text looks like an App Engine app config. */
 function yamlKind(file: string): boolean {
   const ext = path.extname(file);
-  return ext === '.yaml' || ext === '.yml';
+  return ext === '.yaml' || ext === '.yml' || YAML_TEMPLATE.test(file);
 }
 
 interface IgnoreScope {
@@ -136,6 +145,7 @@ export function discoverSync(paths: string[], root: string): Discovery {
   const configs: string[] = [];
   const nodeModulesIn: string[] = [];
   const extensionless: string[] = [];
+  const ignoredYamls: string[] = [];
   const seenDirectories = new Set<string>();
   const seenFiles = new Set<string>();
   const rootResolved = path.resolve(root);
@@ -222,7 +232,10 @@ export function discoverSync(paths: string[], root: string): Discovery {
           scopeRels: directory.scopeRels.map((rel) => rel + name + '/'),
         });
       } else if (isFile) {
-        if (isIgnored(directory, name, false)) continue;
+        if (isIgnored(directory, name, false)) {
+          if (yamlKind(name)) ignoredYamls.push(absPath);
+          continue;
+        }
         addFile(absPath, name, directory.rel === undefined ? undefined : directory.rel + name);
       }
     }
@@ -249,7 +262,11 @@ export function discoverSync(paths: string[], root: string): Discovery {
     }
   }
   configs.push(...outsideConfigs(paths, root, configs));
-  const installed = { ...(nodeModulesIn.length > 0 ? { nodeModulesIn } : {}), ...(extensionless.length > 0 ? { extensionless } : {}) };
+  const installed = {
+    ...(nodeModulesIn.length > 0 ? { nodeModulesIn } : {}),
+    ...(extensionless.length > 0 ? { extensionless } : {}),
+    ...(ignoredYamls.length > 0 ? { ignoredYamls } : {}),
+  };
   if (configs.length === 0) return { files, unreadable, ...installed };
   const prefixes = aliasPrefixes(configs, root);
   return prefixes ? { files, unreadable, configs, aliasPrefixes: prefixes, ...installed } : { files, unreadable, configs, ...installed };

@@ -3,7 +3,7 @@
 // candidates), then the cross-file facts the rules need.
 import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import * as path from 'node:path';
-import { isWithin, toPosixRelative, type Discovery } from './discover.js';
+import { isWithin, toPosixRelative, YAML_TEMPLATE, type Discovery } from './discover.js';
 import { isFile } from './module-aliases.js';
 import { analyzeAppYamls, type AppYamlFile } from './app-yaml.js';
 import { analyzeQueueYamls, type QueueYamlFile } from './queue-yaml.js';
@@ -265,8 +265,8 @@ export function analyze(options: AnalyzeOptions): Analysis {
     if (record && !record.parseProblem) hostCandidates.push(record);
   }
   const hosts = findHostApps(hostCandidates.sort(byRel), matchers.shim);
-  const appYamls = analyzeAppYamls(discovery.files.filter((f) => f.kind === 'app-yaml'), index);
-  const queueYamls = analyzeQueueYamls(discovery.files.filter((f) => f.kind === 'app-yaml'), index);
+  const appYamls = analyzeAppYamls(discovery.files.filter((f) => f.kind === 'app-yaml'), index, options.paths ?? [options.root], options.singleFile ? undefined : options.root, discovery.ignoredYamls);
+  const queueYamls = analyzeQueueYamls(discovery.files.filter((f) => f.kind === 'app-yaml' && !YAML_TEMPLATE.test(f.absPath)), index);
   const unreadable = [
     ...discovery.unreadable,
     ...[...index.unreadable].map(([absPath, error]) => ({ absPath, rel: discovery.files.find((f) => f.absPath === absPath)?.rel ?? absPath, error })),

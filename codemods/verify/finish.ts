@@ -75,6 +75,7 @@ class FileState {
 }
 
 export function finishFiles(planned: Map<string, Planned>, final: { analysis: Analysis; output: RuleOutput }, options: FinishOptions): void {
+  const outsideYamls = new Set(final.analysis.appYamls.filter((y) => y.outsideRun).map((y) => y.absPath));
   const states = new Map<string, FileState>();
   const reportedLines = new Map<string, Set<number>>();
   for (const entry of planned.values()) {
@@ -163,7 +164,9 @@ export function finishFiles(planned: Map<string, Planned>, final: { analysis: An
     }
     // A file that does not parse (e.g. a YAML file a rule could not read) is never touched, markers included.
     // JSON (a package.json whose jest config names the legacy module) has no comments: reported only.
+    // An app config above the run's paths (row 313) is reported only: the run does not edit it.
     if (!options.markers || state.sites.length === 0 || entry.items.some((i) => i.code === 'parse-error') || /\.json$/i.test(entry.file.absPath)) continue;
+    if (outsideYamls.has(entry.file.absPath)) continue;
     const insertions = state.inMigrated().plan(state.sites);
     if (insertions.length === 0) continue;
     const applied = applyEdits(state.migrated, insertions.map((i) => ({ ...i, rule: 'markers' })));

@@ -5,6 +5,7 @@
 // acknowledges an item. Both are found again on the next run, which therefore
 // adds nothing (idempotent) and treats acknowledged items as done.
 import { ts } from 'ts-morph';
+import { YAML_TEMPLATE } from '../analysis/discover.js';
 import type { ReasonCode } from '../types.js';
 import { lineIndexAt, lineStarts } from './offset-map.js';
 
@@ -14,7 +15,7 @@ export const IGNORE_DIRECTIVE = 'deferred-migrate-ignore';
 export type CommentSyntax = 'source' | 'yaml';
 
 export function commentSyntaxOf(absPath: string): CommentSyntax {
-  return /\.ya?ml$/i.test(absPath) ? 'yaml' : 'source';
+  return /\.ya?ml$/i.test(absPath) || YAML_TEMPLATE.test(absPath) ? 'yaml' : 'source';
 }
 
 export interface MarkerSite {

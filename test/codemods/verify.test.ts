@@ -217,6 +217,7 @@ describe('docs', () => {
     'process-exit': true,
     'queue-yaml-unsupported': true,
     'queue-yaml-location': true,
+    'app-yaml-manual': true,
     'unchecked-task-payload': true,
     'unknown-handler-base': true,
     'handler-webapp-member': true,
