@@ -1,6 +1,7 @@
 // configure()/getRuntime(): options, DEFERRED_* variables, the lazily created
 // backend, the signing secret, and the embedded backend across a restart.
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -129,6 +130,34 @@ describe('the signing secret', () => {
     expect(calls).toEqual([1]);
     expect(logger.at('error')).toEqual([]);
     expect(readFileSync(secretFile, 'utf8')).toBe(secret);
+  });
+
+  it('embedded: processes starting together on a fresh directory all get the one secret written whole', async () => {
+    // Cluster workers, or an app and a script, opening one queue at once: the file was
+    // created empty by open(wx) and written after, so a process reading it in between
+    // got '' and failed with "the embedded backend needs a signing secret".
+    const shim = new URL('../../../shim/runtime/runtime.ts', import.meta.url).pathname;
+    const script = `const { configure, getRuntime } = await import(${JSON.stringify(shim)}); configure({ dataDir: process.argv[1], backend: 'embedded' }); getRuntime().backend; process.stdout.write('ok');`;
+    const runs = await Promise.all(
+      Array.from({ length: 6 }, () =>
+        new Promise<string>((done) => {
+          const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+          let out = '';
+          child.stdout.on('data', (d) => (out += d));
+          child.stderr.on('data', (d) => (out += d));
+          child.on('close', () => done(out));
+        }),
+      ),
+    );
+    expect(runs).toEqual(Array(6).fill('ok'));
+    expect(readFileSync(join(dir, 'signing-secret'), 'utf8').trim()).toMatch(/^[\w-]{43}$/);
+    expect(readdirSync(dir).filter((name) => name.includes('signing-secret'))).toEqual(['signing-secret']);
+  }, 30_000);
+
+  it('embedded: an empty secret file is refused with an error naming it', async () => {
+    writeFileSync(join(dir, 'signing-secret'), '');
+    configure({ dataDir: dir, backend: 'embedded' });
+    expect(() => getRuntime().backend).toThrow(/signing secret .*signing-secret is empty.*Delete the file/);
   });
 
   it('embedded: generated names stay unique across restarts', async () => {
