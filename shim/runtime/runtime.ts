@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { getEnvironmentData, isMainThread, setEnvironmentData } from 'node:worker_threads';
 import { setTaskModules, type TaskModule } from '../api/registry.js';
 import type { Backend, Clock, DeliveryTarget, Logger, LogLevel } from '../api/types.js';
 import { createBackend, type BackendKind, type CloudTasksOptions } from '../backends/index.js';
@@ -113,8 +114,14 @@ interface RuntimeState {
   shuttingDown: Promise<void> | undefined;
 }
 
+/** The key and the options configure() hands to worker threads (see inheritedOptions). */
+const THREAD_OPTIONS_KEY = 'deferred-migrate.runtime-options';
+const THREAD_OPTIONS: ReadonlyArray<keyof RuntimeOptions> = [
+  'backend', 'dataDir', 'mode', 'signingSecret', 'taskModules', 'logLevel', 'maxBodyBytes', 'cloudTasks', 'queues', 'failedTaskRetentionMs', 'shutdownDeadlineMs',
+];
+
 const state = sharedSlot<RuntimeState>('runtimeState', () => ({
-  options: {},
+  options: inheritedOptions(),
   settings: undefined,
   backend: undefined,
   target: undefined,
@@ -123,6 +130,45 @@ const state = sharedSlot<RuntimeState>('runtimeState', () => ({
   stopped: false,
   shuttingDown: undefined,
 }));
+
+/**
+ * Worker threads have a globalThis, so a runtime, of their own: options given to configure()
+ * in the thread that spawned them (a dataDir, a backend) did not reach them, and a defer()
+ * in a worker thread went to `.deferred` under the cwd, a queue no wrapped app reads, and
+ * never ran (the call resolved: silent). configure() hands the options that can cross a
+ * thread to the threads started after it (setEnvironmentData); a thread starts from them.
+ */
+
+function inheritedOptions(): RuntimeOptions {
+  if (isMainThread) return {};
+  try {
+    const data = getEnvironmentData(THREAD_OPTIONS_KEY);
+    return data && typeof data === 'object' ? { ...(data as RuntimeOptions) } : {};
+  } catch {
+    return {};
+  }
+}
+
+function shareWithThreads(options: RuntimeOptions): void {
+  const shared: Record<string, unknown> = {};
+  for (const key of THREAD_OPTIONS) {
+    let value: unknown = options[key];
+    if (value === undefined) continue;
+    if (key === 'backend' && typeof value !== 'string') continue;
+    if (key === 'dataDir') value = resolve(String(value));
+    if (key === 'taskModules' && Array.isArray(value)) value = value.filter((m) => typeof m === 'string');
+    try {
+      shared[key] = structuredClone(value);
+    } catch {
+      // A value that cannot cross a thread (functions in cloudTasks): the thread resolves its own.
+    }
+  }
+  try {
+    setEnvironmentData(THREAD_OPTIONS_KEY, shared);
+  } catch {
+    // Runtimes without worker_threads' environment data.
+  }
+}
 
 function current(): Settings {
   return (state.settings ??= resolveSettings(state.options));
@@ -231,6 +277,7 @@ export function configure(options: RuntimeOptions = {}): Runtime {
   const backendChanged = BACKEND_OPTIONS.some((key) => key in options && options[key] !== state.options[key]);
   state.options = merged;
   state.settings = settings;
+  shareWithThreads(merged);
   if (backendChanged && state.backend) {
     const previous = state.backend;
     state.backend = undefined;
@@ -250,6 +297,7 @@ export function getRuntime(): Runtime {
 export async function resetRuntime(): Promise<void> {
   await runtime.close();
   state.options = {};
+  shareWithThreads({});
   state.settings = undefined;
   state.target = undefined;
   state.stopped = false;

@@ -1,7 +1,8 @@
 // configure()/getRuntime(): options, DEFERRED_* variables, the lazily created
 // backend, the signing secret, and the embedded backend across a restart.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -170,4 +171,24 @@ describe('the signing secret', () => {
     expect(second.name).not.toBe(first.name);
     expect(first.name).toMatch(/^task[0-9a-f]{8}-1$/);
   });
+});
+
+describe('worker threads', () => {
+  it('a thread started after configure() uses its options: the same queue directory, not .deferred under the cwd', async () => {
+    // A worker thread has a runtime of its own; its defer() went to ./.deferred, which no
+    // wrapped app reads, and its tasks never ran (the call resolved).
+    configure({ dataDir: dir, mode: 'development', maxBodyBytes: 1234 });
+    const shim = new URL('../../../shim/runtime/runtime.ts', import.meta.url).href;
+    const code = `const { parentPort } = require('node:worker_threads');
+      import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(shim)}); }).then(async ({ getRuntime }) => {
+        const rt = getRuntime(); rt.backend; parentPort.postMessage({ mode: rt.mode, maxBodyBytes: rt.maxBodyBytes }); await rt.close();
+      }, (error) => parentPort.postMessage({ error: String(error) }));`;
+    const seen = await new Promise((done, fail) => {
+      const worker = new Worker(code, { eval: true });
+      worker.once('message', (m) => { done(m); void worker.terminate(); });
+      worker.once('error', fail);
+    });
+    expect(seen).toEqual({ mode: 'development', maxBodyBytes: 1234 });
+    expect(existsSync(join(dir, 'queue.sqlite'))).toBe(true);
+  }, 30_000);
 });
