@@ -9,6 +9,7 @@
 // for ever, where App Engine delivered it to the app serving the URL. Likewise a Handler
 // subclass one app's wrapApp is given for the built-in URL runs only when that app is
 // the target: otherwise its overrides are skipped, with no error.
+import { dirname, sep } from 'node:path';
 import { Node, SyntaxKind } from 'ts-morph';
 import { findDeferCalls, usesDefaultUrl } from './defer-calls.js';
 import { resolveName } from './declarations.js';
@@ -188,4 +189,48 @@ export function deliveryConflict(analysis: Analysis, plan: WrapPlan, repeatedCre
   for (const host of repeated.keys()) if (!apps.includes(host)) apps.push(host);
   const handlers = apps.filter((h) => hasOwnHandler(h, plan));
   return apps.length + repeated.size >= 2 && (urls.length > 0 || handlers.length > 0) ? { urls, handlers, apps, repeated } : undefined;
+}
+
+/** The directory of the nearest package.json the discovery read above `absPath`, if any. */
+function packageDirOf(analysis: Analysis, absPath: string): string | undefined {
+  let best: string | undefined;
+  for (const config of analysis.configs) {
+    if (!config.endsWith(`${sep}package.json`)) continue;
+    const dir = dirname(config);
+    if (absPath.startsWith(dir + sep) && (best === undefined || dir.length > best.length)) best = dir;
+  }
+  return best;
+}
+
+/**
+ * Apps wrapped in separate processes of one package (no module of the run loads both: a web
+ * server and a worker or admin service, a `child_process.fork()` child): each opens the embedded
+ * queue in `.deferred` under its working directory, so started from one directory they share it,
+ * and each process claims and runs whichever due task comes first, through its own app and with
+ * its own registry. A task function only the other process registers fails permanently there
+ * (PermanentTaskFailure: the task is lost), and a custom URL its app does not serve is answered
+ * 404 and retried. Apps given `deliver: false`, apps in test files, apps of other packages (started
+ * from their own directory, as workspace scripts are) and files that choose their queue directory
+ * (`dataDir`, `DEFERRED_DATA_DIR`) are left out. Each entry: an app and the apps of other processes.
+ */
+export function sharedQueueApps(analysis: Analysis, plan: WrapPlan): Map<HostApp, HostApp[]> {
+  const result = new Map<HostApp, HostApp[]>();
+  const candidates = [...plan.toWrap, ...plan.wrapped].filter(
+    (h) => !deliversNothing(h) && !isTestFile(h.record.rel) && !/\bdataDir\b|DEFERRED_DATA_DIR/.test(h.record.text),
+  );
+  const distinct = candidates.filter((h) => h.framework !== 'node' || !frameworkAppOf(analysis, h, candidates));
+  if (distinct.length < 2) return result;
+  const entries = new Map<string, Set<string> | undefined>();
+  for (const app of distinct) if (!entries.has(app.record.absPath)) entries.set(app.record.absPath, entriesOf(analysis, app.record.absPath));
+  const separate = (a: HostApp, b: HostApp): boolean => {
+    const x = entries.get(a.record.absPath);
+    const y = entries.get(b.record.absPath);
+    return a.record !== b.record && !!x && !!y && x.size > 0 && y.size > 0 && ![...x].some((entry) => y.has(entry));
+  };
+  for (const app of distinct) {
+    const pkg = packageDirOf(analysis, app.record.absPath);
+    const others = distinct.filter((other) => other !== app && separate(app, other) && packageDirOf(analysis, other.record.absPath) === pkg);
+    if (others.length > 0) result.set(app, others);
+  }
+  return result;
 }

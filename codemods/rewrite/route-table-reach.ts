@@ -120,8 +120,9 @@ export function builtinServedElsewhere(analysis: Analysis, table: RouteTable): s
     return undefined;
   }
   if (mountPrefixOf(mount) === undefined) return `under a path the codemod cannot read (${at}: \`${mount.call.getText().replace(/\s+/g, ' ').slice(0, 80)}\`)`;
-  if (!rootHostOf(analysis, mount)) return `on \`${mount.app?.getText() ?? 'an object'}\` (${at}), which is not an app the codemod found created (a Router, a sub-app or plugin instance handed in): the path that serves it under is not known`;
-  const condition = conditionAround(mount.call);
+  const host = rootHostOf(analysis, mount);
+  if (!host) return `on \`${mount.app?.getText() ?? 'an object'}\` (${at}), which is not an app the codemod found created (a Router, a sub-app or plugin instance handed in): the path that serves it under is not known`;
+  const condition = conditionAround(mount.call, host.create);
   if (condition) return `only when \`${condition.replace(/\s+/g, ' ').slice(0, 80)}\` holds (${at}), where wrapApp answers it always`;
   return undefined;
 }
@@ -149,11 +150,17 @@ function urlRewrite(call: CallExpression): string | undefined {
   return undefined;
 }
 
-/** The condition a call runs under within its function (an if, a switch, `?:`, `&&`/`||`/`??`), if any. */
-function conditionAround(call: Node): string | undefined {
+/**
+ * The condition a call runs under within its function (an if, a switch, `?:`, `&&`/`||`/`??`), if any,
+ * as a text (`!(...)` for an else branch). A condition that also holds around `app`, the creation of the
+ * app the call mounts on (`if (cluster.isPrimary) {...} else { const app = express(); app.use(tasks) }`),
+ * is none: wrapApp, written where the app is made, answers under the same condition.
+ */
+function conditionAround(call: Node, app?: Node): string | undefined {
+  const holdsApp = (node: Node): boolean => app !== undefined && node.getSourceFile() === app.getSourceFile() && node.getStart() <= app.getStart() && app.getEnd() <= node.getEnd();
   for (let node: Node = call, parent = node.getParent(); parent; node = parent, parent = parent.getParent()) {
-    if (Node.isFunctionLikeDeclaration(parent) || Node.isSourceFile(parent)) return undefined;
-    if (Node.isIfStatement(parent) && parent.getExpression() !== node) return parent.getExpression().getText();
+    if (Node.isFunctionLikeDeclaration(parent) || Node.isSourceFile(parent) || holdsApp(node)) return undefined;
+    if (Node.isIfStatement(parent) && parent.getExpression() !== node) return parent.getElseStatement() === node ? `!(${parent.getExpression().getText()})` : parent.getExpression().getText();
     if (Node.isConditionalExpression(parent) && parent.getCondition() !== node) return parent.getCondition().getText();
     if (Node.isSwitchStatement(parent) && parent.getExpression() !== node) return parent.getExpression().getText();
     if (Node.isBinaryExpression(parent) && parent.getRight() === node && ['&&', '||', '??'].includes(parent.getOperatorToken().getText())) return parent.getLeft().getText();

@@ -6,7 +6,7 @@
 // A task route of the app's own, running payloads with run(), is reported: nothing
 // checks that its requests come from the queue (task-payload-runs.ts).
 import { Node, type CallExpression } from 'ts-morph';
-import { deliveryConflict } from '../analysis/delivery-target.js';
+import { deliveryConflict, sharedQueueApps } from '../analysis/delivery-target.js';
 import { repeatedCreation } from './app-factories.js';
 import type { HostApp } from '../analysis/host-app.js';
 import type { Analysis } from '../analysis/index.js';
@@ -119,6 +119,19 @@ function reportDeliveryConflict(analysis: Analysis, out: RuleOutput): void {
   }
 }
 
+/** Apps wrapped in separate processes of one package (delivery-target.ts, `sharedQueueApps`): each is reported. */
+function reportSharedQueue(analysis: Analysis, out: RuleOutput): void {
+  for (const [host, others] of sharedQueueApps(analysis, wrapPlan(analysis))) {
+    out.report(
+      host.record,
+      wrapTarget(host),
+      'delivery-target',
+      'warning',
+      `${appName(host)} and ${others.map(appName).join(', ')} are wrapped with wrapApp in separate processes (no module of the run loads both). Each opens the embedded queue in .deferred under its working directory: started from one directory they share it, and each process claims and runs whichever due task comes first, through its own app and the functions it registered. A task whose function only the other process registers fails there permanently (PermanentTaskFailure) and is not run again; one for a custom URL its app does not serve is answered 404 and retried. Give each process its own queue directory (DEFERRED_DATA_DIR, or configure({ dataDir })), or wrap the apps that should run no tasks with { useDeferred: true, deliver: false }.`,
+    );
+  }
+}
+
 /**
  * Apps were found and wrapped, but the one that serves may be another (unrecognised-servers.ts):
  * a server the finder does not recognise, or apps found in test files only.
@@ -150,6 +163,7 @@ export const rule: Rule = {
   run(analysis, out, shared) {
     reportUncheckedPayloadRuns(analysis, out);
     reportDeliveryConflict(analysis, out);
+    reportSharedQueue(analysis, out);
     const plan = wrapPlan(analysis);
     if (!plan.needed) return;
     const problems = new Map(plan.defaultUrlHandlers.flatMap((e) => (e.problem ? [[e, e.problem] as const] : [])));

@@ -2,8 +2,9 @@
 // called any time before the first use; options win over DEFERRED_* env vars,
 // which win over the defaults.
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { getEnvironmentData, isMainThread, setEnvironmentData } from 'node:worker_threads';
 import { setTaskModules, type TaskModule } from '../api/registry.js';
 import type { Backend, Clock, DeliveryTarget, Logger, LogLevel } from '../api/types.js';
 import { createBackend, type BackendKind, type CloudTasksOptions } from '../backends/index.js';
@@ -113,8 +114,14 @@ interface RuntimeState {
   shuttingDown: Promise<void> | undefined;
 }
 
+/** The key and the options configure() hands to worker threads (see inheritedOptions). */
+const THREAD_OPTIONS_KEY = 'deferred-migrate.runtime-options';
+const THREAD_OPTIONS: ReadonlyArray<keyof RuntimeOptions> = [
+  'backend', 'dataDir', 'mode', 'signingSecret', 'taskModules', 'logLevel', 'maxBodyBytes', 'cloudTasks', 'queues', 'failedTaskRetentionMs', 'shutdownDeadlineMs',
+];
+
 const state = sharedSlot<RuntimeState>('runtimeState', () => ({
-  options: {},
+  options: inheritedOptions(),
   settings: undefined,
   backend: undefined,
   target: undefined,
@@ -123,6 +130,45 @@ const state = sharedSlot<RuntimeState>('runtimeState', () => ({
   stopped: false,
   shuttingDown: undefined,
 }));
+
+/**
+ * Worker threads have a globalThis, so a runtime, of their own: options given to configure()
+ * in the thread that spawned them (a dataDir, a backend) did not reach them, and a defer()
+ * in a worker thread went to `.deferred` under the cwd, a queue no wrapped app reads, and
+ * never ran (the call resolved: silent). configure() hands the options that can cross a
+ * thread to the threads started after it (setEnvironmentData); a thread starts from them.
+ */
+
+function inheritedOptions(): RuntimeOptions {
+  if (isMainThread) return {};
+  try {
+    const data = getEnvironmentData(THREAD_OPTIONS_KEY);
+    return data && typeof data === 'object' ? { ...(data as RuntimeOptions) } : {};
+  } catch {
+    return {};
+  }
+}
+
+function shareWithThreads(options: RuntimeOptions): void {
+  const shared: Record<string, unknown> = {};
+  for (const key of THREAD_OPTIONS) {
+    let value: unknown = options[key];
+    if (value === undefined) continue;
+    if (key === 'backend' && typeof value !== 'string') continue;
+    if (key === 'dataDir') value = resolve(String(value));
+    if (key === 'taskModules' && Array.isArray(value)) value = value.filter((m) => typeof m === 'string');
+    try {
+      shared[key] = structuredClone(value);
+    } catch {
+      // A value that cannot cross a thread (functions in cloudTasks): the thread resolves its own.
+    }
+  }
+  try {
+    setEnvironmentData(THREAD_OPTIONS_KEY, shared);
+  } catch {
+    // Runtimes without worker_threads' environment data.
+  }
+}
 
 function current(): Settings {
   return (state.settings ??= resolveSettings(state.options));
@@ -231,6 +277,7 @@ export function configure(options: RuntimeOptions = {}): Runtime {
   const backendChanged = BACKEND_OPTIONS.some((key) => key in options && options[key] !== state.options[key]);
   state.options = merged;
   state.settings = settings;
+  shareWithThreads(merged);
   if (backendChanged && state.backend) {
     const previous = state.backend;
     state.backend = undefined;
@@ -250,6 +297,7 @@ export function getRuntime(): Runtime {
 export async function resetRuntime(): Promise<void> {
   await runtime.close();
   state.options = {};
+  shareWithThreads({});
   state.settings = undefined;
   state.target = undefined;
   state.stopped = false;
@@ -335,20 +383,60 @@ function defaultBackendKind(env: NodeJS.ProcessEnv): BackendKind {
 function defaultSecret(kind: BackendKind, dataDir: string): string | undefined {
   if (kind !== 'embedded') return kind === 'memory' ? randomBytes(32).toString('base64url') : undefined;
   const file = join(dataDir, 'signing-secret');
-  try {
-    return readFileSync(file, 'utf8').trim();
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-  }
+  const existing = readSecret(file);
+  if (existing !== undefined) return existing;
   mkdirSync(dataDir, { recursive: true });
   const secret = randomBytes(32).toString('base64url');
+  // Written whole under a name of its own, then linked into place: a process starting
+  // at the same moment (cluster workers, an app and a script on one queue) sees no file
+  // or the whole secret, never the empty file that `open(wx)` shows before its write.
+  // link() fails when the file exists: that process was first, its secret is used.
+  const temp = join(dataDir, `.signing-secret.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  writeFileSync(temp, `${secret}\n`, { mode: 0o600, flag: 'wx' });
+  try {
+    chmodSync(temp, 0o600);
+    linkSync(temp, file);
+    return secret;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return readSecret(file, true)!;
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'ENOSYS' && code !== 'EOPNOTSUPP') throw error;
+  } finally {
+    rmSync(temp, { force: true });
+  }
+  // A file system without hard links: create the file exclusively, as before.
   try {
     writeFileSync(file, `${secret}\n`, { mode: 0o600, flag: 'wx' });
   } catch (error) {
-    // Another process created it first: use theirs.
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return readFileSync(file, 'utf8').trim();
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return readSecret(file, true)!;
     throw error;
   }
   chmodSync(file, 0o600);
   return secret;
+}
+
+/**
+ * The stored secret, or undefined when there is none. An empty file (a process of an
+ * earlier release between creating and writing it, or killed there) is read again for
+ * up to a second, then refused with an error naming the file: an empty secret used to
+ * surface as "the embedded backend needs a signing secret".
+ */
+function readSecret(file: string, mustExist = false): string | undefined {
+  for (let waited = 0; ; waited += 20) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8').trim();
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || mustExist) throw error;
+      return undefined;
+    }
+    if (text !== '') return text;
+    if (waited >= 1000) {
+      throw new Error(
+        `The embedded queue's signing secret ${file} is empty (a process was stopped while creating it). ` +
+          'Delete the file: the next process creates a new one.',
+      );
+    }
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+  }
 }

@@ -61,6 +61,7 @@ export class Dispatcher {
   private completions: Array<{ id: string; nowMs: number }> = [];
   private refillScheduled = false;
   private closed = false;
+  private exitHook: (() => void) | undefined;
   private readonly concurrency: number;
   private readonly leaseMs: number;
 
@@ -75,7 +76,33 @@ export class Dispatcher {
 
   attach(target: DeliveryTarget): void {
     this.target = target;
+    if (!this.exitHook && !this.closed) {
+      this.exitHook = () => this.onProcessExit();
+      process.on('exit', this.exitHook);
+    }
     this.wake();
+  }
+
+  /**
+   * `process.exit()` with deliveries in flight (the app's own, or a `cluster` worker's when
+   * its primary goes: Node exits it at once, without the SIGTERM drain): the store is
+   * synchronous, so the finished deliveries are recorded and the unfinished ones released
+   * now. Before, both stayed leased: run again (or run at all) only after the 10-minute lease.
+   */
+  private onProcessExit(): void {
+    if (this.closed) return;
+    this.stopClaiming();
+    this.recordCompletions();
+    const unfinished = [...this.inFlightTasks.values()];
+    if (unfinished.length === 0) return;
+    try {
+      this.store.release(
+        unfinished.map((task) => task.id),
+        this.options.clock.now(),
+      );
+    } catch {
+      // The lease ends on its own.
+    }
   }
 
   /** Something changed (a new task, the clock moved): deliver what is due and re-arm the timer. */
@@ -151,6 +178,8 @@ export class Dispatcher {
 
   private stopClaiming(): void {
     this.closed = true;
+    if (this.exitHook) process.off('exit', this.exitHook);
+    this.exitHook = undefined;
     this.unsubscribeClock?.();
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;

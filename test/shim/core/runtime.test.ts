@@ -1,6 +1,8 @@
 // configure()/getRuntime(): options, DEFERRED_* variables, the lazily created
 // backend, the signing secret, and the embedded backend across a restart.
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { Worker } from 'node:worker_threads';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -131,6 +133,34 @@ describe('the signing secret', () => {
     expect(readFileSync(secretFile, 'utf8')).toBe(secret);
   });
 
+  it('embedded: processes starting together on a fresh directory all get the one secret written whole', async () => {
+    // Cluster workers, or an app and a script, opening one queue at once: the file was
+    // created empty by open(wx) and written after, so a process reading it in between
+    // got '' and failed with "the embedded backend needs a signing secret".
+    const shim = new URL('../../../shim/runtime/runtime.ts', import.meta.url).pathname;
+    const script = `const { configure, getRuntime } = await import(${JSON.stringify(shim)}); configure({ dataDir: process.argv[1], backend: 'embedded' }); getRuntime().backend; process.stdout.write('ok');`;
+    const runs = await Promise.all(
+      Array.from({ length: 6 }, () =>
+        new Promise<string>((done) => {
+          const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+          let out = '';
+          child.stdout.on('data', (d) => (out += d));
+          child.stderr.on('data', (d) => (out += d));
+          child.on('close', () => done(out));
+        }),
+      ),
+    );
+    expect(runs).toEqual(Array(6).fill('ok'));
+    expect(readFileSync(join(dir, 'signing-secret'), 'utf8').trim()).toMatch(/^[\w-]{43}$/);
+    expect(readdirSync(dir).filter((name) => name.includes('signing-secret'))).toEqual(['signing-secret']);
+  }, 30_000);
+
+  it('embedded: an empty secret file is refused with an error naming it', async () => {
+    writeFileSync(join(dir, 'signing-secret'), '');
+    configure({ dataDir: dir, backend: 'embedded' });
+    expect(() => getRuntime().backend).toThrow(/signing secret .*signing-secret is empty.*Delete the file/);
+  });
+
   it('embedded: generated names stay unique across restarts', async () => {
     configure({ dataDir: dir, clock: new ManualClock(), mode: 'development' });
     const job = register(function named() {});
@@ -141,4 +171,24 @@ describe('the signing secret', () => {
     expect(second.name).not.toBe(first.name);
     expect(first.name).toMatch(/^task[0-9a-f]{8}-1$/);
   });
+});
+
+describe('worker threads', () => {
+  it('a thread started after configure() uses its options: the same queue directory, not .deferred under the cwd', async () => {
+    // A worker thread has a runtime of its own; its defer() went to ./.deferred, which no
+    // wrapped app reads, and its tasks never ran (the call resolved).
+    configure({ dataDir: dir, mode: 'development', maxBodyBytes: 1234 });
+    const shim = new URL('../../../shim/runtime/runtime.ts', import.meta.url).href;
+    const code = `const { parentPort } = require('node:worker_threads');
+      import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(shim)}); }).then(async ({ getRuntime }) => {
+        const rt = getRuntime(); rt.backend; parentPort.postMessage({ mode: rt.mode, maxBodyBytes: rt.maxBodyBytes }); await rt.close();
+      }, (error) => parentPort.postMessage({ error: String(error) }));`;
+    const seen = await new Promise((done, fail) => {
+      const worker = new Worker(code, { eval: true });
+      worker.once('message', (m) => { done(m); void worker.terminate(); });
+      worker.once('error', fail);
+    });
+    expect(seen).toEqual({ mode: 'development', maxBodyBytes: 1234 });
+    expect(existsSync(join(dir, 'queue.sqlite'))).toBe(true);
+  }, 30_000);
 });
