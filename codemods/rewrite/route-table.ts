@@ -17,7 +17,7 @@ import { RuleOutput, type Rule, type RuleMeta } from './context.js';
 import { addNeededImports } from './imports.js';
 import { hasLocalName, legacyNameUses, namespaceAccess, translate, useShimName } from './names.js';
 import { importStatement, insertImportStatement, isCommonJs, relativeSpecifier } from './import-placement.js';
-import { isHandlerRef, unwrap } from '../analysis/legacy-symbols.js';
+import { isHandlerRef, outermostExpression, unwrap } from '../analysis/legacy-symbols.js';
 import { findRouterValueUses } from '../analysis/handler-values.js';
 import { roleOfSpecifier } from '../analysis/specifiers.js';
 import { makeTransform } from './single-file.js';
@@ -188,7 +188,9 @@ function reportEmptyTable(out: RuleOutput, record: SourceRecord, table: RouteTab
     'warning',
     elsewhere
       ? `This route table only served deferred tasks: wrapApp serves the built-in URL and its other task routes are now routes of the app in ${elsewhere.record.rel}. It is left empty (it passes every request on) and still mounted there. Remove it, the arrays it was built from and its mount.`
-      : 'This route table only served deferred tasks (wrapApp serves them now) but is used in ways the codemod does not follow; it is left empty. Remove it and its uses.',
+      : table.mounts.length > 0 && table.otherUses.length === 0
+        ? 'This route table only served deferred tasks: wrapApp serves the built-in URL and its other task routes are now routes of the app. It is left empty (it passes every request on) and still mounted, because the arrays it was built from stay (used elsewhere, or declared in a way the codemod does not remove). Remove it, its mount, and those arrays if nothing else needs them.'
+        : 'This route table only served deferred tasks (wrapApp serves them now) but is used in ways the codemod does not follow; it is left empty. Remove it and its uses.',
   );
 }
 
@@ -263,7 +265,7 @@ function migrateTable(analysis: Analysis, out: RuleOutput, table: RouteTable): v
       table.rowsUnknown,
       'unresolved-legacy-reference',
       'warning',
-      'The rows of this route table come from something the codemod does not follow (a call, an import, an array changed in place...): TaskHandler rows among them are not migrated. Build the rows as an array literal (or const arrays spread into it), or serve task URLs with new Handler().post(environ) by hand.',
+      'The rows of this route table come from something the codemod does not follow (a call, an import, an array changed in place or read by other code...): TaskHandler rows among them are not migrated. Build the rows as an array literal (or const arrays spread into it), or serve task URLs with new Handler().post(environ) by hand.',
     );
   }
   if (!table.rowsArray && !table.composed) return;
@@ -582,7 +584,8 @@ function disposableRowSources(record: SourceRecord, table: RouteTable): Node[] |
       statements.add(pushStatement);
       continue;
     }
-    const declaration = container.getParent();
+    // `const ROWS = [...] as const`: the declaration holds the array through its assertions.
+    const declaration = outermostExpression(container).getParent();
     const variableStatement = declaration && Node.isVariableDeclaration(declaration) ? declaration.getVariableStatement() : undefined;
     if (!declaration || !Node.isVariableDeclaration(declaration) || !variableStatement || variableStatement.getDeclarations().length !== 1) return undefined;
     statements.add(variableStatement);
