@@ -155,6 +155,14 @@ export function findHandOffs(handlers: HandlerClasses, record: SourceRecord): No
   const holders = classHolders(sf, names);
   const consider = (value: ts.Expression): void => {
     while (ts.isParenthesizedExpression(value) || ts.isAsExpression(value) || ts.isNonNullExpression(value) || ts.isSatisfiesExpression(value)) value = value.expression;
+    // `Object.entries({ audit: AuditHandler })`, `register({ AuditHandler })`: an object literal handed on holds it.
+    if (ts.isObjectLiteralExpression(value)) {
+      for (const property of value.properties) {
+        if (ts.isPropertyAssignment(property)) consider(property.initializer);
+        else if (ts.isShorthandPropertyAssignment(property)) consider(property.name);
+      }
+      return;
+    }
     if (!ts.isIdentifier(value) && !ts.isPropertyAccessExpression(value)) return;
     // Only what may hold a subclass: resolving every argument of the file asks the type checker of most.
     let root: ts.Expression = value;
@@ -172,12 +180,44 @@ export function findHandOffs(handlers: HandlerClasses, record: SourceRecord): No
     }
   }
   for (const array of compilerNodesOfKind<ts.ArrayLiteralExpression>(sf, SyntaxKind.ArrayLiteralExpression)) {
-    // `[pattern, Handler]`: a row (the route-table analysis reads it, or reports its table).
+    // `[pattern, Handler]`: a row (the route-table analysis reads it, or reports its table), unless it is an
+    // entry given to a keyed collection (`Object.fromEntries([['audit', AuditHandler]])`, `new Map(...)`,
+    // `new WeakMap(...)`) other than a module-level const Map registry, whose reads findRegistryReads reports.
     const [first] = array.elements;
-    if (array.elements.length === 2 && first && (ts.isStringLiteralLike(first) || ts.isTemplateExpression(first) || ts.isRegularExpressionLiteral(first))) continue;
+    const pair = array.elements.length === 2 && first && (ts.isStringLiteralLike(first) || ts.isTemplateExpression(first) || ts.isRegularExpressionLiteral(first));
+    if (pair && (!collectionEntry(array) || mapRegistryEntry(handlers, record, array))) continue;
     for (const element of array.elements) if (!ts.isSpreadElement(element)) consider(element);
   }
+  // `Registry.table['mail'] = MailHandler` (a static block, a setup function): stored where the codemod does not follow it.
+  for (const assignment of compilerNodesOfKind<ts.BinaryExpression>(sf, SyntaxKind.BinaryExpression)) {
+    if (assignment.operatorToken.kind !== SyntaxKind.EqualsToken) continue;
+    const left = assignment.left;
+    if (!ts.isPropertyAccessExpression(left) && !ts.isElementAccessExpression(left)) continue;
+    // `exports.AuditHandler = AuditHandler`, `module.exports.X = ...`: exports the resolver follows.
+    if (/^(?:module\.)?exports\b/.test(left.getText(sf.compilerNode))) continue;
+    consider(assignment.right);
+  }
   return found;
+}
+
+/** `[key, value]` among the entries given to `Object.fromEntries(...)`, `new Map(...)`, `new WeakMap(...)`. */
+function collectionEntry(pair: ts.ArrayLiteralExpression): boolean {
+  const entries = pair.parent;
+  const call = entries && ts.isArrayLiteralExpression(entries) ? entries.parent : undefined;
+  if (!call || !(ts.isCallExpression(call) || ts.isNewExpression(call)) || call.arguments?.[0] !== entries) return false;
+  const callee = call.expression.getText();
+  return ts.isNewExpression(call) ? callee === 'Map' || callee === 'WeakMap' : callee === 'Object.fromEntries';
+}
+
+/** `[key, Handler]` inside the entries of a module-level const `new Map([...])` registry (registryKind 'map'). */
+function mapRegistryEntry(handlers: HandlerClasses, record: SourceRecord, pair: ts.ArrayLiteralExpression): boolean {
+  const entries = pair.parent;
+  const created = entries && ts.isArrayLiteralExpression(entries) ? entries.parent : undefined;
+  if (!created || !ts.isNewExpression(created)) return false;
+  let holder: ts.Node | undefined = created.parent;
+  while (holder && (ts.isParenthesizedExpression(holder) || ts.isAsExpression(holder) || ts.isSatisfiesExpression(holder) || ts.isNonNullExpression(holder))) holder = holder.parent;
+  if (!holder || !ts.isVariableDeclaration(holder)) return false;
+  return registryKind(handlers, record, wrapCompilerNode(record.sourceFile, holder)) === 'map';
 }
 
 /**
