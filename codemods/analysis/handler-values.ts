@@ -8,7 +8,7 @@
 import { Node, SyntaxKind, ts, type Identifier, type SourceFile } from 'ts-morph';
 import { compilerDescendants, compilerNodesOfKind, wrapCompilerNode } from './compiler-nodes.js';
 import type { HandlerClasses } from './handlers.js';
-import { addBindingNames, isShadowed } from './scope.js';
+import { addBindingNames, isShadowed, sameScopeReferences } from './scope.js';
 import { resolveModuleMember, resolveName } from './declarations.js';
 import { isKeptByResolver } from './defer-calls.js';
 import { isHandlerRef, isIndirectValue, isWsgiApplicationRef, type SymbolTable } from './legacy-symbols.js';
@@ -127,6 +127,51 @@ export function findInstantiations(handlers: HandlerClasses, record: SourceRecor
     if (isWrittenDispatch(created)) continue;
     const node = wrapCompilerNode(sf, expression);
     if (handlers.statusOf(record, node).kind === 'handler') found.push(node);
+  }
+  return found;
+}
+
+/** The methods webapp called with no argument that the migrated Handler calls with environ. */
+const ENTRY_METHODS = new Set(['post', 'runFromRequest']);
+
+/**
+ * `h.post()` / `h.runFromRequest()` without arguments on a parameter or variable typed as
+ * `TaskHandler` or a subclass found (a TypeScript annotation, or JSDoc's `@param {...}` /
+ * `@type {...}` in JavaScript, also through a `@typedef` or `type` alias of the file): a dispatch
+ * written for webapp's handlers, which now need environ. In TypeScript the type check says so
+ * when the run type-checks; in JavaScript only a checkJs config would.
+ */
+export function findTypedDispatches(handlers: HandlerClasses, record: SourceRecord): Node[] {
+  const text = record.text;
+  if (!/\.(?:post|runFromRequest)\s*\(\s*\)/.test(text)) return [];
+  const names = new Set(['TaskHandler', ...handlers.classes.map((c) => c.name).filter((name): name is string => name !== undefined)]);
+  // Migrated code (the idempotency pass, a file migrated before): the shim's Handler takes environ too.
+  if (text.includes('deferred-migrate/shim')) names.add('Handler');
+  if (![...names].some((name) => text.includes(name))) return [];
+  const word = (name: string) => new RegExp(`(?<![\\w$])${name.replace(/\$/g, '\\$')}(?![\\w$])`);
+  const mentions = (typeText: string): boolean => [...names].some((name) => word(name).test(typeText));
+  // `/** @typedef {import('...').TaskHandler} Legacy */`, `type Legacy = deferred.TaskHandler`: aliases of the file.
+  for (const match of text.matchAll(/@typedef\s*\{([^}]*)\}\s*([\w$]+)|\btype\s+([\w$]+)\s*(?:<[^>]*>)?\s*=\s*([^;\n]+)/g)) {
+    const [typeText, alias] = match[1] !== undefined ? [match[1], match[2]!] : [match[4]!, match[3]!];
+    if (mentions(typeText)) names.add(alias);
+  }
+  const sf = record.sourceFile;
+  const found: Node[] = [];
+  for (const kind of [SyntaxKind.Parameter, SyntaxKind.VariableDeclaration] as const) {
+    for (const declaration of compilerNodesOfKind<ts.ParameterDeclaration | ts.VariableDeclaration>(sf, kind)) {
+      if (!ts.isIdentifier(declaration.name)) continue;
+      const type = declaration.type ?? (record.isTypeScript ? undefined : ts.getJSDocType(declaration));
+      if (!type || !mentions(type.getText(sf.compilerNode))) continue;
+      // `typeof TaskHandler`: the class, not an instance (handed-on classes are findHandOffs').
+      if (/^\s*typeof\b/.test(type.getText(sf.compilerNode))) continue;
+      const name = wrapCompilerNode<Identifier>(sf, declaration.name);
+      for (const ref of sameScopeReferences(name)) {
+        const access = ref.getParent();
+        if (!access || !Node.isPropertyAccessExpression(access) || access.getExpression() !== ref || !ENTRY_METHODS.has(access.getName())) continue;
+        const call = access.getParent();
+        if (call && Node.isCallExpression(call) && call.getExpression() === access && call.getArguments().length === 0) found.push(call);
+      }
+    }
   }
   return found;
 }
