@@ -398,7 +398,7 @@ function migrateTable(analysis: Analysis, out: RuleOutput, table: RouteTable): v
     } else if (framework !== undefined && framework !== 'node' && !expressionStatementOf(primary.call)) {
       // `mount = () => app.use(tasks)`, `cond && app.use(tasks)`, `app.use(tasks).listen()`: no statement to put the routes before.
       out.report(
-        record,
+        primary.record,
         primary.call,
         'mount-not-found',
         'warning',
@@ -406,14 +406,14 @@ function migrateTable(analysis: Analysis, out: RuleOutput, table: RouteTable): v
       );
     } else if (!framework && mountedUnder === undefined) {
       out.report(
-        record,
+        primary.record,
         primary.call,
         'mount-not-found',
         'warning',
         `This route table is mounted under a path the codemod cannot read (a variable, a pattern such as /tenants/:tenant, several paths, a middleware before it in the same call): its custom task routes stay in the table. Serve each with new Handler().post(environ) at the URL the table served it (the mount path followed by the row's path). ${ROWS_FAIL_UNTIL_MOVED}`,
       );
     } else if (!framework) {
-      out.report(record, primary.call, 'unknown-framework', 'warning', `The app this route table is mounted on was not recognised (Express, Koa, Fastify, Hono, node:http); its custom task routes stay in the table. Serve each with new Handler().post(environ). ${ROWS_FAIL_UNTIL_MOVED}`);
+      out.report(primary.record, primary.call, 'unknown-framework', 'warning', `The app this route table is mounted on was not recognised (Express, Koa, Fastify, Hono, node:http); its custom task routes stay in the table. Serve each with new Handler().post(environ). ${ROWS_FAIL_UNTIL_MOVED}`);
     } else if (primary.record !== record && framework !== 'node') {
       // The mount's import of the table may go with the table: the handlers' import is not placed after it.
       const tableGoes = !table.composed && table.rows.every((r) => r.kind === 'builtin' || (r.kind === 'custom' && !r.regex));
