@@ -221,6 +221,8 @@ export function findHandOffs(handlers: HandlerClasses, record: SourceRecord): No
       const callee = call.expression;
       const calleeName = ts.isIdentifier(callee) ? callee.text : ts.isPropertyAccessExpression(callee) ? callee.name.text : '';
       if (CLASS_TESTS.test(calleeName)) continue;
+      // `Object.defineProperty(exports, 'X', { value: X })`: an export the resolver follows.
+      if (calleeName === 'defineProperty' && call.arguments?.[0] && /^(?:module\.)?exports$/.test(call.arguments[0].getText(sf.compilerNode))) continue;
       for (const argument of call.arguments ?? []) consider(argument);
     }
   }
