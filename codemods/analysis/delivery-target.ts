@@ -21,6 +21,8 @@ import type { Analysis } from './index.js';
 import { mountPrefix } from './route-tables.js';
 import type { WrapPlan } from './wrap-plan.js';
 
+const DEFAULT_URL = '/_ah/queue/deferred';
+
 export interface DeliveryConflict {
   /** The custom URLs tasks are sent to, as the report names them. */
   urls: string[];
@@ -52,7 +54,31 @@ function customTaskUrls(analysis: Analysis): string[] {
     const prefix = mountPrefix(table);
     for (const row of table.rows) if (row.kind === 'custom') urls.add(row.path === undefined || prefix === undefined ? 'a route-table row' : prefix + row.path);
   }
+  for (const url of handlerRoutes(analysis)) urls.add(url);
   return [...urls];
+}
+
+/** What the route-table rule writes for a custom row: `new MailTask().post(deferred.environ(req, ...))` (also `environFrom`). */
+const HANDLER_ROUTE_BODY = /\bnew\s+[\w$.]+\s*\([^)]*\)\s*\.post\(\s*(?:[\w$]+\.)?environ(?:From)?\(/;
+
+/**
+ * The paths of routes that run a Handler (`app.post('/tasks/mail', async (req, res) => { ... new
+ * MailTask().post(deferred.environ(req)) ... })`): a route table's custom rows once migrated, so
+ * that a run on migrated code sees the custom URLs the first run saw in the table.
+ */
+function handlerRoutes(analysis: Analysis): string[] {
+  const urls: string[] = [];
+  for (const record of analysis.candidates) {
+    if (!/\benviron(?:From)?\(/.test(record.sourceFile.getFullText())) continue;
+    for (const call of record.sourceFile.getDescendantsOfKind(SyntaxKind.CallExpression)) {
+      const callee = call.getExpression();
+      if (!Node.isPropertyAccessExpression(callee) || callee.getName() !== 'post') continue;
+      const [path, ...rest] = call.getArguments();
+      if (!path || !Node.isStringLiteral(path) || path.getLiteralText() === DEFAULT_URL) continue;
+      if (rest.some((arg) => (Node.isArrowFunction(arg) || Node.isFunctionExpression(arg)) && HANDLER_ROUTE_BODY.test(arg.getText()))) urls.push(path.getLiteralText());
+    }
+  }
+  return urls;
 }
 
 /** The framework app a node listener is (`http.createServer(app)`, `app.callback()`, in this file or imported), if it is one of `hosts`. */

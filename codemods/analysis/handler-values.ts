@@ -8,7 +8,7 @@
 import { Node, SyntaxKind, ts, type Identifier, type SourceFile } from 'ts-morph';
 import { compilerDescendants, compilerNodesOfKind, wrapCompilerNode } from './compiler-nodes.js';
 import type { HandlerClasses } from './handlers.js';
-import { addBindingNames, isShadowed } from './scope.js';
+import { addBindingNames, isShadowed, sameScopeReferences } from './scope.js';
 import { resolveModuleMember, resolveName } from './declarations.js';
 import { isKeptByResolver } from './defer-calls.js';
 import { isHandlerRef, isIndirectValue, isWsgiApplicationRef, type SymbolTable } from './legacy-symbols.js';
@@ -131,6 +131,51 @@ export function findInstantiations(handlers: HandlerClasses, record: SourceRecor
   return found;
 }
 
+/** The methods webapp called with no argument that the migrated Handler calls with environ. */
+const ENTRY_METHODS = new Set(['post', 'runFromRequest']);
+
+/**
+ * `h.post()` / `h.runFromRequest()` without arguments on a parameter or variable typed as
+ * `TaskHandler` or a subclass found (a TypeScript annotation, or JSDoc's `@param {...}` /
+ * `@type {...}` in JavaScript, also through a `@typedef` or `type` alias of the file): a dispatch
+ * written for webapp's handlers, which now need environ. In TypeScript the type check says so
+ * when the run type-checks; in JavaScript only a checkJs config would.
+ */
+export function findTypedDispatches(handlers: HandlerClasses, record: SourceRecord): Node[] {
+  const text = record.text;
+  if (!/\.(?:post|runFromRequest)\s*\(\s*\)/.test(text)) return [];
+  const names = new Set(['TaskHandler', ...handlers.classes.map((c) => c.name).filter((name): name is string => name !== undefined)]);
+  // Migrated code (the idempotency pass, a file migrated before): the shim's Handler takes environ too.
+  if (text.includes('deferred-migrate/shim')) names.add('Handler');
+  if (![...names].some((name) => text.includes(name))) return [];
+  const word = (name: string) => new RegExp(`(?<![\\w$])${name.replace(/\$/g, '\\$')}(?![\\w$])`);
+  const mentions = (typeText: string): boolean => [...names].some((name) => word(name).test(typeText));
+  // `/** @typedef {import('...').TaskHandler} Legacy */`, `type Legacy = deferred.TaskHandler`: aliases of the file.
+  for (const match of text.matchAll(/@typedef\s*\{([^}]*)\}\s*([\w$]+)|\btype\s+([\w$]+)\s*(?:<[^>]*>)?\s*=\s*([^;\n]+)/g)) {
+    const [typeText, alias] = match[1] !== undefined ? [match[1], match[2]!] : [match[4]!, match[3]!];
+    if (mentions(typeText)) names.add(alias);
+  }
+  const sf = record.sourceFile;
+  const found: Node[] = [];
+  for (const kind of [SyntaxKind.Parameter, SyntaxKind.VariableDeclaration] as const) {
+    for (const declaration of compilerNodesOfKind<ts.ParameterDeclaration | ts.VariableDeclaration>(sf, kind)) {
+      if (!ts.isIdentifier(declaration.name)) continue;
+      const type = declaration.type ?? (record.isTypeScript ? undefined : ts.getJSDocType(declaration));
+      if (!type || !mentions(type.getText(sf.compilerNode))) continue;
+      // `typeof TaskHandler`: the class, not an instance (handed-on classes are findHandOffs').
+      if (/^\s*typeof\b/.test(type.getText(sf.compilerNode))) continue;
+      const name = wrapCompilerNode<Identifier>(sf, declaration.name);
+      for (const ref of sameScopeReferences(name)) {
+        const access = ref.getParent();
+        if (!access || !Node.isPropertyAccessExpression(access) || access.getExpression() !== ref || !ENTRY_METHODS.has(access.getName())) continue;
+        const call = access.getParent();
+        if (call && Node.isCallExpression(call) && call.getExpression() === access && call.getArguments().length === 0) found.push(call);
+      }
+    }
+  }
+  return found;
+}
+
 /**
  * Calls whose class argument is tested, not used: `instanceof` and identity hold after the rename
  * (`expect(h).toBeInstanceOf(Audit)`, `assert.strictEqual(h.constructor, Audit)`, `kinds.includes(H)`,
@@ -155,6 +200,14 @@ export function findHandOffs(handlers: HandlerClasses, record: SourceRecord): No
   const holders = classHolders(sf, names);
   const consider = (value: ts.Expression): void => {
     while (ts.isParenthesizedExpression(value) || ts.isAsExpression(value) || ts.isNonNullExpression(value) || ts.isSatisfiesExpression(value)) value = value.expression;
+    // `Object.entries({ audit: AuditHandler })`, `register({ AuditHandler })`: an object literal handed on holds it.
+    if (ts.isObjectLiteralExpression(value)) {
+      for (const property of value.properties) {
+        if (ts.isPropertyAssignment(property)) consider(property.initializer);
+        else if (ts.isShorthandPropertyAssignment(property)) consider(property.name);
+      }
+      return;
+    }
     if (!ts.isIdentifier(value) && !ts.isPropertyAccessExpression(value)) return;
     // Only what may hold a subclass: resolving every argument of the file asks the type checker of most.
     let root: ts.Expression = value;
@@ -168,16 +221,50 @@ export function findHandOffs(handlers: HandlerClasses, record: SourceRecord): No
       const callee = call.expression;
       const calleeName = ts.isIdentifier(callee) ? callee.text : ts.isPropertyAccessExpression(callee) ? callee.name.text : '';
       if (CLASS_TESTS.test(calleeName)) continue;
+      // `Object.defineProperty(exports, 'X', { value: X })`: an export the resolver follows.
+      if (calleeName === 'defineProperty' && call.arguments?.[0] && /^(?:module\.)?exports$/.test(call.arguments[0].getText(sf.compilerNode))) continue;
       for (const argument of call.arguments ?? []) consider(argument);
     }
   }
   for (const array of compilerNodesOfKind<ts.ArrayLiteralExpression>(sf, SyntaxKind.ArrayLiteralExpression)) {
-    // `[pattern, Handler]`: a row (the route-table analysis reads it, or reports its table).
+    // `[pattern, Handler]`: a row (the route-table analysis reads it, or reports its table), unless it is an
+    // entry given to a keyed collection (`Object.fromEntries([['audit', AuditHandler]])`, `new Map(...)`,
+    // `new WeakMap(...)`) other than a module-level const Map registry, whose reads findRegistryReads reports.
     const [first] = array.elements;
-    if (array.elements.length === 2 && first && (ts.isStringLiteralLike(first) || ts.isTemplateExpression(first) || ts.isRegularExpressionLiteral(first))) continue;
+    const pair = array.elements.length === 2 && first && (ts.isStringLiteralLike(first) || ts.isTemplateExpression(first) || ts.isRegularExpressionLiteral(first));
+    if (pair && (!collectionEntry(array) || mapRegistryEntry(handlers, record, array))) continue;
     for (const element of array.elements) if (!ts.isSpreadElement(element)) consider(element);
   }
+  // `Registry.table['mail'] = MailHandler` (a static block, a setup function): stored where the codemod does not follow it.
+  for (const assignment of compilerNodesOfKind<ts.BinaryExpression>(sf, SyntaxKind.BinaryExpression)) {
+    if (assignment.operatorToken.kind !== SyntaxKind.EqualsToken) continue;
+    const left = assignment.left;
+    if (!ts.isPropertyAccessExpression(left) && !ts.isElementAccessExpression(left)) continue;
+    // `exports.AuditHandler = AuditHandler`, `module.exports.X = ...`: exports the resolver follows.
+    if (/^(?:module\.)?exports\b/.test(left.getText(sf.compilerNode))) continue;
+    consider(assignment.right);
+  }
   return found;
+}
+
+/** `[key, value]` among the entries given to `Object.fromEntries(...)`, `new Map(...)`, `new WeakMap(...)`. */
+function collectionEntry(pair: ts.ArrayLiteralExpression): boolean {
+  const entries = pair.parent;
+  const call = entries && ts.isArrayLiteralExpression(entries) ? entries.parent : undefined;
+  if (!call || !(ts.isCallExpression(call) || ts.isNewExpression(call)) || call.arguments?.[0] !== entries) return false;
+  const callee = call.expression.getText();
+  return ts.isNewExpression(call) ? callee === 'Map' || callee === 'WeakMap' : callee === 'Object.fromEntries';
+}
+
+/** `[key, Handler]` inside the entries of a module-level const `new Map([...])` registry (registryKind 'map'). */
+function mapRegistryEntry(handlers: HandlerClasses, record: SourceRecord, pair: ts.ArrayLiteralExpression): boolean {
+  const entries = pair.parent;
+  const created = entries && ts.isArrayLiteralExpression(entries) ? entries.parent : undefined;
+  if (!created || !ts.isNewExpression(created)) return false;
+  let holder: ts.Node | undefined = created.parent;
+  while (holder && (ts.isParenthesizedExpression(holder) || ts.isAsExpression(holder) || ts.isSatisfiesExpression(holder) || ts.isNonNullExpression(holder))) holder = holder.parent;
+  if (!holder || !ts.isVariableDeclaration(holder)) return false;
+  return registryKind(handlers, record, wrapCompilerNode(record.sourceFile, holder)) === 'map';
 }
 
 /**

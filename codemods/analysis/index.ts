@@ -1,7 +1,7 @@
 // One analysis of a run: discovery, prefilter, loading of candidates and their
 // import neighbours (iterated: barrels and handler bases make their importers
 // candidates), then the cross-file facts the rules need.
-import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { isWithin, toPosixRelative, YAML_TEMPLATE, type Discovery } from './discover.js';
 import { isFile } from './module-aliases.js';
@@ -130,17 +130,20 @@ function unlistedScripts(configs: readonly string[], paths: readonly string[], e
     for (const entry of entries) {
       if (typeof entry === 'string' && !SCRIPT_EXTENSION.test(entry)) scripts.add(path.resolve(dir, entry));
     }
-    // `node scripts/cron`, `./scripts/cron --dry-run`: words naming a file without an extension.
+    // `node scripts/cron`, `./scripts/cron --dry-run`, `node worker`: words naming a file without an extension.
     const commands = manifest?.['scripts'];
-    if (!commands || typeof commands !== 'object') continue;
-    for (const command of Object.values(commands as Record<string, unknown>)) {
-      if (typeof command !== 'string') continue;
-      for (const word of command.split(/[\s;&|()]+/)) {
-        const bare = word.replace(/^['"]|['"]$/g, '');
-        if (!bare.includes('/') || bare.includes('$') || /^[a-z][\w+.-]*:/i.test(bare) || path.extname(path.basename(bare)) !== '') continue;
+    const runs = commands && typeof commands === 'object' ? Object.values(commands as Record<string, unknown>).filter((c): c is string => typeof c === 'string') : [];
+    // What the deployment runs beside the package: App Engine's `entrypoint: node worker` (app.yaml and
+    // the other services' yaml files), a Procfile's `web: node scripts/web`.
+    runs.push(...deploymentCommands(dir));
+    for (const command of runs) {
+      const words = command.split(/[\s;&|()]+/).map((word) => word.replace(/^['"]|['"]$/g, ''));
+      words.forEach((bare, i) => {
+        const afterNode = i > 0 && /^(?:node|nodejs)$/.test(words[i - 1]!) && !bare.startsWith('-');
+        if (!(bare.includes('/') || afterNode) || bare === '' || bare.includes('$') || /^[a-z][\w+.-]*:/i.test(bare) || path.extname(path.basename(bare)) !== '') return;
         const file = path.resolve(dir, bare);
         if (within(file) && isFile(file)) scripts.add(file);
-      }
+      });
     }
   }
   for (const file of extensionless) {
@@ -149,6 +152,32 @@ function unlistedScripts(configs: readonly string[], paths: readonly string[], e
     if (first !== undefined && NODE_SHEBANG.test(first)) scripts.add(file);
   }
   return [...scripts];
+}
+
+/** The commands a package's deployment files run: `entrypoint:` of its App Engine yaml files, the lines of its Procfile. */
+function deploymentCommands(dir: string): string[] {
+  let entries: string[];
+  try {
+    entries = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const commands: string[] = [];
+  for (const entry of entries) {
+    const procfile = entry === 'Procfile';
+    if (!procfile && !/\.ya?ml$/.test(entry)) continue;
+    let text: string;
+    try {
+      const file = path.join(dir, entry);
+      if (statSync(file).size > 64 * 1024) continue;
+      text = readFileSync(file, 'utf8');
+    } catch {
+      continue;
+    }
+    const line = procfile ? /^[\w-]+:\s*(.+)$/gm : /^\s*entrypoint:\s*(.+)$/gm;
+    for (const match of text.matchAll(line)) commands.push(match[1]!.trim());
+  }
+  return commands;
 }
 
 /** The unlisted scripts that name the legacy module; their relative imports of the run's files are recorded (`outside`). */

@@ -179,7 +179,10 @@ function constArray(record: SourceRecord, identifier: Node): { initializer: Node
     }
     const call = access.getParent();
     const method = access.getName();
-    if (method === 'concat' || method === 'slice' || method === 'map' || method === 'filter') continue; // reads
+    if (method === 'concat') continue; // read as rows of another list
+    // `export const paths = ROWS.map(([path]) => path)`: code that reads the rows the migration moves out
+    // of the array would see only those that stay: not followed (the table is reported, its rows kept).
+    if (method === 'slice' || method === 'map' || method === 'filter') return undefined;
     // `rows.push(...)` beside the declaration: more rows. Any other method changes the array in ways not followed.
     if (method === 'push' && call && Node.isCallExpression(call) && Node.isExpressionStatement(call.getParent()) && call.getParent()!.getParent() === statement.getParent()) pushes.push(call);
     else return undefined;

@@ -8,7 +8,7 @@
 // or under another prefix answers them 404, and the task is retried for ever. The
 // analysis of delivery targets (delivery-target.ts) counts apps by where they are
 // created; this says which of those creations are made more than once.
-import { Node, SyntaxKind, type Identifier } from 'ts-morph';
+import { Node, SyntaxKind, type CallExpression } from 'ts-morph';
 import { entriesOf, type RepeatedApp } from '../analysis/delivery-target.js';
 import type { HostApp } from '../analysis/host-app.js';
 import type { Analysis } from '../analysis/index.js';
@@ -16,36 +16,11 @@ import type { SourceRecord } from '../analysis/project.js';
 import { outermost, requireSpecifier } from '../analysis/legacy-symbols.js';
 import { sameScopeReferences } from '../analysis/scope.js';
 import { isTestFile } from '../analysis/unrecognised-servers.js';
-import { exportedReferences, moduleAndImporters } from './exported-references.js';
-import { calleeCall } from './async-plan.js';
-
-/**
- * The function a node runs in, with the identifier that names it (a declaration or a const it
- * is assigned to), or the class whose constructor (or field initializer) it runs in: made once
- * per `new`.
- */
-function namedFunctionOf(node: Node): { name: Identifier; declaration: Node; isClass: boolean } | undefined {
-  const fn = node.getFirstAncestor((n) => Node.isFunctionDeclaration(n) || Node.isFunctionExpression(n) || Node.isArrowFunction(n) || Node.isMethodDeclaration(n) || Node.isConstructorDeclaration(n) || Node.isPropertyDeclaration(n) || Node.isGetAccessorDeclaration(n) || Node.isSetAccessorDeclaration(n) || Node.isClassStaticBlockDeclaration(n));
-  if (!fn) return undefined;
-  if (Node.isFunctionDeclaration(fn)) {
-    const name = fn.getNameNode();
-    return name && { name, declaration: fn, isClass: false };
-  }
-  if (Node.isFunctionExpression(fn) || Node.isArrowFunction(fn)) {
-    const holder = outermost(fn).getParent();
-    if (holder && Node.isVariableDeclaration(holder)) {
-      const name = holder.getNameNode();
-      if (Node.isIdentifier(name)) return { name, declaration: holder, isClass: false };
-    }
-    return undefined;
-  }
-  if (Node.isConstructorDeclaration(fn) || (Node.isPropertyDeclaration(fn) && !fn.isStatic())) {
-    const cls = fn.getParent();
-    const name = cls && Node.isClassDeclaration(cls) ? cls.getNameNode() : undefined;
-    return name && { name, declaration: cls!, isClass: true };
-  }
-  return undefined;
-}
+import { unseenConstruction } from '../analysis/instance-members.js';
+import { where } from '../analysis/positions.js';
+import { moduleAndImporters } from './exported-references.js';
+import { AsyncPlanner, calleeCall, enclosingFunction, eventLoopCallback, promiseChainCall } from './async-plan.js';
+import { isFunctionLike, nameOf, type FunctionLike } from './function-like.js';
 
 const LOOPS = new Set([SyntaxKind.ForStatement, SyntaxKind.ForOfStatement, SyntaxKind.ForInStatement, SyntaxKind.WhileStatement, SyntaxKind.DoStatement]);
 const ITERATING = new Set(['forEach', 'map', 'flatMap', 'from']);
@@ -71,12 +46,18 @@ interface Runs {
   factory?: string;
   /** Where it is called, by file (`2 calls in main.ts`, `in a loop in app.js`, `a call in main.ts, which runs more than once`). */
   calls: string[];
-  /** Why not every call is known (an export the analysis cannot follow everywhere): counted as more than once. */
+  /** Why not every call is known (a caller the analysis cannot see): counted as more than once. */
   unknown?: string;
 }
 
-/** Enclosing factories followed at most (a factory's caller's caller...). */
-const MAX_DEPTH = 3;
+/** Functions followed up from the app's (a factory's caller's caller...): a longer chain is not judged to run once. */
+const MAX_DEPTH = 6;
+
+const ONCE: Runs = { runs: 1, calls: [] };
+
+function unknownRuns(factory: string, reason: string): Runs {
+  return { runs: 2, factory, calls: [], unknown: reason };
+}
 
 /** The function `node` runs in when it is the module's whole export: `module.exports = function () {...}`, `export default () => {...}`. */
 function wholeModuleFunction(node: Node): Node | undefined {
@@ -90,73 +71,188 @@ function wholeModuleFunction(node: Node): Node | undefined {
   return undefined;
 }
 
-/** The calls, in the run's importers, of a module whose whole export is a function: `const f = require('./app'); f()`, `require('./app')()`, `import f from './app'; f()`. */
-function wholeModuleCalls(analysis: Analysis, record: SourceRecord): Node[] {
+type Calls = { ok: true; calls: Node[] } | { ok: false; reason: string };
+
+/**
+ * The calls, in the run's importers, of a module whose whole export is a function: `const f =
+ * require('./app'); f()`, `require('./app')()`, `import f from './app'; f()`. Any other use of
+ * the module or of a binding of it (`const make = f`, `configs.map(f)`, `import * as m`, a
+ * re-export, `import()`) makes the calls unknown. Test files aside.
+ */
+function wholeModuleCalls(analysis: Analysis, record: SourceRecord): Calls {
   const calls: Node[] = [];
+  let unknown: string | undefined;
   for (const absPath of moduleAndImporters(analysis, record.absPath)) {
     if (absPath === record.absPath) continue;
     const importer = analysis.index.load(absPath);
-    if (!importer || importer.parseProblem) continue;
+    if (!importer || isTestFile(importer.rel)) continue;
+    if (importer.parseProblem) return { ok: false, reason: `${importer.rel}, which imports it, does not parse` };
     const sf = importer.sourceFile;
+    const loads = (specifier: string) => analysis.index.resolve(importer.absPath, specifier) === record.absPath;
     const named = (nameNode: Node | undefined) => {
-      if (!nameNode || !Node.isIdentifier(nameNode)) return;
+      if (!nameNode || !Node.isIdentifier(nameNode)) {
+        unknown ??= `its module is loaded at ${where(nameNode ?? sf)} other than into a name`;
+        return;
+      }
       for (const ref of sameScopeReferences(nameNode)) {
         const call = calleeCall(ref);
         if (call) calls.push(call);
+        else if (!Node.isTypeQuery(ref.getParent())) unknown ??= `\`${ref.getText()}\` is used at ${where(ref)} other than by a call`;
       }
     };
     for (const declaration of sf.getImportDeclarations()) {
-      if (analysis.index.resolve(importer.absPath, declaration.getModuleSpecifierValue()) === record.absPath) named(declaration.getDefaultImport());
+      if (!loads(declaration.getModuleSpecifierValue())) continue;
+      if (declaration.isTypeOnly()) continue;
+      if (declaration.getNamespaceImport() || declaration.getNamedImports().some((s) => !s.isTypeOnly())) unknown ??= `its module is imported at ${where(declaration)} other than by a default import`;
+      named(declaration.getDefaultImport());
+    }
+    for (const declaration of sf.getExportDeclarations()) {
+      const specifier = declaration.getModuleSpecifierValue();
+      if (specifier !== undefined && loads(specifier) && !declaration.isTypeOnly()) unknown ??= `its module is re-exported at ${where(declaration)}`;
     }
     for (const call of sf.getDescendantsOfKind(SyntaxKind.CallExpression)) {
-      const literal = requireSpecifier(call);
-      if (!literal || analysis.index.resolve(importer.absPath, literal.getLiteralValue()) !== record.absPath) continue;
+      const isImport = call.getExpression().getKind() === SyntaxKind.ImportKeyword;
+      const literal = isImport ? call.getArguments()[0] : requireSpecifier(call);
+      if (!literal || !(Node.isStringLiteral(literal) || Node.isNoSubstitutionTemplateLiteral(literal)) || !loads(literal.getLiteralText())) continue;
+      if (isImport) {
+        unknown ??= `its module is loaded with import() at ${where(call)}`;
+        continue;
+      }
       const parent = outermost(call).getParent();
       if (parent && Node.isVariableDeclaration(parent)) named(parent.getNameNode());
       else if (parent && Node.isCallExpression(parent) && parent.getExpression() === outermost(call)) calls.push(parent);
+      else unknown ??= `its module is loaded at ${where(call)} and used other than by a call or a name`;
     }
   }
-  return calls;
+  return unknown !== undefined ? { ok: false, reason: unknown } : { ok: true, calls };
 }
 
-function runsOf(analysis: Analysis, record: SourceRecord, node: Node, depth: number): Runs {
+/** The class whose instance field initialiser or static member `node` is in (no function between), if any. */
+function classInitializer(node: Node): { cls: Node; isStatic: boolean } | undefined {
+  for (let current = node.getParent(); current && !Node.isSourceFile(current) && !isFunctionLike(current); current = current.getParent()) {
+    if (Node.isPropertyDeclaration(current)) return { cls: current.getParent(), isStatic: current.isStatic() };
+    if (Node.isClassStaticBlockDeclaration(current)) return { cls: current.getParent(), isStatic: true };
+  }
+  return undefined;
+}
+
+/** How a reason names the function an app is made in. */
+function factoryName(fn: FunctionLike, record: SourceRecord): string {
+  if (Node.isMethodDeclaration(fn) || Node.isGetAccessorDeclaration(fn) || Node.isSetAccessorDeclaration(fn)) {
+    const owner = fn.getParent();
+    const cls = (Node.isClassDeclaration(owner) || Node.isClassExpression(owner)) && owner.getName();
+    return cls ? `${cls}.${fn.getName()}()` : `the method ${fn.getName()}() in ${record.rel}`;
+  }
+  // `{ create: (opts) => {...} }`, `create = (opts) => {...}` in a class.
+  const holder = outermost(fn).getParent();
+  if (holder && (Node.isPropertyAssignment(holder) || Node.isPropertyDeclaration(holder)) && Node.isIdentifier(holder.getNameNode())) return `${holder.getName()}()`;
+  const name = nameOf(fn);
+  return name === 'the function' || name === 'the constructor' ? `a function in ${record.rel}` : `${name.replace(/`/g, '')}()`;
+}
+
+/**
+ * The `new` expressions of a class, also of its subclasses (each runs its constructor), or
+ * why they cannot all be known: the class used as a value, made where the codemod does not
+ * look (`new this()`, `this.constructor`), or decorated (a container may make it).
+ */
+function constructions(analysis: Analysis, cls: Node, depth: number): Calls {
+  const name = Node.isClassDeclaration(cls) ? cls.getName() : undefined;
+  if (!Node.isClassDeclaration(cls) || name === undefined) return { ok: false, reason: 'the class has no name the codemod follows' };
+  const decorator = cls.getDecorators()[0];
+  if (decorator) return { ok: false, reason: `\`${name}\` has the decorator \`${decorator.getText()}\`, which receives the class and may make instances` };
+  const unseen = unseenConstruction(cls);
+  if (unseen) return { ok: false, reason: `\`${name}\` makes instances at ${where(unseen)}, which the codemod does not follow` };
+  const refs = AsyncPlanner.of(analysis).classReferences(cls);
+  if (!refs.ok) return refs;
+  const news: Node[] = [];
+  for (const ref of refs.refs) {
+    const parent = ref.getParent();
+    if (!parent || Node.isImportSpecifier(parent) || Node.isImportClause(parent) || Node.isExportSpecifier(parent) || Node.isTypeQuery(parent) || Node.isTypeReference(parent) || Node.isExportAssignment(parent)) continue;
+    const created = newOf(ref);
+    if (created) {
+      news.push(created);
+      continue;
+    }
+    // `x instanceof Server` makes nothing.
+    if (Node.isBinaryExpression(parent) && parent.getOperatorToken().getKind() === SyntaxKind.InstanceOfKeyword && parent.getRight() === ref) continue;
+    const heritage = Node.isExpressionWithTypeArguments(parent) ? parent.getParentIfKind(SyntaxKind.HeritageClause) : undefined;
+    if (heritage?.getToken() === SyntaxKind.ImplementsKeyword) continue;
+    // `class AdminServer extends Server`: its `new`s run Server's constructor too.
+    const subclass = heritage?.getParent();
+    if (heritage && subclass && depth < MAX_DEPTH) {
+      const more = constructions(analysis, subclass, depth + 1);
+      if (!more.ok) return { ok: false, reason: `\`${name}\` is extended at ${where(ref)}, and ${more.reason}` };
+      news.push(...more.calls);
+      continue;
+    }
+    return { ok: false, reason: `\`${name}\` is used at ${where(ref)} other than by \`new ${name}()\`` };
+  }
+  return { ok: true, calls: news };
+}
+
+/** How often the class's constructor (or an instance field initialiser) runs. */
+function classRuns(analysis: Analysis, cls: Node, depth: number, path: ReadonlySet<Node>): Runs {
+  const factory = `new ${(Node.isClassDeclaration(cls) || Node.isClassExpression(cls)) && cls.getName() ? cls.getName() : 'the class'}()`;
+  const news = constructions(analysis, cls, depth);
+  return news.ok ? countCalls(analysis, news.calls, depth, factory, path) : unknownRuns(factory, news.reason);
+}
+
+/** A callback the event loop runs again and again: an interval's, a server's request listener, a process event's. */
+function repeatingCallback(host: CallExpression): boolean {
+  const callee = host.getExpression().getText().replace(/^(globalThis|global|window)\./, '');
+  return callee === 'setInterval' || /(^|\.)createServer$/.test(callee) || /^process\./.test(callee);
+}
+
+function runsOf(analysis: Analysis, record: SourceRecord, node: Node, depth: number, path: ReadonlySet<Node> = new Set()): Runs {
   // `for (const port of ports) { const app = express(); ... }`, `ports.forEach((port) => ...)`.
   if (inLoop(node)) return { runs: 2, factory: 'the loop (or array callback) around it', calls: [`in ${record.rel}`] };
-  const named = namedFunctionOf(node);
-  if (!named) {
-    const whole = wholeModuleFunction(node);
-    return whole ? countCalls(analysis, wholeModuleCalls(analysis, record), depth, 'the function the module exports') : { runs: 1, calls: [] };
+  // `class Server { app = express() }`: once per `new`; a static field or block: where the class is defined.
+  const field = classInitializer(node);
+  if (field) return field.isStatic ? runsOf(analysis, record, field.cls, depth, path) : classRuns(analysis, field.cls, depth, path);
+  const fn = enclosingFunction(node);
+  if (!fn) return ONCE;
+  const factory = factoryName(fn, record);
+  if (path.has(fn)) return unknownRuns(factory, `${nameOf(fn)} is among its own callers`);
+  if (depth > MAX_DEPTH) return unknownRuns(factory, `its callers were followed ${MAX_DEPTH} functions up, and the chain goes on`);
+  const next = new Set(path).add(fn);
+  if (Node.isConstructorDeclaration(fn)) return classRuns(analysis, fn.getParent(), depth, next);
+  if (wholeModuleFunction(node) === fn) {
+    const calls = wholeModuleCalls(analysis, record);
+    const name = 'the function the module exports';
+    return calls.ok ? countCalls(analysis, calls.calls, depth, name, next) : unknownRuns(name, calls.reason);
   }
-  const { name, declaration, isClass } = named;
-  const refs = new Set<Node>(sameScopeReferences(name));
-  // A module-level function or class may be exported: its importers' calls count too.
-  const holder = Node.isVariableDeclaration(declaration) ? declaration.getVariableStatement() : declaration;
-  if (holder && Node.isSourceFile(holder.getParent())) {
-    const found = exportedReferences(analysis, record, declaration as Parameters<typeof exportedReferences>[2], name.getText());
-    // Calls the analysis cannot see may make more apps: not judged to be one.
-    if (!found.ok) return { runs: 2, factory: isClass ? `new ${name.getText()}()` : `${name.getText()}()`, calls: [], unknown: found.reason };
-    for (const ref of found.refs) if (ref !== name) refs.add(ref);
+  // A timer's or `listen()`'s callback runs once per call that passes it; an interval's, a request listener or a process event's, again and again.
+  const parent = outermost(fn).getParent();
+  if (eventLoopCallback(fn) && parent && Node.isCallExpression(parent)) {
+    if (repeatingCallback(parent)) return { runs: 2, factory, calls: [`the callback of ${parent.getExpression().getText()}() in ${record.rel}, which runs it again and again`] };
+    return runsOf(analysis, record, parent, depth + 1, next);
   }
-  const calls: Node[] = [];
-  for (const ref of refs) {
-    const call = isClass ? newOf(ref) : calleeCall(ref);
-    if (call) calls.push(call);
-  }
-  return countCalls(analysis, calls, depth, isClass ? `new ${name.getText()}()` : `${name.getText()}()`);
+  // `.then(() => ...)`: once per `.then()` call.
+  const chain = promiseChainCall(fn);
+  if (chain) return runsOf(analysis, record, chain, depth + 1, next);
+  // Every other function: its callers as the async planner finds them (calls, IIFEs, members,
+  // instances), or why they are not all known (a callback of an unknown function, a value passed on).
+  const callers = AsyncPlanner.of(analysis).findCallers(fn);
+  if (!callers.ok) return unknownRuns(factory, callers.reason);
+  if (callers.route) return { runs: 2, factory, calls: [`a route handler of ${callers.route.call.getExpression().getText()}() in ${record.rel}, run for each request`] };
+  return countCalls(analysis, callers.calls, depth, factory, next);
 }
 
 /** How often these calls (of one factory) run in the serving code. */
-function countCalls(analysis: Analysis, calls: readonly Node[], depth: number, factory: string): Runs {
+function countCalls(analysis: Analysis, calls: readonly Node[], depth: number, factory: string, path: ReadonlySet<Node>): Runs {
   // By file, not line: a line would name the migrated text in the marker the engine writes.
   const perFile = new Map<string, { calls: number; looped: boolean; repeated: boolean }>();
   const callFiles = new Map<string, string>();
   let runs = 0;
+  let unknown: string | undefined;
   for (const call of calls) {
     const callRecord = analysis.index.load(call.getSourceFile().getFilePath());
     if (!callRecord || isTestFile(callRecord.rel)) continue;
     const looped = inLoop(call);
-    // The call's own function may run more than once (a factory's caller called twice).
-    const repeated = !looped && depth < MAX_DEPTH && runsOf(analysis, callRecord, call, depth + 1).runs >= 2;
+    // The call's own function may run more than once (a factory's caller called twice), or its callers may not all be known.
+    const outer = looped ? undefined : runsOf(analysis, callRecord, call, depth + 1, path);
+    const repeated = !!outer && outer.runs >= 2 && outer.unknown === undefined;
+    if (outer?.unknown !== undefined) unknown ??= `its call in ${callRecord.rel} is in ${outer.factory}, and ${outer.unknown}`;
     runs += looped || repeated ? 2 : 1;
     const entry = perFile.get(callRecord.rel) ?? { calls: 0, looped: false, repeated: false };
     entry.calls += 1;
@@ -169,6 +265,7 @@ function countCalls(analysis: Analysis, calls: readonly Node[], depth: number, f
   const where = [...perFile].map(([file, e]) => `${e.looped ? 'in a loop in ' : e.calls > 1 ? `${e.calls} calls in ` : 'a call in '}${file}${e.repeated ? ', which runs more than once' : ''}`);
   // One call in each of files no entry module loads together (`web.ts`, `worker.ts`): separate processes, one app each.
   if (runs >= 2 && [...perFile.values()].every((e) => e.calls === 1 && !e.looped && !e.repeated) && separateProcesses(analysis, [...callFiles.values()])) runs = 1;
+  if (runs < 2 && unknown !== undefined) return { runs: 2, factory, calls: where, unknown };
   return { runs: Math.min(runs, 2), factory, calls: where };
 }
 
@@ -192,8 +289,9 @@ function newOf(ref: Node): Node | undefined {
 /**
  * The calls of the function (or class) `host` is created in, when the serving code (test
  * files aside) runs it more than once: two calls, one in a loop, or one in a function that
- * itself runs more than once. Undefined when it is made once, at module level, or by a
- * function the analysis does not name (a callback, a method).
+ * itself runs more than once, or one whose callers are not all known (a method reached
+ * through a value, a callback of an unknown function, a factory passed on or aliased).
+ * Undefined when it is made once: at module level, or in functions each called once.
  */
 export function repeatedCreation(analysis: Analysis, host: HostApp): RepeatedApp | undefined {
   // `http.createServer(handler)` made again wraps the same listener: wrapApp returns the app it made the first time.

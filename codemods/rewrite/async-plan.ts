@@ -168,7 +168,7 @@ export function eventLoopCallback(fn: FunctionLike): boolean {
  * The `.then()`/`.catch()`/`.finally()` call that `fn` is a callback of, if
  * any (its receiver is not known to be a Promise: the analysis has no lib types).
  */
-function promiseChainCall(fn: FunctionLike): CallExpression | undefined {
+export function promiseChainCall(fn: FunctionLike): CallExpression | undefined {
   const parent = outermost(fn).getParent();
   if (!parent || !Node.isCallExpression(parent) || !parent.getArguments().includes(outermost(fn))) return undefined;
   const callee = parent.getExpression();
@@ -957,6 +957,17 @@ export class AsyncPlanner {
   }
 
   /** Every call of `fn` (in any file of the run, through the import graph), or why not every caller is known. */
+  /**
+   * The references of a named class declaration (its `new` expressions among them), in its
+   * file or, exported, in the files of the run; or why they cannot all be known.
+   */
+  classReferences(cls: import('ts-morph').ClassDeclaration): References {
+    const name = cls.getNameNode();
+    const record = this.record(cls);
+    if (!name || !record) return { ok: false, reason: 'the class has no name' };
+    return this.bindingReferences(`\`${name.getText()}\``, record, name, cls, exportedOtherwise(cls, name));
+  }
+
   findCallers(fn: FunctionLike): Callers {
     const cached = this.callers.get(fn);
     if (cached) return cached;

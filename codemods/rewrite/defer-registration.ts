@@ -177,20 +177,50 @@ function reportMockedTaskModules(analysis: Analysis, out: RuleOutput, targets: r
     byFile.set(target.record.absPath, names);
   }
   if (byFile.size === 0) return;
+  // The task functions of `target` deferred where the test runs them: outside the mocked module (whose own
+  // functions are mocked too), in this test or in code that is no test.
+  const deferredNames = (record: SourceRecord, target: string): Set<string> => {
+    const declared = byFile.get(target);
+    if (!declared) return new Set();
+    return new Set(
+      [...declared].filter(([, deferrers]) => [...deferrers].some((file) => file !== target && (file === record.absPath || !isTestFile(path.relative(analysis.root, file).replace(/\\/g, '/'))))).map(([name]) => name),
+    );
+  };
+  const report = (record: SourceRecord, node: Node, target: string, how: string, mocked: readonly string[]): void => {
+    const file = path.relative(path.dirname(record.absPath), target).replace(/\\/g, '/');
+    out.report(
+      record,
+      node,
+      'non-registrable-callable',
+      'warning',
+      `This test replaces ${file} with ${how}, and ${mocked.join(', ')} ${mocked.length === 1 ? 'is a task function' : 'are task functions'} the migration registers with the shim (register() where declared). The legacy defer() enqueued any named function, a mock too; the shim's enqueues only registered functions, and the mock is another function, so a defer() of it in the code under test now rejects with NotRegisteredError (the test fails, or passes on the error path). Keep the real task functions in the mock (spread jest.requireActual / vi.importActual and replace only the others), or mock the shim's defer in this test.`,
+    );
+  };
   for (const record of analysis.candidates) {
-    if (!/\b(?:jest|vi)\.(?:do|unstable_)?[mM]ock(?:Module)?\s*\(/.test(record.text)) continue;
+    const mocks = /\b(?:jest|vi)\.(?:do|unstable_)?[mM]ock(?:Module)?\s*\(/.test(record.text);
+    const spies = /\b(?:jest|vi)\.(?:spyOn|replaceProperty)\s*\(/.test(record.text) || (isTestFile(record.rel) && /\.[\w$]+\s*=[^=]/.test(record.text));
+    if (!mocks && !spies) continue;
     record.sourceFile.forEachDescendant((node) => {
+      // `jest.spyOn(reports, 'build')`, `vi.spyOn(...)`, `jest.replaceProperty(reports, 'build', fn)`, and in a test
+      // `reports.build = jest.fn()`: the module object's member is another function from then on.
+      if (spies) {
+        const replaced = replacedMember(node);
+        // An assignment counts in a test file only (elsewhere it is the module's own setup).
+        if (replaced && (replaced.how !== 'an assignment' || isTestFile(record.rel))) {
+          const specifier = moduleObjectSpecifier(replaced.object);
+          const target = specifier === undefined ? undefined : analysis.index.resolve(record.absPath, specifier);
+          if (target !== undefined && target !== record.absPath && deferredNames(record, target).has(replaced.name)) {
+            report(record, node, target, `${replaced.how} of ${replaced.name} on its module object (code under test that reads ${replaced.name} through the module at call time, as TypeScript's and Babel's CommonJS output of a named import does, gets the replacement)`, [replaced.name]);
+          }
+          return;
+        }
+      }
       if (!Node.isCallExpression(node) || !MOCK_CALLS.has(node.getExpression().getText())) return;
       const [first, factory] = node.getArguments();
       const specifier = mockedSpecifier(first);
       const target = specifier === undefined ? undefined : analysis.index.resolve(record.absPath, specifier);
       if (target === undefined || target === record.absPath) return;
-      const declared = byFile.get(target);
-      if (!declared) return;
-      // Deferred where the test runs it: outside the mocked module (whose own functions are mocked too), in this test or in code that is no test.
-      const names = new Set(
-        [...declared].filter(([, deferrers]) => [...deferrers].some((file) => file !== target && (file === record.absPath || !isTestFile(path.relative(analysis.root, file).replace(/\\/g, '/'))))).map(([name]) => name),
-      );
+      const names = deferredNames(record, target);
       if (names.size === 0) return;
       let mocked: string[];
       let how: string;
@@ -212,16 +242,41 @@ function reportMockedTaskModules(analysis: Analysis, out: RuleOutput, targets: r
         how = 'its factory';
         if (mocked.length === 0) return;
       }
-      const file = path.relative(path.dirname(record.absPath), target).replace(/\\/g, '/');
-      out.report(
-        record,
-        node,
-        'non-registrable-callable',
-        'warning',
-        `This test replaces ${file} with ${how}, and ${mocked.join(', ')} ${mocked.length === 1 ? 'is a task function' : 'are task functions'} the migration registers with the shim (register() where declared). The legacy defer() enqueued any named function, a mock too; the shim's enqueues only registered functions, and the mock is another function, so a defer() of it in the code under test now rejects with NotRegisteredError (the test fails, or passes on the error path). Keep the real task functions in the mock (spread jest.requireActual / vi.importActual and replace only the others), or mock the shim's defer in this test.`,
-      );
+      report(record, node, target, how, mocked);
     });
   }
+}
+
+/** `jest.spyOn(o, 'k')`, `vi.spyOn(o, 'k')`, `jest.replaceProperty(o, 'k', v)`, `o.k = v`: the object and the member replaced. */
+function replacedMember(node: Node): { object: Node; name: string; how: string } | undefined {
+  if (Node.isCallExpression(node)) {
+    const callee = node.getExpression().getText();
+    if (!/^(?:jest|vi)\.(?:spyOn|replaceProperty)$/.test(callee)) return undefined;
+    const [object, key] = node.getArguments();
+    if (!object || !key || !(Node.isStringLiteral(key) || Node.isNoSubstitutionTemplateLiteral(key))) return undefined;
+    return { object, name: key.getLiteralText(), how: `${callee}()` };
+  }
+  if (Node.isBinaryExpression(node) && node.getOperatorToken().getText() === '=') {
+    const left = node.getLeft();
+    if (!Node.isPropertyAccessExpression(left)) return undefined;
+    return { object: left.getExpression(), name: left.getName(), how: 'an assignment' };
+  }
+  return undefined;
+}
+
+/** The module a module-object binding holds: `const reports = require('../src/reports')`, `import * as reports from`, a default import. */
+function moduleObjectSpecifier(object: Node): string | undefined {
+  if (!Node.isIdentifier(object)) return undefined;
+  const name = object.getText();
+  const sf = object.getSourceFile();
+  for (const declaration of sf.getImportDeclarations()) {
+    if (declaration.getNamespaceImport()?.getText() === name || declaration.getDefaultImport()?.getText() === name) return declaration.getModuleSpecifierValue();
+  }
+  const variable = sf.getVariableDeclaration(name);
+  const initializer = variable?.getInitializer();
+  if (!initializer || !Node.isCallExpression(initializer) || initializer.getExpression().getText() !== 'require') return undefined;
+  const [argument] = initializer.getArguments();
+  return argument && Node.isStringLiteral(argument) ? argument.getLiteralValue() : undefined;
 }
 
 export const rule: Rule = {

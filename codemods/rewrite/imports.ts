@@ -419,7 +419,7 @@ function reportLegacyScripts(analysis: Analysis, out: RuleOutput): void {
       script.column,
       'unresolved-legacy-reference',
       'warning',
-      `This script has no extension the codemod reads (a package.json \`bin\` entry, a file its \`scripts\` run, or a file with a node \`#!\` line), and it uses the legacy deferred module: it is not migrated. It stays on the legacy runtime: its defer() enqueues through the legacy module, not the shim's queue (and fails to load once the legacy package is removed), and its TaskHandler is not the shim's Handler. Give it a script extension (.js, .cjs or .mjs, and point \`bin\` or the script at the new name) and run the codemod again, or migrate it by hand.`,
+      `This script has no extension the codemod reads (a package.json \`bin\` entry, a file its \`scripts\` run, or a file with a node \`#!\` line, or one an App Engine \`entrypoint:\` or a Procfile runs), and it uses the legacy deferred module: it is not migrated. It stays on the legacy runtime: its defer() enqueues through the legacy module, not the shim's queue (and fails to load once the legacy package is removed), and its TaskHandler is not the shim's Handler. Give it a script extension (.js, .cjs or .mjs, and point \`bin\` or the script at the new name) and run the codemod again, or migrate it by hand.`,
     );
   }
 }

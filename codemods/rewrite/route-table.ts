@@ -17,7 +17,7 @@ import { RuleOutput, type Rule, type RuleMeta } from './context.js';
 import { addNeededImports } from './imports.js';
 import { hasLocalName, legacyNameUses, namespaceAccess, translate, useShimName } from './names.js';
 import { importStatement, insertImportStatement, isCommonJs, relativeSpecifier } from './import-placement.js';
-import { isHandlerRef, unwrap } from '../analysis/legacy-symbols.js';
+import { isHandlerRef, outermostExpression, unwrap } from '../analysis/legacy-symbols.js';
 import { findRouterValueUses } from '../analysis/handler-values.js';
 import { roleOfSpecifier } from '../analysis/specifiers.js';
 import { makeTransform } from './single-file.js';
@@ -188,7 +188,9 @@ function reportEmptyTable(out: RuleOutput, record: SourceRecord, table: RouteTab
     'warning',
     elsewhere
       ? `This route table only served deferred tasks: wrapApp serves the built-in URL and its other task routes are now routes of the app in ${elsewhere.record.rel}. It is left empty (it passes every request on) and still mounted there. Remove it, the arrays it was built from and its mount.`
-      : 'This route table only served deferred tasks (wrapApp serves them now) but is used in ways the codemod does not follow; it is left empty. Remove it and its uses.',
+      : table.mounts.length > 0 && table.otherUses.length === 0
+        ? 'This route table only served deferred tasks: wrapApp serves the built-in URL and its other task routes are now routes of the app. It is left empty (it passes every request on) and still mounted, because the arrays it was built from stay (used elsewhere, or declared in a way the codemod does not remove). Remove it, its mount, and those arrays if nothing else needs them.'
+        : 'This route table only served deferred tasks (wrapApp serves them now) but is used in ways the codemod does not follow; it is left empty. Remove it and its uses.',
   );
 }
 
@@ -263,7 +265,7 @@ function migrateTable(analysis: Analysis, out: RuleOutput, table: RouteTable): v
       table.rowsUnknown,
       'unresolved-legacy-reference',
       'warning',
-      'The rows of this route table come from something the codemod does not follow (a call, an import, an array changed in place...): TaskHandler rows among them are not migrated. Build the rows as an array literal (or const arrays spread into it), or serve task URLs with new Handler().post(environ) by hand.',
+      'The rows of this route table come from something the codemod does not follow (a call, an import, an array changed in place or read by other code...): TaskHandler rows among them are not migrated. Build the rows as an array literal (or const arrays spread into it), or serve task URLs with new Handler().post(environ) by hand.',
     );
   }
   if (!table.rowsArray && !table.composed) return;
@@ -396,7 +398,7 @@ function migrateTable(analysis: Analysis, out: RuleOutput, table: RouteTable): v
     } else if (framework !== undefined && framework !== 'node' && !expressionStatementOf(primary.call)) {
       // `mount = () => app.use(tasks)`, `cond && app.use(tasks)`, `app.use(tasks).listen()`: no statement to put the routes before.
       out.report(
-        record,
+        primary.record,
         primary.call,
         'mount-not-found',
         'warning',
@@ -404,14 +406,14 @@ function migrateTable(analysis: Analysis, out: RuleOutput, table: RouteTable): v
       );
     } else if (!framework && mountedUnder === undefined) {
       out.report(
-        record,
+        primary.record,
         primary.call,
         'mount-not-found',
         'warning',
         `This route table is mounted under a path the codemod cannot read (a variable, a pattern such as /tenants/:tenant, several paths, a middleware before it in the same call): its custom task routes stay in the table. Serve each with new Handler().post(environ) at the URL the table served it (the mount path followed by the row's path). ${ROWS_FAIL_UNTIL_MOVED}`,
       );
     } else if (!framework) {
-      out.report(record, primary.call, 'unknown-framework', 'warning', `The app this route table is mounted on was not recognised (Express, Koa, Fastify, Hono, node:http); its custom task routes stay in the table. Serve each with new Handler().post(environ). ${ROWS_FAIL_UNTIL_MOVED}`);
+      out.report(primary.record, primary.call, 'unknown-framework', 'warning', `The app this route table is mounted on was not recognised (Express, Koa, Fastify, Hono, node:http); its custom task routes stay in the table. Serve each with new Handler().post(environ). ${ROWS_FAIL_UNTIL_MOVED}`);
     } else if (primary.record !== record && framework !== 'node') {
       // The mount's import of the table may go with the table: the handlers' import is not placed after it.
       const tableGoes = !table.composed && table.rows.every((r) => r.kind === 'builtin' || (r.kind === 'custom' && !r.regex));
@@ -582,7 +584,8 @@ function disposableRowSources(record: SourceRecord, table: RouteTable): Node[] |
       statements.add(pushStatement);
       continue;
     }
-    const declaration = container.getParent();
+    // `const ROWS = [...] as const`: the declaration holds the array through its assertions.
+    const declaration = outermostExpression(container).getParent();
     const variableStatement = declaration && Node.isVariableDeclaration(declaration) ? declaration.getVariableStatement() : undefined;
     if (!declaration || !Node.isVariableDeclaration(declaration) || !variableStatement || variableStatement.getDeclarations().length !== 1) return undefined;
     statements.add(variableStatement);

@@ -7,7 +7,7 @@ import { compilerDescendants, morphText, wrapCompilerNode } from '../analysis/co
 import type { Analysis } from '../analysis/index.js';
 import { endsWithoutResult, ENTRY_METHODS, isEntryCall, legacyAccesses, thisEscapes, unmigratedEntryMembers, webappMemberUses, type WebappMemberUse } from '../analysis/handler-members.js';
 import type { HandlerClass } from '../analysis/handlers.js';
-import { findHandlerValueUses, findHandOffs, findInstantiations, findPrototypeUses, findRegistryReads, registryNames, servedPlaces } from '../analysis/handler-values.js';
+import { findHandlerValueUses, findHandOffs, findInstantiations, findTypedDispatches, findPrototypeUses, findRegistryReads, registryNames, servedPlaces } from '../analysis/handler-values.js';
 import type { SourceRecord } from '../analysis/project.js';
 import { quoted, semi } from '../analysis/style.js';
 import type { Rule, RuleMeta, RuleOutput } from './context.js';
@@ -548,6 +548,18 @@ export const rule: Rule = {
           'handler-as-value',
           'warning',
           `\`${node.getText()}\` is ${what}, which the codemod does not migrate: after migration it is the shim's Handler (or a subclass of it), whose post(environ)/runFromRequest(environ) take environ and resolve to [body, status, headers]. Write the subclass as \`class X extends TaskHandler\` (the codemod migrates that), or migrate this use by hand.`,
+        );
+      }
+    }
+    // `function run(h: TaskHandler) { h.post(); }`, JSDoc's `@param {TaskHandler} h` in JavaScript: a webapp-style dispatch.
+    for (const record of analysis.candidates) {
+      for (const call of findTypedDispatches(analysis.handlers, record)) {
+        out.report(
+          record,
+          call,
+          'handler-as-value',
+          'warning',
+          `\`${call.getText()}\` calls a task handler's entry method without arguments, as webapp did, on a value typed as TaskHandler (or a subclass): after migration it is the shim's Handler, whose post(environ)/runFromRequest(environ) take environ and resolve to [body, status, headers], so this call fails. Serve the handler from a route (new X().post(deferred.environ(req))) or pass an environ here.`,
         );
       }
     }

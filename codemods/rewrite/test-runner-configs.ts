@@ -52,17 +52,38 @@ function positionOf(text: string, key: string): { line: number; column: number }
  * config given so is a source the verification reads.
  */
 export function scriptedJestConfigs(manifestPath: string, manifest: unknown): string[] {
+  return scriptedJestOptions(manifestPath, manifest).files;
+}
+
+/** The `--config` values of a package's jest scripts: JSON files by path, and configurations written inline (`jest --config '{"moduleNameMapper": ...}'`). */
+function scriptedJestOptions(manifestPath: string, manifest: unknown): { files: string[]; inline: unknown[] } {
   const scripts = manifest && typeof manifest === 'object' ? (manifest as Record<string, unknown>).scripts : undefined;
-  if (!scripts || typeof scripts !== 'object') return [];
-  const found: string[] = [];
+  const found = { files: [] as string[], inline: [] as unknown[] };
+  if (!scripts || typeof scripts !== 'object') return found;
   for (const command of Object.values(scripts as Record<string, unknown>)) {
     if (typeof command !== 'string' || !/\bjest\b/.test(command)) continue;
     for (const match of command.matchAll(/(?:^|\s)(?:--config|-c)(?:=|\s+)(?:"([^"]+)"|'([^']+)'|([^\s;&|]+))/g)) {
       const given = match[1] ?? match[2] ?? match[3]!;
-      if (/\.json5?$/.test(given)) found.push(path.resolve(path.dirname(manifestPath), given));
+      if (/\.json5?$/.test(given)) found.files.push(path.resolve(path.dirname(manifestPath), given));
+      else if (given.trimStart().startsWith('{')) {
+        try {
+          found.inline.push(JSON.parse(given));
+        } catch {
+          // Not JSON jest could read either.
+        }
+      }
     }
   }
   return found;
+}
+
+/** `projects: ['<rootDir>/config/jest.unit.json']`: JSON configurations a configuration names by path (`<rootDir>` is `baseDir`). */
+function projectConfigFiles(config: unknown, baseDir: string): string[] {
+  if (!config || typeof config !== 'object' || Array.isArray(config)) return [];
+  const record = config as Record<string, unknown>;
+  const root = typeof record.rootDir === 'string' ? path.resolve(baseDir, record.rootDir) : baseDir;
+  const projects = Array.isArray(record.projects) ? record.projects : [];
+  return projects.filter((p): p is string => typeof p === 'string' && /\.json5?$/.test(p)).map((p) => path.resolve(root, p.replace(/^<rootDir>\/?/, '')));
 }
 
 export function reportLegacyNameMappers(analysis: Analysis, out: RuleOutput): void {
@@ -75,8 +96,13 @@ export function reportLegacyNameMappers(analysis: Analysis, out: RuleOutput): vo
       [manifest, (json) => (json && typeof json === 'object' ? (json as Record<string, unknown>).jest : undefined)],
       [path.join(path.dirname(manifest), 'jest.config.json'), (json) => json],
     ];
-    for (const config of scriptedJestConfigs(manifest, readJsonObject(manifest))) if (!files.some(([known]) => known === config)) files.push([config, (json) => json]);
-    for (const [absPath, configOf] of files) {
+    const scripted = scriptedJestOptions(manifest, readJsonObject(manifest));
+    for (const config of scripted.files) if (!files.some(([known]) => known === config)) files.push([config, (json) => json]);
+    // `jest --config '{...}'`: the configuration is the script's text, reported in package.json.
+    for (const inline of scripted.inline) files.push([manifest, () => inline]);
+    // `files` grows as configurations name others in `projects`.
+    for (let i = 0; i < files.length; i++) {
+      const [absPath, configOf] = files[i]!;
       let text: string;
       try {
         if (absPath !== manifest && !existsSync(absPath)) continue;
@@ -84,13 +110,17 @@ export function reportLegacyNameMappers(analysis: Analysis, out: RuleOutput): vo
       } catch {
         continue;
       }
-      if (!text.includes('moduleNameMapper')) continue;
+      if (!text.includes('moduleNameMapper') && !text.includes('projects')) continue;
       let config: unknown;
       try {
         config = configOf(JSON.parse(text));
       } catch {
         continue;
       }
+      for (const project of projectConfigFiles(config, path.dirname(absPath === manifest ? manifest : absPath))) {
+        if (!files.some(([known]) => known === project)) files.push([project, (json) => json]);
+      }
+      if (!text.includes('moduleNameMapper')) continue;
       const file = { absPath, rel: toPosixRelative(analysis.root, absPath), text };
       for (const [key, targets] of mapperEntries(config)) {
         const { line, column } = positionOf(text, key);

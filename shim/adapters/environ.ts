@@ -91,11 +91,16 @@ function serverNameAndPort(host: string | undefined, secure: boolean): [string, 
  * SCRIPT_NAME and PATH_INFO as WSGI has them: given the mount point of the app (a
  * route prefix), PATH_INFO is the rest of the path, so SCRIPT_NAME + PATH_INFO is the
  * whole path. A path that is not under the mount keeps it whole (and SCRIPT_NAME empty).
+ * The prefix is matched without regard to case, and SCRIPT_NAME is the request's own
+ * spelling of it: Express matches a mount (`app.use('/Tasks', table)`) and a route
+ * case-insensitively by default, so `/tasks/mail` reached the table as `/mail`; a
+ * case-sensitive router never lets such a request reach the route.
  */
 function splitMount(path: string, mount: string | undefined): { scriptName: string; pathInfo: string } {
-  const scriptName = (mount ?? '').replace(/\/+$/, '');
-  if (scriptName === '' || !(path === scriptName || path.startsWith(scriptName + '/'))) return { scriptName: '', pathInfo: path };
-  return { scriptName, pathInfo: path.slice(scriptName.length) || '/' };
+  const prefix = (mount ?? '').replace(/\/+$/, '');
+  const head = path.slice(0, prefix.length);
+  if (prefix === '' || head.toLowerCase() !== prefix.toLowerCase() || !(path.length === prefix.length || path[prefix.length] === '/')) return { scriptName: '', pathInfo: path };
+  return { scriptName: head, pathInfo: path.slice(prefix.length) || '/' };
 }
 
 /** The fields every builder shares; `headers` are lower-case name -> value. */

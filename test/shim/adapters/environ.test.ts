@@ -242,6 +242,20 @@ describe('environFrom recognises each framework request object', () => {
     expect(seen[2]).toMatchObject({ SCRIPT_NAME: '', PATH_INFO: '/tasks/mail' });
   });
 
+  it('a mount point spelt in another case: Express matched it case-insensitively, and PATH_INFO is what webapp saw', async () => {
+    const app = express();
+    const seen: Environ[] = [];
+    // What the codemod writes for app.use('/Tasks', table): Express routes ignore case by default.
+    app.post('/Tasks/mail', (req, res) => {
+      seen.push(environFrom(req, { scriptName: '/Tasks' }), environFrom(req, { scriptName: '/Task' }));
+      res.end();
+    });
+    await send(app, { method: 'POST', url: '/tasks/mail', headers: taskHeaders, payload: '{}' });
+    expect(seen[0]).toMatchObject({ SCRIPT_NAME: '/tasks', PATH_INFO: '/mail' });
+    // A prefix of a segment is no mount point.
+    expect(seen[1]).toMatchObject({ SCRIPT_NAME: '', PATH_INFO: '/tasks/mail' });
+  });
+
   it('a Koa context and a Koa request', async () => {
     const app = new Koa();
     const seen: Environ[] = [];
