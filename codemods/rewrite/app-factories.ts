@@ -63,7 +63,7 @@ function unknownRuns(factory: string, reason: string): Runs {
 function wholeModuleFunction(node: Node): Node | undefined {
   const fn = node.getFirstAncestor((n) => Node.isFunctionDeclaration(n) || Node.isFunctionExpression(n) || Node.isArrowFunction(n) || Node.isMethodDeclaration(n) || Node.isConstructorDeclaration(n));
   if (!fn) return undefined;
-  if (Node.isFunctionDeclaration(fn)) return fn.isDefaultExport() && !fn.getName() ? fn : undefined;
+  if (Node.isFunctionDeclaration(fn)) return !fn.getName() && fn.hasModifier(SyntaxKind.DefaultKeyword) ? fn : undefined; // syntactic: isDefaultExport() asks the checker
   if (!Node.isFunctionExpression(fn) && !Node.isArrowFunction(fn)) return undefined;
   const holder = outermost(fn).getParent();
   if (holder && Node.isExportAssignment(holder) && Node.isSourceFile(holder.getParent())) return fn;
