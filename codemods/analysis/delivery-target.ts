@@ -253,10 +253,17 @@ export function sharedQueueApps(analysis: Analysis, plan: WrapPlan): Map<HostApp
     const y = entries.get(b.record.absPath);
     return a.record !== b.record && !!x && !!y && x.size > 0 && y.size > 0 && ![...x].some((entry) => y.has(entry));
   };
+  // By package first: a tree of hundreds of services would otherwise compare every pair's package.
+  const byPackage = new Map<string | undefined, HostApp[]>();
   for (const app of distinct) {
     const pkg = packageDirOf(analysis, app.record.absPath);
-    const others = distinct.filter((other) => other !== app && separate(app, other) && packageDirOf(analysis, other.record.absPath) === pkg);
-    if (others.length > 0) result.set(app, others);
+    byPackage.set(pkg, [...(byPackage.get(pkg) ?? []), app]);
+  }
+  for (const apps of byPackage.values()) {
+    for (const app of apps) {
+      const others = apps.filter((other) => other !== app && separate(app, other));
+      if (others.length > 0) result.set(app, others);
+    }
   }
   return result;
 }

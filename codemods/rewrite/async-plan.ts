@@ -885,12 +885,22 @@ export class AsyncPlanner {
 
   /** The nearest directory above `absPath`, up to the run's root, that holds a package.json. */
   private packageDirOf(absPath: string): string | undefined {
-    for (let dir = path.dirname(absPath); isWithin(dir, this.analysis.root); dir = path.dirname(dir)) {
-      if (this.manifest(dir)) return dir;
+    const start = path.dirname(absPath);
+    if (this.packageDirs.has(start)) return this.packageDirs.get(start);
+    let found: string | undefined;
+    for (let dir = start; isWithin(dir, this.analysis.root); dir = path.dirname(dir)) {
+      if (this.manifest(dir)) {
+        found = dir;
+        break;
+      }
       if (dir === this.analysis.root || path.dirname(dir) === dir) break;
     }
-    return undefined;
+    this.packageDirs.set(start, found);
+    return found;
   }
+
+  /** Directory → its package's directory: asked for every file of every exporting module (dense trees: hundreds of thousands). */
+  private readonly packageDirs = new Map<string, string | undefined>();
 
   private manifest(dir: string): Record<string, unknown> | undefined {
     let manifest = this.manifests.get(dir);
