@@ -72,6 +72,11 @@ function handlerRoutes(analysis: Analysis): string[] {
     if (!/\benviron(?:From)?\(/.test(record.sourceFile.getFullText())) continue;
     for (const call of record.sourceFile.getDescendantsOfKind(SyntaxKind.CallExpression)) {
       const callee = call.getExpression();
+      if (Node.isPropertyAccessExpression(callee) && callee.getName() === 'use') {
+        const koa = koaHandlerRoute(call);
+        if (koa !== undefined) urls.push(koa);
+        continue;
+      }
       if (!Node.isPropertyAccessExpression(callee) || callee.getName() !== 'post') continue;
       const [path, ...rest] = call.getArguments();
       if (!path || !Node.isStringLiteral(path) || path.getLiteralText() === DEFAULT_URL) continue;
@@ -79,6 +84,25 @@ function handlerRoutes(analysis: Analysis): string[] {
     }
   }
   return urls;
+}
+
+/**
+ * Koa has no router of its own: the route-table rule writes a custom row as a middleware,
+ * `app.use(async (ctx, next) => { if (ctx.method !== 'POST' || ctx.path !== '/tasks/mail') return next(); ... new MailTask().post(environFrom(ctx)) ... })`.
+ */
+function koaHandlerRoute(call: Node): string | undefined {
+  if (!Node.isCallExpression(call)) return undefined;
+  const [fn, ...others] = call.getArguments();
+  if (!fn || others.length > 0 || !(Node.isArrowFunction(fn) || Node.isFunctionExpression(fn))) return undefined;
+  const ctx = fn.getParameters()[0]?.getNameNode();
+  if (!ctx || !Node.isIdentifier(ctx)) return undefined;
+  const text = fn.getText();
+  if (!HANDLER_ROUTE_BODY.test(text)) return undefined;
+  const name = ctx.getText().replace(/\$/g, '\\$');
+  const guard = new RegExp(`\\b${name}\\.path\\s*!==?\\s*(?:'([^'\\\\]*)'|"([^"\\\\]*)")`).exec(text);
+  if (!guard) return undefined;
+  const path = guard[1] ?? guard[2]!;
+  return path === DEFAULT_URL ? undefined : path;
 }
 
 /** The framework app a node listener is (`http.createServer(app)`, `app.callback()`, in this file or imported), if it is one of `hosts`. */
