@@ -180,6 +180,38 @@ function deliversNothing(host: HostApp): boolean {
   return !!deliver && Node.isPropertyAssignment(deliver) && deliver.getInitializer()?.getText() === 'false';
 }
 
+/**
+ * Whether the app's file chooses its process's queue directory: `configure({ dataDir })` (the
+ * shim's, by any name ending in `configure`), or the environment variable set
+ * (`process.env.DEFERRED_DATA_DIR = ...`, `??=`, a `DEFERRED_DATA_DIR` key of an object literal:
+ * `Object.assign(process.env, {...})`, a child's `env`). Only a mention (a comment, a variable
+ * named `dataDir` for uploads, a read of the variable) chooses nothing: the process still opens
+ * `.deferred` under its working directory.
+ */
+function choosesQueueDirectory(host: HostApp): boolean {
+  const text = host.record.text;
+  if (!/\bdataDir\b|DEFERRED_DATA_DIR/.test(text)) return false;
+  const sourceFile = host.create.getSourceFile();
+  const configureCalls = sourceFile.getDescendantsOfKind(SyntaxKind.CallExpression).filter((call) => /(?:^|\.)\s*configure$/.test(call.getExpression().getText()));
+  for (const call of configureCalls) {
+    for (const arg of call.getArguments()) {
+      if (Node.isObjectLiteralExpression(arg) && (arg.getProperty('dataDir') !== undefined || arg.getProperties().some((p) => Node.isSpreadAssignment(p)))) return true;
+      // `configure(options)`: options built elsewhere in the file, with a dataDir key.
+      if (Node.isIdentifier(arg) && sourceFile.getDescendantsOfKind(SyntaxKind.ObjectLiteralExpression).some((o) => o.getProperty('dataDir') !== undefined)) return true;
+    }
+  }
+  for (const literal of sourceFile.getDescendantsOfKind(SyntaxKind.ObjectLiteralExpression)) {
+    if (literal.getProperty('DEFERRED_DATA_DIR') !== undefined || literal.getProperty("'DEFERRED_DATA_DIR'") !== undefined || literal.getProperty('"DEFERRED_DATA_DIR"') !== undefined) return true;
+  }
+  for (const binary of sourceFile.getDescendantsOfKind(SyntaxKind.BinaryExpression)) {
+    const operator = binary.getOperatorToken().getKind();
+    if (operator !== SyntaxKind.EqualsToken && operator !== SyntaxKind.QuestionQuestionEqualsToken && operator !== SyntaxKind.BarBarEqualsToken) continue;
+    const left = binary.getLeft().getText().replace(/\s+/g, '');
+    if (/^process\.env(?:\.DEFERRED_DATA_DIR|\[(['"`])DEFERRED_DATA_DIR\1\])$/.test(left)) return true;
+  }
+  return false;
+}
+
 /** An app whose built-in URL a handler of its own answers: the one wrapApp is given now (a route table's subclass), or a `handler` written already. */
 function hasOwnHandler(host: HostApp, plan: WrapPlan): boolean {
   return plan.defaultUrlHandlers.some((e) => e.host === host && !e.problem) || wrapOptionsOf(host)?.getProperty('handler') !== undefined;
@@ -266,7 +298,7 @@ function packageDirOf(analysis: Analysis, absPath: string): string | undefined {
 export function sharedQueueApps(analysis: Analysis, plan: WrapPlan): Map<HostApp, HostApp[]> {
   const result = new Map<HostApp, HostApp[]>();
   const candidates = [...plan.toWrap, ...plan.wrapped].filter(
-    (h) => !deliversNothing(h) && !isTestFile(h.record.rel) && !/\bdataDir\b|DEFERRED_DATA_DIR/.test(h.record.text),
+    (h) => !deliversNothing(h) && !isTestFile(h.record.rel) && !choosesQueueDirectory(h),
   );
   const distinct = candidates.filter((h) => h.framework !== 'node' || !frameworkAppOf(analysis, h, candidates));
   if (distinct.length < 2) return result;
