@@ -181,35 +181,57 @@ function deliversNothing(host: HostApp): boolean {
 }
 
 /**
- * Whether the app's file chooses its process's queue directory: `configure({ dataDir })` (the
+ * The queue directory the app's file chooses for its process: `configure({ dataDir })` (the
  * shim's, by any name ending in `configure`), or the environment variable set
  * (`process.env.DEFERRED_DATA_DIR = ...`, `??=`, a `DEFERRED_DATA_DIR` key of an object literal:
- * `Object.assign(process.env, {...})`, a child's `env`). Only a mention (a comment, a variable
- * named `dataDir` for uploads, a read of the variable) chooses nothing: the process still opens
- * `.deferred` under its working directory.
+ * `Object.assign(process.env, {...})`, a child's `env`). Undefined when it chooses none: only a
+ * mention (a comment, a variable named `dataDir` for uploads, a read of the variable) chooses
+ * nothing, and `.deferred` is the default. A literal directory is its normalised text (processes
+ * started from one directory and naming the same one share it); any other value is a key of its
+ * own (taken to differ).
  */
-function choosesQueueDirectory(host: HostApp): boolean {
+function queueDirectoryOf(host: HostApp): string | undefined {
   const text = host.record.text;
-  if (!/\bdataDir\b|DEFERRED_DATA_DIR/.test(text)) return false;
+  if (!/\bdataDir\b|DEFERRED_DATA_DIR/.test(text)) return undefined;
   const sourceFile = host.create.getSourceFile();
+  const own = `(set in ${host.record.absPath})`;
+  const valueOf = (node: Node | undefined): string => {
+    if (node && (Node.isStringLiteral(node) || Node.isNoSubstitutionTemplateLiteral(node))) {
+      const dir = node.getLiteralText().replace(/^(?:\.\/)+/, '').replace(/\/+$/, '');
+      return dir === '.deferred' ? '' : dir;
+    }
+    return own;
+  };
+  const initializerOf = (property: Node | undefined): Node | undefined =>
+    property && Node.isPropertyAssignment(property) ? property.getInitializer() : undefined;
+  let chosen: string | undefined;
+  const choose = (dir: string): void => {
+    chosen = chosen === undefined || chosen === dir ? dir : own;
+  };
   const configureCalls = sourceFile.getDescendantsOfKind(SyntaxKind.CallExpression).filter((call) => /(?:^|\.)\s*configure$/.test(call.getExpression().getText()));
   for (const call of configureCalls) {
     for (const arg of call.getArguments()) {
-      if (Node.isObjectLiteralExpression(arg) && (arg.getProperty('dataDir') !== undefined || arg.getProperties().some((p) => Node.isSpreadAssignment(p)))) return true;
-      // `configure(options)`: options built elsewhere in the file, with a dataDir key.
-      if (Node.isIdentifier(arg) && sourceFile.getDescendantsOfKind(SyntaxKind.ObjectLiteralExpression).some((o) => o.getProperty('dataDir') !== undefined)) return true;
+      if (Node.isObjectLiteralExpression(arg)) {
+        const property = arg.getProperty('dataDir');
+        if (property !== undefined) choose(valueOf(initializerOf(property)));
+        else if (arg.getProperties().some((p) => Node.isSpreadAssignment(p))) choose(own);
+      } else if (Node.isIdentifier(arg) && sourceFile.getDescendantsOfKind(SyntaxKind.ObjectLiteralExpression).some((o) => o.getProperty('dataDir') !== undefined)) {
+        // `configure(options)`: options built elsewhere in the file, with a dataDir key.
+        choose(own);
+      }
     }
   }
   for (const literal of sourceFile.getDescendantsOfKind(SyntaxKind.ObjectLiteralExpression)) {
-    if (literal.getProperty('DEFERRED_DATA_DIR') !== undefined || literal.getProperty("'DEFERRED_DATA_DIR'") !== undefined || literal.getProperty('"DEFERRED_DATA_DIR"') !== undefined) return true;
+    const property = literal.getProperty('DEFERRED_DATA_DIR') ?? literal.getProperty("'DEFERRED_DATA_DIR'") ?? literal.getProperty('"DEFERRED_DATA_DIR"');
+    if (property !== undefined) choose(valueOf(initializerOf(property)));
   }
   for (const binary of sourceFile.getDescendantsOfKind(SyntaxKind.BinaryExpression)) {
     const operator = binary.getOperatorToken().getKind();
     if (operator !== SyntaxKind.EqualsToken && operator !== SyntaxKind.QuestionQuestionEqualsToken && operator !== SyntaxKind.BarBarEqualsToken) continue;
     const left = binary.getLeft().getText().replace(/\s+/g, '');
-    if (/^process\.env(?:\.DEFERRED_DATA_DIR|\[(['"`])DEFERRED_DATA_DIR\1\])$/.test(left)) return true;
+    if (/^process\.env(?:\.DEFERRED_DATA_DIR|\[(['"`])DEFERRED_DATA_DIR\1\])$/.test(left)) choose(valueOf(binary.getRight()));
   }
-  return false;
+  return chosen === '' ? undefined : chosen;
 }
 
 /** An app whose built-in URL a handler of its own answers: the one wrapApp is given now (a route table's subclass), or a `handler` written already. */
@@ -292,22 +314,23 @@ function packageDirOf(analysis: Analysis, absPath: string): string | undefined {
  * its own registry. A task function only the other process registers fails permanently there
  * (PermanentTaskFailure: the task is lost), and a custom URL its app does not serve is answered
  * 404 and retried. Apps given `deliver: false`, apps in test files, apps of other packages (started
- * from their own directory, as workspace scripts are) and files that choose their queue directory
- * (`dataDir`, `DEFERRED_DATA_DIR`) are left out. Each entry: an app and the apps of other processes.
+ * from their own directory, as workspace scripts are) and apps whose files choose another queue
+ * directory (`dataDir`, `DEFERRED_DATA_DIR`: `queueDirectoryOf`) are left out. Each entry: an app and the apps of other processes.
  */
 export function sharedQueueApps(analysis: Analysis, plan: WrapPlan): Map<HostApp, HostApp[]> {
   const result = new Map<HostApp, HostApp[]>();
   const candidates = [...plan.toWrap, ...plan.wrapped].filter(
-    (h) => !deliversNothing(h) && !isTestFile(h.record.rel) && !choosesQueueDirectory(h),
+    (h) => !deliversNothing(h) && !isTestFile(h.record.rel),
   );
   const distinct = candidates.filter((h) => h.framework !== 'node' || !frameworkAppOf(analysis, h, candidates));
   if (distinct.length < 2) return result;
+  const directories = new Map(distinct.map((h) => [h, queueDirectoryOf(h)]));
   const entries = new Map<string, Set<string> | undefined>();
   for (const app of distinct) if (!entries.has(app.record.absPath)) entries.set(app.record.absPath, entriesOf(analysis, app.record.absPath));
   const separate = (a: HostApp, b: HostApp): boolean => {
     const x = entries.get(a.record.absPath);
     const y = entries.get(b.record.absPath);
-    return a.record !== b.record && !!x && !!y && x.size > 0 && y.size > 0 && ![...x].some((entry) => y.has(entry));
+    return a.record !== b.record && !!x && !!y && x.size > 0 && y.size > 0 && ![...x].some((entry) => y.has(entry)) && directories.get(a) === directories.get(b);
   };
   for (const app of distinct) {
     const pkg = packageDirOf(analysis, app.record.absPath);
