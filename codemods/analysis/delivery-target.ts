@@ -69,9 +69,15 @@ const HANDLER_ROUTE_BODY = /\bnew\s+[\w$.]+\s*\([^)]*\)\s*\.post\(\s*(?:[\w$]+\.
 function handlerRoutes(analysis: Analysis): string[] {
   const urls: string[] = [];
   for (const record of analysis.candidates) {
-    if (!/\benviron(?:From)?\(/.test(record.sourceFile.getFullText())) continue;
+    const text = record.sourceFile.getFullText();
+    if (!/\benviron(?:From)?\(|\)\(req, res\)/.test(text)) continue;
     for (const call of record.sourceFile.getDescendantsOfKind(SyntaxKind.CallExpression)) {
       const callee = call.getExpression();
+      if (Node.isNewExpression(callee)) {
+        const node = nodeListenerRoute(call);
+        if (node !== undefined) urls.push(node);
+        continue;
+      }
       if (Node.isPropertyAccessExpression(callee) && callee.getName() === 'use') {
         const koa = koaHandlerRoute(call);
         if (koa !== undefined) urls.push(koa);
@@ -84,6 +90,22 @@ function handlerRoutes(analysis: Analysis): string[] {
     }
   }
   return urls;
+}
+
+/**
+ * A node:http listener's custom row, as the route-table rule writes it: `if (path === '/tasks/mail')
+ * new MailTask()(req, res);` (a Handler instance is a listener), an `else if` after the first.
+ */
+function nodeListenerRoute(call: Node): string | undefined {
+  if (!Node.isCallExpression(call) || call.getArguments().length !== 2) return undefined;
+  const statement = call.getParent();
+  const branch = statement && Node.isExpressionStatement(statement) ? statement.getParent() : undefined;
+  if (!branch || !Node.isIfStatement(branch) || branch.getThenStatement() !== statement) return undefined;
+  const condition = branch.getExpression();
+  if (!Node.isBinaryExpression(condition) || condition.getOperatorToken().getKind() !== SyntaxKind.EqualsEqualsEqualsToken) return undefined;
+  const path = condition.getRight();
+  if (!Node.isStringLiteral(path) || !Node.isIdentifier(condition.getLeft())) return undefined;
+  return path.getLiteralText() === DEFAULT_URL ? undefined : path.getLiteralText();
 }
 
 /**
