@@ -69,9 +69,20 @@ const HANDLER_ROUTE_BODY = /\bnew\s+[\w$.]+\s*\([^)]*\)\s*\.post\(\s*(?:[\w$]+\.
 function handlerRoutes(analysis: Analysis): string[] {
   const urls: string[] = [];
   for (const record of analysis.candidates) {
-    if (!/\benviron(?:From)?\(/.test(record.sourceFile.getFullText())) continue;
+    const text = record.sourceFile.getFullText();
+    if (!/\benviron(?:From)?\(|\)\(req, res\)/.test(text)) continue;
     for (const call of record.sourceFile.getDescendantsOfKind(SyntaxKind.CallExpression)) {
       const callee = call.getExpression();
+      if (Node.isNewExpression(callee)) {
+        const node = nodeListenerRoute(call);
+        if (node !== undefined) urls.push(node);
+        continue;
+      }
+      if (Node.isPropertyAccessExpression(callee) && callee.getName() === 'use') {
+        const koa = koaHandlerRoute(call);
+        if (koa !== undefined) urls.push(koa);
+        continue;
+      }
       if (!Node.isPropertyAccessExpression(callee) || callee.getName() !== 'post') continue;
       const [path, ...rest] = call.getArguments();
       if (!path || !Node.isStringLiteral(path) || path.getLiteralText() === DEFAULT_URL) continue;
@@ -79,6 +90,41 @@ function handlerRoutes(analysis: Analysis): string[] {
     }
   }
   return urls;
+}
+
+/**
+ * A node:http listener's custom row, as the route-table rule writes it: `if (path === '/tasks/mail')
+ * new MailTask()(req, res);` (a Handler instance is a listener), an `else if` after the first.
+ */
+function nodeListenerRoute(call: Node): string | undefined {
+  if (!Node.isCallExpression(call) || call.getArguments().length !== 2) return undefined;
+  const statement = call.getParent();
+  const branch = statement && Node.isExpressionStatement(statement) ? statement.getParent() : undefined;
+  if (!branch || !Node.isIfStatement(branch) || branch.getThenStatement() !== statement) return undefined;
+  const condition = branch.getExpression();
+  if (!Node.isBinaryExpression(condition) || condition.getOperatorToken().getKind() !== SyntaxKind.EqualsEqualsEqualsToken) return undefined;
+  const path = condition.getRight();
+  if (!Node.isStringLiteral(path) || !Node.isIdentifier(condition.getLeft())) return undefined;
+  return path.getLiteralText() === DEFAULT_URL ? undefined : path.getLiteralText();
+}
+
+/**
+ * Koa has no router of its own: the route-table rule writes a custom row as a middleware,
+ * `app.use(async (ctx, next) => { if (ctx.method !== 'POST' || ctx.path !== '/tasks/mail') return next(); ... new MailTask().post(environFrom(ctx)) ... })`.
+ */
+function koaHandlerRoute(call: Node): string | undefined {
+  if (!Node.isCallExpression(call)) return undefined;
+  const [fn, ...others] = call.getArguments();
+  if (!fn || others.length > 0 || !(Node.isArrowFunction(fn) || Node.isFunctionExpression(fn))) return undefined;
+  const ctx = fn.getParameters()[0]?.getNameNode();
+  if (!ctx || !Node.isIdentifier(ctx)) return undefined;
+  const text = fn.getText();
+  if (!HANDLER_ROUTE_BODY.test(text)) return undefined;
+  const name = ctx.getText().replace(/\$/g, '\\$');
+  const guard = new RegExp(`\\b${name}\\.path\\s*!==?\\s*(?:'([^'\\\\]*)'|"([^"\\\\]*)")`).exec(text);
+  if (!guard) return undefined;
+  const path = guard[1] ?? guard[2]!;
+  return path === DEFAULT_URL ? undefined : path;
 }
 
 /** The framework app a node listener is (`http.createServer(app)`, `app.callback()`, in this file or imported), if it is one of `hosts`. */
@@ -154,6 +200,60 @@ function wrapOptionsOf(host: HostApp): import('ts-morph').ObjectLiteralExpressio
 function deliversNothing(host: HostApp): boolean {
   const deliver = wrapOptionsOf(host)?.getProperty('deliver');
   return !!deliver && Node.isPropertyAssignment(deliver) && deliver.getInitializer()?.getText() === 'false';
+}
+
+/**
+ * The queue directory the app's file chooses for its process: `configure({ dataDir })` (the
+ * shim's, by any name ending in `configure`), or the environment variable set
+ * (`process.env.DEFERRED_DATA_DIR = ...`, `??=`, a `DEFERRED_DATA_DIR` key of an object literal:
+ * `Object.assign(process.env, {...})`, a child's `env`). Undefined when it chooses none: only a
+ * mention (a comment, a variable named `dataDir` for uploads, a read of the variable) chooses
+ * nothing, and `.deferred` is the default. A literal directory is its normalised text (processes
+ * started from one directory and naming the same one share it); any other value is a key of its
+ * own (taken to differ).
+ */
+function queueDirectoryOf(host: HostApp): string | undefined {
+  const text = host.record.text;
+  if (!/\bdataDir\b|DEFERRED_DATA_DIR/.test(text)) return undefined;
+  const sourceFile = host.create.getSourceFile();
+  const own = `(set in ${host.record.absPath})`;
+  const valueOf = (node: Node | undefined): string => {
+    if (node && (Node.isStringLiteral(node) || Node.isNoSubstitutionTemplateLiteral(node))) {
+      const dir = node.getLiteralText().replace(/^(?:\.\/)+/, '').replace(/\/+$/, '');
+      return dir === '.deferred' ? '' : dir;
+    }
+    return own;
+  };
+  const initializerOf = (property: Node | undefined): Node | undefined =>
+    property && Node.isPropertyAssignment(property) ? property.getInitializer() : undefined;
+  let chosen: string | undefined;
+  const choose = (dir: string): void => {
+    chosen = chosen === undefined || chosen === dir ? dir : own;
+  };
+  const configureCalls = sourceFile.getDescendantsOfKind(SyntaxKind.CallExpression).filter((call) => /(?:^|\.)\s*configure$/.test(call.getExpression().getText()));
+  for (const call of configureCalls) {
+    for (const arg of call.getArguments()) {
+      if (Node.isObjectLiteralExpression(arg)) {
+        const property = arg.getProperty('dataDir');
+        if (property !== undefined) choose(valueOf(initializerOf(property)));
+        else if (arg.getProperties().some((p) => Node.isSpreadAssignment(p))) choose(own);
+      } else if (Node.isIdentifier(arg) && sourceFile.getDescendantsOfKind(SyntaxKind.ObjectLiteralExpression).some((o) => o.getProperty('dataDir') !== undefined)) {
+        // `configure(options)`: options built elsewhere in the file, with a dataDir key.
+        choose(own);
+      }
+    }
+  }
+  for (const literal of sourceFile.getDescendantsOfKind(SyntaxKind.ObjectLiteralExpression)) {
+    const property = literal.getProperty('DEFERRED_DATA_DIR') ?? literal.getProperty("'DEFERRED_DATA_DIR'") ?? literal.getProperty('"DEFERRED_DATA_DIR"');
+    if (property !== undefined) choose(valueOf(initializerOf(property)));
+  }
+  for (const binary of sourceFile.getDescendantsOfKind(SyntaxKind.BinaryExpression)) {
+    const operator = binary.getOperatorToken().getKind();
+    if (operator !== SyntaxKind.EqualsToken && operator !== SyntaxKind.QuestionQuestionEqualsToken && operator !== SyntaxKind.BarBarEqualsToken) continue;
+    const left = binary.getLeft().getText().replace(/\s+/g, '');
+    if (/^process\.env(?:\.DEFERRED_DATA_DIR|\[(['"`])DEFERRED_DATA_DIR\1\])$/.test(left)) choose(valueOf(binary.getRight()));
+  }
+  return chosen === '' ? undefined : chosen;
 }
 
 /** An app whose built-in URL a handler of its own answers: the one wrapApp is given now (a route table's subclass), or a `handler` written already. */
@@ -236,22 +336,23 @@ function packageDirOf(analysis: Analysis, absPath: string): string | undefined {
  * its own registry. A task function only the other process registers fails permanently there
  * (PermanentTaskFailure: the task is lost), and a custom URL its app does not serve is answered
  * 404 and retried. Apps given `deliver: false`, apps in test files, apps of other packages (started
- * from their own directory, as workspace scripts are) and files that choose their queue directory
- * (`dataDir`, `DEFERRED_DATA_DIR`) are left out. Each entry: an app and the apps of other processes.
+ * from their own directory, as workspace scripts are) and apps whose files choose another queue
+ * directory (`dataDir`, `DEFERRED_DATA_DIR`: `queueDirectoryOf`) are left out. Each entry: an app and the apps of other processes.
  */
 export function sharedQueueApps(analysis: Analysis, plan: WrapPlan): Map<HostApp, HostApp[]> {
   const result = new Map<HostApp, HostApp[]>();
   const candidates = [...plan.toWrap, ...plan.wrapped].filter(
-    (h) => !deliversNothing(h) && !isTestFile(h.record.rel) && !/\bdataDir\b|DEFERRED_DATA_DIR/.test(h.record.text),
+    (h) => !deliversNothing(h) && !isTestFile(h.record.rel),
   );
   const distinct = candidates.filter((h) => h.framework !== 'node' || !frameworkAppOf(analysis, h, candidates));
   if (distinct.length < 2) return result;
+  const directories = new Map(distinct.map((h) => [h, queueDirectoryOf(h)]));
   const entries = new Map<string, Set<string> | undefined>();
   for (const app of distinct) if (!entries.has(app.record.absPath)) entries.set(app.record.absPath, entriesOf(analysis, app.record.absPath));
   const separate = (a: HostApp, b: HostApp): boolean => {
     const x = entries.get(a.record.absPath);
     const y = entries.get(b.record.absPath);
-    return a.record !== b.record && !!x && !!y && x.size > 0 && y.size > 0 && ![...x].some((entry) => y.has(entry));
+    return a.record !== b.record && !!x && !!y && x.size > 0 && y.size > 0 && ![...x].some((entry) => y.has(entry)) && directories.get(a) === directories.get(b);
   };
   // By package first: a tree of hundreds of services would otherwise compare every pair's package.
   const byPackage = new Map<string | undefined, HostApp[]>();
