@@ -115,34 +115,35 @@ describe('deferred-migrate on the express-ts fixture app', () => {
 
   it('--report json, markdown and sarif keep stdout machine-readable and describe the same sites', async () => {
     const dir = appRepo('express-ts');
-    const json = await run(dir, ['--dry-run', '--report', 'json']);
+    const json = await run(dir, ['--dry-run', '--no-verify', '--report', 'json']);
     const report = JSON.parse(json.stdout);
     expect(report).toMatchObject({ version: 1, mode: 'dry-run', tool: { name: 'deferred-migrate' } });
     expect(json.stderr).toMatch(/\d+ migrated, .* files\/s\)/);
     const items = report.files.flatMap((f: { items: Array<{ file: string; line: number; column: number; code: string; docsUrl: string }> }) => f.items);
     expect(items.length).toBeGreaterThan(0);
 
-    const sarif = JSON.parse((await run(dir, ['--dry-run', '--report', 'sarif'])).stdout);
+    const sarif = JSON.parse((await run(dir, ['--dry-run', '--no-verify', '--report', 'sarif'])).stdout);
     assertSarif210(sarif);
     const sarifItems = sarif.runs[0].results.filter((r: { ruleId: string }) => !r.ruleId.startsWith('edit/'));
     expect(sarifItems.map((r: any) => `${r.locations[0].physicalLocation.artifactLocation.uri}:${r.locations[0].physicalLocation.region.startLine}:${r.ruleId}`).sort()).toEqual(
       items.map((i: any) => `${i.file}:${i.line}:${i.code}`).sort(),
     );
 
-    const md = (await run(dir, ['--dry-run', '--report', 'markdown'])).stdout;
+    const md = (await run(dir, ['--dry-run', '--no-verify', '--report', 'markdown'])).stdout;
     expect(md.startsWith('## deferred-migrate report\n')).toBe(true);
     for (const item of items) expect(md).toContain(`${item.file}:${item.line}:${item.column}`);
     expect(md).not.toContain('+++ b/');
   });
 
   // Plain when piped is asserted above; the flag precedence is covered in process (run-cli.test.ts).
+  // Formats and colour do not depend on the type check: these runs skip it (the suite's time).
   it('colour: FORCE_COLOR turns it on when piped; on a TTY it is on unless NO_COLOR', async () => {
     const dir = appRepo('express-ts');
-    expect((await run(dir, ['--dry-run'], { FORCE_COLOR: '1' })).stdout).toContain('\u001b[32m+');
+    expect((await run(dir, ['--dry-run', '--no-verify'], { FORCE_COLOR: '1' })).stdout).toContain('\u001b[32m+');
     // A real pseudo-terminal via util-linux `script`.
     const tty = (env: Record<string, string>) =>
       new Promise<string>((resolve, reject) =>
-        execFile('script', ['-qec', `${JSON.stringify(process.execPath)} ${JSON.stringify(CLI)} --dry-run`, '/dev/null'], { cwd: dir, encoding: 'utf8', env: childEnv({ TERM: 'xterm', ...env }) }, (error, stdout) =>
+        execFile('script', ['-qec', `${JSON.stringify(process.execPath)} ${JSON.stringify(CLI)} --dry-run --no-verify`, '/dev/null'], { cwd: dir, encoding: 'utf8', env: childEnv({ TERM: 'xterm', ...env }) }, (error, stdout) =>
           error ? reject(error) : resolve(stdout),
         ),
       );
