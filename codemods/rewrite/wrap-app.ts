@@ -132,7 +132,7 @@ function reportSharedQueue(analysis: Analysis, out: RuleOutput): void {
       wrapTarget(host),
       'delivery-target',
       'warning',
-      `${appName(host)} and ${namedFew(others)} are wrapped with wrapApp in separate processes (no module of the run loads both). Each opens the embedded queue in .deferred under its working directory: started from one directory they share it, and each process claims and runs whichever due task comes first, through its own app and the functions it registered. A task whose function only the other process registers fails there permanently (PermanentTaskFailure) and is not run again; one for a custom URL its app does not serve is answered 404 and retried. Give each process its own queue directory (DEFERRED_DATA_DIR, or configure({ dataDir })), or wrap the apps that should run no tasks with { useDeferred: true, deliver: false }.`,
+      `${appName(host)} and ${namedFew(others)} are wrapped with wrapApp in separate processes (no module of the run loads both). Each opens the embedded queue in the same directory (.deferred under its working directory unless its code sets another; these set none or the same one): started from one directory they share it, and each process claims and runs whichever due task comes first, through its own app and the functions it registered. A task whose function only the other process registers fails there permanently (PermanentTaskFailure) and is not run again; one for a custom URL its app does not serve is answered 404 and retried. Give each process its own queue directory (DEFERRED_DATA_DIR, or configure({ dataDir })), or wrap the apps that should run no tasks with { useDeferred: true, deliver: false }.`,
     );
   }
 }
